@@ -1,0 +1,71 @@
+"""``lorapilot`` command line: a thin shell over the library.
+
+Sub-commands are imported only when used, so ``lorapilot --help`` stays fast
+and never imports torch or other heavy modules.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from lorapilot import __version__
+from lorapilot.errors import LorapilotError
+
+# name -> "module:attribute". Add a line here to plug in a command or group.
+COMMANDS: dict[str, str] = {
+    "init": "lorapilot.cli.workspace_cmds:init_cmd",
+    "secrets": "lorapilot.cli.workspace_cmds:secrets_group",
+    "render": "lorapilot.cli.render_cmds:render_group",
+    "up": "lorapilot.cli.service_cmds:up_cmd",
+    "down": "lorapilot.cli.service_cmds:down_cmd",
+    "status": "lorapilot.cli.service_cmds:status_cmd",
+    "start": "lorapilot.cli.service_cmds:start_cmd",
+    "stop": "lorapilot.cli.service_cmds:stop_cmd",
+    "restart": "lorapilot.cli.service_cmds:restart_cmd",
+    "logs": "lorapilot.cli.service_cmds:logs_cmd",
+    "urls": "lorapilot.cli.service_cmds:urls_cmd",
+    "components": "lorapilot.cli.render_cmds:components_cmd",
+    "controlpilot": "lorapilot.controlpilot.cli:controlpilot_group",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        return getattr(importlib.import_module(module_name), attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="lorapilot")
+def cli() -> None:
+    """LoRA Pilot: train, test and use diffusion LoRAs in one reproducible workspace."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: user mistakes print one clear line, no traceback."""
+    try:
+        cli.main(args=argv, prog_name="lorapilot", standalone_mode=False)
+    except LorapilotError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)

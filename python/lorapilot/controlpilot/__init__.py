@@ -1,0 +1,1 @@
+"""ControlPilot: the FastAPI dashboard on port 7878."""

@@ -1,0 +1,133 @@
+"""``lorapilot up`` and ``down``: render, start the process manager, stop it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from lorapilot.context import Context
+from lorapilot.errors import ServiceError
+from lorapilot.fsutil import write_if_changed
+from lorapilot.render import dump_yaml, render_process_compose, render_supervisord
+from lorapilot.render.supervisord import PASSWORD_ENV, pidfile
+from lorapilot.services import manager_for
+from lorapilot.services.base import ManagerInfo
+from lorapilot.workspace import InitReport, init_workspace
+from lorapilot.workspace.secrets import read_secrets
+
+BACKENDS = ("auto", "process-compose", "supervisord")
+
+
+@dataclass
+class Rendered:
+    process_compose: Path
+    supervisord: Path
+
+
+def render_all(ctx: Context, gpu_available: bool | None = None) -> Rendered:
+    """Write both process-manager configurations into ``config/generated/``."""
+    ws = ctx.workspace
+    plans = ctx.plan(gpu_available)
+    python = ctx.manifest.lorapilot_python
+    pc_path = ws.generated / "process-compose.yaml"
+    sv_path = ws.generated / "supervisord.conf"
+    write_if_changed(pc_path, dump_yaml(render_process_compose(ws, plans, python)))
+    write_if_changed(sv_path, render_supervisord(ws, plans, python, ctx.settings.manager.port))
+    return Rendered(process_compose=pc_path, supervisord=sv_path)
+
+
+def choose_backend(requested: str) -> str:
+    """``auto`` picks process-compose when it is on PATH, else supervisord."""
+    if requested == "auto":
+        return "process-compose" if shutil.which("process-compose") else "supervisord"
+    if requested == "process-compose" and not shutil.which("process-compose"):
+        raise ServiceError("process-compose is not on PATH; use `--backend supervisord` or run through `nix run .#lorapilot`")
+    return requested
+
+
+def _supervisord_pid(ctx: Context) -> int | None:
+    try:
+        pid = int(pidfile(ctx.workspace).read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    return pid if psutil.pid_exists(pid) else None
+
+
+def _already_running(ctx: Context) -> bool:
+    info = ManagerInfo.load(ctx.workspace)
+    return info is not None and manager_for(ctx, info, plans=[]).alive()
+
+
+def up(ctx: Context, backend: str = "auto", tui: bool = True, detach: bool = False) -> tuple[InitReport, str]:
+    """Initialise the workspace, render, and start the process manager.
+
+    With ``detach`` it returns once the manager answers; otherwise it replaces
+    this process with the manager (process-compose's TUI or supervisord in the
+    foreground).
+    """
+    report = init_workspace(ctx)
+    rendered = render_all(ctx)
+    backend = choose_backend(backend)
+    if _already_running(ctx):
+        raise ServiceError(f"LoRA Pilot already runs in {ctx.workspace.root}; use `lorapilot status` or `lorapilot down`")
+    secrets = read_secrets(ctx.workspace.secrets_file)
+    port = ctx.settings.manager.port
+    env = dict(os.environ)
+    if backend == "process-compose":
+        env["PC_API_TOKEN"] = secrets["PROCESS_COMPOSE_TOKEN"]
+        argv = ["process-compose", "up", "-f", str(rendered.process_compose), "--port", str(port), "--address", "127.0.0.1"]
+        if not tui or detach:
+            argv.append("--tui=false")
+        if detach:
+            argv.append("--detached")
+        ManagerInfo(backend, port).save(ctx.workspace)
+        if not detach:
+            os.execvpe(argv[0], argv, env)
+        subprocess.run(argv, env=env, check=True)
+    else:
+        env[PASSWORD_ENV] = secrets["SUPERVISOR_PASSWORD"]
+        argv = [sys.executable, "-m", "supervisor.supervisord", "-c", str(rendered.supervisord)]
+        ManagerInfo(backend, port).save(ctx.workspace)
+        if not detach:
+            os.execvpe(argv[0], argv + ["--nodaemon"], env)
+        result = subprocess.run(argv, env=env, capture_output=True, text=True)
+        if result.returncode != 0:
+            ManagerInfo.clear(ctx.workspace)
+            raise ServiceError(f"supervisord did not start: {(result.stderr or result.stdout).strip()}")
+    manager = manager_for(ctx, ManagerInfo(backend, port), plans=[])
+    deadline = time.monotonic() + 30
+    while not manager.alive():
+        if time.monotonic() > deadline:
+            raise ServiceError(f"{backend} did not answer on 127.0.0.1:{port} within 30 s; see {ctx.workspace.logs}")
+        time.sleep(0.2)
+    return report, backend
+
+
+def down(ctx: Context, timeout: float = 60) -> bool:
+    """Stop every service and the manager; returns False when nothing was running."""
+    info = ManagerInfo.load(ctx.workspace)
+    if info is None:
+        return False
+    manager = manager_for(ctx, info, plans=[])
+    if not manager.alive():
+        ManagerInfo.clear(ctx.workspace)
+        return False
+    sv_pid = _supervisord_pid(ctx) if info.backend == "supervisord" else None
+    manager.shutdown()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        gone = not psutil.pid_exists(sv_pid) if sv_pid else not manager.alive()
+        if gone:
+            break
+        time.sleep(0.2)
+    else:
+        raise ServiceError(f"{info.backend} did not stop within {timeout:.0f} s")
+    ManagerInfo.clear(ctx.workspace)
+    return True

@@ -1,0 +1,62 @@
+"""The shared workspace: layout, secrets and the per-app config files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lorapilot.fsutil import write_if_changed
+from lorapilot.settings import SETTINGS_TEMPLATE
+from lorapilot.workspace.appconfig import (
+    wire_ai_toolkit,
+    write_comfy_paths,
+    write_invokeai_yaml,
+    write_kohya_config,
+)
+from lorapilot.workspace.layout import MODEL_FOLDERS, Workspace, ensure_layout, resolve_root
+from lorapilot.workspace.secrets import ensure_secrets
+
+__all__ = ["MODEL_FOLDERS", "InitReport", "Workspace", "init_workspace", "resolve_root"]
+
+
+@dataclass
+class InitReport:
+    """What ``lorapilot init`` did, file by file."""
+
+    root: Path
+    created_dirs: list[Path] = field(default_factory=list)
+    files: list[tuple[Path, str]] = field(default_factory=list)
+    new_secrets: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created_dirs or self.new_secrets) or any(
+            status in ("created", "updated") for _, status in self.files
+        )
+
+
+def init_workspace(ctx) -> InitReport:
+    """Create or update the workspace of ``ctx`` (a :class:`lorapilot.context.Context`).
+
+    Idempotent: a second run changes nothing, and no user file is overwritten.
+    """
+    ws: Workspace = ctx.workspace
+    report = InitReport(root=ws.root)
+    report.created_dirs = ensure_layout(ws)
+    report.new_secrets = ensure_secrets(ws.secrets_file)
+    settings_existed = ws.settings_file.exists()
+    if not settings_existed:
+        write_if_changed(ws.settings_file, SETTINGS_TEMPLATE)
+        report.files.append((ws.settings_file, "created"))
+
+    registry = ctx.registry
+    settings = registry.settings
+    report.files.append(write_comfy_paths(ws, settings.models.extra_roots))
+    if "invokeai" in registry:
+        invoke = registry.get("invokeai")
+        report.files.append(write_invokeai_yaml(ws, settings.host, invoke.port))
+    report.files.append(write_kohya_config(ws))
+    if "ai-toolkit" in registry:
+        src = ctx.manifest.location("ai-toolkit").src or ws.state_dir("ai-toolkit") / "src"
+        report.files.append(wire_ai_toolkit(ws, src))
+    return report

@@ -1,0 +1,40 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from support.workspaces import REFERENCE_DIR, make_workspace  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch, tmp_path_factory):
+    """No test reads the developer's real workspace or manifest."""
+    monkeypatch.delenv("LORAPILOT_WORKSPACE", raising=False)
+    monkeypatch.delenv("LORAPILOT_MANIFEST", raising=False)
+    monkeypatch.delenv("LORAPILOT_PASSWORD", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
+
+
+@pytest.fixture
+def ctx(tmp_path):
+    """A fresh workspace context with free ports."""
+    return make_workspace(tmp_path / "ws")
+
+
+@pytest.fixture
+def reference_dir():
+    if not REFERENCE_DIR.is_dir():
+        pytest.skip(f"upstream reference data not found at {REFERENCE_DIR}")
+    return REFERENCE_DIR
+
+
+@pytest.fixture
+def output_dir(request):
+    """A per-test folder under test-output/ for screenshots and other artefacts."""
+    root = Path(os.environ.get("LORAPILOT_TEST_OUTPUT", Path(__file__).resolve().parents[1] / "test-output"))
+    path = root / request.node.name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
