@@ -19,3 +19,11 @@ class WorkspaceError(LorapilotError):
 
 class ServiceError(LorapilotError):
     """The process manager refused or could not be reached."""
+
+
+class NotFoundError(LorapilotError):
+    """The named thing does not exist (HTTP 404)."""
+
+
+class ConflictError(LorapilotError):
+    """The request is based on stale data or would overwrite something (HTTP 409)."""

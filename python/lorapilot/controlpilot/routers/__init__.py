@@ -1,0 +1,1 @@
+"""ControlPilot's API routers, one module per area."""

@@ -1,0 +1,141 @@
+"""A trash with restore: nothing the user deletes is lost until the trash is emptied.
+
+Items move (rename) into ``<root>/.trash/<id>/`` beside an ``info.json`` that
+records where they came from. Every tool (files, models, datasets, media)
+deletes through this module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from lorapilot.errors import LorapilotError
+from lorapilot.fsutil import atomic_write_text
+from lorapilot.safepath import relative_to_root, resolve_inside
+
+TRASH_DIR = ".trash"
+_INFO = "info.json"
+
+
+class TrashError(LorapilotError):
+    pass
+
+
+@dataclass(frozen=True)
+class TrashItem:
+    id: str
+    original: str  # relative to the trash's root, '/' separated
+    name: str
+    is_dir: bool
+    size: int
+    deleted_at: float
+    source: str  # which tool deleted it, e.g. "files", "models", "tagpilot"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _size(path: Path) -> int:
+    if path.is_symlink() or path.is_file():
+        return path.lstat().st_size
+    total = 0
+    for dirpath, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+class Trash:
+    """The trash of one root folder (the workspace, or an extra model root)."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.dir = self.root / TRASH_DIR
+
+    def _item_dir(self, item_id: str) -> Path:
+        if not item_id or "/" in item_id or item_id.startswith("."):
+            raise TrashError(f"invalid trash item id {item_id!r}")
+        return self.dir / item_id
+
+    def move(self, path: Path | str, source: str = "files") -> TrashItem:
+        """Move ``path`` (inside the root) into the trash; returns the new item."""
+        real = resolve_inside(self.root, path, must_exist=False)
+        if not os.path.lexists(real):
+            raise TrashError(f"{path} does not exist")
+        if real == Path(os.path.realpath(self.root)):
+            raise TrashError("cannot move the whole root to the trash")
+        if Path(os.path.realpath(self.dir)) in [real, *real.parents]:
+            raise TrashError(f"{path} is already in the trash")
+        item_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        item_dir = self._item_dir(item_id)
+        item_dir.mkdir(parents=True)
+        item = TrashItem(
+            id=item_id,
+            original=relative_to_root(self.root, real),
+            name=real.name,
+            is_dir=real.is_dir() and not real.is_symlink(),
+            size=_size(real),
+            deleted_at=time.time(),
+            source=source,
+        )
+        atomic_write_text(item_dir / _INFO, json.dumps(item.to_dict()))
+        try:
+            os.rename(real, item_dir / real.name)
+        except OSError:
+            shutil.rmtree(item_dir, ignore_errors=True)
+            raise
+        return item
+
+    def list(self) -> list[TrashItem]:
+        """Items in the trash, newest first."""
+        items = []
+        if not self.dir.is_dir():
+            return items
+        for entry in self.dir.iterdir():
+            try:
+                items.append(TrashItem(**json.loads((entry / _INFO).read_text(encoding="utf-8"))))
+            except (OSError, ValueError, TypeError):
+                continue
+        return sorted(items, key=lambda i: i.deleted_at, reverse=True)
+
+    def get(self, item_id: str) -> TrashItem:
+        try:
+            return TrashItem(**json.loads((self._item_dir(item_id) / _INFO).read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            raise TrashError(f"no trash item {item_id!r}") from None
+
+    def restore(self, item_id: str, to: str | None = None) -> Path:
+        """Put an item back where it was (or at ``to``); never overwrites."""
+        item = self.get(item_id)
+        target = resolve_inside(self.root, to or item.original)
+        if os.path.lexists(target):
+            raise TrashError(f"cannot restore {item.name}: {relative_to_root(self.root, target)} exists; restore it elsewhere")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        item_dir = self._item_dir(item_id)
+        os.rename(item_dir / item.name, target)
+        shutil.rmtree(item_dir)
+        return target
+
+    def purge(self, item_id: str) -> None:
+        """Delete one item for good."""
+        self.get(item_id)
+        shutil.rmtree(self._item_dir(item_id))
+
+    def empty(self, older_than_s: float | None = None) -> int:
+        """Delete items for good (all, or those older than ``older_than_s``)."""
+        cutoff = None if older_than_s is None else time.time() - older_than_s
+        count = 0
+        for item in self.list():
+            if cutoff is None or item.deleted_at < cutoff:
+                self.purge(item.id)
+                count += 1
+        return count
