@@ -1,0 +1,16 @@
+"""The native LoRA trainer (diffusers + peft + accelerate), run in the lorapilot-train environment.
+
+Contract with the TrainPilot queue (see config.py for the settings):
+
+- run: ``python -m lorapilot.trainpilot.native --config run.toml [--resume auto|PATH]``, or under
+  ``accelerate launch [--num_processes N] -m lorapilot.trainpilot.native --config run.toml`` for DDP;
+- progress: one line per logged step on stdout,
+  ``[trainpilot] step=120 total=1000 loss=0.087100 lr=1.000e-04 its=1.92``
+  (``step`` counts from 0 of the whole run, so a resumed run continues the count);
+  sample and checkpoint events: ``[trainpilot] sample step=120 path=...``,
+  ``[trainpilot] checkpoint step=120 path=...``, ``[trainpilot] done path=...``;
+- outputs in ``output_dir``: ``{name}-step{step:08d}.safetensors`` checkpoints, ``{name}.safetensors``
+  final, ``state-step{step:08d}/`` resumable state, ``samples/{step:06d}_{index}.png``;
+- stop and save: SIGTERM/SIGINT, or a file named ``save_quit`` in ``output_dir``, saves a checkpoint and
+  the state, then exits 0.
+"""
