@@ -44,6 +44,10 @@ class NetworkSettings(_Strict):
     train_text_encoder: bool = False
     text_encoder_lr: float | None = None
     target_modules: list[str] = Field(default_factory=lambda: ["to_q", "to_k", "to_v", "to_out.0"])
+    # Modules of the CLIP text encoders that get a LoRA when train_text_encoder is on.
+    text_encoder_target_modules: list[str] = Field(
+        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "out_proj"]
+    )
 
 
 class OptimSettings(_Strict):
@@ -70,17 +74,19 @@ class TrainingSettings(_Strict):
 class SaveSettings(_Strict):
     every_n_steps: int = Field(default=500, ge=1)
     state_every_n_steps: int | None = Field(default=None, ge=1)
-    keep_last: int = Field(default=3, ge=1)
+    keep_last: int = Field(default=3, ge=1)  # resumable state folders kept; LoRA checkpoints are all kept
+    precision: Literal["fp32", "fp16", "bf16"] = "fp16"  # dtype of the saved LoRA tensors
 
 
 class SampleSettings(_Strict):
     prompts: list[str] = Field(default_factory=list)
     every_n_steps: int = Field(default=250, ge=1)
-    seed: int = 1234
+    seed: int = 1234  # prompt i uses seed + i, the same at every sampled step
+    negative_prompt: str = ""
     steps: int = Field(default=20, ge=1)
     guidance: float = 7.0
-    width: int | None = None
-    height: int | None = None
+    width: int | None = Field(default=None, ge=16)
+    height: int | None = Field(default=None, ge=16)
 
 
 class NativeTrainConfig(_Strict):
@@ -101,9 +107,32 @@ class NativeTrainConfig(_Strict):
     def _buckets(self) -> "NativeTrainConfig":
         if self.dataset.min_bucket > self.dataset.max_bucket:
             raise ValueError("dataset.min_bucket must not exceed dataset.max_bucket")
+        if self.model.family == "flux1" and self.network.train_text_encoder:
+            raise ValueError("network.train_text_encoder: not supported for family flux1 (the T5/CLIP encoders stay frozen)")
         return self
 
 
 def load_config(path: Path) -> NativeTrainConfig:
-    """Read a run TOML; errors name the file and the field."""
-    return load_toml_model(path, NativeTrainConfig)
+    """Read a run TOML; errors name the file and the field.
+
+    Relative paths in the file are relative to the file's folder, not to the working directory.
+    """
+    path = Path(path)
+    config = load_toml_model(path, NativeTrainConfig)
+    return resolve_paths(config, path.resolve().parent)
+
+
+def resolve_paths(config: NativeTrainConfig, base: Path) -> NativeTrainConfig:
+    """A copy of ``config`` with every relative path made absolute against ``base``."""
+
+    def fix(value: Path | None) -> Path | None:
+        return value if value is None or value.is_absolute() else base / value
+
+    return config.model_copy(
+        update={
+            "output_dir": fix(config.output_dir),
+            "logging_dir": fix(config.logging_dir),
+            "model": config.model.model_copy(update={"pretrained": fix(config.model.pretrained), "vae": fix(config.model.vae)}),
+            "dataset": config.dataset.model_copy(update={"image_dir": fix(config.dataset.image_dir)}),
+        }
+    )

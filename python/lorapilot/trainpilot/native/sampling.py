@@ -1,0 +1,110 @@
+"""Sample images during training, with fixed seeds so steps can be compared."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+
+import torch
+
+from lorapilot.fsutil import atomic_write_bytes
+
+from .config import NativeTrainConfig
+from .models import BaseModel
+
+
+def _pipeline(model: BaseModel, denoiser):
+    if model.family == "flux1":
+        from diffusers import FlowMatchEulerDiscreteScheduler, FluxPipeline
+
+        clip, t5 = model.text_encoders
+        clip_tok, t5_tok = model.tokenizers
+        return FluxPipeline(
+            scheduler=FlowMatchEulerDiscreteScheduler.from_config(model.noise_scheduler.config),
+            vae=model.vae,
+            text_encoder=clip,
+            tokenizer=clip_tok,
+            text_encoder_2=t5,
+            tokenizer_2=t5_tok,
+            transformer=denoiser,
+        )
+    from diffusers import EulerDiscreteScheduler
+
+    scheduler = EulerDiscreteScheduler.from_config(model.noise_scheduler.config)
+    if model.family == "sdxl":
+        from diffusers import StableDiffusionXLPipeline
+
+        return StableDiffusionXLPipeline(
+            vae=model.vae,
+            text_encoder=model.text_encoders[0],
+            text_encoder_2=model.text_encoders[1],
+            tokenizer=model.tokenizers[0],
+            tokenizer_2=model.tokenizers[1],
+            unet=denoiser,
+            scheduler=scheduler,
+        )
+    from diffusers import StableDiffusionPipeline
+
+    return StableDiffusionPipeline(
+        vae=model.vae,
+        text_encoder=model.text_encoders[0],
+        tokenizer=model.tokenizers[0],
+        unet=denoiser,
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+
+
+def sample_size(config: NativeTrainConfig, multiple: int) -> tuple[int, int]:
+    """(width, height) of the samples: the configured ones, else the training resolution, on the grid."""
+    width = config.sample.width or config.dataset.resolution
+    height = config.sample.height or config.dataset.resolution
+    return max(multiple, width // multiple * multiple), max(multiple, height // multiple * multiple)
+
+
+@torch.no_grad()
+def write_samples(
+    model: BaseModel, denoiser, config: NativeTrainConfig, step: int, output_dir: Path, autocast_dtype
+) -> list[Path]:
+    """Render every sample prompt (prompt ``i`` with seed ``sample.seed + i``) to ``samples/{step:06d}_{i}.png``."""
+    settings = config.sample
+    if not settings.prompts:
+        return []
+    pipe = _pipeline(model, denoiser)
+    pipe.set_progress_bar_config(disable=True)
+    width, height = sample_size(config, model.pixel_multiple)
+    folder = output_dir / "samples"
+    folder.mkdir(parents=True, exist_ok=True)
+    device = denoiser.device
+    autocast = (
+        torch.autocast(device.type, dtype=autocast_dtype) if autocast_dtype is not None else contextlib.nullcontext()
+    )
+    was_training = denoiser.training
+    denoiser.eval()
+    paths = []
+    try:
+        for index, prompt in enumerate(settings.prompts):
+            kwargs = {}
+            if model.family != "flux1" and settings.negative_prompt:
+                kwargs["negative_prompt"] = settings.negative_prompt
+            with autocast:
+                image = pipe(
+                    prompt,
+                    num_inference_steps=settings.steps,
+                    guidance_scale=settings.guidance,
+                    width=width,
+                    height=height,
+                    generator=torch.Generator("cpu").manual_seed(settings.seed + index),
+                    **kwargs,
+                ).images[0]
+            buffer = io.BytesIO()
+            image.save(buffer, format="PNG")
+            path = folder / f"{step:06d}_{index}.png"
+            atomic_write_bytes(path, buffer.getvalue(), mode=0o644)
+            paths.append(path)
+    finally:
+        denoiser.train(was_training)
+    return paths
