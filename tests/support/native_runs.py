@@ -70,6 +70,16 @@ def trainer_command(config_path: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "lorapilot.trainpilot.native", "--config", str(config_path), *extra]
 
 
+def ddp_command(config_path: Path, port: int, *extra: str, processes: int = 2) -> list[str]:
+    """``accelerate launch`` with torchrun's launcher; without a GPU the processes form a gloo group."""
+    return [
+        sys.executable, "-m", "accelerate.commands.launch",
+        "--multi_gpu", "--num_processes", str(processes), "--num_machines", "1",
+        "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(port),
+        "-m", "lorapilot.trainpilot.native", "--config", str(config_path), *extra,
+    ]  # fmt: skip
+
+
 def child_env() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("OMP_NUM_THREADS", "2")
@@ -77,9 +87,11 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def run_trainer(config_path: Path, *extra: str, timeout: float = 240) -> subprocess.CompletedProcess:
+def run_trainer(
+    config_path: Path, *extra: str, timeout: float = 240, command: list[str] | None = None
+) -> subprocess.CompletedProcess:
     return subprocess.run(
-        trainer_command(config_path, *extra),
+        command or trainer_command(config_path, *extra),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -106,10 +118,10 @@ def steps_of(stdout: str) -> list[int]:
 class RunningTrainer:
     """A trainer in its own process group, read line by line until a condition holds."""
 
-    def __init__(self, config_path: Path, *extra: str, stderr_path: Path):
+    def __init__(self, config_path: Path, *extra: str, stderr_path: Path, command: list[str] | None = None):
         self.stderr = stderr_path.open("w")
         self.proc = subprocess.Popen(
-            trainer_command(config_path, *extra),
+            command or trainer_command(config_path, *extra),
             stdout=subprocess.PIPE,
             stderr=self.stderr,
             text=True,

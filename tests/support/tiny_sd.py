@@ -71,7 +71,8 @@ def _scheduler():
     from diffusers import DDPMScheduler
 
     return DDPMScheduler(
-        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000, clip_sample=False
+        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000,
+        clip_sample=False, steps_offset=1,
     )
 
 

@@ -47,12 +47,28 @@ def _setup_logging() -> None:
         pass
 
 
+def _warn_lonely_cpu_launch() -> None:
+    """`accelerate launch --cpu --num_processes N` starts one process unless MPI starts the others."""
+    env = os.environ
+    launched_for_many = env.get("ACCELERATE_USE_CPU", "").lower() == "true" and "MASTER_PORT" in env
+    world = ("WORLD_SIZE", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
+    if launched_for_many and not any(name in env for name in world):
+        logging.getLogger(__name__).warning(
+            "accelerate launch --cpu runs a single process unless --mpirun_hostfile starts the others; "
+            "for several CPU processes use `accelerate launch --multi_gpu --num_processes N` (torchrun)"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     _setup_logging()
+    _warn_lonely_cpu_launch()
     from .config import load_config
     from .trainer import Trainer
 
+    if not args.config.is_file():
+        print(f"error: --config: {args.config} is not a file", file=sys.stderr)
+        return 2
     try:
         config = load_config(args.config)
         return Trainer(config, resume=args.resume).train()

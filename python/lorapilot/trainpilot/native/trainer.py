@@ -59,6 +59,9 @@ class Trainer:
         self.mixed_precision = effective_mixed_precision(config.training.mixed_precision)
         logging_dir = config.logging_dir
         self.acc = Accelerator(
+            # Without a GPU, processes started by torchrun (`accelerate launch --multi_gpu`) form a
+            # gloo CPU group instead of running alone.
+            cpu=not torch.cuda.is_available(),
             mixed_precision=self.mixed_precision,
             gradient_accumulation_steps=config.training.gradient_accumulation,
             log_with="tensorboard" if logging_dir else None,
