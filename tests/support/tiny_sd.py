@@ -150,8 +150,8 @@ COLOURS = {"red": (220, 30, 30), "blue": (30, 40, 220), "green": (30, 200, 60), 
 SHAPES = ("square", "stripe")
 
 
-def make_dataset(path: Path, count: int = 8, seed: int = 0) -> Path:
-    """Write ``count`` small captioned images of mixed aspect ratios (64x64, 80x48, 48x80 ...)."""
+def make_dataset(path: Path, count: int = 8, seed: int = 0, scale: int = 1) -> Path:
+    """Write ``count`` small captioned images of mixed aspect ratios (64x64, 80x48, 48x80 ... times ``scale``)."""
     from PIL import Image, ImageDraw
 
     rng = random.Random(seed)
@@ -161,7 +161,7 @@ def make_dataset(path: Path, count: int = 8, seed: int = 0) -> Path:
     for index in range(count):
         colour = colours[index % len(colours)]
         shape = SHAPES[(index // len(colours)) % len(SHAPES)]
-        width, height = sizes[index % len(sizes)]
+        width, height = (side * scale for side in sizes[index % len(sizes)])
         image = Image.new("RGB", (width, height), (245, 245, 245))
         draw = ImageDraw.Draw(image)
         x0, y0 = rng.randint(0, width // 4), rng.randint(0, height // 4)

@@ -29,7 +29,8 @@ def kohya_tensors(family: str, denoiser, text_encoders: list, trained: list[bool
     prefixes = kohya.TEXT_ENCODER_PREFIXES[family]
     for encoder, is_trained, prefix in zip(text_encoders, trained, prefixes):
         if is_trained:
-            tensors.update(kohya.to_kohya(get_peft_model_state_dict(encoder), prefix, alpha, dtype))
+            state = get_peft_model_state_dict(encoder)
+            tensors.update(kohya.to_kohya(state, prefix, alpha, dtype, kohya.clip_text_namer))
     return tensors
 
 

@@ -82,6 +82,15 @@ def sgm_unet_namer(unet_config) -> Callable[[str], str]:
     return name
 
 
+def clip_text_namer(path: str) -> str:
+    """CLIP text-encoder module paths as kohya writes them (``text_model.encoder.layers...``).
+
+    transformers 5 dropped the ``text_model`` level from ``CLIPTextModel`` (not from
+    ``CLIPTextModelWithProjection``); the file keeps the layout every loader knows.
+    """
+    return path if path.startswith("text_model.") else f"text_model.{path}"
+
+
 def peft_modules(peft_state: dict[str, torch.Tensor]) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """Group a peft LoRA state dict (``<module>.lora_A.weight`` ...) as module -> (down, up)."""
     modules: dict[str, list] = {}

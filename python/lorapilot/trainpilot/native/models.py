@@ -168,17 +168,21 @@ def add_lora_adapters(model: BaseModel, config: NativeTrainConfig) -> None:
 
 
 def _add_adapter(module, targets: list[str], config: NativeTrainConfig, field_name: str) -> None:
-    from peft import LoraConfig
+    # peft's own injection works on any module; transformers' add_adapter may demand a newer peft.
+    from peft import LoraConfig, inject_adapter_in_model
 
     net = config.network
     lora = LoraConfig(
         r=net.rank, lora_alpha=net.alpha, lora_dropout=net.dropout, target_modules=list(targets), init_lora_weights=True
     )
-    try:
-        module.add_adapter(lora)
-    except ValueError as exc:
-        # peft: "Target modules {...} not found in the base model."
-        raise ConfigError(None, f"{field_name}: {exc}") from None
+    if not any(_matches(name, targets) for name, _ in module.named_modules()):
+        raise ConfigError(None, f"{field_name}: none of {targets} names a module of {type(module).__name__}")
+    inject_adapter_in_model(lora, module, adapter_name="default")
+
+
+def _matches(name: str, targets: list[str]) -> bool:
+    # peft's rule for a list of names: the module path ends with one of them.
+    return any(name == t or name.endswith("." + t) for t in targets)
 
 
 def enable_gradient_checkpointing(model: BaseModel) -> None:

@@ -327,6 +327,8 @@ class Trainer:
                 self._periodic()
             self.sample()
             path = self.save_lora_file(final=True)
+            if acc.device.type == "cuda":
+                log.info("peak GPU memory: %.3f GiB", torch.cuda.max_memory_allocated(acc.device) / 2**30)
             self.reporter.done(path)
             return 0
         finally:
