@@ -51,10 +51,11 @@ def _text_config(projection: bool):
     )
 
 
-def _vae():
+def _vae(**extra):
     from diffusers import AutoencoderKL
 
     return AutoencoderKL(
+        **extra,
         in_channels=3,
         out_channels=3,
         down_block_types=("DownEncoderBlock2D",) * 4,
@@ -141,6 +142,55 @@ def build_tiny_sdxl(path: Path, seed: int = 0) -> Path:
         tokenizer=tiny_tokenizer(),
         tokenizer_2=tiny_tokenizer(),
         scheduler=_scheduler(),
+    )
+    pipe.save_pretrained(path, safe_serialization=True)
+    return Path(path)
+
+
+def tiny_t5_tokenizer():
+    """A T5 (unigram) tokenizer over letters and the dataset's words, built in memory."""
+    import string
+
+    from transformers import T5Tokenizer
+
+    words = ["tok", "red", "blue", "green", "yellow", "square", "stripe", "simple", "background"]
+    vocab = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]
+    vocab += [(c, -1.0) for c in string.ascii_lowercase + ","] + [("\u2581" + w, -2.0) for w in words] + [("\u2581", -3.0)]
+    tokenizer = T5Tokenizer(vocab=vocab, extra_ids=0)
+    tokenizer.model_max_length = 32
+    return tokenizer
+
+
+def build_tiny_flux(path: Path, seed: int = 0) -> Path:
+    """Save a tiny FLUX.1-layout pipeline (one double and one single block, CLIP + T5, guidance embedding)."""
+    import torch
+    from diffusers import FlowMatchEulerDiscreteScheduler, FluxPipeline, FluxTransformer2DModel
+    from transformers import CLIPTextModel, T5Config, T5EncoderModel
+
+    torch.manual_seed(seed)
+    transformer = FluxTransformer2DModel(
+        patch_size=1,
+        in_channels=16,  # 4 latent channels in 2x2 patches
+        num_layers=1,
+        num_single_layers=1,
+        attention_head_dim=16,
+        num_attention_heads=2,
+        joint_attention_dim=32,
+        pooled_projection_dim=32,
+        guidance_embeds=True,
+        axes_dims_rope=(4, 6, 6),
+    )
+    pipe = FluxPipeline(
+        scheduler=FlowMatchEulerDiscreteScheduler(
+            shift=3.0, use_dynamic_shifting=True, base_shift=0.5, max_shift=1.15,
+            base_image_seq_len=256, max_image_seq_len=4096,
+        ),  # fmt: skip
+        vae=_vae(shift_factor=0.1, scaling_factor=1.5, use_quant_conv=False, use_post_quant_conv=False),
+        text_encoder=CLIPTextModel(_text_config(projection=False)),
+        tokenizer=tiny_tokenizer(),
+        text_encoder_2=T5EncoderModel(T5Config(vocab_size=100, d_model=32, d_kv=8, d_ff=37, num_layers=2, num_heads=4)),
+        tokenizer_2=tiny_t5_tokenizer(),
+        transformer=transformer,
     )
     pipe.save_pretrained(path, safe_serialization=True)
     return Path(path)

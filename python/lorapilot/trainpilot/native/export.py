@@ -22,7 +22,7 @@ def kohya_tensors(family: str, denoiser, text_encoders: list, trained: list[bool
     dtype = SAVE_DTYPES[precision]
     denoiser_state = get_peft_model_state_dict(denoiser)
     if family == "flux1":
-        tensors = kohya.flux_names(denoiser_state, alpha, dtype)
+        tensors = kohya.flux_names(denoiser_state, alpha, dtype, lambda path: _out_features(denoiser, path))
     else:
         namer = kohya.sgm_unet_namer(denoiser.config) if family == "sdxl" else None
         tensors = kohya.to_kohya(denoiser_state, "lora_unet_", alpha, dtype, namer)
@@ -32,6 +32,11 @@ def kohya_tensors(family: str, denoiser, text_encoders: list, trained: list[bool
             state = get_peft_model_state_dict(encoder)
             tensors.update(kohya.to_kohya(state, prefix, alpha, dtype, kohya.clip_text_namer))
     return tensors
+
+
+def _out_features(model, path: str) -> int:
+    layer = model.get_submodule(path)
+    return getattr(layer, "base_layer", layer).out_features
 
 
 def save_lora(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> Path:

@@ -117,48 +117,68 @@ def to_kohya(
     """Rename one model's LoRA to kohya keys under ``prefix`` (``lora_unet_``, ``lora_te1_`` ...)."""
     out: dict[str, torch.Tensor] = {}
     for module, (down, up) in sorted(peft_modules(peft_state).items()):
-        name = prefix + (namer(module) if namer else module).replace(".", "_")
-        out[f"{name}.lora_down.weight"] = down.detach().to("cpu", dtype).contiguous()
-        out[f"{name}.lora_up.weight"] = up.detach().to("cpu", dtype).contiguous()
-        out[f"{name}.alpha"] = torch.tensor(float(alpha), dtype=torch.float32)
+        _put(out, prefix + (namer(module) if namer else module).replace(".", "_"), down, up, alpha, dtype)
     return out
 
 
-def flux_names(peft_state: dict[str, torch.Tensor], alpha: float, dtype: torch.dtype) -> dict[str, torch.Tensor]:
+def flux_names(
+    peft_state: dict[str, torch.Tensor], alpha: float, dtype: torch.dtype, out_features: Callable[[str], int]
+) -> dict[str, torch.Tensor]:
     """FLUX.1 transformer LoRA in sd-scripts' ``networks.lora_flux`` layout (BFL module names).
 
     Projections diffusers keeps apart but BFL fuses (img/txt q,k,v -> ``qkv``; single blocks'
-    q,k,v and MLP-in -> ``linear1``) are written as one LoRA whose down weights are stacked and
-    whose up weight is block-diagonal; alpha is scaled by the number of parts so every part keeps
-    its scale alpha / r exactly (the layout sd-scripts writes with ``split_qkv``).
+    q,k,v and MLP-in -> ``linear1``) become one LoRA on the fused layer: the parts' down weights
+    stacked, their up weights block-diagonal (zero rows for a part that was not trained, sized by
+    ``out_features(diffusers module path)``), alpha times the number of trained parts so each part
+    keeps its scale alpha / r. Applied to the fused weight, it changes it exactly as the parts did.
     """
     modules = peft_modules(peft_state)
     out: dict[str, torch.Tensor] = {}
-    groups: dict[str, tuple[int, list[tuple[int, str]]]] = {}
-    singles: dict[str, str] = {}
+    groups: dict[str, dict[int, str]] = {}
     for module in modules:
         target = _flux_target(module)
         if target is None:
             raise ValueError(f"no kohya FLUX name for transformer module {module}")
         name, part, parts = target
         if parts == 1:
-            singles[module] = name
+            down, up = modules[module]
+            if module == "norm_out.linear":  # BFL orders this modulation (shift, scale), diffusers (scale, shift)
+                up = torch.cat(up.chunk(2, dim=0)[::-1], dim=0)
+            _put(out, name, down, up, alpha, dtype)
         else:
-            groups.setdefault(name, (parts, []))[1].append((part, module))
-    for module, name in singles.items():
-        down, up = modules[module]
-        _put(out, name, down, up, alpha, dtype)
-    for name, (expected, members) in groups.items():
-        members.sort()
-        if [part for part, _ in members] != list(range(expected)):
-            raise ValueError(
-                f"FLUX module {name} fuses {expected} projections; train all of them or none "
-                f"(network.target_modules has {[m for _, m in members]})"
-            )
-        downs = [modules[m][0] for _, m in members]
-        ups = [modules[m][1] for _, m in members]
-        _put(out, name, torch.cat(downs, dim=0), torch.block_diag(*ups), alpha * len(members), dtype)
+            groups.setdefault(name, {})[part] = module
+    for name, members in groups.items():
+        prefix, table = _flux_group(members)
+        downs, blocks = [], []
+        for part, suffix in enumerate(table):
+            module = members.get(part)
+            if module is None:
+                blocks.append((out_features(prefix + suffix), None))
+            else:
+                down, up = modules[module]
+                downs.append(down)
+                blocks.append((up.shape[0], up))
+        rank = sum(d.shape[0] for d in downs)
+        up = torch.zeros(sum(rows for rows, _ in blocks), rank, dtype=downs[0].dtype, device=downs[0].device)
+        row = col = 0
+        for rows, part_up in blocks:
+            if part_up is not None:
+                up[row : row + rows, col : col + part_up.shape[1]] = part_up
+                col += part_up.shape[1]
+            row += rows
+        _put(out, name, torch.cat(downs, dim=0), up, alpha * len(downs), dtype)
     return out
+
+
+def _flux_group(members: dict[int, str]) -> tuple[str, list[str]]:
+    """The diffusers path prefix of a fused group's block and its parts' suffixes in order."""
+    any_module = next(iter(members.values()))
+    block, _, rest = any_module.partition(".")
+    index, _, suffix = rest.partition(".")
+    table = _FLUX_DOUBLE if block == "transformer_blocks" else _FLUX_SINGLE
+    fused = table[suffix][0]
+    parts = sorted((entry[1], key) for key, entry in table.items() if entry[0] == fused)
+    return f"{block}.{index}.", [key for _, key in parts]
 
 
 _FLUX_DOUBLE = {
@@ -187,7 +207,28 @@ _FLUX_SINGLE = {
 }
 
 
+_FLUX_TOP = {
+    "x_embedder": "img_in",
+    "context_embedder": "txt_in",
+    "proj_out": "final_layer_linear",
+    "norm_out.linear": "final_layer_adaLN_modulation_1",
+    "time_text_embed.timestep_embedder.linear_1": "time_in_in_layer",
+    "time_text_embed.timestep_embedder.linear_2": "time_in_out_layer",
+    "time_text_embed.guidance_embedder.linear_1": "guidance_in_in_layer",
+    "time_text_embed.guidance_embedder.linear_2": "guidance_in_out_layer",
+    "time_text_embed.text_embedder.linear_1": "vector_in_in_layer",
+    "time_text_embed.text_embedder.linear_2": "vector_in_out_layer",
+}
+
+
+def flux_supported(module: str) -> bool:
+    """Whether a FLUX.1 transformer module has a kohya name (checked before training starts)."""
+    return _flux_target(module) is not None
+
+
 def _flux_target(module: str) -> tuple[str, int, int] | None:
+    if module in _FLUX_TOP:
+        return f"lora_unet_{_FLUX_TOP[module]}", 0, 1
     if m := re.fullmatch(r"transformer_blocks\.(\d+)\.(.+)", module):
         hit = _FLUX_DOUBLE.get(m[2])
         return (f"lora_unet_double_blocks_{m[1]}_{hit[0]}", hit[1], hit[2]) if hit else None

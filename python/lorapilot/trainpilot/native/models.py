@@ -75,7 +75,7 @@ def _load_diffusers_folder(path: Path, family: str) -> dict:
     parts: dict = {"vae": AutoencoderKL.from_pretrained(path, subfolder="vae")}
     if family == "flux1":
         from diffusers import FlowMatchEulerDiscreteScheduler, FluxTransformer2DModel
-        from transformers import CLIPTextModel, CLIPTokenizer, T5EncoderModel, T5TokenizerFast
+        from transformers import AutoTokenizer, CLIPTextModel, CLIPTokenizer, T5EncoderModel
 
         parts["denoiser"] = FluxTransformer2DModel.from_pretrained(path, subfolder="transformer")
         parts["text_encoders"] = [
@@ -84,7 +84,7 @@ def _load_diffusers_folder(path: Path, family: str) -> dict:
         ]
         parts["tokenizers"] = [
             CLIPTokenizer.from_pretrained(path, subfolder="tokenizer"),
-            T5TokenizerFast.from_pretrained(path, subfolder="tokenizer_2"),
+            AutoTokenizer.from_pretrained(path, subfolder="tokenizer_2"),
         ]
         parts["noise_scheduler"] = FlowMatchEulerDiscreteScheduler.from_pretrained(path, subfolder="scheduler")
         return parts
@@ -159,6 +159,15 @@ def add_lora_adapters(model: BaseModel, config: NativeTrainConfig) -> None:
     """Add a fresh LoRA (kohya init: random down, zero up) to the denoiser and, if asked, the CLIP encoders."""
     net = config.network
     _add_adapter(model.denoiser, net.target_modules, config, "network.target_modules")
+    if model.family == "flux1":
+        from .kohya import flux_supported
+
+        wrapped = [name for name, module in model.denoiser.named_modules() if hasattr(module, "lora_A")]
+        unnamed = [name for name in wrapped if not flux_supported(name)]
+        if unnamed:
+            raise ConfigError(
+                None, f"network.target_modules: the kohya FLUX format has no name for {', '.join(unnamed[:5])}"
+            )
     model.text_encoder_trained = []
     for encoder in model.text_encoders:
         trained = net.train_text_encoder and model.family != "flux1"

@@ -10,15 +10,16 @@ import torch
 
 from lorapilot.fsutil import atomic_write_bytes
 
+from .conditioning import FLUX_T5_MAX_LENGTH
 from .config import NativeTrainConfig
 from .models import BaseModel
 
 
-def _pipeline(model: BaseModel, denoiser):
+def _pipeline(model: BaseModel, denoiser, with_text_encoders: bool = True):
     if model.family == "flux1":
         from diffusers import FlowMatchEulerDiscreteScheduler, FluxPipeline
 
-        clip, t5 = model.text_encoders
+        clip, t5 = model.text_encoders if with_text_encoders else (None, None)
         clip_tok, t5_tok = model.tokenizers
         return FluxPipeline(
             scheduler=FlowMatchEulerDiscreteScheduler.from_config(model.noise_scheduler.config),
@@ -67,13 +68,23 @@ def sample_size(config: NativeTrainConfig, multiple: int) -> tuple[int, int]:
 
 @torch.no_grad()
 def write_samples(
-    model: BaseModel, denoiser, config: NativeTrainConfig, step: int, output_dir: Path, autocast_dtype
+    model: BaseModel,
+    denoiser,
+    config: NativeTrainConfig,
+    step: int,
+    output_dir: Path,
+    autocast_dtype,
+    prompt_embeds: dict[str, torch.Tensor] | None = None,
 ) -> list[Path]:
-    """Render every sample prompt (prompt ``i`` with seed ``sample.seed + i``) to ``samples/{step:06d}_{i}.png``."""
+    """Render every sample prompt (prompt ``i`` with seed ``sample.seed + i``) to ``samples/{step:06d}_{i}.png``.
+
+    ``prompt_embeds`` (FLUX.1 only): the prompts' conditioning computed before the text encoders
+    were moved off the GPU.
+    """
     settings = config.sample
     if not settings.prompts:
         return []
-    pipe = _pipeline(model, denoiser)
+    pipe = _pipeline(model, denoiser, with_text_encoders=prompt_embeds is None)
     pipe.set_progress_bar_config(disable=True)
     width, height = sample_size(config, model.pixel_multiple)
     folder = output_dir / "samples"
@@ -87,12 +98,18 @@ def write_samples(
     paths = []
     try:
         for index, prompt in enumerate(settings.prompts):
-            kwargs = {}
+            kwargs: dict = {"prompt": prompt}
             if model.family != "flux1" and settings.negative_prompt:
                 kwargs["negative_prompt"] = settings.negative_prompt
+            if model.family == "flux1":  # the T5 length the training used
+                kwargs["max_sequence_length"] = min(FLUX_T5_MAX_LENGTH, model.tokenizers[1].model_max_length)
+            if prompt_embeds is not None:
+                kwargs = {
+                    "prompt_embeds": prompt_embeds["encoder_hidden_states"][index : index + 1],
+                    "pooled_prompt_embeds": prompt_embeds["pooled_projections"][index : index + 1],
+                }
             with autocast:
                 image = pipe(
-                    prompt,
                     num_inference_steps=settings.steps,
                     guidance_scale=settings.guidance,
                     width=width,

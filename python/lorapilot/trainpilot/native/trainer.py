@@ -20,6 +20,7 @@ from . import state as states
 from .batches import BatchMaker
 from .buckets import BatchPlan
 from .cache import build_latent_cache, build_text_cache
+from .conditioning import encode_text
 from .config import NativeTrainConfig
 from .events import Reporter
 from .export import kohya_tensors, save_lora
@@ -132,9 +133,24 @@ class Trainer:
                 dtype=torch.float32 if self.weight_dtype == torch.float32 else self.weight_dtype,
             )
         text_cache = None
+        self.sample_embeds = None
         if config.dataset.cache_text and not any(model.text_encoder_trained) and not config.dataset.shuffle_tags:
             text_cache = build_text_cache(model, [image.caption for image in self.images], acc.device)
+            if model.family == "flux1":
+                self._offload_text_encoders()
         self.latents, self.text_cache = latents, text_cache
+
+    def _offload_text_encoders(self) -> None:
+        """FLUX.1's T5 is ~9 GB: once captions (and sample prompts) are encoded, it leaves the GPU."""
+        model, prompts = self.model, self.config.sample.prompts
+        if prompts:
+            with torch.no_grad():
+                encoded = encode_text(model.family, model.tokenizers, model.text_encoders, prompts, self.acc.device)
+            self.sample_embeds = {k: v.to(self.weight_dtype) for k, v in encoded.items()}
+        for encoder in model.text_encoders:
+            encoder.to("cpu")
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
 
     def _build_optimizer(self) -> None:
         config, model = self.config, self.model
@@ -274,7 +290,8 @@ class Trainer:
         if self.acc.is_main_process:
             autocast = self.weight_dtype if self.weight_dtype != torch.float32 else None
             denoiser = self.acc.unwrap_model(self.wrapped[0])
-            for path in write_samples(self.model, denoiser, self.config, self.step, self.out, autocast):
+            embeds = self.sample_embeds
+            for path in write_samples(self.model, denoiser, self.config, self.step, self.out, autocast, embeds):
                 self.reporter.sample(self.step, path)
         self.sampled.add(self.step)
         self.acc.wait_for_everyone()
