@@ -13,4 +13,17 @@ Contract with the TrainPilot queue (see config.py for the settings):
   final, ``state-step{step:08d}/`` resumable state, ``samples/{step:06d}_{index}.png``;
 - stop and save: SIGTERM/SIGINT, or a file named ``save_quit`` in ``output_dir``, saves a checkpoint and
   the state, then exits 0.
+
+Additions (compatible: a reader that ignores unknown ``[trainpilot]`` lines loses nothing):
+
+- ``[trainpilot] state step=120 path=.../state-step00000120`` when a resumable state is complete, and
+  ``[trainpilot] stopped step=120`` after a stop-and-save (a finished run ends with ``done``);
+- exit code 2 with ``error: <file or field>: <what is wrong>`` on stderr for bad settings;
+- relative paths in run.toml are relative to the TOML file's folder;
+- ``save_quit`` is removed once honoured, so ``--resume auto`` does not stop again at once;
+- ``cache/latents/`` in ``output_dir`` holds the VAE latents, reused by a resumed run;
+- multi-process: ``accelerate launch`` with torchrun (``--multi_gpu``, or a config file) starts the
+  processes; without a GPU they form a gloo CPU group. ``accelerate launch --cpu --num_processes N``
+  starts a single process unless MPI (``--mpirun_hostfile``) starts the others. Under torchrun a
+  SIGTERM to the process group still saves, but torchrun itself then exits 1; ``save_quit`` gives 0.
 """
