@@ -17,7 +17,7 @@ from pathlib import Path
 
 from lorapilot.errors import LorapilotError
 from lorapilot.fsutil import atomic_write_text
-from lorapilot.safepath import relative_to_root, resolve_inside
+from lorapilot.safepath import relative_to_root, resolve_entry, resolve_inside
 
 TRASH_DIR = ".trash"
 _INFO = "info.json"
@@ -68,7 +68,7 @@ class Trash:
 
     def move(self, path: Path | str, source: str = "files") -> TrashItem:
         """Move ``path`` (inside the root) into the trash; returns the new item."""
-        real = resolve_inside(self.root, path, must_exist=False)
+        real = resolve_entry(self.root, path)  # a symlink is trashed itself, not its target
         if not os.path.lexists(real):
             raise TrashError(f"{path} does not exist")
         if real == Path(os.path.realpath(self.root)):
@@ -80,7 +80,7 @@ class Trash:
         item_dir.mkdir(parents=True)
         item = TrashItem(
             id=item_id,
-            original=relative_to_root(self.root, real),
+            original="/".join(filter(None, [relative_to_root(self.root, real.parent), real.name])),
             name=real.name,
             is_dir=real.is_dir() and not real.is_symlink(),
             size=_size(real),

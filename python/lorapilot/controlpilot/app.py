@@ -32,6 +32,9 @@ AREA_ROUTERS: list[str] = [
     "lorapilot.controlpilot.routers.tokens:router",
     "lorapilot.controlpilot.routers.services:router",
     "lorapilot.controlpilot.routers.events:router",
+    "lorapilot.controlpilot.routers.system:router",
+    "lorapilot.controlpilot.routers.files:router",
+    "lorapilot.controlpilot.routers.tasks:router",
 ]
 
 
@@ -41,6 +44,8 @@ def _load(target: str):
 
 
 def _error_status(exc: LorapilotError) -> int:
+    if isinstance(getattr(exc, "http_status", None), int):  # an error that names its own status
+        return exc.http_status
     if isinstance(exc, NotFoundError):
         return 404
     if isinstance(exc, ConflictError):
