@@ -5,6 +5,7 @@ import type { SessionInfo } from "../api/types";
 import { pageFor, pages } from "../pages/registry";
 import { Link, subpath, useLocation } from "../router";
 import { ErrorBoundary } from "./ErrorBoundary";
+import { TasksMenu } from "./TasksMenu";
 
 /** The navigation frame every page plugs into (see web/README.md). */
 export function Frame({ session, onLoggedOut }: { session: SessionInfo; onLoggedOut: () => void }) {
@@ -41,6 +42,7 @@ export function Frame({ session, onLoggedOut }: { session: SessionInfo; onLogged
           ControlPilot
         </Link>
         <span className={`live ${connection}`} title={`live updates: ${connection}`} data-testid="live" />
+        <TasksMenu />
         {session.auth_required && (
           <button type="button" className="ghost logout" onClick={logout}>
             Log out
