@@ -6,7 +6,6 @@ import contextlib
 import importlib
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 
 from lorapilot import __version__
@@ -71,7 +70,6 @@ def create_app(ctx: Context, bind_host: str = "127.0.0.1") -> FastAPI:
     app.state.tasks = TaskManager()
     app.state.auth = Authenticator(ctx.workspace, ctx.settings.controlpilot, bind_host)
     app.state.runtime = Runtime(ctx, app.state.tasks)
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
 
     @app.exception_handler(LorapilotError)
     async def _user_error(request: Request, exc: LorapilotError) -> JSONResponse:
