@@ -1,0 +1,181 @@
+"""``lorapilot models ...``: a thin shell over :mod:`lorapilot.models`."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from lorapilot.cli.common import format_bytes, workspace_option
+from lorapilot.workspace.layout import MODEL_FOLDERS
+
+
+def _store(ctx):
+    from lorapilot.models.store import ModelStore
+
+    return ModelStore.for_context(ctx)
+
+
+@click.group("models")
+def models_group() -> None:
+    """The shared model store: list, inspect, pull, move, rename, delete, restore."""
+
+
+@models_group.command("list")
+@click.option("--type", "folder", type=click.Choice(MODEL_FOLDERS), help="Only this store folder.")
+@click.option("--family", help="Only this base family (sd1, sd2, sdxl, sdxl_refiner, sd3, flux1).")
+@click.option("--hash/--no-hash", "with_hashes", default=True, show_default=True, help="Compute missing hashes (cached).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@workspace_option
+def list_cmd(ctx, folder, family, with_hashes, as_json) -> None:
+    """List the models of the store and every extra root (header only; hashes cached)."""
+    from lorapilot.progress import cli_progress
+
+    store = _store(ctx)
+    entries = store.list(folder=folder, family=family)
+    if with_hashes and any(e.sha256 is None and e.format != "diffusers" for e in entries):
+        with cli_progress("hashing", unit="bytes") as progress:
+            store.hash_entries(entries, progress=progress)
+    if as_json:
+        click.echo(json.dumps([e.to_dict() for e in entries], indent=2))
+        return
+    if not entries:
+        click.echo("no models found" + (f" in {folder}/" if folder else ""))
+        return
+    click.echo(f"{'TYPE':<16} {'NAME':<40} {'KIND':<15} {'FAMILY':<13} {'SIZE':>10} {'DTYPE':<6} {'AUTOV2':<10}")
+    for e in entries:
+        kind = e.kind
+        if e.rank:
+            kind += f" r{e.rank}"
+        click.echo(
+            f"{e.folder:<16} {_short(e.rel.split('/', 1)[-1], 40):<40} {kind:<15} {(e.family_label or '-'):<13} "
+            f"{format_bytes(e.size):>10} {(e.dtype or '-'):<6} {(e.autov2 or '-'):<10}"
+        )
+        for note in (e.error, e.warning):
+            if note:
+                click.echo(f"{'':<16} ! {note}")
+
+
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else "…" + text[-(width - 1):]
+
+
+@models_group.command("inspect")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--no-hash", is_flag=True, help="Skip the hashes.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@workspace_option
+def inspect_cmd(ctx, file, no_hash, as_json) -> None:
+    """Read FILE's header (never its tensors): architecture, LoRA rank/alpha, metadata, tags."""
+    from lorapilot.models.inspect import inspect_file
+    from lorapilot.progress import cli_progress
+
+    report = inspect_file(file)
+    if not no_hash:
+        store = _store(ctx)
+        report["hashes"] = store.cached_hashes(file)
+        if report["hashes"] is None:
+            with cli_progress("hashing", unit="bytes") as progress:
+                report["hashes"] = store.hash(file, progress=progress)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    _print_report(report)
+
+
+def _print_report(report: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False, soft_wrap=True)
+    s = report["summary"]
+    console.print(f"[bold]{report['name']}[/bold]  {format_bytes(report['size'])}  ({report['format']})")
+    if s.get("error"):
+        console.print(f"[red]error:[/red] {s['error']}")
+    if s.get("warning"):
+        console.print(f"[yellow]warning:[/yellow] {s['warning']}")
+    rows = [
+        ("kind", s.get("kind")),
+        ("belongs in", (s.get("folder") or "-") + "/"),
+        ("base family", s.get("family_label") or "unknown"),
+        ("variant", s.get("variant")),
+        ("dtype", s.get("dtype")),
+        ("tensors", s.get("tensors")),
+        ("parameters", f"{s['params']:,}" if s.get("params") else None),
+        ("detected by", s.get("evidence")),
+    ]
+    lora = s.get("lora")
+    if lora:
+        rows += [
+            ("adapter", lora["algo"]),
+            ("rank", lora["rank"] if len(lora["ranks"]) <= 1 else f"{lora['rank']} (ranks {lora['ranks']})"),
+            ("alpha", lora["alpha"] if lora["alpha"] is not None else "not stored (scale 1)"),
+            ("scale", round(lora["scale"], 4) if lora.get("scale") is not None else None),
+            ("modules", lora["modules"]),
+            ("text encoder", "yes" if lora["text_encoder"] else "no"),
+        ]
+    for key, value in (report.get("hashes") or {}).items():
+        rows.append((key, value))
+    for key, value in rows:
+        if value not in (None, ""):
+            console.print(f"  {key:<13} {value}")
+    if report.get("training"):
+        console.print("[bold]training[/bold]")
+        for key, value in report["training"].items():
+            console.print(f"  {key:<28} {_short(value, 100)}")
+    others = {k: v for k, v in report.get("metadata", {}).items() if k not in report.get("training", {})}
+    if others:
+        console.print("[bold]other metadata[/bold]")
+        for key, value in others.items():
+            console.print(f"  {key:<28} {_short(value, 100)}")
+    if report.get("tag_frequency"):
+        table = Table(title="ss_tag_frequency", show_lines=False)
+        table.add_column("dataset")
+        table.add_column("tag")
+        table.add_column("count", justify="right")
+        for row in report["tag_frequency"]:
+            table.add_row(row["dataset"], row["tag"], str(row["count"]))
+        console.print(table)
+
+
+@models_group.command("move")
+@click.argument("path")
+@click.argument("to_type", type=click.Choice(MODEL_FOLDERS))
+@workspace_option
+def move_cmd(ctx, path, to_type) -> None:
+    """Move PATH (e.g. checkpoints/x.safetensors) to another type folder."""
+    click.echo(f"moved to {_store(ctx).move(path, to_type)}")
+
+
+@models_group.command("rename")
+@click.argument("path")
+@click.argument("new_name")
+@workspace_option
+def rename_cmd(ctx, path, new_name) -> None:
+    """Rename PATH to NEW_NAME (same folder; the suffix is kept if omitted)."""
+    click.echo(f"renamed to {_store(ctx).rename(path, new_name)}")
+
+
+@models_group.command("delete")
+@click.argument("path")
+@workspace_option
+def delete_cmd(ctx, path) -> None:
+    """Move PATH (and its preview/info files) to the trash; `models restore ID` brings it back."""
+    for item in _store(ctx).delete(path):
+        click.echo(f"trashed {item.original}  (restore: lorapilot models restore {item.id})")
+
+
+@models_group.command("restore")
+@click.argument("item_id", required=False)
+@workspace_option
+def restore_cmd(ctx, item_id) -> None:
+    """Restore a deleted model by trash ID; without ID, list deleted models."""
+    store = _store(ctx)
+    if item_id:
+        click.echo(f"restored {store.restore(item_id)}")
+        return
+    items = store.trash_items()
+    if not items:
+        click.echo("no deleted models")
+    for item in items:
+        click.echo(f"{item['id']}  {item['original']}  {format_bytes(item['size'])}")
