@@ -179,3 +179,48 @@ def restore_cmd(ctx, item_id) -> None:
         click.echo("no deleted models")
     for item in items:
         click.echo(f"{item['id']}  {item['original']}  {format_bytes(item['size'])}")
+
+
+@models_group.command("pull")
+@click.argument("source", required=False)
+@click.option("--type", "folder", type=click.Choice(MODEL_FOLDERS), help="Store folder (default: from the source, else detected).")
+@click.option("--manifest", "manifest_name", help="Pull a named entry of config/models.toml (and what it requires).")
+@workspace_option
+def pull_cmd(ctx, source, folder, manifest_name) -> None:
+    """Download SOURCE into the store: hf:owner/repo[/file], a CivitAI URL/id/AIR, or a URL.
+
+    Interrupted pulls resume where they stopped; checksums from the source are
+    verified before the file is placed. Tokens: `lorapilot secrets set HF_TOKEN`
+    / `CIVITAI_TOKEN`.
+    """
+    from lorapilot.errors import LorapilotError
+    from lorapilot.models.pull import pull, pull_manifest
+    from lorapilot.progress import cli_progress
+
+    if bool(source) == bool(manifest_name):
+        raise LorapilotError("give either SOURCE or --manifest NAME (see `lorapilot models manifest`)")
+    store = _store(ctx)
+    with cli_progress("downloading", unit="bytes") as progress:
+        if manifest_name:
+            if folder:
+                raise LorapilotError("--type comes from config/models.toml with --manifest")
+            results = pull_manifest(store, manifest_name, progress=progress)
+        else:
+            results = [pull(store, source, folder, progress=progress)]
+    for result in results:
+        for path in result.placed:
+            click.echo(f"placed {path}")
+        for path in result.existing:
+            click.echo(f"already in the store: {path} (nothing downloaded)")
+
+
+@models_group.command("manifest")
+@workspace_option
+def manifest_cmd(ctx) -> None:
+    """List the named models of config/models.toml (`pull --manifest NAME`)."""
+    from lorapilot.models.manifest import load_manifest
+
+    manifest = load_manifest(ctx.workspace)
+    for name, entry in manifest.models.items():
+        needs = f"  (+ {', '.join(entry.requires)})" if entry.requires else ""
+        click.echo(f"{name:<20} {(entry.type or '-'):<17} {entry.description}{needs}")

@@ -191,18 +191,18 @@ class ModelStore:
     def cached_hashes(self, path: str | os.PathLike) -> dict | None:
         """The cached hashes of ``path`` if it is unchanged since they were computed."""
         st = os.stat(path)
-        row = self.cache.get(str(Path(path)), st.st_size, st.st_mtime_ns)
+        row = self.cache.get(os.path.abspath(path), st.st_size, st.st_mtime_ns)
         return {"sha256": row.sha256, "autov2": row.sha256[:10], "addnet": row.addnet} if row and row.sha256 else None
 
     def hash(self, path: str | os.PathLike, progress: Progress = no_progress, cancel: threading.Event | None = None) -> dict:
         """sha256 / AutoV2 / addnet of one file, from the cache or computed and cached."""
-        path = Path(path)
+        path = Path(os.path.abspath(path))
         st = path.stat()
         row = self.cache.get(str(path), st.st_size, st.st_mtime_ns)
-        if row is not None and row.sha256:
-            return {"sha256": row.sha256, "autov2": row.sha256[:10], "addnet": row.addnet}
         info = row.info if row is not None and row.info else summarize(path)
         offset = info.get("data_offset") if info.get("kind") in ("lora", "lycoris") else None
+        if row is not None and row.sha256 and (row.addnet or offset is None):
+            return {"sha256": row.sha256, "autov2": row.sha256[:10], "addnet": row.addnet}
         hashes = hash_file(path, addnet_offset=offset, progress=progress, cancel=cancel)
         if path.stat().st_mtime_ns == st.st_mtime_ns:  # not rewritten while we read it
             self.cache.put_hashes(str(path), st.st_size, st.st_mtime_ns, hashes.sha256, hashes.addnet)
@@ -257,8 +257,9 @@ class ModelStore:
         """Move a model and its sidecars to the trash of its root; returns the trash items."""
         root, src = self.resolve(user_path)
         trash = Trash(root)
+        sidecars = _sidecars(src)
         items = [trash.move(src, source=TRASH_SOURCE)]
-        for side in _sidecars(src):
+        for side in sidecars:
             items.append(trash.move(side, source=TRASH_SOURCE))
         return items
 
