@@ -209,7 +209,8 @@ class ModelServer:
                 h.wfile.write(page)
                 return
             h.send_response(307)
-            h.send_header("Location", f"{self.url}/signed/{parts[-1]}?sig=abc")
+            # Another origin (localhost, not 127.0.0.1), as CivitAI redirects to its storage host.
+            h.send_header("Location", f"http://localhost:{self.port}/signed/{parts[-1]}?sig=abc")
             h.send_header("Content-Length", "0")
             h.end_headers()
             return

@@ -27,7 +27,6 @@ from lorapilot.fsutil import atomic_write_text
 from lorapilot.models.hashing import StreamingSha256
 from lorapilot.progress import Progress, check_cancel, no_progress
 
-CHUNK_BYTES = 1024 * 1024
 RETRIES = 5
 _HTML_PREFIXES = (b"<!doctype html", b"<html", b"<head", b"<!--")
 
@@ -236,10 +235,14 @@ def _fetch_once(url, part, headers, offset, meta, progress, cancel, auth_hint, c
         new_meta = {"total": total, "validator": validator, "filename": _filename_from(response) or meta.get("filename")}
         atomic_write_text(_meta_path(part), json.dumps(new_meta))
 
-        stream = response.iter_bytes(CHUNK_BYTES)
+        # Chunks as they arrive: a dropped connection loses nothing already received.
+        stream = response.iter_bytes()
         first = b""
         if offset == 0:
-            first = next(stream, b"")
+            for chunk in stream:
+                first += chunk
+                if len(first) >= 512:
+                    break
             if _looks_like_html(first):
                 discard_part(part)
                 raise DownloadError(

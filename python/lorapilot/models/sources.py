@@ -123,7 +123,8 @@ def _civitai_ids(text: str) -> tuple[int | None, int | None] | None:
         return None
     url = urlparse(text)
     host = url.hostname or ""
-    if not (host == "civitai.com" or host.endswith(".civitai.com") or text.startswith(civitai_endpoint() + "/")):
+    official = host == "civitai.com" or host.endswith(".civitai.com")
+    if not (official or text.startswith(civitai_endpoint() + "/")):
         return None
     download = re.fullmatch(r"/api/download/models/(\d+)", url.path)
     if download:
@@ -132,6 +133,8 @@ def _civitai_ids(text: str) -> tuple[int | None, int | None] | None:
     if model:
         version = parse_qs(url.query).get("modelVersionId", [None])[0]
         return int(model.group(1)), int(version) if version and version.isdigit() else None
+    if not official:
+        return None  # another file on a CIVITAI_ENDPOINT mirror: a plain URL
     raise SourceError(f"{text}: a CivitAI URL must name a model (/models/ID) or a download (/api/download/models/VID)")
 
 
