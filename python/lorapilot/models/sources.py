@@ -201,10 +201,12 @@ def _hf_ref(text: str) -> tuple[str, str | None, str] | None:
     revision = "main"
     if text.startswith(("http://", "https://")):
         url = urlparse(text)
-        hosts = {"huggingface.co", "hf.co", urlparse(hf_endpoint()).netloc}
-        if url.netloc not in hosts:
+        official = url.netloc in ("huggingface.co", "hf.co")
+        if not official and url.netloc != urlparse(hf_endpoint()).netloc:
             return None
         parts = [unquote(p) for p in url.path.strip("/").split("/") if p]
+        if not official and not (len(parts) >= 4 and parts[2] in ("resolve", "blob")):
+            return None  # another file on an HF_ENDPOINT mirror: a plain URL
         if len(parts) < 2:
             raise SourceError(f"{text}: expected https://huggingface.co/OWNER/REPO[/resolve/REV/FILE]")
         repo = "/".join(parts[:2])
