@@ -224,3 +224,23 @@ def manifest_cmd(ctx) -> None:
     for name, entry in manifest.models.items():
         needs = f"  (+ {', '.join(entry.requires)})" if entry.requires else ""
         click.echo(f"{name:<20} {(entry.type or '-'):<17} {entry.description}{needs}")
+
+
+@models_group.command("sync-invokeai")
+@click.option("--url", help="InvokeAI's address (default: http://127.0.0.1:<its port>).")
+@click.option("--wait", "wait_s", type=float, default=0, show_default=True, help="Seconds to wait for InvokeAI to answer.")
+@click.option("--retry-failed", is_flag=True, help="Try again the files InvokeAI rejected before.")
+@workspace_option
+def sync_invokeai_cmd(ctx, url, wait_s, retry_failed) -> None:
+    """Register store models with InvokeAI in place (skips installed ones; runs after each InvokeAI start)."""
+    from lorapilot.models.invokeai import sync_for_context
+
+    report = sync_for_context(ctx, url=url, wait_s=wait_s, retry_failed=retry_failed)
+    for path in report.installed:
+        click.echo(f"registered {path}")
+    for path, error in report.failed:
+        click.echo(f"rejected   {path}: {error}")
+    click.echo(
+        f"InvokeAI: {len(report.installed)} registered, {len(report.already)} already there, "
+        f"{len(report.failed)} rejected, {len(report.skipped)} skipped (rejected before; --retry-failed)"
+    )
