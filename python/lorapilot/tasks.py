@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Literal
 
-from lorapilot.errors import LorapilotError, NotFoundError
+from lorapilot.errors import LorapilotError
 from lorapilot.progress import Cancelled
 
 TaskState = Literal["queued", "running", "done", "failed", "cancelled"]
@@ -38,7 +38,7 @@ class Task:
     cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def to_dict(self) -> dict:
-        # Not dataclasses.asdict: it deep-copies every field, and an Event cannot be copied.
+        # Not asdict(): it deep-copies every field, and an Event holds a lock.
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "cancel_event"}
 
 
@@ -106,7 +106,7 @@ class TaskManager:
         try:
             return self._tasks[task_id]
         except KeyError:
-            raise NotFoundError(f"no task {task_id!r}") from None
+            raise LorapilotError(f"no task {task_id!r}") from None
 
     def list(self, kind: str | None = None) -> list[Task]:
         tasks = sorted(self._tasks.values(), key=lambda t: t.created_at, reverse=True)

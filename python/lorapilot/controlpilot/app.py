@@ -34,6 +34,7 @@ AREA_ROUTERS: list[str] = [
     "lorapilot.controlpilot.routers.system:router",
     "lorapilot.controlpilot.routers.files:router",
     "lorapilot.controlpilot.routers.tasks:router",
+    "lorapilot.models.api:router",
 ]
 
 
