@@ -82,6 +82,8 @@ class ServiceMonitor:
             )
         cached = self._manager
         if cached is None or cached[0] != info:
+            if cached is not None:  # a new `lorapilot up`: ports or components may have changed
+                self._plans = None
             cached = (info, manager_for(self.ctx, info, self.plans()))
             self._manager = cached
         return cached[1]
