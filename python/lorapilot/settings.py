@@ -50,6 +50,14 @@ class ModelsSettings(_Strict):
     extra_roots: list[str] = Field(default_factory=list)
 
 
+class CopilotSettings(_Strict):
+    """``[copilot]``: the Copilot sidecar (see lorapilot.copilot)."""
+
+    permit_allow_all: bool = False  # let chats ask for --allow-all-tools/-paths/-urls
+    default_timeout_s: float = Field(default=600, gt=0, le=86400)
+    max_timeout_s: float = Field(default=3600, gt=0, le=86400)
+
+
 class Settings(_Strict):
     """Everything in ``config/lorapilot.toml``."""
 
@@ -57,6 +65,7 @@ class Settings(_Strict):
     manager: ManagerSettings = ManagerSettings()
     components: dict[str, ComponentOverride] = Field(default_factory=dict)
     models: ModelsSettings = ModelsSettings()
+    copilot: CopilotSettings = CopilotSettings()
 
 
 def load_settings(path: Path) -> Settings:
