@@ -8,7 +8,7 @@ import time
 import psutil
 import pytest
 
-from support.copilot_sidecar import read_sse, running_sidecar
+from support.copilot_sidecar import is_dead, read_sse, running_sidecar
 from support.workspaces import make_workspace
 
 
@@ -17,13 +17,6 @@ def sidecar(tmp_path_factory):
     ctx = make_workspace(tmp_path_factory.mktemp("timeout") / "ws", enabled={"copilot"})
     with running_sidecar(ctx) as sc:
         yield sc
-
-
-def _dead(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
 
 
 def _cli_pids(sidecar) -> list[int]:
@@ -54,7 +47,7 @@ def test_timeout_kills_the_cli_its_children_and_escaped_descendants(sidecar, tmp
     assert time.monotonic() - started < 60, "the 120 s sleep did not run to its end"
     pids = [int(child_pid.read_text()), int(escaped_pid.read_text()), *seen]
     assert len(pids) >= 3
-    leftovers = [pid for pid in pids if not _dead(pid)]
+    leftovers = [pid for pid in pids if not is_dead(pid)]
     assert leftovers == [], f"processes left alive: {leftovers}"
     assert _cli_pids(sidecar) == []
     with sidecar.client() as client:
@@ -81,7 +74,7 @@ def test_cancel_stops_a_running_chat(sidecar, tmp_path):
                     break
         nothing = client.post("/chat/cancel").json()
     assert end["status"] == "cancelled"
-    assert _dead(int(child_pid.read_text()))
+    assert is_dead(int(child_pid.read_text()))
     assert nothing == {"cancelled": False, "running": None}
 
 
@@ -90,4 +83,4 @@ def test_processes_left_behind_after_a_normal_exit_are_killed(sidecar, tmp_path)
     with sidecar.client() as client:
         result = client.post("/chat", json={"prompt": f"fake: escaped-child {child_pid}\nfake: stdout bye"}).json()
     assert result["status"] == "ok"
-    assert _dead(int(child_pid.read_text()))
+    assert is_dead(int(child_pid.read_text()))

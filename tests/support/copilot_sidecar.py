@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Iterator
 
 import httpx
+import psutil
 
 from lorapilot.context import Context
 
@@ -94,3 +95,11 @@ def read_sse(lines: Iterator[str]) -> Iterator[tuple[str, dict]]:
         elif line == "" and kind is not None:
             yield kind, json.loads("\n".join(data))
             kind, data = None, []
+
+
+def is_dead(pid: int) -> bool:
+    """Gone, or a zombie waiting to be reaped (it runs nothing any more)."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True

@@ -41,15 +41,12 @@ def copilot_group() -> None:
 @workspace_option
 def serve(ctx, host: str, port: int, force_bind: bool, permit_allow_all: bool, cli_path: str | None) -> None:
     """Serve the sidecar's HTTP API with uvicorn."""
-    from lorapilot.copilot.server import check_bind_host, create_sidecar_app, is_loopback
+    from lorapilot.copilot.server import check_bind_host, is_loopback, serve as serve_sidecar
 
     check_bind_host(host, force=force_bind)
     if not is_loopback(host):
         click.echo(f"warning: the Copilot sidecar listens on {host} without authentication (--force-bind)", err=True)
-    import uvicorn
-
-    app = create_sidecar_app(_service(ctx, permit_allow_all, cli_path))
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+    serve_sidecar(_service(ctx, permit_allow_all, cli_path), host, port)
 
 
 @copilot_group.command("status")

@@ -90,16 +90,17 @@ async def _pump(reader: asyncio.StreamReader, capture: _Capture) -> None:
 RUN_MARKER_ENV = "LORAPILOT_COPILOT_RUN"
 
 
-def _run_processes(pid: int, marker: str) -> list[psutil.Process]:
+def _run_processes(pid: int | None, marker: str) -> list[psutil.Process]:
     """The CLI's descendants plus any process carrying this run's marker."""
     found: dict[int, psutil.Process] = {}
     try:
-        for proc in psutil.Process(pid).children(recursive=True):
-            found[proc.pid] = proc
+        if pid is not None:
+            for proc in psutil.Process(pid).children(recursive=True):
+                found[proc.pid] = proc
     except psutil.Error:
         pass
     for proc in psutil.process_iter():
-        if proc.pid in found or proc.pid == os.getpid():
+        if proc.pid in found:
             continue
         try:
             if proc.environ().get(RUN_MARKER_ENV) == marker:
@@ -109,12 +110,23 @@ def _run_processes(pid: int, marker: str) -> list[psutil.Process]:
     return list(found.values())
 
 
-def kill_tree(pgid: int, known: list[psutil.Process], grace_s: float = KILL_GRACE_S) -> None:
+def kill_marked(marker: str, grace_s: float = KILL_GRACE_S) -> int:
+    """Kill every process of an earlier run (found by its marker); returns how many there were.
+
+    A sidecar that was killed outright could not clean up; the next one does.
+    """
+    found = _run_processes(None, marker)
+    kill_tree(None, found, grace_s)
+    return len(found)
+
+
+def kill_tree(pgid: int | None, known: list[psutil.Process], grace_s: float = KILL_GRACE_S) -> None:
     """SIGTERM the process group and ``known`` descendants, then SIGKILL what is left."""
 
     def signal_all(sig: int) -> None:
         try:
-            os.killpg(pgid, sig)
+            if pgid is not None:
+                os.killpg(pgid, sig)
         except (ProcessLookupError, PermissionError):
             pass
         for proc in known:
@@ -143,7 +155,9 @@ def _alive(proc: psutil.Process) -> bool:
         return False
 
 
-def _group_alive(pgid: int) -> bool:
+def _group_alive(pgid: int | None) -> bool:
+    if pgid is None:
+        return False
     try:
         os.killpg(pgid, 0)
     except (ProcessLookupError, PermissionError):
@@ -166,16 +180,17 @@ async def run_cli(
     timeout_s: float,
     on_output: OutputCallback | None = None,
     cancel: asyncio.Event | None = None,
-    on_start: Callable[[int], None] | None = None,
+    marker: str | None = None,
 ) -> RunResult:
     """Run ``argv`` in ``cwd`` with ``prompt`` on stdin; stream output to ``on_output``.
 
     On ``timeout_s`` or when ``cancel`` is set, the CLI's process group (and
     any descendant outside it) is killed and the result says so. Processes left
-    in the group after a normal exit are killed as well.
+    in the group after a normal exit are killed as well. ``marker`` (default: a
+    fresh one) is put in the CLI's environment to find its processes later.
     """
     started = time.monotonic()
-    marker = uuid.uuid4().hex
+    marker = marker or uuid.uuid4().hex
     env = {**env, RUN_MARKER_ENV: marker}
     proc = await asyncio.create_subprocess_exec(
         *argv,
@@ -186,8 +201,6 @@ async def run_cli(
         env=env,
         start_new_session=True,
     )
-    if on_start is not None:
-        on_start(proc.pid)
     out, err = _Capture("stdout", on_output), _Capture("stderr", on_output)
     pumps = [asyncio.create_task(_pump(proc.stdout, out)), asyncio.create_task(_pump(proc.stderr, err))]
     feeder = asyncio.create_task(_feed_stdin(proc, prompt))

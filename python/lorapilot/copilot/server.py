@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import socket
@@ -89,11 +90,13 @@ def create_sidecar_app(service: ChatService) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        app.state.loop = asyncio.get_running_loop()
         yield
         await service.shutdown()
 
     app = FastAPI(title="LoRA Pilot Copilot sidecar", lifespan=lifespan)
     app.state.service = service
+    app.state.loop = None
 
     @app.exception_handler(LorapilotError)
     async def _user_error(request: Request, exc: LorapilotError) -> JSONResponse:
@@ -150,3 +153,25 @@ def create_sidecar_app(service: ChatService) -> FastAPI:
         return {"conversations": service.history.conversations(limit)}
 
     return app
+
+
+def serve(service: ChatService, host: str, port: int) -> None:
+    """Run the sidecar with uvicorn until SIGTERM/SIGINT.
+
+    On the signal the running chat is cancelled first (its process group
+    killed), so uvicorn's wait for open connections is short and the process
+    manager never has to SIGKILL the sidecar with a Copilot run still alive.
+    """
+    import uvicorn
+
+    app = create_sidecar_app(service)
+
+    class SidecarServer(uvicorn.Server):
+        def handle_exit(self, sig, frame) -> None:
+            loop = app.state.loop
+            if loop is not None:
+                loop.call_soon_threadsafe(service.cancel)
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False, timeout_graceful_shutdown=15)
+    SidecarServer(config).run()

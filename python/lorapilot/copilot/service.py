@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import json
 import os
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import AsyncIterator
 
 from lorapilot import __version__
-from lorapilot.copilot.cli_runner import RunResult, run_cli
+from lorapilot.copilot.cli_runner import RunResult, kill_marked, run_cli
 from lorapilot.copilot.command import ChatOptions, Policy, build_env, inherited_env, prepare
 from lorapilot.copilot.discovery import CliInfo, INSTALL_HINT, cli_info, find_cli, token_status
 from lorapilot.copilot.history import History
 from lorapilot.errors import LorapilotError
+from lorapilot.fsutil import atomic_write_text
 from lorapilot.safepath import relative_to_root
 from lorapilot.workspace.layout import Workspace
 from lorapilot.workspace.secrets import read_secrets
@@ -133,12 +136,33 @@ class ChatService:
         self.state_dir = workspace.state_dir(COMPONENT)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.history = History(self.state_dir / "history.db")
-        self.history.mark_interrupted()
         # Taken once: a token the launcher copied from secrets.env must not outlive its removal there.
         self._base_env = inherited_env(self._secrets())
         self._lock = _WorkspaceLock(self.state_dir / "chat.lock")
+        self._run_file = self.state_dir / "running.json"
         self._info_cache: tuple[tuple, CliInfo] | None = None
         self.current: ChatRun | None = None
+        self._recover()
+
+    def _recover(self) -> None:
+        """After a crash: kill what the last run left and mark its history row interrupted.
+
+        Only while nobody holds the workspace lock: a running chat is never touched.
+        """
+        if not self._lock.acquire():
+            return
+        try:
+            if self._run_file.exists():
+                try:
+                    marker = json.loads(self._run_file.read_text(encoding="utf-8"))["marker"]
+                except (ValueError, KeyError, TypeError):
+                    marker = None
+                if marker:
+                    kill_marked(marker)
+                self._run_file.unlink(missing_ok=True)
+            self.history.mark_interrupted()
+        finally:
+            self._lock.release()
 
     def _secrets(self) -> dict[str, str]:
         return read_secrets(self.workspace.secrets_file)
@@ -201,15 +225,18 @@ class ChatService:
             }
             entry_id = self.history.start(command.conversation_id, options.prompt, cwd_rel, options.model, permissions)
             run = ChatRun(id=entry_id, conversation_id=command.conversation_id, cwd=cwd_rel, started_at=time.time())
+            marker = uuid.uuid4().hex
+            atomic_write_text(self._run_file, json.dumps({"marker": marker, "id": entry_id, "pid": os.getpid()}))
             self.current = run
-            run.task = asyncio.create_task(self._run(run, command, options.prompt, timeout))
+            run.task = asyncio.create_task(self._run(run, command, options.prompt, timeout, marker))
         except BaseException:
             self.current = None
+            self._run_file.unlink(missing_ok=True)
             self._lock.release()
             raise
         return run
 
-    async def _run(self, run: ChatRun, command, prompt: str, timeout: float) -> None:
+    async def _run(self, run: ChatRun, command, prompt: str, timeout: float, marker: str) -> None:
         def on_output(stream: str, text: str) -> None:
             run.emit("output", {"stream": stream, "text": text})
 
@@ -217,7 +244,8 @@ class ChatService:
         result: RunResult | None = None
         error: str | None = None
         try:
-            result = await run_cli(command.argv, prompt, command.cwd, command.env, timeout, on_output, run.cancel)
+            result = await run_cli(command.argv, prompt, command.cwd, command.env, timeout, on_output, run.cancel,
+                                   marker=marker)
         except OSError as exc:  # the CLI vanished between the check and the spawn
             error = f"could not start {command.argv[0]}: {exc}"
         finally:
@@ -236,6 +264,7 @@ class ChatService:
                 "truncated": result.truncated,
             }
             self.current = None
+            self._run_file.unlink(missing_ok=True)
             self._lock.release()
             run.emit("end", run.result)
 
