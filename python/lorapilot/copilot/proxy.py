@@ -48,6 +48,12 @@ def _token_state(ctx: Context) -> dict:
     return {"configured": configured, "source": f"secrets.env:{TOKEN_SECRET_KEY}" if configured else None}
 
 
+def _why(ctx: Context, exc: Exception) -> str:
+    if isinstance(exc, httpx.ConnectError):
+        return f"nothing answers on {sidecar_url(ctx)}"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
 def _not_running(ctx: Context, error: str) -> dict:
     return {
         "state": "sidecar_not_running",
@@ -84,7 +90,7 @@ async def copilot_status(ctx: Context = Depends(get_ctx)) -> dict:
         resp.raise_for_status()
         status = resp.json()
     except (httpx.HTTPError, ValueError) as exc:
-        return {**_not_running(ctx, type(exc).__name__ if not str(exc) else str(exc)), "token": _token_state(ctx)}
+        return {**_not_running(ctx, _why(ctx, exc)), "token": _token_state(ctx)}
     state, message = describe(status)
     return {**status, "state": state, "message": message, "sidecar": {"url": sidecar_url(ctx), "running": True}}
 
@@ -125,7 +131,7 @@ async def _forward(request: Request, ctx: Context, path: str) -> Response:
         resp = await client.send(upstream, stream=True)
     except httpx.HTTPError as exc:
         await client.aclose()
-        body = _not_running(ctx, str(exc) or type(exc).__name__)
+        body = _not_running(ctx, _why(ctx, exc))
         return JSONResponse({"detail": body["message"], **body}, status_code=503)
     out_headers = {k: v for k, v in resp.headers.items() if k.lower() in _RETURN_HEADERS}
     media_type = resp.headers.get("content-type", "application/json")
