@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 import uuid
 
 import pytest
@@ -128,3 +129,21 @@ def test_bad_requests_name_the_field(sidecar):
     assert unknown.status_code == 422 and "yolo" in unknown.text
     assert too_long.status_code == 400 and "timeout_s" in too_long.json()["detail"]
     assert bad_model.status_code == 400 and "--yolo" in bad_model.json()["detail"]
+
+
+def test_a_closed_stream_does_not_lose_the_answer(sidecar):
+    """The drawer may close mid-answer: the run goes on and its answer lands in the history."""
+    prompt = "fake: stdout first part\nfake: sleep 1\nfake: stdout last part\n"
+    with sidecar.client() as client:
+        with client.stream("POST", "/chat", json={"prompt": prompt, "stream": True}) as resp:
+            for kind, data in read_sse(resp.iter_lines()):
+                if kind == "start":
+                    entry_id = data["id"]
+                    break  # leave: the connection closes here
+        start = time.monotonic()
+        while client.get(f"/history/{entry_id}").json()["status"] == "running":
+            assert time.monotonic() - start < 30, "the run never finished"
+            time.sleep(0.1)
+        entry = client.get(f"/history/{entry_id}").json()
+    assert entry["status"] == "ok"
+    assert "last part" in entry["answer"]

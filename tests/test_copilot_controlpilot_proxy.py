@@ -107,3 +107,23 @@ def test_chat_history_and_sse_through_the_proxy(ctx):
         refused = client.post("/api/copilot/chat", json={"prompt": "x", "allow_all_paths": True})
         assert refused.status_code == 403
         assert client.post("/api/copilot/chat/cancel").json() == {"cancelled": False, "running": None}
+
+
+def test_busy_and_auth_pass_through_the_proxy(ctx):
+    from support.api import make_anonymous_client
+
+    anonymous = make_anonymous_client(ctx)
+    for method, path in (("GET", "/api/copilot/status"), ("POST", "/api/copilot/chat"), ("PUT", "/api/copilot/token"),
+                         ("GET", "/api/copilot/history")):
+        assert anonymous.request(method, path, json={}).status_code == 401, path
+    client = make_client(ctx)
+    with running_sidecar(ctx, env=NO_ENV_TOKENS) as sc, sc.client() as direct:
+        with direct.stream("POST", "/chat", json={"prompt": "fake: stdout busy\nfake: sleep 60", "stream": True}) as resp:
+            for kind, _ in read_sse(resp.iter_lines()):
+                if kind == "start":
+                    break
+            busy = client.post("/api/copilot/chat", json={"prompt": "me too"})
+            assert busy.status_code == 429
+            assert busy.headers["retry-after"] == "5"
+            assert client.get("/api/copilot/status").json()["busy"] is True
+            assert client.post("/api/copilot/chat/cancel").json()["cancelled"] is True

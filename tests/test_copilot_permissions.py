@@ -84,3 +84,10 @@ def test_with_the_opt_in_allow_all_flags_reach_the_cli(permissive):
     assert resp.status_code == 200, resp.text
     argv = parse_report(resp.json()["stdout"])["argv"]
     assert {"--allow-all-tools", "--allow-all-paths", "--allow-all-urls", "--allow-tool=shell"} <= set(argv)
+
+
+def test_the_opt_in_can_come_from_the_settings_file(tmp_path):
+    ctx = make_workspace(tmp_path / "ws", enabled={"copilot"}, settings={"copilot": {"permit_allow_all": True}})
+    with running_sidecar(ctx) as sc, sc.client() as client:
+        assert client.get("/status").json()["permit_allow_all"] is True
+        assert client.post("/chat", json={"prompt": "x", "allow_all_urls": True}).status_code == 200
