@@ -83,3 +83,22 @@ def test_token_from_the_cli_variables_is_reported_by_name(tmp_path):
     assert parse_report(result["stdout"])["token_sha256"] == hashlib.sha256(b"gho_fromenv123").hexdigest()
     assert read_secrets(ctx.workspace.secrets_file).get("COPILOT_GITHUB_TOKEN") is None
     assert os.environ.get("GH_TOKEN") != "gho_fromenv123"
+
+
+def test_cli_is_found_in_the_manifest_env_and_in_the_workspace(tmp_path, monkeypatch):
+    from lorapilot.copilot.discovery import find_cli
+
+    monkeypatch.delenv("LORAPILOT_COPILOT_CLI", raising=False)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    if shutil.which("copilot"):
+        pytest.skip("a real copilot is installed system-wide")
+    nix_env, state = tmp_path / "nix-env", tmp_path / "apps" / "copilot"
+    assert find_cli(None, nix_env, state) is None
+    from support.fake_copilot import install_fake_copilot
+
+    local = install_fake_copilot(state / "node_modules" / ".bin")
+    assert find_cli(None, nix_env, state) == str(local)
+    nix = install_fake_copilot(nix_env / "bin")
+    assert find_cli(None, nix_env, state) == str(nix)
+    monkeypatch.setenv("LORAPILOT_COPILOT_CLI", str(local))
+    assert find_cli(None, nix_env, state) == str(local)

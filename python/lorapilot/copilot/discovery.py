@@ -36,16 +36,22 @@ class CliInfo:
         }
 
 
-def find_cli(explicit: str | None = None, manifest_env: Path | None = None) -> str | None:
-    """The CLI to run: ``explicit``, ``$LORAPILOT_COPILOT_CLI``, the manifest's ``bin/copilot``, or PATH."""
+def find_cli(explicit: str | None = None, manifest_env: Path | None = None, state_dir: Path | None = None) -> str | None:
+    """The CLI to run, first found of: ``explicit``, ``$LORAPILOT_COPILOT_CLI``, the manifest's
+    ``<env>/bin/copilot`` (Nix), PATH, and ``apps/copilot/node_modules/.bin/copilot``
+    (an ``npm ci`` of ``components/copilot`` into the workspace).
+    """
     for candidate in (explicit, os.environ.get(CLI_ENV)):
         if candidate:
             return shutil.which(candidate) or (candidate if os.access(candidate, os.X_OK) else None)
-    if manifest_env is not None:
-        path = manifest_env / "bin" / CLI_NAME
-        if os.access(path, os.X_OK):
-            return str(path)
-    return shutil.which(CLI_NAME)
+    if manifest_env is not None and os.access(manifest_env / "bin" / CLI_NAME, os.X_OK):
+        return str(manifest_env / "bin" / CLI_NAME)
+    on_path = shutil.which(CLI_NAME)
+    if on_path:
+        return on_path
+    if state_dir is not None and os.access(state_dir / "node_modules" / ".bin" / CLI_NAME, os.X_OK):
+        return str(state_dir / "node_modules" / ".bin" / CLI_NAME)
+    return None
 
 
 def parse_version(text: str) -> str | None:

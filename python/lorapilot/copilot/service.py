@@ -169,7 +169,7 @@ class ChatService:
 
     def cli(self) -> CliInfo:
         """The CLI's path and version (``--version`` is run again only when the binary changes)."""
-        path = find_cli(self._cli_explicit, self._manifest_env)
+        path = find_cli(self._cli_explicit, self._manifest_env, self.state_dir)
         try:
             stat = os.stat(path) if path else None
             key = (path, stat.st_mtime_ns, stat.st_size) if stat else (None,)
