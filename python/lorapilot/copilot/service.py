@@ -204,7 +204,7 @@ class ChatService:
     async def start(self, options: ChatOptions, timeout_s: float | None = None) -> ChatRun:
         """Validate and start a chat; raises :class:`ChatBusy` when one already runs."""
         timeout = self._timeout(timeout_s)
-        info = self.cli()
+        info = await asyncio.to_thread(self.cli)  # may run `copilot --version`: keep the loop free
         if not info.installed:
             raise CliMissing(f"the GitHub Copilot CLI is not available ({info.error}); install it: {INSTALL_HINT}")
         env = build_env(self._base_env, self._secrets(), self.state_dir / "home")
