@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lorapilot.tomlconfig import load_toml_model
 
@@ -53,6 +53,17 @@ class ManagerSettings(_Strict):
 
 class ModelsSettings(_Strict):
     extra_roots: list[str] = Field(default_factory=list)
+
+    @field_validator("extra_roots")
+    @classmethod
+    def _absolute_and_distinct(cls, value: list[str]) -> list[str]:
+        """Extra model roots are absolute folders (a network volume), each listed once."""
+        for root in value:
+            if not root.startswith("/"):
+                raise ValueError(f"{root!r} must be an absolute path")
+        if len(set(value)) != len(value):
+            raise ValueError("a root is listed twice")
+        return value
 
 
 class ControlPilotSettings(_Strict):
