@@ -76,6 +76,14 @@ class ControlPilotSettings(_Strict):
     telemetry_interval_s: float = Field(default=5, ge=1, le=60)
 
 
+class CopilotSettings(_Strict):
+    """``[copilot]``: the Copilot sidecar (see lorapilot.copilot)."""
+
+    permit_allow_all: bool = False  # let chats ask for --allow-all-tools/-paths/-urls
+    default_timeout_s: float = Field(default=600, gt=0, le=86400)
+    max_timeout_s: float = Field(default=3600, gt=0, le=86400)
+
+
 class Settings(_Strict):
     """Everything in ``config/lorapilot.toml``."""
 
@@ -84,6 +92,7 @@ class Settings(_Strict):
     components: dict[str, ComponentOverride] = Field(default_factory=dict)
     models: ModelsSettings = ModelsSettings()
     controlpilot: ControlPilotSettings = ControlPilotSettings()
+    copilot: CopilotSettings = CopilotSettings()
 
 
 def load_settings(path: Path) -> Settings:

@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "components": "lorapilot.cli.render_cmds:components_cmd",
     "controlpilot": "lorapilot.controlpilot.cli:controlpilot_group",
     "models": "lorapilot.models.cli:models_group",
+    "copilot": "lorapilot.copilot.cli:copilot_group",
 }
 
 

@@ -35,6 +35,7 @@ AREA_ROUTERS: list[str] = [
     "lorapilot.controlpilot.routers.files:router",
     "lorapilot.controlpilot.routers.tasks:router",
     "lorapilot.models.api:router",
+    "lorapilot.copilot.proxy:router",
 ]
 
 

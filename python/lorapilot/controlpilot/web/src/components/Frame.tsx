@@ -4,6 +4,7 @@ import { useConnectionState } from "../api/events";
 import type { SessionInfo } from "../api/types";
 import { pageFor, pages } from "../pages/registry";
 import { Link, subpath, useLocation } from "../router";
+import { DrawerDock } from "./DrawerDock";
 import { ErrorBoundary } from "./ErrorBoundary";
 import { TasksMenu } from "./TasksMenu";
 
@@ -43,6 +44,7 @@ export function Frame({ session, onLoggedOut }: { session: SessionInfo; onLogged
         </Link>
         <span className={`live ${connection}`} title={`live updates: ${connection}`} data-testid="live" />
         <TasksMenu />
+        <DrawerDock />
         {session.auth_required && (
           <button type="button" className="ghost logout" onClick={logout}>
             Log out
