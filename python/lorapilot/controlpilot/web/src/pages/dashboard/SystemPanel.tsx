@@ -98,7 +98,7 @@ export function SystemPanel() {
         ))}
         <div className="card host">
           <h3>This machine</h3>
-          <Sparkline label="CPU" values={series.cpu} max={100 * Math.max(1, host.cpu_count)} value={formatPercent(host.cpu_percent)} />
+          <Sparkline label="CPU" values={series.cpu} max={100} value={formatPercent(host.cpu_percent)} />
           <Sparkline label="RAM" values={series.ram} max={ramTotal} value={`${formatBytes(ramUsed)} / ${formatBytes(ramTotal)}`} />
           <p className="hint">
             {cores} {cores === 1 ? "core" : "cores"}
