@@ -11,10 +11,10 @@ import threading
 import time
 import traceback
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Literal
 
-from lorapilot.errors import LorapilotError
+from lorapilot.errors import LorapilotError, NotFoundError
 from lorapilot.progress import Cancelled
 
 TaskState = Literal["queued", "running", "done", "failed", "cancelled"]
@@ -38,9 +38,8 @@ class Task:
     cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def to_dict(self) -> dict:
-        data = asdict(self)
-        data.pop("cancel_event")
-        return data
+        # Not asdict(): it deep-copies every field, and an Event holds a lock.
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "cancel_event"}
 
 
 class TaskManager:
@@ -107,7 +106,7 @@ class TaskManager:
         try:
             return self._tasks[task_id]
         except KeyError:
-            raise LorapilotError(f"no task {task_id!r}") from None
+            raise NotFoundError(f"no task {task_id!r}") from None
 
     def list(self, kind: str | None = None) -> list[Task]:
         tasks = sorted(self._tasks.values(), key=lambda t: t.created_at, reverse=True)
