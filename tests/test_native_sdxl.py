@@ -6,8 +6,9 @@ import pytest
 import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
-from support.native_runs import events, run_trainer, steps_of, write_config
+from support.native_runs import ddp_command, events, run_trainer, steps_of, write_config
 from support.tiny_sd import TINY_BUCKET_STEP, build_tiny_sdxl, make_dataset
+from support.workspaces import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -41,18 +42,29 @@ def trained_xl(tmp_path_factory):
     }
     result = run_trainer(write_config(root / "run.toml", config))
     assert result.returncode == 0, result.stderr[-3000:]
-    return root, model, result
+    return root, model, result, config
+
+
+def test_sdxl_text_encoder_training_runs_under_two_process_ddp(trained_xl, tmp_path):
+    # The first encoder's last layer feeds nothing SDXL uses; DDP must accept its idle adapter.
+    _, _, _, config = trained_xl
+    config = {**config, "output_dir": str(tmp_path / "out"), "training": {**config["training"], "steps": 2}}
+    path = write_config(tmp_path / "run.toml", config, sample={"prompts": []})
+    result = run_trainer(path, command=ddp_command(path, free_port()), timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert steps_of(result.stdout) == [1, 2]
+    assert (tmp_path / "out" / "xl.safetensors").is_file()
 
 
 def test_sdxl_run_reports_every_step_and_a_sample(trained_xl):
-    root, _, result = trained_xl
+    root, _, result, _ = trained_xl
     assert steps_of(result.stdout) == list(range(1, STEPS + 1))
     assert any(e["kind"] == "sample" for e in events(result.stdout))
     assert (root / "out" / "samples" / f"{STEPS:06d}_0.png").is_file()
 
 
 def test_sdxl_file_uses_kohya_names_and_metadata(trained_xl):
-    root, _, _ = trained_xl
+    root, _, _, _ = trained_xl
     with safe_open(str(root / "out" / "xl.safetensors"), "pt") as f:
         keys = set(f.keys())
         meta = f.metadata()
@@ -81,7 +93,7 @@ def _peft_trained(module, state_file, targets):
 def test_sdxl_file_loads_into_a_fresh_pipeline_like_the_trained_models(trained_xl):
     from diffusers import StableDiffusionXLPipeline
 
-    root, model, _ = trained_xl
+    root, model, _, _ = trained_xl
     state = root / "out" / f"state-step{STEPS:08d}"
     pipe = StableDiffusionXLPipeline.from_pretrained(model)
     pipe.load_lora_weights(str(root / "out" / "xl.safetensors"))

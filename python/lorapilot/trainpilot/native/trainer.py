@@ -52,7 +52,7 @@ def effective_mixed_precision(requested: str) -> str:
 class Trainer:
     def __init__(self, config: NativeTrainConfig, resume: str | None = None):
         from accelerate import Accelerator
-        from accelerate.utils import set_seed
+        from accelerate.utils import DistributedDataParallelKwargs, set_seed
 
         self.config = config
         self.out = config.output_dir
@@ -67,6 +67,9 @@ class Trainer:
             gradient_accumulation_steps=config.training.gradient_accumulation,
             log_with="tensorboard" if logging_dir else None,
             project_dir=str(logging_dir) if logging_dir else None,
+            # SDXL conditions on the first encoder's penultimate layer: its last layer's adapter
+            # gets no gradient, which DDP must be told to expect.
+            kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=config.network.train_text_encoder)],
         )
         set_seed(config.training.seed, device_specific=True)
         self.resume_from = states.resolve_resume(resume, self.out)
@@ -108,6 +111,16 @@ class Trainer:
         self._build_caches()
         self._build_optimizer()
         self._prepare()
+        log.info(
+            "%s: %d images in %d buckets, %d trainable parameters, attention %s, precision %s, %d process(es)",
+            model.family,
+            len(self.images),
+            len({image.placement.bucket for image in self.images}),
+            sum(p.numel() for p in self.params),
+            model.attention,
+            self.mixed_precision,
+            acc.num_processes,
+        )
 
     def _check_grid(self) -> None:
         data, multiple = self.config.dataset, self.model.pixel_multiple
