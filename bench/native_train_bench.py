@@ -158,7 +158,11 @@ def compare(title: str, workdir: Path, model: Path, images: Path, args, *, resol
     results: dict[str, list[dict]] = {"bare": [], "native": []}
     for round_no in range(args.rounds):
         results["bare"].append(
-            measure(bare_command(model, images, args, resolution=resolution, fp16=fp16, device=device), args.steps, args.warmup)
+            measure(
+                bare_command(model, images, args, resolution=resolution, fp16=fp16, device=device),
+                args.steps,
+                args.warmup,
+            )
         )
         results["native"].append(
             measure(
@@ -168,7 +172,8 @@ def compare(title: str, workdir: Path, model: Path, images: Path, args, *, resol
             )
         )
     print(f"\n{title}")
-    print(f"  {'':28} {'steps/s median':>15} {'best 20-step window':>20} {'runs (steps/s)':>22} {'peak RSS':>9} {'peak VRAM':>10}")
+    header = f"{'steps/s median':>15} {'best 20-step window':>20} {'runs (steps/s)':>22} {'peak RSS':>9} {'peak VRAM':>10}"
+    print(f"  {'':28} {header}")
     summary = {}
     for name, label in (("bare", "bare diffusers + peft loop"), ("native", "native trainer")):
         runs = results[name]
@@ -210,7 +215,9 @@ def build_sd15_sized(path: Path) -> Path:
                            num_attention_heads=12, max_position_embeddings=77, hidden_act="quick_gelu")  # fmt: skip
         ),
         tokenizer=tiny_tokenizer(),
-        scheduler=DDPMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False),
+        scheduler=DDPMScheduler(
+            beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False, steps_offset=1
+        ),
         safety_checker=None,
         feature_extractor=None,
         requires_safety_checker=False,
@@ -247,8 +254,11 @@ def main() -> None:
         work = Path(tmp)
         model = build_tiny_sd1(work / "tiny-sd1")
         images = make_dataset(work / "images")
-        print(f"tiny SD1 pipeline, 8 images at 64 px, batch {args.batch_size}, rank {args.rank}, float32, "
-              f"{args.steps} steps ({args.warmup} warm-up), {args.rounds} rounds, CPU threads {torch.get_num_threads()}")  # fmt: skip
+        print(
+            f"tiny SD1 pipeline, 8 images at 64 px, batch {args.batch_size}, rank {args.rank}, float32, "
+            f"{args.steps} steps ({args.warmup} warm-up), {args.rounds} rounds, "
+            f"CPU threads {torch.get_num_threads()}"
+        )
         compare("CPU, tiny model", work, model, images, args, resolution=64, fp16=False, device="cpu")
 
         use_gpu = args.gpu == "yes" or (args.gpu == "auto" and torch.cuda.is_available())
@@ -257,7 +267,8 @@ def main() -> None:
                 raise SystemExit("--gpu yes: no CUDA GPU here")
             big = build_sd15_sized(work / "sd15-sized")
             big_images = make_dataset(work / "images-512", scale=8)
-            gpu_args = argparse.Namespace(**{**vars(args), "steps": args.gpu_steps, "batch_size": 1, "rank": 16, "rounds": 1})
+            gpu = {"steps": args.gpu_steps, "batch_size": 1, "rank": 16, "rounds": 1}
+            gpu_args = argparse.Namespace(**{**vars(args), **gpu})
             print(f"\n{torch.cuda.get_device_name()}: SD1.5-sized UNet (random init), 512 px, batch 1, rank 16, fp16")
             compare("GPU, SD1.5-sized", work, big, big_images, gpu_args, resolution=512, fp16=True, device="cuda")
         else:

@@ -74,8 +74,10 @@ def test_flux_trains_samples_and_loads_into_a_fresh_pipeline(tiny_flux, tmp_path
         "timestep": torch.tensor([0.6]),
         "guidance": torch.tensor([3.5]),
         "txt_ids": torch.zeros(8, 3),
-        "img_ids": torch.stack(torch.meshgrid(torch.zeros(1), torch.arange(4.0), torch.arange(4.0), indexing="ij"), -1).reshape(-1, 3),
-    }  # fmt: skip
+        "img_ids": torch.stack(
+            torch.meshgrid(torch.zeros(1), torch.arange(4.0), torch.arange(4.0), indexing="ij"), -1
+        ).reshape(-1, 3),
+    }
     with torch.no_grad():
         loaded = pipe.transformer(**inputs).sample
         trained = reference(**inputs).sample

@@ -68,7 +68,8 @@ def test_sigterm_saves_exits_zero_and_the_resumed_run_ends_where_an_unbroken_one
     found = events(run.text)
     stopped = int(found[-1]["step"])
     assert found[-1]["kind"] == "stopped" and 5 <= stopped < steps
-    assert {"kind": "checkpoint", "step": str(stopped), "path": str(tmp_path / "b" / f"tiny-step{stopped:08d}.safetensors")} in found
+    checkpoint = tmp_path / "b" / f"tiny-step{stopped:08d}.safetensors"
+    assert {"kind": "checkpoint", "step": str(stopped), "path": str(checkpoint)} in found
     assert (tmp_path / "b" / f"state-step{stopped:08d}" / "trainer_state.json").is_file()
     assert not any(e["kind"] == "done" for e in found)
 

@@ -56,7 +56,8 @@ def test_an_unknown_key_is_refused(tmp_path):
 
 def test_flux_with_text_encoder_training_is_refused(tmp_path):
     path = tmp_path / "run.toml"
-    path.write_text(MINIMAL.replace('pretrained = "models/base"', 'pretrained = "m"\nfamily = "flux1"') + "[network]\ntrain_text_encoder = true\n")
+    flux = MINIMAL.replace('pretrained = "models/base"', 'pretrained = "m"\nfamily = "flux1"')
+    path.write_text(flux + "[network]\ntrain_text_encoder = true\n")
     with pytest.raises(ConfigError, match="train_text_encoder: not supported for family flux1"):
         load_config(path)
 

@@ -132,7 +132,9 @@ def resolve_paths(config: NativeTrainConfig, base: Path) -> NativeTrainConfig:
         update={
             "output_dir": fix(config.output_dir),
             "logging_dir": fix(config.logging_dir),
-            "model": config.model.model_copy(update={"pretrained": fix(config.model.pretrained), "vae": fix(config.model.vae)}),
+            "model": config.model.model_copy(
+                update={"pretrained": fix(config.model.pretrained), "vae": fix(config.model.vae)}
+            ),
             "dataset": config.dataset.model_copy(update={"image_dir": fix(config.dataset.image_dir)}),
         }
     )

@@ -125,7 +125,9 @@ class Trainer:
     def _check_grid(self) -> None:
         data, multiple = self.config.dataset, self.model.pixel_multiple
         if data.buckets and data.bucket_step % multiple:
-            raise ConfigError(None, f"dataset.bucket_step: {data.bucket_step} is not a multiple of {multiple} for this model")
+            raise ConfigError(
+                None, f"dataset.bucket_step: {data.bucket_step} is not a multiple of {multiple} for this model"
+            )
         for image in self.images:
             w, h = image.placement.bucket
             if w % multiple or h % multiple:
