@@ -7,6 +7,7 @@ other than its own RNG state.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import random
 import time
@@ -59,6 +60,8 @@ class Trainer:
         self.out.mkdir(parents=True, exist_ok=True)
         self.mixed_precision = effective_mixed_precision(config.training.mixed_precision)
         logging_dir = config.logging_dir
+        if logging_dir and importlib.util.find_spec("tensorboard") is None:
+            raise ConfigError(None, "logging_dir: TensorBoard logging needs the tensorboard package")
         self.acc = Accelerator(
             # Without a GPU, processes started by torchrun (`accelerate launch --multi_gpu`) form a
             # gloo CPU group instead of running alone.
