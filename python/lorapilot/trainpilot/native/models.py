@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from lorapilot.errors import ConfigError
 
 from .config import NativeTrainConfig
@@ -46,17 +48,21 @@ def _is_diffusers_folder(path: Path) -> bool:
     return path.is_dir() and (path / "model_index.json").is_file()
 
 
-def load_base_model(config: NativeTrainConfig) -> BaseModel:
-    """Load every part of ``model.pretrained`` (a diffusers folder, or a single-file SD/SDXL checkpoint)."""
+def load_base_model(config: NativeTrainConfig, dtype=None) -> BaseModel:
+    """Load every part of ``model.pretrained`` (a diffusers folder, or a single-file SD/SDXL checkpoint).
+
+    The denoiser and text encoders are loaded in ``dtype`` (the frozen weights' precision; loading a
+    12B FLUX.1 transformer in float32 first would need 48 GB of RAM); the VAE stays float32.
+    """
     settings = config.model
     path = settings.pretrained
     if not path.exists():
         raise ConfigError(None, f"model.pretrained: {path} does not exist")
     try:
         if _is_diffusers_folder(path):
-            parts = _load_diffusers_folder(path, settings.family)
+            parts = _load_diffusers_folder(path, settings.family, dtype)
         elif path.is_file():
-            parts = _load_single_file(path, settings.family)
+            parts = _load_single_file(path, settings.family, dtype)
         else:
             raise ConfigError(None, f"model.pretrained: {path} is neither a diffusers folder (model_index.json) nor a file")
     except (OSError, ValueError, KeyError) as exc:
@@ -69,18 +75,28 @@ def load_base_model(config: NativeTrainConfig) -> BaseModel:
     return model
 
 
-def _load_diffusers_folder(path: Path, family: str) -> dict:
+def _transformers_dtype(dtype) -> dict:
+    # transformers 4.56 renamed torch_dtype to dtype
+    import transformers
+    from packaging.version import Version
+
+    return {"dtype" if Version(transformers.__version__) >= Version("4.56") else "torch_dtype": dtype}
+
+
+def _load_diffusers_folder(path: Path, family: str, dtype) -> dict:
     from diffusers import AutoencoderKL
+
+    te = _transformers_dtype(dtype)
 
     parts: dict = {"vae": AutoencoderKL.from_pretrained(path, subfolder="vae")}
     if family == "flux1":
         from diffusers import FlowMatchEulerDiscreteScheduler, FluxTransformer2DModel
         from transformers import AutoTokenizer, CLIPTextModel, CLIPTokenizer, T5EncoderModel
 
-        parts["denoiser"] = FluxTransformer2DModel.from_pretrained(path, subfolder="transformer")
+        parts["denoiser"] = FluxTransformer2DModel.from_pretrained(path, subfolder="transformer", torch_dtype=dtype)
         parts["text_encoders"] = [
-            CLIPTextModel.from_pretrained(path, subfolder="text_encoder"),
-            T5EncoderModel.from_pretrained(path, subfolder="text_encoder_2"),
+            CLIPTextModel.from_pretrained(path, subfolder="text_encoder", **te),
+            T5EncoderModel.from_pretrained(path, subfolder="text_encoder_2", **te),
         ]
         parts["tokenizers"] = [
             CLIPTokenizer.from_pretrained(path, subfolder="tokenizer"),
@@ -92,20 +108,20 @@ def _load_diffusers_folder(path: Path, family: str) -> dict:
     from diffusers import DDPMScheduler, UNet2DConditionModel
     from transformers import CLIPTextModel, CLIPTokenizer
 
-    parts["denoiser"] = UNet2DConditionModel.from_pretrained(path, subfolder="unet")
-    parts["text_encoders"] = [CLIPTextModel.from_pretrained(path, subfolder="text_encoder")]
+    parts["denoiser"] = UNet2DConditionModel.from_pretrained(path, subfolder="unet", torch_dtype=dtype)
+    parts["text_encoders"] = [CLIPTextModel.from_pretrained(path, subfolder="text_encoder", **te)]
     parts["tokenizers"] = [CLIPTokenizer.from_pretrained(path, subfolder="tokenizer")]
     if family == "sdxl":
         from transformers import CLIPTextModelWithProjection
 
-        parts["text_encoders"].append(CLIPTextModelWithProjection.from_pretrained(path, subfolder="text_encoder_2"))
+        parts["text_encoders"].append(CLIPTextModelWithProjection.from_pretrained(path, subfolder="text_encoder_2", **te))
         parts["tokenizers"].append(CLIPTokenizer.from_pretrained(path, subfolder="tokenizer_2"))
     # Training always uses the DDPM forward process, whatever sampler the folder ships with.
     parts["noise_scheduler"] = DDPMScheduler.from_pretrained(path, subfolder="scheduler")
     return parts
 
 
-def _load_single_file(path: Path, family: str) -> dict:
+def _load_single_file(path: Path, family: str, dtype) -> dict:
     # diffusers reads the layout of a single-file checkpoint from the matching diffusers config,
     # which it fetches from the Hugging Face Hub (or its local cache).
     from diffusers import DDPMScheduler, StableDiffusionPipeline, StableDiffusionXLPipeline
@@ -113,7 +129,8 @@ def _load_single_file(path: Path, family: str) -> dict:
     if family == "flux1":
         raise ConfigError(None, "model.pretrained: FLUX.1 needs a diffusers folder (transformer, vae, text encoders)")
     cls = StableDiffusionXLPipeline if family == "sdxl" else StableDiffusionPipeline
-    pipe = cls.from_single_file(str(path))
+    pipe = cls.from_single_file(str(path), torch_dtype=dtype)
+    pipe.vae.to(torch.float32)
     encoders = [pipe.text_encoder] + ([pipe.text_encoder_2] if family == "sdxl" else [])
     tokenizers = [pipe.tokenizer] + ([pipe.tokenizer_2] if family == "sdxl" else [])
     return {

@@ -86,14 +86,14 @@ class Trainer:
     # ----------------------------------------------------------------- setup
     def setup(self) -> None:
         config, acc = self.config, self.acc
+        self.weight_dtype = DTYPES[self.mixed_precision]
         self.images: list[TrainImage] = scan_images(config.dataset)
-        self.model: BaseModel = load_base_model(config)
+        self.model: BaseModel = load_base_model(config, self.weight_dtype)
         self._check_grid()
         device = acc.device
         if device.type == "cuda":
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
-        self.weight_dtype = DTYPES[self.mixed_precision]
         model = self.model
         choose_attention(model, config.training.attention, device.type)
         model.vae.to(device, torch.float32)  # cached once; float32 avoids SDXL's fp16 VAE overflow
