@@ -59,6 +59,16 @@ def _pipeline(model: BaseModel, denoiser, with_text_encoders: bool = True):
     )
 
 
+def _decode(model: BaseModel, pipe, latents: torch.Tensor, width: int, height: int):
+    """Decode outside autocast, with the float32 VAE: SDXL's VAE overflows in float16."""
+    vae = model.vae
+    if model.family == "flux1":
+        latents = pipe._unpack_latents(latents, height, width, pipe.vae_scale_factor)
+    latents = latents.to(vae.dtype) / vae.config.scaling_factor + (vae.config.get("shift_factor") or 0.0)
+    pixels = vae.decode(latents, return_dict=False)[0]
+    return pipe.image_processor.postprocess(pixels, output_type="pil")[0]
+
+
 def sample_size(config: NativeTrainConfig, multiple: int) -> tuple[int, int]:
     """(width, height) of the samples: the configured ones, else the training resolution, on the grid."""
     width = config.sample.width or config.dataset.resolution
@@ -109,14 +119,16 @@ def write_samples(
                     "pooled_prompt_embeds": prompt_embeds["pooled_projections"][index : index + 1],
                 }
             with autocast:
-                image = pipe(
+                latents = pipe(
                     num_inference_steps=settings.steps,
                     guidance_scale=settings.guidance,
                     width=width,
                     height=height,
                     generator=torch.Generator("cpu").manual_seed(settings.seed + index),
+                    output_type="latent",
                     **kwargs,
-                ).images[0]
+                ).images
+            image = _decode(model, pipe, latents, width, height)
             buffer = io.BytesIO()
             image.save(buffer, format="PNG")
             path = folder / f"{step:06d}_{index}.png"
