@@ -157,20 +157,15 @@ def bare_command(model: Path, images: Path, args, *, resolution: int, fp16: bool
 def compare(title: str, workdir: Path, model: Path, images: Path, args, *, resolution: int, fp16: bool, device: str):
     results: dict[str, list[dict]] = {"bare": [], "native": []}
     for round_no in range(args.rounds):
-        results["bare"].append(
-            measure(
-                bare_command(model, images, args, resolution=resolution, fp16=fp16, device=device),
-                args.steps,
-                args.warmup,
-            )
-        )
-        results["native"].append(
-            measure(
-                native_command(workdir, model, images, args, resolution=resolution, fp16=fp16, tag=f"{device}{round_no}"),
-                args.steps,
-                args.warmup,
-            )
-        )
+        commands = {
+            "bare": bare_command(model, images, args, resolution=resolution, fp16=fp16, device=device),
+            "native": native_command(
+                workdir, model, images, args, resolution=resolution, fp16=fp16, tag=f"{device}{round_no}"
+            ),
+        }
+        order = ["bare", "native"] if round_no % 2 == 0 else ["native", "bare"]  # neither always goes first
+        for name in order:
+            results[name].append(measure(commands[name], args.steps, args.warmup))
     print(f"\n{title}")
     header = f"{'steps/s median':>15} {'best 20-step window':>20} {'runs (steps/s)':>22} {'peak RSS':>9} {'peak VRAM':>10}"
     print(f"  {'':28} {header}")
