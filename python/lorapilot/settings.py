@@ -26,6 +26,11 @@ SETTINGS_TEMPLATE = """\
 
 # [models]
 # extra_roots = ["/mnt/network-volume/models"]
+
+# [media]
+# extra_roots = ["/mnt/network-volume/renders"]   # indexed beside outputs/
+# watch = true                                      # keep the gallery fresh while ControlPilot runs
+# trash_keep_days = 30                              # "empty trash" removes items older than this
 """
 
 
@@ -50,6 +55,14 @@ class ModelsSettings(_Strict):
     extra_roots: list[str] = Field(default_factory=list)
 
 
+class MediaSettings(_Strict):
+    """MediaPilot: folders indexed beside ``outputs/`` and the trash policy."""
+
+    extra_roots: list[str] = Field(default_factory=list)
+    watch: bool = True  # keep the index fresh while ControlPilot runs
+    trash_keep_days: float = Field(default=30, ge=0)  # what "empty trash" removes unless told "all"
+
+
 class Settings(_Strict):
     """Everything in ``config/lorapilot.toml``."""
 
@@ -57,6 +70,7 @@ class Settings(_Strict):
     manager: ManagerSettings = ManagerSettings()
     components: dict[str, ComponentOverride] = Field(default_factory=dict)
     models: ModelsSettings = ModelsSettings()
+    media: MediaSettings = MediaSettings()
 
 
 def load_settings(path: Path) -> Settings:
