@@ -62,9 +62,10 @@ SCHEMA = [
         fav INTEGER NOT NULL DEFAULT 0,
         trash_id TEXT,
         thumb_key TEXT,
-        indexed_at REAL NOT NULL,
-        UNIQUE (root_id, rel)
+        indexed_at REAL NOT NULL
     );
+    -- One live row per path; a trashed row keeps its old path so a restore puts the file back there.
+    CREATE UNIQUE INDEX media_path ON media(root_id, rel) WHERE trash_id IS NULL;
     CREATE INDEX media_mtime ON media(mtime_ns, id);
     CREATE INDEX media_name ON media(name, id);
     CREATE INDEX media_size ON media(size, id);
@@ -172,16 +173,36 @@ class MediaIndex:
         self.conn.execute("PRAGMA cache_size=-65536")
         self.conn.execute("PRAGMA temp_store=MEMORY")
         migrate(self.conn, SCHEMA)
-        self.write_lock = threading.RLock()
+        self.write_lock = threading.RLock()  # every use of ``conn`` holds it
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
 
     def close(self) -> None:
-        self.conn.close()
+        with self.write_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+            self.conn.close()
 
     def reader(self) -> sqlite3.Connection:
-        """A separate connection for queries from another thread (WAL: readers never block the writer)."""
+        """A new read-only connection (WAL: readers never block the writer)."""
         conn = connect(self.path)
         conn.execute("PRAGMA query_only=ON")
         return conn
+
+    def read(self) -> sqlite3.Connection:
+        """This thread's read connection (sqlite3 connections must not be shared between threads)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self.reader()
+            with self.write_lock:
+                self._readers.append(conn)
+        return conn
+
+    def execute(self, sql: str, params=()) -> sqlite3.Cursor:
+        """One write statement on the writer connection (autocommit), under the write lock."""
+        with self.write_lock:
+            return self.conn.execute(sql, params)
 
     # -- roots -------------------------------------------------------------------------------
 
@@ -196,13 +217,13 @@ class MediaIndex:
             return self.conn.execute("INSERT INTO roots (path, label) VALUES (?, ?)", (key, label)).lastrowid
 
     def roots(self) -> dict[int, tuple[Path, str]]:
-        return {r["id"]: (Path(r["path"]), r["label"]) for r in self.conn.execute("SELECT * FROM roots")}
+        return {r["id"]: (Path(r["path"]), r["label"]) for r in self.read().execute("SELECT * FROM roots")}
 
     # -- writes --------------------------------------------------------------------------------
 
     def signatures(self, root_id: int) -> dict[str, tuple[int, int, int, int, int]]:
         """rel -> (id, size, mtime_ns, ctime_ns, inode) of the files of a root not in the trash."""
-        rows = self.conn.execute(
+        rows = self.read().execute(
             "SELECT rel, id, size, mtime_ns, ctime_ns, inode FROM media WHERE root_id = ? AND trash_id IS NULL",
             (root_id,),
         )
@@ -245,4 +266,4 @@ class MediaIndex:
     # -- reads ----------------------------------------------------------------------------------
 
     def count(self) -> int:
-        return self.conn.execute("SELECT count(*) FROM media WHERE trash_id IS NULL").fetchone()[0]
+        return self.read().execute("SELECT count(*) FROM media WHERE trash_id IS NULL").fetchone()[0]

@@ -98,7 +98,7 @@ class MediaLibrary:
     # -- rows ----------------------------------------------------------------------------------
 
     def row(self, media_id: int, conn=None):
-        row = (conn or self.index.conn).execute("SELECT * FROM media WHERE id = ?", (media_id,)).fetchone()
+        row = (conn or self.index.read()).execute("SELECT * FROM media WHERE id = ?", (media_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"no media item {media_id}")
         return row
@@ -109,7 +109,7 @@ class MediaLibrary:
 
     def detail(self, media_id: int, conn=None) -> dict:
         """Everything about one item: fields, LoRAs, tags, raw chunk names."""
-        conn = conn or self.index.conn
+        conn = conn or self.index.read()
         row = self.row(media_id, conn)
         data = dict(row)
         data["params"] = json.loads(row["params"]) if row["params"] else None
@@ -122,7 +122,7 @@ class MediaLibrary:
         return data
 
     def raw_chunks(self, media_id: int, conn=None) -> dict[str, str]:
-        conn = conn or self.index.conn
+        conn = conn or self.index.read()
         self.row(media_id, conn)
         return {r[0]: r[1] for r in conn.execute(
             "SELECT key, text FROM media_raw WHERE media_id = ? ORDER BY rowid", (media_id,))}

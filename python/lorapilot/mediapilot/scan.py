@@ -114,7 +114,7 @@ def scan_roots(index: MediaIndex, roots: list[Root], progress: Progress = no_pro
         known_roots.add(root.id)
         _scan_root(index, root, report, progress, cancel)
     # Trash rows stay restorable whatever their root.
-    stale = [r[0] for r in index.conn.execute("SELECT id FROM media WHERE trash_id IS NULL AND root_id NOT IN "
+    stale = [r[0] for r in index.read().execute("SELECT id FROM media WHERE trash_id IS NULL AND root_id NOT IN "
                                                f"({','.join('?' * len(known_roots)) or 'NULL'})", tuple(known_roots))]
     if stale:
         index.write([], [], stale)
@@ -208,7 +208,7 @@ def reindex_paths(index: MediaIndex, roots: list[Root], paths: list[str]) -> Sca
             continue
         if os.path.splitext(rel)[1].lower() not in MEDIA_EXTENSIONS:
             continue
-        existing = index.conn.execute(
+        existing = index.read().execute(
             "SELECT id, size, mtime_ns, ctime_ns, inode FROM media WHERE root_id = ? AND rel = ? AND trash_id IS NULL",
             (root.id, rel)).fetchone()
         try:

@@ -67,7 +67,7 @@ def _mvhd(body: bytes, probe: Probe) -> None:
 
 
 def _tkhd(body: bytes, probe: Probe) -> None:
-    at = 84 if body[:1] == b"\x01" else 72
+    at = 88 if body[:1] == b"\x01" else 76  # after times, ids, layer/volume and the 3x3 matrix
     if len(body) < at + 8:
         return
     width, height = struct.unpack(">II", body[at : at + 8])
@@ -168,6 +168,6 @@ def _ebml(blob: Blob, start: int, end: int, probe: Probe, state: dict, depth: in
         elif eid == _TAG_NAME:
             state["tag_name"] = decode_text(blob.at(body_at, min(body_len, 256)), probe, "webm tag name").lower()
         elif eid == _TAG_STRING and state["tag_name"]:
-            text = blob.at(body_at, min(body_len, MAX_CHUNK_BYTES))
+            text = blob.at(body_at, min(body_len, MAX_CHUNK_BYTES)).rstrip(b"\0")
             probe.add_text(state["tag_name"], decode_text(text, probe, f"webm tag {state['tag_name']}"))
         offset = body_at + body_len
