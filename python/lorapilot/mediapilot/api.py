@@ -221,7 +221,8 @@ def scan(ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks
          lib: MediaLibrary = Depends(get_library)) -> dict:
     """A full rescan as a background task (progress over /api/tasks)."""
     task = tasks.submit("media-scan", "Scan media", lambda progress, cancel: lib.scan(progress, cancel).to_dict())
-    return task.to_dict()
+    # Not Task.to_dict(): dataclasses.asdict would deep-copy the task's threading.Event.
+    return {"id": task.id, "kind": task.kind, "title": task.title, "state": task.state}
 
 
 @router.get("/{media_id}")

@@ -80,6 +80,7 @@ def _render(path: Path, kind: str, size: int) -> bytes:
             image = Image.open(path)
             image.draft("RGB", (size, size))  # JPEG: decode at a reduced scale
             image.thumbnail((size, size))
+            image.load()  # thumbnail() skips decoding an image already small enough
         except (OSError, ValueError, Image.DecompressionBombError, SyntaxError):
             image = None
     if image is None:
