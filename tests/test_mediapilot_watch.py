@@ -53,6 +53,15 @@ def test_watcher_write_overwrite_delete(tmp_path):
 
         path.unlink()
         wait_for(lambda: row("w.png") is None)
+
+        # A folder moved in whole (its files never raise events of their own), then moved out.
+        batch = tmp_path / "batch"
+        mf.png(batch / "b1.png")
+        mf.png(batch / "deep" / "b2.png")
+        batch.rename(out / "batch")
+        wait_for(lambda: row("b1.png") and row("b2.png"))
+        (out / "batch").rename(tmp_path / "gone")
+        wait_for(lambda: row("b1.png") is None and row("b2.png") is None)
         assert row("before.png") is not None
         assert any(b.added for b in batches) and any(b.removed for b in batches)
         assert watcher.error is None

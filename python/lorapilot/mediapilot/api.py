@@ -37,7 +37,13 @@ async def _lifespan(app):
     if ctx is not None and ctx.settings.media.watch:
         from lorapilot.mediapilot.watch import Watcher
 
-        watcher = app.state.media_watcher = Watcher(_library(app)).start()
+        runtime = getattr(app.state, "runtime", None)
+
+        def publish(report) -> None:  # the gallery refreshes live on the shared event stream
+            if runtime is not None:
+                runtime.hub.publish("media", report.to_dict())
+
+        watcher = app.state.media_watcher = Watcher(_library(app), on_batch=publish).start()
     try:
         yield
     finally:

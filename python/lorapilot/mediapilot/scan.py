@@ -194,11 +194,28 @@ def _read_batches(root: Root, todo: list):
         yield batch, _read_batch(root, batch)
 
 
+def _expand(index: MediaIndex, root: Root, path: str, rel: str) -> list[str] | None:
+    """Folders in an event stand for the files in them: a folder created with files already
+    inside (before the watch on it existed), or moved in or out as a whole.
+
+    Returns the rels to re-check, or None when ``path`` is a plain media path.
+    """
+    if os.path.isdir(path) and not os.path.islink(path):
+        return [rel + "/" + sub for sub, _ in walk(Path(path))]
+    if not os.path.lexists(path) and os.path.splitext(rel)[1].lower() not in MEDIA_EXTENSIONS:
+        rows = index.read().execute(
+            "SELECT rel FROM media WHERE root_id = ? AND trash_id IS NULL AND substr(rel, 1, ?) = ?",
+            (root.id, len(rel) + 1, rel + "/"))
+        return [r[0] for r in rows]
+    return None
+
+
 def reindex_paths(index: MediaIndex, roots: list[Root], paths: list[str]) -> ScanReport:
-    """Re-check specific files (the watcher's events): add, update or remove each as it now is."""
+    """Re-check specific files or folders (the watcher's events): add, update or remove each as it now is."""
     report = ScanReport()
     started = time.perf_counter()
     inserts, updates, deletes = [], [], []
+    todo: dict[tuple[int, str], Root] = {}
     for path in dict.fromkeys(os.path.abspath(p) for p in paths):
         root = next((r for r in roots if path.startswith(str(r.path) + os.sep)), None)
         if root is None:
@@ -206,11 +223,15 @@ def reindex_paths(index: MediaIndex, roots: list[Root], paths: list[str]) -> Sca
         rel = os.path.relpath(path, root.path).replace(os.sep, "/")
         if any(part.startswith(".") for part in rel.split("/")):
             continue
-        if os.path.splitext(rel)[1].lower() not in MEDIA_EXTENSIONS:
-            continue
+        expanded = _expand(index, root, path, rel)
+        for item in ([rel] if expanded is None else expanded):
+            if os.path.splitext(item)[1].lower() in MEDIA_EXTENSIONS:
+                todo[(root.id, item)] = root
+    for (root_id, rel), root in todo.items():
+        path = os.path.join(root.path, rel)
         existing = index.read().execute(
             "SELECT id, size, mtime_ns, ctime_ns, inode FROM media WHERE root_id = ? AND rel = ? AND trash_id IS NULL",
-            (root.id, rel)).fetchone()
+            (root_id, rel)).fetchone()
         try:
             st = os.stat(path, follow_symlinks=False)
         except FileNotFoundError:
