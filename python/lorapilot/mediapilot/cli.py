@@ -129,26 +129,21 @@ def tag_cmd(ctx, ids, add, remove) -> None:
     click.echo(f"{tag(_open(ctx), ids, add, remove)} item(s) tagged")
 
 
-@media_group.command("move")
-@click.argument("ids", type=int, nargs=-1, required=True)
-@click.option("--to", "dest", required=True, help="Folder in outputs/ (or ROOT:folder for an extra root).")
-@workspace_option
-def move_cmd(ctx, ids, dest) -> None:
-    """Move items to a folder (never overwrites)."""
-    from lorapilot.mediapilot.organise import move
+def _transfer_command(name: str, verb: str, doc: str):
+    @media_group.command(name, help=doc)
+    @click.argument("ids", type=int, nargs=-1, required=True)
+    @click.option("--to", "dest", required=True, help="Folder in outputs/ (or ROOT:folder for an extra root).")
+    @workspace_option
+    def command(ctx, ids, dest) -> None:
+        from lorapilot.mediapilot import organise
 
-    _print_batch(move(_open(ctx), ids, dest), "moved")
+        _print_batch(getattr(organise, name)(_open(ctx), ids, dest), verb)
+
+    return command
 
 
-@media_group.command("copy")
-@click.argument("ids", type=int, nargs=-1, required=True)
-@click.option("--to", "dest", required=True, help="Folder in outputs/ (or ROOT:folder for an extra root).")
-@workspace_option
-def copy_cmd(ctx, ids, dest) -> None:
-    """Copy items to a folder (never overwrites)."""
-    from lorapilot.mediapilot.organise import copy
-
-    _print_batch(copy(_open(ctx), ids, dest), "copied")
+move_cmd = _transfer_command("move", "moved", "Move items to a folder (never overwrites).")
+copy_cmd = _transfer_command("copy", "copied", "Copy items to a folder (never overwrites).")
 
 
 @media_group.command("trash")
