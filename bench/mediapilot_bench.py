@@ -233,6 +233,22 @@ def make_corpus(folder: Path, count: int, seed: int = 1234) -> None:
             (sub / f"ComfyUI_{i:06d}_.webp").write_bytes(webp_bytes(vp8l, 16, 16, tiff))
 
 
+def overwrite_in_place(path: Path, digit: str) -> None:
+    """Rewrite a corpus PNG's parameters (Steps: N -> Steps: <digit>N) in the same inode, as a re-save does."""
+    data = path.read_bytes()
+    out, offset = data[:8], 8
+    while offset < len(data):
+        length, ctype = struct.unpack(">I4s", data[offset:offset + 8])
+        body = data[offset + 8: offset + 8 + length]
+        if ctype == b"tEXt" and body.startswith(b"parameters\0"):
+            body = body.replace(b"Steps: ", b"Steps: " + digit.encode(), 1)
+        out += _png_chunk(ctype, body)
+        offset += 12 + length
+    with open(path, "r+b") as fh:
+        fh.write(out)
+        fh.truncate()
+
+
 # --- measurements ----------------------------------------------------------------------------------
 
 QUERIES = ["castle", "lora:detail", "model:sdxl", "seed:1234567", "steps>=20 cfg<7", "source:comfyui dragon",
@@ -258,10 +274,7 @@ def bench_mediapilot(corpus: Path, count: int) -> dict:
         rescan_s = time.perf_counter() - t0
         # Overwrite one file in place (same name, new content) and check the rescan catches it.
         victim = next(corpus.rglob("*-a1111.png"))
-        data = victim.read_bytes().replace(b"Steps: ", b"Steps: 9", 1)
-        with open(victim, "r+b") as fh:
-            fh.write(data)
-            fh.truncate()
+        overwrite_in_place(victim, "9")
         t0 = time.perf_counter()
         caught = lib.scan()
         overwrite_s = time.perf_counter() - t0
@@ -290,30 +303,29 @@ def bench_mediapilot(corpus: Path, count: int) -> dict:
 
 
 IIB_RUNNER = r"""
-import os, sys, time, json
-sys.path.insert(0, sys.argv[1])
-os.chdir(sys.argv[1])
+import json, os, sys, time
+work, corpus, db, phase, victim = sys.argv[1:6]
+sys.path.insert(0, work)
+os.chdir(work)
 from scripts.iib.db.datamodel import DataBase
 from scripts.iib.db.update_image_data import update_image_data
-DataBase.path = sys.argv[3]
-corpus = sys.argv[2]
-t0 = time.perf_counter(); update_image_data([corpus]); first = time.perf_counter() - t0
-t0 = time.perf_counter(); update_image_data([corpus]); rescan = time.perf_counter() - t0
+DataBase.path = db
 conn = DataBase.get_conn()
-n = conn.execute("select count(*) from image").fetchone()[0]
-victim = sys.argv[4]
-data = open(victim, "rb").read().replace(b"Steps: ", b"Steps: 8", 1)
-open(victim, "r+b").write(data)
-update_image_data([corpus])
-row = conn.execute("select exif from image where path = ?", (os.path.normpath(victim),)).fetchone()
-caught = bool(row) and "Steps: 8" in (row[0] or "")
-print(json.dumps({"indexed": n, "first_s": first, "rescan_s": rescan, "overwrite_caught": caught}))
+if phase == "index":
+    t0 = time.perf_counter(); update_image_data([corpus]); first = time.perf_counter() - t0
+    t0 = time.perf_counter(); update_image_data([corpus]); rescan = time.perf_counter() - t0
+    n = conn.execute("select count(*) from image").fetchone()[0]
+    print(json.dumps({"indexed": n, "first_s": first, "rescan_s": rescan}))
+else:
+    update_image_data([corpus])
+    row = conn.execute("select exif from image where path = ?", (os.path.normpath(victim),)).fetchone()
+    print(json.dumps({"overwrite_caught": bool(row) and "Steps: 8" in (row[0] or "")}))
 """
 
 
 def bench_iib(corpus: Path) -> dict | None:
     """Run IIB's own indexer from the fetched snapshot (exported to a temp dir, never committed)."""
-    if not (IIB_SNAPSHOT / "HEAD").exists() and not (IIB_SNAPSHOT / ".git").exists():
+    if not IIB_SNAPSHOT.exists():
         return None
     work = Path(tempfile.mkdtemp(prefix="mp-bench-iib-"))
     try:
@@ -328,12 +340,21 @@ def bench_iib(corpus: Path) -> dict | None:
             return None
         victim = next(corpus.rglob("*-a1111.png"))
         env = {**os.environ, "PYTHONPATH": f"{deps}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-        run = subprocess.run([sys.executable, "-c", IIB_RUNNER, str(work), str(corpus), str(work / "iib.db"),
-                              str(victim)], capture_output=True, text=True, env=env, timeout=1800)
-        if run.returncode != 0:
-            print(f"  (IIB indexer failed: {run.stderr.strip()[-400:]})")
+
+        def run(phase: str) -> dict | None:
+            proc = subprocess.run([sys.executable, "-c", IIB_RUNNER, str(work), str(corpus), str(work / "iib.db"),
+                                   phase, str(victim)], capture_output=True, text=True, env=env, timeout=1800)
+            if proc.returncode != 0:
+                print(f"  (IIB indexer failed: {proc.stderr.strip()[-400:]})")
+                return None
+            return json.loads(proc.stdout.strip().splitlines()[-1])
+
+        result = run("index")
+        if result is None:
             return None
-        result = json.loads(run.stdout.strip().splitlines()[-1])
+        overwrite_in_place(victim, "8")
+        recheck = run("recheck")
+        result["overwrite_caught"] = bool(recheck and recheck["overwrite_caught"])
         result["first_per_s"] = result["indexed"] / result["first_s"]
         return result
     finally:
@@ -357,8 +378,8 @@ def main() -> None:
             t0 = time.perf_counter()
             make_corpus(corpus, args.count)
             print(f"corpus: {args.count} files in {corpus} ({time.perf_counter() - t0:.1f} s to generate)")
-        mp = bench_mediapilot(corpus, args.count)
         iib = None if args.no_iib else bench_iib(corpus)
+        mp = bench_mediapilot(corpus, args.count)
         print()
         print(f"{'':34}{'MediaPilot':>14}{'IIB':>14}   target")
         iib_first = f"{iib['first_per_s']:,.0f}/s" if iib else f"~{BASELINE['iib_first_index_per_s']:,}/s*"

@@ -11,6 +11,7 @@ mid-scan are skipped, never fatal.
 from __future__ import annotations
 
 import os
+import queue
 import threading
 import time
 from dataclasses import dataclass, field
@@ -155,27 +156,66 @@ def _scan_root(index: MediaIndex, root: Root, report: ScanReport, progress: Prog
     total = len(remaining)
     progress(0, total, f"{root.label}: reading {total} files")
     done = 0
-    for batch, rows in _read_batches(root, remaining):
-        check_cancel(cancel)
-        inserts, updates, deletes = [], [], []
-        for (rel, st, row_id), row in zip(batch, rows):
-            if row is None:  # vanished mid-scan: forget it
-                report.vanished += 1
-                if row_id is not None:
-                    deletes.append(row_id)
-                continue
-            if row.values[-2] is not None:  # the error column
-                report.flagged += 1
-            if row_id is None:
-                inserts.append(row)
-            else:
-                updates.append((row_id, row))
-        index.write(inserts, updates, deletes)
-        report.added += len(inserts)
-        report.updated += len(updates)
-        report.removed += len(deletes)
-        done += len(batch)
-        progress(done, total, f"{root.label}: {done}/{total}")
+    with _BatchWriter(index) as writer:
+        for batch, rows in _read_batches(root, remaining):
+            check_cancel(cancel)
+            inserts, updates, deletes = [], [], []
+            for (rel, st, row_id), row in zip(batch, rows):
+                if row is None:  # vanished mid-scan: forget it
+                    report.vanished += 1
+                    if row_id is not None:
+                        deletes.append(row_id)
+                    continue
+                if row.values[-2] is not None:  # the error column
+                    report.flagged += 1
+                if row_id is None:
+                    inserts.append(row)
+                else:
+                    updates.append((row_id, row))
+            writer.put(inserts, updates, deletes)
+            report.added += len(inserts)
+            report.updated += len(updates)
+            report.removed += len(deletes)
+            done += len(batch)
+            progress(done, total, f"{root.label}: {done}/{total}")
+
+
+class _BatchWriter:
+    """Writes batches on a second thread while this one parses the next.
+
+    sqlite3 releases the GIL while SQLite works (inserts, FTS5 tokenising), so on
+    two cores parsing and writing really overlap. The queue is short: memory stays
+    bounded and a writer error stops the scan at the next batch.
+    """
+
+    def __init__(self, index: MediaIndex):
+        self.index = index
+        self.queue: queue.Queue = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="mediapilot-writer", daemon=True)
+
+    def __enter__(self) -> "_BatchWriter":
+        self.thread.start()
+        return self
+
+    def put(self, inserts, updates, deletes) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put((inserts, updates, deletes))
+
+    def _run(self) -> None:
+        while (item := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    self.index.write(*item)
+                except BaseException as exc:  # noqa: BLE001 - handed to the scanning thread
+                    self.error = exc
+
+    def __exit__(self, *exc_info) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None and exc_info[0] is None:
+            raise self.error
 
 
 def _read_batch(root: Root, batch: list) -> list[FileRow | None]:
