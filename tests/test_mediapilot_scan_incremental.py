@@ -144,3 +144,17 @@ def test_reindex_paths(tmp_path):
     path.unlink()
     assert lib.reindex([str(path)]).removed == 1
     assert lib.index.count() == 0
+
+
+def test_a_path_indexed_meanwhile_by_another_writer(tmp_path):
+    """The watcher (or a CLI scan) may index a file between a scan's listing and its write."""
+    ctx, lib = make_library(tmp_path)
+    path = mf.png(ctx.workspace.outputs / "race.png", texts={"parameters": PARAMS.format("cat", 20, 1)})
+    root = lib.roots()[0]
+    st = os.stat(path)
+    first = scan.read_file(root, "race.png", st)
+    lib.index.write([first], [], [])
+    again = scan.read_file(root, "race.png", st)
+    lib.index.write([again], [], [])  # would break the unique path index if inserted blindly
+    assert lib.index.count() == 1
+    assert len(lib.raw_chunks(row_by_name(lib, "race.png")["id"])) == 1

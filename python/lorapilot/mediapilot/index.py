@@ -245,12 +245,23 @@ class MediaIndex:
                         "UPDATE media SET root_id = ?, rel = ?, name = ?, mtime_ns = ?, ctime_ns = ? WHERE id = ?",
                         (root_id, rel, rel.rsplit("/", 1)[-1], st.st_mtime_ns, st.st_ctime_ns, media_id),
                     )
+                # Another writer (the watcher, a CLI scan) may have indexed a path since it was listed:
+                # such an insert becomes an update of the row that is there now.
+                fresh = []
+                for row in inserts:
+                    live = conn.execute("SELECT id FROM media WHERE root_id = ? AND rel = ? AND trash_id IS NULL",
+                                        row.values[:2]).fetchone()
+                    if live is None:
+                        fresh.append(row)
+                    else:
+                        updates = [*updates, (live[0], row)]
                 next_id = (conn.execute("SELECT max(id) FROM media").fetchone()[0] or 0) + 1
-                ids = list(range(next_id, next_id + len(inserts)))
-                conn.executemany(_INSERT, [(i, *row.values) for i, row in zip(ids, inserts)])
-                pairs = list(zip(ids, inserts))
+                ids = list(range(next_id, next_id + len(fresh)))
+                conn.executemany(_INSERT, [(i, *row.values) for i, row in zip(ids, fresh)])
+                pairs = list(zip(ids, fresh))
                 for media_id, row in updates:
-                    conn.execute(_UPDATE, (*row.values, media_id))
+                    if conn.execute(_UPDATE, (*row.values, media_id)).rowcount == 0:
+                        continue  # removed meanwhile by another writer: the next scan decides
                     conn.execute("DELETE FROM media_lora WHERE media_id = ?", (media_id,))
                     conn.execute("DELETE FROM media_raw WHERE media_id = ?", (media_id,))
                     pairs.append((media_id, row))
