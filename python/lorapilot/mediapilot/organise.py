@@ -7,6 +7,7 @@ trashed items an explicit empty removes when not told to remove all.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -167,22 +168,42 @@ def _transfer(lib: MediaLibrary, ids: Iterable[int], dest: str, copy: bool) -> B
     return result
 
 
+def _place(src: Path, target: Path) -> None:
+    """Give ``src`` the name ``target`` without ever replacing an existing file.
+
+    A hard link fails if the target exists (atomic); file systems without hard
+    links fall back to a rename after a check. EXDEV goes to the caller.
+    """
+    try:
+        os.link(src, target)
+    except FileExistsError:
+        raise ConflictError(f"{target.name} already exists") from None
+    except OSError as exc:
+        if exc.errno == errno.EXDEV:
+            raise
+        if os.path.lexists(target):
+            raise ConflictError(f"{target.name} already exists") from None
+        os.rename(src, target)
+        return
+    os.unlink(src)
+
+
 def _copy_file(src: Path, target: Path) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     try:
         shutil.copy2(src, tmp)
-        os.link(tmp, target)  # fails if the target appeared meanwhile: never overwrite
+        _place(Path(tmp), target)
     finally:
-        os.unlink(tmp)
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
 
 
 def _move_file(src: Path, target: Path) -> None:
     try:
-        os.link(src, target)  # same file system: an atomic no-overwrite rename in two steps
-        os.unlink(src)
+        _place(src, target)
     except OSError as exc:
-        if exc.errno != 18:  # EXDEV: another file system
+        if exc.errno != errno.EXDEV:  # another file system: copy, then remove the original
             raise
         _copy_file(src, target)
         os.unlink(src)
