@@ -38,7 +38,7 @@ class Task:
     cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def to_dict(self) -> dict:
-        # Not dataclasses.asdict: it would deep-copy cancel_event, and a threading.Event cannot be copied.
+        # Not asdict(): it deep-copies every field, and an Event holds a lock.
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "cancel_event"}
 
 
