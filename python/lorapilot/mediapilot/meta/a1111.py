@@ -35,11 +35,6 @@ def _unquote(value: str) -> str:
     return value
 
 
-def parse_settings(line: str) -> dict[str, str]:
-    """The ``Key: value, ...`` line as a dict (quoted values unquoted)."""
-    return {key.strip(): _unquote(value.strip()) for key, value in _PARAM.findall(line)}
-
-
 def _weights(spec: str) -> tuple[float | None, float | None]:
     """(model weight, text-encoder weight) of an extra-network spec, A1111's way.
 
@@ -73,8 +68,10 @@ def parse_parameters(text: str, source: str | None = None) -> GenInfo:
     """Parse A1111/Forge ``parameters`` text into fields."""
     lines = text.strip().split("\n")
     settings: dict[str, str] = {}
-    if lines and len(_PARAM.findall(lines[-1])) >= 3:
-        settings = parse_settings(lines.pop())
+    pairs = _PARAM.findall(lines[-1]) if lines else []
+    if len(pairs) >= 3:
+        lines.pop()
+        settings = {key.strip(): _unquote(value.strip()) for key, value in pairs}
     prompt, negative, in_negative = [], [], False
     for line in lines:
         if not in_negative and line.startswith("Negative prompt:"):
