@@ -104,3 +104,33 @@ def test_grid_keyboard_and_phone(tmp_path, output_dir):
         page.keyboard.press("Escape")
         box.wait_for(state="detached")
         assert page.console_errors == []
+
+
+def test_grid_stays_virtual_while_pages_load(tmp_path, output_dir):
+    """3,000 items arrive page by page as the grid scrolls; the DOM only ever holds the rows in view."""
+    ctx, lib = make_library(tmp_path, media={"watch": False})
+    sample = mf.png(tmp_path / "sample.png", size=(32, 32), texts={"parameters": A1111})
+    data = sample.read_bytes()
+    for i in range(3000):
+        folder = ctx.workspace.outputs / "bulk" / f"{i // 500}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"img_{i:05d}.png").write_bytes(data)
+    assert lib.scan().added == 3000
+    lib.close()
+    with live_controlpilot(ctx) as server, browser_page() as page:
+        login(page, server, "/media")
+        page.get_by_test_id("media-count").filter(has_text="3000 item(s)").wait_for()
+        grid = page.get_by_test_id("media-grid")
+        most_cells = 0
+        for _ in range(200):
+            grid.evaluate("el => { el.scrollTop = el.scrollHeight; }")
+            page.wait_for_timeout(50)
+            most_cells = max(most_cells, page.locator(".vgrid-cell").count())
+            if page.get_by_role("button", name="img_00000.png").count():  # the oldest item: the last page is in
+                break
+        assert page.get_by_role("button", name="img_00000.png").count() == 1
+        columns = grid.evaluate("el => Math.floor((el.clientWidth + 8) / 188)")  # 180 px tiles, 8 px gaps
+        assert most_cells <= columns * 12  # visible rows + overscan, never thousands
+        space = grid.evaluate("el => el.firstElementChild.getBoundingClientRect().height")
+        assert space == -(-3000 // columns) * 188  # the scroll space covers every loaded item
+        page.screenshot(path=output_dir / "bulk-end.png")
