@@ -249,3 +249,19 @@ def test_watcher_runs_with_the_app(tmp_path):
         assert [i["name"] for i in client.get("/api/media/search").json()["items"]] == ["early.png"]
         assert client.app.state.media_watcher.thread.is_alive()
     assert not client.app.state.media_watcher.thread.is_alive()
+
+
+def test_a_file_swapped_for_a_symlink_is_not_served(env, tmp_path):
+    ctx, client = env
+    plain = item_id(client, "path:plain")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("do not serve me")
+    path = ctx.workspace.outputs / "comfy" / "plain.png"
+    path.unlink()
+    path.symlink_to(secret)
+    response = client.get(f"/api/media/{plain}/file")
+    assert response.status_code == 400 and "outside" in response.json()["detail"]
+    ink = item_id(client, "lora:ink")
+    zipped = client.get("/api/media/zip", params={"ids": f"{plain},{ink}"})
+    assert zipfile.ZipFile(io.BytesIO(zipped.content)).namelist() == ["ComfyUI_00001_.png"]
+    assert b"do not serve me" not in zipped.content

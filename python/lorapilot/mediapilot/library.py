@@ -15,6 +15,7 @@ from lorapilot.errors import NotFoundError
 from lorapilot.mediapilot.index import MediaIndex
 from lorapilot.mediapilot.scan import Root, ScanReport, reindex_paths, scan_roots
 from lorapilot.progress import Progress, no_progress
+from lorapilot.safepath import resolve_inside
 from lorapilot.settings import MediaSettings
 from lorapilot.trash import Trash
 from lorapilot.workspace.layout import Workspace
@@ -104,8 +105,12 @@ class MediaLibrary:
         return row
 
     def path_of(self, row) -> Path:
-        """Where a (not trashed) row's file is on disk."""
-        return self.root(row["root_id"]).path / row["rel"]
+        """Where a (not trashed) row's file is on disk, proven to be inside its root.
+
+        Symlinks are resolved first: a file swapped for a link to elsewhere after it
+        was indexed is refused rather than served.
+        """
+        return resolve_inside(self.root(row["root_id"]).path, row["rel"])
 
     def detail(self, media_id: int, conn=None) -> dict:
         """Everything about one item: fields, LoRAs, tags, raw chunk names."""

@@ -322,7 +322,10 @@ def zip_stream(lib: MediaLibrary, ids: Iterable[int], chunk_size: int = 1024 * 1
         for row in rows:
             if row["trash_id"]:
                 continue
-            path = lib.path_of(row)
+            try:
+                path = lib.path_of(row)
+            except LorapilotError:  # now a link out of its root: left out, like a vanished file
+                continue
             name = row["name"]
             stem, ext = os.path.splitext(name)
             n = 2
