@@ -134,3 +134,18 @@ def test_grid_stays_virtual_while_pages_load(tmp_path, output_dir):
         space = grid.evaluate("el => el.firstElementChild.getBoundingClientRect().height")
         assert space == -(-3000 // columns) * 188  # the scroll space covers every loaded item
         page.screenshot(path=output_dir / "bulk-end.png")
+
+
+def test_new_files_appear_live(tmp_path):
+    """The watcher runs with ControlPilot and the page follows its events: no reload, no polling."""
+    ctx, lib = make_library(tmp_path)  # [media] watch defaults to on
+    lib.close()
+    mf.png(ctx.workspace.outputs / "first.png")
+    with live_controlpilot(ctx) as server, browser_page() as page:
+        login(page, server, "/media")
+        page.get_by_test_id("media-count").filter(has_text="1 item(s)").wait_for()
+        page.get_by_test_id("live").and_(page.locator(".open")).wait_for()
+        mf.png(ctx.workspace.outputs / "comfy" / "ComfyUI_00002_.png", texts={"parameters": A1111})
+        page.get_by_role("button", name="ComfyUI_00002_.png").wait_for()
+        page.get_by_test_id("media-count").filter(has_text="2 item(s)").wait_for()
+        assert page.console_errors == []
