@@ -62,9 +62,22 @@ def load_graph(text: str) -> dict | None:
 
 class _Walker:
     def __init__(self, graph: dict, info: GenInfo):
-        self.nodes = {str(k): v for k, v in graph.items() if isinstance(v, dict)}
+        # One pass over the graph up front: class, inputs and outgoing links of each node.
+        self.classes: dict[str, str] = {}
+        self.inputs_of: dict[str, dict] = {}
+        for key, node in graph.items():
+            if isinstance(node, dict):
+                inputs = node.get("inputs")
+                self.classes[str(key)] = str(node.get("class_type", ""))
+                self.inputs_of[str(key)] = inputs if isinstance(inputs, dict) else {}
+        self.links_of = {
+            node_id: [(name, str(value[0]), value[1]) for name, value in inputs.items() if is_link(value)]
+            for node_id, inputs in self.inputs_of.items()
+        }
         self.info = info
         self.steps = 0
+        self._chains: dict[str, list[str]] = {}
+        self._models: dict[str, tuple] = {}
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -77,21 +90,23 @@ class _Walker:
         return True
 
     def cls(self, node_id: str) -> str:
-        return str(self.nodes[node_id].get("class_type", ""))
+        return self.classes[node_id]
 
     def inputs(self, node_id: str) -> dict:
-        inputs = self.nodes[node_id].get("inputs")
-        return inputs if isinstance(inputs, dict) else {}
+        return self.inputs_of[node_id]
+
+    def dangling(self, node_id: str) -> None:
+        warning = f"dangling link to node {node_id}"
+        if warning not in self.info.warnings:
+            self.info.warnings.append(warning)
 
     def target(self, value: Any) -> tuple[str, int] | None:
         """The (node_id, slot) a link points to, or None (warning for a dangling link)."""
         if not is_link(value):
             return None
         node_id = str(value[0])
-        if node_id not in self.nodes:
-            warning = f"dangling link to node {node_id}"
-            if warning not in self.info.warnings:
-                self.info.warnings.append(warning)
+        if node_id not in self.classes:
+            self.dangling(node_id)
             return None
         return node_id, value[1]
 
@@ -126,21 +141,22 @@ class _Walker:
     def upstream(self, start: str, follow: tuple[str, ...] | None = None):
         """Breadth-first node ids above ``start`` (nearest first), each once."""
         seen, queue = {start}, deque([start])
+        classes = self.classes
         while queue and self._tick():
             node_id = queue.popleft()
-            for name, value in self.inputs(node_id).items():
+            for name, target, _ in self.links_of[node_id]:
                 if follow is not None and name not in follow:
                     continue
-                hop = self.target(value)
-                if hop is None:
+                if target not in classes:
+                    self.dangling(target)
                     continue
-                if hop[0] in seen:
-                    if hop[0] == start or hop[0] == node_id:
-                        self.cycle(hop[0])
+                if target in seen:
+                    if target == start or target == node_id:
+                        self.cycle(target)
                     continue
-                seen.add(hop[0])
-                queue.append(hop[0])
-                yield hop[0]
+                seen.add(target)
+                queue.append(target)
+                yield target
 
     # -- samplers -----------------------------------------------------------------------------
 
@@ -156,11 +172,13 @@ class _Walker:
 
     def sampler_chain(self, main: str) -> list[str]:
         """``main`` then the samplers that fed its latent, nearest first."""
-        chain = [main]
-        for node_id in self.upstream(main, follow=LATENT_INPUTS):
-            if self.is_sampler(node_id):
-                chain.append(node_id)
-        return chain
+        if main not in self._chains:
+            chain = [main]
+            for node_id in self.upstream(main, follow=LATENT_INPUTS):
+                if self.is_sampler(node_id):
+                    chain.append(node_id)
+            self._chains[main] = chain
+        return self._chains[main]
 
     def noise_added(self, node_id: str) -> bool:
         inputs = self.inputs(node_id)
@@ -271,6 +289,11 @@ class _Walker:
 
     def model(self, sampler: str) -> tuple[str | None, list[tuple[str, float | None, float | None]]]:
         """The checkpoint/UNet behind a sampler's model input and the LoRAs on the way (apply order)."""
+        if sampler not in self._models:
+            self._models[sampler] = self._model(sampler)
+        return self._models[sampler]
+
+    def _model(self, sampler: str) -> tuple[str | None, list[tuple[str, float | None, float | None]]]:
         inputs = self.inputs(sampler)
         guider = self.target(inputs.get("guider"))
         hop = self.target(self.inputs(guider[0]).get("model") if guider else inputs.get("model"))
@@ -326,7 +349,7 @@ class _Walker:
 
 
 def _save_nodes(walker: _Walker, file_name: str | None) -> list[str]:
-    nodes = walker.nodes
+    nodes = walker.classes
     saves = [n for n in nodes if walker.cls(n) == "SaveImage"]
     saves = saves or [n for n in nodes if walker.cls(n) in SAVE_NODES or walker.cls(n).startswith("Save")]
     saves = saves or [n for n in nodes if walker.cls(n) == "PreviewImage"]
@@ -358,7 +381,7 @@ def parse_prompt_graph(graph: dict, file_name: str | None = None, has_workflow: 
         if main is not None:
             candidates.append((len(walker.sampler_chain(main)), _node_order(save), main))
     if not candidates:  # no save node reaches a sampler: take a sampler nothing else consumes
-        samplers = [n for n in walker.nodes if walker.is_sampler(n)]
+        samplers = [n for n in walker.classes if walker.is_sampler(n)]
         fed = {u for s in samplers for u in walker.upstream(s) if walker.is_sampler(u)}
         terminal = [s for s in samplers if s not in fed] or samplers
         candidates = [(len(walker.sampler_chain(s)), _node_order(s), s) for s in terminal]
