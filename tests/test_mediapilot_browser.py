@@ -149,3 +149,32 @@ def test_new_files_appear_live(tmp_path):
         page.get_by_role("button", name="ComfyUI_00002_.png").wait_for()
         page.get_by_test_id("media-count").filter(has_text="2 item(s)").wait_for()
         assert page.console_errors == []
+
+
+def test_batch_select_compare_and_tag(tmp_path, output_dir):
+    ctx, lib = make_library(tmp_path, media={"watch": False})
+    _fill(ctx)
+    lib.scan()
+    lib.close()
+    with live_controlpilot(ctx) as server, browser_page() as page:
+        login(page, server, "/media?q=seed%3A3%20OR%20seed%3A4")
+        page.get_by_test_id("media-count").filter(has_text="2 item(s)").wait_for()
+        page.get_by_label("Select ComfyUI_00003_.png").check()
+        page.get_by_label("Select ComfyUI_00004_.png").check()
+        page.get_by_test_id("media-count").filter(has_text="2 selected").wait_for()
+        zip_href = page.get_by_role("link", name="Zip").get_attribute("href")
+        assert zip_href.startswith("/api/media/zip?ids=") and len(zip_href.split("=")[1].split(",")) == 2
+        page.get_by_role("button", name="Compare").click()
+        compare = page.get_by_role("dialog", name="Compare")
+        seed_row = compare.locator("tr.differs", has=page.get_by_role("rowheader", name="seed"))
+        assert seed_row.locator("td").all_inner_texts() == ["4", "3"]  # newest first
+        assert compare.locator("tr", has=page.get_by_role("rowheader", name="steps")).get_attribute("class") == ""
+        page.screenshot(path=output_dir / "compare.png")
+        compare.get_by_role("button", name="Close").click()
+        page.get_by_label("Tag or folder").fill("pair")
+        page.get_by_role("button", name="Tag", exact=True).click()
+        page.get_by_role("status").filter(has_text="tagged 2").wait_for()
+        page.get_by_label("Search media").fill("tag:pair")
+        page.get_by_label("Search media").press("Enter")
+        page.get_by_test_id("media-count").filter(has_text="2 item(s)").wait_for()
+        assert page.console_errors == []
