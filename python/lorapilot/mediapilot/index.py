@@ -137,6 +137,9 @@ def _raw_chunks(texts: dict[str, str]) -> list[tuple[str, str]]:
     return list(texts.items())
 
 
+_dumps = json.JSONEncoder(ensure_ascii=False, check_circular=False, default=str).encode
+
+
 def build_row(root_id: int, rel: str, st, probe: Probe, info: GenInfo | None, problems: list[str]) -> FileRow:
     """The row for one file from its stat, container probe and parsed metadata."""
     errors = list(probe.errors) + problems
@@ -144,11 +147,7 @@ def build_row(root_id: int, rel: str, st, probe: Probe, info: GenInfo | None, pr
     fields: dict = {}
     if info is not None:
         fields = info.__dict__
-        params = json.dumps({
-            "loras": [l.__dict__ for l in info.loras],
-            "extra": info.extra,
-            "warnings": info.warnings,
-        }, ensure_ascii=False, default=str)
+        params = _dumps({"loras": [l.__dict__ for l in info.loras], "extra": info.extra, "warnings": info.warnings})
         errors += [f"metadata: {w}" for w in info.warnings if w.startswith(("cycle", "dangling", "graph"))]
     seed = fields.get("seed")
     values = (

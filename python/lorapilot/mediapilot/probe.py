@@ -48,14 +48,15 @@ def probe_file(path: str | os.PathLike, size: int | None = None) -> Probe:
     path = os.fspath(path)
     expected = MEDIA_EXTENSIONS.get(os.path.splitext(path)[1].lower())
     probe = Probe(kind="video" if expected in ("mp4", "webm") else "image")
-    with open(path, "rb") as fh:
+    fd = os.open(path, os.O_RDONLY)  # plain fd + pread: no buffered file object per file
+    try:
         if size is None:
-            size = os.fstat(fh.fileno()).st_size
+            size = os.fstat(fd).st_size
         if size == 0:
             probe.format = expected
             probe.errors.append("empty file (0 bytes)")
             return probe
-        blob = Blob(fh, size)
+        blob = Blob(fd, size)
         fmt = sniff(blob.at(0, 16))
         if fmt is None:
             probe.format = expected
@@ -67,4 +68,6 @@ def probe_file(path: str | os.PathLike, size: int | None = None) -> Probe:
             _READERS[fmt](blob, probe)
         except (struct.error, ValueError, IndexError, OverflowError, RecursionError) as exc:
             probe.errors.append(f"{fmt}: unreadable header ({type(exc).__name__}: {exc})")
+    finally:
+        os.close(fd)
     return probe

@@ -8,6 +8,7 @@ bound. Problems are appended to ``errors`` rather than raised.
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 from dataclasses import dataclass, field
@@ -21,18 +22,23 @@ WHOLE_FILE_BYTES = 256 * 1024  # files up to this size are read in one call
 class Blob:
     """Random access to a file's bytes: in memory for small files, seek+read for big ones."""
 
-    __slots__ = ("data", "fh", "size")
+    __slots__ = ("data", "fd", "size")
 
-    def __init__(self, fh, size: int):
+    def __init__(self, fd: int, size: int):
         self.size = size
-        self.fh = fh
-        self.data = fh.read() if size <= WHOLE_FILE_BYTES else None
+        self.fd = fd
+        self.data = None
+        if size <= WHOLE_FILE_BYTES:
+            parts, left = [], size
+            while left > 0 and (part := os.read(fd, left)):
+                parts.append(part)
+                left -= len(part)
+            self.data = parts[0] if len(parts) == 1 else b"".join(parts)
 
     def at(self, offset: int, length: int) -> bytes:
         if self.data is not None:
             return self.data[offset : offset + length]
-        self.fh.seek(offset)
-        return self.fh.read(length)
+        return os.pread(self.fd, max(0, length), offset)
 
 
 @dataclass
