@@ -11,8 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from pydantic import field_validator
+
 from lorapilot.components.registry import default_components_dir
-from lorapilot.components.spec import ComponentSpec, Source, _Strict
+from lorapilot.components.spec import _NAME_RE, Source, _Strict
 from lorapilot.errors import ConfigError
 from lorapilot.tomlconfig import read_toml, validate_model
 
@@ -28,7 +30,12 @@ class EnvironmentSpec(_Strict):
     kind: Literal["trainer"]
     source: Source
 
-    _valid_name = ComponentSpec._valid_name
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        if not _NAME_RE.match(value):
+            raise ValueError(f"name must be lower-case letters, digits and '-', got {value!r}")
+        return value
 
 
 def load_environments(components_dir: Path | None = None) -> dict[str, tuple[EnvironmentSpec, Path]]:
