@@ -7,7 +7,8 @@
 #   the layout uses the system font stack instead of Inter;
 # - Prisma's SQLite file is "../../aitk_db.db" (inside the tree): it is read from
 #   DATABASE_URL instead, which component.toml points at the component's state dir.
-{ pkgs, src }:
+# The job worker runs `<tree>/.venv/bin/python run.py`: .venv is AI Toolkit's environment.
+{ pkgs, src, venv }:
 let
   inherit (pkgs) lib;
   ui = pkgs.buildNpmPackage {
@@ -51,4 +52,5 @@ pkgs.runCommand "ai-toolkit-src" { passthru = { inherit ui; }; } ''
   chmod -R u+w $out
   rm -rf $out/ui
   cp -r ${ui}/ui $out/ui
+  ${pkgs.lib.optionalString (venv != null) "ln -s ${venv} $out/.venv"}
 ''

@@ -76,7 +76,7 @@ let
   '';
 
   package = pkgs.runCommand "lorapilot" {
-    passthru = { inherit manifest manifestData componentsDir; };
+    passthru = { inherit manifest manifestData componentsDir sources envs; };
     meta.mainProgram = "lorapilot";
   } ''
     mkdir -p $out/bin $out/share/lorapilot

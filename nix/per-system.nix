@@ -13,7 +13,6 @@ let
 
   mkPythonEnv = import ./python-env.nix { inherit inputs pkgs; };
   lorapilot = import ./lorapilot.nix { inherit pkgs mkPythonEnv system; };
-  sources = import ./sources.nix { inherit inputs pkgs pins; };
 
   # The attribute names of `packages` use builtins only: `nix eval .#lib.x` looks in
   # packages.<system> first, and that lookup must not need nixpkgs.
@@ -29,6 +28,8 @@ let
       pythonVersion = pins.pythonEnvs.${name}.python;
     };
   }) pythonEnvNames);
+
+  sources = import ./sources.nix { inherit inputs pkgs pins pythonEnvs; };
 
   # The Copilot CLI, from components/copilot/package-lock.json (the same lock
   # `lorapilot install copilot` uses); code-server from nixpkgs.

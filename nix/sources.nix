@@ -1,7 +1,7 @@
 # Each git component's source tree, from its flake input, with its submodules
 # (also flake inputs) put in place. What needs building before it can run (AI
 # Toolkit's Next.js UI) is built here, so the tree in the store is complete.
-{ inputs, pkgs, pins }:
+{ inputs, pkgs, pins, pythonEnvs }:
 let
   inherit (pkgs) lib;
 
@@ -21,5 +21,9 @@ let
   plain = lib.mapAttrs withSubmodules pins.gitSources;
 in
 plain // lib.optionalAttrs (plain ? ai-toolkit) {
-  ai-toolkit = import ./ai-toolkit-ui.nix { inherit pkgs; src = plain.ai-toolkit; };
+  ai-toolkit = import ./ai-toolkit-ui.nix {
+    inherit pkgs;
+    src = plain.ai-toolkit;
+    venv = pythonEnvs.ai-toolkit or null;
+  };
 }

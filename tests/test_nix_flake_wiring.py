@@ -79,7 +79,11 @@ def test_every_component_environment_is_wired_into_the_manifest(stubbed):
     for path, node in (("submodules/ComfyUI", "diffusion-pipe-comfyui"), ("submodules/HunyuanVideo", "diffusion-pipe-hunyuanvideo"),
                        ("submodules/HunyuanImage-2.1", "diffusion-pipe-hunyuanimage-2-1"), ("submodules/Lumina_2", "diffusion-pipe-lumina-2")):
         assert (dp / path / "STUB_SOURCE").read_text() == node
-    assert (manifest.location("ai-toolkit").src / "STUB_SOURCE").read_text() == "ai-toolkit"
+    aitk = manifest.location("ai-toolkit")
+    assert (aitk.src / "STUB_SOURCE").read_text() == "ai-toolkit"
+    # Its job worker runs <tree>/.venv/bin/python: that is AI Toolkit's environment.
+    assert (aitk.src / ".venv").resolve() == aitk.env.resolve()
+    assert (aitk.src / "ui").is_dir()
     for name in PYTHON_ENVS:
         assert flake.eval_json(f"packages.{SYSTEM}.{name}-env.stubPackages", apply="ps: builtins.length ps") > 0
 
@@ -120,6 +124,17 @@ def test_cuda_wheels_find_their_siblings_and_only_the_driver_may_be_missing(stub
     assert "-torch-" in pkgs["torchvision"]["preFixup"]
     # Pure-Python wheels are left alone.
     assert pkgs["tqdm"]["autoPatchelfIgnoreMissingDeps"] == []
+
+
+def test_ai_toolkit_ui_builds_offline_and_keeps_its_database_outside_the_store(stubbed):
+    flake, _ = stubbed
+    ui = flake.eval_json(f"packages.{SYSTEM}.lorapilot.passthru.sources.ai-toolkit.ui.stubCall")
+    assert ui["fn"] == "buildNpmPackage"
+    assert 'url      = env("DATABASE_URL")' in ui["postPatch"]
+    assert "next/font/google" in ui["postPatch"]  # the font download is patched out
+    assert ui["env"]["PRISMA_SCHEMA_ENGINE_BINARY"].endswith("/bin/schema-engine")
+    spec = (REPO_ROOT / "components" / "ai-toolkit" / "component.toml").read_text()
+    assert 'DATABASE_URL = "file:{state}/aitk_db.db"' in spec
 
 
 def test_sdist_only_packages_get_a_build_system(stubbed):

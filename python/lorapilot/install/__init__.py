@@ -36,8 +36,12 @@ NPM_REGISTRY = "the npm registry"
 # AI Toolkit's UI (its `npm run build_and_start`, without the start).
 BUILD_STEPS: dict[str, tuple[str, list[list[str]], str]] = {
     "ai-toolkit": ("ui", [["npm", "ci", "--no-audit", "--no-fund"], ["npx", "prisma", "generate"],
-                          ["npm", "run", "build"]], ".next/BUILD_ID"),
+                          ["npx", "prisma", "db", "push", "--skip-generate"], ["npm", "run", "build"]],
+                   ".next/BUILD_ID"),
 }
+# Sources that look for their interpreter inside the tree: AI Toolkit's job worker
+# runs <tree>/.venv/bin/python. The link points at apps/<name>/.venv.
+VENV_LINKS = {"ai-toolkit": ".venv"}
 
 
 @dataclass(frozen=True)
@@ -163,6 +167,9 @@ def install(
         elif step == "python":
             result.env = _uv_sync(tools["uv"], target, state / ".venv", reporter(index, "uv sync"), cancel)
             result.done.append(f"synced {result.env} with {target.folder / 'uv.lock'}")
+            link = state / "src" / VENV_LINKS[name] if name in VENV_LINKS else None
+            if link is not None and not link.exists() and not link.is_symlink():
+                link.symlink_to(Path("..") / ".venv")
         elif step == "npm":
             result.env = _npm_install(target, state / ".venv", reporter(index, "npm install"), cancel)
             result.done.append(f"installed {target.source.package}@{target.source.version} into {result.env}")
