@@ -37,6 +37,7 @@ let
       path = env.nativeBuildInputs or [ ];
       env = removeAttrs env [ "nativeBuildInputs" "passthru" "meta" ];
     } // (env.passthru or { }) // {
+      passthru = env.passthru or { };
       meta = env.meta or { };
       stubCall = { fn = "runCommand"; inherit name script; };
     };
