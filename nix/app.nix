@@ -47,32 +47,13 @@ let
   };
   manifest = pkgs.writeText "lorapilot-manifest.json" (builtins.toJSON manifestData);
 
-  # The host's NVIDIA driver, without the rest of the host's /usr/lib: only the
-  # driver's own libraries are linked into a private folder on LD_LIBRARY_PATH, so
-  # Nix-built programs never pick up the host's libc or libstdc++.
-  hostDriver = ''
-    if [ -z "''${LORAPILOT_NO_HOST_DRIVER:-}" ] && [ ! -e /run/opengl-driver/lib/libcuda.so.1 ]; then
-      for dir in /usr/lib/x86_64-linux-gnu /usr/lib/aarch64-linux-gnu /usr/lib64 /usr/lib /usr/lib/wsl/lib; do
-        if [ -e "$dir/libcuda.so.1" ]; then
-          driver_dir="''${XDG_RUNTIME_DIR:-/tmp}/lorapilot-driver-$(id -u)"
-          mkdir -p "$driver_dir"
-          for lib in "$dir"/libcuda.so* "$dir"/libnvidia-*.so* "$dir"/libnvcuvid.so* "$dir"/libcudadebugger.so*; do
-            [ -e "$lib" ] && ln -sf "$lib" "$driver_dir/"
-          done
-          export LD_LIBRARY_PATH="$driver_dir''${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-          break
-        fi
-      done
-    fi
-  '';
-
   runtimePath = [ pkgs.process-compose pkgs.nodejs pkgs.git pkgs.coreutils pkgs.bash ];
   environment = ''
     export LORAPILOT_MANIFEST=''${LORAPILOT_MANIFEST:-${manifest}}
     export LORAPILOT_COMPONENTS=''${LORAPILOT_COMPONENTS:-${componentsDir}}
     export PATH=${lib.makeBinPath runtimePath}''${PATH:+:$PATH}
     ${lib.optionalString (workspace != null) "export LORAPILOT_WORKSPACE=\${LORAPILOT_WORKSPACE:-${workspace}}"}
-    ${hostDriver}
+    . ${./host-driver.sh}
   '';
 
   package = pkgs.runCommand "lorapilot" {

@@ -26,20 +26,7 @@ pkgs.mkShell {
     UV_PYTHON_DOWNLOADS = "never";
   };
   shellHook = ''
-    # The host driver's libcuda: NixOS links it into /run/opengl-driver/lib; other
-    # distributions keep it with the system libraries (only the driver's files are
-    # linked, so the host's libc never shadows Nix's).
-    driver_dir=/run/opengl-driver/lib
-    if [ ! -e "$driver_dir/libcuda.so.1" ]; then
-      for dir in /usr/lib/x86_64-linux-gnu /usr/lib/aarch64-linux-gnu /usr/lib64 /usr/lib/wsl/lib; do
-        if [ -e "$dir/libcuda.so.1" ]; then
-          driver_dir="''${XDG_RUNTIME_DIR:-/tmp}/lorapilot-driver-$(id -u)"
-          mkdir -p "$driver_dir"
-          for lib in "$dir"/libcuda.so* "$dir"/libnvidia-*.so*; do [ -e "$lib" ] && ln -sf "$lib" "$driver_dir/"; done
-          break
-        fi
-      done
-    fi
-    export LD_LIBRARY_PATH="$driver_dir:${lib.makeLibraryPath [ cuda.cuda_cudart ]}''${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    . ${./host-driver.sh}
+    export LD_LIBRARY_PATH="${lib.makeLibraryPath [ cuda.cuda_cudart ]}:/run/opengl-driver/lib''${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   '';
 }
