@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import field_validator
+from pydantic import Field
 
 from lorapilot.components.registry import default_components_dir
 from lorapilot.components.spec import _NAME_RE, Source, _Strict
@@ -24,18 +24,11 @@ ENVIRONMENT_FILENAME = "environment.toml"
 class EnvironmentSpec(_Strict):
     """One environment.toml."""
 
-    name: str
+    name: str = Field(pattern=_NAME_RE.pattern)
     title: str
     description: str
     kind: Literal["trainer"]
     source: Source
-
-    @field_validator("name")
-    @classmethod
-    def _valid_name(cls, value: str) -> str:
-        if not _NAME_RE.match(value):
-            raise ValueError(f"name must be lower-case letters, digits and '-', got {value!r}")
-        return value
 
 
 def load_environments(components_dir: Path | None = None) -> dict[str, tuple[EnvironmentSpec, Path]]:
