@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lorapilot.tomlconfig import load_toml_model
 
@@ -23,6 +24,10 @@ SETTINGS_TEMPLATE = """\
 # autostart = true
 # enabled = true
 # env = { PYTORCH_CUDA_ALLOC_CONF = "expandable_segments:True" }
+
+# [controlpilot]
+# auth = "auto"        # "always": ask for the password on 127.0.0.1 too
+# upload_limit_mb = 51200
 
 # [models]
 # extra_roots = ["/mnt/network-volume/models"]
@@ -49,6 +54,35 @@ class ManagerSettings(_Strict):
 class ModelsSettings(_Strict):
     extra_roots: list[str] = Field(default_factory=list)
 
+    @field_validator("extra_roots")
+    @classmethod
+    def _absolute_and_distinct(cls, value: list[str]) -> list[str]:
+        """Extra model roots are absolute folders (a network volume), each listed once."""
+        for root in value:
+            if not root.startswith("/"):
+                raise ValueError(f"{root!r} must be an absolute path")
+        if len(set(value)) != len(value):
+            raise ValueError("a root is listed twice")
+        return value
+
+
+class ControlPilotSettings(_Strict):
+    """``[controlpilot]``: the dashboard's auth, uploads and telemetry."""
+
+    # "auto": login required when bound to a non-loopback address; "always": on loopback too.
+    auth: Literal["auto", "always"] = "auto"
+    session_hours: float = Field(default=24 * 14, gt=0)
+    upload_limit_mb: int = Field(default=50 * 1024, ge=1)
+    telemetry_interval_s: float = Field(default=5, ge=1, le=60)
+
+
+class CopilotSettings(_Strict):
+    """``[copilot]``: the Copilot sidecar (see lorapilot.copilot)."""
+
+    permit_allow_all: bool = False  # let chats ask for --allow-all-tools/-paths/-urls
+    default_timeout_s: float = Field(default=600, gt=0, le=86400)
+    max_timeout_s: float = Field(default=3600, gt=0, le=86400)
+
 
 class Settings(_Strict):
     """Everything in ``config/lorapilot.toml``."""
@@ -57,6 +91,8 @@ class Settings(_Strict):
     manager: ManagerSettings = ManagerSettings()
     components: dict[str, ComponentOverride] = Field(default_factory=dict)
     models: ModelsSettings = ModelsSettings()
+    controlpilot: ControlPilotSettings = ControlPilotSettings()
+    copilot: CopilotSettings = CopilotSettings()
 
 
 def load_settings(path: Path) -> Settings:

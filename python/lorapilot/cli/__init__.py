@@ -30,6 +30,8 @@ COMMANDS: dict[str, str] = {
     "components": "lorapilot.cli.render_cmds:components_cmd",
     "controlpilot": "lorapilot.controlpilot.cli:controlpilot_group",
     "install": "lorapilot.install.cli:install_cmd",
+    "models": "lorapilot.models.cli:models_group",
+    "copilot": "lorapilot.copilot.cli:copilot_group",
 }
 
 
