@@ -216,6 +216,8 @@ def test_npm_components_install_into_the_app_folder_with_their_commands(upstream
         assert any(path.endswith(".tgz") for path in registry.requests)
     command = result.env / "bin" / "demo-cli"
     assert result.env == ctx.workspace.state_dir("cli") / ".venv"
+    if with_lock:  # npm ci of the lock into apps/cli, where the Copilot sidecar also looks
+        assert (ctx.workspace.state_dir("cli") / "node_modules" / ".bin" / "demo-cli").exists()
     out = subprocess.run([str(command)], capture_output=True, text=True)
     assert out.stdout.strip() == "demo-cli ran", out.stderr
     assert {p.name: p for p in ctx.plan(False)}["cli"].installed

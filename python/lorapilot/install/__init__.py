@@ -6,8 +6,9 @@ package-lock.json or version. What lands where is what ``lorapilot up`` looks
 for when there is no Nix manifest:
 
 - ``apps/<name>/src``: the pinned source checkout (submodules in place);
-- ``apps/<name>/.venv``: ``uv sync --frozen`` of the component's lock, or the
-  npm install (with ``bin/``).
+- ``apps/<name>/.venv``: ``uv sync --frozen`` of the component's lock; for npm
+  components, ``bin/`` with their commands (an ``npm ci`` of the component's
+  package-lock.json goes to ``apps/<name>/node_modules``).
 """
 
 from __future__ import annotations
@@ -204,30 +205,32 @@ def _uv_sync(uv: str, target: InstallTarget, venv: Path, on_line, cancel) -> Pat
     return venv
 
 
-def _npm_install(target: InstallTarget, prefix: Path, on_line, cancel) -> Path:
-    """npm packages into ``prefix``, their commands in ``prefix/bin``.
+def _npm_install(target: InstallTarget, venv: Path, on_line, cancel) -> Path:
+    """npm packages for ``target``; their commands end up in ``venv/bin`` (``{bin}``).
 
-    With a package-lock.json in the component's folder: ``npm ci`` of exactly
-    that lock (what Nix builds too). Without: the pinned version, globally into
-    the prefix.
+    With a package-lock.json in the component's folder: ``npm ci`` of exactly that
+    lock (what Nix builds too) in ``apps/<name>``, so ``apps/<name>/node_modules``
+    holds it, and ``venv/bin`` links its commands. Without: the pinned version,
+    installed globally into the ``venv`` prefix (``venv/bin``, ``venv/lib``).
     """
     source = target.source
     lock = target.folder / "package-lock.json"
-    prefix.mkdir(parents=True, exist_ok=True)
+    venv.mkdir(parents=True, exist_ok=True)
     if lock.is_file():
+        app_dir = venv.parent
         for name in ("package.json", "package-lock.json"):
-            shutil.copyfile(target.folder / name, prefix / name)
+            shutil.copyfile(target.folder / name, app_dir / name)
         run(["npm", "ci", "--no-audit", "--no-fund", "--omit=dev"], doing=f"installing {target.name} from {lock}",
-            cwd=prefix, on_line=on_line, cancel=cancel, network=NPM_REGISTRY)
-        bin_dir = prefix / "bin"
+            cwd=app_dir, on_line=on_line, cancel=cancel, network=NPM_REGISTRY)
+        bin_dir = venv / "bin"
         bin_dir.mkdir(exist_ok=True)
-        for command in sorted((prefix / "node_modules" / ".bin").iterdir()):
+        for command in sorted((app_dir / "node_modules" / ".bin").iterdir()):
             link = bin_dir / command.name
             if link.is_symlink() or link.exists():
                 link.unlink()
-            link.symlink_to(Path("..") / "node_modules" / ".bin" / command.name)
+            link.symlink_to(Path("..") / ".." / "node_modules" / ".bin" / command.name)
     else:
-        run(["npm", "install", "--global", "--prefix", str(prefix), "--no-audit", "--no-fund",
+        run(["npm", "install", "--global", "--prefix", str(venv), "--no-audit", "--no-fund",
              f"{source.package}@{source.version}"],
             doing=f"installing {source.package}@{source.version}", on_line=on_line, cancel=cancel, network=NPM_REGISTRY)
-    return prefix
+    return venv
