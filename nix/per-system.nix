@@ -76,7 +76,8 @@ in
     );
     # The Python test suite, minus what needs a browser or a Nix store of its own.
     tests = pkgs.runCommand "lorapilot-tests" {
-      nativeBuildInputs = [ lorapilot.dev pkgs.git pkgs.ffmpeg pkgs.nodejs ];
+      # python311: `uv lock --check` of Kohya's lock needs a 3.11 interpreter.
+      nativeBuildInputs = [ lorapilot.dev pkgs.git pkgs.ffmpeg pkgs.nodejs pkgs.python311 ];
     } ''
       cp -r ${../.} src
       chmod -R u+w src
