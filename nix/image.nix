@@ -54,5 +54,4 @@ pkgs.dockerTools.streamLayeredImage {
     ${lib.optionalString (!root) "chown -R 1000:1000 ./workspace ./home/lorapilot"}
   '';
   inherit config;
-  passthru = { inherit config; };
 }

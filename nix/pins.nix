@@ -5,8 +5,8 @@
 { root }:
 let
   inherit (builtins)
-    attrNames concatMap elem filter fromJSON fromTOML head isString listToAttrs
-    mapAttrs match pathExists readDir readFile replaceStrings substring stringLength;
+    attrNames concatMap filter fromJSON fromTOML head isString listToAttrs
+    mapAttrs match pathExists readDir readFile replaceStrings;
 
   componentsDir = root + "/components";
   entries = readDir componentsDir;
@@ -30,11 +30,6 @@ let
   # Flake input names: the component's name; a submodule's is "<component>-<slug of its
   # folder name>" (kohya's sd-scripts -> kohya-sd-scripts).
   submoduleInput = component: path: "${component}-${slug (baseNameOf path)}";
-
-  # "https://github.com/OWNER/REPO(.git)" -> { owner, repo }
-  githubRepo = url:
-    let m = match "https://github.com/([^/]+)/([^/]+[^/.])(\\.git)?/?" url; in
-    if m == null then throw "not a GitHub URL: ${url}" else { owner = head m; repo = builtins.elemAt m 1; };
 
   gitSources = listToAttrs (concatMap (name:
     let source = specs.${name}.source or { }; in
