@@ -49,8 +49,9 @@ def test_every_python_environment_is_listed_with_its_interpreter(flake):
     assert set(envs) == expected
     for name, env in envs.items():
         assert env["python"] == (REPO_ROOT / "components" / name / ".python-version").read_text().strip()
-    # Kohya's lock is x86_64-only (triton has no aarch64 wheels at its pin).
+    # Kohya's and AI Toolkit's locks are x86_64-only (no aarch64 wheels for triton, torchcodec).
     assert envs["kohya"]["systems"] == ["x86_64-linux"]
+    assert envs["ai-toolkit"]["systems"] == ["x86_64-linux"]
     assert "aarch64-linux" in envs["comfyui"]["systems"]
 
 

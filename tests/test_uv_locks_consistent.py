@@ -12,9 +12,11 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
+from packaging.markers import Marker
 
 from support.workspaces import REPO_ROOT
 
@@ -74,3 +76,49 @@ def test_every_python_component_has_a_locked_environment():
         folder = REPO_ROOT / "components" / name
         assert (folder / "pyproject.toml").exists() and (folder / "uv.lock").exists(), name
         assert (folder / ".python-version").read_text().strip() in ("3.11", "3.12")
+
+
+def _locked_platforms(project: Path) -> list[str]:
+    environments = tomllib.loads((project / "pyproject.toml").read_text()).get("tool", {}).get("uv", {}).get("environments", [])
+    machines = [m for m in ("x86_64", "aarch64") if not environments or any(
+        "platform_machine" not in marker or f"platform_machine == '{m}'" in marker for marker in environments)]
+    return machines
+
+
+def _missing_distributions(project: Path, machine: str) -> list[str]:
+    """Packages the environment needs on ``machine`` that have neither a wheel for it nor an sdist.
+
+    uv locks universally and does not check that; uv2nix (and `uv sync`) would fail there.
+    """
+    lock = tomllib.loads((project / "uv.lock").read_text())
+    by_name = {p["name"]: p for p in lock["package"]}
+    version_file = project / ".python-version"
+    python = version_file.read_text().strip() if version_file.exists() else "3.12"
+    env = {"sys_platform": "linux", "platform_machine": machine, "platform_system": "Linux", "os_name": "posix",
+           "python_version": python, "python_full_version": f"{python}.0", "implementation_name": "cpython",
+           "platform_python_implementation": "CPython", "extra": ""}
+    root = next(p for p in lock["package"] if {"virtual", "editable"} & set(p.get("source", {})))
+    seen, todo, missing = set(), [(root["name"], list(root.get("optional-dependencies", {})))], []
+    while todo:
+        name, extras = todo.pop()
+        if name in seen or name not in by_name:
+            continue
+        seen.add(name)
+        package = by_name[name]
+        deps = list(package.get("dependencies", []))
+        for extra in extras:
+            deps += package.get("optional-dependencies", {}).get(extra, [])
+        todo += [(d["name"], d.get("extra", [])) for d in deps if not d.get("marker") or Marker(d["marker"]).evaluate(env)]
+        if "registry" in package.get("source", {}):
+            wheels = [w["url"].rsplit("/", 1)[-1] for w in package.get("wheels", [])]
+            if not (package.get("sdist") or any(machine in w or w.endswith("-any.whl") for w in wheels)):
+                missing.append(f"{name}=={package['version']}")
+    return missing
+
+
+@pytest.mark.parametrize("project", LOCKED_PROJECTS, ids=lambda p: "root" if p == REPO_ROOT else p.name)
+def test_every_needed_package_can_be_installed_on_each_locked_machine(project):
+    machines = _locked_platforms(project)
+    assert machines
+    for machine in machines:
+        assert _missing_distributions(project, machine) == [], f"{project}: nothing installable on {machine}"
