@@ -32,12 +32,25 @@ let
   sources = import ./sources.nix { inherit inputs pkgs pins pythonEnvs; };
 
   # The Copilot CLI, from components/copilot/package-lock.json (the same lock
-  # `lorapilot install copilot` uses); code-server from nixpkgs.
-  copilot = pkgs.runCommand "copilot-env" { } ''
-    mkdir -p $out/bin
-    ln -s ${pkgs.importNpmLock.buildNodeModules { npmRoot = ../components/copilot; nodejs = pkgs.nodejs; }}/node_modules $out/node_modules
-    ln -s $out/node_modules/.bin/copilot $out/bin/copilot
-  '';
+  # `lorapilot install copilot` uses); code-server from nixpkgs. npm's loader only
+  # spawns the prebuilt platform binary, so bin/copilot is that binary, patched
+  # for Nix's loader (patchelf keeps its embedded application intact).
+  copilotModules = pkgs.importNpmLock.buildNodeModules { npmRoot = ../components/copilot; nodejs = pkgs.nodejs; };
+  copilot = pkgs.stdenv.mkDerivation {
+    pname = "copilot-env";
+    version = (builtins.fromJSON (builtins.readFile ../components/copilot/package.json)).version;
+    dontUnpack = true;
+    dontStrip = true;
+    nativeBuildInputs = [ pkgs.autoPatchelfHook ];
+    buildInputs = [ pkgs.stdenv.cc.cc.lib ];
+    installPhase = ''
+      mkdir -p $out/bin
+      cp -r ${copilotModules}/node_modules $out/node_modules
+      chmod -R u+w $out/node_modules
+      rm -rf $out/node_modules/@github/copilot-linuxmusl-*
+      ln -s ../node_modules/@github/copilot-linux-${if system == "aarch64-linux" then "arm64" else "x64"}/copilot $out/bin/copilot
+    '';
+  };
   envs = pythonEnvs // {
     inherit copilot;
     code-server = pkgs.code-server;

@@ -67,7 +67,9 @@ def test_every_component_environment_is_wired_into_the_manifest(stubbed):
         assert env is not None and env.name.endswith(f"-{name}-env"), name
         assert (env / "bin" / "python").exists(), name
     assert manifest.location("lorapilot-train").env.name.endswith("-lorapilot-train-env")
-    assert (manifest.location("copilot").env / "bin" / "copilot").exists()
+    copilot = manifest.location("copilot").env / "bin" / "copilot"
+    assert subprocess.run([str(copilot)], capture_output=True, text=True).stdout.strip() == "copilot stub"
+    assert flake.eval_json(f"packages.{SYSTEM}.copilot-env.stubCall.nativeBuildInputs") == ["auto-patchelf-hook"]
     assert manifest.location("code-server").env.name.endswith("-code-server")
     assert manifest.lorapilot_python.name == "python" and manifest.lorapilot_python.parent.parent.name.endswith("-lorapilot-env")
     # Sources: each git component's own input, submodules in place.

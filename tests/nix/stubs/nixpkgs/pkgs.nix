@@ -53,9 +53,10 @@ let
       name = "node-modules";
       # the lock's bin entries, as the real builder links them
       script = ''
-        mkdir -p $out/node_modules/.bin
-        printf '#!/bin/sh\necho copilot stub\n' > $out/node_modules/.bin/copilot
-        chmod +x $out/node_modules/.bin/copilot
+        mkdir -p $out/node_modules/.bin $out/node_modules/@github/copilot-linux-x64
+        printf '#!/bin/sh\necho copilot stub\n' > $out/node_modules/@github/copilot-linux-x64/copilot
+        chmod +x $out/node_modules/@github/copilot-linux-x64/copilot
+        ln -s ../@github/copilot-linux-x64/copilot $out/node_modules/.bin/copilot
       '';
     } // { stubCall = { fn = "importNpmLock.buildNodeModules"; npmRoot = toString args.npmRoot; }; };
   };
@@ -64,7 +65,15 @@ let
     inherit lib system runCommand writeText importNpmLock;
     stubConfig = config;
     runtimeShell = "/bin/sh";
-    stdenv.hostPlatform.isAarch64 = system == "aarch64-linux";
+    stdenv = {
+      hostPlatform.isAarch64 = system == "aarch64-linux";
+      cc.cc.lib = mkDrv { name = "gcc-lib"; };
+      # Runs installPhase with the host's /bin/sh; records what else it was given.
+      mkDerivation = attrs: mkDrv { name = attrs.pname; script = attrs.installPhase; }
+        // { stubCall = { fn = "stdenv.mkDerivation"; inherit (attrs) pname; dontStrip = attrs.dontStrip or false;
+                          nativeBuildInputs = map (p: p.name) (attrs.nativeBuildInputs or [ ]); }; };
+    };
+    autoPatchelfHook = mkDrv { name = "auto-patchelf-hook"; };
 
     callPackage = fn: args: (if builtins.isFunction fn then fn else import fn) args;
 
