@@ -36,10 +36,10 @@ def _interpreter(project: Path) -> str:
     if not version_file.exists():
         return sys.executable
     version = version_file.read_text().strip()
-    candidates = [shutil.which(f"python{version}")]
-    candidates += sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}*/bin/python{version}")))
+    # Real interpreters before version-manager shims (a pyenv shim answers per folder).
+    candidates = sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}*/bin/python{version}")))
     candidates += sorted(glob.glob(f"/root/.pyenv/versions/{version}*/bin/python{version}"))
-    candidates += [f"/usr/bin/python{version}", f"/usr/local/bin/python{version}"]
+    candidates += [f"/usr/bin/python{version}", f"/usr/local/bin/python{version}", shutil.which(f"python{version}")]
     for candidate in candidates:
         if candidate and os.access(candidate, os.X_OK):
             return candidate
