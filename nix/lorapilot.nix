@@ -6,13 +6,17 @@
 let
   inherit (pkgs) lib;
   root = ../.;
-  # Only what the package is built from, so editing tests or nix/ does not rebuild it.
+  # Only what the package is built from (the sdist's files, plus the lock), so
+  # editing tests or nix/ does not rebuild it.
+  keep = [ "pyproject.toml" "uv.lock" ]
+    ++ (builtins.fromTOML (builtins.readFile (root + "/pyproject.toml"))).tool.hatch.build.targets.sdist.include;
   source = builtins.path {
     name = "lorapilot-source";
     path = root;
     filter = path: type:
       let rel = lib.removePrefix (toString root + "/") (toString path); in
-      lib.any (keep: rel == keep || lib.hasPrefix (keep + "/") rel) [ "pyproject.toml" "uv.lock" "README.md" "python" "components" ]
+      # a kept path, something inside one, or a folder on the way to one
+      lib.any (kept: rel == kept || lib.hasPrefix (kept + "/") rel || (type == "directory" && lib.hasPrefix (rel + "/") kept)) keep
       && !(lib.hasInfix "/node_modules" rel) && !(lib.hasInfix "__pycache__" rel);
   };
   pythonVersion = "3.12";

@@ -10,6 +10,7 @@ inside a Nix build.
 import json
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
@@ -97,6 +98,10 @@ def test_each_environment_is_built_from_its_own_lock(stubbed):
         assert root.endswith(f"/components/{name}"), root
         assert flake.eval_json(f"packages.{SYSTEM}.{name}-env.passthru.python.version") == (
             REPO_ROOT / "components" / name / ".python-version").read_text().strip()
+    # LoRA Pilot's own environments build from the sdist's files (hatch_build.py included), not the whole tree.
+    source = Path(flake.eval_json(f"packages.{SYSTEM}.lorapilot-env.passthru.workspaceRoot"))
+    assert {p.name for p in source.iterdir()} == {"pyproject.toml", "uv.lock", "README.md", "hatch_build.py", "python", "components"}
+    assert not (source / "python" / "lorapilot" / "controlpilot" / "web" / "node_modules").exists()
     train = flake.eval_json(f"packages.{SYSTEM}.lorapilot-train-env.stubPackages", apply="ps: map (p: p.pname) ps")
     core = flake.eval_json(f"packages.{SYSTEM}.lorapilot-env.stubPackages", apply="ps: map (p: p.pname) ps")
     assert "torch" in train and "diffusers" in train and "xformers" in train
