@@ -15,9 +15,10 @@ import json
 import os
 import subprocess
 import tarfile
-import threading
 import zipfile
 from pathlib import Path
+
+from support.loopback import LoopbackServer
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.invalid",
@@ -69,7 +70,7 @@ def make_wheel(dest: Path, name: str, version: str, module_text: str) -> Path:
     return wheel
 
 
-class NpmRegistry:
+class NpmRegistry(LoopbackServer):
     """A read-only npm registry on 127.0.0.1 serving one package with a `bin`."""
 
     def __init__(self, name: str, version: str, bin_name: str, script: str):
@@ -117,14 +118,4 @@ class NpmRegistry:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(Handler)
