@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -50,6 +51,19 @@ class ModelsSettings(_Strict):
     extra_roots: list[str] = Field(default_factory=list)
 
 
+class TrainPilotSettings(_Strict):
+    """``[trainpilot]``: the training queue (see README, "TrainPilot")."""
+
+    worker: bool = True  # drive the queue from inside ControlPilot (else: `lorapilot train worker`)
+    gpus: list[str] | None = None  # GPU ids jobs may use; default every GPU NVML sees, "cpu" without one
+    poll_interval_s: float = Field(default=1.0, gt=0, le=60)
+    webhook_url: str = ""  # or TRAINPILOT_WEBHOOK_URL in secrets.env
+    webhook_format: Literal["json", "discord", "ntfy"] = "json"
+    webhook_events: list[Literal["done", "failed", "cancelled"]] = Field(default_factory=lambda: ["done", "failed"])
+    stop_command: list[str] = Field(default_factory=list)  # argv run once the queue has run empty
+    stop_delay_s: float = Field(default=60, ge=0)
+
+
 class Settings(_Strict):
     """Everything in ``config/lorapilot.toml``."""
 
@@ -57,6 +71,7 @@ class Settings(_Strict):
     manager: ManagerSettings = ManagerSettings()
     components: dict[str, ComponentOverride] = Field(default_factory=dict)
     models: ModelsSettings = ModelsSettings()
+    trainpilot: TrainPilotSettings = TrainPilotSettings()
 
 
 def load_settings(path: Path) -> Settings:
