@@ -238,6 +238,7 @@ def _on_term(signum, frame):
 
 
 def main(argv: list[str]) -> int:
+    print(f"fake trainer pid={os.getpid()} CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '')}", flush=True)
     if argv and argv[0] == "--deepspeed-launcher":
         return run_diffusion_pipe(argv[1:])
     if "--config_file" in argv:

@@ -204,15 +204,19 @@ class JobStore:
             self.conn.execute("UPDATE jobs SET run_dir = ? WHERE id = ?", (str(run_dir), job_id))
         return self.get(job_id)
 
-    def mark_running(self, job_id: int, gpu_ids: list[str], pid: int, pid_started: float, log_offset: int) -> None:
+    def mark_running(self, job_id: int, gpu_ids: list[str], pid: int, pid_started: float, log_offset: int,
+                     step: int | None = None) -> None:
+        """Record a started process; ``step`` is where a resumed run continues (newer points are dropped)."""
         now = time.time()
         with self._tx():
             n = self.conn.execute(
                 "UPDATE jobs SET state = 'running', gpu_ids = ?, pid = ?, pid_started = ?, log_offset = ?, started_at = ?,"
-                " attempts = attempts + 1, exit_code = NULL, error = NULL, log_tail = NULL, updated_at = ?"
-                " WHERE id = ? AND state = 'queued'",
-                (json.dumps(gpu_ids), pid, pid_started, log_offset, now, now, job_id),
+                " step = ?, its = NULL, attempts = attempts + 1, exit_code = NULL, error = NULL, log_tail = NULL,"
+                " updated_at = ? WHERE id = ? AND state = 'queued'",
+                (json.dumps(gpu_ids), pid, pid_started, log_offset, now, step, now, job_id),
             ).rowcount
+            if n == 1:
+                self.conn.execute("DELETE FROM points WHERE job_id = ? AND step > ?", (job_id, step or 0))
         if n != 1:
             raise ConflictError(f"job {job_id} is no longer queued")
 

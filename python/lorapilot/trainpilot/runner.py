@@ -72,8 +72,12 @@ class JobRunner:
         """Render the job's configuration and start it; returns the job, now running."""
         adapter = get_adapter(job.trainer)
         spec = spec_for(self.ctx, job, gpu_ids)
-        if job.resume and not adapter.can_resume(spec):
-            raise LorapilotError(f"job {job.id} has no saved state to resume from in {spec.output_dir}; retry it instead")
+        resume_step = None
+        if job.resume:
+            state = adapter.find_outputs(spec).latest_state
+            if state is None:
+                raise LorapilotError(f"job {job.id} has no saved state to resume from in {spec.output_dir}; retry it instead")
+            resume_step = state[0]
         adapter.write_config(spec)
         command = adapter.command(spec)
         env = dict(os.environ)
@@ -101,7 +105,7 @@ class JobRunner:
         except psutil.NoSuchProcess:  # ended already: the exit file tells how
             started = time.time()
         self.children[job.id] = proc
-        self.store.mark_running(job.id, gpu_ids, proc.pid, started, offset)
+        self.store.mark_running(job.id, gpu_ids, proc.pid, started, offset, step=resume_step)
         return self.store.get(job.id)
 
     # --- follow ----------------------------------------------------------------------------------
