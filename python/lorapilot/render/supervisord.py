@@ -6,6 +6,7 @@ import shlex
 import signal
 from pathlib import Path
 
+from lorapilot.errors import ConfigError
 from lorapilot.plan import LOOPBACK, ProcessPlan
 from lorapilot.render.common import dependency_urls, launch_argv, process_environment
 from lorapilot.workspace.layout import Workspace
@@ -18,13 +19,26 @@ PASSWORD_ENV = "LORAPILOT_SUPERVISOR_PASSWORD"
 _RESTART = {"on_failure": "unexpected", "always": "true", "no": "false"}
 
 
-def _esc(value: str) -> str:
-    """Escape supervisord's %-interpolation."""
-    return value.replace("%", "%%")
+def _esc(value: str, passes: int = 1) -> str:
+    """Escape supervisord's %-interpolation (log file names go through it twice)."""
+    return value.replace("%", "%" * (2**passes))
+
+
+def _env_value(key: str, value: str) -> str:
+    # supervisord splits environment= with a non-POSIX shlex, then strips quote
+    # characters from both ends; nothing is unescaped. So a value may not hold
+    # both quote kinds, nor start or end with one.
+    if value[:1] in ("'", '"') or value[-1:] in ("'", '"'):
+        raise ConfigError(None, f"environment variable {key}: supervisord cannot pass a value that starts or ends with a quote")
+    if '"' not in value:
+        return f'"{value}"'
+    if "'" not in value:
+        return f"'{value}'"
+    raise ConfigError(None, f"environment variable {key}: supervisord cannot pass a value with both quote kinds")
 
 
 def _environment(env: dict[str, str]) -> str:
-    return ",".join(f"{k}={shlex.quote(v)}" for k, v in sorted(env.items()))
+    return ",".join(f"{k}={_env_value(k, v)}" for k, v in sorted(env.items()))
 
 
 def pidfile(ws: Workspace) -> Path:
@@ -53,7 +67,7 @@ def _program(ws: Workspace, plan: ProcessPlan, plans: list[ProcessPlan], python:
         f"stopasgroup={'true' if plan.shutdown.kill_group else 'false'}",
         f"killasgroup={'true' if plan.shutdown.kill_group else 'false'}",
         "redirect_stderr=true",
-        f"stdout_logfile={_esc(str(plan.log_file))}",
+        f"stdout_logfile={_esc(str(plan.log_file), passes=2)}",
         "stdout_logfile_maxbytes=50MB",
         "stdout_logfile_backups=3",
         f"priority={priority}",

@@ -89,7 +89,9 @@ def merge_comfy_yaml(existing: str, ours: str) -> str:
 
 def write_comfy_paths(ws: Workspace, extra_roots: list[str]) -> tuple[Path, str]:
     path = ws.state_dir("comfyui") / "extra_model_paths.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # ComfyUI refuses a --user-directory that does not exist.
+    for folder in (path.parent / "input", path.parent / "user", ws.cache / "comfy-temp"):
+        folder.mkdir(parents=True, exist_ok=True)
     existed = path.exists()
     existing = path.read_text(encoding="utf-8") if existed else (
         "# ComfyUI model folders. LoRA Pilot manages the `lorapilot` sections;\n"

@@ -1,0 +1,78 @@
+"""`lorapilot render process-compose`: schema-valid, complete, secret-free, stable."""
+
+import json
+
+import jsonschema
+import pytest
+import yaml
+from support.fake_install import installed_context
+from support.snapshots import assert_snapshot
+
+from lorapilot.render import dump_yaml, render_process_compose
+from lorapilot.workspace.secrets import ensure_secrets, read_secrets
+
+
+@pytest.fixture
+def installed(tmp_path):
+    return installed_context(tmp_path)
+
+
+def _render(ctx, gpu=False):
+    return render_process_compose(ctx.workspace, ctx.plan(gpu), ctx.manifest.lorapilot_python)
+
+
+def test_rendered_config_validates_against_reference_schema(installed, reference_dir):
+    schema = json.loads((reference_dir / "process-compose-schema.json").read_text())
+    config = yaml.safe_load(dump_yaml(_render(installed)))
+    jsonschema.validate(config, schema)
+
+
+def test_every_process_has_probe_restart_policy_log_and_group_shutdown(installed):
+    processes = _render(installed)["processes"]
+    assert set(processes) == {c.name for c in installed.registry}
+    for name, proc in processes.items():
+        assert proc["readiness_probe"]["http_get"]["port"] == str(installed.registry.get(name).port)
+        assert proc["availability"]["restart"] == "on_failure"
+        assert proc["availability"]["max_restarts"] > 0 and proc["availability"]["backoff_seconds"] >= 1
+        assert proc["log_location"] == str(installed.workspace.logs / f"{name}.log")
+        assert proc["shutdown"]["parent_only"] is False and proc["shutdown"]["signal"] == 15
+        assert proc["entrypoint"][1:3] == ["-m", "lorapilot.launch"]
+
+
+def test_not_installed_and_autostart_false_are_disabled(tmp_path, ctx):
+    config = render_process_compose(ctx.workspace, ctx.plan(False), ctx.manifest.lorapilot_python)
+    assert config["processes"]["comfyui"]["disabled"] is True  # not installed here
+    assert "disabled" not in config["processes"]["controlpilot"]
+
+
+def test_depends_on_uses_process_healthy(tmp_path):
+    from support.workspaces import REPO_ROOT
+    import shutil
+
+    components = tmp_path / "components"
+    shutil.copytree(REPO_ROOT / "components", components)
+    spec = components / "comfyui" / "component.toml"
+    spec.write_text(spec.read_text().replace("gpu = true", 'gpu = true\ndepends_on = ["controlpilot"]'))
+    ctx = installed_context(tmp_path)
+    ctx.components_dir = components
+    proc = _render(ctx)["processes"]["comfyui"]
+    assert proc["depends_on"] == {"controlpilot": {"condition": "process_healthy"}}
+
+
+def test_comfyui_gets_cpu_flag_only_without_gpu(installed):
+    assert "--cpu" in _render(installed, gpu=False)["processes"]["comfyui"]["entrypoint"]
+    assert "--cpu" not in _render(installed, gpu=True)["processes"]["comfyui"]["entrypoint"]
+
+
+def test_no_secret_value_appears_in_the_rendered_config(installed):
+    installed.workspace.config.mkdir(parents=True)
+    ensure_secrets(installed.workspace.secrets_file)
+    text = dump_yaml(_render(installed))
+    for value in read_secrets(installed.workspace.secrets_file).values():
+        assert value not in text
+    assert "--secret" in text  # secrets are named, and injected by the launcher
+
+
+def test_snapshot(installed, tmp_path):
+    text = dump_yaml(_render(installed)).replace(str(tmp_path), "/TMP")
+    assert_snapshot("process-compose.yaml", text)
