@@ -83,6 +83,19 @@ def list_jobs(ctx: Context) -> list[Job]:
     return _with_store(ctx, lambda s: s.list())
 
 
+def job_summaries(ctx: Context) -> list[dict]:
+    """The job list for the UI: each job without its profile, plus whether it can resume or save-stop."""
+    out = []
+    for job in list_jobs(ctx):
+        adapter = get_adapter(job.trainer)
+        data = job.to_dict()
+        data.pop("profile")
+        data["can_save_stop"] = adapter.supports_save_stop
+        data["resumable"] = job.state in ("failed", "cancelled") and adapter.can_resume(spec_for(ctx, job))
+        out.append(data)
+    return out
+
+
 def job_detail(ctx: Context, job_id: int, log_lines: int = 200) -> dict:
     """A job with its loss curve, samples per step, checkpoints, states and the log's tail."""
 

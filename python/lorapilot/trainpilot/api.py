@@ -157,7 +157,7 @@ def submit(body: SubmitRequest, ctx: Context = Depends(get_ctx)):
 
 @router.get("/jobs")
 def jobs(ctx: Context = Depends(get_ctx)) -> list[dict]:
-    return [j.to_dict() for j in actions.list_jobs(ctx)]
+    return actions.job_summaries(ctx)
 
 
 @router.get("/status")
@@ -221,14 +221,12 @@ async def events(request: Request, ctx: Context = Depends(get_ctx)):
         last, quiet = None, 0
         yield "retry: 2000\n\n"
         while not await request.is_disconnected():
-            jobs = await asyncio.to_thread(lambda: [j.to_dict() for j in actions.list_jobs(ctx)])
-            stamp = json.dumps([(j["id"], j["updated_at"], j["state"]) for j in jobs])
+            jobs = await asyncio.to_thread(actions.list_jobs, ctx)
+            stamp = [(j.id, j.updated_at, j.state) for j in jobs]
             if stamp != last:
-                last = stamp
-                for j in jobs:
-                    j.pop("profile", None)
-                quiet = 0
-                yield f"event: queue\ndata: {json.dumps(jobs, default=str)}\n\n"
+                last, quiet = stamp, 0
+                summaries = await asyncio.to_thread(actions.job_summaries, ctx)
+                yield f"event: queue\ndata: {json.dumps(summaries, default=str)}\n\n"
             else:
                 quiet += 1
                 if quiet % 15 == 0:

@@ -74,6 +74,13 @@ def _image_dir(ws: Workspace, dataset_dir: Path, handoff: dict | None) -> Path:
     return dataset_dir
 
 
+def image_dir_of(ws: Workspace, name: str) -> Path:
+    """Where a dataset's images are (TagPilot's handoff may name a subfolder), without reading them."""
+    check_name(name, "dataset name")
+    path = ws.datasets / name
+    return _image_dir(ws, path, read_handoff(path)[0])
+
+
 def list_images(image_dir: Path) -> list[Path]:
     """Images directly in ``image_dir`` (what every trainer reads), sorted by name."""
     try:

@@ -140,6 +140,7 @@ class Job:
         data = asdict(self)
         data["eta_s"] = self.eta_s
         data["fraction"] = (self.step / self.total) if self.step is not None and self.total else None
+        data["planned_steps"] = self.profile.get("training", {}).get("steps")
         return data
 
 

@@ -8,7 +8,7 @@ from lorapilot.context import Context
 from lorapilot.errors import LorapilotError
 
 from .adapters import RunSpec, TrainerAdapter, TrainerLocation, get_adapter
-from .datasets import inspect_dataset
+from .datasets import image_dir_of
 from .profiles import Profile
 
 NATIVE_COMPONENT = "lorapilot-train"
@@ -53,8 +53,8 @@ def build_spec(ctx: Context, profile: Profile, run_dir: Path, resume: bool = Fal
     adapter = get_adapter(profile.trainer)
     ws = ctx.workspace
     try:
-        image_dir = inspect_dataset(ws, profile.dataset.name, profile.dataset.caption_extension).image_dir
-    except LorapilotError:  # a missing dataset is reported by validation; keep a path for rendering
+        image_dir = image_dir_of(ws, profile.dataset.name)
+    except LorapilotError:  # a bad dataset name is reported by validation; keep a path for rendering
         image_dir = ws.datasets / profile.dataset.name
     return RunSpec(
         profile=profile,
