@@ -159,4 +159,5 @@ def test_native_command_uses_accelerate_for_several_gpus(tmp_path):
     assert ADAPTERS["native"].command(spec).argv[1:] == ["-m", "lorapilot.trainpilot.native", "--config", str(spec.run_dir / "run.toml"), "--resume", "auto"]
     spec.profile.training.num_gpus = 2
     argv = ADAPTERS["native"].command(spec).argv
-    assert argv[1:5] == ["-m", "accelerate.commands.launch", "--num_processes", "2"] and "lorapilot.trainpilot.native" in argv
+    assert argv[1:6] == ["-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2"]
+    assert argv[6:8] == ["-m", "lorapilot.trainpilot.native"]

@@ -36,6 +36,8 @@ class AIToolkitAdapter(TrainerAdapter):
         issues = []
         if p.family in ("flux1", "sd3") and base is not None and not base.is_dir():
             issues.append(Issue("model.base", f"AI Toolkit loads {p.family} from a diffusers folder (models/diffusers/...), not a single file"))
+        if p.training.num_gpus > 1:
+            issues.append(Issue("training.num_gpus", "AI Toolkit's run.py trains on one GPU; use Kohya, Diffusion Pipe or the native trainer for several"))
         return issues
 
     def render(self, spec: RunSpec) -> dict[str, str]:

@@ -204,6 +204,7 @@ class KohyaAdapter(TrainerAdapter):
             str(spec.location.python), "-m", "accelerate.commands.launch",
             "--num_processes", str(t.num_gpus), "--num_machines", "1",
             "--mixed_precision", t.mixed_precision, "--dynamo_backend", "no",
+            *(["--multi_gpu"] if t.num_gpus > 1 else []),
             str(script), "--config_file", str(spec.run_dir / "run.toml"),
         ]
         return Command(argv=argv, cwd=self.scripts_dir(spec))

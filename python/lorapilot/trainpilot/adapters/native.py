@@ -125,7 +125,8 @@ class NativeAdapter(TrainerAdapter):
         python = str(spec.location.python)
         gpus = spec.profile.training.num_gpus
         if gpus > 1:
-            argv = [python, "-m", "accelerate.commands.launch", "--num_processes", str(gpus), "-m", "lorapilot.trainpilot.native"]
+            argv = [python, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(gpus),
+                    "-m", "lorapilot.trainpilot.native"]
         else:
             argv = [python, "-m", "lorapilot.trainpilot.native"]
         argv += ["--config", str(spec.run_dir / "run.toml")]
