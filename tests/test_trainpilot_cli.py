@@ -53,8 +53,9 @@ def test_submit_wait_with_a_headless_worker(tmp_path):
     _cli(ctx, "train", "profile", "new", "mycat", "--dataset", "cats", "--base", "checkpoints/sd15-base.safetensors",
          "--preset", "sd15-quick-12gb", "--trainer", "kohya")
     env = {**os.environ, "LORAPILOT_MANIFEST": str(ctx.workspace.root / "manifest.json"), "FAKE_STEP_S": "0.005"}
+    worker_log = open(tmp_path / "worker.log", "w+")  # a file, not a pipe: a chatty worker never blocks
     worker = subprocess.Popen([sys.executable, "-m", "lorapilot", "train", "worker", "-w", str(ctx.workspace.root)], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                              stdout=worker_log, stderr=subprocess.STDOUT, text=True)
     try:
         r = _cli(ctx, "train", "submit", "mycat", "--wait", env={"FAKE_STEP_S": "0.005"})
         assert "queued job 1 (mycat, kohya)" in r.stdout and "job 1: done" in r.stdout
@@ -67,6 +68,10 @@ def test_submit_wait_with_a_headless_worker(tmp_path):
         assert "another process drives the queue" in _cli(ctx, "train", "worker", "--once").stdout
     finally:
         worker.terminate()
-        out, _ = worker.communicate(timeout=20)
+        worker.wait(timeout=20)
+        worker_log.seek(0)
+        out = worker_log.read()
+        worker_log.close()
+        print(out)  # shown by pytest when the test fails
     assert worker.returncode == 0, out
     assert "queue worker for" in out

@@ -247,6 +247,38 @@ def test_a_trainer_killed_from_outside_fails_with_a_clear_error(tmp_path, monkey
     assert failed.state == "failed" and "ended without an exit status" in failed.error
 
 
+def test_a_worker_dying_while_starting_a_job_never_starts_it_twice(tmp_path, monkeypatch):
+    import lorapilot.trainpilot.runner as runner_module
+    from lorapilot.trainpilot.runner import spec_for
+
+    ctx = make_train_workspace(tmp_path, settings=FAST)
+    monkeypatch.setenv("FAKE_STEP_S", "0.01")
+    started, _ = actions.submit(ctx, _profile(ctx, "native", steps=20, name="started"))
+    lost, _ = actions.submit(ctx, _profile(ctx, "native", steps=20, name="lost"))
+    store = JobStore(ctx.workspace)
+    # What launch() does up to the moment a worker could die: claimed, launcher running, pid not yet recorded.
+    from lorapilot.trainpilot.adapters import get_adapter
+
+    spec = spec_for(ctx, store.get(started.id), ["cpu"])
+    get_adapter("native").write_config(spec)
+    store.claim(started.id, ["cpu"], 0)
+    argv = get_adapter("native").command(spec).argv
+    with open(spec.run_dir / "train.log", "ab") as log:
+        launcher = subprocess.Popen([sys.executable, "-m", "lorapilot.trainpilot.launcher", "--exit-file", str(spec.run_dir / "exit.json"),
+                                     "--", *argv], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    # ...and one claimed whose process never started.
+    store.claim(lost.id, ["cpu"], 0)
+    store.close()
+    monkeypatch.setattr(runner_module, "LAUNCH_GRACE_S", 0.5)
+    with running_worker(ctx):
+        done = _wait(lambda: _finished(ctx, started.id), what="the adopted job")
+        failed = _wait(lambda: _finished(ctx, lost.id), what="the lost launch")
+    launcher.wait(10)
+    assert done.state == "done" and done.step == 20 and done.attempts == 1
+    assert done.log_path.read_text().count("fake trainer pid=") == 1  # adopted, not started again
+    assert failed.state == "failed" and "ended without an exit status" in failed.error
+
+
 class _Hook(BaseHTTPRequestHandler):
     received: list = []
 

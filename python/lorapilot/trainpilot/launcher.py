@@ -9,13 +9,18 @@ reach the trainer directly; this process only waits.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import psutil
+
 from lorapilot.fsutil import atomic_write_text
+
+LAUNCHER_FILE = "launcher.json"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     exit_file, command = Path(args[1]), args[3:]
     received: list[int] = []
+    # Who we are, for a queue worker that died before it could record our pid.
+    atomic_write_text(exit_file.with_name(LAUNCHER_FILE), json.dumps({"pid": os.getpid(), "started": psutil.Process().create_time()}))
 
     def note(signum, frame):  # a handler (not SIG_IGN) so the trainer starts with default dispositions
         received.append(signum)

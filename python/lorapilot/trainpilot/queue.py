@@ -205,21 +205,29 @@ class JobStore:
             self.conn.execute("UPDATE jobs SET run_dir = ? WHERE id = ?", (str(run_dir), job_id))
         return self.get(job_id)
 
-    def mark_running(self, job_id: int, gpu_ids: list[str], pid: int, pid_started: float, log_offset: int,
-                     step: int | None = None) -> None:
-        """Record a started process; ``step`` is where a resumed run continues (newer points are dropped)."""
+    def claim(self, job_id: int, gpu_ids: list[str], log_offset: int, step: int | None = None) -> None:
+        """Mark a queued job running before its process starts (a crash in between leaves a trace).
+
+        ``step`` is where a resumed run continues; loss points past it are dropped.
+        """
         now = time.time()
         with self._tx():
             n = self.conn.execute(
-                "UPDATE jobs SET state = 'running', gpu_ids = ?, pid = ?, pid_started = ?, log_offset = ?, started_at = ?,"
-                " step = ?, its = NULL, attempts = attempts + 1, exit_code = NULL, error = NULL, log_tail = NULL,"
-                " updated_at = ? WHERE id = ? AND state = 'queued'",
-                (json.dumps(gpu_ids), pid, pid_started, log_offset, now, step, now, job_id),
+                "UPDATE jobs SET state = 'running', gpu_ids = ?, pid = NULL, pid_started = NULL, log_offset = ?,"
+                " started_at = ?, step = ?, its = NULL, attempts = attempts + 1, exit_code = NULL, error = NULL,"
+                " log_tail = NULL, updated_at = ? WHERE id = ? AND state = 'queued'",
+                (json.dumps(gpu_ids), log_offset, now, step, now, job_id),
             ).rowcount
             if n == 1:
                 self.conn.execute("DELETE FROM points WHERE job_id = ? AND step > ?", (job_id, step or 0))
         if n != 1:
             raise ConflictError(f"job {job_id} is no longer queued")
+
+    def set_process(self, job_id: int, pid: int, pid_started: float) -> None:
+        """Record the started job's process (its launcher: the leader of the job's process group)."""
+        with self._tx():
+            self.conn.execute("UPDATE jobs SET pid = ?, pid_started = ?, updated_at = ? WHERE id = ? AND state = 'running'",
+                              (pid, pid_started, time.time(), job_id))
 
     def update_progress(self, job_id: int, points: list[tuple[int, float | None, float | None, float | None]], **fields) -> None:
         """Store the newest progress fields and loss points (one per step) in one transaction."""

@@ -26,6 +26,7 @@ from lorapilot.errors import ConflictError, LorapilotError
 from .adapters import Progress, RunSpec, get_adapter
 from .adapters.base import signal_group
 from .finish import install_lora
+from .launcher import LAUNCHER_FILE
 from .logread import read_records, tail_log
 from .queue import Job, JobStore
 from .runspec import build_spec
@@ -33,6 +34,7 @@ from .runspec import build_spec
 log = logging.getLogger("lorapilot.trainpilot")
 EXIT_FILE = "exit.json"
 LOG_TAIL_LINES = 50
+LAUNCH_GRACE_S = 30.0
 
 
 def process_matches(pid: int | None, started: float | None) -> bool:
@@ -88,24 +90,30 @@ class JobRunner:
             env["CUDA_VISIBLE_DEVICES"] = ",".join(gpus)
         exit_file = spec.run_dir / EXIT_FILE
         exit_file.unlink(missing_ok=True)
+        (spec.run_dir / LAUNCHER_FILE).unlink(missing_ok=True)
         with open(job.log_path, "ab") as log_file:
             stamp = time.strftime("%Y-%m-%d %H:%M:%S")
             what = "resume" if job.resume else "start"
             log_file.write(f"\n[trainpilot] attempt {job.attempts + 1}: {what} at {stamp} on {','.join(gpu_ids)}\n"
                            f"[trainpilot] $ {shlex.join(command.argv)}\n".encode())
             log_file.flush()
-            offset = log_file.tell()
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "lorapilot.trainpilot.launcher", "--exit-file", str(exit_file), "--", *command.argv],
-                stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                cwd=str(command.cwd or spec.run_dir), env=env, start_new_session=True,
-            )
+            # Claimed before the process exists: a worker that dies in between leaves a running job
+            # whose launcher (if it started) announces itself in launcher.json; it is never started twice.
+            self.store.claim(job.id, gpu_ids, log_file.tell(), step=resume_step)
+            try:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "lorapilot.trainpilot.launcher", "--exit-file", str(exit_file), "--", *command.argv],
+                    stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    cwd=str(command.cwd or spec.run_dir), env=env, start_new_session=True,
+                )
+            except OSError as exc:  # the worker records the claimed job as failed
+                raise LorapilotError(f"{command.argv[0]}: {exc.strerror or exc}") from None
         try:
             started = psutil.Process(proc.pid).create_time()
         except psutil.NoSuchProcess:  # ended already: the exit file tells how
             started = time.time()
         self.children[job.id] = proc
-        self.store.mark_running(job.id, gpu_ids, proc.pid, started, offset, step=resume_step)
+        self.store.set_process(job.id, proc.pid, started)
         return self.store.get(job.id)
 
     # --- follow ----------------------------------------------------------------------------------
@@ -115,8 +123,31 @@ class JobRunner:
             return proc.poll() is None
         return process_matches(job.pid, job.pid_started)
 
+    def _adopt(self, job: Job) -> Job | None:
+        """A running job without a pid (its worker died while starting it): find its launcher.
+
+        Returns the job (with its pid) to keep following, or None when it is to be ended.
+        """
+        try:
+            info = json.loads((job.run_path / LAUNCHER_FILE).read_text())
+        except (OSError, ValueError):
+            info = None
+        if info and process_matches(info.get("pid"), info.get("started")):
+            self.store.set_process(job.id, info["pid"], info["started"])
+            return self.store.get(job.id)
+        if info is None and read_exit(job.run_path) is None and time.time() - (job.started_at or 0) < LAUNCH_GRACE_S:
+            return job  # still starting
+        return None
+
     def poll(self, job: Job) -> Job:
         """Read new progress of a running job; end it when its process is gone."""
+        if job.pid is None and job.id not in self.children:
+            adopted = self._adopt(job)
+            if adopted is None:
+                return self.finalize(job)
+            if adopted.pid is None:
+                return adopted
+            job = adopted
         adapter = get_adapter(job.trainer)
         spec = spec_for(self.ctx, job)
         alive = self.alive(job)  # before reading: a dead process has written everything
