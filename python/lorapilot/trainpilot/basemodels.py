@@ -1,7 +1,7 @@
 """Base models a user can train on: what lies in ``models/checkpoints``, ``diffusion_models`` and ``diffusers``.
 
-The family guess here is a minimal lookup (safetensors header keys, ``model_index.json``) until the
-model store's own architecture detection (``lorapilot.models``) is available; then this defers to it.
+Safetensors files are classified by the model store's detection (``lorapilot.models.detect``) where it
+is installed, else by a minimal header-key lookup here; diffusers folders by ``model_index.json``.
 """
 
 from __future__ import annotations
@@ -70,23 +70,29 @@ def family_of_keys(keys: list[str]) -> str | None:
     return None
 
 
+# The model store's family names → TrainPilot's (SD2 and the SDXL refiner are not trained here).
+_STORE_FAMILIES = {"sd1": "sd15", "sdxl": "sdxl", "sd3": "sd3", "flux1": "flux1"}
+
+
 def detect_family(path: Path) -> str | None:
     """The family of a base model file or diffusers folder, or None when unknown."""
-    try:
-        from lorapilot.models import detect_family as store_detect  # the model store, when present
-    except ImportError:
-        store_detect = None
-    if store_detect is not None:
-        return store_detect(path)
     if path.is_dir():
         try:
             index = json.loads((path / "model_index.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
         return _PIPELINES.get(index.get("_class_name", "")) if isinstance(index, dict) else None
-    if path.suffix == ".safetensors" or path.suffix == ".sft":
+    if path.suffix not in (".safetensors", ".sft"):
+        return None
+    try:  # the model store's detection, where it is installed
+        from lorapilot.models.detect import detect
+        from lorapilot.models.safetensors_header import read_header
+    except ImportError:
         return family_of_keys(safetensors_keys(path))
-    return None
+    try:
+        return _STORE_FAMILIES.get(detect(read_header(path)).family or "")
+    except Exception:  # noqa: BLE001 - an unreadable file is simply "unknown" in a picker
+        return None
 
 
 def _entries(folder: Path):
