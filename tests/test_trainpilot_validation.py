@@ -34,7 +34,7 @@ def test_missing_base_model(tmp_path):
     errors = _errors(ctx, _profile(ctx, model=ModelRef(base="checkpoints/nope.safetensors")))
     assert ("model.base", "models/checkpoints/nope.safetensors not found") in errors
     errors = _errors(ctx, _profile(ctx, model=ModelRef(base="../../etc/passwd")))
-    assert any(f == "model.base" and "outside" in m for f, m in errors)
+    assert any(f == "model.base" and "not inside the model store" in m for f, m in errors)
 
 
 def test_empty_and_uncaptioned_datasets(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import stat
 import struct
 import sys
@@ -15,7 +16,12 @@ from .workspaces import make_workspace
 
 FAKE_TRAINER = Path(__file__).with_name("fake_trainer.py")
 UPSTREAM = Path(__file__).resolve().parents[1] / "data" / "trainpilot" / "upstream"
-SD1_KEYS = ["model.diffusion_model.input_blocks.0.0.weight", "cond_stage_model.transformer.text_model.embeddings.position_ids"]
+# An SD1 checkpoint's telling keys (the model store reads the 768-wide cross-attention of CLIP-L).
+SD1_KEYS = {
+    "model.diffusion_model.input_blocks.0.0.weight": [320, 4, 3, 3],
+    "model.diffusion_model.input_blocks.1.1.transformer_blocks.0.attn2.to_k.weight": [320, 768],
+    "cond_stage_model.transformer.text_model.embeddings.position_ids": [1, 77],
+}
 
 
 def _script(path: Path, text: str) -> None:
@@ -40,11 +46,17 @@ def make_fake_src(root: Path) -> Path:
     return root
 
 
-def write_safetensors(path: Path, keys: list[str]) -> Path:
-    header = {k: {"dtype": "F32", "shape": [1], "data_offsets": [4 * i, 4 * i + 4]} for i, k in enumerate(keys)}
+def write_safetensors(path: Path, keys: list[str] | dict[str, list[int]]) -> Path:
+    """A valid safetensors file with these tensor names (and shapes; zeros as data)."""
+    shapes = keys if isinstance(keys, dict) else {k: [1] for k in keys}
+    header, offset = {}, 0
+    for name, shape in shapes.items():
+        size = 4 * math.prod(shape)
+        header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [offset, offset + size]}
+        offset += size
     raw = json.dumps(header).encode()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(struct.pack("<Q", len(raw)) + raw + b"\0" * (4 * len(keys)))
+    path.write_bytes(struct.pack("<Q", len(raw)) + raw + b"\0" * offset)
     return path
 
 

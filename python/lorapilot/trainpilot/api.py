@@ -68,12 +68,12 @@ def dataset(name: str, ctx: Context = Depends(get_ctx)) -> dict:
 
 @router.get("/models")
 def base_models(family: str | None = None, ctx: Context = Depends(get_ctx)) -> list[dict]:
-    return [m.to_dict() for m in list_base_models(ctx.workspace, family)]
+    return [m.to_dict() for m in list_base_models(ctx, family)]
 
 
 @router.get("/components/{slot}")
 def components(slot: Literal["vae", "clip_l", "clip_g", "t5xxl", "ae"], ctx: Context = Depends(get_ctx)) -> list[str]:
-    return list_components(ctx.workspace, slot)
+    return list_components(ctx, slot)
 
 
 # --- profiles --------------------------------------------------------------------------------------

@@ -57,7 +57,7 @@ def models_cmd(ctx, family: str | None) -> None:
     """Base models in models/checkpoints, diffusion_models and diffusers."""
     from lorapilot.trainpilot.basemodels import list_base_models
 
-    for m in list_base_models(ctx.workspace, family):
+    for m in list_base_models(ctx, family):
         click.echo(f"{m.path:<60} {m.family or '?':<6} {m.kind}")
 
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from lorapilot.context import Context
 from lorapilot.errors import LorapilotError, NotFoundError
-from lorapilot.safepath import PathEscapeError, resolve_inside
+from lorapilot.safepath import PathEscapeError
 
 from .adapters import ADAPTERS, Issue, get_adapter
-from .basemodels import detect_family
+from .basemodels import detect_family, resolve_model
 from .datasets import inspect_dataset
 from .families import FAMILIES
 from .profiles import Profile
@@ -26,14 +26,12 @@ class ProfileInvalid(LorapilotError):
 
 def _model_path(ctx: Context, rel: str, field: str, issues: list[Issue]) -> Path | None:
     try:
-        path = resolve_inside(ctx.workspace.models, rel)
+        return resolve_model(ctx, rel)
+    except NotFoundError:
+        issues.append(Issue(field, f"models/{rel} not found" if not rel.startswith("/") else f"{rel} not found"))
     except PathEscapeError as exc:
         issues.append(Issue(field, str(exc)))
-        return None
-    if not path.exists():
-        issues.append(Issue(field, f"models/{rel} not found"))
-        return None
-    return path
+    return None
 
 
 def validate_profile(ctx: Context, profile: Profile, check_install: bool = True) -> list[Issue]:
