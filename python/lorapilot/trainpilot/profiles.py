@@ -49,8 +49,8 @@ class DatasetRef(_Strict):
     repeats: int = Field(default=1, ge=1, le=1000)
     resolution: int = Field(default=512, ge=64, le=4096, multiple_of=8)
     buckets: bool = True
-    min_bucket: int = Field(default=256, ge=64)
-    max_bucket: int = Field(default=2048, ge=64)
+    min_bucket: int = Field(default=256, ge=16)
+    max_bucket: int = Field(default=2048, ge=16)
     bucket_step: int = Field(default=64, ge=8)
     caption_dropout: float = Field(default=0.0, ge=0, le=1)
     shuffle_tags: bool = False

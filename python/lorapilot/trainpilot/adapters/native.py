@@ -115,6 +115,12 @@ class NativeAdapter(TrainerAdapter):
         }
         if p.model.vae:
             data["model"]["vae"] = str(spec.model_file(p.model.vae))
+        # Settings newer versions of the native trainer take (written only where its model has them).
+        native_fields = {name: model.annotation for name, model in NativeTrainConfig.model_fields.items()}
+        if "negative_prompt" in native_fields["sample"].model_fields and s.negative:
+            data["sample"]["negative_prompt"] = s.negative
+        if "precision" in native_fields["save"].model_fields:
+            data["save"]["precision"] = {"bf16": "bf16", "fp16": "fp16", "no": "fp32"}[t.mixed_precision]
         return validate_model(spec.run_dir / "run.toml", NativeTrainConfig, data)
 
     def render(self, spec: RunSpec) -> dict[str, str]:
@@ -141,7 +147,8 @@ class NativeAdapter(TrainerAdapter):
             return None
         rest = text[at + len(_PREFIX):].strip()
         event = None
-        if rest.split(" ", 1)[0] in ("sample", "checkpoint", "done"):
+        head = rest.split(" ", 1)[0]
+        if head and "=" not in head:  # an event: sample, checkpoint, state, stopped, done, ...
             event, _, rest = rest.partition(" ")
         path = None
         if "path=" in rest:
