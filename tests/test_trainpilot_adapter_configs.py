@@ -161,3 +161,16 @@ def test_native_command_uses_accelerate_for_several_gpus(tmp_path):
     argv = ADAPTERS["native"].command(spec).argv
     assert argv[1:6] == ["-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2"]
     assert argv[6:8] == ["-m", "lorapilot.trainpilot.native"]
+
+
+def test_kohya_resumes_from_the_newest_state_even_when_renumbered(tmp_path):
+    import os
+
+    spec = _spec(tmp_path, "kohya", "sd15", "quick", 8, resume=True)
+    old, new = spec.output_dir / "lora-sd15-step00000200-state", spec.output_dir / "lora-sd15-step00000010-state"
+    for i, state in enumerate((old, new)):
+        state.mkdir(parents=True)
+        os.utime(state, ns=(10**18 + i * 10**9, 10**18 + i * 10**9))
+    # sd-scripts restarts its global_step inside the epoch after a resume: the newer state has the smaller number.
+    assert ADAPTERS["kohya"].find_outputs(spec).latest_state == (10, new)
+    assert tomllib.loads(ADAPTERS["kohya"].render(spec)["run.toml"])["resume"]["resume"] == str(new)

@@ -221,16 +221,29 @@ class KohyaAdapter(TrainerAdapter):
     def find_outputs(self, spec: RunSpec) -> Outputs:
         out_dir, name = spec.output_dir, re.escape(spec.name)
         files = list(out_dir.iterdir()) if out_dir.is_dir() else []
-        checkpoints = numbered([f for f in files if f.is_file()], re.compile(rf"^{name}-step(\d{{8}})\.safetensors$"))
+        # Ordered by write time, not by the number in the name: after a resume with
+        # skip_until_initial_step, sd-scripts (3e6935a) restarts its global_step inside the epoch,
+        # so later files can carry smaller numbers. The newest state is the one to resume from.
+        checkpoints = _by_mtime(numbered([f for f in files if f.is_file()], re.compile(rf"^{name}-step(\d{{8}})\.safetensors$")))
         states = numbered([f for f in files if f.is_dir()], re.compile(rf"^{name}-step(\d{{8}})-state$"))
         end_state = out_dir / f"{spec.name}-state"
         if end_state.is_dir():
             states.append((_state_step(end_state, spec.profile.training.steps), end_state))
-            states.sort(key=lambda item: item[0])
         sample_dir = out_dir / "sample"
         samples = numbered(sample_dir.iterdir() if sample_dir.is_dir() else [], re.compile(rf"^{name}_(\d{{6}})_\d{{2}}_\d{{14}}.*\.png$"))
         final = out_dir / f"{spec.name}.safetensors"
-        return Outputs(checkpoints=checkpoints, samples=samples, states=states, final=final if final.is_file() else None)
+        return Outputs(checkpoints=checkpoints, samples=_by_mtime(samples), states=_by_mtime(states),
+                       final=final if final.is_file() else None)
+
+
+def _by_mtime(items: list[tuple[int, Path]]) -> list[tuple[int, Path]]:
+    def key(item):
+        try:
+            return (item[1].stat().st_mtime_ns, item[0])
+        except OSError:
+            return (0, item[0])
+
+    return sorted(items, key=key)
 
 
 def _state_step(state_dir: Path, default: int) -> int:
