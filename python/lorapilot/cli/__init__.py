@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "install": "lorapilot.install.cli:install_cmd",
     "models": "lorapilot.models.cli:models_group",
     "copilot": "lorapilot.copilot.cli:copilot_group",
+    "train": "lorapilot.trainpilot.cli:train_group",
 }
 
 
