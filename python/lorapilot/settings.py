@@ -31,6 +31,11 @@ SETTINGS_TEMPLATE = """\
 
 # [models]
 # extra_roots = ["/mnt/network-volume/models"]
+
+# [media]
+# extra_roots = ["/mnt/network-volume/renders"]   # indexed beside outputs/
+# watch = true                                      # keep the gallery fresh while ControlPilot runs
+# trash_keep_days = 30                              # "empty trash" removes items older than this
 """
 
 
@@ -84,6 +89,27 @@ class CopilotSettings(_Strict):
     max_timeout_s: float = Field(default=3600, gt=0, le=86400)
 
 
+class TrainPilotSettings(_Strict):
+    """``[trainpilot]``: the training queue (see README, "TrainPilot")."""
+
+    worker: bool = True  # drive the queue from inside ControlPilot (else: `lorapilot train worker`)
+    gpus: list[str] | None = None  # GPU ids jobs may use; default every GPU NVML sees, "cpu" without one
+    poll_interval_s: float = Field(default=1.0, gt=0, le=60)
+    webhook_url: str = ""  # or TRAINPILOT_WEBHOOK_URL in secrets.env
+    webhook_format: Literal["json", "discord", "ntfy"] = "json"
+    webhook_events: list[Literal["done", "failed", "cancelled"]] = Field(default_factory=lambda: ["done", "failed"])
+    stop_command: list[str] = Field(default_factory=list)  # argv run once the queue has run empty
+    stop_delay_s: float = Field(default=60, ge=0)
+
+
+class MediaSettings(_Strict):
+    """MediaPilot: folders indexed beside ``outputs/`` and the trash policy."""
+
+    extra_roots: list[str] = Field(default_factory=list)
+    watch: bool = True  # keep the index fresh while ControlPilot runs
+    trash_keep_days: float = Field(default=30, ge=0)  # what "empty trash" removes unless told "all"
+
+
 class Settings(_Strict):
     """Everything in ``config/lorapilot.toml``."""
 
@@ -93,6 +119,8 @@ class Settings(_Strict):
     models: ModelsSettings = ModelsSettings()
     controlpilot: ControlPilotSettings = ControlPilotSettings()
     copilot: CopilotSettings = CopilotSettings()
+    trainpilot: TrainPilotSettings = TrainPilotSettings()
+    media: MediaSettings = MediaSettings()
 
 
 def load_settings(path: Path) -> Settings:
