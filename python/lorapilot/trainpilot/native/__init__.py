@@ -27,3 +27,8 @@ Additions (compatible: a reader that ignores unknown ``[trainpilot]`` lines lose
   starts a single process unless MPI (``--mpirun_hostfile``) starts the others. Under torchrun a
   SIGTERM to the process group still saves, but torchrun itself then exits 1; ``save_quit`` gives 0.
 """
+
+# The base families the queue may send to this trainer (read by the native adapter; keep this module
+# free of heavy imports). The trainer also trains "flux1" (from a diffusers folder only); it joins
+# this list once the queue's validation asks for a diffusers folder for native FLUX.1 runs.
+SUPPORTED_FAMILIES = ("sd1", "sd2", "sdxl")
