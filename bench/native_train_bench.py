@@ -9,7 +9,7 @@ medians are compared. Target: native >= 95% of the bare loop's steps/s.
 With a CUDA GPU it also trains an SD1.5-sized (randomly initialised, 860M-parameter UNet) model at
 512 px in fp16 both ways and reports steps/s and peak VRAM.
 
-    python bench/native_train_bench.py [--steps 200] [--rounds 3] [--gpu auto|yes|no]
+    python bench/native_train_bench.py [--steps 200] [--rounds 3] [--threads 1] [--gpu auto|yes|no]
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 TARGET = 0.95
 WINDOW = 20
+THREADS = 0  # CPU threads per trainer process (OMP_NUM_THREADS); 0: torch's default
 STEP_LINE = re.compile(r"step=(\d+)")
 VRAM_LINE = re.compile(r"peak GPU memory: ([\d.]+) GiB")
 
@@ -103,9 +104,10 @@ def bare_loop(args: argparse.Namespace) -> None:
 # --------------------------------------------------------------------------- measuring
 def measure(command: list[str], steps: int, warmup: int) -> dict:
     """Run ``command``; time its step lines as they arrive; peak RSS of the process (and children)."""
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", **({"OMP_NUM_THREADS": str(THREADS)} if THREADS else {}))
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     stamps: dict[int, float] = {}
+    cpu: dict[int, float] = {}
     vram = None
     tail = []
     for line in proc.stdout:
@@ -114,7 +116,10 @@ def measure(command: list[str], steps: int, warmup: int) -> dict:
         if m := VRAM_LINE.search(line):
             vram = float(m[1])
         elif line.startswith(("step=", "[trainpilot] step=")):
-            stamps.setdefault(int(STEP_LINE.search(line)[1]), now)
+            step = int(STEP_LINE.search(line)[1])
+            stamps.setdefault(step, now)
+            if step in (warmup, steps):
+                cpu[step] = _cpu_seconds(proc.pid)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0 or steps not in stamps or warmup not in stamps:
@@ -123,7 +128,15 @@ def measure(command: list[str], steps: int, warmup: int) -> dict:
     # The fastest window of WINDOW steps: what the loop does when no neighbour takes the CPU.
     window = min(WINDOW, steps - warmup)
     best = max(window / (stamps[i + window] - stamps[i]) for i in range(warmup, steps - window + 1))
-    return {"rate": rate, "best": best, "rss_mb": usage.ru_maxrss / 1024, "vram_gib": vram}
+    # CPU seconds per step: what a step costs, whatever else the machine runs at the same time.
+    cpu_rate = (steps - warmup) / (cpu[steps] - cpu[warmup]) if cpu[steps] > cpu[warmup] else float("nan")
+    return {"rate": rate, "best": best, "cpu_rate": cpu_rate, "rss_mb": usage.ru_maxrss / 1024, "vram_gib": vram}
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a running process (Linux /proc), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def native_command(workdir: Path, model: Path, images: Path, args, *, resolution: int, fp16: bool, tag: str) -> list[str]:
@@ -167,24 +180,28 @@ def compare(title: str, workdir: Path, model: Path, images: Path, args, *, resol
         for name in order:
             results[name].append(measure(commands[name], args.steps, args.warmup))
     print(f"\n{title}")
-    header = f"{'steps/s median':>15} {'best 20-step window':>20} {'runs (steps/s)':>22} {'peak RSS':>9} {'peak VRAM':>10}"
-    print(f"  {'':28} {header}")
+    header = f"{'whole runs':>11} {'best 20 steps':>14} {'per CPU-second':>15} {'runs':>26} {'peak RSS':>9} {'peak VRAM':>10}"
+    print(f"  {'steps/s (medians)':28} {header}")
     summary = {}
     for name, label in (("bare", "bare diffusers + peft loop"), ("native", "native trainer")):
         runs = results[name]
-        rate = statistics.median(r["rate"] for r in runs)
-        best = statistics.median(r["best"] for r in runs)
-        summary[name] = (rate, best)
-        spread = " ".join(f"{r['rate']:.2f}" for r in runs)
+        summary[name] = [statistics.median(r[key] for r in runs) for key in ("rate", "best", "cpu_rate")]
+        spread = " ".join(f"{r['rate']:.1f}" for r in runs)
         rss = max(r["rss_mb"] for r in runs)
         vram = runs[-1]["vram_gib"]
         vram_text = f"{vram:.2f} GiB" if vram is not None else "-"
-        print(f"  {label:28} {rate:15.2f} {best:20.2f} {spread:>22} {rss:6.0f} MB {vram_text:>10}")
-    ratio = summary["native"][0] / summary["bare"][0]
-    best_ratio = summary["native"][1] / summary["bare"][1]
-    verdict = "meets" if min(ratio, best_ratio) >= TARGET else "MISSES"
-    print(f"  native / bare: {ratio:.1%} (whole runs), {best_ratio:.1%} (best windows): {verdict} the {TARGET:.0%} target")
-    return ratio, best_ratio
+        rate, best, cpu_rate = summary[name]
+        print(f"  {label:28} {rate:11.2f} {best:14.2f} {cpu_rate:15.2f} {spread:>26} {rss:6.0f} MB {vram_text:>10}")
+    ratios = [n / b for n, b in zip(summary["native"], summary["bare"], strict=True)]
+    print(
+        f"  native / bare: {ratios[0]:.1%} (whole runs), {ratios[1]:.1%} (best windows), "
+        f"{ratios[2]:.1%} (per CPU-second); target {TARGET:.0%}"
+    )
+    print(
+        "  (whole-run rates include time other processes took from the CPUs; on a shared machine the best "
+        "windows and the CPU-time rate show what each loop itself costs)"
+    )
+    return ratios
 
 
 def build_sd15_sized(path: Path) -> Path:
@@ -230,6 +247,9 @@ def main() -> None:
     parser.add_argument("--rank", type=int, default=4)
     parser.add_argument("--gpu", choices=["auto", "yes", "no"], default="auto")
     parser.add_argument("--gpu-steps", type=int, default=60)
+    parser.add_argument(
+        "--threads", type=int, default=0, help="CPU threads per process (1 is steadier on a busy machine)"
+    )
     # internal: run the bare loop in this process
     parser.add_argument("--bare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
@@ -242,6 +262,8 @@ def main() -> None:
         bare_loop(args)
         return
 
+    global THREADS
+    THREADS = args.threads
     import torch
     from support.tiny_sd import build_tiny_sd1, make_dataset
 
@@ -252,7 +274,7 @@ def main() -> None:
         print(
             f"tiny SD1 pipeline, 8 images at 64 px, batch {args.batch_size}, rank {args.rank}, float32, "
             f"{args.steps} steps ({args.warmup} warm-up), {args.rounds} rounds, "
-            f"CPU threads {torch.get_num_threads()}"
+            f"CPU threads per process {args.threads or torch.get_num_threads()}"
         )
         compare("CPU, tiny model", work, model, images, args, resolution=64, fp16=False, device="cpu")
 
