@@ -25,17 +25,20 @@ def connect(path: Path, *, check_same_thread: bool = False) -> sqlite3.Connectio
 
 def migrate(conn: sqlite3.Connection, steps: list[str]) -> None:
     """Apply schema ``steps`` not yet applied, tracked by ``PRAGMA user_version``."""
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    for index, script in enumerate(steps[version:], start=version + 1):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+    if conn.execute("PRAGMA user_version").fetchone()[0] >= len(steps):
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        # Read again under the write lock: another connection may have migrated meanwhile.
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        for index, script in enumerate(steps[version:], start=version + 1):
             for statement in split_statements(script):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version={index}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def split_statements(script: str) -> list[str]:

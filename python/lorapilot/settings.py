@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lorapilot.tagpilot.config import TagPilotSettings
 from lorapilot.tomlconfig import load_toml_model
 
 SETTINGS_TEMPLATE = """\
@@ -57,6 +58,7 @@ class Settings(_Strict):
     manager: ManagerSettings = ManagerSettings()
     components: dict[str, ComponentOverride] = Field(default_factory=dict)
     models: ModelsSettings = ModelsSettings()
+    tagpilot: TagPilotSettings = TagPilotSettings()
 
 
 def load_settings(path: Path) -> Settings:

@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "urls": "lorapilot.cli.service_cmds:urls_cmd",
     "components": "lorapilot.cli.render_cmds:components_cmd",
     "controlpilot": "lorapilot.controlpilot.cli:controlpilot_group",
+    "dataset": "lorapilot.tagpilot.cli:dataset_group",
 }
 
 

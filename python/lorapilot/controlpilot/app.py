@@ -21,7 +21,9 @@ PUBLIC_ROUTERS = [
 
 # Every other router: one module per area, all behind require_auth.
 # Add a line here to plug in an area (e.g. "lorapilot.models.api:router").
-AREA_ROUTERS: list[str] = []
+AREA_ROUTERS: list[str] = [
+    "lorapilot.tagpilot.api:router",
+]
 
 
 def _load(target: str):
