@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,6 +25,10 @@ SETTINGS_TEMPLATE = """\
 # autostart = true
 # enabled = true
 # env = { PYTORCH_CUDA_ALLOC_CONF = "expandable_segments:True" }
+
+# [controlpilot]
+# auth = "auto"        # "always": ask for the password on 127.0.0.1 too
+# upload_limit_mb = 51200
 
 # [models]
 # extra_roots = ["/mnt/network-volume/models"]
@@ -51,6 +56,16 @@ class ModelsSettings(_Strict):
     extra_roots: list[str] = Field(default_factory=list)
 
 
+class ControlPilotSettings(_Strict):
+    """``[controlpilot]``: the dashboard's auth, uploads and telemetry."""
+
+    # "auto": login required when bound to a non-loopback address; "always": on loopback too.
+    auth: Literal["auto", "always"] = "auto"
+    session_hours: float = Field(default=24 * 14, gt=0)
+    upload_limit_mb: int = Field(default=50 * 1024, ge=1)
+    telemetry_interval_s: float = Field(default=5, ge=1, le=60)
+
+
 class Settings(_Strict):
     """Everything in ``config/lorapilot.toml``."""
 
@@ -58,6 +73,7 @@ class Settings(_Strict):
     manager: ManagerSettings = ManagerSettings()
     components: dict[str, ComponentOverride] = Field(default_factory=dict)
     models: ModelsSettings = ModelsSettings()
+    controlpilot: ControlPilotSettings = ControlPilotSettings()
     tagpilot: TagPilotSettings = TagPilotSettings()
 
 

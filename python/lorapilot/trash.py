@@ -68,19 +68,24 @@ class Trash:
 
     def move(self, path: Path | str, source: str = "files") -> TrashItem:
         """Move ``path`` (inside the root) into the trash; returns the new item."""
-        real = resolve_inside(self.root, path, must_exist=False)
+        # Resolve the parent only: a symlink is trashed itself, not its target.
+        parent, name = os.path.split(os.path.normpath(os.fspath(path)))
+        if name in ("", ".", ".."):
+            raise TrashError(f"cannot move {path!r} to the trash")
+        real = resolve_inside(self.root, parent or ".") / name
         if not os.path.lexists(real):
             raise TrashError(f"{path} does not exist")
         if real == Path(os.path.realpath(self.root)):
             raise TrashError("cannot move the whole root to the trash")
-        if Path(os.path.realpath(self.dir)) in [real, *real.parents]:
+        if Path(os.path.realpath(self.dir)) in [real, *real.parents] or real.name == TRASH_DIR:
             raise TrashError(f"{path} is already in the trash")
+        parent_rel = relative_to_root(self.root, real.parent)
         item_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
         item_dir = self._item_dir(item_id)
         item_dir.mkdir(parents=True)
         item = TrashItem(
             id=item_id,
-            original=relative_to_root(self.root, real),
+            original=f"{parent_rel}/{real.name}" if parent_rel else real.name,
             name=real.name,
             is_dir=real.is_dir() and not real.is_symlink(),
             size=_size(real),

@@ -2,26 +2,36 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 
 from lorapilot import __version__
 from lorapilot.context import Context
-from lorapilot.controlpilot.auth import require_auth
+from lorapilot.controlpilot.auth import Authenticator, require_auth
+from lorapilot.controlpilot.runtime import Runtime
+from lorapilot.controlpilot.webapp import mount_web
 from lorapilot.errors import ConflictError, LorapilotError, NotFoundError
 from lorapilot.safepath import PathEscapeError
 from lorapilot.tasks import TaskManager
 
-# Routers that need no authentication. Keep this list short.
+# Routers that need no authentication. Keep this list short: the route test
+# (tests/test_controlpilot_auth_routes.py) fails for any other public route.
 PUBLIC_ROUTERS = [
     "lorapilot.controlpilot.routers.health:router",
+    "lorapilot.controlpilot.routers.session:router",
 ]
 
 # Every other router: one module per area, all behind require_auth.
 # Add a line here to plug in an area (e.g. "lorapilot.models.api:router").
 AREA_ROUTERS: list[str] = [
+    "lorapilot.controlpilot.routers.docs:router",
+    "lorapilot.controlpilot.routers.tokens:router",
+    "lorapilot.controlpilot.routers.services:router",
+    "lorapilot.controlpilot.routers.events:router",
     "lorapilot.tagpilot.api:router",
 ]
 
@@ -43,10 +53,21 @@ def _error_status(exc: LorapilotError) -> int:
 
 def create_app(ctx: Context, bind_host: str = "127.0.0.1") -> FastAPI:
     """Build the FastAPI app for one workspace."""
-    app = FastAPI(title="ControlPilot", version=__version__)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.runtime.start_watchers()  # telemetry history starts with the server
+        yield
+        app.state.runtime.shutdown()
+
+    # OpenAPI and the docs page are served by routers.docs, behind auth.
+    app = FastAPI(title="ControlPilot", version=__version__, lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
     app.state.ctx = ctx
     app.state.bind_host = bind_host
     app.state.tasks = TaskManager()
+    app.state.auth = Authenticator(ctx.workspace, ctx.settings.controlpilot, bind_host)
+    app.state.runtime = Runtime(ctx, app.state.tasks)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
 
     @app.exception_handler(LorapilotError)
     async def _user_error(request: Request, exc: LorapilotError) -> JSONResponse:
@@ -56,4 +77,5 @@ def create_app(ctx: Context, bind_host: str = "127.0.0.1") -> FastAPI:
         app.include_router(_load(target))
     for target in AREA_ROUTERS:
         app.include_router(_load(target), dependencies=[Depends(require_auth)])
+    mount_web(app)  # last: its fallback answers every path no router claimed
     return app

@@ -1,14 +1,173 @@
-"""Authentication for ControlPilot (issue "ControlPilot" completes this module)."""
+"""Authentication for ControlPilot: a password login with a signed session cookie,
+and API tokens (``Authorization: Bearer``).
+
+Login is required when ControlPilot is bound to a non-loopback address (or when
+``[controlpilot] auth = "always"``); every router in ``AREA_ROUTERS`` depends on
+:func:`require_auth`.
+"""
 
 from __future__ import annotations
 
-from fastapi import Request
+import base64
+import hashlib
+import hmac
+import ipaddress
+import os
+import secrets
+import threading
+import time
+
+from fastapi import HTTPException, WebSocketException, status
+from starlette.requests import HTTPConnection
+
+from lorapilot.controlpilot.ratelimit import LoginLimiter
+from lorapilot.controlpilot.tokens import TokenStore
+from lorapilot.settings import ControlPilotSettings
+from lorapilot.workspace.layout import Workspace
+from lorapilot.workspace.secrets import read_secrets
+
+SESSION_COOKIE = "lorapilot_session"
+PASSWORD_ENV = "LORAPILOT_PASSWORD"
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
-def require_auth(request: Request) -> None:
+def is_loopback(host: str) -> bool:
+    """Whether binding to ``host`` keeps ControlPilot on this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class _Secrets:
+    """``config/secrets.env``, re-read only when the file changes."""
+
+    def __init__(self, path):
+        self.path = path
+        self._stamp: tuple[int, int] | None = None
+        self._values: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def get(self) -> dict[str, str]:
+        try:
+            st = os.stat(self.path)
+            stamp = (st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
+            return {}
+        with self._lock:
+            if stamp != self._stamp:
+                self._values, self._stamp = read_secrets(self.path), stamp
+            return self._values
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+class Authenticator:
+    """Checks passwords, session cookies and API tokens for one app."""
+
+    def __init__(self, ws: Workspace, settings: ControlPilotSettings, bind_host: str):
+        self.required = settings.auth == "always" or not is_loopback(bind_host)
+        self.session_s = settings.session_hours * 3600
+        self.tokens = TokenStore(ws)
+        self.limiter = LoginLimiter()
+        self._secrets = _Secrets(ws.secrets_file)
+        self._fallback_key = secrets.token_bytes(32)  # sessions end with the process
+        self._revoked: dict[str, float] = {}  # logged-out session nonces -> expiry
+
+    # -- password ----------------------------------------------------------
+    def password(self) -> str | None:
+        """The login password: ``$LORAPILOT_PASSWORD``, else CONTROLPILOT_PASSWORD in secrets.env."""
+        return os.environ.get(PASSWORD_ENV) or self._secrets.get().get("CONTROLPILOT_PASSWORD") or None
+
+    def check_password(self, attempt: str) -> bool:
+        expected = self.password()
+        if not expected:
+            return False
+        return hmac.compare_digest(hashlib.sha256(attempt.encode()).digest(), hashlib.sha256(expected.encode()).digest())
+
+    # -- session cookies -----------------------------------------------------
+    def _signing_key(self) -> bytes:
+        configured = self._secrets.get().get("CONTROLPILOT_SESSION_KEY")
+        base = configured.encode() if configured else self._fallback_key
+        # Bound to the password too: changing the password ends every session.
+        return hmac.new(base, b"session:" + (self.password() or "").encode(), hashlib.sha256).digest()
+
+    def _sign(self, payload: str) -> str:
+        return _b64(hmac.new(self._signing_key(), payload.encode(), hashlib.sha256).digest())
+
+    def issue_session(self) -> str:
+        """A new signed cookie value: ``<expiry>.<nonce>.<signature>``."""
+        payload = f"{int(time.time() + self.session_s)}.{secrets.token_urlsafe(12)}"
+        return f"{payload}.{self._sign(payload)}"
+
+    def session_valid(self, value: str | None) -> bool:
+        if not value or value.count(".") != 2:
+            return False
+        expiry, nonce, signature = value.split(".")
+        if not hmac.compare_digest(signature, self._sign(f"{expiry}.{nonce}")):
+            return False
+        try:
+            if int(expiry) < time.time():
+                return False
+        except ValueError:
+            return False
+        return nonce not in self._revoked
+
+    def end_session(self, value: str | None) -> None:
+        """Log out: the cookie stops working even if someone kept a copy."""
+        if self.session_valid(value):
+            expiry, nonce, _ = value.split(".")
+            now = time.time()
+            self._revoked = {n: e for n, e in self._revoked.items() if e > now}
+            self._revoked[nonce] = float(expiry)
+
+    # -- requests ------------------------------------------------------------
+    def identify(self, conn: HTTPConnection) -> str | None:
+        """Who sent the request: ``"session"``, ``"token:<name>"`` or None."""
+        header = conn.headers.get("authorization", "")
+        if header[:7].lower() == "bearer ":
+            info = self.tokens.verify(header[7:].strip())
+            return f"token:{info.name}" if info else None
+        if self.session_valid(conn.cookies.get(SESSION_COOKIE)):
+            return "session"
+        return None
+
+
+def cross_site(conn: HTTPConnection) -> bool:
+    """A browser request sent by another site (a CSRF attempt)."""
+    if conn.headers.get("sec-fetch-site") == "cross-site":
+        return True
+    origin = conn.headers.get("origin")
+    if not origin or origin == "null":
+        return origin == "null"
+    host = conn.headers.get("host", "")
+    return origin.split("://", 1)[-1].rstrip("/") != host
+
+
+def require_auth(conn: HTTPConnection) -> None:
     """Dependency applied to every router in ``AREA_ROUTERS``.
 
-    Not yet enforcing: the session-cookie / bearer-token check lands with the
-    ControlPilot issue; until then ControlPilot must only bind to loopback.
+    Accepts a valid session cookie or API token; refuses state-changing
+    requests sent by another site even when login is not required.
     """
-    return None
+    auth: Authenticator = conn.app.state.auth
+    is_ws = conn.scope["type"] == "websocket"
+    method = "GET" if is_ws else conn.scope.get("method", "GET")
+    if (method not in _SAFE_METHODS or is_ws) and cross_site(conn):
+        if is_ws:
+            raise WebSocketException(code=status.WS_1008_POLICY_VIOLATION, reason="cross-site request refused")
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "cross-site request refused")
+    if not auth.required:
+        return
+    who = auth.identify(conn)
+    if who is None:
+        if is_ws:
+            raise WebSocketException(code=status.WS_1008_POLICY_VIOLATION, reason="login required")
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "login required", headers={"WWW-Authenticate": 'Bearer realm="ControlPilot"'}
+        )
+    conn.state.user = who

@@ -1,6 +1,8 @@
-"""``lorapilot controlpilot serve``."""
+"""``lorapilot controlpilot serve`` and ``lorapilot controlpilot token ...``."""
 
 from __future__ import annotations
+
+import time
 
 import click
 
@@ -17,10 +19,58 @@ def controlpilot_group() -> None:
 @click.option("--port", default=7878, show_default=True, type=int)
 @workspace_option
 def serve(ctx, host: str, port: int) -> None:
-    """Serve ControlPilot with uvicorn."""
+    """Serve ControlPilot with uvicorn (login required unless bound to loopback)."""
     import uvicorn
 
     from lorapilot.controlpilot.app import create_app
+    from lorapilot.workspace.secrets import ensure_secrets
 
     app = create_app(ctx, bind_host=host)
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+    auth = app.state.auth
+    if auth.required and auth.password() is None:
+        ctx.workspace.config.mkdir(parents=True, exist_ok=True)
+        ensure_secrets(ctx.workspace.secrets_file)
+        click.echo("generated a ControlPilot password: `lorapilot secrets show CONTROLPILOT_PASSWORD` prints it", err=True)
+    # Open event streams must not keep a stopping server alive.
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, timeout_graceful_shutdown=3)
+
+
+@controlpilot_group.group("token")
+def token_group() -> None:
+    """API tokens for scripts (`Authorization: Bearer <token>`)."""
+
+
+@token_group.command("create")
+@click.argument("name")
+@workspace_option
+def token_create(ctx, name: str) -> None:
+    """Create a token; it is printed once and stored only as a hash."""
+    from lorapilot.controlpilot.tokens import TokenStore
+
+    info, secret = TokenStore(ctx.workspace).create(name)
+    click.echo(secret)
+    click.echo(f"token {info.id} ({info.name}) created; it will not be shown again", err=True)
+
+
+@token_group.command("list")
+@workspace_option
+def token_list(ctx) -> None:
+    """List tokens (ids and names, never the tokens)."""
+    from lorapilot.controlpilot.tokens import TokenStore
+
+    tokens = TokenStore(ctx.workspace).list()
+    if not tokens:
+        click.echo("no API tokens")
+    for t in tokens:
+        click.echo(f"{t.id}  {time.strftime('%Y-%m-%d %H:%M', time.localtime(t.created_at))}  {t.name}")
+
+
+@token_group.command("revoke")
+@click.argument("token_id")
+@workspace_option
+def token_revoke(ctx, token_id: str) -> None:
+    """Revoke a token by id (or by its name when unique)."""
+    from lorapilot.controlpilot.tokens import TokenStore
+
+    info = TokenStore(ctx.workspace).revoke(token_id)
+    click.echo(f"revoked {info.id} ({info.name})")

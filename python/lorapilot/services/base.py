@@ -8,7 +8,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Iterable, Literal
 
 import psutil
 from pydantic import BaseModel
@@ -162,29 +162,39 @@ class ServiceManager(abc.ABC):
         raw = self.raw_states()
         with ThreadPoolExecutor(max_workers=4) as pool:
             memory = dict(zip(raw, pool.map(lambda r: tree_memory(r.pid), raw.values())))
-        out = []
-        for name, plan in self.plans.items():
-            state = raw.get(name)
-            if not plan.installed:
-                state = RawState(state="not_installed")
-            elif state is None:
-                state = RawState(state="unknown")
-            out.append(
-                ServiceStatus(
-                    name=name,
-                    title=plan.title,
-                    category=plan.category,
-                    state=state.state,
-                    ready=state.ready,
-                    pid=state.pid,
-                    restarts=state.restarts,
-                    uptime_s=state.uptime_s,
-                    memory_bytes=memory.get(name) if state.pid else None,
-                    exit_code=state.exit_code,
-                    port=plan.port,
-                    url_path=plan.url_path,
-                    installed=plan.installed,
-                    install_hint=plan.install_hint,
-                )
+        return merge_status(self.plans.values(), raw, memory)
+
+
+def merge_status(
+    plans: Iterable[ProcessPlan], raw: dict[str, RawState], memory: dict[str, int | None] | None = None
+) -> list[ServiceStatus]:
+    """One :class:`ServiceStatus` per plan; with an empty ``raw`` (no manager
+    answering) every installed component shows as ``unknown``."""
+    memory = memory or {}
+    out = []
+    for plan in plans:
+        name = plan.name
+        state = raw.get(name)
+        if not plan.installed:
+            state = RawState(state="not_installed")
+        elif state is None:
+            state = RawState(state="unknown")
+        out.append(
+            ServiceStatus(
+                name=name,
+                title=plan.title,
+                category=plan.category,
+                state=state.state,
+                ready=state.ready,
+                pid=state.pid,
+                restarts=state.restarts,
+                uptime_s=state.uptime_s,
+                memory_bytes=memory.get(name) if state.pid else None,
+                exit_code=state.exit_code,
+                port=plan.port,
+                url_path=plan.url_path,
+                installed=plan.installed,
+                install_hint=plan.install_hint,
             )
-        return out
+        )
+    return out

@@ -8,6 +8,10 @@ import httpx
 
 from lorapilot.plan import ProcessPlan
 
+# One client for every probe: probes are plain HTTP on loopback, so no TLS
+# context (loading the CA bundle per request is slow) and no connection reuse.
+_client = httpx.Client(verify=False, follow_redirects=False, limits=httpx.Limits(max_keepalive_connections=0))
+
 
 def check_ready(plan: ProcessPlan, timeout: float = 1.5) -> bool | None:
     """Run the component's probe once; None when it has no probe."""
@@ -15,7 +19,7 @@ def check_ready(plan: ProcessPlan, timeout: float = 1.5) -> bool | None:
         return None
     if plan.probe_url is not None:
         try:
-            resp = httpx.get(plan.probe_url, timeout=timeout, follow_redirects=False)
+            resp = _client.get(plan.probe_url, timeout=timeout)
         except httpx.HTTPError:
             return False
         if plan.probe.status is not None:

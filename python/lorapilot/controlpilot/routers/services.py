@@ -1,0 +1,115 @@
+"""``/api/services``: list, start/stop/restart, logs and live log streams."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+
+from lorapilot.controlpilot.deps import get_hub, get_monitor
+from lorapilot.controlpilot.events import KEEPALIVE_S, EventHub, sse
+from lorapilot.controlpilot.monitor import ServiceMonitor
+from lorapilot.errors import LorapilotError
+from lorapilot.logtail import read_from, tail_lines
+from lorapilot.services import ServiceStatus
+
+router = APIRouter(prefix="/api/services", tags=["services"])
+
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+_FOLLOW_PERIOD_S = 0.25
+
+
+class ServiceView(ServiceStatus):
+    url: str  # where a browser opens the service
+
+
+class ServicesResponse(BaseModel):
+    backend: str | None
+    running: bool  # whether the process manager answers
+    message: str | None  # why not, when it does not
+    updated_at: float
+    services: list[ServiceView]
+
+
+class LogsResponse(BaseModel):
+    name: str
+    lines: list[str]
+
+
+def _view(status: ServiceStatus, host: str) -> ServiceView:
+    return ServiceView(**status.__dict__, url=f"http://{host}:{status.port}{status.url_path}")
+
+
+def _host(request: Request) -> str:
+    host = request.url.hostname or "localhost"
+    return f"[{host}]" if ":" in host else host
+
+
+@router.get("")
+def list_services(request: Request, monitor: ServiceMonitor = Depends(get_monitor)) -> ServicesResponse:
+    """Every component: state, readiness, restarts, uptime, pid, memory, port, URL, installed."""
+    snap = monitor.snapshot()
+    host = _host(request)
+    return ServicesResponse(
+        backend=snap.backend,
+        running=snap.running,
+        message=snap.message,
+        updated_at=snap.updated_at,
+        services=[_view(s, host) for s in snap.services],
+    )
+
+
+@router.post("/{name}/{action}")
+def control(
+    name: str, action: Literal["start", "stop", "restart"], request: Request, monitor: ServiceMonitor = Depends(get_monitor)
+) -> ServiceView:
+    """Start, stop or restart one service; answers with its new status."""
+    return _view(monitor.act(name, action), _host(request))
+
+
+@router.get("/{name}/logs")
+def logs(name: str, tail: int = Query(200, ge=0, le=10_000), monitor: ServiceMonitor = Depends(get_monitor)) -> LogsResponse:
+    """The last ``tail`` lines of a service's log."""
+    plan = monitor.plan(name)
+    try:
+        lines = monitor.manager().logs(name, tail)
+    except LorapilotError:  # the manager is down: its log file is still there
+        lines = tail_lines(plan.log_file, tail)
+    return LogsResponse(name=name, lines=lines)
+
+
+@router.get("/{name}/logs/stream")
+async def stream_logs(
+    name: str,
+    request: Request,
+    tail: int = Query(200, ge=0, le=10_000),
+    monitor: ServiceMonitor = Depends(get_monitor),
+    hub: EventHub = Depends(get_hub),
+) -> StreamingResponse:
+    """Server-Sent Events: ``lines`` events with the last ``tail`` lines, then each new line."""
+    path = monitor.plan(name).log_file
+
+    async def follow():
+        offset = await asyncio.to_thread(lambda: os.path.getsize(path) if path.exists() else 0)
+        yield "retry: 2000\n\n"
+        yield sse("lines", {"lines": await asyncio.to_thread(tail_lines, path, tail), "initial": True})
+        idle = 0.0
+        while not hub.closed.is_set():
+            lines, offset = await asyncio.to_thread(read_from, path, offset)
+            if lines:
+                idle = 0.0
+                yield sse("lines", {"lines": lines})
+                continue
+            await asyncio.sleep(_FOLLOW_PERIOD_S)
+            idle += _FOLLOW_PERIOD_S
+            if idle >= KEEPALIVE_S:
+                idle = 0.0
+                if await request.is_disconnected():
+                    return
+                yield ": keepalive\n\n"
+
+    return StreamingResponse(follow(), media_type="text/event-stream", headers=SSE_HEADERS)

@@ -1,0 +1,128 @@
+"""Password login, session cookies, API tokens and the failed-login rate limit."""
+
+from __future__ import annotations
+
+import pytest
+
+from lorapilot.controlpilot.auth import SESSION_COOKIE
+from lorapilot.controlpilot.tokens import TokenStore
+from lorapilot.workspace.secrets import set_secret
+from support.api import make_anonymous_client, make_client
+from support.workspaces import make_workspace
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def client(ctx):
+    set_secret(ctx.workspace.secrets_file, "CONTROLPILOT_PASSWORD", PASSWORD)
+    return make_anonymous_client(ctx)
+
+
+def test_login_sets_an_httponly_strict_cookie_that_opens_the_api(client):
+    assert client.get("/api/services").status_code == 401
+    resp = client.post("/api/auth/login", json={"password": PASSWORD})
+    assert resp.status_code == 200, resp.text
+    cookie = resp.headers["set-cookie"]
+    assert cookie.startswith(f"{SESSION_COOKIE}=")
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
+    assert client.get("/api/auth/session").json() == {
+        "authenticated": True,
+        "auth_required": True,
+        "password_set": True,
+        "via": "session",
+    }
+    assert client.get("/api/services").status_code == 200
+
+
+def test_wrong_password_is_refused_with_a_message(client):
+    resp = client.post("/api/auth/login", json={"password": "nope"})
+    assert resp.status_code == 401
+    assert resp.json() == {"detail": "wrong password"}
+    assert SESSION_COOKIE not in client.cookies
+
+
+def test_failed_logins_are_rate_limited_even_for_the_right_password(client):
+    for _ in range(5):
+        assert client.post("/api/auth/login", json={"password": "guess"}).status_code == 401
+    resp = client.post("/api/auth/login", json={"password": PASSWORD})
+    assert resp.status_code == 429
+    assert int(resp.headers["retry-after"]) > 0
+    assert "too many failed logins" in resp.json()["detail"]
+
+
+def test_a_forged_or_tampered_cookie_is_refused(client):
+    client.post("/api/auth/login", json={"password": PASSWORD})
+    good = client.cookies[SESSION_COOKIE]
+    expiry, nonce, sig = good.split(".")
+    client.cookies.clear()
+    for forged in (f"{int(expiry) + 99999}.{nonce}.{sig}", f"{expiry}.{nonce}.{sig[:-2]}AA", "1.2.3", "garbage"):
+        client.cookies.set(SESSION_COOKIE, forged)
+        assert client.get("/api/services").status_code == 401, forged
+        client.cookies.clear()
+
+
+def test_logout_ends_the_session_even_for_a_kept_copy(client):
+    client.post("/api/auth/login", json={"password": PASSWORD})
+    kept = client.cookies[SESSION_COOKIE]
+    assert client.post("/api/auth/logout").status_code == 204
+    client.cookies.set(SESSION_COOKIE, kept)
+    assert client.get("/api/services").status_code == 401
+
+
+def test_changing_the_password_ends_every_session(ctx, client):
+    client.post("/api/auth/login", json={"password": PASSWORD})
+    assert client.get("/api/services").status_code == 200
+    set_secret(ctx.workspace.secrets_file, "CONTROLPILOT_PASSWORD", "a new password")
+    assert client.get("/api/services").status_code == 401
+
+
+def test_env_password_wins_over_secrets_file(ctx, client, monkeypatch):
+    monkeypatch.setenv("LORAPILOT_PASSWORD", "from-env")
+    assert client.post("/api/auth/login", json={"password": PASSWORD}).status_code == 401
+    assert client.post("/api/auth/login", json={"password": "from-env"}).status_code == 200
+
+
+def test_no_password_set_explains_how_to_set_one(ctx):
+    client = make_anonymous_client(ctx)
+    resp = client.post("/api/auth/login", json={"password": "x"})
+    assert resp.status_code == 503
+    assert "CONTROLPILOT_PASSWORD" in resp.json()["detail"]
+
+
+def test_bearer_tokens_are_stored_hashed_shown_once_and_revocable(ctx, client):
+    store = TokenStore(ctx.workspace)
+    info, secret = store.create("ci")
+    assert secret not in store.path.read_text()
+    assert oct(store.path.stat().st_mode & 0o777) == "0o600"
+    auth = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/services", headers=auth).status_code == 200
+    # Created over the API: the secret comes back once, never in the list.
+    created = client.post("/api/auth/tokens", json={"name": "script"}, headers=auth)
+    assert created.status_code == 201
+    new_secret = created.json()["token"]
+    listed = client.get("/api/auth/tokens", headers=auth).json()
+    assert {t["name"] for t in listed} == {"ci", "script"}
+    assert new_secret not in str(listed)
+    assert client.delete(f"/api/auth/tokens/{info.id}", headers=auth).status_code == 200
+    assert client.get("/api/services", headers=auth).status_code == 401
+    assert client.get("/api/services", headers={"Authorization": "Bearer lpt_madeup"}).status_code == 401
+
+
+def test_make_client_carries_valid_credentials(ctx):
+    assert make_client(ctx).get("/api/services").status_code == 200
+
+
+def test_cross_site_posts_are_refused_even_with_a_session(client):
+    client.post("/api/auth/login", json={"password": PASSWORD})
+    resp = client.post("/api/services/tensorboard/stop", headers={"Origin": "https://evil.example"})
+    assert resp.status_code == 403
+    resp = client.post("/api/auth/login", json={"password": PASSWORD}, headers={"Sec-Fetch-Site": "cross-site"})
+    assert resp.status_code == 403
+
+
+def test_loopback_needs_no_login_unless_configured(tmp_path):
+    open_ctx = make_workspace(tmp_path / "open")
+    assert make_anonymous_client(open_ctx, bind_host="127.0.0.1").get("/api/auth/tokens").status_code == 200
+    strict_ctx = make_workspace(tmp_path / "strict", settings={"controlpilot": {"auth": "always"}})
+    assert make_anonymous_client(strict_ctx, bind_host="127.0.0.1").get("/api/auth/tokens").status_code == 401
