@@ -11,7 +11,7 @@ import threading
 import time
 import traceback
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Literal
 
 from lorapilot.errors import LorapilotError
@@ -38,9 +38,8 @@ class Task:
     cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def to_dict(self) -> dict:
-        data = asdict(self)
-        data.pop("cancel_event")
-        return data
+        # Not dataclasses.asdict: it deep-copies every field, and an Event cannot be copied.
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "cancel_event"}
 
 
 class TaskManager:
