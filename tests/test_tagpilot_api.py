@@ -51,10 +51,10 @@ def test_dataset_crud_and_bad_names(client, ctx):
 
 def test_uploads_images_grid_thumbnails_and_stats(client, ctx):
     client.post("/api/datasets", json={"name": "set"})
-    assert client.put("/api/datasets/set/files/a.png", content=png()).json()["imported"] == ["a.png"]
-    assert client.put("/api/datasets/set/files/a.txt", content=b"cat, solo").json()["captions"] == 1
-    assert client.put("/api/datasets/set/files/b.png", content=png((0, 0, 255), (128, 64))).status_code == 200
-    bad = client.put("/api/datasets/set/files/run.sh", content=b"#!/bin/sh")
+    assert client.post("/api/datasets/set/files/a.png", content=png()).json()["imported"] == ["a.png"]
+    assert client.post("/api/datasets/set/files/a.txt", content=b"cat, solo").json()["captions"] == 1
+    assert client.post("/api/datasets/set/files/b.png", content=png((0, 0, 255), (128, 64))).status_code == 200
+    bad = client.post("/api/datasets/set/files/run.sh", content=b"#!/bin/sh")
     assert bad.status_code == 400 and "not an image" in bad.json()["detail"]
     listing = client.get("/api/datasets/set/images", params={"q": "captioned:no"}).json()
     assert (listing["total"], listing["matched"]) == (2, 1)
@@ -70,7 +70,7 @@ def test_uploads_images_grid_thumbnails_and_stats(client, ctx):
 
 def test_stale_caption_edit_gets_409_with_current_text(client, ctx):
     client.post("/api/datasets", json={"name": "set"})
-    client.put("/api/datasets/set/files/a.png", content=png())
+    client.post("/api/datasets/set/files/a.png", content=png())
     first = client.put("/api/datasets/set/images/a.png/caption", json={"text": "one", "version": ""})
     assert first.status_code == 200
     v1 = first.json()["version"]
@@ -195,4 +195,4 @@ def test_checks_task_actions_export_and_handoff(client, ctx):
     assert handoff == {"dataset": "set", "image_dir": str(folder), "caption_extension": ".txt", "num_images": 2,
                        "captioned": 2, "trigger_word": "ohwx", "repeats": 3, "resolution": 1024}
     quick = client.post("/api/datasets/set/handoff", json={"repeats": 5}).json()
-    assert quick["repeats"] == 5 and quick["trigger_word"] is None
+    assert quick["repeats"] == 5 and quick["trigger_word"] == "ohwx"  # omitted fields keep the export's values

@@ -122,7 +122,7 @@ async def import_zip(name: str, request: Request, ctx: Context = Depends(get_ctx
     return _task(tasks.submit("tagpilot.import", f"import zip into {name}", work))
 
 
-@router.put(PREFIX + "/files/{filename}")
+@router.post(PREFIX + "/files/{filename}")
 async def upload_file(name: str, filename: str, request: Request, ctx: Context = Depends(get_ctx)) -> dict:
     """Upload one image or caption file as the raw request body."""
     from starlette.concurrency import run_in_threadpool
@@ -312,9 +312,22 @@ def get_handoff(name: str, ctx: Context = Depends(get_ctx)) -> dict:
 @router.post(PREFIX + "/handoff")
 def post_handoff(name: str, body: m.HandoffRequest, ctx: Context = Depends(get_ctx)) -> dict:
     """Write the handoff from the dataset as it is now, without exporting files."""
-    from lorapilot.tagpilot.export import ExportOptions, write_handoff
+    from lorapilot.tagpilot.export import ExportOptions, read_handoff, write_handoff
 
-    return write_handoff(_ds(ctx, name), options=ExportOptions(**body.model_dump()))
+    ds = _ds(ctx, name)
+    previous = read_handoff(ds) or {}
+    values = {key: previous.get(key) for key in ("trigger_word", "repeats", "resolution") if previous.get(key) is not None}
+    values.update(body.model_dump(exclude_none=True))
+    return write_handoff(ds, options=ExportOptions(**values))
+
+
+@router.post(PREFIX + "/tasks/{task_id}/cancel")
+def cancel_task(name: str, task_id: str, tasks: TaskManager = Depends(get_tasks)) -> dict:
+    """Cancel a TagPilot task (import, captioning, checks); it stops at the next image."""
+    task = tasks.get(task_id)
+    if not task.kind.startswith("tagpilot."):
+        raise NotFoundError(f"no TagPilot task {task_id!r}")
+    return tasks.cancel(task_id).to_dict()
 
 
 # -- settings ------------------------------------------------------------------------------------

@@ -112,9 +112,11 @@ class ExportRequest(_Body):
 
 
 class HandoffRequest(_Body):
+    """Omitted fields keep the values of the previous handoff (or the defaults)."""
+
     trigger_word: str | None = None
-    repeats: int = Field(default=10, ge=1, le=10_000)
-    resolution: int = Field(default=1024, ge=64, le=8192)
+    repeats: int | None = Field(default=None, ge=1, le=10_000)
+    resolution: int | None = Field(default=None, ge=64, le=8192)
 
 
 class SecretValue(_Body):

@@ -1,0 +1,90 @@
+"""TagPilot in headless Chromium: bulk add-tag with a diff preview, then undo; keyboard editing; stale-edit conflict."""
+
+import pytest
+from support.browser import PHONE, browser_page, live_controlpilot, login
+from support.tagpilot import make_dataset_files
+
+from lorapilot.tagpilot import dataset as datasets
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def folder(ctx):
+    ds = datasets.create_dataset(ctx.workspace, "cats")
+    make_dataset_files(ds.path, {"a.png": "cat, solo", "b.png": "cat, hat", "c.png": "dog"})
+    return ds.path
+
+
+def test_bulk_add_tag_with_preview_then_undo(ctx, folder, output_dir):
+    with live_controlpilot(ctx) as server, browser_page() as page:
+        login(page, server, "/datasets")
+        page.get_by_role("link", name="cats").click()
+        page.get_by_test_id("caption-a.png").wait_for()
+        # the tag sidebar filters: only images with "cat"
+        page.get_by_role("complementary", name="Tag frequency").get_by_role("button", name="cat", exact=True).click()
+        page.get_by_text("2 of 3").wait_for()
+
+        bulk = page.get_by_role("region", name="Bulk operations")
+        bulk.get_by_label("Operation").select_option("add")
+        bulk.get_by_label("Tag", exact=True).fill("ohwx")
+        bulk.get_by_role("button", name="Preview").click()
+        preview = bulk.get_by_label("Preview")
+        preview.get_by_text("2 of 2 captions change").wait_for()
+        assert preview.locator("ins").all_inner_texts() == ["ohwx, cat, solo", "ohwx, cat, hat"]
+        assert (folder / "a.txt").read_text() == "cat, solo"  # a preview writes nothing
+        page.screenshot(path=output_dir / "preview.png", full_page=True)
+
+        bulk.get_by_role("button", name="Apply 2 changes").click()
+        page.get_by_test_id("caption-a.png").get_by_text("ohwx, cat, solo").wait_for()
+        assert (folder / "a.txt").read_text() == "ohwx, cat, solo"
+        assert (folder / "b.txt").read_text() == "ohwx, cat, hat"
+        assert (folder / "c.txt").read_text() == "dog"
+
+        page.get_by_role("button", name="Undo").click()
+        page.get_by_test_id("caption-a.png").get_by_text("cat, solo", exact=True).wait_for()
+        assert (folder / "a.txt").read_text() == "cat, solo"
+        assert (folder / "b.txt").read_text() == "cat, hat"
+        page.get_by_role("button", name="Redo").wait_for()
+        assert page.get_by_role("button", name="Redo").is_enabled()
+        page.screenshot(path=output_dir / "after-undo.png", full_page=True)
+        assert page.console_errors == []
+
+
+def test_keyboard_navigation_edit_and_stale_conflict(ctx, folder, output_dir):
+    with live_controlpilot(ctx) as server, browser_page() as page:
+        login(page, server, "/datasets/cats")
+        page.locator('[data-image="a.png"]').click()
+        editor = page.get_by_role("region", name="Caption of a.png")
+        editor.wait_for()
+        page.locator('[data-image="a.png"]').focus()
+        page.keyboard.press("ArrowRight")
+        page.get_by_role("region", name="Caption of b.png").wait_for()
+        page.keyboard.press("Space")  # toggles the selection of the focused image
+        assert page.locator('[data-image="b.png"]').get_attribute("aria-selected") == "true"
+
+        editor = page.get_by_role("region", name="Caption of b.png")
+        text = editor.get_by_label("Caption text")
+        (folder / "b.txt").write_text("changed on disk")  # someone else edits meanwhile
+        text.fill("cat, hat, red")
+        editor.get_by_role("button", name="Save").click()
+        editor.get_by_text("Changed elsewhere").wait_for()
+        assert (folder / "b.txt").read_text() == "changed on disk"  # nothing silently overwritten
+        editor.get_by_role("button", name="Keep mine (overwrite)").click()
+        editor.get_by_role("button", name="Save").click()
+        page.get_by_test_id("caption-b.png").get_by_text("cat, hat, red").wait_for()
+        assert (folder / "b.txt").read_text() == "cat, hat, red"
+        page.screenshot(path=output_dir / "editor.png", full_page=True)
+
+
+def test_checks_tab_and_phone_layout(ctx, folder, output_dir):
+    (folder / "a-copy.png").write_bytes((folder / "a.png").read_bytes())
+    with live_controlpilot(ctx) as server, browser_page(PHONE) as page:
+        login(page, server, "/datasets/cats")
+        page.get_by_role("tab", name="Checks").click()
+        page.get_by_role("button", name="Run checks").click()
+        page.get_by_text("Exact duplicates: 1").wait_for()
+        page.get_by_role("button", name="Exclude").first.click()
+        page.get_by_test_id("dataset-stats").get_by_text("3 images").wait_for()
+        assert (folder / ".tagpilot" / "excluded" / "a.png").exists() or (folder / ".tagpilot" / "excluded" / "a-copy.png").exists()
+        page.screenshot(path=output_dir / "checks-phone.png", full_page=True)
