@@ -196,3 +196,30 @@ def test_checks_task_actions_export_and_handoff(client, ctx):
                        "captioned": 2, "trigger_word": "ohwx", "repeats": 3, "resolution": 1024}
     quick = client.post("/api/datasets/set/handoff", json={"repeats": 5}).json()
     assert quick["repeats"] == 5 and quick["trigger_word"] == "ohwx"  # omitted fields keep the export's values
+
+
+def test_a_captioner_job_can_be_cancelled_and_keeps_what_it_wrote(client, ctx):
+    server = ChatServer(delay_s=0.4).start()
+    try:
+        client.post("/api/datasets", json={"name": "set"})
+        for i in range(8):
+            write_image(ctx.workspace.datasets / "set" / f"{i}.png")
+        task = client.post("/api/datasets/set/caption", json={
+            "captioner": "vlm", "vlm": {"base_url": server.base_url, "model": "m"}}).json()
+        tasks = client.app.state.tasks
+        deadline = time.time() + 30
+        while tasks.get(task["id"]).current < 2 and time.time() < deadline:
+            time.sleep(0.05)
+        cancelled = client.post(f"/api/datasets/set/tasks/{task['id']}/cancel")
+        assert cancelled.status_code == 200
+        result = wait_task(client, task)
+        assert result["state"] == "cancelled"
+        written = sorted(p.name for p in (ctx.workspace.datasets / "set").glob("*.txt"))
+        assert 2 <= len(written) < 8
+        entry = client.get("/api/datasets/set/history").json()["entries"][0]
+        assert entry["source"] == "captioner" and entry["files"] == len(written)
+        client.post("/api/datasets/set/history/undo")
+        assert not list((ctx.workspace.datasets / "set").glob("*.txt"))
+        assert client.post("/api/datasets/set/tasks/nope/cancel").status_code in (400, 404)
+    finally:
+        server.stop()

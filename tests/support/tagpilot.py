@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -95,6 +96,7 @@ class ChatServer:
 
     api_key: str | None = None
     fail_prompts_containing: str | None = None  # answer HTTP 500 when the prompt contains this
+    delay_s: float = 0.0  # think this long before answering (to test cancel)
     requests: list[dict] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
 
@@ -129,6 +131,7 @@ class ChatServer:
                 content = body["messages"][0]["content"]
                 prompt = next(p["text"] for p in content if p["type"] == "text")
                 url = next(p["image_url"]["url"] for p in content if p["type"] == "image_url")
+                time.sleep(owner.delay_s)
                 if owner.fail_prompts_containing and owner.fail_prompts_containing in prompt:
                     return self._reply(500, {"error": "model crashed"})
                 header, encoded = url.split(",", 1)

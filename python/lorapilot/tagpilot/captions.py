@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 _TAG_SPLIT = re.compile(r"[,\n]")
@@ -25,8 +26,9 @@ class Caption:
     non_utf8: bool = False  # the bytes were not UTF-8: the text has U+FFFD replacements
     raw: bytes | None = field(default=None, repr=False, compare=False)  # the exact bytes, for undo
 
-    @property
+    @cached_property
     def tags(self) -> list[str]:
+        """The caption as tags (computed once: captions are cached and read often). Do not mutate."""
         return split_tags(self.text)
 
     def to_dict(self) -> dict:

@@ -91,10 +91,11 @@ def _diffs(op: BulkOp, records: list[ImageRecord]) -> list[FileDiff]:
     diffs = []
     for record in records:
         before = record.caption.text
-        after = op.apply(before)
+        old_tags = record.caption.tags
+        after = op.apply(before, old_tags)
         if after == before:
             continue
-        old_tags, new_tags = split_tags(before), split_tags(after)
+        new_tags = split_tags(after)
         old_set, new_set = {t.lower() for t in old_tags}, {t.lower() for t in new_tags}
         diffs.append(
             FileDiff(

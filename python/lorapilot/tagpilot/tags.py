@@ -127,13 +127,13 @@ class BulkOp:
             return "set caption"
         return {"dedupe": "deduplicate tags", "consolidate": "consolidate tags"}[self.kind]
 
-    def apply(self, text: str) -> str:
-        """The caption text after this operation."""
+    def apply(self, text: str, tags: list[str] | None = None) -> str:
+        """The caption text after this operation (``tags``: ``split_tags(text)`` if already known)."""
         if self.kind == "find_replace":
             return find_replace(text, self.find, self.replace, self.regex, self.ignore_case)
         if self.kind == "set":
             return self.text.strip()
-        tags = split_tags(text)
+        tags = split_tags(text) if tags is None else tags
         new_tags = self._tag_function()(tags)
         return text if new_tags == tags else join_tags(new_tags)
 
