@@ -88,3 +88,29 @@ def test_checks_tab_and_phone_layout(ctx, folder, output_dir):
         page.get_by_test_id("dataset-stats").get_by_text("3 images").wait_for()
         assert (folder / ".tagpilot" / "excluded" / "a.png").exists() or (folder / ".tagpilot" / "excluded" / "a-copy.png").exists()
         page.screenshot(path=output_dir / "checks-phone.png", full_page=True)
+
+
+def test_wd14_caption_job_shows_live_progress_and_result(ctx, folder, output_dir):
+    from playwright.sync_api import expect
+    from support.tagpilot import build_wd14_model
+
+    build_wd14_model(ctx.workspace.models / "wd14")
+    (folder / "c.txt").unlink()
+    with live_controlpilot(ctx) as server, browser_page() as page:
+        login(page, server, "/datasets/cats")
+        page.get_by_role("tab", name="Auto-caption").click()
+        job = page.get_by_role("region", name="Auto-caption")
+        # the VLM defaults arrive from /api/tagpilot/config; starting after that must still work
+        job.get_by_label("Captioner").select_option("vlm")
+        expect(job.get_by_label("Endpoint")).to_have_value("http://127.0.0.1:8000/v1")
+        job.get_by_label("Captioner").select_option("wd14")
+        job.get_by_label("Model folder").fill("models/wd14")
+        job.get_by_role("button", name="Start captioning").click()
+        job.get_by_role("status", name="caption cats with wd14: done").wait_for()
+        job.get_by_test_id("caption-report").get_by_text("1 written, 0 unchanged, 2 skipped, 0 errors").wait_for()
+        from lorapilot.tagpilot.wd14 import WD14Tagger
+
+        expected = WD14Tagger(ctx.workspace.models / "wd14").caption(folder / "c.png").as_text()
+        assert (folder / "c.txt").read_text() == expected and "^_^" in expected
+        page.get_by_role("button", name="Undo").wait_for()
+        page.screenshot(path=output_dir / "caption-job.png", full_page=True)

@@ -149,10 +149,10 @@ def apply_op(
 
 
 def _op_json(op: BulkOp) -> dict:
-    data = asdict(op)
-    data.pop("frequency", None)
-    data["tags"] = list(op.tags)
-    return data
+    """The operation's non-default fields, for the history list."""
+    default = BulkOp(kind=op.kind)
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(op).items()
+            if k == "kind" or (k != "frequency" and v != getattr(default, k))}
 
 
 def edit_caption(ds: Dataset, image: str, text: str, base_version: str) -> Caption:

@@ -218,7 +218,7 @@ def dataset_stats(ds: Dataset, records: list[ImageRecord] | None = None) -> dict
         "name": ds.name,
         "path": str(ds.path),
         "images": len(records),
-        "bytes": sum(r.size for r in records),
+        "bytes": sum(r.size or 0 for r in records),
         "captioned": captioned,
         "captioned_pct": round(100.0 * captioned / len(records), 1) if records else 0.0,
         "undecodable": sum(1 for r in records if r.error),

@@ -16,7 +16,12 @@ interface Config {
 interface RunReport { written: number; skipped: number; unchanged: number; errors: { image: string; error: string }[]; cancelled: boolean }
 
 /** Start a captioner (WD14 tagger or a VLM) as a background job and follow it live. */
-export default function CaptionJob({ name, target, onFinished }: { name: string; target: Target; onFinished: () => void }) {
+export default function CaptionJob({ name, target, targetLabel, onFinished }: {
+  name: string;
+  target: Target;
+  targetLabel: string;
+  onFinished: () => void;
+}) {
   const config = useApi<Config>("/api/tagpilot/config");
   const [captioner, setCaptioner] = useState<"wd14" | "vlm">("wd14");
   const [mode, setMode] = useState("ignore");
@@ -34,7 +39,8 @@ export default function CaptionJob({ name, target, onFinished }: { name: string;
   useEffect(() => {
     if (!config.data) return;
     setModelDir((d) => d || config.data!.wd14_model_dir);
-    setVlm((v) => (v.base_url ? v : { ...config.data!.vlm }));
+    const { base_url, model, prompt } = config.data.vlm;  // only what a job may override
+    setVlm((v) => (v.base_url ? v : { base_url, model, prompt }));
   }, [config.data]);
   const done = finished(job.task);
   useOnTrue(done, onFinished);
@@ -95,6 +101,7 @@ export default function CaptionJob({ name, target, onFinished }: { name: string;
         )}
       </div>
       <button className="primary" disabled={action.busy || (!!job.task && !done)} onClick={() => void start()}>Start captioning</button>
+      <span className="muted"> on {targetLabel}</span>
       {job.task && <TaskProgress task={job.task} onCancel={() => void action.run(() => cancelTask(name, job.task!.id))} />}
       {report && (
         <p data-testid="caption-report">

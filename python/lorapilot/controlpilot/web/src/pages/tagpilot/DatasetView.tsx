@@ -36,6 +36,7 @@ export default function DatasetView({ name }: { name: string }) {
   }, [images, stats, history]);
 
   const target: Target = selected.size ? { images: [...selected] } : { query: applied || undefined };
+  const targetLabel = selected.size ? `${selected.size} selected images` : applied ? `images matching “${applied}”` : "all images";
   const undoRedo = (verb: "undo" | "redo") => action.run(() => post(`${base(name)}/history/${verb}`)).then(refresh);
   const addFiles = async (files: FileList | null) => {
     if (!files) return;
@@ -102,8 +103,7 @@ export default function DatasetView({ name }: { name: string }) {
           </form>
           {tab === "images" && (
             <>
-              <BulkPanel name={name} target={target} targetLabel={selected.size ? `${selected.size} selected images` :
-                applied ? `images matching “${applied}”` : "all images"} onApplied={refresh} />
+              <BulkPanel name={name} target={target} targetLabel={targetLabel} onApplied={refresh} />
               <div className={`tp-work${focused ? " has-editor" : ""}`}>
                 <ImageGrid name={name} images={images.data?.images ?? []} selected={selected} onSelect={setSelected}
                   focused={focused} onFocus={setFocused} />
@@ -114,7 +114,7 @@ export default function DatasetView({ name }: { name: string }) {
               </div>
             </>
           )}
-          {tab === "caption" && <CaptionJob name={name} target={target} onFinished={refresh} />}
+          {tab === "caption" && <CaptionJob name={name} target={target} targetLabel={targetLabel} onFinished={refresh} />}
           {tab === "checks" && <ChecksTab name={name} onChanged={refresh} />}
           {tab === "export" && <ExportTab name={name} />}
         </main>
