@@ -167,3 +167,31 @@ def test_an_interrupted_apply_is_rolled_forward_on_next_open(ds):
     assert (ds.path / "b.txt").read_bytes() == b"x, dog, solo"
     undo(ds)
     assert (ds.path / "a.txt").read_bytes() == b"cat, solo"
+
+
+_APPENDER = """
+import sys
+from pathlib import Path
+from lorapilot.tagpilot.captions import read_caption
+from lorapilot.tagpilot.dataset import Dataset
+from lorapilot.tagpilot.edits import StaleCaptionError, edit_caption
+
+ds = Dataset(name="set", path=Path(sys.argv[1]))
+for i in range(10):
+    while True:
+        current = read_caption(ds.caption_path("a.png"))
+        try:
+            edit_caption(ds, "a.png", current.text + ", " + sys.argv[2] + str(i), current.version)
+            break
+        except StaleCaptionError:
+            continue
+"""
+
+
+def test_concurrent_processes_never_lose_a_write(ds):
+    procs = [subprocess.Popen([sys.executable, "-c", _APPENDER, str(ds.path), tag]) for tag in ("p", "q")]
+    for proc in procs:
+        assert proc.wait(timeout=120) == 0
+    tags = (ds.path / "a.txt").read_text().split(", ")
+    assert sorted(tags) == sorted(["cat", "solo"] + [f"p{i}" for i in range(10)] + [f"q{i}" for i in range(10)])
+    assert len(history_state(ds, limit=100)["entries"]) == 20
