@@ -29,8 +29,14 @@ def test_rendered_config_validates_against_reference_schema(installed, reference
 
 def test_every_process_has_probe_restart_policy_log_and_group_shutdown(installed):
     processes = _render(installed)["processes"]
-    assert set(processes) == {c.name for c in installed.registry}
+    tasks = {p.name for p in installed.plan(False) if p.oneshot}  # [[post_start]] one-shot processes
+    assert tasks == {"invokeai-sync-models"}
+    assert set(processes) == {c.name for c in installed.registry} | tasks
+    for name in tasks:
+        assert processes[name]["availability"]["restart"] == "no" and "readiness_probe" not in processes[name]
     for name, proc in processes.items():
+        if name in tasks:
+            continue
         assert proc["readiness_probe"]["http_get"]["port"] == str(installed.registry.get(name).port)
         assert proc["availability"]["restart"] == "on_failure"
         assert proc["availability"]["max_restarts"] > 0 and proc["availability"]["backoff_seconds"] >= 1

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lorapilot.components import Component, Registry, topological_order
-from lorapilot.components.spec import Probe, Restart, Shutdown
+from lorapilot.components.spec import PostStart, Probe, Restart, Shutdown
 from lorapilot.errors import ConfigError
 from lorapilot.manifest import Manifest
 from lorapilot.workspace.layout import Workspace
@@ -49,6 +49,7 @@ class ProcessPlan:
     env_path: Path | None = None
     src_path: Path | None = None
     extra: dict = field(default_factory=dict)
+    oneshot: bool = False  # a post-start task: runs to completion, has no port, is not restarted
 
     @property
     def probe_url(self) -> str | None:
@@ -170,6 +171,38 @@ def resolve_component(
     )
 
 
+def resolve_post_start(ws: Workspace, comp: Component, task: PostStart, parent: ProcessPlan, manifest: Manifest) -> ProcessPlan:
+    """A component's ``[[post_start]]`` task as a one-shot process that depends on it."""
+    values = _placeholders(ws, comp, parent.host, parent.env_path, parent.src_path, manifest.lorapilot_python)
+    name = f"{comp.name}-{task.name}"
+    argv = [_expand(arg, values, f"{comp.spec_path}: post_start.{task.name}.command") for arg in task.command]
+    return ProcessPlan(
+        name=name,
+        title=f"{parent.title}: {task.name}",
+        description=task.description,
+        category=parent.category,
+        port=0,
+        host=parent.host,
+        url_path="/",
+        argv=argv,
+        cwd=None,
+        env={},
+        secret_env={},
+        log_file=ws.log_file(name),
+        probe=None,
+        probe_exec=None,
+        depends_on=[comp.name],
+        autostart=parent.autostart,
+        gpu=False,
+        shutdown=Shutdown(),
+        restart=Restart(policy="no", max_restarts=0),
+        installed=parent.installed,
+        missing=parent.missing,
+        install_hint=parent.install_hint,
+        oneshot=True,
+    )
+
+
 def build_plan(
     ws: Workspace,
     registry: Registry,
@@ -181,4 +214,9 @@ def build_plan(
         from lorapilot.gpu import gpu_available as detect
 
         gpu_available = detect()
-    return [resolve_component(ws, comp, registry, manifest, gpu_available) for comp in topological_order(registry)]
+    plans = []
+    for comp in topological_order(registry):
+        plan = resolve_component(ws, comp, registry, manifest, gpu_available)
+        plans.append(plan)
+        plans += [resolve_post_start(ws, comp, task, plan, manifest) for task in comp.spec.post_start]
+    return plans

@@ -47,7 +47,9 @@ def cli_progress(description: str, total: float | None = None, unit: str = "") -
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
     if unit == "bytes":
         columns[2] = TransferSpeedColumn()
-    with RichProgress(*columns, transient=False) as bar:
+    from rich.console import Console
+
+    with RichProgress(*columns, transient=False, console=Console(stderr=True)) as bar:
         task = bar.add_task(description, total=total)
 
         def report(current: float, total: float | None = None, message: str = "") -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lorapilot.tagpilot.config import TagPilotSettings
 from lorapilot.tomlconfig import load_toml_model
@@ -55,6 +55,17 @@ class ManagerSettings(_Strict):
 class ModelsSettings(_Strict):
     extra_roots: list[str] = Field(default_factory=list)
 
+    @field_validator("extra_roots")
+    @classmethod
+    def _absolute_and_distinct(cls, value: list[str]) -> list[str]:
+        """Extra model roots are absolute folders (a network volume), each listed once."""
+        for root in value:
+            if not root.startswith("/"):
+                raise ValueError(f"{root!r} must be an absolute path")
+        if len(set(value)) != len(value):
+            raise ValueError("a root is listed twice")
+        return value
+
 
 class ControlPilotSettings(_Strict):
     """``[controlpilot]``: the dashboard's auth, uploads and telemetry."""
@@ -66,6 +77,14 @@ class ControlPilotSettings(_Strict):
     telemetry_interval_s: float = Field(default=5, ge=1, le=60)
 
 
+class CopilotSettings(_Strict):
+    """``[copilot]``: the Copilot sidecar (see lorapilot.copilot)."""
+
+    permit_allow_all: bool = False  # let chats ask for --allow-all-tools/-paths/-urls
+    default_timeout_s: float = Field(default=600, gt=0, le=86400)
+    max_timeout_s: float = Field(default=3600, gt=0, le=86400)
+
+
 class Settings(_Strict):
     """Everything in ``config/lorapilot.toml``."""
 
@@ -74,6 +93,7 @@ class Settings(_Strict):
     components: dict[str, ComponentOverride] = Field(default_factory=dict)
     models: ModelsSettings = ModelsSettings()
     controlpilot: ControlPilotSettings = ControlPilotSettings()
+    copilot: CopilotSettings = CopilotSettings()
     tagpilot: TagPilotSettings = TagPilotSettings()
 
 

@@ -38,7 +38,7 @@ class Task:
     cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def to_dict(self) -> dict:
-        # Not dataclasses.asdict: it deep-copies every field, and an Event cannot be copied.
+        # Not asdict(): it deep-copies every field, and an Event holds a lock.
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "cancel_event"}
 
 

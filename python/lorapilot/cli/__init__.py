@@ -29,6 +29,8 @@ COMMANDS: dict[str, str] = {
     "urls": "lorapilot.cli.service_cmds:urls_cmd",
     "components": "lorapilot.cli.render_cmds:components_cmd",
     "controlpilot": "lorapilot.controlpilot.cli:controlpilot_group",
+    "models": "lorapilot.models.cli:models_group",
+    "copilot": "lorapilot.copilot.cli:copilot_group",
     "dataset": "lorapilot.tagpilot.cli:dataset_group",
 }
 

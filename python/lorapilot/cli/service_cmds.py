@@ -14,6 +14,8 @@ from lorapilot.runner import BACKENDS
 def _print_urls(ctx) -> None:
     host = public_host(ctx)
     for plan in ctx.plan(False):
+        if plan.oneshot:
+            continue
         note = "" if plan.installed else f"   (not installed: {plan.install_hint})"
         click.echo(f"  {plan.title:<18} {plan.open_url(host)}{note}")
 

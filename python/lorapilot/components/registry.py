@@ -129,7 +129,15 @@ def load_registry(
     registry = Registry(components, settings, settings_path)
     _check_dependencies(registry)
     _check_ports(registry)
+    _check_post_start_names(registry)
     return registry
+
+
+def _check_post_start_names(registry: Registry) -> None:
+    for comp in registry:
+        for task in comp.spec.post_start:
+            if f"{comp.name}-{task.name}" in registry:
+                raise ConfigError(comp.spec_path, f"post_start.{task.name}: process name {comp.name}-{task.name!s} is a component's name")
 
 
 def _check_dependencies(registry: Registry) -> None:

@@ -143,6 +143,35 @@ class Restart(_Strict):
     max_restarts: int = Field(default=5, ge=0)
 
 
+class PostStart(_Strict):
+    """A one-shot task run each time the component is healthy (e.g. registering models).
+
+    Rendered as its own process that depends on the component (process-compose
+    ``process_healthy``; supervisord waits on the component's probe) and is not
+    restarted. Its placeholders are the component's ({port} is its port).
+    """
+
+    name: str
+    description: str = ""
+    command: list[str] = Field(min_length=1)
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        if not _NAME_RE.match(value):
+            raise ValueError(f"name must be lower-case letters, digits and '-', got {value!r}")
+        return value
+
+    @field_validator("command")
+    @classmethod
+    def _known_placeholders(cls, value: list[str]) -> list[str]:
+        for i, arg in enumerate(value):
+            unknown = template_fields(arg) - PLACEHOLDERS
+            if unknown:
+                raise ValueError(f"command[{i}] uses unknown placeholder(s) {sorted(unknown)}")
+        return value
+
+
 class ComponentSpec(_Strict):
     """One component of LoRA Pilot, as declared in its component.toml."""
 
@@ -160,6 +189,7 @@ class ComponentSpec(_Strict):
     probe: Probe | None = None
     shutdown: Shutdown = Shutdown()
     restart: Restart = Restart()
+    post_start: list[PostStart] = Field(default_factory=list)
     source: Source
 
     @field_validator("name")

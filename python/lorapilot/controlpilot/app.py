@@ -32,6 +32,8 @@ AREA_ROUTERS: list[str] = [
     "lorapilot.controlpilot.routers.tokens:router",
     "lorapilot.controlpilot.routers.services:router",
     "lorapilot.controlpilot.routers.events:router",
+    "lorapilot.models.api:router",
+    "lorapilot.copilot.proxy:router",
     "lorapilot.tagpilot.api:router",
 ]
 

@@ -60,7 +60,7 @@ def _program(ws: Workspace, plan: ProcessPlan, plans: list[ProcessPlan], python:
         f"autostart={'true' if plan.autostart and plan.installed else 'false'}",
         f"autorestart={_RESTART[plan.restart.policy]}",
         "exitcodes=0",
-        "startsecs=2",
+        f"startsecs={0 if plan.oneshot else 2}",  # a one-shot task may finish at once
         f"startretries={plan.restart.max_restarts}",
         f"stopsignal={signal.Signals(plan.shutdown.signal).name.removeprefix('SIG')}",
         f"stopwaitsecs={plan.shutdown.timeout_s}",

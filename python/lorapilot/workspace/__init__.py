@@ -56,6 +56,9 @@ def init_workspace(ctx) -> InitReport:
         invoke = registry.get("invokeai")
         report.files.append(write_invokeai_yaml(ws, settings.host, invoke.port))
     report.files.append(write_kohya_config(ws))
+    from lorapilot.models.manifest import ensure_manifest  # the models package imports workspace
+
+    report.files.append(ensure_manifest(ws))
     if "ai-toolkit" in registry:
         src = ctx.manifest.location("ai-toolkit").src or ws.state_dir("ai-toolkit") / "src"
         report.files.append(wire_ai_toolkit(ws, src))

@@ -4,6 +4,7 @@ import { useConnectionState } from "../api/events";
 import type { SessionInfo } from "../api/types";
 import { pageFor, pages } from "../pages/registry";
 import { Link, subpath, useLocation } from "../router";
+import { DrawerDock } from "./DrawerDock";
 import { ErrorBoundary } from "./ErrorBoundary";
 
 /** The navigation frame every page plugs into (see web/README.md). */
@@ -41,6 +42,7 @@ export function Frame({ session, onLoggedOut }: { session: SessionInfo; onLogged
           ControlPilot
         </Link>
         <span className={`live ${connection}`} title={`live updates: ${connection}`} data-testid="live" />
+        <DrawerDock />
         {session.auth_required && (
           <button type="button" className="ghost logout" onClick={logout}>
             Log out

@@ -1,0 +1,126 @@
+"""``lorapilot copilot serve|status|ask|history``: thin shells over :class:`ChatService`."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import sys
+
+import click
+
+from lorapilot.cli.common import workspace_option
+
+
+def _service(ctx, permit_allow_all: bool = False, cli: str | None = None):
+    from lorapilot.copilot.command import Policy
+    from lorapilot.copilot.service import ChatService
+
+    settings = ctx.settings.copilot
+    return ChatService(
+        ctx.workspace,
+        policy=Policy(permit_allow_all=permit_allow_all or settings.permit_allow_all),
+        cli=cli,
+        manifest_env=ctx.manifest.location("copilot").env,
+        default_timeout_s=settings.default_timeout_s,
+        max_timeout_s=settings.max_timeout_s,
+    )
+
+
+@click.group("copilot")
+def copilot_group() -> None:
+    """The Copilot sidecar: GitHub Copilot CLI confined to the workspace (port 7879, loopback only)."""
+
+
+@copilot_group.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Bind address; must be loopback.")
+@click.option("--port", default=7879, show_default=True, type=int)
+@click.option("--force-bind", is_flag=True, help="Bind a non-loopback address anyway (the sidecar has no auth).")
+@click.option("--permit-allow-all", is_flag=True,
+              help="Let chats ask for --allow-all-tools/--allow-all-paths/--allow-all-urls.")
+@click.option("--cli", "cli_path", metavar="PATH", help="The copilot executable (default: $LORAPILOT_COPILOT_CLI, then PATH).")
+@workspace_option
+def serve(ctx, host: str, port: int, force_bind: bool, permit_allow_all: bool, cli_path: str | None) -> None:
+    """Serve the sidecar's HTTP API with uvicorn."""
+    from lorapilot.copilot.server import check_bind_host, is_loopback, serve as serve_sidecar
+
+    check_bind_host(host, force=force_bind)
+    if not is_loopback(host):
+        click.echo(f"warning: the Copilot sidecar listens on {host} without authentication (--force-bind)", err=True)
+    serve_sidecar(_service(ctx, permit_allow_all, cli_path), host, port)
+
+
+@copilot_group.command("status")
+@workspace_option
+def status(ctx) -> None:
+    """Whether the CLI is installed (and its version) and whether a token is configured."""
+    info = _service(ctx).status()
+    cli = info["cli"]
+    if cli["installed"]:
+        click.echo(f"cli:    {cli['path']} (version {cli['version']})")
+    else:
+        click.echo(f"cli:    not available: {cli['error']}\n        install: {cli['install_hint']}")
+    token = info["token"]
+    click.echo(f"token:  {'configured from ' + token['source'] if token['configured'] else 'not configured'}")
+    click.echo(f"cwd:    {info['cwd']}")
+
+
+@copilot_group.command("ask")
+@click.argument("prompt", required=False)
+@click.option("--cwd", help="Working directory, relative to the workspace.")
+@click.option("--allow-tool", "allow_tools", multiple=True, metavar="PATTERN", help="e.g. write, 'shell(git:*)'.")
+@click.option("--deny-tool", "deny_tools", multiple=True, metavar="PATTERN")
+@click.option("--add-dir", "add_dirs", multiple=True, metavar="DIR", help="Another workspace folder Copilot may read and write.")
+@click.option("--model")
+@click.option("--conversation", "conversation_id", metavar="UUID", help="Continue this conversation.")
+@click.option("--timeout", "timeout_s", type=float, help="Seconds before the run is killed.")
+@workspace_option
+def ask(ctx, prompt, cwd, allow_tools, deny_tools, add_dirs, model, conversation_id, timeout_s) -> None:
+    """Ask Copilot once (PROMPT, or stdin); the answer streams to stdout and is kept in the history."""
+    from lorapilot.copilot.command import ChatOptions
+
+    if prompt is None:
+        prompt = sys.stdin.read()
+    options = ChatOptions(prompt=prompt, cwd=cwd, allow_tools=list(allow_tools), deny_tools=list(deny_tools),
+                          add_dirs=list(add_dirs), model=model, conversation_id=conversation_id)
+
+    async def run() -> dict:
+        service = _service(ctx)
+        try:
+            chat = await service.start(options, timeout_s)
+            async for kind, data in chat.follow():
+                if kind == "output":
+                    stream = sys.stdout if data["stream"] == "stdout" else sys.stderr
+                    stream.write(data["text"])
+                    stream.flush()
+            return await chat.wait()
+        finally:
+            await service.shutdown()
+
+    result = asyncio.run(run())
+    click.echo(f"[conversation {result['conversation_id']}, {result['status']}, {result['duration_s']:.1f}s]", err=True)
+    if result["status"] != "ok":
+        sys.exit(result["exit_code"] if result["exit_code"] not in (None, 0) else 1)
+
+
+@copilot_group.command("history")
+@click.option("--conversation", "conversation_id", metavar="UUID", help="Only this conversation, in full.")
+@click.option("--limit", default=20, show_default=True, type=int)
+@workspace_option
+def history(ctx, conversation_id: str | None, limit: int) -> None:
+    """The latest chats (newest first), or one whole conversation."""
+    from lorapilot.copilot.history import History
+
+    db = History(ctx.workspace.state_dir("copilot") / "history.db")
+    try:
+        if conversation_id is None:
+            for conv in db.conversations(limit):
+                when = datetime.datetime.fromtimestamp(conv["last_at"]).strftime("%Y-%m-%d %H:%M")
+                click.echo(f"{conv['conversation_id']}  {when}  {conv['messages']:>3} msg  {conv['title']}")
+            return
+        for entry in reversed(db.entries(conversation_id, limit)):
+            when = datetime.datetime.fromtimestamp(entry.started_at).strftime("%Y-%m-%d %H:%M:%S")
+            click.echo(f"--- #{entry.id} {when} in /{entry.cwd} [{entry.status}, exit {entry.exit_code}]")
+            click.echo(f"> {entry.prompt.rstrip()}")
+            click.echo(entry.answer.rstrip())
+    finally:
+        db.close()

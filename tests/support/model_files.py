@@ -1,0 +1,213 @@
+"""Build small safetensors files with real key names and scaled-down shapes.
+
+Only the dimensions detection reads are real (the text encoder width in
+cross-attention, SDXL's label embedding inputs, FLUX's hidden width, a
+LoRA's rank); the rest are shrunk so each file is a few hundred KB.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import numpy as np
+from safetensors.numpy import save_file
+
+_NP = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "U8": np.uint8}
+
+
+def write_model(path: Path, spec: dict[str, tuple], metadata: dict[str, str] | None = None, seed: int = 0) -> Path:
+    """``spec``: name -> (shape,) or (shape, dtype) or (shape, dtype, value)."""
+    rng = np.random.default_rng(seed)
+    tensors = {}
+    for name, item in spec.items():
+        shape = item[0]
+        dtype = item[1] if len(item) > 1 else "F16"
+        if len(item) > 2:
+            tensors[name] = np.full(shape, item[2], dtype=_NP[dtype])
+        else:
+            tensors[name] = rng.standard_normal(shape).astype(_NP[dtype])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(path), metadata=metadata)
+    path.chmod(0o644)
+    return path
+
+
+def raw_safetensors(path: Path, header: dict, data: bytes = b"", declared_length: int | None = None) -> Path:
+    """Write a file byte by byte (for malformed headers the library would refuse to write)."""
+    body = json.dumps(header).encode()
+    length = len(body) if declared_length is None else declared_length
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(struct.pack("<Q", length) + body + data)
+    return path
+
+
+DM = "model.diffusion_model."
+
+
+def sd1_checkpoint() -> dict:
+    return {
+        DM + "input_blocks.0.0.weight": ((8, 4, 3, 3),),
+        DM + "input_blocks.1.1.transformer_blocks.0.attn2.to_k.weight": ((4, 768),),
+        "cond_stage_model.transformer.text_model.embeddings.token_embedding.weight": ((16, 768),),
+        "first_stage_model.encoder.conv_in.weight": ((8, 3, 3, 3),),
+        "first_stage_model.decoder.conv_in.weight": ((8, 4, 3, 3),),
+    }
+
+
+def sd2_checkpoint() -> dict:
+    return {
+        DM + "input_blocks.0.0.weight": ((8, 4, 3, 3),),
+        DM + "input_blocks.1.1.transformer_blocks.0.attn2.to_k.weight": ((4, 1024),),
+        "cond_stage_model.model.token_embedding.weight": ((16, 1024),),
+        "first_stage_model.decoder.conv_in.weight": ((8, 4, 3, 3),),
+    }
+
+
+def sdxl_checkpoint() -> dict:
+    return {
+        DM + "input_blocks.0.0.weight": ((8, 4, 3, 3),),
+        DM + "label_emb.0.0.weight": ((4, 2816),),
+        DM + "input_blocks.4.1.transformer_blocks.0.attn2.to_k.weight": ((4, 2048),),
+        "conditioner.embedders.0.transformer.text_model.embeddings.token_embedding.weight": ((16, 768),),
+        "conditioner.embedders.1.model.token_embedding.weight": ((16, 1280),),
+        "first_stage_model.decoder.conv_in.weight": ((8, 4, 3, 3),),
+    }
+
+
+def sdxl_refiner_checkpoint() -> dict:
+    return {
+        DM + "input_blocks.0.0.weight": ((8, 4, 3, 3),),
+        DM + "label_emb.0.0.weight": ((4, 2560),),
+        "conditioner.embedders.0.model.token_embedding.weight": ((16, 1280),),
+    }
+
+
+def sd3_checkpoint() -> dict:
+    return {
+        DM + "joint_blocks.0.context_block.attn.qkv.weight": ((12, 8),),
+        DM + "x_embedder.proj.weight": ((1536, 16, 2, 2),),
+        "text_encoders.clip_l.transformer.text_model.embeddings.token_embedding.weight": ((16, 768),),
+    }
+
+
+def flux_transformer(dev: bool = True) -> dict:
+    spec = {
+        "double_blocks.0.img_attn.qkv.weight": ((24, 8),),
+        "single_blocks.0.linear1.weight": ((8, 8),),
+        "img_in.weight": ((8, 64),),
+    }
+    if dev:
+        spec["guidance_in.in_layer.weight"] = ((8, 256),)
+    return spec
+
+
+def kohya_lora_sd1(rank: int = 4, alpha: float = 2.0) -> dict:
+    m = "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k"
+    t = "lora_te_text_model_encoder_layers_0_self_attn_q_proj"
+    return {
+        f"{m}.lora_down.weight": ((rank, 768),),
+        f"{m}.lora_up.weight": ((8, rank),),
+        f"{m}.alpha": ((), "F32", alpha),
+        f"{t}.lora_down.weight": ((rank, 768),),
+        f"{t}.lora_up.weight": ((768, rank),),
+        f"{t}.alpha": ((), "F32", alpha),
+    }
+
+
+def kohya_lora_sdxl(rank: int = 8, alpha: float = 4.0) -> dict:
+    m = "lora_unet_input_blocks_4_1_transformer_blocks_0_attn2_to_k"
+    return {
+        f"{m}.lora_down.weight": ((rank, 2048),),
+        f"{m}.lora_up.weight": ((8, rank),),
+        f"{m}.alpha": ((), "F16", alpha),
+        f"lora_te1_text_model_encoder_layers_0_mlp_fc1.lora_down.weight": ((rank, 768),),
+        f"lora_te2_text_model_encoder_layers_0_mlp_fc1.lora_down.weight": ((rank, 1280),),
+    }
+
+
+def kohya_lora_flux(rank: int = 16) -> dict:
+    m = "lora_unet_double_blocks_0_img_attn_qkv"
+    return {
+        f"{m}.lora_down.weight": ((rank, 3072),),
+        f"{m}.lora_up.weight": ((16, rank),),
+        f"{m}.alpha": ((), "F32", float(rank)),
+    }
+
+
+def peft_lora_flux(rank: int = 8) -> dict:
+    return {
+        "transformer.single_transformer_blocks.0.attn.to_q.lora_A.weight": ((rank, 3072),),
+        "transformer.single_transformer_blocks.0.attn.to_q.lora_B.weight": ((16, rank),),
+    }
+
+
+def loha_sd1(rank: int = 4) -> dict:
+    m = "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k"
+    return {
+        f"{m}.hada_w1_a": ((8, rank),),
+        f"{m}.hada_w1_b": ((rank, 768),),
+        f"{m}.hada_w2_a": ((8, rank),),
+        f"{m}.hada_w2_b": ((rank, 768),),
+        f"{m}.alpha": ((), "F32", 1.0),
+    }
+
+
+def lokr_sdxl(rank: int = 8) -> dict:
+    m = "lora_unet_input_blocks_4_1_transformer_blocks_0_attn2_to_k"
+    return {
+        f"{m}.lokr_w1": ((4, 4),),
+        f"{m}.lokr_w2_a": ((2, rank),),
+        f"{m}.lokr_w2_b": ((rank, 512),),
+        f"lora_te1_text_model_encoder_layers_0_mlp_fc1.lokr_w1": ((4, 4),),
+    }
+
+
+def vae(latent_channels: int = 4) -> dict:
+    return {
+        "encoder.conv_in.weight": ((8, 3, 3, 3),),
+        "decoder.conv_in.weight": ((8, latent_channels, 3, 3),),
+        "decoder.conv_out.weight": ((3, 8, 3, 3),),
+    }
+
+
+def clip_l() -> dict:
+    return {
+        "text_model.embeddings.token_embedding.weight": ((16, 768),),
+        "text_model.encoder.layers.0.self_attn.q_proj.weight": ((8, 8),),
+    }
+
+
+def t5xxl() -> dict:
+    return {
+        "encoder.block.0.layer.0.SelfAttention.q.weight": ((4, 4096),),
+        "shared.weight": ((4, 4096),),
+    }
+
+
+def controlnet_sd1() -> dict:
+    return {
+        "control_model.input_hint_block.0.weight": ((16, 3, 3, 3),),
+        "control_model.input_blocks.1.1.transformer_blocks.0.attn2.to_k.weight": ((4, 768),),
+    }
+
+
+def controlnet_sdxl_diffusers() -> dict:
+    return {
+        "controlnet_cond_embedding.conv_in.weight": ((16, 3, 3, 3),),
+        "down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k.weight": ((4, 2048),),
+    }
+
+
+LORA_METADATA = {
+    "ss_network_module": "networks.lora",
+    "ss_network_dim": "4",
+    "ss_network_alpha": "2.0",
+    "ss_base_model_version": "sd_v1",
+    "ss_output_name": "pixel-style",
+    "ss_num_train_images": "40",
+    "ss_tag_frequency": json.dumps({"10_pixel": {"pixel art": 40, "1girl": 12, " outdoors": 7}, "reg": {"landscape": 3}}),
+    "modelspec.architecture": "stable-diffusion-v1/lora",
+    "modelspec.title": "Pixel Style",
+}

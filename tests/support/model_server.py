@@ -1,0 +1,217 @@
+"""A loopback HTTP server for download tests.
+
+It serves files with Range support and can cut a connection part-way, slow a
+body down, lie about the content type or omit Content-Length. It also speaks
+the few Hugging Face Hub endpoints huggingface_hub uses for listing and
+resolving files, and CivitAI's model-version API with token-checked,
+redirecting downloads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote, urlparse
+
+
+@dataclass
+class Served:
+    data: bytes
+    content_type: str = "application/octet-stream"
+    cut_after: int | None = None  # close the connection after this many body bytes ...
+    cuts_left: int = 0  # ... this many times
+    bytes_per_s: float | None = None  # throttle
+    send_length: bool = True
+    etag: str | None = None
+    filename: str | None = None  # Content-Disposition
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+
+
+@dataclass
+class ModelServer:
+    files: dict[str, Served] = field(default_factory=dict)
+    hf_repos: dict[str, dict[str, bytes]] = field(default_factory=dict)  # repo -> {path: bytes}
+    civitai_versions: dict[int, dict] = field(default_factory=dict)
+    civitai_models: dict[int, dict] = field(default_factory=dict)
+    civitai_token: str | None = None
+    requests: list[Request] = field(default_factory=list)
+
+    def start(self) -> "ModelServer":
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_HEAD(self):
+                server._handle(self, head=True)
+
+            def do_GET(self):
+                server._handle(self, head=False)
+
+            def do_POST(self):
+                server._handle(self, head=False)
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self.port = self._httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def add(self, path: str, data: bytes, **options) -> str:
+        self.files[path] = Served(data=data, **options)
+        return self.url + path
+
+    def range_requests(self, path: str) -> list[str]:
+        return [r.headers.get("Range") for r in self.requests if r.path.split("?")[0] == path and r.headers.get("Range")]
+
+    # ------------------------------------------------------------ dispatch
+
+    def _handle(self, h: BaseHTTPRequestHandler, head: bool) -> None:
+        self.requests.append(Request(h.command, h.path, {k: v for k, v in h.headers.items()}))
+        url = urlparse(h.path)
+        path = unquote(url.path)
+        if path in self.files:
+            return self._send_file(h, self.files[path], head)
+        if path.startswith("/api/models/"):
+            return self._hf_api(h, path[len("/api/models/"):], url.query)
+        if "/resolve/" in path:
+            repo, _, rest = path.lstrip("/").partition("/resolve/")
+            _rev, _, file_path = rest.partition("/")
+            data = self.hf_repos.get(repo, {}).get(file_path)
+            if data is None:
+                return self._json(h, 404, {"error": "Entry not found"})
+            return self._send_file(h, Served(data=data, etag=f'"{hashlib.sha256(data).hexdigest()}"'), head)
+        if path.startswith("/api/v1/") or path.startswith("/api/download/"):
+            return self._civitai(h, path)
+        self._json(h, 404, {"error": f"no route {path}"})
+
+    def _json(self, h, status: int, body, headers: dict | None = None) -> None:
+        raw = json.dumps(body).encode()
+        h.send_response(status)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(len(raw)))
+        for key, value in (headers or {}).items():
+            h.send_header(key, value)
+        h.end_headers()
+        h.wfile.write(raw)
+
+    def _send_file(self, h, served: Served, head: bool) -> None:
+        data = served.data
+        start = 0
+        status = 200
+        range_header = h.headers.get("Range")
+        if_range = h.headers.get("If-Range")
+        if range_header and (if_range is None or if_range == served.etag):
+            spec = range_header.removeprefix("bytes=").split("-")[0]
+            start = int(spec)
+            if start >= len(data):
+                h.send_response(416)
+                h.send_header("Content-Range", f"bytes */{len(data)}")
+                h.send_header("Content-Length", "0")
+                h.end_headers()
+                return
+            status = 206
+        body = data[start:]
+        h.send_response(status)
+        h.send_header("Content-Type", served.content_type)
+        h.send_header("Accept-Ranges", "bytes")
+        if served.etag:
+            h.send_header("ETag", served.etag)
+        if served.filename:
+            h.send_header("Content-Disposition", f'attachment; filename="{served.filename}"')
+        if status == 206:
+            h.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        if served.send_length:
+            h.send_header("Content-Length", str(len(body)))
+        else:
+            h.send_header("Connection", "close")
+        h.end_headers()
+        if head:
+            return
+        limit = len(body)
+        cut = False
+        if served.cut_after is not None and served.cuts_left > 0 and start < served.cut_after:
+            limit = served.cut_after - start
+            served.cuts_left -= 1
+            cut = True
+        step = 64 * 1024
+        sent = 0
+        try:
+            while sent < limit:
+                chunk = body[sent : min(limit, sent + step)]
+                h.wfile.write(chunk)
+                sent += len(chunk)
+                if served.bytes_per_s:
+                    time.sleep(len(chunk) / served.bytes_per_s)
+            h.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            return
+        if cut or not served.send_length:
+            h.close_connection = True
+
+    # ------------------------------------------------------------ Hugging Face
+
+    def _hf_entry(self, path: str, data: bytes) -> dict:
+        entry = {"type": "file", "oid": hashlib.sha1(data).hexdigest(), "size": len(data), "path": path}
+        if path.endswith(".safetensors"):
+            entry["lfs"] = {"oid": hashlib.sha256(data).hexdigest(), "size": len(data), "pointerSize": 134}
+        return entry
+
+    def _hf_api(self, h, rest: str, query: str) -> None:
+        for repo, files in self.hf_repos.items():
+            if rest.startswith(repo + "/tree/"):
+                return self._json(h, 200, [self._hf_entry(p, d) for p, d in sorted(files.items())])
+            if rest.startswith(repo + "/paths-info/"):
+                length = int(h.headers.get("Content-Length") or 0)
+                form = parse_qs(h.rfile.read(length).decode())
+                wanted = form.get("paths", [])
+                return self._json(h, 200, [self._hf_entry(p, files[p]) for p in wanted if p in files])
+        self._json(h, 404, {"error": "Repository not found"}, {"X-Error-Code": "RepoNotFound"})
+
+    # ------------------------------------------------------------ CivitAI
+
+    def _civitai(self, h, path: str) -> None:
+        authorized = self.civitai_token is None or h.headers.get("Authorization") == f"Bearer {self.civitai_token}"
+        parts = path.strip("/").split("/")
+        if path.startswith("/api/v1/model-versions/"):
+            version = self.civitai_versions.get(int(parts[-1]))
+            return self._json(h, 200, version) if version else self._json(h, 404, {"error": "No model version"})
+        if path.startswith("/api/v1/models/"):
+            model = self.civitai_models.get(int(parts[-1]))
+            return self._json(h, 200, model) if model else self._json(h, 404, {"error": "No model"})
+        if path.startswith("/api/download/models/"):
+            if not authorized:
+                # CivitAI answers an unauthorised download of a gated file with its login page.
+                page = b"<!DOCTYPE html><html><body>Please log in</body></html>"
+                h.send_response(200)
+                h.send_header("Content-Type", "text/html; charset=utf-8")
+                h.send_header("Content-Length", str(len(page)))
+                h.end_headers()
+                h.wfile.write(page)
+                return
+            h.send_response(307)
+            # Another origin (localhost, not 127.0.0.1), as CivitAI redirects to its storage host.
+            h.send_header("Location", f"http://localhost:{self.port}/signed/{parts[-1]}?sig=abc")
+            h.send_header("Content-Length", "0")
+            h.end_headers()
+            return
+        self._json(h, 404, {"error": "unknown CivitAI route"})

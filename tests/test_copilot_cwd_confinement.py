@@ -1,0 +1,67 @@
+"""``cwd`` and ``add_dirs`` must resolve inside the workspace; every escape is a 400 and runs nothing."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from support.copilot_sidecar import running_sidecar
+from support.fake_copilot import parse_report
+from support.workspaces import make_workspace
+
+
+@pytest.fixture(scope="module")
+def sidecar(tmp_path_factory):
+    base = tmp_path_factory.mktemp("cwd")
+    ctx = make_workspace(base / "ws", enabled={"copilot"})
+    root = ctx.workspace.root
+    (base / "outside").mkdir()
+    (root / "datasets" / "cats").mkdir(parents=True)
+    (root / "outputs").mkdir(exist_ok=True)
+    (root / "notes.txt").write_text("a file, not a folder")
+    os.symlink(base / "outside", root / "datasets" / "link-out")
+    os.symlink(root / "datasets" / "cats", root / "outputs" / "link-in")
+    with running_sidecar(ctx) as sc:
+        yield sc
+
+
+@pytest.mark.parametrize(
+    "cwd",
+    ["..", "../outside", "/etc", "/", "datasets/../../outside", "datasets/link-out", "nope/missing",
+     "notes.txt", "datasets/cats\x00/etc", "a/" * 3000],
+)
+def test_cwd_escapes_are_refused(sidecar, cwd):
+    before = len(_history(sidecar))
+    with sidecar.client() as client:
+        resp = client.post("/chat", json={"prompt": "list files", "cwd": cwd})
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["detail"]
+    assert len(_history(sidecar)) == before, "nothing ran, nothing recorded"
+
+
+@pytest.mark.parametrize("add_dir", ["..", "/tmp", "datasets/link-out"])
+def test_add_dir_escapes_are_refused(sidecar, add_dir):
+    with sidecar.client() as client:
+        resp = client.post("/chat", json={"prompt": "x", "add_dirs": [add_dir]})
+    assert resp.status_code == 400
+    assert "outside" in resp.json()["detail"] or "not a directory" in resp.json()["detail"]
+
+
+def test_paths_inside_run_there(sidecar):
+    root = sidecar.ctx.workspace.root.resolve()
+    with sidecar.client() as client:
+        relative = client.post("/chat", json={"prompt": "x", "cwd": "datasets/cats"}).json()
+        absolute = client.post("/chat", json={"prompt": "x", "cwd": str(root / "datasets")}).json()
+        via_link = client.post("/chat", json={"prompt": "x", "cwd": "outputs/link-in", "add_dirs": ["outputs"]}).json()
+    assert parse_report(relative["stdout"])["cwd"] == str(root / "datasets" / "cats")
+    assert relative["cwd"] == "datasets/cats"
+    assert parse_report(absolute["stdout"])["cwd"] == str(root / "datasets")
+    report = parse_report(via_link["stdout"])
+    assert report["cwd"] == str(root / "datasets" / "cats")
+    assert f"--add-dir={root / 'outputs'}" in report["argv"]
+
+
+def _history(sidecar) -> list:
+    with sidecar.client() as client:
+        return client.get("/history", params={"limit": 500}).json()["entries"]

@@ -1,0 +1,70 @@
+"""The real GitHub Copilot CLI accepts the command line the sidecar builds.
+
+Runs only where the real binary is available: set ``LORAPILOT_REAL_COPILOT``
+to it (e.g. the ``copilot`` file of the npm package
+``@github/copilot-linux-x64``, 1.0.102). No GitHub access is needed: the CLI
+runs in its bring-your-own-model mode against a local OpenAI-compatible stub.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import psutil
+import pytest
+
+from support.copilot_sidecar import running_sidecar
+from support.fake_openai import FakeOpenAI
+from support.workspaces import make_workspace
+
+REAL_CLI = os.environ.get("LORAPILOT_REAL_COPILOT")
+pytestmark = pytest.mark.skipif(
+    not REAL_CLI or not os.access(REAL_CLI, os.X_OK),
+    reason="set LORAPILOT_REAL_COPILOT to the real copilot executable (npm @github/copilot-linux-x64)",
+)
+
+
+@pytest.fixture
+def real_sidecar(tmp_path):
+    ctx = make_workspace(tmp_path / "ws", enabled={"copilot"})
+    (ctx.workspace.root / "datasets" / "cats").mkdir(parents=True)
+    with FakeOpenAI() as api:
+        env = {
+            "LORAPILOT_COPILOT_CLI": REAL_CLI,
+            "COPILOT_OFFLINE": "true",
+            "COPILOT_PROVIDER_BASE_URL": api.base_url,
+            "COPILOT_MODEL": "fake-model",
+            "COPILOT_GITHUB_TOKEN": "", "GH_TOKEN": "", "GITHUB_TOKEN": "",
+        }
+        with running_sidecar(ctx, fake=False, env=env) as sc:
+            yield sc, api
+
+
+def test_real_cli_answers_and_keeps_the_conversation(real_sidecar):
+    sidecar, api = real_sidecar
+    conversation = str(uuid.uuid4())
+    body = {"cwd": "datasets/cats", "add_dirs": ["datasets"], "allow_tools": ["write", "shell(ls)"],
+            "deny_tools": ["shell(rm)"], "model": "fake-model", "conversation_id": conversation, "timeout_s": 120}
+    with sidecar.client(timeout=180) as client:
+        status = client.get("/status").json()
+        first = client.post("/chat", json={**body, "prompt": "first question"}).json()
+        second = client.post("/chat", json={**body, "prompt": "second question"}).json()
+    assert status["cli"]["installed"] and status["cli"]["version"].startswith("1.")
+    assert first["status"] == "ok", first
+    assert "ANSWER: first question" in first["stdout"]
+    assert "ANSWER: second question" in second["stdout"]
+    # --session-id resumed the session: the model saw the first turn again.
+    last_request = " ".join(api.user_texts()[-3:])
+    assert "first question" in last_request and "second question" in last_request
+    assert f"--resume={conversation}" in second["stderr"]
+
+
+def test_real_cli_is_killed_on_timeout(real_sidecar):
+    sidecar, api = real_sidecar
+    with sidecar.client(timeout=180) as client:
+        result = client.post("/chat", json={"prompt": "HANG please", "timeout_s": 8}).json()
+    assert result["status"] == "timeout"
+    leftovers = [p for p in psutil.Process(sidecar.proc.pid).children(recursive=True)
+                 if p.status() != psutil.STATUS_ZOMBIE]
+    assert leftovers == []

@@ -1,0 +1,117 @@
+"""Architecture, kind, LoRA rank/alpha and metadata come from the header alone."""
+
+import json
+import os
+import subprocess
+import sys
+import tracemalloc
+
+import pytest
+
+from lorapilot.models.detect import detect
+from lorapilot.models.inspect import inspect_file, summarize
+from lorapilot.models.safetensors_header import read_header
+from support import model_files as mf
+from support.workspaces import make_workspace
+
+CASES = [
+    # builder, kind, family, variant, (algo, rank, alpha) or None
+    (mf.sd1_checkpoint, "checkpoint", "sd1", None, None),
+    (mf.sd2_checkpoint, "checkpoint", "sd2", None, None),
+    (mf.sdxl_checkpoint, "checkpoint", "sdxl", None, None),
+    (mf.sdxl_refiner_checkpoint, "checkpoint", "sdxl_refiner", None, None),
+    (mf.sd3_checkpoint, "checkpoint", "sd3", "medium", None),
+    (lambda: mf.flux_transformer(dev=True), "diffusion_model", "flux1", "dev", None),
+    (lambda: mf.flux_transformer(dev=False), "diffusion_model", "flux1", "schnell", None),
+    (lambda: mf.kohya_lora_sd1(rank=4, alpha=2.0), "lora", "sd1", None, ("lora", 4, 2.0)),
+    (lambda: mf.kohya_lora_sdxl(rank=8, alpha=4.0), "lora", "sdxl", None, ("lora", 8, 4.0)),
+    (lambda: mf.kohya_lora_flux(rank=16), "lora", "flux1", None, ("lora", 16, 16.0)),
+    (lambda: mf.peft_lora_flux(rank=8), "lora", "flux1", None, ("lora", 8, None)),
+    (lambda: mf.loha_sd1(rank=4), "lycoris", "sd1", None, ("loha", 4, 1.0)),
+    (lambda: mf.lokr_sdxl(rank=8), "lycoris", "sdxl", None, ("lokr", 8, None)),
+    (lambda: mf.vae(4), "vae", None, "4-channel latents (SD1.x / SD2.x / SDXL)", None),
+    (lambda: mf.vae(16), "vae", None, "16-channel latents (FLUX.1 / SD3)", None),
+    (mf.clip_l, "text_encoder", None, "CLIP-L", None),
+    (mf.t5xxl, "text_encoder", None, "T5-XXL", None),
+    (mf.controlnet_sd1, "controlnet", "sd1", None, None),
+    (mf.controlnet_sdxl_diffusers, "controlnet", "sdxl", None, None),
+]
+
+
+@pytest.mark.parametrize("builder,kind,family,variant,adapter", CASES, ids=[f"{c[1]}-{c[2]}-{c[3]}" for c in CASES])
+def test_detects_kind_family_and_adapter_shape(tmp_path, builder, kind, family, variant, adapter):
+    path = mf.write_model(tmp_path / "m.safetensors", builder())
+    result = detect(read_header(path))
+    assert (result.kind, result.family, result.variant) == (kind, family, variant), result.evidence
+    if adapter is None:
+        assert result.lora is None
+    else:
+        assert (result.lora.algo, result.lora.rank, result.lora.alpha) == adapter
+    assert result.dtype == "F16"
+    assert result.folder == {"lycoris": "loras", "lora": "loras", "checkpoint": "checkpoints", "diffusion_model": "diffusion_models",
+                             "vae": "vae", "text_encoder": "text_encoders", "controlnet": "controlnet"}[kind]
+
+
+def test_lora_family_falls_back_to_metadata_when_keys_do_not_say(tmp_path):
+    spec = {"lora_unet_some_block.lora_down.weight": ((4, 320),), "lora_unet_some_block.lora_up.weight": ((320, 4),)}
+    path = mf.write_model(tmp_path / "x.safetensors", spec, {"ss_base_model_version": "sdxl_base_v1-0"})
+    result = detect(read_header(path))
+    assert result.kind == "lora" and result.family == "sdxl"
+    assert "ss_base_model_version" in result.evidence
+
+
+def test_inspect_reports_training_metadata_and_tag_frequency_table(tmp_path):
+    path = mf.write_model(tmp_path / "pixel.safetensors", mf.kohya_lora_sd1(), mf.LORA_METADATA)
+    report = inspect_file(path)
+    assert report["summary"]["family_label"] == "SD1.x"
+    assert report["training"]["ss_network_dim"] == "4"
+    assert report["training"]["modelspec.title"] == "Pixel Style"
+    assert "ss_tag_frequency" not in report["metadata"]
+    assert report["tag_frequency"][:3] == [
+        {"dataset": "10_pixel", "tag": "pixel art", "count": 40},
+        {"dataset": "10_pixel", "tag": "1girl", "count": 12},
+        {"dataset": "10_pixel", "tag": "outdoors", "count": 7},
+    ]
+
+
+def test_inspect_cli_prints_the_tag_table_and_hashes(tmp_path):
+    ctx = make_workspace(tmp_path / "ws")
+    path = mf.write_model(tmp_path / "pixel.safetensors", mf.kohya_lora_sd1(), mf.LORA_METADATA)
+    env = {**os.environ, "COLUMNS": "160"}
+    out = subprocess.run(
+        [sys.executable, "-m", "lorapilot", "models", "inspect", str(path), "-w", str(ctx.workspace.root)],
+        capture_output=True, text=True, env=env, check=True,
+    ).stdout
+    assert "ss_tag_frequency" in out and "pixel art" in out and "40" in out
+    assert "rank          4" in out and "alpha         2.0" in out
+    assert "autov2" in out
+    data = json.loads(subprocess.run(
+        [sys.executable, "-m", "lorapilot", "models", "inspect", str(path), "--json", "-w", str(ctx.workspace.root)],
+        capture_output=True, text=True, env=env, check=True,
+    ).stdout)
+    assert data["hashes"]["autov2"] == data["hashes"]["sha256"][:10]
+
+
+def test_inspect_reads_the_header_only(tmp_path):
+    """A 4 GiB tensor (a sparse file) is inspected without reading or allocating its data."""
+    header = {"big.weight": {"dtype": "F32", "shape": [1024, 1024, 1024], "data_offsets": [0, 4 * 1024**3]},
+              "__metadata__": {"modelspec.title": "huge"}}
+    path = mf.raw_safetensors(tmp_path / "huge.safetensors", header)
+    with path.open("r+b") as fh:
+        fh.truncate(path.stat().st_size + 4 * 1024**3)
+    tracemalloc.start()
+    summary = summarize(path)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert summary["params"] == 1024**3 and summary["dtype"] == "F32"
+    assert peak < 5 * 1024 * 1024
+
+
+def test_pickles_are_listed_with_a_warning_and_never_opened(tmp_path):
+    evil = tmp_path / "evil.ckpt"
+    # A pickle that would create a file if it were ever unpickled.
+    marker = tmp_path / "pwned"
+    evil.write_bytes(b"cos\nsystem\n(S'touch " + str(marker).encode() + b"'\ntR.")
+    summary = summarize(evil)
+    assert summary["format"] == "pickle" and "not opened" in summary["warning"]
+    assert not marker.exists()
