@@ -13,7 +13,7 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, JSONResponse
 
-from lorapilot.archive import UnsafeArchiveError, check_zip
+from lorapilot.archive import ArchiveLimits, UnsafeArchiveError, check_zip
 from lorapilot.context import Context
 from lorapilot.controlpilot.deps import get_ctx, get_tasks
 from lorapilot.errors import LorapilotError, NotFoundError
@@ -104,9 +104,12 @@ async def import_zip(name: str, request: Request, ctx: Context = Depends(get_ctx
     upload_dir.mkdir(parents=True, exist_ok=True)
     tmp = tempfile.NamedTemporaryFile(dir=upload_dir, suffix=".zip", delete=False)
     path = Path(tmp.name)
+    limit = ArchiveLimits().max_total_bytes  # a zip is never larger than what it may expand to
     try:
         with tmp:
             async for chunk in request.stream():
+                if tmp.tell() + len(chunk) > limit:
+                    raise UnsafeArchiveError(f"upload larger than {limit} bytes")
                 tmp.write(chunk)
         check_zip(path)
     except (UnsafeArchiveError, OSError):
