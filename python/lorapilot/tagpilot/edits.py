@@ -141,10 +141,11 @@ def apply_op(
                 raise ConflictError(
                     f"{len(stale)} caption(s) changed since the preview, e.g. {caption_name(stale[0])!r}; preview again"
                 )
-        by_name = {r.name: r for r in records}
-        changes = [
-            Change(d.image, by_name[d.image].caption.raw, encode_caption(d.after)) for d in _diffs(op, records)
-        ]
+        changes = []
+        for record in records:
+            after = op.apply(record.caption.text, record.caption.tags)
+            if after != record.caption.text:
+                changes.append(Change(record.name, record.caption.raw, encode_caption(after)))
         return history.record(op.describe(), "bulk", _op_json(op), changes)
 
 

@@ -21,7 +21,8 @@ OP_KINDS: tuple[str, ...] = OpKind.__args__  # type: ignore[attr-defined]
 def add_tag(tags: list[str], tag: str, position: int = 0) -> list[str]:
     """Insert ``tag`` at ``position`` (0 = first, -1 = last); a tag already present is moved there."""
     tag = tag.strip()
-    rest = [t for t in tags if t.lower() != tag.lower()]
+    key = tag.lower()
+    rest = [t for t in tags if t.lower() != key]
     index = len(rest) + 1 + position if position < 0 else position
     index = max(0, min(index, len(rest)))
     return rest[:index] + [tag] + rest[index:]
