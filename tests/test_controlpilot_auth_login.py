@@ -56,7 +56,8 @@ def test_a_forged_or_tampered_cookie_is_refused(client):
     good = client.cookies[SESSION_COOKIE]
     expiry, nonce, sig = good.split(".")
     client.cookies.clear()
-    for forged in (f"{int(expiry) + 99999}.{nonce}.{sig}", f"{expiry}.{nonce}.{sig[:-2]}AA", "1.2.3", "garbage"):
+    flipped = sig[:10] + ("B" if sig[10] != "B" else "C") + sig[11:]
+    for forged in (f"{int(expiry) + 99999}.{nonce}.{sig}", f"{expiry}.{nonce}.{flipped}", "1.2.3", "garbage"):
         client.cookies.set(SESSION_COOKIE, forged)
         assert client.get("/api/services").status_code == 401, forged
         client.cookies.clear()

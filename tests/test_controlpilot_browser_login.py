@@ -11,14 +11,15 @@ pytestmark = pytest.mark.browser
 
 def test_wrong_password_shows_the_api_message_then_login_opens_the_dashboard(ctx, output_dir):
     with live_controlpilot(ctx) as server, browser_page() as page:
-        page.goto(server.url + "/")
+        page.goto(server.url + "/services")
         page.get_by_label("Password").fill("not the password")
         page.get_by_role("button", name="Log in").click()
         assert page.get_by_role("alert").inner_text() == "wrong password"
         page.get_by_label("Password").fill(server.password)
         page.get_by_role("button", name="Log in").click()
         # Back on the page that was asked for, inside the frame.
-        page.get_by_role("navigation", name="Pages").wait_for()
+        page.get_by_role("heading", name="Services").wait_for()
+        assert page.title() == "Services · ControlPilot"
         page.get_by_role("link", name="Dashboard", exact=True).click()
         page.get_by_test_id("service-tensorboard").wait_for()
         assert page.title() == "Dashboard · ControlPilot"

@@ -28,6 +28,9 @@ def test_spa_fallback_serves_index_for_page_paths_not_api_paths(tmp_path):
     asset = client.get("/assets/index-abc123.js")
     assert asset.text == "console.log(1)"
     assert "immutable" in asset.headers["cache-control"]
+    assert asset.headers["content-encoding"] == "gzip"  # decoded by the client above
+    plain = client.get("/assets/index-abc123.js", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.content == b"console.log(1)"
     assert client.get("/favicon.svg").text == "<svg/>"
     assert client.get("/assets/missing.js").status_code == 404
     missing_api = client.get("/api/nothing")

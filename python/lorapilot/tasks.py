@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Literal
 
-from lorapilot.errors import LorapilotError
+from lorapilot.errors import LorapilotError, NotFoundError
 from lorapilot.progress import Cancelled
 
 TaskState = Literal["queued", "running", "done", "failed", "cancelled"]
@@ -106,7 +106,7 @@ class TaskManager:
         try:
             return self._tasks[task_id]
         except KeyError:
-            raise LorapilotError(f"no task {task_id!r}") from None
+            raise NotFoundError(f"no task {task_id!r}") from None
 
     def list(self, kind: str | None = None) -> list[Task]:
         tasks = sorted(self._tasks.values(), key=lambda t: t.created_at, reverse=True)

@@ -6,7 +6,6 @@ import contextlib
 import importlib
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 
 from lorapilot import __version__
@@ -32,6 +31,9 @@ AREA_ROUTERS: list[str] = [
     "lorapilot.controlpilot.routers.tokens:router",
     "lorapilot.controlpilot.routers.services:router",
     "lorapilot.controlpilot.routers.events:router",
+    "lorapilot.controlpilot.routers.system:router",
+    "lorapilot.controlpilot.routers.files:router",
+    "lorapilot.controlpilot.routers.tasks:router",
     "lorapilot.models.api:router",
     "lorapilot.copilot.proxy:router",
     "lorapilot.tagpilot.api:router",
@@ -44,6 +46,8 @@ def _load(target: str):
 
 
 def _error_status(exc: LorapilotError) -> int:
+    if isinstance(getattr(exc, "http_status", None), int):  # an error that names its own status
+        return exc.http_status
     if isinstance(exc, NotFoundError):
         return 404
     if isinstance(exc, ConflictError):
@@ -69,7 +73,6 @@ def create_app(ctx: Context, bind_host: str = "127.0.0.1") -> FastAPI:
     app.state.tasks = TaskManager()
     app.state.auth = Authenticator(ctx.workspace, ctx.settings.controlpilot, bind_host)
     app.state.runtime = Runtime(ctx, app.state.tasks)
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
 
     @app.exception_handler(LorapilotError)
     async def _user_error(request: Request, exc: LorapilotError) -> JSONResponse:

@@ -32,6 +32,7 @@ class Snapshot:
     message: str | None
     services: list[ServiceStatus]
     updated_at: float = field(default_factory=time.time)
+    rendered: dict[str, bytes] = field(default_factory=dict, repr=False)  # response body per host
 
     def key(self) -> tuple:
         return (self.backend, self.running, self.message, tuple(tuple(getattr(s, f) for f in _KEY_FIELDS) for s in self.services))
@@ -81,6 +82,8 @@ class ServiceMonitor:
             )
         cached = self._manager
         if cached is None or cached[0] != info:
+            if cached is not None:  # a new `lorapilot up`: ports or components may have changed
+                self._plans = None
             cached = (info, manager_for(self.ctx, info, self.plans()))
             self._manager = cached
         return cached[1]

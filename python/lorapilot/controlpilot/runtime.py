@@ -1,6 +1,6 @@
 """The live parts of one ControlPilot app: event hub, service watcher, telemetry
-sampler and the task-progress bridge. Started on first use or at server start,
-stopped at server shutdown."""
+sampler (with its 24 h history) and the task-progress bridge. Started at server
+start (or on first use), stopped at server shutdown."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from lorapilot.context import Context
 from lorapilot.controlpilot.events import EventHub
 from lorapilot.controlpilot.monitor import ServiceMonitor
 from lorapilot.tasks import TaskManager
+from lorapilot.telemetry import GpuReader, History, SystemSnapshot, take_snapshot
+from lorapilot.telemetry.history import compact
 
 _TASK_EVENT_MIN_GAP_S = 0.25  # progress callbacks may fire thousands of times a second
 
@@ -20,16 +22,50 @@ class Runtime:
         self.tasks = tasks
         self.hub = EventHub()
         self.monitor = ServiceMonitor(ctx, self.hub)
+        self.telemetry_interval_s = ctx.settings.controlpilot.telemetry_interval_s
+        self.history = History(self.telemetry_interval_s)
+        self.gpus = GpuReader()
+        self._latest: SystemSnapshot | None = None
         self._lock = threading.Lock()
         self._task_thread: threading.Thread | None = None
+        self._sampler: threading.Thread | None = None
 
     def start_watchers(self) -> None:
         """Start whatever is not running yet (idempotent)."""
         self.monitor.ensure_running()
         with self._lock:
-            if self._task_thread is None and not self.hub.closed.is_set():
+            if self.hub.closed.is_set():
+                return
+            if self._task_thread is None:
                 self._task_thread = threading.Thread(target=self._bridge_tasks, name="controlpilot-tasks", daemon=True)
                 self._task_thread.start()
+            if self._sampler is None:
+                self._sampler = threading.Thread(target=self._sample_forever, name="controlpilot-telemetry", daemon=True)
+                self._sampler.start()
+
+    # -- telemetry -------------------------------------------------------------
+    def sample(self) -> SystemSnapshot:
+        """Read the system now, keep it in the history, publish it as a ``system`` event."""
+        snap = take_snapshot(self.ctx.workspace.root, self.gpus, self.monitor.pid_owners())
+        self._latest = snap
+        self.history.add(compact(snap))
+        self.hub.publish("system", snap.model_dump(), sticky=True)
+        return snap
+
+    def latest_system(self) -> SystemSnapshot:
+        """The latest sample (taken now when there is none yet)."""
+        self.start_watchers()
+        return self._latest or self.sample()
+
+    def _sample_forever(self) -> None:
+        while not self.hub.closed.is_set():
+            try:
+                self.sample()
+            except Exception:  # noqa: BLE001 - telemetry must never stop for one bad read
+                import traceback
+
+                traceback.print_exc()
+            self.hub.closed.wait(self.telemetry_interval_s)
 
     def _bridge_tasks(self) -> None:
         """Publish the task list on the event stream whenever a task changes."""

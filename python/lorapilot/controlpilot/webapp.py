@@ -6,11 +6,13 @@ part of them. Every ``/api`` path stays with the API routers.
 
 from __future__ import annotations
 
+import gzip
 import html
+import mimetypes
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -32,12 +34,33 @@ npm run build</pre>
 """
 
 
-class _ImmutableAssets(StaticFiles):
-    """Vite names every asset after its content hash, so browsers may keep them forever."""
+_IMMUTABLE = "public, max-age=31536000, immutable"
+_COMPRESSIBLE = (".js", ".css", ".svg", ".json", ".html", ".map")
 
-    def file_response(self, *args, **kwargs):
-        response = super().file_response(*args, **kwargs)
-        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+
+class _ImmutableAssets(StaticFiles):
+    """Vite names every asset after its content hash, so browsers may keep them forever.
+
+    Text assets go out gzipped, compressed once and kept in memory (a few hundred KB at
+    most); the API itself is not compressed, so its hot paths pay nothing for this.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._gzipped: dict[str, tuple[float, bytes]] = {}
+
+    def file_response(self, full_path, stat_result, scope, status_code=200):
+        accepts = b"gzip" in dict(scope.get("headers") or []).get(b"accept-encoding", b"")
+        if accepts and status_code == 200 and str(full_path).endswith(_COMPRESSIBLE):
+            cached = self._gzipped.get(str(full_path))
+            if cached is None or cached[0] != stat_result.st_mtime:
+                cached = (stat_result.st_mtime, gzip.compress(Path(full_path).read_bytes(), 9))
+                self._gzipped[str(full_path)] = cached
+            media_type = mimetypes.guess_type(str(full_path))[0] or "application/octet-stream"
+            headers = {"Cache-Control": _IMMUTABLE, "Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+            return Response(cached[1], media_type=media_type, headers=headers)
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        response.headers["Cache-Control"] = _IMMUTABLE
         return response
 
 

@@ -7,12 +7,12 @@ import os
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
 from lorapilot.controlpilot.deps import get_hub, get_monitor
 from lorapilot.controlpilot.events import KEEPALIVE_S, EventHub, sse
-from lorapilot.controlpilot.monitor import ServiceMonitor
+from lorapilot.controlpilot.monitor import ServiceMonitor, Snapshot
 from lorapilot.errors import LorapilotError
 from lorapilot.logtail import read_from, tail_lines
 from lorapilot.services import ServiceStatus
@@ -49,18 +49,32 @@ def _host(request: Request) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-@router.get("")
-def list_services(request: Request, monitor: ServiceMonitor = Depends(get_monitor)) -> ServicesResponse:
-    """Every component: state, readiness, restarts, uptime, pid, memory, port, URL, installed."""
-    snap = monitor.snapshot()
-    host = _host(request)
-    return ServicesResponse(
+def _render(snap: Snapshot, host: str) -> bytes:
+    body = ServicesResponse(
         backend=snap.backend,
         running=snap.running,
         message=snap.message,
         updated_at=snap.updated_at,
         services=[_view(s, host) for s in snap.services],
     )
+    return body.model_dump_json().encode()
+
+
+@router.get("", response_model=ServicesResponse)
+def list_services(request: Request, monitor: ServiceMonitor = Depends(get_monitor)) -> Response:
+    """Every component: state, readiness, restarts, uptime, pid, memory, port, URL, installed.
+
+    Answered from the watcher's latest snapshot (at most ~1 s old), serialised once per
+    snapshot and host: the dashboard's hottest call costs no process-manager round trip.
+    """
+    snap = monitor.snapshot()
+    host = _host(request)
+    body = snap.rendered.get(host)
+    if body is None:
+        body = _render(snap, host)
+        if len(snap.rendered) < 8:  # the Host header is the client's: keep the cache small
+            snap.rendered[host] = body
+    return Response(body, media_type="application/json")
 
 
 @router.post("/{name}/{action}")

@@ -49,3 +49,81 @@ export interface Task {
   started_at: number | null;
   finished_at: number | null;
 }
+
+export interface GpuProcess {
+  pid: number;
+  name: string | null;
+  used_memory_bytes: number | null;
+  component: string | null;
+}
+
+export interface Gpu {
+  index: number;
+  name: string;
+  uuid: string | null;
+  utilization_pct: number | null;
+  memory_used_bytes: number | null;
+  memory_total_bytes: number | null;
+  temperature_c: number | null;
+  power_w: number | null;
+  power_limit_w: number | null;
+  processes: GpuProcess[];
+}
+
+export interface SystemSnapshot {
+  time: number;
+  host: {
+    cpu_percent: number;
+    cpu_count: number;
+    load_avg: number[];
+    memory_total_bytes: number;
+    memory_used_bytes: number;
+    memory_available_bytes: number;
+    cgroup: {
+      version: number | null;
+      memory_limit_bytes: number | null;
+      memory_used_bytes: number | null;
+      cpu_limit_cores: number | null;
+    };
+    disk: { path: string; total_bytes: number; used_bytes: number; free_bytes: number } | null;
+  };
+  gpus: Gpu[];
+  gpu_reason: string | null;
+}
+
+export interface SystemHistory {
+  interval_s: number;
+  t: (number | null)[];
+  cpu: (number | null)[];
+  ram_used: (number | null)[];
+  ram_total: (number | null)[];
+  gpus: { util: (number | null)[]; vram_used: (number | null)[]; vram_total: (number | null)[] }[];
+}
+
+export interface FileEntry {
+  name: string;
+  path: string;
+  kind: "dir" | "file" | "link" | "other";
+  size: number | null;
+  mtime: number;
+  is_symlink: boolean;
+  protected: boolean;
+}
+
+export interface Listing {
+  path: string;
+  parent: string | null;
+  entries: FileEntry[];
+  total: number;
+  truncated: boolean;
+}
+
+export interface TrashItem {
+  id: string;
+  original: string;
+  name: string;
+  is_dir: boolean;
+  size: number;
+  deleted_at: number;
+  source: string;
+}

@@ -6,6 +6,7 @@ import { pageFor, pages } from "../pages/registry";
 import { Link, subpath, useLocation } from "../router";
 import { DrawerDock } from "./DrawerDock";
 import { ErrorBoundary } from "./ErrorBoundary";
+import { TasksMenu } from "./TasksMenu";
 
 /** The navigation frame every page plugs into (see web/README.md). */
 export function Frame({ session, onLoggedOut }: { session: SessionInfo; onLoggedOut: () => void }) {
@@ -42,6 +43,7 @@ export function Frame({ session, onLoggedOut }: { session: SessionInfo; onLogged
           ControlPilot
         </Link>
         <span className={`live ${connection}`} title={`live updates: ${connection}`} data-testid="live" />
+        <TasksMenu />
         <DrawerDock />
         {session.auth_required && (
           <button type="button" className="ghost logout" onClick={logout}>

@@ -2,6 +2,7 @@ import type { Service } from "../../api/types";
 import { ErrorBanner } from "../../components/ErrorBanner";
 import { useServices } from "../../hooks/useServices";
 import { ServiceCard } from "./ServiceCard";
+import { SystemPanel } from "./SystemPanel";
 
 export default function Dashboard() {
   const { data, error, setData } = useServices();
@@ -12,6 +13,8 @@ export default function Dashboard() {
       <h1>Dashboard</h1>
       <ErrorBanner message={error} />
       {data && !data.running && <ErrorBanner message={data.message} />}
+      <SystemPanel />
+      <h2>Services</h2>
       <section className="cards" aria-label="Services">
         {data?.services.map((s) => <ServiceCard key={s.name} service={s} managerUp={data.running} onChanged={onChanged} />)}
         {!data && !error && <p className="muted">Loading services…</p>}

@@ -1,0 +1,48 @@
+"""``/api/tasks``: background work (downloads, captioning, scans) and its progress.
+
+Changes are also pushed as ``tasks`` events on ``/api/events``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel
+
+from lorapilot.controlpilot.deps import get_tasks
+from lorapilot.tasks import TaskManager
+
+router = APIRouter(prefix="/api/tasks", tags=["tasks"])
+
+
+class TaskView(BaseModel):
+    id: str
+    kind: str
+    title: str
+    state: str
+    current: float
+    total: float | None
+    message: str
+    error: str | None
+    result: Any = None
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+
+
+@router.get("")
+def list_tasks(kind: str | None = None, tasks: TaskManager = Depends(get_tasks)) -> list[TaskView]:
+    """Tasks, newest first (finished ones are kept for a while)."""
+    return [TaskView(**t.to_dict()) for t in tasks.list(kind)]
+
+
+@router.get("/{task_id}")
+def get_task(task_id: str, tasks: TaskManager = Depends(get_tasks)) -> TaskView:
+    return TaskView(**tasks.get(task_id).to_dict())
+
+
+@router.post("/{task_id}/cancel")
+def cancel_task(task_id: str, tasks: TaskManager = Depends(get_tasks)) -> TaskView:
+    """Ask a task to stop; it ends as ``cancelled`` at its next check."""
+    return TaskView(**tasks.cancel(task_id).to_dict())

@@ -1,0 +1,47 @@
+import { post } from "../../api/client";
+import type { TrashItem } from "../../api/types";
+import { ErrorBanner } from "../../components/ErrorBanner";
+import { formatBytes } from "../../components/format";
+import { useAction, useApi } from "../../hooks/useApi";
+
+/** Everything deleted from the workspace, newest first, with Restore. */
+export function TrashView({ onRestored }: { onRestored: (name: string) => void }) {
+  const items = useApi<TrashItem[]>("/api/files/trash");
+  const action = useAction();
+  const restore = (item: TrashItem) =>
+    action.run(async () => {
+      await post(`/api/files/trash/${encodeURIComponent(item.id)}/restore`);
+      onRestored(item.name);
+      items.reload();
+    });
+  return (
+    <div className="table-wrap">
+      <ErrorBanner message={items.error ?? action.error} onClose={action.error ? action.clearError : undefined} />
+      <table className="files" aria-label="Trash">
+        <thead>
+          <tr>
+            <th>Was</th>
+            <th className="num">Size</th>
+            <th className="desk-only">Deleted</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {items.data?.map((item) => (
+            <tr key={item.id} data-testid={`trash-${item.name}`}>
+              <td className="name">{item.original}</td>
+              <td className="num">{formatBytes(item.size)}</td>
+              <td className="desk-only muted">{new Date(item.deleted_at * 1000).toLocaleString()}</td>
+              <td className="row-actions">
+                <button type="button" onClick={() => restore(item)} disabled={action.busy}>
+                  Restore
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {items.data?.length === 0 && <p className="muted">The trash is empty.</p>}
+    </div>
+  );
+}

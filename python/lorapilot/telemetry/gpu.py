@@ -1,0 +1,170 @@
+"""NVIDIA GPUs through NVML (nvidia-ml-py): utilisation, memory, temperature, power,
+and the processes using each GPU, mapped to the component that owns them.
+
+Without a driver or a GPU the report is empty with a reason; no call here raises.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable
+
+import psutil
+from pydantic import BaseModel
+
+_RETRY_INIT_S = 60.0  # a driver may appear later (e.g. a container started before it)
+
+
+class GpuProcess(BaseModel):
+    pid: int
+    name: str | None = None  # the executable, when the pid is visible here
+    used_memory_bytes: int | None = None
+    component: str | None = None  # the LoRA Pilot service that owns the process
+
+
+class GpuInfo(BaseModel):
+    index: int
+    name: str
+    uuid: str | None = None
+    utilization_pct: float | None = None
+    memory_used_bytes: int | None = None
+    memory_total_bytes: int | None = None
+    temperature_c: float | None = None
+    power_w: float | None = None
+    power_limit_w: float | None = None
+    processes: list[GpuProcess] = []
+
+
+class GpuReport(BaseModel):
+    gpus: list[GpuInfo]
+    reason: str | None = None  # why ``gpus`` is empty
+
+
+def _text(value) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def owner_of(pid: int, owners: dict[int, str]) -> str | None:
+    """The component whose main process is ``pid`` or one of its ancestors."""
+    try:
+        proc = psutil.Process(pid)
+        chain = [proc, *proc.parents()]
+    except psutil.Error:
+        return owners.get(pid)
+    for p in chain:
+        if p.pid in owners:
+            return owners[p.pid]
+    return None
+
+
+class GpuReader:
+    """Reads every GPU; keeps NVML initialised between reads.
+
+    ``nvml`` defaults to the ``pynvml`` module of nvidia-ml-py (tests may pass another).
+    """
+
+    def __init__(self, nvml=None):
+        self._nvml = nvml
+        self._ready = False
+        self._reason: str | None = None
+        self._next_try = 0.0
+        self._lock = threading.Lock()
+
+    def _init(self) -> bool:
+        if self._ready:
+            return True
+        if time.monotonic() < self._next_try:
+            return False
+        self._next_try = time.monotonic() + _RETRY_INIT_S
+        try:
+            if self._nvml is None:
+                import pynvml
+
+                self._nvml = pynvml
+            self._nvml.nvmlInit()
+        except ImportError:
+            self._reason = "nvidia-ml-py is not installed"
+            return False
+        except Exception as exc:  # noqa: BLE001 - NVMLError subclasses, or an odd driver state
+            self._reason = _explain(exc)
+            return False
+        self._ready = True
+        self._reason = None
+        return True
+
+    def read(self, owners: dict[int, str] | None = None) -> GpuReport:
+        """Every GPU now; ``owners`` maps service pids to component names."""
+        owners = owners or {}
+        with self._lock:
+            if not self._init():
+                return GpuReport(gpus=[], reason=self._reason)
+            nvml = self._nvml
+            try:
+                count = nvml.nvmlDeviceGetCount()
+            except Exception as exc:  # noqa: BLE001
+                self._ready = False
+                return GpuReport(gpus=[], reason=_explain(exc))
+            if count == 0:
+                return GpuReport(gpus=[], reason="the NVIDIA driver reports no GPU")
+            gpus = [self._device(i, owners) for i in range(count)]
+            return GpuReport(gpus=[g for g in gpus if g is not None])
+
+    def _device(self, index: int, owners: dict[int, str]) -> GpuInfo | None:
+        nvml = self._nvml
+        try:
+            handle = nvml.nvmlDeviceGetHandleByIndex(index)
+        except Exception:  # noqa: BLE001 - a GPU that fell off the bus
+            return None
+
+        def safe(call: Callable, *args):
+            try:
+                return call(handle, *args)
+            except Exception:  # noqa: BLE001 - metric not supported on this GPU
+                return None
+
+        util = safe(nvml.nvmlDeviceGetUtilizationRates)
+        memory = safe(nvml.nvmlDeviceGetMemoryInfo)
+        temp = safe(nvml.nvmlDeviceGetTemperature, getattr(nvml, "NVML_TEMPERATURE_GPU", 0))
+        power = safe(nvml.nvmlDeviceGetPowerUsage)
+        limit = safe(nvml.nvmlDeviceGetEnforcedPowerLimit)
+        name = safe(nvml.nvmlDeviceGetName)
+        uuid = safe(nvml.nvmlDeviceGetUUID)
+        procs: dict[int, GpuProcess] = {}
+        for getter in ("nvmlDeviceGetComputeRunningProcesses", "nvmlDeviceGetGraphicsRunningProcesses"):
+            for p in safe(getattr(nvml, getter)) or []:
+                used = getattr(p, "usedGpuMemory", None)
+                if not isinstance(used, int) or used < 0 or used >= 2**63:  # NVML_VALUE_NOT_AVAILABLE
+                    used = None
+                if p.pid not in procs:
+                    procs[p.pid] = GpuProcess(pid=p.pid, used_memory_bytes=used, name=_proc_name(p.pid), component=owner_of(p.pid, owners))
+        return GpuInfo(
+            index=index,
+            name=_text(name) if name is not None else f"GPU {index}",
+            uuid=_text(uuid) if uuid is not None else None,
+            utilization_pct=float(util.gpu) if util is not None else None,
+            memory_used_bytes=int(memory.used) if memory is not None else None,
+            memory_total_bytes=int(memory.total) if memory is not None else None,
+            temperature_c=float(temp) if temp is not None else None,
+            power_w=power / 1000 if power is not None else None,
+            power_limit_w=limit / 1000 if limit is not None else None,
+            processes=sorted(procs.values(), key=lambda p: -(p.used_memory_bytes or 0)),
+        )
+
+
+def _proc_name(pid: int) -> str | None:
+    try:
+        return psutil.Process(pid).name()
+    except psutil.Error:
+        return None  # e.g. a pid from another PID namespace
+
+
+def _explain(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    if "Shared Library Not Found" in text or "libnvidia-ml" in text:
+        return "no NVIDIA driver: libnvidia-ml.so was not found"
+    if "Driver Not Loaded" in text:
+        return "the NVIDIA driver is not loaded (no GPU, or the container was started without GPU access)"
+    if "Insufficient Permissions" in text or "No Permission" in text:
+        return "no permission to read the GPU (NVML: insufficient permissions)"
+    return f"NVML: {text}"

@@ -1,0 +1,60 @@
+"""Headless Chromium: the file browser uploads, creates, renames, deletes to trash and restores."""
+
+from __future__ import annotations
+
+import pytest
+
+from support.browser import PHONE, browser_page, live_controlpilot, login
+
+pytestmark = pytest.mark.browser
+
+
+def test_file_browser_round_trip(ctx, tmp_path, output_dir):
+    root = ctx.workspace.root
+    (root / "datasets" / "cats").mkdir(parents=True)
+    (root / "datasets" / "cats" / "1.txt").write_text("a cat")
+    local = tmp_path / "upload.txt"
+    local.write_text("uploaded from the browser")
+    with live_controlpilot(ctx) as server, browser_page() as page:
+        login(page, server, "/files")
+        page.get_by_role("button", name="datasets/").click()
+        page.get_by_role("button", name="cats/").click()
+        page.get_by_test_id("file-1.txt").wait_for()
+        assert "path=datasets%2Fcats" in page.url
+
+        page.get_by_label("Files to upload").set_input_files(str(local))
+        page.get_by_test_id("file-upload.txt").wait_for()
+        assert (root / "datasets" / "cats" / "upload.txt").read_text() == "uploaded from the browser"
+
+        page.get_by_role("button", name="New folder").click()
+        page.get_by_label("New folder name").fill("kittens")
+        page.get_by_role("button", name="Create").click()
+        page.get_by_test_id("file-kittens").wait_for()
+        assert (root / "datasets" / "cats" / "kittens").is_dir()
+
+        page.get_by_test_id("file-1.txt").get_by_role("button", name="Rename").click()
+        page.get_by_label("New name for 1.txt").fill("one.txt")
+        page.get_by_label("New name for 1.txt").press("Enter")
+        page.get_by_test_id("file-one.txt").wait_for()
+        assert (root / "datasets" / "cats" / "one.txt").read_text() == "a cat"
+
+        # A name that exists: the API's message is shown, nothing is overwritten.
+        page.get_by_role("button", name="New folder").click()
+        page.get_by_label("New folder name").fill("kittens")
+        page.get_by_role("button", name="Create").click()
+        assert "datasets/cats/kittens already exists" in page.get_by_role("alert").inner_text()
+
+        page.get_by_test_id("file-one.txt").get_by_role("button", name="Delete").click()
+        page.get_by_role("status").get_by_text("Moved one.txt to the trash.").wait_for()
+        assert not (root / "datasets" / "cats" / "one.txt").exists()
+        page.get_by_role("button", name="Trash").click()
+        page.get_by_test_id("trash-one.txt").get_by_role("button", name="Restore").click()
+        page.get_by_role("status").get_by_text("Restored one.txt.").wait_for()
+        assert (root / "datasets" / "cats" / "one.txt").read_text() == "a cat"
+        page.get_by_role("button", name="Back to files").click()
+        page.get_by_test_id("file-one.txt").wait_for()
+        page.screenshot(path=output_dir / "files.png", full_page=True)
+
+        page.set_viewport_size(PHONE)
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        page.screenshot(path=output_dir / "files-phone.png", full_page=True)
