@@ -1,7 +1,7 @@
 """``/api/datasets...``: TagPilot's HTTP API, a thin shell over the library.
 
 Long work (imports, captioning, checks) runs as a task (``lorapilot.tasks``);
-the reply is the task, which the UI follows on ``/api/tasks`` and the event stream.
+the reply is the task, which the UI follows (and cancels) on ``/api/tasks`` and the event stream.
 """
 
 from __future__ import annotations
@@ -322,15 +322,6 @@ def post_handoff(name: str, body: m.HandoffRequest, ctx: Context = Depends(get_c
     values = {key: previous.get(key) for key in ("trigger_word", "repeats", "resolution") if previous.get(key) is not None}
     values.update(body.model_dump(exclude_none=True))
     return write_handoff(ds, options=ExportOptions(**values))
-
-
-@router.post(PREFIX + "/tasks/{task_id}/cancel")
-def cancel_task(name: str, task_id: str, tasks: TaskManager = Depends(get_tasks)) -> dict:
-    """Cancel a TagPilot task (import, captioning, checks); it stops at the next image."""
-    task = tasks.get(task_id)
-    if not task.kind.startswith("tagpilot."):
-        raise NotFoundError(f"no TagPilot task {task_id!r}")
-    return tasks.cancel(task_id).to_dict()
 
 
 # -- settings ------------------------------------------------------------------------------------

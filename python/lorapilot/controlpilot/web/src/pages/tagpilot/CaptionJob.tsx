@@ -102,7 +102,7 @@ export default function CaptionJob({ name, target, targetLabel, onFinished }: {
       </div>
       <button className="primary" disabled={action.busy || (!!job.task && !done)} onClick={() => void start()}>Start captioning</button>
       <span className="muted"> on {targetLabel}</span>
-      {job.task && <TaskProgress task={job.task} onCancel={() => void action.run(() => cancelTask(name, job.task!.id))} />}
+      {job.task && <TaskProgress task={job.task} onCancel={() => void action.run(() => cancelTask(job.task!.id))} />}
       {report && (
         <p data-testid="caption-report">
           {report.written} written, {report.unchanged} unchanged, {report.skipped} skipped, {report.errors.length} errors

@@ -49,7 +49,7 @@ export default function ChecksTab({ name, onChanged }: { name: string; onChanged
         <button className="primary" disabled={action.busy || (!!job.task && !finished(job.task))} onClick={() => void run()}>Run checks</button>
       </div>
       <ErrorBanner message={action.error} onClose={action.clearError} />
-      {job.task && <TaskProgress task={job.task} onCancel={() => void action.run(() => cancelTask(name, job.task!.id))} />}
+      {job.task && <TaskProgress task={job.task} onCancel={() => void action.run(() => cancelTask(job.task!.id))} />}
       {report && (
         <>
           <p className="muted">{report.images} images, {report.measured} measured now (the rest cached)</p>

@@ -80,4 +80,4 @@ export const saveCaption = (name: string, image: string, text: string, version: 
   api<Caption>("PUT", `${base(name)}/images/${encodeURIComponent(image)}/caption`, { text, version });
 export const tagsUrl = (name: string, params: { prefix?: string; q?: string; limit?: number }) =>
   withQuery(`${base(name)}/tags`, params);
-export const cancelTask = (name: string, id: string) => post<Task>(`${base(name)}/tasks/${id}/cancel`);
+export const cancelTask = (id: string) => post<Task>(`/api/tasks/${encodeURIComponent(id)}/cancel`);
