@@ -22,7 +22,7 @@ from lorapilot.tagpilot import api_models as m
 from lorapilot.tagpilot import dataset as datasets
 from lorapilot.tagpilot import edits
 from lorapilot.tagpilot.captions import join_tags
-from lorapilot.tagpilot.index import autocomplete, dataset_stats, scan, tag_frequency
+from lorapilot.tagpilot.index import autocomplete, dataset_stats, dataset_tag_frequency, scan, tag_frequency
 from lorapilot.tagpilot.query import parse_query
 from lorapilot.tagpilot.tags import make_op
 from lorapilot.tasks import TaskManager
@@ -194,10 +194,14 @@ def put_caption(name: str, image: str, body: m.CaptionEdit, ctx: Context = Depen
 def tags(name: str, prefix: str | None = None, q: str | None = None, limit: int = 1000, ctx: Context = Depends(get_ctx)) -> dict:
     """The tag frequency table (of the images matching ``q``), or autocomplete for ``prefix``."""
     ds = _ds(ctx, name)
-    query = parse_query(q)
-    records = query.filter(scan(ds, with_sizes=query.needs_sizes))
-    rows = autocomplete(records, prefix, limit) if prefix is not None else tag_frequency(records)[: max(0, limit)]
-    return {"images": len(records), "tags": [{"tag": t, "count": c} for t, c in rows]}
+    if q:
+        query = parse_query(q)
+        records = query.filter(scan(ds, with_sizes=query.needs_sizes))
+        images, frequency = len(records), tag_frequency(records)
+    else:
+        images, frequency = len(ds.image_names()), dataset_tag_frequency(ds)
+    rows = autocomplete(frequency, prefix, limit) if prefix is not None else frequency[: max(0, limit)]
+    return {"images": images, "tags": [{"tag": t, "count": c} for t, c in rows]}
 
 
 # -- bulk operations and history -------------------------------------------------------------------

@@ -162,10 +162,11 @@ def caption_cmd(ctx, name: str, image: str, text: str | None) -> None:
 @workspace_option
 def tags_cmd(ctx, name: str, query: str | None, prefix: str | None, limit: int) -> None:
     """The tag frequency table (or autocomplete with --prefix)."""
-    from lorapilot.tagpilot.index import autocomplete, tag_frequency
+    from lorapilot.tagpilot.index import autocomplete, dataset_tag_frequency, tag_frequency
 
-    records = edits.select(_ds(ctx, name), query)
-    rows = autocomplete(records, prefix, limit) if prefix is not None else tag_frequency(records)[:limit]
+    ds = _ds(ctx, name)
+    frequency = tag_frequency(edits.select(ds, query)) if query else dataset_tag_frequency(ds)
+    rows = autocomplete(frequency, prefix, limit) if prefix is not None else frequency[:limit]
     for tag, count in rows:
         click.echo(f"{count:>7}  {tag}")
 

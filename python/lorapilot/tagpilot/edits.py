@@ -13,7 +13,7 @@ from lorapilot.errors import ConflictError, LorapilotError
 from lorapilot.tagpilot.captions import Caption, encode_caption, read_caption, split_tags
 from lorapilot.tagpilot.dataset import Dataset, caption_name
 from lorapilot.tagpilot.history import Change, Entry, History
-from lorapilot.tagpilot.index import ImageRecord, get_record, scan, tag_frequency
+from lorapilot.tagpilot.index import ImageRecord, dataset_tag_frequency, get_record, scan
 from lorapilot.tagpilot.query import parse_query
 from lorapilot.tagpilot.tags import BulkOp
 
@@ -83,7 +83,7 @@ def _with_frequency(op: BulkOp, ds: Dataset) -> BulkOp:
     if op.kind == "sort" and op.by_frequency and op.frequency is None:
         from dataclasses import replace
 
-        return replace(op, frequency=dict(tag_frequency(scan(ds, with_sizes=False))))
+        return replace(op, frequency=dict(dataset_tag_frequency(ds)))
     return op
 
 

@@ -10,6 +10,7 @@ key and is read again.
 from __future__ import annotations
 
 import os
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,12 +106,8 @@ def image_size(path: Path) -> tuple[int | None, int | None, str | None]:
         return None, None, f"image too large: {exc}"
 
 
-def scan(ds: Dataset, with_sizes: bool = True) -> list[ImageRecord]:
-    """All images of ``ds`` (sorted by name) with captions; file and pixel sizes when asked.
-
-    Without sizes no image file is even stat'ed: the tag table of 10,000 images costs one
-    directory listing plus one stat per caption.
-    """
+def _listing(ds: Dataset, stat_images: bool) -> tuple[dict[str, os.stat_result | None], dict[str, tuple[str, os.stat_result]]]:
+    """One directory listing: image name → stat (None unless asked), caption name → (path, stat)."""
     images: dict[str, os.stat_result | None] = {}
     captions: dict[str, tuple[str, os.stat_result]] = {}
     with os.scandir(ds.path) as entries:
@@ -121,7 +118,16 @@ def scan(ds: Dataset, with_sizes: bool = True) -> list[ImageRecord]:
             if name.endswith(CAPTION_EXTENSION):
                 captions[name] = (entry.path, entry.stat())
             elif is_image_name(name) and entry.is_file():
-                images[name] = entry.stat() if with_sizes else None
+                images[name] = entry.stat() if stat_images else None
+    return images, captions
+
+
+def scan(ds: Dataset, with_sizes: bool = True) -> list[ImageRecord]:
+    """All images of ``ds`` (sorted by name) with captions; file and pixel sizes when asked.
+
+    Without sizes no image file is even stat'ed: one directory listing plus one stat per caption.
+    """
+    images, captions = _listing(ds, stat_images=with_sizes)
     records = []
     for name in sorted(images):
         stat = images[name]
@@ -133,6 +139,45 @@ def scan(ds: Dataset, with_sizes: bool = True) -> list[ImageRecord]:
     if with_sizes:
         _fill_sizes(ds, records)
     return records
+
+
+@dataclass
+class _Tally:
+    """A dataset's running tag counts: only captions whose stat changed are recounted."""
+
+    keys: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    tags: dict[str, frozenset[str]] = field(default_factory=dict)
+    counts: Counter = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_tallies: dict[str, _Tally] = {}
+
+
+def dataset_tag_frequency(ds: Dataset) -> list[tuple[str, int]]:
+    """:func:`tag_frequency` of the whole dataset, kept up to date incrementally (the sidebar's table)."""
+    images, captions = _listing(ds, stat_images=False)
+    present = {}
+    for image in images:
+        name = caption_name(image)
+        if name in captions:
+            present[name] = captions[name]
+    tally = _tallies.setdefault(str(ds.path), _Tally())
+    with tally.lock:
+        for name in [n for n in tally.keys if n not in present]:
+            tally.counts.subtract(tally.tags.pop(name))
+            del tally.keys[name]
+        for name, (path, stat) in present.items():
+            key = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+            if tally.keys.get(name) == key:
+                continue
+            tags = frozenset(_cached_caption(path, stat).tags)
+            old = tally.tags.get(name)
+            if old is not None:
+                tally.counts.subtract(old)
+            tally.counts.update(tags)
+            tally.keys[name], tally.tags[name] = key, tags
+        return sorted(((t, c) for t, c in tally.counts.items() if c > 0), key=lambda item: (-item[1], item[0]))
 
 
 def _fill_sizes(ds: Dataset, records: list[ImageRecord]) -> None:
@@ -183,11 +228,11 @@ def tag_frequency(records: list[ImageRecord]) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
 
-def autocomplete(records: list[ImageRecord], prefix: str, limit: int = 20) -> list[tuple[str, int]]:
-    """The dataset's own tags that start with (or contain a word starting with) ``prefix``."""
+def autocomplete(frequency: list[tuple[str, int]], prefix: str, limit: int = 20) -> list[tuple[str, int]]:
+    """Tags of a frequency table that start with (or have a word starting with) ``prefix``, most used first."""
     prefix = prefix.strip().lower()
     starts, words = [], []
-    for tag, count in tag_frequency(records):
+    for tag, count in frequency:
         low = tag.lower()
         if low.startswith(prefix):
             starts.append((tag, count))
