@@ -24,21 +24,27 @@ def connect(path: Path, *, check_same_thread: bool = False) -> sqlite3.Connectio
 
 
 def migrate(conn: sqlite3.Connection, steps: list[str]) -> None:
-    """Apply schema ``steps`` not yet applied, tracked by ``PRAGMA user_version``."""
+    """Apply schema ``steps`` not yet applied, tracked by ``PRAGMA user_version``.
+
+    The version is read inside the write transaction, so processes opening the
+    same new database at once apply each step exactly once.
+    """
     if conn.execute("PRAGMA user_version").fetchone()[0] >= len(steps):
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        # Read again under the write lock: another connection may have migrated meanwhile.
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        for index, script in enumerate(steps[version:], start=version + 1):
-            for statement in split_statements(script):
+        return  # up to date: no write lock needed
+    while True:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version >= len(steps):
+                conn.execute("COMMIT")
+                return
+            for statement in split_statements(steps[version]):
                 conn.execute(statement)
-            conn.execute(f"PRAGMA user_version={index}")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+            conn.execute(f"PRAGMA user_version={version + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
 
 def split_statements(script: str) -> list[str]:

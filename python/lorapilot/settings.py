@@ -85,6 +85,19 @@ class CopilotSettings(_Strict):
     max_timeout_s: float = Field(default=3600, gt=0, le=86400)
 
 
+class TrainPilotSettings(_Strict):
+    """``[trainpilot]``: the training queue (see README, "TrainPilot")."""
+
+    worker: bool = True  # drive the queue from inside ControlPilot (else: `lorapilot train worker`)
+    gpus: list[str] | None = None  # GPU ids jobs may use; default every GPU NVML sees, "cpu" without one
+    poll_interval_s: float = Field(default=1.0, gt=0, le=60)
+    webhook_url: str = ""  # or TRAINPILOT_WEBHOOK_URL in secrets.env
+    webhook_format: Literal["json", "discord", "ntfy"] = "json"
+    webhook_events: list[Literal["done", "failed", "cancelled"]] = Field(default_factory=lambda: ["done", "failed"])
+    stop_command: list[str] = Field(default_factory=list)  # argv run once the queue has run empty
+    stop_delay_s: float = Field(default=60, ge=0)
+
+
 class Settings(_Strict):
     """Everything in ``config/lorapilot.toml``."""
 
@@ -94,6 +107,7 @@ class Settings(_Strict):
     models: ModelsSettings = ModelsSettings()
     controlpilot: ControlPilotSettings = ControlPilotSettings()
     copilot: CopilotSettings = CopilotSettings()
+    trainpilot: TrainPilotSettings = TrainPilotSettings()
     tagpilot: TagPilotSettings = TagPilotSettings()
 
 

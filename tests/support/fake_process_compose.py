@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from support.loopback import LoopbackServer
 
 TOKEN_HEADER = "X-PC-Token-Key"
 
 
-class FakeProcessCompose:
+class FakeProcessCompose(LoopbackServer):
     def __init__(self, token: str, names: list[str]):
         self.token = token
         self.requests: list[tuple[str, str]] = []
@@ -23,17 +24,7 @@ class FakeProcessCompose:
             name: {"status": "Running", "pid": 1000 + i, "restarts": 0, "logs": [f"{name} line {n}" for n in range(5)]}
             for i, name in enumerate(names)
         }
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(self._handler())
 
     def state(self, name: str) -> dict:
         proc = self.procs[name]

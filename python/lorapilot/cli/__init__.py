@@ -29,8 +29,10 @@ COMMANDS: dict[str, str] = {
     "urls": "lorapilot.cli.service_cmds:urls_cmd",
     "components": "lorapilot.cli.render_cmds:components_cmd",
     "controlpilot": "lorapilot.controlpilot.cli:controlpilot_group",
+    "install": "lorapilot.install.cli:install_cmd",
     "models": "lorapilot.models.cli:models_group",
     "copilot": "lorapilot.copilot.cli:copilot_group",
+    "train": "lorapilot.trainpilot.cli:train_group",
     "dataset": "lorapilot.tagpilot.cli:dataset_group",
 }
 

@@ -36,6 +36,7 @@ AREA_ROUTERS: list[str] = [
     "lorapilot.controlpilot.routers.tasks:router",
     "lorapilot.models.api:router",
     "lorapilot.copilot.proxy:router",
+    "lorapilot.trainpilot.api:router",
     "lorapilot.tagpilot.api:router",
 ]
 

@@ -1,0 +1,194 @@
+import { useEffect, useState } from "react";
+import { api, post, withQuery } from "../../api/client";
+import { ErrorBanner } from "../../components/ErrorBanner";
+import { formatBytes } from "../../components/format";
+import { useAction, useApi } from "../../hooks/useApi";
+import { navigate, useLocation } from "../../router";
+import { FAMILIES, TRAINERS, type BaseModel, type DatasetInfo, type Issue, type Job, type Preset, type Profile } from "./api";
+import { ProfileEditor } from "./ProfileEditor";
+
+const STEPS = ["Dataset", "Base model", "Preset", "Review"] as const;
+const QUALITIES = ["quick", "regular", "high"] as const;
+const TIERS = [8, 12, 16, 24, 48];
+const COMPONENTS = ["clip_l", "t5xxl", "ae"] as const;
+
+/** The guided flow: dataset → base model → preset → review; accepts ?dataset=<name>. */
+export function NewTraining() {
+  const { query } = useLocation();
+  const [stage, setStage] = useState(query.get("dataset") ? 1 : 0);
+  const [dataset, setDataset] = useState(query.get("dataset") ?? "");
+  const [family, setFamily] = useState("sdxl");
+  const [base, setBase] = useState("");
+  const [parts, setParts] = useState<Record<string, string>>({});
+  const [quality, setQuality] = useState<(typeof QUALITIES)[number]>("regular");
+  const [vram, setVram] = useState(24);
+  const [trainer, setTrainer] = useState("kohya");
+  const [name, setName] = useState("");
+  const [nameEdited, setNameEdited] = useState(false);
+  const [profile, setProfile] = useState<Profile | null>(null);
+  const [issues, setIssues] = useState<Issue[]>([]);
+  const action = useAction();
+
+  const datasets = useApi<DatasetInfo[]>("/api/train/datasets");
+  const models = useApi<BaseModel[]>(stage >= 1 ? withQuery("/api/train/models", { family }) : null);
+  const presets = useApi<Preset[]>("/api/train/presets");
+  const chosen = datasets.data?.find((d) => d.name === dataset);
+  const preset = presets.data?.find((p) => p.family === family && p.quality === quality && p.vram_gb === vram);
+
+  useEffect(() => {
+    if (dataset && !nameEdited) setName(`${dataset}-${family}`.replace(/[^A-Za-z0-9._-]/g, "-"));
+  }, [dataset, family, nameEdited]);
+
+  const draft = () =>
+    action.run(async () => {
+      const body = { name, dataset, base, family, quality, vram_gb: vram, trainer, ...parts };
+      const result = await post<{ profile: Profile; issues: Issue[] }>("/api/train/profiles/draft", body);
+      setProfile(result.profile);
+      setIssues(result.issues);
+      setStage(3);
+    });
+  const revalidate = (p: Profile) =>
+    action.run(async () => setIssues(await post<Issue[]>("/api/train/profiles/validate", p)));
+  const save = () =>
+    action.run(async () => {
+      const r = await api<{ issues: Issue[] }>("PUT", withQuery(`/api/train/profiles/${encodeURIComponent(profile!.name)}`, { overwrite: true }), profile);
+      setIssues(r.issues);
+    });
+  const queue = () =>
+    action.run(async () => {
+      const r = await post<{ job: Job }>("/api/train/jobs", { profile });
+      navigate(`/train/jobs/${r.job.id}`);
+    });
+
+  return (
+    <div className="page train">
+      <h1>New training</h1>
+      <ol className="stepper" aria-label="Steps">
+        {STEPS.map((s, i) => (
+          <li key={s} className={i === stage ? "current" : i < stage ? "done" : ""}>
+            <button type="button" className="link" disabled={i > stage} onClick={() => setStage(i)}>
+              {i + 1}. {s}
+            </button>
+          </li>
+        ))}
+      </ol>
+      <ErrorBanner message={datasets.error ?? models.error ?? presets.error ?? action.error} />
+
+      {stage === 0 && (
+        <section aria-label="Choose a dataset" className="choices">
+          {datasets.data?.length === 0 && <p className="muted">No datasets yet: put images with .txt captions in datasets/&lt;name&gt;/.</p>}
+          {datasets.data?.map((d) => (
+            <button key={d.name} type="button" className={`choice${d.name === dataset ? " selected" : ""}`}
+              onClick={() => { setDataset(d.name); setStage(1); }}>
+              <strong>{d.name}</strong>
+              <span className="muted">{d.num_images} images · {d.num_captioned} captioned{d.trigger_word && ` · trigger ${d.trigger_word}`}</span>
+            </button>
+          ))}
+        </section>
+      )}
+
+      {stage === 1 && (
+        <section aria-label="Choose a base model">
+          <p className="muted">Dataset <strong>{dataset}</strong>{chosen && ` (${chosen.num_images} images)`}</p>
+          <label>
+            Family
+            <select value={family} onChange={(e) => { setFamily(e.target.value); setBase(""); }}>
+              {Object.entries(FAMILIES).map(([id, title]) => <option key={id} value={id}>{title}</option>)}
+            </select>
+          </label>
+          <div className="choices">
+            {models.data?.length === 0 && <p className="muted">No {FAMILIES[family]} model in models/checkpoints, diffusion_models or diffusers.</p>}
+            {models.data?.map((m) => (
+              <button key={m.path} type="button" className={`choice${m.path === base ? " selected" : ""}`} onClick={() => setBase(m.path)}>
+                <strong>{m.path}</strong>
+                <span className="muted">{m.family ? FAMILIES[m.family] : "unknown family"} · {m.kind} · {formatBytes(m.size)}</span>
+              </button>
+            ))}
+          </div>
+          {family === "flux1" && <FluxParts parts={parts} setParts={setParts} />}
+          <button type="button" className="primary" disabled={!base} onClick={() => setStage(2)}>Next</button>
+        </section>
+      )}
+
+      {stage === 2 && (
+        <section aria-label="Choose a preset" className="form-grid">
+          <label>
+            Trainer
+            <select value={trainer} onChange={(e) => setTrainer(e.target.value)}>
+              {Object.entries(TRAINERS).map(([id, title]) => <option key={id} value={id}>{title}</option>)}
+            </select>
+          </label>
+          <fieldset>
+            <legend>Quality</legend>
+            {QUALITIES.map((q) => (
+              <label key={q} className="inline">
+                <input type="radio" name="quality" value={q} checked={quality === q} onChange={() => setQuality(q)} /> {q}
+              </label>
+            ))}
+          </fieldset>
+          <label>
+            GPU memory
+            <select value={vram} onChange={(e) => setVram(Number(e.target.value))}>
+              {TIERS.map((t) => <option key={t} value={t}>{t === 48 ? "48+ GB" : `${t} GB`}</option>)}
+            </select>
+          </label>
+          <label>
+            LoRA name
+            <input value={name} onChange={(e) => { setName(e.target.value); setNameEdited(true); }} />
+          </label>
+          {preset && !preset.fits && <ErrorBanner message={preset.reason} />}
+          <button type="button" className="primary" disabled={action.busy || !name || (preset && !preset.fits)} onClick={draft}>
+            Review
+          </button>
+        </section>
+      )}
+
+      {stage === 3 && profile && (
+        <section aria-label="Review">
+          <IssueList issues={issues} />
+          <ProfileEditor profile={profile} onChange={setProfile} onBlur={revalidate} />
+          <div className="job-actions">
+            <button type="button" disabled={action.busy} onClick={save}>Save profile</button>
+            <button type="button" className="primary" disabled={action.busy || issues.some((i) => i.level === "error")} onClick={queue}>
+              Queue training
+            </button>
+          </div>
+        </section>
+      )}
+    </div>
+  );
+}
+
+function FluxParts({ parts, setParts }: { parts: Record<string, string>; setParts: (p: Record<string, string>) => void }) {
+  const clip = useApi<string[]>("/api/train/components/clip_l");
+  const t5 = useApi<string[]>("/api/train/components/t5xxl");
+  const ae = useApi<string[]>("/api/train/components/ae");
+  const options: Record<string, string[] | undefined> = { clip_l: clip.data, t5xxl: t5.data, ae: ae.data };
+  return (
+    <div className="form-grid">
+      <p className="hint">Kohya trains FLUX.1 from separate files; AI Toolkit and Diffusion Pipe read a diffusers folder instead.</p>
+      {COMPONENTS.map((slot) => (
+        <label key={slot}>
+          {slot}
+          <select value={parts[slot] ?? ""} onChange={(e) => setParts({ ...parts, [slot]: e.target.value })}>
+            <option value="">(none)</option>
+            {options[slot]?.map((p) => <option key={p} value={p}>{p}</option>)}
+          </select>
+        </label>
+      ))}
+    </div>
+  );
+}
+
+export function IssueList({ issues }: { issues: Issue[] }) {
+  if (issues.length === 0) return <p className="ok-note" role="status">No problems found.</p>;
+  return (
+    <ul className="issues" aria-label="Problems">
+      {issues.map((i) => (
+        <li key={i.field + i.message} className={i.level}>
+          <strong>{i.field}</strong>: {i.message}
+        </li>
+      ))}
+    </ul>
+  );
+}

@@ -1,0 +1,105 @@
+// Shapes of /api/train/... (mirrors lorapilot.trainpilot: Job.to_dict, job_detail, presets, pickers).
+
+export type JobState = "queued" | "running" | "done" | "failed" | "cancelled";
+
+export interface Job {
+  id: number;
+  name: string;
+  trainer: string;
+  family: string;
+  dataset: string;
+  state: JobState;
+  step: number | null;
+  total: number | null;
+  loss: number | null;
+  lr: number | null;
+  its: number | null;
+  eta_s: number | null;
+  fraction: number | null;
+  latest_sample: string | null;
+  latest_checkpoint: string | null;
+  final_lora: string | null;
+  error: string | null;
+  log_tail: string | null;
+  cancel_request: string | null;
+  gpu_ids: string[];
+  attempts: number;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  updated_at: number;
+  retry_of: number | null;
+  run_dir: string;
+  planned_steps: number;
+  resumable: boolean;
+  can_save_stop: boolean;
+  profile?: Profile;
+}
+
+export interface JobDetail extends Job {
+  profile: Profile;
+  points: { step: number; loss: number | null; lr: number | null; its: number | null }[];
+  samples: { step: number; path: string; name: string }[];
+  checkpoints: { step: number; path: string }[];
+  states: { step: number; path: string }[];
+  log: string[];
+}
+
+export interface Issue {
+  field: string;
+  message: string;
+  level: "error" | "warning";
+}
+
+export interface Preset {
+  id: string;
+  family: string;
+  family_title: string;
+  quality: "quick" | "regular" | "high";
+  vram_gb: number;
+  fits: boolean;
+  reason: string;
+}
+
+export interface DatasetInfo {
+  name: string;
+  num_images: number;
+  num_captioned: number;
+  trigger_word: string;
+  sample_captions: string[];
+  handoff: Record<string, unknown> | null;
+}
+
+export interface BaseModel {
+  path: string;
+  folder: string;
+  kind: "file" | "diffusers";
+  family: string | null;
+  size: number;
+}
+
+// A profile is edited as loose JSON; the server validates every field.
+export type Profile = Record<string, any>;
+
+export interface QueueStatus {
+  worker_running: boolean;
+  gpus: string[];
+  counts: Record<JobState, number>;
+}
+
+export const FAMILIES: Record<string, string> = {
+  sd15: "Stable Diffusion 1.5",
+  sdxl: "SDXL",
+  sd3: "Stable Diffusion 3.5",
+  flux1: "FLUX.1",
+};
+
+export const TRAINERS: Record<string, string> = {
+  kohya: "Kohya sd-scripts",
+  "ai-toolkit": "AI Toolkit",
+  "diffusion-pipe": "Diffusion Pipe",
+  native: "Native (diffusers + peft)",
+};
+
+export const fileUrl = (jobId: number, path: string) =>
+  `/api/train/jobs/${jobId}/file?path=${encodeURIComponent(path)}`;

@@ -1,0 +1,154 @@
+"""Ostris' AI Toolkit: a ``job: extension`` YAML with one ``sd_trainer`` process, run as ``python run.py cfg.yaml``.
+
+Its progress bar starts at the step it resumed from (``initial=step``), so the count needs no
+offset. Running the same config again resumes from the newest ``{name}_{step:09d}.safetensors``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from .base import Command, Issue, Outputs, Progress, RunSpec, TrainerAdapter, clean_record, numbered
+from .tqdm import parse_tqdm, postfix_value
+
+ARCH = {"sd15": "sd1", "sdxl": "sdxl", "sd3": "sd3", "flux1": "flux"}
+OPTIMIZERS = {"adamw": "adamw", "adamw8bit": "adamw8bit", "prodigy": "prodigy", "adafactor": "adafactor"}
+SAVE_DTYPE = {"bf16": "bf16", "fp16": "float16", "no": "float32"}
+TRAIN_DTYPE = {"bf16": "bf16", "fp16": "fp16", "no": "fp32"}
+
+
+class AIToolkitAdapter(TrainerAdapter):
+    name = "ai-toolkit"
+    title = "AI Toolkit"
+    component = "ai-toolkit"
+    families = frozenset(ARCH)
+    supports_save_stop = False
+    stop_hint = "its sd_trainer stops on SIGINT without saving; it resumes from the last periodic save."
+
+    def save_root(self, spec: RunSpec):
+        return spec.output_dir / spec.name  # training_folder / name
+
+    def check(self, spec: RunSpec) -> list[Issue]:
+        p = spec.profile
+        base = spec.model_file(p.model.base)
+        issues = []
+        if p.family in ("flux1", "sd3") and base is not None and not base.is_dir():
+            issues.append(Issue("model.base", f"AI Toolkit loads {p.family} from a diffusers folder (models/diffusers/...), not a single file"))
+        if p.training.num_gpus > 1:
+            issues.append(Issue("training.num_gpus", "AI Toolkit's run.py trains on one GPU; use Kohya, Diffusion Pipe or the native trainer for several"))
+        return issues
+
+    def render(self, spec: RunSpec) -> dict[str, str]:
+        return {"job.yaml": yaml.safe_dump(self.job_config(spec), sort_keys=False)}
+
+    def job_config(self, spec: RunSpec) -> dict:
+        p = spec.profile
+        big = p.family in ("flux1", "sd3")
+        t, o, n, d = p.training, p.optim, p.network, p.dataset
+        network = {"type": "lora", "linear": n.rank, "linear_alpha": float(n.alpha)}
+        if n.dropout > 0:
+            network["dropout"] = float(n.dropout)
+        dataset = {
+            "folder_path": str(spec.image_dir),
+            "caption_ext": d.caption_extension,
+            "caption_dropout_rate": float(d.caption_dropout),
+            "shuffle_tokens": d.shuffle_tags,
+            "keep_tokens": d.keep_tokens,
+            "cache_latents_to_disk": t.cache_latents,
+            "resolution": [d.resolution],
+            "num_repeats": d.repeats,
+            "buckets": d.buckets,
+        }
+        train = {
+            "batch_size": t.batch_size,
+            "steps": t.steps,
+            "gradient_accumulation": t.gradient_accumulation,
+            "train_unet": True,
+            "train_text_encoder": n.train_text_encoder and not big,
+            "gradient_checkpointing": t.gradient_checkpointing,
+            "noise_scheduler": "flowmatch" if big else "ddpm",
+            "optimizer": OPTIMIZERS[o.optimizer],
+            "lr": float(o.learning_rate),
+            "optimizer_params": {"weight_decay": float(o.weight_decay)},
+            "lr_scheduler": o.lr_scheduler,
+            "dtype": TRAIN_DTYPE[t.mixed_precision],
+            "max_grad_norm": float(o.max_grad_norm),
+        }
+        if o.lr_scheduler == "constant_with_warmup":
+            train["lr_scheduler_params"] = {"num_warmup_steps": o.warmup_steps}
+        if o.text_encoder_lr is not None and train["train_text_encoder"]:
+            train["text_encoder_lr"] = float(o.text_encoder_lr)
+        if o.min_snr_gamma is not None and not big:
+            train["min_snr_gamma"] = float(o.min_snr_gamma)
+        if o.noise_offset > 0:
+            train["noise_offset"] = float(o.noise_offset)
+        if t.cache_text and not train["train_text_encoder"]:
+            train["cache_text_embeddings"] = True
+        model = {"name_or_path": str(spec.model_file(p.model.base)), "arch": ARCH[p.family], "quantize": t.fp8_base}
+        if p.model.vae and not big:
+            model["vae_path"] = str(spec.model_file(p.model.vae))
+        if p.vram_gb <= 16 and big:
+            model["low_vram"] = True
+        process = {
+            "type": "sd_trainer",
+            "training_folder": str(spec.output_dir),
+            "log_dir": str(spec.tensorboard_dir),
+            "training_seed": t.seed,
+            "network": network,
+            "save": {
+                "dtype": SAVE_DTYPE[t.mixed_precision],
+                "save_every": p.save.every_n_steps,
+                "max_step_saves_to_keep": p.save.keep_last,
+                "save_format": "safetensors",
+            },
+            "datasets": [dataset],
+            "train": train,
+            "model": model,
+        }
+        if d.trigger_word:
+            process["trigger_word"] = d.trigger_word
+        if p.sample.prompts:
+            process["sample"] = {
+                "sampler": "flowmatch" if big else "ddpm",
+                "sample_every": p.sample.every_n_steps,
+                "width": p.sample.width or d.resolution,
+                "height": p.sample.height or d.resolution,
+                "prompts": list(p.sample.prompts),
+                "neg": p.sample.negative,
+                "seed": p.sample.seed,
+                "walk_seed": True,
+                "guidance_scale": float(p.sample.guidance),
+                "sample_steps": p.sample.steps,
+            }
+        else:
+            train["disable_sampling"] = True
+        return {"job": "extension", "config": {"name": p.name, "process": [process]}, "meta": {"name": "[name]", "version": "1.0"}}
+
+    def command(self, spec: RunSpec) -> Command:
+        src = spec.location.src
+        argv = [str(spec.location.python), str(src / "run.py") if src else "run.py", str(spec.run_dir / "job.yaml")]
+        return Command(argv=argv, cwd=src)
+
+    def parse(self, record: str, spec: RunSpec) -> Progress | None:
+        bar = parse_tqdm(clean_record(record))
+        if bar is None or bar.desc != spec.name:
+            return None
+        return Progress(
+            step=bar.n,
+            total=bar.total,
+            loss=postfix_value(bar.postfix, "loss", ":"),
+            lr=postfix_value(bar.postfix, "lr", ":"),
+            its=bar.its,
+        )
+
+    def find_outputs(self, spec: RunSpec) -> Outputs:
+        root, name = self.save_root(spec), re.escape(spec.name)
+        files = [f for f in root.iterdir() if f.is_file()] if root.is_dir() else []
+        checkpoints = numbered(files, re.compile(rf"^{name}_(\d{{9}})\.safetensors$"))
+        sample_dir = root / "samples"
+        samples = numbered(sample_dir.iterdir() if sample_dir.is_dir() else [], re.compile(r"__(\d{9})_\d+\.(?:jpg|png|webp)$"))
+        final = root / f"{spec.name}.safetensors"
+        # AI Toolkit resumes from its newest step file: those double as its resumable state.
+        return Outputs(checkpoints=checkpoints, samples=samples, states=list(checkpoints), final=final if final.is_file() else None)

@@ -1,0 +1,92 @@
+"""Base models a user can train on, from the model store (``lorapilot.models``): what lies in
+``checkpoints``, ``diffusion_models``/``unet`` and ``diffusers`` of every store root, with the
+family the store detected."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from lorapilot.context import Context
+
+BASE_FOLDERS = ("checkpoints", "diffusion_models", "unet", "diffusers")
+COMPONENT_FOLDERS = {"vae": ("vae",), "ae": ("vae",), "clip_l": ("text_encoders", "clip"),
+                     "clip_g": ("text_encoders", "clip"), "t5xxl": ("text_encoders", "clip")}
+BASE_KINDS = ("checkpoint", "diffusion_model", "diffusers", "unknown")
+# The model store's family names → TrainPilot's (SD2 and the SDXL refiner are not trained here).
+STORE_FAMILIES = {"sd1": "sd15", "sdxl": "sdxl", "sd3": "sd3", "flux1": "flux1"}
+_PIPELINES = {"StableDiffusionPipeline": "sd15", "StableDiffusionXLPipeline": "sdxl",
+              "StableDiffusion3Pipeline": "sd3", "FluxPipeline": "flux1"}
+
+
+@dataclass
+class BaseModel:
+    path: str  # relative to models/ (absolute for an extra store root): what a profile's model.base holds
+    folder: str
+    kind: str  # "file" or "diffusers"
+    family: str | None
+    size: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _store(ctx: Context):
+    from lorapilot.models.store import ModelStore
+
+    return ModelStore.for_context(ctx)
+
+
+def _profile_path(ctx: Context, entry) -> str:
+    return entry.rel if Path(entry.root) == ctx.workspace.models else entry.path
+
+
+def list_base_models(ctx: Context, family: str | None = None) -> list[BaseModel]:
+    """Base model candidates, optionally only ``family`` (models of unknown family are kept)."""
+    store = _store(ctx)
+    try:
+        entries = [e for folder in BASE_FOLDERS for e in store.list(folder=folder)]
+    finally:
+        store.close()
+    out = []
+    for e in entries:
+        if e.kind not in BASE_KINDS:
+            continue  # a LoRA or VAE left in checkpoints/ is no base model
+        fam = STORE_FAMILIES.get(e.family or "")
+        if family and fam not in (None, family):
+            continue
+        out.append(BaseModel(_profile_path(ctx, e), e.folder, "diffusers" if e.format == "diffusers" else "file", fam, e.size))
+    return out
+
+
+def list_components(ctx: Context, slot: str) -> list[str]:
+    """Files that can fill a component slot (``clip_l``, ``t5xxl``, ``ae``, ``vae``, ``clip_g``)."""
+    store = _store(ctx)
+    try:
+        return [_profile_path(ctx, e) for folder in COMPONENT_FOLDERS.get(slot, ()) for e in store.list(folder=folder)
+                if e.format != "diffusers"]
+    finally:
+        store.close()
+
+
+def detect_family(path: Path) -> str | None:
+    """The family of a base model file or diffusers folder (the store's detection), or None."""
+    if path.is_dir():
+        try:
+            index = json.loads((path / "model_index.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return _PIPELINES.get(index.get("_class_name", "")) if isinstance(index, dict) else None
+    from lorapilot.models.inspect import summarize
+
+    return STORE_FAMILIES.get(summarize(path).get("family") or "")
+
+
+def resolve_model(ctx: Context, user_path: str) -> Path:
+    """A profile's model path (relative to ``models/``, or absolute inside a store root) as a real path."""
+    store = _store(ctx)
+    try:
+        return store.resolve(user_path)[1]
+    finally:
+        store.close()

@@ -1,0 +1,70 @@
+"""Base-model families TrainPilot trains LoRAs for, and what each VRAM tier allows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+VRAM_TIERS = (8, 12, 16, 24, 48)
+QUALITIES = ("quick", "regular", "high")
+
+
+@dataclass(frozen=True)
+class Family:
+    id: str
+    title: str
+    native_resolution: int
+    # The largest training resolution each VRAM tier fits (batch 1, gradient checkpointing, cached latents);
+    # a tier missing here cannot train the family at all.
+    max_resolution: dict[int, int]
+    # Single-file checkpoints hold everything (SD1.5, SDXL); FLUX.1 also needs text encoders and an autoencoder.
+    needs_components: tuple[str, ...] = ()
+
+    @property
+    def min_vram(self) -> int:
+        return min(self.max_resolution)
+
+
+FAMILIES: dict[str, Family] = {
+    "sd15": Family(
+        id="sd15",
+        title="Stable Diffusion 1.5",
+        native_resolution=512,
+        max_resolution={8: 768, 12: 1024, 16: 1024, 24: 1536, 48: 2048},
+    ),
+    "sdxl": Family(
+        id="sdxl",
+        title="SDXL",
+        native_resolution=1024,
+        max_resolution={8: 1024, 12: 1024, 16: 1280, 24: 1536, 48: 2048},
+    ),
+    "sd3": Family(
+        id="sd3",
+        title="Stable Diffusion 3.5",
+        native_resolution=1024,
+        max_resolution={12: 768, 16: 1024, 24: 1024, 48: 1536},
+    ),
+    "flux1": Family(
+        id="flux1",
+        title="FLUX.1",
+        native_resolution=1024,
+        # 12 GB needs fp8 weights and block swapping; 8 GB does not fit FLUX.1 training.
+        max_resolution={12: 768, 16: 1024, 24: 1024, 48: 1536},
+        needs_components=("clip_l", "t5xxl", "ae"),
+    ),
+}
+
+
+def get_family(family_id: str) -> Family:
+    """The family named ``family_id``; the error lists the known ones."""
+    from lorapilot.errors import LorapilotError
+
+    try:
+        return FAMILIES[family_id]
+    except KeyError:
+        raise LorapilotError(f"unknown family {family_id!r}; known: {', '.join(FAMILIES)}") from None
+
+
+def vram_tier(gb: int) -> int:
+    """The tier a card of ``gb`` GiB belongs to (the largest tier not above it; 48 for 48 and more)."""
+    fitting = [t for t in VRAM_TIERS if t <= gb]
+    return fitting[-1] if fitting else VRAM_TIERS[0]

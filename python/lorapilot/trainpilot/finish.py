@@ -1,0 +1,89 @@
+"""When a job ends well: copy its final LoRA into ``models/loras/`` with a training card beside it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from lorapilot.fsutil import atomic_write_text
+from lorapilot.workspace.layout import Workspace
+
+from .queue import Job
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1024 * 1024), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _copy_atomic(src: Path, dest: Path) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
+            shutil.copyfileobj(inp, out, 1024 * 1024)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)  # trainers write 0600 (safetensors); every app must read it
+        os.replace(tmp, dest)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def install_lora(ws: Workspace, job: Job, final: Path) -> tuple[Path, Path]:
+    """Copy ``final`` to ``models/loras/<name>.safetensors`` (never over another file) and write its card.
+
+    Returns (LoRA path, card path). The card (``<name>.training.json``) records the profile, the
+    dataset, the steps and the file's sha256.
+    """
+    loras = ws.models / "loras"
+    loras.mkdir(parents=True, exist_ok=True)
+    digest = sha256_file(final)
+    dest = loras / f"{job.name}.safetensors"
+    if dest.exists() and sha256_file(dest) != digest:
+        dest = loras / f"{job.name}-job{job.id}.safetensors"
+    if not dest.exists() or sha256_file(dest) != digest:
+        _copy_atomic(final, dest)
+    card_path = dest.with_name(dest.name[: -len(".safetensors")] + ".training.json")
+    profile = job.profile
+    card = {
+        "lora": dest.name,
+        "sha256": digest,
+        "autov2": digest[:10],
+        "name": job.name,
+        "job_id": job.id,
+        "trainer": job.trainer,
+        "family": job.family,
+        "base_model": profile.get("model", {}).get("base"),
+        "dataset": {"name": job.dataset, **_dataset_counts(ws, job)},
+        "steps": job.step if job.step is not None else profile.get("training", {}).get("steps"),
+        "final_loss": job.loss,
+        "trained_from": str(final),
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "profile": profile,
+    }
+    atomic_write_text(card_path, json.dumps(card, indent=2) + "\n")
+    os.chmod(card_path, 0o644)
+    return dest, card_path
+
+
+def _dataset_counts(ws: Workspace, job: Job) -> dict:
+    from .datasets import inspect_dataset
+    from lorapilot.errors import LorapilotError
+
+    try:
+        info = inspect_dataset(ws, job.dataset, job.profile.get("dataset", {}).get("caption_extension"))
+    except LorapilotError:
+        return {}
+    return {"images": info.num_images, "captioned": info.num_captioned}

@@ -1,0 +1,3 @@
+# `import nixpkgs { system; config; }`: the config is recorded in pkgs.stubConfig.
+{ system, config ? { }, overlays ? [ ] }:
+import ./pkgs.nix { inherit system config; }

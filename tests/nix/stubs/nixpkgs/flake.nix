@@ -1,0 +1,4 @@
+{
+  description = "stub nixpkgs for LoRA Pilot's flake tests";
+  outputs = _: { lib = import ./lib.nix; };
+}

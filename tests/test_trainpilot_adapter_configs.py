@@ -1,0 +1,176 @@
+"""Every family × preset, rendered by every trainer that supports it, checked against the keys the
+upstream trainer really reads (key sets extracted from the pinned sources into tests/data)."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lorapilot.trainpilot.adapters import ADAPTERS, RunSpec, TrainerLocation
+from lorapilot.trainpilot.families import FAMILIES, QUALITIES, VRAM_TIERS
+from lorapilot.trainpilot.native.config import load_config
+from lorapilot.trainpilot.presets import build_profile
+from lorapilot.trainpilot.profiles import ModelRef
+from support.trainer_schemas import (
+    ai_toolkit_problems,
+    diffusion_pipe_problems,
+    kohya_dataset_problems,
+    kohya_run_problems,
+)
+from support.trainpilot import load_upstream
+
+COMBOS = [
+    (trainer, family, quality, vram)
+    for trainer, adapter in ADAPTERS.items()
+    for family in FAMILIES
+    if family in adapter.families
+    for quality in QUALITIES
+    for vram in VRAM_TIERS
+    if vram in FAMILIES[family].max_resolution
+]
+
+
+def _model_ref(trainer: str, family: str) -> ModelRef:
+    if family in ("flux1", "sd3") and trainer in ("ai-toolkit", "diffusion-pipe"):
+        return ModelRef(base=f"diffusers/{family}")
+    if family == "flux1":
+        return ModelRef(base="diffusion_models/flux1-dev.safetensors", clip_l="text_encoders/clip_l.safetensors",
+                        t5xxl="text_encoders/t5xxl_fp16.safetensors", ae="vae/ae.safetensors")
+    return ModelRef(base=f"checkpoints/{family}.safetensors", vae="vae/sdxl_vae.safetensors" if family == "sdxl" else None)
+
+
+def _spec(tmp_path: Path, trainer: str, family: str, quality: str, vram: int, resume: bool = False) -> RunSpec:
+    profile = build_profile(name=f"lora-{family}", family=family, quality=quality, vram_gb=vram,
+                            model=_model_ref(trainer, family), dataset_name="cats", trainer=trainer, trigger_word="mycat")
+    (tmp_path / "models" / "diffusers" / family).mkdir(parents=True, exist_ok=True)
+    return RunSpec(profile=profile, run_dir=tmp_path / "run", models_dir=tmp_path / "models", image_dir=tmp_path / "cats",
+                   location=TrainerLocation(env=tmp_path / "env", src=tmp_path / "src"), resume=resume,
+                   tensorboard_root=tmp_path / "tb")
+
+
+def test_every_supported_combination_is_covered():
+    trainers = {c[0] for c in COMBOS}
+    assert trainers == {"kohya", "ai-toolkit", "diffusion-pipe", "native"}
+    assert {c[1] for c in COMBOS if c[0] == "kohya"} == {"sd15", "sdxl", "sd3", "flux1"}
+    assert {c[1] for c in COMBOS if c[0] == "diffusion-pipe"} == {"sdxl", "sd3", "flux1"}
+    assert len(COMBOS) > 150
+
+
+@pytest.mark.parametrize("trainer,family,quality,vram", COMBOS)
+def test_rendered_config_uses_only_keys_the_trainer_reads(tmp_path, trainer, family, quality, vram):
+    spec = _spec(tmp_path, trainer, family, quality, vram)
+    adapter = ADAPTERS[trainer]
+    files = adapter.render(spec)
+    if trainer == "kohya":
+        from lorapilot.trainpilot.adapters.kohya import SCRIPTS
+
+        run = tomllib.loads(files["run.toml"])
+        assert kohya_run_problems(SCRIPTS[family], run) == []
+        assert kohya_dataset_problems(tomllib.loads(files["dataset.toml"])) == []
+        assert run["training"]["max_train_steps"] == spec.profile.training.steps
+        assert run["network"]["network_alpha"] == spec.profile.network.alpha
+    elif trainer == "ai-toolkit":
+        job = yaml.safe_load(files["job.yaml"])
+        assert ai_toolkit_problems(job) == []
+        assert job["config"]["process"][0]["train"]["steps"] == spec.profile.training.steps
+    elif trainer == "diffusion-pipe":
+        main, dataset = tomllib.loads(files["main.toml"]), tomllib.loads(files["dataset.toml"])
+        assert diffusion_pipe_problems(main, dataset) == []
+        assert main["max_steps"] == spec.profile.training.steps
+    else:
+        spec.run_dir.mkdir(parents=True)
+        (spec.run_dir / "run.toml").write_text(files["run.toml"])
+        native = load_config(spec.run_dir / "run.toml")  # the native trainer's own model accepts it
+        assert native.training.steps == spec.profile.training.steps
+        assert native.network.alpha == spec.profile.network.alpha
+
+
+def test_key_facts_were_extracted_from_real_sources():
+    kohya = load_upstream("kohya_args.json")
+    assert kohya["source"].endswith("3e6935a07edcb944407840ef74fcaf6fcad352f7")
+    flux = kohya["scripts"]["flux_train_network"]
+    assert {"clip_l", "t5xxl", "ae", "blocks_to_swap", "discrete_flow_shift"} <= set(flux)
+    assert flux["mixed_precision"]["choices"] == ["no", "fp16", "bf16"]
+    aitk = load_upstream("ai_toolkit.json")
+    assert "sd_trainer" in aitk["process_types"] and "linear_alpha" in aitk["sections"]["network"]
+    dp = load_upstream("diffusion_pipe.json")
+    assert "max_steps" in dp["top_level"] and "sdxl" in dp["model_types"]
+
+
+def test_validators_reject_a_key_the_trainer_does_not_read(tmp_path):
+    spec = _spec(tmp_path, "kohya", "sdxl", "regular", 24)
+    run = tomllib.loads(ADAPTERS["kohya"].render(spec)["run.toml"])
+    run["training"]["learning_rat"] = 1e-4
+    run["network"]["network_dim"] = "16"
+    problems = kohya_run_problems("sdxl_train_network.py", run)
+    assert any(p.startswith("learning_rat") for p in problems)
+    assert any(p.startswith("network_dim") for p in problems)
+    dataset = tomllib.loads(ADAPTERS["kohya"].render(spec)["dataset.toml"])
+    dataset["datasets"][0]["subsets"][0]["folder"] = "x"
+    del dataset["datasets"][0]["subsets"][0]["image_dir"]
+    problems = kohya_dataset_problems(dataset)
+    assert any("folder: unknown key" in p for p in problems) and any("image_dir: required" in p for p in problems)
+    job = yaml.safe_load(ADAPTERS["ai-toolkit"].render(_spec(tmp_path, "ai-toolkit", "sdxl", "quick", 24))["job.yaml"])
+    job["config"]["process"][0]["network"]["rank"] = 4
+    job["config"]["process"][0]["network"]["lienar"] = 4
+    assert ai_toolkit_problems(job) == ["config.process[0].network.lienar: not read"]
+
+
+def test_kohya_flux_uses_its_own_network_and_model_files(tmp_path):
+    spec = _spec(tmp_path, "kohya", "flux1", "regular", 16)
+    run = tomllib.loads(ADAPTERS["kohya"].render(spec)["run.toml"])
+    assert run["network"]["network_module"] == "networks.lora_flux"
+    assert run["model"]["ae"].endswith("vae/ae.safetensors") and run["model"]["t5xxl"].endswith("t5xxl_fp16.safetensors")
+    assert run["training"]["fp8_base"] is True and run["training"]["blocks_to_swap"] == 8
+    argv = ADAPTERS["kohya"].command(spec).argv
+    assert argv[1:3] == ["-m", "accelerate.commands.launch"] and argv[-3].endswith("flux_train_network.py")
+    assert argv[-2:] == ["--config_file", str(spec.run_dir / "run.toml")]
+
+
+def test_kohya_resume_points_at_the_newest_state(tmp_path):
+    spec = _spec(tmp_path, "kohya", "sd15", "quick", 8, resume=True)
+    for step in (100, 200):
+        (spec.output_dir / f"lora-sd15-step{step:08d}-state").mkdir(parents=True)
+    run = tomllib.loads(ADAPTERS["kohya"].render(spec)["run.toml"])
+    assert run["resume"] == {"resume": str(spec.output_dir / "lora-sd15-step00000200-state"), "skip_until_initial_step": True}
+    assert kohya_run_problems("train_network.py", run) == []
+
+
+def test_sample_prompts_file_uses_sd_scripts_options(tmp_path):
+    spec = _spec(tmp_path, "kohya", "sdxl", "regular", 24)
+    spec.profile.sample.negative = "blurry -- low quality"
+    lines = ADAPTERS["kohya"].render(spec)["sample_prompts.txt"].splitlines()
+    assert lines[0] == "mycat --w 1024 --h 1024 --d 1234 --s 20 --l 7.0 --n blurry - low quality"
+
+
+def test_diffusion_pipe_resume_and_gpu_selection(tmp_path):
+    spec = _spec(tmp_path, "diffusion-pipe", "sdxl", "regular", 24, resume=True)
+    spec.gpu_ids = ["1"]
+    argv = ADAPTERS["diffusion-pipe"].command(spec).argv
+    assert argv[0].endswith("bin/deepspeed") and "--include=localhost:1" in argv
+    assert argv[-1] == "--resume_from_checkpoint" and "--deepspeed" in argv
+
+
+def test_native_command_uses_accelerate_for_several_gpus(tmp_path):
+    spec = _spec(tmp_path, "native", "sd15", "regular", 24, resume=True)
+    assert ADAPTERS["native"].command(spec).argv[1:] == ["-m", "lorapilot.trainpilot.native", "--config", str(spec.run_dir / "run.toml"), "--resume", "auto"]
+    spec.profile.training.num_gpus = 2
+    argv = ADAPTERS["native"].command(spec).argv
+    assert argv[1:6] == ["-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2"]
+    assert argv[6:8] == ["-m", "lorapilot.trainpilot.native"]
+
+
+def test_kohya_resumes_from_the_newest_state_even_when_renumbered(tmp_path):
+    import os
+
+    spec = _spec(tmp_path, "kohya", "sd15", "quick", 8, resume=True)
+    old, new = spec.output_dir / "lora-sd15-step00000200-state", spec.output_dir / "lora-sd15-step00000010-state"
+    for i, state in enumerate((old, new)):
+        state.mkdir(parents=True)
+        os.utime(state, ns=(10**18 + i * 10**9, 10**18 + i * 10**9))
+    # sd-scripts restarts its global_step inside the epoch after a resume: the newer state has the smaller number.
+    assert ADAPTERS["kohya"].find_outputs(spec).latest_state == (10, new)
+    assert tomllib.loads(ADAPTERS["kohya"].render(spec)["run.toml"])["resume"]["resume"] == str(new)

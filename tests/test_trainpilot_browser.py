@@ -1,0 +1,95 @@
+"""The TrainPilot page in headless Chromium: the guided flow dataset → base model → preset → review,
+then the job's live progress, loss chart, sample gallery and log, and the queue."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from support.browser import PHONE, browser_page, live_controlpilot, login
+from support.trainpilot import make_train_workspace
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def test_guided_flow_to_a_finished_lora(tmp_path, output_dir, monkeypatch):
+    ctx = make_train_workspace(tmp_path, settings={"trainpilot": {"poll_interval_s": 0.1}})
+    monkeypatch.setenv("FAKE_STEP_S", "0.03")
+    with live_controlpilot(ctx) as server, browser_page() as page:
+        login(page, server, "/train/new?dataset=cats")
+        page.get_by_role("heading", name="New training").wait_for()
+        base = page.get_by_label("Choose a base model")
+        base.get_by_text("Dataset cats (4 images)").wait_for()
+        base.get_by_label("Family").select_option(label="Stable Diffusion 1.5")
+        base.get_by_role("button", name=re.compile(r"sd15-base\.safetensors")).click()
+        base.get_by_role("button", name="Next").click()
+
+        preset = page.get_by_label("Choose a preset")
+        preset.get_by_label("Trainer").select_option(label="Native (diffusers + peft)")
+        preset.get_by_label("quick").check()
+        preset.get_by_label("GPU memory").select_option(label="12 GB")
+        assert preset.get_by_label("LoRA name").input_value() == "cats-sd15"
+        preset.get_by_role("button", name="Review").click()
+
+        review = page.get_by_label("Review")
+        review.get_by_label("Problems").get_by_text("adamw8bit needs bitsandbytes").wait_for()
+        assert review.get_by_label("Steps", exact=True).input_value() == "250"
+        review.get_by_label("Optimizer").select_option("adamw")
+        review.get_by_label("Steps", exact=True).fill("40")
+        review.get_by_label("Sample every N steps").fill("10")
+        review.get_by_label("Save every N steps").fill("20")
+        review.get_by_label("Save every N steps").blur()  # leaving a field re-validates the profile
+        review.get_by_text("No problems found.").wait_for()
+        page.screenshot(path=output_dir / "review.png", full_page=True)
+        review.get_by_role("button", name="Queue training").click()
+
+        page.wait_for_url(re.compile(r"/train/jobs/1$"))
+        page.get_by_test_id("state").filter(has_text="done").wait_for(timeout=30_000)
+        page.get_by_test_id("job-stats").filter(has_text="40/40").wait_for()
+        page.get_by_test_id("loss-chart").wait_for()
+        samples = page.get_by_label("Samples")
+        samples.get_by_text("step 40").wait_for()
+        assert samples.get_by_role("img").count() == 4
+        assert "[trainpilot] done path=" in page.get_by_test_id("log").inner_text()
+        page.get_by_text("models/loras/cats-sd15.safetensors").wait_for()
+        page.screenshot(path=output_dir / "job.png", full_page=True)
+
+        page.get_by_role("link", name="← Queue").click()
+        row = page.get_by_test_id("job-1")
+        row.get_by_test_id("state").filter(has_text="done").wait_for()
+        assert row.get_by_role("button", name="Retry").is_visible()
+        page.screenshot(path=output_dir / "queue.png", full_page=True)
+        assert page.console_errors == []
+    assert (ctx.workspace.models / "loras" / "cats-sd15.safetensors").is_file()
+
+
+def test_queue_controls_and_tagpilot_link_on_a_phone(tmp_path, output_dir, monkeypatch):
+    ctx = make_train_workspace(tmp_path, settings={"trainpilot": {"worker": False}})
+    from lorapilot.trainpilot import actions
+    from lorapilot.trainpilot.datasets import inspect_dataset
+    from lorapilot.trainpilot.presets import build_profile
+    from lorapilot.trainpilot.profiles import ModelRef
+
+    for name in ("first", "second"):
+        profile = build_profile(name=name, family="sd15", quality="quick", vram_gb=12, trainer="kohya",
+                                model=ModelRef(base="checkpoints/sd15-base.safetensors"), dataset_name="cats",
+                                dataset=inspect_dataset(ctx.workspace, "cats"))
+        actions.submit(ctx, profile)
+    with live_controlpilot(ctx) as server, browser_page(viewport=PHONE) as page:
+        login(page, server, "/#/train/new?dataset=cats")  # TagPilot's "train this" link
+        page.get_by_role("heading", name="New training").wait_for()
+        page.get_by_text("Dataset cats (4 images)").wait_for()
+        page.goto(server.url + "/train")
+        page.get_by_role("status").filter(has_text="No queue worker is running").wait_for()
+        second = page.get_by_test_id("job-2")
+        second.get_by_role("button", name="Move up").click()
+        page.wait_for_function("() => document.querySelector('[data-testid=job-2]').compareDocumentPosition(document.querySelector('[data-testid=job-1]')) & Node.DOCUMENT_POSITION_FOLLOWING")
+        page.get_by_test_id("job-1").get_by_role("button", name="Cancel").click()
+        page.get_by_test_id("job-1").get_by_test_id("state").filter(has_text="cancelled").wait_for()
+        page.get_by_test_id("job-1").get_by_role("button", name="Retry").wait_for()
+        assert page.get_by_test_id("job-1").get_by_role("button", name="Resume").count() == 0  # nothing saved to resume from
+        assert "0/250" in page.get_by_test_id("job-2").get_by_test_id("job-stats").inner_text()
+        page.screenshot(path=output_dir / "queue-phone.png", full_page=True)
+        assert page.console_errors == []
+    assert [j.id for j in actions.list_jobs(ctx) if j.state == "queued"] == [2]

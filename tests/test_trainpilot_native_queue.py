@@ -1,0 +1,80 @@
+"""The queue with the real native trainer on CPU: a tiny SD1 pipeline built in the test, a profile
+from a preset, stop-and-save, resume with the step count continuing, and the LoRA in models/loras.
+
+Runs where the native trainer and its tiny-model helpers are present (tests/support/tiny_sd.py)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from lorapilot.trainpilot import actions
+from lorapilot.trainpilot.datasets import inspect_dataset
+from lorapilot.trainpilot.presets import build_profile
+from lorapilot.trainpilot.profiles import ModelRef
+from lorapilot.trainpilot.worker import QueueWorker
+from support.workspaces import make_workspace
+
+pytest.importorskip("lorapilot.trainpilot.native.trainer", reason="the native trainer is not in this tree yet")
+tiny_sd = pytest.importorskip("support.tiny_sd", reason="tests/support/tiny_sd.py (native trainer tests) is missing")
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+
+
+def test_native_trainer_through_the_queue(tmp_path):
+    ctx = make_workspace(tmp_path / "ws", enabled={"controlpilot"}, settings={"trainpilot": {"poll_interval_s": 0.2}})
+    root = ctx.workspace.root
+    tiny_sd.build_tiny_sd1(root / "models" / "diffusers" / "tiny-sd1")
+    tiny_sd.make_dataset(root / "datasets" / "shapes")
+    profile = build_profile(name="tiny-shapes", family="sd15", quality="quick", vram_gb=8, trainer="native",
+                            model=ModelRef(base="diffusers/tiny-sd1"), dataset_name="shapes",
+                            dataset=inspect_dataset(ctx.workspace, "shapes"))
+    # Tiny-model sizes, CPU settings.
+    profile.dataset.resolution, profile.dataset.min_bucket, profile.dataset.max_bucket = 64, 32, 96
+    profile.dataset.bucket_step = tiny_sd.TINY_BUCKET_STEP
+    profile.network.rank, profile.network.alpha = 4, 8.0
+    profile.optim.optimizer, profile.optim.learning_rate, profile.optim.lr_scheduler = "adamw", 1e-2, "constant"
+    profile.optim.warmup_steps, profile.optim.min_snr_gamma = 0, None
+    profile.training.steps, profile.training.batch_size = 24, 2
+    profile.training.mixed_precision, profile.training.gradient_checkpointing = "no", False
+    profile.save.every_n_steps, profile.sample.every_n_steps, profile.sample.steps = 8, 12, 3
+    profile.sample.prompts, profile.sample.width, profile.sample.height = ["tok, red, square"], 64, 64
+    job, warnings = actions.submit(ctx, profile)
+    assert [w.level for w in warnings] == []
+
+    worker = QueueWorker(ctx)
+    stopped_at = None
+    deadline = time.monotonic() + 600
+    while True:
+        assert time.monotonic() < deadline, "the native job did not finish"
+        worker.tick()
+        current = actions.list_jobs(ctx)[0]
+        if current.state == "running" and (current.step or 0) >= 6 and stopped_at is None:
+            actions.cancel(ctx, job.id, "save")
+            stopped_at = -1
+        if current.state == "cancelled":
+            assert "stopped on request after saving at step" in current.error
+            stopped_at = int(current.error.split("at step ")[1].split(";")[0])
+            actions.resume(ctx, job.id)
+        if current.state in ("done", "failed"):
+            break
+        time.sleep(0.2)
+    worker.release()
+
+    assert current.state == "done", current.error or current.log_tail
+    assert (current.step, current.total, current.attempts) == (24, 24, 2) and stopped_at and stopped_at > 0
+    log = current.log_path.read_text()
+    resumed = log[log.index("attempt 2: resume"):]
+    assert f"[trainpilot] step={stopped_at + 1} total=24" in resumed and "[trainpilot] step=1 total" not in resumed
+    detail = actions.job_detail(ctx, job.id)
+    assert [s["step"] for s in detail["samples"]] == [12, 24]
+    assert [p["step"] for p in detail["points"]] == list(range(1, 25))
+    lora = root / "models" / "loras" / "tiny-shapes.safetensors"
+    card = json.loads((root / "models" / "loras" / "tiny-shapes.training.json").read_text())
+    assert lora.is_file() and card["steps"] == 24 and card["dataset"]["images"] == 8
+    from safetensors import safe_open
+
+    with safe_open(str(lora), "pt") as fh:
+        assert fh.metadata()["ss_network_dim"] == "4" and fh.metadata()["ss_network_alpha"] == "8.0"
+        assert any(k.startswith("lora_unet_") and k.endswith(".alpha") for k in fh.keys())
