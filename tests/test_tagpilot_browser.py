@@ -1,5 +1,7 @@
 """TagPilot in headless Chromium: bulk add-tag with a diff preview, then undo; keyboard editing; stale-edit conflict."""
 
+import json
+
 import pytest
 from support.browser import PHONE, browser_page, live_controlpilot, login
 from support.tagpilot import make_dataset_files
@@ -49,6 +51,13 @@ def test_bulk_add_tag_with_preview_then_undo(ctx, folder, output_dir):
         assert page.get_by_role("button", name="Redo").is_enabled()
         page.screenshot(path=output_dir / "after-undo.png", full_page=True)
         assert page.console_errors == []
+
+        # "Train this" refreshes the handoff and opens TrainPilot's new-training flow on this dataset
+        page.get_by_role("link", name="Train this").click()
+        page.wait_for_url("**/train/new?dataset=cats")
+        page.get_by_role("heading", name="New training").wait_for()
+        handoff = json.loads((folder / ".tagpilot" / "handoff.json").read_text())
+        assert (handoff["dataset"], handoff["num_images"], handoff["captioned"]) == ("cats", 3, 3)
 
 
 def test_keyboard_navigation_edit_and_stale_conflict(ctx, folder, output_dir):

@@ -4,7 +4,7 @@ import type { PageDef } from "../types";
 export const page: PageDef = {
   path: "/datasets",
   title: "TagPilot",
-  order: 50,
+  order: 45,
   icon: "▤",
   component: lazy(() => import("./TagPilotPage")),
 };
