@@ -32,6 +32,11 @@ SETTINGS_TEMPLATE = """\
 
 # [models]
 # extra_roots = ["/mnt/network-volume/models"]
+
+# [media]
+# extra_roots = ["/mnt/network-volume/renders"]   # indexed beside outputs/
+# watch = true                                      # keep the gallery fresh while ControlPilot runs
+# trash_keep_days = 30                              # "empty trash" removes items older than this
 """
 
 
@@ -98,6 +103,14 @@ class TrainPilotSettings(_Strict):
     stop_delay_s: float = Field(default=60, ge=0)
 
 
+class MediaSettings(_Strict):
+    """MediaPilot: folders indexed beside ``outputs/`` and the trash policy."""
+
+    extra_roots: list[str] = Field(default_factory=list)
+    watch: bool = True  # keep the index fresh while ControlPilot runs
+    trash_keep_days: float = Field(default=30, ge=0)  # what "empty trash" removes unless told "all"
+
+
 class Settings(_Strict):
     """Everything in ``config/lorapilot.toml``."""
 
@@ -108,6 +121,7 @@ class Settings(_Strict):
     controlpilot: ControlPilotSettings = ControlPilotSettings()
     copilot: CopilotSettings = CopilotSettings()
     trainpilot: TrainPilotSettings = TrainPilotSettings()
+    media: MediaSettings = MediaSettings()
     tagpilot: TagPilotSettings = TagPilotSettings()
 
 

@@ -37,6 +37,7 @@ AREA_ROUTERS: list[str] = [
     "lorapilot.models.api:router",
     "lorapilot.copilot.proxy:router",
     "lorapilot.trainpilot.api:router",
+    "lorapilot.mediapilot.api:router",
     "lorapilot.tagpilot.api:router",
 ]
 

@@ -1,0 +1,281 @@
+"""``/api/media...``: search, details, files (with range requests), thumbnails, organise, scan, send to ComfyUI."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import asynccontextmanager
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from lorapilot.context import Context
+from lorapilot.controlpilot.deps import get_ctx, get_tasks
+from lorapilot.errors import LorapilotError
+from lorapilot.mediapilot import organise
+from lorapilot.mediapilot.library import MediaLibrary
+from lorapilot.tasks import TaskManager
+
+THUMB_CACHE = "public, max-age=31536000, immutable"
+_lock = threading.Lock()
+
+
+def _library(app) -> MediaLibrary:
+    with _lock:
+        lib = getattr(app.state, "media_library", None)
+        if lib is None:
+            lib = app.state.media_library = MediaLibrary.open(app.state.ctx)
+        return lib
+
+
+@asynccontextmanager
+async def _lifespan(app):
+    """Start the watcher with ControlPilot (when ``[media] watch`` is on) and stop it on shutdown."""
+    watcher = None
+    ctx = getattr(app.state, "ctx", None)
+    if ctx is not None and ctx.settings.media.watch:
+        from lorapilot.mediapilot.watch import Watcher
+
+        runtime = getattr(app.state, "runtime", None)
+
+        def publish(report) -> None:  # the gallery refreshes live on the shared event stream
+            if runtime is not None:
+                runtime.hub.publish("media", report.to_dict())
+
+        watcher = app.state.media_watcher = Watcher(_library(app), on_batch=publish).start()
+    try:
+        yield
+    finally:
+        if watcher is not None:
+            watcher.stop()
+        lib = getattr(app.state, "media_library", None)
+        if lib is not None:
+            lib.close()
+            app.state.media_library = None
+
+
+router = APIRouter(prefix="/api/media", tags=["media"], lifespan=_lifespan)
+
+
+def get_library(request: Request) -> MediaLibrary:
+    return _library(request.app)
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Ids(_Body):
+    ids: list[int] = Field(min_length=1, max_length=organise.MAX_BATCH)
+
+
+class FavouriteBody(Ids):
+    value: bool = True
+
+
+class TagBody(Ids):
+    add: list[str] = Field(default_factory=list)
+    remove: list[str] = Field(default_factory=list)
+
+
+class TransferBody(Ids):
+    dest: str = Field(min_length=1, description="folder in outputs/, or 'ROOT:folder' for an extra root")
+
+
+class EmptyTrashBody(_Body):
+    all: bool = False
+    older_than_days: float | None = Field(default=None, ge=0)
+
+
+class SendBody(_Body):
+    url: str | None = Field(default=None, description="ComfyUI address; default: this workspace's ComfyUI")
+
+
+def _item(row, roots: dict) -> dict:
+    data = dict(row)
+    data["root"] = roots.get(row["root_id"], ("", "?"))[1]
+    data["version"] = f"{row['size']:x}-{row['mtime_ns']:x}"  # changes when the file does: thumbnail URLs use it
+    return data
+
+
+@router.get("/search")
+def search(q: str = "", sort: Literal["date", "name", "size"] = "date", order: Literal["asc", "desc"] = "desc",
+           cursor: str | None = None, limit: int = Query(100, ge=1, le=1000), total: bool = False,
+           lib: MediaLibrary = Depends(get_library)) -> dict:
+    """One page of results for a search in the query language."""
+    from lorapilot.mediapilot.query import search as run_search
+
+    page = run_search(lib.index.read(), q, sort, order, cursor, limit, with_total=total)
+    roots = lib.index.roots()
+    return {"items": [_item(r, roots) for r in page.rows], "next_cursor": page.next_cursor, "total": page.total}
+
+
+@router.get("/stats")
+def stats(lib: MediaLibrary = Depends(get_library)) -> dict:
+    conn = lib.index.read()
+    counts = conn.execute("SELECT count(*), sum(trash_id IS NOT NULL), sum(error IS NOT NULL AND trash_id IS NULL), "
+                          "sum(fav AND trash_id IS NULL) FROM media").fetchone()
+    return {"total": (counts[0] or 0) - (counts[1] or 0), "trashed": counts[1] or 0, "flagged": counts[2] or 0,
+            "favourites": counts[3] or 0,
+            "roots": [{"id": r.id, "label": r.label, "path": str(r.path), "present": r.path.is_dir()} for r in lib.roots()]}
+
+
+@router.get("/suggest")
+def suggest(field: Literal["model", "lora", "sampler", "scheduler", "tag", "source"], prefix: str = "",
+            limit: int = Query(20, ge=1, le=200), lib: MediaLibrary = Depends(get_library)) -> list[dict]:
+    """Values of a field with their counts, for the search box's autocomplete."""
+    conn = lib.index.read()
+    like = organise_like(prefix)
+    if field == "lora":
+        sql = ("SELECT l.name, count(*) FROM media_lora l JOIN media m ON m.id = l.media_id WHERE m.trash_id IS NULL "
+               "AND l.name LIKE ? ESCAPE '\\' GROUP BY l.name ORDER BY count(*) DESC LIMIT ?")
+    elif field == "tag":
+        sql = ("SELECT g.tag, count(*) FROM media_tag g JOIN media m ON m.id = g.media_id WHERE m.trash_id IS NULL "
+               "AND g.tag LIKE ? ESCAPE '\\' GROUP BY g.tag ORDER BY count(*) DESC LIMIT ?")
+    else:
+        sql = (f"SELECT {field}, count(*) FROM media WHERE trash_id IS NULL AND {field} LIKE ? ESCAPE '\\' "
+               f"GROUP BY {field} ORDER BY count(*) DESC LIMIT ?")
+    return [{"value": r[0], "count": r[1]} for r in conn.execute(sql, (like, limit))]
+
+
+def organise_like(prefix: str) -> str:
+    return "%" + prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+@router.get("/trash")
+def trash_list(lib: MediaLibrary = Depends(get_library)) -> dict:
+    return {"items": organise.trash_list(lib), "keep_days": lib.settings.trash_keep_days}
+
+
+@router.post("/trash")
+def trash(body: Ids, lib: MediaLibrary = Depends(get_library)) -> dict:
+    return organise.trash(lib, body.ids).to_dict()
+
+
+@router.post("/trash/restore")
+def restore(body: Ids, lib: MediaLibrary = Depends(get_library)) -> dict:
+    return organise.restore(lib, body.ids).to_dict()
+
+
+@router.post("/trash/empty")
+def empty_trash(body: EmptyTrashBody, lib: MediaLibrary = Depends(get_library)) -> dict:
+    """The only way media is deleted for good: explicit, by the policy or everything."""
+    return organise.empty_trash(lib, everything=body.all, older_than_days=body.older_than_days)
+
+
+@router.post("/favourite")
+def favourite(body: FavouriteBody, lib: MediaLibrary = Depends(get_library)) -> dict:
+    return {"changed": organise.set_favourite(lib, body.ids, body.value)}
+
+
+@router.post("/tags")
+def tags(body: TagBody, lib: MediaLibrary = Depends(get_library)) -> dict:
+    return {"changed": organise.tag(lib, body.ids, body.add, body.remove)}
+
+
+@router.get("/tags")
+def tag_list(lib: MediaLibrary = Depends(get_library)) -> list[dict]:
+    return [{"tag": t, "count": n} for t, n in organise.all_tags(lib)]
+
+
+@router.post("/move")
+def move(body: TransferBody, lib: MediaLibrary = Depends(get_library)) -> dict:
+    return organise.move(lib, body.ids, body.dest).to_dict()
+
+
+@router.post("/copy")
+def copy(body: TransferBody, lib: MediaLibrary = Depends(get_library)) -> dict:
+    return organise.copy(lib, body.ids, body.dest).to_dict()
+
+
+@router.get("/compare")
+def compare(ids: str, lib: MediaLibrary = Depends(get_library)) -> dict:
+    return organise.compare(lib, _parse_ids(ids), lib.index.read())
+
+
+def _parse_ids(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise LorapilotError(f"ids must be numbers separated by commas, got {text[:40]!r}") from None
+
+
+def _zip_response(lib: MediaLibrary, ids: list[int]) -> StreamingResponse:
+    stream = organise.zip_stream(lib, ids)
+    first = next(stream)  # fail before the headers go out when the selection is bad
+    def body():
+        yield first
+        yield from stream
+    return StreamingResponse(body(), media_type="application/zip",
+                             headers={"Content-Disposition": 'attachment; filename="mediapilot.zip"'})
+
+
+@router.get("/zip")
+def zip_get(ids: str, lib: MediaLibrary = Depends(get_library)) -> StreamingResponse:
+    """A zip of the selection, streamed (a browser download link)."""
+    return _zip_response(lib, _parse_ids(ids))
+
+
+@router.post("/zip")
+def zip_post(body: Ids, lib: MediaLibrary = Depends(get_library)) -> StreamingResponse:
+    return _zip_response(lib, body.ids)
+
+
+@router.post("/scan")
+def scan(ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks),
+         lib: MediaLibrary = Depends(get_library)) -> dict:
+    """A full rescan as a background task (progress over /api/tasks)."""
+    task = tasks.submit("media-scan", "Scan media", lambda progress, cancel: lib.scan(progress, cancel).to_dict())
+    # Not Task.to_dict(): dataclasses.asdict would deep-copy the task's threading.Event.
+    return {"id": task.id, "kind": task.kind, "title": task.title, "state": task.state}
+
+
+@router.get("/{media_id}")
+def detail(media_id: int, lib: MediaLibrary = Depends(get_library)) -> dict:
+    data = lib.detail(media_id)
+    data["version"] = f"{data['size']:x}-{data['mtime_ns']:x}"
+    return data
+
+
+@router.get("/{media_id}/raw")
+def raw(media_id: int, lib: MediaLibrary = Depends(get_library)) -> dict:
+    """The raw metadata chunks as stored (key -> text)."""
+    return lib.raw_chunks(media_id)
+
+
+@router.get("/{media_id}/workflow")
+def workflow(media_id: int, lib: MediaLibrary = Depends(get_library)) -> JSONResponse:
+    """The ComfyUI workflow (UI graph, else the API graph) to open or drop into ComfyUI."""
+    from lorapilot.mediapilot.comfy_send import stored_workflow
+
+    graph, ui = stored_workflow(lib, media_id)
+    return JSONResponse(ui or graph, headers={"Content-Disposition": f'attachment; filename="workflow-{media_id}.json"'})
+
+
+@router.get("/{media_id}/file")
+def file(media_id: int, lib: MediaLibrary = Depends(get_library)) -> FileResponse:
+    """The file itself; ``Range`` requests are honoured (video seeking)."""
+    row = lib.row(media_id)
+    if row["trash_id"]:
+        raise LorapilotError(f"media item {media_id} is in the trash")
+    media_type = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "mp4": "video/mp4",
+                  "webm": "video/webm"}.get(row["format"] or "", "application/octet-stream")
+    return FileResponse(lib.path_of(row), media_type=media_type, headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/{media_id}/thumb")
+def thumb(media_id: int, size: int = Query(256, ge=16, le=2048), lib: MediaLibrary = Depends(get_library)) -> FileResponse:
+    """A WebP thumbnail; URLs carry ``?v=<version>`` so they can be cached for a year."""
+    from lorapilot.mediapilot.thumbs import thumbnail
+
+    path = thumbnail(lib, media_id, size)
+    return FileResponse(path, media_type="image/webp", headers={"Cache-Control": THUMB_CACHE})
+
+
+@router.post("/{media_id}/send-to-comfy")
+def send_to_comfy(media_id: int, body: SendBody, ctx: Context = Depends(get_ctx),
+                  lib: MediaLibrary = Depends(get_library)) -> dict:
+    from lorapilot.mediapilot.comfy_send import comfy_url, send_to_comfy as send
+
+    return send(lib, media_id, body.url or comfy_url(ctx))
