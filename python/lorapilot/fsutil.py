@@ -3,29 +3,42 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
+_OPEN_FLAGS = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
-def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None) -> None:
+
+def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None, fsync: bool = True) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename.
 
     The temporary file lives in the same directory so the rename is atomic; with
     ``mode`` the file has those permissions before any byte is written.
+    ``fsync=False`` is for batches that flush once at the end (TagPilot's bulk edits).
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    if mode is not None:
+        perms = mode
+    else:
+        try:
+            perms = os.stat(path).st_mode & 0o7777
+        except FileNotFoundError:
+            perms = 0o666 & ~_UMASK
+    # Created with its final permissions (no fchmod, an extra metadata write, unless the
+    # umask strips bits the file must keep); O_EXCL + a random name, like mkstemp.
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _OPEN_FLAGS, perms)
     try:
-        if mode is not None:
-            os.fchmod(fd, mode)
-        elif path.exists():
-            os.fchmod(fd, path.stat().st_mode & 0o7777)
-        else:
-            os.fchmod(fd, 0o666 & ~_UMASK)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        try:
+            if perms & _UMASK:
+                os.fchmod(fd, perms)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            if fsync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         try:
