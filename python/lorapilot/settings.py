@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from lorapilot.tagpilot.config import TagPilotSettings
 from lorapilot.tomlconfig import load_toml_model
 
 SETTINGS_TEMPLATE = """\
@@ -121,6 +122,7 @@ class Settings(_Strict):
     copilot: CopilotSettings = CopilotSettings()
     trainpilot: TrainPilotSettings = TrainPilotSettings()
     media: MediaSettings = MediaSettings()
+    tagpilot: TagPilotSettings = TagPilotSettings()
 
 
 def load_settings(path: Path) -> Settings:

@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "copilot": "lorapilot.copilot.cli:copilot_group",
     "train": "lorapilot.trainpilot.cli:train_group",
     "media": "lorapilot.mediapilot.cli:media_group",
+    "dataset": "lorapilot.tagpilot.cli:dataset_group",
 }
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 import string
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # Placeholders an argv template, cwd or env value may use; expanded per workspace.
 PLACEHOLDERS = frozenset(
@@ -39,6 +39,24 @@ _REV_RE = re.compile(r"^[0-9a-f]{40}$")
 def template_fields(template: str) -> set[str]:
     """Return the placeholder names used in a ``{...}`` template string."""
     return {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
+
+
+def check_placeholders(templates: dict[str, str]) -> None:
+    """Raise ValueError naming the first field (``where`` -> template) with an unknown placeholder."""
+    for where, template in templates.items():
+        unknown = template_fields(template) - PLACEHOLDERS
+        if unknown:
+            raise ValueError(f"{where} uses unknown placeholder(s) {sorted(unknown)}; known: {sorted(PLACEHOLDERS)}")
+
+
+def check_name(value: str) -> str:
+    if not _NAME_RE.match(value):
+        raise ValueError(f"name must be lower-case letters, digits and '-', got {value!r}")
+    return value
+
+
+# A component or task name: it becomes a process name, a folder and a log file name.
+Name = Annotated[str, AfterValidator(check_name)]
 
 
 class _Strict(BaseModel):
@@ -100,13 +118,7 @@ class Run(_Strict):
         if self.cwd:
             fields["cwd"] = self.cwd
         fields.update({f"env.{k}": v for k, v in self.env.items()})
-        for where, template in fields.items():
-            unknown = template_fields(template) - PLACEHOLDERS
-            if unknown:
-                raise ValueError(
-                    f"{where} uses unknown placeholder(s) {sorted(unknown)}; "
-                    f"known: {sorted(PLACEHOLDERS)}"
-                )
+        check_placeholders(fields)
         return self
 
 
@@ -151,31 +163,21 @@ class PostStart(_Strict):
     restarted. Its placeholders are the component's ({port} is its port).
     """
 
-    name: str
+    name: Name
     description: str = ""
     command: list[str] = Field(min_length=1)
-
-    @field_validator("name")
-    @classmethod
-    def _valid_name(cls, value: str) -> str:
-        if not _NAME_RE.match(value):
-            raise ValueError(f"name must be lower-case letters, digits and '-', got {value!r}")
-        return value
 
     @field_validator("command")
     @classmethod
     def _known_placeholders(cls, value: list[str]) -> list[str]:
-        for i, arg in enumerate(value):
-            unknown = template_fields(arg) - PLACEHOLDERS
-            if unknown:
-                raise ValueError(f"command[{i}] uses unknown placeholder(s) {sorted(unknown)}")
+        check_placeholders({f"command[{i}]": arg for i, arg in enumerate(value)})
         return value
 
 
 class ComponentSpec(_Strict):
     """One component of LoRA Pilot, as declared in its component.toml."""
 
-    name: str
+    name: Name
     title: str
     description: str
     category: Literal["core", "inference", "training", "dev"]
@@ -191,13 +193,6 @@ class ComponentSpec(_Strict):
     restart: Restart = Restart()
     post_start: list[PostStart] = Field(default_factory=list)
     source: Source
-
-    @field_validator("name")
-    @classmethod
-    def _valid_name(cls, value: str) -> str:
-        if not _NAME_RE.match(value):
-            raise ValueError(f"name must be lower-case letters, digits and '-', got {value!r}")
-        return value
 
     @field_validator("url_path")
     @classmethod

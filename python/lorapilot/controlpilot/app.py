@@ -38,6 +38,7 @@ AREA_ROUTERS: list[str] = [
     "lorapilot.copilot.proxy:router",
     "lorapilot.trainpilot.api:router",
     "lorapilot.mediapilot.api:router",
+    "lorapilot.tagpilot.api:router",
 ]
 
 

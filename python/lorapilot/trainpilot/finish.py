@@ -2,43 +2,22 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
-from lorapilot.fsutil import atomic_write_text
+from lorapilot.fsutil import atomic_copy, atomic_write_text
 from lorapilot.workspace.layout import Workspace
 
 from .queue import Job
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1024 * 1024), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """The file's sha256 (streamed; the model store's hasher)."""
+    from lorapilot.models.hashing import hash_file
 
-
-def _copy_atomic(src: Path, dest: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
-            shutil.copyfileobj(inp, out, 1024 * 1024)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)  # trainers write 0600 (safetensors); every app must read it
-        os.replace(tmp, dest)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    return hash_file(path).sha256
 
 
 def install_lora(ws: Workspace, job: Job, final: Path) -> tuple[Path, Path]:
@@ -54,7 +33,7 @@ def install_lora(ws: Workspace, job: Job, final: Path) -> tuple[Path, Path]:
     if dest.exists() and sha256_file(dest) != digest:
         dest = loras / f"{job.name}-job{job.id}.safetensors"
     if not dest.exists() or sha256_file(dest) != digest:
-        _copy_atomic(final, dest)
+        atomic_copy(final, dest, mode=0o644)  # trainers write 0600 (safetensors); every app must read it
     card_path = dest.with_name(dest.name[: -len(".safetensors")] + ".training.json")
     profile = job.profile
     card = {

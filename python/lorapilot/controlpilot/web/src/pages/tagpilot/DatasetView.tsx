@@ -1,0 +1,124 @@
+import { useCallback, useState } from "react";
+import { post, upload, withQuery } from "../../api/client";
+import { ErrorBanner } from "../../components/ErrorBanner";
+import { useAction, useApi } from "../../hooks/useApi";
+import { Link, navigate } from "../../router";
+import { base, type DatasetStats, type HistoryState, type ImagesPage, type Target } from "./api";
+import BulkPanel from "./BulkPanel";
+import CaptionEditor from "./CaptionEditor";
+import CaptionJob from "./CaptionJob";
+import ChecksTab from "./ChecksTab";
+import ExportTab from "./ExportTab";
+import ImageGrid from "./ImageGrid";
+import TagSidebar from "./TagSidebar";
+
+type Tab = "images" | "caption" | "checks" | "export";
+const TABS: [Tab, string][] = [["images", "Images"], ["caption", "Auto-caption"], ["checks", "Checks"], ["export", "Export"]];
+
+export default function DatasetView({ name }: { name: string }) {
+  const [query, setQuery] = useState("");
+  const [applied, setApplied] = useState("");
+  const [tab, setTab] = useState<Tab>("images");
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [focused, setFocused] = useState<string | null>(null);
+  const stats = useApi<DatasetStats>(base(name));
+  const images = useApi<ImagesPage>(withQuery(`${base(name)}/images`, { q: applied || undefined, limit: 2000 }));
+  const history = useApi<HistoryState>(`${base(name)}/history?limit=10`);
+  const [tagsNonce, setTagsNonce] = useState(0);
+  const action = useAction();
+
+  /** Everything on screen may have changed: captions, counts, history. */
+  const refresh = useCallback(() => {
+    images.reload();
+    stats.reload();
+    history.reload();
+    setTagsNonce((n) => n + 1);
+  }, [images, stats, history]);
+
+  const target: Target = selected.size ? { images: [...selected] } : { query: applied || undefined };
+  const targetLabel = selected.size ? `${selected.size} selected images` : applied ? `images matching “${applied}”` : "all images";
+  const undoRedo = (verb: "undo" | "redo") => action.run(() => post(`${base(name)}/history/${verb}`)).then(refresh);
+  const addFiles = async (files: FileList | null) => {
+    if (!files) return;
+    await action.run(async () => {
+      for (const file of Array.from(files)) {
+        if (file.name.toLowerCase().endsWith(".zip")) await upload(`${base(name)}/import/zip`, file);
+        else await upload(`${base(name)}/files/${encodeURIComponent(file.name)}`, file);
+      }
+    });
+    refresh();
+  };
+  // Refresh the handoff (counts as they are now, trigger/repeats kept) before TrainPilot reads it.
+  const trainUrl = `/train/new?dataset=${encodeURIComponent(name)}`;
+  const trainThis = () => action.run(() => post(`${base(name)}/handoff`, {})).then((ok) => ok && navigate(trainUrl));
+  const filterBy = (q: string) => {
+    setQuery(q);
+    setApplied(q);
+    setSelected(new Set());
+  };
+
+  return (
+    <div className="page tagpilot">
+      <div className="tp-head">
+        <h1><Link to="/datasets">TagPilot</Link> / {name}</h1>
+        {stats.data && (
+          <span className="muted" data-testid="dataset-stats">
+            {stats.data.images} images · {stats.data.captioned_pct}% captioned
+            {stats.data.undecodable > 0 && ` · ${stats.data.undecodable} undecodable`}
+            {stats.data.non_utf8_captions > 0 && ` · ${stats.data.non_utf8_captions} non-UTF-8 captions`}
+          </span>
+        )}
+        <span className="tp-spacer" />
+        <button disabled={!history.data?.can_undo || action.busy} onClick={() => void undoRedo("undo")}
+          title={history.data?.entries.find((e) => e.state === "applied")?.description}>Undo</button>
+        <button disabled={!history.data?.can_redo || action.busy} onClick={() => void undoRedo("redo")}>Redo</button>
+        <label className="button ghost tp-file">
+          Add images…
+          <input type="file" multiple accept="image/png,image/jpeg,image/webp,.txt,.zip" hidden
+            onChange={(e) => void addFiles(e.target.files)} />
+        </label>
+        <Link className="button primary" to={trainUrl} onClick={(e) => { e.preventDefault(); void trainThis(); }}>
+          Train this
+        </Link>
+      </div>
+      <ErrorBanner message={stats.error ?? images.error ?? action.error} onClose={action.clearError} />
+      <nav className="tp-tabs" role="tablist">
+        {TABS.map(([id, label]) => (
+          <button key={id} role="tab" aria-selected={tab === id} className={tab === id ? "active" : ""} onClick={() => setTab(id)}>
+            {label}
+          </button>
+        ))}
+      </nav>
+      <div className="tp-layout">
+        <TagSidebar name={name} query={applied} nonce={tagsNonce} onFilter={filterBy} />
+        <main className="tp-main">
+          <form className="tp-row" onSubmit={(e) => { e.preventDefault(); filterBy(query); }}>
+            <input aria-label="Filter" placeholder='filter, e.g. tag:"white shirt" AND -tag:hat width>=1024 captioned:no'
+              value={query} onChange={(e) => setQuery(e.target.value)} />
+            <button>Filter</button>
+            <span className="muted tp-nowrap">
+              {images.data ? `${images.data.matched} of ${images.data.total}` : "…"}
+              {selected.size > 0 && ` · ${selected.size} selected`}
+            </span>
+          </form>
+          {tab === "images" && (
+            <>
+              <BulkPanel name={name} target={target} targetLabel={targetLabel} onApplied={refresh} />
+              <div className={`tp-work${focused ? " has-editor" : ""}`}>
+                <ImageGrid name={name} images={images.data?.images ?? []} selected={selected} onSelect={setSelected}
+                  focused={focused} onFocus={setFocused} />
+                {focused && (
+                  <CaptionEditor name={name} image={images.data?.images.find((i) => i.name === focused)}
+                    onSaved={refresh} onClose={() => setFocused(null)} />
+                )}
+              </div>
+            </>
+          )}
+          {tab === "caption" && <CaptionJob name={name} target={target} targetLabel={targetLabel} onFinished={refresh} />}
+          {tab === "checks" && <ChecksTab name={name} onChanged={refresh} />}
+          {tab === "export" && <ExportTab name={name} />}
+        </main>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,125 @@
+"""TagPilot in headless Chromium: bulk add-tag with a diff preview, then undo; keyboard editing; stale-edit conflict."""
+
+import json
+
+import pytest
+from support.browser import PHONE, browser_page, live_controlpilot, login
+from support.tagpilot import make_dataset_files
+
+from lorapilot.tagpilot import dataset as datasets
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def folder(ctx):
+    ds = datasets.create_dataset(ctx.workspace, "cats")
+    make_dataset_files(ds.path, {"a.png": "cat, solo", "b.png": "cat, hat", "c.png": "dog"})
+    return ds.path
+
+
+def test_bulk_add_tag_with_preview_then_undo(ctx, folder, output_dir):
+    with live_controlpilot(ctx) as server, browser_page() as page:
+        login(page, server, "/datasets")
+        page.get_by_role("link", name="cats").click()
+        page.get_by_test_id("caption-a.png").wait_for()
+        # the tag sidebar filters: only images with "cat"
+        page.get_by_role("complementary", name="Tag frequency").get_by_role("button", name="cat", exact=True).click()
+        page.get_by_text("2 of 3").wait_for()
+
+        bulk = page.get_by_role("region", name="Bulk operations")
+        bulk.get_by_label("Operation").select_option("add")
+        bulk.get_by_label("Tag", exact=True).fill("ohwx")
+        bulk.get_by_role("button", name="Preview").click()
+        preview = bulk.get_by_label("Preview")
+        preview.get_by_text("2 of 2 captions change").wait_for()
+        assert preview.locator("ins").all_inner_texts() == ["ohwx, cat, solo", "ohwx, cat, hat"]
+        assert (folder / "a.txt").read_text() == "cat, solo"  # a preview writes nothing
+        page.screenshot(path=output_dir / "preview.png", full_page=True)
+
+        bulk.get_by_role("button", name="Apply 2 changes").click()
+        page.get_by_test_id("caption-a.png").get_by_text("ohwx, cat, solo").wait_for()
+        assert (folder / "a.txt").read_text() == "ohwx, cat, solo"
+        assert (folder / "b.txt").read_text() == "ohwx, cat, hat"
+        assert (folder / "c.txt").read_text() == "dog"
+
+        page.get_by_role("button", name="Undo").click()
+        page.get_by_test_id("caption-a.png").get_by_text("cat, solo", exact=True).wait_for()
+        assert (folder / "a.txt").read_text() == "cat, solo"
+        assert (folder / "b.txt").read_text() == "cat, hat"
+        page.get_by_role("button", name="Redo").wait_for()
+        assert page.get_by_role("button", name="Redo").is_enabled()
+        page.screenshot(path=output_dir / "after-undo.png", full_page=True)
+        assert page.console_errors == []
+
+        # "Train this" refreshes the handoff and opens TrainPilot's new-training flow on this dataset
+        page.get_by_role("link", name="Train this").click()
+        page.wait_for_url("**/train/new?dataset=cats")
+        page.get_by_role("heading", name="New training").wait_for()
+        handoff = json.loads((folder / ".tagpilot" / "handoff.json").read_text())
+        assert (handoff["dataset"], handoff["num_images"], handoff["captioned"]) == ("cats", 3, 3)
+
+
+def test_keyboard_navigation_edit_and_stale_conflict(ctx, folder, output_dir):
+    with live_controlpilot(ctx) as server, browser_page() as page:
+        login(page, server, "/datasets/cats")
+        page.locator('[data-image="a.png"]').click()
+        editor = page.get_by_role("region", name="Caption of a.png")
+        editor.wait_for()
+        page.locator('[data-image="a.png"]').focus()
+        page.keyboard.press("ArrowRight")
+        page.get_by_role("region", name="Caption of b.png").wait_for()
+        page.keyboard.press("Space")  # toggles the selection of the focused image
+        assert page.locator('[data-image="b.png"]').get_attribute("aria-selected") == "true"
+
+        editor = page.get_by_role("region", name="Caption of b.png")
+        text = editor.get_by_label("Caption text")
+        (folder / "b.txt").write_text("changed on disk")  # someone else edits meanwhile
+        text.fill("cat, hat, red")
+        editor.get_by_role("button", name="Save").click()
+        editor.get_by_text("Changed elsewhere").wait_for()
+        assert (folder / "b.txt").read_text() == "changed on disk"  # nothing silently overwritten
+        editor.get_by_role("button", name="Keep mine (overwrite)").click()
+        editor.get_by_role("button", name="Save").click()
+        page.get_by_test_id("caption-b.png").get_by_text("cat, hat, red").wait_for()
+        assert (folder / "b.txt").read_text() == "cat, hat, red"
+        page.screenshot(path=output_dir / "editor.png", full_page=True)
+
+
+def test_checks_tab_and_phone_layout(ctx, folder, output_dir):
+    (folder / "a-copy.png").write_bytes((folder / "a.png").read_bytes())
+    with live_controlpilot(ctx) as server, browser_page(PHONE) as page:
+        login(page, server, "/datasets/cats")
+        page.get_by_role("tab", name="Checks").click()
+        page.get_by_role("button", name="Run checks").click()
+        page.get_by_text("Exact duplicates: 1").wait_for()
+        page.get_by_role("button", name="Exclude").first.click()
+        page.get_by_test_id("dataset-stats").get_by_text("3 images").wait_for()
+        assert (folder / ".tagpilot" / "excluded" / "a.png").exists() or (folder / ".tagpilot" / "excluded" / "a-copy.png").exists()
+        page.screenshot(path=output_dir / "checks-phone.png", full_page=True)
+
+
+def test_wd14_caption_job_shows_live_progress_and_result(ctx, folder, output_dir):
+    from playwright.sync_api import expect
+    from support.tagpilot import build_wd14_model
+
+    build_wd14_model(ctx.workspace.models / "wd14")
+    (folder / "c.txt").unlink()
+    with live_controlpilot(ctx) as server, browser_page() as page:
+        login(page, server, "/datasets/cats")
+        page.get_by_role("tab", name="Auto-caption").click()
+        job = page.get_by_role("region", name="Auto-caption")
+        # the VLM defaults arrive from /api/tagpilot/config; starting after that must still work
+        job.get_by_label("Captioner").select_option("vlm")
+        expect(job.get_by_label("Endpoint")).to_have_value("http://127.0.0.1:8000/v1")
+        job.get_by_label("Captioner").select_option("wd14")
+        job.get_by_label("Model folder").fill("models/wd14")
+        job.get_by_role("button", name="Start captioning").click()
+        job.get_by_role("status", name="caption cats with wd14: done").wait_for()
+        job.get_by_test_id("caption-report").get_by_text("1 written, 0 unchanged, 2 skipped, 0 errors").wait_for()
+        from lorapilot.tagpilot.wd14 import WD14Tagger
+
+        expected = WD14Tagger(ctx.workspace.models / "wd14").caption(folder / "c.png").as_text()
+        assert (folder / "c.txt").read_text() == expected and "^_^" in expected
+        page.get_by_role("button", name="Undo").wait_for()
+        page.screenshot(path=output_dir / "caption-job.png", full_page=True)
