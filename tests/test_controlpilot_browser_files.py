@@ -53,6 +53,22 @@ def test_file_browser_round_trip(ctx, tmp_path, output_dir):
         assert (root / "datasets" / "cats" / "one.txt").read_text() == "a cat"
         page.get_by_role("button", name="Back to files").click()
         page.get_by_test_id("file-one.txt").wait_for()
+
+        # Emptying the trash is the only permanent delete: it asks first.
+        page.get_by_test_id("file-kittens").get_by_role("button", name="Delete").click()
+        page.get_by_role("status").get_by_text("Moved kittens to the trash.").wait_for()
+        page.get_by_role("button", name="Trash").click()
+        page.get_by_test_id("trash-kittens").wait_for()
+        page.once("dialog", lambda dialog: dialog.dismiss())
+        page.get_by_role("button", name="Empty trash").click()
+        page.get_by_test_id("trash-kittens").wait_for()
+        assert any((root / ".trash").iterdir())
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.get_by_role("button", name="Empty trash").click()
+        page.get_by_text("The trash is empty.").wait_for()
+        assert not any((root / ".trash").iterdir())
+        page.get_by_role("button", name="Back to files").click()
+        page.get_by_test_id("file-one.txt").wait_for()
         page.screenshot(path=output_dir / "files.png", full_page=True)
 
         page.set_viewport_size(PHONE)

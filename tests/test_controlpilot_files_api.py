@@ -154,3 +154,21 @@ def test_tasks_api_lists_and_cancels_background_work(ctx):
     while client.get(f"/api/tasks/{task.id}").json()["state"] != "cancelled":
         assert __import__("time").monotonic() < deadline
     assert client.get("/api/tasks/nope").status_code == 404
+
+
+def test_empty_trash_only_when_asked_and_by_age(ws_client):
+    import json
+
+    root, client = ws_client
+    old = client.post("/api/files/delete", json={"path": "datasets/cats/1.txt"}).json()
+    info = root / ".trash" / old["id"] / "info.json"
+    data = json.loads(info.read_text())
+    data["deleted_at"] -= 40 * 86400
+    info.write_text(json.dumps(data))
+    client.post("/api/files/mkdir", json={"path": "datasets", "name": "fresh"})
+    client.post("/api/files/delete", json={"path": "datasets/fresh"})
+    assert client.post("/api/files/trash/empty", json={"older_than_days": 30}).json() == {"removed": 1}
+    assert [t["original"] for t in client.get("/api/files/trash").json()] == ["datasets/fresh"]
+    assert client.post("/api/files/trash/empty", json={"older_than_days": -1}).status_code == 422
+    assert client.post("/api/files/trash/empty", json={}).json() == {"removed": 1}
+    assert client.get("/api/files/trash").json() == []

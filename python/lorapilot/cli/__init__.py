@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "restart": "lorapilot.cli.service_cmds:restart_cmd",
     "logs": "lorapilot.cli.service_cmds:logs_cmd",
     "urls": "lorapilot.cli.service_cmds:urls_cmd",
+    "trash": "lorapilot.cli.trash_cmds:trash_group",
     "components": "lorapilot.cli.render_cmds:components_cmd",
     "controlpilot": "lorapilot.controlpilot.cli:controlpilot_group",
     "install": "lorapilot.install.cli:install_cmd",

@@ -144,3 +144,18 @@ def trash(browser: FileBrowser = Depends(get_browser)) -> list[TrashItemView]:
 @router.post("/trash/{item_id}/restore")
 def restore(item_id: str, body: RestoreRequest | None = None, browser: FileBrowser = Depends(get_browser)) -> PathResult:
     return PathResult(path=browser.restore(item_id, body.to if body else None))
+
+
+class EmptyTrashRequest(BaseModel):
+    older_than_days: float | None = Field(None, ge=0, description="only items deleted longer ago; omit to empty everything")
+
+
+class EmptyTrashResult(BaseModel):
+    removed: int
+
+
+@router.post("/trash/empty")
+def empty_trash(body: EmptyTrashRequest, browser: FileBrowser = Depends(get_browser)) -> EmptyTrashResult:
+    """Delete trash items for good: the only permanent delete, and only when asked."""
+    older = None if body.older_than_days is None else body.older_than_days * 86400
+    return EmptyTrashResult(removed=browser.trash.empty(older_than_s=older))

@@ -14,9 +14,27 @@ export function TrashView({ onRestored }: { onRestored: (name: string) => void }
       onRestored(item.name);
       items.reload();
     });
+  // The only permanent delete in the app: always behind an explicit confirmation.
+  const empty = (olderThanDays?: number) => {
+    const what = olderThanDays === undefined ? "everything in the trash" : `trash items older than ${olderThanDays} days`;
+    if (!window.confirm(`Delete ${what} for good? This cannot be undone.`)) return;
+    action.run(async () => {
+      await post("/api/files/trash/empty", olderThanDays === undefined ? {} : { older_than_days: olderThanDays });
+      items.reload();
+    });
+  };
+  const hasItems = (items.data?.length ?? 0) > 0;
   return (
     <div className="table-wrap">
       <ErrorBanner message={items.error ?? action.error} onClose={action.error ? action.clearError : undefined} />
+      <div className="row-actions">
+        <button type="button" onClick={() => empty(30)} disabled={!hasItems || action.busy}>
+          Empty older than 30 days
+        </button>
+        <button type="button" onClick={() => empty()} disabled={!hasItems || action.busy}>
+          Empty trash
+        </button>
+      </div>
       <table className="files" aria-label="Trash">
         <thead>
           <tr>
