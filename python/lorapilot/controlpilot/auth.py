@@ -148,8 +148,11 @@ def cross_site(conn: HTTPConnection) -> bool:
     return origin.split("://", 1)[-1].rstrip("/") != host
 
 
-def require_auth(conn: HTTPConnection) -> None:
+async def require_auth(conn: HTTPConnection) -> None:
     """Dependency applied to every router in ``AREA_ROUTERS``.
+
+    ``async`` on purpose: it only reads headers and cached files, and a sync
+    dependency would cost every request a hop through the thread pool.
 
     Accepts a valid session cookie or API token; refuses state-changing
     requests sent by another site even when login is not required.

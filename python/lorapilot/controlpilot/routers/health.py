@@ -8,6 +8,6 @@ router = APIRouter()
 
 
 @router.get("/api/health")
-def health() -> dict:
+async def health() -> dict:
     """Liveness: used by the readiness probe and by the login page."""
     return {"status": "ok", "version": __version__}

@@ -61,11 +61,12 @@ def _render(snap: Snapshot, host: str) -> bytes:
 
 
 @router.get("", response_model=ServicesResponse)
-def list_services(request: Request, monitor: ServiceMonitor = Depends(get_monitor)) -> Response:
+async def list_services(request: Request, monitor: ServiceMonitor = Depends(get_monitor)) -> Response:
     """Every component: state, readiness, restarts, uptime, pid, memory, port, URL, installed.
 
     Answered from the watcher's latest snapshot (at most ~1 s old), serialised once per
-    snapshot and host: the dashboard's hottest call costs no process-manager round trip.
+    snapshot and host: the dashboard's hottest call costs no process-manager round trip
+    (and, being ``async`` with nothing blocking, no thread-pool hop either).
     """
     snap = monitor.snapshot()
     host = _host(request)
