@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 from pathlib import Path
 
 import torch
@@ -77,6 +78,30 @@ def sample_size(config: NativeTrainConfig, multiple: int) -> tuple[int, int]:
 
 
 @torch.no_grad()
+def _quoted(value) -> str:
+    """A1111's infotext quoting: a value with ``,``, ``:`` or a newline is written as JSON."""
+    text = str(value)
+    return json.dumps(text) if any(c in text for c in ",:\n") else text
+
+
+def infotext(config: NativeTrainConfig, family: str, index: int, step: int, width: int, height: int) -> str:
+    """The A1111 ``parameters`` text of sample ``index`` at ``step``: what MediaPilot, A1111/Forge and
+    ComfyUI read back from a PNG (prompt, negative, seed, steps, size; the run's name and step as extras)."""
+    settings = config.sample
+    lines = [settings.prompts[index]]
+    if family != "flux1" and settings.negative_prompt:
+        lines.append(f"Negative prompt: {settings.negative_prompt}")
+    pairs = {"Steps": settings.steps, "Sampler": "Euler"}
+    if family == "flux1":  # Forge's names: the distilled guidance is not classifier-free guidance
+        pairs.update({"CFG scale": 1, "Distilled CFG Scale": settings.guidance})
+    else:
+        pairs["CFG scale"] = settings.guidance
+    pairs.update({"Seed": settings.seed + index, "Size": f"{width}x{height}", "Model": config.model.pretrained.name,
+                  "LoRA": config.name, "Training step": step})
+    lines.append(", ".join(f"{key}: {_quoted(value)}" for key, value in pairs.items()))
+    return "\n".join(lines)
+
+
 def write_samples(
     model: BaseModel,
     denoiser,
@@ -91,6 +116,8 @@ def write_samples(
     ``prompt_embeds`` (FLUX.1 only): the prompts' conditioning computed before the text encoders
     were moved off the GPU.
     """
+    from PIL.PngImagePlugin import PngInfo
+
     settings = config.sample
     if not settings.prompts:
         return []
@@ -130,7 +157,9 @@ def write_samples(
                 ).images
             image = _decode(model, pipe, latents, width, height)
             buffer = io.BytesIO()
-            image.save(buffer, format="PNG")
+            info = PngInfo()
+            info.add_text("parameters", infotext(config, model.family, index, step, width, height))
+            image.save(buffer, format="PNG", pnginfo=info)
             path = folder / f"{step:06d}_{index}.png"
             atomic_write_bytes(path, buffer.getvalue(), mode=0o644)
             paths.append(path)
