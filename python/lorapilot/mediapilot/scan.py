@@ -5,7 +5,8 @@ stays well under a second for tens of thousands of files, and it still sees
 files overwritten in place (their mtime and ctime move even when the folder's
 do not). Files renamed outside MediaPilot keep their row (favourites, tags)
 when their inode, size and mtime match a vanished row. Files that vanish
-mid-scan are skipped, never fatal.
+mid-scan are skipped, never fatal. A folder holding a ``.nomedia`` file (Android's
+convention) is left out with everything below it: TagPilot's export copies of datasets, say.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from lorapilot.mediapilot.probe import MEDIA_EXTENSIONS, probe_file
 from lorapilot.progress import Progress, check_cancel, no_progress
 
 BATCH = 250
+NOMEDIA = ".nomedia"  # a folder holding this file is not media
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,10 @@ def _signature(st) -> tuple[int, int, int, int]:
 
 
 def walk(root: Path, report: ScanReport | None = None):
-    """Yield (rel, stat) of media files under ``root``; hidden folders (``.trash``) and symlinks are skipped."""
+    """Yield (rel, stat) of media files under ``root``; hidden folders (``.trash``), symlinks and folders
+    marked with ``.nomedia`` are skipped."""
+    if os.path.lexists(os.path.join(root, NOMEDIA)):
+        return
     stack = [(str(root), "")]
     while stack:
         folder, prefix = stack.pop()
@@ -71,7 +76,8 @@ def walk(root: Path, report: ScanReport | None = None):
                     continue
                 try:
                     if entry.is_dir(follow_symlinks=False):
-                        stack.append((entry.path, prefix + name + "/"))
+                        if not os.path.lexists(os.path.join(entry.path, NOMEDIA)):
+                            stack.append((entry.path, prefix + name + "/"))
                         continue
                     if not entry.is_file(follow_symlinks=False):
                         continue
@@ -234,20 +240,39 @@ def _read_batches(root: Root, todo: list):
         yield batch, _read_batch(root, batch)
 
 
+def _indexed_under(index: MediaIndex, root: Root, rel: str) -> list[str]:
+    prefix = rel + "/" if rel else ""
+    rows = index.read().execute(
+        "SELECT rel FROM media WHERE root_id = ? AND trash_id IS NULL AND substr(rel, 1, ?) = ?",
+        (root.id, len(prefix), prefix))
+    return [r[0] for r in rows]
+
+
 def _expand(index: MediaIndex, root: Root, path: str, rel: str) -> list[str] | None:
     """Folders in an event stand for the files in them: a folder created with files already
-    inside (before the watch on it existed), or moved in or out as a whole.
+    inside (before the watch on it existed), moved in or out as a whole, or (un)marked ``.nomedia``.
 
     Returns the rels to re-check, or None when ``path`` is a plain media path.
     """
     if os.path.isdir(path) and not os.path.islink(path):
-        return [rel + "/" + sub for sub, _ in walk(Path(path))]
+        prefix = rel + "/" if rel else ""
+        return [prefix + sub for sub, _ in walk(Path(path))] + _indexed_under(index, root, rel)
     if not os.path.lexists(path) and os.path.splitext(rel)[1].lower() not in MEDIA_EXTENSIONS:
-        rows = index.read().execute(
-            "SELECT rel FROM media WHERE root_id = ? AND trash_id IS NULL AND substr(rel, 1, ?) = ?",
-            (root.id, len(rel) + 1, rel + "/"))
-        return [r[0] for r in rows]
+        return _indexed_under(index, root, rel)
     return None
+
+
+def _muted(root: Root, rel: str, cache: dict[str, bool]) -> bool:
+    """Whether a folder from ``root`` down to ``rel``'s holds a ``.nomedia`` file."""
+    folder = root.path
+    for part in ["", *rel.split("/")[:-1]]:
+        folder = folder / part if part else folder
+        key = str(folder)
+        if key not in cache:
+            cache[key] = os.path.lexists(os.path.join(key, NOMEDIA))
+        if cache[key]:
+            return True
+    return False
 
 
 def reindex_paths(index: MediaIndex, roots: list[Root], paths: list[str]) -> ScanReport:
@@ -261,12 +286,16 @@ def reindex_paths(index: MediaIndex, roots: list[Root], paths: list[str]) -> Sca
         if root is None:
             continue
         rel = os.path.relpath(path, root.path).replace(os.sep, "/")
+        if os.path.basename(rel) == NOMEDIA:  # (un)marked: re-check the whole folder
+            rel = os.path.dirname(rel)
+            path = os.path.dirname(path)
         if any(part.startswith(".") for part in rel.split("/")):
             continue
         expanded = _expand(index, root, path, rel)
         for item in ([rel] if expanded is None else expanded):
             if os.path.splitext(item)[1].lower() in MEDIA_EXTENSIONS:
                 todo[(root.id, item)] = root
+    muted: dict[str, bool] = {}
     for (root_id, rel), root in todo.items():
         path = os.path.join(root.path, rel)
         existing = index.read().execute(
@@ -274,6 +303,8 @@ def reindex_paths(index: MediaIndex, roots: list[Root], paths: list[str]) -> Sca
             (root_id, rel)).fetchone()
         try:
             st = os.stat(path, follow_symlinks=False)
+            if _muted(root, rel, muted):
+                raise FileNotFoundError(path)  # under a .nomedia folder: as good as gone
         except FileNotFoundError:
             if existing:
                 deletes.append(existing[0])

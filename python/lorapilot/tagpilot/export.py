@@ -15,7 +15,8 @@ Formats (key names checked against the upstream sources, see docs):
 
 AI Toolkit and Diffusion Pipe read the dataset folder itself (both skip
 ``.tagpilot/``); only kohya's folder convention needs the linked copy.
-Everything lands in ``outputs/tagpilot/<dataset>/``.
+Everything lands in ``outputs/tagpilot/<dataset>/``; ``outputs/tagpilot/.nomedia`` keeps these
+copies of training images out of MediaPilot's gallery of generated media.
 """
 
 from __future__ import annotations
@@ -66,6 +67,13 @@ class ExportResult:
 
 def export_root(ws: Workspace, ds: Dataset) -> Path:
     return ws.outputs / "tagpilot" / ds.name
+
+
+def _mark_not_media(folder: Path) -> None:
+    """MediaPilot skips a folder holding ``.nomedia``: exports are training input, not generated media."""
+    marker = folder / ".nomedia"
+    if not marker.exists():
+        atomic_write_text(marker, "TagPilot exports: training images, not generated media (MediaPilot skips this folder)\n")
 
 
 def _validate(options: ExportOptions) -> None:
@@ -201,6 +209,7 @@ def export_dataset(
         raise LorapilotError(f"dataset {ds.name!r} has no images to export")
     root = export_root(ws, ds)
     root.mkdir(parents=True, exist_ok=True)
+    _mark_not_media(root.parent)
     result = ExportResult(root=root)
     concept = options.concept or options.trigger_word or ds.name
     concept = concept.strip().replace(" ", "_")
@@ -225,8 +234,25 @@ def export_dataset(
     return result
 
 
-def write_handoff(ds: Dataset, records=None, options: ExportOptions = ExportOptions()) -> dict:
-    """Write ``.tagpilot/handoff.json``, the "train this" data TrainPilot reads."""
+def write_handoff(
+    ds: Dataset,
+    records=None,
+    options: ExportOptions | None = None,
+    *,
+    trigger_word: str | None = None,
+    repeats: int | None = None,
+    resolution: int | None = None,
+) -> dict:
+    """Write ``.tagpilot/handoff.json``, the "train this" data TrainPilot reads.
+
+    An export hands over its ``options``; without them ("train this" before any export) only the values
+    given are written and the others stay null, so TrainPilot's preset picks the family's own resolution
+    and repeats instead of TagPilot's export defaults.
+    """
+    if options is not None:
+        trigger_word, repeats, resolution = options.trigger_word, options.repeats, options.resolution
+    else:
+        _validate(ExportOptions(trigger_word=trigger_word, repeats=repeats or 1, resolution=resolution or 64))
     records = scan(ds, with_sizes=False) if records is None else records
     handoff = {
         "dataset": ds.name,
@@ -234,9 +260,9 @@ def write_handoff(ds: Dataset, records=None, options: ExportOptions = ExportOpti
         "caption_extension": ".txt",
         "num_images": len(records),
         "captioned": sum(1 for r in records if r.captioned),
-        "trigger_word": options.trigger_word,
-        "repeats": options.repeats,
-        "resolution": options.resolution,
+        "trigger_word": trigger_word,
+        "repeats": repeats,
+        "resolution": resolution,
     }
     ds.state_dir.mkdir(exist_ok=True)
     atomic_write_text(ds.handoff_file, json.dumps(handoff, indent=2) + "\n")
