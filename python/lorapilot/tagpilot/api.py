@@ -318,14 +318,14 @@ def get_handoff(name: str, ctx: Context = Depends(get_ctx)) -> dict:
 
 @router.post(PREFIX + "/handoff")
 def post_handoff(name: str, body: m.HandoffRequest, ctx: Context = Depends(get_ctx)) -> dict:
-    """Write the handoff from the dataset as it is now, without exporting files."""
-    from lorapilot.tagpilot.export import ExportOptions, read_handoff, write_handoff
+    """Write the handoff from the dataset as it is now, without exporting files (unset values stay null)."""
+    from lorapilot.tagpilot.export import read_handoff, write_handoff
 
     ds = _ds(ctx, name)
     previous = read_handoff(ds) or {}
-    values = {key: previous.get(key) for key in ("trigger_word", "repeats", "resolution") if previous.get(key) is not None}
+    values = {key: previous.get(key) for key in ("trigger_word", "repeats", "resolution")}
     values.update(body.model_dump(exclude_none=True))
-    return write_handoff(ds, options=ExportOptions(**values))
+    return write_handoff(ds, **values)
 
 
 # -- settings ------------------------------------------------------------------------------------

@@ -112,7 +112,7 @@ class ExportRequest(_Body):
 
 
 class HandoffRequest(_Body):
-    """Omitted fields keep the values of the previous handoff (or the defaults)."""
+    """Omitted fields keep the values of the previous handoff, else stay null (TrainPilot's preset decides)."""
 
     trigger_word: str | None = None
     repeats: int | None = Field(default=None, ge=1, le=10_000)
