@@ -28,8 +28,8 @@ from lorapilot.safepath import PathEscapeError, check_name, resolve_inside
 from lorapilot.trash import Trash, TrashItem
 from lorapilot.workspace.layout import MODEL_FOLDERS, Workspace
 
-# Files that travel with a model when it is moved, renamed or deleted.
-SIDECAR_SUFFIXES = (".preview.png", ".preview.jpg", ".preview.jpeg", ".preview.webp", ".civitai.info", ".json", ".txt", ".yaml", ".png", ".jpg", ".jpeg", ".webp")
+# Files that travel with a model when it is moved, renamed or deleted (``.training.json``: TrainPilot's card).
+SIDECAR_SUFFIXES = (".preview.png", ".preview.jpg", ".preview.jpeg", ".preview.webp", ".civitai.info", ".training.json", ".json", ".txt", ".yaml", ".png", ".jpg", ".jpeg", ".webp")
 TRASH_SOURCE = "models"
 
 
