@@ -199,7 +199,10 @@ class ModelStore:
         path = Path(os.path.abspath(path))
         st = path.stat()
         row = self.cache.get(str(path), st.st_size, st.st_mtime_ns)
-        info = row.info if row is not None and row.info else summarize(path)
+        info = row.info if row is not None and row.info else None
+        if info is None:  # cached too, so the next listing has both the summary and the hashes
+            info = summarize(path)
+            self.cache.put_info(str(path), st.st_size, st.st_mtime_ns, info)
         offset = info.get("data_offset") if info.get("kind") in ("lora", "lycoris") else None
         if row is not None and row.sha256 and (row.addnet or offset is None):
             return {"sha256": row.sha256, "autov2": row.sha256[:10], "addnet": row.addnet}
@@ -388,6 +391,15 @@ def _entry(root: Path, folder: str, path: Path, st, info: dict) -> ModelEntry:
 
 def _stem(path: Path) -> str:
     return path.name[: -len(path.suffix)] if path.suffix else path.name
+
+
+def training_card(path: Path) -> dict | None:
+    """TrainPilot's card beside a LoRA it trained (``<name>.training.json``), or None (absent or unreadable)."""
+    try:
+        card = json.loads(path.with_name(_stem(path) + ".training.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return card if isinstance(card, dict) else None
 
 
 def _sidecars(path: Path) -> list[Path]:

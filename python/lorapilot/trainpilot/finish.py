@@ -24,16 +24,24 @@ def install_lora(ws: Workspace, job: Job, final: Path) -> tuple[Path, Path]:
     """Copy ``final`` to ``models/loras/<name>.safetensors`` (never over another file) and write its card.
 
     Returns (LoRA path, card path). The card (``<name>.training.json``) records the profile, the
-    dataset, the steps and the file's sha256.
+    dataset, the steps and the file's sha256. The model store's hash cache learns the LoRA's hashes
+    (sha256, AutoV2, addnet) here, so they show without a hashing task.
     """
+    from lorapilot.models.store import ModelStore
+
     loras = ws.models / "loras"
     loras.mkdir(parents=True, exist_ok=True)
     digest = sha256_file(final)
-    dest = loras / f"{job.name}.safetensors"
-    if dest.exists() and sha256_file(dest) != digest:
-        dest = loras / f"{job.name}-job{job.id}.safetensors"
-    if not dest.exists() or sha256_file(dest) != digest:
-        atomic_copy(final, dest, mode=0o644)  # trainers write 0600 (safetensors); every app must read it
+    store = ModelStore(ws)
+    try:
+        dest = loras / f"{job.name}.safetensors"
+        if dest.exists() and store.hash(dest)["sha256"] != digest:
+            dest = loras / f"{job.name}-job{job.id}.safetensors"
+        if not dest.exists() or store.hash(dest)["sha256"] != digest:
+            atomic_copy(final, dest, mode=0o644)  # trainers write 0600 (safetensors); every app must read it
+            store.hash(dest)
+    finally:
+        store.close()
     card_path = dest.with_name(dest.name[: -len(".safetensors")] + ".training.json")
     profile = job.profile
     card = {
