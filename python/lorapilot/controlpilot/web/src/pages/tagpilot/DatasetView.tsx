@@ -11,6 +11,7 @@ import ChecksTab from "./ChecksTab";
 import ExportTab from "./ExportTab";
 import ImageGrid from "./ImageGrid";
 import TagSidebar from "./TagSidebar";
+import { useTaskEnds } from "./useTask";
 
 type Tab = "images" | "caption" | "checks" | "export";
 const TABS: [Tab, string][] = [["images", "Images"], ["caption", "Auto-caption"], ["checks", "Checks"], ["export", "Export"]];
@@ -34,6 +35,7 @@ export default function DatasetView({ name }: { name: string }) {
     history.reload();
     setTagsNonce((n) => n + 1);
   }, [images, stats, history]);
+  useTaskEnds("tagpilot.import", refresh); // a zip import runs as a task: show its images when it is done
 
   const target: Target = selected.size ? { images: [...selected] } : { query: applied || undefined };
   const targetLabel = selected.size ? `${selected.size} selected images` : applied ? `images matching “${applied}”` : "all images";

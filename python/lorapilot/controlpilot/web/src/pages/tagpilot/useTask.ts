@@ -21,3 +21,17 @@ export function useOnTrue(flag: boolean, fn: () => void): void {
     if (flag) ref.current();
   }, [flag]);
 }
+
+/** Call `fn` when a task of `kind` ends that this view has not seen end yet: work started elsewhere (an
+ * import the dataset list began before opening the dataset) shows up when it finishes. */
+export function useTaskEnds(kind: string, fn: () => void): void {
+  const live = useLatestEvent<{ tasks: Task[] }>("tasks");
+  const seen = useRef(new Set<string>());
+  const ref = useRef(fn);
+  ref.current = fn;
+  useEffect(() => {
+    const ended = (live?.tasks ?? []).filter((t) => t.kind === kind && finished(t) && !seen.current.has(t.id));
+    ended.forEach((t) => seen.current.add(t.id));
+    if (ended.length) ref.current();
+  }, [live, kind]);
+}
