@@ -151,13 +151,15 @@ def test_from_a_folder_of_images_to_a_tested_lora(tmp_path):
         assert lora.stat().st_mode & 0o044 == 0o044  # readable by every app, not only the trainer's user
         loras = api.get("/api/models", params={"type": "loras"}).json()["models"]
         entry = next(m for m in loras if m["name"] == lora.name)
-        assert (entry["kind"], entry["family"]) == ("lora", "sd1"), entry
+        assert (entry["kind"], entry["family"], entry["rank"]) == ("lora", "sd1", j.RANK), entry
+        assert entry["sha256"] == card["sha256"]  # hashed when installed: AutoV2 shows without a hashing task
         inspected = api.get("/api/models/inspect", params={"path": f"loras/{lora.name}"}).json()
         assert inspected["summary"]["lora"]["rank"] == j.RANK
         assert inspected["summary"]["lora"]["alpha"] == j.ALPHA
         assert inspected["training"]["ss_base_model_version"] == "sd_v1"
         frequency = {row["tag"]: row["count"] for row in inspected["tag_frequency"]}
         assert frequency[j.TRIGGER] == 8, inspected["tag_frequency"]
+        assert inspected["card"]["job_id"] == job_id and inspected["card"]["dataset"]["name"] == j.DATASET
 
         # 9. MediaPilot indexed the training samples (live, through its watcher) and serves thumbnails.
         def sample_hits():

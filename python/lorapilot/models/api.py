@@ -16,7 +16,7 @@ from lorapilot.context import Context
 from lorapilot.controlpilot.deps import get_ctx, get_tasks
 from lorapilot.errors import LorapilotError, NotFoundError
 from lorapilot.models.detect import FAMILIES, KINDS
-from lorapilot.models.store import ModelStore
+from lorapilot.models.store import ModelStore, training_card
 from lorapilot.tasks import TaskManager
 from lorapilot.workspace.layout import MODEL_FOLDERS
 
@@ -76,7 +76,7 @@ def types() -> dict:
 
 @router.get("/inspect")
 def inspect(path: str, ctx: Context = Depends(get_ctx)) -> dict:
-    """Header details, training metadata and the tag-frequency table of one model."""
+    """Header details, training metadata, the tag-frequency table and TrainPilot's training card of one model."""
     from lorapilot.models.inspect import inspect_file
 
     store = _store(ctx)
@@ -85,6 +85,7 @@ def inspect(path: str, ctx: Context = Depends(get_ctx)) -> dict:
         raise LorapilotError(f"{path} is a diffusers folder; inspect one of its files")
     report = inspect_file(real)
     report["hashes"] = store.cached_hashes(real)
+    report["card"] = training_card(real)
     return report
 
 

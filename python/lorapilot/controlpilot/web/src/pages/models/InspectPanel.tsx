@@ -5,6 +5,13 @@ export interface Inspection {
   metadata: Record<string, string>;
   tag_frequency: { dataset: string; tag: string; count: number }[];
   hashes: { sha256: string; autov2: string; addnet: string | null } | null;
+  card: TrainingCard | null;
+}
+
+/** TrainPilot's `<name>.training.json` beside a LoRA it trained. */
+interface TrainingCard {
+  trainer: string; family: string; base_model: string | null; steps: number | null; job_id: number; finished_at: string;
+  dataset: { name: string; images?: number; captioned?: number };
 }
 
 const SUMMARY_KEYS: [string, string][] = [
@@ -27,6 +34,13 @@ export function InspectPanel({ report, onClose }: { report: Inspection; onClose:
         {report.hashes && <div><dt>sha256</dt><dd><code>{report.hashes.sha256}</code></dd></div>}
         {report.hashes?.addnet && <div><dt>addnet</dt><dd><code>{report.hashes.addnet}</code></dd></div>}
       </dl>
+      {report.card && (
+        <p data-testid="training-card">
+          Trained in LoRA Pilot (job {report.card.job_id}, {report.card.finished_at}): {report.card.trainer} trainer,
+          dataset {report.card.dataset.name}{report.card.dataset.images !== undefined && ` (${report.card.dataset.images} images)`},
+          {" "}{report.card.steps ?? "?"} steps on {report.card.base_model ?? "?"}
+        </p>
+      )}
       {Object.keys(report.training).length > 0 && (
         <>
           <h3>Training</h3>

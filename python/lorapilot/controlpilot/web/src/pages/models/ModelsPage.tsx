@@ -4,6 +4,7 @@ import { useLatestEvent } from "../../api/events";
 import { ErrorBanner } from "../../components/ErrorBanner";
 import { formatBytes } from "../../components/format";
 import { useAction, useApi } from "../../hooks/useApi";
+import { useLocation } from "../../router";
 import { InspectPanel, type Inspection } from "./InspectPanel";
 
 export interface Model {
@@ -26,7 +27,7 @@ export default function ModelsPage() {
   const [folder, setFolder] = useState("");
   const [family, setFamily] = useState("");
   const [minSize, setMinSize] = useState(0);
-  const [query, setQuery] = useState("");
+  const [query, setQuery] = useState(useLocation().query.get("q") ?? ""); // ?q=: a link from a finished training
   const [source, setSource] = useState("");
   const [pullType, setPullType] = useState("");
   const [inspected, setInspected] = useState<Inspection | null>(null);

@@ -24,6 +24,9 @@ export function JobView({ jobId }: { jobId: number }) {
   const byStep = new Map<number, JobDetail["samples"]>();
   for (const s of job?.samples ?? []) byStep.set(s.step, [...(byStep.get(s.step) ?? []), s]);
   const steps = [...byStep.keys()].sort((a, b) => b - a);
+  // Where the results went: the LoRA in the model store, the samples in MediaPilot (outputs/trainpilot/<run>/).
+  const loraName = job?.final_lora?.split("/").pop();
+  const samplesQuery = job && `path:"trainpilot/${job.run_dir.split("/").pop()}/"`;
 
   return (
     <div className="page train">
@@ -51,7 +54,8 @@ export function JobView({ jobId }: { jobId: number }) {
           {job.error && <ErrorBanner message={job.error} />}
           {job.final_lora && (
             <p>
-              LoRA: <code>{job.final_lora}</code>
+              LoRA: <code>{job.final_lora}</code>{" "}
+              <Link className="button" to={`/models?q=${encodeURIComponent(loraName ?? "")}`}>Open in Models</Link>
             </p>
           )}
           <section className="card">
@@ -61,6 +65,9 @@ export function JobView({ jobId }: { jobId: number }) {
           <section className="card" aria-label="Samples">
             <h3>Samples</h3>
             {steps.length === 0 && <p className="muted">No samples yet.</p>}
+            {steps.length > 0 && samplesQuery && (
+              <Link to={`/media?q=${encodeURIComponent(samplesQuery)}`}>Samples in MediaPilot</Link>
+            )}
             {steps.map((step) => (
               <div key={step} className="sample-step">
                 <span className="muted">step {step}</span>

@@ -25,6 +25,7 @@ export function NewTraining() {
   const [trainer, setTrainer] = useState("kohya");
   const [name, setName] = useState("");
   const [nameEdited, setNameEdited] = useState(false);
+  const [trigger, setTrigger] = useState<string | null>(null); // null: the dataset's (TagPilot handoff)
   const [profile, setProfile] = useState<Profile | null>(null);
   const [issues, setIssues] = useState<Issue[]>([]);
   const action = useAction();
@@ -34,6 +35,7 @@ export function NewTraining() {
   const presets = useApi<Preset[]>("/api/train/presets");
   const chosen = datasets.data?.find((d) => d.name === dataset);
   const preset = presets.data?.find((p) => p.family === family && p.quality === quality && p.vram_gb === vram);
+  const triggerWord = trigger ?? chosen?.trigger_word ?? "";
 
   useEffect(() => {
     if (dataset && !nameEdited) setName(`${dataset}-${family}`.replace(/[^A-Za-z0-9._-]/g, "-"));
@@ -41,7 +43,7 @@ export function NewTraining() {
 
   const draft = () =>
     action.run(async () => {
-      const body = { name, dataset, base, family, quality, vram_gb: vram, trainer, ...parts };
+      const body = { name, dataset, base, family, quality, vram_gb: vram, trainer, trigger_word: triggerWord.trim(), ...parts };
       const result = await post<{ profile: Profile; issues: Issue[] }>("/api/train/profiles/draft", body);
       setProfile(result.profile);
       setIssues(result.issues);
@@ -131,6 +133,10 @@ export function NewTraining() {
             <select value={vram} onChange={(e) => setVram(Number(e.target.value))}>
               {TIERS.map((t) => <option key={t} value={t}>{t === 48 ? "48+ GB" : `${t} GB`}</option>)}
             </select>
+          </label>
+          <label>
+            Trigger word
+            <input value={triggerWord} placeholder="optional, e.g. ohwx" onChange={(e) => setTrigger(e.target.value)} />
           </label>
           <label>
             LoRA name
