@@ -39,15 +39,25 @@ def up_cmd(ctx, backend: str, no_tui: bool, detach: bool) -> None:
 
 
 @click.command("down")
+@click.option("--keep-training", is_flag=True,
+              help="Leave running training jobs running (the next `up` follows them again); default: stop and save them.")
 @workspace_option
-def down_cmd(ctx) -> None:
-    """Stop every service and the process manager."""
+def down_cmd(ctx, keep_training: bool) -> None:
+    """Stop every service and the process manager, and stop (and save) running training jobs."""
     from lorapilot.runner import down
+    from lorapilot.trainpilot.shutdown import still_training, stop_running_jobs
 
-    if down(ctx):
-        click.echo("stopped")
-    else:
-        click.echo("LoRA Pilot was not running")
+    click.echo("stopped" if down(ctx) else "LoRA Pilot was not running")
+    if keep_training:
+        for job in still_training(ctx):
+            click.echo(f"training job {job.id} ({job.name}) is still training; the next `lorapilot up` follows it again")
+        return
+    stopped, driven = stop_running_jobs(ctx)
+    if not driven:
+        click.echo("another queue worker (`lorapilot train worker`) drives the training queue; its jobs keep running")
+    for item in stopped:
+        how = item.job.error if item.saved else "killed (this trainer cannot save on request); resume continues from its last saved state"
+        click.echo(f"training job {item.job.id} ({item.job.name}): {how} (`lorapilot train resume {item.job.id}`)")
 
 
 @click.command("status")
