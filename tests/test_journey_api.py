@@ -1,7 +1,7 @@
 """The product's promise end to end, through ControlPilot's HTTP API only (as a browser or script would):
 a folder of captioned images → TagPilot dataset with a trigger word → checks → export and "train this"
 → a TrainPilot profile from a preset → the native trainer under the queue inside ControlPilot, followed
-live → the LoRA in the model store with its card → the samples in MediaPilot → TensorBoard's events →
+live → the LoRA in the model store with its card, loaded by diffusers → the samples in MediaPilot → TensorBoard's events →
 every service still healthy → ``lorapilot down`` leaves nothing running.
 
 Real everything: ``lorapilot up`` under supervisord, HTTP on loopback with an API token (login
@@ -52,6 +52,19 @@ def _follow_queue(client: httpx.Client, job_id: int, timeout: float = 300) -> li
                     if job["state"] in ("done", "failed", "cancelled"):
                         return seen
     raise AssertionError(f"the event stream ended before job {job_id} did; last: {seen[-1:]}")
+
+
+def _render(model_dir, lora=None):
+    """One small image from the tiny pipeline (fixed seed), with ``lora`` loaded as a user's app would."""
+    import torch
+
+    from support.native_runs import load_sd1
+
+    pipe = load_sd1(model_dir, lora)
+    pipe.set_progress_bar_config(disable=True)
+    out = pipe(f"{j.TRIGGER}, red", num_inference_steps=2, width=64, height=64, output_type="pt",
+               generator=torch.Generator("cpu").manual_seed(0))
+    return out.images[0]
 
 
 def _status(ctx) -> dict:
@@ -160,6 +173,10 @@ def test_from_a_folder_of_images_to_a_tested_lora(tmp_path):
         frequency = {row["tag"]: row["count"] for row in inspected["tag_frequency"]}
         assert frequency[j.TRIGGER] == 8, inspected["tag_frequency"]
         assert inspected["card"]["job_id"] == job_id and inspected["card"]["dataset"]["name"] == j.DATASET
+
+        # The installed file works where the LoRA is used: diffusers loads it (kohya names) and it changes the output.
+        base_image, lora_image = (_render(root / "models" / j.BASE_MODEL, lora_file) for lora_file in (None, lora))
+        assert (base_image - lora_image).abs().max() > 1e-3
 
         # 9. MediaPilot indexed the training samples (live, through its watcher) and serves thumbnails.
         def sample_hits():
