@@ -29,12 +29,12 @@ COMBOS = [
     if family in adapter.families
     for quality in QUALITIES
     for vram in VRAM_TIERS
-    if vram in FAMILIES[family].max_resolution
+    if vram in FAMILIES[family].max_resolution and not adapter.fit_issues(family, vram_gb=vram)
 ]
 
 
 def _model_ref(trainer: str, family: str) -> ModelRef:
-    if family in ("flux1", "sd3") and trainer in ("ai-toolkit", "diffusion-pipe"):
+    if family in ("flux1", "sd3") and trainer in ("ai-toolkit", "diffusion-pipe", "native"):
         return ModelRef(base=f"diffusers/{family}")
     if family == "flux1":
         return ModelRef(base="diffusion_models/flux1-dev.safetensors", clip_l="text_encoders/clip_l.safetensors",
@@ -56,6 +56,8 @@ def test_every_supported_combination_is_covered():
     assert trainers == {"kohya", "ai-toolkit", "diffusion-pipe", "native"}
     assert {c[1] for c in COMBOS if c[0] == "kohya"} == {"sd15", "sdxl", "sd3", "flux1"}
     assert {c[1] for c in COMBOS if c[0] == "diffusion-pipe"} == {"sdxl", "sd3", "flux1"}
+    assert {c[1] for c in COMBOS if c[0] == "native"} == {"sd15", "sdxl", "flux1"}
+    assert {c[3] for c in COMBOS if c[:2] == ("native", "flux1")} == {48}  # bf16, no fp8: 48+ GB only
     assert len(COMBOS) > 150
 
 
@@ -128,6 +130,36 @@ def test_kohya_flux_uses_its_own_network_and_model_files(tmp_path):
     argv = ADAPTERS["kohya"].command(spec).argv
     assert argv[1:3] == ["-m", "accelerate.commands.launch"] and argv[-3].endswith("flux_train_network.py")
     assert argv[-2:] == ["--config_file", str(spec.run_dir / "run.toml")]
+
+
+@pytest.mark.parametrize("quality", QUALITIES)
+def test_native_flux_renders_bf16_transformer_blocks_without_text_encoders(tmp_path, quality):
+    spec = _spec(tmp_path, "native", "flux1", quality, 48)
+    transformer = tmp_path / "models" / "diffusers" / "flux1" / "transformer"
+    transformer.mkdir(parents=True)
+    (transformer / "config.json").write_text('{"num_layers": 19, "num_single_layers": 3}')
+    run = tomllib.loads(ADAPTERS["native"].render(spec)["run.toml"])
+    assert run["model"] == {"pretrained": str(tmp_path / "models" / "diffusers" / "flux1"), "family": "flux1"}
+    assert run["training"]["mixed_precision"] == "bf16" and run["save"]["precision"] == "bf16"
+    assert run["training"]["gradient_checkpointing"] is True and run["training"]["batch_size"] == 1
+    assert run["network"]["train_text_encoder"] is False and "text_encoder_lr" not in run["network"]
+    assert run["optim"]["optimizer"] == "adamw" and "min_snr_gamma" not in run["optim"]
+    assert run["sample"]["guidance"] == 3.5
+    targets = run["network"]["target_modules"]
+    # every linear layer of the double and single blocks, each with a kohya (BFL) name; not the final layer
+    assert {"attn.to_q", "attn.add_q_proj", "ff_context.net.2", "norm1_context.linear", "proj_mlp", "norm.linear"} <= set(targets)
+    assert [t for t in targets if t.endswith("proj_out")] == [f"single_transformer_blocks.{i}.proj_out" for i in range(3)]
+    assert ADAPTERS["native"].check(spec) == []
+    native = load_config(_written(spec, run))
+    assert native.model.family == "flux1" and native.network.target_modules == targets
+
+
+def _written(spec: RunSpec, run: dict) -> Path:
+    import tomli_w
+
+    spec.run_dir.mkdir(parents=True, exist_ok=True)
+    (spec.run_dir / "run.toml").write_text(tomli_w.dumps(run))
+    return spec.run_dir / "run.toml"
 
 
 def test_kohya_resume_points_at_the_newest_state(tmp_path):

@@ -40,6 +40,12 @@ def test_pickers_list_presets_datasets_and_base_models(tmp_path):
     assert [m["path"] for m in client.get("/api/train/models", params={"family": "flux1"}).json()] == ["diffusers/flux-dev"]
     assert client.get("/api/train/datasets/nope").status_code == 404
     assert client.get("/api/train/datasets/%2E%2E").status_code == 400
+    trainers = {t["name"]: t for t in client.get("/api/train/trainers", params={"family": "flux1", "base": "diffusers/flux-dev"}).json()}
+    assert trainers["native"]["issues"] == [] and trainers["native"]["tiers"]["48"] == "" and "48+ GB" in trainers["native"]["tiers"]["24"]
+    assert trainers["kohya"]["issues"][0]["field"] == "model.base"
+    native_sd15 = client.get("/api/train/trainers", params={"family": "sd15", "base": "checkpoints/sd15-base.safetensors"}).json()[3]
+    assert native_sd15["name"] == "native" and native_sd15["issues"] == []
+    assert client.get("/api/train/trainers", params={"family": "sd9"}).status_code == 400
 
 
 def test_draft_save_validate_and_submit(tmp_path):

@@ -93,3 +93,57 @@ def test_queue_controls_and_tagpilot_link_on_a_phone(tmp_path, output_dir, monke
         page.screenshot(path=output_dir / "queue-phone.png", full_page=True)
         assert page.console_errors == []
     assert [j.id for j in actions.list_jobs(ctx) if j.state == "queued"] == [2]
+
+
+def test_flux_with_the_native_trainer_only_from_a_diffusers_folder_on_48gb(tmp_path, output_dir):
+    from support.trainpilot import write_safetensors
+
+    ctx = make_train_workspace(tmp_path, settings={"trainpilot": {"worker": False}})
+    models = ctx.workspace.models
+    write_safetensors(models / "diffusion_models" / "flux1-dev.safetensors", {"double_blocks.0.img_attn.qkv.weight": [24, 8]})
+    (models / "diffusers" / "flux1-dev").mkdir(parents=True)
+    (models / "diffusers" / "flux1-dev" / "model_index.json").write_text('{"_class_name": "FluxPipeline"}')
+    with live_controlpilot(ctx) as server, browser_page() as page:
+        login(page, server, "/train/new?dataset=cats")
+        base = page.get_by_label("Choose a base model")
+        base.get_by_label("Family").select_option(label="FLUX.1")
+        base.get_by_role("button", name=re.compile(r"flux1-dev\.safetensors")).click()
+        base.get_by_role("button", name="Next").click()
+
+        preset = page.get_by_label("Choose a preset")
+        native = preset.get_by_label("Trainer").locator("option", has_text="Native (diffusers + peft)")
+        native.filter(has_text="not for this model").wait_for(state="attached")
+        assert native.is_disabled()
+        preset.get_by_label("Not for this model").get_by_text(
+            "model.base: the native trainer loads FLUX.1 only from a diffusers folder (with model_index.json); flux1-dev.safetensors is a single-file checkpoint"
+        ).wait_for()
+        page.screenshot(path=output_dir / "flux-single-file.png", full_page=True)
+
+        page.get_by_role("button", name="2. Base model").click()
+        base.get_by_role("button", name=re.compile(r"^diffusers.flux1-dev")).click()
+        base.get_by_role("button", name="Next").click()
+        # Kohya reads single files only: greyed out here, and the flow moved off it.
+        preset.get_by_label("Not for this model").get_by_text("sd-scripts needs a single-file flux1 checkpoint").wait_for()
+        preset.get_by_label("Trainer").select_option(label="Native (diffusers + peft)")
+        tiers = preset.get_by_label("GPU memory")
+        assert tiers.input_value() == "24"  # still chosen from before; the smaller tiers are greyed out
+        assert [o.is_disabled() for o in tiers.locator("option").all()] == [True, True, True, True, False]
+        assert tiers.locator("option").nth(3).inner_text() == "24 GB (too small)"
+        preset.get_by_role("alert").filter(has_text="vram_gb: the native trainer holds FLUX.1 in bf16").filter(has_text="needs the 48+ GB tier, not 24 GB").wait_for()
+        assert preset.get_by_role("button", name="Review").is_disabled()
+        page.screenshot(path=output_dir / "flux-native-24gb.png", full_page=True)
+        preset.get_by_label("GPU memory").select_option(label="48+ GB")
+        assert preset.get_by_role("alert").count() == 0
+        preset.get_by_role("button", name="Review").click()
+
+        review = page.get_by_label("Review")
+        review.get_by_text("No problems found.").wait_for()
+        assert review.get_by_label("Optimizer").input_value() == "adamw"
+        precision = review.get_by_label("Precision")
+        precision.select_option("fp16")
+        precision.focus()  # select_option leaves the focus where it was; leaving the field re-validates
+        precision.blur()
+        review.get_by_label("Problems").get_by_text("the native trainer trains FLUX.1 in bf16 only").wait_for()
+        assert review.get_by_role("button", name="Queue training").is_disabled()
+        page.screenshot(path=output_dir / "flux-native-review.png", full_page=True)
+        assert page.console_errors == []

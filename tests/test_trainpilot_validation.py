@@ -7,8 +7,8 @@ import pytest
 from lorapilot.trainpilot.datasets import inspect_dataset
 from lorapilot.trainpilot.presets import build_profile
 from lorapilot.trainpilot.profiles import ModelRef
-from lorapilot.trainpilot.validate import ProfileInvalid, ensure_valid, validate_profile
-from support.trainpilot import make_dataset, make_train_workspace
+from lorapilot.trainpilot.validate import ProfileInvalid, ensure_valid, trainer_choices, validate_profile
+from support.trainpilot import make_dataset, make_train_workspace, write_safetensors
 from support.workspaces import make_workspace
 
 
@@ -64,9 +64,86 @@ def test_trainer_that_does_not_support_the_family(tmp_path):
     ctx = make_train_workspace(tmp_path)
     errors = _errors(ctx, _profile(ctx, trainer="diffusion-pipe"))
     assert ("trainer", "Diffusion Pipe does not train Stable Diffusion 1.5 LoRAs; use Kohya sd-scripts or AI Toolkit or Native (diffusers + peft)") in errors
-    flux = _profile(ctx, family="flux1", vram_gb=24, trainer="native",
-                    model=ModelRef(base="checkpoints/sd15-base.safetensors"))
-    assert any(f == "trainer" and "does not train FLUX.1" in m for f, m in _errors(ctx, flux))
+    sd3 = _profile(ctx, family="sd3", vram_gb=24, trainer="native", model=ModelRef(base="diffusers/sd3"))
+    assert any(f == "trainer" and m.startswith("Native (diffusers + peft) does not train Stable Diffusion 3.5") for f, m in _errors(ctx, sd3))
+
+
+NATIVE_FLUX_FILE = ("model.base", "the native trainer loads FLUX.1 only from a diffusers folder (with model_index.json); "
+                    "flux1-dev.safetensors is a single-file checkpoint: choose a FLUX.1 diffusers folder under models/diffusers/, "
+                    "or train this file with Kohya sd-scripts")
+
+
+def _native_tier(vram):
+    return ("vram_gb", "the native trainer holds FLUX.1 in bf16 without fp8 or block swapping (the transformer alone is about 24 GB), "
+            f"so it needs the 48+ GB tier, not {vram} GB; on a smaller card train FLUX.1 with Kohya sd-scripts or AI Toolkit")
+
+
+def _flux_models(ctx):
+    """A FLUX.1 single file and a FLUX.1 diffusers folder in the model store (headers only)."""
+    models = ctx.workspace.models
+    write_safetensors(models / "diffusion_models" / "flux1-dev.safetensors", {"double_blocks.0.img_attn.qkv.weight": [24, 8]})
+    (models / "diffusers" / "flux1-dev").mkdir(parents=True)
+    (models / "diffusers" / "flux1-dev" / "model_index.json").write_text('{"_class_name": "FluxPipeline"}')
+
+
+def test_native_flux_needs_a_diffusers_folder_and_the_48gb_tier(tmp_path):
+    ctx = make_train_workspace(tmp_path)
+    _flux_models(ctx)
+    folder = _profile(ctx, family="flux1", vram_gb=48, trainer="native", model=ModelRef(base="diffusers/flux1-dev"))
+    assert _errors(ctx, folder) == set()
+    assert folder.optim.optimizer == "adamw" and not folder.training.fp8_base and folder.training.blocks_to_swap == 0
+
+    single = _profile(ctx, family="flux1", vram_gb=48, trainer="native", model=ModelRef(base="diffusion_models/flux1-dev.safetensors"))
+    assert _errors(ctx, single) == {NATIVE_FLUX_FILE}
+    (ctx.workspace.models / "diffusers" / "no-index").mkdir()
+    bare = _profile(ctx, family="flux1", vram_gb=48, trainer="native", model=ModelRef(base="diffusers/no-index"))
+    assert any(f == "model.base" and "no-index is a folder without model_index.json" in m for f, m in _errors(ctx, bare))
+
+    for vram in (12, 16, 24):
+        assert _errors(ctx, _profile(ctx, family="flux1", vram_gb=vram, trainer="native", model=ModelRef(base="diffusers/flux1-dev"))) == {_native_tier(vram)}
+    folder.vram_gb = 8  # below every FLUX.1 tier: the family's own message, not a second one
+    assert _errors(ctx, folder) == {("vram_gb", "FLUX.1 does not fit the 8 GB tier; it needs at least 12 GB")}
+    # other trainers still take FLUX.1 on 24 GB
+    assert not any(f == "vram_gb" for f, _ in _errors(ctx, _profile(ctx, family="flux1", vram_gb=24, trainer="ai-toolkit", model=ModelRef(base="diffusers/flux1-dev"))))
+
+
+def test_native_flux_settings_it_cannot_honour(tmp_path):
+    ctx = make_train_workspace(tmp_path)
+    _flux_models(ctx)
+    profile = _profile(ctx, family="flux1", vram_gb=48, trainer="native", model=ModelRef(base="diffusers/flux1-dev", t5xxl="x.safetensors"))
+    profile.training.mixed_precision = "fp16"
+    profile.network.train_text_encoder = True
+    profile.training.fp8_base, profile.training.blocks_to_swap = True, 4
+    profile.optim.min_snr_gamma = 5.0
+    assert {f for f, _ in _errors(ctx, profile)} == {"training.mixed_precision", "network.train_text_encoder", "training.fp8_base",
+                                                     "training.blocks_to_swap", "model.t5xxl"}  # x.safetensors does not exist
+    assert ("training.mixed_precision", "the native trainer trains FLUX.1 in bf16 only (FLUX.1 overflows in fp16; float32 weights "
+            "need about 48 GB): set bf16, not 'fp16'") in _errors(ctx, profile)
+    warnings = {i.field for i in validate_profile(ctx, profile) if i.level == "warning"}
+    assert {"optim.min_snr_gamma", "model.t5xxl"} <= warnings
+
+
+def test_kohya_refuses_a_flux_diffusers_folder(tmp_path):
+    ctx = make_train_workspace(tmp_path)
+    _flux_models(ctx)
+    profile = _profile(ctx, family="flux1", vram_gb=24, model=ModelRef(base="diffusers/flux1-dev"))
+    assert ("model.base", "sd-scripts needs a single-file flux1 checkpoint, not a diffusers folder") in _errors(ctx, profile)
+
+
+def test_trainer_choices_say_which_trainer_takes_which_base_and_tier(tmp_path):
+    ctx = make_train_workspace(tmp_path)
+    _flux_models(ctx)
+    single = {c["name"]: c for c in trainer_choices(ctx, "flux1", "diffusion_models/flux1-dev.safetensors")}
+    assert single["native"]["issues"] == [{"field": NATIVE_FLUX_FILE[0], "message": NATIVE_FLUX_FILE[1], "level": "error"}]
+    assert single["kohya"]["issues"] == []
+    assert single["native"]["tiers"] == {"8": "FLUX.1 does not fit the 8 GB tier; it needs at least 12 GB", "12": _native_tier(12)[1],
+                                         "16": _native_tier(16)[1], "24": _native_tier(24)[1], "48": ""}
+    assert single["kohya"]["tiers"]["12"] == "" and single["kohya"]["tiers"]["48"] == ""
+    folder = {c["name"]: c for c in trainer_choices(ctx, "flux1", "diffusers/flux1-dev")}
+    assert folder["native"]["issues"] == [] and [i["field"] for i in folder["kohya"]["issues"]] == ["model.base"]
+    sd15 = {c["name"]: c for c in trainer_choices(ctx, "sd15", "checkpoints/sd15-base.safetensors")}
+    assert sd15["native"]["issues"] == [] and set(sd15["native"]["tiers"].values()) == {""}
+    assert sd15["diffusion-pipe"]["issues"][0]["message"].startswith("Diffusion Pipe does not train Stable Diffusion 1.5")
 
 
 def test_flux_needs_its_component_files_for_kohya_and_a_tier_that_fits(tmp_path):

@@ -22,7 +22,7 @@ from .basemodels import list_base_models, list_components
 from .datasets import inspect_dataset, list_datasets
 from .presets import build_profile, list_presets
 from .profiles import ModelRef, Profile, ProfileStore
-from .validate import ProfileInvalid, validate_profile
+from .validate import ProfileInvalid, trainer_choices, validate_profile
 
 
 @asynccontextmanager
@@ -69,6 +69,12 @@ def dataset(name: str, ctx: Context = Depends(get_ctx)) -> dict:
 @router.get("/models")
 def base_models(family: str | None = None, ctx: Context = Depends(get_ctx)) -> list[dict]:
     return [m.to_dict() for m in list_base_models(ctx, family)]
+
+
+@router.get("/trainers")
+def trainers(family: str, base: str | None = None, ctx: Context = Depends(get_ctx)) -> list[dict]:
+    """Which trainer takes ``family`` (from the base model ``base``) on which VRAM tier, and why not."""
+    return trainer_choices(ctx, family, base)
 
 
 @router.get("/components/{slot}")

@@ -146,8 +146,12 @@ def build_profile(
     resolution = _resolution(fam, quality, vram_gb, handoff.get("resolution"))
     big = family in ("flux1", "sd3")
 
+    # The native trainer holds FLUX.1 in bf16 with no fp8 or block swapping (validation asks for 48+ GB):
+    # batch 1 next to the ~24 GB transformer, and plain AdamW (a LoRA's optimizer state is small, and
+    # bitsandbytes / prodigyopt are not in the train extra).
+    native_flux = trainer == "native" and family == "flux1"
     if vram_gb >= 48:
-        batch = 2 if big else 4
+        batch = 1 if native_flux else 2 if big else 4
     elif vram_gb >= 24:
         batch = 1 if big else 2
     else:
@@ -161,10 +165,10 @@ def build_profile(
         rank = min(rank, 16)
     alpha = float(rank if big else rank // 2)
     train_te = family in ("sd15", "sdxl") and quality == "high" and vram_gb >= 16
-    prodigy = quality == "high" and vram_gb >= 24
+    prodigy = quality == "high" and vram_gb >= 24 and not native_flux
     lr = 1.0 if prodigy else _LR[family][quality]
     optim = OptimSettings(
-        optimizer="prodigy" if prodigy else "adamw8bit",
+        optimizer="prodigy" if prodigy else "adamw" if native_flux else "adamw8bit",
         learning_rate=lr,
         text_encoder_lr=(lr if prodigy else lr / 2) if train_te else None,
         lr_scheduler="constant" if quality == "quick" or prodigy else "cosine",
@@ -178,8 +182,8 @@ def build_profile(
         gradient_checkpointing=not (family == "sd15" and vram_gb >= 48),
         cache_latents=True,
         cache_text=not train_te,
-        fp8_base=big and vram_gb <= 16,
-        blocks_to_swap={12: 18, 16: 8}.get(vram_gb, 0) if family == "flux1" else (8 if big and vram_gb <= 12 else 0),
+        fp8_base=big and vram_gb <= 16 and not native_flux,
+        blocks_to_swap=0 if native_flux else {12: 18, 16: 8}.get(vram_gb, 0) if family == "flux1" else (8 if big and vram_gb <= 12 else 0),
     )
     data = DatasetRef(
         name=dataset_name,

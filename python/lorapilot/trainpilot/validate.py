@@ -8,10 +8,10 @@ from lorapilot.context import Context
 from lorapilot.errors import LorapilotError, NotFoundError
 from lorapilot.safepath import PathEscapeError
 
-from .adapters import ADAPTERS, Issue, get_adapter
+from .adapters import ADAPTERS, Issue, TrainerAdapter, get_adapter
 from .basemodels import detect_family, resolve_model
 from .datasets import inspect_dataset
-from .families import FAMILIES
+from .families import FAMILIES, VRAM_TIERS, Family, get_family
 from .profiles import Profile
 from .runspec import build_spec, missing_install
 
@@ -22,6 +22,38 @@ class ProfileInvalid(LorapilotError):
     def __init__(self, issues: list[Issue]):
         self.issues = issues
         super().__init__("; ".join(f"{i.field}: {i.message}" for i in issues if i.level == "error"))
+
+
+def _family_issues(adapter: TrainerAdapter, family: Family) -> list[Issue]:
+    if family.id in adapter.families:
+        return []
+    others = [a.title for a in ADAPTERS.values() if family.id in a.families]
+    return [Issue("trainer", f"{adapter.title} does not train {family.title} LoRAs; use {' or '.join(others) or 'another family'}")]
+
+
+def _tier_issue(family: Family, vram_gb: int) -> Issue:
+    return Issue("vram_gb", f"{family.title} does not fit the {vram_gb} GB tier; it needs at least {family.min_vram} GB")
+
+
+def trainer_choices(ctx: Context, family_id: str, base_rel: str | None = None) -> list[dict]:
+    """For the new-training flow: per trainer, the problems with ``family_id`` and the base model
+    ``base_rel`` (as validation words them) and, per VRAM tier, the problem with that tier ("" when it fits)."""
+    family = get_family(family_id)
+    base = None
+    if base_rel:
+        try:
+            base = resolve_model(ctx, base_rel)
+        except (NotFoundError, PathEscapeError):
+            base = None  # validation names a missing base model; nothing to say per trainer
+    out = []
+    for adapter in ADAPTERS.values():
+        issues = _family_issues(adapter, family) + adapter.fit_issues(family.id, base=base)
+        tiers = {}
+        for vram in VRAM_TIERS:
+            tier_issues = [_tier_issue(family, vram)] if vram not in family.max_resolution else adapter.fit_issues(family.id, vram_gb=vram)
+            tiers[str(vram)] = "; ".join(i.message for i in tier_issues)
+        out.append({"name": adapter.name, "title": adapter.title, "issues": [i.to_dict() for i in issues], "tiers": tiers})
+    return out
 
 
 def _model_path(ctx: Context, rel: str, field: str, issues: list[Issue]) -> Path | None:
@@ -40,12 +72,11 @@ def validate_profile(ctx: Context, profile: Profile, check_install: bool = True)
     family = FAMILIES[profile.family]
     adapter = get_adapter(profile.trainer)
 
-    if profile.family not in adapter.families:
-        others = [a.title for a in ADAPTERS.values() if profile.family in a.families]
-        issues.append(Issue("trainer", f"{adapter.title} does not train {family.title} LoRAs; use {' or '.join(others) or 'another family'}"))
+    issues += _family_issues(adapter, family)
     if profile.vram_gb not in family.max_resolution:
-        issues.append(Issue("vram_gb", f"{family.title} does not fit the {profile.vram_gb} GB tier; it needs at least {family.min_vram} GB"))
+        issues.append(_tier_issue(family, profile.vram_gb))
     else:
+        issues += adapter.fit_issues(profile.family, vram_gb=profile.vram_gb)
         cap = family.max_resolution[profile.vram_gb]
         if profile.dataset.resolution > cap:
             issues.append(Issue("dataset.resolution", f"{profile.dataset.resolution} px is too big for {family.title} on the {profile.vram_gb} GB tier (at most {cap} px)"))
@@ -57,6 +88,7 @@ def validate_profile(ctx: Context, profile: Profile, check_install: bool = True)
         detected = detect_family(base)
         if detected and detected != profile.family:
             issues.append(Issue("model.base", f"models/{profile.model.base} looks like {FAMILIES[detected].title}, not {family.title}", "warning"))
+        issues += adapter.fit_issues(profile.family, base=base)
     for slot in ("vae", "clip_l", "clip_g", "t5xxl", "ae"):
         value = getattr(profile.model, slot)
         if value:

@@ -143,6 +143,14 @@ class TrainerAdapter(ABC):
         """Trainer-specific problems with the profile (beyond the common validation)."""
         return []
 
+    def fit_issues(self, family: str, vram_gb: int | None = None, base: Path | None = None) -> list[Issue]:
+        """Why this trainer cannot train ``family`` on the ``vram_gb`` tier or from ``base`` (a model file or
+        diffusers folder), whatever the other settings; ``None`` skips that part.
+
+        Validation reports these with the rest; the new-training flow asks before a profile exists.
+        """
+        return []
+
     @abstractmethod
     def render(self, spec: RunSpec) -> dict[str, str]:
         """The trainer's configuration files: ``{file name in run_dir: text}``."""

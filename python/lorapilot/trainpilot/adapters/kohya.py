@@ -67,10 +67,12 @@ class KohyaAdapter(TrainerAdapter):
             for slot in ("clip_l", "t5xxl", "ae"):
                 if not getattr(p.model, slot):
                     issues.append(Issue(f"model.{slot}", f"sd-scripts trains FLUX.1 from separate files: set model.{slot}"))
-        base = spec.model_file(p.model.base)
-        if p.family in ("flux1", "sd3") and base is not None and base.is_dir():
-            issues.append(Issue("model.base", f"sd-scripts needs a single-file {p.family} checkpoint, not a diffusers folder"))
         return issues
+
+    def fit_issues(self, family: str, vram_gb: int | None = None, base: Path | None = None) -> list[Issue]:
+        if family in ("flux1", "sd3") and base is not None and base.is_dir():
+            return [Issue("model.base", f"sd-scripts needs a single-file {family} checkpoint, not a diffusers folder")]
+        return []
 
     # --- render ------------------------------------------------------------------------------
     def render(self, spec: RunSpec) -> dict[str, str]:

@@ -7,31 +7,52 @@ Contract (see ``native/__init__.py``): ``python -m lorapilot.trainpilot.native -
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import tomli_w
 
 from lorapilot.tomlconfig import validate_model
 
+from ..native import SUPPORTED_FAMILIES
 from .base import Command, Issue, Outputs, Progress, RunSpec, TrainerAdapter, clean_record, numbered
 
 FAMILY = {"sd15": "sd1", "sdxl": "sdxl", "flux1": "flux1"}
-# What the native trainer trains today (SD1.x and SDXL first; FLUX.1 when the native package says so).
-DEFAULT_FAMILIES = frozenset({"sd15", "sdxl"})
 _PREFIX = "[trainpilot]"
 _PAIR = re.compile(r"(\w+)=(\S+)")
 
+# FLUX.1 is held in bf16 without fp8 or block swapping: the transformer alone is about 24 GB.
+FLUX_MIN_VRAM = 48
+# Like sd-scripts' lora_flux and AI Toolkit: every linear layer of the double and single blocks (diffusers
+# names; the exporter writes them under BFL names). A bare "proj_out" would also catch the final layer,
+# so the single blocks' linear2 is named per block (see flux_targets).
+FLUX_DOUBLE_TARGETS = (
+    "attn.to_q", "attn.to_k", "attn.to_v", "attn.to_out.0", "attn.add_q_proj", "attn.add_k_proj", "attn.add_v_proj",
+    "attn.to_add_out", "ff.net.0.proj", "ff.net.2", "ff_context.net.0.proj", "ff_context.net.2", "norm1.linear",
+    "norm1_context.linear",
+)  # fmt: skip
+FLUX_SINGLE_TARGETS = ("proj_mlp", "norm.linear")  # attn.to_q/k/v above also match the single blocks
+FLUX1_SINGLE_BLOCKS = 38  # FLUX.1-dev and -schnell
+
+
+def is_diffusers_folder(path: Path) -> bool:
+    return path.is_dir() and (path / "model_index.json").is_file()
+
+
+def flux_targets(base: Path | None) -> list[str]:
+    """The LoRA target modules for the FLUX.1 transformer in the diffusers folder ``base``."""
+    try:
+        config = json.loads((base / "transformer" / "config.json").read_text(encoding="utf-8"))
+        singles = int(config["num_single_layers"])
+    except (TypeError, OSError, ValueError, KeyError):
+        singles = FLUX1_SINGLE_BLOCKS
+    return [*FLUX_DOUBLE_TARGETS, *FLUX_SINGLE_TARGETS, *(f"single_transformer_blocks.{i}.proj_out" for i in range(singles))]
+
 
 def _native_families() -> frozenset[str]:
-    try:
-        from lorapilot.trainpilot import native
-    except ImportError:
-        return DEFAULT_FAMILIES
-    declared = getattr(native, "SUPPORTED_FAMILIES", None)
-    if not declared:
-        return DEFAULT_FAMILIES
     ours = {v: k for k, v in FAMILY.items()}
-    return frozenset(ours[f] for f in declared if f in ours)
+    return frozenset(ours[f] for f in SUPPORTED_FAMILIES if f in ours)
 
 
 class NativeAdapter(TrainerAdapter):
@@ -44,11 +65,36 @@ class NativeAdapter(TrainerAdapter):
     def families(self) -> frozenset[str]:  # type: ignore[override]
         return _native_families()
 
+    def fit_issues(self, family: str, vram_gb: int | None = None, base: Path | None = None) -> list[Issue]:
+        if family != "flux1":
+            return []
+        issues = []
+        if vram_gb is not None and vram_gb < FLUX_MIN_VRAM:
+            issues.append(Issue("vram_gb", f"the native trainer holds FLUX.1 in bf16 without fp8 or block swapping (the transformer alone is about 24 GB), so it needs the {FLUX_MIN_VRAM}+ GB tier, not {vram_gb} GB; on a smaller card train FLUX.1 with Kohya sd-scripts or AI Toolkit"))
+        if base is not None and base.exists() and not is_diffusers_folder(base):
+            what = "a folder without model_index.json" if base.is_dir() else "a single-file checkpoint"
+            issues.append(Issue("model.base", f"the native trainer loads FLUX.1 only from a diffusers folder (with model_index.json); {base.name} is {what}: choose a FLUX.1 diffusers folder under models/diffusers/, or train this file with Kohya sd-scripts"))
+        return issues
+
     def check(self, spec: RunSpec) -> list[Issue]:
         p = spec.profile
-        issues = []
+        issues = []  # fit_issues (family, tier, base model) are asked by validation for every trainer
         if p.optim.optimizer == "adamw8bit" and not spec.gpu_ids:
             issues.append(Issue("optim.optimizer", "adamw8bit needs bitsandbytes on a GPU; on CPU the native trainer needs adamw", "warning"))
+        if p.training.fp8_base:
+            issues.append(Issue("training.fp8_base", "the native trainer has no fp8 base weights: set false (Kohya sd-scripts and AI Toolkit have them)"))
+        if p.training.blocks_to_swap:
+            issues.append(Issue("training.blocks_to_swap", "the native trainer does not swap blocks to the CPU: set 0 (Kohya sd-scripts does)"))
+        if p.family == "flux1":
+            if p.training.mixed_precision != "bf16":
+                issues.append(Issue("training.mixed_precision", f"the native trainer trains FLUX.1 in bf16 only (FLUX.1 overflows in fp16; float32 weights need about 48 GB): set bf16, not {p.training.mixed_precision!r}"))
+            if p.network.train_text_encoder:
+                issues.append(Issue("network.train_text_encoder", "the native trainer keeps FLUX.1's CLIP and T5 encoders frozen: set false"))
+            if p.optim.min_snr_gamma:
+                issues.append(Issue("optim.min_snr_gamma", "not used for FLUX.1 (rectified flow has no SNR weighting)", "warning"))
+            for slot in ("clip_l", "t5xxl", "ae", "vae"):
+                if getattr(p.model, slot):
+                    issues.append(Issue(f"model.{slot}", "not used: the native trainer reads FLUX.1's text encoders and autoencoder from the diffusers folder in model.base", "warning"))
         return issues
 
     def native_config(self, spec: RunSpec):
@@ -113,7 +159,13 @@ class NativeAdapter(TrainerAdapter):
                 "height": s.height,
             },
         }
-        if p.model.vae:
+        if p.family == "flux1":
+            # No text-encoder training for FLUX.1; mixed precision is bf16 (validation refuses the others).
+            data["network"]["target_modules"] = flux_targets(spec.model_file(p.model.base))
+            data["network"]["train_text_encoder"] = False
+            data["network"].pop("text_encoder_lr")
+            data["optim"]["min_snr_gamma"] = None
+        elif p.model.vae:
             data["model"]["vae"] = str(spec.model_file(p.model.vae))
         # Settings newer versions of the native trainer take (written only where its model has them).
         native_fields = {name: model.annotation for name, model in NativeTrainConfig.model_fields.items()}

@@ -29,6 +29,6 @@ Additions (compatible: a reader that ignores unknown ``[trainpilot]`` lines lose
 """
 
 # The base families the queue may send to this trainer (read by the native adapter; keep this module
-# free of heavy imports). The trainer also trains "flux1" (from a diffusers folder only); it joins
-# this list once the queue's validation asks for a diffusers folder for native FLUX.1 runs.
-SUPPORTED_FAMILIES = ("sd1", "sd2", "sdxl")
+# free of heavy imports). FLUX.1 loads from a diffusers folder only, in bf16 without quantisation:
+# the queue's validation (adapters/native.py) refuses single files and tiers below 48 GB for it.
+SUPPORTED_FAMILIES = ("sd1", "sd2", "sdxl", "flux1")

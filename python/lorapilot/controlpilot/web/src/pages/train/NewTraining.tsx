@@ -4,7 +4,7 @@ import { ErrorBanner } from "../../components/ErrorBanner";
 import { formatBytes } from "../../components/format";
 import { useAction, useApi } from "../../hooks/useApi";
 import { navigate, useLocation } from "../../router";
-import { FAMILIES, TRAINERS, type BaseModel, type DatasetInfo, type Issue, type Job, type Preset, type Profile } from "./api";
+import { FAMILIES, type BaseModel, type DatasetInfo, type Issue, type Job, type Preset, type Profile, type TrainerChoice } from "./api";
 import { ProfileEditor } from "./ProfileEditor";
 
 const STEPS = ["Dataset", "Base model", "Preset", "Review"] as const;
@@ -33,9 +33,19 @@ export function NewTraining() {
   const datasets = useApi<DatasetInfo[]>("/api/train/datasets");
   const models = useApi<BaseModel[]>(stage >= 1 ? withQuery("/api/train/models", { family }) : null);
   const presets = useApi<Preset[]>("/api/train/presets");
+  const choices = useApi<TrainerChoice[]>(stage >= 2 && base ? withQuery("/api/train/trainers", { family, base }) : null);
   const chosen = datasets.data?.find((d) => d.name === dataset);
   const preset = presets.data?.find((p) => p.family === family && p.quality === quality && p.vram_gb === vram);
   const triggerWord = trigger ?? chosen?.trigger_word ?? "";
+  // Which trainer takes this family and base model, on which tier (validation's own words).
+  const usable = (c: TrainerChoice) => !c.issues.some((i) => i.level === "error");
+  const choice = choices.data?.find((c) => c.name === trainer);
+  const tierProblem = choice ? choice.tiers[String(vram)] : preset && !preset.fits ? preset.reason : "";
+
+  useEffect(() => {
+    const first = choices.data?.find(usable);
+    if (choice && !usable(choice) && first) setTrainer(first.name);
+  }, [choices.data, choice]);
 
   useEffect(() => {
     if (dataset && !nameEdited) setName(`${dataset}-${family}`.replace(/[^A-Za-z0-9._-]/g, "-"));
@@ -74,7 +84,7 @@ export function NewTraining() {
           </li>
         ))}
       </ol>
-      <ErrorBanner message={datasets.error ?? models.error ?? presets.error ?? action.error} />
+      <ErrorBanner message={datasets.error ?? models.error ?? presets.error ?? choices.error ?? action.error} />
 
       {stage === 0 && (
         <section aria-label="Choose a dataset" className="choices">
@@ -117,9 +127,12 @@ export function NewTraining() {
           <label>
             Trainer
             <select value={trainer} onChange={(e) => setTrainer(e.target.value)}>
-              {Object.entries(TRAINERS).map(([id, title]) => <option key={id} value={id}>{title}</option>)}
+              {choices.data?.map((c) => (
+                <option key={c.name} value={c.name} disabled={!usable(c)}>{c.title}{usable(c) ? "" : " (not for this model)"}</option>
+              ))}
             </select>
           </label>
+          <UnusableTrainers choices={choices.data} />
           <fieldset>
             <legend>Quality</legend>
             {QUALITIES.map((q) => (
@@ -131,7 +144,11 @@ export function NewTraining() {
           <label>
             GPU memory
             <select value={vram} onChange={(e) => setVram(Number(e.target.value))}>
-              {TIERS.map((t) => <option key={t} value={t}>{t === 48 ? "48+ GB" : `${t} GB`}</option>)}
+              {TIERS.map((t) => (
+                <option key={t} value={t} disabled={!!choice?.tiers[String(t)]}>
+                  {t === 48 ? "48+ GB" : `${t} GB`}{choice?.tiers[String(t)] ? " (too small)" : ""}
+                </option>
+              ))}
             </select>
           </label>
           <label>
@@ -142,8 +159,8 @@ export function NewTraining() {
             LoRA name
             <input value={name} onChange={(e) => { setName(e.target.value); setNameEdited(true); }} />
           </label>
-          {preset && !preset.fits && <ErrorBanner message={preset.reason} />}
-          <button type="button" className="primary" disabled={action.busy || !name || (preset && !preset.fits)} onClick={draft}>
+          <ErrorBanner message={tierProblem && `vram_gb: ${tierProblem}`} />
+          <button type="button" className="primary" disabled={action.busy || !name || !choice || !usable(choice) || !!tierProblem} onClick={draft}>
             Review
           </button>
         </section>
@@ -172,7 +189,10 @@ function FluxParts({ parts, setParts }: { parts: Record<string, string>; setPart
   const options: Record<string, string[] | undefined> = { clip_l: clip.data, t5xxl: t5.data, ae: ae.data };
   return (
     <div className="form-grid">
-      <p className="hint">Kohya trains FLUX.1 from separate files; AI Toolkit and Diffusion Pipe read a diffusers folder instead.</p>
+      <p className="hint">
+        Kohya trains FLUX.1 from separate files; AI Toolkit, Diffusion Pipe and the native trainer read a diffusers folder instead
+        (the native trainer only that, on 48+ GB).
+      </p>
       {COMPONENTS.map((slot) => (
         <label key={slot}>
           {slot}
@@ -183,6 +203,21 @@ function FluxParts({ parts, setParts }: { parts: Record<string, string>; setPart
         </label>
       ))}
     </div>
+  );
+}
+
+/** Why the trainers that cannot take this family or base model are greyed out. */
+function UnusableTrainers({ choices }: { choices: TrainerChoice[] | undefined }) {
+  const unusable = choices?.filter((c) => c.issues.some((i) => i.level === "error")) ?? [];
+  if (unusable.length === 0) return null;
+  return (
+    <ul className="issues hint" aria-label="Not for this model">
+      {unusable.map((c) => (
+        <li key={c.name}>
+          <strong>{c.title}</strong>: {c.issues.map((i) => `${i.field}: ${i.message}`).join("; ")}
+        </li>
+      ))}
+    </ul>
   );
 }
 

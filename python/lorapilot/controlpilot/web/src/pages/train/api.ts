@@ -61,6 +61,14 @@ export interface Preset {
   reason: string;
 }
 
+/** GET /api/train/trainers?family=&base=: what each trainer says about a family, base model and tier. */
+export interface TrainerChoice {
+  name: string;
+  title: string;
+  issues: Issue[]; // the family or the base model does not suit this trainer
+  tiers: Record<string, string>; // VRAM tier → why it does not fit ("" when it does)
+}
+
 export interface DatasetInfo {
   name: string;
   num_images: number;
