@@ -212,3 +212,17 @@ def sync_for_context(
             url, ModelStore.for_context(ctx).roots, state_file_for(ctx.workspace),
             retry_failed=retry_failed, progress=progress, cancel=cancel, client=client,
         )
+
+
+def register_new_models(ctx) -> SyncReport | None:
+    """Register what is new in the store with InvokeAI, if it is enabled and answering (after a training).
+
+    Best effort: None when InvokeAI is disabled or down, which is no error, since its post-start task
+    registers the store at its next start. Already-registered models are skipped, so this is cheap.
+    """
+    if "invokeai" not in ctx.registry or not ctx.registry.get("invokeai").enabled:
+        return None
+    try:
+        return sync_for_context(ctx)
+    except InvokeAIError:
+        return None

@@ -154,6 +154,10 @@ class QueueWorker:
         url = webhook_url(self.settings, read_secrets(self.ctx.workspace.secrets_file))
         if url and job.state in self.settings.webhook_events:
             notify_async(url, self.settings.webhook_format, job)
+        if job.state == "done":  # InvokeAI keeps its own model list: show it the new LoRA (a thread: never holds up the queue)
+            from lorapilot.models.invokeai import register_new_models
+
+            threading.Thread(target=register_new_models, args=(self.ctx,), name="invokeai-register", daemon=True).start()
 
     def _maybe_stop_machine(self) -> None:
         busy = self.store.running() or self.store.queued()
