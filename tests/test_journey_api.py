@@ -170,6 +170,7 @@ def test_from_a_folder_of_images_to_a_tested_lora(tmp_path):
         assert inspected["summary"]["lora"]["rank"] == j.RANK
         assert inspected["summary"]["lora"]["alpha"] == j.ALPHA
         assert inspected["training"]["ss_base_model_version"] == "sd_v1"
+        assert inspected["training"]["modelspec.trigger_phrase"] == j.TRIGGER
         frequency = {row["tag"]: row["count"] for row in inspected["tag_frequency"]}
         assert frequency[j.TRIGGER] == 8, inspected["tag_frequency"]
         assert inspected["card"]["job_id"] == job_id and inspected["card"]["dataset"]["name"] == j.DATASET

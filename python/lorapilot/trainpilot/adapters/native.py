@@ -120,6 +120,7 @@ class NativeAdapter(TrainerAdapter):
                 "caption_dropout": d.caption_dropout,
                 "shuffle_tags": d.shuffle_tags,
                 "keep_tokens": d.keep_tokens,
+                "trigger_word": d.trigger_word,
                 "cache_latents": t.cache_latents,
                 "cache_text": t.cache_text and not n.train_text_encoder,
             },

@@ -35,6 +35,7 @@ class DatasetSettings(_Strict):
     keep_tokens: int = Field(default=0, ge=0)
     cache_latents: bool = True
     cache_text: bool = True
+    trigger_word: str = ""  # recorded in the LoRA as modelspec.trigger_phrase (captions are not changed)
 
 
 class NetworkSettings(_Strict):

@@ -97,6 +97,7 @@ def build_metadata(config: NativeTrainConfig, images: list[TrainImage], facts: R
         "modelspec.implementation": IMPLEMENTATION[family],
         "modelspec.title": config.name,
         "modelspec.resolution": f"{data.resolution}x{data.resolution}",
+        "modelspec.trigger_phrase": data.trigger_word or None,
         "modelspec.date": dt.datetime.fromtimestamp(facts.started_at, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
         "modelspec.prediction_type": None if family == "flux1" else ("v" if facts.v_prediction else "epsilon"),
     }
