@@ -255,8 +255,10 @@ def _expand(index: MediaIndex, root: Root, path: str, rel: str) -> list[str] | N
     Returns the rels to re-check, or None when ``path`` is a plain media path.
     """
     if os.path.isdir(path) and not os.path.islink(path):
+        if os.path.lexists(os.path.join(path, NOMEDIA)):  # just marked: what was indexed under it leaves
+            return _indexed_under(index, root, rel)
         prefix = rel + "/" if rel else ""
-        return [prefix + sub for sub, _ in walk(Path(path))] + _indexed_under(index, root, rel)
+        return [prefix + sub for sub, _ in walk(Path(path))]
     if not os.path.lexists(path) and os.path.splitext(rel)[1].lower() not in MEDIA_EXTENSIONS:
         return _indexed_under(index, root, rel)
     return None
