@@ -68,3 +68,28 @@ def test_down_keep_training_leaves_the_job_running(tmp_path):
         result = lorapilot(ctx, "down", "--keep-training")
         assert "still training" in result.stdout, result.stdout
         assert _trainers(ctx) and actions.list_jobs(ctx)[0].state == "running"
+
+
+def test_down_kills_a_job_whose_trainer_cannot_save_on_request(tmp_path, monkeypatch):
+    from support.trainpilot import make_train_workspace
+
+    monkeypatch.setenv("FAKE_STEP_S", "0.05")  # the stand-in trainer (inherited through supervisord)
+    ctx = make_train_workspace(tmp_path)
+    profile = build_profile(name="kohya-long", family="sd15", quality="quick", vram_gb=12, trainer="kohya",
+                            model=ModelRef(base="checkpoints/sd15-base.safetensors"), dataset_name="cats",
+                            dataset=inspect_dataset(ctx.workspace, "cats"))
+    profile.training.steps = 100_000
+    job, _ = actions.submit(ctx, profile)
+    lorapilot(ctx, "up", "--backend", "supervisord", "--detach")
+    try:
+        wait_for(lambda: (actions.list_jobs(ctx)[0].step or 0) >= 3, timeout=60, what="the job training")
+        result = lorapilot(ctx, "down")
+        assert workspace_processes(ctx.workspace.root) == []
+        ended = actions.list_jobs(ctx)[0]
+        assert (ended.state, ended.error) == ("cancelled", "killed on request")
+        assert f"training job {job.id} (kohya-long): killed" in result.stdout, result.stdout
+    finally:
+        lorapilot(ctx, "down", check=False)
+        for proc in workspace_processes(ctx.workspace.root):
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
