@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 
@@ -16,11 +17,34 @@ def connect(path: Path, *, check_same_thread: bool = False) -> sqlite3.Connectio
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=30, check_same_thread=check_same_thread, isolation_level=None)
     conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
+    _use_wal(conn, path)
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=30000")
     return conn
+
+
+def _use_wal(conn: sqlite3.Connection, path: Path, timeout: float = 30) -> None:
+    """Switch the file to WAL (once: the mode is stored in the file).
+
+    When several processes open a brand-new file at once, the switch can fail with "database is
+    locked" at once, without waiting on the busy timeout; so it is retried here for a while.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+                return
+            if conn.execute("PRAGMA journal_mode=WAL").fetchone()[0].lower() == "wal":
+                return
+            problem = "the switch to WAL did not take"
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            problem = str(exc)
+        if time.monotonic() > deadline:
+            raise sqlite3.OperationalError(f"{path}: cannot switch to WAL: {problem}")
+        time.sleep(0.005)
 
 
 def migrate(conn: sqlite3.Connection, steps: list[str]) -> None:
