@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from support.browser import PHONE, browser_page, live_controlpilot, login
 from support.copilot_sidecar import running_sidecar
@@ -78,7 +79,7 @@ def test_drawer_states_token_streaming_and_history(tmp_path, output_dir):
             conversations = drawer.get_by_role("region", name="Conversations")
             conversations.get_by_text("fake: stdout hello from copilot").wait_for()
             drawer.get_by_role("button", name="New conversation").click()
-            assert drawer.get_by_test_id("copilot-message").count() == 0
+            expect(drawer.get_by_test_id("copilot-message")).to_have_count(0)
             drawer.get_by_role("button", name="History").click()
             conversations.get_by_role("button").first.click()
             drawer.locator(".copilot-answer", has_text="second line").wait_for()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from playwright.sync_api import expect
 
 from support import media_files as mf
 from support.browser import PHONE, browser_page, live_controlpilot, login
@@ -167,7 +168,8 @@ def test_batch_select_compare_and_tag(tmp_path, output_dir):
         page.get_by_role("button", name="Compare").click()
         compare = page.get_by_role("dialog", name="Compare")
         seed_row = compare.locator("tr.differs", has=page.get_by_role("rowheader", name="seed"))
-        assert seed_row.locator("td").all_inner_texts() == ["4", "3"]  # newest first
+        # The dialog fetches both items' metadata: wait for it (auto-retrying) before reading.
+        expect(seed_row.locator("td")).to_have_text(["4", "3"])  # newest first
         assert compare.locator("tr", has=page.get_by_role("rowheader", name="steps")).get_attribute("class") == ""
         page.screenshot(path=output_dir / "compare.png")
         compare.get_by_role("button", name="Close").click()

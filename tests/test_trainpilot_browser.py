@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from support.browser import PHONE, browser_page, live_controlpilot, login
 from support.trainpilot import make_train_workspace
@@ -126,14 +127,15 @@ def test_flux_with_the_native_trainer_only_from_a_diffusers_folder_on_48gb(tmp_p
         preset.get_by_label("Not for this model").get_by_text("sd-scripts needs a single-file flux1 checkpoint").wait_for()
         preset.get_by_label("Trainer").select_option(label="Native (diffusers + peft)")
         tiers = preset.get_by_label("GPU memory")
+        # The fit of each tier comes from the API: wait for its message before reading the options.
+        preset.get_by_role("alert").filter(has_text="vram_gb: the native trainer holds FLUX.1 in bf16").filter(has_text="needs the 48+ GB tier, not 24 GB").wait_for()
         assert tiers.input_value() == "24"  # still chosen from before; the smaller tiers are greyed out
         assert [o.is_disabled() for o in tiers.locator("option").all()] == [True, True, True, True, False]
         assert tiers.locator("option").nth(3).inner_text() == "24 GB (too small)"
-        preset.get_by_role("alert").filter(has_text="vram_gb: the native trainer holds FLUX.1 in bf16").filter(has_text="needs the 48+ GB tier, not 24 GB").wait_for()
         assert preset.get_by_role("button", name="Review").is_disabled()
         page.screenshot(path=output_dir / "flux-native-24gb.png", full_page=True)
         preset.get_by_label("GPU memory").select_option(label="48+ GB")
-        assert preset.get_by_role("alert").count() == 0
+        expect(preset.get_by_role("alert")).to_have_count(0)
         preset.get_by_role("button", name="Review").click()
 
         review = page.get_by_label("Review")
