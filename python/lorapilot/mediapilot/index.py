@@ -107,6 +107,11 @@ SCHEMA = [
         INSERT INTO media_fts(rowid, positive, negative) VALUES (new.id, new.positive, new.negative);
     END;
     """,
+    # Training samples now carry their LoRA (meta.training): forget the signature of the ones indexed
+    # before, so the next scan re-reads them (an update: favourites and tags stay).
+    """
+    UPDATE media SET inode = -1 WHERE trash_id IS NULL AND rel LIKE '%trainpilot/%/output/%sample%';
+    """,
 ]
 
 # Columns written from a file (everything a re-read may change; user state is not among them).

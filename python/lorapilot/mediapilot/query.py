@@ -42,7 +42,8 @@ TEXT_FIELDS = {"model": "m.model", "sampler": "m.sampler", "scheduler": "m.sched
 NUMBER_FIELDS = {"steps": "m.steps", "cfg": "m.cfg", "width": "m.width", "height": "m.height", "size": "m.size",
                  "duration": "m.duration", "denoise": "m.denoise"}
 SOURCES = {"a1111": "a1111", "automatic1111": "a1111", "webui": "a1111", "forge": "forge", "comfyui": "comfyui",
-           "comfy": "comfyui", "invokeai": "invokeai", "invoke": "invokeai", "novelai": "novelai", "nai": "novelai"}
+           "comfy": "comfyui", "invokeai": "invokeai", "invoke": "invokeai", "novelai": "novelai", "nai": "novelai",
+           "trainpilot": "trainpilot", "training": "trainpilot"}
 FIELDS = set(TEXT_FIELDS) | set(NUMBER_FIELDS) | {"lora", "seed", "source", "tag", "fav", "date", "neg", "prompt",
                                                   "type", "kind", "has", "error", "in"}
 _OPS = {":": "=", "=": "=", "!=": "!=", ">": ">", ">=": ">=", "<": "<", "<=": "<="}

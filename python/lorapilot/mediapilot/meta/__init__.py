@@ -9,6 +9,7 @@ from lorapilot.mediapilot.meta.comfy import load_graph, parse_prompt_graph
 from lorapilot.mediapilot.meta.invoke import parse_invoke_graph, parse_invoke_metadata, parse_sd_metadata
 from lorapilot.mediapilot.meta.model import GenInfo, Lora
 from lorapilot.mediapilot.meta.novelai import is_novelai, parse_novelai
+from lorapilot.mediapilot.meta.training import mark_training_sample
 
 __all__ = ["GenInfo", "Lora", "comfy_texts", "extract"]
 
@@ -47,7 +48,15 @@ def _a1111_text(texts: dict[str, str]) -> str | None:
 
 
 def extract(texts: dict[str, str], file_name: str | None = None) -> tuple[GenInfo | None, list[str]]:
-    """Parse the metadata texts of one file: (fields or None, problems found)."""
+    """Parse the metadata texts of one file: (fields or None, problems found).
+
+    ``file_name`` is the path below its root: it picks the ComfyUI save node and marks training samples.
+    """
+    info, problems = _from_texts(texts, file_name)
+    return (mark_training_sample(info, file_name) if file_name else info), problems
+
+
+def _from_texts(texts: dict[str, str], file_name: str | None) -> tuple[GenInfo | None, list[str]]:
     problems: list[str] = []
     if not texts:
         return None, problems

@@ -104,6 +104,9 @@ def parse_parameters(text: str, source: str | None = None) -> GenInfo:
         else:
             info.add_lora(name, None, None, hash_)
     _addnet_loras(settings, info)
+    # TrainPilot's native trainer names the LoRA being trained this way in its samples (strength not written).
+    if settings.get("LoRA"):
+        info.add_lora(settings["LoRA"])
     info.extra.update(settings)
     return info.clip()
 

@@ -21,7 +21,7 @@ class Lora:
 class GenInfo:
     """What made an image: prompts, model, LoRAs and sampler settings."""
 
-    source: str  # a1111 forge comfyui invokeai novelai
+    source: str  # a1111 forge comfyui invokeai novelai trainpilot
     positive: str = ""
     negative: str = ""
     model: str | None = None
