@@ -158,3 +158,29 @@ def test_a_path_indexed_meanwhile_by_another_writer(tmp_path):
     lib.index.write([again], [], [])  # would break the unique path index if inserted blindly
     assert lib.index.count() == 1
     assert len(lib.raw_chunks(row_by_name(lib, "race.png")["id"])) == 1
+
+
+def test_indexing_never_decodes_pixels(tmp_path, monkeypatch):
+    """Sizes come from the headers: Pillow is never asked to open a file, ffmpeg never runs."""
+    import subprocess
+
+    from PIL import Image
+
+    ctx, lib = make_library(tmp_path)
+    out = ctx.workspace.outputs
+    mf.png(out / "a.png", size=(70, 30), texts={"parameters": PARAMS.format("cat", 20, 1)})
+    mf.jpeg(out / "b.jpg", mf.user_comment(PARAMS.format("dog", 30, 2), "unicode-be"))
+    mf.webp(out / "c.webp", mf.user_comment(PARAMS.format("owl", 5, 3), "ascii"), size=(33, 21))
+    mf.video(out / "d.webm")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the indexer decoded pixels")
+
+    monkeypatch.setattr(Image, "open", refuse)
+    monkeypatch.setattr(Image.Image, "load", refuse)
+    monkeypatch.setattr(subprocess, "run", refuse)
+    monkeypatch.setattr(subprocess, "Popen", refuse)
+    report = lib.scan()
+    assert (report.added, report.flagged) == (4, 0)
+    sizes = {r["name"]: (r["width"], r["height"]) for r in lib.index.read().execute("SELECT * FROM media")}
+    assert sizes == {"a.png": (70, 30), "b.jpg": (64, 48), "c.webp": (33, 21), "d.webm": (64, 48)}
