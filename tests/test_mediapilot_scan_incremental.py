@@ -119,6 +119,31 @@ def test_hidden_folders_symlinks_and_other_files_are_skipped(tmp_path):
     assert [r[0] for r in lib.index.read().execute("SELECT rel FROM media")] == ["real.png"]
 
 
+def test_invokeai_thumbnails_are_not_indexed(tmp_path):
+    """InvokeAI writes ``images/NAME.png`` and a WebP copy in ``images/thumbnails/``: one item, not two."""
+    import json
+
+    ctx, lib = make_library(tmp_path)
+    images = ctx.workspace.outputs / "invoke" / "images"  # [invokeai] outputs_dir is outputs/invoke
+    meta = {"positive_prompt": "a fox", "seed": 5, "steps": 30, "model": {"name": "sdxl"}}
+    mf.png(images / "0f3a.png", texts={"invokeai_metadata": json.dumps(meta)})
+    mf.webp(images / "thumbnails" / "0f3a.webp")
+    mf.png(ctx.workspace.outputs / "mine" / "thumbnails" / "kept.png")  # a folder of the user's own: kept
+    assert lib.scan().added == 2
+    assert sorted(r[0] for r in lib.index.read().execute("SELECT rel FROM media")) == [
+        "invoke/images/0f3a.png", "mine/thumbnails/kept.png"]
+    # The watcher's path too, for the file and for the folder.
+    report = lib.reindex([str(images / "thumbnails" / "0f3a.webp"), str(images / "thumbnails")])
+    assert (report.added, lib.index.count()) == (0, 2)
+
+    extra = tmp_path / "invoke-elsewhere" / "images"  # InvokeAI's own images folder added as an extra root
+    mf.webp(extra / "thumbnails" / "b.webp")
+    mf.png(extra / "b.png")
+    ctx.settings.media.extra_roots = [str(extra)]
+    assert lib.scan().added == 1
+    assert lib.reindex([str(extra / "thumbnails" / "b.webp")]).added == 0
+
+
 def test_file_vanishing_mid_scan(tmp_path, monkeypatch):
     ctx, lib = make_library(tmp_path)
     for name in ("a.png", "b.png", "c.png"):

@@ -7,6 +7,7 @@ do not). Files renamed outside MediaPilot keep their row (favourites, tags)
 when their inode, size and mtime match a vanished row. Files that vanish
 mid-scan are skipped, never fatal. A folder holding a ``.nomedia`` file (Android's
 convention) is left out with everything below it: TagPilot's export copies of datasets, say.
+So is InvokeAI's ``images/thumbnails/`` folder (WebP copies of images indexed already).
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ from lorapilot.progress import Progress, check_cancel, no_progress
 
 BATCH = 250
 NOMEDIA = ".nomedia"  # a folder holding this file is not media
+# Generators' own thumbnail caches: copies of images indexed already (InvokeAI: images/thumbnails/NAME.webp).
+_THUMBNAIL_CACHE = f"{os.sep}images{os.sep}thumbnails{os.sep}"
+
+
+def in_thumbnail_cache(path: str) -> bool:
+    """Whether an absolute path is (in) a generator's thumbnail folder."""
+    return _THUMBNAIL_CACHE in path + os.sep
 
 
 @dataclass(frozen=True)
@@ -56,8 +64,8 @@ def _signature(st) -> tuple[int, int, int, int]:
 
 
 def walk(root: Path, report: ScanReport | None = None):
-    """Yield (rel, stat) of media files under ``root``; hidden folders (``.trash``), symlinks and folders
-    marked with ``.nomedia`` are skipped."""
+    """Yield (rel, stat) of media files under ``root``; hidden folders (``.trash``), symlinks, folders
+    marked with ``.nomedia`` and generators' thumbnail folders are skipped."""
     if os.path.lexists(os.path.join(root, NOMEDIA)):
         return
     stack = [(str(root), "")]
@@ -76,7 +84,7 @@ def walk(root: Path, report: ScanReport | None = None):
                     continue
                 try:
                     if entry.is_dir(follow_symlinks=False):
-                        if not os.path.lexists(os.path.join(entry.path, NOMEDIA)):
+                        if not (os.path.lexists(os.path.join(entry.path, NOMEDIA)) or in_thumbnail_cache(entry.path)):
                             stack.append((entry.path, prefix + name + "/"))
                         continue
                     if not entry.is_file(follow_symlinks=False):
@@ -291,7 +299,7 @@ def reindex_paths(index: MediaIndex, roots: list[Root], paths: list[str]) -> Sca
         if os.path.basename(rel) == NOMEDIA:  # (un)marked: re-check the whole folder
             rel = os.path.dirname(rel)
             path = os.path.dirname(path)
-        if any(part.startswith(".") for part in rel.split("/")):
+        if any(part.startswith(".") for part in rel.split("/")) or in_thumbnail_cache(path):
             continue
         expanded = _expand(index, root, path, rel)
         for item in ([rel] if expanded is None else expanded):
