@@ -180,3 +180,24 @@ def test_batch_select_compare_and_tag(tmp_path, output_dir):
         page.get_by_label("Search media").press("Enter")
         page.get_by_test_id("media-count").filter(has_text="2 item(s)").wait_for()
         assert page.console_errors == []
+
+
+def test_video_plays_and_seeks_through_range_requests(tmp_path, output_dir):
+    ctx, lib = make_library(tmp_path, media={"watch": False})
+    mf.video(ctx.workspace.outputs / "anim" / "clip.webm", seconds=3.0, size=(96, 64))
+    lib.scan()
+    lib.close()
+    with live_controlpilot(ctx) as server, browser_page() as page:
+        ranges = []
+        page.on("response", lambda r: "/file" in r.url and ranges.append((r.status, r.request.all_headers().get("range"))))
+        login(page, server, "/media")
+        page.get_by_role("button", name="clip.webm").click()
+        video = page.get_by_role("dialog", name="clip.webm").locator("video")
+        video.wait_for()
+        page.wait_for_function("v => v.readyState >= 2 && v.duration > 2.9", arg=video.element_handle())
+        seeked = video.evaluate("""v => new Promise(done => {
+            v.pause(); v.addEventListener('seeked', () => done(v.currentTime), {once: true}); v.currentTime = 2.5; })""")
+        assert abs(seeked - 2.5) < 0.2
+        page.screenshot(path=output_dir / "video.png")
+        assert ranges and all(status == 206 and value and value.startswith("bytes=") for status, value in ranges), ranges
+        assert page.console_errors == []
