@@ -201,3 +201,26 @@ def test_video_plays_and_seeks_through_range_requests(tmp_path, output_dir):
         page.screenshot(path=output_dir / "video.png")
         assert ranges and all(status == 206 and value and value.startswith("bytes=") for status, value in ranges), ranges
         assert page.console_errors == []
+
+
+@pytest.mark.parametrize("clipboard_api", [True, False], ids=["clipboard-api", "plain-http-page"])
+def test_copy_prompt_puts_it_on_the_clipboard(tmp_path, clipboard_api):
+    """Pages served over plain HTTP from a LAN address have no Clipboard API: copying must still work,
+    and the page must never say it copied when it did not."""
+    ctx, lib = make_library(tmp_path, media={"watch": False})
+    _fill(ctx)
+    lib.scan()
+    lib.close()
+    with live_controlpilot(ctx) as server, browser_page() as page:
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+        if not clipboard_api:
+            page.add_init_script("Object.defineProperty(Navigator.prototype, 'clipboard', {get: () => undefined})")
+        login(page, server, "/media?q=lora%3Astorm")
+        page.get_by_role("button", name="lighthouse.png").click()
+        box = page.get_by_role("dialog", name="lighthouse.png")
+        box.get_by_label("Metadata").get_by_text("dreamshaper_8").wait_for()
+        box.get_by_role("button", name="Copy prompt").click()
+        box.get_by_role("status").filter(has_text="prompt copied").wait_for()
+        reader = page.context.new_page()  # a page with the Clipboard API reads what the other one put there
+        reader.goto(server.url + "/media")
+        assert reader.evaluate("navigator.clipboard.readText()") == "a lighthouse in a storm, <lora:storm_style_v2:0.7>"

@@ -5,6 +5,7 @@ import { useEffect, useState } from "react";
 import { errorMessage, get, post } from "../../api/client";
 import { ErrorBanner } from "../../components/ErrorBanner";
 import { formatBytes } from "../../components/format";
+import { copyText } from "./clipboard";
 import { fileUrl, type MediaDetail, type MediaItem } from "./types";
 
 interface Props {
@@ -48,8 +49,8 @@ export function Lightbox({ items, index, onMove, onClose, onTrash, onChanged }: 
   const toggleFav = () => act(() => post("/api/media/favourite", { ids: [item.id], value: !(detail?.fav ?? item.fav) }));
   const copyPrompt = async () => {
     if (!detail) return;
-    await navigator.clipboard?.writeText(detail.positive).catch(() => undefined);
-    setNote("prompt copied");
+    if (await copyText(detail.positive)) setNote("prompt copied");
+    else setError("the browser did not let the page copy: select the prompt below and copy it");
   };
   const sendToComfy = () =>
     act(async () => {
