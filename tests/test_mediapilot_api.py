@@ -181,6 +181,18 @@ def test_organise_through_the_api(env):
     assert zipped.headers["content-type"] == "application/zip"
     assert zipfile.ZipFile(io.BytesIO(zipped.content)).namelist() == ["ComfyUI_00001_.png"]
     assert client.get("/api/media/zip", params={"ids": "77777"}).status_code == 404
+    # A selection of any size gets a short download link (a proxy refuses URLs past 8-16 KB).
+    link = client.post("/api/media/zip/selection", json={"ids": [ink, ink]}).json()
+    assert link["count"] == 1 and len(link["url"]) < 64 and link["url"].startswith("/api/media/zip/")
+    by_link = client.get(link["url"])
+    assert by_link.headers["content-type"] == "application/zip"
+    assert zipfile.ZipFile(io.BytesIO(by_link.content)).namelist() == ["ComfyUI_00001_.png"]
+    assert client.get(link["url"]).status_code == 200  # a download manager may fetch it again
+    missing = client.post("/api/media/zip/selection", json={"ids": [ink, 77777]})
+    assert missing.status_code == 404 and "77777" in missing.json()["detail"]
+    assert client.post("/api/media/zip/selection", json={"ids": list(range(1, 10_002))}).status_code == 422
+    unknown = client.get("/api/media/zip/not-a-token")
+    assert unknown.status_code == 404 and "expired" in unknown.json()["detail"]
     compare = client.get("/api/media/compare", params={"ids": f"{ink},{ink}"})
     assert compare.status_code == 400
 

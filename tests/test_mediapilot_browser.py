@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 
 import pytest
 from playwright.sync_api import expect
@@ -163,8 +164,11 @@ def test_batch_select_compare_and_tag(tmp_path, output_dir):
         page.get_by_label("Select ComfyUI_00003_.png").check()
         page.get_by_label("Select ComfyUI_00004_.png").check()
         page.get_by_test_id("media-count").filter(has_text="2 selected").wait_for()
-        zip_href = page.get_by_role("link", name="Zip").get_attribute("href")
-        assert zip_href.startswith("/api/media/zip?ids=") and len(zip_href.split("=")[1].split(",")) == 2
+        with page.expect_download() as download_info:
+            page.get_by_role("button", name="Zip").click()
+        download = download_info.value
+        assert download.suggested_filename == "mediapilot.zip" and "?" not in download.url  # no ids in the URL
+        assert sorted(zipfile.ZipFile(download.path()).namelist()) == ["ComfyUI_00003_.png", "ComfyUI_00004_.png"]
         page.get_by_role("button", name="Compare").click()
         compare = page.get_by_role("dialog", name="Compare")
         seed_row = compare.locator("tr.differs", has=page.get_by_role("rowheader", name="seed"))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
+import time
 from contextlib import asynccontextmanager
 from typing import Literal
 
@@ -12,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lorapilot.context import Context
 from lorapilot.controlpilot.deps import get_ctx, get_tasks
-from lorapilot.errors import LorapilotError
+from lorapilot.errors import LorapilotError, NotFoundError
 from lorapilot.mediapilot import organise
 from lorapilot.mediapilot.library import MediaLibrary
 from lorapilot.tasks import TaskManager
@@ -215,6 +217,45 @@ def _zip_response(lib: MediaLibrary, ids: list[int]) -> StreamingResponse:
 def zip_get(ids: str, lib: MediaLibrary = Depends(get_library)) -> StreamingResponse:
     """A zip of the selection, streamed (a browser download link)."""
     return _zip_response(lib, _parse_ids(ids))
+
+
+ZIP_SELECTION_TTL_S = 600.0
+
+
+def _zip_selections(app) -> dict[str, tuple[list[int], float]]:
+    """token -> (ids, expiry on the monotonic clock); call with ``_lock`` held."""
+    selections = getattr(app.state, "media_zip_selections", None)
+    if selections is None:
+        selections = app.state.media_zip_selections = {}
+    return selections
+
+
+@router.post("/zip/selection")
+def zip_selection(body: Ids, request: Request, lib: MediaLibrary = Depends(get_library)) -> dict:
+    """Remember a selection and answer a short download link for its zip, valid ten minutes.
+
+    A link with thousands of ids in it would pass the 8-16 KB that proxies in front of a rented GPU
+    (nginx, Cloudflare) allow in a URL; this one stays short whatever the selection.
+    """
+    ids = organise.check_selection(lib, body.ids)
+    now = time.monotonic()
+    with _lock:
+        selections = _zip_selections(request.app)
+        for key in [k for k, (_, expires) in selections.items() if expires < now]:
+            del selections[key]
+        token = secrets.token_urlsafe(16)
+        selections[token] = (ids, now + ZIP_SELECTION_TTL_S)
+    return {"url": f"/api/media/zip/{token}", "count": len(ids), "expires_in_s": ZIP_SELECTION_TTL_S}
+
+
+@router.get("/zip/{token}")
+def zip_selected(token: str, request: Request, lib: MediaLibrary = Depends(get_library)) -> StreamingResponse:
+    """The zip of a selection remembered by ``POST /zip/selection`` (a download link the browser follows)."""
+    with _lock:
+        ids, expires = _zip_selections(request.app).get(token, (None, 0.0))
+    if ids is None or expires < time.monotonic():
+        raise NotFoundError("this zip link has expired or is unknown: select the items and press Zip again")
+    return _zip_response(lib, ids)
 
 
 @router.post("/zip")

@@ -44,6 +44,13 @@ def _ids(ids: Iterable[int]) -> list[int]:
     return out
 
 
+def check_selection(lib: MediaLibrary, ids: Iterable[int]) -> list[int]:
+    """The selection's ids once each; an error names the first id that is not in the index."""
+    ids = _ids(ids)
+    _check_exists(lib, ids)
+    return ids
+
+
 def _check_exists(lib: MediaLibrary, ids: list[int]) -> None:
     marks = ",".join("?" * len(ids))
     found = {r[0] for r in lib.index.read().execute(f"SELECT id FROM media WHERE id IN ({marks})", ids)}

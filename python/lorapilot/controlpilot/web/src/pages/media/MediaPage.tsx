@@ -97,6 +97,21 @@ export default function MediaPage({ subpath }: PageProps) {
   }, [scan?.state]);
 
   const refresh = () => load(true);
+  // The selection goes in a POST and the download link stays short: thousands of ids in a URL would
+  // pass what a proxy in front of a rented GPU accepts.
+  const downloadZip = async () => {
+    try {
+      const { url } = await post<{ url: string }>("/api/media/zip/selection", { ids: [...selected] });
+      const link = document.createElement("a");
+      link.href = url;
+      link.download = "mediapilot.zip";
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+    } catch (e) {
+      setError(errorMessage(e));
+    }
+  };
   const ids = [...selected];
 
   const batch = async (label: string, path: string, body: object) => {
@@ -223,9 +238,9 @@ export default function MediaPage({ subpath }: PageProps) {
             <button type="button" disabled={!target.trim()} onClick={() => batch("copied", "/api/media/copy", { dest: target })}>
               Copy
             </button>
-            <a className="button" href={`/api/media/zip?ids=${ids.join(",")}`} download="mediapilot.zip">
+            <button type="button" onClick={downloadZip}>
               Zip
-            </a>
+            </button>
             <button
               type="button"
               disabled={selected.size < 2 || selected.size > 4}
