@@ -114,3 +114,24 @@ def test_every_recipe_in_the_repository_is_well_formed():
         for entry in entries:
             assert set(entry) == {"path", "blob", "pypi", "member"}, entry
             assert len(entry["blob"]) == 40 and "==" in entry["pypi"], entry
+
+
+MIRROR = Path(os.environ.get("LORAPILOT_MIRROR", "/work/.mirror"))
+
+
+@pytest.mark.skipif(not (MIRROR / "pyproject-nix+uv2nix" / "repo").is_dir()
+                    or not (MIRROR / "pyproject-nix+pyproject.nix" / "repo").is_dir(),
+                    reason="no local snapshots of uv2nix and pyproject.nix")
+def test_the_method_reproduces_a_narhash_that_nix_itself_published():
+    """uv2nix's own flake.lock (written by `nix flake lock`) pins pyproject.nix with a narHash:
+    computing it from the snapshot the way lock-from-mirrors.py does gives the same hash."""
+    uv2nix = next(n for n in json.loads((REPO_ROOT / "flake.lock").read_text())["nodes"].values()
+                  if n.get("locked", {}).get("repo") == "uv2nix")["locked"]["rev"]
+    published = json.loads(subprocess.run(
+        ["git", f"--git-dir={MIRROR / 'pyproject-nix+uv2nix' / 'repo'}", "show", f"{uv2nix}:flake.lock"],
+        capture_output=True, text=True, check=True).stdout)["nodes"]["pyproject-nix"]["locked"]
+    gaps: dict = {}
+    ours = lock_from_mirrors.lock_github(MIRROR, "pyproject-nix", "pyproject.nix", published["rev"], gaps)
+    assert gaps == {}
+    assert ours["narHash"] == published["narHash"]
+    assert ours["lastModified"] == published["lastModified"]
