@@ -69,3 +69,32 @@ def test_watcher_write_overwrite_delete(tmp_path):
         watcher.stop()
         lib.close()
     assert not watcher.thread.is_alive()
+
+
+@pytest.mark.timeout(60)
+def test_a_root_that_appears_later_is_scanned_and_watched(tmp_path):
+    """A network volume mounted (or an extra root created) after ControlPilot started."""
+    renders = tmp_path / "volume" / "renders"
+    ctx, lib = make_library(tmp_path, media={"extra_roots": [str(renders)]})
+    mf.png(ctx.workspace.outputs / "here.png")
+    watcher = Watcher(lib, roots_check_s=0.5).start()
+    try:
+        conn = lib.index.reader()
+
+        def rels():
+            return {r[0] for r in conn.execute("SELECT rel FROM media")}
+
+        wait_for(lambda: rels() == {"here.png"})
+        mf.png(tmp_path / "staging" / "early.png")
+        (tmp_path / "staging").rename(renders.parent.mkdir(parents=True) or renders)  # appears with a file in it
+        wait_for(lambda: "early.png" in rels())
+        time.sleep(0.3)  # the new watch settles
+        mf.png(renders / "later.png", texts={"parameters": PARAMS.format("owl", 9)})
+        wait_for(lambda: "later.png" in rels())
+        mf.png(ctx.workspace.outputs / "still.png")  # outputs/ is still watched
+        wait_for(lambda: "still.png" in rels())
+        assert watcher.error is None
+    finally:
+        watcher.stop()
+        lib.close()
+    assert not watcher.thread.is_alive()
