@@ -32,6 +32,8 @@ def test_rescan_reads_only_what_changed(tmp_path, monkeypatch):
     mf.jpeg(out / "invoke" / "j.jpg", mf.user_comment(PARAMS.format("dog", 30, 9), "unicode-be"))
     first = lib.scan()
     assert (first.added, first.updated, first.removed, first.flagged) == (6, 0, 0, 0)
+    assert lib.index.path == ctx.workspace.root / "apps" / "mediapilot" / "index.db"
+    assert lib.index.read().execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # readers never block the scan
 
     reads = _reads(monkeypatch)
     again = lib.scan()
