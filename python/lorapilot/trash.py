@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 import uuid
@@ -21,6 +22,9 @@ from lorapilot.safepath import relative_to_root, resolve_inside
 
 TRASH_DIR = ".trash"
 _INFO = "info.json"
+# Ids are made by Trash.move ("20250101-120000-1a2b3c4d"); anything else (NUL, '/', '..', a
+# name too long for the file system) is refused before it reaches a path.
+_ITEM_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
 class TrashError(LorapilotError):
@@ -62,7 +66,7 @@ class Trash:
         self.dir = self.root / TRASH_DIR
 
     def _item_dir(self, item_id: str) -> Path:
-        if not item_id or "/" in item_id or item_id.startswith("."):
+        if not _ITEM_ID.fullmatch(item_id):
             raise TrashError(f"invalid trash item id {item_id!r}")
         return self.dir / item_id
 
