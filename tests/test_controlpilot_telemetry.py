@@ -164,3 +164,45 @@ def test_a_failing_driver_gives_a_reason_not_an_exception():
 
     report = GpuReader(_FakeNvml([], fail_init=NVMLError("Driver Not Loaded"))).read()
     assert report.gpus == [] and "driver is not loaded" in report.reason
+
+
+class _OddNvml(_FakeNvml):
+    """A driver that answers, but with shapes NVML should never return."""
+
+    def nvmlDeviceGetComputeRunningProcesses(self, h):
+        return [object(), SimpleNamespace(pid=os.getpid(), usedGpuMemory="lots")]
+
+    def nvmlDeviceGetUtilizationRates(self, h):
+        return SimpleNamespace()  # no .gpu
+
+
+class _CrashingReader(GpuReader):
+    def read(self, owners=None):
+        raise RuntimeError("segfault-ish driver state")
+
+
+def test_an_odd_or_crashing_gpu_driver_still_answers_the_api(ctx):
+    client = make_client(ctx)
+    runtime = client.app.state.runtime
+    runtime.gpus = GpuReader(_OddNvml([]))
+    resp = client.get("/api/system")
+    assert resp.status_code == 200, resp.text
+    gpu = resp.json()["gpus"][0]
+    assert gpu["name"] == "NVIDIA Test GPU" and gpu["utilization_pct"] is None
+    assert [(p["pid"], p["used_memory_bytes"]) for p in gpu["processes"]] == [(os.getpid(), None)]
+    runtime.gpus = _CrashingReader()
+    runtime.sample()
+    body = client.get("/api/system").json()
+    assert body["gpus"] == [] and "segfault-ish driver state" in body["gpu_reason"]
+
+
+def test_a_garbled_cgroup_file_means_no_limit_not_an_error(tmp_path):
+    mount = tmp_path / "cgroup"
+    mount.mkdir()
+    (mount / "cgroup.controllers").write_text("cpu memory")
+    (mount / "memory.max").write_text("lots\n")
+    (mount / "cpu.max").write_text("fast 100000\n")
+    proc = tmp_path / "cgroup-self"
+    proc.write_text("0::/\n")
+    info = read_cgroup(mount, proc)
+    assert (info.version, info.memory_limit_bytes, info.cpu_limit_cores) == (2, None, None)
