@@ -24,7 +24,7 @@ _FOLLOW_PERIOD_S = 0.25
 
 
 class ServiceView(ServiceStatus):
-    url: str  # where a browser opens the service
+    url: str | None  # where a browser opens the service; None for a task without a port
 
 
 class ServicesResponse(BaseModel):
@@ -41,7 +41,8 @@ class LogsResponse(BaseModel):
 
 
 def _view(status: ServiceStatus, host: str) -> ServiceView:
-    return ServiceView(**status.__dict__, url=f"http://{host}:{status.port}{status.url_path}")
+    url = f"http://{host}:{status.port}{status.url_path}" if status.port else None
+    return ServiceView(**status.__dict__, url=url)
 
 
 def _host(request: Request) -> str:
