@@ -62,6 +62,26 @@ def test_secrets_are_listed_as_protected_and_never_served(ws_client):
     assert (root / "config" / "secrets.env").read_text() == "HF_TOKEN=hf_secret_value\n"
 
 
+def test_a_hugging_face_login_token_in_the_workspace_cache_is_never_served(ws_client):
+    # HF_HOME is <workspace>/cache/huggingface: `hf auth login` in JupyterLab writes the token there.
+    root, client = ws_client
+    hf = root / "cache" / "huggingface"
+    hf.mkdir(parents=True)
+    (hf / "token").write_text("hf_logged_in_token")
+    (hf / "stored_tokens").write_text("[default]\nhf_token = hf_logged_in_token\n")
+    listed = {e["name"]: e for e in client.get("/api/files", params={"path": "cache/huggingface"}).json()["entries"]}
+    assert listed["token"]["protected"] is True and listed["stored_tokens"]["protected"] is True
+    for name in ("token", "stored_tokens"):
+        resp = client.get("/api/files/download", params={"path": f"cache/huggingface/{name}"})
+        assert resp.status_code == 400 and "secrets" in resp.json()["detail"]
+        assert "hf_logged_in_token" not in resp.text
+        assert client.post("/api/files/rename", json={"path": f"cache/huggingface/{name}", "to": f"datasets/{name}"}).status_code == 400
+    # Moving the folder would put the token where it is served: refused, with the reason.
+    moved = client.post("/api/files/rename", json={"path": "cache/huggingface", "to": "datasets/hf"})
+    assert moved.status_code == 400 and "cache/huggingface/token" in moved.json()["detail"]
+    assert (hf / "token").read_text() == "hf_logged_in_token"
+
+
 def test_upload_streams_to_disk_and_never_overwrites(ws_client):
     root, client = ws_client
     data = os.urandom(300_000)
