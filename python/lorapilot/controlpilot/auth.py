@@ -137,6 +137,16 @@ class Authenticator:
         return None
 
 
+def loopback_name(host_header: str) -> bool:
+    """Whether a request's ``Host`` names this machine (``localhost``, ``127.0.0.1:7878``, ``[::1]``)."""
+    name = host_header.strip().lower()
+    if name.startswith("["):
+        name = name[1 : name.find("]")] if "]" in name else name
+    elif name.count(":") == 1:
+        name = name.rsplit(":", 1)[0]
+    return is_loopback(name) or name.endswith(".localhost")
+
+
 def cross_site(conn: HTTPConnection) -> bool:
     """A browser request sent by another site (a CSRF attempt)."""
     if conn.headers.get("sec-fetch-site") == "cross-site":
@@ -165,6 +175,16 @@ async def require_auth(conn: HTTPConnection) -> None:
             raise WebSocketException(code=status.WS_1008_POLICY_VIOLATION, reason="cross-site request refused")
         raise HTTPException(status.HTTP_403_FORBIDDEN, "cross-site request refused")
     if not auth.required:
+        # No login on loopback: a page on another site that re-points its own name at
+        # 127.0.0.1 (DNS rebinding) must not read the API, so only local names are served.
+        if not loopback_name(conn.headers.get("host", "")):
+            detail = (
+                "ControlPilot listens on loopback without a login and answers only to localhost; "
+                'behind a proxy under another name, set [controlpilot] auth = "always"'
+            )
+            if is_ws:
+                raise WebSocketException(code=status.WS_1008_POLICY_VIOLATION, reason=detail[:120])
+            raise HTTPException(status.HTTP_403_FORBIDDEN, detail)
         return
     who = auth.identify(conn)
     if who is None:
