@@ -74,3 +74,34 @@ def test_file_browser_round_trip(ctx, tmp_path, output_dir):
         page.set_viewport_size(PHONE)
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         page.screenshot(path=output_dir / "files-phone.png", full_page=True)
+
+
+def test_restoring_onto_a_taken_name_asks_where_to_put_it(ctx, output_dir):
+    root = ctx.workspace.root
+    (root / "datasets" / "cats").mkdir(parents=True)
+    (root / "datasets" / "cats" / "1.txt").write_text("a cat")
+    with live_controlpilot(ctx) as server, browser_page() as page:
+        login(page, server, "/files?path=datasets%2Fcats")
+        page.get_by_test_id("file-1.txt").get_by_role("button", name="Delete").click()
+        page.get_by_role("status").get_by_text("Moved 1.txt to the trash.").wait_for()
+        (root / "datasets" / "cats" / "1.txt").write_text("a new cat")  # the name is taken again
+        page.get_by_role("button", name="Trash").click()
+
+        restore = page.get_by_test_id("trash-1.txt").get_by_role("button", name="Restore")
+        with page.expect_event("dialog") as asked:
+            restore.click()
+        dialog = asked.value
+        assert dialog.type == "prompt" and "datasets/cats/1.txt exists" in dialog.message
+        assert dialog.default_value == "datasets/cats/1 (restored).txt"
+        dialog.dismiss()
+        page.get_by_role("button", name="Restore").and_(page.locator(":enabled")).wait_for()
+        assert (root / "datasets" / "cats" / "1.txt").read_text() == "a new cat"  # dismissed: nothing moved
+        assert page.get_by_test_id("trash-1.txt").is_visible()
+
+        with page.expect_event("dialog") as asked:
+            restore.click()
+        asked.value.accept(asked.value.default_value)
+        page.get_by_role("status").get_by_text("Restored 1.txt.").wait_for()
+        assert (root / "datasets" / "cats" / "1 (restored).txt").read_text() == "a cat"
+        assert (root / "datasets" / "cats" / "1.txt").read_text() == "a new cat"
+        page.screenshot(path=output_dir / "restored-beside.png", full_page=True)

@@ -192,3 +192,16 @@ def test_empty_trash_only_when_asked_and_by_age(ws_client):
     assert client.post("/api/files/trash/empty", json={"older_than_days": -1}).status_code == 422
     assert client.post("/api/files/trash/empty", json={}).json() == {"removed": 1}
     assert client.get("/api/files/trash").json() == []
+
+
+def test_restoring_onto_a_taken_name_is_a_conflict_then_restores_elsewhere_when_asked(ws_client):
+    root, client = ws_client
+    item = client.post("/api/files/delete", json={"path": "datasets/cats/1.txt"}).json()
+    (root / "datasets" / "cats" / "1.txt").write_text("a new cat")
+    resp = client.post(f"/api/files/trash/{item['id']}/restore")
+    assert resp.status_code == 409 and "datasets/cats/1.txt exists" in resp.json()["detail"]
+    assert (root / "datasets" / "cats" / "1.txt").read_text() == "a new cat"
+    elsewhere = client.post(f"/api/files/trash/{item['id']}/restore", json={"to": "datasets/cats/1 (restored).txt"})
+    assert elsewhere.json() == {"path": "datasets/cats/1 (restored).txt"}
+    assert (root / "datasets" / "cats" / "1 (restored).txt").read_text() == "a cat"
+    assert (root / "datasets" / "cats" / "1.txt").read_text() == "a new cat"

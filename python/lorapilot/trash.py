@@ -16,7 +16,7 @@ import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from lorapilot.errors import LorapilotError
+from lorapilot.errors import ConflictError, LorapilotError
 from lorapilot.fsutil import atomic_write_text
 from lorapilot.safepath import relative_to_root, resolve_inside
 
@@ -29,6 +29,10 @@ _ITEM_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 class TrashError(LorapilotError):
     pass
+
+
+class RestoreConflict(TrashError, ConflictError):
+    """The item's place is taken (HTTP 409): restore it under another path."""
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,7 @@ class Trash:
         item = self.get(item_id)
         target = resolve_inside(self.root, to or item.original)
         if os.path.lexists(target):
-            raise TrashError(f"cannot restore {item.name}: {relative_to_root(self.root, target)} exists; restore it elsewhere")
+            raise RestoreConflict(f"cannot restore {item.name}: {relative_to_root(self.root, target)} exists; restore it elsewhere")
         target.parent.mkdir(parents=True, exist_ok=True)
         item_dir = self._item_dir(item_id)
         os.rename(item_dir / item.name, target)
