@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from support.browser import PHONE, browser_page, live_controlpilot, login
@@ -87,21 +89,27 @@ def test_restoring_onto_a_taken_name_asks_where_to_put_it(ctx, output_dir):
         (root / "datasets" / "cats" / "1.txt").write_text("a new cat")  # the name is taken again
         page.get_by_role("button", name="Trash").click()
 
+        # A dialog blocks the page: it is answered in the handler, as it opens.
         restore = page.get_by_test_id("trash-1.txt").get_by_role("button", name="Restore")
-        with page.expect_event("dialog") as asked:
-            restore.click()
-        dialog = asked.value
-        assert dialog.type == "prompt" and "datasets/cats/1.txt exists" in dialog.message
-        assert dialog.default_value == "datasets/cats/1 (restored).txt"
-        dialog.dismiss()
-        page.get_by_role("button", name="Restore").and_(page.locator(":enabled")).wait_for()
+        asked = []
+        page.once("dialog", lambda d: (asked.append(d), d.dismiss()))
+        restore.click()
+        _until(page, lambda: asked)
+        assert asked[0].type == "prompt" and "datasets/cats/1.txt exists" in asked[0].message
+        assert asked[0].default_value == "datasets/cats/1 (restored).txt"
         assert (root / "datasets" / "cats" / "1.txt").read_text() == "a new cat"  # dismissed: nothing moved
         assert page.get_by_test_id("trash-1.txt").is_visible()
 
-        with page.expect_event("dialog") as asked:
-            restore.click()
-        asked.value.accept(asked.value.default_value)
+        page.once("dialog", lambda d: d.accept(d.default_value))
+        restore.click()
         page.get_by_role("status").get_by_text("Restored 1.txt.").wait_for()
         assert (root / "datasets" / "cats" / "1 (restored).txt").read_text() == "a cat"
         assert (root / "datasets" / "cats" / "1.txt").read_text() == "a new cat"
         page.screenshot(path=output_dir / "restored-beside.png", full_page=True)
+
+
+def _until(page, condition, timeout_s: float = 15) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        page.wait_for_timeout(50)
