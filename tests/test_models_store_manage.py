@@ -93,19 +93,3 @@ def test_extra_roots_must_be_absolute(tmp_path):
     with pytest.raises(ConfigError, match=r"lorapilot.toml: models.extra_roots: .*'relative/models' must be an absolute path"):
         load_settings(path)
 
-
-def test_comfyui_reads_every_root_in_place(tmp_path):
-    import yaml
-
-    from lorapilot.workspace import init_workspace
-    from lorapilot.workspace.layout import MODEL_FOLDERS
-
-    roots = ["/mnt/volume-a/models", "/mnt/volume b/models"]
-    ctx = make_workspace(tmp_path / "ws", settings={"models": {"extra_roots": roots}})
-    init_workspace(ctx)
-    data = yaml.safe_load((ctx.workspace.state_dir("comfyui") / "extra_model_paths.yaml").read_text())
-    assert data["lorapilot"]["base_path"] == str(ctx.workspace.models) and data["lorapilot"]["is_default"] is True
-    assert [data[f"lorapilot_extra_{i + 1}"]["base_path"] for i in range(2)] == roots
-    for section in ("lorapilot", "lorapilot_extra_1", "lorapilot_extra_2"):
-        assert all(data[section][folder] == folder for folder in MODEL_FOLDERS)
-    assert (ctx.workspace.config / "models.toml").exists()  # the one-click manifest, written once
