@@ -134,3 +134,18 @@ def test_supervisord_runs_the_registration_after_invokeai_is_up(tmp_path):
         assert "InvokeAI: 3 registered" in log.read_text()
     finally:
         subprocess.run(lorapilot + ["down", *ws], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_a_model_installed_meanwhile_counts_as_already_there(tmp_path, fake):
+    """Another client (the API's sync, a finished training) installs a file between our scan and our install:
+    InvokeAI fails that job with DuplicateModelException, which is no rejection."""
+    ctx = make_workspace(tmp_path / "ws")
+    lora = mf.write_model(ctx.workspace.models / "loras" / "pixel.safetensors", mf.kohya_lora_sd1())
+
+    def install_behind_our_back(answer):
+        fake.installed[str(lora)] = {"path": str(lora)}
+
+    fake.after_scan = install_behind_our_back
+    report = sync_for_context(ctx, url=fake.url)
+    assert fake.jobs[1]["error_reason"] == "DuplicateModelException"
+    assert report.installed == [] and report.failed == [] and report.already == [str(lora)]
