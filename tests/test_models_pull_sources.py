@@ -59,6 +59,34 @@ def test_hf_file_is_verified_against_its_lfs_sha256(server, store, tmp_path):
     assert pull(store, "acme/flux-vae").placed == [str(dest)]
 
 
+def test_hf_lfs_file_comes_from_the_storage_host_without_the_token_and_resumes(server, store, tmp_path):
+    """The Hub redirects an LFS file to its storage host: the token stays with the Hub, a cut resumes there."""
+    data = mf.write_model(tmp_path / "l.safetensors", mf.kohya_lora_flux(rank=64), mf.LORA_METADATA).read_bytes()
+    server.hf_repos["acme/flux-lora"] = {"style.safetensors": data}
+    storage_path, served = server.hf_storage("acme/flux-lora", "style.safetensors")
+    served.cut_after, served.cuts_left = len(data) // 2, 1
+    set_secret(store.ws.secrets_file, "HF_TOKEN", "hf_secret_value")
+    result = pull(store, "hf:acme/flux-lora/style.safetensors")
+    dest = store.ws.models / "loras" / "style.safetensors"
+    assert result.placed == [str(dest)] and dest.read_bytes() == data
+    resolves = [r for r in server.requests if "/resolve/" in r.path]
+    stored = [r for r in server.requests if r.path.startswith(storage_path)]
+    assert len(resolves) == len(stored) == 2  # the first try, then the resume: each through the Hub
+    assert all(r.headers.get("Authorization") == "Bearer hf_secret_value" for r in resolves)
+    assert all("Authorization" not in r.headers for r in stored)
+    assert server.range_requests(storage_path) == [f"bytes={len(data) // 2}-"]
+
+
+def test_gated_hf_repo_needs_the_token(server, store, tmp_path):
+    data = mf.write_model(tmp_path / "v.safetensors", mf.vae(16)).read_bytes()
+    server.hf_repos["acme/gated"] = {"ae.safetensors": data}
+    server.hf_gated["acme/gated"] = "hf_right"
+    with pytest.raises(SourceError, match="acme/gated is gated: accept its licence on Hugging Face and set HF_TOKEN"):
+        pull(store, "hf:acme/gated/ae.safetensors")
+    set_secret(store.ws.secrets_file, "HF_TOKEN", "hf_right")
+    assert pull(store, "hf:acme/gated/ae.safetensors").placed == [str(store.ws.models / "vae" / "ae.safetensors")]
+
+
 def test_hf_checksum_mismatch_is_not_placed(server, store, tmp_path):
     data = mf.write_model(tmp_path / "v.safetensors", mf.vae(16)).read_bytes()
     server.hf_repos["acme/bad"] = {"ae.safetensors": data}
@@ -138,11 +166,15 @@ def test_civitai_sources_with_token(server, store, tmp_path, source):
     assert signed and "Authorization" not in signed[0].headers  # the token stays with CivitAI
 
 
-def test_civitai_without_token_gets_a_clear_error(server, store, tmp_path):
+@pytest.mark.parametrize("refusal,message", [
+    ("login_page", "HTML page instead of a model.*CIVITAI_TOKEN"),
+    ("401", r"access denied \(HTTP 401\)\. CivitAI needs a token for this file: `lorapilot secrets set CIVITAI_TOKEN`"),
+])
+def test_civitai_without_token_gets_a_clear_error(server, store, tmp_path, refusal, message):
     data = mf.write_model(tmp_path / "l.safetensors", mf.kohya_lora_sdxl()).read_bytes()
     _civitai(server, data)
-    server.civitai_token = "civ_secret"
-    with pytest.raises(DownloadError, match="HTML page instead of a model.*CIVITAI_TOKEN"):
+    server.civitai_token, server.civitai_refusal = "civ_secret", refusal
+    with pytest.raises(DownloadError, match=message):
         pull(store, "civitai:368189")
     assert not (store.ws.models / "loras" / "pixel_v1.safetensors").exists()
 
