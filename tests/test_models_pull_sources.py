@@ -202,3 +202,17 @@ def test_manifest_errors_name_the_file_and_field(store):
     (store.ws.config / "models.toml").write_text('[models.x]\nsource = "hf:a/b"\nrequires = ["y"]\n')
     with pytest.raises(Exception, match="unknown model 'y'"):
         pull_manifest(store, "x")
+
+
+def test_a_listing_that_climbs_out_of_the_model_folder_writes_nothing(server, store, tmp_path):
+    """File paths in a repo listing come from the server: one with '..' must not land outside the store."""
+    unet = mf.write_model(tmp_path / "u.safetensors", mf.sd1_checkpoint()).read_bytes()
+    server.hf_repos["acme/evil"] = {
+        "model_index.json": json.dumps({"_class_name": "StableDiffusionPipeline"}).encode(),
+        "unet/diffusion_pytorch_model.safetensors": unet,
+        "unet/../../../../escape.json": b"{}",
+    }
+    with pytest.raises(SourceError, match=r"acme/evil lists a file outside the repo: 'unet/\.\./\.\./\.\./\.\./escape\.json'"):
+        pull(store, "hf:acme/evil")
+    assert not list(tmp_path.rglob("escape.json"))
+    assert not (store.ws.models / "diffusers" / "evil").exists()

@@ -24,7 +24,7 @@ from lorapilot.models.manifest import load_manifest
 from lorapilot.models.safetensors_header import SafetensorsError, read_header
 from lorapilot.models.store import ModelStore, check_folder
 from lorapilot.progress import Progress, check_cancel, no_progress
-from lorapilot.safepath import check_name
+from lorapilot.safepath import check_name, resolve_inside
 from lorapilot.workspace.secrets import read_secrets
 
 INCOMING = ".incoming"
@@ -175,7 +175,7 @@ def _pull_bundle(store, plan, folder, staging, result, progress, cancel, client)
     done = 0
     for remote in plan.files:
         check_cancel(cancel)
-        target = bundle_dir / remote.relpath
+        target = resolve_inside(bundle_dir, remote.relpath)  # sources checked it too; a bundle never leaves its folder
         if target.is_file() and (remote.size is None or target.stat().st_size == remote.size):
             done += target.stat().st_size
             continue
