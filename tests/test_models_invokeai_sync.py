@@ -69,8 +69,9 @@ def test_cli_reports_counts_and_unreachable_invokeai(tmp_path, fake):
     ctx = make_workspace(tmp_path / "ws")
     _fill_store(ctx.workspace.models, tmp_path / "unused")
     cmd = [sys.executable, "-m", "lorapilot", "models", "sync-invokeai", "-w", str(ctx.workspace.root)]
-    out = subprocess.run(cmd + ["--url", fake.url], capture_output=True, text=True, check=True).stdout
-    assert "InvokeAI: 3 registered, 0 already there, 1 rejected" in out
+    done = subprocess.run(cmd + ["--url", fake.url], capture_output=True, text=True, check=True)
+    assert "InvokeAI: 3 registered, 0 already there, 1 rejected" in done.stdout
+    assert "registering with InvokeAI: done" in done.stderr and "4/4" in done.stderr  # the progress bar
     fake.stop()
     proc = subprocess.run(cmd + ["--url", fake.url], capture_output=True, text=True)
     assert proc.returncode == 1 and "cannot reach InvokeAI" in proc.stderr and "Traceback" not in proc.stderr

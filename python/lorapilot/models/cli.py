@@ -234,8 +234,11 @@ def manifest_cmd(ctx) -> None:
 def sync_invokeai_cmd(ctx, url, wait_s, retry_failed) -> None:
     """Register store models with InvokeAI in place (skips installed ones; runs after each InvokeAI start)."""
     from lorapilot.models.invokeai import sync_for_context
+    from lorapilot.progress import cli_progress
 
-    report = sync_for_context(ctx, url=url, wait_s=wait_s, retry_failed=retry_failed)
+    # InvokeAI probes and hashes each model it registers: a big store takes minutes.
+    with cli_progress("registering with InvokeAI") as progress:
+        report = sync_for_context(ctx, url=url, wait_s=wait_s, retry_failed=retry_failed, progress=progress)
     for path in report.installed:
         click.echo(f"registered {path}")
     for path, error in report.failed:
