@@ -13,7 +13,7 @@ export interface Model {
 }
 interface Task { id: string; kind: string; title: string; state: string; current: number; total: number | null; message: string; error: string | null }
 interface Types { folders: string[]; families: Record<string, string> }
-interface TrashItem { id: string; name: string; original: string; size: number }
+interface TrashItem { id: string; name: string; original: string; size: number; sidecars: string[] }
 interface ManifestEntry { source: string; type: string | null; description: string; requires: string[] }
 
 const SIZE_STEPS: [string, number][] = [["any size", 0], ["> 100 MB", 100e6], ["> 1 GB", 1e9], ["> 5 GB", 5e9]];
@@ -152,7 +152,10 @@ export default function ModelsPage() {
           <h2>Deleted</h2>
           <ul>
             {trash.data.items.map((i) => (
-              <li key={i.id}>{i.original} ({formatBytes(i.size)}) <button onClick={() => restore(i.id)}>Restore</button></li>
+              <li key={i.id}>
+                {i.original} ({formatBytes(i.size)}){i.sidecars.length > 0 && <span className="muted"> with {i.sidecars.join(", ")}</span>}{" "}
+                <button onClick={() => restore(i.id)} aria-label={`Restore ${i.name}`}>Restore</button>
+              </li>
             ))}
           </ul>
         </section>
