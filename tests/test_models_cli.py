@@ -103,3 +103,20 @@ def test_move_rename_delete_restore(ctx):
     outside = models_cli(ctx, "delete", "../config/lorapilot.toml", check=False)
     assert outside.returncode == 1 and "not inside the model store" in outside.stderr
     assert (ctx.workspace.config / "lorapilot.toml").exists()
+
+
+def test_a_pulled_model_is_registered_with_a_running_invokeai(tmp_path):
+    from support.fake_invokeai import FakeInvokeAI
+
+    ctx = make_workspace(tmp_path / "ws")
+    invoke = FakeInvokeAI(port=ctx.registry.get("invokeai").port).start()
+    server = ModelServer().start()
+    try:
+        data = mf.write_model(tmp_path / "l.safetensors", mf.kohya_lora_sdxl()).read_bytes()
+        proc = models_cli(ctx, "pull", server.add("/files/style.safetensors", data))
+        dest = ctx.workspace.models / "loras" / "style.safetensors"
+        assert f"registered with InvokeAI: {dest}" in proc.stdout
+        assert list(invoke.installed) == [str(dest)]
+    finally:
+        server.stop()
+        invoke.stop()

@@ -144,9 +144,16 @@ def pull(body: PullRequest, ctx: Context = Depends(get_ctx), tasks: TaskManager 
     store = _store(ctx)
 
     def work(progress, cancel):
+        from lorapilot.models.invokeai import register_new_models
+
         if body.manifest:
-            return [r.to_dict() for r in pull_manifest(store, body.manifest, progress, cancel)]
-        return [pull_source(store, body.source, body.type, progress, cancel).to_dict()]
+            results = pull_manifest(store, body.manifest, progress, cancel)
+        else:
+            results = [pull_source(store, body.source, body.type, progress, cancel)]
+        if any(r.placed for r in results):
+            progress(1, 1, "registering with InvokeAI")
+            register_new_models(ctx)  # InvokeAI keeps its own list: show it the new model now, if it runs
+        return [r.to_dict() for r in results]
 
     task = tasks.submit("models.pull", f"pull {body.manifest or body.source}", work)
     return task.to_dict()

@@ -212,6 +212,12 @@ def pull_cmd(ctx, source, folder, manifest_name) -> None:
             click.echo(f"placed {path}")
         for path in result.existing:
             click.echo(f"already in the store: {path} (nothing downloaded)")
+    if any(r.placed for r in results):
+        from lorapilot.models.invokeai import register_new_models
+
+        report = register_new_models(ctx)  # InvokeAI keeps its own list: show it the new model now, if it runs
+        if report is not None and report.installed:
+            click.echo(f"registered with InvokeAI: {', '.join(report.installed)}")
 
 
 @models_group.command("manifest")
