@@ -120,3 +120,15 @@ def test_a_pulled_model_is_registered_with_a_running_invokeai(tmp_path):
     finally:
         server.stop()
         invoke.stop()
+
+
+def test_partial_downloads_are_listed_and_can_be_cleared(ctx):
+    incoming = ctx.workspace.models / ".incoming"
+    assert models_cli(ctx, "partials").stdout.strip() == "no partial downloads"
+    incoming.mkdir()
+    (incoming / "big.safetensors.part").write_bytes(b"\0" * 3000)
+    (incoming / "big.safetensors.part.json").write_text('{"total": 9000}')
+    listed = models_cli(ctx, "partials").stdout
+    assert str(incoming / "big.safetensors.part") in listed and "part.json" not in listed
+    assert "freed" in models_cli(ctx, "partials", "--clear").stdout
+    assert not incoming.exists()

@@ -220,6 +220,24 @@ def pull_cmd(ctx, source, folder, manifest_name) -> None:
             click.echo(f"registered with InvokeAI: {', '.join(report.installed)}")
 
 
+@models_group.command("partials")
+@click.option("--clear", is_flag=True, help="Delete them to free the space (those pulls then start over).")
+@workspace_option
+def partials_cmd(ctx, clear) -> None:
+    """Partial downloads kept in models/.incoming, which the next pull of the same source resumes."""
+    from lorapilot.models.pull import clear_incoming, partial_downloads
+
+    store = _store(ctx)
+    if clear:
+        click.echo(f"freed {format_bytes(clear_incoming(store))}")
+        return
+    partials = partial_downloads(store)
+    if not partials:
+        click.echo("no partial downloads")
+    for path, size in partials:
+        click.echo(f"{format_bytes(size):>10}  {path}")
+
+
 @models_group.command("manifest")
 @workspace_option
 def manifest_cmd(ctx) -> None:

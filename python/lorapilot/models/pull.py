@@ -201,8 +201,16 @@ def _pull_bundle(store, plan, folder, staging, result, progress, cancel, client)
     result.placed.append(str(dest))
 
 
+def partial_downloads(store: ModelStore) -> list[tuple[Path, int]]:
+    """What interrupted pulls left in ``models/.incoming`` for the next pull to resume: (path, bytes)."""
+    staging = store.ws.models / INCOMING
+    if not staging.is_dir():
+        return []
+    return sorted((p, p.stat().st_size) for p in staging.rglob("*") if p.is_file() and not p.name.endswith(".part.json"))
+
+
 def clear_incoming(store: ModelStore) -> int:
-    """Remove every partial download; returns the bytes freed."""
+    """Remove every partial download (those pulls start over); returns the bytes freed."""
     staging = store.ws.models / INCOMING
     if not staging.exists():
         return 0
