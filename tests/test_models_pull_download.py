@@ -143,3 +143,23 @@ def test_full_disk_keeps_existing_files_intact(server, small_disk, tmp_path, sen
     # The disk is usable again: a small pull still works.
     small = _lora_bytes(tmp_path, rank=4)
     assert pull(store, server.add("/files/small.safetensors", small)).placed
+
+
+def test_a_second_pull_of_the_same_file_is_refused_while_the_first_runs(server, store, tmp_path):
+    """Two pulls of one file at once (a double click) must not write the same .part: the second is refused."""
+    import threading
+
+    data = _lora_bytes(tmp_path, rank=256)
+    url = server.add("/files/twice.safetensors", data, bytes_per_s=1_000_000)
+    part = store.ws.models / ".incoming" / "twice.safetensors.part"
+    first: dict = {}
+    thread = threading.Thread(target=lambda: first.update(result=pull(store, url)))
+    thread.start()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not (part.exists() and part.stat().st_size > 0):
+        time.sleep(0.01)
+    with pytest.raises(DownloadError, match="twice.safetensors is being downloaded by another pull right now"):
+        pull(store, url)
+    thread.join(30)
+    assert (store.ws.models / "loras" / "twice.safetensors").read_bytes() == data
+    assert first["result"].placed and not list((store.ws.models / ".incoming").iterdir())

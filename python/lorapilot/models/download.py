@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import email.message
 import errno
+import fcntl
 import json
 import os
 import shutil
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,10 +131,45 @@ def download_file(
     own_client = client is None
     client = client or httpx.Client(follow_redirects=True, timeout=httpx.Timeout(30.0, read=60.0))
     try:
-        return _download(url, part, dict(headers or {}), expected_size, expected_sha256, progress, cancel, retries, auth_hint, client)
+        with _exclusive(part):
+            return _download(url, part, dict(headers or {}), expected_size, expected_sha256, progress, cancel, retries, auth_hint, client)
     finally:
         if own_client:
             client.close()
+
+
+@contextmanager
+def _exclusive(part: Path) -> Iterator[None]:
+    """One writer per ``.part`` file, across threads and processes (two pulls of one file would interleave bytes).
+
+    A ``<part>.lock`` file is flocked and removed on release; a lock taken on a file another holder has just
+    removed is retried, so removing it is safe.
+    """
+    lock = part.with_name(part.name + ".lock")
+    while True:
+        fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise DownloadError(
+                f"{part.name[: -len('.part')]} is being downloaded by another pull right now; wait for it to finish"
+            ) from None
+        try:
+            current = os.stat(lock).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            current = False
+        if current:
+            break
+        os.close(fd)
+    try:
+        yield
+    finally:
+        try:
+            lock.unlink()
+        except FileNotFoundError:
+            pass
+        os.close(fd)
 
 
 def _download(url, part, headers, expected_size, expected_sha256, progress, cancel, retries, auth_hint, client) -> DownloadResult:

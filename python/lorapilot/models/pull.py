@@ -206,7 +206,7 @@ def partial_downloads(store: ModelStore) -> list[tuple[Path, int]]:
     staging = store.ws.models / INCOMING
     if not staging.is_dir():
         return []
-    return sorted((p, p.stat().st_size) for p in staging.rglob("*") if p.is_file() and not p.name.endswith(".part.json"))
+    return sorted((p, p.stat().st_size) for p in staging.rglob("*") if p.is_file() and not p.name.endswith((".part.json", ".part.lock")))
 
 
 def clear_incoming(store: ModelStore) -> int:
