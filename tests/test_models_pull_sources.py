@@ -166,6 +166,18 @@ def test_civitai_sources_with_token(server, store, tmp_path, source):
     assert signed and "Authorization" not in signed[0].headers  # the token stays with CivitAI
 
 
+def test_a_civitai_checkpoint_that_is_only_a_flux_transformer_goes_to_diffusion_models(server, store, tmp_path):
+    data = mf.write_model(tmp_path / "f.safetensors", mf.flux_transformer(dev=True)).read_bytes()
+    _civitai(server, data, model_type="Checkpoint")
+    result = pull(store, "civitai:368189")
+    assert result.placed == [str(store.ws.models / "diffusion_models" / "pixel_v1.safetensors")]
+    # A full checkpoint (transformer, VAE and text encoders in one file) stays in checkpoints/.
+    data = mf.write_model(tmp_path / "c.safetensors", mf.flux_checkpoint()).read_bytes()
+    _civitai(server, data, model_type="Checkpoint")
+    store.delete("diffusion_models/pixel_v1.safetensors")
+    assert pull(store, "civitai:368189").placed == [str(store.ws.models / "checkpoints" / "pixel_v1.safetensors")]
+
+
 @pytest.mark.parametrize("refusal,message", [
     ("login_page", "HTML page instead of a model.*CIVITAI_TOKEN"),
     ("401", r"access denied \(HTTP 401\)\. CivitAI needs a token for this file: `lorapilot secrets set CIVITAI_TOKEN`"),

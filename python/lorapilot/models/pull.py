@@ -67,7 +67,7 @@ def pull(
     if plan.bundle:
         _pull_bundle(store, plan, folder or plan.folder or "diffusers", staging, result, progress, cancel, client)
     else:
-        _pull_file(store, plan, plan.files[0], folder or plan.folder, staging, result, progress, cancel, client)
+        _pull_file(store, plan, plan.files[0], folder, staging, result, progress, cancel, client)
     return result
 
 
@@ -125,7 +125,7 @@ def _pull_file(store, plan, remote, folder, staging, result, progress, cancel, c
     if os.path.splitext(final_name)[1].lower() not in FORMATS:
         discard_part(part)
         raise LorapilotError(f"{redact_url(remote.url)} did not name a model file (got {final_name!r}); the download was removed")
-    folder = folder or _detect_folder(part, final_name)
+    folder = folder or _source_folder(plan.folder, part, final_name) or _detect_folder(part, final_name)
     dest = store.ws.models / folder / final_name
     if dest.exists():
         if store.hash(dest)["sha256"] == downloaded.sha256:
@@ -147,6 +147,18 @@ def _fallback_name(url: str) -> str:
     import hashlib
 
     return f"download-{hashlib.sha256(url.split('?', 1)[0].encode()).hexdigest()[:12]}"
+
+
+def _source_folder(source_folder: str | None, part: Path, name: str) -> str | None:
+    """The folder the source names, except a "Checkpoint" that is only a diffusion model (CivitAI lists FLUX
+    fine-tunes so): ComfyUI's checkpoint loader cannot load one, its diffusion-model loader reads diffusion_models/."""
+    if source_folder != "checkpoints" or not name.lower().endswith((".safetensors", ".sft")):
+        return source_folder
+    try:
+        kind = detect(read_header(part)).kind
+    except SafetensorsError:
+        return source_folder  # _detect_folder is not reached; the file is placed as the source says
+    return "diffusion_models" if kind == "diffusion_model" else source_folder
 
 
 def _detect_folder(part: Path, name: str) -> str:
