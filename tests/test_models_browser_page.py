@@ -4,11 +4,14 @@ import pytest
 from support import model_files as mf
 from support.browser import PHONE, browser_page, live_controlpilot, login
 from support.model_server import ModelServer
+from support.workspaces import make_workspace
 
 pytestmark = pytest.mark.browser
 
 
-def test_models_page(ctx, output_dir, tmp_path):
+def test_models_page(output_dir, tmp_path):
+    unmounted = tmp_path / "unmounted-volume"
+    ctx = make_workspace(tmp_path / "ws", settings={"models": {"extra_roots": [str(unmounted)]}})
     models = ctx.workspace.models
     mf.write_model(models / "loras" / "pixel.safetensors", mf.kohya_lora_sd1(), mf.LORA_METADATA)
     mf.write_model(models / "checkpoints" / "base.safetensors", mf.sdxl_checkpoint())
@@ -22,6 +25,7 @@ def test_models_page(ctx, output_dir, tmp_path):
             table = page.get_by_role("table", name="Models")
             table.get_by_text("pixel.safetensors").wait_for()
             table.get_by_text("base.safetensors").wait_for()
+            page.get_by_role("alert").filter(has_text=f"Extra root {unmounted} is not reachable").wait_for()
 
             page.get_by_label("Base family").select_option("sdxl")
             page.get_by_text("pixel.safetensors").wait_for(state="detached")

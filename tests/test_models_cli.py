@@ -132,3 +132,17 @@ def test_partial_downloads_are_listed_and_can_be_cleared(ctx):
     assert str(incoming / "big.safetensors.part") in listed and "part.json" not in listed
     assert "freed" in models_cli(ctx, "partials", "--clear").stdout
     assert not incoming.exists()
+
+
+def test_an_unreachable_extra_root_is_reported_not_silently_empty(tmp_path):
+    from support.api import make_client
+
+    volume = tmp_path / "unmounted-volume"
+    ctx = make_workspace(tmp_path / "ws", settings={"models": {"extra_roots": [str(volume)]}})
+    proc = models_cli(ctx, "list", "--json")
+    assert json.loads(proc.stdout) == []
+    assert f"warning: extra root {volume} is not reachable" in proc.stderr
+    with make_client(ctx) as client:
+        assert client.get("/api/models").json()["unreachable_roots"] == [str(volume)]
+    volume.mkdir()
+    assert "not reachable" not in models_cli(ctx, "list").stderr

@@ -60,11 +60,13 @@ def list_models(
     ctx: Context = Depends(get_ctx),
 ) -> dict:
     """Every model (header-inspected, cached hashes only; hashing is a task)."""
-    entries = _store(ctx).list(folder=type, family=family, kind=kind)
+    store = _store(ctx)
+    entries = store.list(folder=type, family=family, kind=kind)
     return {
         "models": [e.to_dict() for e in entries],
         "unhashed": sum(1 for e in entries if e.sha256 is None and e.format != "diffusers"),
-        "roots": [str(r) for r in _store(ctx).roots],
+        "roots": [str(r) for r in store.roots],
+        "unreachable_roots": [str(r) for r in store.unreachable_roots()],
     }
 
 

@@ -32,6 +32,8 @@ def list_cmd(ctx, folder, family, with_hashes, as_json) -> None:
     from lorapilot.progress import cli_progress
 
     store = _store(ctx)
+    for root in store.unreachable_roots():
+        click.echo(f"warning: extra root {root} is not reachable (unmounted volume?): its models are not listed", err=True)
     entries = store.list(folder=folder, family=family)
     if with_hashes and any(e.sha256 is None and e.format != "diffusers" for e in entries):
         with cli_progress("hashing", unit="bytes") as progress:

@@ -83,6 +83,10 @@ class ModelStore:
         """The main store first, then each extra root."""
         return [self.ws.models, *self.extra_roots]
 
+    def unreachable_roots(self) -> list[Path]:
+        """Extra roots that are not a folder right now (an unmounted network volume, a broken link)."""
+        return [root for root in self.extra_roots if not root.is_dir()]
+
     @property
     def cache(self) -> ModelCache:
         with self._lock:

@@ -19,7 +19,7 @@ interface ManifestEntry { source: string; type: string | null; description: stri
 const SIZE_STEPS: [string, number][] = [["any size", 0], ["> 100 MB", 100e6], ["> 1 GB", 1e9], ["> 5 GB", 5e9]];
 
 export default function ModelsPage() {
-  const list = useApi<{ models: Model[]; unhashed: number }>("/api/models");
+  const list = useApi<{ models: Model[]; unhashed: number; unreachable_roots: string[] }>("/api/models");
   const types = useApi<Types>("/api/models/types");
   const trash = useApi<{ items: TrashItem[] }>("/api/models/trash");
   const manifest = useApi<{ models: Record<string, ManifestEntry> }>("/api/models/manifest");
@@ -65,6 +65,9 @@ export default function ModelsPage() {
     <div className="page models">
       <h1>Models</h1>
       <ErrorBanner message={list.error ?? action.error} />
+      {list.data?.unreachable_roots.map((root) => (
+        <p key={root} role="alert" className="error">Extra root {root} is not reachable (unmounted volume?): its models are not listed.</p>
+      ))}
 
       <section aria-label="Pull a model" className="model-pull">
         <form onSubmit={(e) => { e.preventDefault(); if (source.trim()) pull(pullType ? { source, type: pullType } : { source }); }}>
