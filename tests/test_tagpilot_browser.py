@@ -123,3 +123,38 @@ def test_wd14_caption_job_shows_live_progress_and_result(ctx, folder, output_dir
         assert (folder / "c.txt").read_text() == expected and "^_^" in expected
         page.get_by_role("button", name="Undo").wait_for()
         page.screenshot(path=output_dir / "caption-job.png", full_page=True)
+
+
+def test_rename_delete_restore_stats_and_include_an_excluded_image(ctx, folder, output_dir):
+    datasets.exclude_images(datasets.open_dataset(ctx.workspace, "cats"), ["c.png"])
+    with live_controlpilot(ctx) as server, browser_page() as page:
+        login(page, server, "/datasets")
+        card = page.get_by_role("article", name="Dataset cats")
+        card.get_by_role("button", name="Rename…").click()
+        card.get_by_label("New name for cats").fill("kittens")
+        card.get_by_role("button", name="Rename").click()
+        page.get_by_role("link", name="kittens").wait_for()
+        assert (ctx.workspace.datasets / "kittens" / "a.png").exists() and not folder.exists()
+
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.get_by_role("article", name="Dataset kittens").get_by_role("button", name="Delete").click()
+        page.get_by_text("Moved datasets/kittens to the trash.").wait_for()
+        assert not (ctx.workspace.datasets / "kittens").exists()
+        page.get_by_role("button", name="Restore").click()
+        page.get_by_role("link", name="kittens").wait_for()
+        assert (ctx.workspace.datasets / "kittens" / "a.txt").read_text() == "cat, solo"
+
+        page.get_by_role("link", name="kittens").click()
+        page.get_by_test_id("dataset-stats").click()  # opens the figures
+        stats = page.get_by_role("group", name="Dataset stats")
+        stats.get_by_text("1:1: 2").wait_for()  # aspect ratios of the two 64×64 images left
+        assert "64–64 px" in stats.inner_text() and "1 excluded" in stats.inner_text()
+
+        page.get_by_role("tab", name="Checks").click()
+        excluded = page.get_by_role("list", name="Excluded images")
+        excluded.get_by_role("button", name="Include").click()
+        page.get_by_test_id("dataset-stats").get_by_text("3 images").wait_for()
+        assert (ctx.workspace.datasets / "kittens" / "c.png").exists()
+        assert (ctx.workspace.datasets / "kittens" / "c.txt").read_text() == "dog"
+        page.screenshot(path=output_dir / "rename-restore-include.png", full_page=True)
+        assert page.console_errors == []

@@ -155,7 +155,7 @@ def list_images(name: str, q: str | None = None, offset: int = 0, limit: int = 2
     ds = _ds(ctx, name)
     records = scan(ds)
     matched = parse_query(q).filter(records)
-    page = matched[max(0, offset) : max(0, offset) + max(0, min(limit, 5000))]
+    page = matched[max(0, offset) : max(0, offset) + max(0, min(limit, 100_000))]
     return {"total": len(records), "matched": len(matched), "offset": offset, "images": [r.to_dict() for r in page]}
 
 

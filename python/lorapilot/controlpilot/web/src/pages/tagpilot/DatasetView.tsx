@@ -1,5 +1,5 @@
 import { useCallback, useState } from "react";
-import { post, upload, withQuery } from "../../api/client";
+import { errorMessage, post, upload, withQuery } from "../../api/client";
 import { ErrorBanner } from "../../components/ErrorBanner";
 import { useAction, useApi } from "../../hooks/useApi";
 import { Link, navigate } from "../../router";
@@ -10,10 +10,12 @@ import CaptionJob from "./CaptionJob";
 import ChecksTab from "./ChecksTab";
 import ExportTab from "./ExportTab";
 import ImageGrid from "./ImageGrid";
+import StatsPanel from "./StatsPanel";
 import TagSidebar from "./TagSidebar";
 import { useTaskEnds } from "./useTask";
 
 type Tab = "images" | "caption" | "checks" | "export";
+const PAGE = 1000; // thumbnails per "Show more"
 const TABS: [Tab, string][] = [["images", "Images"], ["caption", "Auto-caption"], ["checks", "Checks"], ["export", "Export"]];
 
 export default function DatasetView({ name }: { name: string }) {
@@ -23,7 +25,8 @@ export default function DatasetView({ name }: { name: string }) {
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [focused, setFocused] = useState<string | null>(null);
   const stats = useApi<DatasetStats>(base(name));
-  const images = useApi<ImagesPage>(withQuery(`${base(name)}/images`, { q: applied || undefined, limit: 2000 }));
+  const [shown, setShown] = useState(PAGE);
+  const images = useApi<ImagesPage>(withQuery(`${base(name)}/images`, { q: applied || undefined, limit: shown }));
   const history = useApi<HistoryState>(`${base(name)}/history?limit=10`);
   const [tagsNonce, setTagsNonce] = useState(0);
   const action = useAction();
@@ -43,10 +46,12 @@ export default function DatasetView({ name }: { name: string }) {
   const addFiles = async (files: FileList | null) => {
     if (!files) return;
     await action.run(async () => {
+      const refused: string[] = [];
       for (const file of Array.from(files)) {
-        if (file.name.toLowerCase().endsWith(".zip")) await upload(`${base(name)}/import/zip`, file);
-        else await upload(`${base(name)}/files/${encodeURIComponent(file.name)}`, file);
+        const url = file.name.toLowerCase().endsWith(".zip") ? `${base(name)}/import/zip` : `${base(name)}/files/${encodeURIComponent(file.name)}`;
+        await upload(url, file).catch((err) => refused.push(errorMessage(err)));
       }
+      if (refused.length) throw new Error(`${refused.length} of ${files.length} files refused: ${refused.join("; ")}`);
     });
     refresh();
   };
@@ -57,19 +62,14 @@ export default function DatasetView({ name }: { name: string }) {
     setQuery(q);
     setApplied(q);
     setSelected(new Set());
+    setShown(PAGE);
   };
 
   return (
     <div className="page tagpilot">
       <div className="tp-head">
         <h1><Link to="/datasets">TagPilot</Link> / {name}</h1>
-        {stats.data && (
-          <span className="muted" data-testid="dataset-stats">
-            {stats.data.images} images · {stats.data.captioned_pct}% captioned
-            {stats.data.undecodable > 0 && ` · ${stats.data.undecodable} undecodable`}
-            {stats.data.non_utf8_captions > 0 && ` · ${stats.data.non_utf8_captions} non-UTF-8 captions`}
-          </span>
-        )}
+        {stats.data && <StatsPanel stats={stats.data} />}
         <span className="tp-spacer" />
         <button disabled={!history.data?.can_undo || action.busy} onClick={() => void undoRedo("undo")}
           title={history.data?.entries.find((e) => e.state === "applied")?.description}>Undo</button>
@@ -114,6 +114,11 @@ export default function DatasetView({ name }: { name: string }) {
                     onSaved={refresh} onClose={() => setFocused(null)} />
                 )}
               </div>
+              {images.data && images.data.images.length < images.data.matched && (
+                <button className="tp-more" onClick={() => setShown((n) => n + PAGE)}>
+                  Show more ({images.data.matched - images.data.images.length} not shown)
+                </button>
+              )}
             </>
           )}
           {tab === "caption" && <CaptionJob name={name} target={target} targetLabel={targetLabel} onFinished={refresh} />}
