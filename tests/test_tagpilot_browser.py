@@ -158,3 +158,29 @@ def test_rename_delete_restore_stats_and_include_an_excluded_image(ctx, folder, 
         assert (ctx.workspace.datasets / "kittens" / "c.txt").read_text() == "dog"
         page.screenshot(path=output_dir / "rename-restore-include.png", full_page=True)
         assert page.console_errors == []
+
+
+def test_import_a_workspace_folder_and_upload_files_in_any_order(ctx, folder, output_dir, tmp_path):
+    source = ctx.workspace.root / "uploads" / "shoot"
+    make_dataset_files(source, {"d.png": "bird", "e.png": None})
+    (source / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    upload_dir = tmp_path / "picked"
+    make_dataset_files(upload_dir, {"f.webp": "fish"})
+    with live_controlpilot(ctx) as server, browser_page() as page:
+        login(page, server, "/datasets/cats")
+        page.get_by_role("button", name="Import folder…").click()
+        page.get_by_label("Folder to import").fill("uploads/shoot")
+        page.get_by_role("button", name="Import", exact=True).click()
+        report = page.get_by_test_id("import-report")
+        report.get_by_text("3 images and 1 captions imported").wait_for()
+        report.get_by_text("broken.png: cannot read image").wait_for()  # reported, not fatal
+        page.get_by_test_id("caption-d.png").get_by_text("bird").wait_for()
+        page.get_by_role("option", name="broken.png").get_by_text("undecodable").wait_for()
+
+        # the caption comes first, as the file picker may list it: the image still pairs with it
+        files = page.locator("label", has_text="Add images").locator("input[type=file]")
+        files.set_input_files([upload_dir / "f.txt", upload_dir / "f.webp"])
+        page.get_by_test_id("caption-f.webp").get_by_text("fish").wait_for()
+        assert (folder / "f.txt").read_text() == "fish" and not (folder / "f-1.webp").exists()
+        page.screenshot(path=output_dir / "import.png", full_page=True)
+        assert page.console_errors == []

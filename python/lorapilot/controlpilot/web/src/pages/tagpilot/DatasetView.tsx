@@ -1,5 +1,5 @@
 import { useCallback, useState } from "react";
-import { errorMessage, post, upload, withQuery } from "../../api/client";
+import { post, withQuery } from "../../api/client";
 import { ErrorBanner } from "../../components/ErrorBanner";
 import { useAction, useApi } from "../../hooks/useApi";
 import { Link, navigate } from "../../router";
@@ -10,6 +10,7 @@ import CaptionJob from "./CaptionJob";
 import ChecksTab from "./ChecksTab";
 import ExportTab from "./ExportTab";
 import ImageGrid from "./ImageGrid";
+import ImportBar from "./ImportBar";
 import StatsPanel from "./StatsPanel";
 import TagSidebar from "./TagSidebar";
 import { useTaskEnds } from "./useTask";
@@ -38,23 +39,11 @@ export default function DatasetView({ name }: { name: string }) {
     history.reload();
     setTagsNonce((n) => n + 1);
   }, [images, stats, history]);
-  useTaskEnds("tagpilot.import", refresh); // a zip import runs as a task: show its images when it is done
+  useTaskEnds("tagpilot.import", refresh); // an import started elsewhere (the list page's zip): show its images when done
 
   const target: Target = selected.size ? { images: [...selected] } : { query: applied || undefined };
   const targetLabel = selected.size ? `${selected.size} selected images` : applied ? `images matching “${applied}”` : "all images";
   const undoRedo = (verb: "undo" | "redo") => action.run(() => post(`${base(name)}/history/${verb}`)).then(refresh);
-  const addFiles = async (files: FileList | null) => {
-    if (!files) return;
-    await action.run(async () => {
-      const refused: string[] = [];
-      for (const file of Array.from(files)) {
-        const url = file.name.toLowerCase().endsWith(".zip") ? `${base(name)}/import/zip` : `${base(name)}/files/${encodeURIComponent(file.name)}`;
-        await upload(url, file).catch((err) => refused.push(errorMessage(err)));
-      }
-      if (refused.length) throw new Error(`${refused.length} of ${files.length} files refused: ${refused.join("; ")}`);
-    });
-    refresh();
-  };
   // Refresh the handoff (counts as they are now, trigger/repeats kept) before TrainPilot reads it.
   const trainUrl = `/train/new?dataset=${encodeURIComponent(name)}`;
   const trainThis = () => action.run(() => post(`${base(name)}/handoff`, {})).then((ok) => ok && navigate(trainUrl));
@@ -74,11 +63,7 @@ export default function DatasetView({ name }: { name: string }) {
         <button disabled={!history.data?.can_undo || action.busy} onClick={() => void undoRedo("undo")}
           title={history.data?.entries.find((e) => e.state === "applied")?.description}>Undo</button>
         <button disabled={!history.data?.can_redo || action.busy} onClick={() => void undoRedo("redo")}>Redo</button>
-        <label className="button ghost tp-file">
-          Add images…
-          <input type="file" multiple accept="image/png,image/jpeg,image/webp,.txt,.zip" hidden
-            onChange={(e) => void addFiles(e.target.files)} />
-        </label>
+        <ImportBar name={name} onImported={refresh} />
         <Link className="button primary" to={trainUrl} onClick={(e) => { e.preventDefault(); void trainThis(); }}>
           Train this
         </Link>
