@@ -105,6 +105,13 @@ def test_bulk_preview_apply_undo_redo_tags_and_autocomplete(client, ctx):
     assert client.post("/api/datasets/set/history/undo").status_code == 400
     client.post("/api/datasets/set/history/redo")
     assert (ctx.workspace.datasets / "set" / "c.txt").read_text() == "ohwx"
+    picked = {"op": {"kind": "remove", "tags": ["ohwx"]}, "images": ["c.png"]}  # an explicit selection
+    assert [d["image"] for d in client.post("/api/datasets/set/ops/preview", json=picked).json()["diffs"]] == ["c.png"]
+    assert client.post("/api/datasets/set/ops/apply", json=picked).json()["files"] == 1
+    assert (ctx.workspace.datasets / "set" / "c.txt").read_text() == ""
+    assert (ctx.workspace.datasets / "set" / "a.png").exists() and "ohwx" in (ctx.workspace.datasets / "set" / "a.txt").read_text()
+    unknown = client.post("/api/datasets/set/ops/preview", json={**picked, "images": ["nope.png"]})
+    assert unknown.status_code == 400 and "'nope.png'" in unknown.json()["detail"]
     bad = client.post("/api/datasets/set/ops/preview", json={"op": {"kind": "add", "tag": ""}})
     assert bad.status_code == 400 and "'tag'" in bad.json()["detail"]
     bad_query = client.post("/api/datasets/set/ops/preview", json={"op": {"kind": "dedupe"}, "query": "width>>3"})

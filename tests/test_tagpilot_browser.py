@@ -184,3 +184,27 @@ def test_import_a_workspace_folder_and_upload_files_in_any_order(ctx, folder, ou
         assert (folder / "f.txt").read_text() == "fish" and not (folder / "f-1.webp").exists()
         page.screenshot(path=output_dir / "import.png", full_page=True)
         assert page.console_errors == []
+
+
+def test_bulk_operation_on_a_multi_selection(ctx, folder, output_dir):
+    with live_controlpilot(ctx) as server, browser_page() as page:
+        login(page, server, "/datasets/cats")
+        page.get_by_label("select a.png").check()
+        page.locator('[data-image="c.png"]').click(modifiers=["Control"])  # Ctrl-click adds to the selection
+        page.get_by_text("3 of 3 · 2 selected").wait_for()
+        bulk = page.get_by_role("region", name="Bulk operations")
+        bulk.get_by_text("on 2 selected images").wait_for()
+        bulk.get_by_label("Operation").select_option("add")
+        bulk.get_by_label("Tag", exact=True).fill("picked")
+        bulk.get_by_label("Position").select_option("-1")
+        bulk.get_by_role("button", name="Preview").click()
+        preview = bulk.get_by_label("Preview")
+        preview.get_by_text("2 of 2 captions change").wait_for()
+        assert preview.locator("ins").all_inner_texts() == ["cat, solo, picked", "dog, picked"]
+        bulk.get_by_role("button", name="Apply 2 changes").click()
+        page.get_by_test_id("caption-c.png").get_by_text("dog, picked").wait_for()
+        assert [(folder / f"{n}.txt").read_text() for n in "abc"] == ["cat, solo, picked", "cat, hat", "dog, picked"]
+        page.locator('[data-image="a.png"]').focus()
+        page.keyboard.press("Escape")  # in the grid: clears the selection, so the panel targets all images again
+        bulk.get_by_text("on all images").wait_for()
+        page.screenshot(path=output_dir / "multi-select.png", full_page=True)
