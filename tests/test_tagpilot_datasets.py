@@ -95,6 +95,15 @@ def test_import_folder_recursive_with_captions_renames_clashes_and_reports(ws, t
     assert (source / "a.png").exists()  # copied, not moved
 
 
+def test_a_folder_holding_the_dataset_cannot_be_imported_into_it(ws):
+    ds = datasets.create_dataset(ws, "set")
+    make_dataset_files(ds.path, {"a.png": "one"})
+    for source in (ds.path, ws.datasets, ws.root):
+        with pytest.raises(LorapilotError, match="the folder holds the dataset itself"):
+            import_folder(ds, source)
+    assert sorted(p.name for p in ds.path.iterdir() if not p.name.startswith(".")) == ["a.png", "a.txt"]
+
+
 def test_import_never_pairs_two_images_with_one_caption(ws, tmp_path):
     ds = datasets.create_dataset(ws, "set")
     write_image(ds.path / "x.png")

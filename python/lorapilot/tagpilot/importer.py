@@ -119,8 +119,9 @@ def import_folder(
     source = Path(source)
     if not source.is_dir():
         raise LorapilotError(f"import source {source} is not a folder")
-    if Path(os.path.realpath(source)) == Path(os.path.realpath(ds.path)):
-        raise LorapilotError("cannot import a dataset into itself")
+    real_source, real_target = Path(os.path.realpath(source)), Path(os.path.realpath(ds.path))
+    if real_target == real_source or real_target.is_relative_to(real_source):
+        raise LorapilotError(f"cannot import {source} into dataset {ds.name!r}: the folder holds the dataset itself")
     report = ImportReport()
     pairs = _collect(source, report)
     with ds.lock():
