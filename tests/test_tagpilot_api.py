@@ -139,6 +139,8 @@ def test_zip_import_task_and_hostile_zip_refused_at_once(client, ctx):
 def test_import_folder_must_be_inside_the_workspace(client, ctx, tmp_path):
     client.post("/api/datasets", json={"name": "set"})
     assert client.post("/api/datasets/set/import/folder", json={"path": str(tmp_path)}).status_code == 400
+    holds_it = client.post("/api/datasets/set/import/folder", json={"path": "datasets"})  # refused before any task
+    assert holds_it.status_code == 400 and "holds the dataset itself" in holds_it.json()["detail"]
     make_dataset_files(ctx.workspace.root / "incoming", {"i.png": "in"})
     task = client.post("/api/datasets/set/import/folder", json={"path": "incoming"}).json()
     assert wait_task(client, task)["result"]["imported"] == ["i.png"]

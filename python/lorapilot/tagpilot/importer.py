@@ -104,6 +104,17 @@ def _collect(source: Path, report: ImportReport) -> list[tuple[Path, Path | None
     return pairs
 
 
+def check_import_source(ds: Dataset, source: Path) -> Path:
+    """Refuse a source that is not a folder, or that holds the dataset (it would import its own images)."""
+    source = Path(source)
+    if not source.is_dir():
+        raise LorapilotError(f"import source {source} is not a folder")
+    real_source, real_target = Path(os.path.realpath(source)), Path(os.path.realpath(ds.path))
+    if real_target == real_source or real_target.is_relative_to(real_source):
+        raise LorapilotError(f"cannot import {source} into dataset {ds.name!r}: the folder holds the dataset itself")
+    return source
+
+
 def import_folder(
     ds: Dataset,
     source: Path,
@@ -116,12 +127,7 @@ def import_folder(
     A name already in the dataset gets a ``-N`` suffix; undecodable images are
     imported and reported (the checks tab offers to remove them).
     """
-    source = Path(source)
-    if not source.is_dir():
-        raise LorapilotError(f"import source {source} is not a folder")
-    real_source, real_target = Path(os.path.realpath(source)), Path(os.path.realpath(ds.path))
-    if real_target == real_source or real_target.is_relative_to(real_source):
-        raise LorapilotError(f"cannot import {source} into dataset {ds.name!r}: the folder holds the dataset itself")
+    source = check_import_source(ds, source)
     report = ImportReport()
     pairs = _collect(source, report)
     with ds.lock():
