@@ -208,3 +208,21 @@ def test_bulk_operation_on_a_multi_selection(ctx, folder, output_dir):
         page.keyboard.press("Escape")  # in the grid: clears the selection, so the panel targets all images again
         bulk.get_by_text("on all images").wait_for()
         page.screenshot(path=output_dir / "multi-select.png", full_page=True)
+
+
+def test_show_more_pages_past_the_first_thousand_thumbnails(ctx):
+    from PIL import Image
+
+    ds = datasets.create_dataset(ctx.workspace, "big")
+    tiny = Image.new("RGB", (8, 8), (90, 90, 90))
+    for i in range(1003):
+        tiny.save(ds.path / f"i{i:04d}.png")
+    (ds.path / "i1002.txt").write_text("the last one")
+    with live_controlpilot(ctx) as server, browser_page() as page:
+        login(page, server, "/datasets/big")
+        page.get_by_text("1003 of 1003").wait_for()
+        tiles = page.get_by_role("listbox", name="Images").get_by_role("option")
+        assert tiles.count() == 1000
+        page.get_by_role("button", name="Show more (3 not shown)").click()
+        page.get_by_test_id("caption-i1002.png").get_by_text("the last one").wait_for()
+        assert tiles.count() == 1003 and page.get_by_role("button", name="Show more").count() == 0
