@@ -7,6 +7,7 @@ from support.browser import PHONE, browser_page, live_controlpilot, login
 from support.tagpilot import make_dataset_files
 
 from lorapilot.tagpilot import dataset as datasets
+from lorapilot.trash import Trash
 
 pytestmark = pytest.mark.browser
 
@@ -208,6 +209,16 @@ def test_bulk_operation_on_a_multi_selection(ctx, folder, output_dir):
         page.keyboard.press("Escape")  # in the grid: clears the selection, so the panel targets all images again
         bulk.get_by_text("on all images").wait_for()
         page.screenshot(path=output_dir / "multi-select.png", full_page=True)
+
+        page.get_by_label("select b.png").check()  # the selection can leave the dataset too
+        page.get_by_role("button", name="Trash", exact=True).click()
+        page.get_by_text("2 of 2").wait_for()
+        assert not (folder / "b.png").exists() and not (folder / "b.txt").exists()
+        assert {i.name for i in Trash(ctx.workspace.root).list()} == {"b.png", "b.txt"}  # restorable
+        page.get_by_label("select a.png").check()
+        page.get_by_role("button", name="Exclude", exact=True).click()
+        page.get_by_text("1 of 1").wait_for()
+        assert (folder / ".tagpilot" / "excluded" / "a.txt").read_text() == "cat, solo, picked"
 
 
 def test_show_more_pages_past_the_first_thousand_thumbnails(ctx):

@@ -47,6 +47,13 @@ export default function DatasetView({ name }: { name: string }) {
   // Refresh the handoff (counts as they are now, trigger/repeats kept) before TrainPilot reads it.
   const trainUrl = `/train/new?dataset=${encodeURIComponent(name)}`;
   const trainThis = () => action.run(() => post(`${base(name)}/handoff`, {})).then((ok) => ok && navigate(trainUrl));
+  const removeSelected = (how: "exclude" | "trash") =>
+    action.run(() => post(`${base(name)}/checks/action`, { action: how, images: [...selected] })).then((done) => {
+      if (done === undefined) return;
+      setSelected(new Set());
+      setFocused(null);
+      refresh();
+    });
   const filterBy = (q: string) => {
     setQuery(q);
     setApplied(q);
@@ -87,6 +94,14 @@ export default function DatasetView({ name }: { name: string }) {
               {images.data ? `${images.data.matched} of ${images.data.total}` : "…"}
               {selected.size > 0 && ` · ${selected.size} selected`}
             </span>
+            {selected.size > 0 && (
+              <>
+                <button type="button" disabled={action.busy} onClick={() => void removeSelected("exclude")}
+                  title="Move out of the dataset into .tagpilot/excluded/ (Checks tab: Include brings them back)">Exclude</button>
+                <button type="button" disabled={action.busy} onClick={() => void removeSelected("trash")}
+                  title="Move to the workspace trash (restorable)">Trash</button>
+              </>
+            )}
           </form>
           {tab === "images" && (
             <>
