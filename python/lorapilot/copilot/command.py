@@ -26,6 +26,9 @@ MAX_PATTERNS = 50
 MAX_PROMPT_CHARS = 200_000
 _KIND_RE = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _MODEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-/]{0,99}$")
+# Read by the CLI as --allow-all-tools ("true" also trusts the folder's hooks, MCP servers
+# and plugins; ``copilot help environment``): only the request's own flags may grant that.
+ALLOW_ALL_ENV_VAR = "COPILOT_ALLOW_ALL"
 # Patterns that grant as much as an allow-all flag: every shell command or every URL.
 _UNBOUNDED_ARGS = {"", "*", ":*"}
 
@@ -150,8 +153,13 @@ def token_from(secrets: dict[str, str], environ: dict[str, str]) -> tuple[str | 
 
 
 def build_env(base: dict[str, str], secrets: dict[str, str], copilot_home: Path) -> dict[str, str]:
-    """The CLI's environment: ``base`` plus the token, its state folder, no colour, no updates."""
+    """The CLI's environment: ``base`` plus the token, its state folder, no colour, no updates.
+
+    ``COPILOT_ALLOW_ALL`` is dropped whatever its value, so the service's own
+    environment can never lift the permission checks behind the policy's back.
+    """
     env = dict(base)
+    env.pop(ALLOW_ALL_ENV_VAR, None)
     token, source = token_from(secrets, base)
     if token and source and source.startswith("secrets.env"):
         env[TOKEN_SECRET_KEY] = token
