@@ -16,6 +16,9 @@ ALLOW_ALL_REQUESTS = [
     {"allow_tools": ["shell(*)"]},
     {"allow_tools": ["url"]},
     {"allow_tools": ["write", "url( * )"]},
+    {"allow_tools": ["url(https://*)"]},
+    {"allow_tools": ["url(http://*.*/)"]},
+    {"allow_tools": ["shell(**)"]},
 ]
 
 

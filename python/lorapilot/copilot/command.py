@@ -92,9 +92,20 @@ def split_pattern(pattern: str) -> tuple[str, str | None]:
 
 
 def is_unbounded(pattern: str) -> bool:
-    """Whether an allow pattern grants every shell command or every URL."""
+    """Whether an allow pattern grants every shell command or every URL.
+
+    Besides a bare ``shell``/``url`` and ``*``, a URL pattern made of nothing
+    but a scheme and wildcards (``https://*``, ``*.*``) counts as every URL.
+    """
     kind, arg = split_pattern(pattern)
-    return kind in ("shell", "url") and (arg is None or arg in _UNBOUNDED_ARGS)
+    if kind not in ("shell", "url"):
+        return False
+    if arg is None or arg in _UNBOUNDED_ARGS:
+        return True
+    if kind == "url":
+        host = re.sub(r"^[A-Za-z][A-Za-z0-9+.\-]*://", "", arg)
+        return host.strip("*./") == ""
+    return arg.strip("*: ") == ""
 
 
 def check_permissions(options: ChatOptions, policy: Policy) -> None:
