@@ -50,7 +50,9 @@ def test_drawer_states_token_streaming_and_history(tmp_path, output_dir):
 
             # 3. A message streams in: the first line shows while the CLI still runs.
             drawer.get_by_text("Options").click()
-            drawer.get_by_label("Working folder (inside the workspace)").fill("datasets/cats")
+            folder = drawer.get_by_label("Working folder (inside the workspace)")
+            assert "default: outputs" in folder.get_attribute("placeholder")
+            folder.fill("datasets/cats")
             drawer.get_by_label("Message Copilot").fill("fake: stdout hello from copilot\nfake: sleep 2\nfake: stdout second line")
             drawer.get_by_role("button", name="Send").click()
             message = drawer.get_by_test_id("copilot-message").last

@@ -15,6 +15,8 @@ import uuid
 import psutil
 import pytest
 
+from lorapilot.workspace.secrets import set_secret
+
 from support.copilot_sidecar import running_sidecar
 from support.fake_openai import FakeOpenAI
 from support.workspaces import make_workspace
@@ -87,6 +89,7 @@ def test_real_cli_denies_tools_that_were_not_allowed(tmp_path):
     ctx = make_workspace(tmp_path / "ws", enabled={"copilot"})
     work = ctx.workspace.root / "datasets"
     work.mkdir(parents=True)
+    set_secret(ctx.workspace.secrets_file, "HF_TOKEN", "hf_not_a_real_secret_123")
     with FakeOpenAI() as api:
         env = {**_byok_env(api), "COPILOT_ALLOW_ALL": "true"}
         with running_sidecar(ctx, fake=False, env=env) as sidecar, sidecar.client(timeout=180) as client:
@@ -94,8 +97,15 @@ def test_real_cli_denies_tools_that_were_not_allowed(tmp_path):
                                                 "timeout_s": 120}).json()
             allowed = client.post("/chat", json={"prompt": _touch("allowed.txt"), "cwd": "datasets",
                                                  "allow_tools": ["shell(touch)"], "timeout_s": 120}).json()
+            # The default folder (outputs) does not hold config/: the secrets stay unread.
+            secrets = ctx.workspace.secrets_file
+            view = {"name": "view", "args": {"path": str(secrets)}}
+            peek = client.post("/chat", json={"prompt": f"CALL {json.dumps(view)}\nshow it", "timeout_s": 120}).json()
     assert denied["status"] == "ok", denied
     assert "TOOL RESULT: Permission denied" in denied["stdout"]
     assert not (work / "denied.txt").exists()
     assert allowed["status"] == "ok", allowed
     assert (work / "allowed.txt").exists()
+    assert peek["status"] == "ok", peek
+    assert "TOOL RESULT: Permission denied" in peek["stdout"]
+    assert "hf_not_a_real_secret_123" not in peek["stdout"]

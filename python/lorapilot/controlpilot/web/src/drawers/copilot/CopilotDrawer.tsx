@@ -243,7 +243,7 @@ export default function CopilotDrawer({ onClose }: DrawerProps) {
           <summary>Options</summary>
           <label>
             Working folder (inside the workspace)
-            <input value={cwd} onChange={(e) => setCwd(e.target.value)} placeholder="e.g. datasets/cats (default: the workspace)" />
+            <input value={cwd} onChange={(e) => setCwd(e.target.value)} placeholder={`e.g. datasets/cats (default: ${status?.default_cwd ?? "outputs"})`} />
           </label>
           <label className="inline">
             <input type="checkbox" checked={allowWrite} onChange={(e) => setAllowWrite(e.target.checked)} /> Let Copilot edit files in that folder
