@@ -113,6 +113,16 @@ def test_the_default_folder_comes_from_the_settings(tmp_path):
     assert result["cwd"] == "datasets/new"
 
 
+def test_a_default_folder_outside_the_workspace_names_the_setting(tmp_path):
+    ctx = make_workspace(tmp_path / "ws", enabled={"copilot"}, settings={"copilot": {"default_cwd": "../elsewhere"}})
+    with running_sidecar(ctx) as sidecar, sidecar.client() as client:
+        status = client.get("/status").json()
+        resp = client.post("/chat", json={"prompt": "x"})
+    assert status["cwd"] is None and "[copilot] default_cwd '../elsewhere'" in status["cwd_error"]
+    assert resp.status_code == 400 and "[copilot] default_cwd '../elsewhere'" in resp.json()["detail"]
+    assert not (tmp_path / "elsewhere").exists()
+
+
 def _history(sidecar) -> list:
     with sidecar.client() as client:
         return client.get("/history", params={"limit": 500}).json()["entries"]

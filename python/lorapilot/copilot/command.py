@@ -182,8 +182,11 @@ def check_unprotected(workspace: Path, path: Path, user_path: str | None, field_
 
 def default_dir(workspace: Path, policy: Policy) -> Path:
     """The policy's default working folder, created when missing (it must lie inside the workspace)."""
-    path = resolve_inside(workspace, policy.default_cwd)
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path = resolve_inside(workspace, policy.default_cwd)
+        path.mkdir(parents=True, exist_ok=True)
+    except (LorapilotError, OSError) as exc:
+        raise LorapilotError(f"[copilot] default_cwd {policy.default_cwd!r} in config/lorapilot.toml: {exc}") from None
     return path
 
 

@@ -183,8 +183,8 @@ class ChatService:
         """What ``GET /status`` answers: CLI, token (configured or not), the default cwd, busy."""
         try:
             cwd, cwd_error = str(default_dir(self.root, self.policy)), None
-        except (LorapilotError, OSError) as exc:  # a bad [copilot] default_cwd: say so, answer the rest
-            cwd, cwd_error = None, f"[copilot] default_cwd {self.policy.default_cwd!r}: {exc}"
+        except LorapilotError as exc:  # a bad [copilot] default_cwd: say so, answer the rest
+            cwd, cwd_error = None, str(exc)
         return {
             "version": __version__,
             "workspace": str(self.root),
