@@ -92,6 +92,25 @@ def test_drawer_states_token_streaming_and_history(tmp_path, output_dir):
         assert page.console_errors == [] or all("400" in e for e in page.console_errors), page.console_errors
 
 
+def test_drawer_says_the_cli_is_not_installed(tmp_path, output_dir):
+    ctx = make_workspace(tmp_path / "ws", enabled={"controlpilot", "copilot"})
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    env = {**NO_ENV_TOKENS, "PATH": f"{empty}:/usr/bin:/bin"}
+    with live_controlpilot(ctx) as server, browser_page() as page:
+        with running_sidecar(ctx, bin_dir=empty, fake=False, env=env):
+            login(page, server, "/")
+            page.get_by_role("button", name="Copilot", exact=True).click()
+            drawer = page.get_by_role("dialog", name="Copilot")
+            page.wait_for_function(
+                "document.querySelector('[data-testid=copilot-state]')?.dataset.state === 'cli_not_installed'"
+            )
+            notice = drawer.get_by_test_id("copilot-state").inner_text()
+            assert "not installed" in notice and "npm install -g @github/copilot@1.0.102" in notice
+            assert drawer.get_by_role("button", name="Send").is_disabled()
+            page.screenshot(path=output_dir / "cli-not-installed.png")
+
+
 def test_drawer_at_phone_width(tmp_path, output_dir):
     ctx = make_workspace(tmp_path / "ws", enabled={"controlpilot", "copilot"})
     with live_controlpilot(ctx) as server, browser_page(viewport=PHONE) as page:
