@@ -73,6 +73,17 @@ def test_drawer_states_token_streaming_and_history(tmp_path, output_dir):
             drawer.get_by_role("button", name="Send").click()
             drawer.locator(".card-error", has_text="outside").wait_for()
 
+            # A run that fails shows the CLI's own words without a click.
+            drawer.get_by_label("Working folder (inside the workspace)").fill("")
+            drawer.get_by_label("Message Copilot").fill("fake: stderr Error: No authentication information found.\nfake: exit 1")
+            drawer.get_by_role("button", name="Send").click()
+            page.wait_for_function(
+                "[...document.querySelectorAll('[data-testid=copilot-message]')].pop().dataset.status === 'error'"
+            )
+            failed = drawer.get_by_test_id("copilot-message").last
+            assert failed.locator(".copilot-stderr pre", has_text="No authentication information found").is_visible()
+            assert "exit 1" in failed.inner_text()
+
             # 5. The drawer follows the user to another page, and the conversation survives a reload.
             page.goto(server.url + "/no-such-page")
             drawer.wait_for()
