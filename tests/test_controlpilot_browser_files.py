@@ -7,6 +7,7 @@ import time
 import pytest
 
 from support.browser import PHONE, browser_page, live_controlpilot, login
+from support.workspaces import make_workspace
 
 pytestmark = pytest.mark.browser
 
@@ -113,3 +114,22 @@ def _until(page, condition, timeout_s: float = 15) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         page.wait_for_timeout(50)
+
+
+def test_an_upload_over_the_limit_shows_why_and_the_same_file_can_be_picked_again(tmp_path, output_dir):
+    ctx = make_workspace(tmp_path / "ws", settings={"controlpilot": {"upload_limit_mb": 1}})
+    (ctx.workspace.root / "datasets").mkdir()
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"x" * (2 * 1024 * 1024))
+    with live_controlpilot(ctx) as server, browser_page() as page:
+        login(page, server, "/files?path=datasets")
+        picker = page.get_by_label("Files to upload")
+        for _ in range(2):  # a refused file stays pickable (the input is reset)
+            picker.set_input_files(str(big))
+            alert = page.get_by_role("alert")
+            alert.wait_for()
+            assert alert.inner_text().startswith("big.bin is 2097152 bytes; the upload limit is 1048576 bytes")
+            page.screenshot(path=output_dir / "upload-refused.png")
+            alert.get_by_role("button", name="Dismiss").click()
+            alert.wait_for(state="detached")
+        assert list((ctx.workspace.root / "datasets").iterdir()) == []
