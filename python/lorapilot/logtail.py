@@ -29,9 +29,15 @@ def tail_lines(path: Path, count: int) -> list[str]:
     return lines[-count:]
 
 
-def read_from(path: Path, offset: int) -> tuple[list[str], int]:
+_MAX_READ = 1024 * 1024
+
+
+def read_from(path: Path, offset: int, max_bytes: int = _MAX_READ) -> tuple[list[str], int]:
     """Complete lines written after byte ``offset``; returns them and the new offset.
 
+    A line ends at '\n' or at '\r' (progress bars redraw with '\r' and may not write a
+    '\n' for hours). At most ``max_bytes`` are read per call, so a burst comes in bounded
+    pieces; a line longer than that is handed over in pieces rather than never.
     A file that shrank (rotated or truncated) is read from its start again.
     """
     try:
@@ -42,9 +48,13 @@ def read_from(path: Path, offset: int) -> tuple[list[str], int]:
         offset = 0
     with open(path, "rb") as fh:
         fh.seek(offset)
-        data = fh.read()
-    end = data.rfind(b"\n")
+        data = fh.read(max_bytes)
+    end = max(data.rfind(b"\n"), data.rfind(b"\r"))
     if end < 0:
-        return [], offset
+        if len(data) < max_bytes:
+            return [], offset
+        end = len(data) - 1
     chunk = data[: end + 1]
-    return chunk.decode("utf-8", errors="replace").splitlines(), offset + len(chunk)
+    # "\n\r": a redraw at the start of a fresh line is no extra (empty) line.
+    text = chunk.replace(b"\n\r", b"\n").decode("utf-8", errors="replace")
+    return text.splitlines(), offset + len(chunk)
