@@ -130,11 +130,24 @@ def test_port_collision_from_user_override_names_settings_file(tmp_path):
     assert str(settings_path) in str(err.value) and "port 7878" in str(err.value)
 
 
+def test_user_override_onto_a_later_component_names_the_setting(tmp_path):
+    # comfyui loads before controlpilot: the message must still point at the user's line.
+    settings_path = tmp_path / "lorapilot.toml"
+    settings_path.write_text("[components.comfyui]\nport = 7878\n")
+    with pytest.raises(ConfigError) as err:
+        load_registry(load_settings(settings_path), settings_path)
+    message = str(err.value)
+    assert message.startswith(f"{settings_path}: components.comfyui.port: port 7878")
+    assert "'controlpilot'" in message and "component.toml" not in message
+
+
 def test_port_collision_with_manager_port(tmp_path):
     settings_path = tmp_path / "lorapilot.toml"
     settings_path.write_text("[manager]\nport = 4444\n")
-    with pytest.raises(ConfigError, match="process manager"):
+    with pytest.raises(ConfigError) as err:
         load_registry(load_settings(settings_path), settings_path)
+    assert str(err.value).startswith(f"{settings_path}: manager.port: port 4444 of component 'tensorboard'")
+    assert "process manager" in str(err.value)
 
 
 def test_disabled_component_frees_its_port(tmp_path):
