@@ -153,3 +153,37 @@ def test_read_only_workspace(tmp_path, command, initialised):
     with _read_only(ws) as view:
         _assert_refused(_run(view, *command), str(view), "not writable")
     assert _tree(ws) == before
+
+
+@contextlib.contextmanager
+def _read_only_in_place(folder: Path):
+    """``folder`` itself made read-only: bound read-only onto itself as root, chmod otherwise."""
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        try:
+            yield
+        finally:
+            folder.chmod(0o755)
+        return
+    if subprocess.run(["mount", "--bind", str(folder), str(folder)], capture_output=True).returncode != 0:
+        pytest.skip("cannot bind-mount here")
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(folder)], capture_output=True)
+        if os.access(folder, os.W_OK):
+            pytest.skip("the bind mount stayed writable")
+        yield
+    finally:
+        subprocess.run(["umount", str(folder)], capture_output=True)
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c[0])
+def test_read_only_config_folder_is_one_line_naming_the_file(tmp_path, command):
+    ws = tmp_path / "ws"
+    assert _run(ws, "init").returncode == 0
+    (ws / "config" / "secrets.env").unlink()  # init must write it again, into a folder it cannot write
+    before = _tree(ws)
+    with _read_only_in_place(ws / "config"):
+        result = _run(ws, *command)
+    _assert_refused(result, f"{ws / 'config' / 'secrets.env'}: ")
+    assert ".tmp" not in result.stderr
+    assert _tree(ws) == before
