@@ -187,3 +187,12 @@ def test_read_only_config_folder_is_one_line_naming_the_file(tmp_path, command):
     _assert_refused(result, f"{ws / 'config' / 'secrets.env'}: ")
     assert ".tmp" not in result.stderr
     assert _tree(ws) == before
+
+
+def test_env_value_supervisord_cannot_carry_is_refused_before_up_writes(tmp_path):
+    ws = tmp_path / "ws"
+    _settings(ws, "[components.tensorboard]\nenv = { ODD = '\"quoted\"' }\n")
+    before = _tree(ws)
+    _assert_refused(_run(ws, *COMMANDS[1]), "'tensorboard'", "ODD", "components.tensorboard.env")
+    assert _tree(ws) == before
+    _assert_refused(_run(ws, "render", "supervisord"), "ODD")
