@@ -101,20 +101,19 @@ def up(ctx: Context, backend: str = "auto", tui: bool = True, detach: bool = Fal
             argv.append("--tui=false")
         if detach:
             argv.append("--detached")
-        ManagerInfo(backend, port).save(ctx.workspace)
-        if not detach:
-            os.execvpe(argv[0], argv, env)
-        subprocess.run(argv, env=env, check=True)
+        foreground = argv
     else:
         env[PASSWORD_ENV] = secrets["SUPERVISOR_PASSWORD"]
         argv = [sys.executable, "-m", "supervisor.supervisord", "-c", str(rendered.supervisord)]
-        ManagerInfo(backend, port).save(ctx.workspace)
-        if not detach:
-            os.execvpe(argv[0], argv + ["--nodaemon"], env)
-        result = subprocess.run(argv, env=env, capture_output=True, text=True)
-        if result.returncode != 0:
-            ManagerInfo.clear(ctx.workspace)
-            raise ServiceError(f"supervisord did not start: {(result.stderr or result.stdout).strip()}")
+        foreground = argv + ["--nodaemon"]
+    ManagerInfo(backend, port).save(ctx.workspace)
+    if not detach:
+        os.execvpe(foreground[0], foreground, env)
+    # Both managers put themselves in the background and exit 0 once started.
+    result = subprocess.run(argv, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        ManagerInfo.clear(ctx.workspace)
+        raise ServiceError(f"{backend} did not start: {(result.stderr or result.stdout).strip()}")
     manager = manager_for(ctx, ManagerInfo(backend, port), plans=[])
     deadline = time.monotonic() + 30
     while not manager.alive():

@@ -17,7 +17,7 @@ TOKEN_HEADER = "X-PC-Token-Key"
 
 
 class FakeProcessCompose(LoopbackServer):
-    def __init__(self, token: str, names: list[str], exit_on_stop: bool = False):
+    def __init__(self, token: str, names: list[str], exit_on_stop: bool = False, port: int = 0):
         self.token = token
         self.exit_on_stop = exit_on_stop  # like process-compose: `POST /project/stop` ends the server
         self.requests: list[tuple[str, str]] = []
@@ -26,7 +26,7 @@ class FakeProcessCompose(LoopbackServer):
             name: {"status": "Running", "pid": 1000 + i, "restarts": 0, "logs": [f"{name} line {n}" for n in range(5)]}
             for i, name in enumerate(names)
         }
-        self.serve(self._handler())
+        self.serve(self._handler(), port)
 
     def state(self, name: str) -> dict:
         proc = self.procs[name]
