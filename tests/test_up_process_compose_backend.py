@@ -91,3 +91,18 @@ def test_explicit_process_compose_without_the_binary_says_what_to_do(tmp_path):
     )
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "process-compose is not on PATH" in result.stderr and "--backend supervisord" in result.stderr
+
+
+@pytest.mark.parametrize("flags, tail", [([], []), (["--no-tui"], ["--tui=false"])], ids=["tui", "no-tui"])
+def test_up_in_the_foreground_execs_process_compose(tmp_path, on_path, flags, tail):
+    """`nix run .#lorapilot` (TUI) and the OCI image (`--no-tui`): process-compose replaces lorapilot."""
+    env, record = on_path
+    ctx = make_workspace(tmp_path / "ws", enabled={"controlpilot"})
+    result = _cli(ctx, env, "up", *flags)
+    assert result.returncode == 0, result.stderr
+    call = json.loads(record.read_text())
+    assert call["argv"] == [
+        "up", "-f", str(ctx.workspace.generated / "process-compose.yaml"),
+        "--port", str(ctx.settings.manager.port), "--address", "127.0.0.1", *tail,
+    ]
+    assert call["token"] == read_secrets(ctx.workspace.secrets_file)["PROCESS_COMPOSE_TOKEN"]

@@ -13,6 +13,8 @@ import pytest
 from support.running import lorapilot, running, wait_for, workspace_processes
 from support.workspaces import make_workspace
 
+from lorapilot.services.base import ManagerInfo
+
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
 
@@ -100,3 +102,32 @@ def test_second_up_is_refused_while_running(tmp_path):
     with running(ctx):
         result = lorapilot(ctx, "up", "--backend", "supervisord", "--detach", check=False)
         assert result.returncode == 1 and "already runs" in result.stderr
+
+
+def test_up_in_the_foreground_runs_until_stopped_and_leaves_nothing(tmp_path):
+    """`lorapilot up --backend supervisord` without --detach: supervisord replaces lorapilot; SIGTERM ends all."""
+    ctx = make_workspace(tmp_path / "ws", enabled={"controlpilot"})
+    env = dict(os.environ, LORAPILOT_MANIFEST=str(ctx.manifest.path))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lorapilot", "up", "--backend", "supervisord", "--workspace", str(ctx.workspace.root)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+    )
+    try:
+        wait_for(lambda: ManagerInfo.load(ctx.workspace) and _alive(ctx), what="supervisord answering")
+        status = wait_for(lambda: (s := _status(ctx)) and s["controlpilot"]["ready"] and s, what="controlpilot ready")
+        service_pid = status["controlpilot"]["pid"]
+        # supervisord took over lorapilot's own process (exec), so the service is its child.
+        assert service_pid in {c.pid for c in psutil.Process(proc.pid).children(recursive=True)}
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    wait_for(lambda: not workspace_processes(ctx.workspace.root), timeout=5, what="no process left")
+    assert "Traceback" not in proc.stdout.read()
+
+
+def _alive(ctx):
+    from lorapilot.services import get_manager
+
+    return get_manager(ctx, plans=[]).alive()
