@@ -196,3 +196,26 @@ def test_env_value_supervisord_cannot_carry_is_refused_before_up_writes(tmp_path
     _assert_refused(_run(ws, *COMMANDS[1]), "'tensorboard'", "ODD", "components.tensorboard.env")
     assert _tree(ws) == before
     _assert_refused(_run(ws, "render", "supervisord"), "ODD")
+
+
+@pytest.mark.parametrize("what", ["component", "manager"])
+def test_port_already_in_use_on_this_machine_is_refused_before_up_writes(tmp_path, what):
+    import socket
+
+    from support.workspaces import make_workspace
+
+    ctx = make_workspace(tmp_path / "ws", enabled={"controlpilot", "tensorboard"})
+    port = ctx.registry.get("tensorboard").port if what == "component" else ctx.settings.manager.port
+    before = _tree(ctx.workspace.root)
+    with socket.socket() as other_program:
+        other_program.bind(("127.0.0.1", port))
+        other_program.listen()
+        env = {k: v for k, v in os.environ.items() if k != "LORAPILOT_WORKSPACE"}
+        env["LORAPILOT_MANIFEST"] = str(ctx.manifest.path)
+        result = subprocess.run(
+            [sys.executable, "-m", "lorapilot", *COMMANDS[1], "--workspace", str(ctx.workspace.root)],
+            capture_output=True, text=True, env=env, timeout=60,
+        )
+    field = "components.tensorboard.port" if what == "component" else "manager.port"
+    _assert_refused(result, str(ctx.workspace.settings_file), field, f"port {port}", "already in use", f"pid {os.getpid()}")
+    assert _tree(ctx.workspace.root) == before

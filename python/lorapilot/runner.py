@@ -15,6 +15,7 @@ import psutil
 from lorapilot.context import Context
 from lorapilot.errors import ServiceError
 from lorapilot.fsutil import write_if_changed
+from lorapilot.portcheck import check_ports_free
 from lorapilot.render import dump_yaml, render_process_compose, render_supervisord
 from lorapilot.render.supervisord import PASSWORD_ENV, pidfile
 from lorapilot.services import manager_for
@@ -89,6 +90,8 @@ def up(ctx: Context, backend: str = "auto", tui: bool = True, detach: bool = Fal
     backend = choose_backend(backend)
     if _already_running(ctx):
         raise ServiceError(f"LoRA Pilot already runs in {ctx.workspace.root}; use `lorapilot status` or `lorapilot down`")
+    starting = [(p.name, p.host, p.port) for p in ctx.plan(False) if p.autostart and p.installed and not p.oneshot]
+    check_ports_free(ctx.workspace.settings_file, ctx.settings.manager.port, starting)
     report = init_workspace(ctx)
     rendered = write_rendered(texts)
     secrets = read_secrets(ctx.workspace.secrets_file)
