@@ -8,6 +8,17 @@ from pathlib import Path
 _BLOCK = 64 * 1024
 
 
+def _tail_bytes(fh, end: int, count: int) -> bytes:
+    """The bytes before ``end`` that hold at least the last ``count`` lines."""
+    pos, data = end, b""
+    while pos > 0 and data.count(b"\n") <= count:
+        step = min(_BLOCK, pos)
+        pos -= step
+        fh.seek(pos)
+        data = fh.read(step) + data
+    return data
+
+
 def tail_lines(path: Path, count: int) -> list[str]:
     """The last ``count`` lines of ``path`` (decoded with replacement); [] if missing."""
     if count <= 0:
@@ -17,16 +28,28 @@ def tail_lines(path: Path, count: int) -> list[str]:
     except FileNotFoundError:
         return []
     with fh:
-        fh.seek(0, os.SEEK_END)
-        pos = fh.tell()
-        data = b""
-        while pos > 0 and data.count(b"\n") <= count:
-            step = min(_BLOCK, pos)
-            pos -= step
-            fh.seek(pos)
-            data = fh.read(step) + data
+        data = _tail_bytes(fh, fh.seek(0, os.SEEK_END), count)
     lines = data.decode("utf-8", errors="replace").splitlines()
     return lines[-count:]
+
+
+def tail_and_offset(path: Path, count: int) -> tuple[list[str], int]:
+    """The last ``count`` complete lines and the offset just after them.
+
+    Following from that offset with :func:`read_from` neither repeats nor
+    loses a line, however fast the file grows.
+    """
+    try:
+        fh = open(path, "rb")
+    except FileNotFoundError:
+        return [], 0
+    with fh:
+        end = fh.seek(0, os.SEEK_END)
+        data = _tail_bytes(fh, end, max(count, 0))
+    complete = data.rfind(b"\n") + 1  # an unfinished last line is left for read_from
+    offset = end - (len(data) - complete)
+    lines = data[:complete].decode("utf-8", errors="replace").splitlines()
+    return (lines[-count:] if count > 0 else []), offset
 
 
 _MAX_READ = 1024 * 1024
