@@ -3,7 +3,13 @@ progress bars that end lines with '\\r', bursts, and lines longer than one read.
 
 from __future__ import annotations
 
+import json
+
+import httpx
+
 from lorapilot.logtail import read_from, tail_lines
+from support.api import api_token
+from support.browser import live_controlpilot
 
 
 def _follow_all(path, offset=0, max_bytes=None):
@@ -44,3 +50,27 @@ def test_a_line_longer_than_one_read_comes_in_pieces_instead_of_stalling(tmp_pat
     lines, reads, offset = _follow_all(log, max_bytes=30_000)
     assert "".join(lines) == "y" * 90_000 and reads == 3  # the last, short piece waits for its end
     assert offset == 90_000
+
+
+def test_the_live_log_stream_neither_splits_nor_repeats_a_line_being_written(ctx):
+    log = next(p for p in ctx.plan() if p.name == "tensorboard").log_file
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_bytes(b"first\nsecond\nhalf of a li")  # the service is in the middle of a line
+    with live_controlpilot(ctx) as server:
+        headers = {"Authorization": f"Bearer {api_token(ctx)}"}
+        with httpx.Client(base_url=server.url, headers=headers, timeout=30) as http:
+            with http.stream("GET", "/api/services/tensorboard/logs/stream", params={"tail": 10}) as resp:
+                events = _line_events(resp.iter_lines())
+                assert next(events) == {"lines": ["first", "second"], "initial": True}
+                with log.open("ab") as fh:
+                    fh.write(b"ne, now complete\n")
+                assert next(events) == {"lines": ["half of a line, now complete"]}
+
+
+def _line_events(lines):
+    event = None
+    for line in lines:
+        if line.startswith("event: "):
+            event = line[7:]
+        elif line.startswith("data: ") and event == "lines":
+            yield json.loads(line[6:])
