@@ -7,6 +7,8 @@ supervisord backend runs for real in test_controlpilot_services_e2e.py.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from lorapilot.services import ManagerInfo
@@ -61,3 +63,17 @@ def test_a_wrong_process_compose_token_is_reported_not_a_crash(setup):
     assert {s["state"] for s in body["services"]} == {"unknown"}
     resp = client.post("/api/services/tensorboard/stop")
     assert resp.status_code == 400 and "refused the API token" in resp.json()["detail"]
+
+
+def test_after_an_idle_spell_the_list_is_fresh_not_the_last_one_seen(setup):
+    client, fake = setup
+    monitor = client.app.state.runtime.monitor
+    monitor.idle_stop_s = 0  # nobody watching: the watcher stops after one poll
+    assert _services(client)["tensorboard"]["state"] == "running"
+    deadline = time.monotonic() + 10
+    while monitor._thread is not None:
+        assert time.monotonic() < deadline, "the watcher did not idle"
+        time.sleep(0.05)
+    fake.procs["tensorboard"]["status"] = "Completed"  # it crashed while nobody watched
+    time.sleep(monitor.interval_s * 3)
+    assert _services(client)["tensorboard"]["state"] == "exited"
