@@ -18,7 +18,7 @@ def _service(ctx, permit_allow_all: bool = False, cli: str | None = None):
     settings = ctx.settings.copilot
     return ChatService(
         ctx.workspace,
-        policy=Policy(permit_allow_all=permit_allow_all or settings.permit_allow_all),
+        policy=Policy(permit_allow_all=permit_allow_all or settings.permit_allow_all, default_cwd=settings.default_cwd),
         cli=cli,
         manifest_env=ctx.manifest.location("copilot").env,
         default_timeout_s=settings.default_timeout_s,
@@ -33,14 +33,15 @@ def copilot_group() -> None:
 
 @copilot_group.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Bind address; must be loopback.")
-@click.option("--port", default=7879, show_default=True, type=int)
+@click.option("--port", type=int, help="Default: the copilot component's port (components/, config/lorapilot.toml).")
 @click.option("--force-bind", is_flag=True, help="Bind a non-loopback address anyway (the sidecar has no auth).")
 @click.option("--permit-allow-all", is_flag=True,
               help="Let chats ask for --allow-all-tools/--allow-all-paths/--allow-all-urls.")
 @click.option("--cli", "cli_path", metavar="PATH", help="The copilot executable (default: $LORAPILOT_COPILOT_CLI, then PATH).")
 @workspace_option
-def serve(ctx, host: str, port: int, force_bind: bool, permit_allow_all: bool, cli_path: str | None) -> None:
+def serve(ctx, host: str, port: int | None, force_bind: bool, permit_allow_all: bool, cli_path: str | None) -> None:
     """Serve the sidecar's HTTP API with uvicorn."""
+    port = port or ctx.registry.get("copilot").port
     from lorapilot.copilot.server import check_bind_host, is_loopback, serve as serve_sidecar
 
     check_bind_host(host, force=force_bind)
@@ -61,12 +62,12 @@ def status(ctx) -> None:
         click.echo(f"cli:    not available: {cli['error']}\n        install: {cli['install_hint']}")
     token = info["token"]
     click.echo(f"token:  {'configured from ' + token['source'] if token['configured'] else 'not configured'}")
-    click.echo(f"cwd:    {info['cwd']}")
+    click.echo(f"cwd:    {info['cwd'] or info['cwd_error']}")
 
 
 @copilot_group.command("ask")
 @click.argument("prompt", required=False)
-@click.option("--cwd", help="Working directory, relative to the workspace.")
+@click.option("--cwd", help="Working directory, relative to the workspace (default: [copilot] default_cwd, outputs).")
 @click.option("--allow-tool", "allow_tools", multiple=True, metavar="PATTERN", help="e.g. write, 'shell(git:*)'.")
 @click.option("--deny-tool", "deny_tools", multiple=True, metavar="PATTERN")
 @click.option("--add-dir", "add_dirs", multiple=True, metavar="DIR", help="Another workspace folder Copilot may read and write.")
