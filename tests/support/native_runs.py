@@ -226,3 +226,15 @@ def fixed_batch_loss(pipe, image_dir: Path) -> float:
                 pred = pipe.unet(scheduler.add_noise(latents, noise, timestep), timestep, hidden).sample
                 losses.append(torch.nn.functional.mse_loss(pred, noise))
     return torch.stack(losses).mean().item()
+
+
+def with_trained_adapter(module, state_file: Path, targets: list[str], rank: int, alpha: float):
+    """``module`` with the adapter a state folder saved (peft layout): the model exactly as the trainer held it."""
+    from peft import LoraConfig, inject_adapter_in_model
+    from peft.utils import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    inject_adapter_in_model(LoraConfig(r=rank, lora_alpha=alpha, target_modules=targets), module)
+    result = set_peft_model_state_dict(module, load_file(state_file))
+    assert not result.unexpected_keys, result.unexpected_keys[:3]
+    return module
