@@ -50,7 +50,9 @@ def test_drawer_states_token_streaming_and_history(tmp_path, output_dir):
 
             # 3. A message streams in: the first line shows while the CLI still runs.
             drawer.get_by_text("Options").click()
-            drawer.get_by_label("Working folder (inside the workspace)").fill("datasets/cats")
+            folder = drawer.get_by_label("Working folder (inside the workspace)")
+            assert "default: outputs" in folder.get_attribute("placeholder")
+            folder.fill("datasets/cats")
             drawer.get_by_label("Message Copilot").fill("fake: stdout hello from copilot\nfake: sleep 2\nfake: stdout second line")
             drawer.get_by_role("button", name="Send").click()
             message = drawer.get_by_test_id("copilot-message").last
@@ -71,6 +73,17 @@ def test_drawer_states_token_streaming_and_history(tmp_path, output_dir):
             drawer.get_by_role("button", name="Send").click()
             drawer.locator(".card-error", has_text="outside").wait_for()
 
+            # A run that fails shows the CLI's own words without a click.
+            drawer.get_by_label("Working folder (inside the workspace)").fill("")
+            drawer.get_by_label("Message Copilot").fill("fake: stderr Error: No authentication information found.\nfake: exit 1")
+            drawer.get_by_role("button", name="Send").click()
+            page.wait_for_function(
+                "[...document.querySelectorAll('[data-testid=copilot-message]')].pop().dataset.status === 'error'"
+            )
+            failed = drawer.get_by_test_id("copilot-message").last
+            assert failed.locator(".copilot-stderr pre", has_text="No authentication information found").is_visible()
+            assert "exit 1" in failed.inner_text()
+
             # 5. The drawer follows the user to another page, and the conversation survives a reload.
             page.goto(server.url + "/no-such-page")
             drawer.wait_for()
@@ -88,6 +101,25 @@ def test_drawer_states_token_streaming_and_history(tmp_path, output_dir):
             page.keyboard.press("Escape")
             assert not drawer.is_visible()
         assert page.console_errors == [] or all("400" in e for e in page.console_errors), page.console_errors
+
+
+def test_drawer_says_the_cli_is_not_installed(tmp_path, output_dir):
+    ctx = make_workspace(tmp_path / "ws", enabled={"controlpilot", "copilot"})
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    env = {**NO_ENV_TOKENS, "PATH": f"{empty}:/usr/bin:/bin"}
+    with live_controlpilot(ctx) as server, browser_page() as page:
+        with running_sidecar(ctx, bin_dir=empty, fake=False, env=env):
+            login(page, server, "/")
+            page.get_by_role("button", name="Copilot", exact=True).click()
+            drawer = page.get_by_role("dialog", name="Copilot")
+            page.wait_for_function(
+                "document.querySelector('[data-testid=copilot-state]')?.dataset.state === 'cli_not_installed'"
+            )
+            notice = drawer.get_by_test_id("copilot-state").inner_text()
+            assert "not installed" in notice and "npm install -g @github/copilot@1.0.102" in notice
+            assert drawer.get_by_role("button", name="Send").is_disabled()
+            page.screenshot(path=output_dir / "cli-not-installed.png")
 
 
 def test_drawer_at_phone_width(tmp_path, output_dir):

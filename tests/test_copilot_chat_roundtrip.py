@@ -32,8 +32,9 @@ def test_prompt_goes_on_stdin_and_output_comes_back(sidecar):
     assert result["stderr"].strip() == "a warning"
     assert result["exit_code"] == 0 and result["status"] == "ok" and not result["timed_out"]
     assert result["duration_s"] > 0
-    # Runs in the workspace, non-interactive, without colour or updates, in its own session id.
-    assert report["cwd"] == str(sidecar.ctx.workspace.root.resolve())
+    # Runs in the default folder (outputs), non-interactive, without colour or updates, in its own session id.
+    assert report["cwd"] == str(sidecar.ctx.workspace.root.resolve() / "outputs")
+    assert result["cwd"] == "outputs"
     argv = report["argv"]
     assert {"--no-color", "--no-auto-update", "--disallow-temp-dir"} <= set(argv)
     assert f"--session-id={result['conversation_id']}" in argv
@@ -43,6 +44,7 @@ def test_prompt_goes_on_stdin_and_output_comes_back(sidecar):
         "COPILOT_HOME": str(sidecar.ctx.workspace.state_dir("copilot") / "home"),
         "NO_COLOR": "1",
         "COPILOT_AUTO_UPDATE": "false",
+        "COPILOT_ALLOW_ALL": None,
     }
 
 

@@ -114,7 +114,9 @@ def test_busy_and_auth_pass_through_the_proxy(ctx):
 
     anonymous = make_anonymous_client(ctx)
     for method, path in (("GET", "/api/copilot/status"), ("POST", "/api/copilot/chat"), ("PUT", "/api/copilot/token"),
-                         ("GET", "/api/copilot/history")):
+                         ("GET", "/api/copilot/token"), ("DELETE", "/api/copilot/token"),
+                         ("POST", "/api/copilot/chat/cancel"), ("GET", "/api/copilot/history"),
+                         ("GET", "/api/copilot/history/1"), ("GET", "/api/copilot/conversations")):
         assert anonymous.request(method, path, json={}).status_code == 401, path
     client = make_client(ctx)
     with running_sidecar(ctx, env=NO_ENV_TOKENS) as sc, sc.client() as direct:

@@ -1,4 +1,8 @@
-"""``cwd`` and ``add_dirs`` must resolve inside the workspace; every escape is a 400 and runs nothing."""
+"""``cwd`` and ``add_dirs`` must resolve inside the workspace; every escape is a 400 and runs nothing.
+
+Folders that are, lie in or hold ``config/`` (secrets.env) or ``apps/copilot/`` (Copilot's own state)
+are refused too: the CLI's read tools need no permission inside its folders.
+"""
 
 from __future__ import annotations
 
@@ -60,6 +64,63 @@ def test_paths_inside_run_there(sidecar):
     report = parse_report(via_link["stdout"])
     assert report["cwd"] == str(root / "datasets" / "cats")
     assert f"--add-dir={root / 'outputs'}" in report["argv"]
+
+
+PROTECTED = [".", "config", "config/generated", "apps", "apps/copilot", "apps/copilot/home", "datasets/.."]
+
+
+@pytest.mark.parametrize("field, folder", [("cwd", f) for f in PROTECTED] + [("add_dirs", f) for f in PROTECTED + [""]])
+def test_folders_that_would_show_secrets_or_copilot_state_are_refused(sidecar, field, folder):
+    root = sidecar.ctx.workspace.root
+    (root / "config" / "generated").mkdir(parents=True, exist_ok=True)
+    (root / "apps" / "copilot" / "home").mkdir(parents=True, exist_ok=True)
+    body = {"prompt": "show me the tokens", field: folder if field == "cwd" else [folder]}
+    before = len(_history(sidecar))
+    with sidecar.client() as client:
+        resp = client.post("/chat", json=body)
+    assert resp.status_code == 400, resp.text
+    detail = resp.json()["detail"]
+    assert "would let Copilot read" in detail and "--permit-allow-all" in detail
+    assert len(_history(sidecar)) == before
+
+
+def test_a_link_to_config_is_refused(sidecar):
+    root = sidecar.ctx.workspace.root
+    link = root / "datasets" / "cfg-link"
+    if not link.exists():
+        os.symlink(root / "config", link)
+    with sidecar.client() as client:
+        resp = client.post("/chat", json={"prompt": "x", "cwd": "datasets/cfg-link"})
+    assert resp.status_code == 400
+    assert "config/" in resp.json()["detail"]
+
+
+def test_with_the_opt_in_the_workspace_root_is_allowed(tmp_path):
+    ctx = make_workspace(tmp_path / "ws", enabled={"copilot"})
+    with running_sidecar(ctx, args=("--permit-allow-all",)) as sidecar, sidecar.client() as client:
+        result = client.post("/chat", json={"prompt": "x", "cwd": "."}).json()
+    assert parse_report(result["stdout"])["cwd"] == str(ctx.workspace.root.resolve())
+
+
+def test_the_default_folder_comes_from_the_settings(tmp_path):
+    ctx = make_workspace(tmp_path / "ws", enabled={"copilot"}, settings={"copilot": {"default_cwd": "datasets/new"}})
+    with running_sidecar(ctx) as sidecar, sidecar.client() as client:
+        status = client.get("/status").json()
+        result = client.post("/chat", json={"prompt": "x"}).json()
+    folder = ctx.workspace.root.resolve() / "datasets" / "new"
+    assert status["cwd"] == str(folder) and status["cwd_error"] is None
+    assert parse_report(result["stdout"])["cwd"] == str(folder)
+    assert result["cwd"] == "datasets/new"
+
+
+def test_a_default_folder_outside_the_workspace_names_the_setting(tmp_path):
+    ctx = make_workspace(tmp_path / "ws", enabled={"copilot"}, settings={"copilot": {"default_cwd": "../elsewhere"}})
+    with running_sidecar(ctx) as sidecar, sidecar.client() as client:
+        status = client.get("/status").json()
+        resp = client.post("/chat", json={"prompt": "x"})
+    assert status["cwd"] is None and "[copilot] default_cwd '../elsewhere'" in status["cwd_error"]
+    assert resp.status_code == 400 and "[copilot] default_cwd '../elsewhere'" in resp.json()["detail"]
+    assert not (tmp_path / "elsewhere").exists()
 
 
 def _history(sidecar) -> list:

@@ -16,6 +16,9 @@ ALLOW_ALL_REQUESTS = [
     {"allow_tools": ["shell(*)"]},
     {"allow_tools": ["url"]},
     {"allow_tools": ["write", "url( * )"]},
+    {"allow_tools": ["url(https://*)"]},
+    {"allow_tools": ["url(http://*.*/)"]},
+    {"allow_tools": ["shell(**)"]},
 ]
 
 
@@ -91,3 +94,14 @@ def test_the_opt_in_can_come_from_the_settings_file(tmp_path):
     with running_sidecar(ctx) as sc, sc.client() as client:
         assert client.get("/status").json()["permit_allow_all"] is True
         assert client.post("/chat", json={"prompt": "x", "allow_all_urls": True}).status_code == 200
+
+
+def test_copilot_allow_all_in_the_service_environment_never_reaches_the_cli(tmp_path):
+    # The real CLI reads COPILOT_ALLOW_ALL as --allow-all-tools ("true" also trusts the folder's hooks):
+    # inherited from the service's environment it would bypass the opt-in.
+    ctx = make_workspace(tmp_path / "ws", enabled={"copilot"})
+    with running_sidecar(ctx, env={"COPILOT_ALLOW_ALL": "true"}) as sidecar, sidecar.client() as client:
+        result = client.post("/chat", json={"prompt": "hello"}).json()
+    report = parse_report(result["stdout"])
+    assert report["env"]["COPILOT_ALLOW_ALL"] is None
+    assert not any(a.startswith("--allow-all") for a in report["argv"])

@@ -27,7 +27,8 @@ def test_status_with_the_cli_and_no_token(tmp_path):
     assert status["cli"]["version"] == FAKE_VERSION
     assert status["cli"]["path"] == str(tmp_path / "bin" / "copilot")
     assert status["token"] == {"configured": False, "source": None}
-    assert status["cwd"] == str(ctx.workspace.root.resolve())
+    assert status["cwd"] == str(ctx.workspace.root.resolve() / "outputs")
+    assert status["default_cwd"] == "outputs" and status["cwd_error"] is None
     assert status["busy"] is False
 
 

@@ -22,7 +22,7 @@ from lorapilot.install.tools import ToolError
 from lorapilot.manifest import load_manifest
 from lorapilot.progress import Cancelled
 from lorapilot.workspace.layout import Workspace
-from support.upstreams import NpmRegistry, git, make_repo, make_wheel
+from support.upstreams import NpmRegistry, SimpleIndex, git, make_repo, make_wheel
 from support.workspaces import free_port
 
 PY_VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -178,6 +178,28 @@ def test_an_unreachable_remote_says_so_and_leaves_no_partial_checkout(upstream):
     state = ctx.workspace.state_dir("demo")
     assert not (state / "src").exists()
     assert [p.name for p in state.iterdir()] == []
+
+
+def test_an_unreachable_package_index_says_so(upstream, monkeypatch, tmp_path):
+    """The lock names an index that is gone by install time, as PyPI is for a machine offline."""
+    ctx = upstream["ctx"]
+    demo = upstream["components"] / "demo"
+    with SimpleIndex([demo / "wheels" / "tinydep-1.0-py3-none-any.whl"]) as index:
+        (demo / "pyproject.toml").write_text(
+            '[project]\nname = "lorapilot-env-demo"\nversion = "0"\n'
+            f'requires-python = "=={PY_VERSION}.*"\ndependencies = ["tinydep==1.0"]\n'
+            '[tool.uv]\npackage = false\n'
+            f'[[tool.uv.index]]\nname = "local"\nurl = "{index.url}/simple"\ndefault = true\n'
+        )
+        monkeypatch.delenv("UV_OFFLINE")
+        locked = subprocess.run([str(Path(sys.executable).parent / "uv"), "lock"], cwd=demo,
+                                capture_output=True, text=True, env={**os.environ, "UV_CACHE_DIR": str(tmp_path / "lock-cache")})
+        assert locked.returncode == 0, locked.stderr
+        assert any(path.startswith("/files/tinydep") for path in index.requests)
+    monkeypatch.setenv("UV_HTTP_RETRIES", "0")
+    with pytest.raises(ToolError, match=r"creating .*\.venv from .*uv\.lock failed: cannot reach PyPI .*looks offline"):
+        install(ctx, "demo")
+    assert not list(ctx.workspace.state_dir("demo").rglob("tinydep.py"))
 
 
 def test_cancel_stops_the_install(upstream):

@@ -72,7 +72,10 @@ def test_move_rename_delete_restore(client, ctx):
 
 
 def test_pull_task_reports_progress_and_can_be_cancelled(client, ctx, tmp_path):
+    from support.fake_invokeai import FakeInvokeAI
+
     server = ModelServer().start()
+    invoke = FakeInvokeAI(port=ctx.registry.get("invokeai").port).start()
     try:
         data = mf.write_model(tmp_path / "src.safetensors", mf.kohya_lora_sd1(rank=256)).read_bytes()
         url = server.add("/files/slow.safetensors", data, bytes_per_s=300_000)
@@ -93,8 +96,11 @@ def test_pull_task_reports_progress_and_can_be_cancelled(client, ctx, tmp_path):
         assert finished["state"] == "done", finished["error"]
         assert finished["result"][0]["resumed_from"] > 0
         assert (ctx.workspace.models / "loras" / "slow.safetensors").read_bytes() == data
+        # InvokeAI, running, is shown the new model at once (and the two already in the store).
+        assert str(ctx.workspace.models / "loras" / "slow.safetensors") in invoke.installed
     finally:
         server.stop()
+        invoke.stop()
 
 
 def test_bad_pull_requests_fail_clearly(client):

@@ -35,6 +35,13 @@ CASES = [
     (mf.t5xxl, "text_encoder", None, "T5-XXL", None),
     (mf.controlnet_sd1, "controlnet", "sd1", None, None),
     (mf.controlnet_sdxl_diffusers, "controlnet", "sdxl", None, None),
+    (mf.sd1_inpaint_checkpoint, "checkpoint", "sd1", "inpaint", None),
+    (mf.flux_checkpoint, "checkpoint", "flux1", "schnell", None),
+    (lambda: mf.kohya_lora_sd2(rank=4), "lora", "sd2", None, ("lora", 4, 1.0)),
+    (lambda: mf.kohya_lora_sd3(rank=8), "lora", "sd3", None, ("lora", 8, 8.0)),
+    (lambda: mf.peft_lora_sd3(rank=8), "lora", "sd3", None, ("lora", 8, None)),
+    (lambda: mf.locon_sd1(rank=8), "lycoris", "sd1", None, ("locon", 8, 1.0)),
+    (lambda: mf.dora_sdxl(rank=8), "lora", "sdxl", None, ("dora", 8, 4.0)),
 ]
 
 

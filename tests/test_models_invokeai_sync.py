@@ -69,8 +69,9 @@ def test_cli_reports_counts_and_unreachable_invokeai(tmp_path, fake):
     ctx = make_workspace(tmp_path / "ws")
     _fill_store(ctx.workspace.models, tmp_path / "unused")
     cmd = [sys.executable, "-m", "lorapilot", "models", "sync-invokeai", "-w", str(ctx.workspace.root)]
-    out = subprocess.run(cmd + ["--url", fake.url], capture_output=True, text=True, check=True).stdout
-    assert "InvokeAI: 3 registered, 0 already there, 1 rejected" in out
+    done = subprocess.run(cmd + ["--url", fake.url], capture_output=True, text=True, check=True)
+    assert "InvokeAI: 3 registered, 0 already there, 1 rejected" in done.stdout
+    assert "registering with InvokeAI: done" in done.stderr and "4/4" in done.stderr  # the progress bar
     fake.stop()
     proc = subprocess.run(cmd + ["--url", fake.url], capture_output=True, text=True)
     assert proc.returncode == 1 and "cannot reach InvokeAI" in proc.stderr and "Traceback" not in proc.stderr
@@ -134,3 +135,18 @@ def test_supervisord_runs_the_registration_after_invokeai_is_up(tmp_path):
         assert "InvokeAI: 3 registered" in log.read_text()
     finally:
         subprocess.run(lorapilot + ["down", *ws], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_a_model_installed_meanwhile_counts_as_already_there(tmp_path, fake):
+    """Another client (the API's sync, a finished training) installs a file between our scan and our install:
+    InvokeAI fails that job with DuplicateModelException, which is no rejection."""
+    ctx = make_workspace(tmp_path / "ws")
+    lora = mf.write_model(ctx.workspace.models / "loras" / "pixel.safetensors", mf.kohya_lora_sd1())
+
+    def install_behind_our_back(answer):
+        fake.installed[str(lora)] = {"path": str(lora)}
+
+    fake.after_scan = install_behind_our_back
+    report = sync_for_context(ctx, url=fake.url)
+    assert fake.jobs[1]["error_reason"] == "DuplicateModelException"
+    assert report.installed == [] and report.failed == [] and report.already == [str(lora)]

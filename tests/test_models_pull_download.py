@@ -143,3 +143,47 @@ def test_full_disk_keeps_existing_files_intact(server, small_disk, tmp_path, sen
     # The disk is usable again: a small pull still works.
     small = _lora_bytes(tmp_path, rank=4)
     assert pull(store, server.add("/files/small.safetensors", small)).placed
+
+
+def test_a_second_pull_of_the_same_file_is_refused_while_the_first_runs(server, store, tmp_path):
+    """Two pulls of one file at once (a double click) must not write the same .part: the second is refused."""
+    import threading
+
+    data = _lora_bytes(tmp_path, rank=256)
+    url = server.add("/files/twice.safetensors", data, bytes_per_s=1_000_000)
+    part = store.ws.models / ".incoming" / "twice.safetensors.part"
+    first: dict = {}
+    thread = threading.Thread(target=lambda: first.update(result=pull(store, url)))
+    thread.start()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not (part.exists() and part.stat().st_size > 0):
+        time.sleep(0.01)
+    with pytest.raises(DownloadError, match="twice.safetensors is being downloaded by another pull right now"):
+        pull(store, url)
+    thread.join(30)
+    assert (store.ws.models / "loras" / "twice.safetensors").read_bytes() == data
+    assert first["result"].placed and not list((store.ws.models / ".incoming").iterdir())
+
+
+def test_a_download_is_hashed_as_it_arrives_not_read_again(server, tmp_path, monkeypatch):
+    from lorapilot.models.hashing import StreamingSha256
+
+    read_back = []
+    real_feed = StreamingSha256.feed_file
+
+    def feed(self, path, cancel=None):
+        read_back.append(path.stat().st_size)
+        return real_feed(self, path, cancel)
+
+    monkeypatch.setattr(StreamingSha256, "feed_file", feed)
+    data = _lora_bytes(tmp_path)
+    sha = hashlib.sha256(data).hexdigest()
+    url = server.add("/files/cut.safetensors", data, cut_after=len(data) // 2, cuts_left=1, etag='"v1"')
+    got = download_file(url, tmp_path / "a" / "cut.safetensors.part", expected_sha256=sha)
+    assert got.sha256 == sha and read_back == []  # resumed after the cut within the same call: nothing read back
+
+    part = tmp_path / "b" / "cut.safetensors.part"  # what an earlier, killed run left
+    part.parent.mkdir()
+    part.write_bytes(data[:1000])
+    got = download_file(url, part, expected_sha256=sha)
+    assert got.sha256 == sha and got.resumed_from == 1000 and read_back == [1000]  # only the kept bytes, once

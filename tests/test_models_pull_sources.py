@@ -59,6 +59,34 @@ def test_hf_file_is_verified_against_its_lfs_sha256(server, store, tmp_path):
     assert pull(store, "acme/flux-vae").placed == [str(dest)]
 
 
+def test_hf_lfs_file_comes_from_the_storage_host_without_the_token_and_resumes(server, store, tmp_path):
+    """The Hub redirects an LFS file to its storage host: the token stays with the Hub, a cut resumes there."""
+    data = mf.write_model(tmp_path / "l.safetensors", mf.kohya_lora_flux(rank=64), mf.LORA_METADATA).read_bytes()
+    server.hf_repos["acme/flux-lora"] = {"style.safetensors": data}
+    storage_path, served = server.hf_storage("acme/flux-lora", "style.safetensors")
+    served.cut_after, served.cuts_left = len(data) // 2, 1
+    set_secret(store.ws.secrets_file, "HF_TOKEN", "hf_secret_value")
+    result = pull(store, "hf:acme/flux-lora/style.safetensors")
+    dest = store.ws.models / "loras" / "style.safetensors"
+    assert result.placed == [str(dest)] and dest.read_bytes() == data
+    resolves = [r for r in server.requests if "/resolve/" in r.path]
+    stored = [r for r in server.requests if r.path.startswith(storage_path)]
+    assert len(resolves) == len(stored) == 2  # the first try, then the resume: each through the Hub
+    assert all(r.headers.get("Authorization") == "Bearer hf_secret_value" for r in resolves)
+    assert all("Authorization" not in r.headers for r in stored)
+    assert server.range_requests(storage_path) == [f"bytes={len(data) // 2}-"]
+
+
+def test_gated_hf_repo_needs_the_token(server, store, tmp_path):
+    data = mf.write_model(tmp_path / "v.safetensors", mf.vae(16)).read_bytes()
+    server.hf_repos["acme/gated"] = {"ae.safetensors": data}
+    server.hf_gated["acme/gated"] = "hf_right"
+    with pytest.raises(SourceError, match="acme/gated is gated: accept its licence on Hugging Face and set HF_TOKEN"):
+        pull(store, "hf:acme/gated/ae.safetensors")
+    set_secret(store.ws.secrets_file, "HF_TOKEN", "hf_right")
+    assert pull(store, "hf:acme/gated/ae.safetensors").placed == [str(store.ws.models / "vae" / "ae.safetensors")]
+
+
 def test_hf_checksum_mismatch_is_not_placed(server, store, tmp_path):
     data = mf.write_model(tmp_path / "v.safetensors", mf.vae(16)).read_bytes()
     server.hf_repos["acme/bad"] = {"ae.safetensors": data}
@@ -138,11 +166,27 @@ def test_civitai_sources_with_token(server, store, tmp_path, source):
     assert signed and "Authorization" not in signed[0].headers  # the token stays with CivitAI
 
 
-def test_civitai_without_token_gets_a_clear_error(server, store, tmp_path):
+def test_a_civitai_checkpoint_that_is_only_a_flux_transformer_goes_to_diffusion_models(server, store, tmp_path):
+    data = mf.write_model(tmp_path / "f.safetensors", mf.flux_transformer(dev=True)).read_bytes()
+    _civitai(server, data, model_type="Checkpoint")
+    result = pull(store, "civitai:368189")
+    assert result.placed == [str(store.ws.models / "diffusion_models" / "pixel_v1.safetensors")]
+    # A full checkpoint (transformer, VAE and text encoders in one file) stays in checkpoints/.
+    data = mf.write_model(tmp_path / "c.safetensors", mf.flux_checkpoint()).read_bytes()
+    _civitai(server, data, model_type="Checkpoint")
+    store.delete("diffusion_models/pixel_v1.safetensors")
+    assert pull(store, "civitai:368189").placed == [str(store.ws.models / "checkpoints" / "pixel_v1.safetensors")]
+
+
+@pytest.mark.parametrize("refusal,message", [
+    ("login_page", "HTML page instead of a model.*CIVITAI_TOKEN"),
+    ("401", r"access denied \(HTTP 401\)\. CivitAI needs a token for this file: `lorapilot secrets set CIVITAI_TOKEN`"),
+])
+def test_civitai_without_token_gets_a_clear_error(server, store, tmp_path, refusal, message):
     data = mf.write_model(tmp_path / "l.safetensors", mf.kohya_lora_sdxl()).read_bytes()
     _civitai(server, data)
-    server.civitai_token = "civ_secret"
-    with pytest.raises(DownloadError, match="HTML page instead of a model.*CIVITAI_TOKEN"):
+    server.civitai_token, server.civitai_refusal = "civ_secret", refusal
+    with pytest.raises(DownloadError, match=message):
         pull(store, "civitai:368189")
     assert not (store.ws.models / "loras" / "pixel_v1.safetensors").exists()
 
@@ -170,3 +214,17 @@ def test_manifest_errors_name_the_file_and_field(store):
     (store.ws.config / "models.toml").write_text('[models.x]\nsource = "hf:a/b"\nrequires = ["y"]\n')
     with pytest.raises(Exception, match="unknown model 'y'"):
         pull_manifest(store, "x")
+
+
+def test_a_listing_that_climbs_out_of_the_model_folder_writes_nothing(server, store, tmp_path):
+    """File paths in a repo listing come from the server: one with '..' must not land outside the store."""
+    unet = mf.write_model(tmp_path / "u.safetensors", mf.sd1_checkpoint()).read_bytes()
+    server.hf_repos["acme/evil"] = {
+        "model_index.json": json.dumps({"_class_name": "StableDiffusionPipeline"}).encode(),
+        "unet/diffusion_pytorch_model.safetensors": unet,
+        "unet/../../../../escape.json": b"{}",
+    }
+    with pytest.raises(SourceError, match=r"acme/evil lists a file outside the repo: 'unet/\.\./\.\./\.\./\.\./escape\.json'"):
+        pull(store, "hf:acme/evil")
+    assert not list(tmp_path.rglob("escape.json"))
+    assert not (store.ws.models / "diffusers" / "evil").exists()

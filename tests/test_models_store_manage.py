@@ -53,16 +53,23 @@ def test_rename_keeps_suffix_and_refuses_overwrite(store):
         store.rename("checkpoints/other.safetensors", "other.exe")
 
 
-def test_delete_goes_to_trash_and_restores(store):
+def test_delete_goes_to_the_workspace_trash_and_restore_brings_the_sidecars_back(store):
+    from lorapilot.trash import Trash
+
     original = (store.ws.models / "checkpoints" / "style.safetensors").read_bytes()
     items = store.delete("checkpoints/style.safetensors")
-    assert {i.name for i in items} == {"style.safetensors", "style.preview.png"}
+    assert [i.name for i in items] == ["style.safetensors", "style.preview.png"]
     assert not (store.ws.models / "checkpoints" / "style.safetensors").exists()
-    assert {i["name"] for i in store.trash_items()} == {"style.safetensors", "style.preview.png"}
-    for item in items:
-        store.restore(item.id)
+    # The workspace trash, so `lorapilot trash list` shows it and `lorapilot trash empty` frees the space.
+    assert {i.original for i in Trash(store.ws.root).list()} == {"models/checkpoints/style.safetensors", "models/checkpoints/style.preview.png"}
+    # One row per model, paths as in the store, its sidecars named.
+    (row,) = store.trash_items()
+    assert (row["id"], row["original"], row["root"], row["sidecars"]) == (
+        items[0].id, "checkpoints/style.safetensors", str(store.ws.models), ["style.preview.png"])
+    store.restore(items[0].id)
     assert (store.ws.models / "checkpoints" / "style.safetensors").read_bytes() == original
-    assert store.trash_items() == []
+    assert (store.ws.models / "checkpoints" / "style.preview.png").read_bytes() == b"png"
+    assert store.trash_items() == [] and Trash(store.ws.root).list() == []
 
 
 def test_delete_in_an_extra_root_uses_that_roots_trash(store, tmp_path):
@@ -94,18 +101,19 @@ def test_extra_roots_must_be_absolute(tmp_path):
         load_settings(path)
 
 
-def test_comfyui_reads_every_root_in_place(tmp_path):
-    import yaml
 
+def test_a_models_folder_linked_to_another_volume_keeps_its_own_trash(tmp_path):
     from lorapilot.workspace import init_workspace
-    from lorapilot.workspace.layout import MODEL_FOLDERS
 
-    roots = ["/mnt/volume-a/models", "/mnt/volume b/models"]
-    ctx = make_workspace(tmp_path / "ws", settings={"models": {"extra_roots": roots}})
+    ctx = make_workspace(tmp_path / "ws")
+    volume = tmp_path / "volume" / "models"
+    volume.mkdir(parents=True)
+    ctx.workspace.models.symlink_to(volume, target_is_directory=True)  # a link outside the workspace
     init_workspace(ctx)
-    data = yaml.safe_load((ctx.workspace.state_dir("comfyui") / "extra_model_paths.yaml").read_text())
-    assert data["lorapilot"]["base_path"] == str(ctx.workspace.models) and data["lorapilot"]["is_default"] is True
-    assert [data[f"lorapilot_extra_{i + 1}"]["base_path"] for i in range(2)] == roots
-    for section in ("lorapilot", "lorapilot_extra_1", "lorapilot_extra_2"):
-        assert all(data[section][folder] == folder for folder in MODEL_FOLDERS)
-    assert (ctx.workspace.config / "models.toml").exists()  # the one-click manifest, written once
+    mf.write_model(volume / "loras" / "x.safetensors", mf.kohya_lora_sd1())
+    store = ModelStore.for_context(ctx)
+    (item,) = store.delete("loras/x.safetensors")
+    assert (volume / ".trash" / item.id / "x.safetensors").is_file()
+    assert [i["original"] for i in store.trash_items()] == ["loras/x.safetensors"]
+    store.restore(item.id)
+    assert (volume / "loras" / "x.safetensors").is_file()

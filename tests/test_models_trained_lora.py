@@ -39,10 +39,9 @@ def test_the_card_follows_its_lora_through_rename_move_delete_and_restore(tmp_pa
     assert json.loads((moved.parent / "mycat-v1.training.json").read_text())["job_id"] == 1
 
     items = store.delete("checkpoints/mycat-v1.safetensors")
-    assert {i.original for i in items} == {"checkpoints/mycat-v1.safetensors", "checkpoints/mycat-v1.training.json"}
+    assert {i.original for i in items} == {"models/checkpoints/mycat-v1.safetensors", "models/checkpoints/mycat-v1.training.json"}
     assert not any(moved.parent.iterdir())
-    for item in items:
-        store.restore(item.id)
+    store.restore(items[0].id)  # the LoRA; its card comes back with it
     assert moved.is_file() and (moved.parent / "mycat-v1.training.json").is_file()
 
 

@@ -105,6 +105,13 @@ def test_bulk_preview_apply_undo_redo_tags_and_autocomplete(client, ctx):
     assert client.post("/api/datasets/set/history/undo").status_code == 400
     client.post("/api/datasets/set/history/redo")
     assert (ctx.workspace.datasets / "set" / "c.txt").read_text() == "ohwx"
+    picked = {"op": {"kind": "remove", "tags": ["ohwx"]}, "images": ["c.png"]}  # an explicit selection
+    assert [d["image"] for d in client.post("/api/datasets/set/ops/preview", json=picked).json()["diffs"]] == ["c.png"]
+    assert client.post("/api/datasets/set/ops/apply", json=picked).json()["files"] == 1
+    assert (ctx.workspace.datasets / "set" / "c.txt").read_text() == ""
+    assert (ctx.workspace.datasets / "set" / "a.png").exists() and "ohwx" in (ctx.workspace.datasets / "set" / "a.txt").read_text()
+    unknown = client.post("/api/datasets/set/ops/preview", json={**picked, "images": ["nope.png"]})
+    assert unknown.status_code == 400 and "'nope.png'" in unknown.json()["detail"]
     bad = client.post("/api/datasets/set/ops/preview", json={"op": {"kind": "add", "tag": ""}})
     assert bad.status_code == 400 and "'tag'" in bad.json()["detail"]
     bad_query = client.post("/api/datasets/set/ops/preview", json={"op": {"kind": "dedupe"}, "query": "width>>3"})
@@ -132,6 +139,8 @@ def test_zip_import_task_and_hostile_zip_refused_at_once(client, ctx):
 def test_import_folder_must_be_inside_the_workspace(client, ctx, tmp_path):
     client.post("/api/datasets", json={"name": "set"})
     assert client.post("/api/datasets/set/import/folder", json={"path": str(tmp_path)}).status_code == 400
+    holds_it = client.post("/api/datasets/set/import/folder", json={"path": "datasets"})  # refused before any task
+    assert holds_it.status_code == 400 and "holds the dataset itself" in holds_it.json()["detail"]
     make_dataset_files(ctx.workspace.root / "incoming", {"i.png": "in"})
     task = client.post("/api/datasets/set/import/folder", json={"path": "incoming"}).json()
     assert wait_task(client, task)["result"]["imported"] == ["i.png"]

@@ -76,3 +76,11 @@ def test_make_op_names_the_bad_field():
         make_op("remove", tags=[])
     with pytest.raises(LorapilotError, match="unknown operation 'explode'"):
         make_op("explode")
+
+
+def test_a_bad_group_reference_in_a_regex_replacement_is_a_clear_error():
+    with pytest.raises(LorapilotError, match=r"find_replace: invalid replacement '\\\\1'"):
+        make_op("find_replace", find="a", replace="\\1", regex=True)  # the pattern has no group 1
+    with pytest.raises(LorapilotError, match="invalid replacement .*unknown group name 'other'"):
+        make_op("find_replace", find="(?P<word>a)", replace="\\g<other>", regex=True)
+    assert make_op("find_replace", find="(?P<word>a)", replace="<\\g<word>>", regex=True).apply("a cat") == "<a> c<a>t"

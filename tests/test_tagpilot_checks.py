@@ -94,7 +94,7 @@ def test_measure_reports_errors_instead_of_raising(tmp_path):
     bad = tmp_path / "x.png"
     bad.write_bytes(b"garbage")
     result = measure(str(bad))
-    assert result["error"].startswith("cannot decode image")
+    assert result["error"] == "cannot decode image: cannot identify image file 'x.png'"
     assert result["sha256"] and result["phash"] is None
     good = measure(str(write_image(tmp_path / "y.png", (10, 10), (255, 255, 255, 0), mode="RGBA")))
     assert good["error"] is None and good["blur"] == 0.0

@@ -1,13 +1,14 @@
 """Datasets: create, list, rename, delete to trash, stats, and importing from folders, zips and uploads."""
 
 import io
+import os
 import zipfile
 from pathlib import Path
 
 import pytest
 from support.tagpilot import make_dataset_files, write_image
 
-from lorapilot.archive import UnsafeArchiveError
+from lorapilot.archive import ArchiveLimits, UnsafeArchiveError
 from lorapilot.errors import ConflictError, LorapilotError, NotFoundError
 from lorapilot.safepath import PathEscapeError
 from lorapilot.tagpilot import dataset as datasets
@@ -89,8 +90,18 @@ def test_import_folder_recursive_with_captions_renames_clashes_and_reports(ws, t
     assert report.renamed == {"nested/a.png": "a-1.png"}
     assert ("readme.md", "not an image (png, jpg, jpeg, webp)") in report.skipped
     assert [w[0] for w in report.warnings] == ["bad.png"]  # undecodable: reported, not fatal
+    assert report.warnings[0][1] == "cannot read image: cannot identify image file 'bad.png'"  # no server path
     assert (ds.path / "a-1.txt").read_text() == "nested one"
     assert (source / "a.png").exists()  # copied, not moved
+
+
+def test_a_folder_holding_the_dataset_cannot_be_imported_into_it(ws):
+    ds = datasets.create_dataset(ws, "set")
+    make_dataset_files(ds.path, {"a.png": "one"})
+    for source in (ds.path, ws.datasets, ws.root):
+        with pytest.raises(LorapilotError, match="the folder holds the dataset itself"):
+            import_folder(ds, source)
+    assert sorted(p.name for p in ds.path.iterdir() if not p.name.startswith(".")) == ["a.png", "a.txt"]
 
 
 def test_import_never_pairs_two_images_with_one_caption(ws, tmp_path):
@@ -105,11 +116,20 @@ def test_import_never_pairs_two_images_with_one_caption(ws, tmp_path):
     assert (ds.path / "x-1.txt").read_text() == "incoming"
 
 
+SYMLINK = object()  # a member value: store a symbolic link to /etc/passwd under that name
+
+
 def _zip_bytes(members: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in members.items():
-            zf.writestr(name, data)
+            if data is SYMLINK:
+                info = zipfile.ZipInfo(name)
+                info.create_system = 3  # unix: the high 16 bits are st_mode
+                info.external_attr = (0o120777 << 16)
+                zf.writestr(info, "/etc/passwd")
+            else:
+                zf.writestr(name, data)
     return buffer.getvalue()
 
 
@@ -137,6 +157,8 @@ def test_import_zip_with_a_top_folder(ws, tmp_path):
         ({"ok.png": b"x", "../../escape.png": b"x"}, "escapes"),
         ({"/abs.png": b"x"}, "absolute"),
         ({"bomb.png": b"\0" * (8 * 1024 * 1024)}, "zip bomb"),
+        ({"ok.png": b"x", "link.png": SYMLINK}, "symlinks are not allowed"),
+        ({"a.png": os.urandom(700_000), "b.png": os.urandom(700_000)}, "expands to more than 1000000 bytes"),
     ],
 )
 def test_a_hostile_zip_writes_nothing_into_the_dataset(ws, tmp_path, members, reason):
@@ -146,7 +168,7 @@ def test_a_hostile_zip_writes_nothing_into_the_dataset(ws, tmp_path, members, re
     archive = tmp_path / "bad.zip"
     archive.write_bytes(_zip_bytes(members))
     with pytest.raises(UnsafeArchiveError, match=reason):
-        import_zip(ds, archive)
+        import_zip(ds, archive, ArchiveLimits(max_total_bytes=1_000_000))
     assert sorted(p.name for p in ds.path.rglob("*")) == before
     assert not (ws.root / "escape.png").exists()
 
@@ -166,6 +188,18 @@ def test_upload_an_image_and_its_caption(ws):
     with pytest.raises(LorapilotError, match="upload limit"):
         import_upload(ds, "big.png", io.BytesIO(b"0" * 2000), max_bytes=1000)
     assert sorted(p.name for p in ds.path.iterdir() if not p.name.startswith(".")) == ["u.png", "u.txt"]
+
+
+def test_an_image_uploaded_after_its_caption_is_paired_with_it(ws):
+    """The page uploads one file per request, in whatever order the browser lists them."""
+    ds = datasets.create_dataset(ws, "set")
+    import_upload(ds, "img.txt", io.BytesIO(b"caption first"))
+    report = import_upload(ds, "img.png", io.BytesIO(_png_bytes()))
+    assert report.imported == ["img.png"] and report.renamed == {}
+    assert [(r.name, r.caption.text) for r in scan(ds)] == [("img.png", "caption first")]
+    # a second image with the same stem still never shares that caption
+    report = import_upload(ds, "img.webp", io.BytesIO(_png_bytes(1)))
+    assert report.imported == ["img-1.webp"]
 
 
 def test_exclude_and_include_move_images_with_captions(ws):

@@ -93,6 +93,16 @@ def test_handoff_for_trainpilot(setup):
     assert read_handoff(ds) == handoff
 
 
+def test_renaming_a_dataset_points_its_handoff_at_the_new_folder(setup):
+    ws, ds = setup
+    export_dataset(ws, ds, ExportOptions(repeats=7, trigger_word="ohwx"))
+    renamed = datasets.rename_dataset(ws, "my set", "cats")
+    datasets.create_dataset(ws, "my set")  # the old name, taken by another dataset
+    handoff = read_handoff(renamed)
+    assert (handoff["dataset"], handoff["image_dir"]) == ("cats", str(renamed.path))
+    assert (handoff["trigger_word"], handoff["repeats"], handoff["num_images"]) == ("ohwx", 7, 3)
+
+
 def test_bad_options_are_refused(setup):
     ws, ds = setup
     with pytest.raises(LorapilotError, match="unknown export format 'onetrainer'"):

@@ -88,6 +88,7 @@ class CopilotSettings(_Strict):
     permit_allow_all: bool = False  # let chats ask for --allow-all-tools/-paths/-urls
     default_timeout_s: float = Field(default=600, gt=0, le=86400)
     max_timeout_s: float = Field(default=3600, gt=0, le=86400)
+    default_cwd: str = Field(default="outputs", min_length=1)  # where a chat runs unless it names a folder
 
 
 class TrainPilotSettings(_Strict):

@@ -37,7 +37,7 @@ report = {{
     "cwd": os.getcwd(),
     "stdin": prompt,
     "token_sha256": hashlib.sha256(token.encode()).hexdigest() if token else None,
-    "env": {{k: os.environ.get(k) for k in ("COPILOT_HOME", "NO_COLOR", "COPILOT_AUTO_UPDATE")}},
+    "env": {{k: os.environ.get(k) for k in ("COPILOT_HOME", "NO_COLOR", "COPILOT_AUTO_UPDATE", "COPILOT_ALLOW_ALL")}},
 }}
 print("FAKE " + json.dumps(report), flush=True)
 

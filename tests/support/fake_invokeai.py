@@ -4,9 +4,12 @@ Implements, with the shapes of invokeai/app/api/routers/model_manager.py:
 ``GET /api/v1/app/version``; ``GET /api/v2/models/scan_folder?scan_path=`` ->
 ``[{path, is_installed}]`` (400 for a missing folder); ``POST
 /api/v2/models/install?source=&inplace=`` (JSON body, the config changes) ->
-201 with a ModelInstallJob ``{id, status, source, ...}``, 409 when the source
-is installed, 415 for an unrecognised file; ``GET /api/v2/models/install/{id}``.
-Jobs complete after one poll. Run as a script it is a fake ``invokeai-web``.
+201 with a ModelInstallJob ``{id, status, source, error, error_reason, ...}``,
+415 for an unrecognised file; ``GET /api/v2/models/install/{id}``. Jobs finish
+after one poll: completed, or (a path already installed, as InvokeAI's record
+store answers) error with error_reason DuplicateModelException. ``after_scan``
+runs after each scan (a test simulates another client installing then). Run
+as a script it is a fake ``invokeai-web``.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ class FakeInvokeAI:
         self.install_calls: list[dict] = []
         self.record = record
         self.reject_suffix = reject_suffix
+        self.after_scan = None  # callable run after each scan_folder answer is built
         self._lock = threading.Lock()
         fake = self
 
@@ -89,15 +93,16 @@ class FakeInvokeAI:
                 dirnames.clear()
                 continue
             found += [os.path.join(dirpath, f) for f in files if f.endswith(MODEL_SUFFIXES)]
-        return 200, [{"path": p, "is_installed": p in self.installed} for p in sorted(found)]
+        answer = [{"path": p, "is_installed": p in self.installed} for p in sorted(found)]
+        if self.after_scan is not None:
+            self.after_scan(answer)
+        return 200, answer
 
     def install(self, source: str, inplace: str, config):
         with self._lock:
             self.install_calls.append({"source": source, "inplace": inplace, "config": config})
             if config is None:
                 return 422, {"detail": [{"loc": ["body"], "msg": "Field required"}]}
-            if source in self.installed:
-                return 409, {"detail": f"A model with source {source} is already installed"}
             if source.endswith(self.reject_suffix):
                 return 415, None
             job_id = len(self.jobs) + 1
@@ -110,7 +115,11 @@ class FakeInvokeAI:
             job = self.jobs.get(job_id)
             if job is None:
                 return 404, {"detail": "No such job"}
-            if job["status"] == "waiting":
+            if job["status"] == "waiting" and job["local_path"] in self.installed:
+                # As InvokeAI's record store does: the path is unique, a second install fails inside the job.
+                job.update(status="error", error_reason="DuplicateModelException",
+                           error=f"A model with path '{job['local_path']}' is already installed")
+            elif job["status"] == "waiting":
                 job["status"] = "completed"
                 self.installed[job["local_path"]] = {"path": job["local_path"]}
                 if self.record:

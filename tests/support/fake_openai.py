@@ -4,7 +4,9 @@ The real Copilot CLI talks to it in its bring-your-own-model mode
 (``COPILOT_OFFLINE=true``, ``COPILOT_PROVIDER_BASE_URL``), so a test can run
 the real CLI end to end without GitHub. Answers are ``ANSWER: <last user
 message>``; a user message containing ``HANG`` makes the server hold the
-request for a long time (to test timeouts).
+request for a long time (to test timeouts). A user message with a line
+``CALL {"name": TOOL, "args": {...}}`` makes the model call that tool first;
+the answer after it ends with ``TOOL RESULT: <what the tool returned>``.
 """
 
 from __future__ import annotations
@@ -75,7 +77,18 @@ class FakeOpenAI:
                 last = last if isinstance(last, str) else json.dumps(last)
                 if "HANG" in last:
                     time.sleep(120)
-                text = "ANSWER: " + last.rsplit("\n", 1)[-1]
+                messages = body.get("messages", [])
+                last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=0)
+                tool_results = [str(m.get("content")) for m in messages[last_user:] if m.get("role") == "tool"]
+                call = _tool_call(last)
+                if call is not None and not tool_results:
+                    self._stream(body, [{"delta": {"role": "assistant", "content": None, "tool_calls": [call]},
+                                         "finish_reason": None}, {"delta": {}, "finish_reason": "tool_calls"}])
+                    return
+                lines = [ln for ln in last.splitlines() if not ln.startswith("CALL ")] or [""]
+                text = "ANSWER: " + lines[-1]
+                if tool_results:
+                    text += "\nTOOL RESULT: " + " | ".join(tool_results)
                 usage = {"prompt_tokens": 5, "completion_tokens": 5, "total_tokens": 10}
                 if not body.get("stream"):
                     self._json({"id": "c1", "object": "chat.completion", "created": int(time.time()),
@@ -83,11 +96,14 @@ class FakeOpenAI:
                                 "choices": [{"index": 0, "finish_reason": "stop",
                                              "message": {"role": "assistant", "content": text}}]})
                     return
+                self._stream(body, [{"delta": {"role": "assistant", "content": text}, "finish_reason": None},
+                                    {"delta": {}, "finish_reason": "stop"}])
+
+            def _stream(self, body: dict, chunks: list[dict]) -> None:
+                usage = {"prompt_tokens": 5, "completion_tokens": 5, "total_tokens": 10}
                 self.send_response(200)
                 self.send_header("content-type", "text/event-stream")
                 self.end_headers()
-                chunks = [{"delta": {"role": "assistant", "content": text}, "finish_reason": None},
-                          {"delta": {}, "finish_reason": "stop"}]
                 for i, choice in enumerate(chunks):
                     event = {"id": "c1", "object": "chat.completion.chunk", "created": int(time.time()),
                              "model": body.get("model"), "choices": [{"index": 0, **choice}]}
@@ -98,3 +114,13 @@ class FakeOpenAI:
                 self.wfile.flush()
 
         return Handler
+
+
+def _tool_call(message: str) -> dict | None:
+    """The tool call a ``CALL {json}`` line in ``message`` asks for, in the streamed delta's shape."""
+    for line in message.splitlines():
+        if line.startswith("CALL "):
+            spec = json.loads(line[len("CALL "):])
+            return {"index": 0, "id": "call_1", "type": "function",
+                    "function": {"name": spec["name"], "arguments": json.dumps(spec["args"])}}
+    return None

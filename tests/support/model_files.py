@@ -200,6 +200,52 @@ def controlnet_sdxl_diffusers() -> dict:
     }
 
 
+def sd1_inpaint_checkpoint() -> dict:
+    spec = sd1_checkpoint()
+    spec[DM + "input_blocks.0.0.weight"] = ((8, 9, 3, 3),)  # 4 latent + 4 masked-image latent + 1 mask channels
+    return spec
+
+
+def flux_checkpoint() -> dict:
+    """A ComfyUI-saved FLUX.1 checkpoint: transformer, VAE and text encoders in one file."""
+    spec = {DM + name: item for name, item in flux_transformer(dev=False).items()}
+    spec["vae.decoder.conv_in.weight"] = ((8, 16, 3, 3),)
+    spec["text_encoders.clip_l.transformer.text_model.embeddings.token_embedding.weight"] = ((16, 768),)
+    return spec
+
+
+def kohya_lora_sd2(rank: int = 4) -> dict:
+    m = "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k"
+    return {f"{m}.lora_down.weight": ((rank, 1024),), f"{m}.lora_up.weight": ((8, rank),), f"{m}.alpha": ((), "F32", 1.0)}
+
+
+def kohya_lora_sd3(rank: int = 8) -> dict:
+    """sd-scripts' lora_sd3 key names (MMDiT joint blocks)."""
+    m = "lora_unet_joint_blocks_0_context_block_attn_qkv"
+    return {f"{m}.lora_down.weight": ((rank, 1536),), f"{m}.lora_up.weight": ((24, rank),), f"{m}.alpha": ((), "F32", float(rank))}
+
+
+def peft_lora_sd3(rank: int = 8) -> dict:
+    """diffusers / PEFT SD3.5 Medium LoRA: transformer blocks 1536 wide, no single blocks (those are FLUX's)."""
+    return {
+        "transformer.transformer_blocks.0.attn.to_q.lora_A.weight": ((rank, 1536),),
+        "transformer.transformer_blocks.0.attn.to_q.lora_B.weight": ((16, rank),),
+    }
+
+
+def locon_sd1(rank: int = 8) -> dict:
+    """kohya LoCon (LyCORIS conv LoRA): a 3x3 conv down-projection beside the linear ones."""
+    spec = kohya_lora_sd1(rank=rank, alpha=1.0)
+    c = "lora_unet_down_blocks_0_resnets_0_conv1"
+    spec.update({f"{c}.lora_down.weight": ((rank, 8, 3, 3),), f"{c}.lora_up.weight": ((8, rank, 1, 1),), f"{c}.alpha": ((), "F32", 1.0)})
+    return spec
+
+
+def dora_sdxl(rank: int = 8) -> dict:
+    spec = kohya_lora_sdxl(rank=rank)
+    spec["lora_unet_input_blocks_4_1_transformer_blocks_0_attn2_to_k.dora_scale"] = ((1, 2048),)
+    return spec
+
 LORA_METADATA = {
     "ss_network_module": "networks.lora",
     "ss_network_dim": "4",

@@ -5,6 +5,15 @@ body down, lie about the content type or omit Content-Length. It also speaks
 the few Hugging Face Hub endpoints huggingface_hub uses for listing and
 resolving files, and CivitAI's model-version API with token-checked,
 redirecting downloads.
+
+Hugging Face, as the Hub answers: ``GET /api/models/REPO/tree/REV`` (files
+and, recursive, directory entries; ``lfs.oid`` is the sha256 of LFS files) and
+``POST /api/models/REPO/paths-info/REV``; ``GET /REPO/resolve/REV/PATH``
+serves a small file itself but answers an LFS file (.safetensors) with a 302
+to its storage host (another origin, a signed URL; ``X-Linked-Etag``,
+``X-Linked-Size``, ``X-Repo-Commit``), which serves the bytes with Range. A
+gated repo (``hf_gated``) answers 401 with ``X-Error-Code: GatedRepo`` unless
+the request carries its token; an unknown repo 401 ``RepoNotFound``.
 """
 
 from __future__ import annotations
@@ -44,6 +53,8 @@ class ModelServer:
     civitai_versions: dict[int, dict] = field(default_factory=dict)
     civitai_models: dict[int, dict] = field(default_factory=dict)
     civitai_token: str | None = None
+    civitai_refusal: str = "login_page"  # or "401": the two ways CivitAI turns away a download without a token
+    hf_gated: dict[str, str] = field(default_factory=dict)  # repo -> the token that opens it
     requests: list[Request] = field(default_factory=list)
 
     def start(self) -> "ModelServer":
@@ -83,6 +94,15 @@ class ModelServer:
     def range_requests(self, path: str) -> list[str]:
         return [r.headers.get("Range") for r in self.requests if r.path.split("?")[0] == path and r.headers.get("Range")]
 
+    def hf_storage(self, repo: str, path: str) -> tuple[str, Served]:
+        """Where the storage host serves an LFS file of ``repo`` (its path here, and its options, e.g. cut_after)."""
+        data = self.hf_repos[repo][path]
+        sha = hashlib.sha256(data).hexdigest()
+        storage_path = f"/xet-bridge/{sha}"
+        if storage_path not in self.files:
+            self.files[storage_path] = Served(data=data, etag=f'"{sha}"', filename=path.rsplit("/", 1)[-1])
+        return storage_path, self.files[storage_path]
+
     # ------------------------------------------------------------ dispatch
 
     def _handle(self, h: BaseHTTPRequestHandler, head: bool) -> None:
@@ -96,10 +116,22 @@ class ModelServer:
         if "/resolve/" in path:
             repo, _, rest = path.lstrip("/").partition("/resolve/")
             _rev, _, file_path = rest.partition("/")
+            if self._hf_refused(h, repo):
+                return None
             data = self.hf_repos.get(repo, {}).get(file_path)
             if data is None:
-                return self._json(h, 404, {"error": "Entry not found"})
-            return self._send_file(h, Served(data=data, etag=f'"{hashlib.sha256(data).hexdigest()}"'), head)
+                return self._json(h, 404, {"error": "Entry not found"}, {"X-Error-Code": "EntryNotFound"})
+            if "lfs" not in self._hf_entry(file_path, data):
+                return self._send_file(h, Served(data=data, etag=f'"{hashlib.sha1(data).hexdigest()}"'), head)
+            storage_path, _ = self.hf_storage(repo, file_path)
+            h.send_response(302)
+            h.send_header("Location", f"http://localhost:{self.port}{storage_path}?X-Amz-Signature=abc&X-Amz-Expires=3600")
+            h.send_header("X-Linked-Etag", f'"{hashlib.sha256(data).hexdigest()}"')
+            h.send_header("X-Linked-Size", str(len(data)))
+            h.send_header("X-Repo-Commit", "0" * 40)
+            h.send_header("Content-Length", "0")
+            h.end_headers()
+            return None
         if path.startswith("/api/v1/") or path.startswith("/api/download/"):
             return self._civitai(h, path)
         self._json(h, 404, {"error": f"no route {path}"})
@@ -176,16 +208,37 @@ class ModelServer:
             entry["lfs"] = {"oid": hashlib.sha256(data).hexdigest(), "size": len(data), "pointerSize": 134}
         return entry
 
+    def _hf_refused(self, h, repo: str) -> bool:
+        """Answer 401 as the Hub does for a gated repo without its token, or an unknown repo."""
+        if repo not in self.hf_repos:
+            self._json(h, 401, {"error": "Repository not found"}, {"X-Error-Code": "RepoNotFound"})
+            return True
+        token = self.hf_gated.get(repo)
+        if token is not None and h.headers.get("Authorization") != f"Bearer {token}":
+            message = f"Access to model {repo} is restricted. You must have access to it and be authenticated to access it."
+            self._json(h, 401, {"error": message}, {"X-Error-Code": "GatedRepo", "X-Error-Message": message})
+            return True
+        return False
+
     def _hf_api(self, h, rest: str, query: str) -> None:
+        # Read a POST body first, even for a refusal: the connection is kept alive for the next request.
+        body = h.rfile.read(int(h.headers.get("Content-Length") or 0)).decode() if h.command == "POST" else ""
         for repo, files in self.hf_repos.items():
+            if not rest.startswith((repo + "/tree/", repo + "/paths-info/")):
+                continue
+            if self._hf_refused(h, repo):
+                return None
             if rest.startswith(repo + "/tree/"):
-                return self._json(h, 200, [self._hf_entry(p, d) for p, d in sorted(files.items())])
+                entries = [self._hf_entry(p, d) for p, d in sorted(files.items())]
+                if "recursive=" in query.lower() and "recursive=false" not in query.lower():
+                    folders = sorted({p.rsplit("/", 1)[0] for p in files if "/" in p})
+                    entries = [{"type": "directory", "oid": hashlib.sha1(f.encode()).hexdigest(), "path": f} for f in folders] + entries
+                return self._json(h, 200, entries)
             if rest.startswith(repo + "/paths-info/"):
-                length = int(h.headers.get("Content-Length") or 0)
-                form = parse_qs(h.rfile.read(length).decode())
-                wanted = form.get("paths", [])
+                wanted = parse_qs(body).get("paths", [])
                 return self._json(h, 200, [self._hf_entry(p, files[p]) for p in wanted if p in files])
-        self._json(h, 404, {"error": "Repository not found"}, {"X-Error-Code": "RepoNotFound"})
+        # The Hub answers an unknown (or private) repo with 401, not 404, so as not to reveal it.
+        self._json(h, 401, {"error": "Repository not found"}, {"X-Error-Code": "RepoNotFound"})
 
     # ------------------------------------------------------------ CivitAI
 
@@ -199,6 +252,8 @@ class ModelServer:
             model = self.civitai_models.get(int(parts[-1]))
             return self._json(h, 200, model) if model else self._json(h, 404, {"error": "No model"})
         if path.startswith("/api/download/models/"):
+            if not authorized and self.civitai_refusal == "401":
+                return self._json(h, 401, {"error": "Unauthorized", "message": "The creator of this asset requires you to be logged in to download it"})
             if not authorized:
                 # CivitAI answers an unauthorised download of a gated file with its login page.
                 page = b"<!DOCTYPE html><html><body>Please log in</body></html>"

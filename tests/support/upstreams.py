@@ -119,3 +119,41 @@ class NpmRegistry(LoopbackServer):
                 self.wfile.write(body)
 
         self.serve(Handler)
+
+
+class SimpleIndex(LoopbackServer):
+    """A PEP 503 package index on 127.0.0.1 serving the given wheels."""
+
+    def __init__(self, wheels: list[Path]):
+        files = {wheel.name: wheel.read_bytes() for wheel in wheels}
+        self.requests: list[str] = []
+        index = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_HEAD(self):
+                self.do_GET(head=True)
+
+            def do_GET(self, head=False):
+                index.requests.append(self.path)
+                parts = self.path.strip("/").split("/")
+                if len(parts) == 2 and parts[0] == "simple":
+                    links = "".join(
+                        f'<a href="/files/{name}#sha256={hashlib.sha256(data).hexdigest()}">{name}</a>\n'
+                        for name, data in files.items() if name.split("-")[0].replace("_", "-") == parts[1])
+                    body, kind = f"<html><body>\n{links}</body></html>\n".encode(), "text/html"
+                elif len(parts) == 2 and parts[0] == "files" and parts[1] in files:
+                    body, kind = files[parts[1]], "application/octet-stream"
+                else:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if not head:
+                    self.wfile.write(body)
+
+        self.serve(Handler)

@@ -20,8 +20,12 @@ and runs of that binary against a local OpenAI-compatible stub through its
   session: the second run sends the first turn's messages to the model again.
   That is how one conversation spans several runs.
 - Permissions: in non-interactive mode nothing can be approved at a prompt,
-  so a tool that is not allowed is denied. ``--allow-tool=PATTERN`` /
-  ``--deny-tool=PATTERN`` take ``kind(argument)`` patterns with kinds
+  so a tool that is not allowed is denied at once ("Denied, no one to
+  approve"; the model gets "Permission denied" and the run goes on). Reading
+  files (``view``, ``grep``, ``glob``) inside the allowed folders needs no
+  permission, hence the protected folders in :mod:`.command`. Slash commands
+  (``/yolo``) in a piped prompt are plain text, not commands.
+  ``--allow-tool=PATTERN`` / ``--deny-tool=PATTERN`` take ``kind(argument)`` patterns with kinds
   ``shell(cmd:*?)``, ``write(path?)``, ``url(domain-or-url?)`` and
   ``<mcp-server>(tool?)``; denial wins over any allow.
   ``--allow-all-tools``, ``--allow-all-paths``, ``--allow-all-urls`` (and
@@ -33,8 +37,10 @@ and runs of that binary against a local OpenAI-compatible stub through its
   version, download nothing), ``--secret-env-vars=A,B`` (strip and redact
   those variables from tool environments and output), ``-v/--version``
   (prints ``GitHub Copilot CLI 1.0.102.``).
-- Environment: ``COPILOT_GITHUB_TOKEN``, ``GH_TOKEN``, ``GITHUB_TOKEN`` in
-  that order of precedence; ``COPILOT_HOME`` (state, default
-  ``$HOME/.copilot``); ``COPILOT_AUTO_UPDATE=false``; ``NO_COLOR``.
+- Environment: ``COPILOT_ALLOW_ALL`` acts as ``--allow-all-tools`` (exactly
+  ``true`` also trusts the folder's hooks and MCP servers), so we never pass
+  it on; we do not pass ``--trust-folder`` either.
+  ``COPILOT_GITHUB_TOKEN``, ``GH_TOKEN``, ``GITHUB_TOKEN`` in that order of
+  precedence; ``COPILOT_HOME`` (state, default ``$HOME/.copilot``); ``COPILOT_AUTO_UPDATE=false``; ``NO_COLOR``.
   Without a token it exits 1 with "Error: No authentication information found."
 """

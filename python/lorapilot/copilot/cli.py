@@ -18,7 +18,7 @@ def _service(ctx, permit_allow_all: bool = False, cli: str | None = None):
     settings = ctx.settings.copilot
     return ChatService(
         ctx.workspace,
-        policy=Policy(permit_allow_all=permit_allow_all or settings.permit_allow_all),
+        policy=Policy(permit_allow_all=permit_allow_all or settings.permit_allow_all, default_cwd=settings.default_cwd),
         cli=cli,
         manifest_env=ctx.manifest.location("copilot").env,
         default_timeout_s=settings.default_timeout_s,
@@ -61,12 +61,12 @@ def status(ctx) -> None:
         click.echo(f"cli:    not available: {cli['error']}\n        install: {cli['install_hint']}")
     token = info["token"]
     click.echo(f"token:  {'configured from ' + token['source'] if token['configured'] else 'not configured'}")
-    click.echo(f"cwd:    {info['cwd']}")
+    click.echo(f"cwd:    {info['cwd'] or info['cwd_error']}")
 
 
 @copilot_group.command("ask")
 @click.argument("prompt", required=False)
-@click.option("--cwd", help="Working directory, relative to the workspace.")
+@click.option("--cwd", help="Working directory, relative to the workspace (default: [copilot] default_cwd, outputs).")
 @click.option("--allow-tool", "allow_tools", multiple=True, metavar="PATTERN", help="e.g. write, 'shell(git:*)'.")
 @click.option("--deny-tool", "deny_tools", multiple=True, metavar="PATTERN")
 @click.option("--add-dir", "add_dirs", multiple=True, metavar="DIR", help="Another workspace folder Copilot may read and write.")

@@ -26,6 +26,9 @@ MAX_PATTERNS = 50
 MAX_PROMPT_CHARS = 200_000
 _KIND_RE = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _MODEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-/]{0,99}$")
+# Read by the CLI as --allow-all-tools ("true" also trusts the folder's hooks, MCP servers
+# and plugins; ``copilot help environment``): only the request's own flags may grant that.
+ALLOW_ALL_ENV_VAR = "COPILOT_ALLOW_ALL"
 # Patterns that grant as much as an allow-all flag: every shell command or every URL.
 _UNBOUNDED_ARGS = {"", "*", ":*"}
 
@@ -34,11 +37,24 @@ class PermissionRefused(LorapilotError):
     """The request asks for more than this sidecar permits."""
 
 
+# Folders a chat may not work in, see or contain (the CLI's read tools need no permission
+# inside its folders): config/ holds secrets.env with every token, apps/copilot/ the CLI's
+# own state (COPILOT_HOME: its settings and sessions) and the chat history.
+PROTECTED_DIRS = ("config", "apps/copilot")
+# Where a chat runs when it names no folder: training runs, their logs and samples live there.
+DEFAULT_CWD = "outputs"
+
+
 @dataclass(frozen=True)
 class Policy:
-    """What the server operator allows chat requests to ask for."""
+    """What the server operator allows chat requests to ask for, and where chats run by default.
+
+    ``permit_allow_all`` also lets a chat work in a folder that holds a
+    protected one (the workspace root): the operator accepted broad access.
+    """
 
     permit_allow_all: bool = False
+    default_cwd: str = DEFAULT_CWD
 
 
 @dataclass
@@ -89,9 +105,20 @@ def split_pattern(pattern: str) -> tuple[str, str | None]:
 
 
 def is_unbounded(pattern: str) -> bool:
-    """Whether an allow pattern grants every shell command or every URL."""
+    """Whether an allow pattern grants every shell command or every URL.
+
+    Besides a bare ``shell``/``url`` and ``*``, a URL pattern made of nothing
+    but a scheme and wildcards (``https://*``, ``*.*``) counts as every URL.
+    """
     kind, arg = split_pattern(pattern)
-    return kind in ("shell", "url") and (arg is None or arg in _UNBOUNDED_ARGS)
+    if kind not in ("shell", "url"):
+        return False
+    if arg is None or arg in _UNBOUNDED_ARGS:
+        return True
+    if kind == "url":
+        host = re.sub(r"^[A-Za-z][A-Za-z0-9+.\-]*://", "", arg)
+        return host.strip("*./") == ""
+    return arg.strip("*: ") == ""
 
 
 def check_permissions(options: ChatOptions, policy: Policy) -> None:
@@ -139,6 +166,30 @@ def resolve_dir(workspace: Path, user_path: str | None, field_name: str) -> Path
     return path
 
 
+def check_unprotected(workspace: Path, path: Path, user_path: str | None, field_name: str) -> None:
+    """Refuse a folder that is, lies in, or holds one of :data:`PROTECTED_DIRS`."""
+    root = Path(os.path.realpath(workspace))
+    for rel in PROTECTED_DIRS:
+        guarded = Path(os.path.realpath(root / rel))
+        if path == guarded or guarded in path.parents or path in guarded.parents:
+            shown = user_path if user_path not in (None, "") else "."
+            raise LorapilotError(
+                f"{field_name} {shown!r} would let Copilot read {rel}/ (tokens in config/secrets.env, or "
+                "Copilot's own settings and history); choose a folder such as outputs, datasets or models "
+                "(add_dirs for more than one), or start the sidecar with --permit-allow-all"
+            )
+
+
+def default_dir(workspace: Path, policy: Policy) -> Path:
+    """The policy's default working folder, created when missing (it must lie inside the workspace)."""
+    try:
+        path = resolve_inside(workspace, policy.default_cwd)
+        path.mkdir(parents=True, exist_ok=True)
+    except (LorapilotError, OSError) as exc:
+        raise LorapilotError(f"[copilot] default_cwd {policy.default_cwd!r} in config/lorapilot.toml: {exc}") from None
+    return path
+
+
 def token_from(secrets: dict[str, str], environ: dict[str, str]) -> tuple[str | None, str | None]:
     """(token, source): secrets.env's COPILOT_GITHUB_TOKEN first, then the CLI's variables."""
     if secrets.get(TOKEN_SECRET_KEY):
@@ -150,8 +201,13 @@ def token_from(secrets: dict[str, str], environ: dict[str, str]) -> tuple[str | 
 
 
 def build_env(base: dict[str, str], secrets: dict[str, str], copilot_home: Path) -> dict[str, str]:
-    """The CLI's environment: ``base`` plus the token, its state folder, no colour, no updates."""
+    """The CLI's environment: ``base`` plus the token, its state folder, no colour, no updates.
+
+    ``COPILOT_ALLOW_ALL`` is dropped whatever its value, so the service's own
+    environment can never lift the permission checks behind the policy's back.
+    """
     env = dict(base)
+    env.pop(ALLOW_ALL_ENV_VAR, None)
     token, source = token_from(secrets, base)
     if token and source and source.startswith("secrets.env"):
         env[TOKEN_SECRET_KEY] = token
@@ -177,8 +233,12 @@ def prepare(
     if len(options.prompt) > MAX_PROMPT_CHARS:
         raise LorapilotError(f"prompt is {len(options.prompt)} characters; the limit is {MAX_PROMPT_CHARS}")
     check_permissions(options, policy)
-    cwd = resolve_dir(workspace, options.cwd, "cwd")
+    cwd = resolve_dir(workspace, options.cwd, "cwd") if options.cwd else default_dir(workspace, policy)
     add_dirs = [resolve_dir(workspace, d, "add_dirs entry") for d in options.add_dirs]
+    if not policy.permit_allow_all:
+        check_unprotected(workspace, cwd, options.cwd or policy.default_cwd, "cwd")
+        for user_path, path in zip(options.add_dirs, add_dirs):
+            check_unprotected(workspace, path, user_path, "add_dirs entry")
     conversation_id = _check_conversation_id(options.conversation_id)
 
     argv = [

@@ -20,7 +20,7 @@ from typing import AsyncIterator
 
 from lorapilot import __version__
 from lorapilot.copilot.cli_runner import RunResult, kill_marked, run_cli
-from lorapilot.copilot.command import ChatOptions, Policy, build_env, inherited_env, prepare
+from lorapilot.copilot.command import ChatOptions, Policy, build_env, default_dir, inherited_env, prepare
 from lorapilot.copilot.discovery import CliInfo, INSTALL_HINT, cli_info, find_cli, token_status
 from lorapilot.copilot.history import History
 from lorapilot.errors import LorapilotError
@@ -180,11 +180,17 @@ class ChatService:
         return self._info_cache[1]
 
     def status(self) -> dict:
-        """What ``GET /status`` answers: CLI, token (configured or not), cwd, busy."""
+        """What ``GET /status`` answers: CLI, token (configured or not), the default cwd, busy."""
+        try:
+            cwd, cwd_error = str(default_dir(self.root, self.policy)), None
+        except LorapilotError as exc:  # a bad [copilot] default_cwd: say so, answer the rest
+            cwd, cwd_error = None, str(exc)
         return {
             "version": __version__,
             "workspace": str(self.root),
-            "cwd": str(self.root),
+            "cwd": cwd,
+            "default_cwd": self.policy.default_cwd,
+            "cwd_error": cwd_error,
             "cli": self.cli().to_dict(),
             "token": token_status(self._secrets(), self._base_env),
             "busy": self.current is not None,

@@ -60,11 +60,13 @@ def list_models(
     ctx: Context = Depends(get_ctx),
 ) -> dict:
     """Every model (header-inspected, cached hashes only; hashing is a task)."""
-    entries = _store(ctx).list(folder=type, family=family, kind=kind)
+    store = _store(ctx)
+    entries = store.list(folder=type, family=family, kind=kind)
     return {
         "models": [e.to_dict() for e in entries],
         "unhashed": sum(1 for e in entries if e.sha256 is None and e.format != "diffusers"),
-        "roots": [str(r) for r in _store(ctx).roots],
+        "roots": [str(r) for r in store.roots],
+        "unreachable_roots": [str(r) for r in store.unreachable_roots()],
     }
 
 
@@ -144,9 +146,16 @@ def pull(body: PullRequest, ctx: Context = Depends(get_ctx), tasks: TaskManager 
     store = _store(ctx)
 
     def work(progress, cancel):
+        from lorapilot.models.invokeai import register_new_models
+
         if body.manifest:
-            return [r.to_dict() for r in pull_manifest(store, body.manifest, progress, cancel)]
-        return [pull_source(store, body.source, body.type, progress, cancel).to_dict()]
+            results = pull_manifest(store, body.manifest, progress, cancel)
+        else:
+            results = [pull_source(store, body.source, body.type, progress, cancel)]
+        if any(r.placed for r in results):
+            progress(1, 1, "registering with InvokeAI")
+            register_new_models(ctx)  # InvokeAI keeps its own list: show it the new model now, if it runs
+        return [r.to_dict() for r in results]
 
     task = tasks.submit("models.pull", f"pull {body.manifest or body.source}", work)
     return task.to_dict()

@@ -32,6 +32,8 @@ def list_cmd(ctx, folder, family, with_hashes, as_json) -> None:
     from lorapilot.progress import cli_progress
 
     store = _store(ctx)
+    for root in store.unreachable_roots():
+        click.echo(f"warning: extra root {root} is not reachable (unmounted volume?): its models are not listed", err=True)
     entries = store.list(folder=folder, family=family)
     if with_hashes and any(e.sha256 is None and e.format != "diffusers" for e in entries):
         with cli_progress("hashing", unit="bytes") as progress:
@@ -212,6 +214,30 @@ def pull_cmd(ctx, source, folder, manifest_name) -> None:
             click.echo(f"placed {path}")
         for path in result.existing:
             click.echo(f"already in the store: {path} (nothing downloaded)")
+    if any(r.placed for r in results):
+        from lorapilot.models.invokeai import register_new_models
+
+        report = register_new_models(ctx)  # InvokeAI keeps its own list: show it the new model now, if it runs
+        if report is not None and report.installed:
+            click.echo(f"registered with InvokeAI: {', '.join(report.installed)}")
+
+
+@models_group.command("partials")
+@click.option("--clear", is_flag=True, help="Delete them to free the space (those pulls then start over).")
+@workspace_option
+def partials_cmd(ctx, clear) -> None:
+    """Partial downloads kept in models/.incoming, which the next pull of the same source resumes."""
+    from lorapilot.models.pull import clear_incoming, partial_downloads
+
+    store = _store(ctx)
+    if clear:
+        click.echo(f"freed {format_bytes(clear_incoming(store))}")
+        return
+    partials = partial_downloads(store)
+    if not partials:
+        click.echo("no partial downloads")
+    for path, size in partials:
+        click.echo(f"{format_bytes(size):>10}  {path}")
 
 
 @models_group.command("manifest")
@@ -234,8 +260,11 @@ def manifest_cmd(ctx) -> None:
 def sync_invokeai_cmd(ctx, url, wait_s, retry_failed) -> None:
     """Register store models with InvokeAI in place (skips installed ones; runs after each InvokeAI start)."""
     from lorapilot.models.invokeai import sync_for_context
+    from lorapilot.progress import cli_progress
 
-    report = sync_for_context(ctx, url=url, wait_s=wait_s, retry_failed=retry_failed)
+    # InvokeAI probes and hashes each model it registers: a big store takes minutes.
+    with cli_progress("registering with InvokeAI") as progress:
+        report = sync_for_context(ctx, url=url, wait_s=wait_s, retry_failed=retry_failed, progress=progress)
     for path in report.installed:
         click.echo(f"registered {path}")
     for path, error in report.failed:

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import email.message
 import errno
+import fcntl
 import json
 import os
 import shutil
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,10 +131,45 @@ def download_file(
     own_client = client is None
     client = client or httpx.Client(follow_redirects=True, timeout=httpx.Timeout(30.0, read=60.0))
     try:
-        return _download(url, part, dict(headers or {}), expected_size, expected_sha256, progress, cancel, retries, auth_hint, client)
+        with _exclusive(part):
+            return _download(url, part, dict(headers or {}), expected_size, expected_sha256, progress, cancel, retries, auth_hint, client)
     finally:
         if own_client:
             client.close()
+
+
+@contextmanager
+def _exclusive(part: Path) -> Iterator[None]:
+    """One writer per ``.part`` file, across threads and processes (two pulls of one file would interleave bytes).
+
+    A ``<part>.lock`` file is flocked and removed on release; a lock taken on a file another holder has just
+    removed is retried, so removing it is safe.
+    """
+    lock = part.with_name(part.name + ".lock")
+    while True:
+        fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise DownloadError(
+                f"{part.name[: -len('.part')]} is being downloaded by another pull right now; wait for it to finish"
+            ) from None
+        try:
+            current = os.stat(lock).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            current = False
+        if current:
+            break
+        os.close(fd)
+    try:
+        yield
+    finally:
+        try:
+            lock.unlink()
+        except FileNotFoundError:
+            pass
+        os.close(fd)
 
 
 def _download(url, part, headers, expected_size, expected_sha256, progress, cancel, retries, auth_hint, client) -> DownloadResult:
@@ -139,6 +177,7 @@ def _download(url, part, headers, expected_size, expected_sha256, progress, canc
     meta = _read_meta(part)
     first_offset = part.stat().st_size if part.exists() else 0
     server_filename = meta.get("filename")
+    running = _RunningHash()
     attempt = 0
     while True:
         check_cancel(cancel)
@@ -152,7 +191,7 @@ def _download(url, part, headers, expected_size, expected_sha256, progress, canc
         if total is not None:
             check_free_space(part.parent, total - offset, part.name[: -len(".part")])
         try:
-            done = _fetch_once(url, part, headers, offset, meta, progress, cancel, auth_hint, client)
+            done = _fetch_once(url, part, headers, offset, meta, progress, cancel, auth_hint, client, running)
         except (httpx.TransportError, httpx.RemoteProtocolError) as exc:
             attempt += 1
             if attempt > retries:
@@ -173,9 +212,12 @@ def _download(url, part, headers, expected_size, expected_sha256, progress, canc
     if expected_size is not None and size != expected_size:
         discard_part(part)
         raise ChecksumError(f"{redact_url(url)}: got {size} bytes, the source says {expected_size}; the download was removed")
-    digest = StreamingSha256()
-    digest.feed_file(part, cancel)
-    sha = digest.hexdigest()
+    if running.digest is not None and running.length == size:
+        sha = running.digest.hexdigest()  # hashed as it was written: no second read of a big file
+    else:  # complete before this call (an earlier run got every byte but stopped before checking them)
+        digest = StreamingSha256()
+        digest.feed_file(part, cancel)
+        sha = digest.hexdigest()
     if expected_sha256 and sha != expected_sha256:
         discard_part(part)
         raise ChecksumError(
@@ -195,7 +237,26 @@ def redact_url(url: str) -> str:
     return url.split("?", 1)[0]
 
 
-def _fetch_once(url, part, headers, offset, meta, progress, cancel, auth_hint, client) -> bool:
+class _RunningHash:
+    """The sha256 of a ``.part`` file kept up to date as bytes are written to it."""
+
+    def __init__(self) -> None:
+        self.digest: StreamingSha256 | None = None
+        self.length = 0
+
+    def start(self, part: Path, offset: int, cancel: threading.Event | None) -> None:
+        """Writing resumes at ``offset`` (the file holds exactly that much): carry on, or hash what is there."""
+        if self.digest is not None and self.length == offset:
+            return
+        self.digest = StreamingSha256()
+        self.length = self.digest.feed_file(part, cancel) if offset else 0
+
+    def update(self, chunk: bytes) -> None:
+        self.digest.update(chunk)
+        self.length += len(chunk)
+
+
+def _fetch_once(url, part, headers, offset, meta, progress, cancel, auth_hint, client, running) -> bool:
     """One GET from ``offset``; True when the server sent everything."""
     request_headers = dict(headers)
     request_headers["Accept-Encoding"] = "identity"
@@ -253,13 +314,16 @@ def _fetch_once(url, part, headers, offset, meta, progress, cancel, auth_hint, c
             with part.open("r+b" if offset > 0 else "wb") as fh:
                 fh.seek(offset)
                 fh.truncate()
+                running.start(part, offset, cancel)
                 if first:
                     fh.write(first)
+                    running.update(first)
                     done += len(first)
                     progress(done, total)
                 for chunk in stream:
                     check_cancel(cancel)
                     fh.write(chunk)
+                    running.update(chunk)
                     done += len(chunk)
                     progress(done, total)
         except OSError as exc:

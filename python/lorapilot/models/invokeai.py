@@ -164,7 +164,7 @@ def _detail(response: httpx.Response) -> str:
 def _install(client, base, path, job_timeout, cancel) -> str | None:
     """None when installed, "already" when InvokeAI has it, else the error."""
     response = _call(client, "POST", f"{base}/api/v2/models/install", params={"source": path, "inplace": "true"}, json={})
-    if response.status_code == 409:
+    if response.status_code == 409:  # InvokeAI's answer to a ValueError while queueing, e.g. a duplicate source
         return "already"
     if response.status_code == 415:
         return "InvokeAI does not recognise this model format"
@@ -183,6 +183,8 @@ def _install(client, base, path, job_timeout, cancel) -> str | None:
         job = response.json()
     if job["status"] == "completed":
         return None
+    if job.get("error_reason") == "DuplicateModelException":
+        return "already"  # installed by someone else since our scan (InvokeAI's paths are unique)
     return job.get("error") or job.get("error_reason") or job["status"]
 
 

@@ -24,7 +24,7 @@ from lorapilot.models.manifest import load_manifest
 from lorapilot.models.safetensors_header import SafetensorsError, read_header
 from lorapilot.models.store import ModelStore, check_folder
 from lorapilot.progress import Progress, check_cancel, no_progress
-from lorapilot.safepath import check_name
+from lorapilot.safepath import check_name, resolve_inside
 from lorapilot.workspace.secrets import read_secrets
 
 INCOMING = ".incoming"
@@ -67,7 +67,7 @@ def pull(
     if plan.bundle:
         _pull_bundle(store, plan, folder or plan.folder or "diffusers", staging, result, progress, cancel, client)
     else:
-        _pull_file(store, plan, plan.files[0], folder or plan.folder, staging, result, progress, cancel, client)
+        _pull_file(store, plan, plan.files[0], folder, staging, result, progress, cancel, client)
     return result
 
 
@@ -125,7 +125,7 @@ def _pull_file(store, plan, remote, folder, staging, result, progress, cancel, c
     if os.path.splitext(final_name)[1].lower() not in FORMATS:
         discard_part(part)
         raise LorapilotError(f"{redact_url(remote.url)} did not name a model file (got {final_name!r}); the download was removed")
-    folder = folder or _detect_folder(part, final_name)
+    folder = folder or _source_folder(plan.folder, part, final_name) or _detect_folder(part, final_name)
     dest = store.ws.models / folder / final_name
     if dest.exists():
         if store.hash(dest)["sha256"] == downloaded.sha256:
@@ -147,6 +147,18 @@ def _fallback_name(url: str) -> str:
     import hashlib
 
     return f"download-{hashlib.sha256(url.split('?', 1)[0].encode()).hexdigest()[:12]}"
+
+
+def _source_folder(source_folder: str | None, part: Path, name: str) -> str | None:
+    """The folder the source names, except a "Checkpoint" that is only a diffusion model (CivitAI lists FLUX
+    fine-tunes so): ComfyUI's checkpoint loader cannot load one, its diffusion-model loader reads diffusion_models/."""
+    if source_folder != "checkpoints" or not name.lower().endswith((".safetensors", ".sft")):
+        return source_folder
+    try:
+        kind = detect(read_header(part)).kind
+    except SafetensorsError:
+        return source_folder  # _detect_folder is not reached; the file is placed as the source says
+    return "diffusion_models" if kind == "diffusion_model" else source_folder
 
 
 def _detect_folder(part: Path, name: str) -> str:
@@ -175,7 +187,7 @@ def _pull_bundle(store, plan, folder, staging, result, progress, cancel, client)
     done = 0
     for remote in plan.files:
         check_cancel(cancel)
-        target = bundle_dir / remote.relpath
+        target = resolve_inside(bundle_dir, remote.relpath)  # sources checked it too; a bundle never leaves its folder
         if target.is_file() and (remote.size is None or target.stat().st_size == remote.size):
             done += target.stat().st_size
             continue
@@ -201,8 +213,16 @@ def _pull_bundle(store, plan, folder, staging, result, progress, cancel, client)
     result.placed.append(str(dest))
 
 
+def partial_downloads(store: ModelStore) -> list[tuple[Path, int]]:
+    """What interrupted pulls left in ``models/.incoming`` for the next pull to resume: (path, bytes)."""
+    staging = store.ws.models / INCOMING
+    if not staging.is_dir():
+        return []
+    return sorted((p, p.stat().st_size) for p in staging.rglob("*") if p.is_file() and not p.name.endswith((".part.json", ".part.lock")))
+
+
 def clear_incoming(store: ModelStore) -> int:
-    """Remove every partial download; returns the bytes freed."""
+    """Remove every partial download (those pulls start over); returns the bytes freed."""
     staging = store.ws.models / INCOMING
     if not staging.exists():
         return 0

@@ -279,6 +279,10 @@ def _resolve_hf(text: str, repo_id: str, path: str | None, revision: str, token:
             headers=headers,
             auth_hint=hint,
         )
+    for file_path, _, _ in listed:  # the listing comes from the server: its paths must stay inside the repo
+        parts = file_path.split("/")
+        if file_path.startswith("/") or "\\" in file_path or any(p in ("", ".", "..") for p in parts):
+            raise SourceError(f"{repo_id} lists a file outside the repo: {file_path!r}; nothing was downloaded")
     names = {p for p, _, _ in listed}
     if "model_index.json" in names:
         chosen = select_diffusers_files(listed)

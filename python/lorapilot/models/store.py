@@ -31,6 +31,7 @@ from lorapilot.workspace.layout import MODEL_FOLDERS, Workspace
 # Files that travel with a model when it is moved, renamed or deleted (``.training.json``: TrainPilot's card).
 SIDECAR_SUFFIXES = (".preview.png", ".preview.jpg", ".preview.jpeg", ".preview.webp", ".civitai.info", ".training.json", ".json", ".txt", ".yaml", ".png", ".jpg", ".jpeg", ".webp")
 TRASH_SOURCE = "models"
+SIDECAR_SOURCE = "models-sidecar:"  # + the trash id of the model it belongs to: restored with it
 
 
 @dataclass
@@ -81,6 +82,10 @@ class ModelStore:
     def roots(self) -> list[Path]:
         """The main store first, then each extra root."""
         return [self.ws.models, *self.extra_roots]
+
+    def unreachable_roots(self) -> list[Path]:
+        """Extra roots that are not a folder right now (an unmounted network volume, a broken link)."""
+        return [root for root in self.extra_roots if not root.is_dir()]
 
     @property
     def cache(self) -> ModelCache:
@@ -257,31 +262,64 @@ class ModelStore:
         return dest
 
     def delete(self, user_path: str) -> list[TrashItem]:
-        """Move a model and its sidecars to the trash of its root; returns the trash items."""
+        """Move a model and its sidecars to the trash; returns the trash items, the model's first."""
         root, src = self.resolve(user_path)
-        trash = Trash(root)
+        trash = self._trash_for(root)
         sidecars = _sidecars(src)
-        items = [trash.move(src, source=TRASH_SOURCE)]
-        for side in sidecars:
-            items.append(trash.move(side, source=TRASH_SOURCE))
-        return items
+        main = trash.move(src, source=TRASH_SOURCE)
+        return [main, *(trash.move(side, source=SIDECAR_SOURCE + main.id) for side in sidecars)]
+
+    def _trash_for(self, root: Path) -> Trash:
+        """The workspace trash for ``models/`` (so `lorapilot trash` lists and empties it); an extra root keeps its
+        own ``.trash``, as does a ``models/`` linked to another volume, since a rename cannot cross file systems."""
+        ws_root = Path(os.path.realpath(self.ws.root))
+        if root == Path(os.path.realpath(self.ws.models)) and ws_root in root.parents and _same_device(root, ws_root):
+            return Trash(ws_root)
+        return Trash(root)
+
+    def _trashes(self) -> list[tuple[Path, Trash]]:
+        """(store root, trash) of every trash that may hold models: the workspace's, then each root's own."""
+        out, seen = [], set()
+        for root in self.roots:
+            real = Path(os.path.realpath(root))
+            for trash in (self._trash_for(real), Trash(real)):
+                key = os.path.realpath(trash.dir)
+                if key not in seen:
+                    seen.add(key)
+                    out.append((real, trash))
+        return out
 
     def trash_items(self) -> list[dict]:
-        """Models in the trash of every root, newest first."""
+        """Deleted models of every root, newest first: one row per model (``original`` inside its store root,
+        ``sidecars`` the names of the files that come back with it)."""
         items = []
-        for root in self.roots:
-            for item in Trash(root).list():
+        for root, trash in self._trashes():
+            listed = trash.list()
+            sidecars: dict[str, list[str]] = {}
+            for item in listed:
+                if item.source.startswith(SIDECAR_SOURCE):
+                    sidecars.setdefault(item.source[len(SIDECAR_SOURCE):], []).append(item.name)
+            for item in listed:
                 if item.source == TRASH_SOURCE:
-                    items.append({**item.to_dict(), "root": str(root)})
+                    original = os.path.relpath(trash.root / item.original, root).replace(os.sep, "/")
+                    items.append({**item.to_dict(), "original": original, "root": str(root),
+                                  "sidecars": sorted(sidecars.get(item.id, []))})
         return sorted(items, key=lambda i: i["deleted_at"], reverse=True)
 
     def restore(self, item_id: str) -> Path:
-        """Put a deleted model back where it was (never over an existing file)."""
-        for root in self.roots:
-            trash = Trash(root)
+        """Put a deleted model back where it was, with its sidecars (never over an existing file)."""
+        for _, trash in self._trashes():
             if (trash.dir / item_id / "info.json").exists():
-                return trash.restore(item_id)
+                path = trash.restore(item_id)
+                for item in trash.list():
+                    if item.source == SIDECAR_SOURCE + item_id and not os.path.lexists(trash.root / item.original):
+                        trash.restore(item.id)
+                return path
         raise NotFoundError(f"no deleted model {item_id!r} in the trash")
+
+
+def _same_device(a: Path, b: Path) -> bool:
+    return os.stat(a).st_dev == os.stat(b).st_dev
 
 
 def check_folder(folder: str) -> str:

@@ -83,10 +83,11 @@ def delete_dataset(name: str, ctx: Context = Depends(get_ctx)) -> dict:
 @router.post(PREFIX + "/import/folder", status_code=202)
 def import_folder(name: str, body: m.ImportFolder, ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks)):
     """Import a folder inside the workspace, as a task."""
+    from lorapilot.tagpilot.importer import check_import_source
     from lorapilot.tagpilot.importer import import_folder as run
 
     ds = _ds(ctx, name)
-    source = resolve_inside(ctx.workspace.root, body.path, must_exist=True)
+    source = check_import_source(ds, resolve_inside(ctx.workspace.root, body.path, must_exist=True))
     task = tasks.submit(
         "tagpilot.import", f"import {source.name} into {name}",
         lambda progress, cancel: run(ds, source, body.move, progress, cancel).to_dict(),
@@ -155,7 +156,7 @@ def list_images(name: str, q: str | None = None, offset: int = 0, limit: int = 2
     ds = _ds(ctx, name)
     records = scan(ds)
     matched = parse_query(q).filter(records)
-    page = matched[max(0, offset) : max(0, offset) + max(0, min(limit, 5000))]
+    page = matched[max(0, offset) : max(0, offset) + max(0, min(limit, 100_000))]
     return {"total": len(records), "matched": len(matched), "offset": offset, "images": [r.to_dict() for r in page]}
 
 

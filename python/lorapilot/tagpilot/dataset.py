@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import re
 import threading
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Iterator
 
 from lorapilot.errors import ConflictError, LorapilotError, NotFoundError
+from lorapilot.fsutil import atomic_write_text
 from lorapilot.safepath import check_name, resolve_inside
 from lorapilot.trash import Trash, TrashItem
 from lorapilot.workspace.layout import Workspace
@@ -159,7 +161,21 @@ def rename_dataset(ws: Workspace, name: str, new_name: str) -> Dataset:
     if os.path.lexists(target):
         raise ConflictError(f"dataset {new_name!r} already exists")
     os.rename(ds.path, target)
-    return Dataset(name=new_name, path=target)
+    renamed = Dataset(name=new_name, path=target)
+    _retarget_handoff(renamed)
+    return renamed
+
+
+def _retarget_handoff(ds: Dataset) -> None:
+    """Point a "train this" handoff at the renamed folder: its absolute ``image_dir`` would name the old
+    one (and, once another dataset takes the old name, that one's images)."""
+    try:
+        handoff = json.loads(ds.handoff_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # none yet, or unreadable: TrainPilot reports a bad one itself
+    if isinstance(handoff, dict):
+        handoff.update(dataset=ds.name, image_dir=str(ds.path.absolute()))
+        atomic_write_text(ds.handoff_file, json.dumps(handoff, indent=2) + "\n")
 
 
 def delete_dataset(ws: Workspace, name: str) -> TrashItem:

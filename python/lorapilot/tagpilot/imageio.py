@@ -31,3 +31,8 @@ def open_rgb(path: Path, draft: tuple[int, int] | None = None):
             img.draft("RGB", draft)
         img.load()
         return on_white(img)
+
+
+def decode_error(exc: BaseException, path) -> str:
+    """Pillow's message for a bad file without the server's absolute path (the report names the image)."""
+    return str(exc).replace(f"'{path}'", f"'{Path(path).name}'").replace(str(path), Path(path).name)

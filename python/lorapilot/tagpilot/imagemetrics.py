@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lorapilot.tagpilot.imageio import on_white
+from lorapilot.tagpilot.imageio import decode_error, on_white
 
 BLUR_SIDE = 512
 _HASH_BYTES = 1 << 20
@@ -88,7 +88,7 @@ def measure(path: str) -> dict:
         result["error"] = f"image too large: {exc}"
         return result
     except Exception as exc:  # noqa: BLE001 - any decoder failure means "corrupt", never a crash
-        result["error"] = f"cannot decode image: {exc}"
+        result["error"] = f"cannot decode image: {decode_error(exc, path)}"
         return result
     scale = BLUR_SIDE / max(gray.size)
     small = gray.resize((max(1, round(gray.width * scale)), max(1, round(gray.height * scale)))) if scale < 1 else gray

@@ -41,13 +41,17 @@ class ImportReport:
         }
 
 
-def _taken_stems(ds: Dataset) -> set[str]:
-    """Lower-cased stems already used by an image or a caption (a.png and a.jpg would share a.txt)."""
+def _taken_stems(ds: Dataset, captions_count: bool = True) -> set[str]:
+    """Lower-cased stems already used by an image or a caption (a.png and a.jpg would share a.txt).
+
+    With ``captions_count=False`` only images count: an upload pairs with a caption uploaded before it.
+    """
     stems = set()
     with os.scandir(ds.path) as entries:
         for entry in entries:
-            if not entry.name.startswith("."):
-                stems.add(os.path.splitext(entry.name)[0].lower())
+            if entry.name.startswith(".") or (not captions_count and not is_image_name(entry.name)):
+                continue
+            stems.add(os.path.splitext(entry.name)[0].lower())
     return stems
 
 
@@ -100,6 +104,17 @@ def _collect(source: Path, report: ImportReport) -> list[tuple[Path, Path | None
     return pairs
 
 
+def check_import_source(ds: Dataset, source: Path) -> Path:
+    """Refuse a source that is not a folder, or that holds the dataset (it would import its own images)."""
+    source = Path(source)
+    if not source.is_dir():
+        raise LorapilotError(f"import source {source} is not a folder")
+    real_source, real_target = Path(os.path.realpath(source)), Path(os.path.realpath(ds.path))
+    if real_target == real_source or real_target.is_relative_to(real_source):
+        raise LorapilotError(f"cannot import {source} into dataset {ds.name!r}: the folder holds the dataset itself")
+    return source
+
+
 def import_folder(
     ds: Dataset,
     source: Path,
@@ -112,11 +127,7 @@ def import_folder(
     A name already in the dataset gets a ``-N`` suffix; undecodable images are
     imported and reported (the checks tab offers to remove them).
     """
-    source = Path(source)
-    if not source.is_dir():
-        raise LorapilotError(f"import source {source} is not a folder")
-    if Path(os.path.realpath(source)) == Path(os.path.realpath(ds.path)):
-        raise LorapilotError("cannot import a dataset into itself")
+    source = check_import_source(ds, source)
     report = ImportReport()
     pairs = _collect(source, report)
     with ds.lock():
@@ -161,7 +172,9 @@ def import_upload(ds: Dataset, filename: str, stream: BinaryIO | Iterable[bytes]
     """Store one uploaded image or caption file (streamed; refused beyond ``max_bytes``).
 
     An image whose name is taken gets a ``-N`` suffix; a caption replaces
-    nothing: it is only accepted for an image without a caption.
+    nothing: it is only accepted for an image without a caption. Files arrive
+    one request each, in any order: an image pairs with a caption uploaded
+    before it (``a.txt`` then ``a.webp``) instead of being renamed away from it.
     """
     check_name(filename, "file name")
     if filename.startswith("."):
@@ -180,7 +193,7 @@ def import_upload(ds: Dataset, filename: str, stream: BinaryIO | Iterable[bytes]
                 os.rename(tmp, ds.path / filename)
                 report.captions += 1
                 return report
-            name = _free_name(filename, _taken_stems(ds))
+            name = _free_name(filename, _taken_stems(ds, captions_count=False))
             if name != filename:
                 report.renamed[filename] = name
             os.rename(tmp, ds.path / name)

@@ -18,6 +18,7 @@ from pathlib import Path
 from lorapilot import db
 from lorapilot.tagpilot.captions import MISSING, Caption, decode_caption, read_raw
 from lorapilot.tagpilot.dataset import CAPTION_EXTENSION, Dataset, caption_name, excluded_images, is_image_name
+from lorapilot.tagpilot.imageio import decode_error
 
 CACHE_SCHEMA = [
     """
@@ -101,7 +102,7 @@ def image_size(path: Path) -> tuple[int | None, int | None, str | None]:
             width, height = img.size
         return width, height, None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        return None, None, f"cannot read image: {exc}"
+        return None, None, f"cannot read image: {decode_error(exc, path)}"
     except Image.DecompressionBombError as exc:
         return None, None, f"image too large: {exc}"
 

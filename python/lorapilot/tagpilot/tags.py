@@ -85,7 +85,10 @@ def find_replace(text: str, find: str, replace: str, regex: bool = False, ignore
         pattern = re.compile(find if regex else re.escape(find), flags)
     except re.error as exc:
         raise LorapilotError(f"find_replace: invalid regular expression {find!r}: {exc}") from None
-    return pattern.sub(replace if regex else replace.replace("\\", "\\\\"), text)
+    try:
+        return pattern.sub(replace if regex else replace.replace("\\", "\\\\"), text)
+    except (re.error, IndexError) as exc:  # a bad group reference in the replacement
+        raise LorapilotError(f"find_replace: invalid replacement {replace!r}: {exc}") from None
 
 
 def _tag_pattern(tag: str) -> re.Pattern:

@@ -21,7 +21,7 @@ from lorapilot.errors import LorapilotError
 from lorapilot.tagpilot.captioning import CaptionOutput, ImageError
 from lorapilot.tagpilot.captions import read_caption
 from lorapilot.tagpilot.config import DEFAULT_PROMPT
-from lorapilot.tagpilot.imageio import open_rgb
+from lorapilot.tagpilot.imageio import decode_error, open_rgb
 
 API_KEY_SECRET = "TAGPILOT_VLM_API_KEY"
 PLACEHOLDERS = ("name", "caption", "trigger")
@@ -58,7 +58,7 @@ def image_data_url(path: Path, max_side: int) -> str:
     try:
         rgb = open_rgb(path)
     except Exception as exc:  # noqa: BLE001 - a decoder failure is this image's problem only
-        raise ImageError(f"cannot decode image: {exc}") from None
+        raise ImageError(f"cannot decode image: {decode_error(exc, path)}") from None
     rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
     rgb.save(buffer, format="JPEG", quality=90)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from lorapilot.errors import ConfigError, LorapilotError
 from lorapilot.tagpilot.captioning import CaptionOutput, ImageError
-from lorapilot.tagpilot.imageio import on_white, open_rgb
+from lorapilot.tagpilot.imageio import decode_error, on_white, open_rgb
 
 RATING, GENERAL, CHARACTER = 9, 0, 4
 
@@ -161,7 +161,7 @@ class WD14Tagger:
         try:
             return preprocess(open_rgb(path), self.size)
         except Exception as exc:  # noqa: BLE001 - any decoder failure is this image's problem only
-            raise ImageError(f"cannot decode image: {exc}") from None
+            raise ImageError(f"cannot decode image: {decode_error(exc, path)}") from None
 
     def predict(self, batch) -> list[TagResult]:
         """Tag a float32 [N, S, S, 3] batch."""

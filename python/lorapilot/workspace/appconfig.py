@@ -32,6 +32,27 @@ def _status(path: Path, existed: bool, changed: bool) -> str:
 # ---------------------------------------------------------------- ComfyUI
 
 
+# Store folders ComfyUI has no folder name of its own for: its folder_paths.py reads models/t2i_adapter as part
+# of "controlnet", so a `t2i_adapter:` key would make a folder type no node reads. (clip and unet need no entry:
+# ComfyUI maps those legacy names to text_encoders and diffusion_models itself.)
+COMFY_FOLDER_OF = {"t2i_adapter": "controlnet"}
+
+
+def comfy_folder_lines() -> list[str]:
+    """Each ComfyUI folder name with the store folders it reads (a `|` block when there are several)."""
+    groups: dict[str, list[str]] = {}
+    for folder in MODEL_FOLDERS:
+        groups.setdefault(COMFY_FOLDER_OF.get(folder, folder), []).append(folder)
+    lines = []
+    for name, folders in groups.items():
+        if len(folders) == 1:
+            lines.append(f"    {name}: {folders[0]}")
+        else:
+            lines.append(f"    {name}: |")
+            lines += [f"        {folder}" for folder in folders]
+    return lines
+
+
 def comfy_sections(models: Path, extra_roots: list[str]) -> str:
     """Our extra_model_paths.yaml sections: the store, then each extra root."""
     roots = [(COMFY_SECTION, str(models), True)]
@@ -42,7 +63,7 @@ def comfy_sections(models: Path, extra_roots: list[str]) -> str:
         out.append(f"    base_path: {_yaml_scalar(base)}")
         if default:
             out.append("    is_default: true")
-        out += [f"    {folder}: {folder}" for folder in MODEL_FOLDERS]
+        out += comfy_folder_lines()
     return "\n".join(out) + "\n"
 
 

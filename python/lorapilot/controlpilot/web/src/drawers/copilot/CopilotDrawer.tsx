@@ -197,7 +197,8 @@ export default function CopilotDrawer({ onClose }: DrawerProps) {
                 <p className="copilot-prompt">{m.prompt}</p>
                 {(m.answer || m.running) && <pre className="copilot-answer">{m.answer || "…"}</pre>}
                 {m.stderr && (
-                  <details className="copilot-stderr">
+                  // A failed run: its CLI messages say why (e.g. a bad token), so they show without a click.
+                  <details className="copilot-stderr" open={!!m.result && m.result.status !== "ok"}>
                     <summary>CLI messages</summary>
                     <pre>{m.stderr}</pre>
                   </details>
@@ -243,7 +244,7 @@ export default function CopilotDrawer({ onClose }: DrawerProps) {
           <summary>Options</summary>
           <label>
             Working folder (inside the workspace)
-            <input value={cwd} onChange={(e) => setCwd(e.target.value)} placeholder="e.g. datasets/cats (default: the workspace)" />
+            <input value={cwd} onChange={(e) => setCwd(e.target.value)} placeholder={`e.g. datasets/cats (default: ${status?.default_cwd ?? "outputs"})`} />
           </label>
           <label className="inline">
             <input type="checkbox" checked={allowWrite} onChange={(e) => setAllowWrite(e.target.checked)} /> Let Copilot edit files in that folder

@@ -11,6 +11,7 @@ export interface CopilotStatus {
   token: { configured: boolean; source: string | null };
   cli?: { installed: boolean; path: string | null; version: string | null; error: string | null; install_hint: string | null };
   cwd?: string;
+  default_cwd?: string;
   busy?: boolean;
   permit_allow_all?: boolean;
 }

@@ -13,13 +13,13 @@ export interface Model {
 }
 interface Task { id: string; kind: string; title: string; state: string; current: number; total: number | null; message: string; error: string | null }
 interface Types { folders: string[]; families: Record<string, string> }
-interface TrashItem { id: string; name: string; original: string; size: number }
+interface TrashItem { id: string; name: string; original: string; size: number; sidecars: string[] }
 interface ManifestEntry { source: string; type: string | null; description: string; requires: string[] }
 
 const SIZE_STEPS: [string, number][] = [["any size", 0], ["> 100 MB", 100e6], ["> 1 GB", 1e9], ["> 5 GB", 5e9]];
 
 export default function ModelsPage() {
-  const list = useApi<{ models: Model[]; unhashed: number }>("/api/models");
+  const list = useApi<{ models: Model[]; unhashed: number; unreachable_roots: string[] }>("/api/models");
   const types = useApi<Types>("/api/models/types");
   const trash = useApi<{ items: TrashItem[] }>("/api/models/trash");
   const manifest = useApi<{ models: Record<string, ManifestEntry> }>("/api/models/manifest");
@@ -65,6 +65,9 @@ export default function ModelsPage() {
     <div className="page models">
       <h1>Models</h1>
       <ErrorBanner message={list.error ?? action.error} />
+      {list.data?.unreachable_roots.map((root) => (
+        <p key={root} role="alert" className="error">Extra root {root} is not reachable (unmounted volume?): its models are not listed.</p>
+      ))}
 
       <section aria-label="Pull a model" className="model-pull">
         <form onSubmit={(e) => { e.preventDefault(); if (source.trim()) pull(pullType ? { source, type: pullType } : { source }); }}>
@@ -152,7 +155,10 @@ export default function ModelsPage() {
           <h2>Deleted</h2>
           <ul>
             {trash.data.items.map((i) => (
-              <li key={i.id}>{i.original} ({formatBytes(i.size)}) <button onClick={() => restore(i.id)}>Restore</button></li>
+              <li key={i.id}>
+                {i.original} ({formatBytes(i.size)}){i.sidecars.length > 0 && <span className="muted"> with {i.sidecars.join(", ")}</span>}{" "}
+                <button onClick={() => restore(i.id)} aria-label={`Restore ${i.name}`}>Restore</button>
+              </li>
             ))}
           </ul>
         </section>

@@ -25,6 +25,8 @@ export default function BulkPanel({ name, target, targetLabel, onApplied }: {
   const [other, setOther] = useState("");
   const [position, setPosition] = useState(0);
   const [regex, setRegex] = useState(false);
+  const [ignoreCase, setIgnoreCase] = useState(false);
+  const [byFrequency, setByFrequency] = useState(false);
   const [keepFirst, setKeepFirst] = useState(0);
   const [preview, setPreview] = useState<Preview | null>(null);
   const action = useAction();
@@ -34,8 +36,8 @@ export default function BulkPanel({ name, target, targetLabel, onApplied }: {
       case "add": return { kind, tag, position };
       case "remove": return { kind, tags: tag.split(",").map((t) => t.trim()).filter(Boolean) };
       case "replace": return { kind, tag, new: other };
-      case "find_replace": return { kind, find: tag, replace: other, regex };
-      case "sort": return { kind, keep_first: keepFirst };
+      case "find_replace": return { kind, find: tag, replace: other, regex, ignore_case: ignoreCase };
+      case "sort": return { kind, keep_first: keepFirst, by_frequency: byFrequency };
       default: return { kind };
     }
   };
@@ -72,12 +74,18 @@ export default function BulkPanel({ name, target, targetLabel, onApplied }: {
           </select>
         )}
         {kind === "find_replace" && (
-          <label className="tp-inline"><input type="checkbox" checked={regex} onChange={(e) => { setRegex(e.target.checked); reset(); }} /> regex</label>
+          <>
+            <label className="tp-inline"><input type="checkbox" checked={regex} onChange={(e) => { setRegex(e.target.checked); reset(); }} /> regex</label>
+            <label className="tp-inline"><input type="checkbox" checked={ignoreCase} onChange={(e) => { setIgnoreCase(e.target.checked); reset(); }} /> ignore case</label>
+          </>
         )}
         {kind === "sort" && (
           <label className="tp-inline">keep first
             <input type="number" min={0} value={keepFirst} onChange={(e) => { setKeepFirst(Number(e.target.value)); reset(); }} />
           </label>
+        )}
+        {kind === "sort" && (
+          <label className="tp-inline"><input type="checkbox" checked={byFrequency} onChange={(e) => { setByFrequency(e.target.checked); reset(); }} /> most frequent first</label>
         )}
         <button disabled={action.busy} onClick={() => void runPreview()}>Preview</button>
         <span className="muted">on {targetLabel}</span>

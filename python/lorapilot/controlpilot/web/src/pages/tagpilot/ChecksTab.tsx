@@ -4,6 +4,7 @@ import type { Task } from "../../api/types";
 import { ErrorBanner } from "../../components/ErrorBanner";
 import { useAction } from "../../hooks/useApi";
 import { base, cancelTask, imageUrl, type CheckReport, type Finding } from "./api";
+import ExcludedList from "./ExcludedList";
 import TaskProgress from "./TaskProgress";
 import { finished, useOnTrue, useTask } from "./useTask";
 
@@ -22,6 +23,7 @@ export default function ChecksTab({ name, onChanged }: { name: string; onChanged
   const [blur, setBlur] = useState(60);
   const [near, setNear] = useState(6);
   const [handled, setHandled] = useState<Set<string>>(new Set());
+  const [acted, setActed] = useState(0);
   const job = useTask();
   const action = useAction();
   const report = (job.task as (Task & { result?: CheckReport }) | undefined)?.result;
@@ -36,6 +38,7 @@ export default function ChecksTab({ name, onChanged }: { name: string; onChanged
     return action.run(() => post(`${base(name)}/checks/action`, { action: how, images })).then((ok) => {
       if (!ok) return;
       setHandled(new Set([...handled, ...images]));
+      setActed((n) => n + 1);
       onChanged();
     });
   };
@@ -49,6 +52,7 @@ export default function ChecksTab({ name, onChanged }: { name: string; onChanged
         <button className="primary" disabled={action.busy || (!!job.task && !finished(job.task))} onClick={() => void run()}>Run checks</button>
       </div>
       <ErrorBanner message={action.error} onClose={action.clearError} />
+      <ExcludedList name={name} nonce={acted} onChanged={onChanged} />
       {job.task && <TaskProgress task={job.task} onCancel={() => void action.run(() => cancelTask(job.task!.id))} />}
       {report && (
         <>

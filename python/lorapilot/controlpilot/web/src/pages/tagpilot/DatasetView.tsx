@@ -1,5 +1,5 @@
 import { useCallback, useState } from "react";
-import { post, upload, withQuery } from "../../api/client";
+import { post, withQuery } from "../../api/client";
 import { ErrorBanner } from "../../components/ErrorBanner";
 import { useAction, useApi } from "../../hooks/useApi";
 import { Link, navigate } from "../../router";
@@ -10,10 +10,13 @@ import CaptionJob from "./CaptionJob";
 import ChecksTab from "./ChecksTab";
 import ExportTab from "./ExportTab";
 import ImageGrid from "./ImageGrid";
+import ImportBar from "./ImportBar";
+import StatsPanel from "./StatsPanel";
 import TagSidebar from "./TagSidebar";
 import { useTaskEnds } from "./useTask";
 
 type Tab = "images" | "caption" | "checks" | "export";
+const PAGE = 1000; // thumbnails per "Show more"
 const TABS: [Tab, string][] = [["images", "Images"], ["caption", "Auto-caption"], ["checks", "Checks"], ["export", "Export"]];
 
 export default function DatasetView({ name }: { name: string }) {
@@ -23,7 +26,8 @@ export default function DatasetView({ name }: { name: string }) {
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [focused, setFocused] = useState<string | null>(null);
   const stats = useApi<DatasetStats>(base(name));
-  const images = useApi<ImagesPage>(withQuery(`${base(name)}/images`, { q: applied || undefined, limit: 2000 }));
+  const [shown, setShown] = useState(PAGE);
+  const images = useApi<ImagesPage>(withQuery(`${base(name)}/images`, { q: applied || undefined, limit: shown }));
   const history = useApi<HistoryState>(`${base(name)}/history?limit=10`);
   const [tagsNonce, setTagsNonce] = useState(0);
   const action = useAction();
@@ -35,50 +39,38 @@ export default function DatasetView({ name }: { name: string }) {
     history.reload();
     setTagsNonce((n) => n + 1);
   }, [images, stats, history]);
-  useTaskEnds("tagpilot.import", refresh); // a zip import runs as a task: show its images when it is done
+  useTaskEnds("tagpilot.import", refresh); // an import started elsewhere (the list page's zip): show its images when done
 
   const target: Target = selected.size ? { images: [...selected] } : { query: applied || undefined };
   const targetLabel = selected.size ? `${selected.size} selected images` : applied ? `images matching “${applied}”` : "all images";
   const undoRedo = (verb: "undo" | "redo") => action.run(() => post(`${base(name)}/history/${verb}`)).then(refresh);
-  const addFiles = async (files: FileList | null) => {
-    if (!files) return;
-    await action.run(async () => {
-      for (const file of Array.from(files)) {
-        if (file.name.toLowerCase().endsWith(".zip")) await upload(`${base(name)}/import/zip`, file);
-        else await upload(`${base(name)}/files/${encodeURIComponent(file.name)}`, file);
-      }
-    });
-    refresh();
-  };
   // Refresh the handoff (counts as they are now, trigger/repeats kept) before TrainPilot reads it.
   const trainUrl = `/train/new?dataset=${encodeURIComponent(name)}`;
   const trainThis = () => action.run(() => post(`${base(name)}/handoff`, {})).then((ok) => ok && navigate(trainUrl));
+  const removeSelected = (how: "exclude" | "trash") =>
+    action.run(() => post(`${base(name)}/checks/action`, { action: how, images: [...selected] })).then((done) => {
+      if (done === undefined) return;
+      setSelected(new Set());
+      setFocused(null);
+      refresh();
+    });
   const filterBy = (q: string) => {
     setQuery(q);
     setApplied(q);
     setSelected(new Set());
+    setShown(PAGE);
   };
 
   return (
     <div className="page tagpilot">
       <div className="tp-head">
         <h1><Link to="/datasets">TagPilot</Link> / {name}</h1>
-        {stats.data && (
-          <span className="muted" data-testid="dataset-stats">
-            {stats.data.images} images · {stats.data.captioned_pct}% captioned
-            {stats.data.undecodable > 0 && ` · ${stats.data.undecodable} undecodable`}
-            {stats.data.non_utf8_captions > 0 && ` · ${stats.data.non_utf8_captions} non-UTF-8 captions`}
-          </span>
-        )}
+        {stats.data && <StatsPanel stats={stats.data} />}
         <span className="tp-spacer" />
         <button disabled={!history.data?.can_undo || action.busy} onClick={() => void undoRedo("undo")}
           title={history.data?.entries.find((e) => e.state === "applied")?.description}>Undo</button>
         <button disabled={!history.data?.can_redo || action.busy} onClick={() => void undoRedo("redo")}>Redo</button>
-        <label className="button ghost tp-file">
-          Add images…
-          <input type="file" multiple accept="image/png,image/jpeg,image/webp,.txt,.zip" hidden
-            onChange={(e) => void addFiles(e.target.files)} />
-        </label>
+        <ImportBar name={name} onImported={refresh} />
         <Link className="button primary" to={trainUrl} onClick={(e) => { e.preventDefault(); void trainThis(); }}>
           Train this
         </Link>
@@ -102,6 +94,14 @@ export default function DatasetView({ name }: { name: string }) {
               {images.data ? `${images.data.matched} of ${images.data.total}` : "…"}
               {selected.size > 0 && ` · ${selected.size} selected`}
             </span>
+            {selected.size > 0 && (
+              <>
+                <button type="button" disabled={action.busy} onClick={() => void removeSelected("exclude")}
+                  title="Move out of the dataset into .tagpilot/excluded/ (Checks tab: Include brings them back)">Exclude</button>
+                <button type="button" disabled={action.busy} onClick={() => void removeSelected("trash")}
+                  title="Move to the workspace trash (restorable)">Trash</button>
+              </>
+            )}
           </form>
           {tab === "images" && (
             <>
@@ -114,6 +114,11 @@ export default function DatasetView({ name }: { name: string }) {
                     onSaved={refresh} onClose={() => setFocused(null)} />
                 )}
               </div>
+              {images.data && images.data.images.length < images.data.matched && (
+                <button className="tp-more" onClick={() => setShown((n) => n + PAGE)}>
+                  Show more ({images.data.matched - images.data.images.length} not shown)
+                </button>
+              )}
             </>
           )}
           {tab === "caption" && <CaptionJob name={name} target={target} targetLabel={targetLabel} onFinished={refresh} />}

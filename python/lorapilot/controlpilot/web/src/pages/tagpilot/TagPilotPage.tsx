@@ -1,5 +1,6 @@
 import { useState } from "react";
-import { post, upload } from "../../api/client";
+import { del, post, upload } from "../../api/client";
+import type { TrashItem } from "../../api/types";
 import { ErrorBanner } from "../../components/ErrorBanner";
 import { useAction, useApi } from "../../hooks/useApi";
 import { Link, navigate } from "../../router";
@@ -18,6 +19,7 @@ function DatasetList() {
   const list = useApi<DatasetSummary[]>("/api/datasets");
   const action = useAction();
   const [name, setName] = useState("");
+  const [deleted, setDeleted] = useState<TrashItem | null>(null);
   const create = async () => {
     const made = await action.run(() => post(`/api/datasets`, { name }));
     if (made) navigate(`/datasets/${encodeURIComponent(name)}`);
@@ -30,10 +32,33 @@ function DatasetList() {
     });
     navigate(`/datasets/${encodeURIComponent(name)}`);
   };
+  const remove = (dataset: string) => {
+    if (!window.confirm(`Move the dataset “${dataset}” to the trash? You can restore it.`)) return;
+    void action.run(() => del<TrashItem>(base(dataset))).then((item) => {
+      if (item) setDeleted(item);
+      list.reload();
+    });
+  };
+  const restore = (item: TrashItem) =>
+    action.run(() => post(`/api/files/trash/${encodeURIComponent(item.id)}/restore`)).then((done) => {
+      if (done !== undefined) setDeleted(null);
+      list.reload();
+    });
+  const rename = (dataset: string, to: string) =>
+    action.run(() => post(`${base(dataset)}/rename`, { name: to })).then((done) => {
+      list.reload();
+      return done !== undefined;
+    });
   return (
     <div className="page tagpilot">
       <h1>TagPilot</h1>
       <ErrorBanner message={list.error ?? action.error} onClose={action.clearError} />
+      {deleted && (
+        <p className="tp-conflict" role="status">
+          Moved {deleted.original} to the trash.
+          <button onClick={() => void restore(deleted)} disabled={action.busy}>Restore</button>
+        </p>
+      )}
       <form className="tp-row" onSubmit={(e) => { e.preventDefault(); void create(); }}>
         <input aria-label="New dataset name" placeholder="new dataset name" value={name} onChange={(e) => setName(e.target.value)} />
         <button className="primary" disabled={!name || action.busy}>Create</button>
@@ -44,13 +69,42 @@ function DatasetList() {
       </form>
       <section className="cards" aria-label="Datasets">
         {list.data?.map((d) => (
-          <Link key={d.name} to={`/datasets/${encodeURIComponent(d.name)}`} className="card tp-dataset-card">
-            <h3>{d.name}</h3>
-            <p className="muted">{d.images} images · {d.captioned} captioned</p>
-          </Link>
+          <DatasetCard key={d.name} dataset={d} busy={action.busy} onRename={rename} onDelete={remove} />
         ))}
         {list.data?.length === 0 && <p className="muted">No datasets yet: create one, then add images.</p>}
       </section>
     </div>
+  );
+}
+
+/** One dataset: opens on click; rename in place; delete moves it to the trash. */
+function DatasetCard({ dataset, busy, onRename, onDelete }: {
+  dataset: DatasetSummary;
+  busy: boolean;
+  onRename: (name: string, to: string) => Promise<boolean>;
+  onDelete: (name: string) => void;
+}) {
+  const [editing, setEditing] = useState(false);
+  const [to, setTo] = useState(dataset.name);
+  const url = `/datasets/${encodeURIComponent(dataset.name)}`;
+  return (
+    <article className="card tp-dataset-card" aria-label={`Dataset ${dataset.name}`}>
+      {editing ? (
+        <form className="tp-row" onSubmit={(e) => { e.preventDefault(); void onRename(dataset.name, to).then((ok) => ok && setEditing(false)); }}>
+          <input aria-label={`New name for ${dataset.name}`} value={to} onChange={(e) => setTo(e.target.value)} autoFocus />
+          <button className="primary" disabled={busy || !to || to === dataset.name}>Rename</button>
+          <button type="button" className="ghost" onClick={() => { setEditing(false); setTo(dataset.name); }}>Cancel</button>
+        </form>
+      ) : (
+        <h3><Link to={url}>{dataset.name}</Link></h3>
+      )}
+      <p className="muted">{dataset.images} images · {dataset.captioned} captioned</p>
+      {!editing && (
+        <div className="tp-row">
+          <button className="ghost" onClick={() => setEditing(true)} disabled={busy}>Rename…</button>
+          <button className="ghost" onClick={() => onDelete(dataset.name)} disabled={busy}>Delete</button>
+        </div>
+      )}
+    </article>
   );
 }

@@ -14,6 +14,8 @@ export interface DatasetStats {
   undecodable: number;
   non_utf8_captions: number;
   excluded: number;
+  width: { min: number; max: number; mean: number } | null;
+  height: { min: number; max: number; mean: number } | null;
   aspect_ratios: Record<string, number>;
   short_side: Record<string, number>;
 }
@@ -43,6 +45,7 @@ export interface OpSpec {
   find?: string;
   replace?: string;
   regex?: boolean;
+  ignore_case?: boolean;
   keep_first?: number;
   by_frequency?: boolean;
 }
