@@ -5,7 +5,8 @@ import sys
 
 import pytest
 
-HEAVY = ("torch", "diffusers", "transformers", "peft", "accelerate", "onnxruntime", "numpy", "fastapi", "uvicorn")
+HEAVY = ("torch", "diffusers", "transformers", "peft", "accelerate", "onnxruntime", "onnx", "numpy", "scipy", "cv2",
+         "fastapi", "starlette", "uvicorn", "PIL", "safetensors", "huggingface_hub", "pynvml", "watchfiles")
 
 
 def _run(*args, env=None, cwd=None):
@@ -23,6 +24,24 @@ def test_help_imports_no_heavy_module():
     assert result.returncode == 0, result.stderr
     assert "Usage: lorapilot" in result.stdout
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_every_command_help_imports_no_heavy_module():
+    code = (
+        "import sys\n"
+        "from lorapilot.cli import COMMANDS, main\n"
+        "for name in sorted(COMMANDS):\n"
+        "    try:\n        main([name, '--help'])\n    except SystemExit:\n        pass\n"
+        f"    heavy = sorted(m for m in {HEAVY!r} if m in sys.modules)\n"
+        "    print('VERDICT', name, heavy)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    verdicts = [line for line in result.stdout.splitlines() if line.startswith("VERDICT ")]
+    from lorapilot.cli import COMMANDS
+
+    assert len(verdicts) == len(COMMANDS)
+    assert [v for v in verdicts if not v.endswith(" []")] == []
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from fastapi.testclient import TestClient
+
+from lorapilot.controlpilot.app import create_app
 from lorapilot.controlpilot.auth import SESSION_COOKIE
 from lorapilot.controlpilot.tokens import TokenStore
 from lorapilot.workspace.secrets import set_secret
@@ -124,6 +127,20 @@ def test_cross_site_posts_are_refused_even_with_a_session(client):
 
 def test_loopback_needs_no_login_unless_configured(tmp_path):
     open_ctx = make_workspace(tmp_path / "open")
-    assert make_anonymous_client(open_ctx, bind_host="127.0.0.1").get("/api/auth/tokens").status_code == 200
+    local = TestClient(create_app(open_ctx, bind_host="127.0.0.1"), base_url="http://127.0.0.1:7878")
+    assert local.get("/api/auth/tokens").status_code == 200
     strict_ctx = make_workspace(tmp_path / "strict", settings={"controlpilot": {"auth": "always"}})
     assert make_anonymous_client(strict_ctx, bind_host="127.0.0.1").get("/api/auth/tokens").status_code == 401
+
+
+def test_without_login_on_loopback_only_local_host_names_are_answered(tmp_path):
+    # DNS rebinding: evil.example re-pointed at 127.0.0.1 sends Host: evil.example.
+    app = create_app(make_workspace(tmp_path / "ws"), bind_host="127.0.0.1")
+    for host in ("localhost", "localhost:7878", "127.0.0.1:7878", "[::1]:7878", "app.localhost:7878"):
+        assert TestClient(app, base_url=f"http://{host}").get("/api/files").status_code == 200, host
+    for host in ("evil.example", "evil.example:7878", "127.0.0.1.evil.example", "192.168.1.5:7878", "[::2]"):
+        resp = TestClient(app, base_url=f"http://{host}").get("/api/files")
+        assert resp.status_code == 403, host
+        assert "answers only to localhost" in resp.json()["detail"]
+    # The page itself and the health check hold no data: still served.
+    assert TestClient(app, base_url="http://evil.example").get("/api/health").status_code == 200

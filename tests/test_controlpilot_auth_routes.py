@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from starlette.routing import Mount
 from starlette.websockets import WebSocketDisconnect
 
-from support.api import make_anonymous_client
+from support.api import make_anonymous_client, make_client
 
 # (method, path) pairs that may answer without credentials: the login page's calls.
 PUBLIC = {
@@ -97,3 +97,18 @@ def test_the_enumeration_catches_a_route_added_without_auth(ctx):
     # Routes registered after the SPA fallback still get matched first for this path.
     app.router.routes.insert(0, app.router.routes.pop())
     assert ("GET", "/api/forgot-auth", 200) in unauthenticated_routes(app)
+
+
+def test_openapi_describes_every_area_for_a_logged_in_client(ctx):
+    client = make_client(ctx)
+    schema = client.get("/openapi.json").json()
+    paths = set(schema["paths"])
+    for path in (
+        "/api/health", "/api/services", "/api/services/{name}/{action}", "/api/services/{name}/logs",
+        "/api/services/{name}/logs/stream", "/api/events", "/api/system", "/api/system/history",
+        "/api/files", "/api/files/upload", "/api/files/trash/{item_id}/restore", "/api/auth/login",
+    ):
+        assert path in paths, path
+    assert "/{path}" not in paths and "/openapi.json" not in paths  # the page fallback and docs are not API
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "/openapi.json" in docs.text

@@ -40,3 +40,12 @@ def test_phone_width_folds_the_navigation_into_a_menu(ctx, output_dir):
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], "nothing may overflow sideways at phone width"
         page.screenshot(path=output_dir / "phone.png", full_page=True)
+
+        # The log viewer wraps long lines instead of widening the page.
+        log_file = next(p for p in ctx.plan() if p.name == "tensorboard").log_file
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        log_file.write_text("short line\n" + "averyveryverylongtokenwithoutspaces" * 12 + "\n")
+        page.goto(server.url + "/services/tensorboard")
+        page.get_by_test_id("log-lines").get_by_text("short line").wait_for()
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        page.screenshot(path=output_dir / "phone-logs.png", full_page=True)

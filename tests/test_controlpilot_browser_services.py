@@ -27,6 +27,8 @@ def test_dashboard_controls_a_real_service_and_follows_its_log(tmp_path, output_
         page.get_by_test_id("no-gpu").wait_for()  # this machine has no GPU: said so, not an error
         _wait_attr(page, "service-tensorboard", "data-ready", "true", 90_000)
         assert card.get_attribute("data-state") == "running"
+        port = ctx.registry.get("tensorboard").port
+        assert card.get_by_role("link", name="Open ↗").get_attribute("href") == f"http://127.0.0.1:{port}/"
         page.screenshot(path=output_dir / "dashboard.png", full_page=True)
 
         # 3. stop: the card changes state (pushed over the event stream)

@@ -7,6 +7,7 @@ import json
 import threading
 
 import httpx
+import pytest
 
 from lorapilot.controlpilot.events import EventHub, sse
 from support.api import api_token
@@ -89,3 +90,13 @@ def _wait_event(lines, name, wanted):
             if wanted(data):
                 return data
     raise AssertionError(f"no matching {name} event")
+
+
+@pytest.mark.timeout(60)
+def test_a_new_stream_gets_the_task_list_even_before_any_task_ran(ctx):
+    # Pages wait for the first `tasks` event before they stop asking on their own.
+    with live_controlpilot(ctx) as server:
+        headers = {"Authorization": f"Bearer {api_token(ctx)}"}
+        with httpx.Client(base_url=server.url, headers=headers, timeout=30) as http:
+            with http.stream("GET", "/api/events") as resp:
+                assert _wait_event(resp.iter_lines(), "tasks", lambda d: True) == {"tasks": []}

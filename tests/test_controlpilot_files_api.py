@@ -62,6 +62,26 @@ def test_secrets_are_listed_as_protected_and_never_served(ws_client):
     assert (root / "config" / "secrets.env").read_text() == "HF_TOKEN=hf_secret_value\n"
 
 
+def test_a_hugging_face_login_token_in_the_workspace_cache_is_never_served(ws_client):
+    # HF_HOME is <workspace>/cache/huggingface: `hf auth login` in JupyterLab writes the token there.
+    root, client = ws_client
+    hf = root / "cache" / "huggingface"
+    hf.mkdir(parents=True)
+    (hf / "token").write_text("hf_logged_in_token")
+    (hf / "stored_tokens").write_text("[default]\nhf_token = hf_logged_in_token\n")
+    listed = {e["name"]: e for e in client.get("/api/files", params={"path": "cache/huggingface"}).json()["entries"]}
+    assert listed["token"]["protected"] is True and listed["stored_tokens"]["protected"] is True
+    for name in ("token", "stored_tokens"):
+        resp = client.get("/api/files/download", params={"path": f"cache/huggingface/{name}"})
+        assert resp.status_code == 400 and "secrets" in resp.json()["detail"]
+        assert "hf_logged_in_token" not in resp.text
+        assert client.post("/api/files/rename", json={"path": f"cache/huggingface/{name}", "to": f"datasets/{name}"}).status_code == 400
+    # Moving the folder would put the token where it is served: refused, with the reason.
+    moved = client.post("/api/files/rename", json={"path": "cache/huggingface", "to": "datasets/hf"})
+    assert moved.status_code == 400 and "cache/huggingface/token" in moved.json()["detail"]
+    assert (hf / "token").read_text() == "hf_logged_in_token"
+
+
 def test_upload_streams_to_disk_and_never_overwrites(ws_client):
     root, client = ws_client
     data = os.urandom(300_000)
@@ -172,3 +192,16 @@ def test_empty_trash_only_when_asked_and_by_age(ws_client):
     assert client.post("/api/files/trash/empty", json={"older_than_days": -1}).status_code == 422
     assert client.post("/api/files/trash/empty", json={}).json() == {"removed": 1}
     assert client.get("/api/files/trash").json() == []
+
+
+def test_restoring_onto_a_taken_name_is_a_conflict_then_restores_elsewhere_when_asked(ws_client):
+    root, client = ws_client
+    item = client.post("/api/files/delete", json={"path": "datasets/cats/1.txt"}).json()
+    (root / "datasets" / "cats" / "1.txt").write_text("a new cat")
+    resp = client.post(f"/api/files/trash/{item['id']}/restore")
+    assert resp.status_code == 409 and "datasets/cats/1.txt exists" in resp.json()["detail"]
+    assert (root / "datasets" / "cats" / "1.txt").read_text() == "a new cat"
+    elsewhere = client.post(f"/api/files/trash/{item['id']}/restore", json={"to": "datasets/cats/1 (restored).txt"})
+    assert elsewhere.json() == {"path": "datasets/cats/1 (restored).txt"}
+    assert (root / "datasets" / "cats" / "1 (restored).txt").read_text() == "a cat"
+    assert (root / "datasets" / "cats" / "1.txt").read_text() == "a new cat"

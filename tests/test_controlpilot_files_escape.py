@@ -188,3 +188,22 @@ def test_url_encoded_traversal_is_decoded_once_and_refused(setup):
         assert "outside" in resp.json()["detail"]
         resp = client.get(f"/api/files/download?path={raw}%2foutside%2fsecret.txt")
         assert resp.status_code in (400, 404) and SENTINEL not in resp.content
+
+
+def test_hostile_trash_item_ids_are_refused_with_a_message(setup, tmp_path):
+    ws, outside, client = setup
+    real = _trash_item(ws, client)
+    outside_before = _tree(outside)
+    ids = [
+        "%00", "a%00b", real + "%00", "%2e%2e", "%2e", ".hidden", "..%2f..%2foutside", "x" * 300,
+        "a%5cb", "%20", real[:-1], real + "x", "%2e%2e%2f" + real,
+    ]
+    for raw in ids:
+        for resp in (
+            client.post(f"/api/files/trash/{raw}/restore"),
+            client.post(f"/api/files/trash/{raw}/restore", json={"to": "datasets/restored.txt"}),
+        ):
+            assert 400 <= resp.status_code < 500, (raw, resp.status_code, resp.text)
+            assert "trash item" in resp.json()["detail"] or resp.status_code in (404, 405), (raw, resp.text)
+    assert [t["id"] for t in client.get("/api/files/trash").json()] == [real]
+    assert _tree(outside) == outside_before

@@ -11,6 +11,7 @@ from lorapilot.telemetry import GpuReader, History
 from lorapilot.telemetry.history import MAX_RETENTION_S
 from lorapilot.telemetry.host import read_cgroup
 from support.api import make_client
+from support.fake_nvml import FakeNvml
 
 
 def test_system_without_a_gpu_answers_empty_gpus_and_a_reason(ctx):
@@ -91,59 +92,11 @@ def test_no_cgroup_mount_is_not_an_error(tmp_path):
     assert read_cgroup(tmp_path / "none", tmp_path / "none-self").version is None
 
 
-class _FakeNvml:
-    """A stand-in for pynvml with one GPU (this machine has none): it checks our
-    conversion of NVML's units and the pid -> component mapping, not NVML itself."""
-
-    NVML_TEMPERATURE_GPU = 0
-
-    def __init__(self, pids, fail_init=None):
-        self.pids = pids
-        self.fail_init = fail_init
-
-    def nvmlInit(self):
-        if self.fail_init:
-            raise self.fail_init
-
-    def nvmlDeviceGetCount(self):
-        return 1
-
-    def nvmlDeviceGetHandleByIndex(self, i):
-        return f"h{i}"
-
-    def nvmlDeviceGetName(self, h):
-        return b"NVIDIA Test GPU"
-
-    def nvmlDeviceGetUUID(self, h):
-        return "GPU-1234"
-
-    def nvmlDeviceGetUtilizationRates(self, h):
-        return SimpleNamespace(gpu=87, memory=40)
-
-    def nvmlDeviceGetMemoryInfo(self, h):
-        return SimpleNamespace(used=6 * 1024**3, total=24 * 1024**3, free=18 * 1024**3)
-
-    def nvmlDeviceGetTemperature(self, h, sensor):
-        return 71
-
-    def nvmlDeviceGetPowerUsage(self, h):
-        return 250_500  # milliwatts
-
-    def nvmlDeviceGetEnforcedPowerLimit(self, h):
-        raise RuntimeError("Not Supported")
-
-    def nvmlDeviceGetComputeRunningProcesses(self, h):
-        return [SimpleNamespace(pid=p, usedGpuMemory=m) for p, m in self.pids]
-
-    def nvmlDeviceGetGraphicsRunningProcesses(self, h):
-        return []
-
-
 def test_gpu_processes_are_mapped_to_the_service_that_owns_them():
     # A real child process stands for a trainer's worker: its parent (us) is the service.
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
-        nvml = _FakeNvml(pids=[(child.pid, 3 * 1024**3), (999_999_999, None)])
+        nvml = FakeNvml(pids=[(child.pid, 3 * 1024**3), (999_999_999, None)])
         report = GpuReader(nvml).read(owners={os.getpid(): "kohya"})
     finally:
         child.kill()
@@ -162,5 +115,47 @@ def test_a_failing_driver_gives_a_reason_not_an_exception():
     class NVMLError(Exception):
         pass
 
-    report = GpuReader(_FakeNvml([], fail_init=NVMLError("Driver Not Loaded"))).read()
+    report = GpuReader(FakeNvml([], fail_init=NVMLError("Driver Not Loaded"))).read()
     assert report.gpus == [] and "driver is not loaded" in report.reason
+
+
+class _OddNvml(FakeNvml):
+    """A driver that answers, but with shapes NVML should never return."""
+
+    def nvmlDeviceGetComputeRunningProcesses(self, h):
+        return [object(), SimpleNamespace(pid=os.getpid(), usedGpuMemory="lots")]
+
+    def nvmlDeviceGetUtilizationRates(self, h):
+        return SimpleNamespace()  # no .gpu
+
+
+class _CrashingReader(GpuReader):
+    def read(self, owners=None):
+        raise RuntimeError("segfault-ish driver state")
+
+
+def test_an_odd_or_crashing_gpu_driver_still_answers_the_api(ctx):
+    client = make_client(ctx)
+    runtime = client.app.state.runtime
+    runtime.gpus = GpuReader(_OddNvml([]))
+    resp = client.get("/api/system")
+    assert resp.status_code == 200, resp.text
+    gpu = resp.json()["gpus"][0]
+    assert gpu["name"] == "NVIDIA Test GPU" and gpu["utilization_pct"] is None
+    assert [(p["pid"], p["used_memory_bytes"]) for p in gpu["processes"]] == [(os.getpid(), None)]
+    runtime.gpus = _CrashingReader()
+    runtime.sample()
+    body = client.get("/api/system").json()
+    assert body["gpus"] == [] and "segfault-ish driver state" in body["gpu_reason"]
+
+
+def test_a_garbled_cgroup_file_means_no_limit_not_an_error(tmp_path):
+    mount = tmp_path / "cgroup"
+    mount.mkdir()
+    (mount / "cgroup.controllers").write_text("cpu memory")
+    (mount / "memory.max").write_text("lots\n")
+    (mount / "cpu.max").write_text("fast 100000\n")
+    proc = tmp_path / "cgroup-self"
+    proc.write_text("0::/\n")
+    info = read_cgroup(mount, proc)
+    assert (info.version, info.memory_limit_bytes, info.cpu_limit_cores) == (2, None, None)

@@ -51,6 +51,21 @@ def test_not_installed_and_autostart_false_are_disabled(tmp_path, ctx):
     assert "disabled" not in config["processes"]["controlpilot"]
 
 
+def test_autostart_false_is_rendered_disabled_in_both_managers(tmp_path):
+    from lorapilot.render import render_supervisord
+
+    ctx = installed_context(tmp_path)
+    ctx.workspace.config.mkdir(parents=True)
+    ctx.workspace.settings_file.write_text("[components.jupyterlab]\nautostart = false\n")
+    config = _render(ctx)
+    assert config["processes"]["jupyterlab"]["disabled"] is True
+    assert "disabled" not in config["processes"]["comfyui"]  # installed, autostart on
+    conf = render_supervisord(ctx.workspace, ctx.plan(False), ctx.manifest.lorapilot_python, 7870)
+    jupyter = conf.split("[program:jupyterlab]")[1].split("[program:")[0]
+    comfy = conf.split("[program:comfyui]")[1].split("[program:")[0]
+    assert "autostart=false" in jupyter and "autostart=true" in comfy
+
+
 def test_depends_on_uses_process_healthy(tmp_path):
     from support.workspaces import REPO_ROOT
     import shutil

@@ -3,6 +3,9 @@
 import json
 import os
 import signal
+import subprocess
+import sys
+import threading
 
 import httpx
 import psutil
@@ -10,11 +13,25 @@ import pytest
 from support.running import lorapilot, running, wait_for, workspace_processes
 from support.workspaces import make_workspace
 
+from lorapilot.services.base import ManagerInfo
+
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
 
 def _status(ctx):
     return {s["name"]: s for s in json.loads(lorapilot(ctx, "status", "--json").stdout)}
+
+
+def _follow(ctx, name):
+    """`lorapilot logs NAME -f` in the background; returns the process and the lines it printed so far."""
+    env = dict(os.environ, LORAPILOT_MANIFEST=str(ctx.manifest.path))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lorapilot", "logs", name, "-f", "-n", "1", "--workspace", str(ctx.workspace.root)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    seen: list[str] = []
+    threading.Thread(target=lambda: seen.extend(proc.stdout), daemon=True).start()
+    return proc, seen
 
 
 def test_up_stop_restart_after_kill_and_down(tmp_path):
@@ -29,6 +46,9 @@ def test_up_stop_restart_after_kill_and_down(tmp_path):
         port = ctx.registry.get("controlpilot").port
         assert httpx.get(f"http://127.0.0.1:{port}/api/health").json()["status"] == "ok"
         assert status["tensorboard"]["memory_bytes"] > 0
+        urls = lorapilot(ctx, "urls").stdout
+        for name in ("controlpilot", "tensorboard"):
+            assert f"http://localhost:{ctx.registry.get(name).port}/" in urls
 
         # `lorapilot stop tensorboard` stops it.
         lorapilot(ctx, "stop", "tensorboard")
@@ -37,22 +57,34 @@ def test_up_stop_restart_after_kill_and_down(tmp_path):
         assert not psutil.pid_exists(status["tensorboard"]["pid"] or -1)
         lorapilot(ctx, "start", "tensorboard")
         old_pid = wait_for(lambda: _status(ctx)["tensorboard"]["pid"], what="tensorboard pid")
+        wait_for(lambda: _status(ctx)["tensorboard"]["ready"], what="tensorboard ready again")
 
-        # kill -9 is followed by an automatic restart.
-        os.kill(old_pid, signal.SIGKILL)
-        status = wait_for(
-            lambda: (s := _status(ctx)) and s["tensorboard"]["pid"] not in (None, old_pid) and s["tensorboard"]["ready"] and s,
-            what="tensorboard restarted",
-        )
-        assert status["tensorboard"]["restarts"] == 1
+        # kill -9 is followed by an automatic restart, which `logs -f` shows as it happens.
+        follower, seen = _follow(ctx, "tensorboard")
+        try:
+            wait_for(lambda: seen, timeout=30, what="the follower's first line (its offset is taken)")
+            os.kill(old_pid, signal.SIGKILL)
+            status = wait_for(
+                lambda: (s := _status(ctx)) and s["tensorboard"]["pid"] not in (None, old_pid) and s["tensorboard"]["ready"] and s,
+                what="tensorboard restarted",
+            )
+            assert status["tensorboard"]["restarts"] == 1
+            wait_for(lambda: any("TensorBoard" in line for line in seen[1:]), timeout=30, what="the restart in `logs -f`")
+        finally:
+            follower.send_signal(signal.SIGINT)
+            assert follower.wait(timeout=30) == 130
+        assert "Traceback" not in follower.stderr.read()
 
         logs = lorapilot(ctx, "logs", "tensorboard", "--tail", "50").stdout
         assert "TensorBoard" in logs
-        assert workspace_processes(ctx.workspace.root)
+        assert {p.pid for p in workspace_processes(ctx.workspace.root)} >= {status["controlpilot"]["pid"], status["tensorboard"]["pid"]}
 
-    # `lorapilot down` leaves no process behind.
-    wait_for(lambda: not workspace_processes(ctx.workspace.root), timeout=30, what="no process left")
-    assert lorapilot(ctx, "status", check=False).returncode == 1
+        # `lorapilot down` leaves no process behind (checked before `running` cleans up).
+        assert lorapilot(ctx, "down").stdout.splitlines()[0] == "stopped"
+        wait_for(lambda: not workspace_processes(ctx.workspace.root), timeout=5, what="no process left after down")
+        assert not psutil.pid_exists(status["controlpilot"]["pid"])
+    result = lorapilot(ctx, "status", check=False)
+    assert result.returncode == 1 and "not running" in result.stderr
 
 
 def test_not_installed_component_is_shown_with_its_install_command(tmp_path):
@@ -70,3 +102,32 @@ def test_second_up_is_refused_while_running(tmp_path):
     with running(ctx):
         result = lorapilot(ctx, "up", "--backend", "supervisord", "--detach", check=False)
         assert result.returncode == 1 and "already runs" in result.stderr
+
+
+def test_up_in_the_foreground_runs_until_stopped_and_leaves_nothing(tmp_path):
+    """`lorapilot up --backend supervisord` without --detach: supervisord replaces lorapilot; SIGTERM ends all."""
+    ctx = make_workspace(tmp_path / "ws", enabled={"controlpilot"})
+    env = dict(os.environ, LORAPILOT_MANIFEST=str(ctx.manifest.path))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lorapilot", "up", "--backend", "supervisord", "--workspace", str(ctx.workspace.root)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+    )
+    try:
+        wait_for(lambda: ManagerInfo.load(ctx.workspace) and _alive(ctx), what="supervisord answering")
+        status = wait_for(lambda: (s := _status(ctx)) and s["controlpilot"]["ready"] and s, what="controlpilot ready")
+        service_pid = status["controlpilot"]["pid"]
+        # supervisord took over lorapilot's own process (exec), so the service is its child.
+        assert service_pid in {c.pid for c in psutil.Process(proc.pid).children(recursive=True)}
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    wait_for(lambda: not workspace_processes(ctx.workspace.root), timeout=5, what="no process left")
+    assert "Traceback" not in proc.stdout.read()
+
+
+def _alive(ctx):
+    from lorapilot.services import get_manager
+
+    return get_manager(ctx, plans=[]).alive()

@@ -22,7 +22,15 @@ from lorapilot.trash import TRASH_DIR, Trash, TrashItem
 from lorapilot.workspace.layout import TOP_FOLDERS
 
 # Never read, written, renamed or deleted through the browser (relative to the root).
-PROTECTED = frozenset({"config/secrets.env", "config/controlpilot-tokens.json"})
+# HF_HOME is cache/huggingface: a `hf auth login` inside a service writes its token there.
+PROTECTED = frozenset(
+    {
+        "config/secrets.env",
+        "config/controlpilot-tokens.json",
+        "cache/huggingface/token",
+        "cache/huggingface/stored_tokens",
+    }
+)
 _UPLOAD_PREFIX = ".upload-"
 
 
@@ -155,6 +163,7 @@ class FileBrowser:
         if not os.path.lexists(source):
             raise NotFoundError(f"{path!r} does not exist")
         self._refuse_layout_folder(source, "renamed")
+        self._refuse_moving_secrets(source)
         folder, name = os.path.split(new_path.rstrip("/"))
         target = self._new_entry(folder, name)
         if source.is_dir() and not source.is_symlink() and source in target.parents:
@@ -176,6 +185,13 @@ class FileBrowser:
         if to is not None:
             self._guard(resolve_entry(self.root, to), "written")
         return self.rel(self.trash.restore(item_id, to))
+
+    def _refuse_moving_secrets(self, folder: Path) -> None:
+        """A folder that holds a protected file keeps its place: moved, its secrets would be served."""
+        rel = self.rel(folder)
+        held = [p for p in PROTECTED if p.startswith(f"{rel}/") and os.path.lexists(self.real_root / p)]
+        if held and not folder.is_symlink():
+            raise PathEscapeError(f"{rel} holds secrets ({', '.join(sorted(held))}) and cannot be moved")
 
     def _refuse_layout_folder(self, path: Path, action: str) -> None:
         if path == self.real_root or (path.parent == self.real_root and path.name in TOP_FOLDERS):

@@ -15,11 +15,12 @@ import psutil
 from lorapilot.context import Context
 from lorapilot.errors import ServiceError
 from lorapilot.fsutil import write_if_changed
+from lorapilot.portcheck import check_ports_free
 from lorapilot.render import dump_yaml, render_process_compose, render_supervisord
 from lorapilot.render.supervisord import PASSWORD_ENV, pidfile
 from lorapilot.services import manager_for
 from lorapilot.services.base import ManagerInfo
-from lorapilot.workspace import InitReport, init_workspace
+from lorapilot.workspace import InitReport, init_workspace, preflight
 from lorapilot.workspace.secrets import read_secrets
 
 BACKENDS = ("auto", "process-compose", "supervisord")
@@ -31,15 +32,26 @@ class Rendered:
     supervisord: Path
 
 
-def render_all(ctx: Context, gpu_available: bool | None = None) -> Rendered:
-    """Write both process-manager configurations into ``config/generated/``."""
+def render_texts(ctx: Context, gpu_available: bool | None = None) -> dict[Path, str]:
+    """Both process-manager configurations, by the path they go to; nothing is written.
+
+    Rendering both before writing either means a value one renderer refuses
+    leaves no half-updated ``config/generated/``.
+    """
     ws = ctx.workspace
     plans = ctx.plan(gpu_available)
     python = ctx.manifest.lorapilot_python
-    pc_path = ws.generated / "process-compose.yaml"
-    sv_path = ws.generated / "supervisord.conf"
-    write_if_changed(pc_path, dump_yaml(render_process_compose(ws, plans, python)))
-    write_if_changed(sv_path, render_supervisord(ws, plans, python, ctx.settings.manager.port))
+    return {
+        ws.generated / "process-compose.yaml": dump_yaml(render_process_compose(ws, plans, python)),
+        ws.generated / "supervisord.conf": render_supervisord(ws, plans, python, ctx.settings.manager.port),
+    }
+
+
+def write_rendered(texts: dict[Path, str]) -> Rendered:
+    """Write what :func:`render_texts` returned (atomically, only what changed)."""
+    for path, text in texts.items():
+        write_if_changed(path, text)
+    pc_path, sv_path = texts
     return Rendered(process_compose=pc_path, supervisord=sv_path)
 
 
@@ -72,11 +84,16 @@ def up(ctx: Context, backend: str = "auto", tui: bool = True, detach: bool = Fal
     this process with the manager (process-compose's TUI or supervisord in the
     foreground).
     """
-    report = init_workspace(ctx)
-    rendered = render_all(ctx)
+    # Everything that can refuse does so before anything is written.
+    preflight(ctx)
+    texts = render_texts(ctx)
     backend = choose_backend(backend)
     if _already_running(ctx):
         raise ServiceError(f"LoRA Pilot already runs in {ctx.workspace.root}; use `lorapilot status` or `lorapilot down`")
+    starting = [(p.name, p.host, p.port) for p in ctx.plan(False) if p.autostart and p.installed and not p.oneshot]
+    check_ports_free(ctx.workspace.settings_file, ctx.settings.manager.port, starting)
+    report = init_workspace(ctx)
+    rendered = write_rendered(texts)
     secrets = read_secrets(ctx.workspace.secrets_file)
     port = ctx.settings.manager.port
     env = dict(os.environ)
@@ -87,20 +104,19 @@ def up(ctx: Context, backend: str = "auto", tui: bool = True, detach: bool = Fal
             argv.append("--tui=false")
         if detach:
             argv.append("--detached")
-        ManagerInfo(backend, port).save(ctx.workspace)
-        if not detach:
-            os.execvpe(argv[0], argv, env)
-        subprocess.run(argv, env=env, check=True)
+        foreground = argv
     else:
         env[PASSWORD_ENV] = secrets["SUPERVISOR_PASSWORD"]
         argv = [sys.executable, "-m", "supervisor.supervisord", "-c", str(rendered.supervisord)]
-        ManagerInfo(backend, port).save(ctx.workspace)
-        if not detach:
-            os.execvpe(argv[0], argv + ["--nodaemon"], env)
-        result = subprocess.run(argv, env=env, capture_output=True, text=True)
-        if result.returncode != 0:
-            ManagerInfo.clear(ctx.workspace)
-            raise ServiceError(f"supervisord did not start: {(result.stderr or result.stdout).strip()}")
+        foreground = argv + ["--nodaemon"]
+    ManagerInfo(backend, port).save(ctx.workspace)
+    if not detach:
+        os.execvpe(foreground[0], foreground, env)
+    # Both managers put themselves in the background and exit 0 once started.
+    result = subprocess.run(argv, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        ManagerInfo.clear(ctx.workspace)
+        raise ServiceError(f"{backend} did not start: {(result.stderr or result.stdout).strip()}")
     manager = manager_for(ctx, ManagerInfo(backend, port), plans=[])
     deadline = time.monotonic() + 30
     while not manager.alive():

@@ -9,22 +9,30 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from lorapilot.errors import LorapilotError
+from lorapilot.errors import ConflictError, LorapilotError
 from lorapilot.fsutil import atomic_write_text
 from lorapilot.safepath import relative_to_root, resolve_inside
 
 TRASH_DIR = ".trash"
 _INFO = "info.json"
+# Ids are made by Trash.move ("20250101-120000-1a2b3c4d"); anything else (NUL, '/', '..', a
+# name too long for the file system) is refused before it reaches a path.
+_ITEM_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
 class TrashError(LorapilotError):
     pass
+
+
+class RestoreConflict(TrashError, ConflictError):
+    """The item's place is taken (HTTP 409): restore it under another path."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +70,7 @@ class Trash:
         self.dir = self.root / TRASH_DIR
 
     def _item_dir(self, item_id: str) -> Path:
-        if not item_id or "/" in item_id or item_id.startswith("."):
+        if not _ITEM_ID.fullmatch(item_id):
             raise TrashError(f"invalid trash item id {item_id!r}")
         return self.dir / item_id
 
@@ -123,7 +131,7 @@ class Trash:
         item = self.get(item_id)
         target = resolve_inside(self.root, to or item.original)
         if os.path.lexists(target):
-            raise TrashError(f"cannot restore {item.name}: {relative_to_root(self.root, target)} exists; restore it elsewhere")
+            raise RestoreConflict(f"cannot restore {item.name}: {relative_to_root(self.root, target)} exists; restore it elsewhere")
         target.parent.mkdir(parents=True, exist_ok=True)
         item_dir = self._item_dir(item_id)
         os.rename(item_dir / item.name, target)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from http.server import BaseHTTPRequestHandler
 
 from support.loopback import LoopbackServer
@@ -16,15 +17,16 @@ TOKEN_HEADER = "X-PC-Token-Key"
 
 
 class FakeProcessCompose(LoopbackServer):
-    def __init__(self, token: str, names: list[str]):
+    def __init__(self, token: str, names: list[str], exit_on_stop: bool = False, port: int = 0):
         self.token = token
+        self.exit_on_stop = exit_on_stop  # like process-compose: `POST /project/stop` ends the server
         self.requests: list[tuple[str, str]] = []
         self.stopped_project = False
         self.procs = {
             name: {"status": "Running", "pid": 1000 + i, "restarts": 0, "logs": [f"{name} line {n}" for n in range(5)]}
             for i, name in enumerate(names)
         }
-        self.serve(self._handler())
+        self.serve(self._handler(), port)
 
     def state(self, name: str) -> dict:
         proc = self.procs[name]
@@ -71,7 +73,10 @@ class FakeProcessCompose(LoopbackServer):
                     return self._send(200, {"data": [fake.state(n) for n in fake.procs]})
                 if method == "POST" and path == "/project/stop":
                     fake.stopped_project = True
-                    return self._send(200, {"status": "stopped"})
+                    self._send(200, {"status": "stopped"})
+                    if fake.exit_on_stop:
+                        threading.Thread(target=fake.close, daemon=True).start()
+                    return
                 match = re.fullmatch(r"/process/(start|stop|restart)/([^/]+)", path)
                 if match:
                     verb, name = match.groups()
@@ -110,3 +115,8 @@ class FakeProcessCompose(LoopbackServer):
                 self._route("PATCH")
 
         return Handler
+
+    def close(self) -> None:
+        """Stop serving and close the socket: clients now get "connection refused"."""
+        self.server.shutdown()
+        self.server.server_close()

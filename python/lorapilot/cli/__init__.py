@@ -7,7 +7,10 @@ and never imports torch or other heavy modules.
 from __future__ import annotations
 
 import importlib
+import os
+import re
 import sys
+from pathlib import Path
 
 import click
 
@@ -76,3 +79,19 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
+    except OSError as exc:
+        # A file the system refused (read-only disk, permissions, disk full): one line.
+        if exc.filename is None:
+            raise
+        click.echo(f"error: {_os_error_path(exc.filename)}: {exc.strerror}", err=True)
+        sys.exit(1)
+
+
+_ATOMIC_TEMP = re.compile(r"^\.(?P<name>.+)\.[0-9a-f]{8}\.tmp$")  # lorapilot.fsutil's temporary beside a file
+
+
+def _os_error_path(filename) -> str:
+    """The file the user knows: ``config/secrets.env`` rather than its atomic-write temporary."""
+    path = Path(os.fsdecode(filename))
+    match = _ATOMIC_TEMP.match(path.name)
+    return str(path.with_name(match["name"]) if match else path)

@@ -108,23 +108,23 @@ restart_cmd = _service_action("restart")
 @workspace_option
 def logs_cmd(ctx, name: str, tail: int, follow: bool) -> None:
     """Print a service's log."""
-    import os
-
-    from lorapilot.logtail import read_from
+    from lorapilot.logtail import read_from, tail_and_offset
     from lorapilot.services import get_manager
 
     manager = get_manager(ctx)
-    for line in manager.logs(name, tail):
-        click.echo(line)
     if not follow:
+        for line in manager.logs(name, tail):
+            click.echo(line)
         return
+    # Both backends write the service's log file: tail it and follow on from
+    # exactly where the tail ended, so no line is lost or repeated.
     path = manager.plan(name).log_file
-    offset = os.path.getsize(path) if path.exists() else 0
+    lines, offset = tail_and_offset(path, tail)
     while True:
-        lines, offset = read_from(path, offset)
         for line in lines:
             click.echo(line)
         time.sleep(0.5)
+        lines, offset = read_from(path, offset)
 
 
 @click.command("urls")

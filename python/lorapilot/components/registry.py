@@ -171,17 +171,31 @@ def _check_dependencies(registry: Registry) -> None:
 
 
 def _check_ports(registry: Registry) -> None:
-    taken: dict[int, str] = {registry.settings.manager.port: "the process manager (manager.port)"}
+    """Two enabled components (or one and the process manager) on one port is an error.
+
+    The message names the file and field to change: the user's setting when
+    either port was set in config/lorapilot.toml, else the component.toml.
+    """
+    user_set = {name for name, o in registry.settings.components.items() if o.port is not None}
+    manager = "the process manager"
+    taken: dict[int, str] = {registry.settings.manager.port: manager}
     for comp in registry.enabled():
-        owner = taken.get(comp.port)
-        if owner is not None:
-            where = registry.settings_path if comp.name in registry.settings.components else comp.spec_path
-            raise ConfigError(
-                where,
-                f"port {comp.port} of component {comp.name!r} collides with {owner}; "
-                f"set [components.{comp.name}] port = ... in config/lorapilot.toml",
-            )
-        taken[comp.port] = f"component {comp.name!r}"
+        other = taken.setdefault(comp.port, comp.name)
+        if other == comp.name:
+            continue
+        owner = "the process manager ([manager] port)" if other == manager else f"component {other!r}"
+        clash = f"port {comp.port} of component {comp.name!r} collides with {owner}"
+        if comp.name in user_set:
+            raise ConfigError(registry.settings_path, f"components.{comp.name}.port: {clash}; choose a free port")
+        if other == manager:
+            raise ConfigError(registry.settings_path, f"manager.port: {clash}; choose a free port")
+        if other in user_set:
+            raise ConfigError(registry.settings_path, f"components.{other}.port: {clash}; choose a free port")
+        raise ConfigError(
+            comp.spec_path,
+            f"port: {clash} ({registry.get(other).spec_path}); "
+            f"set [components.{comp.name}] port = ... in config/lorapilot.toml",
+        )
 
 
 def topological_order(registry: Registry) -> list[Component]:

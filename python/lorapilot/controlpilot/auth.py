@@ -14,12 +14,12 @@ import hmac
 import ipaddress
 import os
 import secrets
-import threading
 import time
 
 from fastapi import HTTPException, WebSocketException, status
 from starlette.requests import HTTPConnection
 
+from lorapilot.controlpilot.filecache import CachedFile
 from lorapilot.controlpilot.ratelimit import LoginLimiter
 from lorapilot.controlpilot.tokens import TokenStore
 from lorapilot.settings import ControlPilotSettings
@@ -41,27 +41,6 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-class _Secrets:
-    """``config/secrets.env``, re-read only when the file changes."""
-
-    def __init__(self, path):
-        self.path = path
-        self._stamp: tuple[int, int] | None = None
-        self._values: dict[str, str] = {}
-        self._lock = threading.Lock()
-
-    def get(self) -> dict[str, str]:
-        try:
-            st = os.stat(self.path)
-            stamp = (st.st_mtime_ns, st.st_size)
-        except FileNotFoundError:
-            return {}
-        with self._lock:
-            if stamp != self._stamp:
-                self._values, self._stamp = read_secrets(self.path), stamp
-            return self._values
-
-
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
@@ -74,7 +53,7 @@ class Authenticator:
         self.session_s = settings.session_hours * 3600
         self.tokens = TokenStore(ws)
         self.limiter = LoginLimiter()
-        self._secrets = _Secrets(ws.secrets_file)
+        self._secrets = CachedFile(ws.secrets_file, read_secrets, dict)
         self._fallback_key = secrets.token_bytes(32)  # sessions end with the process
         self._revoked: dict[str, float] = {}  # logged-out session nonces -> expiry
 
@@ -137,6 +116,16 @@ class Authenticator:
         return None
 
 
+def loopback_name(host_header: str) -> bool:
+    """Whether a request's ``Host`` names this machine (``localhost``, ``127.0.0.1:7878``, ``[::1]``)."""
+    name = host_header.strip().lower()
+    if name.startswith("["):
+        name = name[1 : name.find("]")] if "]" in name else name
+    elif name.count(":") == 1:
+        name = name.rsplit(":", 1)[0]
+    return is_loopback(name) or name.endswith(".localhost")
+
+
 def cross_site(conn: HTTPConnection) -> bool:
     """A browser request sent by another site (a CSRF attempt)."""
     if conn.headers.get("sec-fetch-site") == "cross-site":
@@ -165,6 +154,16 @@ async def require_auth(conn: HTTPConnection) -> None:
             raise WebSocketException(code=status.WS_1008_POLICY_VIOLATION, reason="cross-site request refused")
         raise HTTPException(status.HTTP_403_FORBIDDEN, "cross-site request refused")
     if not auth.required:
+        # No login on loopback: a page on another site that re-points its own name at
+        # 127.0.0.1 (DNS rebinding) must not read the API, so only local names are served.
+        if not loopback_name(conn.headers.get("host", "")):
+            detail = (
+                "ControlPilot listens on loopback without a login and answers only to localhost; "
+                'behind a proxy under another name, set [controlpilot] auth = "always"'
+            )
+            if is_ws:
+                raise WebSocketException(code=status.WS_1008_POLICY_VIOLATION, reason=detail[:120])
+            raise HTTPException(status.HTTP_403_FORBIDDEN, detail)
         return
     who = auth.identify(conn)
     if who is None:

@@ -16,11 +16,13 @@ def controlpilot_group() -> None:
 
 @controlpilot_group.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=7878, show_default=True, type=int)
+@click.option("--port", type=int, help="Default: the controlpilot component's port (components/, config/lorapilot.toml).")
 @workspace_option
-def serve(ctx, host: str, port: int) -> None:
+def serve(ctx, host: str, port: int | None) -> None:
     """Serve ControlPilot with uvicorn (login required unless bound to loopback)."""
     import uvicorn
+
+    port = port or ctx.registry.get("controlpilot").port
 
     from lorapilot.controlpilot.app import create_app
     from lorapilot.workspace.secrets import ensure_secrets

@@ -113,11 +113,12 @@ class ServiceMonitor:
             return snap
 
     def snapshot(self) -> Snapshot:
-        """The latest snapshot (taken now if there is none yet); keeps the watcher running."""
+        """The latest snapshot; keeps the watcher running. Taken now when there is none yet,
+        or when the watcher had stopped for lack of watchers (the last one may be old)."""
         self._last_wanted = time.monotonic()
-        self.ensure_running()
+        woke = self.ensure_running()
         snap = self._snapshot
-        return snap if snap is not None else self.refresh()
+        return snap if snap is not None and not woke else self.refresh()
 
     def pid_owners(self) -> dict[int, str]:
         """Main pid of each running service -> its name (for GPU process mapping)."""
@@ -133,12 +134,14 @@ class ServiceMonitor:
         return next(s for s in snap.services if s.name == name)
 
     # -- the watcher thread --------------------------------------------------------
-    def ensure_running(self) -> None:
+    def ensure_running(self) -> bool:
+        """Start the watcher thread unless it runs; True when it was started now."""
         with self._state_lock:
             if self._stop.is_set() or (self._thread is not None and self._thread.is_alive()):
-                return
+                return False
             self._thread = threading.Thread(target=self._run, name="controlpilot-services", daemon=True)
             self._thread.start()
+            return True
 
     def _idle(self) -> bool:
         return self.hub.subscribers == 0 and time.monotonic() - self._last_wanted > self.idle_stop_s
@@ -155,6 +158,8 @@ class ServiceMonitor:
             self._wake.clear()
             if self._idle():
                 with self._state_lock:
+                    if not self._idle():  # someone asked meanwhile: they saw this thread alive
+                        continue
                     self._thread = None
                 return
 

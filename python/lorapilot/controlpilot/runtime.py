@@ -68,15 +68,20 @@ class Runtime:
             self.hub.closed.wait(self.telemetry_interval_s)
 
     def _bridge_tasks(self) -> None:
-        """Publish the task list on the event stream whenever a task changes."""
+        """Publish the task list on the event stream now (a page then knows it needs no
+        polling of its own), and again whenever a task changes."""
         seen = self.tasks.version
+        self._publish_tasks()
         while not self.hub.closed.is_set():
             version = self.tasks.wait_for_change(seen, timeout=5)
             if version == seen:
                 continue
             seen = version
-            self.hub.publish("tasks", {"tasks": [t.to_dict() for t in self.tasks.list()]}, sticky=True)
+            self._publish_tasks()
             self.hub.closed.wait(_TASK_EVENT_MIN_GAP_S)
+
+    def _publish_tasks(self) -> None:
+        self.hub.publish("tasks", {"tasks": [t.to_dict() for t in self.tasks.list()]}, sticky=True)
 
     def shutdown(self) -> None:
         self.monitor.stop()

@@ -6,6 +6,8 @@ mode 0600); the token itself is shown once, when it is created.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import hmac
 import json
@@ -17,6 +19,7 @@ import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from lorapilot.controlpilot.filecache import CachedFile
 from lorapilot.errors import ConfigError, LorapilotError, NotFoundError
 from lorapilot.fsutil import atomic_write_text
 from lorapilot.workspace.layout import Workspace
@@ -50,32 +53,29 @@ class TokenStore:
     def __init__(self, ws: Workspace):
         self.path = ws.config / TOKENS_FILE
         self._lock = threading.Lock()
-        self._cache: tuple[tuple[int, int], dict[str, TokenInfo]] | None = None
+        self._file = CachedFile(self.path, self._parse, dict)
 
-    def _stamp(self) -> tuple[int, int] | None:
-        try:
-            st = os.stat(self.path)
-        except FileNotFoundError:
-            return None
-        return (st.st_mtime_ns, st.st_size)
+    @contextlib.contextmanager
+    def _writing(self):
+        """Serialise read-modify-write with other threads and other processes (the CLI)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock, open(self.path.with_name(TOKENS_FILE + ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
 
     def _load(self) -> dict[str, TokenInfo]:
         """Tokens by hash, re-read only when the file changed."""
-        stamp = self._stamp()
-        if stamp is None:
-            return {}
-        if self._cache is not None and self._cache[0] == stamp:
-            return self._cache[1]
+        return self._file.get()
+
+    @staticmethod
+    def _parse(path: Path) -> dict[str, TokenInfo]:
         try:
-            rows = json.loads(self.path.read_text(encoding="utf-8"))
-            tokens = {row["hash"]: TokenInfo(**row) for row in rows}
+            rows = json.loads(path.read_text(encoding="utf-8"))
+            return {row["hash"]: TokenInfo(**row) for row in rows}
         except (ValueError, TypeError, KeyError) as exc:
-            raise ConfigError(self.path, f"unreadable token list ({exc}); delete it to start over") from None
-        self._cache = (stamp, tokens)
-        return tokens
+            raise ConfigError(path, f"unreadable token list ({exc}); delete it to start over") from None
 
     def _save(self, tokens: list[TokenInfo]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.path, json.dumps([asdict(t) for t in tokens], indent=1) + "\n", mode=_MODE)
 
     def list(self) -> list[TokenInfo]:
@@ -89,13 +89,13 @@ class TokenStore:
             raise LorapilotError("token name must be 1 to 100 characters")
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         info = TokenInfo(id=uuid.uuid4().hex[:12], name=name, created_at=time.time(), hash=_digest(secret))
-        with self._lock:
+        with self._writing():
             self._save([*self.list(), info])
         return info, secret
 
     def revoke(self, token_id: str) -> TokenInfo:
         """Delete a token by id (or by name when exactly one token has it)."""
-        with self._lock:
+        with self._writing():
             tokens = self.list()
             matches = [t for t in tokens if t.id == token_id] or [t for t in tokens if t.name == token_id]
             if not matches:

@@ -33,14 +33,15 @@ def copilot_group() -> None:
 
 @copilot_group.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Bind address; must be loopback.")
-@click.option("--port", default=7879, show_default=True, type=int)
+@click.option("--port", type=int, help="Default: the copilot component's port (components/, config/lorapilot.toml).")
 @click.option("--force-bind", is_flag=True, help="Bind a non-loopback address anyway (the sidecar has no auth).")
 @click.option("--permit-allow-all", is_flag=True,
               help="Let chats ask for --allow-all-tools/--allow-all-paths/--allow-all-urls.")
 @click.option("--cli", "cli_path", metavar="PATH", help="The copilot executable (default: $LORAPILOT_COPILOT_CLI, then PATH).")
 @workspace_option
-def serve(ctx, host: str, port: int, force_bind: bool, permit_allow_all: bool, cli_path: str | None) -> None:
+def serve(ctx, host: str, port: int | None, force_bind: bool, permit_allow_all: bool, cli_path: str | None) -> None:
     """Serve the sidecar's HTTP API with uvicorn."""
+    port = port or ctx.registry.get("copilot").port
     from lorapilot.copilot.server import check_bind_host, is_loopback, serve as serve_sidecar
 
     check_bind_host(host, force=force_bind)

@@ -29,16 +29,20 @@ def _env_value(key: str, value: str) -> str:
     # characters from both ends; nothing is unescaped. So a value may not hold
     # both quote kinds, nor start or end with one.
     if value[:1] in ("'", '"') or value[-1:] in ("'", '"'):
-        raise ConfigError(None, f"environment variable {key}: supervisord cannot pass a value that starts or ends with a quote")
+        raise ValueError(f"{key}: supervisord cannot pass a value that starts or ends with a quote (got {value!r})")
     if '"' not in value:
         return f'"{value}"'
     if "'" not in value:
         return f"'{value}'"
-    raise ConfigError(None, f"environment variable {key}: supervisord cannot pass a value with both quote kinds")
+    raise ValueError(f"{key}: supervisord cannot pass a value with both quote kinds (got {value!r})")
 
 
-def _environment(env: dict[str, str]) -> str:
-    return ",".join(f"{k}={_env_value(k, v)}" for k, v in sorted(env.items()))
+def _environment(name: str, env: dict[str, str]) -> str:
+    try:
+        return ",".join(f"{k}={_env_value(k, v)}" for k, v in sorted(env.items()))
+    except ValueError as exc:
+        where = f"components.{name}.env in config/lorapilot.toml, or run.env in components/{name}/component.toml"
+        raise ConfigError(None, f"environment of {name!r}: {exc}; change it in {where}") from None
 
 
 def pidfile(ws: Workspace) -> Path:
@@ -56,7 +60,7 @@ def _program(ws: Workspace, plan: ProcessPlan, plans: list[ProcessPlan], python:
     if plan.cwd is not None:
         lines.append(f"directory={_esc(str(plan.cwd))}")
     lines += [
-        f"environment={_esc(_environment(env))}",
+        f"environment={_esc(_environment(plan.name, env))}",
         f"autostart={'true' if plan.autostart and plan.installed else 'false'}",
         f"autorestart={_RESTART[plan.restart.policy]}",
         "exitcodes=0",

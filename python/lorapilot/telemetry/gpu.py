@@ -133,23 +133,35 @@ class GpuReader:
         procs: dict[int, GpuProcess] = {}
         for getter in ("nvmlDeviceGetComputeRunningProcesses", "nvmlDeviceGetGraphicsRunningProcesses"):
             for p in safe(getattr(nvml, getter)) or []:
-                used = getattr(p, "usedGpuMemory", None)
-                if not isinstance(used, int) or used < 0 or used >= 2**63:  # NVML_VALUE_NOT_AVAILABLE
+                pid = getattr(p, "pid", None)
+                if not isinstance(pid, int) or pid in procs:
+                    continue
+                used = _number(p, "usedGpuMemory")
+                if used is None or used < 0 or used >= 2**63:  # NVML_VALUE_NOT_AVAILABLE
                     used = None
-                if p.pid not in procs:
-                    procs[p.pid] = GpuProcess(pid=p.pid, used_memory_bytes=used, name=_proc_name(p.pid), component=owner_of(p.pid, owners))
+                procs[pid] = GpuProcess(pid=pid, used_memory_bytes=used, name=_proc_name(pid), component=owner_of(pid, owners))
+        power, limit = _number(power), _number(limit)
+        used, total, temp, gpu_util = _number(memory, "used"), _number(memory, "total"), _number(temp), _number(util, "gpu")
         return GpuInfo(
             index=index,
             name=_text(name) if name is not None else f"GPU {index}",
             uuid=_text(uuid) if uuid is not None else None,
-            utilization_pct=float(util.gpu) if util is not None else None,
-            memory_used_bytes=int(memory.used) if memory is not None else None,
-            memory_total_bytes=int(memory.total) if memory is not None else None,
+            utilization_pct=float(gpu_util) if gpu_util is not None else None,
+            memory_used_bytes=int(used) if used is not None else None,
+            memory_total_bytes=int(total) if total is not None else None,
             temperature_c=float(temp) if temp is not None else None,
             power_w=power / 1000 if power is not None else None,
             power_limit_w=limit / 1000 if limit is not None else None,
             processes=sorted(procs.values(), key=lambda p: -(p.used_memory_bytes or 0)),
         )
+
+
+def _number(value, attr: str | None = None) -> int | float | None:
+    """``value`` (or its ``attr``) when it is a number: a driver that answers in an odd shape
+    loses that one metric, not the whole report."""
+    if attr is not None:
+        value = getattr(value, attr, None)
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _proc_name(pid: int) -> str | None:

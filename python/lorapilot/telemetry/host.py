@@ -94,9 +94,9 @@ def read_cgroup(mount: Path = CGROUP_MOUNT, proc_self: Path = Path("/proc/self/c
         used = next((_int(_read(d / "memory.current")) for d in dirs if (d / "memory.current").exists()), None)
         cpu = None
         for d in dirs:
-            quota = (_read(d / "cpu.max") or "max").split()
-            if quota[0] != "max" and len(quota) == 2:
-                cores = int(quota[0]) / int(quota[1])
+            quota = [_int(x) for x in (_read(d / "cpu.max") or "max").split()]
+            if len(quota) == 2 and quota[0] and quota[1]:  # "max 100000" or garbage: no limit here
+                cores = quota[0] / quota[1]
                 cpu = cores if cpu is None else min(cpu, cores)
         return CgroupInfo(version=2, memory_limit_bytes=memory_limit, memory_used_bytes=used, cpu_limit_cores=cpu)
     if (mount / "memory").is_dir():  # v1

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from lorapilot.telemetry.gpu import GpuInfo, GpuReader
+from lorapilot.telemetry.gpu import GpuInfo, GpuReader, GpuReport
 from lorapilot.telemetry.host import HostInfo, read_host
 
 
@@ -20,5 +20,8 @@ class SystemSnapshot(BaseModel):
 
 def take_snapshot(workspace_root: Path, gpus: GpuReader, owners: dict[int, str] | None = None) -> SystemSnapshot:
     """Read everything now. Never raises for a missing GPU or driver."""
-    report = gpus.read(owners)
+    try:
+        report = gpus.read(owners)
+    except Exception as exc:  # noqa: BLE001 - /api/system answers with a reason, never a 500
+        report = GpuReport(gpus=[], reason=f"could not read the GPUs: {exc or type(exc).__name__}")
     return SystemSnapshot(time=time.time(), host=read_host(workspace_root), gpus=report.gpus, gpu_reason=report.reason)

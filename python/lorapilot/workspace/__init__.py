@@ -13,8 +13,8 @@ from lorapilot.workspace.appconfig import (
     write_invokeai_yaml,
     write_kohya_config,
 )
-from lorapilot.workspace.layout import MODEL_FOLDERS, Workspace, ensure_layout, resolve_root
-from lorapilot.workspace.secrets import ensure_secrets
+from lorapilot.workspace.layout import MODEL_FOLDERS, Workspace, check_usable, ensure_layout, resolve_root
+from lorapilot.workspace.secrets import ensure_secrets, read_secrets
 
 __all__ = ["MODEL_FOLDERS", "InitReport", "Workspace", "init_workspace", "resolve_root"]
 
@@ -35,12 +35,27 @@ class InitReport:
         )
 
 
+def preflight(ctx):
+    """Check everything ``init`` reads before it writes anything; returns the registry.
+
+    A workspace path that is a file or not writable, a malformed
+    ``config/lorapilot.toml``, ``component.toml`` or ``secrets.env`` fails here,
+    so a mistake leaves the disk exactly as it was.
+    """
+    check_usable(ctx.workspace.root)
+    registry = ctx.registry  # loads and validates config/lorapilot.toml and every component.toml
+    read_secrets(ctx.workspace.secrets_file)
+    return registry
+
+
 def init_workspace(ctx) -> InitReport:
     """Create or update the workspace of ``ctx`` (a :class:`lorapilot.context.Context`).
 
     Idempotent: a second run changes nothing, and no user file is overwritten.
     """
     ws: Workspace = ctx.workspace
+    registry = preflight(ctx)
+    settings = registry.settings
     report = InitReport(root=ws.root)
     report.created_dirs = ensure_layout(ws)
     report.new_secrets = ensure_secrets(ws.secrets_file)
@@ -49,8 +64,6 @@ def init_workspace(ctx) -> InitReport:
         write_if_changed(ws.settings_file, SETTINGS_TEMPLATE)
         report.files.append((ws.settings_file, "created"))
 
-    registry = ctx.registry
-    settings = registry.settings
     report.files.append(write_comfy_paths(ws, settings.models.extra_roots))
     if "invokeai" in registry:
         invoke = registry.get("invokeai")

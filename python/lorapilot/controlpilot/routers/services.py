@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -14,7 +13,7 @@ from lorapilot.controlpilot.deps import get_hub, get_monitor
 from lorapilot.controlpilot.events import KEEPALIVE_S, EventHub, sse
 from lorapilot.controlpilot.monitor import ServiceMonitor, Snapshot
 from lorapilot.errors import LorapilotError
-from lorapilot.logtail import read_from, tail_lines
+from lorapilot.logtail import read_from, tail_and_offset, tail_lines
 from lorapilot.services import ServiceStatus
 
 router = APIRouter(prefix="/api/services", tags=["services"])
@@ -24,7 +23,7 @@ _FOLLOW_PERIOD_S = 0.25
 
 
 class ServiceView(ServiceStatus):
-    url: str  # where a browser opens the service
+    url: str | None  # where a browser opens the service; None for a task without a port
 
 
 class ServicesResponse(BaseModel):
@@ -41,7 +40,8 @@ class LogsResponse(BaseModel):
 
 
 def _view(status: ServiceStatus, host: str) -> ServiceView:
-    return ServiceView(**status.__dict__, url=f"http://{host}:{status.port}{status.url_path}")
+    url = f"http://{host}:{status.port}{status.url_path}" if status.port else None
+    return ServiceView(**status.__dict__, url=url)
 
 
 def _host(request: Request) -> str:
@@ -109,9 +109,11 @@ async def stream_logs(
     path = monitor.plan(name).log_file
 
     async def follow():
-        offset = await asyncio.to_thread(lambda: os.path.getsize(path) if path.exists() else 0)
+        # The tail and the offset to follow from come from one read: no line is lost or
+        # repeated in between, and a line still being written arrives whole, later.
+        initial, offset = await asyncio.to_thread(tail_and_offset, path, tail)
         yield "retry: 2000\n\n"
-        yield sse("lines", {"lines": await asyncio.to_thread(tail_lines, path, tail), "initial": True})
+        yield sse("lines", {"lines": initial, "initial": True})
         idle = 0.0
         while not hub.closed.is_set():
             lines, offset = await asyncio.to_thread(read_from, path, offset)

@@ -16,7 +16,7 @@ export interface Service {
   exit_code: number | null;
   port: number;
   url_path: string;
-  url?: string;
+  url?: string | null;
   installed: boolean;
   install_hint: string | null;
 }

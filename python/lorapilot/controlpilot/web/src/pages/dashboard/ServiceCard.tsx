@@ -52,7 +52,7 @@ export function ServiceCard({
       <dl className="facts">
         <div>
           <dt>port</dt>
-          <dd>{s.port}</dd>
+          <dd>{s.port || "–"}</dd>
         </div>
         <div>
           <dt>uptime</dt>

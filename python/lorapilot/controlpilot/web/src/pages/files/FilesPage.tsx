@@ -65,10 +65,12 @@ export default function FilesPage() {
           setProgress(`Uploading ${file.name}: ${Math.round((100 * sent) / Math.max(1, total))}%`),
         );
       }
-      setProgress(null);
-      if (fileInput.current) fileInput.current.value = "";
       done(`Uploaded ${files?.length ?? 0} file(s).`);
-    }).finally(() => setProgress(null));
+    }).finally(() => {
+      setProgress(null);
+      // Reset even after a refusal, or picking the same file again would not fire onChange.
+      if (fileInput.current) fileInput.current.value = "";
+    });
 
   const crumbs = folder ? folder.split("/") : [];
   return (

@@ -1,8 +1,16 @@
-import { post } from "../../api/client";
+import { ApiError, post } from "../../api/client";
 import type { TrashItem } from "../../api/types";
 import { ErrorBanner } from "../../components/ErrorBanner";
 import { formatBytes } from "../../components/format";
 import { useAction, useApi } from "../../hooks/useApi";
+
+/** "datasets/a.txt" -> "datasets/a (restored).txt": a suggestion when the original place is taken. */
+function besideName(path: string): string {
+  const slash = path.lastIndexOf("/");
+  const dot = path.lastIndexOf(".");
+  const cut = dot > slash + 1 ? dot : path.length;
+  return `${path.slice(0, cut)} (restored)${path.slice(cut)}`;
+}
 
 /** Everything deleted from the workspace, newest first, with Restore. */
 export function TrashView({ onRestored }: { onRestored: (name: string) => void }) {
@@ -10,7 +18,20 @@ export function TrashView({ onRestored }: { onRestored: (name: string) => void }
   const action = useAction();
   const restore = (item: TrashItem) =>
     action.run(async () => {
-      await post(`/api/files/trash/${encodeURIComponent(item.id)}/restore`);
+      const url = `/api/files/trash/${encodeURIComponent(item.id)}/restore`;
+      let to: string | undefined;
+      for (;;) {
+        try {
+          await post(url, to === undefined ? undefined : { to });
+          break;
+        } catch (err) {
+          // 409: its place is taken (nothing is ever overwritten); ask where else to put it.
+          if (!(err instanceof ApiError) || err.status !== 409) throw err;
+          const answer = window.prompt(`${err.message}\n\nRestore it as:`, to ?? besideName(item.original));
+          if (!answer) return;
+          to = answer;
+        }
+      }
       onRestored(item.name);
       items.reload();
     });
