@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 from safetensors import safe_open
-from safetensors.torch import load_file
-from support.native_runs import ddp_command, events, run_trainer, steps_of, write_config
+from support.native_runs import ddp_command, events, run_trainer, steps_of, with_trained_adapter, write_config
 from support.tiny_sd import TINY_BUCKET_STEP, build_tiny_sdxl, make_dataset
 from support.workspaces import free_port
 
@@ -81,13 +80,7 @@ def test_sdxl_file_uses_kohya_names_and_metadata(trained_xl):
 
 
 def _peft_trained(module, state_file, targets):
-    from peft import LoraConfig, inject_adapter_in_model
-    from peft.utils import set_peft_model_state_dict
-
-    inject_adapter_in_model(LoraConfig(r=RANK, lora_alpha=ALPHA, target_modules=targets), module)
-    result = set_peft_model_state_dict(module, load_file(state_file))
-    assert not result.unexpected_keys
-    return module
+    return with_trained_adapter(module, state_file, targets, RANK, ALPHA)
 
 
 def test_sdxl_file_loads_into_a_fresh_pipeline_like_the_trained_models(trained_xl):

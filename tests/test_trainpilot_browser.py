@@ -34,8 +34,12 @@ def test_guided_flow_to_a_finished_lora(tmp_path, output_dir, monkeypatch):
         preset.get_by_role("button", name="Review").click()
 
         review = page.get_by_label("Review")
-        review.get_by_label("Problems").get_by_text("adamw8bit needs bitsandbytes").wait_for()
         assert review.get_by_label("Steps", exact=True).input_value() == "250"
+        assert review.get_by_label("Optimizer").input_value() == "adamw"  # what the native trainer's environment has
+        review.get_by_label("Optimizer").focus()
+        review.get_by_label("Optimizer").select_option("adamw8bit")
+        review.get_by_label("Optimizer").blur()  # leaving a field re-validates the profile
+        review.get_by_label("Problems").get_by_text("adamw8bit needs the bitsandbytes package").wait_for()
         review.get_by_label("Optimizer").select_option("adamw")
         review.get_by_label("Steps", exact=True).fill("40")
         review.get_by_label("Sample every N steps").fill("10")
@@ -149,3 +153,47 @@ def test_flux_with_the_native_trainer_only_from_a_diffusers_folder_on_48gb(tmp_p
         assert review.get_by_role("button", name="Queue training").is_disabled()
         page.screenshot(path=output_dir / "flux-native-review.png", full_page=True)
         assert page.console_errors == []
+
+
+def test_saved_profiles_are_opened_edited_saved_and_queued(tmp_path, output_dir):
+    from lorapilot.errors import ConflictError
+    from lorapilot.trainpilot import actions
+    from lorapilot.trainpilot.datasets import inspect_dataset
+    from lorapilot.trainpilot.presets import build_profile
+    from lorapilot.trainpilot.profiles import ModelRef, ProfileStore
+
+    ctx = make_train_workspace(tmp_path, settings={"trainpilot": {"worker": False}})
+    store = ProfileStore(ctx.workspace)
+    for name in ("mycat", "other"):
+        store.save(build_profile(name=name, family="sd15", quality="quick", vram_gb=12, trainer="native",
+                                 model=ModelRef(base="checkpoints/sd15-base.safetensors"), dataset_name="cats",
+                                 dataset=inspect_dataset(ctx.workspace, "cats")))
+    with live_controlpilot(ctx) as server, browser_page() as page:
+        login(page, server, "/train")
+        saved = page.get_by_label("Saved profiles")
+        saved.get_by_role("link", name="Edit mycat").click()
+
+        review = page.get_by_label("Review")
+        expect(review.get_by_label("Steps", exact=True)).to_have_value("250")  # the saved profile, in the review step
+        review.get_by_label("Steps", exact=True).fill("120")
+        review.get_by_label("Steps", exact=True).blur()
+        review.get_by_role("button", name="Save profile").click()
+        review.get_by_role("status").filter(has_text="Saved as").filter(has_text="mycat.toml").wait_for()
+        assert store.load("mycat").training.steps == 120  # the file it was opened from, replaced
+
+        review.get_by_label("LoRA name").fill("other")  # another saved profile's name: refused, not overwritten
+        review.get_by_role("button", name="Save profile").click()  # straight from the field: its re-validation must not eat the click
+        page.get_by_role("alert").filter(has_text="profile 'other' exists").wait_for()
+        assert store.load("other").training.steps == 250
+        page.screenshot(path=output_dir / "saved-profile-review.png", full_page=True)
+
+        page.goto(server.url + "/train")
+        page.get_by_label("Saved profiles").get_by_role("button", name="Queue mycat").click()
+        page.wait_for_url(re.compile(r"/train/jobs/1$"))
+        page.get_by_test_id("state").filter(has_text="queued").wait_for()
+        # the refused save is the only error the browser saw (its 409 answer)
+        assert [e for e in page.console_errors if "409 (Conflict)" not in e] == []
+    job = actions.list_jobs(ctx)[0]
+    assert (job.profile_name, job.profile["training"]["steps"]) == ("mycat", 120)
+    with pytest.raises(ConflictError):
+        store.save(store.load("other"))  # still there, unchanged

@@ -53,6 +53,31 @@ def test_empty_and_uncaptioned_datasets(tmp_path):
     assert any(f == "dataset.name" and "no dataset 'missing'" in m for f, m in errors)
 
 
+def test_a_native_optimizer_needs_its_package_in_the_trainers_environment(tmp_path):
+    import importlib.util
+    import sys
+
+    ctx = make_train_workspace(tmp_path)
+    for quality in ("quick", "regular", "high"):
+        for vram in (8, 24, 48):  # presets pick what the train extra has: no bitsandbytes, no prodigyopt
+            assert _profile(ctx, trainer="native", quality=quality, vram_gb=vram).optim.optimizer == "adamw"
+    profile = _profile(ctx, trainer="native")
+    assert importlib.util.find_spec("bitsandbytes") is None and importlib.util.find_spec("prodigyopt") is None, \
+        "this test expects an environment without bitsandbytes and prodigyopt"
+    python = tmp_path / "fake-env" / "bin" / "python"  # the native trainer's interpreter in this workspace
+    for optimizer, package in (("adamw8bit", "bitsandbytes"), ("prodigy", "prodigyopt")):
+        profile.optim.optimizer = optimizer
+        assert ("optim.optimizer", f"{optimizer} needs the {package} package, which the native trainer's environment "
+                f"({python}) does not have: choose adamw, or install {package} there") in _errors(ctx, profile)
+
+    # The same interpreter with the package on its path: no error.
+    site = tmp_path / "site"
+    (site / "prodigyopt").mkdir(parents=True)
+    (site / "prodigyopt" / "__init__.py").write_text("")
+    python.write_text(f'#!/bin/sh\nPYTHONPATH="{site}" exec "{sys.executable}" "$@"\n')
+    assert not any(f == "optim.optimizer" for f, _ in _errors(ctx, profile))
+
+
 def test_resolution_too_big_for_the_tier(tmp_path):
     ctx = make_train_workspace(tmp_path)
     profile = _profile(ctx, vram_gb=8)

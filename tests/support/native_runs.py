@@ -80,10 +80,37 @@ def ddp_command(config_path: Path, port: int, *extra: str, processes: int = 2) -
     ]  # fmt: skip
 
 
+def mpi_cpu_command(config_path: Path, port: int, hostfile: Path, *extra: str, processes: int = 2) -> list[str]:
+    """``accelerate launch --cpu --num_processes N``: accelerate's multi-CPU launch, which starts the
+    processes through ``mpirun`` (``--mpirun_hostfile``); they form a gloo group."""
+    return [
+        sys.executable, "-m", "accelerate.commands.launch",
+        "--cpu", "--num_processes", str(processes), "--num_machines", "1", "--mpirun_hostfile", str(hostfile),
+        "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(port),
+        "-m", "lorapilot.trainpilot.native", "--config", str(config_path), *extra,
+    ]  # fmt: skip
+
+
+def mpi_hostfile(folder: Path, processes: int = 2) -> Path | None:
+    """A hostfile giving this machine ``processes`` slots in the syntax of the installed mpirun (None: no MPI)."""
+    import shutil
+
+    mpirun = shutil.which("mpirun") or shutil.which("mpiexec")
+    if mpirun is None:
+        return None
+    version = subprocess.run([mpirun, "--version"], capture_output=True, text=True, timeout=30).stdout
+    path = folder / "hostfile"
+    path.write_text(f"localhost slots={processes}\n" if "Open MPI" in version else f"localhost:{processes}\n")
+    return path
+
+
 def child_env() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("OMP_NUM_THREADS", "2")
     env["PYTHONUNBUFFERED"] = "1"
+    # Open MPI refuses to start as root (CI containers) unless told twice; MPICH ignores these.
+    env.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
+    env.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
     return env
 
 
@@ -199,3 +226,15 @@ def fixed_batch_loss(pipe, image_dir: Path) -> float:
                 pred = pipe.unet(scheduler.add_noise(latents, noise, timestep), timestep, hidden).sample
                 losses.append(torch.nn.functional.mse_loss(pred, noise))
     return torch.stack(losses).mean().item()
+
+
+def with_trained_adapter(module, state_file: Path, targets: list[str], rank: int, alpha: float):
+    """``module`` with the adapter a state folder saved (peft layout): the model exactly as the trainer held it."""
+    from peft import LoraConfig, inject_adapter_in_model
+    from peft.utils import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    inject_adapter_in_model(LoraConfig(r=rank, lora_alpha=alpha, target_modules=targets), module)
+    result = set_peft_model_state_dict(module, load_file(state_file))
+    assert not result.unexpected_keys, result.unexpected_keys[:3]
+    return module

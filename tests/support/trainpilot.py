@@ -31,9 +31,10 @@ def _script(path: Path, text: str) -> None:
 
 
 def make_fake_env(root: Path) -> Path:
-    """An environment whose ``bin/python`` and ``bin/deepspeed`` run the fake trainer."""
+    """An environment whose ``bin/python`` and ``bin/deepspeed`` run the fake trainer (``python -c``, as
+    validation uses to ask what the environment can import, runs this interpreter)."""
     python = sys.executable
-    _script(root / "bin" / "python", f'#!/bin/sh\nexec "{python}" "{FAKE_TRAINER}" "$@"\n')
+    _script(root / "bin" / "python", f'#!/bin/sh\n[ "$1" = "-c" ] && exec "{python}" "$@"\nexec "{python}" "{FAKE_TRAINER}" "$@"\n')
     _script(root / "bin" / "deepspeed", f'#!/bin/sh\nexec "{python}" "{FAKE_TRAINER}" --deepspeed-launcher "$@"\n')
     return root
 

@@ -146,10 +146,12 @@ def build_profile(
     resolution = _resolution(fam, quality, vram_gb, handoff.get("resolution"))
     big = family in ("flux1", "sd3")
 
-    # The native trainer holds FLUX.1 in bf16 with no fp8 or block swapping (validation asks for 48+ GB):
-    # batch 1 next to the ~24 GB transformer, and plain AdamW (a LoRA's optimizer state is small, and
-    # bitsandbytes / prodigyopt are not in the train extra).
-    native_flux = trainer == "native" and family == "flux1"
+    # The native trainer uses plain AdamW: a LoRA's optimizer state is small, and bitsandbytes / prodigyopt
+    # are not in the train extra (validation refuses them where its environment lacks them). It holds
+    # FLUX.1 in bf16 with no fp8 or block swapping (validation asks for 48+ GB): batch 1 next to the
+    # ~24 GB transformer.
+    native = trainer == "native"
+    native_flux = native and family == "flux1"
     if vram_gb >= 48:
         batch = 1 if native_flux else 2 if big else 4
     elif vram_gb >= 24:
@@ -165,10 +167,10 @@ def build_profile(
         rank = min(rank, 16)
     alpha = float(rank if big else rank // 2)
     train_te = family in ("sd15", "sdxl") and quality == "high" and vram_gb >= 16
-    prodigy = quality == "high" and vram_gb >= 24 and not native_flux
+    prodigy = quality == "high" and vram_gb >= 24 and not native
     lr = 1.0 if prodigy else _LR[family][quality]
     optim = OptimSettings(
-        optimizer="prodigy" if prodigy else "adamw" if native_flux else "adamw8bit",
+        optimizer="prodigy" if prodigy else "adamw" if native else "adamw8bit",
         learning_rate=lr,
         text_encoder_lr=(lr if prodigy else lr / 2) if train_te else None,
         lr_scheduler="constant" if quality == "quick" or prodigy else "cosine",

@@ -43,6 +43,18 @@ class TrainerLocation:
     def bin(self, name: str) -> Path:
         return self.env / "bin" / name
 
+    def can_import(self, module: str) -> bool | None:
+        """Whether this installation's interpreter finds ``module`` (None: there is no interpreter to ask)."""
+        import subprocess
+
+        if not self.python.exists():
+            return None
+        probe = "import importlib.util, sys; sys.exit(0 if importlib.util.find_spec(sys.argv[1]) else 1)"
+        try:
+            return subprocess.run([str(self.python), "-c", probe, module], capture_output=True, timeout=60).returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+
 
 @dataclass
 class RunSpec:

@@ -34,6 +34,9 @@ FLUX_DOUBLE_TARGETS = (
 )  # fmt: skip
 FLUX_SINGLE_TARGETS = ("proj_mlp", "norm.linear")  # attn.to_q/k/v above also match the single blocks
 FLUX1_SINGLE_BLOCKS = 38  # FLUX.1-dev and -schnell
+# Optimizers the native trainer imports from packages the lorapilot-train environment (the train extra)
+# does not carry; presets choose AdamW for it (a LoRA's optimizer state is small).
+OPTIMIZER_PACKAGES = {"adamw8bit": "bitsandbytes", "prodigy": "prodigyopt"}
 
 
 def is_diffusers_folder(path: Path) -> bool:
@@ -79,7 +82,11 @@ class NativeAdapter(TrainerAdapter):
     def check(self, spec: RunSpec) -> list[Issue]:
         p = spec.profile
         issues = []  # fit_issues (family, tier, base model) are asked by validation for every trainer
-        if p.optim.optimizer == "adamw8bit" and not spec.gpu_ids:
+        package = OPTIMIZER_PACKAGES.get(p.optim.optimizer)
+        if package and spec.location.can_import(package) is False:
+            issues.append(Issue("optim.optimizer", f"{p.optim.optimizer} needs the {package} package, which the native trainer's "
+                                f"environment ({spec.location.python}) does not have: choose adamw, or install {package} there"))
+        elif p.optim.optimizer == "adamw8bit" and not spec.gpu_ids:
             issues.append(Issue("optim.optimizer", "adamw8bit needs bitsandbytes on a GPU; on CPU the native trainer needs adamw", "warning"))
         if p.training.fp8_base:
             issues.append(Issue("training.fp8_base", "the native trainer has no fp8 base weights: set false (Kohya sd-scripts and AI Toolkit have them)"))

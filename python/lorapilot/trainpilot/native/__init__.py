@@ -24,7 +24,7 @@ Additions (compatible: a reader that ignores unknown ``[trainpilot]`` lines lose
 - ``cache/latents/`` in ``output_dir`` holds the VAE latents, reused by a resumed run;
 - multi-process: ``accelerate launch`` with torchrun (``--multi_gpu``, or a config file) starts the
   processes; without a GPU they form a gloo CPU group. ``accelerate launch --cpu --num_processes N``
-  starts a single process unless MPI (``--mpirun_hostfile``) starts the others. Under torchrun a
+  starts its processes through MPI (``--mpirun_hostfile FILE``; without it, a single process). Under torchrun a
   SIGTERM to the process group still saves, but torchrun itself then exits 1; ``save_quit`` gives 0.
 """
 

@@ -25,9 +25,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+# Where each launcher puts the global rank: torchrun, then MPICH/Intel MPI, Open MPI and MVAPICH (mpirun,
+# which `accelerate launch --cpu --mpirun_hostfile` uses); accelerate itself reads the same names.
+_RANK_VARIABLES = ("RANK", "PMI_RANK", "OMPI_COMM_WORLD_RANK", "MV2_COMM_WORLD_RANK", "LOCAL_RANK")
+
+
+def process_rank() -> int:
+    """This process's rank as its launcher set it (0 when started alone), before accelerate starts."""
+    for name in _RANK_VARIABLES:
+        value = os.environ.get(name, "").strip()
+        if value.isdigit():
+            return int(value)
+    return 0
+
+
 def _setup_logging() -> None:
     # Only the main process talks; the others report warnings and errors.
-    rank = int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0")))
+    rank = process_rank()
     logging.basicConfig(
         level=logging.INFO if rank == 0 else logging.WARNING,
         format=f"%(asctime)s %(levelname)s native[{rank}]: %(message)s",

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { api, post, withQuery } from "../../api/client";
+import { api, get, post, withQuery } from "../../api/client";
 import { ErrorBanner } from "../../components/ErrorBanner";
 import { formatBytes } from "../../components/format";
 import { useAction, useApi } from "../../hooks/useApi";
@@ -12,10 +12,12 @@ const QUALITIES = ["quick", "regular", "high"] as const;
 const TIERS = [8, 12, 16, 24, 48];
 const COMPONENTS = ["clip_l", "t5xxl", "ae"] as const;
 
-/** The guided flow: dataset → base model → preset → review; accepts ?dataset=<name>. */
+/** The guided flow: dataset → base model → preset → review; accepts ?dataset=<name>, or ?profile=<name>
+ * to open a saved profile in the review step. */
 export function NewTraining() {
   const { query } = useLocation();
-  const [stage, setStage] = useState(query.get("dataset") ? 1 : 0);
+  const editing = query.get("profile");
+  const [stage, setStage] = useState(editing ? 3 : query.get("dataset") ? 1 : 0);
   const [dataset, setDataset] = useState(query.get("dataset") ?? "");
   const [family, setFamily] = useState("sdxl");
   const [base, setBase] = useState("");
@@ -28,7 +30,11 @@ export function NewTraining() {
   const [trigger, setTrigger] = useState<string | null>(null); // null: the dataset's (TagPilot handoff)
   const [profile, setProfile] = useState<Profile | null>(null);
   const [issues, setIssues] = useState<Issue[]>([]);
+  const [savedAs, setSavedAs] = useState<{ name: string; path: string } | null>(null);
   const action = useAction();
+  // Re-validating (on leaving a field) has its own busy flag: it must not disable Save or Queue under the
+  // pointer, or the click that moved the focus there is lost.
+  const validation = useAction();
 
   const datasets = useApi<DatasetInfo[]>("/api/train/datasets");
   const models = useApi<BaseModel[]>(stage >= 1 ? withQuery("/api/train/models", { family }) : null);
@@ -60,11 +66,23 @@ export function NewTraining() {
       setStage(3);
     });
   const revalidate = (p: Profile) =>
-    action.run(async () => setIssues(await post<Issue[]>("/api/train/profiles/validate", p)));
+    validation.run(async () => setIssues(await post<Issue[]>("/api/train/profiles/validate", p)));
+  useEffect(() => {
+    if (!editing) return;
+    action.run(async () => {
+      const saved = await get<Profile>(`/api/train/profiles/${encodeURIComponent(editing)}`);
+      setProfile(saved);
+      setSavedAs({ name: editing, path: "" });
+      setIssues(await post<Issue[]>("/api/train/profiles/validate", saved));
+    });
+  }, [editing]);
+  // Replace a saved file only when it is the one opened or saved here; another profile's name is refused.
   const save = () =>
     action.run(async () => {
-      const r = await api<{ issues: Issue[] }>("PUT", withQuery(`/api/train/profiles/${encodeURIComponent(profile!.name)}`, { overwrite: true }), profile);
+      const overwrite = savedAs?.name === profile!.name;
+      const r = await api<{ path: string; issues: Issue[] }>("PUT", withQuery(`/api/train/profiles/${encodeURIComponent(profile!.name)}`, { overwrite }), profile);
       setIssues(r.issues);
+      setSavedAs({ name: profile!.name, path: r.path });
     });
   const queue = () =>
     action.run(async () => {
@@ -84,7 +102,7 @@ export function NewTraining() {
           </li>
         ))}
       </ol>
-      <ErrorBanner message={datasets.error ?? models.error ?? presets.error ?? choices.error ?? action.error} />
+      <ErrorBanner message={datasets.error ?? models.error ?? presets.error ?? choices.error ?? action.error ?? validation.error} />
 
       {stage === 0 && (
         <section aria-label="Choose a dataset" className="choices">
@@ -172,6 +190,7 @@ export function NewTraining() {
           <ProfileEditor profile={profile} onChange={setProfile} onBlur={revalidate} />
           <div className="job-actions">
             <button type="button" disabled={action.busy} onClick={save}>Save profile</button>
+            {savedAs?.path && <span className="ok-note" role="status">Saved as {savedAs.path}</span>}
             <button type="button" className="primary" disabled={action.busy || issues.some((i) => i.level === "error")} onClick={queue}>
               Queue training
             </button>

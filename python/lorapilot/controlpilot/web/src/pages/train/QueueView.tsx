@@ -4,6 +4,7 @@ import { Link } from "../../router";
 import { TRAINERS, type Job, type QueueStatus } from "./api";
 import { JobActions } from "./JobActions";
 import { JobProgress } from "./Progress";
+import { SavedProfiles } from "./SavedProfiles";
 import { useQueue } from "./useQueue";
 
 function JobRow({ job, queueIndex }: { job: Job; queueIndex?: number }) {
@@ -54,6 +55,7 @@ export function QueueView() {
           <JobRow key={job.id} job={job} queueIndex={job.state === "queued" ? queued.indexOf(job) : undefined} />
         ))}
       </section>
+      <SavedProfiles />
     </div>
   );
 }
