@@ -197,6 +197,12 @@ def _keys_read(node, receivers: set[str], methods=("get", "setdefault", "pop")) 
     return keys
 
 
+def _ai_toolkit_model_files(repo: Path) -> list[str]:
+    listing = subprocess.run(["git", "-C", str(repo), "ls-tree", "-r", "--name-only", AI_TOOLKIT_REV, "toolkit/models",
+                              "extensions_built_in/diffusion_models"], check=True, capture_output=True, text=True).stdout
+    return [p for p in listing.split() if p.endswith(".py")]
+
+
 def ai_toolkit(repo: Path) -> dict:
     tree = ast.parse(show(repo, AI_TOOLKIT_REV, "toolkit/config_modules.py"))
     classes = {n.name: n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)}
@@ -234,6 +240,13 @@ def ai_toolkit(repo: Path) -> dict:
     for node in ast.walk(ast.parse(show(repo, AI_TOOLKIT_REV, "extensions_built_in/sd_trainer/__init__.py"))):
         if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "uid":
             uids.append(literal(node.value))
+    model_archs = set()  # model.arch values a model class claims (get_model_class); others fall back to StableDiffusion
+    for path in _ai_toolkit_model_files(repo):
+        for node in ast.walk(ast.parse(show(repo, AI_TOOLKIT_REV, path))):
+            if isinstance(node, ast.ClassDef):
+                for item in node.body:
+                    if isinstance(item, ast.Assign) and getattr(item.targets[0], "id", "") == "arch" and isinstance(literal(item.value), str):
+                        model_archs.add(literal(item.value))
     optimizers = set()
     for c in ast.walk(ast.parse(show(repo, AI_TOOLKIT_REV, "toolkit/optimizer.py"))):
         if isinstance(c, ast.Compare) and ast.unparse(c.left) == "lower_type" and isinstance(c.comparators[0], ast.Constant):
@@ -247,6 +260,7 @@ def ai_toolkit(repo: Path) -> dict:
         "optimizers_prefix": sorted(prefixes),
         "source": f"ostris/ai-toolkit@{AI_TOOLKIT_REV}",
         "optimizers_exact": sorted(optimizers),
+        "model_class_archs": sorted(model_archs),
         "top_level": sorted(job_keys),
         "job_types": job_types,
         "config": sorted(config_keys),
@@ -259,15 +273,25 @@ def ai_toolkit(repo: Path) -> dict:
 
 # --- diffusion-pipe: keys read from the main TOML, its tables, and the dataset TOML ------------------
 
+# The [model] type → the module that reads its table (the families TrainPilot renders).
+DP_MODEL_FILES = {"sdxl": "models/sdxl.py", "flux": "models/flux.py", "sd3": "models/sd3.py",
+                  "wan": "models/wan/wan.py", "chroma": "models/chroma.py", "lumina_2": "models/lumina_2.py"}
+
+
 def diffusion_pipe(repo: Path) -> dict:
     def keys(path, receivers, methods=("get", "setdefault", "pop")):
         return _keys_read(ast.parse(show(repo, DIFFUSION_PIPE_REV, path)), receivers, methods)
 
     top = keys("train.py", {"config"}) | keys("utils/saver.py", {"config", "self.config"})
-    model = keys("train.py", {"model_config"}) | keys("models/base.py", {"model_config", "self.model_config"})
+    model = (keys("train.py", {"model_config"}) | keys("models/base.py", {"model_config", "self.model_config"})
+             | keys("utils/common.py", {"model_config"}))  # get_t_distribution: timestep_sample_method
     per_model = {}
-    for name in ("sdxl", "flux", "sd3"):
-        per_model[name] = sorted(keys(f"models/{name}.py", {"model_config", "self.model_config"}))
+    block_swap = []  # model types whose pipeline overrides enable_block_swap (the base class raises NotImplementedError)
+    for name, path in DP_MODEL_FILES.items():
+        per_model[name] = sorted(keys(path, {"model_config", "self.model_config"}))
+        tree = ast.parse(show(repo, DIFFUSION_PIPE_REV, path))
+        if any(isinstance(n, ast.FunctionDef) and n.name == "enable_block_swap" for n in ast.walk(tree)):
+            block_swap.append(name)
     adapter = keys("train.py", {"adapter_config"}) | keys("models/base.py", {"adapter_config"})
     optimizer = keys("train.py", {"optim_config"})
     dataset_tree = ast.parse(show(repo, DIFFUSION_PIPE_REV, "utils/dataset.py"))
@@ -296,6 +320,7 @@ def diffusion_pipe(repo: Path) -> dict:
         "top_level": sorted(top),
         "model": sorted(model),
         "model_by_type": per_model,
+        "block_swap_types": sorted(block_swap),
         "adapter": sorted(adapter),
         "optimizer": sorted(optimizer),
         "dataset": sorted(dataset),

@@ -117,8 +117,8 @@ def ai_toolkit_problems(job: dict) -> list[str]:
         for j, ds in enumerate(proc.get("datasets", [])):
             problems += [f"{where}.datasets[{j}].{k}: not read" for k in set(ds) - set(facts["sections"]["datasets[]"])]
         lit = facts["literals"]
-        if proc.get("model", {}).get("arch") not in lit["ModelArch"]:
-            problems.append(f"{where}.model.arch: {proc.get('model', {}).get('arch')!r} not a ModelArch")
+        if proc.get("model", {}).get("arch") not in set(lit["ModelArch"]) | set(facts["model_class_archs"]):
+            problems.append(f"{where}.model.arch: {proc.get('model', {}).get('arch')!r} neither a ModelArch nor a model class's arch")
         if proc.get("network", {}).get("type", "lora") not in lit["NetworkType"]:
             problems.append(f"{where}.network.type: not a NetworkType")
         if proc.get("save", {}).get("save_format", "safetensors") not in lit["SaveFormat"]:
@@ -146,6 +146,8 @@ def diffusion_pipe_problems(main: dict, dataset: dict) -> list[str]:
     model = main.get("model", {})
     if model.get("type") not in facts["model_types"]:
         problems.append(f"model.type: {model.get('type')!r} unknown")
+    if main.get("blocks_to_swap") and model.get("type") not in facts["block_swap_types"]:
+        problems.append(f"blocks_to_swap: {model.get('type')!r} has no enable_block_swap (NotImplementedError)")
     allowed = set(facts["model"]) | set(facts["model_by_type"].get(model.get("type"), [])) | {"type"}
     problems += [f"model.{k}: not read" for k in set(model) - allowed]
     adapter = main.get("adapter", {})
