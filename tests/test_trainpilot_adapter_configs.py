@@ -34,7 +34,15 @@ COMBOS = [
 
 
 def _model_ref(trainer: str, family: str) -> ModelRef:
-    if family in ("flux1", "sd3") and trainer in ("ai-toolkit", "diffusion-pipe", "native"):
+    if family == "chroma":
+        return ModelRef(base="diffusion_models/chroma-unlocked-v50.safetensors",
+                        diffusers="diffusers/flux1" if trainer == "diffusion-pipe" else None)
+    if family == "lumina2" and trainer == "diffusion-pipe":
+        return ModelRef(base="diffusion_models/lumina_2_model_bf16.safetensors", llm="text_encoders/gemma_2_2b_fp16.safetensors",
+                        vae="vae/flux_vae.safetensors")
+    if family == "wan21":  # Diffusion Pipe reads the official folder, AI Toolkit the -Diffusers one
+        return ModelRef(base="diffusers/wan21" if trainer == "ai-toolkit" else "wan/Wan2.1-T2V-14B")
+    if family in ("flux1", "sd3", "lumina2") and trainer in ("ai-toolkit", "diffusion-pipe", "native"):
         return ModelRef(base=f"diffusers/{family}")
     if family == "flux1":
         return ModelRef(base="diffusion_models/flux1-dev.safetensors", clip_l="text_encoders/clip_l.safetensors",
@@ -54,8 +62,9 @@ def _spec(tmp_path: Path, trainer: str, family: str, quality: str, vram: int, re
 def test_every_supported_combination_is_covered():
     trainers = {c[0] for c in COMBOS}
     assert trainers == {"kohya", "ai-toolkit", "diffusion-pipe", "native"}
-    assert {c[1] for c in COMBOS if c[0] == "kohya"} == {"sd15", "sdxl", "sd3", "flux1"}
-    assert {c[1] for c in COMBOS if c[0] == "diffusion-pipe"} == {"sdxl", "sd3", "flux1"}
+    assert {c[1] for c in COMBOS if c[0] == "kohya"} == {"sd15", "sd2", "sdxl", "sd3", "flux1"}
+    assert {c[1] for c in COMBOS if c[0] == "ai-toolkit"} == {"sd15", "sd2", "sdxl", "sd3", "flux1", "chroma", "wan21", "lumina2"}
+    assert {c[1] for c in COMBOS if c[0] == "diffusion-pipe"} == {"sdxl", "sd3", "flux1", "chroma", "wan21", "lumina2"}
     assert {c[1] for c in COMBOS if c[0] == "native"} == {"sd15", "sdxl", "flux1"}
     assert {c[3] for c in COMBOS if c[:2] == ("native", "flux1")} == {48}  # bf16, no fp8: 48+ GB only
     assert len(COMBOS) > 150
@@ -100,6 +109,10 @@ def test_key_facts_were_extracted_from_real_sources():
     assert "sd_trainer" in aitk["process_types"] and "linear_alpha" in aitk["sections"]["network"]
     dp = load_upstream("diffusion_pipe.json")
     assert "max_steps" in dp["top_level"] and "sdxl" in dp["model_types"]
+    assert {"wan", "chroma", "lumina_2"} <= set(dp["model_types"]) and dp["block_swap_types"] == ["chroma", "flux", "wan"]
+    assert "ckpt_path" in dp["model_by_type"]["wan"] and {"llm_path", "vae_path"} <= set(dp["model_by_type"]["lumina_2"])
+    assert {"diffusers_path", "transformer_path"} <= set(dp["model_by_type"]["chroma"])
+    assert {"v2", "v_parameterization"} <= set(kohya["scripts"]["train_network"])
 
 
 def test_validators_reject_a_key_the_trainer_does_not_read(tmp_path):
@@ -206,3 +219,72 @@ def test_kohya_resumes_from_the_newest_state_even_when_renumbered(tmp_path):
     # sd-scripts restarts its global_step inside the epoch after a resume: the newer state has the smaller number.
     assert ADAPTERS["kohya"].find_outputs(spec).latest_state == (10, new)
     assert tomllib.loads(ADAPTERS["kohya"].render(spec)["run.toml"])["resume"]["resume"] == str(new)
+
+
+def test_diffusion_pipe_swaps_blocks_only_for_models_that_can(tmp_path):
+    # Diffusion Pipe's SD3 and Lumina 2 pipelines raise NotImplementedError on blocks_to_swap.
+    for family, swaps in (("sd3", False), ("lumina2", False), ("flux1", True), ("chroma", True), ("wan21", True)):
+        spec = _spec(tmp_path / family, "diffusion-pipe", family, "quick", 12)
+        assert spec.profile.training.blocks_to_swap > 0
+        main = tomllib.loads(ADAPTERS["diffusion-pipe"].render(spec)["main.toml"])
+        assert ("blocks_to_swap" in main) is swaps, family
+        warned = [i for i in ADAPTERS["diffusion-pipe"].check(spec) if i.field == "training.blocks_to_swap"]
+        assert [i.level for i in warned] == ([] if swaps else ["warning"])
+
+
+def test_diffusion_pipe_further_families_name_their_files(tmp_path):
+    dp = ADAPTERS["diffusion-pipe"]
+    wan = tomllib.loads(dp.render(_spec(tmp_path / "w", "diffusion-pipe", "wan21", "regular", 24))["main.toml"])
+    assert wan["model"]["type"] == "wan" and wan["model"]["ckpt_path"].endswith("models/wan/Wan2.1-T2V-14B")
+    chroma = tomllib.loads(dp.render(_spec(tmp_path / "c", "diffusion-pipe", "chroma", "regular", 16))["main.toml"])["model"]
+    assert chroma["type"] == "chroma" and chroma["transformer_path"].endswith("chroma-unlocked-v50.safetensors")
+    assert chroma["diffusers_path"].endswith("models/diffusers/flux1") and chroma["transformer_dtype"] == "float8"
+    lumina = tomllib.loads(dp.render(_spec(tmp_path / "l", "diffusion-pipe", "lumina2", "regular", 24))["main.toml"])["model"]
+    assert lumina["type"] == "lumina_2" and lumina["llm_path"].endswith("gemma_2_2b_fp16.safetensors")
+    assert lumina["vae_path"].endswith("vae/flux_vae.safetensors") and "transformer_dtype" not in lumina
+
+
+def test_diffusion_pipe_refuses_the_wrong_base_shape_and_missing_parts(tmp_path):
+    dp = ADAPTERS["diffusion-pipe"]
+    spec = _spec(tmp_path, "diffusion-pipe", "wan21", "regular", 24)
+    spec.profile.model.base = "diffusers/wan21"  # a -Diffusers folder (model_index.json), not the official one
+    (spec.models_dir / "diffusers" / "wan21" / "model_index.json").write_text("{}")
+    assert any(i.field == "model.base" and "official Wan 2.1 checkpoint folder" in i.message for i in dp.check(spec))
+    official = spec.models_dir / "wan" / "Wan2.1-T2V-14B"
+    official.mkdir(parents=True)
+    (official / "config.json").write_text('{"model_type": "t2v", "dim": 5120}')
+    spec.profile.model.base = "wan/Wan2.1-T2V-14B"
+    assert [i for i in dp.check(spec) if i.field == "model.base"] == []
+    spec = _spec(tmp_path, "diffusion-pipe", "chroma", "regular", 24)
+    spec.profile.model.diffusers = None
+    assert any(i.field == "model.diffusers" and "FLUX.1 diffusers folder" in i.message for i in dp.check(spec))
+    spec = _spec(tmp_path, "diffusion-pipe", "lumina2", "regular", 24)
+    spec.profile.model.llm = spec.profile.model.vae = None
+    assert {i.field for i in dp.check(spec) if i.level == "error"} >= {"model.llm", "model.vae"}
+
+
+def test_kohya_sd2_trains_with_v2_and_v_parameterization(tmp_path):
+    spec = _spec(tmp_path, "kohya", "sd2", "regular", 12)
+    run = tomllib.loads(ADAPTERS["kohya"].render(spec)["run.toml"])
+    assert run["model"]["v2"] is True and run["model"]["v_parameterization"] is True
+    assert kohya_run_problems("train_network.py", run) == []
+    assert ADAPTERS["kohya"].command(spec).argv[-3].endswith("/train_network.py")
+    spec.profile.model.v_prediction = False  # the 512 base predicts noise
+    run = tomllib.loads(ADAPTERS["kohya"].render(spec)["run.toml"])
+    assert run["model"]["v2"] is True and "v_parameterization" not in run["model"]
+    assert [i.level for i in ADAPTERS["kohya"].check(spec) if i.field == "model.v_prediction"] == ["warning"]
+
+
+def test_ai_toolkit_further_families_pick_their_model_class(tmp_path):
+    aitk = ADAPTERS["ai-toolkit"]
+    for family, arch in (("sd2", "sd2"), ("chroma", "chroma"), ("wan21", "wan21"), ("lumina2", "lumina2")):
+        job = yaml.safe_load(aitk.render(_spec(tmp_path / family, "ai-toolkit", family, "regular", 24))["job.yaml"])
+        proc = job["config"]["process"][0]
+        assert proc["model"]["arch"] == arch and ai_toolkit_problems(job) == []
+        assert proc["train"]["noise_scheduler"] == ("ddpm" if family == "sd2" else "flowmatch")
+        assert proc["model"].get("is_v_pred", False) is (family == "sd2")
+    facts = load_upstream("ai_toolkit.json")
+    assert {"chroma", "wan21"} <= set(facts["model_class_archs"]) and "lumina2" in facts["literals"]["ModelArch"]
+    job = yaml.safe_load(aitk.render(_spec(tmp_path / "x", "ai-toolkit", "chroma", "quick", 24))["job.yaml"])
+    job["config"]["process"][0]["model"]["arch"] = "chroma2"
+    assert ai_toolkit_problems(job) == ["config.process[0].model.arch: 'chroma2' neither a ModelArch nor a model class's arch"]

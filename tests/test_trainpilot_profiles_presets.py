@@ -22,8 +22,9 @@ def _profile(ctx, **kw):
 
 def test_preset_grid_covers_every_family_quality_and_tier():
     presets = list_presets()
-    assert len(presets) == 4 * 3 * 5
+    assert len(presets) == 8 * 3 * 5
     ids = {p.id for p in presets}
+    assert {"sd2-regular-8gb", "chroma-high-24gb", "wan21-quick-12gb", "lumina2-regular-16gb"} <= ids
     assert {"sd15-quick-8gb", "sdxl-regular-24gb", "flux1-high-48gb"} <= ids
     flux8 = next(p for p in presets if p.id == "flux1-quick-8gb")
     assert not flux8.fits and "12 GB" in flux8.reason
@@ -99,3 +100,26 @@ def test_a_corrupt_profile_names_the_file_and_field(tmp_path, edit, message):
     with pytest.raises(ConfigError) as err:
         store.load("mycat")
     assert str(path) in str(err.value) and message in str(err.value)
+
+
+@pytest.mark.parametrize("family,smallest", [("chroma", 12), ("wan21", 12), ("lumina2", 12)])
+def test_further_families_refuse_the_tiers_they_cannot_fit(tmp_path, family, smallest):
+    ctx = make_train_workspace(tmp_path)
+    below = next(p for p in list_presets() if p.id == f"{family}-quick-8gb")
+    assert not below.fits and f"{smallest} GB" in below.reason
+    with pytest.raises(LorapilotError, match="does not fit the 8 GB tier"):
+        _profile(ctx, family=family, vram_gb=8, trainer="diffusion-pipe", model=ModelRef(base="x"))
+    small = _profile(ctx, family=family, vram_gb=smallest, quality="regular", trainer="diffusion-pipe", model=ModelRef(base="x"))
+    # flow-matching transformers: fp8 weights on small cards, no min-SNR, frozen text encoders
+    assert small.training.fp8_base and small.optim.min_snr_gamma is None and not small.network.train_text_encoder
+    assert small.dataset.resolution <= {"chroma": 768, "wan21": 512, "lumina2": 768}[family]
+    assert parse_preset_id(f"{family}-high-48gb") == (family, "high", 48)
+
+
+def test_sd2_presets_train_a_768_v_base_with_v_prediction(tmp_path):
+    ctx = make_train_workspace(tmp_path)
+    sd2 = _profile(ctx, family="sd2", vram_gb=12, quality="high", model=ModelRef(base="checkpoints/v2-1_768-ema-pruned.safetensors"))
+    assert sd2.model.v_prediction and sd2.dataset.resolution == 768 and sd2.optim.min_snr_gamma == 5.0
+    assert not _profile(ctx).model.v_prediction  # SD1.5 predicts noise
+    path = ProfileStore(ctx.workspace).save(sd2)
+    assert "v_prediction = true" in path.read_text() and ProfileStore(ctx.workspace).load("mycat") == sd2

@@ -201,3 +201,44 @@ def test_ensure_valid_reports_every_error_at_once(tmp_path):
         ensure_valid(ctx, profile)
     assert {i.field for i in err.value.issues} == {"model.base", "dataset.name"}
     assert "model.base: models/checkpoints/nope.safetensors not found" in str(err.value)
+
+
+def test_the_support_matrix_covers_the_further_families(tmp_path):
+    ctx = make_train_workspace(tmp_path)
+    wan = _profile(ctx, family="wan21", vram_gb=24, trainer="native", model=ModelRef(base="wan/Wan2.1-T2V-14B"))
+    assert ("trainer", "Native (diffusers + peft) does not train Wan 2.1 (text-to-video) LoRAs; use AI Toolkit or Diffusion Pipe") in _errors(ctx, wan)
+    chroma = _profile(ctx, family="chroma", vram_gb=24, trainer="kohya", model=ModelRef(base="diffusion_models/chroma.safetensors"))
+    assert ("trainer", "Kohya sd-scripts does not train Chroma LoRAs; use AI Toolkit or Diffusion Pipe") in _errors(ctx, chroma)
+    sd2 = _profile(ctx, family="sd2", vram_gb=12, trainer="diffusion-pipe")
+    assert ("trainer", "Diffusion Pipe does not train Stable Diffusion 2.x LoRAs; use Kohya sd-scripts or AI Toolkit") in _errors(ctx, sd2)
+    tiers = {c["name"]: c["tiers"] for c in trainer_choices(ctx, "lumina2")}
+    assert tiers["diffusion-pipe"]["8"] == "Lumina Image 2.0 does not fit the 8 GB tier; it needs at least 12 GB"
+    assert tiers["ai-toolkit"]["12"] == ""
+
+
+def test_a_missing_base_folder_of_a_further_family_is_named(tmp_path):
+    ctx = make_train_workspace(tmp_path)
+    for family, base in (("wan21", "wan/Wan2.1-T2V-14B"), ("lumina2", "diffusers/Lumina-Image-2.0")):
+        profile = _profile(ctx, family=family, vram_gb=24, trainer="ai-toolkit", model=ModelRef(base=base))
+        assert ("model.base", f"models/{base} not found") in _errors(ctx, profile)
+    chroma = _profile(ctx, family="chroma", vram_gb=24, trainer="diffusion-pipe",
+                      model=ModelRef(base="diffusion_models/chroma.safetensors", diffusers="diffusers/FLUX.1-dev"))
+    errors = _errors(ctx, chroma)
+    assert ("model.base", "models/diffusion_models/chroma.safetensors not found") in errors
+    assert ("model.diffusers", "models/diffusers/FLUX.1-dev not found") in errors
+
+
+def test_an_sd2_diffusers_folder_is_told_from_sd15(tmp_path):
+    from lorapilot.trainpilot.basemodels import detect_family
+
+    ctx = make_train_workspace(tmp_path)
+    folder = ctx.workspace.models / "diffusers" / "sd21"
+    (folder / "unet").mkdir(parents=True)
+    (folder / "model_index.json").write_text('{"_class_name": "StableDiffusionPipeline"}')
+    (folder / "unet" / "config.json").write_text('{"cross_attention_dim": 1024}')
+    assert detect_family(folder) == "sd2"
+    sd15 = _profile(ctx, model=ModelRef(base="diffusers/sd21"), trainer="ai-toolkit")
+    warnings = [i.message for i in validate_profile(ctx, sd15) if i.field == "model.base" and i.level == "warning"]
+    assert warnings == ["models/diffusers/sd21 looks like Stable Diffusion 2.x, not Stable Diffusion 1.5"]
+    (folder / "unet" / "config.json").write_text('{"cross_attention_dim": 768}')
+    assert detect_family(folder) == "sd15"

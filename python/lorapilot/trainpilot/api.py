@@ -78,7 +78,7 @@ def trainers(family: str, base: str | None = None, ctx: Context = Depends(get_ct
 
 
 @router.get("/components/{slot}")
-def components(slot: Literal["vae", "clip_l", "clip_g", "t5xxl", "ae"], ctx: Context = Depends(get_ctx)) -> list[str]:
+def components(slot: Literal["vae", "clip_l", "clip_g", "t5xxl", "ae", "llm"], ctx: Context = Depends(get_ctx)) -> list[str]:
     return list_components(ctx, slot)
 
 

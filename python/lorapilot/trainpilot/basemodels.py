@@ -12,12 +12,16 @@ from lorapilot.context import Context
 
 BASE_FOLDERS = ("checkpoints", "diffusion_models", "unet", "diffusers")
 COMPONENT_FOLDERS = {"vae": ("vae",), "ae": ("vae",), "clip_l": ("text_encoders", "clip"),
-                     "clip_g": ("text_encoders", "clip"), "t5xxl": ("text_encoders", "clip")}
+                     "clip_g": ("text_encoders", "clip"), "t5xxl": ("text_encoders", "clip"), "llm": ("text_encoders", "clip")}
+# Profile fields that name a model file or folder besides model.base (validation checks each exists).
+COMPONENT_SLOTS = ("vae", "clip_l", "clip_g", "t5xxl", "ae", "diffusers", "llm")
 BASE_KINDS = ("checkpoint", "diffusion_model", "diffusers", "unknown")
-# The model store's family names → TrainPilot's (SD2 and the SDXL refiner are not trained here).
-STORE_FAMILIES = {"sd1": "sd15", "sdxl": "sdxl", "sd3": "sd3", "flux1": "flux1"}
+# The model store's family names → TrainPilot's (the SDXL refiner is not trained here; the store does not
+# tell Chroma, Wan or Lumina 2 apart, so those bases show with an unknown family).
+STORE_FAMILIES = {"sd1": "sd15", "sd2": "sd2", "sdxl": "sdxl", "sd3": "sd3", "flux1": "flux1"}
 _PIPELINES = {"StableDiffusionPipeline": "sd15", "StableDiffusionXLPipeline": "sdxl",
-              "StableDiffusion3Pipeline": "sd3", "FluxPipeline": "flux1"}
+              "StableDiffusion3Pipeline": "sd3", "FluxPipeline": "flux1", "ChromaPipeline": "chroma",
+              "WanPipeline": "wan21", "Lumina2Pipeline": "lumina2", "Lumina2Text2ImgPipeline": "lumina2"}
 
 
 @dataclass
@@ -77,7 +81,14 @@ def detect_family(path: Path) -> str | None:
             index = json.loads((path / "model_index.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        return _PIPELINES.get(index.get("_class_name", "")) if isinstance(index, dict) else None
+        family = _PIPELINES.get(index.get("_class_name", "")) if isinstance(index, dict) else None
+        if family == "sd15":  # SD 2.x uses the same pipeline class: its UNet attends to 1024-wide OpenCLIP states
+            try:
+                unet = json.loads((path / "unet" / "config.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                return family
+            return "sd2" if isinstance(unet, dict) and unet.get("cross_attention_dim") == 1024 else family
+        return family
     from lorapilot.models.inspect import summarize
 
     return STORE_FAMILIES.get(summarize(path).get("family") or "")

@@ -25,7 +25,7 @@ def _print_issues(issues) -> None:
 # --- pickers ---------------------------------------------------------------------------------------
 
 @train_group.command("presets")
-@click.option("--family", help="Only this family (sd15, sdxl, sd3, flux1).")
+@click.option("--family", help="Only this family (sd15, sd2, sdxl, sd3, flux1, chroma, wan21, lumina2).")
 @click.option("--json", "as_json", is_flag=True)
 def presets_cmd(family: str | None, as_json: bool) -> None:
     """Presets: family × quality (quick/regular/high) × VRAM tier (8/12/16/24/48 GB)."""

@@ -18,6 +18,9 @@ class Family:
     max_resolution: dict[int, int]
     # Single-file checkpoints hold everything (SD1.5, SDXL); FLUX.1 also needs text encoders and an autoencoder.
     needs_components: tuple[str, ...] = ()
+    # A flow-matching transformer (SD3, FLUX.1 and later): no min-SNR weighting, text encoders stay frozen,
+    # fp8 weights and block swapping on the small tiers.
+    flow_matching: bool = False
 
     @property
     def min_vram(self) -> int:
@@ -31,6 +34,12 @@ FAMILIES: dict[str, Family] = {
         native_resolution=512,
         max_resolution={8: 768, 12: 1024, 16: 1024, 24: 1536, 48: 2048},
     ),
+    "sd2": Family(
+        id="sd2",
+        title="Stable Diffusion 2.x",
+        native_resolution=768,
+        max_resolution={8: 768, 12: 1024, 16: 1024, 24: 1536, 48: 2048},
+    ),
     "sdxl": Family(
         id="sdxl",
         title="SDXL",
@@ -42,6 +51,7 @@ FAMILIES: dict[str, Family] = {
         title="Stable Diffusion 3.5",
         native_resolution=1024,
         max_resolution={12: 768, 16: 1024, 24: 1024, 48: 1536},
+        flow_matching=True,
     ),
     "flux1": Family(
         id="flux1",
@@ -50,6 +60,32 @@ FAMILIES: dict[str, Family] = {
         # 12 GB needs fp8 weights and block swapping; 8 GB does not fit FLUX.1 training.
         max_resolution={12: 768, 16: 1024, 24: 1024, 48: 1536},
         needs_components=("clip_l", "t5xxl", "ae"),
+        flow_matching=True,
+    ),
+    # Chroma: an 8.9B FLUX.1-schnell derivative (one single-file transformer); sized like FLUX.1.
+    "chroma": Family(
+        id="chroma",
+        title="Chroma",
+        native_resolution=1024,
+        max_resolution={12: 768, 16: 1024, 24: 1024, 48: 1536},
+        flow_matching=True,
+    ),
+    # Wan 2.1 text-to-video, trained here on still images. Tiers are sized for the 14B transformer with fp8
+    # weights and block swapping below 24 GB (the 1.3B model needs far less).
+    "wan21": Family(
+        id="wan21",
+        title="Wan 2.1 (text-to-video)",
+        native_resolution=768,
+        max_resolution={12: 512, 16: 768, 24: 768, 48: 1024},
+        flow_matching=True,
+    ),
+    # Lumina Image 2.0: a 2.6B transformer with a Gemma-2 2B text encoder.
+    "lumina2": Family(
+        id="lumina2",
+        title="Lumina Image 2.0",
+        native_resolution=1024,
+        max_resolution={12: 768, 16: 1024, 24: 1024, 48: 1536},
+        flow_matching=True,
     ),
 }
 

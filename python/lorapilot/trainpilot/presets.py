@@ -29,15 +29,22 @@ from .profiles import (
 _SEEN_PER_IMAGE = {"quick": 40, "regular": 80, "high": 120}
 _STEP_BOUNDS = {"quick": (250, 1500), "regular": (500, 3000), "high": (1000, 6000)}
 # Flow-matching transformers learn a subject in fewer steps.
-_FAMILY_STEP_FACTOR = {"sd15": 1.0, "sdxl": 1.0, "sd3": 1.0, "flux1": 0.75}
+_FAMILY_STEP_FACTOR = {"sd15": 1.0, "sd2": 1.0, "sdxl": 1.0, "sd3": 1.0, "flux1": 0.75, "chroma": 0.75, "wan21": 0.75,
+                       "lumina2": 1.0}
 _RANK = {"quick": 8, "regular": 16, "high": 32}
 _LR = {
     "sd15": {"quick": 2e-4, "regular": 1e-4, "high": 1e-4},
     "sdxl": {"quick": 2e-4, "regular": 1e-4, "high": 1e-4},
     "sd3": {"quick": 2e-4, "regular": 1e-4, "high": 1e-4},
     "flux1": {"quick": 4e-4, "regular": 2e-4, "high": 1e-4},
+    "sd2": {"quick": 2e-4, "regular": 1e-4, "high": 1e-4},
+    "chroma": {"quick": 2e-4, "regular": 1e-4, "high": 1e-4},
+    "wan21": {"quick": 1e-4, "regular": 5e-5, "high": 2e-5},  # Diffusion Pipe's Wan example trains at 2e-5
+    "lumina2": {"quick": 2e-4, "regular": 1e-4, "high": 1e-4},
 }
-_SAMPLE_GUIDANCE = {"sd15": 7.0, "sdxl": 7.0, "sd3": 5.0, "flux1": 3.5}
+_SAMPLE_GUIDANCE = {"sd15": 7.0, "sd2": 7.0, "sdxl": 7.0, "sd3": 5.0, "flux1": 3.5, "chroma": 4.0, "wan21": 5.0, "lumina2": 4.0}
+# Bases that predict v: SD 2.x presets assume the common 768-v model (2.0/2.1 768); the 512 base predicts noise.
+_V_PREDICTION = {"sd2"}
 
 
 @dataclass(frozen=True)
@@ -101,7 +108,7 @@ def _resolution(family: Family, quality: str, vram: int, wanted: int | None) -> 
         return min(int(wanted) // 64 * 64 or 64, cap)
     if family.id == "sd15":
         res = 768 if quality == "high" else 512
-    elif family.id == "flux1" and quality == "quick":
+    elif family.id in ("flux1", "chroma", "wan21") and quality == "quick":
         res = 512
     else:
         res = family.native_resolution
@@ -144,7 +151,7 @@ def build_profile(
     handoff = (dataset.handoff if dataset else None) or {}
     trigger = trigger_word if trigger_word is not None else (dataset.trigger_word if dataset else "")
     resolution = _resolution(fam, quality, vram_gb, handoff.get("resolution"))
-    big = family in ("flux1", "sd3")
+    big = fam.flow_matching
 
     # The native trainer uses plain AdamW: a LoRA's optimizer state is small, and bitsandbytes / prodigyopt
     # are not in the train extra (validation refuses them where its environment lacks them). It holds
@@ -166,7 +173,7 @@ def build_profile(
     if big and vram_gb <= 12:
         rank = min(rank, 16)
     alpha = float(rank if big else rank // 2)
-    train_te = family in ("sd15", "sdxl") and quality == "high" and vram_gb >= 16
+    train_te = family in ("sd15", "sd2", "sdxl") and quality == "high" and vram_gb >= 16
     prodigy = quality == "high" and vram_gb >= 24 and not native
     lr = 1.0 if prodigy else _LR[family][quality]
     optim = OptimSettings(
@@ -185,7 +192,7 @@ def build_profile(
         cache_latents=True,
         cache_text=not train_te,
         fp8_base=big and vram_gb <= 16 and not native_flux,
-        blocks_to_swap=0 if native_flux else {12: 18, 16: 8}.get(vram_gb, 0) if family == "flux1" else (8 if big and vram_gb <= 12 else 0),
+        blocks_to_swap=0 if native_flux else {12: 18, 16: 8}.get(vram_gb, 0) if family in ("flux1", "chroma", "wan21") else (8 if big and vram_gb <= 12 else 0),
     )
     data = DatasetRef(
         name=dataset_name,
@@ -199,6 +206,8 @@ def build_profile(
         caption_dropout=0.05 if quality == "high" else 0.0,
         trigger_word=trigger,
     )
+    if family in _V_PREDICTION and not model.v_prediction:
+        model = model.model_copy(update={"v_prediction": True})
     return Profile(
         name=name,
         trainer=trainer,

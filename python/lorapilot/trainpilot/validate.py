@@ -9,7 +9,7 @@ from lorapilot.errors import LorapilotError, NotFoundError
 from lorapilot.safepath import PathEscapeError
 
 from .adapters import ADAPTERS, Issue, TrainerAdapter, get_adapter
-from .basemodels import detect_family, resolve_model
+from .basemodels import COMPONENT_SLOTS, detect_family, resolve_model
 from .datasets import inspect_dataset
 from .families import FAMILIES, VRAM_TIERS, Family, get_family
 from .profiles import Profile
@@ -89,7 +89,7 @@ def validate_profile(ctx: Context, profile: Profile, check_install: bool = True)
         if detected and detected != profile.family:
             issues.append(Issue("model.base", f"models/{profile.model.base} looks like {FAMILIES[detected].title}, not {family.title}", "warning"))
         issues += adapter.fit_issues(profile.family, base=base)
-    for slot in ("vae", "clip_l", "clip_g", "t5xxl", "ae"):
+    for slot in COMPONENT_SLOTS:
         value = getattr(profile.model, slot)
         if value:
             _model_path(ctx, value, f"model.{slot}", issues)

@@ -10,10 +10,14 @@ import re
 
 import yaml
 
+from ..families import FAMILIES
 from .base import Command, Issue, Outputs, Progress, RunSpec, TrainerAdapter, clean_record, numbered
 from .tqdm import parse_tqdm, postfix_value
 
-ARCH = {"sd15": "sd1", "sdxl": "sdxl", "sd3": "sd3", "flux1": "flux"}
+ARCH = {"sd15": "sd1", "sd2": "sd2", "sdxl": "sdxl", "sd3": "sd3", "flux1": "flux", "chroma": "chroma", "wan21": "wan21",
+        "lumina2": "lumina2"}
+# Families AI Toolkit loads from a diffusers folder (Chroma, like SD1/2/XL, from one file).
+DIFFUSERS_ONLY = ("flux1", "sd3", "wan21", "lumina2")
 OPTIMIZERS = {"adamw": "adamw", "adamw8bit": "adamw8bit", "prodigy": "prodigy", "adafactor": "adafactor"}
 SAVE_DTYPE = {"bf16": "bf16", "fp16": "float16", "no": "float32"}
 TRAIN_DTYPE = {"bf16": "bf16", "fp16": "fp16", "no": "fp32"}
@@ -34,8 +38,13 @@ class AIToolkitAdapter(TrainerAdapter):
         p = spec.profile
         base = spec.model_file(p.model.base)
         issues = []
-        if p.family in ("flux1", "sd3") and base is not None and not base.is_dir():
+        if p.family in DIFFUSERS_ONLY and base is not None and not base.is_dir():
             issues.append(Issue("model.base", f"AI Toolkit loads {p.family} from a diffusers folder (models/diffusers/...), not a single file"))
+        if p.family == "chroma" and base is not None and base.is_dir():
+            issues.append(Issue("model.base", "AI Toolkit loads Chroma from its single .safetensors file (chroma-unlocked-v*.safetensors), not a folder"))
+        if p.family == "chroma":
+            # ChromaModel.load_model takes T5 and the VAE from the Hugging Face repo ostris/Flex.1-alpha, whatever the config says.
+            issues.append(Issue("model.base", "AI Toolkit fetches Chroma's T5 and VAE from Hugging Face (ostris/Flex.1-alpha) on first use: the pod needs Hugging Face access or that repo in its cache", "warning"))
         if p.training.num_gpus > 1:
             issues.append(Issue("training.num_gpus", "AI Toolkit's run.py trains on one GPU; use Kohya, Diffusion Pipe or the native trainer for several"))
         return issues
@@ -45,7 +54,7 @@ class AIToolkitAdapter(TrainerAdapter):
 
     def job_config(self, spec: RunSpec) -> dict:
         p = spec.profile
-        big = p.family in ("flux1", "sd3")
+        big = FAMILIES[p.family].flow_matching
         t, o, n, d = p.training, p.optim, p.network, p.dataset
         network = {"type": "lora", "linear": n.rank, "linear_alpha": float(n.alpha)}
         if n.dropout > 0:
@@ -89,6 +98,8 @@ class AIToolkitAdapter(TrainerAdapter):
         model = {"name_or_path": str(spec.model_file(p.model.base)), "arch": ARCH[p.family], "quantize": t.fp8_base}
         if p.model.vae and not big:
             model["vae_path"] = str(spec.model_file(p.model.vae))
+        if p.model.v_prediction and not big:
+            model["is_v_pred"] = True
         if p.vram_gb <= 16 and big:
             model["low_vram"] = True
         process = {

@@ -17,15 +17,42 @@ import tomli_w
 
 from lorapilot.errors import ConflictError
 
+from ..families import FAMILIES
 from .base import Command, Issue, Outputs, Progress, RunSpec, TrainerAdapter, clean_record, numbered
 
-MODEL_TYPES = {"sdxl": "sdxl", "flux1": "flux", "sd3": "sd3"}
+MODEL_TYPES = {"sdxl": "sdxl", "flux1": "flux", "sd3": "sd3", "chroma": "chroma", "wan21": "wan", "lumina2": "lumina_2"}
+# What each family's base model must be for Diffusion Pipe's loader (models/<type>.py).
+_BASE_SHAPE = {
+    "sdxl": ("file", "a single-file checkpoint (checkpoint_path)"),
+    "flux1": ("diffusers", "a diffusers folder (diffusers_path)"),
+    "sd3": ("diffusers", "a diffusers folder (diffusers_path)"),
+    "chroma": ("file", "the Chroma .safetensors transformer (transformer_path)"),
+    "wan21": ("wan", "the official Wan 2.1 checkpoint folder, e.g. Wan2.1-T2V-1.3B, with config.json (ckpt_path); not the -Diffusers one"),
+    "lumina2": ("file", "the Lumina 2 transformer .safetensors, e.g. lumina_2_model_bf16.safetensors (transformer_path)"),
+}
+# Required extra files: (profile slot, what it must hold).
+_NEEDS = {
+    "chroma": [("diffusers", "a FLUX.1 diffusers folder (dev or schnell) for the T5 text encoder and VAE (diffusers_path)")],
+    "lumina2": [("llm", "the Gemma-2 2B text encoder .safetensors, e.g. gemma_2_2b_fp16.safetensors (llm_path)"),
+                ("vae", "the FLUX.1 VAE .safetensors, e.g. flux_vae.safetensors (vae_path)")],
+}
+# Families whose Diffusion Pipe model implements enable_block_swap (for the others train.py raises NotImplementedError).
+BLOCK_SWAP = frozenset({"flux1", "chroma", "wan21"})
 OPTIMIZERS = {"adamw": "adamw_optimi", "adamw8bit": "AdamW8bitKahan", "prodigy": "Prodigy"}
 SAVE_DTYPE = {"bf16": "bfloat16", "fp16": "float16", "no": "float32"}
 _RUN_DIR = re.compile(r"^\d{8}_\d{2}-\d{2}-\d{2}$")
 _STEP_LINE = re.compile(
     r"steps:\s*(\d+)\s+loss:\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|nan|inf)\s+iter time \(s\):\s*([\d.]+)"
 )
+
+
+def _base_fits(family: str, base: Path) -> bool:
+    shape = _BASE_SHAPE[family][0]
+    if shape == "file":
+        return base.is_file()
+    if shape == "diffusers":
+        return base.is_dir()
+    return base.is_dir() and (base / "config.json").is_file() and not (base / "model_index.json").is_file()
 
 
 def _free_port() -> int:
@@ -46,10 +73,17 @@ class DiffusionPipeAdapter(TrainerAdapter):
         p = spec.profile
         issues = []
         base = spec.model_file(p.model.base)
-        if p.family in ("flux1", "sd3") and base is not None and not base.is_dir():
-            issues.append(Issue("model.base", f"Diffusion Pipe loads {p.family} from a diffusers folder (models/diffusers/...)"))
-        if p.family == "sdxl" and base is not None and base.is_dir():
-            issues.append(Issue("model.base", "Diffusion Pipe loads SDXL from a single-file checkpoint (checkpoint_path)"))
+        if p.family in _BASE_SHAPE and base is not None and base.exists() and not _base_fits(p.family, base):
+            issues.append(Issue("model.base", f"Diffusion Pipe loads {FAMILIES[p.family].title} from {_BASE_SHAPE[p.family][1]}; models/{p.model.base} is not that"))
+        for slot, what in _NEEDS.get(p.family, []):
+            if not getattr(p.model, slot):
+                issues.append(Issue(f"model.{slot}", f"Diffusion Pipe trains {FAMILIES[p.family].title} with {what}: set model.{slot}"))
+        if p.model.v_prediction and p.family != "sdxl":
+            issues.append(Issue("model.v_prediction", f"Diffusion Pipe has no v-prediction switch for {FAMILIES[p.family].title}; it is ignored", "warning"))
+        if p.training.blocks_to_swap and p.family not in BLOCK_SWAP:
+            issues.append(Issue("training.blocks_to_swap", f"Diffusion Pipe cannot swap blocks for {FAMILIES[p.family].title}; it is left out (set 0, or use fp8_base to save memory)", "warning"))
+        if p.training.fp8_base and p.family in ("sdxl", "lumina2"):
+            issues.append(Issue("training.fp8_base", f"Diffusion Pipe has no fp8 transformer for {FAMILIES[p.family].title}; it is left out", "warning"))
         if p.optim.optimizer not in OPTIMIZERS:
             issues.append(Issue("optim.optimizer", f"Diffusion Pipe has no {p.optim.optimizer!r}; use one of {', '.join(OPTIMIZERS)}"))
         if p.dataset.caption_extension != ".txt":
@@ -90,13 +124,30 @@ class DiffusionPipeAdapter(TrainerAdapter):
     def main_config(self, spec: RunSpec) -> dict:
         p = spec.profile
         t, o, s = p.training, p.optim, p.save
-        big = p.family in ("flux1", "sd3")
+        big = FAMILIES[p.family].flow_matching
         model: dict = {"type": MODEL_TYPES[p.family], "dtype": "bfloat16" if t.mixed_precision != "fp16" else "float16"}
         base = str(spec.model_file(p.model.base))
         if p.family == "sdxl":
             model["checkpoint_path"] = base
             if o.min_snr_gamma is not None:
                 model["min_snr_gamma"] = float(o.min_snr_gamma)
+            if p.model.v_prediction:
+                model["v_pred"] = True
+        elif p.family == "wan21":
+            model["ckpt_path"] = base  # its T5 and VAE come from here too; llm_path overrides the UMT5 file
+            if p.model.llm:
+                model["llm_path"] = str(spec.model_file(p.model.llm))
+            if t.fp8_base:
+                model["transformer_dtype"] = "float8"
+        elif p.family in ("chroma", "lumina2"):
+            model["transformer_path"] = base
+            if p.family == "chroma":
+                model["diffusers_path"] = str(spec.model_file(p.model.diffusers)) if p.model.diffusers else ""
+                if t.fp8_base:
+                    model["transformer_dtype"] = "float8"
+            else:
+                model["llm_path"] = str(spec.model_file(p.model.llm)) if p.model.llm else ""
+                model["vae_path"] = str(spec.model_file(p.model.vae)) if p.model.vae else ""
         else:
             model["diffusers_path"] = base
             if t.fp8_base:
@@ -129,7 +180,7 @@ class DiffusionPipeAdapter(TrainerAdapter):
             "steps_per_print": 1,
             "eval_before_first_step": False,
         }
-        if t.blocks_to_swap and big:
+        if t.blocks_to_swap and p.family in BLOCK_SWAP:
             config["blocks_to_swap"] = t.blocks_to_swap
         config["model"] = model
         config["adapter"] = {"type": "lora", "rank": p.network.rank, "dtype": "bfloat16"}

@@ -18,17 +18,19 @@ from .tqdm import parse_tqdm, postfix_value
 
 SCRIPTS = {
     "sd15": "train_network.py",
+    "sd2": "train_network.py",  # with --v2 (and --v_parameterization for a 768-v base)
     "sdxl": "sdxl_train_network.py",
     "flux1": "flux_train_network.py",
     "sd3": "sd3_train_network.py",
 }
-NETWORK_MODULES = {"sd15": "networks.lora", "sdxl": "networks.lora", "flux1": "networks.lora_flux", "sd3": "networks.lora_sd3"}
+NETWORK_MODULES = {"sd15": "networks.lora", "sd2": "networks.lora", "sdxl": "networks.lora", "flux1": "networks.lora_flux", "sd3": "networks.lora_sd3"}
 OPTIMIZERS = {"adamw": "AdamW", "adamw8bit": "AdamW8bit", "prodigy": "Prodigy", "adafactor": "Adafactor"}
 OPTIMIZER_ARGS = {
     "prodigy": ["decouple=True", "use_bias_correction=True", "safeguard_warmup=True"],
     "adafactor": ["scale_parameter=False", "relative_step=False", "warmup_init=False"],
 }
 SAVE_PRECISION = {"bf16": "bf16", "fp16": "fp16", "no": "float"}
+UNET_FAMILIES = ("sd15", "sd2", "sdxl")  # noise/v-prediction UNets: text encoders trainable, min-SNR applies
 
 
 def sample_prompt_lines(spec: RunSpec, guidance_flag: str) -> str:
@@ -67,6 +69,8 @@ class KohyaAdapter(TrainerAdapter):
             for slot in ("clip_l", "t5xxl", "ae"):
                 if not getattr(p.model, slot):
                     issues.append(Issue(f"model.{slot}", f"sd-scripts trains FLUX.1 from separate files: set model.{slot}"))
+        if p.family == "sd2" and not p.model.v_prediction:
+            issues.append(Issue("model.v_prediction", "SD 2.x trains without v-parameterization: right for the 512 base, wrong for a 768-v base (SD 2.0/2.1 768), which needs true", "warning"))
         return issues
 
     def fit_issues(self, family: str, vram_gb: int | None = None, base: Path | None = None) -> list[Issue]:
@@ -123,7 +127,7 @@ class KohyaAdapter(TrainerAdapter):
             "network_module": NETWORK_MODULES[fam],
             "network_dim": n.rank,
             "network_alpha": float(n.alpha),
-            "network_train_unet_only": not (n.train_text_encoder and fam in ("sd15", "sdxl")),
+            "network_train_unet_only": not (n.train_text_encoder and fam in UNET_FAMILIES),
         }
         if n.dropout > 0:
             network["network_dropout"] = float(n.dropout)
@@ -153,13 +157,17 @@ class KohyaAdapter(TrainerAdapter):
             "max_data_loader_n_workers": 2,
             "persistent_data_loader_workers": True,
         }
-        if fam != "sd15" and t.cache_text and network["network_train_unet_only"]:
+        if fam not in ("sd15", "sd2") and t.cache_text and network["network_train_unet_only"]:
             training["cache_text_encoder_outputs"] = True
             training["cache_text_encoder_outputs_to_disk"] = True
-        if o.min_snr_gamma is not None and fam in ("sd15", "sdxl"):
+        if o.min_snr_gamma is not None and fam in UNET_FAMILIES:
             training["min_snr_gamma"] = float(o.min_snr_gamma)
         if o.noise_offset > 0:
             training["noise_offset"] = float(o.noise_offset)
+        if fam == "sd2":
+            model["v2"] = True
+        if p.model.v_prediction and fam in UNET_FAMILIES:
+            model["v_parameterization"] = True
         if t.fp8_base:
             training["fp8_base"] = True
         if t.blocks_to_swap and fam in ("flux1", "sd3"):

@@ -100,6 +100,10 @@ export const FAMILIES: Record<string, string> = {
   sdxl: "SDXL",
   sd3: "Stable Diffusion 3.5",
   flux1: "FLUX.1",
+  sd2: "Stable Diffusion 2.x",
+  chroma: "Chroma",
+  wan21: "Wan 2.1 (text-to-video)",
+  lumina2: "Lumina Image 2.0",
 };
 
 export const TRAINERS: Record<string, string> = {
