@@ -31,7 +31,7 @@ def test_pickers_list_presets_datasets_and_base_models(tmp_path):
     client = make_client(ctx)
     presets = client.get("/api/train/presets").json()
     by_id = {p["id"]: p for p in presets}
-    assert len(presets) == 60 and by_id["sdxl-regular-24gb"]["fits"] and not by_id["flux1-quick-8gb"]["fits"]
+    assert len(presets) == 120 and by_id["sdxl-regular-24gb"]["fits"] and not by_id["flux1-quick-8gb"]["fits"]
     datasets = {d["name"]: d for d in client.get("/api/train/datasets").json()}
     assert datasets["cats"]["num_images"] == 4 and datasets["dogs"]["trigger_word"] == "ohwxdog"
     models = {m["path"]: m for m in client.get("/api/train/models").json()}
@@ -46,6 +46,27 @@ def test_pickers_list_presets_datasets_and_base_models(tmp_path):
     native_sd15 = client.get("/api/train/trainers", params={"family": "sd15", "base": "checkpoints/sd15-base.safetensors"}).json()[3]
     assert native_sd15["name"] == "native" and native_sd15["issues"] == []
     assert client.get("/api/train/trainers", params={"family": "sd9"}).status_code == 400
+
+
+def test_a_chroma_draft_for_diffusion_pipe_takes_its_flux_folder_from_the_picker(tmp_path):
+    from support.trainpilot import CHROMA_KEYS, write_safetensors
+
+    ctx = make_train_workspace(tmp_path, settings={"trainpilot": {"worker": False}})
+    models = ctx.workspace.models
+    write_safetensors(models / "diffusion_models" / "chroma-unlocked-v50.safetensors", CHROMA_KEYS)
+    (models / "diffusers" / "FLUX.1-schnell").mkdir(parents=True)
+    (models / "diffusers" / "FLUX.1-schnell" / "model_index.json").write_text(json.dumps({"_class_name": "FluxPipeline"}))
+    write_safetensors(models / "text_encoders" / "gemma_2_2b_fp16.safetensors", ["model.embed_tokens.weight"])
+    client = make_client(ctx)
+    assert client.get("/api/train/components/diffusers").json() == ["diffusers/FLUX.1-schnell"]
+    assert "text_encoders/gemma_2_2b_fp16.safetensors" in client.get("/api/train/components/llm").json()
+    base = "diffusion_models/chroma-unlocked-v50.safetensors"
+    draft = _draft(client, family="chroma", base=base, trainer="diffusion-pipe", vram_gb=16, quality="regular")
+    assert [i for i in draft["issues"] if i["level"] == "error" and i["field"].startswith("model")] == [
+        {"field": "model.diffusers", "message": "Diffusion Pipe trains Chroma with a FLUX.1 diffusers folder (dev or schnell) for the T5 text encoder and VAE (diffusers_path): set model.diffusers", "level": "error"}]
+    draft = _draft(client, family="chroma", base=base, trainer="diffusion-pipe", vram_gb=16, quality="regular", diffusers="diffusers/FLUX.1-schnell")
+    assert draft["profile"]["model"]["diffusers"] == "diffusers/FLUX.1-schnell" and draft["profile"]["training"]["fp8_base"]
+    assert [i for i in draft["issues"] if i["level"] == "error" and i["field"] != "trainer"] == []
 
 
 def test_draft_save_validate_and_submit(tmp_path):

@@ -101,7 +101,7 @@ def test_queue_controls_and_tagpilot_link_on_a_phone(tmp_path, output_dir, monke
 
 
 def test_flux_with_the_native_trainer_only_from_a_diffusers_folder_on_48gb(tmp_path, output_dir):
-    from support.trainpilot import write_safetensors
+    from support.trainpilot import CHROMA_KEYS, write_safetensors
 
     ctx = make_train_workspace(tmp_path, settings={"trainpilot": {"worker": False}})
     models = ctx.workspace.models
@@ -197,3 +197,36 @@ def test_saved_profiles_are_opened_edited_saved_and_queued(tmp_path, output_dir)
     assert (job.profile_name, job.profile["training"]["steps"]) == ("mycat", 120)
     with pytest.raises(ConflictError):
         store.save(store.load("other"))  # still there, unchanged
+
+
+def test_chroma_for_diffusion_pipe_asks_for_its_flux_folder(tmp_path, output_dir):
+    from support.trainpilot import CHROMA_KEYS, write_safetensors
+
+    ctx = make_train_workspace(tmp_path, settings={"trainpilot": {"worker": False}})
+    models = ctx.workspace.models
+    write_safetensors(models / "diffusion_models" / "chroma-unlocked-v50.safetensors", CHROMA_KEYS)
+    (models / "diffusers" / "FLUX.1-schnell").mkdir(parents=True)
+    (models / "diffusers" / "FLUX.1-schnell" / "model_index.json").write_text('{"_class_name": "FluxPipeline"}')
+    with live_controlpilot(ctx) as server, browser_page() as page:
+        login(page, server, "/train/new?dataset=cats")
+        base = page.get_by_label("Choose a base model")
+        base.get_by_label("Family").select_option(label="Chroma")
+        base.get_by_text("Diffusion Pipe takes Chroma's T5 text encoder and VAE from a FLUX.1 diffusers folder").wait_for()
+        base.get_by_role("button", name=re.compile(r"chroma-unlocked-v50\.safetensors")).click()
+        parts = base.get_by_label("diffusers")
+        parts.locator("option", has_text="diffusers/FLUX.1-schnell").wait_for(state="attached")
+        parts.select_option("diffusers/FLUX.1-schnell")
+        base.get_by_role("button", name="Next").click()
+
+        preset = page.get_by_label("Choose a preset")
+        preset.get_by_label("Not for this model").get_by_text("Kohya sd-scripts does not train Chroma LoRAs; use AI Toolkit or Diffusion Pipe").wait_for()
+        preset.get_by_label("Trainer").select_option(label="Diffusion Pipe")
+        tiers = preset.get_by_label("GPU memory")
+        tiers.select_option(label="16 GB")
+        assert tiers.locator("option").nth(0).inner_text() == "8 GB (too small)"
+        preset.get_by_role("button", name="Review").click()
+
+        review = page.get_by_label("Review")
+        review.get_by_text("No problems found.").wait_for()
+        page.screenshot(path=output_dir / "chroma-diffusion-pipe-review.png", full_page=True)
+        assert page.console_errors == []

@@ -75,3 +75,19 @@ def test_submit_wait_with_a_headless_worker(tmp_path):
         print(out)  # shown by pytest when the test fails
     assert worker.returncode == 0, out
     assert "queue worker for" in out
+
+
+def test_profile_new_takes_the_further_families_parts(tmp_path):
+    ctx = make_train_workspace(tmp_path)
+    r = _cli(ctx, "train", "profile", "new", "lumi", "--dataset", "cats", "--base", "diffusion_models/lumina_2.safetensors",
+             "--preset", "lumina2-regular-24gb", "--trainer", "diffusion-pipe", "--llm", "text_encoders/gemma_2_2b.safetensors",
+             "--vae", "vae/flux_vae.safetensors", check=False)
+    assert "saved" in r.stdout
+    # none of the three files exists in this workspace: each is named by its field
+    for field, rel in (("model.base", "diffusion_models/lumina_2.safetensors"), ("model.llm", "text_encoders/gemma_2_2b.safetensors"),
+                       ("model.vae", "vae/flux_vae.safetensors")):
+        assert f"error: {field}: models/{rel} not found" in r.stderr + r.stdout
+    shown = _cli(ctx, "train", "profile", "show", "lumi").stdout
+    assert 'family = "lumina2"' in shown and 'llm = "text_encoders/gemma_2_2b.safetensors"' in shown
+    out = _cli(ctx, "train", "presets", "--family", "wan21").stdout
+    assert "wan21-quick-8gb" in out and "needs at least the 12 GB tier" in out

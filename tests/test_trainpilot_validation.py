@@ -242,3 +242,19 @@ def test_an_sd2_diffusers_folder_is_told_from_sd15(tmp_path):
     assert warnings == ["models/diffusers/sd21 looks like Stable Diffusion 2.x, not Stable Diffusion 1.5"]
     (folder / "unet" / "config.json").write_text('{"cross_attention_dim": 768}')
     assert detect_family(folder) == "sd15"
+
+
+def test_a_chroma_file_is_told_from_flux(tmp_path):
+    from support.trainpilot import CHROMA_KEYS
+
+    from lorapilot.trainpilot.basemodels import list_base_models
+
+    ctx = make_train_workspace(tmp_path)
+    _flux_models(ctx)
+    write_safetensors(ctx.workspace.models / "diffusion_models" / "chroma-unlocked-v50.safetensors", CHROMA_KEYS)
+    chroma = [m.path for m in list_base_models(ctx, "chroma")]
+    assert "diffusion_models/chroma-unlocked-v50.safetensors" in chroma and "diffusion_models/flux1-dev.safetensors" not in chroma
+    assert "diffusion_models/chroma-unlocked-v50.safetensors" not in [m.path for m in list_base_models(ctx, "flux1")]
+    on_flux = _profile(ctx, family="flux1", vram_gb=24, model=ModelRef(base="diffusion_models/chroma-unlocked-v50.safetensors"))
+    assert ("model.base", "models/diffusion_models/chroma-unlocked-v50.safetensors looks like Chroma, not FLUX.1") in {
+        (i.field, i.message) for i in validate_profile(ctx, on_flux) if i.level == "warning"}

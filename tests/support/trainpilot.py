@@ -23,6 +23,9 @@ SD1_KEYS = {
     "cond_stage_model.transformer.text_model.embeddings.position_ids": [1, 77],
 }
 
+# A Chroma transformer: FLUX.1's block layout (the model store calls it FLUX.1) plus the distilled guidance layer.
+CHROMA_KEYS = {"double_blocks.0.img_attn.qkv.weight": [24, 8], "distilled_guidance_layer.in_proj.weight": [8, 4]}
+
 
 def _script(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -78,7 +78,7 @@ def trainers(family: str, base: str | None = None, ctx: Context = Depends(get_ct
 
 
 @router.get("/components/{slot}")
-def components(slot: Literal["vae", "clip_l", "clip_g", "t5xxl", "ae", "llm"], ctx: Context = Depends(get_ctx)) -> list[str]:
+def components(slot: Literal["vae", "clip_l", "clip_g", "t5xxl", "ae", "llm", "diffusers"], ctx: Context = Depends(get_ctx)) -> list[str]:
     return list_components(ctx, slot)
 
 
@@ -97,6 +97,8 @@ class DraftRequest(BaseModel):
     t5xxl: str | None = None
     ae: str | None = None
     vae: str | None = None
+    diffusers: str | None = None  # Chroma on Diffusion Pipe: a FLUX.1 diffusers folder
+    llm: str | None = None  # Lumina 2's Gemma-2 2B, or a UMT5 file for Wan
 
 
 @router.post("/profiles/draft")
@@ -105,7 +107,8 @@ def draft(body: DraftRequest, ctx: Context = Depends(get_ctx)) -> dict:
     info = inspect_dataset(ctx.workspace, body.dataset)
     profile = build_profile(
         name=body.name, family=body.family, quality=body.quality, vram_gb=body.vram_gb, trainer=body.trainer,
-        model=ModelRef(base=body.base, vae=body.vae, clip_l=body.clip_l, t5xxl=body.t5xxl, ae=body.ae),
+        model=ModelRef(base=body.base, vae=body.vae, clip_l=body.clip_l, t5xxl=body.t5xxl, ae=body.ae,
+                       diffusers=body.diffusers, llm=body.llm),
         dataset_name=body.dataset, dataset=info, trigger_word=body.trigger_word,
     )
     return {"profile": profile.model_dump(mode="json"), "issues": [i.to_dict() for i in validate_profile(ctx, profile)]}

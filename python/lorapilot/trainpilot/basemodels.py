@@ -12,12 +12,13 @@ from lorapilot.context import Context
 
 BASE_FOLDERS = ("checkpoints", "diffusion_models", "unet", "diffusers")
 COMPONENT_FOLDERS = {"vae": ("vae",), "ae": ("vae",), "clip_l": ("text_encoders", "clip"),
-                     "clip_g": ("text_encoders", "clip"), "t5xxl": ("text_encoders", "clip"), "llm": ("text_encoders", "clip")}
+                     "clip_g": ("text_encoders", "clip"), "t5xxl": ("text_encoders", "clip"), "llm": ("text_encoders", "clip"),
+                     "diffusers": ("diffusers",)}
 # Profile fields that name a model file or folder besides model.base (validation checks each exists).
 COMPONENT_SLOTS = ("vae", "clip_l", "clip_g", "t5xxl", "ae", "diffusers", "llm")
 BASE_KINDS = ("checkpoint", "diffusion_model", "diffusers", "unknown")
-# The model store's family names → TrainPilot's (the SDXL refiner is not trained here; the store does not
-# tell Chroma, Wan or Lumina 2 apart, so those bases show with an unknown family).
+# The model store's family names → TrainPilot's (the SDXL refiner is not trained here). The store calls a Chroma
+# file FLUX.1 (TrainPilot tells it by its distilled guidance layer) and does not detect Wan or Lumina 2 files.
 STORE_FAMILIES = {"sd1": "sd15", "sd2": "sd2", "sdxl": "sdxl", "sd3": "sd3", "flux1": "flux1"}
 _PIPELINES = {"StableDiffusionPipeline": "sd15", "StableDiffusionXLPipeline": "sdxl",
               "StableDiffusion3Pipeline": "sd3", "FluxPipeline": "flux1", "ChromaPipeline": "chroma",
@@ -57,19 +58,39 @@ def list_base_models(ctx: Context, family: str | None = None) -> list[BaseModel]
     for e in entries:
         if e.kind not in BASE_KINDS:
             continue  # a LoRA or VAE left in checkpoints/ is no base model
-        fam = STORE_FAMILIES.get(e.family or "")
+        fam = _trainpilot_family(e.family, Path(e.path))
         if family and fam not in (None, family):
             continue
         out.append(BaseModel(_profile_path(ctx, e), e.folder, "diffusers" if e.format == "diffusers" else "file", fam, e.size))
     return out
 
 
+def _is_chroma(path: Path) -> bool:
+    """A FLUX-layout transformer file with Chroma's distilled guidance layer (which the model store calls FLUX.1)."""
+    from lorapilot.models.safetensors_header import SafetensorsError, read_header
+
+    if not path.is_file() or path.suffix != ".safetensors":
+        return False
+    try:
+        return any(name.startswith(("distilled_guidance_layer.", "model.diffusion_model.distilled_guidance_layer."))
+                   for name in read_header(path).tensors)
+    except (OSError, SafetensorsError):
+        return False
+
+
+def _trainpilot_family(store_family: str | None, path: Path) -> str | None:
+    family = STORE_FAMILIES.get(store_family or "")
+    return "chroma" if family == "flux1" and _is_chroma(path) else family
+
+
 def list_components(ctx: Context, slot: str) -> list[str]:
-    """Files that can fill a component slot (``clip_l``, ``t5xxl``, ``ae``, ``vae``, ``clip_g``)."""
+    """Files that can fill a component slot (``clip_l``, ``t5xxl``, ``ae``, ``vae``, ``clip_g``, ``llm``), or the
+    diffusers folders for the ``diffusers`` slot."""
+    folders_wanted = slot == "diffusers"
     store = _store(ctx)
     try:
         return [_profile_path(ctx, e) for folder in COMPONENT_FOLDERS.get(slot, ()) for e in store.list(folder=folder)
-                if e.format != "diffusers"]
+                if (e.format == "diffusers") == folders_wanted]
     finally:
         store.close()
 
@@ -91,7 +112,7 @@ def detect_family(path: Path) -> str | None:
         return family
     from lorapilot.models.inspect import summarize
 
-    return STORE_FAMILIES.get(summarize(path).get("family") or "")
+    return _trainpilot_family(summarize(path).get("family"), path)
 
 
 def resolve_model(ctx: Context, user_path: str) -> Path:

@@ -78,9 +78,12 @@ def profile_group() -> None:
 @click.option("--clip-l", help="FLUX.1/SD3: CLIP-L text encoder, relative to models/.")
 @click.option("--t5xxl", help="FLUX.1/SD3: T5-XXL text encoder, relative to models/.")
 @click.option("--ae", help="FLUX.1: autoencoder, relative to models/.")
+@click.option("--vae", help="A separate VAE (Lumina 2 on Diffusion Pipe: the FLUX VAE), relative to models/.")
+@click.option("--diffusers", help="Chroma on Diffusion Pipe: a FLUX.1 diffusers folder for T5 and the VAE, relative to models/.")
+@click.option("--llm", help="Lumina 2: the Gemma-2 2B text encoder; Wan 2.1: a UMT5 file instead of the folder's (relative to models/).")
 @click.option("--force", is_flag=True, help="Replace a profile of that name.")
 @workspace_option
-def profile_new_cmd(ctx, name, dataset, base, preset, trainer, trigger, clip_l, t5xxl, ae, force) -> None:
+def profile_new_cmd(ctx, name, dataset, base, preset, trainer, trigger, clip_l, t5xxl, ae, vae, diffusers, llm, force) -> None:
     """Create a profile from a preset, scaled to the dataset; every field stays editable."""
     from lorapilot.trainpilot.datasets import inspect_dataset
     from lorapilot.trainpilot.presets import build_profile, parse_preset_id
@@ -90,7 +93,7 @@ def profile_new_cmd(ctx, name, dataset, base, preset, trainer, trigger, clip_l, 
     family, quality, vram = parse_preset_id(preset)
     info = inspect_dataset(ctx.workspace, dataset)
     profile = build_profile(name=name, family=family, quality=quality, vram_gb=vram, trainer=trainer,
-                            model=ModelRef(base=base, clip_l=clip_l, t5xxl=t5xxl, ae=ae),
+                            model=ModelRef(base=base, clip_l=clip_l, t5xxl=t5xxl, ae=ae, vae=vae, diffusers=diffusers, llm=llm),
                             dataset_name=dataset, dataset=info, trigger_word=trigger)
     path = ProfileStore(ctx.workspace).save(profile, overwrite=force)
     click.echo(f"saved {path} ({profile.training.steps} steps for {info.num_images} images)")

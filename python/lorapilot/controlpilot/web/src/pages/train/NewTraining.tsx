@@ -10,7 +10,25 @@ import { ProfileEditor } from "./ProfileEditor";
 const STEPS = ["Dataset", "Base model", "Preset", "Review"] as const;
 const QUALITIES = ["quick", "regular", "high"] as const;
 const TIERS = [8, 12, 16, 24, 48];
-const COMPONENTS = ["clip_l", "t5xxl", "ae"] as const;
+/** Files some trainers need besides the base model, per family (the profile's model.<slot>), and why. */
+const FAMILY_PARTS: Record<string, { slots: string[]; hint: string }> = {
+  flux1: {
+    slots: ["clip_l", "t5xxl", "ae"],
+    hint: "Kohya trains FLUX.1 from separate files; AI Toolkit, Diffusion Pipe and the native trainer read a diffusers folder instead (the native trainer only that, on 48+ GB).",
+  },
+  chroma: {
+    slots: ["diffusers"],
+    hint: "Diffusion Pipe takes Chroma's T5 text encoder and VAE from a FLUX.1 diffusers folder (dev or schnell); AI Toolkit fetches them itself.",
+  },
+  lumina2: {
+    slots: ["llm", "vae"],
+    hint: "Diffusion Pipe trains Lumina 2 from three files: the transformer (base), Gemma-2 2B (llm) and the FLUX VAE (vae). AI Toolkit reads a diffusers folder instead.",
+  },
+  wan21: {
+    slots: ["llm"],
+    hint: "Optional, Diffusion Pipe: a UMT5 .safetensors instead of the one in the official Wan 2.1 folder (AI Toolkit reads the -Diffusers folder).",
+  },
+};
 
 /** The guided flow: dataset → base model → preset → review; accepts ?dataset=<name>, or ?profile=<name>
  * to open a saved profile in the review step. */
@@ -122,7 +140,7 @@ export function NewTraining() {
           <p className="muted">Dataset <strong>{dataset}</strong>{chosen && ` (${chosen.num_images} images)`}</p>
           <label>
             Family
-            <select value={family} onChange={(e) => { setFamily(e.target.value); setBase(""); }}>
+            <select value={family} onChange={(e) => { setFamily(e.target.value); setBase(""); setParts({}); }}>
               {Object.entries(FAMILIES).map(([id, title]) => <option key={id} value={id}>{title}</option>)}
             </select>
           </label>
@@ -135,7 +153,7 @@ export function NewTraining() {
               </button>
             ))}
           </div>
-          {family === "flux1" && <FluxParts parts={parts} setParts={setParts} />}
+          {FAMILY_PARTS[family] && <FamilyParts family={family} parts={parts} setParts={setParts} />}
           <button type="button" className="primary" disabled={!base} onClick={() => setStage(2)}>Next</button>
         </section>
       )}
@@ -201,27 +219,26 @@ export function NewTraining() {
   );
 }
 
-function FluxParts({ parts, setParts }: { parts: Record<string, string>; setParts: (p: Record<string, string>) => void }) {
-  const clip = useApi<string[]>("/api/train/components/clip_l");
-  const t5 = useApi<string[]>("/api/train/components/t5xxl");
-  const ae = useApi<string[]>("/api/train/components/ae");
-  const options: Record<string, string[] | undefined> = { clip_l: clip.data, t5xxl: t5.data, ae: ae.data };
+function FamilyParts({ family, parts, setParts }: { family: string; parts: Record<string, string>; setParts: (p: Record<string, string>) => void }) {
+  const { slots, hint } = FAMILY_PARTS[family];
   return (
     <div className="form-grid">
-      <p className="hint">
-        Kohya trains FLUX.1 from separate files; AI Toolkit, Diffusion Pipe and the native trainer read a diffusers folder instead
-        (the native trainer only that, on 48+ GB).
-      </p>
-      {COMPONENTS.map((slot) => (
-        <label key={slot}>
-          {slot}
-          <select value={parts[slot] ?? ""} onChange={(e) => setParts({ ...parts, [slot]: e.target.value })}>
-            <option value="">(none)</option>
-            {options[slot]?.map((p) => <option key={p} value={p}>{p}</option>)}
-          </select>
-        </label>
-      ))}
+      <p className="hint">{hint}</p>
+      {slots.map((slot) => <PartPicker key={slot} slot={slot} value={parts[slot] ?? ""} onChange={(v) => setParts({ ...parts, [slot]: v })} />)}
     </div>
+  );
+}
+
+function PartPicker({ slot, value, onChange }: { slot: string; value: string; onChange: (v: string) => void }) {
+  const options = useApi<string[]>(`/api/train/components/${slot}`);
+  return (
+    <label>
+      {slot}
+      <select value={value} onChange={(e) => onChange(e.target.value)}>
+        <option value="">(none)</option>
+        {options.data?.map((p) => <option key={p} value={p}>{p}</option>)}
+      </select>
+    </label>
   );
 }
 
