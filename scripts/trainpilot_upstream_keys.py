@@ -241,12 +241,14 @@ def ai_toolkit(repo: Path) -> dict:
         if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "uid":
             uids.append(literal(node.value))
     model_archs = set()  # model.arch values a model class claims (get_model_class); others fall back to StableDiffusion
+    model_kwargs: dict[str, list[str]] = {}  # per arch: keys its class reads from model.model_kwargs
     for path in _ai_toolkit_model_files(repo):
         for node in ast.walk(ast.parse(show(repo, AI_TOOLKIT_REV, path))):
             if isinstance(node, ast.ClassDef):
                 for item in node.body:
                     if isinstance(item, ast.Assign) and getattr(item.targets[0], "id", "") == "arch" and isinstance(literal(item.value), str):
                         model_archs.add(literal(item.value))
+                        model_kwargs[literal(item.value)] = sorted(_keys_read(node, {"self.model_config.model_kwargs"}))
     optimizers = set()
     for c in ast.walk(ast.parse(show(repo, AI_TOOLKIT_REV, "toolkit/optimizer.py"))):
         if isinstance(c, ast.Compare) and ast.unparse(c.left) == "lower_type" and isinstance(c.comparators[0], ast.Constant):
@@ -261,6 +263,7 @@ def ai_toolkit(repo: Path) -> dict:
         "source": f"ostris/ai-toolkit@{AI_TOOLKIT_REV}",
         "optimizers_exact": sorted(optimizers),
         "model_class_archs": sorted(model_archs),
+        "model_kwargs_by_arch": {k: v for k, v in sorted(model_kwargs.items()) if v},
         "top_level": sorted(job_keys),
         "job_types": job_types,
         "config": sorted(config_keys),
@@ -275,7 +278,8 @@ def ai_toolkit(repo: Path) -> dict:
 
 # The [model] type → the module that reads its table (the families TrainPilot renders).
 DP_MODEL_FILES = {"sdxl": "models/sdxl.py", "flux": "models/flux.py", "sd3": "models/sd3.py",
-                  "wan": "models/wan/wan.py", "chroma": "models/chroma.py", "lumina_2": "models/lumina_2.py"}
+                  "wan": "models/wan/wan.py", "chroma": "models/chroma.py", "lumina_2": "models/lumina_2.py",
+                  "hidream": "models/hidream.py"}
 
 
 def diffusion_pipe(repo: Path) -> dict:

@@ -109,7 +109,7 @@ def test_key_facts_were_extracted_from_real_sources():
     assert "sd_trainer" in aitk["process_types"] and "linear_alpha" in aitk["sections"]["network"]
     dp = load_upstream("diffusion_pipe.json")
     assert "max_steps" in dp["top_level"] and "sdxl" in dp["model_types"]
-    assert {"wan", "chroma", "lumina_2"} <= set(dp["model_types"]) and dp["block_swap_types"] == ["chroma", "flux", "wan"]
+    assert {"wan", "chroma", "lumina_2"} <= set(dp["model_types"]) and dp["block_swap_types"] == ["chroma", "flux", "hidream", "wan"]
     assert "ckpt_path" in dp["model_by_type"]["wan"] and {"llm_path", "vae_path"} <= set(dp["model_by_type"]["lumina_2"])
     assert {"diffusers_path", "transformer_path"} <= set(dp["model_by_type"]["chroma"])
     assert {"v2", "v_parameterization"} <= set(kohya["scripts"]["train_network"])

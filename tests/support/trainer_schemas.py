@@ -123,6 +123,9 @@ def ai_toolkit_problems(job: dict) -> list[str]:
             problems.append(f"{where}.network.type: not a NetworkType")
         if proc.get("save", {}).get("save_format", "safetensors") not in lit["SaveFormat"]:
             problems.append(f"{where}.save.save_format: not a SaveFormat")
+        model = proc.get("model", {})
+        read = set(facts["model_kwargs_by_arch"].get(model.get("arch"), []))
+        problems += [f"{where}.model.model_kwargs.{k}: not read by {model.get('arch')!r}" for k in set(model.get("model_kwargs", {})) - read]
         opt = proc.get("train", {}).get("optimizer", "adamw").lower()
         if opt not in facts["optimizers_exact"] and not any(opt.startswith(p) for p in facts["optimizers_prefix"]):
             problems.append(f"{where}.train.optimizer: {opt!r} unknown to toolkit/optimizer.py")
