@@ -42,6 +42,8 @@ def _model_ref(trainer: str, family: str) -> ModelRef:
                         vae="vae/flux_vae.safetensors")
     if family == "wan21":  # Diffusion Pipe reads the official folder, AI Toolkit the -Diffusers one
         return ModelRef(base="diffusers/wan21" if trainer == "ai-toolkit" else "wan/Wan2.1-T2V-14B")
+    if family == "hidream":
+        return ModelRef(base="diffusers/hidream", llm="text_encoders/Meta-Llama-3.1-8B-Instruct" if trainer == "diffusion-pipe" else None)
     if family in ("flux1", "sd3", "lumina2") and trainer in ("ai-toolkit", "diffusion-pipe", "native"):
         return ModelRef(base=f"diffusers/{family}")
     if family == "flux1":
@@ -63,8 +65,9 @@ def test_every_supported_combination_is_covered():
     trainers = {c[0] for c in COMBOS}
     assert trainers == {"kohya", "ai-toolkit", "diffusion-pipe", "native"}
     assert {c[1] for c in COMBOS if c[0] == "kohya"} == {"sd15", "sd2", "sdxl", "sd3", "flux1"}
-    assert {c[1] for c in COMBOS if c[0] == "ai-toolkit"} == {"sd15", "sd2", "sdxl", "sd3", "flux1", "chroma", "wan21", "lumina2"}
-    assert {c[1] for c in COMBOS if c[0] == "diffusion-pipe"} == {"sdxl", "sd3", "flux1", "chroma", "wan21", "lumina2"}
+    assert {c[1] for c in COMBOS if c[0] == "ai-toolkit"} == {"sd15", "sd2", "sdxl", "sd3", "flux1", "chroma", "wan21", "lumina2", "hidream"}
+    assert {c[1] for c in COMBOS if c[0] == "diffusion-pipe"} == {"sdxl", "sd3", "flux1", "chroma", "wan21", "lumina2", "hidream"}
+    assert {c[3] for c in COMBOS if c[1] == "hidream"} == {24, 48}
     assert {c[1] for c in COMBOS if c[0] == "native"} == {"sd15", "sdxl", "flux1"}
     assert {c[3] for c in COMBOS if c[:2] == ("native", "flux1")} == {48}  # bf16, no fp8: 48+ GB only
     assert len(COMBOS) > 150
@@ -223,8 +226,8 @@ def test_kohya_resumes_from_the_newest_state_even_when_renumbered(tmp_path):
 
 def test_diffusion_pipe_swaps_blocks_only_for_models_that_can(tmp_path):
     # Diffusion Pipe's SD3 and Lumina 2 pipelines raise NotImplementedError on blocks_to_swap.
-    for family, swaps in (("sd3", False), ("lumina2", False), ("flux1", True), ("chroma", True), ("wan21", True)):
-        spec = _spec(tmp_path / family, "diffusion-pipe", family, "quick", 12)
+    for family, swaps in (("sd3", False), ("lumina2", False), ("flux1", True), ("chroma", True), ("wan21", True), ("hidream", True)):
+        spec = _spec(tmp_path / family, "diffusion-pipe", family, "quick", 24 if family == "hidream" else 12)
         assert spec.profile.training.blocks_to_swap > 0
         main = tomllib.loads(ADAPTERS["diffusion-pipe"].render(spec)["main.toml"])
         assert ("blocks_to_swap" in main) is swaps, family
@@ -277,7 +280,7 @@ def test_kohya_sd2_trains_with_v2_and_v_parameterization(tmp_path):
 
 def test_ai_toolkit_further_families_pick_their_model_class(tmp_path):
     aitk = ADAPTERS["ai-toolkit"]
-    for family, arch in (("sd2", "sd2"), ("chroma", "chroma"), ("wan21", "wan21"), ("lumina2", "lumina2")):
+    for family, arch in (("sd2", "sd2"), ("chroma", "chroma"), ("wan21", "wan21"), ("lumina2", "lumina2"), ("hidream", "hidream")):
         job = yaml.safe_load(aitk.render(_spec(tmp_path / family, "ai-toolkit", family, "regular", 24))["job.yaml"])
         proc = job["config"]["process"][0]
         assert proc["model"]["arch"] == arch and ai_toolkit_problems(job) == []
@@ -288,3 +291,24 @@ def test_ai_toolkit_further_families_pick_their_model_class(tmp_path):
     job = yaml.safe_load(aitk.render(_spec(tmp_path / "x", "ai-toolkit", "chroma", "quick", 24))["job.yaml"])
     job["config"]["process"][0]["model"]["arch"] = "chroma2"
     assert ai_toolkit_problems(job) == ["config.process[0].model.arch: 'chroma2' neither a ModelArch nor a model class's arch"]
+
+
+def test_hidream_takes_its_llama_folder_in_both_trainers(tmp_path):
+    spec = _spec(tmp_path, "diffusion-pipe", "hidream", "regular", 24)
+    model = tomllib.loads(ADAPTERS["diffusion-pipe"].render(spec)["main.toml"])["model"]
+    assert model["type"] == "hidream" and model["diffusers_path"].endswith("models/diffusers/hidream")
+    assert model["llama3_path"].endswith("text_encoders/Meta-Llama-3.1-8B-Instruct")
+    assert model["llama3_4bit"] is True and model["transformer_dtype"] == "float8"  # 24 GB: 4-bit Llama, fp8 weights
+    spec48 = _spec(tmp_path / "48", "diffusion-pipe", "hidream", "regular", 48)
+    main48 = tomllib.loads(ADAPTERS["diffusion-pipe"].render(spec48)["main.toml"])
+    assert main48["model"]["llama3_4bit"] is False and "transformer_dtype" not in main48["model"] and "blocks_to_swap" not in main48
+    spec.profile.model.llm = None
+    assert any(i.field == "model.llm" and i.level == "error" for i in ADAPTERS["diffusion-pipe"].check(spec))
+    aitk = _spec(tmp_path / "a", "ai-toolkit", "hidream", "regular", 24)
+    aitk.profile.model.llm = "text_encoders/Meta-Llama-3.1-8B-Instruct"
+    job = yaml.safe_load(ADAPTERS["ai-toolkit"].render(aitk)["job.yaml"])
+    model = job["config"]["process"][0]["model"]
+    assert model["model_kwargs"] == {"llama_model_path": str(tmp_path / "a" / "models" / "text_encoders" / "Meta-Llama-3.1-8B-Instruct")}
+    assert model["extras_name_or_path"] == model["name_or_path"] and ai_toolkit_problems(job) == []
+    model["model_kwargs"]["llama_path"] = "x"
+    assert ai_toolkit_problems(job) == ["config.process[0].model.model_kwargs.llama_path: not read by 'hidream'"]

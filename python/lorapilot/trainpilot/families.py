@@ -79,6 +79,15 @@ FAMILIES: dict[str, Family] = {
         max_resolution={12: 512, 16: 768, 24: 768, 48: 1024},
         flow_matching=True,
     ),
+    # HiDream-I1 Full: a 17B transformer plus a Llama 3.1 8B text encoder that stays loaded (no text caching);
+    # 24 GB with fp8 weights, a 4-bit Llama and block swapping, 48 GB without. Poor below 1024 px.
+    "hidream": Family(
+        id="hidream",
+        title="HiDream-I1",
+        native_resolution=1024,
+        max_resolution={24: 1024, 48: 1024},
+        flow_matching=True,
+    ),
     # Lumina Image 2.0: a 2.6B transformer with a Gemma-2 2B text encoder.
     "lumina2": Family(
         id="lumina2",

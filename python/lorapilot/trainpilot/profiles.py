@@ -22,7 +22,7 @@ from .families import FAMILIES, QUALITIES, VRAM_TIERS
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 TrainerName = Literal["kohya", "ai-toolkit", "diffusion-pipe", "native"]
-FamilyName = Literal["sd15", "sd2", "sdxl", "sd3", "flux1", "chroma", "wan21", "lumina2"]
+FamilyName = Literal["sd15", "sd2", "sdxl", "sd3", "flux1", "chroma", "wan21", "lumina2", "hidream"]
 TRAINERS: tuple[str, ...] = ("kohya", "ai-toolkit", "diffusion-pipe", "native")
 assert set(FamilyName.__args__) == set(FAMILIES)  # one list of families
 
@@ -42,7 +42,8 @@ class ModelRef(_Strict):
     t5xxl: str | None = None
     ae: str | None = None
     # A diffusers folder a split-file transformer borrows its text encoder and VAE from (Chroma on
-    # Diffusion Pipe: a FLUX.1 folder), and a separate LLM text encoder (Lumina 2's Gemma, Wan's UMT5).
+    # Diffusion Pipe: a FLUX.1 folder), and a separate LLM text encoder (Lumina 2's Gemma, Wan's UMT5, HiDream's
+    # Llama 3.1 8B Instruct folder).
     diffusers: str | None = None
     llm: str | None = None
     # The base predicts v, not noise (SD 2.x 768-v, v-pred SDXL finetunes): trainers must be told.

@@ -15,9 +15,9 @@ from .base import Command, Issue, Outputs, Progress, RunSpec, TrainerAdapter, cl
 from .tqdm import parse_tqdm, postfix_value
 
 ARCH = {"sd15": "sd1", "sd2": "sd2", "sdxl": "sdxl", "sd3": "sd3", "flux1": "flux", "chroma": "chroma", "wan21": "wan21",
-        "lumina2": "lumina2"}
+        "lumina2": "lumina2", "hidream": "hidream"}
 # Families AI Toolkit loads from a diffusers folder (Chroma, like SD1/2/XL, from one file).
-DIFFUSERS_ONLY = ("flux1", "sd3", "wan21", "lumina2")
+DIFFUSERS_ONLY = ("flux1", "sd3", "wan21", "lumina2", "hidream")
 OPTIMIZERS = {"adamw": "adamw", "adamw8bit": "adamw8bit", "prodigy": "prodigy", "adafactor": "adafactor"}
 SAVE_DTYPE = {"bf16": "bf16", "fp16": "float16", "no": "float32"}
 TRAIN_DTYPE = {"bf16": "bf16", "fp16": "fp16", "no": "fp32"}
@@ -42,6 +42,8 @@ class AIToolkitAdapter(TrainerAdapter):
             issues.append(Issue("model.base", f"AI Toolkit loads {p.family} from a diffusers folder (models/diffusers/...), not a single file"))
         if p.family == "chroma" and base is not None and base.is_dir():
             issues.append(Issue("model.base", "AI Toolkit loads Chroma from its single .safetensors file (chroma-unlocked-v*.safetensors), not a folder"))
+        if p.family == "hidream" and not p.model.llm:
+            issues.append(Issue("model.llm", "no Llama 3.1 8B Instruct folder set: AI Toolkit fetches unsloth/Meta-Llama-3.1-8B-Instruct from Hugging Face", "warning"))
         if p.family == "chroma":
             # ChromaModel.load_model takes T5 and the VAE from the Hugging Face repo ostris/Flex.1-alpha, whatever the config says.
             issues.append(Issue("model.base", "AI Toolkit fetches Chroma's T5 and VAE from Hugging Face (ostris/Flex.1-alpha) on first use: the pod needs Hugging Face access or that repo in its cache", "warning"))
@@ -100,6 +102,13 @@ class AIToolkitAdapter(TrainerAdapter):
             model["vae_path"] = str(spec.model_file(p.model.vae))
         if p.model.v_prediction and not big:
             model["is_v_pred"] = True
+        if p.family == "hidream":
+            # HiDreamModel reads the CLIP/T5 encoders from extras_name_or_path and Llama from model_kwargs
+            # (without it: unsloth/Meta-Llama-3.1-8B-Instruct from Hugging Face).
+            model["extras_name_or_path"] = model["name_or_path"]
+            model["quantize_te"] = True
+            if p.model.llm:
+                model["model_kwargs"] = {"llama_model_path": str(spec.model_file(p.model.llm))}
         if p.vram_gb <= 16 and big:
             model["low_vram"] = True
         process = {

@@ -20,7 +20,8 @@ from lorapilot.errors import ConflictError
 from ..families import FAMILIES
 from .base import Command, Issue, Outputs, Progress, RunSpec, TrainerAdapter, clean_record, numbered
 
-MODEL_TYPES = {"sdxl": "sdxl", "flux1": "flux", "sd3": "sd3", "chroma": "chroma", "wan21": "wan", "lumina2": "lumina_2"}
+MODEL_TYPES = {"sdxl": "sdxl", "flux1": "flux", "sd3": "sd3", "chroma": "chroma", "wan21": "wan", "lumina2": "lumina_2",
+               "hidream": "hidream"}
 # What each family's base model must be for Diffusion Pipe's loader (models/<type>.py).
 _BASE_SHAPE = {
     "sdxl": ("file", "a single-file checkpoint (checkpoint_path)"),
@@ -29,15 +30,17 @@ _BASE_SHAPE = {
     "chroma": ("file", "the Chroma .safetensors transformer (transformer_path)"),
     "wan21": ("wan", "the official Wan 2.1 checkpoint folder, e.g. Wan2.1-T2V-1.3B, with config.json (ckpt_path); not the -Diffusers one"),
     "lumina2": ("file", "the Lumina 2 transformer .safetensors, e.g. lumina_2_model_bf16.safetensors (transformer_path)"),
+    "hidream": ("diffusers", "the HiDream-I1-Full diffusers folder (diffusers_path)"),
 }
 # Required extra files: (profile slot, what it must hold).
 _NEEDS = {
     "chroma": [("diffusers", "a FLUX.1 diffusers folder (dev or schnell) for the T5 text encoder and VAE (diffusers_path)")],
     "lumina2": [("llm", "the Gemma-2 2B text encoder .safetensors, e.g. gemma_2_2b_fp16.safetensors (llm_path)"),
                 ("vae", "the FLUX.1 VAE .safetensors, e.g. flux_vae.safetensors (vae_path)")],
+    "hidream": [("llm", "the Meta-Llama-3.1-8B-Instruct folder (llama3_path)")],
 }
 # Families whose Diffusion Pipe model implements enable_block_swap (for the others train.py raises NotImplementedError).
-BLOCK_SWAP = frozenset({"flux1", "chroma", "wan21"})
+BLOCK_SWAP = frozenset({"flux1", "chroma", "wan21", "hidream"})
 OPTIMIZERS = {"adamw": "adamw_optimi", "adamw8bit": "AdamW8bitKahan", "prodigy": "Prodigy"}
 SAVE_DTYPE = {"bf16": "bfloat16", "fp16": "float16", "no": "float32"}
 _RUN_DIR = re.compile(r"^\d{8}_\d{2}-\d{2}-\d{2}$")
@@ -137,6 +140,13 @@ class DiffusionPipeAdapter(TrainerAdapter):
             model["ckpt_path"] = base  # its T5 and VAE come from here too; llm_path overrides the UMT5 file
             if p.model.llm:
                 model["llm_path"] = str(spec.model_file(p.model.llm))
+            if t.fp8_base:
+                model["transformer_dtype"] = "float8"
+        elif p.family == "hidream":
+            model["diffusers_path"] = base
+            model["llama3_path"] = str(spec.model_file(p.model.llm)) if p.model.llm else ""
+            # Llama stays loaded through training (its embeddings are not cached): 4-bit below 48 GB.
+            model["llama3_4bit"] = p.vram_gb < 48
             if t.fp8_base:
                 model["transformer_dtype"] = "float8"
         elif p.family in ("chroma", "lumina2"):

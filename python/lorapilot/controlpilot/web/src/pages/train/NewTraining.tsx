@@ -24,6 +24,10 @@ const FAMILY_PARTS: Record<string, { slots: string[]; hint: string }> = {
     slots: ["llm", "vae"],
     hint: "Diffusion Pipe trains Lumina 2 from three files: the transformer (base), Gemma-2 2B (llm) and the FLUX VAE (vae). AI Toolkit reads a diffusers folder instead.",
   },
+  hidream: {
+    slots: ["llm"],
+    hint: "HiDream's Llama 3.1 8B Instruct text encoder (a folder): Diffusion Pipe needs it; without it AI Toolkit fetches it from Hugging Face.",
+  },
   wan21: {
     slots: ["llm"],
     hint: "Optional, Diffusion Pipe: a UMT5 .safetensors instead of the one in the official Wan 2.1 folder (AI Toolkit reads the -Diffusers folder).",

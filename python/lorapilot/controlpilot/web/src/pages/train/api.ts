@@ -104,6 +104,7 @@ export const FAMILIES: Record<string, string> = {
   chroma: "Chroma",
   wan21: "Wan 2.1 (text-to-video)",
   lumina2: "Lumina Image 2.0",
+  hidream: "HiDream-I1",
 };
 
 export const TRAINERS: Record<string, string> = {
