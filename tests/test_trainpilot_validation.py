@@ -258,3 +258,22 @@ def test_a_chroma_file_is_told_from_flux(tmp_path):
     on_flux = _profile(ctx, family="flux1", vram_gb=24, model=ModelRef(base="diffusion_models/chroma-unlocked-v50.safetensors"))
     assert ("model.base", "models/diffusion_models/chroma-unlocked-v50.safetensors looks like Chroma, not FLUX.1") in {
         (i.field, i.message) for i in validate_profile(ctx, on_flux) if i.level == "warning"}
+
+
+def test_an_official_wan_folder_is_one_base_model_and_i2v_is_refused(tmp_path):
+    from lorapilot.trainpilot.basemodels import detect_family, list_base_models
+
+    ctx = make_train_workspace(tmp_path)
+    folder = ctx.workspace.models / "diffusion_models" / "Wan2.1-T2V-14B"
+    for i in (1, 2):
+        write_safetensors(folder / f"diffusion_pytorch_model-0000{i}-of-00002.safetensors", {"blocks.0.self_attn.q.weight": [8, 8]})
+    (folder / "config.json").write_text('{"_class_name": "WanModel", "model_type": "t2v", "dim": 5120}')
+    wan = list_base_models(ctx, "wan21")
+    assert [(m.path, m.kind, m.family) for m in wan] == [("diffusion_models/Wan2.1-T2V-14B", "folder", "wan21")]
+    assert wan[0].size == sum(f.stat().st_size for f in folder.glob("*.safetensors"))
+    assert "diffusion_models/Wan2.1-T2V-14B" not in [m.path for m in list_base_models(ctx, "sdxl")]
+    assert detect_family(folder) == "wan21"
+    profile = _profile(ctx, family="wan21", vram_gb=24, trainer="diffusion-pipe", model=ModelRef(base="diffusion_models/Wan2.1-T2V-14B"))
+    assert {f for f, _ in _errors(ctx, profile)} <= {"trainer"}  # only "not installed" may remain
+    (folder / "config.json").write_text('{"_class_name": "WanModel", "model_type": "i2v", "dim": 5120}')
+    assert any(f == "model.base" and "Wan i2v checkpoint" in m for f, m in _errors(ctx, profile))

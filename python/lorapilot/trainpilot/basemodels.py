@@ -29,7 +29,7 @@ _PIPELINES = {"StableDiffusionPipeline": "sd15", "StableDiffusionXLPipeline": "s
 class BaseModel:
     path: str  # relative to models/ (absolute for an extra store root): what a profile's model.base holds
     folder: str
-    kind: str  # "file" or "diffusers"
+    kind: str  # "file", "diffusers", or "folder" (an official Wan checkpoint folder)
     family: str | None
     size: int
 
@@ -55,14 +55,33 @@ def list_base_models(ctx: Context, family: str | None = None) -> list[BaseModel]
     finally:
         store.close()
     out = []
+    wan_folders: dict[Path, BaseModel] = {}
     for e in entries:
         if e.kind not in BASE_KINDS:
             continue  # a LoRA or VAE left in checkpoints/ is no base model
+        parent = Path(e.path).parent
+        if e.format != "diffusers" and wan_model_type(parent):
+            # A shard of an official Wan checkpoint folder: the folder is the base (Diffusion Pipe's ckpt_path).
+            rel = str(Path(_profile_path(ctx, e)).parent)
+            folder = wan_folders.setdefault(parent, BaseModel(rel, e.folder, "folder", "wan21", 0))
+            folder.size += e.size
+            continue
         fam = _trainpilot_family(e.family, Path(e.path))
         if family and fam not in (None, family):
             continue
         out.append(BaseModel(_profile_path(ctx, e), e.folder, "diffusers" if e.format == "diffusers" else "file", fam, e.size))
-    return out
+    return out + [m for m in wan_folders.values() if family in (None, "wan21")]
+
+
+def wan_model_type(folder: Path) -> str | None:
+    """``t2v``/``i2v``/... for an official Wan checkpoint folder (its config.json, as Diffusion Pipe reads it), else None."""
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if isinstance(config, dict) and "dim" in config and config.get("model_type") in ("t2v", "i2v", "flf2v", "ti2v"):
+        return config["model_type"]
+    return None
 
 
 def _is_chroma(path: Path) -> bool:
@@ -98,6 +117,8 @@ def list_components(ctx: Context, slot: str) -> list[str]:
 def detect_family(path: Path) -> str | None:
     """The family of a base model file or diffusers folder (the store's detection), or None."""
     if path.is_dir():
+        if wan_model_type(path):
+            return "wan21"
         try:
             index = json.loads((path / "model_index.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):

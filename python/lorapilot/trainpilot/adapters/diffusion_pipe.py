@@ -17,6 +17,7 @@ import tomli_w
 
 from lorapilot.errors import ConflictError
 
+from ..basemodels import wan_model_type
 from ..families import FAMILIES
 from .base import Command, Issue, Outputs, Progress, RunSpec, TrainerAdapter, clean_record, numbered
 
@@ -55,7 +56,7 @@ def _base_fits(family: str, base: Path) -> bool:
         return base.is_file()
     if shape == "diffusers":
         return base.is_dir()
-    return base.is_dir() and (base / "config.json").is_file() and not (base / "model_index.json").is_file()
+    return wan_model_type(base) is not None
 
 
 def _free_port() -> int:
@@ -78,6 +79,10 @@ class DiffusionPipeAdapter(TrainerAdapter):
         base = spec.model_file(p.model.base)
         if p.family in _BASE_SHAPE and base is not None and base.exists() and not _base_fits(p.family, base):
             issues.append(Issue("model.base", f"Diffusion Pipe loads {FAMILIES[p.family].title} from {_BASE_SHAPE[p.family][1]}; models/{p.model.base} is not that"))
+        if p.family == "wan21" and base is not None and base.is_dir():
+            kind = wan_model_type(base)
+            if kind and kind != "t2v":
+                issues.append(Issue("model.base", f"models/{p.model.base} is a Wan {kind} checkpoint: Diffusion Pipe trains it on videos only, and TrainPilot trains Wan on images; choose a text-to-video (T2V) checkpoint"))
         for slot, what in _NEEDS.get(p.family, []):
             if not getattr(p.model, slot):
                 issues.append(Issue(f"model.{slot}", f"Diffusion Pipe trains {FAMILIES[p.family].title} with {what}: set model.{slot}"))

@@ -81,7 +81,7 @@ export interface DatasetInfo {
 export interface BaseModel {
   path: string;
   folder: string;
-  kind: "file" | "diffusers";
+  kind: "file" | "diffusers" | "folder";
   family: string | null;
   size: number;
 }
