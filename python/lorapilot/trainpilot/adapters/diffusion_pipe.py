@@ -81,8 +81,10 @@ class DiffusionPipeAdapter(TrainerAdapter):
             issues.append(Issue("model.base", f"Diffusion Pipe loads {FAMILIES[p.family].title} from {_BASE_SHAPE[p.family][1]}; models/{p.model.base} is not that"))
         if p.family == "wan21" and base is not None and base.is_dir():
             kind = wan_model_type(base)
-            if kind and kind != "t2v":
+            if kind in ("i2v", "flf2v"):
                 issues.append(Issue("model.base", f"models/{p.model.base} is a Wan {kind} checkpoint: Diffusion Pipe trains it on videos only, and TrainPilot trains Wan on images; choose a text-to-video (T2V) checkpoint"))
+            elif kind == "ti2v":
+                issues.append(Issue("model.base", f"models/{p.model.base} is a Wan 2.2 TI2V checkpoint, not Wan 2.1; choose a Wan 2.1 text-to-video (T2V) checkpoint"))
         for slot, what in _NEEDS.get(p.family, []):
             if not getattr(p.model, slot):
                 issues.append(Issue(f"model.{slot}", f"Diffusion Pipe trains {FAMILIES[p.family].title} with {what}: set model.{slot}"))
