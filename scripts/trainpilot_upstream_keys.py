@@ -279,7 +279,7 @@ def ai_toolkit(repo: Path) -> dict:
 # The [model] type → the module that reads its table (the families TrainPilot renders).
 DP_MODEL_FILES = {"sdxl": "models/sdxl.py", "flux": "models/flux.py", "sd3": "models/sd3.py",
                   "wan": "models/wan/wan.py", "chroma": "models/chroma.py", "lumina_2": "models/lumina_2.py",
-                  "hidream": "models/hidream.py"}
+                  "hidream": "models/hidream.py", "hunyuan-video": "models/hunyuan_video.py", "ltx-video": "models/ltx_video.py"}
 
 
 def diffusion_pipe(repo: Path) -> dict:

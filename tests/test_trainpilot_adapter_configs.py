@@ -42,6 +42,11 @@ def _model_ref(trainer: str, family: str) -> ModelRef:
                         vae="vae/flux_vae.safetensors")
     if family == "wan21":  # Diffusion Pipe reads the official folder, AI Toolkit the -Diffusers one
         return ModelRef(base="diffusers/wan21" if trainer == "ai-toolkit" else "wan/Wan2.1-T2V-14B")
+    if family == "hunyuanvideo":
+        return ModelRef(base="diffusion_models/hunyuan_video_720_cfgdistill_fp8_e4m3fn.safetensors", vae="vae/hunyuan_video_vae_bf16.safetensors",
+                        llm="text_encoders/llava-llama-3-8b-text-encoder-tokenizer", clip_l="text_encoders/clip-vit-large-patch14")
+    if family == "ltxvideo":
+        return ModelRef(base="checkpoints/ltx-video-2b-v0.9.1.safetensors", diffusers="diffusers/LTX-Video")
     if family == "hidream":
         return ModelRef(base="diffusers/hidream", llm="text_encoders/Meta-Llama-3.1-8B-Instruct" if trainer == "diffusion-pipe" else None)
     if family in ("flux1", "sd3", "lumina2") and trainer in ("ai-toolkit", "diffusion-pipe", "native"):
@@ -66,7 +71,8 @@ def test_every_supported_combination_is_covered():
     assert trainers == {"kohya", "ai-toolkit", "diffusion-pipe", "native"}
     assert {c[1] for c in COMBOS if c[0] == "kohya"} == {"sd15", "sd2", "sdxl", "sd3", "flux1"}
     assert {c[1] for c in COMBOS if c[0] == "ai-toolkit"} == {"sd15", "sd2", "sdxl", "sd3", "flux1", "chroma", "wan21", "lumina2", "hidream"}
-    assert {c[1] for c in COMBOS if c[0] == "diffusion-pipe"} == {"sdxl", "sd3", "flux1", "chroma", "wan21", "lumina2", "hidream"}
+    assert {c[1] for c in COMBOS if c[0] == "diffusion-pipe"} == {"sdxl", "sd3", "flux1", "chroma", "wan21", "lumina2", "hidream",
+                                                                   "hunyuanvideo", "ltxvideo"}
     assert {c[3] for c in COMBOS if c[1] == "hidream"} == {24, 48}
     assert {c[1] for c in COMBOS if c[0] == "native"} == {"sd15", "sdxl", "flux1"}
     assert {c[3] for c in COMBOS if c[:2] == ("native", "flux1")} == {48}  # bf16, no fp8: 48+ GB only
@@ -112,7 +118,7 @@ def test_key_facts_were_extracted_from_real_sources():
     assert "sd_trainer" in aitk["process_types"] and "linear_alpha" in aitk["sections"]["network"]
     dp = load_upstream("diffusion_pipe.json")
     assert "max_steps" in dp["top_level"] and "sdxl" in dp["model_types"]
-    assert {"wan", "chroma", "lumina_2"} <= set(dp["model_types"]) and dp["block_swap_types"] == ["chroma", "flux", "hidream", "wan"]
+    assert {"wan", "chroma", "lumina_2"} <= set(dp["model_types"]) and dp["block_swap_types"] == ["chroma", "flux", "hidream", "hunyuan-video", "wan"]
     assert "ckpt_path" in dp["model_by_type"]["wan"] and {"llm_path", "vae_path"} <= set(dp["model_by_type"]["lumina_2"])
     assert {"diffusers_path", "transformer_path"} <= set(dp["model_by_type"]["chroma"])
     assert {"v2", "v_parameterization"} <= set(kohya["scripts"]["train_network"])
@@ -226,8 +232,9 @@ def test_kohya_resumes_from_the_newest_state_even_when_renumbered(tmp_path):
 
 def test_diffusion_pipe_swaps_blocks_only_for_models_that_can(tmp_path):
     # Diffusion Pipe's SD3 and Lumina 2 pipelines raise NotImplementedError on blocks_to_swap.
-    for family, swaps in (("sd3", False), ("lumina2", False), ("flux1", True), ("chroma", True), ("wan21", True), ("hidream", True)):
-        spec = _spec(tmp_path / family, "diffusion-pipe", family, "quick", 24 if family == "hidream" else 12)
+    for family, swaps in (("sd3", False), ("lumina2", False), ("flux1", True), ("chroma", True), ("wan21", True), ("hidream", True),
+                          ("hunyuanvideo", True)):
+        spec = _spec(tmp_path / family, "diffusion-pipe", family, "quick", {"hidream": 24, "hunyuanvideo": 16}.get(family, 12))
         assert spec.profile.training.blocks_to_swap > 0
         main = tomllib.loads(ADAPTERS["diffusion-pipe"].render(spec)["main.toml"])
         assert ("blocks_to_swap" in main) is swaps, family
@@ -312,3 +319,22 @@ def test_hidream_takes_its_llama_folder_in_both_trainers(tmp_path):
     assert model["extras_name_or_path"] == model["name_or_path"] and ai_toolkit_problems(job) == []
     model["model_kwargs"]["llama_path"] = "x"
     assert ai_toolkit_problems(job) == ["config.process[0].model.model_kwargs.llama_path: not read by 'hidream'"]
+
+
+def test_the_video_families_name_every_file_diffusion_pipe_needs(tmp_path):
+    dp = ADAPTERS["diffusion-pipe"]
+    spec = _spec(tmp_path / "h", "diffusion-pipe", "hunyuanvideo", "regular", 24)
+    model = tomllib.loads(dp.render(spec)["main.toml"])["model"]
+    assert model["type"] == "hunyuan-video" and "ckpt_path" not in model and model["transformer_dtype"] == "float8"
+    assert model["transformer_path"].endswith("hunyuan_video_720_cfgdistill_fp8_e4m3fn.safetensors")
+    assert model["llm_path"].endswith("llava-llama-3-8b-text-encoder-tokenizer") and model["clip_path"].endswith("clip-vit-large-patch14")
+    assert model["vae_path"].endswith("hunyuan_video_vae_bf16.safetensors")
+    spec.profile.model.vae = spec.profile.model.llm = spec.profile.model.clip_l = None
+    assert {i.field for i in dp.check(spec) if i.level == "error"} >= {"model.vae", "model.llm", "model.clip_l"}
+    spec = _spec(tmp_path / "l", "diffusion-pipe", "ltxvideo", "quick", 8)
+    main = tomllib.loads(dp.render(spec)["main.toml"])
+    assert main["model"]["type"] == "ltx-video" and main["model"]["single_file_path"].endswith("ltx-video-2b-v0.9.1.safetensors")
+    assert main["model"]["diffusers_path"].endswith("models/diffusers/LTX-Video") and "blocks_to_swap" not in main
+    assert spec.profile.training.blocks_to_swap == 0 and spec.profile.dataset.resolution == 512
+    spec.profile.model.diffusers = None
+    assert [i.field for i in dp.check(spec) if i.level == "error"] == ["model.diffusers"]

@@ -31,7 +31,7 @@ def test_pickers_list_presets_datasets_and_base_models(tmp_path):
     client = make_client(ctx)
     presets = client.get("/api/train/presets").json()
     by_id = {p["id"]: p for p in presets}
-    assert len(presets) == 135 and by_id["sdxl-regular-24gb"]["fits"] and not by_id["flux1-quick-8gb"]["fits"]
+    assert len(presets) == 165 and by_id["sdxl-regular-24gb"]["fits"] and not by_id["flux1-quick-8gb"]["fits"]
     datasets = {d["name"]: d for d in client.get("/api/train/datasets").json()}
     assert datasets["cats"]["num_images"] == 4 and datasets["dogs"]["trigger_word"] == "ohwxdog"
     models = {m["path"]: m for m in client.get("/api/train/models").json()}

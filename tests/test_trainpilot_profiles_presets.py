@@ -22,7 +22,7 @@ def _profile(ctx, **kw):
 
 def test_preset_grid_covers_every_family_quality_and_tier():
     presets = list_presets()
-    assert len(presets) == 9 * 3 * 5
+    assert len(presets) == 11 * 3 * 5
     ids = {p.id for p in presets}
     assert {"sd2-regular-8gb", "chroma-high-24gb", "wan21-quick-12gb", "lumina2-regular-16gb"} <= ids
     assert {"sd15-quick-8gb", "sdxl-regular-24gb", "flux1-high-48gb"} <= ids
@@ -102,7 +102,8 @@ def test_a_corrupt_profile_names_the_file_and_field(tmp_path, edit, message):
     assert str(path) in str(err.value) and message in str(err.value)
 
 
-@pytest.mark.parametrize("family,smallest", [("chroma", 12), ("wan21", 12), ("lumina2", 12), ("hidream", 24)])
+@pytest.mark.parametrize("family,smallest", [("chroma", 12), ("wan21", 12), ("lumina2", 12), ("hidream", 24),
+                                                   ("hunyuanvideo", 16)])
 def test_further_families_refuse_the_tiers_they_cannot_fit(tmp_path, family, smallest):
     ctx = make_train_workspace(tmp_path)
     below = next(p for p in list_presets() if p.id == f"{family}-quick-8gb")
@@ -112,7 +113,7 @@ def test_further_families_refuse_the_tiers_they_cannot_fit(tmp_path, family, sma
     small = _profile(ctx, family=family, vram_gb=smallest, quality="regular", trainer="diffusion-pipe", model=ModelRef(base="x"))
     # flow-matching transformers: fp8 weights on small cards, no min-SNR, frozen text encoders
     assert small.training.fp8_base and small.optim.min_snr_gamma is None and not small.network.train_text_encoder
-    assert small.dataset.resolution <= {"chroma": 768, "wan21": 512, "lumina2": 768, "hidream": 1024}[family]
+    assert small.dataset.resolution <= {"chroma": 768, "wan21": 512, "lumina2": 768, "hidream": 1024, "hunyuanvideo": 512}[family]
     assert parse_preset_id(f"{family}-high-48gb") == (family, "high", 48)
 
 

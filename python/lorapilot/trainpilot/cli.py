@@ -25,7 +25,7 @@ def _print_issues(issues) -> None:
 # --- pickers ---------------------------------------------------------------------------------------
 
 @train_group.command("presets")
-@click.option("--family", help="Only this family (sd15, sd2, sdxl, sd3, flux1, chroma, wan21, lumina2, hidream).")
+@click.option("--family", help="Only this family (sd15, sd2, sdxl, sd3, flux1, chroma, wan21, lumina2, hidream, hunyuanvideo, ltxvideo).")
 @click.option("--json", "as_json", is_flag=True)
 def presets_cmd(family: str | None, as_json: bool) -> None:
     """Presets: family × quality (quick/regular/high) × VRAM tier (8/12/16/24/48 GB)."""
@@ -75,12 +75,12 @@ def profile_group() -> None:
 @click.option("--preset", "preset", required=True, help="FAMILY-QUALITY-NNgb, e.g. sdxl-regular-24gb (see `train presets`).")
 @click.option("--trainer", type=click.Choice(["kohya", "ai-toolkit", "diffusion-pipe", "native"]), default="kohya", show_default=True)
 @click.option("--trigger", help="Trigger word (default: from TagPilot's handoff).")
-@click.option("--clip-l", help="FLUX.1/SD3: CLIP-L text encoder, relative to models/.")
+@click.option("--clip-l", help="FLUX.1/SD3: CLIP-L text encoder; HunyuanVideo: the clip-vit-large-patch14 folder (relative to models/).")
 @click.option("--t5xxl", help="FLUX.1/SD3: T5-XXL text encoder, relative to models/.")
 @click.option("--ae", help="FLUX.1: autoencoder, relative to models/.")
 @click.option("--vae", help="A separate VAE (Lumina 2 on Diffusion Pipe: the FLUX VAE), relative to models/.")
-@click.option("--diffusers", help="Chroma on Diffusion Pipe: a FLUX.1 diffusers folder for T5 and the VAE, relative to models/.")
-@click.option("--llm", help="Lumina 2: the Gemma-2 2B text encoder; HiDream: the Llama 3.1 8B Instruct folder; Wan 2.1: a UMT5 file instead of the folder's (relative to models/).")
+@click.option("--diffusers", help="Chroma on Diffusion Pipe: a FLUX.1 diffusers folder for T5 and the VAE; LTX-Video: its diffusers folder (relative to models/).")
+@click.option("--llm", help="Lumina 2: the Gemma-2 2B text encoder; HiDream: the Llama 3.1 8B Instruct folder; HunyuanVideo: the llava-llama-3-8b folder; Wan 2.1: a UMT5 file instead of the folder's (relative to models/).")
 @click.option("--force", is_flag=True, help="Replace a profile of that name.")
 @workspace_option
 def profile_new_cmd(ctx, name, dataset, base, preset, trainer, trigger, clip_l, t5xxl, ae, vae, diffusers, llm, force) -> None:

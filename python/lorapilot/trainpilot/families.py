@@ -88,6 +88,22 @@ FAMILIES: dict[str, Family] = {
         max_resolution={24: 1024, 48: 1024},
         flow_matching=True,
     ),
+    # HunyuanVideo: a 13B video transformer, trained here on still images; fp8 weights up to 24 GB.
+    "hunyuanvideo": Family(
+        id="hunyuanvideo",
+        title="HunyuanVideo",
+        native_resolution=768,
+        max_resolution={16: 512, 24: 768, 48: 1024},
+        flow_matching=True,
+    ),
+    # LTX-Video 0.9.x: a 2B video transformer, trained here on still images.
+    "ltxvideo": Family(
+        id="ltxvideo",
+        title="LTX-Video",
+        native_resolution=768,
+        max_resolution={8: 512, 12: 768, 16: 768, 24: 1024, 48: 1024},
+        flow_matching=True,
+    ),
     # Lumina Image 2.0: a 2.6B transformer with a Gemma-2 2B text encoder.
     "lumina2": Family(
         id="lumina2",

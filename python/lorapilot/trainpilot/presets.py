@@ -30,7 +30,8 @@ _SEEN_PER_IMAGE = {"quick": 40, "regular": 80, "high": 120}
 _STEP_BOUNDS = {"quick": (250, 1500), "regular": (500, 3000), "high": (1000, 6000)}
 # Flow-matching transformers learn a subject in fewer steps.
 _FAMILY_STEP_FACTOR = {"sd15": 1.0, "sd2": 1.0, "sdxl": 1.0, "sd3": 1.0, "flux1": 0.75, "chroma": 0.75, "wan21": 0.75,
-                       "lumina2": 1.0, "hidream": 0.75}
+                       "lumina2": 1.0, "hidream": 0.75,
+                       "hunyuanvideo": 0.75, "ltxvideo": 0.75}
 _RANK = {"quick": 8, "regular": 16, "high": 32}
 _LR = {
     "sd15": {"quick": 2e-4, "regular": 1e-4, "high": 1e-4},
@@ -42,8 +43,11 @@ _LR = {
     "wan21": {"quick": 1e-4, "regular": 5e-5, "high": 2e-5},  # Diffusion Pipe's Wan example trains at 2e-5
     "lumina2": {"quick": 2e-4, "regular": 1e-4, "high": 1e-4},
     "hidream": {"quick": 2e-4, "regular": 1e-4, "high": 1e-4},
+    "hunyuanvideo": {"quick": 1e-4, "regular": 5e-5, "high": 2e-5},
+    "ltxvideo": {"quick": 1e-4, "regular": 5e-5, "high": 2e-5},
 }
-_SAMPLE_GUIDANCE = {"sd15": 7.0, "sd2": 7.0, "sdxl": 7.0, "sd3": 5.0, "flux1": 3.5, "chroma": 4.0, "wan21": 5.0, "lumina2": 4.0, "hidream": 5.0}
+_SAMPLE_GUIDANCE = {"sd15": 7.0, "sd2": 7.0, "sdxl": 7.0, "sd3": 5.0, "flux1": 3.5, "chroma": 4.0, "wan21": 5.0, "lumina2": 4.0, "hidream": 5.0,
+                    "hunyuanvideo": 6.0, "ltxvideo": 3.0}
 # Bases that predict v: SD 2.x presets assume the common 768-v model (2.0/2.1 768); the 512 base predicts noise.
 _V_PREDICTION = {"sd2"}
 
@@ -124,6 +128,10 @@ def _blocks_to_swap(family: str, vram_gb: int, native_flux: bool) -> int:
         return {12: 18, 16: 8}.get(vram_gb, 0)
     if family == "hidream":  # 16 double + 32 single blocks; Diffusion Pipe: "enough block swapping" fits 24 GB
         return 24 if vram_gb <= 24 else 0
+    if family == "hunyuanvideo":  # 20 double + 40 single blocks
+        return 20 if vram_gb <= 16 else 0
+    if family == "ltxvideo":  # small enough; Diffusion Pipe cannot swap its blocks
+        return 0
     return 8 if FAMILIES[family].flow_matching and vram_gb <= 12 else 0
 
 
@@ -203,7 +211,7 @@ def build_profile(
         gradient_checkpointing=not (family == "sd15" and vram_gb >= 48),
         cache_latents=True,
         cache_text=not train_te,
-        fp8_base=big and (vram_gb <= 16 or family == "hidream" and vram_gb <= 24) and not native_flux,
+        fp8_base=big and (vram_gb <= 16 or family in ("hidream", "hunyuanvideo") and vram_gb <= 24) and not native_flux,
         blocks_to_swap=_blocks_to_swap(family, vram_gb, native_flux),
     )
     data = DatasetRef(

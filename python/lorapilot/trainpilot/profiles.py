@@ -22,7 +22,8 @@ from .families import FAMILIES, QUALITIES, VRAM_TIERS
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 TrainerName = Literal["kohya", "ai-toolkit", "diffusion-pipe", "native"]
-FamilyName = Literal["sd15", "sd2", "sdxl", "sd3", "flux1", "chroma", "wan21", "lumina2", "hidream"]
+FamilyName = Literal["sd15", "sd2", "sdxl", "sd3", "flux1", "chroma", "wan21", "lumina2", "hidream",
+                     "hunyuanvideo", "ltxvideo"]
 TRAINERS: tuple[str, ...] = ("kohya", "ai-toolkit", "diffusion-pipe", "native")
 assert set(FamilyName.__args__) == set(FAMILIES)  # one list of families
 

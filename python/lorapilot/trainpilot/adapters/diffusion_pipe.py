@@ -22,7 +22,7 @@ from ..families import FAMILIES
 from .base import Command, Issue, Outputs, Progress, RunSpec, TrainerAdapter, clean_record, numbered
 
 MODEL_TYPES = {"sdxl": "sdxl", "flux1": "flux", "sd3": "sd3", "chroma": "chroma", "wan21": "wan", "lumina2": "lumina_2",
-               "hidream": "hidream"}
+               "hidream": "hidream", "hunyuanvideo": "hunyuan-video", "ltxvideo": "ltx-video"}
 # What each family's base model must be for Diffusion Pipe's loader (models/<type>.py).
 _BASE_SHAPE = {
     "sdxl": ("file", "a single-file checkpoint (checkpoint_path)"),
@@ -32,6 +32,8 @@ _BASE_SHAPE = {
     "wan21": ("wan", "the official Wan 2.1 checkpoint folder, e.g. Wan2.1-T2V-1.3B, with config.json (ckpt_path); not the -Diffusers one"),
     "lumina2": ("file", "the Lumina 2 transformer .safetensors, e.g. lumina_2_model_bf16.safetensors (transformer_path)"),
     "hidream": ("diffusers", "the HiDream-I1-Full diffusers folder (diffusers_path)"),
+    "hunyuanvideo": ("file", "the HunyuanVideo transformer .safetensors, e.g. hunyuan_video_720_cfgdistill_fp8_e4m3fn.safetensors (transformer_path)"),
+    "ltxvideo": ("file", "an LTX-Video checkpoint file, e.g. ltx-video-2b-v0.9.1.safetensors (single_file_path)"),
 }
 # Required extra files: (profile slot, what it must hold).
 _NEEDS = {
@@ -39,9 +41,13 @@ _NEEDS = {
     "lumina2": [("llm", "the Gemma-2 2B text encoder .safetensors, e.g. gemma_2_2b_fp16.safetensors (llm_path)"),
                 ("vae", "the FLUX.1 VAE .safetensors, e.g. flux_vae.safetensors (vae_path)")],
     "hidream": [("llm", "the Meta-Llama-3.1-8B-Instruct folder (llama3_path)")],
+    "hunyuanvideo": [("vae", "the HunyuanVideo VAE .safetensors, e.g. hunyuan_video_vae_bf16.safetensors (vae_path)"),
+                     ("llm", "the llava-llama-3-8b-text-encoder-tokenizer folder (llm_path)"),
+                     ("clip_l", "the clip-vit-large-patch14 folder (clip_path)")],
+    "ltxvideo": [("diffusers", "the LTX-Video diffusers folder, for its T5 text encoder (diffusers_path)")],
 }
 # Families whose Diffusion Pipe model implements enable_block_swap (for the others train.py raises NotImplementedError).
-BLOCK_SWAP = frozenset({"flux1", "chroma", "wan21", "hidream"})
+BLOCK_SWAP = frozenset({"flux1", "chroma", "wan21", "hidream", "hunyuanvideo"})
 OPTIMIZERS = {"adamw": "adamw_optimi", "adamw8bit": "AdamW8bitKahan", "prodigy": "Prodigy"}
 SAVE_DTYPE = {"bf16": "bfloat16", "fp16": "float16", "no": "float32"}
 _RUN_DIR = re.compile(r"^\d{8}_\d{2}-\d{2}-\d{2}$")
@@ -154,6 +160,17 @@ class DiffusionPipeAdapter(TrainerAdapter):
             model["llama3_path"] = str(spec.model_file(p.model.llm)) if p.model.llm else ""
             # Llama stays loaded through training (its embeddings are not cached): 4-bit below 48 GB.
             model["llama3_4bit"] = p.vram_gb < 48
+            if t.fp8_base:
+                model["transformer_dtype"] = "float8"
+        elif p.family == "hunyuanvideo":  # the ComfyUI files, not the official ckpts folder
+            model["transformer_path"] = base
+            for key, slot in (("vae_path", "vae"), ("llm_path", "llm"), ("clip_path", "clip_l")):
+                model[key] = str(spec.model_file(getattr(p.model, slot))) if getattr(p.model, slot) else ""
+            if t.fp8_base:
+                model["transformer_dtype"] = "float8"
+        elif p.family == "ltxvideo":
+            model["single_file_path"] = base  # transformer and VAE
+            model["diffusers_path"] = str(spec.model_file(p.model.diffusers)) if p.model.diffusers else ""
             if t.fp8_base:
                 model["transformer_dtype"] = "float8"
         elif p.family in ("chroma", "lumina2"):

@@ -28,6 +28,14 @@ const FAMILY_PARTS: Record<string, { slots: string[]; hint: string }> = {
     slots: ["llm"],
     hint: "HiDream's Llama 3.1 8B Instruct text encoder (a folder): Diffusion Pipe needs it; without it AI Toolkit fetches it from Hugging Face.",
   },
+  hunyuanvideo: {
+    slots: ["vae", "llm", "clip_l"],
+    hint: "Diffusion Pipe trains HunyuanVideo from ComfyUI's files: the transformer (base), its VAE, the llava-llama-3-8b text encoder folder (llm) and the clip-vit-large-patch14 folder (clip_l).",
+  },
+  ltxvideo: {
+    slots: ["diffusers"],
+    hint: "Diffusion Pipe takes LTX-Video's transformer and VAE from the checkpoint file (base) and its T5 text encoder from the LTX-Video diffusers folder.",
+  },
   wan21: {
     slots: ["llm"],
     hint: "Optional, Diffusion Pipe: a UMT5 .safetensors instead of the one in the official Wan 2.1 folder (AI Toolkit reads the -Diffusers folder).",

@@ -105,6 +105,8 @@ export const FAMILIES: Record<string, string> = {
   wan21: "Wan 2.1 (text-to-video)",
   lumina2: "Lumina Image 2.0",
   hidream: "HiDream-I1",
+  hunyuanvideo: "HunyuanVideo",
+  ltxvideo: "LTX-Video",
 };
 
 export const TRAINERS: Record<string, string> = {
