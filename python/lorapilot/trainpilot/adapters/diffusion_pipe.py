@@ -35,17 +35,24 @@ _BASE_SHAPE = {
     "hunyuanvideo": ("file", "the HunyuanVideo transformer .safetensors, e.g. hunyuan_video_720_cfgdistill_fp8_e4m3fn.safetensors (transformer_path)"),
     "ltxvideo": ("file", "an LTX-Video checkpoint file, e.g. ltx-video-2b-v0.9.1.safetensors (single_file_path)"),
 }
-# Required extra files: (profile slot, what it must hold).
-_NEEDS = {
-    "chroma": [("diffusers", "a FLUX.1 diffusers folder (dev or schnell) for the T5 text encoder and VAE (diffusers_path)")],
-    "lumina2": [("llm", "the Gemma-2 2B text encoder .safetensors, e.g. gemma_2_2b_fp16.safetensors (llm_path)"),
-                ("vae", "the FLUX.1 VAE .safetensors, e.g. flux_vae.safetensors (vae_path)")],
-    "hidream": [("llm", "the Meta-Llama-3.1-8B-Instruct folder (llama3_path)")],
-    "hunyuanvideo": [("vae", "the HunyuanVideo VAE .safetensors, e.g. hunyuan_video_vae_bf16.safetensors (vae_path)"),
-                     ("llm", "the llava-llama-3-8b-text-encoder-tokenizer folder (llm_path)"),
-                     ("clip_l", "the clip-vit-large-patch14 folder (clip_path)")],
-    "ltxvideo": [("diffusers", "the LTX-Video diffusers folder, for its T5 text encoder (diffusers_path)")],
+# The [model] key that names the base model, per family.
+_BASE_KEY = {"sdxl": "checkpoint_path", "flux1": "diffusers_path", "sd3": "diffusers_path", "wan21": "ckpt_path",
+             "chroma": "transformer_path", "lumina2": "transformer_path", "hidream": "diffusers_path",
+             "hunyuanvideo": "transformer_path", "ltxvideo": "single_file_path"}
+# Further files: ([model] key, profile slot, what it must hold; None: optional).
+_EXTRA_FILES = {
+    "wan21": [("llm_path", "llm", None)],  # overrides the UMT5 file in the Wan folder
+    "chroma": [("diffusers_path", "diffusers", "a FLUX.1 diffusers folder (dev or schnell) for the T5 text encoder and VAE (diffusers_path)")],
+    "lumina2": [("llm_path", "llm", "the Gemma-2 2B text encoder .safetensors, e.g. gemma_2_2b_fp16.safetensors (llm_path)"),
+                ("vae_path", "vae", "the FLUX.1 VAE .safetensors, e.g. flux_vae.safetensors (vae_path)")],
+    "hidream": [("llama3_path", "llm", "the Meta-Llama-3.1-8B-Instruct folder (llama3_path)")],
+    "hunyuanvideo": [("vae_path", "vae", "the HunyuanVideo VAE .safetensors, e.g. hunyuan_video_vae_bf16.safetensors (vae_path)"),
+                     ("llm_path", "llm", "the llava-llama-3-8b-text-encoder-tokenizer folder (llm_path)"),
+                     ("clip_path", "clip_l", "the clip-vit-large-patch14 folder (clip_path)")],
+    "ltxvideo": [("diffusers_path", "diffusers", "the LTX-Video diffusers folder, for its T5 text encoder (diffusers_path)")],
 }
+# Families whose Diffusion Pipe model loads the transformer in fp8 (transformer_dtype).
+FP8 = frozenset(MODEL_TYPES) - {"sdxl", "lumina2"}
 # Families whose Diffusion Pipe model implements enable_block_swap (for the others train.py raises NotImplementedError).
 BLOCK_SWAP = frozenset({"flux1", "chroma", "wan21", "hidream", "hunyuanvideo"})
 OPTIMIZERS = {"adamw": "adamw_optimi", "adamw8bit": "AdamW8bitKahan", "prodigy": "Prodigy"}
@@ -91,14 +98,14 @@ class DiffusionPipeAdapter(TrainerAdapter):
                 issues.append(Issue("model.base", f"models/{p.model.base} is a Wan {kind} checkpoint: Diffusion Pipe trains it on videos only, and TrainPilot trains Wan on images; choose a text-to-video (T2V) checkpoint"))
             elif kind == "ti2v":
                 issues.append(Issue("model.base", f"models/{p.model.base} is a Wan 2.2 TI2V checkpoint, not Wan 2.1; choose a Wan 2.1 text-to-video (T2V) checkpoint"))
-        for slot, what in _NEEDS.get(p.family, []):
-            if not getattr(p.model, slot):
+        for _, slot, what in _EXTRA_FILES.get(p.family, []):
+            if what and not getattr(p.model, slot):
                 issues.append(Issue(f"model.{slot}", f"Diffusion Pipe trains {FAMILIES[p.family].title} with {what}: set model.{slot}"))
         if p.model.v_prediction and p.family != "sdxl":
             issues.append(Issue("model.v_prediction", f"Diffusion Pipe has no v-prediction switch for {FAMILIES[p.family].title}; it is ignored", "warning"))
         if p.training.blocks_to_swap and p.family not in BLOCK_SWAP:
             issues.append(Issue("training.blocks_to_swap", f"Diffusion Pipe cannot swap blocks for {FAMILIES[p.family].title}; it is left out (set 0, or use fp8_base to save memory)", "warning"))
-        if p.training.fp8_base and p.family in ("sdxl", "lumina2"):
+        if p.training.fp8_base and p.family not in FP8:
             issues.append(Issue("training.fp8_base", f"Diffusion Pipe has no fp8 transformer for {FAMILIES[p.family].title}; it is left out", "warning"))
         if p.optim.optimizer not in OPTIMIZERS:
             issues.append(Issue("optim.optimizer", f"Diffusion Pipe has no {p.optim.optimizer!r}; use one of {', '.join(OPTIMIZERS)}"))
@@ -140,54 +147,23 @@ class DiffusionPipeAdapter(TrainerAdapter):
     def main_config(self, spec: RunSpec) -> dict:
         p = spec.profile
         t, o, s = p.training, p.optim, p.save
-        big = FAMILIES[p.family].flow_matching
         model: dict = {"type": MODEL_TYPES[p.family], "dtype": "bfloat16" if t.mixed_precision != "fp16" else "float16"}
-        base = str(spec.model_file(p.model.base))
+        model[_BASE_KEY[p.family]] = str(spec.model_file(p.model.base))
+        for key, slot, _ in _EXTRA_FILES.get(p.family, []):
+            if getattr(p.model, slot):
+                model[key] = str(spec.model_file(getattr(p.model, slot)))
+        if t.fp8_base and p.family in FP8:
+            model["transformer_dtype"] = "float8"
         if p.family == "sdxl":
-            model["checkpoint_path"] = base
             if o.min_snr_gamma is not None:
                 model["min_snr_gamma"] = float(o.min_snr_gamma)
             if p.model.v_prediction:
                 model["v_pred"] = True
-        elif p.family == "wan21":
-            model["ckpt_path"] = base  # its T5 and VAE come from here too; llm_path overrides the UMT5 file
-            if p.model.llm:
-                model["llm_path"] = str(spec.model_file(p.model.llm))
-            if t.fp8_base:
-                model["transformer_dtype"] = "float8"
+        elif p.family == "flux1":
+            model["timestep_sample_method"] = "logit_normal"
         elif p.family == "hidream":
-            model["diffusers_path"] = base
-            model["llama3_path"] = str(spec.model_file(p.model.llm)) if p.model.llm else ""
             # Llama stays loaded through training (its embeddings are not cached): 4-bit below 48 GB.
             model["llama3_4bit"] = p.vram_gb < 48
-            if t.fp8_base:
-                model["transformer_dtype"] = "float8"
-        elif p.family == "hunyuanvideo":  # the ComfyUI files, not the official ckpts folder
-            model["transformer_path"] = base
-            for key, slot in (("vae_path", "vae"), ("llm_path", "llm"), ("clip_path", "clip_l")):
-                model[key] = str(spec.model_file(getattr(p.model, slot))) if getattr(p.model, slot) else ""
-            if t.fp8_base:
-                model["transformer_dtype"] = "float8"
-        elif p.family == "ltxvideo":
-            model["single_file_path"] = base  # transformer and VAE
-            model["diffusers_path"] = str(spec.model_file(p.model.diffusers)) if p.model.diffusers else ""
-            if t.fp8_base:
-                model["transformer_dtype"] = "float8"
-        elif p.family in ("chroma", "lumina2"):
-            model["transformer_path"] = base
-            if p.family == "chroma":
-                model["diffusers_path"] = str(spec.model_file(p.model.diffusers)) if p.model.diffusers else ""
-                if t.fp8_base:
-                    model["transformer_dtype"] = "float8"
-            else:
-                model["llm_path"] = str(spec.model_file(p.model.llm)) if p.model.llm else ""
-                model["vae_path"] = str(spec.model_file(p.model.vae)) if p.model.vae else ""
-        else:
-            model["diffusers_path"] = base
-            if t.fp8_base:
-                model["transformer_dtype"] = "float8"
-            if p.family == "flux1":
-                model["timestep_sample_method"] = "logit_normal"
         optimizer = {
             "type": OPTIMIZERS.get(o.optimizer, o.optimizer),
             "lr": float(o.learning_rate),
