@@ -74,7 +74,7 @@ def test_every_supported_combination_is_covered():
     assert {c[1] for c in COMBOS if c[0] == "diffusion-pipe"} == {"sdxl", "sd3", "flux1", "chroma", "wan21", "lumina2", "hidream",
                                                                    "hunyuanvideo", "ltxvideo"}
     assert {c[3] for c in COMBOS if c[1] == "hidream"} == {24, 48}
-    assert {c[1] for c in COMBOS if c[0] == "native"} == {"sd15", "sdxl", "flux1"}
+    assert {c[1] for c in COMBOS if c[0] == "native"} == {"sd15", "sd2", "sdxl", "flux1"}
     assert {c[3] for c in COMBOS if c[:2] == ("native", "flux1")} == {48}  # bf16, no fp8: 48+ GB only
     assert len(COMBOS) > 150
 

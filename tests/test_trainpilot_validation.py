@@ -210,7 +210,7 @@ def test_the_support_matrix_covers_the_further_families(tmp_path):
     chroma = _profile(ctx, family="chroma", vram_gb=24, trainer="kohya", model=ModelRef(base="diffusion_models/chroma.safetensors"))
     assert ("trainer", "Kohya sd-scripts does not train Chroma LoRAs; use AI Toolkit or Diffusion Pipe") in _errors(ctx, chroma)
     sd2 = _profile(ctx, family="sd2", vram_gb=12, trainer="diffusion-pipe")
-    assert ("trainer", "Diffusion Pipe does not train Stable Diffusion 2.x LoRAs; use Kohya sd-scripts or AI Toolkit") in _errors(ctx, sd2)
+    assert ("trainer", "Diffusion Pipe does not train Stable Diffusion 2.x LoRAs; use Kohya sd-scripts or AI Toolkit or Native (diffusers + peft)") in _errors(ctx, sd2)
     tiers = {c["name"]: c["tiers"] for c in trainer_choices(ctx, "lumina2")}
     assert tiers["diffusion-pipe"]["8"] == "Lumina Image 2.0 does not fit the 8 GB tier; it needs at least 12 GB"
     assert tiers["ai-toolkit"]["12"] == ""

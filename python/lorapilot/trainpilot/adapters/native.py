@@ -18,7 +18,7 @@ from lorapilot.tomlconfig import validate_model
 from ..native import SUPPORTED_FAMILIES
 from .base import Command, Issue, Outputs, Progress, RunSpec, TrainerAdapter, clean_record, numbered
 
-FAMILY = {"sd15": "sd1", "sdxl": "sdxl", "flux1": "flux1"}
+FAMILY = {"sd15": "sd1", "sd2": "sd2", "sdxl": "sdxl", "flux1": "flux1"}
 _PREFIX = "[trainpilot]"
 _PAIR = re.compile(r"(\w+)=(\S+)")
 
@@ -41,6 +41,16 @@ OPTIMIZER_PACKAGES = {"adamw8bit": "bitsandbytes", "prodigy": "prodigyopt"}
 
 def is_diffusers_folder(path: Path) -> bool:
     return path.is_dir() and (path / "model_index.json").is_file()
+
+
+def scheduler_prediction(base: Path | None) -> str | None:
+    """``epsilon``/``v_prediction`` from a diffusers folder's scheduler config (what the native trainer trains to)."""
+    try:
+        config = json.loads((base / "scheduler" / "scheduler_config.json").read_text(encoding="utf-8"))
+    except (TypeError, OSError, ValueError):
+        return None
+    value = config.get("prediction_type", "epsilon") if isinstance(config, dict) else None
+    return value if value in ("epsilon", "v_prediction") else None
 
 
 def flux_targets(base: Path | None) -> list[str]:
@@ -88,6 +98,10 @@ class NativeAdapter(TrainerAdapter):
                                 f"environment ({spec.location.python}) does not have: choose adamw, or install {package} there"))
         elif p.optim.optimizer == "adamw8bit" and not spec.gpu_ids:
             issues.append(Issue("optim.optimizer", "adamw8bit needs bitsandbytes on a GPU; on CPU the native trainer needs adamw", "warning"))
+        predicts = scheduler_prediction(spec.model_file(p.model.base))
+        if predicts and (predicts == "v_prediction") != p.model.v_prediction:
+            issues.append(Issue("model.v_prediction", f"the native trainer follows the base's scheduler, which predicts {predicts}: "
+                                f"model.v_prediction = {str(p.model.v_prediction).lower()} is ignored", "warning"))
         if p.training.fp8_base:
             issues.append(Issue("training.fp8_base", "the native trainer has no fp8 base weights: set false (Kohya sd-scripts and AI Toolkit have them)"))
         if p.training.blocks_to_swap:
