@@ -69,6 +69,20 @@ def test_a_chroma_draft_for_diffusion_pipe_takes_its_flux_folder_from_the_picker
     assert [i for i in draft["issues"] if i["level"] == "error" and i["field"] != "trainer"] == []
 
 
+def test_an_sd2_draft_takes_its_prediction_type_from_the_base_folder(tmp_path):
+    ctx = make_train_workspace(tmp_path, settings={"trainpilot": {"worker": False}})
+    client = make_client(ctx)
+    for name, predicts in (("sd21-base", "epsilon"), ("sd21-768", "v_prediction")):
+        folder = ctx.workspace.models / "diffusers" / name
+        (folder / "scheduler").mkdir(parents=True)
+        (folder / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionPipeline"}))
+        (folder / "scheduler" / "scheduler_config.json").write_text(json.dumps({"prediction_type": predicts}))
+        draft = _draft(client, family="sd2", base=f"diffusers/{name}", trainer="kohya")
+        assert draft["profile"]["model"]["v_prediction"] is (predicts == "v_prediction")
+    # a single file does not say: the sd2 preset assumes the 768-v model
+    assert _draft(client, family="sd2", trainer="kohya")["profile"]["model"]["v_prediction"] is True
+
+
 def test_draft_save_validate_and_submit(tmp_path):
     ctx = make_train_workspace(tmp_path, settings={"trainpilot": {"worker": False}})
     client = make_client(ctx)

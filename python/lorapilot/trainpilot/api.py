@@ -18,7 +18,7 @@ from lorapilot.context import Context
 from lorapilot.controlpilot.deps import get_ctx
 
 from . import actions
-from .basemodels import list_base_models, list_components
+from .basemodels import known_prediction, list_base_models, list_components
 from .datasets import inspect_dataset, list_datasets
 from .presets import build_profile, list_presets
 from .profiles import ModelRef, Profile, ProfileStore
@@ -108,7 +108,7 @@ def draft(body: DraftRequest, ctx: Context = Depends(get_ctx)) -> dict:
     profile = build_profile(
         name=body.name, family=body.family, quality=body.quality, vram_gb=body.vram_gb, trainer=body.trainer,
         model=ModelRef(base=body.base, vae=body.vae, clip_l=body.clip_l, t5xxl=body.t5xxl, ae=body.ae,
-                       diffusers=body.diffusers, llm=body.llm),
+                       diffusers=body.diffusers, llm=body.llm, **known_prediction(ctx, body.base)),
         dataset_name=body.dataset, dataset=info, trigger_word=body.trigger_word,
     )
     return {"profile": profile.model_dump(mode="json"), "issues": [i.to_dict() for i in validate_profile(ctx, profile)]}

@@ -143,3 +143,26 @@ def resolve_model(ctx: Context, user_path: str) -> Path:
         return store.resolve(user_path)[1]
     finally:
         store.close()
+
+
+def scheduler_prediction(base: Path | None) -> str | None:
+    """``epsilon``/``v_prediction`` from a diffusers folder's scheduler config (None: not a folder that says)."""
+    try:
+        config = json.loads((base / "scheduler" / "scheduler_config.json").read_text(encoding="utf-8"))
+    except (TypeError, OSError, ValueError):
+        return None
+    value = config.get("prediction_type", "epsilon") if isinstance(config, dict) else None
+    return value if value in ("epsilon", "v_prediction") else None
+
+
+def known_prediction(ctx: Context, user_path: str) -> dict:
+    """``{"v_prediction": bool}`` where the base model says what it predicts (a diffusers folder), else ``{}``:
+    a preset then keeps its family's default."""
+    from lorapilot.errors import NotFoundError
+    from lorapilot.safepath import PathEscapeError
+
+    try:
+        predicts = scheduler_prediction(resolve_model(ctx, user_path))
+    except (NotFoundError, PathEscapeError):
+        return {}
+    return {} if predicts is None else {"v_prediction": predicts == "v_prediction"}

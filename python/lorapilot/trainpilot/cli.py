@@ -85,6 +85,7 @@ def profile_group() -> None:
 @workspace_option
 def profile_new_cmd(ctx, name, dataset, base, preset, trainer, trigger, clip_l, t5xxl, ae, vae, diffusers, llm, force) -> None:
     """Create a profile from a preset, scaled to the dataset; every field stays editable."""
+    from lorapilot.trainpilot.basemodels import known_prediction
     from lorapilot.trainpilot.datasets import inspect_dataset
     from lorapilot.trainpilot.presets import build_profile, parse_preset_id
     from lorapilot.trainpilot.profiles import ModelRef, ProfileStore
@@ -93,7 +94,8 @@ def profile_new_cmd(ctx, name, dataset, base, preset, trainer, trigger, clip_l, 
     family, quality, vram = parse_preset_id(preset)
     info = inspect_dataset(ctx.workspace, dataset)
     profile = build_profile(name=name, family=family, quality=quality, vram_gb=vram, trainer=trainer,
-                            model=ModelRef(base=base, clip_l=clip_l, t5xxl=t5xxl, ae=ae, vae=vae, diffusers=diffusers, llm=llm),
+                            model=ModelRef(base=base, clip_l=clip_l, t5xxl=t5xxl, ae=ae, vae=vae, diffusers=diffusers, llm=llm,
+                                           **known_prediction(ctx, base)),
                             dataset_name=dataset, dataset=info, trigger_word=trigger)
     path = ProfileStore(ctx.workspace).save(profile, overwrite=force)
     click.echo(f"saved {path} ({profile.training.steps} steps for {info.num_images} images)")

@@ -226,7 +226,7 @@ def build_profile(
         caption_dropout=0.05 if quality == "high" else 0.0,
         trigger_word=trigger,
     )
-    if family in _V_PREDICTION and not model.v_prediction:
+    if family in _V_PREDICTION and "v_prediction" not in model.model_fields_set:  # unless the caller knows
         model = model.model_copy(update={"v_prediction": True})
     return Profile(
         name=name,

@@ -15,6 +15,7 @@ import tomli_w
 
 from lorapilot.tomlconfig import validate_model
 
+from ..basemodels import scheduler_prediction
 from ..native import SUPPORTED_FAMILIES
 from .base import Command, Issue, Outputs, Progress, RunSpec, TrainerAdapter, clean_record, numbered
 
@@ -41,16 +42,6 @@ OPTIMIZER_PACKAGES = {"adamw8bit": "bitsandbytes", "prodigy": "prodigyopt"}
 
 def is_diffusers_folder(path: Path) -> bool:
     return path.is_dir() and (path / "model_index.json").is_file()
-
-
-def scheduler_prediction(base: Path | None) -> str | None:
-    """``epsilon``/``v_prediction`` from a diffusers folder's scheduler config (what the native trainer trains to)."""
-    try:
-        config = json.loads((base / "scheduler" / "scheduler_config.json").read_text(encoding="utf-8"))
-    except (TypeError, OSError, ValueError):
-        return None
-    value = config.get("prediction_type", "epsilon") if isinstance(config, dict) else None
-    return value if value in ("epsilon", "v_prediction") else None
 
 
 def flux_targets(base: Path | None) -> list[str]:
