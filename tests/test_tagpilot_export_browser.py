@@ -33,13 +33,13 @@ def test_export_shows_live_progress_and_cancel_keeps_the_previous_export(ctx, ou
             tab.get_by_role("button", name="Export", exact=True).click()
 
             status = tab.get_by_role("status", name="export cats: running")
-            gate.allow(2)  # the first image and its caption: the bar shows the second image starting
-            status.get_by_text("2 / 9 kohya: 1.png").wait_for()
-            expect(status.get_by_label("progress")).to_have_attribute("value", "22")
+            gate.allow(2)  # the first image and its caption: 1 of 9 steps done, the second image under way
+            status.get_by_text("1 / 9 kohya: 1.png").wait_for()
+            expect(status.get_by_label("progress")).to_have_attribute("value", "11")
             expect(tab.get_by_role("button", name="Export", exact=True)).to_be_disabled()
             page.screenshot(path=output_dir / "export-running.png", full_page=True)
             gate.allow(4)  # two more images: the same bar moves on, no reload
-            status.get_by_text("4 / 9 kohya: 3.png").wait_for()
+            status.get_by_text("3 / 9 kohya: 3.png").wait_for()
             assert len(os.listdir(root / "kohya" / "img" / "5_ohwx")) == 12  # the old export is still whole
 
             status.get_by_role("button", name="Cancel").click()
@@ -51,7 +51,7 @@ def test_export_shows_live_progress_and_cancel_keeps_the_previous_export(ctx, ou
             page.screenshot(path=output_dir / "export-cancelled.png", full_page=True)
 
             tab.get_by_role("button", name="Export", exact=True).click()
-            tab.get_by_role("status", name="export cats: done").get_by_text("9 / 9").wait_for()
+            tab.get_by_role("status", name="export cats: done").get_by_text("9 / 9 done").wait_for()
             result = tab.get_by_label("Export result")
             image_dir = root / "kohya" / "img" / "3_ohwx"
             result.get_by_text(str(image_dir), exact=True).wait_for()

@@ -19,6 +19,7 @@ from support.api import make_client
 from support.tagpilot import CopyGate, make_dataset_files, outputs_on_another_file_system, staging_folders, wait_task
 
 from lorapilot.cli import cli
+from lorapilot.errors import LorapilotError
 from lorapilot.progress import Cancelled
 from lorapilot.tagpilot import dataset as datasets
 from lorapilot.tagpilot import export as export_module
@@ -90,7 +91,8 @@ def test_a_copying_export_reports_progress_and_a_cancel_keeps_the_previous_expor
     thread.start()
     gate.allow(4)  # two images with their captions
     _wait(lambda: len(seen) >= 3 and gate.copied == 4, "the third image to start")
-    assert seen == [(1, TOTAL_STEPS, "kohya: 0.png"), (2, TOTAL_STEPS, "kohya: 1.png"), (3, TOTAL_STEPS, "kohya: 2.png")]
+    # (steps complete, of all, what is being done now)
+    assert seen == [(0, TOTAL_STEPS, "kohya: 0.png"), (1, TOTAL_STEPS, "kohya: 1.png"), (2, TOTAL_STEPS, "kohya: 2.png")]
     # mid-export: the new one is being built aside, the previous one is untouched
     [staging] = staging_folders(root)
     assert staging.startswith(".export-") and staging.endswith(".partial")
@@ -121,6 +123,20 @@ def test_an_error_mid_export_leaves_no_half_written_export(ctx, dataset, monkeyp
     assert not dataset.handoff_file.exists()
 
 
+def test_an_export_from_before_the_marker_is_replaced_but_a_users_folder_is_not(ctx, dataset):
+    root = export_root(ctx.workspace, dataset)
+    (root / "ai-toolkit").mkdir(parents=True)
+    (root / "ai-toolkit" / "dataset.yaml").write_text("- folder_path: old\n")  # what an older TagPilot wrote
+    export_dataset(ctx.workspace, dataset, ExportOptions(formats=("ai-toolkit",), repeats=2))
+    assert "num_repeats: 2" in (root / "ai-toolkit" / "dataset.yaml").read_text()
+    (root / "diffusion-pipe").mkdir()
+    (root / "diffusion-pipe" / "notes.md").write_text("mine")
+    with pytest.raises(LorapilotError, match="diffusion-pipe exists and was not made by TagPilot"):
+        export_dataset(ctx.workspace, dataset, ExportOptions(repeats=3))
+    assert "num_repeats: 2" in (root / "ai-toolkit" / "dataset.yaml").read_text()  # refused before any work
+    assert not (root / "kohya").exists() and staging_folders(root) == []
+
+
 # -- API --------------------------------------------------------------------------------------------
 
 
@@ -134,8 +150,8 @@ def test_api_export_is_a_task_with_live_progress_and_cancel(ctx, dataset, other_
     assert (task["kind"], task["title"]) == ("tagpilot.export", "export cats")
 
     gate.allow(2)  # the first image and its caption
-    live = _wait(lambda: (t := client.get(f"/api/tasks/{task['id']}").json())["current"] >= 2 and t, "progress")
-    assert (live["state"], live["current"], live["total"], live["message"]) == ("running", 2, TOTAL_STEPS, "kohya: 1.png")
+    live = _wait(lambda: (t := client.get(f"/api/tasks/{task['id']}").json())["current"] >= 1 and t, "progress")
+    assert (live["state"], live["current"], live["total"], live["message"]) == ("running", 1, TOTAL_STEPS, "kohya: 1.png")
     assert any(t["id"] == task["id"] for t in client.get("/api/tasks").json())
 
     assert client.post(f"/api/tasks/{task['id']}/cancel").status_code == 200

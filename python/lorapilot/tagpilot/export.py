@@ -107,7 +107,6 @@ def _link_or_copy(source: Path, target: Path) -> None:
 _LEGACY_FILES = {"ai-toolkit": {"dataset.yaml"}, "diffusion-pipe": {"dataset.toml"}}
 _STAGING_PREFIX = ".export-"
 _STALE_STAGING_S = 6 * 3600
-_commit_lock = threading.Lock()  # two exports of one dataset in this process swap folders one at a time
 
 
 def _check_replaceable(root: Path, fmt: str) -> None:
@@ -120,15 +119,12 @@ def _check_replaceable(root: Path, fmt: str) -> None:
     raise LorapilotError(f"{target} exists and was not made by TagPilot; move it away first")
 
 
-def _replace_dir(staging: Path, target: Path) -> None:
-    """Swap a freshly built folder in with renames: the old export stays whole until the new one is complete."""
+def _swap_in(staging: Path, fmt: str, root: Path) -> None:
+    """Rename ``staging/<fmt>`` to ``root/<fmt>``; the folder it replaces moves into ``staging`` (deleted with it)."""
+    target = root / fmt
     if target.exists():
-        old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
-        os.rename(target, old)
-        os.rename(staging, target)
-        shutil.rmtree(old)
-    else:
-        os.rename(staging, target)
+        os.rename(target, staging / f"{fmt}.replaced")
+    os.rename(staging / fmt, target)
 
 
 def _remove_stale_staging(root: Path) -> None:
@@ -252,10 +248,11 @@ def export_dataset(
     done = 0
 
     def step(message: str) -> None:
+        """The next step begins: stop here if cancelled, else report how many are complete."""
         nonlocal done
         check_cancel(cancel)
-        done += 1
         progress(done, total, message)
+        done += 1
 
     result = ExportResult(root=root)
     staging = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, suffix=".partial", dir=root))
@@ -274,13 +271,16 @@ def export_dataset(
                 step("diffusion-pipe: dataset.toml")
                 result.files.update(_diffusion_pipe(ds, root, folder, options))
         check_cancel(cancel)
-        with _commit_lock:  # past the last cancel point: the swap is a few renames
+        # Past the last cancel point: a few renames, under the dataset's lock (across processes), so two
+        # exports of one dataset never swap at the same time.
+        with ds.lock():
             for fmt in formats:
                 _check_replaceable(root, fmt)
             for fmt in formats:
-                _replace_dir(staging / fmt, root / fmt)
+                _swap_in(staging, fmt, root)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    progress(total, total, "done")
     uncaptioned = sum(1 for r in records if not r.captioned)
     if uncaptioned:
         result.warnings.append(f"{uncaptioned} image(s) have no caption")
