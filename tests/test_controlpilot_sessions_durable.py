@@ -107,3 +107,14 @@ def test_changing_the_password_ends_every_session_in_every_process_and_after_a_r
     with serve_process(ctx) as base:
         assert _status(base, one) == 401 and _status(base, two) == 401
         assert _status(base, _login(base)) == 200
+
+
+def test_sessions_of_a_password_changed_while_no_server_ran_are_marked_then_dropped(ctx):
+    with serve_process(ctx) as base:
+        cookie = _login(base)
+    set_secret(ctx.workspace.secrets_file, "CONTROLPILOT_PASSWORD", "changed while down")
+    listed = _cli(ctx, "list")
+    assert "opened with an older password: no longer works" in listed.stdout
+    with serve_process(ctx) as base:
+        assert _status(base, cookie) == 401
+    assert _cli(ctx, "list").stdout.strip() == "no open sessions"
