@@ -116,3 +116,14 @@ def test_revoking_all_without_keeping_this_session(ctx, client):
     client.post("/api/auth/login", json={"password": PASSWORD})
     assert client.delete("/api/auth/sessions", params={"keep_current": "false"}).json() == {"revoked": 1}
     assert client.get("/api/services").status_code == 401
+
+
+def test_logging_in_again_replaces_this_browsers_session(ctx, client):
+    client.post("/api/auth/login", json={"password": PASSWORD})
+    first = client.cookies[SESSION_COOKIE]
+    client.post("/api/auth/login", json={"password": PASSWORD})
+    assert client.cookies[SESSION_COOKIE] != first
+    assert len(client.get("/api/auth/sessions").json()) == 1
+    client.cookies.clear()
+    client.cookies.set(SESSION_COOKIE, first)
+    assert client.get("/api/services").status_code == 401

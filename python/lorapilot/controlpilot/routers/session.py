@@ -70,6 +70,7 @@ def login(body: LoginRequest, request: Request, response: Response) -> SessionIn
         auth.limiter.failed(client)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong password")
     auth.limiter.succeeded(client)
+    auth.end_session(request.cookies.get(SESSION_COOKIE))  # a new id for every login; the old one ends
     cookie, _ = auth.issue_session(request.headers.get("user-agent", ""), client)
     response.set_cookie(
         SESSION_COOKIE,
