@@ -338,3 +338,12 @@ def test_the_video_families_name_every_file_diffusion_pipe_needs(tmp_path):
     assert spec.profile.training.blocks_to_swap == 0 and spec.profile.dataset.resolution == 512
     spec.profile.model.diffusers = None
     assert [i.field for i in dp.check(spec) if i.level == "error"] == ["model.diffusers"]
+
+
+def test_ai_toolkit_refuses_a_wan_image_to_video_folder(tmp_path):
+    spec = _spec(tmp_path, "ai-toolkit", "wan21", "regular", 24)
+    index = spec.models_dir / "diffusers" / "wan21" / "model_index.json"
+    index.write_text('{"_class_name": "WanPipeline"}')
+    assert [i for i in ADAPTERS["ai-toolkit"].check(spec) if i.field == "model.base"] == []
+    index.write_text('{"_class_name": "WanImageToVideoPipeline"}')
+    assert any(i.field == "model.base" and i.level == "error" and "image-to-video" in i.message for i in ADAPTERS["ai-toolkit"].check(spec))

@@ -6,6 +6,7 @@ offset. Running the same config again resumes from the newest ``{name}_{step:09d
 
 from __future__ import annotations
 
+import json
 import re
 
 import yaml
@@ -21,6 +22,13 @@ DIFFUSERS_ONLY = ("flux1", "sd3", "wan21", "lumina2", "hidream")
 OPTIMIZERS = {"adamw": "adamw", "adamw8bit": "adamw8bit", "prodigy": "prodigy", "adafactor": "adafactor"}
 SAVE_DTYPE = {"bf16": "bf16", "fp16": "float16", "no": "float32"}
 TRAIN_DTYPE = {"bf16": "bf16", "fp16": "fp16", "no": "fp32"}
+
+
+def _pipeline_class(folder) -> str | None:
+    try:
+        return json.loads((folder / "model_index.json").read_text(encoding="utf-8")).get("_class_name")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 class AIToolkitAdapter(TrainerAdapter):
@@ -42,6 +50,8 @@ class AIToolkitAdapter(TrainerAdapter):
             issues.append(Issue("model.base", f"AI Toolkit loads {p.family} from a diffusers folder (models/diffusers/...), not a single file"))
         if p.family == "chroma" and base is not None and base.is_dir():
             issues.append(Issue("model.base", "AI Toolkit loads Chroma from its single .safetensors file (chroma-unlocked-v*.safetensors), not a folder"))
+        if p.family == "wan21" and base is not None and _pipeline_class(base) == "WanImageToVideoPipeline":
+            issues.append(Issue("model.base", f"models/{p.model.base} is a Wan image-to-video model: AI Toolkit trains it (wan21_i2v) on videos only, and TrainPilot trains Wan on images; choose a text-to-video (T2V) -Diffusers folder"))
         if p.family == "hidream" and not p.model.llm:
             issues.append(Issue("model.llm", "no Llama 3.1 8B Instruct folder set: AI Toolkit fetches unsloth/Meta-Llama-3.1-8B-Instruct from Hugging Face", "warning"))
         if p.family == "chroma":
