@@ -1,0 +1,81 @@
+"""Batched index writes: the full-text index stays exactly in step with the rows through adds, overwrites,
+removals and an upgrade from an index whose rows reached FTS5 through a trigger."""
+
+from __future__ import annotations
+
+import os
+
+from lorapilot.mediapilot.query import search
+from support import media_files as mf
+from support.media_lib import make_library
+
+PARAMS = "{}\nNegative prompt: {}\nSteps: 20, Sampler: Euler, CFG scale: 7, Seed: 1, Size: 64x48, Model: m1"
+
+
+def _fts_in_step(lib) -> None:
+    """FTS5's own check of an external-content index against its content table (raises when out of step)."""
+    with lib.index.write_lock:
+        lib.index.conn.execute("INSERT INTO media_fts (media_fts, rank) VALUES ('integrity-check', 1)")
+    rows = lib.index.read().execute("SELECT count(*) FROM media").fetchone()[0]
+    docs = lib.index.read().execute("SELECT count(*) FROM media_fts_docsize").fetchone()[0]
+    assert docs == rows
+
+
+def _names(lib, query: str) -> list[str]:
+    return sorted(item["name"] for item in search(lib.index.read(), query, limit=500).rows)
+
+
+def _total(lib, query: str) -> int:
+    return search(lib.index.read(), query, limit=1, with_total=True).total
+
+
+def test_full_text_follows_adds_overwrites_and_removals(tmp_path):
+    ctx, lib = make_library(tmp_path)
+    out = ctx.workspace.outputs
+    for i in range(600):  # more than one write batch
+        word = "castle" if i % 3 == 0 else "forest"
+        mf.png(out / f"b{i // 100}" / f"{i:04d}.png", texts={"parameters": PARAMS.format(f"{word} n{i}", "blurry")})
+    assert lib.scan().added == 600
+    _fts_in_step(lib)
+    assert _total(lib, "castle") == 200
+    assert _names(lib, "n42") == ["0042.png"]
+    assert _total(lib, "neg:blurry") == 600
+
+    mf.png(out / "b0" / "0042.png", texts={"parameters": PARAMS.format("dragon n42", "grainy")})  # in place
+    os.remove(out / "b0" / "0003.png")
+    mf.png(out / "new.png", texts={"parameters": PARAMS.format("lighthouse", "blurry")})
+    report = lib.scan()
+    assert (report.added, report.updated, report.removed) == (1, 1, 1)
+    _fts_in_step(lib)
+    assert _names(lib, "n42") == ["0042.png"]
+    assert _names(lib, "dragon") == ["0042.png"]
+    assert _names(lib, "neg:grainy") == ["0042.png"]
+    assert _names(lib, "n3") == []
+    assert _names(lib, "lighthouse") == ["new.png"]
+    lib.close()
+
+
+def test_upgrade_from_the_insert_trigger_does_not_index_twice(tmp_path):
+    """An index made before the trigger was dropped: after the upgrade each new row reaches FTS5 once."""
+    from lorapilot.mediapilot.library import MediaLibrary
+
+    ctx, lib = make_library(tmp_path)
+    out = ctx.workspace.outputs
+    mf.png(out / "old.png", texts={"parameters": PARAMS.format("castle", "blurry")})
+    lib.scan()
+    with lib.index.write_lock:  # as the previous version left it
+        lib.index.conn.execute(
+            "CREATE TRIGGER media_fts_insert AFTER INSERT ON media BEGIN "
+            "INSERT INTO media_fts(rowid, positive, negative) VALUES (new.id, new.positive, new.negative); END")
+        lib.index.conn.execute("PRAGMA user_version = 2")
+    lib.close()
+
+    lib = MediaLibrary.open(ctx)
+    assert lib.index.conn.execute(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'media_fts_insert'").fetchone()[0] == 0
+    mf.png(out / "new.png", texts={"parameters": PARAMS.format("castle tower", "blurry")})
+    assert lib.scan().added == 1
+    _fts_in_step(lib)
+    assert _names(lib, "castle") == ["new.png", "old.png"]
+    assert _names(lib, "tower") == ["new.png"]
+    lib.close()
