@@ -79,3 +79,68 @@ def test_upgrade_from_the_insert_trigger_does_not_index_twice(tmp_path):
     assert _names(lib, "castle") == ["new.png", "old.png"]
     assert _names(lib, "tower") == ["new.png"]
     lib.close()
+
+
+def test_a_cancelled_first_index_keeps_whole_batches_and_the_next_scan_finishes(tmp_path, monkeypatch):
+    """Each batch is one transaction: a scan stopped part-way leaves complete, searchable rows behind."""
+    import threading
+
+    import pytest
+
+    from lorapilot.mediapilot import scan
+    from lorapilot.progress import Cancelled
+
+    monkeypatch.setattr(scan, "BATCH", 10)
+    ctx, lib = make_library(tmp_path)
+    for i in range(35):
+        mf.png(ctx.workspace.outputs / f"{i:03d}.png", texts={"parameters": PARAMS.format(f"castle n{i}", "blurry")})
+    cancel = threading.Event()
+
+    def progress(done, total, text):
+        if done >= 20:
+            cancel.set()
+
+    with pytest.raises(Cancelled):
+        lib.scan(progress=progress, cancel=cancel)
+    assert lib.index.count() == 20
+    _fts_in_step(lib)
+    assert _total(lib, "castle") == 20
+    report = lib.scan()
+    assert (report.added, report.unchanged) == (15, 20)
+    _fts_in_step(lib)
+    assert _total(lib, "castle") == 35
+    lib.close()
+
+
+def test_a_failed_write_stops_the_scan_and_rolls_back_only_its_batch(tmp_path, monkeypatch):
+    """A write that fails inside its transaction leaves no half batch: rows, raw chunks and FTS5 agree."""
+    import sqlite3
+
+    import pytest
+
+    from lorapilot.mediapilot import scan
+    from lorapilot.mediapilot.index import FileRow
+
+    monkeypatch.setattr(scan, "BATCH", 10)
+    ctx, lib = make_library(tmp_path)
+    for i in range(25):
+        mf.png(ctx.workspace.outputs / f"{i:03d}.png", texts={"parameters": PARAMS.format(f"castle n{i}", "blurry")})
+    original, reads = scan.read_file, []
+
+    def poisoned_fifteenth(root, rel, st):
+        row = original(root, rel, st)
+        reads.append(rel)
+        if len(reads) == 15:  # in the second batch: SQLite cannot bind an object
+            row = FileRow((*row.values[:-1], object()), row.raw, row.loras)
+        return row
+
+    monkeypatch.setattr(scan, "read_file", poisoned_fifteenth)
+    with pytest.raises(sqlite3.Error):
+        lib.scan()
+    assert lib.index.count() == 10
+    assert lib.index.read().execute("SELECT count(DISTINCT media_id) FROM media_raw").fetchone()[0] == 10
+    _fts_in_step(lib)
+    monkeypatch.setattr(scan, "read_file", original)
+    assert lib.scan().added == 15
+    _fts_in_step(lib)
+    lib.close()
