@@ -2,8 +2,9 @@
 
 Seeds are stored as decimal TEXT (SQLite integers stop at 2**63-1; ComfyUI
 seeds reach 2**64-1). Raw metadata chunks are kept in ``media_raw`` beside the
-parsed fields. Full-text search runs on ``media_fts`` (FTS5, external content,
-kept in step by triggers). Favourites, tags and trash state live on the row,
+parsed fields. Full-text search runs on ``media_fts`` (FTS5, external content):
+new rows reach it in one INSERT ... SELECT per written batch, updates and
+deletes through triggers. Favourites, tags and trash state live on the row,
 so a file that is re-read after an overwrite keeps them.
 """
 
