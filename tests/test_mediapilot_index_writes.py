@@ -144,3 +144,62 @@ def test_a_failed_write_stops_the_scan_and_rolls_back_only_its_batch(tmp_path, m
     assert lib.scan().added == 15
     _fts_in_step(lib)
     lib.close()
+
+
+_KILLED_SCAN = r"""
+import sys, time
+from pathlib import Path
+from lorapilot.mediapilot import scan
+from lorapilot.mediapilot.library import MediaLibrary
+from lorapilot.workspace.layout import Workspace
+
+scan.BATCH = 20
+lib = MediaLibrary(Workspace(Path(sys.argv[1])))
+batches = []
+
+def trace(sql):
+    # Inside the third batch's transaction (its rows and FTS5 entries written, raw chunks being written):
+    # say so and wait to be killed.
+    if sql.startswith("BEGIN"):
+        batches.append(sql)
+    elif sql.startswith("INSERT OR IGNORE INTO media_raw") and len(batches) == 3:
+        print("in-transaction", flush=True)
+        time.sleep(60)
+
+lib.index.conn.set_trace_callback(trace)
+lib.scan()
+print("finished", flush=True)
+"""
+
+
+def test_a_scan_killed_inside_a_transaction_leaves_a_sound_index(tmp_path):
+    """SIGKILL in the middle of a batch: the batches committed before it stay, the half batch is gone,
+    SQLite and FTS5 integrity checks pass and the next scan indexes the rest."""
+    import signal
+    import subprocess
+    import sys
+
+    from lorapilot.mediapilot.library import MediaLibrary
+
+    ctx, lib = make_library(tmp_path)
+    lib.close()
+    for i in range(100):
+        mf.png(ctx.workspace.outputs / f"{i:03d}.png", texts={"parameters": PARAMS.format(f"castle n{i}", "blurry")})
+    child = subprocess.Popen([sys.executable, "-c", _KILLED_SCAN, str(ctx.workspace.root)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "in-transaction", child.stderr.read()
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait(timeout=30)
+
+    lib = MediaLibrary.open(ctx)
+    assert lib.index.read().execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert lib.index.count() == 40  # two whole batches
+    assert lib.index.read().execute("SELECT count(DISTINCT media_id) FROM media_raw").fetchone()[0] == 40
+    _fts_in_step(lib)
+    report = lib.scan()
+    assert (report.added, report.unchanged) == (60, 40)
+    _fts_in_step(lib)
+    assert _total(lib, "castle") == 100
+    lib.close()
