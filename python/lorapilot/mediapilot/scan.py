@@ -62,6 +62,24 @@ def _signature(st) -> tuple[int, int, int, int]:
     return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
 
 
+def storable_name(name: str) -> bool:
+    """Whether a path can be kept as SQLite TEXT: a name whose bytes are not UTF-8 (Python holds them as
+    lone surrogates) cannot, and would stop the whole scan at its write."""
+    if name.isascii():
+        return True
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _skip_unnamed(path: str, report: ScanReport | None) -> None:
+    if report is not None:
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+        report.errors.append(f"{shown}: skipped, its name is not valid UTF-8")
+
+
 def walk(root: Path, report: ScanReport | None = None):
     """Yield (rel, stat) of media files under ``root``; hidden folders (``.trash``), symlinks, folders
     marked with ``.nomedia`` and generators' thumbnail folders are skipped."""
@@ -83,13 +101,20 @@ def walk(root: Path, report: ScanReport | None = None):
                     continue
                 try:
                     if entry.is_dir(follow_symlinks=False):
-                        if not (os.path.lexists(os.path.join(entry.path, NOMEDIA)) or in_thumbnail_cache(entry.path)):
+                        if os.path.lexists(os.path.join(entry.path, NOMEDIA)) or in_thumbnail_cache(entry.path):
+                            continue
+                        if storable_name(name):
                             stack.append((entry.path, prefix + name + "/"))
+                        else:
+                            _skip_unnamed(entry.path, report)
                         continue
                     if not entry.is_file(follow_symlinks=False):
                         continue
                     dot = name.rfind(".")
                     if dot < 0 or name[dot:].lower() not in MEDIA_EXTENSIONS:
+                        continue
+                    if not storable_name(name):
+                        _skip_unnamed(entry.path, report)
                         continue
                     yield prefix + name, entry.stat(follow_symlinks=False)
                 except FileNotFoundError:
@@ -261,7 +286,7 @@ def reindex_paths(index: MediaIndex, roots: list[Root], paths: list[str]) -> Sca
         if os.path.basename(rel) == NOMEDIA:  # (un)marked: re-check the whole folder
             rel = os.path.dirname(rel)
             path = os.path.dirname(path)
-        if any(part.startswith(".") for part in rel.split("/")) or in_thumbnail_cache(path):
+        if any(part.startswith(".") for part in rel.split("/")) or in_thumbnail_cache(path) or not storable_name(rel):
             continue
         expanded = _expand(index, root, path, rel)
         for item in ([rel] if expanded is None else expanded):
