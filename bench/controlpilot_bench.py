@@ -6,13 +6,15 @@
    Baseline: asking the process manager directly per request (ServiceManager.status(),
    what the endpoint would cost without ControlPilot's background snapshot), and
    GET /api/health (the server's floor).  Target: median < 10 ms, p99 < 25 ms.
+   Also logged in with a session cookie (one SQLite read by primary key per request)
+   beside the same requests with an API token, and the auth check alone, in process.
 2. The web UI bundle, gzipped: everything under static/assets, and what the dashboard
    loads first.  Target: < 300 KB.  Baseline: an empty React app built by the same Vite.
 3. First dashboard render in headless Chromium: navigation start -> every service card
    on screen (logged in), with an empty cache and after a reload.  Target: < 1 s.
    Baseline: the login page's first contentful paint.
 
-Run: .venv/bin/python bench/controlpilot_bench.py [--requests-per-client 40]
+Run: .venv/bin/python bench/controlpilot_bench.py [--requests-per-client 40] [--only services|bundle|render]
 (needs the built web UI and /usr/bin/chromium for parts 2 and 3).
 """
 
@@ -167,11 +169,16 @@ def bench_services(per_client: int, keep: Path) -> str | None:
             paced = asyncio.run(_hammer(base + "/api/services", headers, CLIENTS, per_client, period_s=0.2))
             paced_floor = asyncio.run(_hammer(base + "/api/health", {}, CLIENTS, per_client, period_s=0.2))
             direct = _direct_status(ctx, CLIENTS, max(1, per_client // 10))
+            cookie = {"Cookie": f"lorapilot_session={_login_cookie(httpx, base, ctx)}"}
+            ours_cookie = asyncio.run(_hammer(base + "/api/services", cookie, CLIENTS, per_client))
+            single_cookie = asyncio.run(_hammer(base + "/api/services", cookie, 1, 300))
             single = asyncio.run(_hammer(base + "/api/services", headers, 1, 300))
             single_floor = asyncio.run(_hammer(base + "/api/health", {}, 1, 300))
             print(_row("one client: GET /api/services (service time)", single))
             print(_row("  baseline: GET /api/health", single_floor))
+            print(_row("  logged in with a session cookie (SQLite)", single_cookie))
             print(_row("closed loop: GET /api/services", ours, "median < 10, p99 < 25"))
+            print(_row("  logged in with a session cookie (SQLite)", ours_cookie, "median < 10, p99 < 25"))
             print(_row("  baseline: GET /api/health (server floor)", floor))
             print(_row("  baseline: ServiceManager.status() direct", direct))
             print(_row("open loop, 5 req/s per client: /api/services", paced, "median < 10, p99 < 25"))
@@ -179,11 +186,13 @@ def bench_services(per_client: int, keep: Path) -> str | None:
             print(f"  throughput, closed loop: {rps:.0f} requests/s (server: {_server_stack()}; "
                   f"{os.cpu_count()} CPUs shared with the load generator; load average {os.getloadavg()[0]:.1f})")
             verdicts = [(label, *percentiles(samples)[:2]) for label, samples in (("closed loop, httpx", ours), ("open loop, httpx", paced))]
+            wrk_cookie = _wrk(base + "/api/services", cookie, CLIENTS)
             wrk = _wrk(base + "/api/services", headers, CLIENTS)
             wrk_floor = _wrk(base + "/api/health", {}, CLIENTS)
             if wrk and wrk_floor:
                 print(f"  closed loop, wrk (C load generator), {CLIENTS} connections, 10 s:")
                 print(f"    GET /api/services   median {wrk[0]:.2f} ms, p99 {wrk[1]:.2f} ms, {wrk[2]:.0f} requests/s")
+                print(f"    same, session cookie median {wrk_cookie[0]:.2f} ms, p99 {wrk_cookie[1]:.2f} ms, {wrk_cookie[2]:.0f} requests/s")
                 print(f"    baseline /api/health median {wrk_floor[0]:.2f} ms, p99 {wrk_floor[1]:.2f} ms, {wrk_floor[2]:.0f} requests/s")
                 verdicts.insert(0, ("closed loop, wrk", wrk[0], wrk[1]))
             else:
@@ -195,6 +204,45 @@ def bench_services(per_client: int, keep: Path) -> str | None:
             server.terminate()
             server.wait(15)
     return None
+
+
+def bench_auth_check(keep: Path, rounds: int = 20000) -> None:
+    """The cost of recognising one request, in process: session cookie (SQLite) beside API token."""
+    from starlette.requests import Request
+
+    from lorapilot.controlpilot.app import create_app
+    from lorapilot.controlpilot.tokens import TokenStore
+    from lorapilot.workspace.secrets import set_secret
+    from support.workspaces import make_workspace
+
+    ctx = make_workspace(keep / "auth-ws", settings={"controlpilot": {"auth": "always"}})
+    set_secret(ctx.workspace.secrets_file, "CONTROLPILOT_PASSWORD", "bench-password")
+    auth = create_app(ctx).state.auth
+    cookie, _ = auth.issue_session("bench", "127.0.0.1")
+    token = TokenStore(ctx.workspace).create("bench")[1]
+    time.sleep(2.1)  # files written within 2 s are re-read on every call (filecache: racy mtimes)
+
+    def per_call_us(header: tuple[bytes, bytes]) -> float:
+        scope = {"type": "http", "method": "GET", "path": "/", "headers": [header]}
+        assert auth.identify(Request(scope)) is not None
+        start = time.perf_counter()
+        for _ in range(rounds):
+            auth.identify(Request(scope))
+        return (time.perf_counter() - start) / rounds * 1e6
+
+    session_us = per_call_us((b"cookie", f"lorapilot_session={cookie}".encode()))
+    token_us = per_call_us((b"authorization", f"Bearer {token}".encode()))
+    print(f"\n0. Recognising a request, in process ({rounds} calls each):")
+    print(f"  session cookie (SQLite, primary key): {session_us:.1f} us per request")
+    print(f"  baseline: API token (hash in memory): {token_us:.1f} us per request")
+
+
+def _login_cookie(httpx, base: str, ctx) -> str:
+    """Log in as a browser would; the session cookie's value."""
+    from lorapilot.workspace.secrets import read_secrets
+
+    password = read_secrets(ctx.workspace.secrets_file)["CONTROLPILOT_PASSWORD"]
+    return httpx.post(base + "/api/auth/login", json={"password": password}).raise_for_status().cookies["lorapilot_session"]
 
 
 def _wrk(url: str, headers: dict, clients: int, seconds: int = 10) -> tuple[float, float, float] | None:
@@ -331,12 +379,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests-per-client", type=int, default=40)
     parser.add_argument("--render-runs", type=int, default=5)
+    parser.add_argument("--only", choices=["services", "bundle", "render"], help="Run one part only.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cp-bench-") as tmp:
         keep = Path(tmp)
-        bench_services(args.requests_per_client, keep)
-        bench_bundle()
-        bench_render(args.render_runs, keep)
+        if args.only in (None, "services"):
+            bench_auth_check(keep)
+            bench_services(args.requests_per_client, keep)
+        if args.only in (None, "bundle"):
+            bench_bundle()
+        if args.only in (None, "render"):
+            bench_render(args.render_runs, keep)
 
 
 if __name__ == "__main__":

@@ -6,11 +6,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import httpx
 
 from lorapilot.workspace.secrets import read_secrets
+from support.serve_process import wait_until_healthy
 from support.workspaces import free_port
 
 
@@ -44,15 +44,7 @@ def test_serve_on_a_network_address_generates_a_password_and_stops_with_a_stream
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(base + "/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline and proc.poll() is None, "serve did not come up"
-            time.sleep(0.2)
+        wait_until_healthy(proc, base)
         secrets_file = ctx.workspace.secrets_file
         assert oct(secrets_file.stat().st_mode & 0o777) == "0o600"
         password = read_secrets(secrets_file)["CONTROLPILOT_PASSWORD"]

@@ -111,8 +111,9 @@ def test_from_a_folder_of_images_to_a_tested_lora(tmp_path):
         assert not [f for f in report["findings"] if f["check"] in ("missing_caption", "undecodable")], report
 
         # 4. Export with the trigger word, then "train this" (the handoff as the dataset is now).
-        export = api.post(f"/api/datasets/{j.DATASET}/export",
-                          json={"repeats": 1, "resolution": 64, "trigger_word": j.TRIGGER}).json()
+        reply = api.post(f"/api/datasets/{j.DATASET}/export", json={"repeats": 1, "resolution": 64, "trigger_word": j.TRIGGER})
+        assert reply.status_code == 202, reply.text
+        export = _task_result(api, reply.json())
         assert export["warnings"] == [], export
         kohya_dir = export["files"]["kohya_image_dir"]
         assert sorted(os.listdir(kohya_dir)) == sorted(os.listdir(source))

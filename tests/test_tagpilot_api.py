@@ -7,7 +7,7 @@ import zipfile
 import pytest
 from PIL import Image
 from support.api import make_client
-from support.tagpilot import ChatServer, build_wd14_model, make_dataset_files, write_image
+from support.tagpilot import ChatServer, build_wd14_model, make_dataset_files, wait_task, write_image
 
 from lorapilot.tagpilot.vlm import API_KEY_SECRET
 from lorapilot.workspace.secrets import read_secrets
@@ -16,17 +16,6 @@ from lorapilot.workspace.secrets import read_secrets
 @pytest.fixture
 def client(ctx):
     return make_client(ctx)
-
-
-def wait_task(client, task: dict, timeout: float = 60) -> dict:
-    """Follow a task to its end through /api/tasks."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        current = client.get(f"/api/tasks/{task['id']}").json()
-        if current["state"] in ("done", "failed", "cancelled"):
-            return current
-        time.sleep(0.05)
-    raise AssertionError(f"task {task['id']} did not finish")
 
 
 def png(color=(255, 0, 0), size=(64, 64)) -> bytes:
@@ -197,7 +186,9 @@ def test_checks_task_actions_export_and_handoff(client, ctx):
     assert client.post("/api/datasets/set/checks/action", json={"action": "trash", "images": ["a2.png"]}).status_code == 200
     assert client.get("/api/datasets/set").json()["images"] == 2
     assert client.get("/api/datasets/set/handoff").status_code == 404
-    export = client.post("/api/datasets/set/export", json={"repeats": 3, "trigger_word": "ohwx"}).json()
+    reply = client.post("/api/datasets/set/export", json={"repeats": 3, "trigger_word": "ohwx"})
+    assert reply.status_code == 202 and reply.json()["kind"] == "tagpilot.export"
+    export = wait_task(client, reply.json())["result"]
     assert export["files"]["kohya_image_dir"].endswith("kohya/img/3_ohwx") and export["warnings"] == []
     handoff = client.get("/api/datasets/set/handoff").json()
     assert handoff == {"dataset": "set", "image_dir": str(folder), "caption_extension": ".txt", "num_images": 2,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from support.api import make_client
-from support.tagpilot import make_dataset_files
+from support.tagpilot import make_dataset_files, wait_task
 from support.trainpilot import SD1_KEYS, write_safetensors
 
 
@@ -44,7 +44,8 @@ def test_chosen_values_are_handed_over_and_kept_by_a_later_train_this(client):
 
 
 def test_an_export_hands_over_its_settings(client):
-    client.post("/api/datasets/cats/export", json={"repeats": 3, "resolution": 640, "trigger_word": "ohwx"})
+    task = client.post("/api/datasets/cats/export", json={"repeats": 3, "resolution": 640, "trigger_word": "ohwx"}).json()
+    assert wait_task(client, task)["state"] == "done"
     handoff = client.post("/api/datasets/cats/handoff", json={}).json()
     assert (handoff["trigger_word"], handoff["repeats"], handoff["resolution"]) == ("ohwx", 3, 640)
     assert _draft(client)["dataset"]["repeats"] == 3

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
+import os
+import shutil
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
+import pytest
 from PIL import Image
 
 
@@ -149,3 +155,62 @@ class ChatServer:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def wait_task(client, task: dict, timeout: float = 60) -> dict:
+    """Follow a ControlPilot task to its end through /api/tasks; returns its last state."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        current = client.get(f"/api/tasks/{task['id']}").json()
+        if current["state"] in ("done", "failed", "cancelled"):
+            return current
+        time.sleep(0.05)
+    raise AssertionError(f"task {task['id']} did not finish")
+
+
+@contextlib.contextmanager
+def outputs_on_another_file_system(ws) -> Iterator[Path]:
+    """Put ``outputs/tagpilot`` on /dev/shm (tmpfs), so export cannot hard-link and must copy every file,
+    as when a user's ``outputs/`` lives on another disk. Yields the tmpfs folder."""
+    shm = Path("/dev/shm")
+    ws.outputs.mkdir(parents=True, exist_ok=True)
+    if not shm.is_dir() or os.stat(shm).st_dev == os.stat(ws.outputs).st_dev:
+        pytest.skip("needs /dev/shm on another file system than the workspace")
+    target = Path(tempfile.mkdtemp(prefix="lorapilot-export-", dir=shm))
+    (ws.outputs / "tagpilot").symlink_to(target)
+    try:
+        yield target
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
+
+
+class CopyGate:
+    """Holds each file export links or copies until the test lets it through, so the test (not the clock)
+    paces a real export: its progress and cancel can be watched at a known point."""
+
+    def __init__(self, monkeypatch) -> None:
+        from lorapilot.tagpilot import export
+
+        self._real = export._link_or_copy
+        self._permits = threading.Semaphore(0)
+        self.copied = 0
+        monkeypatch.setattr(export, "_link_or_copy", self._copy)
+
+    def _copy(self, source: Path, target: Path) -> None:
+        if not self._permits.acquire(timeout=60):
+            raise AssertionError(f"the test never let {source.name} through")
+        self._real(source, target)
+        self.copied += 1
+
+    def allow(self, files: int) -> None:
+        for _ in range(files):
+            self._permits.release()
+
+    def open(self) -> None:
+        self.allow(100_000)
+
+
+def staging_folders(export_root: Path) -> list[str]:
+    """Export's leftovers beside the finished folders: staging or old copies (there must be none)."""
+    return sorted(p.name for p in export_root.iterdir() if p.name.startswith(".") and p.name != ".nomedia") \
+        if export_root.exists() else []

@@ -29,6 +29,7 @@ PUBLIC_ROUTERS = [
 AREA_ROUTERS: list[str] = [
     "lorapilot.controlpilot.routers.docs:router",
     "lorapilot.controlpilot.routers.tokens:router",
+    "lorapilot.controlpilot.routers.sessions:router",
     "lorapilot.controlpilot.routers.services:router",
     "lorapilot.controlpilot.routers.events:router",
     "lorapilot.controlpilot.routers.system:router",

@@ -1,5 +1,5 @@
-"""Authentication for ControlPilot: a password login with a signed session cookie,
-and API tokens (``Authorization: Bearer``).
+"""Authentication for ControlPilot: a password login with a session cookie (sessions live in
+SQLite, :mod:`lorapilot.controlpilot.sessions`), and API tokens (``Authorization: Bearer``).
 
 Login is required when ControlPilot is bound to a non-loopback address (or when
 ``[controlpilot] auth = "always"``); every router in ``AREA_ROUTERS`` depends on
@@ -8,19 +8,17 @@ Login is required when ControlPilot is bound to a non-loopback address (or when
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import ipaddress
 import os
-import secrets
-import time
 
 from fastapi import HTTPException, WebSocketException, status
 from starlette.requests import HTTPConnection
 
 from lorapilot.controlpilot.filecache import CachedFile
 from lorapilot.controlpilot.ratelimit import LoginLimiter
+from lorapilot.controlpilot.sessions import SESSIONS_DB, SessionInfo, SessionStore
 from lorapilot.controlpilot.tokens import TokenStore
 from lorapilot.settings import ControlPilotSettings
 from lorapilot.workspace.layout import Workspace
@@ -41,8 +39,9 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+def login_password(secret_values: dict[str, str]) -> str | None:
+    """The login password: ``$LORAPILOT_PASSWORD``, else CONTROLPILOT_PASSWORD from secrets.env."""
+    return os.environ.get(PASSWORD_ENV) or secret_values.get("CONTROLPILOT_PASSWORD") or None
 
 
 class Authenticator:
@@ -54,13 +53,13 @@ class Authenticator:
         self.tokens = TokenStore(ws)
         self.limiter = LoginLimiter()
         self._secrets = CachedFile(ws.secrets_file, read_secrets, dict)
-        self._fallback_key = secrets.token_bytes(32)  # sessions end with the process
-        self._revoked: dict[str, float] = {}  # logged-out session nonces -> expiry
+        self.sessions = SessionStore(ws.state_dir("controlpilot") / SESSIONS_DB)
+        self._password_seen: str | None = None
 
     # -- password ----------------------------------------------------------
     def password(self) -> str | None:
         """The login password: ``$LORAPILOT_PASSWORD``, else CONTROLPILOT_PASSWORD in secrets.env."""
-        return os.environ.get(PASSWORD_ENV) or self._secrets.get().get("CONTROLPILOT_PASSWORD") or None
+        return login_password(self._secrets.get())
 
     def check_password(self, attempt: str) -> bool:
         expected = self.password()
@@ -68,41 +67,35 @@ class Authenticator:
             return False
         return hmac.compare_digest(hashlib.sha256(attempt.encode()).digest(), hashlib.sha256(expected.encode()).digest())
 
+    def _current_password(self) -> str | None:
+        """The password, after deleting the sessions of an older one the first time a new one is seen."""
+        password = self.password()
+        if password is not None and password != self._password_seen:
+            self.sessions.drop_other_passwords(password)
+            self._password_seen = password
+        return password
+
     # -- session cookies -----------------------------------------------------
-    def _signing_key(self) -> bytes:
-        configured = self._secrets.get().get("CONTROLPILOT_SESSION_KEY")
-        base = configured.encode() if configured else self._fallback_key
-        # Bound to the password too: changing the password ends every session.
-        return hmac.new(base, b"session:" + (self.password() or "").encode(), hashlib.sha256).digest()
+    def issue_session(self, user_agent: str = "", address: str = "") -> tuple[str, SessionInfo]:
+        """Open a session for a login that passed; returns the cookie value and the session."""
+        password = self._current_password()
+        if password is None:
+            raise RuntimeError("issue_session needs a password to bind the session to")
+        return self.sessions.open(password, self.session_s, user_agent, address)
 
-    def _sign(self, payload: str) -> str:
-        return _b64(hmac.new(self._signing_key(), payload.encode(), hashlib.sha256).digest())
-
-    def issue_session(self) -> str:
-        """A new signed cookie value: ``<expiry>.<nonce>.<signature>``."""
-        payload = f"{int(time.time() + self.session_s)}.{secrets.token_urlsafe(12)}"
-        return f"{payload}.{self._sign(payload)}"
+    def session_id(self, value: str | None) -> str | None:
+        """The public id of the open session cookie ``value`` names, else None."""
+        if not value:
+            return None
+        password = self._current_password()
+        return None if password is None else self.sessions.check(value, password)
 
     def session_valid(self, value: str | None) -> bool:
-        if not value or value.count(".") != 2:
-            return False
-        expiry, nonce, signature = value.split(".")
-        if not hmac.compare_digest(signature, self._sign(f"{expiry}.{nonce}")):
-            return False
-        try:
-            if int(expiry) < time.time():
-                return False
-        except ValueError:
-            return False
-        return nonce not in self._revoked
+        return self.session_id(value) is not None
 
     def end_session(self, value: str | None) -> None:
-        """Log out: the cookie stops working even if someone kept a copy."""
-        if self.session_valid(value):
-            expiry, nonce, _ = value.split(".")
-            now = time.time()
-            self._revoked = {n: e for n, e in self._revoked.items() if e > now}
-            self._revoked[nonce] = float(expiry)
+        """Log out: the cookie stops working in every process, even if someone kept a copy."""
+        self.sessions.end(value)
 
     # -- requests ------------------------------------------------------------
     def identify(self, conn: HTTPConnection) -> str | None:
@@ -111,7 +104,9 @@ class Authenticator:
         if header[:7].lower() == "bearer ":
             info = self.tokens.verify(header[7:].strip())
             return f"token:{info.name}" if info else None
-        if self.session_valid(conn.cookies.get(SESSION_COOKIE)):
+        session = self.session_id(conn.cookies.get(SESSION_COOKIE))
+        if session is not None:
+            conn.state.session_id = session
             return "session"
         return None
 
@@ -140,8 +135,9 @@ def cross_site(conn: HTTPConnection) -> bool:
 async def require_auth(conn: HTTPConnection) -> None:
     """Dependency applied to every router in ``AREA_ROUTERS``.
 
-    ``async`` on purpose: it only reads headers and cached files, and a sync
-    dependency would cost every request a hop through the thread pool.
+    ``async`` on purpose: it only reads headers, cached files and (for a session cookie)
+    one SQLite row by primary key, all in microseconds, and a sync dependency would cost
+    every request a hop through the thread pool.
 
     Accepts a valid session cookie or API token; refuses state-changing
     requests sent by another site even when login is not required.

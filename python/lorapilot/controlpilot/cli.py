@@ -1,4 +1,4 @@
-"""``lorapilot controlpilot serve`` and ``lorapilot controlpilot token ...``."""
+"""``lorapilot controlpilot serve``, ``... token ...`` and ``... sessions ...``."""
 
 from __future__ import annotations
 
@@ -76,3 +76,50 @@ def token_revoke(ctx, token_id: str) -> None:
 
     info = TokenStore(ctx.workspace).revoke(token_id)
     click.echo(f"revoked {info.id} ({info.name})")
+
+
+@controlpilot_group.group("sessions")
+def sessions_group() -> None:
+    """Login sessions of the web UI: list them, or revoke one or all (in every server process)."""
+
+
+def _session_store(ctx):
+    from lorapilot.controlpilot.sessions import SESSIONS_DB, SessionStore
+
+    return SessionStore(ctx.workspace.state_dir("controlpilot") / SESSIONS_DB)
+
+
+@sessions_group.command("list")
+@workspace_option
+def sessions_list(ctx) -> None:
+    """List open sessions (id, opened, last seen, expires, address, browser)."""
+    from lorapilot.controlpilot.auth import login_password
+    from lorapilot.workspace.secrets import read_secrets
+
+    listed = _session_store(ctx).list(login_password(read_secrets(ctx.workspace.secrets_file)))
+    if not listed:
+        click.echo("no open sessions")
+
+    def when(t: float) -> str:
+        return time.strftime("%Y-%m-%d %H:%M", time.localtime(t))
+
+    for s in listed:
+        stale = "  (opened with an older password: no longer works)" if s.current_password is False else ""
+        click.echo(f"{s.id}  opened {when(s.created)}  seen {when(s.last_seen)}  expires {when(s.expires)}  "
+                   f"{s.address or '-'}  {s.user_agent or '-'}{stale}")
+
+
+@sessions_group.command("revoke")
+@click.argument("session_id", required=False)
+@click.option("--all", "revoke_all", is_flag=True, help="Revoke every open session.")
+@workspace_option
+def sessions_revoke(ctx, session_id: str | None, revoke_all: bool) -> None:
+    """Revoke the session SESSION_ID (a unique prefix will do), or every session with --all."""
+    if revoke_all == bool(session_id):
+        raise click.UsageError("give either a SESSION_ID or --all")
+    store = _session_store(ctx)
+    if revoke_all:
+        click.echo(f"revoked {store.revoke_all()} session(s)")
+        return
+    info = store.revoke(session_id)
+    click.echo(f"revoked {info.id} ({info.address or '-'}, {info.user_agent or '-'})")

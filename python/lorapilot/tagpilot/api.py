@@ -1,6 +1,6 @@
 """``/api/datasets...``: TagPilot's HTTP API, a thin shell over the library.
 
-Long work (imports, captioning, checks) runs as a task (``lorapilot.tasks``);
+Long work (imports, captioning, checks, export) runs as a task (``lorapilot.tasks``);
 the reply is the task, which the UI follows (and cancels) on ``/api/tasks`` and the event stream.
 """
 
@@ -297,13 +297,23 @@ def include(name: str, body: m.ImagesList, ctx: Context = Depends(get_ctx)) -> d
     return {"included": datasets.include_images(_ds(ctx, name), body.images)}
 
 
-@router.post(PREFIX + "/export")
-def export(name: str, body: m.ExportRequest, ctx: Context = Depends(get_ctx)) -> dict:
-    """Write the kohya folder + TOML, the AI Toolkit entry, the Diffusion Pipe TOML, and the handoff."""
-    from lorapilot.tagpilot.export import ExportOptions, export_dataset
+@router.post(PREFIX + "/export", status_code=202)
+def export(name: str, body: m.ExportRequest, ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks)):
+    """Write the kohya folder + TOML, the AI Toolkit entry, the Diffusion Pipe TOML and the handoff, as a task.
 
+    Bad options are refused at once; the task's progress counts the images linked (or copied, when
+    ``outputs/`` is on another file system); a cancel leaves the previous export untouched.
+    """
+    from lorapilot.tagpilot.export import ExportOptions, check_export, export_dataset
+
+    ds = _ds(ctx, name)
     options = ExportOptions(**{**body.model_dump(), "formats": tuple(body.formats)})
-    return export_dataset(ctx.workspace, _ds(ctx, name), options).to_dict()
+    check_export(ctx.workspace, ds, options)
+    task = tasks.submit(
+        "tagpilot.export", f"export {name}",
+        lambda progress, cancel: export_dataset(ctx.workspace, ds, options, progress, cancel).to_dict(),
+    )
+    return _task(task)
 
 
 @router.get(PREFIX + "/handoff")

@@ -108,13 +108,20 @@ def include_cmd(ctx, name, images) -> None:
 @click.option("--concept", help="kohya folder name part (default: trigger word, else the dataset name).")
 @workspace_option
 def export_cmd(ctx, name, formats, repeats, resolution, trigger, concept) -> None:
-    """Write trainer configs (kohya N_name folder + TOML, AI Toolkit entry, Diffusion Pipe TOML) and the handoff."""
+    """Write trainer configs (kohya N_name folder + TOML, AI Toolkit entry, Diffusion Pipe TOML) and the handoff.
+
+    Ctrl-C cancels: the export is built aside and renamed into place only when complete.
+    """
     from lorapilot.tagpilot.export import FORMATS, ExportOptions, export_dataset
 
     ds = datasets.open_dataset(ctx.workspace, name)
     options = ExportOptions(tuple(formats) or FORMATS, repeats, resolution, trigger, concept)
-    with cli_progress(f"export {name}") as progress:
-        result = export_dataset(ctx.workspace, ds, options, progress=progress)
+    try:
+        with cli_progress(f"export {name}") as progress:
+            result = export_dataset(ctx.workspace, ds, options, progress=progress)
+    except KeyboardInterrupt:
+        click.echo(f"export cancelled: nothing was written, the previous export of {name!r} is unchanged", err=True)
+        raise SystemExit(130) from None
     for what, path in result.files.items():
         click.echo(f"{what:<28} {path}")
     click.echo(f"{'handoff':<28} {ds.handoff_file}")

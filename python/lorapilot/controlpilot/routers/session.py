@@ -70,9 +70,11 @@ def login(body: LoginRequest, request: Request, response: Response) -> SessionIn
         auth.limiter.failed(client)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong password")
     auth.limiter.succeeded(client)
+    auth.end_session(request.cookies.get(SESSION_COOKIE))  # a new id for every login; the old one ends
+    cookie, _ = auth.issue_session(request.headers.get("user-agent", ""), client)
     response.set_cookie(
         SESSION_COOKIE,
-        auth.issue_session(),
+        cookie,
         max_age=int(auth.session_s),
         httponly=True,
         samesite="strict",
@@ -84,6 +86,6 @@ def login(body: LoginRequest, request: Request, response: Response) -> SessionIn
 
 @router.post("/logout", status_code=204)
 def logout(request: Request, response: Response) -> None:
-    """End the session; the cookie is cleared and stops being accepted."""
+    """End the session; the cookie is cleared and stops being accepted by every server process."""
     _auth(request).end_session(request.cookies.get(SESSION_COOKIE))
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
