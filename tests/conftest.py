@@ -1,4 +1,5 @@
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -7,6 +8,17 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from support.workspaces import REFERENCE_DIR, make_workspace  # noqa: E402
+
+
+def pytest_configure(config):
+    """Let Ctrl-C reach the CLIs the tests start, even when the suite itself runs in the background.
+
+    A shell starts background jobs with SIGINT ignored, and an ignored signal stays ignored in every
+    child, so the tests that press Ctrl-C on `lorapilot ... -f` would wait forever. A caught signal
+    is reset to its default in a child, which then gets Python's usual KeyboardInterrupt.
+    """
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)

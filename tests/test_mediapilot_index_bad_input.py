@@ -154,3 +154,25 @@ def test_max_seed_is_stored_exactly(lib_out):
     row = _scan_one(lib, out / "s.png")
     assert row["seed"] == "18446744073709551615"
     assert lib.detail(row["id"])["seed"] == "18446744073709551615"
+
+
+def test_names_that_are_not_utf8_are_skipped_and_named(lib_out):
+    """Linux allows any bytes in a name; SQLite TEXT cannot hold them: such files and folders are left out,
+    each named in the report, and the scan (and a watcher re-check) goes on with the rest."""
+    import os
+
+    lib, out = lib_out
+    mf.png(out / "good.png", texts={"parameters": PARAMS})
+    raw_out = os.fsencode(out)
+    with open(os.path.join(raw_out, b"bad\xff.png"), "wb") as fh:
+        fh.write((out / "good.png").read_bytes())
+    os.mkdir(os.path.join(raw_out, b"dir\xfe"))
+    with open(os.path.join(raw_out, b"dir\xfe", b"inside.png"), "wb") as fh:
+        fh.write((out / "good.png").read_bytes())
+
+    report = lib.scan()
+    assert (report.added, lib.index.count()) == (1, 1)
+    assert sorted(report.errors) == [f"{out}/bad\\xff.png: skipped, its name is not valid UTF-8",
+                                     f"{out}/dir\\xfe: skipped, its name is not valid UTF-8"]
+    assert lib.reindex([os.fsdecode(os.path.join(raw_out, b"bad\xff.png"))]).seen == 0
+    assert lib.scan().unchanged == 1

@@ -16,7 +16,6 @@ SECRET_MODE = 0o600
 # COPILOT_GITHUB_TOKEN, ...) are added by the user or the tools that need them.
 GENERATED_SECRETS = (
     "CONTROLPILOT_PASSWORD",
-    "CONTROLPILOT_SESSION_KEY",
     "JUPYTER_TOKEN",
     "CODE_SERVER_PASSWORD",
     "AI_TOOLKIT_AUTH",

@@ -16,29 +16,30 @@ from dataclasses import dataclass, field
 MAX_CHUNK_BYTES = 2 * 1024 * 1024  # a text chunk is cut here: a 10 MB prompt is capped, not loaded whole
 MAX_TEXT_CHUNKS = 64  # text chunks kept per file
 MAX_CONTAINER_ITEMS = 100_000  # chunks / segments walked per file
-WHOLE_FILE_BYTES = 256 * 1024  # files up to this size are read in one call
+HEAD_BYTES = 64 * 1024  # read in one call up front: all of a small file, the headers of a big one
 
 
 class Blob:
-    """Random access to a file's bytes: in memory for small files, seek+read for big ones."""
+    """Random access to a file's bytes: its head is read once; anything past it with one pread per request
+    (metadata chunks after the pixel data), so a big file's pixel data is never read."""
 
-    __slots__ = ("data", "fd", "size")
+    __slots__ = ("head", "fd", "size")
 
     def __init__(self, fd: int, size: int):
         self.size = size
         self.fd = fd
-        self.data = None
-        if size <= WHOLE_FILE_BYTES:
-            parts, left = [], size
-            while left > 0 and (part := os.read(fd, left)):
-                parts.append(part)
-                left -= len(part)
-            self.data = parts[0] if len(parts) == 1 else b"".join(parts)
+        parts, want = [], min(size, HEAD_BYTES)
+        while want > 0 and (part := os.read(fd, want)):
+            parts.append(part)
+            want -= len(part)
+        self.head = b"".join(parts)  # shorter than asked when the file shrank since its stat
 
     def at(self, offset: int, length: int) -> bytes:
-        if self.data is not None:
-            return self.data[offset : offset + length]
-        return os.pread(self.fd, max(0, length), offset)
+        if offset < 0 or length <= 0:
+            return b""
+        if offset + length <= len(self.head):
+            return self.head[offset : offset + length]
+        return os.pread(self.fd, length, offset)
 
 
 @dataclass
