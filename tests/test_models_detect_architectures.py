@@ -42,6 +42,38 @@ CASES = [
     (lambda: mf.peft_lora_sd3(rank=8), "lora", "sd3", None, ("lora", 8, None)),
     (lambda: mf.locon_sd1(rank=8), "lycoris", "sd1", None, ("locon", 8, 1.0)),
     (lambda: mf.dora_sdxl(rank=8), "lora", "sdxl", None, ("dora", 8, 4.0)),
+    # Newer DiT families: full models (original / ComfyUI layout and diffusers) ...
+    (mf.chroma_transformer, "diffusion_model", "chroma", None, None),
+    (lambda: mf.wan_transformer(dim=1536), "diffusion_model", "wan", "t2v 1.3B", None),
+    (lambda: mf.wan_transformer(dim=5120, image=True), "diffusion_model", "wan", "i2v 14B", None),
+    (mf.wan_diffusers_transformer, "diffusion_model", "wan", "t2v 14B", None),
+    (lambda: mf.as_checkpoint(mf.wan_transformer()), "checkpoint", "wan", "t2v 1.3B", None),
+    (mf.lumina2_transformer, "diffusion_model", "lumina2", None, None),
+    (lambda: mf.lumina2_transformer(diffusers=True), "diffusion_model", "lumina2", None, None),
+    (lambda: mf.as_checkpoint(mf.lumina2_transformer()), "checkpoint", "lumina2", None, None),
+    (mf.hidream_transformer, "diffusion_model", "hidream", None, None),
+    (mf.hunyuan_video_transformer, "diffusion_model", "hunyuan_video", "t2v", None),
+    (lambda: mf.hunyuan_video_transformer(in_channels=32), "diffusion_model", "hunyuan_video", "i2v", None),
+    (mf.hunyuan_video_diffusers_transformer, "diffusion_model", "hunyuan_video", "t2v", None),
+    (mf.ltxv_transformer, "diffusion_model", "ltxv", None, None),
+    (lambda: mf.ltxv_transformer(diffusers=True), "diffusion_model", "ltxv", None, None),
+    # ... and their LoRAs: Diffusion Pipe (diffusion_model. + PEFT), diffusers (transformer.), kohya / musubi-tuner.
+    (lambda: mf.peft_lora({"distilled_guidance_layer.layers.0.in_layer": 3072, "double_blocks.0.img_attn.qkv": 3072}),
+     "lora", "chroma", None, ("lora", 4, None)),
+    (lambda: mf.peft_lora({"blocks.0.self_attn.q": 1536, "blocks.0.cross_attn.k": 1536}), "lora", "wan", None, ("lora", 4, None)),
+    (lambda: mf.peft_lora({"blocks.0.attn1.to_q": 5120}, prefix="transformer."), "lora", "wan", None, ("lora", 4, None)),
+    (lambda: mf.kohya_lora({"blocks.0.self_attn.q": 5120}), "lora", "wan", None, ("lora", 4, 4.0)),
+    (lambda: mf.peft_lora({"layers.0.attention.qkv": 2304, "noise_refiner.0.feed_forward.w1": 2304}), "lora", "lumina2", None,
+     ("lora", 4, None)),
+    (lambda: mf.peft_lora({"double_stream_blocks.0.block.attn1.to_q": 2560}), "lora", "hidream", None, ("lora", 4, None)),
+    (lambda: mf.peft_lora({"single_stream_blocks.0.block.attn1.to_q": 2560}, prefix="transformer."), "lora", "hidream", None,
+     ("lora", 4, None)),
+    (lambda: mf.peft_lora({"double_blocks.0.img_attn_qkv": 3072, "single_blocks.0.linear1": 3072}, prefix="transformer."),
+     "lora", "hunyuan_video", None, ("lora", 4, None)),
+    (lambda: mf.kohya_lora({"double_blocks.0.img_attn_qkv": 3072, "double_blocks.0.img_mlp.fc1": 3072}), "lora", "hunyuan_video",
+     None, ("lora", 4, 4.0)),
+    (lambda: mf.peft_lora({"transformer_blocks.0.attn1.to_q": 2048, "transformer_blocks.0.attn2.to_k": 4096}), "lora", "ltxv",
+     None, ("lora", 4, None)),
 ]
 
 
@@ -57,6 +89,35 @@ def test_detects_kind_family_and_adapter_shape(tmp_path, builder, kind, family, 
     assert result.dtype == "F16"
     assert result.folder == {"lycoris": "loras", "lora": "loras", "checkpoint": "checkpoints", "diffusion_model": "diffusion_models",
                              "vae": "vae", "text_encoder": "text_encoders", "controlnet": "controlnet"}[kind]
+
+
+def test_pixart_is_not_taken_for_ltx_video(tmp_path):
+    """PixArt shares LTX-Video's adaln_single; ComfyUI tells them apart by PixArt's pos_embed."""
+    result = detect(read_header(mf.write_model(tmp_path / "p.safetensors", mf.pixart_transformer())))
+    assert result.family is None
+
+
+def test_hunyuan_image_is_not_taken_for_hunyuan_video(tmp_path):
+    spec = mf.hunyuan_video_transformer()
+    spec["img_in.proj.weight"] = ((8, 64, 2, 2),)  # a 2-D patch embedding
+    result = detect(read_header(mf.write_model(tmp_path / "h.safetensors", spec)))
+    assert result.kind == "diffusion_model" and result.family is None and "2-D" in result.evidence
+
+
+@pytest.mark.parametrize("arch,family", [("chroma/lora", "chroma"), ("hunyuan-video/lora", "hunyuan_video")])
+def test_metadata_names_a_flux_layout_family_the_keys_cannot(tmp_path, arch, family):
+    """A LoRA on FLUX-named attention only reads as FLUX.1; sd-scripts' / musubi-tuner's modelspec says which."""
+    spec = mf.peft_lora({"double_blocks.0.img_attn.qkv": 3072})
+    assert detect(read_header(mf.write_model(tmp_path / "a.safetensors", spec))).family == "flux1"
+    path = mf.write_model(tmp_path / "b.safetensors", spec, {"modelspec.architecture": arch})
+    result = detect(read_header(path))
+    assert result.family == family and "modelspec.architecture" in result.evidence
+
+
+def test_sd_unet_peft_lora_is_not_taken_for_ltx_video(tmp_path):
+    """SD's nested down_blocks.*.transformer_blocks.*.attn2 must still read as SD, not as LTX-Video's top-level blocks."""
+    spec = mf.peft_lora({"down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k": 768}, prefix="unet.")
+    assert detect(read_header(mf.write_model(tmp_path / "s.safetensors", spec))).family == "sd1"
 
 
 def test_lora_family_falls_back_to_metadata_when_keys_do_not_say(tmp_path):

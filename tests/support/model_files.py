@@ -257,3 +257,116 @@ LORA_METADATA = {
     "modelspec.architecture": "stable-diffusion-v1/lora",
     "modelspec.title": "Pixel Style",
 }
+
+
+# ---- newer DiT families (key names from ComfyUI's model_detection / comfy.ldm, Diffusion Pipe, diffusers)
+
+def chroma_transformer() -> dict:
+    """Chroma: FLUX.1's blocks, FLUX's guidance/vector embedders replaced by a distilled guidance layer."""
+    spec = flux_transformer(dev=False)
+    spec["distilled_guidance_layer.in_proj.weight"] = ((8, 64),)
+    spec["distilled_guidance_layer.norms.0.scale"] = ((8,),)
+    return spec
+
+
+def wan_transformer(dim: int = 1536, image: bool = False) -> dict:
+    """Wan 2.1 (original / ComfyUI layout): patch_embedding [dim, in_dim, 1, 2, 2], head.modulation."""
+    spec = {
+        "patch_embedding.weight": ((dim, 16 if not image else 36, 1, 1, 1),),
+        "blocks.0.self_attn.q.weight": ((4, 8),),
+        "blocks.0.cross_attn.k.weight": ((4, 8),),
+        "blocks.0.ffn.0.weight": ((8, 8),),
+        "head.modulation": ((1, 2, 8),),
+        "head.head.weight": ((16, 8),),
+    }
+    if image:
+        spec["img_emb.proj.0.bias"] = ((8,),)
+    return spec
+
+
+def wan_diffusers_transformer() -> dict:
+    return {
+        "patch_embedding.weight": ((5120, 16, 1, 1, 1),),
+        "condition_embedder.text_embedder.linear_1.weight": ((8, 16),),
+        "blocks.0.attn1.to_q.weight": ((8, 8),),
+        "scale_shift_table": ((1, 2, 8),),
+    }
+
+
+def lumina2_transformer(diffusers: bool = False) -> dict:
+    if diffusers:
+        return {"time_caption_embed.caption_embedder.1.weight": ((8, 2304),), "layers.0.attn.to_q.weight": ((8, 8),),
+                "noise_refiner.0.attn.to_q.weight": ((8, 8),)}
+    return {"cap_embedder.1.weight": ((8, 2304),), "layers.0.attention.qkv.weight": ((24, 8),),
+            "noise_refiner.0.attention.qkv.weight": ((24, 8),), "x_embedder.weight": ((8, 64),)}
+
+
+def hidream_transformer() -> dict:
+    return {
+        "caption_projection.0.linear.weight": ((8, 4096),),
+        "double_stream_blocks.0.block.attn1.to_q.weight": ((8, 8),),
+        "single_stream_blocks.0.block.attn1.to_q.weight": ((8, 8),),
+    }
+
+
+def hunyuan_video_transformer(in_channels: int = 16) -> dict:
+    """Original HunyuanVideo layout (as ComfyUI loads it): a token refiner and a 3-D patch embedding, plus
+    FLUX-like double/single blocks (which is why it must be told apart before FLUX.1)."""
+    return {
+        "img_in.proj.weight": ((8, in_channels, 1, 2, 2),),
+        "txt_in.individual_token_refiner.blocks.0.norm1.weight": ((8,),),
+        "txt_in.input_embedder.weight": ((8, 4096),),
+        "double_blocks.0.img_attn.qkv.weight": ((24, 8),),
+        "single_blocks.0.linear1.weight": ((8, 8),),
+        "final_layer.linear.weight": ((64, 8),),
+    }
+
+
+def hunyuan_video_diffusers_transformer() -> dict:
+    return {
+        "x_embedder.proj.weight": ((8, 16, 1, 2, 2),),
+        "context_embedder.token_refiner.refiner_blocks.0.norm1.weight": ((8,),),
+        "transformer_blocks.0.attn.to_q.weight": ((8, 8),),
+        "single_transformer_blocks.0.attn.to_q.weight": ((8, 8),),
+    }
+
+
+def ltxv_transformer(diffusers: bool = False) -> dict:
+    if diffusers:
+        return {"time_embed.emb.timestep_embedder.linear_1.bias": ((8,),), "proj_in.weight": ((8, 128),),
+                "transformer_blocks.0.attn2.to_k.weight": ((8, 4096),), "caption_projection.linear_1.weight": ((8, 4096),)}
+    return {"adaln_single.emb.timestep_embedder.linear_1.bias": ((8,),), "patchify_proj.weight": ((8, 128),),
+            "transformer_blocks.0.attn1.to_q.weight": ((8, 8),), "transformer_blocks.0.attn2.to_k.weight": ((8, 4096),)}
+
+
+def pixart_transformer() -> dict:
+    """PixArt shares LTX-Video's adaln_single but has a pos_embed (it must not be called LTX-Video)."""
+    return {"adaln_single.emb.timestep_embedder.linear_1.bias": ((8,),), "pos_embed.proj.bias": ((8,),),
+            "transformer_blocks.0.attn1.to_q.weight": ((8, 8),)}
+
+
+def as_checkpoint(spec: dict) -> dict:
+    """A ComfyUI-saved checkpoint: the model under model.diffusion_model. plus a bundled VAE."""
+    out = {DM + name: item for name, item in spec.items()}
+    out["vae.decoder.conv_in.weight"] = ((8, 16, 3, 3),)
+    return out
+
+
+def peft_lora(modules: dict[str, int], prefix: str = "diffusion_model.", rank: int = 4) -> dict:
+    """A PEFT LoRA (Diffusion Pipe saves ``diffusion_model.`` + PEFT names, diffusers ``transformer.``):
+    ``modules`` maps a module name to its input width."""
+    spec = {}
+    for module, width in modules.items():
+        spec[f"{prefix}{module}.lora_A.weight"] = ((rank, width),)
+        spec[f"{prefix}{module}.lora_B.weight"] = ((8, rank),)
+    return spec
+
+
+def kohya_lora(modules: dict[str, int], rank: int = 4) -> dict:
+    """A kohya / musubi-tuner LoRA: ``lora_unet_`` + the module name with dots as underscores."""
+    spec = {}
+    for module, width in modules.items():
+        m = "lora_unet_" + module.replace(".", "_")
+        spec.update({f"{m}.lora_down.weight": ((rank, width),), f"{m}.lora_up.weight": ((8, rank),),
+                     f"{m}.alpha": ((), "F16", float(rank))})
+    return spec

@@ -4,7 +4,8 @@
 LoRA's scalar ``alpha`` when the metadata does not give it) and answers: the
 kind (full checkpoint, diffusion model, LoRA, LyCORIS, VAE, text encoder,
 ControlNet, embedding, ...), the base family (SD1.x, SD2.x, SDXL base or
-refiner, SD3, FLUX.1), and for adapters their rank and alpha.
+refiner, SD3, FLUX.1, and the DiT families of :mod:`lorapilot.models.detect_dit`: Chroma, Wan 2.x,
+Lumina 2, HiDream-I1, HunyuanVideo, LTX-Video), and for adapters their rank and alpha.
 
 Key patterns (original LDM/A1111 layout unless noted):
 
@@ -26,6 +27,7 @@ import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
+from lorapilot.models.detect_dit import dit_adapter_family, dit_family_from_metadata, dit_model_family
 from lorapilot.models.safetensors_header import SafetensorsHeader, read_scalar
 
 FAMILIES: dict[str, str] = {
@@ -35,6 +37,12 @@ FAMILIES: dict[str, str] = {
     "sdxl_refiner": "SDXL refiner",
     "sd3": "SD3",
     "flux1": "FLUX.1",
+    "chroma": "Chroma",
+    "wan": "Wan 2.x",
+    "lumina2": "Lumina Image 2.0",
+    "hidream": "HiDream-I1",
+    "hunyuan_video": "HunyuanVideo",
+    "ltxv": "LTX-Video",
 }
 
 KINDS: dict[str, str] = {
@@ -53,6 +61,9 @@ KINDS: dict[str, str] = {
 }
 """Every kind :func:`detect` answers, with the store folder it belongs in."""
 
+# ComfyUI-format FLUX.1 LoRA (as Diffusion Pipe saves FLUX-layout models): original block names, dotted.
+_FLUX_DOTTED = re.compile(r"^(diffusion_model\.|transformer\.)?(double|single)_blocks\.\d+\.")
+_FLUX_LAYOUT = ("chroma", "hunyuan_video")  # families whose LoRA keys can match FLUX.1's
 _CONTEXT_DIM_FAMILY = {768: "sd1", 1024: "sd2", 2048: "sdxl"}
 _LORA_SUFFIXES = (".lora_down.weight", ".lora_A.weight", ".lora.down.weight", "_lora.down.weight")
 _LYCORIS_MARKERS = {"hada_w1_a": "loha", "lokr_w1": "lokr", "lokr_w1_a": "lokr", "lokr_w2": "lokr", "on_input": "ia3"}
@@ -144,9 +155,10 @@ def detect(header: SafetensorsHeader) -> Detection:
         or _detect_other(keys)
         or Detection(kind="unknown", evidence="no known key pattern")
     )
-    if result.family is None and result.kind in ("lora", "lycoris", "checkpoint", "diffusion_model"):
+    if result.kind in ("lora", "lycoris", "checkpoint", "diffusion_model"):
         family, evidence = _family_from_metadata(header.metadata)
-        if family:
+        # Keys alone cannot tell a Chroma or HunyuanVideo LoRA on attention only from a FLUX.1 one.
+        if family and (result.family is None or (result.family == "flux1" and family in _FLUX_LAYOUT)):
             result.family = family
             result.evidence = (result.evidence + "; " if result.evidence else "") + evidence
     result.dtype, result.params, result.tensors = _dtype_and_params(header)
@@ -260,7 +272,11 @@ def _alpha(keys: _Keys) -> float | None:
 
 def _adapter_family(keys: _Keys) -> tuple[str | None, str]:
     names = keys.names
-    hit = keys.first(lambda n: n.startswith(("lora_unet_double_blocks_", "lora_unet_single_blocks_")))
+    found = dit_adapter_family(keys)  # first: their block names overlap FLUX.1's and SD's attn2
+    if found:
+        return found
+    hit = keys.first(lambda n: n.startswith(("lora_unet_double_blocks_", "lora_unet_single_blocks_"))
+                     or _FLUX_DOTTED.match(n) is not None)
     if hit:
         return "flux1", f"key {hit}"
     hit = keys.first(lambda n: ".single_transformer_blocks." in n or n.startswith("single_transformer_blocks."))
@@ -301,7 +317,10 @@ def _family_from_metadata(meta: dict[str, str]) -> tuple[str | None, str]:
     for text, field_name in ((arch, "modelspec.architecture"), (version, "ss_base_model_version")):
         if not text:
             continue
-        if "flux" in text:
+        dit = dit_family_from_metadata(text)
+        if dit:
+            family = dit
+        elif "flux" in text:
             family = "flux1"
         elif "refiner" in text:
             family = "sdxl_refiner"
@@ -369,6 +388,10 @@ def _detect_diffusion(keys: _Keys) -> Detection | None:
     def k(name: str) -> str:
         return prefix + name
 
+    dit = dit_model_family(keys, prefix)
+    if dit:
+        family, variant, evidence = dit
+        return Detection(kind=kind, family=family, variant=variant, evidence=evidence)
     if keys.has(k("double_blocks.0.img_attn.qkv.weight")):
         variant = "dev" if keys.has(k("guidance_in.in_layer.weight")) else "schnell"
         return Detection(kind=kind, family="flux1", variant=variant, evidence=f"key {k('double_blocks.0.img_attn.qkv.weight')}")
