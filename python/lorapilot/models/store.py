@@ -372,27 +372,42 @@ _DIFFUSERS_PIPELINES = {
     "StableDiffusionXLImg2ImgPipeline": "sdxl_refiner",
     "StableDiffusion3Pipeline": "sd3",
     "FluxPipeline": "flux1",
+    "ChromaPipeline": "chroma",
+    "WanPipeline": "wan",
+    "WanImageToVideoPipeline": "wan",
+    "Lumina2Pipeline": "lumina2",
+    "Lumina2Text2ImgPipeline": "lumina2",
+    "HiDreamImagePipeline": "hidream",
+    "HunyuanVideoPipeline": "hunyuan_video",
+    "HunyuanVideoImageToVideoPipeline": "hunyuan_video",
+    "LTXPipeline": "ltxv",
+    "LTXImageToVideoPipeline": "ltxv",
+    "LTXConditionPipeline": "ltxv",
 }
 
 
-def _describe(path: Path) -> dict:
-    if path.is_dir():
+def describe_diffusers(path: Path) -> dict:
+    """A diffusers folder's family, from its model_index.json pipeline class (and the UNet's
+    cross-attention width, which alone tells SD 2.x from SD 1.x: both use StableDiffusionPipeline)."""
+    try:
+        index = json.loads((path / "model_index.json").read_text(encoding="utf-8"))
+        pipeline = index.get("_class_name", "")
+    except (OSError, ValueError, AttributeError):
+        return {"format": "diffusers", "kind": "diffusers", "error": f"{path}/model_index.json is not valid JSON"}
+    family = _DIFFUSERS_PIPELINES.get(pipeline)
+    if family == "sd1":
         try:
-            index = json.loads((path / "model_index.json").read_text(encoding="utf-8"))
-            pipeline = index.get("_class_name", "")
+            unet = json.loads((path / "unet" / "config.json").read_text(encoding="utf-8"))
+            family = {768: "sd1", 1024: "sd2"}.get(unet.get("cross_attention_dim"), "sd1")
         except (OSError, ValueError, AttributeError):
-            return {"format": "diffusers", "kind": "diffusers", "error": f"{path}/model_index.json is not valid JSON"}
-        family = _DIFFUSERS_PIPELINES.get(pipeline)
-        if family == "sd1":
-            try:
-                unet = json.loads((path / "unet" / "config.json").read_text(encoding="utf-8"))
-                family = {768: "sd1", 1024: "sd2"}.get(unet.get("cross_attention_dim"), "sd1")
-            except (OSError, ValueError):
-                pass
-        from lorapilot.models.detect import FAMILIES
+            pass
+    from lorapilot.models.detect import FAMILIES
 
-        return {"format": "diffusers", "kind": "diffusers", "family": family, "family_label": FAMILIES.get(family or ""), "variant": pipeline or None}
-    return summarize(path)
+    return {"format": "diffusers", "kind": "diffusers", "family": family, "family_label": FAMILIES.get(family or ""), "variant": pipeline or None}
+
+
+def _describe(path: Path) -> dict:
+    return describe_diffusers(path) if path.is_dir() else summarize(path)
 
 
 def _entry(root: Path, folder: str, path: Path, st, info: dict) -> ModelEntry:

@@ -17,12 +17,10 @@ COMPONENT_FOLDERS = {"vae": ("vae",), "ae": ("vae",), "clip_l": ("text_encoders"
 # Profile fields that name a model file or folder besides model.base (validation checks each exists).
 COMPONENT_SLOTS = ("vae", "clip_l", "clip_g", "t5xxl", "ae", "diffusers", "llm")
 BASE_KINDS = ("checkpoint", "diffusion_model", "diffusers", "unknown")
-# The model store's family names → TrainPilot's (the SDXL refiner is not trained here). The store calls a Chroma
-# file FLUX.1 (TrainPilot tells it by its distilled guidance layer) and does not detect Wan or Lumina 2 files.
-STORE_FAMILIES = {"sd1": "sd15", "sd2": "sd2", "sdxl": "sdxl", "sd3": "sd3", "flux1": "flux1"}
-_PIPELINES = {"StableDiffusionPipeline": "sd15", "StableDiffusionXLPipeline": "sdxl",
-              "StableDiffusion3Pipeline": "sd3", "FluxPipeline": "flux1", "ChromaPipeline": "chroma",
-              "WanPipeline": "wan21", "Lumina2Pipeline": "lumina2", "Lumina2Text2ImgPipeline": "lumina2"}
+# The model store's family names → TrainPilot's (the SDXL refiner is not trained here).
+STORE_FAMILIES = {"sd1": "sd15", "sd2": "sd2", "sdxl": "sdxl", "sd3": "sd3", "flux1": "flux1", "chroma": "chroma",
+                  "wan": "wan21", "lumina2": "lumina2", "hidream": "hidream", "hunyuan_video": "hunyuanvideo",
+                  "ltxv": "ltxvideo"}
 
 
 @dataclass
@@ -66,7 +64,7 @@ def list_base_models(ctx: Context, family: str | None = None) -> list[BaseModel]
             folder = wan_folders.setdefault(parent, BaseModel(rel, e.folder, "folder", "wan21", 0))
             folder.size += e.size
             continue
-        fam = _trainpilot_family(e.family, Path(e.path))
+        fam = _trainpilot_family(e.family)
         if family and fam not in (None, family):
             continue
         out.append(BaseModel(_profile_path(ctx, e), e.folder, "diffusers" if e.format == "diffusers" else "file", fam, e.size))
@@ -84,22 +82,8 @@ def wan_model_type(folder: Path) -> str | None:
     return None
 
 
-def _is_chroma(path: Path) -> bool:
-    """A FLUX-layout transformer file with Chroma's distilled guidance layer (which the model store calls FLUX.1)."""
-    from lorapilot.models.safetensors_header import SafetensorsError, read_header
-
-    if not path.is_file() or path.suffix != ".safetensors":
-        return False
-    try:
-        return any(name.startswith(("distilled_guidance_layer.", "model.diffusion_model.distilled_guidance_layer."))
-                   for name in read_header(path).tensors)
-    except (OSError, SafetensorsError):
-        return False
-
-
-def _trainpilot_family(store_family: str | None, path: Path) -> str | None:
-    family = STORE_FAMILIES.get(store_family or "")
-    return "chroma" if family == "flux1" and _is_chroma(path) else family
+def _trainpilot_family(store_family: str | None) -> str | None:
+    return STORE_FAMILIES.get(store_family or "")
 
 
 def list_components(ctx: Context, slot: str) -> list[str]:
@@ -115,25 +99,16 @@ def list_components(ctx: Context, slot: str) -> list[str]:
 
 
 def detect_family(path: Path) -> str | None:
-    """The family of a base model file or diffusers folder (the store's detection), or None."""
+    """The family of a base model file or diffusers folder (the model store's detection), or None."""
     if path.is_dir():
         if wan_model_type(path):
             return "wan21"
-        try:
-            index = json.loads((path / "model_index.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        family = _PIPELINES.get(index.get("_class_name", "")) if isinstance(index, dict) else None
-        if family == "sd15":  # SD 2.x uses the same pipeline class: its UNet attends to 1024-wide OpenCLIP states
-            try:
-                unet = json.loads((path / "unet" / "config.json").read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                return family
-            return "sd2" if isinstance(unet, dict) and unet.get("cross_attention_dim") == 1024 else family
-        return family
+        from lorapilot.models.store import describe_diffusers
+
+        return _trainpilot_family(describe_diffusers(path).get("family"))
     from lorapilot.models.inspect import summarize
 
-    return _trainpilot_family(summarize(path).get("family"), path)
+    return _trainpilot_family(summarize(path).get("family"))
 
 
 def resolve_model(ctx: Context, user_path: str) -> Path:
