@@ -47,6 +47,7 @@ CASES = [
     (lambda: mf.wan_transformer(dim=1536), "diffusion_model", "wan", "t2v 1.3B", None),
     (lambda: mf.wan_transformer(dim=5120, image=True), "diffusion_model", "wan", "i2v 14B", None),
     (mf.wan_diffusers_transformer, "diffusion_model", "wan", "t2v 14B", None),
+    (lambda: mf.wan_transformer(dim=3072, in_dim=48), "diffusion_model", "wan", "ti2v 5B", None),
     (lambda: mf.as_checkpoint(mf.wan_transformer()), "checkpoint", "wan", "t2v 1.3B", None),
     (mf.lumina2_transformer, "diffusion_model", "lumina2", None, None),
     (lambda: mf.lumina2_transformer(diffusers=True), "diffusion_model", "lumina2", None, None),

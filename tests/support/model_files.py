@@ -269,10 +269,11 @@ def chroma_transformer() -> dict:
     return spec
 
 
-def wan_transformer(dim: int = 1536, image: bool = False) -> dict:
-    """Wan 2.1 (original / ComfyUI layout): patch_embedding [dim, in_dim, 1, 2, 2], head.modulation."""
+def wan_transformer(dim: int = 1536, image: bool = False, in_dim: int | None = None) -> dict:
+    """Wan 2.1 (original / ComfyUI layout): patch_embedding [dim, in_dim, 1, 2, 2], head.modulation.
+    Wan 2.2's 5B TI2V has the same layout with 48 input channels (its VAE's latents)."""
     spec = {
-        "patch_embedding.weight": ((dim, 16 if not image else 36, 1, 1, 1),),
+        "patch_embedding.weight": ((dim, in_dim or (36 if image else 16), 1, 1, 1),),
         "blocks.0.self_attn.q.weight": ((4, 8),),
         "blocks.0.cross_attn.k.weight": ((4, 8),),
         "blocks.0.ffn.0.weight": ((8, 8),),
