@@ -1,8 +1,9 @@
-"""``lorapilot copilot serve|status|ask|history``: thin shells over :class:`ChatService`."""
+"""``lorapilot copilot serve|status|ask|history|delete|clear|trash``: thin shells over the library."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import sys
 
@@ -24,6 +25,21 @@ def _service(ctx, permit_allow_all: bool = False, cli: str | None = None):
         default_timeout_s=settings.default_timeout_s,
         max_timeout_s=settings.max_timeout_s,
     )
+
+
+@contextlib.contextmanager
+def _history(ctx):
+    from lorapilot.copilot.history import History
+
+    db = History(ctx.workspace.state_dir("copilot") / "history.db")
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def _when(ts: float) -> str:
+    return datetime.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
 
 
 @click.group("copilot")
@@ -109,19 +125,85 @@ def ask(ctx, prompt, cwd, allow_tools, deny_tools, add_dirs, model, conversation
 @workspace_option
 def history(ctx, conversation_id: str | None, limit: int) -> None:
     """The latest chats (newest first), or one whole conversation."""
-    from lorapilot.copilot.history import History
-
-    db = History(ctx.workspace.state_dir("copilot") / "history.db")
-    try:
+    with _history(ctx) as db:
         if conversation_id is None:
             for conv in db.conversations(limit):
-                when = datetime.datetime.fromtimestamp(conv["last_at"]).strftime("%Y-%m-%d %H:%M")
-                click.echo(f"{conv['conversation_id']}  {when}  {conv['messages']:>3} msg  {conv['title']}")
+                click.echo(f"{conv['conversation_id']}  {_when(conv['last_at'])}  {conv['messages']:>3} msg  {conv['title']}")
             return
         for entry in reversed(db.entries(conversation_id, limit)):
             when = datetime.datetime.fromtimestamp(entry.started_at).strftime("%Y-%m-%d %H:%M:%S")
             click.echo(f"--- #{entry.id} {when} in /{entry.cwd} [{entry.status}, exit {entry.exit_code}]")
             click.echo(f"> {entry.prompt.rstrip()}")
             click.echo(entry.answer.rstrip())
-    finally:
-        db.close()
+
+
+@copilot_group.command("delete")
+@click.argument("entry_id", type=int)
+@workspace_option
+def delete(ctx, entry_id: int) -> None:
+    """Move history entry ENTRY_ID (the #id `history --conversation` shows) to the Copilot trash."""
+    with _history(ctx) as db:
+        db.delete(entry_id)
+    click.echo(f"moved #{entry_id} to the Copilot trash (undo: lorapilot copilot trash restore {entry_id})")
+
+
+@copilot_group.command("clear")
+@click.option("--conversation", "conversation_id", metavar="UUID", help="Only this conversation.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@workspace_option
+def clear(ctx, conversation_id: str | None, yes: bool) -> None:
+    """Move the whole history (or one conversation) to the Copilot trash, restorable as one batch."""
+    if not yes:
+        what = f"conversation {conversation_id}" if conversation_id else "the whole Copilot history"
+        click.confirm(f"Move {what} to the trash?", abort=True)
+    with _history(ctx) as db:
+        result = db.clear(conversation_id)
+    click.echo(f"moved {result['deleted']} entr{'y' if result['deleted'] == 1 else 'ies'} to the Copilot trash")
+    if result["kept_running"]:
+        click.echo(f"kept {result['kept_running']} running entr{'y' if result['kept_running'] == 1 else 'ies'}")
+    if result["batch"]:
+        click.echo(f"undo: lorapilot copilot trash restore --batch {result['batch']}")
+
+
+@copilot_group.group("trash")
+def trash_group() -> None:
+    """Deleted Copilot history: list, restore, or delete for good."""
+
+
+@trash_group.command("list")
+@click.option("--limit", default=50, show_default=True, type=int)
+@workspace_option
+def trash_list(ctx, limit: int) -> None:
+    """Trashed entries, most recently deleted first (with the batch a clear restores at once)."""
+    with _history(ctx) as db:
+        entries = db.trash(limit)
+    if not entries:
+        click.echo("the Copilot trash is empty")
+    for e in entries:
+        title = next(iter(e.prompt.strip().splitlines()), "")[:80]
+        click.echo(f"#{e.id:<6} deleted {_when(e.deleted_at)}  batch {e.deleted_batch}  {title}")
+
+
+@trash_group.command("restore")
+@click.argument("entry_id", type=int, required=False)
+@click.option("--batch", help="Restore every entry one delete or clear moved (its batch id).")
+@workspace_option
+def trash_restore(ctx, entry_id: int | None, batch: str | None) -> None:
+    """Put entry ENTRY_ID (or a --batch) back in the history."""
+    with _history(ctx) as db:
+        restored = db.restore(entry_id, batch)
+    click.echo(f"restored {restored} entr{'y' if restored == 1 else 'ies'}")
+
+
+@trash_group.command("empty")
+@click.option("--older-than", type=click.FloatRange(min=0), help="Only entries deleted more than this many days ago.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@workspace_option
+def trash_empty(ctx, older_than: float | None, yes: bool) -> None:
+    """Delete trashed entries for good (all, or those older than --older-than days)."""
+    if not yes:
+        what = "every entry in the Copilot trash" if older_than is None else f"Copilot trash entries older than {older_than:g} days"
+        click.confirm(f"Delete {what} for good?", abort=True)
+    with _history(ctx) as db:
+        purged = db.empty_trash(None if older_than is None else older_than * 86400)
+    click.echo(f"deleted {purged} entr{'y' if purged == 1 else 'ies'} for good")

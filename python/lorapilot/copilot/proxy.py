@@ -179,3 +179,35 @@ async def history_entry(entry_id: int, request: Request, ctx: Context = Depends(
 @router.get("/conversations")
 async def conversations(request: Request, ctx: Context = Depends(get_ctx)) -> Response:
     return await _forward(request, ctx, "/conversations")
+
+
+@router.delete("/history")
+async def clear_history(request: Request, ctx: Context = Depends(get_ctx)) -> Response:
+    """Move the history (or ``?conversation_id=``'s) to the trash; the answer's ``batch`` undoes it."""
+    return await _forward(request, ctx, "/history")
+
+
+@router.delete("/history/{entry_id}")
+async def delete_entry(entry_id: int, request: Request, ctx: Context = Depends(get_ctx)) -> Response:
+    """Move one entry to the trash."""
+    return await _forward(request, ctx, f"/history/{entry_id}")
+
+
+@router.get("/trash")
+async def trash(request: Request, ctx: Context = Depends(get_ctx)) -> Response:
+    return await _forward(request, ctx, "/trash")
+
+
+@router.post("/trash/restore")
+async def restore(request: Request, ctx: Context = Depends(get_ctx)) -> Response:
+    return await _forward(request, ctx, "/trash/restore")
+
+
+@router.delete("/trash/{entry_id}")
+async def purge(entry_id: int, request: Request, ctx: Context = Depends(get_ctx)) -> Response:
+    return await _forward(request, ctx, f"/trash/{entry_id}")
+
+
+@router.post("/trash/empty")
+async def empty_trash(request: Request, ctx: Context = Depends(get_ctx)) -> Response:
+    return await _forward(request, ctx, "/trash/empty")

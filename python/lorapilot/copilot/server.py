@@ -2,7 +2,10 @@
 
 ``GET /health``, ``GET /status``, ``POST /chat`` (JSON, or SSE with
 ``"stream": true`` or ``Accept: text/event-stream``), ``POST /chat/cancel``,
-``GET /history``, ``GET /history/{id}``, ``GET /conversations``.
+``GET /history``, ``GET /history/{id}``, ``GET /conversations``; deleting goes
+to a trash with restore: ``DELETE /history/{id}``, ``DELETE /history`` (clear;
+``?conversation_id=`` for one conversation), ``GET /trash``,
+``POST /trash/restore``, ``DELETE /trash/{id}``, ``POST /trash/empty``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lorapilot.copilot.command import MAX_PATTERNS, MAX_PROMPT_CHARS, ChatOptions, PermissionRefused
 from lorapilot.copilot.service import ChatBusy, ChatService, CliMissing
-from lorapilot.errors import LorapilotError, NotFoundError
+from lorapilot.errors import ConflictError, LorapilotError, NotFoundError
 
 
 class BindRefused(LorapilotError):
@@ -76,6 +79,21 @@ class ChatRequest(BaseModel):
         return ChatOptions(**self.model_dump(exclude={"timeout_s", "stream"}))
 
 
+class RestoreRequest(BaseModel):
+    """``POST /trash/restore``: one entry or one batch (a delete or a clear)."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: int | None = None
+    batch: str | None = None
+
+
+class EmptyTrashRequest(BaseModel):
+    """``POST /trash/empty``: everything, or what was deleted more than ``older_than_days`` ago."""
+
+    model_config = ConfigDict(extra="forbid")
+    older_than_days: float | None = Field(default=None, ge=0)
+
+
 def sse_event(kind: str, data: dict) -> bytes:
     """One Server-Sent Event with a JSON payload."""
     return f"event: {kind}\ndata: {json.dumps(data)}\n\n".encode("utf-8")
@@ -106,6 +124,8 @@ def create_sidecar_app(service: ChatService) -> FastAPI:
         status = 400
         if isinstance(exc, NotFoundError):
             status = 404
+        elif isinstance(exc, ConflictError):
+            status = 409
         elif isinstance(exc, PermissionRefused):
             status = 403
         elif isinstance(exc, CliMissing):
@@ -147,6 +167,32 @@ def create_sidecar_app(service: ChatService) -> FastAPI:
     @app.get("/history/{entry_id}")
     def history_entry(entry_id: int) -> dict:
         return service.history.get(entry_id).to_dict()
+
+    @app.delete("/history/{entry_id}")
+    def delete_entry(entry_id: int) -> dict:
+        return service.history.delete(entry_id)
+
+    @app.delete("/history")
+    def clear_history(conversation_id: str | None = None) -> dict:
+        return service.history.clear(conversation_id)
+
+    @app.get("/trash")
+    def trash(limit: int = Query(200, ge=1, le=1000)) -> dict:
+        return {"entries": [e.to_dict() for e in service.history.trash(limit)]}
+
+    @app.post("/trash/restore")
+    def restore(body: RestoreRequest) -> dict:
+        return {"restored": service.history.restore(body.id, body.batch)}
+
+    @app.delete("/trash/{entry_id}")
+    def purge(entry_id: int) -> dict:
+        service.history.purge(entry_id)
+        return {"purged": 1}
+
+    @app.post("/trash/empty")
+    def empty_trash(body: EmptyTrashRequest) -> dict:
+        older = None if body.older_than_days is None else body.older_than_days * 86400
+        return {"purged": service.history.empty_trash(older)}
 
     @app.get("/conversations")
     def conversations(limit: int = Query(50, ge=1, le=500)) -> dict:

@@ -1,12 +1,13 @@
 import { useCallback, useEffect, useRef, useState } from "react";
-import { ApiError, errorMessage, get, post, withQuery } from "../../api/client";
+import { ApiError, del, errorMessage, get, post, withQuery } from "../../api/client";
 import { useEvent } from "../../api/events";
 import type { ServicesResponse } from "../../api/types";
 import { ErrorBanner } from "../../components/ErrorBanner";
 import { useAction } from "../../hooks/useApi";
 import type { DrawerProps } from "../types";
-import { type ChatResult, type CopilotStatus, type HistoryEntry, streamChat } from "./api";
+import { type ChatResult, type CopilotStatus, type DeleteResult, type HistoryEntry, streamChat } from "./api";
 import { HistoryList } from "./HistoryList";
+import { TrashList } from "./TrashList";
 import { StateNotice } from "./StateNotice";
 import { TokenSettings } from "./TokenSettings";
 import "./copilot.css";
@@ -40,7 +41,10 @@ function fromEntry(e: HistoryEntry): Message {
 export default function CopilotDrawer({ onClose }: DrawerProps) {
   const [status, setStatus] = useState<CopilotStatus>();
   const [statusError, setStatusError] = useState<string | null>(null);
-  const [view, setView] = useState<"chat" | "history">("chat");
+  const [view, setView] = useState<"chat" | "history" | "trash">("chat");
+  // The last delete or clear, undoable by restoring its batch from the trash.
+  const [undo, setUndo] = useState<{ batch: string; what: string }>();
+  const [listKey, setListKey] = useState(0);
   const [settingsOpen, setSettingsOpen] = useState(false);
   const [conversationId, setConversationId] = useState<string | undefined>(
     () => sessionStorage.getItem(CONVERSATION_KEY) ?? undefined,
@@ -54,6 +58,7 @@ export default function CopilotDrawer({ onClose }: DrawerProps) {
   const [running, setRunning] = useState(false);
   const start = useAction();
   const stop = useAction();
+  const removal = useAction();
   const endRef = useRef<HTMLDivElement>(null);
 
   const loadStatus = useCallback(() => {
@@ -79,17 +84,38 @@ export default function CopilotDrawer({ onClose }: DrawerProps) {
     }
   });
 
+  const loadMessages = useCallback((id: string | undefined) => {
+    if (!id) return;
+    get<{ entries: HistoryEntry[] }>(withQuery("/api/copilot/history", { conversation_id: id, limit: 200 }))
+      .then((h) => setMessages(h.entries.slice().reverse().map(fromEntry)))
+      .catch((err) => setStatusError(errorMessage(err)));
+  }, []);
   const openConversation = useCallback((id: string | undefined) => {
     setConversationId(id);
     if (id) sessionStorage.setItem(CONVERSATION_KEY, id);
     else sessionStorage.removeItem(CONVERSATION_KEY);
     setMessages([]);
     setView("chat");
-    if (!id) return;
-    get<{ entries: HistoryEntry[] }>(withQuery("/api/copilot/history", { conversation_id: id, limit: 200 }))
-      .then((h) => setMessages(h.entries.slice().reverse().map(fromEntry)))
-      .catch((err) => setStatusError(errorMessage(err)));
-  }, []);
+    loadMessages(id);
+  }, [loadMessages]);
+
+  const deleted = (result: DeleteResult, what: string) => {
+    setUndo(result.batch ? { batch: result.batch, what } : undefined);
+    if (result.kept_running) setStatusError(`${result.kept_running} running message(s) were kept.`);
+  };
+  const deleteMessage = async (m: Message) => {
+    const result = await removal.run(() => del<DeleteResult>(`/api/copilot/history/${m.id}`));
+    if (!result) return;
+    setMessages((all) => all.filter((x) => x.key !== m.key));
+    deleted(result, "1 message");
+  };
+  const undoDelete = async () => {
+    if (!undo) return;
+    if ((await removal.run(() => post("/api/copilot/trash/restore", { batch: undo.batch }))) === undefined) return;
+    setUndo(undefined);
+    loadMessages(conversationId);
+    setListKey((k) => k + 1);
+  };
   useEffect(() => {
     openConversation(sessionStorage.getItem(CONVERSATION_KEY) ?? undefined);
   }, [openConversation]);
@@ -183,17 +209,56 @@ export default function CopilotDrawer({ onClose }: DrawerProps) {
           <button type="button" className={view === "history" ? "active" : "ghost"} onClick={() => setView("history")}>
             History
           </button>
+          <button type="button" className={view === "trash" ? "active" : "ghost"} onClick={() => setView("trash")}>
+            Trash
+          </button>
           <button type="button" className="ghost" onClick={() => openConversation(undefined)} disabled={running}>
             New conversation
           </button>
         </nav>
+        <ErrorBanner message={removal.error} onClose={removal.clearError} />
+        {undo && (
+          <div className="copilot-undo" role="status" data-testid="copilot-undo">
+            <span>Moved {undo.what} to the trash.</span>
+            <button type="button" onClick={() => void undoDelete()} disabled={removal.busy}>
+              Undo
+            </button>
+            <button type="button" className="link" aria-label="Dismiss" onClick={() => setUndo(undefined)}>
+              ✕
+            </button>
+          </div>
+        )}
         {view === "history" ? (
-          <HistoryList current={conversationId} onOpen={openConversation} />
+          <HistoryList
+            key={listKey}
+            current={conversationId}
+            onOpen={openConversation}
+            onDeleted={(result, what) => {
+              deleted(result, what);
+              setMessages([]);
+            }}
+          />
+        ) : view === "trash" ? (
+          <TrashList
+            key={listKey}
+            onChanged={() => {
+              setUndo(undefined);
+              loadMessages(conversationId);
+            }}
+          />
         ) : (
           <section className="copilot-messages" aria-label="Conversation" aria-live="polite">
             {!messages.length && <p className="muted">Ask about your workspace, e.g. “why did my training run out of memory? here is the log”.</p>}
             {messages.map((m) => (
               <article key={m.key} className="copilot-message" data-testid="copilot-message" data-status={m.running ? "running" : (m.result?.status ?? "error")}>
+                {m.id !== undefined && !m.running && (
+                  <div className="copilot-message-tools">
+                    <button type="button" className="ghost" aria-label="Delete this message" title="Move to the trash"
+                      disabled={removal.busy} onClick={() => void deleteMessage(m)}>
+                      Delete
+                    </button>
+                  </div>
+                )}
                 <p className="copilot-prompt">{m.prompt}</p>
                 {(m.answer || m.running) && <pre className="copilot-answer">{m.answer || "…"}</pre>}
                 {m.stderr && (

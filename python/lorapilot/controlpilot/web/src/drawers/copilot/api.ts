@@ -106,3 +106,15 @@ export async function streamChat(body: ChatRequest, onEvent: (e: ChatEvent) => v
     }
   }
 }
+
+/** What a delete or clear answers: restoring `batch` undoes it as a whole. */
+export interface DeleteResult {
+  batch: string | null;
+  deleted: number;
+  kept_running?: number;
+}
+
+export interface TrashedEntry extends HistoryEntry {
+  deleted_at: number;
+  deleted_batch: string;
+}
