@@ -202,3 +202,45 @@ def test_roots_cli(tmp_path):
     assert len(lp(ctx, "list").stdout.splitlines()) == 1
     gone = lp(ctx, "remove", str(renders))
     assert gone.returncode == 1 and "is not an extra root" in gone.stderr
+
+
+@pytest.mark.timeout(60)
+def test_a_running_watcher_picks_up_an_added_root_and_lets_go_of_a_removed_one(tmp_path):
+    """The root is added by another library (the CLI beside a running ControlPilot)."""
+    import time
+
+    from lorapilot.mediapilot.watch import Watcher
+
+    ctx, served = make_library(tmp_path)
+    renders = tmp_path / "renders"
+    renders.mkdir()
+    watcher = Watcher(served, roots_check_s=0.5).start()
+    conn = served.index.reader()
+
+    def names():
+        return {r[0] for r in conn.execute("SELECT name FROM media")}
+
+    def wait_for(check):
+        deadline = time.monotonic() + 20
+        while not check():
+            assert time.monotonic() < deadline, names()
+            time.sleep(0.05)
+
+    cli = MediaLibrary.open(ctx)
+    try:
+        add_root(cli, str(renders))
+        wait_for(lambda: str(renders) in [str(r.path) for r in watcher.lib.roots()])
+        time.sleep(1.0)  # the watch restarts on the new set of roots
+        mf.png(renders / "fresh.png")
+        wait_for(lambda: "fresh.png" in names())
+        remove_root(cli, str(renders))
+        wait_for(lambda: "fresh.png" not in names())
+        time.sleep(1.0)
+        mf.png(renders / "ignored.png")
+        mf.png(ctx.workspace.outputs / "kept.png")
+        wait_for(lambda: "kept.png" in names())
+        assert "ignored.png" not in names() and watcher.error is None
+    finally:
+        watcher.stop()
+        cli.close()
+        served.close()
