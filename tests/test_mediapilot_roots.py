@@ -244,3 +244,16 @@ def test_a_running_watcher_picks_up_an_added_root_and_lets_go_of_a_removed_one(t
         watcher.stop()
         cli.close()
         served.close()
+
+
+def test_a_library_opened_from_an_older_context_reads_the_current_roots(tmp_path):
+    """ControlPilot's context caches its settings at start; a root added since must still be seen."""
+    ctx, lib = make_library(tmp_path)
+    assert ctx.settings.media.extra_roots == []  # cached now
+    renders = tmp_path / "renders"
+    renders.mkdir()
+    add_root(lib, str(renders))
+    late = MediaLibrary.open(ctx)
+    assert [r.label for r in late.roots()] == ["outputs", str(renders)]
+    late.close()
+    lib.close()

@@ -43,7 +43,7 @@ class MediaLibrary:
         # Opened from a context: the roots follow config/lorapilot.toml as it changes (a root added from the
         # CLI reaches a running ControlPilot and its watcher), see :meth:`_follow_settings`.
         self.settings_file = settings_file
-        self._settings_signature = _signature(settings_file) if settings_file else None
+        self._settings_signature = None  # the first look reads the file: ``settings`` may predate it
         self.index = MediaIndex(db_path or workspace.state_dir("mediapilot") / "index.db")
         self.thumbs_dir = workspace.cache / "thumbs"
         self.scan_lock = threading.Lock()
