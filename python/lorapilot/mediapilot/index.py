@@ -121,7 +121,7 @@ SCHEMA = [
     # Favourites and tags of a root that was removed from the roots, by path: they come back when the
     # root is added again (MediaIndex.drop_root / restore_kept).
     """
-    CREATE TABLE media_kept (
+    CREATE TABLE IF NOT EXISTS media_kept (
         root_id INTEGER NOT NULL,
         rel TEXT NOT NULL,
         fav INTEGER NOT NULL,
