@@ -8,7 +8,7 @@ import pytest
 
 from lorapilot.db import connect, migrate, split_statements
 from lorapilot.errors import ConfigError
-from lorapilot.progress import Cancelled, check_cancel
+from lorapilot.progress import Cancelled, check_cancel, last_cancel_point
 from lorapilot.tasks import TaskManager
 from lorapilot.workspace.secrets import delete_secret, read_secrets, set_secret
 
@@ -78,6 +78,47 @@ def test_task_cancel_and_failure():
         time.sleep(0.02)
     assert slow_task.state == "cancelled"
     assert broken_task.state == "failed" and "bad input" in broken_task.error
+
+
+def _finish(task, timeout=5):
+    deadline = time.monotonic() + timeout
+    while task.finished_at is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def test_a_cancel_after_the_last_cancel_point_leaves_the_task_done():
+    """Work past its point of no return (renaming finished files in) completed: it is done, not cancelled."""
+    tasks = TaskManager()
+    past, cancelled = threading.Event(), threading.Event()
+
+    def committing(progress, cancel):
+        last_cancel_point(cancel)
+        past.set()
+        cancelled.wait(5)  # the cancel arrives while the last renames run
+        return "swapped in"
+
+    task = tasks.submit("demo", "commit", committing)
+    past.wait(5)
+    tasks.cancel(task.id)
+    cancelled.set()
+    _finish(task)
+    assert (task.state, task.result) == ("done", "swapped in")
+
+
+def test_a_cancel_before_the_last_cancel_point_still_cancels():
+    tasks = TaskManager()
+    go = threading.Event()
+
+    def committing(progress, cancel):
+        go.wait(5)
+        last_cancel_point(cancel)
+        return "swapped in"
+
+    task = tasks.submit("demo", "commit", committing)
+    tasks.cancel(task.id)
+    go.set()
+    _finish(task)
+    assert task.state == "cancelled" and task.result is None
 
 
 def test_check_cancel():

@@ -32,6 +32,25 @@ def check_cancel(cancel: threading.Event | None) -> None:
         raise Cancelled("cancelled")
 
 
+class CancelEvent(threading.Event):
+    """A task's cancel request, which its work can close once nothing can be stopped any more."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.closed = False
+
+
+def last_cancel_point(cancel: threading.Event | None) -> None:
+    """Like :func:`check_cancel`, then close ``cancel``: the work now always runs to its end.
+
+    A cancel that arrives later (while, say, finished files are renamed into place) is too late to
+    stop anything, so the task must end "done", not "cancelled".
+    """
+    check_cancel(cancel)
+    if isinstance(cancel, CancelEvent):
+        cancel.closed = True
+
+
 @contextlib.contextmanager
 def cli_progress(description: str, total: float | None = None, unit: str = "") -> Iterator[Callable]:
     """A rich progress bar on stderr, as a :class:`Progress` callable."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Literal
 
 from lorapilot.errors import LorapilotError, NotFoundError
-from lorapilot.progress import Cancelled
+from lorapilot.progress import CancelEvent, Cancelled
 
 TaskState = Literal["queued", "running", "done", "failed", "cancelled"]
 _KEEP_FINISHED = 200
@@ -35,7 +35,7 @@ class Task:
     created_at: float = field(default_factory=time.time)
     started_at: float | None = None
     finished_at: float | None = None
-    cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
+    cancel_event: CancelEvent = field(default_factory=CancelEvent, repr=False)
 
     def to_dict(self) -> dict:
         # Not asdict(): it deep-copies every field, and an Event holds a lock.
@@ -87,7 +87,8 @@ class TaskManager:
             self._changed()
             try:
                 task.result = work(progress, task.cancel_event)
-                task.state = "cancelled" if task.cancel_event.is_set() else "done"
+                late = task.cancel_event.closed  # a cancel after the last cancel point stopped nothing
+                task.state = "cancelled" if task.cancel_event.is_set() and not late else "done"
             except Cancelled:
                 task.state = "cancelled"
             except LorapilotError as exc:

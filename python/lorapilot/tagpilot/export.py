@@ -39,7 +39,7 @@ import yaml
 
 from lorapilot.errors import LorapilotError
 from lorapilot.fsutil import atomic_write_text
-from lorapilot.progress import Progress, check_cancel, no_progress
+from lorapilot.progress import Progress, check_cancel, last_cancel_point, no_progress
 from lorapilot.tagpilot.dataset import Dataset, caption_name
 from lorapilot.tagpilot.index import scan
 from lorapilot.workspace.layout import Workspace
@@ -270,7 +270,7 @@ def export_dataset(
             else:
                 step("diffusion-pipe: dataset.toml")
                 result.files.update(_diffusion_pipe(ds, root, folder, options))
-        check_cancel(cancel)
+        last_cancel_point(cancel)
         # Past the last cancel point: a few renames, under the dataset's lock (across processes), so two
         # exports of one dataset never swap at the same time.
         with ds.lock():
