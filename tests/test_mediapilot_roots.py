@@ -56,6 +56,9 @@ def test_settings_edit_appends_a_media_table_to_the_template(tmp_path):
     assert text[len(SETTINGS_TEMPLATE):] == '\n[media]\nextra_roots = ["/data/renders"]\n'
     assert load_settings(path).media.extra_roots == ["/data/renders"]
     # A table without the key gets it as its first line; the rest stays.
+    fresh = tmp_path / "new-ws" / "config" / "lorapilot.toml"  # no config/ yet
+    set_string_array(fresh, "media", "extra_roots", ["/r"])
+    assert fresh.read_text() == '[media]\nextra_roots = ["/r"]\n'
     path.write_text('[media]\nwatch = false\n')
     set_string_array(path, "media", "extra_roots", [])
     assert path.read_text() == '[media]\nextra_roots = []\nwatch = false\n'

@@ -111,4 +111,5 @@ def set_string_array(path: Path, table: str, key: str, values: list[str]) -> Non
         raise ConfigError(path, f"could not change {table}.{key} in place (it is written in a form this "
                                 f"editor does not rewrite, e.g. a dotted key or an inline table): set "
                                 f"{key} = {_array_text(values)} under [{table}] by hand")
+    path.parent.mkdir(parents=True, exist_ok=True)  # a workspace not initialised yet has no config/
     atomic_write_text(path, new_text)
