@@ -141,7 +141,9 @@ def test_invokeai_thumbnails_are_not_indexed(tmp_path):
     extra = tmp_path / "invoke-elsewhere" / "images"  # InvokeAI's own images folder added as an extra root
     mf.webp(extra / "thumbnails" / "b.webp")
     mf.png(extra / "b.png")
-    ctx.settings.media.extra_roots = [str(extra)]
+    from lorapilot.mediapilot.roots import add_root
+
+    add_root(lib, str(extra))  # the library follows config/lorapilot.toml, not an in-memory edit
     assert lib.scan().added == 1
     assert lib.reindex([str(extra / "thumbnails" / "b.webp")]).added == 0
 

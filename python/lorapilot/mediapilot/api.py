@@ -267,9 +267,42 @@ def zip_post(body: Ids, lib: MediaLibrary = Depends(get_library)) -> StreamingRe
 def scan(ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks),
          lib: MediaLibrary = Depends(get_library)) -> dict:
     """A full rescan as a background task (progress over /api/tasks)."""
-    task = tasks.submit("media-scan", "Scan media", lambda progress, cancel: lib.scan(progress, cancel).to_dict())
+    return _scan_task(tasks, lib, "Scan media")
+
+
+class RootBody(_Body):
+    path: str = Field(min_length=1, max_length=4096, description="absolute folder path")
+
+
+def _scan_task(tasks: TaskManager, lib: MediaLibrary, title: str) -> dict:
+    task = tasks.submit("media-scan", title, lambda progress, cancel: lib.scan(progress, cancel).to_dict())
     # Not Task.to_dict(): dataclasses.asdict would deep-copy the task's threading.Event.
     return {"id": task.id, "kind": task.kind, "title": task.title, "state": task.state}
+
+
+@router.get("/roots")
+def roots_list(lib: MediaLibrary = Depends(get_library)) -> list[dict]:
+    """Every root with its file count and whether it is reachable."""
+    from lorapilot.mediapilot.roots import list_roots
+
+    return list_roots(lib)
+
+
+@router.post("/roots")
+def roots_add(body: RootBody, tasks: TaskManager = Depends(get_tasks), lib: MediaLibrary = Depends(get_library)) -> dict:
+    """Add an extra root (written to config/lorapilot.toml) and scan it as a task with progress."""
+    from lorapilot.mediapilot.roots import add_root
+
+    root = add_root(lib, body.path)
+    return {"root": root, "task": _scan_task(tasks, lib, f"Scan new media root {root['label']}")}
+
+
+@router.post("/roots/remove")
+def roots_remove(body: RootBody, lib: MediaLibrary = Depends(get_library)) -> dict:
+    """Stop indexing an extra root (files stay on disk; favourites and tags return if it is re-added)."""
+    from lorapilot.mediapilot.roots import remove_root
+
+    return remove_root(lib, body.path)
 
 
 @router.get("/{media_id}")

@@ -36,9 +36,12 @@ def media_group() -> None:
 @workspace_option
 def scan_cmd(ctx) -> None:
     """Index new and changed files, drop vanished ones (incremental)."""
+    _scan(_open(ctx))
+
+
+def _scan(lib) -> None:
     from lorapilot.progress import cli_progress
 
-    lib = _open(ctx)
     with cli_progress("Scanning media") as progress:
         report = lib.scan(progress)
     click.echo(f"{report.seen} files: {report.added} added, {report.updated} updated, {report.moved} moved, "
@@ -218,9 +221,52 @@ def send_cmd(ctx, media_id, url) -> None:
     click.echo(f"queued as prompt {answer.get('prompt_id')} (#{answer.get('number')})")
 
 
-@media_group.command("roots")
+@media_group.group("roots", invoke_without_command=True)
+@click.option("--workspace", "-w", type=click.Path(), envvar="LORAPILOT_WORKSPACE", help="Workspace root (for the list).")
+@click.pass_context
+def roots_group(click_ctx, workspace) -> None:
+    """The folders indexed: outputs/ plus [media] extra_roots (list, add, remove)."""
+    if click_ctx.invoked_subcommand is None:
+        click_ctx.invoke(roots_list_cmd, workspace=workspace, as_json=False)
+
+
+@roots_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @workspace_option
-def roots_cmd(ctx) -> None:
-    """The folders indexed (outputs/ plus [media] extra_roots in config/lorapilot.toml)."""
-    for root in _open(ctx).roots():
-        click.echo(f"{root.label}\t{root.path}" + ("" if root.path.is_dir() else "\t(missing)"))
+def roots_list_cmd(ctx, as_json) -> None:
+    """Each root with its indexed file count and whether it is reachable."""
+    from lorapilot.mediapilot.roots import list_roots
+
+    roots = list_roots(_open(ctx))
+    if as_json:
+        click.echo(json.dumps(roots, indent=2))
+        return
+    for root in roots:
+        state = "reachable" if root["reachable"] else "UNREACHABLE"
+        click.echo(f"{root['label']}\t{root['path']}\t{root['files']} file(s)\t{state}")
+
+
+@roots_group.command("add")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--no-scan", is_flag=True, help="Only record it (the watcher or the next scan indexes it).")
+@workspace_option
+def roots_add_cmd(ctx, path, no_scan) -> None:
+    """Index a folder beside outputs/ (recorded in config/lorapilot.toml, comments kept)."""
+    from lorapilot.mediapilot.roots import add_root
+
+    lib = _open(ctx)
+    root = add_root(lib, str(path.expanduser().absolute()))
+    click.echo(f"added media root {root['path']}")
+    if not no_scan:
+        _scan(lib)
+
+
+@roots_group.command("remove")
+@click.argument("path")
+@workspace_option
+def roots_remove_cmd(ctx, path) -> None:
+    """Stop indexing an extra root; its files stay on disk, their favourites and tags come back if re-added."""
+    from lorapilot.mediapilot.roots import remove_root
+
+    result = remove_root(_open(ctx), path if path == "outputs" else str(Path(path).expanduser().absolute()))
+    click.echo(f"removed media root {result['removed']} ({result['unindexed']} file(s) left the index)")

@@ -118,6 +118,17 @@ SCHEMA = [
     """
     DROP TRIGGER IF EXISTS media_fts_insert;
     """,
+    # Favourites and tags of a root that was removed from the roots, by path: they come back when the
+    # root is added again (MediaIndex.drop_root / restore_kept).
+    """
+    CREATE TABLE IF NOT EXISTS media_kept (
+        root_id INTEGER NOT NULL,
+        rel TEXT NOT NULL,
+        fav INTEGER NOT NULL,
+        tags TEXT NOT NULL,
+        PRIMARY KEY (root_id, rel)
+    );
+    """,
 ]
 
 # Columns written from a file (everything a re-read may change; user state is not among them).
@@ -244,6 +255,48 @@ class MediaIndex:
 
     def roots(self) -> dict[int, tuple[Path, str]]:
         return {r["id"]: (Path(r["path"]), r["label"]) for r in self.read().execute("SELECT * FROM roots")}
+
+    def drop_root(self, root_id: int) -> int:
+        """Remove a root's live rows; their favourites and tags are kept by path for a later re-add."""
+        with self.write_lock:
+            conn = self.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(
+                    "INSERT OR REPLACE INTO media_kept (root_id, rel, fav, tags) "
+                    "SELECT m.root_id, m.rel, m.fav, coalesce((SELECT json_group_array(tag) FROM media_tag "
+                    "WHERE media_id = m.id), '[]') FROM media m WHERE m.root_id = ? AND m.trash_id IS NULL "
+                    "AND (m.fav OR EXISTS (SELECT 1 FROM media_tag WHERE media_id = m.id))", (root_id,))
+                removed = conn.execute("DELETE FROM media WHERE root_id = ? AND trash_id IS NULL",
+                                       (root_id,)).rowcount
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return removed
+
+    def restore_kept(self, root_id: int) -> int:
+        """Give re-indexed files of a re-added root back the favourites and tags they had; returns how many."""
+        if self.read().execute("SELECT 1 FROM media_kept WHERE root_id = ? LIMIT 1", (root_id,)).fetchone() is None:
+            return 0
+        with self.write_lock:
+            conn = self.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                matched = conn.execute(
+                    "SELECT m.id, k.rel, k.fav, k.tags FROM media_kept k JOIN media m ON m.root_id = k.root_id "
+                    "AND m.rel = k.rel AND m.trash_id IS NULL WHERE k.root_id = ?", (root_id,)).fetchall()
+                for media_id, rel, fav, tags in matched:
+                    if fav:
+                        conn.execute("UPDATE media SET fav = 1 WHERE id = ?", (media_id,))
+                    conn.executemany("INSERT OR IGNORE INTO media_tag (media_id, tag) VALUES (?, ?)",
+                                     [(media_id, tag) for tag in json.loads(tags)])
+                    conn.execute("DELETE FROM media_kept WHERE root_id = ? AND rel = ?", (root_id, rel))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return len(matched)
 
     # -- writes --------------------------------------------------------------------------------
 

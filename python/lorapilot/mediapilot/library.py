@@ -7,28 +7,43 @@ place that turns a row into a path on disk.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from pathlib import Path
 
-from lorapilot.errors import NotFoundError
+from lorapilot.errors import LorapilotError, NotFoundError
 from lorapilot.mediapilot.index import MediaIndex
 from lorapilot.mediapilot.scan import Root, ScanReport, reindex_paths, scan_roots
 from lorapilot.progress import Progress, no_progress
 from lorapilot.safepath import resolve_inside
-from lorapilot.settings import MediaSettings
+from lorapilot.settings import MediaSettings, load_settings
 from lorapilot.trash import Trash
 from lorapilot.workspace.layout import Workspace
 
 OUTPUTS_LABEL = "outputs"
+log = logging.getLogger(__name__)
+
+
+def _signature(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size, st.st_ino
 
 
 class MediaLibrary:
     """Index + roots + trash of one workspace."""
 
-    def __init__(self, workspace: Workspace, settings: MediaSettings | None = None, db_path: Path | None = None):
+    def __init__(self, workspace: Workspace, settings: MediaSettings | None = None, db_path: Path | None = None,
+                 settings_file: Path | None = None):
         self.ws = workspace
         self.settings = settings or MediaSettings()
+        # Opened from a context: the roots follow config/lorapilot.toml as it changes (a root added from the
+        # CLI reaches a running ControlPilot and its watcher), see :meth:`_follow_settings`.
+        self.settings_file = settings_file
+        self._settings_signature = None  # the first look reads the file: ``settings`` may predate it
         self.index = MediaIndex(db_path or workspace.state_dir("mediapilot") / "index.db")
         self.thumbs_dir = workspace.cache / "thumbs"
         self.scan_lock = threading.Lock()
@@ -36,15 +51,29 @@ class MediaLibrary:
     @classmethod
     def open(cls, ctx) -> "MediaLibrary":
         """The library of a :class:`lorapilot.context.Context`."""
-        return cls(ctx.workspace, ctx.settings.media)
+        return cls(ctx.workspace, ctx.settings.media, settings_file=ctx.workspace.settings_file)
 
     def close(self) -> None:
         self.index.close()
 
     # -- roots ---------------------------------------------------------------------------------
 
+    def _follow_settings(self) -> None:
+        """Reload ``[media]`` when the settings file changed; a broken file keeps the last good settings."""
+        if self.settings_file is None:
+            return
+        signature = _signature(self.settings_file)
+        if signature == self._settings_signature:
+            return
+        self._settings_signature = signature
+        try:
+            self.settings = load_settings(self.settings_file).media
+        except LorapilotError as exc:
+            log.warning("media roots: keeping the previous settings: %s", exc)
+
     def root_paths(self) -> list[tuple[Path, str]]:
         """(real path, label) of every configured root: ``outputs/`` first, then the extra roots."""
+        self._follow_settings()
         out = [(Path(os.path.realpath(self.ws.outputs)), OUTPUTS_LABEL)]
         for entry in self.settings.extra_roots:
             path = Path(entry).expanduser()
@@ -89,6 +118,8 @@ class MediaLibrary:
             for root in self.roots():
                 (roots if root.path.is_dir() else missing).append(root)
             report = scan_roots(self.index, roots, progress, cancel, keep_root_ids={r.id for r in missing})
+            for root in roots:  # favourites and tags of a root removed earlier and now added again
+                self.index.restore_kept(root.id)
             report.errors += [f"root {r.label} ({r.path}) is missing: its entries are kept" for r in missing]
             return report
 

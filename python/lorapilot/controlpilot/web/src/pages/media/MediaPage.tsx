@@ -11,6 +11,7 @@ import type { PageProps } from "../types";
 import { Compare } from "./Compare";
 import { Lightbox } from "./Lightbox";
 import { SearchBox } from "./SearchBox";
+import { RootsView } from "./RootsView";
 import { TrashView } from "./TrashView";
 import { VirtualGrid } from "./VirtualGrid";
 import { thumbUrl, type BatchResult, type MediaItem, type SearchPage } from "./types";
@@ -161,6 +162,20 @@ export default function MediaPage({ subpath }: PageProps) {
       return next;
     });
 
+  if (subpath === "roots") {
+    return (
+      <div className="page media-page">
+        <header className="media-head">
+          <h1>MediaPilot · Roots</h1>
+          <button type="button" onClick={() => navigate("/media")}>
+            ← Gallery
+          </button>
+        </header>
+        <RootsView onChanged={refresh} />
+      </div>
+    );
+  }
+
   if (subpath === "trash") {
     return (
       <div className="page media-page">
@@ -197,6 +212,9 @@ export default function MediaPage({ subpath }: PageProps) {
         </button>
         <button type="button" onClick={() => navigate("/media/trash")}>
           Trash
+        </button>
+        <button type="button" onClick={() => navigate("/media/roots")}>
+          Roots
         </button>
       </header>
       <ErrorBanner message={error} onClose={() => setError(null)} />
