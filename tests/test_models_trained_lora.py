@@ -54,3 +54,22 @@ def test_the_store_knows_the_hashes_of_a_lora_trainpilot_installed(tmp_path):
     assert (entry.kind, entry.sha256, entry.autov2) == ("lora", digest, digest[:10])
     assert entry.addnet is not None  # the additional-networks hash of a LoRA, as A1111 shows it
     assert store.list(folder="loras")[0].sha256 == digest  # and on every later listing
+
+
+def test_a_chroma_lora_with_flux_shaped_keys_lists_as_chroma_by_its_training_card(tmp_path):
+    """Diffusion Pipe's Chroma LoRAs carry FLUX.1 attention keys and no metadata: only the card can tell."""
+    from lorapilot.models.inspect import inspect_file
+    from support.model_files import kohya_lora_flux, write_model
+
+    ctx = make_workspace(tmp_path / "ws")
+    flux_shaped = write_model(tmp_path / "run" / "output" / "adapter.safetensors", kohya_lora_flux())
+    job = Job(id=2, name="mychroma", trainer="diffusion-pipe", family="chroma", dataset="cats", profile_name=None,
+              profile={"model": {"base": "diffusion_models/chroma.safetensors"}}, state="done", position=1.0,
+              run_dir=str(tmp_path / "run"), step=10)
+    trained, _ = install_lora(ctx.workspace, job, flux_shaped)
+    plain = write_model(ctx.workspace.models / "loras" / "someflux.safetensors", kohya_lora_flux())
+
+    families = {e.name: (e.family, e.family_label) for e in ModelStore.for_context(ctx).list(folder="loras")}
+    assert families == {trained.name: ("chroma", "Chroma"), plain.name: ("flux1", "FLUX.1")}
+    assert inspect_file(trained)["summary"]["family"] == "chroma"
+    assert inspect_file(plain)["summary"]["family"] == "flux1"

@@ -124,6 +124,32 @@ def tag_frequency(metadata: dict[str, str]) -> list[dict]:
     return rows
 
 
+def training_card(path: Path) -> dict | None:
+    """TrainPilot's card beside a LoRA it trained (``<name>.training.json``), or None (absent or unreadable)."""
+    try:
+        card = json.loads(path.with_name(path.stem + ".training.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return card if isinstance(card, dict) else None
+
+
+# Families whose LoRAs can be key-for-key FLUX.1 ones (FLUX-named attention layers only), by TrainPilot's
+# family name on the training card. Diffusion Pipe writes no metadata, so the card is the only witness.
+_CARD_FAMILIES_FOR_FLUX_LORAS = {"chroma": "chroma", "hunyuanvideo": "hunyuan_video"}
+
+
+def family_with_card(path: Path, summary: dict) -> tuple[str | None, str | None]:
+    """``summary``'s family and label, corrected by TrainPilot's training card for a FLUX-shaped LoRA."""
+    family = summary.get("family")
+    if family == "flux1" and summary.get("kind") in ("lora", "lycoris"):
+        trained = _CARD_FAMILIES_FOR_FLUX_LORAS.get(str((training_card(Path(path)) or {}).get("family")))
+        if trained:
+            from lorapilot.models.detect import FAMILIES
+
+            return trained, FAMILIES[trained]
+    return family, summary.get("family_label")
+
+
 def inspect_file(path: str | Path) -> dict:
     """Everything the header says about ``path``, for ``lorapilot models inspect``.
 
@@ -141,6 +167,7 @@ def inspect_file(path: str | Path) -> dict:
         return out
     header = read_header(path)
     out["summary"] = summarize_header(header)
+    out["summary"]["family"], out["summary"]["family_label"] = family_with_card(path, out["summary"])
     meta = header.metadata
     out["training"] = {k: meta[k] for k in TRAINING_KEYS if k in meta}
     out["metadata"] = {k: v for k, v in sorted(meta.items()) if k != "ss_tag_frequency"}

@@ -22,7 +22,7 @@ from pathlib import Path
 from lorapilot.errors import ConflictError, LorapilotError, NotFoundError
 from lorapilot.models.cache import ModelCache
 from lorapilot.models.hashing import hash_file
-from lorapilot.models.inspect import FORMATS, file_format, summarize
+from lorapilot.models.inspect import FORMATS, family_with_card, file_format, summarize, training_card  # noqa: F401 (re-exported)
 from lorapilot.progress import Progress, check_cancel, no_progress
 from lorapilot.safepath import PathEscapeError, check_name, resolve_inside
 from lorapilot.trash import Trash, TrashItem
@@ -412,6 +412,7 @@ def _describe(path: Path) -> dict:
 
 def _entry(root: Path, folder: str, path: Path, st, info: dict) -> ModelEntry:
     lora = info.get("lora") or {}
+    family, family_label = family_with_card(path, info)
     warning = info.get("warning")
     expected = info.get("folder")
     if expected and expected != folder and not (folder in ("unet", "diffusion_models") and expected == "diffusion_models") and not (
@@ -429,8 +430,8 @@ def _entry(root: Path, folder: str, path: Path, st, info: dict) -> ModelEntry:
         mtime=st.st_mtime,
         format=info.get("format", "unknown"),
         kind=info.get("kind", "unknown"),
-        family=info.get("family"),
-        family_label=info.get("family_label"),
+        family=family,
+        family_label=family_label,
         variant=info.get("variant"),
         dtype=info.get("dtype"),
         rank=lora.get("rank"),
@@ -444,15 +445,6 @@ def _entry(root: Path, folder: str, path: Path, st, info: dict) -> ModelEntry:
 
 def _stem(path: Path) -> str:
     return path.name[: -len(path.suffix)] if path.suffix else path.name
-
-
-def training_card(path: Path) -> dict | None:
-    """TrainPilot's card beside a LoRA it trained (``<name>.training.json``), or None (absent or unreadable)."""
-    try:
-        card = json.loads(path.with_name(_stem(path) + ".training.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    return card if isinstance(card, dict) else None
 
 
 def _sidecars(path: Path) -> list[Path]:
