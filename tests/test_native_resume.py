@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 
 import pytest
 import torch
@@ -115,3 +116,19 @@ def test_resume_from_a_folder_that_is_no_state_is_a_clear_error(tiny_sd1, tmp_pa
     config = write_config(tmp_path / "run.toml", base_config(tiny_sd1, tmp_path / "out", steps=4))
     assert main(["--config", str(config), "--resume", str(tmp_path)]) == 2
     assert f"--resume: {tmp_path} is not a state folder" in capsys.readouterr().err
+
+
+def test_a_stop_on_a_sample_step_still_writes_that_steps_samples(tiny_sd1, tmp_path):  # noqa: F811
+    """The resumed run starts at the next step, so samples skipped by the stop would never be made."""
+    out = tmp_path / "out"
+    template = base_config(tiny_sd1, out, steps=6)
+    template["sample"].update({"prompts": ["tok, red, square"], "every_n_steps": 1, "width": 64, "height": 64})
+    config = write_config(tmp_path / "run.toml", template)
+    out.mkdir(parents=True)
+    (out / "save_quit").touch()  # honoured after the first step, which is a sample step
+    run = run_trainer(config)
+    assert run.returncode == 0, run.stderr[-3000:]
+    found = events(run.stdout)
+    assert found[-1] == {"kind": "stopped", "step": "1"}
+    samples = [e for e in found if e["kind"] == "sample"]
+    assert [e["step"] for e in samples] == ["1"] and all(Path(e["path"]).is_file() for e in samples)

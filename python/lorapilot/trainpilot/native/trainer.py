@@ -354,6 +354,8 @@ class Trainer:
                 if config.logging_dir:
                     acc.log({"loss": loss, "lr": lr}, step=self.step)
                 if self.should_stop():
+                    if self.step % config.sample.every_n_steps == 0:
+                        self.sample()  # this step's samples: a resumed run starts after it, so never makes them
                     self._save_point()
                     if acc.is_main_process:
                         self.stop.clear_file()
