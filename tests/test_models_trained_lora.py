@@ -66,7 +66,8 @@ def test_a_chroma_lora_with_flux_shaped_keys_lists_as_chroma_by_its_training_car
     job = Job(id=2, name="mychroma", trainer="diffusion-pipe", family="chroma", dataset="cats", profile_name=None,
               profile={"model": {"base": "diffusion_models/chroma.safetensors"}}, state="done", position=1.0,
               run_dir=str(tmp_path / "run"), step=10)
-    trained, _ = install_lora(ctx.workspace, job, flux_shaped)
+    trained, card = install_lora(ctx.workspace, job, flux_shaped)
+    assert json.loads(card.read_text())["base_family"] == "chroma"  # the store's name, beside TrainPilot's
     plain = write_model(ctx.workspace.models / "loras" / "someflux.safetensors", kohya_lora_flux())
 
     families = {e.name: (e.family, e.family_label) for e in ModelStore.for_context(ctx).list(folder="loras")}

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import time
 import tomllib
 
 import pytest
@@ -15,8 +14,8 @@ from lorapilot.trainpilot import actions
 from lorapilot.trainpilot.datasets import inspect_dataset
 from lorapilot.trainpilot.presets import build_profile
 from lorapilot.trainpilot.profiles import ModelRef
-from lorapilot.trainpilot.worker import QueueWorker
 from support import tiny_sd
+from support.trainpilot import run_queue_to_the_end
 from support.workspaces import make_workspace
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
@@ -35,26 +34,11 @@ def test_native_flux_lora_through_the_queue(tmp_path):
     # The preset's FLUX.1 choices stay (bf16, gradient checkpointing, AdamW, no text encoders; on a CPU the
     # trainer runs bf16 as float32); only the sizes shrink to the tiny model.
     assert (profile.training.mixed_precision, profile.optim.optimizer, profile.network.train_text_encoder) == ("bf16", "adamw", False)
-    profile.dataset.resolution, profile.dataset.min_bucket, profile.dataset.max_bucket = 64, 32, 96
-    profile.dataset.bucket_step = tiny_sd.TINY_BUCKET_STEP
-    profile.network.rank, profile.network.alpha = 4, 8.0
-    profile.optim.learning_rate, profile.optim.warmup_steps = 1e-2, 0
-    profile.training.steps, profile.training.batch_size = STEPS, 2
-    profile.save.every_n_steps, profile.sample.every_n_steps, profile.sample.steps = 3, STEPS, 2
-    profile.sample.prompts, profile.sample.width, profile.sample.height = ["tok, red, square"], 64, 64
+    tiny_sd.shrink_profile(profile, steps=STEPS, save_every=3, sample_every=STEPS, sample_steps=2)
     job, warnings = actions.submit(ctx, profile)
     assert [(w.field, w.message) for w in warnings] == []
 
-    worker = QueueWorker(ctx)
-    deadline = time.monotonic() + 600
-    while True:
-        assert time.monotonic() < deadline, "the native FLUX.1 job did not finish"
-        worker.tick()
-        current = actions.list_jobs(ctx)[0]
-        if current.state in ("done", "failed", "cancelled"):
-            break
-        time.sleep(0.2)
-    worker.release()
+    current = run_queue_to_the_end(ctx)
 
     assert current.state == "done", current.error or current.log_tail
     assert (current.step, current.total) == (STEPS, STEPS)

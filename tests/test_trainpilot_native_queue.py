@@ -31,15 +31,9 @@ def test_native_trainer_through_the_queue(tmp_path):
                             model=ModelRef(base="diffusers/tiny-sd1"), dataset_name="shapes",
                             dataset=inspect_dataset(ctx.workspace, "shapes"))
     # Tiny-model sizes, CPU settings.
-    profile.dataset.resolution, profile.dataset.min_bucket, profile.dataset.max_bucket = 64, 32, 96
-    profile.dataset.bucket_step = tiny_sd.TINY_BUCKET_STEP
-    profile.network.rank, profile.network.alpha = 4, 8.0
-    profile.optim.optimizer, profile.optim.learning_rate, profile.optim.lr_scheduler = "adamw", 1e-2, "constant"
-    profile.optim.warmup_steps, profile.optim.min_snr_gamma = 0, None
-    profile.training.steps, profile.training.batch_size = 24, 2
+    tiny_sd.shrink_profile(profile, steps=24, save_every=8, sample_every=12, sample_steps=3)
+    profile.optim.optimizer, profile.optim.lr_scheduler, profile.optim.min_snr_gamma = "adamw", "constant", None
     profile.training.mixed_precision, profile.training.gradient_checkpointing = "no", False
-    profile.save.every_n_steps, profile.sample.every_n_steps, profile.sample.steps = 8, 12, 3
-    profile.sample.prompts, profile.sample.width, profile.sample.height = ["tok, red, square"], 64, 64
     job, warnings = actions.submit(ctx, profile)
     assert [w.level for w in warnings] == []
 

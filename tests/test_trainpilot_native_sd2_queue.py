@@ -4,7 +4,6 @@ built in the test whose scheduler predicts v, a profile from the sd2 preset, and
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -13,7 +12,7 @@ from lorapilot.trainpilot.datasets import inspect_dataset
 from lorapilot.trainpilot.presets import build_profile
 from lorapilot.trainpilot.profiles import ModelRef
 from lorapilot.trainpilot.validate import validate_profile
-from lorapilot.trainpilot.worker import QueueWorker
+from support.trainpilot import run_queue_to_the_end
 from support.workspaces import make_workspace
 
 pytest.importorskip("lorapilot.trainpilot.native.trainer", reason="the native trainer is not in this tree")
@@ -32,15 +31,9 @@ def test_a_v_prediction_sd2_lora_through_the_queue(tmp_path):
                             model=ModelRef(base="diffusers/tiny-sd2v"), dataset_name="shapes",
                             dataset=inspect_dataset(ctx.workspace, "shapes"))
     assert profile.model.v_prediction  # the sd2 preset assumes a 768-v base
-    profile.dataset.resolution, profile.dataset.min_bucket, profile.dataset.max_bucket = 64, 32, 96
-    profile.dataset.bucket_step = tiny_sd.TINY_BUCKET_STEP
-    profile.network.rank, profile.network.alpha = 4, 8.0
-    profile.optim.optimizer, profile.optim.learning_rate, profile.optim.lr_scheduler = "adamw", 1e-2, "constant"
-    profile.optim.warmup_steps, profile.optim.min_snr_gamma = 0, 5.0
-    profile.training.steps, profile.training.batch_size = 6, 2
+    tiny_sd.shrink_profile(profile, steps=6, save_every=6, sample_every=6, sample_steps=2)
+    profile.optim.optimizer, profile.optim.lr_scheduler, profile.optim.min_snr_gamma = "adamw", "constant", 5.0
     profile.training.mixed_precision, profile.training.gradient_checkpointing = "no", False
-    profile.save.every_n_steps, profile.sample.every_n_steps, profile.sample.steps = 6, 6, 2
-    profile.sample.prompts, profile.sample.width, profile.sample.height = ["tok, red, square"], 64, 64
     # The tiny UNet attends to 32-wide states, so the store cannot call it SD 2.x: that is only a warning.
     assert [i.field for i in validate_profile(ctx, profile) if i.level == "error"] == []
     profile.model.v_prediction = False
@@ -48,13 +41,7 @@ def test_a_v_prediction_sd2_lora_through_the_queue(tmp_path):
     profile.model.v_prediction = True
     job, _ = actions.submit(ctx, profile)
 
-    worker = QueueWorker(ctx)
-    deadline = time.monotonic() + 600
-    while (current := actions.list_jobs(ctx)[0]).state not in ("done", "failed"):
-        assert time.monotonic() < deadline, "the native job did not finish"
-        worker.tick()
-        time.sleep(0.2)
-    worker.release()
+    current = run_queue_to_the_end(ctx)
 
     assert current.state == "done", current.error or current.log_tail
     assert (current.step, current.total) == (6, 6)

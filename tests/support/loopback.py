@@ -22,3 +22,13 @@ class LoopbackServer:
     def __exit__(self, *exc):
         self.server.shutdown()
         self.server.server_close()
+
+
+def reply(handler: BaseHTTPRequestHandler, body: bytes, content_type: str, head: bool = False) -> None:
+    """Answer 200 with ``body`` (only its headers for a HEAD request)."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", content_type)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    if not head:
+        handler.wfile.write(body)

@@ -222,3 +222,14 @@ def make_dataset(path: Path, count: int = 8, seed: int = 0, scale: int = 1) -> P
         image.save(path / f"img{index:02d}.png")
         (path / f"img{index:02d}.txt").write_text(f"tok, {colour}, {shape}, simple background\n", encoding="utf-8")
     return path
+
+
+def shrink_profile(profile, steps: int, save_every: int, sample_every: int, sample_steps: int) -> None:
+    """A TrainPilot profile sized for the tiny models: 64 px buckets, rank 4, lr 1e-2, one 64×64 sample prompt."""
+    profile.dataset.resolution, profile.dataset.min_bucket, profile.dataset.max_bucket = 64, 32, 96
+    profile.dataset.bucket_step = TINY_BUCKET_STEP
+    profile.network.rank, profile.network.alpha = 4, 8.0
+    profile.optim.learning_rate, profile.optim.warmup_steps = 1e-2, 0
+    profile.training.steps, profile.training.batch_size = steps, 2
+    profile.save.every_n_steps, profile.sample.every_n_steps, profile.sample.steps = save_every, sample_every, sample_steps
+    profile.sample.prompts, profile.sample.width, profile.sample.height = ["tok, red, square"], 64, 64

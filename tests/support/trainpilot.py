@@ -101,3 +101,22 @@ def fake_env_vars(**values) -> dict[str, str]:
 def load_upstream(name: str) -> dict:
     return json.loads((UPSTREAM / name).read_text())
 
+
+
+def run_queue_to_the_end(ctx: Context, timeout: float = 600):
+    """Drive a real QueueWorker until the first job is done, failed or cancelled; returns that job."""
+    import time
+
+    from lorapilot.trainpilot import actions
+    from lorapilot.trainpilot.worker import QueueWorker
+
+    worker = QueueWorker(ctx)
+    deadline = time.monotonic() + timeout
+    try:
+        while (current := actions.list_jobs(ctx)[0]).state not in ("done", "failed", "cancelled"):
+            assert time.monotonic() < deadline, f"job {current.id} did not finish in {timeout:g} s"
+            worker.tick()
+            time.sleep(0.2)
+    finally:
+        worker.release()
+    return current

@@ -18,7 +18,7 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-from support.loopback import LoopbackServer
+from support.loopback import LoopbackServer, reply
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.invalid",
@@ -112,11 +112,7 @@ class NpmRegistry(LoopbackServer):
                 else:
                     self.send_error(404)
                     return
-                self.send_response(200)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                reply(self, body, kind)
 
         self.serve(Handler)
 
@@ -149,11 +145,6 @@ class SimpleIndex(LoopbackServer):
                 else:
                     self.send_error(404)
                     return
-                self.send_response(200)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if not head:
-                    self.wfile.write(body)
+                reply(self, body, kind, head)
 
         self.serve(Handler)

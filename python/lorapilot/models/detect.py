@@ -63,7 +63,7 @@ KINDS: dict[str, str] = {
 
 # ComfyUI-format FLUX.1 LoRA (as Diffusion Pipe saves FLUX-layout models): original block names, dotted.
 _FLUX_DOTTED = re.compile(r"^(diffusion_model\.|transformer\.)?(double|single)_blocks\.\d+\.")
-_FLUX_LAYOUT = ("chroma", "hunyuan_video")  # families whose LoRA keys can match FLUX.1's
+FLUX_LAYOUT_FAMILIES = ("chroma", "hunyuan_video")  # families whose LoRA keys can match FLUX.1's
 _CONTEXT_DIM_FAMILY = {768: "sd1", 1024: "sd2", 2048: "sdxl"}
 _LORA_SUFFIXES = (".lora_down.weight", ".lora_A.weight", ".lora.down.weight", "_lora.down.weight")
 _LYCORIS_MARKERS = {"hada_w1_a": "loha", "lokr_w1": "lokr", "lokr_w1_a": "lokr", "lokr_w2": "lokr", "on_input": "ia3"}
@@ -158,7 +158,7 @@ def detect(header: SafetensorsHeader) -> Detection:
     if result.kind in ("lora", "lycoris", "checkpoint", "diffusion_model"):
         family, evidence = _family_from_metadata(header.metadata)
         # Keys alone cannot tell a Chroma or HunyuanVideo LoRA on attention only from a FLUX.1 one.
-        if family and (result.family is None or (result.family == "flux1" and family in _FLUX_LAYOUT)):
+        if family and (result.family is None or (result.family == "flux1" and family in FLUX_LAYOUT_FAMILIES)):
             result.family = family
             result.evidence = (result.evidence + "; " if result.evidence else "") + evidence
     result.dtype, result.params, result.tensors = _dtype_and_params(header)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from lorapilot.models.detect import detect
+from lorapilot.models.detect import FAMILIES, FLUX_LAYOUT_FAMILIES, detect
 from lorapilot.models.safetensors_header import SafetensorsError, SafetensorsHeader, read_header
 
 FORMATS = {
@@ -133,19 +133,16 @@ def training_card(path: Path) -> dict | None:
     return card if isinstance(card, dict) else None
 
 
-# Families whose LoRAs can be key-for-key FLUX.1 ones (FLUX-named attention layers only), by TrainPilot's
-# family name on the training card. Diffusion Pipe writes no metadata, so the card is the only witness.
-_CARD_FAMILIES_FOR_FLUX_LORAS = {"chroma": "chroma", "hunyuanvideo": "hunyuan_video"}
-
-
 def family_with_card(path: Path, summary: dict) -> tuple[str | None, str | None]:
-    """``summary``'s family and label, corrected by TrainPilot's training card for a FLUX-shaped LoRA."""
+    """``summary``'s family and label, corrected by TrainPilot's training card for a FLUX-shaped LoRA.
+
+    Keys alone cannot tell a Chroma or HunyuanVideo LoRA on attention only from a FLUX.1 one, and
+    Diffusion Pipe writes no metadata, so the card's ``base_family`` is the only witness.
+    """
     family = summary.get("family")
     if family == "flux1" and summary.get("kind") in ("lora", "lycoris"):
-        trained = _CARD_FAMILIES_FOR_FLUX_LORAS.get(str((training_card(Path(path)) or {}).get("family")))
-        if trained:
-            from lorapilot.models.detect import FAMILIES
-
+        trained = (training_card(Path(path)) or {}).get("base_family")
+        if trained in FLUX_LAYOUT_FAMILIES:
             return trained, FAMILIES[trained]
     return family, summary.get("family_label")
 

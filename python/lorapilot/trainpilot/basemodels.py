@@ -86,6 +86,11 @@ def _trainpilot_family(store_family: str | None) -> str | None:
     return STORE_FAMILIES.get(store_family or "")
 
 
+def store_family(trainpilot_family: str | None) -> str | None:
+    """The model store's name for one of TrainPilot's families (None for one the store does not name)."""
+    return next((store for store, ours in STORE_FAMILIES.items() if ours == trainpilot_family), None)
+
+
 def list_components(ctx: Context, slot: str) -> list[str]:
     """Files that can fill a component slot (``clip_l``, ``t5xxl``, ``ae``, ``vae``, ``clip_g``, ``llm``), or the
     diffusers folders for the ``diffusers`` slot."""

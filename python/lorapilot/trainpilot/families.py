@@ -27,33 +27,33 @@ class Family:
         return min(self.max_resolution)
 
 
-FAMILIES: dict[str, Family] = {
-    "sd15": Family(
+FAMILIES: dict[str, Family] = {family.id: family for family in (
+    Family(
         id="sd15",
         title="Stable Diffusion 1.5",
         native_resolution=512,
         max_resolution={8: 768, 12: 1024, 16: 1024, 24: 1536, 48: 2048},
     ),
-    "sd2": Family(
+    Family(
         id="sd2",
         title="Stable Diffusion 2.x",
         native_resolution=768,
         max_resolution={8: 768, 12: 1024, 16: 1024, 24: 1536, 48: 2048},
     ),
-    "sdxl": Family(
+    Family(
         id="sdxl",
         title="SDXL",
         native_resolution=1024,
         max_resolution={8: 1024, 12: 1024, 16: 1280, 24: 1536, 48: 2048},
     ),
-    "sd3": Family(
+    Family(
         id="sd3",
         title="Stable Diffusion 3.5",
         native_resolution=1024,
         max_resolution={12: 768, 16: 1024, 24: 1024, 48: 1536},
         flow_matching=True,
     ),
-    "flux1": Family(
+    Family(
         id="flux1",
         title="FLUX.1",
         native_resolution=1024,
@@ -63,7 +63,7 @@ FAMILIES: dict[str, Family] = {
         flow_matching=True,
     ),
     # Chroma: an 8.9B FLUX.1-schnell derivative (one single-file transformer); sized like FLUX.1.
-    "chroma": Family(
+    Family(
         id="chroma",
         title="Chroma",
         native_resolution=1024,
@@ -72,7 +72,7 @@ FAMILIES: dict[str, Family] = {
     ),
     # Wan 2.1 text-to-video, trained here on still images. Tiers are sized for the 14B transformer with fp8
     # weights and block swapping below 24 GB (the 1.3B model needs far less).
-    "wan21": Family(
+    Family(
         id="wan21",
         title="Wan 2.1 (text-to-video)",
         native_resolution=768,
@@ -81,7 +81,7 @@ FAMILIES: dict[str, Family] = {
     ),
     # HiDream-I1 Full: a 17B transformer plus a Llama 3.1 8B text encoder that stays loaded (no text caching);
     # 24 GB with fp8 weights, a 4-bit Llama and block swapping, 48 GB without. Poor below 1024 px.
-    "hidream": Family(
+    Family(
         id="hidream",
         title="HiDream-I1",
         native_resolution=1024,
@@ -89,7 +89,7 @@ FAMILIES: dict[str, Family] = {
         flow_matching=True,
     ),
     # HunyuanVideo: a 13B video transformer, trained here on still images; fp8 weights up to 24 GB.
-    "hunyuanvideo": Family(
+    Family(
         id="hunyuanvideo",
         title="HunyuanVideo",
         native_resolution=768,
@@ -97,7 +97,7 @@ FAMILIES: dict[str, Family] = {
         flow_matching=True,
     ),
     # LTX-Video 0.9.x: a 2B video transformer, trained here on still images.
-    "ltxvideo": Family(
+    Family(
         id="ltxvideo",
         title="LTX-Video",
         native_resolution=768,
@@ -105,14 +105,14 @@ FAMILIES: dict[str, Family] = {
         flow_matching=True,
     ),
     # Lumina Image 2.0: a 2.6B transformer with a Gemma-2 2B text encoder.
-    "lumina2": Family(
+    Family(
         id="lumina2",
         title="Lumina Image 2.0",
         native_resolution=1024,
         max_resolution={12: 768, 16: 1024, 24: 1024, 48: 1536},
         flow_matching=True,
     ),
-}
+)}
 
 
 def get_family(family_id: str) -> Family:

@@ -10,6 +10,7 @@ from pathlib import Path
 from lorapilot.fsutil import atomic_copy, atomic_write_text
 from lorapilot.workspace.layout import Workspace
 
+from .basemodels import store_family
 from .queue import Job
 
 
@@ -52,6 +53,7 @@ def install_lora(ws: Workspace, job: Job, final: Path) -> tuple[Path, Path]:
         "job_id": job.id,
         "trainer": job.trainer,
         "family": job.family,
+        "base_family": store_family(job.family),  # the model store's name: it lists the LoRA by it
         "base_model": profile.get("model", {}).get("base"),
         "dataset": {"name": job.dataset, **_dataset_counts(ws, job)},
         "steps": job.step if job.step is not None else profile.get("training", {}).get("steps"),
