@@ -105,7 +105,7 @@ async def _hammer(url: str, headers: dict, clients: int, per_client: int, period
 
 
 def _direct_status(ctx, clients: int, per_client: int) -> list[float]:
-    from lorapilot.services import get_manager
+    from lorapilot.stack.services import get_manager
 
     manager = get_manager(ctx)
     latencies: list[float] = []
@@ -139,7 +139,7 @@ def bench_services(per_client: int, keep: Path) -> str | None:
     os.environ["LORAPILOT_COMPONENTS"] = str(bench_components(keep / "components"))
     ctx = make_workspace(keep / "ws", settings={"controlpilot": {"auth": "always"}})
     with running(ctx):
-        from lorapilot.services import get_manager
+        from lorapilot.stack.services import get_manager
 
         wait_for(lambda: all(s.ready for s in get_manager(ctx).status()), timeout=120, what="10 services ready")
         port = free_port()
@@ -212,7 +212,7 @@ def bench_auth_check(keep: Path, rounds: int = 20000) -> None:
 
     from lorapilot.controlpilot.app import create_app
     from lorapilot.controlpilot.tokens import TokenStore
-    from lorapilot.workspace.secrets import set_secret
+    from lorapilot.stack.workspace.secrets import set_secret
     from support.workspaces import make_workspace
 
     ctx = make_workspace(keep / "auth-ws", settings={"controlpilot": {"auth": "always"}})
@@ -239,7 +239,7 @@ def bench_auth_check(keep: Path, rounds: int = 20000) -> None:
 
 def _login_cookie(httpx, base: str, ctx) -> str:
     """Log in as a browser would; the session cookie's value."""
-    from lorapilot.workspace.secrets import read_secrets
+    from lorapilot.stack.workspace.secrets import read_secrets
 
     password = read_secrets(ctx.workspace.secrets_file)["CONTROLPILOT_PASSWORD"]
     return httpx.post(base + "/api/auth/login", json={"password": password}).raise_for_status().cookies["lorapilot_session"]

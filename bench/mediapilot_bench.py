@@ -259,8 +259,8 @@ QUERIES = ["castle", "lora:detail", "model:sdxl", "seed:1234567", "steps>=20 cfg
 
 def mp_first_index(corpus: Path) -> float:
     """Seconds for a first index of the corpus into a fresh workspace (images/s = files / seconds)."""
-    from lorapilot.mediapilot.library import MediaLibrary
-    from lorapilot.workspace.layout import Workspace
+    from lorapilot.tools.mediapilot.library import MediaLibrary
+    from lorapilot.stack.workspace.layout import Workspace
 
     ws_root = Path(tempfile.mkdtemp(prefix="mp-bench-ws-"))
     (ws_root / "outputs").symlink_to(corpus)
@@ -275,9 +275,9 @@ def mp_first_index(corpus: Path) -> float:
 
 
 def bench_mediapilot(corpus: Path) -> dict:
-    from lorapilot.mediapilot.library import MediaLibrary
-    from lorapilot.mediapilot.query import search
-    from lorapilot.workspace.layout import Workspace
+    from lorapilot.tools.mediapilot.library import MediaLibrary
+    from lorapilot.tools.mediapilot.query import search
+    from lorapilot.stack.workspace.layout import Workspace
 
     ws_root = Path(tempfile.mkdtemp(prefix="mp-bench-ws-"))
     (ws_root / "outputs").symlink_to(corpus)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Model store benchmarks, each beside its baseline in the same run.
 
-1. Hashing a 2 GB file: lorapilot.models.hashing.hash_file vs `sha256sum`
+1. Hashing a 2 GB file: lorapilot.tools.models.hashing.hash_file vs `sha256sum`
    (target: at least 90% of sha256sum's speed). Both read the same file from
    the page cache; each is run 3 times alternately and the best time counts.
 2. Listing 2,000 model files with a warm cache (target: under 300 ms), beside
@@ -25,9 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from lorapilot.models.hashing import hash_file  # noqa: E402
-from lorapilot.models.store import ModelStore  # noqa: E402
-from lorapilot.workspace.layout import Workspace  # noqa: E402
+from lorapilot.tools.models.hashing import hash_file  # noqa: E402
+from lorapilot.tools.models.store import ModelStore  # noqa: E402
+from lorapilot.stack.workspace.layout import Workspace  # noqa: E402
 
 
 def bench_hash(folder: Path, size_mb: int) -> None:

@@ -156,7 +156,7 @@ def native_command(workdir: Path, model: Path, images: Path, args, *, resolution
     }
     path = workdir / f"{tag}.toml"
     path.write_bytes(tomli_w.dumps(config).encode())
-    return [sys.executable, "-m", "lorapilot.trainpilot.native", "--config", str(path)]
+    return [sys.executable, "-m", "lorapilot.tools.trainpilot.native", "--config", str(path)]
 
 
 def bare_command(model: Path, images: Path, args, *, resolution: int, fp16: bool, device: str) -> list[str]:

@@ -4,7 +4,7 @@ Targets (issue 6): tag frequency table < 200 ms; preview + apply of a bulk add-t
 perceptual-hash duplicate scan of 10,000 small images < 60 s on 2 cores.
 Baselines, measured in the same run on the same files:
 - frequency: read every caption file and count (what a script without TagPilot's cache does);
-- bulk add-tag: the same edit written with an fsync per file (lorapilot.fsutil's default atomic write);
+- bulk add-tag: the same edit written with an fsync per file (lorapilot.kit.fsutil's default atomic write);
   best of 3 rounds each (TagPilot undoes between rounds);
 - dup scan: one process, no draft-mode decode, all-pairs comparison in pure Python.
 
@@ -28,14 +28,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from lorapilot.fsutil import atomic_write_bytes  # noqa: E402
-from lorapilot.tagpilot import dataset as datasets  # noqa: E402
-from lorapilot.tagpilot.captions import split_tags  # noqa: E402
-from lorapilot.tagpilot.checks import CheckOptions, run_checks  # noqa: E402
-from lorapilot.tagpilot.edits import apply_op, preview_op, undo  # noqa: E402
-from lorapilot.tagpilot.index import dataset_tag_frequency, scan  # noqa: E402
-from lorapilot.tagpilot.tags import make_op  # noqa: E402
-from lorapilot.workspace.layout import Workspace  # noqa: E402
+from lorapilot.kit.fsutil import atomic_write_bytes  # noqa: E402
+from lorapilot.tools.tagpilot import dataset as datasets  # noqa: E402
+from lorapilot.tools.tagpilot.captions import split_tags  # noqa: E402
+from lorapilot.tools.tagpilot.checks import CheckOptions, run_checks  # noqa: E402
+from lorapilot.tools.tagpilot.edits import apply_op, preview_op, undo  # noqa: E402
+from lorapilot.tools.tagpilot.index import dataset_tag_frequency, scan  # noqa: E402
+from lorapilot.tools.tagpilot.tags import make_op  # noqa: E402
+from lorapilot.stack.workspace.layout import Workspace  # noqa: E402
 
 VOCAB = [f"tag_{i}" for i in range(600)] + ["1girl", "solo", "long hair", "white shirt", "smile", "outdoors"]
 
@@ -85,7 +85,7 @@ def naive_add_tag(folder: Path, tag: str) -> int:
 
 def naive_dup_scan(folder: Path, limit: int) -> int:
     """Single process, full decode, Python all-pairs Hamming: timed on ``limit`` images and scaled (n²)."""
-    from lorapilot.tagpilot.imagemetrics import dhash
+    from lorapilot.tools.tagpilot.imagemetrics import dhash
 
     hashes = []
     for path in sorted(folder.glob("*.jpg"))[:limit]:

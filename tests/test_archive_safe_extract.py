@@ -1,4 +1,4 @@
-"""lorapilot.archive refuses hostile zips before writing anything and extracts good ones whole."""
+"""lorapilot.kit.archive refuses hostile zips before writing anything and extracts good ones whole."""
 
 import io
 import stat
@@ -6,7 +6,7 @@ import zipfile
 
 import pytest
 
-from lorapilot.archive import ArchiveLimits, UnsafeArchiveError, check_zip, extract_zip
+from lorapilot.kit.archive import ArchiveLimits, UnsafeArchiveError, check_zip, extract_zip
 
 
 def _zip(path, members: dict[str, bytes], compression=zipfile.ZIP_DEFLATED) -> str:

@@ -69,7 +69,7 @@ def test_user_mistakes_print_one_line_without_traceback(tmp_path, setup, args, e
 def test_secrets_are_printed_only_by_secrets_show(tmp_path):
     ws = tmp_path / "ws"
     outputs = [_run("init", "--workspace", str(ws)), _run("components", "--workspace", str(ws)), _run("render", "process-compose", "--workspace", str(ws))]
-    from lorapilot.workspace.secrets import read_secrets
+    from lorapilot.stack.workspace.secrets import read_secrets
 
     values = read_secrets(ws / "config" / "secrets.env").values()
     for result in outputs:

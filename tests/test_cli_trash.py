@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from lorapilot.trash import Trash
+from lorapilot.kit.trash import Trash
 
 
 def _run(ws, *args, input=None):

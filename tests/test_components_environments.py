@@ -2,9 +2,9 @@
 
 import pytest
 
-from lorapilot.components import load_registry
-from lorapilot.components.environments import load_environments
-from lorapilot.errors import ConfigError
+from lorapilot.stack.components import load_registry
+from lorapilot.stack.components.environments import load_environments
+from lorapilot.kit.errors import ConfigError
 
 
 def test_diffusion_pipe_is_an_environment_not_a_service():

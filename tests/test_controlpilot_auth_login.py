@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from lorapilot.controlpilot.app import create_app
 from lorapilot.controlpilot.auth import SESSION_COOKIE
 from lorapilot.controlpilot.tokens import TokenStore
-from lorapilot.workspace.secrets import set_secret
+from lorapilot.stack.workspace.secrets import set_secret
 from support.api import make_anonymous_client, make_client
 from support.workspaces import make_workspace
 

@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from lorapilot.telemetry import GpuReader
+from lorapilot.controlpilot.telemetry import GpuReader
 from support.browser import browser_page, live_controlpilot, login
 from support.fake_nvml import FakeNvml
 from support.workspaces import make_workspace

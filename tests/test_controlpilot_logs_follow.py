@@ -7,7 +7,7 @@ import json
 
 import httpx
 
-from lorapilot.logtail import read_from, tail_lines
+from lorapilot.kit.logtail import read_from, tail_lines
 from support.api import api_token
 from support.browser import live_controlpilot
 

@@ -9,7 +9,7 @@ import sys
 
 import httpx
 
-from lorapilot.workspace.secrets import read_secrets
+from lorapilot.stack.workspace.secrets import read_secrets
 from support.serve_process import wait_until_healthy
 from support.workspaces import free_port
 

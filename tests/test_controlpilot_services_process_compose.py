@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from lorapilot.services import ManagerInfo
-from lorapilot.workspace.secrets import set_secret
+from lorapilot.stack.services import ManagerInfo
+from lorapilot.stack.workspace.secrets import set_secret
 from support.api import make_client
 from support.fake_process_compose import FakeProcessCompose
 from support.workspaces import make_workspace

@@ -9,8 +9,8 @@ import pytest
 
 from lorapilot.controlpilot.auth import SESSION_COOKIE
 from lorapilot.controlpilot.sessions import SESSIONS_DB, SessionStore
-from lorapilot.errors import LorapilotError, NotFoundError
-from lorapilot.workspace.secrets import set_secret
+from lorapilot.kit.errors import LorapilotError, NotFoundError
+from lorapilot.stack.workspace.secrets import set_secret
 from support.api import make_anonymous_client
 
 PASSWORD = "api-sessions-password"

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from lorapilot.controlpilot.auth import SESSION_COOKIE
-from lorapilot.workspace.secrets import ensure_secrets, set_secret
+from lorapilot.stack.workspace.secrets import ensure_secrets, set_secret
 from support.serve_process import serve_process
 from support.workspaces import make_workspace
 

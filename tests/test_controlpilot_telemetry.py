@@ -7,9 +7,9 @@ import subprocess
 import sys
 from types import SimpleNamespace
 
-from lorapilot.telemetry import GpuReader, History
-from lorapilot.telemetry.history import MAX_RETENTION_S
-from lorapilot.telemetry.host import read_cgroup
+from lorapilot.controlpilot.telemetry import GpuReader, History
+from lorapilot.controlpilot.telemetry.history import MAX_RETENTION_S
+from lorapilot.controlpilot.telemetry.host import read_cgroup
 from support.api import make_client
 from support.fake_nvml import FakeNvml
 

@@ -7,7 +7,7 @@ import multiprocessing
 import os
 
 from lorapilot.controlpilot.tokens import TokenStore
-from lorapilot.fsutil import atomic_write_text
+from lorapilot.kit.fsutil import atomic_write_text
 from support.workspaces import make_workspace
 
 
@@ -33,7 +33,7 @@ def test_a_token_revoked_elsewhere_stops_working_even_within_one_clock_tick(tmp_
 def _create_many(root: str, count: int, prefix: str, go) -> None:
     from pathlib import Path
 
-    from lorapilot.workspace.layout import Workspace
+    from lorapilot.stack.workspace.layout import Workspace
 
     store = TokenStore(Workspace(Path(root)))
     go.wait(30)  # both processes start writing together

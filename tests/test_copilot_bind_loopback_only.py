@@ -9,7 +9,7 @@ import sys
 import httpx
 import pytest
 
-from lorapilot.copilot.server import BindRefused, check_bind_host, is_loopback
+from lorapilot.tools.copilot.server import BindRefused, check_bind_host, is_loopback
 from support.copilot_sidecar import running_sidecar
 from support.workspaces import free_port, make_workspace
 

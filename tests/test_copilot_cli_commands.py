@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from lorapilot.workspace.secrets import set_secret
+from lorapilot.stack.workspace.secrets import set_secret
 from support.fake_copilot import FAKE_VERSION, install_fake_copilot, parse_report, path_with
 from support.workspaces import make_workspace
 

@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 
-from lorapilot.copilot.history import History
+from lorapilot.tools.copilot.history import History
 from support.workspaces import make_workspace
 
 

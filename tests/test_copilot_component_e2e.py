@@ -9,7 +9,7 @@ import httpx
 import psutil
 import pytest
 
-from lorapilot.workspace.secrets import set_secret
+from lorapilot.stack.workspace.secrets import set_secret
 from support.api import make_client
 from support.fake_copilot import install_fake_copilot, parse_report, path_with
 from support.running import lorapilot, running, wait_for

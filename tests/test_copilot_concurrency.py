@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from lorapilot.copilot.command import ChatOptions
-from lorapilot.copilot.service import ChatBusy, ChatService
+from lorapilot.tools.copilot.command import ChatOptions
+from lorapilot.tools.copilot.service import ChatBusy, ChatService
 from support.copilot_sidecar import read_sse, running_sidecar
 from support.fake_copilot import install_fake_copilot
 from support.workspaces import make_workspace

@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from lorapilot.workspace.secrets import read_secrets
+from lorapilot.stack.workspace.secrets import read_secrets
 from support.api import make_client
 from support.copilot_sidecar import read_sse, running_sidecar
 from support.fake_copilot import FAKE_VERSION, parse_report

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from lorapilot.copilot.history import SCHEMA, History
-from lorapilot.errors import ConflictError, LorapilotError, NotFoundError
+from lorapilot.tools.copilot.history import SCHEMA, History
+from lorapilot.kit.errors import ConflictError, LorapilotError, NotFoundError
 
 
 def _done(db: History, conversation: str, prompt: str) -> int:
@@ -93,7 +93,7 @@ def test_purge_and_empty_delete_for_good(db):
     assert sorted(e.id for e in db.trash()) == [b, c]
     with pytest.raises(NotFoundError):
         db.restore(entry_id=a)
-    # Age-based emptying, as lorapilot.trash.Trash.empty(older_than_s): only rows deleted long enough ago go.
+    # Age-based emptying, as lorapilot.kit.trash.Trash.empty(older_than_s): only rows deleted long enough ago go.
     db._conn.execute("UPDATE chats SET deleted_at = ? WHERE id = ?", (time.time() - 40 * 86400, b))
     assert db.empty_trash(older_than_s=30 * 86400) == 1
     assert [e.id for e in db.trash()] == [c]

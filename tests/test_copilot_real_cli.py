@@ -15,7 +15,7 @@ import uuid
 import psutil
 import pytest
 
-from lorapilot.workspace.secrets import set_secret
+from lorapilot.stack.workspace.secrets import set_secret
 
 from support.copilot_sidecar import running_sidecar
 from support.fake_openai import FakeOpenAI

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from lorapilot.workspace.secrets import read_secrets, set_secret
+from lorapilot.stack.workspace.secrets import read_secrets, set_secret
 from support.copilot_sidecar import running_sidecar
 from support.fake_copilot import FAKE_VERSION, parse_report
 from support.workspaces import make_workspace
@@ -60,7 +60,7 @@ def test_token_from_secrets_env_reaches_the_cli_but_never_the_api(tmp_path):
             status = client.get("/status")
             result = client.post("/chat", json={"prompt": "who am I"}).json()
             # Removed from secrets.env: gone for the next chat, without a restart.
-            from lorapilot.workspace.secrets import delete_secret
+            from lorapilot.stack.workspace.secrets import delete_secret
 
             delete_secret(secrets, "COPILOT_GITHUB_TOKEN")
             after = client.post("/chat", json={"prompt": "and now"}).json()
@@ -87,7 +87,7 @@ def test_token_from_the_cli_variables_is_reported_by_name(tmp_path):
 
 
 def test_cli_is_found_in_the_manifest_env_and_in_the_workspace(tmp_path, monkeypatch):
-    from lorapilot.copilot.discovery import find_cli
+    from lorapilot.tools.copilot.discovery import find_cli
 
     monkeypatch.delenv("LORAPILOT_COPILOT_CLI", raising=False)
     monkeypatch.setenv("PATH", "/usr/bin:/bin")

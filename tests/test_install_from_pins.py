@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 import tomli_w
 
-from lorapilot.context import Context
-from lorapilot.errors import ConflictError, LorapilotError, NotFoundError
-from lorapilot.install import install, prepare_install
-from lorapilot.install.tools import ToolError
-from lorapilot.manifest import load_manifest
-from lorapilot.progress import Cancelled
-from lorapilot.workspace.layout import Workspace
+from lorapilot.stack.context import Context
+from lorapilot.kit.errors import ConflictError, LorapilotError, NotFoundError
+from lorapilot.stack.install import install, prepare_install
+from lorapilot.stack.install.tools import ToolError
+from lorapilot.stack.manifest import load_manifest
+from lorapilot.kit.progress import Cancelled
+from lorapilot.stack.workspace.layout import Workspace
 from support.upstreams import NpmRegistry, SimpleIndex, git, make_repo, make_wheel
 from support.workspaces import free_port
 

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from lorapilot.workspace.secrets import read_secrets
+from lorapilot.stack.workspace.secrets import read_secrets
 from support import journey as j
 from support.browser import browser_page, login
 from support.running import lorapilot, running, wait_for

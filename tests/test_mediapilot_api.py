@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from PIL import Image
 
-from lorapilot.mediapilot import thumbs
+from lorapilot.tools.mediapilot import thumbs
 from support import media_files as mf
 from support.api import make_client
 from support.media_lib import make_library, row_by_name

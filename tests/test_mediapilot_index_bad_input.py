@@ -7,9 +7,9 @@ import shutil
 
 import pytest
 
-from lorapilot.mediapilot.meta.a1111 import parse_parameters
-from lorapilot.mediapilot.meta.chunks import MAX_CHUNK_BYTES
-from lorapilot.mediapilot.meta.model import MAX_PROMPT_CHARS
+from lorapilot.tools.mediapilot.meta.a1111 import parse_parameters
+from lorapilot.tools.mediapilot.meta.chunks import MAX_CHUNK_BYTES
+from lorapilot.tools.mediapilot.meta.model import MAX_PROMPT_CHARS
 from support import media_files as mf
 from support.media_lib import make_library, row_by_name
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from lorapilot.mediapilot.query import search
+from lorapilot.tools.mediapilot.query import search
 from support import media_files as mf
 from support.media_lib import make_library
 
@@ -57,7 +57,7 @@ def test_full_text_follows_adds_overwrites_and_removals(tmp_path):
 
 def test_upgrade_from_the_insert_trigger_does_not_index_twice(tmp_path):
     """An index made before the trigger was dropped: after the upgrade each new row reaches FTS5 once."""
-    from lorapilot.mediapilot.library import MediaLibrary
+    from lorapilot.tools.mediapilot.library import MediaLibrary
 
     ctx, lib = make_library(tmp_path)
     out = ctx.workspace.outputs
@@ -87,8 +87,8 @@ def test_a_cancelled_first_index_keeps_whole_batches_and_the_next_scan_finishes(
 
     import pytest
 
-    from lorapilot.mediapilot import scan
-    from lorapilot.progress import Cancelled
+    from lorapilot.tools.mediapilot import scan
+    from lorapilot.kit.progress import Cancelled
 
     monkeypatch.setattr(scan, "BATCH", 10)
     ctx, lib = make_library(tmp_path)
@@ -118,8 +118,8 @@ def test_a_failed_write_stops_the_scan_and_rolls_back_only_its_batch(tmp_path, m
 
     import pytest
 
-    from lorapilot.mediapilot import scan
-    from lorapilot.mediapilot.index import FileRow
+    from lorapilot.tools.mediapilot import scan
+    from lorapilot.tools.mediapilot.index import FileRow
 
     monkeypatch.setattr(scan, "BATCH", 10)
     ctx, lib = make_library(tmp_path)
@@ -149,9 +149,9 @@ def test_a_failed_write_stops_the_scan_and_rolls_back_only_its_batch(tmp_path, m
 _KILLED_SCAN = r"""
 import sys, time
 from pathlib import Path
-from lorapilot.mediapilot import scan
-from lorapilot.mediapilot.library import MediaLibrary
-from lorapilot.workspace.layout import Workspace
+from lorapilot.tools.mediapilot import scan
+from lorapilot.tools.mediapilot.library import MediaLibrary
+from lorapilot.stack.workspace.layout import Workspace
 
 scan.BATCH = 20
 lib = MediaLibrary(Workspace(Path(sys.argv[1])))
@@ -179,7 +179,7 @@ def test_a_scan_killed_inside_a_transaction_leaves_a_sound_index(tmp_path):
     import subprocess
     import sys
 
-    from lorapilot.mediapilot.library import MediaLibrary
+    from lorapilot.tools.mediapilot.library import MediaLibrary
 
     ctx, lib = make_library(tmp_path)
     lib.close()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lorapilot.mediapilot.meta import extract
-from lorapilot.mediapilot.probe import probe_file
+from lorapilot.tools.mediapilot.meta import extract
+from lorapilot.tools.mediapilot.probe import probe_file
 from support import media_files as mf
 
 PARAMS = (
@@ -113,7 +113,7 @@ def test_forge_is_told_apart(tmp_path):
 
 
 def test_lora_weights_two_numbers_and_named():
-    from lorapilot.mediapilot.meta.a1111 import parse_parameters
+    from lorapilot.tools.mediapilot.meta.a1111 import parse_parameters
 
     info = parse_parameters("<lora:a_b:0.7:0.3>, <lora:c.d:te=0.2:unet=0.9>, <lora:e f:-1.25>\n"
                             "Steps: 1, Sampler: Euler, CFG scale: 1")
@@ -122,7 +122,7 @@ def test_lora_weights_two_numbers_and_named():
 
 
 def test_prompt_without_settings_line():
-    from lorapilot.mediapilot.meta.a1111 import parse_parameters
+    from lorapilot.tools.mediapilot.meta.a1111 import parse_parameters
 
     info = parse_parameters("just a prompt, with: a colon\nNegative prompt: ugly")
     assert info.positive == "just a prompt, with: a colon"

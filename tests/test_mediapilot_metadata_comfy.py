@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from lorapilot.mediapilot.meta import extract
-from lorapilot.mediapilot.meta.comfy import parse_prompt_graph
-from lorapilot.mediapilot.probe import probe_file
+from lorapilot.tools.mediapilot.meta import extract
+from lorapilot.tools.mediapilot.meta.comfy import parse_prompt_graph
+from lorapilot.tools.mediapilot.probe import probe_file
 from support import media_files as mf
 
 MAX_SEED = 2**64 - 1

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from lorapilot.mediapilot.meta import extract
-from lorapilot.mediapilot.probe import probe_file
+from lorapilot.tools.mediapilot.meta import extract
+from lorapilot.tools.mediapilot.probe import probe_file
 from support import media_files as mf
 
 META_V5 = {

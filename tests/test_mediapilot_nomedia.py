@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from lorapilot.mediapilot.watch import Watcher
-from lorapilot.tagpilot.dataset import create_dataset
-from lorapilot.tagpilot.export import ExportOptions, export_dataset
+from lorapilot.tools.mediapilot.watch import Watcher
+from lorapilot.tools.tagpilot.dataset import create_dataset
+from lorapilot.tools.tagpilot.export import ExportOptions, export_dataset
 from support import media_files as mf
 from support.media_lib import make_library
 

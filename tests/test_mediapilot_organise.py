@@ -10,9 +10,9 @@ import zipfile
 
 import pytest
 
-from lorapilot.errors import ConflictError, LorapilotError, NotFoundError
-from lorapilot.mediapilot import organise
-from lorapilot.safepath import PathEscapeError
+from lorapilot.kit.errors import ConflictError, LorapilotError, NotFoundError
+from lorapilot.tools.mediapilot import organise
+from lorapilot.kit.safepath import PathEscapeError
 from support import media_files as mf
 from support.media_lib import make_library, row_by_name
 
@@ -140,7 +140,7 @@ def test_empty_trash_follows_the_policy_and_only_when_asked(env):
 
 
 def test_trash_emptied_by_another_tool_is_forgotten(env):
-    from lorapilot.trash import Trash
+    from lorapilot.kit.trash import Trash
 
     ctx, lib, out, ids = env
     organise.trash(lib, [ids["owl"]])

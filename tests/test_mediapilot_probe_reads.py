@@ -7,8 +7,8 @@ import random
 
 from PIL import Image, PngImagePlugin
 
-from lorapilot.mediapilot.meta.chunks import HEAD_BYTES
-from lorapilot.mediapilot.probe import probe_file
+from lorapilot.tools.mediapilot.meta.chunks import HEAD_BYTES
+from lorapilot.tools.mediapilot.probe import probe_file
 from support import media_files as mf
 
 PARAMS = "a cat\nSteps: 20, Sampler: Euler, CFG scale: 7, Seed: 5, Size: 320x240, Model: m1"

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from lorapilot.mediapilot import organise
-from lorapilot.mediapilot.query import QueryError, search
+from lorapilot.tools.mediapilot import organise
+from lorapilot.tools.mediapilot.query import QueryError, search
 from support import media_files as mf
 from support.media_lib import make_library, row_by_name
 

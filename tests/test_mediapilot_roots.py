@@ -9,11 +9,11 @@ import tomllib
 
 import pytest
 
-from lorapilot.errors import ConfigError, ConflictError, LorapilotError, NotFoundError
-from lorapilot.mediapilot.library import MediaLibrary
-from lorapilot.mediapilot.roots import add_root, list_roots, remove_root
-from lorapilot.mediapilot.tomledit import set_string_array
-from lorapilot.settings import SETTINGS_TEMPLATE, load_settings
+from lorapilot.kit.errors import ConfigError, ConflictError, LorapilotError, NotFoundError
+from lorapilot.tools.mediapilot.library import MediaLibrary
+from lorapilot.tools.mediapilot.roots import add_root, list_roots, remove_root
+from lorapilot.tools.mediapilot.tomledit import set_string_array
+from lorapilot.stack.settings import SETTINGS_TEMPLATE, load_settings
 from support import media_files as mf
 from support.media_lib import make_library, row_by_name
 
@@ -128,7 +128,7 @@ def test_add_scan_remove_and_favourites_come_back(tmp_path):
     assert listing["outputs"]["files"] == 1 and listing[str(renders)]["files"] == 2
     assert listing["outputs"]["removable"] is False and listing[str(renders)]["removable"] is True
 
-    from lorapilot.mediapilot.organise import set_favourite, tag
+    from lorapilot.tools.mediapilot.organise import set_favourite, tag
 
     a = row_by_name(lib, "a.png")["id"]
     set_favourite(lib, [a], True)
@@ -212,7 +212,7 @@ def test_a_running_watcher_picks_up_an_added_root_and_lets_go_of_a_removed_one(t
     """The root is added by another library (the CLI beside a running ControlPilot)."""
     import time
 
-    from lorapilot.mediapilot.watch import Watcher
+    from lorapilot.tools.mediapilot.watch import Watcher
 
     ctx, served = make_library(tmp_path)
     renders = tmp_path / "renders"

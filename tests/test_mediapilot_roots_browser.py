@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lorapilot.mediapilot.roots import add_root
+from lorapilot.tools.mediapilot.roots import add_root
 from support import media_files as mf
 from support.browser import browser_page, live_controlpilot, login
 from support.media_lib import make_library

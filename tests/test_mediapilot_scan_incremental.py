@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from lorapilot.mediapilot import organise, scan
+from lorapilot.tools.mediapilot import organise, scan
 from support import media_files as mf
 from support.media_lib import make_library, row_by_name
 
@@ -141,7 +141,7 @@ def test_invokeai_thumbnails_are_not_indexed(tmp_path):
     extra = tmp_path / "invoke-elsewhere" / "images"  # InvokeAI's own images folder added as an extra root
     mf.webp(extra / "thumbnails" / "b.webp")
     mf.png(extra / "b.png")
-    from lorapilot.mediapilot.roots import add_root
+    from lorapilot.tools.mediapilot.roots import add_root
 
     add_root(lib, str(extra))  # the library follows config/lorapilot.toml, not an in-memory edit
     assert lib.scan().added == 1

@@ -6,8 +6,8 @@ in its A1111 ``parameters`` (``LoRA: NAME``); Kohya's and AI Toolkit's samples c
 
 from __future__ import annotations
 
-from lorapilot.mediapilot.meta.a1111 import parse_parameters
-from lorapilot.mediapilot.query import search
+from lorapilot.tools.mediapilot.meta.a1111 import parse_parameters
+from lorapilot.tools.mediapilot.query import search
 from support import media_files as mf
 from support.media_lib import make_library, row_by_name
 
@@ -71,8 +71,8 @@ def test_the_watcher_path_and_autocomplete_see_it_too(tmp_path):
 
 def test_samples_indexed_before_get_their_lora_on_the_next_scan(tmp_path):
     """An index from before this change: the upgrade makes the next scan re-read the samples, keeping user state."""
-    from lorapilot.mediapilot import organise
-    from lorapilot.mediapilot.library import MediaLibrary
+    from lorapilot.tools.mediapilot import organise
+    from lorapilot.tools.mediapilot.library import MediaLibrary
 
     ctx, lib = make_library(tmp_path)
     mf.png(ctx.workspace.outputs / "trainpilot" / "0002-ink" / "output" / "samples" / "000004_0.png")

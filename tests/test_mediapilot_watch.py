@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from lorapilot.mediapilot.watch import Watcher
+from lorapilot.tools.mediapilot.watch import Watcher
 from support import media_files as mf
 from support.media_lib import make_library
 

@@ -8,9 +8,9 @@ import tomllib
 
 import yaml
 
-from lorapilot.trainpilot.basemodels import list_base_models, list_components
-from lorapilot.workspace import init_workspace
-from lorapilot.workspace.layout import MODEL_FOLDERS
+from lorapilot.tools.trainpilot.basemodels import list_base_models, list_components
+from lorapilot.stack.workspace import init_workspace
+from lorapilot.stack.workspace.layout import MODEL_FOLDERS
 from support import model_files as mf
 from support.workspaces import make_workspace
 

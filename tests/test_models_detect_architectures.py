@@ -8,9 +8,9 @@ import tracemalloc
 
 import pytest
 
-from lorapilot.models.detect import detect
-from lorapilot.models.inspect import inspect_file, summarize
-from lorapilot.models.safetensors_header import read_header
+from lorapilot.tools.models.detect import detect
+from lorapilot.tools.models.inspect import inspect_file, summarize
+from lorapilot.tools.models.safetensors_header import read_header
 from support import model_files as mf
 from support.workspaces import make_workspace
 

@@ -4,10 +4,10 @@ import hashlib
 import os
 import tracemalloc
 
-from lorapilot.models import store as store_module
-from lorapilot.models.hashing import hash_file
-from lorapilot.models.safetensors_header import read_header
-from lorapilot.models.store import ModelStore
+from lorapilot.tools.models import store as store_module
+from lorapilot.tools.models.hashing import hash_file
+from lorapilot.tools.models.safetensors_header import read_header
+from lorapilot.tools.models.store import ModelStore
 from support import model_files as mf
 from support.workspaces import make_workspace
 

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from lorapilot.models.safetensors_header import SafetensorsError, read_header
-from lorapilot.models.store import ModelStore
+from lorapilot.tools.models.safetensors_header import SafetensorsError, read_header
+from lorapilot.tools.models.store import ModelStore
 from support import model_files as mf
 from support.workspaces import make_workspace
 

@@ -11,8 +11,8 @@ import jsonschema
 import pytest
 import yaml
 
-from lorapilot.models.invokeai import sync_for_context
-from lorapilot.render import render_process_compose, render_supervisord
+from lorapilot.tools.models.invokeai import sync_for_context
+from lorapilot.stack.render import render_process_compose, render_supervisord
 from support import model_files as mf
 from support.fake_invokeai import FakeInvokeAI
 from support.workspaces import make_workspace

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from lorapilot.errors import LorapilotError
-from lorapilot.models.download import ChecksumError, DiskFullError, DownloadError, download_file
-from lorapilot.models.pull import pull
-from lorapilot.models.store import ModelStore
+from lorapilot.kit.errors import LorapilotError
+from lorapilot.tools.models.download import ChecksumError, DiskFullError, DownloadError, download_file
+from lorapilot.tools.models.pull import pull
+from lorapilot.tools.models.store import ModelStore
 from support import model_files as mf
 from support.model_server import ModelServer
 from support.workspaces import make_workspace
@@ -166,7 +166,7 @@ def test_a_second_pull_of_the_same_file_is_refused_while_the_first_runs(server, 
 
 
 def test_a_download_is_hashed_as_it_arrives_not_read_again(server, tmp_path, monkeypatch):
-    from lorapilot.models.hashing import StreamingSha256
+    from lorapilot.tools.models.hashing import StreamingSha256
 
     read_back = []
     real_feed = StreamingSha256.feed_file

@@ -5,11 +5,11 @@ import json
 
 import pytest
 
-from lorapilot.models.download import DownloadError
-from lorapilot.models.pull import pull, pull_manifest
-from lorapilot.models.sources import SourceError, _civitai_ids, _hf_ref, resolve
-from lorapilot.models.store import ModelStore
-from lorapilot.workspace.secrets import set_secret
+from lorapilot.tools.models.download import DownloadError
+from lorapilot.tools.models.pull import pull, pull_manifest
+from lorapilot.tools.models.sources import SourceError, _civitai_ids, _hf_ref, resolve
+from lorapilot.tools.models.store import ModelStore
+from lorapilot.stack.workspace.secrets import set_secret
 from support import model_files as mf
 from support.model_server import ModelServer
 from support.workspaces import make_workspace

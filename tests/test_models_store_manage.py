@@ -2,9 +2,9 @@
 
 import pytest
 
-from lorapilot.errors import ConflictError, LorapilotError
-from lorapilot.models.store import ModelStore
-from lorapilot.safepath import PathEscapeError
+from lorapilot.kit.errors import ConflictError, LorapilotError
+from lorapilot.tools.models.store import ModelStore
+from lorapilot.kit.safepath import PathEscapeError
 from support import model_files as mf
 from support.workspaces import make_workspace
 
@@ -34,7 +34,7 @@ def test_move_carries_sidecars_and_cached_hashes(store, monkeypatch):
     assert dest == store.ws.models / "loras" / "style.safetensors"
     assert (store.ws.models / "loras" / "style.preview.png").read_bytes() == b"png"
     assert not (store.ws.models / "checkpoints" / "style.preview.png").exists()
-    from lorapilot.models import store as store_module
+    from lorapilot.tools.models import store as store_module
 
     monkeypatch.setattr(store_module, "hash_file", lambda *a, **k: (_ for _ in ()).throw(AssertionError("rehashed")))
     assert store.hash(dest) == before
@@ -54,7 +54,7 @@ def test_rename_keeps_suffix_and_refuses_overwrite(store):
 
 
 def test_delete_goes_to_the_workspace_trash_and_restore_brings_the_sidecars_back(store):
-    from lorapilot.trash import Trash
+    from lorapilot.kit.trash import Trash
 
     original = (store.ws.models / "checkpoints" / "style.safetensors").read_bytes()
     items = store.delete("checkpoints/style.safetensors")
@@ -92,8 +92,8 @@ def test_paths_outside_the_store_are_refused(store, tmp_path):
 
 
 def test_extra_roots_must_be_absolute(tmp_path):
-    from lorapilot.errors import ConfigError
-    from lorapilot.settings import load_settings
+    from lorapilot.kit.errors import ConfigError
+    from lorapilot.stack.settings import load_settings
 
     path = tmp_path / "lorapilot.toml"
     path.write_text('[models]\nextra_roots = ["relative/models"]\n')
@@ -103,7 +103,7 @@ def test_extra_roots_must_be_absolute(tmp_path):
 
 
 def test_a_models_folder_linked_to_another_volume_keeps_its_own_trash(tmp_path):
-    from lorapilot.workspace import init_workspace
+    from lorapilot.stack.workspace import init_workspace
 
     ctx = make_workspace(tmp_path / "ws")
     volume = tmp_path / "volume" / "models"

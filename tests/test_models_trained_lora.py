@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 
-from lorapilot.models.store import ModelStore
-from lorapilot.trainpilot.finish import install_lora
-from lorapilot.trainpilot.queue import Job
+from lorapilot.tools.models.store import ModelStore
+from lorapilot.tools.trainpilot.finish import install_lora
+from lorapilot.tools.trainpilot.queue import Job
 from support.trainpilot import write_safetensors
 from support.workspaces import make_workspace
 
@@ -58,7 +58,7 @@ def test_the_store_knows_the_hashes_of_a_lora_trainpilot_installed(tmp_path):
 
 def test_a_chroma_lora_with_flux_shaped_keys_lists_as_chroma_by_its_training_card(tmp_path):
     """Diffusion Pipe's Chroma LoRAs carry FLUX.1 attention keys and no metadata: only the card can tell."""
-    from lorapilot.models.inspect import inspect_file
+    from lorapilot.tools.models.inspect import inspect_file
     from support.model_files import kohya_lora_flux, write_model
 
     ctx = make_workspace(tmp_path / "ws")

@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from lorapilot.trainpilot.native.buckets import BatchPlan, make_buckets, place_image
-from lorapilot.trainpilot.native.captions import prepare_caption, shuffle_caption, tag_frequency
+from lorapilot.tools.trainpilot.native.buckets import BatchPlan, make_buckets, place_image
+from lorapilot.tools.trainpilot.native.captions import prepare_caption, shuffle_caption, tag_frequency
 
 
 def test_buckets_stay_within_the_area_on_the_grid_and_between_the_limits():

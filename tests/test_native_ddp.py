@@ -77,7 +77,7 @@ def test_accelerate_launch_cpu_with_two_processes_trains_one_lora(tiny_sd1, tmp_
     ({"OMPI_COMM_WORLD_RANK": "1"}, 1),  # Open MPI's
 ])
 def test_the_rank_comes_from_whichever_launcher_started_the_process(monkeypatch, variables, rank):
-    from lorapilot.trainpilot.native.cli import process_rank
+    from lorapilot.tools.trainpilot.native.cli import process_rank
 
     for name in ("RANK", "LOCAL_RANK", "PMI_RANK", "OMPI_COMM_WORLD_RANK", "MV2_COMM_WORLD_RANK"):
         monkeypatch.delenv(name, raising=False)
@@ -87,7 +87,7 @@ def test_the_rank_comes_from_whichever_launcher_started_the_process(monkeypatch,
 
 
 def test_a_cpu_launch_that_started_one_process_says_how_to_start_more(monkeypatch, caplog):
-    from lorapilot.trainpilot.native.cli import _warn_lonely_cpu_launch
+    from lorapilot.tools.trainpilot.native.cli import _warn_lonely_cpu_launch
 
     for name in ("WORLD_SIZE", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE"):
         monkeypatch.delenv(name, raising=False)

@@ -9,7 +9,7 @@ from safetensors.torch import load_file
 from support.native_runs import events, run_trainer, steps_of, write_config
 from support.tiny_sd import TINY_BUCKET_STEP, build_tiny_flux, make_dataset
 
-from lorapilot.trainpilot.native import kohya
+from lorapilot.tools.trainpilot.native import kohya
 
 pytestmark = pytest.mark.slow
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lorapilot.trainpilot.native.kohya import clip_text_namer, peft_modules, sgm_unet_namer, to_kohya
+from lorapilot.tools.trainpilot.native.kohya import clip_text_namer, peft_modules, sgm_unet_namer, to_kohya
 
 SDXL_UNET = dict(
     sample_size=128,

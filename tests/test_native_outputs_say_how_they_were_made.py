@@ -8,8 +8,8 @@ import pytest
 from safetensors import safe_open
 from support.native_runs import base_config, run_trainer, tiny_sd1, write_config  # noqa: F401  (fixture)
 
-from lorapilot.mediapilot.meta import extract
-from lorapilot.mediapilot.probe import probe_file
+from lorapilot.tools.mediapilot.meta import extract
+from lorapilot.tools.mediapilot.probe import probe_file
 
 pytestmark = pytest.mark.slow
 

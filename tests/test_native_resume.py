@@ -19,7 +19,7 @@ from support.native_runs import (  # noqa: F401  (tiny_sd1 is a fixture)
     write_config,
 )
 
-from lorapilot.trainpilot.native.cli import main
+from lorapilot.tools.trainpilot.native.cli import main
 
 pytestmark = pytest.mark.slow
 

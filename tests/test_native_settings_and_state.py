@@ -10,11 +10,11 @@ import signal
 import pytest
 from support.native_runs import events
 
-from lorapilot.errors import ConfigError
-from lorapilot.trainpilot.native import state as states
-from lorapilot.trainpilot.native.config import load_config
-from lorapilot.trainpilot.native.events import Reporter
-from lorapilot.trainpilot.native.stopping import StopRequest
+from lorapilot.kit.errors import ConfigError
+from lorapilot.tools.trainpilot.native import state as states
+from lorapilot.tools.trainpilot.native.config import load_config
+from lorapilot.tools.trainpilot.native.events import Reporter
+from lorapilot.tools.trainpilot.native.stopping import StopRequest
 
 MINIMAL = """
 name = "demo"

@@ -46,7 +46,7 @@ def test_unpacked_wheel_runs_without_the_checkout(wheel, tmp_path):
     env["PYTHONPATH"] = str(site)
     code = (
         "import lorapilot, sys\n"
-        "from lorapilot.components import default_components_dir, load_registry\n"
+        "from lorapilot.stack.components import default_components_dir, load_registry\n"
         "print(lorapilot.__file__)\n"
         "print(default_components_dir())\n"
         "print(len(load_registry()))\n"

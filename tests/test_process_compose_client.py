@@ -8,8 +8,8 @@ import pytest
 from support.fake_process_compose import FakeProcessCompose
 from support.workspaces import make_workspace
 
-from lorapilot.errors import ServiceError
-from lorapilot.services.process_compose import ProcessComposeManager
+from lorapilot.kit.errors import ServiceError
+from lorapilot.stack.services.process_compose import ProcessComposeManager
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from support.workspaces import REPO_ROOT, make_workspace
 
-from lorapilot.components import load_registry
+from lorapilot.stack.components import load_registry
 
 PACKAGE = REPO_ROOT / "python" / "lorapilot"
 # Launch details that belong to one component.toml only.
@@ -35,13 +35,13 @@ def test_serve_commands_default_to_the_registry_port(tmp_path, monkeypatch):
     import uvicorn
     from click.testing import CliRunner
 
-    import lorapilot.copilot.server
+    import lorapilot.tools.copilot.server
     from lorapilot.cli import cli
 
     ctx = make_workspace(tmp_path / "ws")  # every port overridden with a free one
     bound = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **kw: bound.setdefault("controlpilot", port))
-    monkeypatch.setattr(lorapilot.copilot.server, "serve", lambda service, host, port: bound.setdefault("copilot", port))
+    monkeypatch.setattr(lorapilot.tools.copilot.server, "serve", lambda service, host, port: bound.setdefault("copilot", port))
     for name in ("controlpilot", "copilot"):
         result = CliRunner().invoke(cli, [name, "serve", "--workspace", str(ctx.workspace.root)])
         assert result.exit_code == 0, result.output

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from lorapilot.components import default_components_dir, load_registry, topological_order
-from lorapilot.errors import ConfigError
-from lorapilot.settings import Settings, load_settings
-from lorapilot.tomlconfig import validate_model
+from lorapilot.stack.components import default_components_dir, load_registry, topological_order
+from lorapilot.kit.errors import ConfigError
+from lorapilot.stack.settings import Settings, load_settings
+from lorapilot.kit.tomlconfig import validate_model
 
 SHIPPED = default_components_dir()
 EXPECTED_PORTS = {

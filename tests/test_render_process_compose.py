@@ -8,8 +8,8 @@ import yaml
 from support.fake_install import installed_context
 from support.snapshots import assert_snapshot
 
-from lorapilot.render import dump_yaml, render_process_compose
-from lorapilot.workspace.secrets import ensure_secrets, read_secrets
+from lorapilot.stack.render import dump_yaml, render_process_compose
+from lorapilot.stack.workspace.secrets import ensure_secrets, read_secrets
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def test_every_process_has_probe_restart_policy_log_and_group_shutdown(installed
         assert proc["availability"]["max_restarts"] > 0 and proc["availability"]["backoff_seconds"] >= 1
         assert proc["log_location"] == str(installed.workspace.logs / f"{name}.log")
         assert proc["shutdown"]["parent_only"] is False and proc["shutdown"]["signal"] == 15
-        assert proc["entrypoint"][1:3] == ["-m", "lorapilot.launch"]
+        assert proc["entrypoint"][1:3] == ["-m", "lorapilot.stack.launch"]
 
 
 def test_not_installed_and_autostart_false_are_disabled(tmp_path, ctx):
@@ -52,7 +52,7 @@ def test_not_installed_and_autostart_false_are_disabled(tmp_path, ctx):
 
 
 def test_autostart_false_is_rendered_disabled_in_both_managers(tmp_path):
-    from lorapilot.render import render_supervisord
+    from lorapilot.stack.render import render_supervisord
 
     ctx = installed_context(tmp_path)
     ctx.workspace.config.mkdir(parents=True)

@@ -5,9 +5,9 @@ from supervisor.options import ServerOptions
 from support.fake_install import installed_context
 from support.snapshots import assert_snapshot
 
-from lorapilot.render import render_supervisord
-from lorapilot.render.supervisord import PASSWORD_ENV
-from lorapilot.workspace.secrets import ensure_secrets, read_secrets
+from lorapilot.stack.render import render_supervisord
+from lorapilot.stack.render.supervisord import PASSWORD_ENV
+from lorapilot.stack.workspace.secrets import ensure_secrets, read_secrets
 
 
 @pytest.fixture
@@ -38,14 +38,14 @@ def test_supervisord_accepts_the_rendered_config(installed, tmp_path, monkeypatc
     assert programs["invokeai-sync-models"].startsecs == 0 and programs["invokeai-sync-models"].autorestart is False
     comfy = programs["comfyui"]
     assert comfy.stopasgroup and comfy.killasgroup
-    assert comfy.command.split()[1:3] == ["-m", "lorapilot.launch"]
+    assert comfy.command.split()[1:3] == ["-m", "lorapilot.stack.launch"]
     assert comfy.stdout_logfile == str(installed.workspace.logs / "comfyui.log")
     assert options.server_configs[0]["password"] == "pw"
     assert options.server_configs[0]["host"] == "127.0.0.1"
 
 
 def test_same_services_and_ports_as_process_compose(installed):
-    from lorapilot.render import render_process_compose
+    from lorapilot.stack.render import render_process_compose
 
     pc = render_process_compose(installed.workspace, installed.plan(False), installed.manifest.lorapilot_python)
     text = _render(installed)

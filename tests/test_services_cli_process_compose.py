@@ -17,9 +17,9 @@ from support.fake_process_compose import FakeProcessCompose
 from support.running import lorapilot, wait_for
 from support.workspaces import make_workspace
 
-from lorapilot.services.base import ManagerInfo
-from lorapilot.workspace import init_workspace
-from lorapilot.workspace.secrets import read_secrets
+from lorapilot.stack.services.base import ManagerInfo
+from lorapilot.stack.workspace import init_workspace
+from lorapilot.stack.workspace.secrets import read_secrets
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -7,7 +7,7 @@ import sys
 
 SCRIPT = r"""
 import sys
-from lorapilot.db import connect, migrate
+from lorapilot.kit.db import connect, migrate
 conn = connect(sys.argv[1])
 migrate(conn, ["CREATE TABLE a (x INTEGER);", "CREATE TABLE b (y INTEGER);\nINSERT INTO a VALUES (1);"])
 print(conn.execute("SELECT COUNT(*) FROM a").fetchone()[0])
@@ -26,7 +26,7 @@ def test_concurrent_first_opens_migrate_once(tmp_path):
 OPENER = r"""
 import sys, time
 from pathlib import Path
-from lorapilot.db import connect
+from lorapilot.kit.db import connect
 folder, start = Path(sys.argv[1]), Path(sys.argv[2])
 while not start.exists():
     time.sleep(0.001)

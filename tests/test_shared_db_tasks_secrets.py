@@ -6,11 +6,11 @@ import time
 
 import pytest
 
-from lorapilot.db import connect, migrate, split_statements
-from lorapilot.errors import ConfigError
-from lorapilot.progress import Cancelled, check_cancel, last_cancel_point
-from lorapilot.tasks import TaskManager
-from lorapilot.workspace.secrets import delete_secret, read_secrets, set_secret
+from lorapilot.kit.db import connect, migrate, split_statements
+from lorapilot.kit.errors import ConfigError
+from lorapilot.kit.progress import Cancelled, check_cancel, last_cancel_point
+from lorapilot.kit.tasks import TaskManager
+from lorapilot.stack.workspace.secrets import delete_secret, read_secrets, set_secret
 
 
 def test_migrate_applies_each_step_once_with_triggers(tmp_path):

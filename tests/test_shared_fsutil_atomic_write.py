@@ -1,10 +1,10 @@
-"""lorapilot.fsutil.atomic_write_bytes: permissions kept or set, nothing left behind on failure."""
+"""lorapilot.kit.fsutil.atomic_write_bytes: permissions kept or set, nothing left behind on failure."""
 
 import os
 
 import pytest
 
-from lorapilot.fsutil import atomic_write_bytes, atomic_write_text
+from lorapilot.kit.fsutil import atomic_write_bytes, atomic_write_text
 
 
 def test_new_file_existing_mode_and_explicit_mode(tmp_path):

@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from lorapilot.safepath import PathEscapeError, check_name, resolve_inside
-from lorapilot.trash import Trash, TrashError
+from lorapilot.kit.safepath import PathEscapeError, check_name, resolve_inside
+from lorapilot.kit.trash import Trash, TrashError
 
 
 @pytest.fixture

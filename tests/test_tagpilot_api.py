@@ -9,8 +9,8 @@ from PIL import Image
 from support.api import make_client
 from support.tagpilot import ChatServer, build_wd14_model, make_dataset_files, wait_task, write_image
 
-from lorapilot.tagpilot.vlm import API_KEY_SECRET
-from lorapilot.workspace.secrets import read_secrets
+from lorapilot.tools.tagpilot.vlm import API_KEY_SECRET
+from lorapilot.stack.workspace.secrets import read_secrets
 
 
 @pytest.fixture

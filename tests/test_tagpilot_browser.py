@@ -6,8 +6,8 @@ import pytest
 from support.browser import PHONE, browser_page, live_controlpilot, login
 from support.tagpilot import make_dataset_files
 
-from lorapilot.tagpilot import dataset as datasets
-from lorapilot.trash import Trash
+from lorapilot.tools.tagpilot import dataset as datasets
+from lorapilot.kit.trash import Trash
 
 pytestmark = pytest.mark.browser
 
@@ -118,7 +118,7 @@ def test_wd14_caption_job_shows_live_progress_and_result(ctx, folder, output_dir
         job.get_by_role("button", name="Start captioning").click()
         job.get_by_role("status", name="caption cats with wd14: done").wait_for()
         job.get_by_test_id("caption-report").get_by_text("1 written, 0 unchanged, 2 skipped, 0 errors").wait_for()
-        from lorapilot.tagpilot.wd14 import WD14Tagger
+        from lorapilot.tools.tagpilot.wd14 import WD14Tagger
 
         expected = WD14Tagger(ctx.workspace.models / "wd14").caption(folder / "c.png").as_text()
         assert (folder / "c.txt").read_text() == expected and "^_^" in expected

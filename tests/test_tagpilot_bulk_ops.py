@@ -2,8 +2,8 @@
 
 import pytest
 
-from lorapilot.errors import LorapilotError
-from lorapilot.tagpilot.tags import (
+from lorapilot.kit.errors import LorapilotError
+from lorapilot.tools.tagpilot.tags import (
     add_tag,
     consolidate_tags,
     dedupe_tags,

@@ -7,10 +7,10 @@ import pytest
 from PIL import Image, ImageFilter
 from support.tagpilot import write_image
 
-from lorapilot.tagpilot import dataset as datasets
-from lorapilot.tagpilot.checks import CheckOptions, run_checks
-from lorapilot.tagpilot.imagemetrics import hamming_pairs, laplacian_variance, measure
-from lorapilot.workspace.layout import Workspace
+from lorapilot.tools.tagpilot import dataset as datasets
+from lorapilot.tools.tagpilot.checks import CheckOptions, run_checks
+from lorapilot.tools.tagpilot.imagemetrics import hamming_pairs, laplacian_variance, measure
+from lorapilot.stack.workspace.layout import Workspace
 
 
 def _photo(seed: int, size=(640, 640)) -> Image.Image:

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from support.tagpilot import build_wd14_model, make_dataset_files, write_image
 
 from lorapilot.cli import cli
-from lorapilot.errors import LorapilotError
+from lorapilot.kit.errors import LorapilotError
 
 
 @pytest.fixture

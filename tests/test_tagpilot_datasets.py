@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 from support.tagpilot import make_dataset_files, write_image
 
-from lorapilot.archive import ArchiveLimits, UnsafeArchiveError
-from lorapilot.errors import ConflictError, LorapilotError, NotFoundError
-from lorapilot.safepath import PathEscapeError
-from lorapilot.tagpilot import dataset as datasets
-from lorapilot.tagpilot.importer import import_folder, import_upload, import_zip
-from lorapilot.tagpilot.index import dataset_stats, get_record, scan
-from lorapilot.trash import Trash
-from lorapilot.workspace.layout import Workspace
+from lorapilot.kit.archive import ArchiveLimits, UnsafeArchiveError
+from lorapilot.kit.errors import ConflictError, LorapilotError, NotFoundError
+from lorapilot.kit.safepath import PathEscapeError
+from lorapilot.tools.tagpilot import dataset as datasets
+from lorapilot.tools.tagpilot.importer import import_folder, import_upload, import_zip
+from lorapilot.tools.tagpilot.index import dataset_stats, get_record, scan
+from lorapilot.kit.trash import Trash
+from lorapilot.stack.workspace.layout import Workspace
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ import pytest
 import yaml
 from support.tagpilot import make_dataset_files
 
-from lorapilot.errors import LorapilotError
-from lorapilot.tagpilot import dataset as datasets
-from lorapilot.tagpilot.export import ExportOptions, export_dataset, read_handoff
-from lorapilot.workspace.layout import Workspace
+from lorapilot.kit.errors import LorapilotError
+from lorapilot.tools.tagpilot import dataset as datasets
+from lorapilot.tools.tagpilot.export import ExportOptions, export_dataset, read_handoff
+from lorapilot.stack.workspace.layout import Workspace
 
 
 @pytest.fixture

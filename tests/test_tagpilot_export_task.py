@@ -19,11 +19,11 @@ from support.api import make_client
 from support.tagpilot import CopyGate, make_dataset_files, outputs_on_another_file_system, staging_folders, wait_task
 
 from lorapilot.cli import cli
-from lorapilot.errors import LorapilotError
-from lorapilot.progress import Cancelled
-from lorapilot.tagpilot import dataset as datasets
-from lorapilot.tagpilot import export as export_module
-from lorapilot.tagpilot.export import ExportOptions, export_dataset, export_root
+from lorapilot.kit.errors import LorapilotError
+from lorapilot.kit.progress import Cancelled
+from lorapilot.tools.tagpilot import dataset as datasets
+from lorapilot.tools.tagpilot import export as export_module
+from lorapilot.tools.tagpilot.export import ExportOptions, export_dataset, export_root
 
 IMAGES = 6
 TOTAL_STEPS = IMAGES + 3  # each image, then kohya's TOML, the AI Toolkit entry, the Diffusion Pipe TOML

@@ -7,12 +7,12 @@ import threading
 import pytest
 from support.tagpilot import make_dataset_files
 
-from lorapilot.errors import ConflictError, LorapilotError
-from lorapilot.tagpilot import dataset as datasets
-from lorapilot.tagpilot.edits import StaleCaptionError, apply_op, edit_caption, history_state, preview_op, redo, undo
-from lorapilot.tagpilot.history import Change, History
-from lorapilot.tagpilot.tags import make_op
-from lorapilot.workspace.layout import Workspace
+from lorapilot.kit.errors import ConflictError, LorapilotError
+from lorapilot.tools.tagpilot import dataset as datasets
+from lorapilot.tools.tagpilot.edits import StaleCaptionError, apply_op, edit_caption, history_state, preview_op, redo, undo
+from lorapilot.tools.tagpilot.history import Change, History
+from lorapilot.tools.tagpilot.tags import make_op
+from lorapilot.stack.workspace.layout import Workspace
 
 
 @pytest.fixture
@@ -119,20 +119,20 @@ def test_stale_single_edit_is_refused_with_the_current_text(ds):
 
 
 def _version(ds, image):
-    from lorapilot.tagpilot.captions import read_caption
+    from lorapilot.tools.tagpilot.captions import read_caption
 
     return read_caption(ds.caption_path(image)).version
 
 
 def _version_of(raw: bytes) -> str:
-    from lorapilot.tagpilot.captions import caption_version
+    from lorapilot.tools.tagpilot.captions import caption_version
 
     return caption_version(raw)
 
 
 def test_concurrent_edits_never_lose_a_write(ds):
     """Eight threads each append a tag based on the version they read; losers retry on 409."""
-    from lorapilot.tagpilot.captions import read_caption
+    from lorapilot.tools.tagpilot.captions import read_caption
 
     def worker(tag):
         while True:
@@ -172,9 +172,9 @@ def test_an_interrupted_apply_is_rolled_forward_on_next_open(ds):
 _APPENDER = """
 import sys
 from pathlib import Path
-from lorapilot.tagpilot.captions import read_caption
-from lorapilot.tagpilot.dataset import Dataset
-from lorapilot.tagpilot.edits import StaleCaptionError, edit_caption
+from lorapilot.tools.tagpilot.captions import read_caption
+from lorapilot.tools.tagpilot.dataset import Dataset
+from lorapilot.tools.tagpilot.edits import StaleCaptionError, edit_caption
 
 ds = Dataset(name="set", path=Path(sys.argv[1]))
 for i in range(10):

@@ -2,9 +2,9 @@
 
 import pytest
 
-from lorapilot.tagpilot.captions import decode_caption
-from lorapilot.tagpilot.index import ImageRecord
-from lorapilot.tagpilot.query import QueryError, parse_query
+from lorapilot.tools.tagpilot.captions import decode_caption
+from lorapilot.tools.tagpilot.index import ImageRecord
+from lorapilot.tools.tagpilot.query import QueryError, parse_query
 
 
 def _record(name, caption, width=512, height=512, error=None):

@@ -8,12 +8,12 @@ from PIL import Image
 from support.tagpilot import ChatServer, write_image
 from support.workspaces import free_port
 
-from lorapilot.errors import LorapilotError
-from lorapilot.tagpilot import dataset as datasets
-from lorapilot.tagpilot.captioners import make_vlm
-from lorapilot.tagpilot.captioning import run_captioner
-from lorapilot.tagpilot.vlm import API_KEY_SECRET, VLMCaptioner, VLMOptions, check_template
-from lorapilot.workspace.secrets import set_secret
+from lorapilot.kit.errors import LorapilotError
+from lorapilot.tools.tagpilot import dataset as datasets
+from lorapilot.tools.tagpilot.captioners import make_vlm
+from lorapilot.tools.tagpilot.captioning import run_captioner
+from lorapilot.tools.tagpilot.vlm import API_KEY_SECRET, VLMCaptioner, VLMOptions, check_template
+from lorapilot.stack.workspace.secrets import set_secret
 
 
 @pytest.fixture

@@ -5,12 +5,12 @@ import pytest
 from PIL import Image
 from support.tagpilot import build_wd14_model, write_image
 
-from lorapilot.errors import ConfigError
-from lorapilot.tagpilot import dataset as datasets
-from lorapilot.tagpilot.captioning import run_captioner
-from lorapilot.tagpilot.edits import undo
-from lorapilot.tagpilot.wd14 import TaggerOptions, WD14Tagger, display_tag, mcut_threshold, preprocess
-from lorapilot.workspace.layout import Workspace
+from lorapilot.kit.errors import ConfigError
+from lorapilot.tools.tagpilot import dataset as datasets
+from lorapilot.tools.tagpilot.captioning import run_captioner
+from lorapilot.tools.tagpilot.edits import undo
+from lorapilot.tools.tagpilot.wd14 import TaggerOptions, WD14Tagger, display_tag, mcut_threshold, preprocess
+from lorapilot.stack.workspace.layout import Workspace
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lorapilot.trainpilot.adapters import ADAPTERS, RunSpec, TrainerLocation
-from lorapilot.trainpilot.families import FAMILIES, QUALITIES, VRAM_TIERS
-from lorapilot.trainpilot.native.config import load_config
-from lorapilot.trainpilot.presets import build_profile
-from lorapilot.trainpilot.profiles import ModelRef
+from lorapilot.tools.trainpilot.adapters import ADAPTERS, RunSpec, TrainerLocation
+from lorapilot.tools.trainpilot.families import FAMILIES, QUALITIES, VRAM_TIERS
+from lorapilot.tools.trainpilot.native.config import load_config
+from lorapilot.tools.trainpilot.presets import build_profile
+from lorapilot.tools.trainpilot.profiles import ModelRef
 from support.trainer_schemas import (
     ai_toolkit_problems,
     diffusion_pipe_problems,
@@ -85,7 +85,7 @@ def test_rendered_config_uses_only_keys_the_trainer_reads(tmp_path, trainer, fam
     adapter = ADAPTERS[trainer]
     files = adapter.render(spec)
     if trainer == "kohya":
-        from lorapilot.trainpilot.adapters.kohya import SCRIPTS
+        from lorapilot.tools.trainpilot.adapters.kohya import SCRIPTS
 
         run = tomllib.loads(files["run.toml"])
         assert kohya_run_problems(SCRIPTS[family], run) == []
@@ -210,11 +210,11 @@ def test_diffusion_pipe_resume_and_gpu_selection(tmp_path):
 
 def test_native_command_uses_accelerate_for_several_gpus(tmp_path):
     spec = _spec(tmp_path, "native", "sd15", "regular", 24, resume=True)
-    assert ADAPTERS["native"].command(spec).argv[1:] == ["-m", "lorapilot.trainpilot.native", "--config", str(spec.run_dir / "run.toml"), "--resume", "auto"]
+    assert ADAPTERS["native"].command(spec).argv[1:] == ["-m", "lorapilot.tools.trainpilot.native", "--config", str(spec.run_dir / "run.toml"), "--resume", "auto"]
     spec.profile.training.num_gpus = 2
     argv = ADAPTERS["native"].command(spec).argv
     assert argv[1:6] == ["-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2"]
-    assert argv[6:8] == ["-m", "lorapilot.trainpilot.native"]
+    assert argv[6:8] == ["-m", "lorapilot.tools.trainpilot.native"]
 
 
 def test_kohya_resumes_from_the_newest_state_even_when_renumbered(tmp_path):

@@ -7,11 +7,11 @@ import json
 
 import pytest
 
-from lorapilot.trainpilot.basemodels import detect_family, list_base_models
-from lorapilot.trainpilot.datasets import inspect_dataset
-from lorapilot.trainpilot.presets import build_profile
-from lorapilot.trainpilot.profiles import ModelRef
-from lorapilot.trainpilot.validate import validate_profile
+from lorapilot.tools.trainpilot.basemodels import detect_family, list_base_models
+from lorapilot.tools.trainpilot.datasets import inspect_dataset
+from lorapilot.tools.trainpilot.presets import build_profile
+from lorapilot.tools.trainpilot.profiles import ModelRef
+from lorapilot.tools.trainpilot.validate import validate_profile
 from support import model_files as mf
 from support.trainpilot import make_train_workspace
 

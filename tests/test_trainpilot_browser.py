@@ -71,10 +71,10 @@ def test_guided_flow_to_a_finished_lora(tmp_path, output_dir, monkeypatch):
 
 def test_queue_controls_and_tagpilot_link_on_a_phone(tmp_path, output_dir, monkeypatch):
     ctx = make_train_workspace(tmp_path, settings={"trainpilot": {"worker": False}})
-    from lorapilot.trainpilot import actions
-    from lorapilot.trainpilot.datasets import inspect_dataset
-    from lorapilot.trainpilot.presets import build_profile
-    from lorapilot.trainpilot.profiles import ModelRef
+    from lorapilot.tools.trainpilot import actions
+    from lorapilot.tools.trainpilot.datasets import inspect_dataset
+    from lorapilot.tools.trainpilot.presets import build_profile
+    from lorapilot.tools.trainpilot.profiles import ModelRef
 
     for name in ("first", "second"):
         profile = build_profile(name=name, family="sd15", quality="quick", vram_gb=12, trainer="kohya",
@@ -156,11 +156,11 @@ def test_flux_with_the_native_trainer_only_from_a_diffusers_folder_on_48gb(tmp_p
 
 
 def test_saved_profiles_are_opened_edited_saved_and_queued(tmp_path, output_dir):
-    from lorapilot.errors import ConflictError
-    from lorapilot.trainpilot import actions
-    from lorapilot.trainpilot.datasets import inspect_dataset
-    from lorapilot.trainpilot.presets import build_profile
-    from lorapilot.trainpilot.profiles import ModelRef, ProfileStore
+    from lorapilot.kit.errors import ConflictError
+    from lorapilot.tools.trainpilot import actions
+    from lorapilot.tools.trainpilot.datasets import inspect_dataset
+    from lorapilot.tools.trainpilot.presets import build_profile
+    from lorapilot.tools.trainpilot.profiles import ModelRef, ProfileStore
 
     ctx = make_train_workspace(tmp_path, settings={"trainpilot": {"worker": False}})
     store = ProfileStore(ctx.workspace)

@@ -8,10 +8,10 @@ import contextlib
 import psutil
 import pytest
 
-from lorapilot.trainpilot import actions
-from lorapilot.trainpilot.datasets import inspect_dataset
-from lorapilot.trainpilot.presets import build_profile
-from lorapilot.trainpilot.profiles import ModelRef, Profile
+from lorapilot.tools.trainpilot import actions
+from lorapilot.tools.trainpilot.datasets import inspect_dataset
+from lorapilot.tools.trainpilot.presets import build_profile
+from lorapilot.tools.trainpilot.profiles import ModelRef, Profile
 from support import journey as j
 from support.running import lorapilot, wait_for, workspace_processes
 
@@ -34,7 +34,7 @@ def _long_job(ctx):
 
 
 def _trainers(ctx) -> list[psutil.Process]:
-    return [p for p in workspace_processes(ctx.workspace.root) if "lorapilot.trainpilot" in " ".join(p.cmdline())]
+    return [p for p in workspace_processes(ctx.workspace.root) if "lorapilot.tools.trainpilot" in " ".join(p.cmdline())]
 
 
 @contextlib.contextmanager

@@ -10,10 +10,10 @@ import tomllib
 
 import pytest
 
-from lorapilot.trainpilot import actions
-from lorapilot.trainpilot.datasets import inspect_dataset
-from lorapilot.trainpilot.presets import build_profile
-from lorapilot.trainpilot.profiles import ModelRef
+from lorapilot.tools.trainpilot import actions
+from lorapilot.tools.trainpilot.datasets import inspect_dataset
+from lorapilot.tools.trainpilot.presets import build_profile
+from lorapilot.tools.trainpilot.profiles import ModelRef
 from support import tiny_sd
 from support.trainpilot import run_queue_to_the_end
 from support.workspaces import make_workspace
@@ -58,7 +58,7 @@ def test_native_flux_lora_through_the_queue(tmp_path):
     assert card["base_model"] == "diffusers/tiny-flux" and card["dataset"]["images"] == 8
     assert card["sha256"] == hashlib.sha256(lora.read_bytes()).hexdigest()
 
-    from lorapilot.models.inspect import inspect_file, summarize
+    from lorapilot.tools.models.inspect import inspect_file, summarize
 
     summary = summarize(lora)
     assert (summary["kind"], summary["family"], summary["family_label"]) == ("lora", "flux1", "FLUX.1"), summary

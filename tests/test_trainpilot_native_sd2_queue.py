@@ -7,15 +7,15 @@ import json
 
 import pytest
 
-from lorapilot.trainpilot import actions
-from lorapilot.trainpilot.datasets import inspect_dataset
-from lorapilot.trainpilot.presets import build_profile
-from lorapilot.trainpilot.profiles import ModelRef
-from lorapilot.trainpilot.validate import validate_profile
+from lorapilot.tools.trainpilot import actions
+from lorapilot.tools.trainpilot.datasets import inspect_dataset
+from lorapilot.tools.trainpilot.presets import build_profile
+from lorapilot.tools.trainpilot.profiles import ModelRef
+from lorapilot.tools.trainpilot.validate import validate_profile
 from support.trainpilot import run_queue_to_the_end
 from support.workspaces import make_workspace
 
-pytest.importorskip("lorapilot.trainpilot.native.trainer", reason="the native trainer is not in this tree")
+pytest.importorskip("lorapilot.tools.trainpilot.native.trainer", reason="the native trainer is not in this tree")
 tiny_sd = pytest.importorskip("support.tiny_sd", reason="tests/support/tiny_sd.py is missing")
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 

@@ -8,11 +8,11 @@ import time
 
 import pytest
 
-from lorapilot.trainpilot import actions
-from lorapilot.trainpilot.datasets import inspect_dataset
-from lorapilot.trainpilot.presets import build_profile
-from lorapilot.trainpilot.profiles import ModelRef
-from lorapilot.trainpilot.worker import QueueWorker
+from lorapilot.tools.trainpilot import actions
+from lorapilot.tools.trainpilot.datasets import inspect_dataset
+from lorapilot.tools.trainpilot.presets import build_profile
+from lorapilot.tools.trainpilot.profiles import ModelRef
+from lorapilot.tools.trainpilot.worker import QueueWorker
 from support.fake_invokeai import FakeInvokeAI
 from support.trainpilot import make_fake_env, make_fake_src, make_dataset, write_safetensors, SD1_KEYS
 from support.workspaces import make_workspace

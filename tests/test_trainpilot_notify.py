@@ -9,12 +9,12 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from lorapilot.trainpilot.datasets import inspect_dataset
-from lorapilot.trainpilot.notify import post_webhook, run_stop_command, webhook_url
-from lorapilot.trainpilot.presets import build_profile
-from lorapilot.trainpilot.profiles import ModelRef
-from lorapilot.trainpilot.queue import JobStore
-from lorapilot.settings import TrainPilotSettings
+from lorapilot.tools.trainpilot.datasets import inspect_dataset
+from lorapilot.tools.trainpilot.notify import post_webhook, run_stop_command, webhook_url
+from lorapilot.tools.trainpilot.presets import build_profile
+from lorapilot.tools.trainpilot.profiles import ModelRef
+from lorapilot.tools.trainpilot.queue import JobStore
+from lorapilot.stack.settings import TrainPilotSettings
 from support.trainpilot import make_train_workspace
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from lorapilot.errors import ConfigError, ConflictError, LorapilotError
-from lorapilot.trainpilot.datasets import inspect_dataset
-from lorapilot.trainpilot.presets import build_profile, list_presets, parse_preset_id, scaled_steps
-from lorapilot.trainpilot.profiles import ModelRef, ProfileStore
-from lorapilot.trash import Trash
+from lorapilot.kit.errors import ConfigError, ConflictError, LorapilotError
+from lorapilot.tools.trainpilot.datasets import inspect_dataset
+from lorapilot.tools.trainpilot.presets import build_profile, list_presets, parse_preset_id, scaled_steps
+from lorapilot.tools.trainpilot.profiles import ModelRef, ProfileStore
+from lorapilot.kit.trash import Trash
 from support.trainpilot import make_dataset, make_train_workspace
 
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from tqdm import tqdm
 
-from lorapilot.trainpilot.adapters import ADAPTERS, RunSpec, TrainerLocation
-from lorapilot.trainpilot.adapters.tqdm import parse_tqdm
-from lorapilot.trainpilot.logread import read_records, tail_log
-from lorapilot.trainpilot.presets import build_profile
-from lorapilot.trainpilot.profiles import ModelRef
+from lorapilot.tools.trainpilot.adapters import ADAPTERS, RunSpec, TrainerLocation
+from lorapilot.tools.trainpilot.adapters.tqdm import parse_tqdm
+from lorapilot.tools.trainpilot.logread import read_records, tail_log
+from lorapilot.tools.trainpilot.presets import build_profile
+from lorapilot.tools.trainpilot.profiles import ModelRef
 
 
 def _spec(tmp_path: Path, trainer: str, steps: int = 1000, name: str = "mylora") -> RunSpec:

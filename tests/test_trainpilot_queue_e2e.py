@@ -16,15 +16,15 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from lorapilot.errors import ConflictError
-from lorapilot.trainpilot import actions
-from lorapilot.trainpilot.datasets import inspect_dataset
-from lorapilot.trainpilot.finish import sha256_file
-from lorapilot.trainpilot.presets import build_profile
-from lorapilot.trainpilot.profiles import ModelRef
-from lorapilot.trainpilot.queue import JobStore
-from lorapilot.trainpilot.runner import process_matches
-from lorapilot.trainpilot.worker import QueueWorker, worker_running
+from lorapilot.kit.errors import ConflictError
+from lorapilot.tools.trainpilot import actions
+from lorapilot.tools.trainpilot.datasets import inspect_dataset
+from lorapilot.tools.trainpilot.finish import sha256_file
+from lorapilot.tools.trainpilot.presets import build_profile
+from lorapilot.tools.trainpilot.profiles import ModelRef
+from lorapilot.tools.trainpilot.queue import JobStore
+from lorapilot.tools.trainpilot.runner import process_matches
+from lorapilot.tools.trainpilot.worker import QueueWorker, worker_running
 from support.trainpilot import make_train_workspace
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -248,8 +248,8 @@ def test_a_trainer_killed_from_outside_fails_with_a_clear_error(tmp_path, monkey
 
 
 def test_a_worker_dying_while_starting_a_job_never_starts_it_twice(tmp_path, monkeypatch):
-    import lorapilot.trainpilot.runner as runner_module
-    from lorapilot.trainpilot.runner import spec_for
+    import lorapilot.tools.trainpilot.runner as runner_module
+    from lorapilot.tools.trainpilot.runner import spec_for
 
     ctx = make_train_workspace(tmp_path, settings=FAST)
     monkeypatch.setenv("FAKE_STEP_S", "0.01")
@@ -257,14 +257,14 @@ def test_a_worker_dying_while_starting_a_job_never_starts_it_twice(tmp_path, mon
     lost, _ = actions.submit(ctx, _profile(ctx, "native", steps=20, name="lost"))
     store = JobStore(ctx.workspace)
     # What launch() does up to the moment a worker could die: claimed, launcher running, pid not yet recorded.
-    from lorapilot.trainpilot.adapters import get_adapter
+    from lorapilot.tools.trainpilot.adapters import get_adapter
 
     spec = spec_for(ctx, store.get(started.id), ["cpu"])
     get_adapter("native").write_config(spec)
     store.claim(started.id, ["cpu"], 0)
     argv = get_adapter("native").command(spec).argv
     with open(spec.run_dir / "train.log", "ab") as log:
-        launcher = subprocess.Popen([sys.executable, "-m", "lorapilot.trainpilot.launcher", "--exit-file", str(spec.run_dir / "exit.json"),
+        launcher = subprocess.Popen([sys.executable, "-m", "lorapilot.tools.trainpilot.launcher", "--exit-file", str(spec.run_dir / "exit.json"),
                                      "--", *argv], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     # ...and one claimed whose process never started.
     store.claim(lost.id, ["cpu"], 0)

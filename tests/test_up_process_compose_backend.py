@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from support.workspaces import make_workspace
 
-from lorapilot.services.base import ManagerInfo
-from lorapilot.workspace.secrets import read_secrets
+from lorapilot.stack.services.base import ManagerInfo
+from lorapilot.stack.workspace.secrets import read_secrets
 
 pytestmark = pytest.mark.timeout(180)
 FAKE = Path(__file__).parent / "support" / "fake_process_compose_cli.py"

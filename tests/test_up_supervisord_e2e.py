@@ -13,7 +13,7 @@ import pytest
 from support.running import lorapilot, running, wait_for, workspace_processes
 from support.workspaces import make_workspace
 
-from lorapilot.services.base import ManagerInfo
+from lorapilot.stack.services.base import ManagerInfo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -128,6 +128,6 @@ def test_up_in_the_foreground_runs_until_stopped_and_leaves_nothing(tmp_path):
 
 
 def _alive(ctx):
-    from lorapilot.services import get_manager
+    from lorapilot.stack.services import get_manager
 
     return get_manager(ctx, plans=[]).alive()

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lorapilot.errors import WorkspaceError
-from lorapilot.workspace import MODEL_FOLDERS, init_workspace
-from lorapilot.workspace.layout import resolve_root
-from lorapilot.workspace.secrets import GENERATED_SECRETS, read_secrets
+from lorapilot.kit.errors import WorkspaceError
+from lorapilot.stack.workspace import MODEL_FOLDERS, init_workspace
+from lorapilot.stack.workspace.layout import resolve_root
+from lorapilot.stack.workspace.secrets import GENERATED_SECRETS, read_secrets
 
 
 def _snapshot_tree(root: Path) -> dict[str, tuple[int, bytes]]:

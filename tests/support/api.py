@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from lorapilot.context import Context
+from lorapilot.stack.context import Context
 from lorapilot.controlpilot.app import create_app
 from lorapilot.controlpilot.tokens import TokenStore
 

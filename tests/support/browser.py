@@ -24,9 +24,9 @@ from typing import Iterator
 import pytest
 import uvicorn
 
-from lorapilot.context import Context
+from lorapilot.stack.context import Context
 from lorapilot.controlpilot.app import create_app
-from lorapilot.workspace.secrets import read_secrets, set_secret
+from lorapilot.stack.workspace.secrets import read_secrets, set_secret
 
 from .workspaces import free_port
 

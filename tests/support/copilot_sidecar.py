@@ -15,7 +15,7 @@ from typing import Iterator
 import httpx
 import psutil
 
-from lorapilot.context import Context
+from lorapilot.stack.context import Context
 
 from .fake_copilot import install_fake_copilot, path_with
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lorapilot.components import load_registry
-from lorapilot.context import Context
-from lorapilot.manifest import ComponentLocation, Manifest
-from lorapilot.workspace.layout import Workspace
+from lorapilot.stack.components import load_registry
+from lorapilot.stack.context import Context
+from lorapilot.stack.manifest import ComponentLocation, Manifest
+from lorapilot.stack.workspace.layout import Workspace
 
 EXECUTABLES = {
     "comfyui": ["bin/python"],

@@ -8,7 +8,7 @@ this file with the trainer's own command line:
 - sd-scripts: ``-m accelerate.commands.launch ... script.py --config_file run.toml``
 - AI Toolkit: ``run.py job.yaml``
 - Diffusion Pipe: ``--deepspeed-launcher --num_gpus=1 ... train.py --deepspeed --config main.toml [--resume_from_checkpoint]``
-- native: ``-m lorapilot.trainpilot.native --config run.toml [--resume auto]``
+- native: ``-m lorapilot.tools.trainpilot.native --config run.toml [--resume auto]``
 
 Environment: ``FAKE_STEP_S`` seconds per step (default 0.02); ``FAKE_CRASH_AT`` crash at that
 step; ``FAKE_CRASH_ONCE`` a file: crash only while it does not exist (it is created on crashing).
@@ -243,7 +243,7 @@ def main(argv: list[str]) -> int:
         return run_diffusion_pipe(argv[1:])
     if "--config_file" in argv:
         return run_kohya(argv)
-    if "lorapilot.trainpilot.native" in argv:
+    if "lorapilot.tools.trainpilot.native" in argv:
         signal.signal(signal.SIGTERM, _on_term)
         return run_native(argv)
     if any(a.endswith(".yaml") for a in argv):

@@ -11,7 +11,7 @@ import copy
 import zipfile
 from pathlib import Path
 
-from lorapilot.context import Context
+from lorapilot.stack.context import Context
 
 from .tiny_sd import TINY_BUCKET_STEP, build_tiny_sd1, make_dataset
 from .workspaces import make_workspace

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lorapilot.mediapilot.library import MediaLibrary
-from lorapilot.workspace.layout import ensure_layout
+from lorapilot.tools.mediapilot.library import MediaLibrary
+from lorapilot.stack.workspace.layout import ensure_layout
 from support.workspaces import make_workspace
 
 

@@ -67,7 +67,7 @@ def write_config(path: Path, config: dict, **sections) -> Path:
 
 
 def trainer_command(config_path: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "lorapilot.trainpilot.native", "--config", str(config_path), *extra]
+    return [sys.executable, "-m", "lorapilot.tools.trainpilot.native", "--config", str(config_path), *extra]
 
 
 def ddp_command(config_path: Path, port: int, *extra: str, processes: int = 2) -> list[str]:
@@ -76,7 +76,7 @@ def ddp_command(config_path: Path, port: int, *extra: str, processes: int = 2) -
         sys.executable, "-m", "accelerate.commands.launch",
         "--multi_gpu", "--num_processes", str(processes), "--num_machines", "1",
         "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(port),
-        "-m", "lorapilot.trainpilot.native", "--config", str(config_path), *extra,
+        "-m", "lorapilot.tools.trainpilot.native", "--config", str(config_path), *extra,
     ]  # fmt: skip
 
 
@@ -87,7 +87,7 @@ def mpi_cpu_command(config_path: Path, port: int, hostfile: Path, *extra: str, p
         sys.executable, "-m", "accelerate.commands.launch",
         "--cpu", "--num_processes", str(processes), "--num_machines", "1", "--mpirun_hostfile", str(hostfile),
         "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(port),
-        "-m", "lorapilot.trainpilot.native", "--config", str(config_path), *extra,
+        "-m", "lorapilot.tools.trainpilot.native", "--config", str(config_path), *extra,
     ]  # fmt: skip
 
 
@@ -206,8 +206,8 @@ def fixed_batch_loss(pipe, image_dir: Path) -> float:
     import torch
     from diffusers import DDPMScheduler
 
-    from lorapilot.trainpilot.native.config import DatasetSettings
-    from lorapilot.trainpilot.native.images import load_pixels, scan_images
+    from lorapilot.tools.trainpilot.native.config import DatasetSettings
+    from lorapilot.tools.trainpilot.native.images import load_pixels, scan_images
 
     scheduler = DDPMScheduler.from_config(pipe.scheduler.config)
     settings = DatasetSettings(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psutil
 
-from lorapilot.context import Context
+from lorapilot.stack.context import Context
 
 
 def lorapilot(ctx: Context, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:

@@ -11,7 +11,7 @@ from typing import Iterator
 
 import httpx
 
-from lorapilot.context import Context
+from lorapilot.stack.context import Context
 
 from .workspaces import free_port
 

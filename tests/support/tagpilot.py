@@ -189,7 +189,7 @@ class CopyGate:
     paces a real export: its progress and cancel can be watched at a known point."""
 
     def __init__(self, monkeypatch) -> None:
-        from lorapilot.tagpilot import export
+        from lorapilot.tools.tagpilot import export
 
         self._real = export._link_or_copy
         self._permits = threading.Semaphore(0)

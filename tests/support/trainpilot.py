@@ -9,7 +9,7 @@ import struct
 import sys
 from pathlib import Path
 
-from lorapilot.context import Context
+from lorapilot.stack.context import Context
 
 from .fake_trainer import write_png
 from .workspaces import make_workspace
@@ -107,8 +107,8 @@ def run_queue_to_the_end(ctx: Context, timeout: float = 600):
     """Drive a real QueueWorker until the first job is done, failed or cancelled; returns that job."""
     import time
 
-    from lorapilot.trainpilot import actions
-    from lorapilot.trainpilot.worker import QueueWorker
+    from lorapilot.tools.trainpilot import actions
+    from lorapilot.tools.trainpilot.worker import QueueWorker
 
     worker = QueueWorker(ctx)
     deadline = time.monotonic() + timeout

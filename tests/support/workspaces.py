@@ -9,10 +9,10 @@ from pathlib import Path
 
 import tomli_w
 
-from lorapilot.components import load_registry
-from lorapilot.context import Context
-from lorapilot.manifest import load_manifest
-from lorapilot.workspace.layout import Workspace
+from lorapilot.stack.components import load_registry
+from lorapilot.stack.context import Context
+from lorapilot.stack.manifest import load_manifest
+from lorapilot.stack.workspace.layout import Workspace
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REFERENCE_DIR = REPO_ROOT.parent / "shared" / "reference"

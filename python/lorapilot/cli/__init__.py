@@ -15,7 +15,8 @@ from pathlib import Path
 import click
 
 from lorapilot import __version__
-from lorapilot.errors import LorapilotError
+from lorapilot.tools import TOOLS
+from lorapilot.kit.errors import LorapilotError
 
 # name -> "module:attribute". Add a line here to plug in a command or group.
 COMMANDS: dict[str, str] = {
@@ -33,20 +34,23 @@ COMMANDS: dict[str, str] = {
     "trash": "lorapilot.cli.trash_cmds:trash_group",
     "components": "lorapilot.cli.render_cmds:components_cmd",
     "controlpilot": "lorapilot.controlpilot.cli:controlpilot_group",
-    "install": "lorapilot.install.cli:install_cmd",
-    "models": "lorapilot.models.cli:models_group",
-    "copilot": "lorapilot.copilot.cli:copilot_group",
-    "train": "lorapilot.trainpilot.cli:train_group",
-    "media": "lorapilot.mediapilot.cli:media_group",
-    "dataset": "lorapilot.tagpilot.cli:dataset_group",
+    "install": "lorapilot.cli.install_cmds:install_cmd",
 }
+
+
+# Each tool's group comes from the TOOLS table, under its name and its old names.
+for _tool in TOOLS:
+    COMMANDS[_tool.name] = _tool.cli
+    for _alias in _tool.cli_aliases:
+        COMMANDS[_alias] = _tool.cli
+ALIASES = {alias for each in TOOLS for alias in each.cli_aliases}
 
 
 class LazyGroup(click.Group):
     """A click group whose commands are imported on first use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
+        return sorted(name for name in COMMANDS if name not in ALIASES)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         target = COMMANDS.get(name)
@@ -87,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
 
 
-_ATOMIC_TEMP = re.compile(r"^\.(?P<name>.+)\.[0-9a-f]{8}\.tmp$")  # lorapilot.fsutil's temporary beside a file
+_ATOMIC_TEMP = re.compile(r"^\.(?P<name>.+)\.[0-9a-f]{8}\.tmp$")  # lorapilot.kit.fsutil's temporary beside a file
 
 
 def _os_error_path(filename) -> str:

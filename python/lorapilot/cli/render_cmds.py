@@ -32,7 +32,7 @@ def render_group() -> None:
 @workspace_option
 def render_pc(ctx, gpu: str) -> None:
     """Print the process-compose configuration (YAML)."""
-    from lorapilot.render import dump_yaml, render_process_compose
+    from lorapilot.stack.render import dump_yaml, render_process_compose
 
     plans = ctx.plan(_gpu_flag(gpu))
     click.echo(dump_yaml(render_process_compose(ctx.workspace, plans, ctx.manifest.lorapilot_python)), nl=False)
@@ -43,7 +43,7 @@ def render_pc(ctx, gpu: str) -> None:
 @workspace_option
 def render_sv(ctx, gpu: str) -> None:
     """Print the equivalent supervisord.conf."""
-    from lorapilot.render import render_supervisord
+    from lorapilot.stack.render import render_supervisord
 
     plans = ctx.plan(_gpu_flag(gpu))
     click.echo(

@@ -8,7 +8,8 @@ import time
 import click
 
 from lorapilot.cli.common import format_bytes, format_duration, public_host, workspace_option
-from lorapilot.runner import BACKENDS
+from lorapilot.stack.lifecycle import BACKENDS
+from lorapilot.tools import run_on_init
 
 
 def _print_urls(ctx) -> None:
@@ -27,13 +28,13 @@ def _print_urls(ctx) -> None:
 @workspace_option
 def up_cmd(ctx, backend: str, no_tui: bool, detach: bool) -> None:
     """Initialise the workspace, render the configuration and start every service."""
-    from lorapilot.runner import choose_backend, up
+    from lorapilot.stack.lifecycle import choose_backend, up
 
     chosen = choose_backend(backend)
     click.echo(f"LoRA Pilot: workspace {ctx.workspace.root}, backend {chosen}")
     if not detach:
         _print_urls(ctx)
-    _, chosen = up(ctx, backend=chosen, tui=not no_tui, detach=detach)
+    _, chosen = up(ctx, backend=chosen, tui=not no_tui, detach=detach, tool_steps=run_on_init)
     click.echo(f"started {chosen} in the background; `lorapilot status` shows the services:")
     _print_urls(ctx)
 
@@ -44,20 +45,12 @@ def up_cmd(ctx, backend: str, no_tui: bool, detach: bool) -> None:
 @workspace_option
 def down_cmd(ctx, keep_training: bool) -> None:
     """Stop every service and the process manager, and stop (and save) running training jobs."""
-    from lorapilot.runner import down
-    from lorapilot.trainpilot.shutdown import still_training, stop_running_jobs
+    from lorapilot.stack.lifecycle import down
+    from lorapilot.tools import run_on_down
 
     click.echo("stopped" if down(ctx) else "LoRA Pilot was not running")
-    if keep_training:
-        for job in still_training(ctx):
-            click.echo(f"training job {job.id} ({job.name}) is still training; the next `lorapilot up` follows it again")
-        return
-    stopped, driven = stop_running_jobs(ctx)
-    if not driven:
-        click.echo("another queue worker (`lorapilot train worker`) drives the training queue; its jobs keep running")
-    for item in stopped:
-        how = item.job.error if item.saved else "killed (this trainer cannot save on request); resume continues from its last saved state"
-        click.echo(f"training job {item.job.id} ({item.job.name}): {how} (`lorapilot train resume {item.job.id}`)")
+    for line in run_on_down(ctx, keep_training):
+        click.echo(line)
 
 
 @click.command("status")
@@ -65,7 +58,7 @@ def down_cmd(ctx, keep_training: bool) -> None:
 @workspace_option
 def status_cmd(ctx, as_json: bool) -> None:
     """Show each service: state, readiness, restarts, uptime, memory."""
-    from lorapilot.services import get_manager
+    from lorapilot.stack.services import get_manager
 
     statuses = get_manager(ctx).status()
     if as_json:
@@ -88,7 +81,7 @@ def _service_action(verb: str):
     @click.argument("name")
     @workspace_option
     def command(ctx, name: str) -> None:
-        from lorapilot.services import get_manager
+        from lorapilot.stack.services import get_manager
 
         getattr(get_manager(ctx), verb)(name)
         click.echo(f"{verb}: {name}")
@@ -108,8 +101,8 @@ restart_cmd = _service_action("restart")
 @workspace_option
 def logs_cmd(ctx, name: str, tail: int, follow: bool) -> None:
     """Print a service's log."""
-    from lorapilot.logtail import read_from, tail_and_offset
-    from lorapilot.services import get_manager
+    from lorapilot.kit.logtail import read_from, tail_and_offset
+    from lorapilot.stack.services import get_manager
 
     manager = get_manager(ctx)
     if not follow:

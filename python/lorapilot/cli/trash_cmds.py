@@ -7,7 +7,7 @@ import datetime
 import click
 
 from lorapilot.cli.common import format_bytes, workspace_option
-from lorapilot.trash import Trash
+from lorapilot.kit.trash import Trash
 
 
 @click.group("trash")

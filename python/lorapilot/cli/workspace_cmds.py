@@ -5,15 +5,16 @@ from __future__ import annotations
 import click
 
 from lorapilot.cli.common import workspace_option
-from lorapilot.workspace import init_workspace
-from lorapilot.workspace.secrets import read_secrets, set_secret
+from lorapilot.stack.workspace import init_workspace
+from lorapilot.tools import run_on_init
+from lorapilot.stack.workspace.secrets import read_secrets, set_secret
 
 
 @click.command("init")
 @workspace_option
 def init_cmd(ctx) -> None:
     """Create or update the workspace (idempotent; never overwrites your files)."""
-    report = init_workspace(ctx)
+    report = init_workspace(ctx, run_on_init)
     click.echo(f"workspace: {report.root}")
     if report.created_dirs:
         click.echo(f"  created {len(report.created_dirs)} folders")

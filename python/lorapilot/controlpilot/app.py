@@ -9,13 +9,14 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from lorapilot import __version__
-from lorapilot.context import Context
+from lorapilot.stack.context import Context
 from lorapilot.controlpilot.auth import Authenticator, require_auth
 from lorapilot.controlpilot.runtime import Runtime
 from lorapilot.controlpilot.webapp import mount_web
-from lorapilot.errors import ConflictError, LorapilotError, NotFoundError
-from lorapilot.safepath import PathEscapeError
-from lorapilot.tasks import TaskManager
+from lorapilot.kit.errors import ConflictError, LorapilotError, NotFoundError
+from lorapilot.kit.safepath import PathEscapeError
+from lorapilot.kit.tasks import TaskManager
+from lorapilot.tools import TOOLS
 
 # Routers that need no authentication. Keep this list short: the route test
 # (tests/test_controlpilot_auth_routes.py) fails for any other public route.
@@ -25,7 +26,7 @@ PUBLIC_ROUTERS = [
 ]
 
 # Every other router: one module per area, all behind require_auth.
-# Add a line here to plug in an area (e.g. "lorapilot.models.api:router").
+# The tools' routers come from lorapilot.tools.TOOLS.
 AREA_ROUTERS: list[str] = [
     "lorapilot.controlpilot.routers.docs:router",
     "lorapilot.controlpilot.routers.tokens:router",
@@ -35,11 +36,6 @@ AREA_ROUTERS: list[str] = [
     "lorapilot.controlpilot.routers.system:router",
     "lorapilot.controlpilot.routers.files:router",
     "lorapilot.controlpilot.routers.tasks:router",
-    "lorapilot.models.api:router",
-    "lorapilot.copilot.proxy:router",
-    "lorapilot.trainpilot.api:router",
-    "lorapilot.mediapilot.api:router",
-    "lorapilot.tagpilot.api:router",
 ]
 
 
@@ -76,6 +72,7 @@ def create_app(ctx: Context, bind_host: str = "127.0.0.1") -> FastAPI:
     app.state.tasks = TaskManager()
     app.state.auth = Authenticator(ctx.workspace, ctx.settings.controlpilot, bind_host)
     app.state.runtime = Runtime(ctx, app.state.tasks)
+    app.state.events = app.state.runtime.hub  # what tools publish to (stack.apideps.events_of)
 
     @app.exception_handler(LorapilotError)
     async def _user_error(request: Request, exc: LorapilotError) -> JSONResponse:
@@ -85,5 +82,7 @@ def create_app(ctx: Context, bind_host: str = "127.0.0.1") -> FastAPI:
         app.include_router(_load(target))
     for target in AREA_ROUTERS:
         app.include_router(_load(target), dependencies=[Depends(require_auth)])
+    for each in TOOLS:
+        app.include_router(each.load_router(), dependencies=[Depends(require_auth)])
     mount_web(app)  # last: its fallback answers every path no router claimed
     return app

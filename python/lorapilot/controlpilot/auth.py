@@ -20,9 +20,9 @@ from lorapilot.controlpilot.filecache import CachedFile
 from lorapilot.controlpilot.ratelimit import LoginLimiter
 from lorapilot.controlpilot.sessions import SESSIONS_DB, SessionInfo, SessionStore
 from lorapilot.controlpilot.tokens import TokenStore
-from lorapilot.settings import ControlPilotSettings
-from lorapilot.workspace.layout import Workspace
-from lorapilot.workspace.secrets import read_secrets
+from lorapilot.stack.settings import ControlPilotSettings
+from lorapilot.stack.workspace.layout import Workspace
+from lorapilot.stack.workspace.secrets import read_secrets
 
 SESSION_COOKIE = "lorapilot_session"
 PASSWORD_ENV = "LORAPILOT_PASSWORD"

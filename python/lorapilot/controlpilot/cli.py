@@ -6,7 +6,7 @@ import time
 
 import click
 
-from lorapilot.cli.common import workspace_option
+from lorapilot.stack.clickopts import workspace_option
 
 
 @click.group("controlpilot")
@@ -25,7 +25,7 @@ def serve(ctx, host: str, port: int | None) -> None:
     port = port or ctx.registry.get("controlpilot").port
 
     from lorapilot.controlpilot.app import create_app
-    from lorapilot.workspace.secrets import ensure_secrets
+    from lorapilot.stack.workspace.secrets import ensure_secrets
 
     app = create_app(ctx, bind_host=host)
     auth = app.state.auth
@@ -94,7 +94,7 @@ def _session_store(ctx):
 def sessions_list(ctx) -> None:
     """List open sessions (id, opened, last seen, expires, address, browser)."""
     from lorapilot.controlpilot.auth import login_password
-    from lorapilot.workspace.secrets import read_secrets
+    from lorapilot.stack.workspace.secrets import read_secrets
 
     listed = _session_store(ctx).list(login_password(read_secrets(ctx.workspace.secrets_file)))
     if not listed:

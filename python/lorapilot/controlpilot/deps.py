@@ -1,25 +1,12 @@
-"""FastAPI dependencies shared by every router.
-
-They are ``async`` because they only read ``app.state``: FastAPI runs a sync
-dependency in its thread pool, which would cost every request a thread hop.
-"""
+"""FastAPI dependencies of ControlPilot's own routers (the shared ones live in ``stack.apideps``)."""
 
 from __future__ import annotations
 
 from fastapi import Request
 
-from lorapilot.context import Context
-from lorapilot.tasks import TaskManager
+from lorapilot.stack.apideps import get_ctx, get_tasks
 
-
-async def get_ctx(request: Request) -> Context:
-    """The workspace context the app was created for."""
-    return request.app.state.ctx
-
-
-async def get_tasks(request: Request) -> TaskManager:
-    """The app's background task manager (downloads, captioning, scans)."""
-    return request.app.state.tasks
+__all__ = ["get_ctx", "get_hub", "get_monitor", "get_runtime", "get_tasks"]
 
 
 async def get_runtime(request: Request):

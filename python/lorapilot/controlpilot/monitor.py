@@ -11,12 +11,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from lorapilot.context import Context
+from lorapilot.stack.context import Context
 from lorapilot.controlpilot.events import EventHub
-from lorapilot.errors import LorapilotError, ServiceError
-from lorapilot.plan import ProcessPlan
-from lorapilot.services import ManagerInfo, ServiceManager, ServiceStatus, manager_for
-from lorapilot.services.base import merge_status
+from lorapilot.kit.errors import LorapilotError, ServiceError
+from lorapilot.stack.plan import ProcessPlan
+from lorapilot.stack.services import ManagerInfo, ServiceManager, ServiceStatus, manager_for
+from lorapilot.stack.services.base import merge_status
 
 # Fields whose change is worth an event at once; uptime and memory ride along every FULL_EVERY_S.
 _KEY_FIELDS = ("state", "ready", "pid", "restarts", "exit_code", "installed")

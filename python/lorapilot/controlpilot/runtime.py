@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import threading
 
-from lorapilot.context import Context
+from lorapilot.stack.context import Context
 from lorapilot.controlpilot.events import EventHub
 from lorapilot.controlpilot.monitor import ServiceMonitor
-from lorapilot.tasks import TaskManager
-from lorapilot.telemetry import GpuReader, History, SystemSnapshot, take_snapshot
-from lorapilot.telemetry.history import compact
+from lorapilot.kit.tasks import TaskManager
+from lorapilot.controlpilot.telemetry import GpuReader, History, SystemSnapshot, take_snapshot
+from lorapilot.controlpilot.telemetry.history import compact
 
 _TASK_EVENT_MIN_GAP_S = 0.25  # progress callbacks may fire thousands of times a second
 

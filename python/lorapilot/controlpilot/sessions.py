@@ -18,8 +18,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from lorapilot.db import connect, migrate
-from lorapilot.errors import LorapilotError, NotFoundError
+from lorapilot.kit.db import connect, migrate
+from lorapilot.kit.errors import LorapilotError, NotFoundError
 
 SESSIONS_DB = "sessions.db"
 PUBLIC_ID_LENGTH = 12  # hex digits of the secret's hash shown as a session's id

@@ -20,9 +20,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from lorapilot.controlpilot.filecache import CachedFile
-from lorapilot.errors import ConfigError, LorapilotError, NotFoundError
-from lorapilot.fsutil import atomic_write_text
-from lorapilot.workspace.layout import Workspace
+from lorapilot.kit.errors import ConfigError, LorapilotError, NotFoundError
+from lorapilot.kit.fsutil import atomic_write_text
+from lorapilot.stack.workspace.layout import Workspace
 
 TOKENS_FILE = "controlpilot-tokens.json"
 TOKEN_PREFIX = "lpt_"

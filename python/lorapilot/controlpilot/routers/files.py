@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
-from lorapilot.context import Context
+from lorapilot.stack.context import Context
 from lorapilot.controlpilot.deps import get_ctx
-from lorapilot.files import FileBrowser
+from lorapilot.controlpilot.files import FileBrowser
 
 router = APIRouter(prefix="/api/files", tags=["files"])
 

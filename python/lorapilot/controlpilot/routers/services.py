@@ -12,9 +12,9 @@ from pydantic import BaseModel
 from lorapilot.controlpilot.deps import get_hub, get_monitor
 from lorapilot.controlpilot.events import KEEPALIVE_S, EventHub, sse
 from lorapilot.controlpilot.monitor import ServiceMonitor, Snapshot
-from lorapilot.errors import LorapilotError
-from lorapilot.logtail import read_from, tail_and_offset, tail_lines
-from lorapilot.services import ServiceStatus
+from lorapilot.kit.errors import LorapilotError
+from lorapilot.kit.logtail import read_from, tail_and_offset, tail_lines
+from lorapilot.stack.services import ServiceStatus
 
 router = APIRouter(prefix="/api/services", tags=["services"])
 

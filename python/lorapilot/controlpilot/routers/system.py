@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from lorapilot.controlpilot.deps import get_runtime
-from lorapilot.telemetry import SystemSnapshot
+from lorapilot.controlpilot.telemetry import SystemSnapshot
 
 router = APIRouter(prefix="/api/system", tags=["system"])
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from lorapilot.controlpilot.deps import get_tasks
-from lorapilot.tasks import TaskManager
+from lorapilot.kit.tasks import TaskManager
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 

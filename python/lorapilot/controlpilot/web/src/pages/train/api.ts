@@ -1,4 +1,4 @@
-// Shapes of /api/train/... (mirrors lorapilot.trainpilot: Job.to_dict, job_detail, presets, pickers).
+// Shapes of /api/train/... (mirrors lorapilot.tools.trainpilot: Job.to_dict, job_detail, presets, pickers).
 
 export type JobState = "queued" | "running" | "done" | "failed" | "cancelled";
 

@@ -1,0 +1,20 @@
+"""System telemetry: GPUs (NVML), CPU, RAM, cgroup limits, disk, and a 24 h history."""
+
+from lorapilot.controlpilot.telemetry.gpu import GpuInfo, GpuProcess, GpuReader, GpuReport
+from lorapilot.controlpilot.telemetry.history import History
+from lorapilot.controlpilot.telemetry.host import CgroupInfo, DiskInfo, HostInfo, read_host
+from lorapilot.controlpilot.telemetry.snapshot import SystemSnapshot, take_snapshot
+
+__all__ = [
+    "CgroupInfo",
+    "DiskInfo",
+    "GpuInfo",
+    "GpuProcess",
+    "GpuReader",
+    "GpuReport",
+    "History",
+    "HostInfo",
+    "SystemSnapshot",
+    "read_host",
+    "take_snapshot",
+]

@@ -1,6 +1,0 @@
-"""Turn the component registry into process-manager configuration."""
-
-from lorapilot.render.process_compose import dump_yaml, render_process_compose
-from lorapilot.render.supervisord import render_supervisord
-
-__all__ = ["dump_yaml", "render_process_compose", "render_supervisord"]

@@ -1,0 +1,1 @@
+"""The stack: settings, workspace, components, rendering and the process managers. Imports only the kit."""

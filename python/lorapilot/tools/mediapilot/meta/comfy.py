@@ -1,0 +1,421 @@
+"""ComfyUI ``prompt`` (API graph): walk from the node that saved the image back to what made it.
+
+The graph is ``{node_id: {"class_type": str, "inputs": {name: value | [node_id, slot]}}}``.
+From the final save node we find the nearest sampler upstream (so the second
+pass of a hires graph wins, not the first sampler in the file), then follow
+``positive``/``negative`` through conditioning nodes to the text encoders,
+``model`` through LoRA loaders to the checkpoint or UNet, and ``latent_image``
+to the size. Every walk keeps a visited set and a step budget: cycles and
+links to missing nodes produce warnings, never hangs or crashes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import deque
+from typing import Any
+
+from lorapilot.tools.mediapilot.meta.model import GenInfo, to_float, to_int, to_str
+
+SAMPLERS = {"KSampler", "KSamplerAdvanced", "SamplerCustom", "SamplerCustomAdvanced"}
+SAVE_NODES = ("SaveImage", "SaveAnimatedWEBP", "SaveAnimatedPNG", "SaveWEBM", "SaveVideo", "VHS_VideoCombine",
+              "Image Save")
+# Text encoders: the inputs that hold the prompt text, in the order we report them.
+TEXT_ENCODERS = {
+    "CLIPTextEncode": ("text",),
+    "CLIPTextEncodeSDXL": ("text_g", "text_l"),
+    "CLIPTextEncodeSDXLRefiner": ("text",),
+    "CLIPTextEncodeFlux": ("t5xxl", "clip_l"),
+    "CLIPTextEncodeSD3": ("t5xxl", "clip_g", "clip_l"),
+    "CLIPTextEncodeHunyuanDiT": ("bert", "mt5xl"),
+}
+GENERIC_TEXT_INPUTS = ("text", "text_g", "text_l", "t5xxl", "clip_l", "clip_g", "prompt", "wildcard_text")
+# Conditioning nodes pass these through (ConditioningCombine, Concat, Average, FluxGuidance, SetArea, ...).
+CONDITIONING_INPUTS = ("conditioning", "conditioning_1", "conditioning_2", "conditioning_to", "conditioning_from",
+                       "cond1", "cond2")
+# What a sampler's image came from: latents, and pixels for hires passes that go through VAEEncode.
+LATENT_INPUTS = ("latent_image", "samples", "latent", "pixels", "image", "images")
+CHECKPOINT_INPUTS = ("ckpt_name", "unet_name", "model_name", "model_path")
+SCALAR_INPUTS = ("value", "seed", "noise_seed", "int", "float", "number", "text", "string", "String", "Text")
+MAX_STEPS = 20_000  # node visits per image: a pathological graph stays cheap
+
+
+def is_link(value: Any) -> bool:
+    """``[node_id, output_slot]`` (exact types: a bool is not a slot)."""
+    return (type(value) is list and len(value) == 2 and type(value[1]) is int
+            and (type(value[0]) is str or type(value[0]) is int))
+
+
+def load_graph(text: str) -> dict | None:
+    """The API graph from a ``prompt`` text, or None when it is not one."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    if not any(isinstance(n, dict) and "class_type" in n for n in data.values()):
+        return None
+    return data
+
+
+class _Walker:
+    def __init__(self, graph: dict, info: GenInfo):
+        # One pass over the graph up front: class, inputs and outgoing links of each node.
+        self.classes: dict[str, str] = {}
+        self.inputs_of: dict[str, dict] = {}
+        for key, node in graph.items():
+            if isinstance(node, dict):
+                inputs = node.get("inputs")
+                self.classes[str(key)] = str(node.get("class_type", ""))
+                self.inputs_of[str(key)] = inputs if isinstance(inputs, dict) else {}
+        self.links_of = {
+            node_id: [(name, str(value[0]), value[1]) for name, value in inputs.items() if is_link(value)]
+            for node_id, inputs in self.inputs_of.items()
+        }
+        self.info = info
+        self.steps = 0
+        self._chains: dict[str, list[str]] = {}
+        self._models: dict[str, tuple] = {}
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _tick(self) -> bool:
+        self.steps += 1
+        if self.steps > MAX_STEPS:
+            if "graph walk budget exhausted" not in self.info.warnings:
+                self.info.warnings.append("graph walk budget exhausted")
+            return False
+        return True
+
+    def cls(self, node_id: str) -> str:
+        return self.classes[node_id]
+
+    def inputs(self, node_id: str) -> dict:
+        return self.inputs_of[node_id]
+
+    def dangling(self, node_id: str) -> None:
+        warning = f"dangling link to node {node_id}"
+        if warning not in self.info.warnings:
+            self.info.warnings.append(warning)
+
+    def target(self, value: Any) -> tuple[str, int] | None:
+        """The (node_id, slot) a link points to, or None (warning for a dangling link)."""
+        if not is_link(value):
+            return None
+        node_id = str(value[0])
+        if node_id not in self.classes:
+            self.dangling(node_id)
+            return None
+        return node_id, value[1]
+
+    def cycle(self, node_id: str) -> None:
+        warning = f"cycle through node {node_id}"
+        if warning not in self.info.warnings:
+            self.info.warnings.append(warning)
+
+    def scalar(self, value: Any, seen: frozenset = frozenset()) -> Any:
+        """A literal, or the literal behind a link to a primitive / seed / text node."""
+        if type(value) is not list:
+            return value
+        hop = self.target(value)
+        if hop is None:
+            return None if is_link(value) else value
+        node_id = hop[0]
+        if node_id in seen:
+            self.cycle(node_id)
+            return None
+        if not self._tick():
+            return None
+        inputs = self.inputs(node_id)
+        if self.cls(node_id) == "StringConcatenate":
+            parts = [self.scalar(inputs.get(k), seen | {node_id}) for k in ("string_a", "string_b")]
+            delimiter = self.scalar(inputs.get("delimiter"), seen | {node_id})
+            return (delimiter if isinstance(delimiter, str) else "").join(p for p in parts if isinstance(p, str))
+        for key in SCALAR_INPUTS:
+            if key in inputs:
+                return self.scalar(inputs[key], seen | {node_id})
+        return None
+
+    def upstream(self, start: str, follow: tuple[str, ...] | None = None):
+        """Breadth-first node ids above ``start`` (nearest first), each once."""
+        seen, queue = {start}, deque([start])
+        classes = self.classes
+        while queue and self._tick():
+            node_id = queue.popleft()
+            for name, target, _ in self.links_of[node_id]:
+                if follow is not None and name not in follow:
+                    continue
+                if target not in classes:
+                    self.dangling(target)
+                    continue
+                if target in seen:
+                    if target == start or target == node_id:
+                        self.cycle(target)
+                    continue
+                seen.add(target)
+                queue.append(target)
+                yield target
+
+    # -- samplers -----------------------------------------------------------------------------
+
+    def is_sampler(self, node_id: str) -> bool:
+        if self.cls(node_id) in SAMPLERS:
+            return True
+        keys = self.inputs(node_id).keys()
+        return ("positive" in keys and "negative" in keys and ("seed" in keys or "noise_seed" in keys)) or (
+            "guider" in keys and "noise" in keys)
+
+    def nearest_sampler(self, start: str) -> str | None:
+        return next((n for n in self.upstream(start) if self.is_sampler(n)), None)
+
+    def sampler_chain(self, main: str) -> list[str]:
+        """``main`` then the samplers that fed its latent, nearest first."""
+        if main not in self._chains:
+            chain = [main]
+            for node_id in self.upstream(main, follow=LATENT_INPUTS):
+                if self.is_sampler(node_id):
+                    chain.append(node_id)
+            self._chains[main] = chain
+        return self._chains[main]
+
+    def noise_added(self, node_id: str) -> bool:
+        inputs = self.inputs(node_id)
+        if "add_noise" in inputs:
+            flag = self.scalar(inputs["add_noise"])
+            return flag not in ("disable", False)
+        hop = self.target(inputs.get("noise"))
+        return not (hop and self.cls(hop[0]) == "DisableNoise")
+
+    def settings(self, node_id: str) -> dict[str, Any]:
+        """Seed, steps, cfg, sampler, scheduler, denoise of one sampler (following its helper nodes)."""
+        inputs = self.inputs(node_id)
+        out: dict[str, Any] = {"node": node_id, "class_type": self.cls(node_id)}
+        seed = self.scalar(inputs.get("seed", inputs.get("noise_seed")))
+        noise = self.target(inputs.get("noise"))
+        if noise:
+            seed = self.scalar(self.inputs(noise[0]).get("noise_seed", self.inputs(noise[0]).get("seed")))
+        out["seed"] = to_int(seed)
+        out["steps"] = to_int(self.scalar(inputs.get("steps")))
+        out["cfg"] = to_float(self.scalar(inputs.get("cfg")))
+        out["sampler"] = to_str(self.scalar(inputs.get("sampler_name")))
+        out["scheduler"] = to_str(self.scalar(inputs.get("scheduler")))
+        out["denoise"] = to_float(self.scalar(inputs.get("denoise")))
+        for key in ("start_at_step", "end_at_step"):
+            if key in inputs:
+                out[key] = to_int(self.scalar(inputs[key]))
+        guider = self.target(inputs.get("guider"))
+        if guider:
+            g_inputs = self.inputs(guider[0])
+            out["cfg"] = to_float(self.scalar(g_inputs.get("cfg", g_inputs.get("cfg_conds"))))
+        sampler = self.target(inputs.get("sampler"))
+        if sampler:
+            name = self.scalar(self.inputs(sampler[0]).get("sampler_name"))
+            out["sampler"] = to_str(name) or self.cls(sampler[0])
+        sigmas = self.target(inputs.get("sigmas"))
+        seen = set()
+        while sigmas and sigmas[0] not in seen and self._tick():
+            seen.add(sigmas[0])
+            s_inputs = self.inputs(sigmas[0])
+            if "sigmas" in s_inputs:  # SplitSigmas, FlipSigmas, ...: the schedule is further up
+                sigmas = self.target(s_inputs["sigmas"])
+                continue
+            out["steps"] = to_int(self.scalar(s_inputs.get("steps")))
+            scheduler = self.scalar(s_inputs.get("scheduler"))
+            out["scheduler"] = to_str(scheduler) or self.cls(sigmas[0]).removesuffix("Scheduler").lower() or None
+            if "denoise" in s_inputs:
+                out["denoise"] = to_float(self.scalar(s_inputs.get("denoise")))
+            break
+        return out
+
+    def conditioning(self, node_id: str, which: str) -> tuple[str | None, int] | None:
+        """The link a sampler's positive/negative comes from (through its guider, if any)."""
+        inputs = self.inputs(node_id)
+        guider = self.target(inputs.get("guider"))
+        if guider:
+            inputs = self.inputs(guider[0])
+            if which == "positive" and "positive" not in inputs:
+                return self.target(inputs.get("conditioning") or inputs.get("cond1"))
+        return self.target(inputs.get(which))
+
+    # -- prompts ------------------------------------------------------------------------------
+
+    def texts(self, hop: tuple[str, int] | None, seen: set[str], out: list[str]) -> None:
+        """Collect prompt texts behind a conditioning link (depth first, each node once)."""
+        if hop is None or not self._tick():
+            return
+        node_id, slot = hop
+        if node_id in seen:
+            self.cycle(node_id)
+            return
+        seen.add(node_id)
+        cls, inputs = self.cls(node_id), self.inputs(node_id)
+        if cls == "ConditioningZeroOut":
+            return
+        keys = TEXT_ENCODERS.get(cls)
+        if keys is None and not any(is_link(inputs.get(k)) for k in (*CONDITIONING_INPUTS, "positive", "negative")):
+            keys = GENERIC_TEXT_INPUTS
+        if keys is not None:
+            for key in keys:
+                text = self.scalar(inputs.get(key))
+                if isinstance(text, str) and text.strip() and text.strip() not in out:
+                    out.append(text.strip())
+            return
+        if is_link(inputs.get("positive")) and is_link(inputs.get("negative")):
+            # ControlNetApplyAdvanced and friends output (positive, negative): follow the matching side.
+            self.texts(self.target(inputs["negative" if slot == 1 else "positive"]), seen, out)
+            return
+        for key in CONDITIONING_INPUTS:
+            if key in inputs:
+                self.texts(self.target(inputs[key]), seen, out)
+
+    def prompt(self, sampler: str, which: str) -> str:
+        out: list[str] = []
+        self.texts(self.conditioning(sampler, which), set(), out)
+        return "\n".join(out)
+
+    def guidance(self, sampler: str) -> float | None:
+        """FluxGuidance / CLIPTextEncodeFlux ``guidance`` on the positive conditioning path."""
+        hop = self.conditioning(sampler, "positive")
+        if hop is None:
+            return None
+        for node_id in [hop[0], *self.upstream(hop[0], follow=CONDITIONING_INPUTS + ("positive",))]:
+            if "guidance" in self.inputs(node_id):
+                return to_float(self.scalar(self.inputs(node_id)["guidance"]))
+        return None
+
+    # -- model and LoRAs ------------------------------------------------------------------------
+
+    def model(self, sampler: str) -> tuple[str | None, list[tuple[str, float | None, float | None]]]:
+        """The checkpoint/UNet behind a sampler's model input and the LoRAs on the way (apply order)."""
+        if sampler not in self._models:
+            self._models[sampler] = self._model(sampler)
+        return self._models[sampler]
+
+    def _model(self, sampler: str) -> tuple[str | None, list[tuple[str, float | None, float | None]]]:
+        inputs = self.inputs(sampler)
+        guider = self.target(inputs.get("guider"))
+        hop = self.target(self.inputs(guider[0]).get("model") if guider else inputs.get("model"))
+        loras: list[tuple[str, float | None, float | None]] = []
+        seen: set[str] = set()
+        while hop and self._tick():
+            node_id = hop[0]
+            if node_id in seen:
+                self.cycle(node_id)
+                break
+            seen.add(node_id)
+            n_inputs = self.inputs(node_id)
+            lora = to_str(self.scalar(n_inputs["lora_name"])) if "lora_name" in n_inputs else None
+            if lora:
+                loras.append((lora, to_float(self.scalar(n_inputs.get("strength_model"))),
+                              to_float(self.scalar(n_inputs.get("strength_clip")))))
+            for value in n_inputs.values():  # "Power Lora Loader" style: {"on": true, "lora": ..., "strength": ...}
+                if isinstance(value, dict) and isinstance(value.get("lora"), str) and value.get("on", True):
+                    if value["lora"] not in ("None", ""):
+                        loras.append((value["lora"], to_float(value.get("strength")), to_float(value.get("strengthTwo"))))
+            for key in CHECKPOINT_INPUTS:
+                name = to_str(self.scalar(n_inputs[key])) if key in n_inputs else None
+                if name:
+                    return name, loras[::-1]
+            hop = self.target(n_inputs.get("model"))
+        return None, loras[::-1]
+
+    # -- size -----------------------------------------------------------------------------------
+
+    def size(self, sampler: str) -> tuple[int | None, int | None]:
+        """Width and height of the latent a sampler works on (following upscales)."""
+        return self._size(self.target(self.inputs(sampler).get("latent_image")), set())
+
+    def _size(self, hop, seen: set[str]) -> tuple[int | None, int | None]:
+        if hop is None or hop[0] in seen or not self._tick():
+            return None, None
+        node_id = hop[0]
+        seen.add(node_id)
+        inputs = self.inputs(node_id)
+        width, height = to_int(self.scalar(inputs.get("width"))), to_int(self.scalar(inputs.get("height")))
+        upstream = next((self.target(inputs[k]) for k in LATENT_INPUTS if k in inputs), None)
+        if width and height:
+            return width, height
+        if "scale_by" in inputs:
+            w, h = self._size(upstream, seen)
+            scale = to_float(self.scalar(inputs["scale_by"]))
+            return (round(w * scale), round(h * scale)) if w and h and scale else (None, None)
+        if width or height:  # LatentUpscale with one side 0 keeps the aspect ratio
+            w, h = self._size(upstream, seen)
+            if w and h:
+                return (width, round(h * width / w)) if width else (round(w * height / h), height)
+        return self._size(upstream, seen)
+
+
+def _save_nodes(walker: _Walker, file_name: str | None) -> list[str]:
+    nodes = walker.classes
+    saves = [n for n in nodes if walker.cls(n) == "SaveImage"]
+    saves = saves or [n for n in nodes if walker.cls(n) in SAVE_NODES or walker.cls(n).startswith("Save")]
+    saves = saves or [n for n in nodes if walker.cls(n) == "PreviewImage"]
+    if file_name and len(saves) > 1:
+        stem = os.path.basename(file_name)
+        matching = []
+        for n in saves:
+            prefix = walker.scalar(walker.inputs(n).get("filename_prefix"))
+            if isinstance(prefix, str) and prefix and stem.startswith(prefix.rsplit("/", 1)[-1]):
+                matching.append(n)
+        saves = matching or saves
+    return saves
+
+
+def _node_order(node_id: str) -> tuple[int, str]:
+    try:
+        return int(node_id.split(":")[-1]), node_id
+    except ValueError:
+        return -1, node_id
+
+
+def parse_prompt_graph(graph: dict, file_name: str | None = None, has_workflow: bool = False) -> GenInfo:
+    """Fields from a ComfyUI API graph; ``file_name`` picks the SaveImage whose prefix matches."""
+    info = GenInfo(source="comfyui", has_workflow=has_workflow)
+    walker = _Walker(graph, info)
+    candidates = []
+    for save in _save_nodes(walker, file_name):
+        main = walker.nearest_sampler(save)
+        if main is not None:
+            candidates.append((len(walker.sampler_chain(main)), _node_order(save), main))
+    if not candidates:  # no save node reaches a sampler: take a sampler nothing else consumes
+        samplers = [n for n in walker.classes if walker.is_sampler(n)]
+        fed = {u for s in samplers for u in walker.upstream(s) if walker.is_sampler(u)}
+        terminal = [s for s in samplers if s not in fed] or samplers
+        candidates = [(len(walker.sampler_chain(s)), _node_order(s), s) for s in terminal]
+    if not candidates:
+        info.warnings.append("no sampler found in the graph")
+        return info
+    main = max(candidates)[2]
+    chain = walker.sampler_chain(main)
+    passes = [walker.settings(s) for s in chain]
+    first = passes[0]
+    seed_pass = next((p for p, s in zip(passes, chain) if walker.noise_added(s)), first)
+    info.seed = seed_pass["seed"]
+    info.steps, info.cfg = first["steps"], first["cfg"]
+    info.sampler, info.scheduler, info.denoise = first["sampler"], first["scheduler"], first["denoise"]
+    info.positive = walker.prompt(main, "positive")
+    info.negative = walker.prompt(main, "negative")
+    model, loras = walker.model(main)
+    seed_sampler = chain[passes.index(seed_pass)]
+    if seed_sampler != main:
+        base_model, base_loras = walker.model(seed_sampler)
+        if base_model and base_model != model:
+            info.extra["refiner_model"] = model
+            model = base_model
+        loras = base_loras + loras
+    for other in chain[1:]:
+        loras += walker.model(other)[1]
+    info.model = model
+    for name, strength, clip_strength in loras:
+        info.add_lora(name, strength, clip_strength)
+    info.width, info.height = walker.size(main)
+    guidance = walker.guidance(main)
+    if guidance is not None:
+        info.extra["guidance"] = guidance
+    if len(passes) > 1:
+        info.extra["passes"] = [{k: (str(v) if k == "seed" and v is not None else v) for k, v in p.items()}
+                                for p in passes]
+    return info.clip()

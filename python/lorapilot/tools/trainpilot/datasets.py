@@ -1,0 +1,140 @@
+"""Datasets as TrainPilot sees them: ``datasets/<name>/`` folders of images with caption sidecars.
+
+When TagPilot has prepared a dataset ("train this") it leaves ``.tagpilot/handoff.json`` with
+``{dataset, image_dir, caption_extension, num_images, captioned, trigger_word, repeats, resolution}``;
+TrainPilot prefills a new profile from it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from lorapilot.kit.errors import NotFoundError
+from lorapilot.kit.safepath import PathEscapeError, check_name, resolve_inside
+from lorapilot.stack.workspace.layout import Workspace
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+HANDOFF = Path(".tagpilot") / "handoff.json"
+_HANDOFF_KEYS = ("dataset", "image_dir", "caption_extension", "num_images", "captioned", "trigger_word", "repeats", "resolution")
+
+
+@dataclass
+class DatasetInfo:
+    name: str
+    path: Path
+    image_dir: Path
+    caption_extension: str
+    num_images: int
+    num_captioned: int
+    missing_captions: list[str] = field(default_factory=list)  # first few images without a caption
+    sample_captions: list[str] = field(default_factory=list)
+    handoff: dict | None = None
+    handoff_error: str | None = None
+
+    @property
+    def trigger_word(self) -> str:
+        return str((self.handoff or {}).get("trigger_word") or "")
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["path"] = str(self.path)
+        data["image_dir"] = str(self.image_dir)
+        data["trigger_word"] = self.trigger_word
+        return data
+
+
+def read_handoff(dataset_dir: Path) -> tuple[dict | None, str | None]:
+    """TagPilot's handoff for ``dataset_dir``: (data, None), (None, error) or (None, None) when absent."""
+    path = dataset_dir / HANDOFF
+    if not path.is_file():
+        return None, None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return None, f"{path}: not valid JSON ({exc})"
+    if not isinstance(data, dict):
+        return None, f"{path}: expected a JSON object"
+    return {k: data[k] for k in _HANDOFF_KEYS if k in data}, None
+
+
+def _image_dir(ws: Workspace, dataset_dir: Path, handoff: dict | None) -> Path:
+    wanted = (handoff or {}).get("image_dir")
+    if not wanted:
+        return dataset_dir
+    for root in (dataset_dir, ws.root):
+        try:
+            candidate = resolve_inside(ws.root, Path(root) / wanted if not os.path.isabs(wanted) else wanted)
+        except PathEscapeError:
+            continue
+        if candidate.is_dir():
+            return candidate
+    return dataset_dir
+
+
+def image_dir_of(ws: Workspace, name: str) -> Path:
+    """Where a dataset's images are (TagPilot's handoff may name a subfolder), without reading them."""
+    check_name(name, "dataset name")
+    path = ws.datasets / name
+    return _image_dir(ws, path, read_handoff(path)[0])
+
+
+def list_images(image_dir: Path) -> list[Path]:
+    """Images directly in ``image_dir`` (what every trainer reads), sorted by name."""
+    try:
+        entries = list(os.scandir(image_dir))
+    except FileNotFoundError:
+        return []
+    return sorted(Path(e.path) for e in entries if e.is_file() and e.name.lower().endswith(IMAGE_EXTENSIONS))
+
+
+def inspect_dataset(ws: Workspace, name: str, caption_extension: str | None = None) -> DatasetInfo:
+    """Count images and captions of ``datasets/<name>``; NotFoundError when the folder is missing."""
+    check_name(name, "dataset name")
+    path = ws.datasets / name
+    if not path.is_dir():
+        raise NotFoundError(f"no dataset {name!r}: {path} is not a folder")
+    handoff, handoff_error = read_handoff(path)
+    ext = caption_extension or (handoff or {}).get("caption_extension") or ".txt"
+    if not ext.startswith("."):
+        ext = "." + ext
+    image_dir = _image_dir(ws, path, handoff)
+    images = list_images(image_dir)
+    captioned, missing, samples = 0, [], []
+    for image in images:
+        caption = image.with_suffix(ext)
+        try:
+            text = caption.read_text(encoding="utf-8", errors="replace").strip()
+        except (FileNotFoundError, IsADirectoryError):
+            text = ""
+        if text:
+            captioned += 1
+            if len(samples) < 3:
+                samples.append(text)
+        elif len(missing) < 10:
+            missing.append(image.name)
+    return DatasetInfo(
+        name=name,
+        path=path,
+        image_dir=image_dir,
+        caption_extension=ext,
+        num_images=len(images),
+        num_captioned=captioned,
+        missing_captions=missing,
+        sample_captions=samples,
+        handoff=handoff,
+        handoff_error=handoff_error,
+    )
+
+
+def list_datasets(ws: Workspace) -> list[DatasetInfo]:
+    """Every dataset folder of the workspace."""
+    if not ws.datasets.is_dir():
+        return []
+    out = []
+    for entry in sorted(ws.datasets.iterdir()):
+        if entry.is_dir() and not entry.name.startswith("."):
+            out.append(inspect_dataset(ws, entry.name))
+    return out

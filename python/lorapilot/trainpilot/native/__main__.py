@@ -1,5 +1,0 @@
-"""``python -m lorapilot.trainpilot.native --config run.toml [--resume auto|PATH]``."""
-
-from .cli import main
-
-raise SystemExit(main())
