@@ -211,7 +211,7 @@ def build_plan(
 ) -> list[ProcessPlan]:
     """Resolve every enabled component, dependencies first."""
     if gpu_available is None:
-        from lorapilot.kit.gpu import gpu_available as detect
+        from lorapilot.kit.nvml import gpu_available as detect
 
         gpu_available = detect()
     plans = []

@@ -304,12 +304,12 @@ def move_cmd(ctx, job_id, index) -> None:
 def logs_cmd(ctx, job_id, lines, follow) -> None:
     """A job's trainer log (progress-bar redraws collapsed to their last state)."""
     from lorapilot.tools.trainpilot import actions
-    from lorapilot.tools.trainpilot.logread import read_records, tail_log
+    from lorapilot.kit.logtail import read_records, tail_records
 
     store = actions.open_store(ctx)
     try:
         job = store.get(job_id)
-        for line in tail_log(job.log_path, lines):
+        for line in tail_records(job.log_path, lines):
             click.echo(line)
         if not follow:
             return

@@ -27,13 +27,14 @@ from .adapters import Progress, RunSpec, get_adapter
 from .adapters.base import signal_group
 from .finish import install_lora
 from .launcher import LAUNCHER_FILE
-from .logread import read_records, tail_log
+from lorapilot.kit.logtail import read_records, tail_records
 from .queue import Job, JobStore
 from .runspec import build_spec
 
 log = logging.getLogger("lorapilot.tools.trainpilot")
 EXIT_FILE = "exit.json"
 LOG_TAIL_LINES = 50
+_LOG_CHUNK = 4 * 1024 * 1024  # bytes of log parsed per tick
 LAUNCH_GRACE_S = 30.0
 
 
@@ -151,7 +152,7 @@ class JobRunner:
         adapter = get_adapter(job.trainer)
         spec = spec_for(self.ctx, job)
         alive = self.alive(job)  # before reading: a dead process has written everything
-        records, offset = read_records(job.log_path, job.log_offset)
+        records, offset = read_records(job.log_path, job.log_offset, _LOG_CHUNK)
         fields: dict = {}
         points: dict[int, tuple] = {}
         for record in records:
@@ -188,7 +189,7 @@ class JobRunner:
         outputs = adapter.find_outputs(spec)
         exit_info = read_exit(job.run_path)
         code = None if exit_info is None else exit_info.get("returncode")
-        tail = "\n".join(tail_log(job.log_path, LOG_TAIL_LINES))
+        tail = "\n".join(tail_records(job.log_path, LOG_TAIL_LINES))
         common = {"exit_code": code}
         if outputs.latest_checkpoint:
             common["latest_checkpoint"] = str(outputs.latest_checkpoint)

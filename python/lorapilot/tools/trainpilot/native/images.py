@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lorapilot.kit.errors import ConfigError
+from lorapilot.kit.imagefiles import IMAGE_EXTENSIONS, is_image_path
 
 from .buckets import Placement, make_buckets, place_image
 from .config import DatasetSettings
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
 
 
 @dataclass(frozen=True)
@@ -48,9 +48,9 @@ def scan_images(settings: DatasetSettings) -> list[TrainImage]:
     folder = settings.image_dir
     if not folder.is_dir():
         raise ConfigError(None, f"dataset.image_dir: {folder} is not a folder")
-    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    paths = sorted(p for p in folder.iterdir() if is_image_path(p) and p.is_file())
     if not paths:
-        raise ConfigError(None, f"dataset.image_dir: {folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        raise ConfigError(None, f"dataset.image_dir: {folder} holds no images ({', '.join(IMAGE_EXTENSIONS)})")
     buckets = bucket_sizes(settings)
     images = []
     uncaptioned = 0
