@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from lorapilot.kit.models import StrictModel
 from lorapilot.kit.tomlconfig import load_toml_model
 
 SETTINGS_TEMPLATE = """\
@@ -39,11 +40,7 @@ SETTINGS_TEMPLATE = """\
 """
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ComponentOverride(_Strict):
+class ComponentOverride(StrictModel):
     """Per-component changes the user may make without editing component.toml."""
 
     port: int | None = Field(default=None, ge=1, le=65535)
@@ -52,11 +49,11 @@ class ComponentOverride(_Strict):
     env: dict[str, str] = Field(default_factory=dict)
 
 
-class ManagerSettings(_Strict):
+class ManagerSettings(StrictModel):
     port: int = Field(default=7870, ge=1, le=65535)
 
 
-class ModelsSettings(_Strict):
+class ModelsSettings(StrictModel):
     extra_roots: list[str] = Field(default_factory=list)
 
     @field_validator("extra_roots")
@@ -71,7 +68,7 @@ class ModelsSettings(_Strict):
         return value
 
 
-class ControlPilotSettings(_Strict):
+class ControlPilotSettings(StrictModel):
     """``[controlpilot]``: the dashboard's auth, uploads and telemetry."""
 
     # "auto": login required when bound to a non-loopback address; "always": on loopback too.
@@ -81,7 +78,7 @@ class ControlPilotSettings(_Strict):
     telemetry_interval_s: float = Field(default=5, ge=1, le=60)
 
 
-class CopilotSettings(_Strict):
+class CopilotSettings(StrictModel):
     """``[copilot]``: the Copilot sidecar (see lorapilot.tools.copilot)."""
 
     permit_allow_all: bool = False  # let chats ask for --allow-all-tools/-paths/-urls
@@ -90,7 +87,7 @@ class CopilotSettings(_Strict):
     default_cwd: str = Field(default="outputs", min_length=1)  # where a chat runs unless it names a folder
 
 
-class TrainPilotSettings(_Strict):
+class TrainPilotSettings(StrictModel):
     """``[trainpilot]``: the training queue (see README, "TrainPilot")."""
 
     worker: bool = True  # drive the queue from inside ControlPilot (else: `lorapilot train worker`)
@@ -103,7 +100,7 @@ class TrainPilotSettings(_Strict):
     stop_delay_s: float = Field(default=60, ge=0)
 
 
-class MediaSettings(_Strict):
+class MediaSettings(StrictModel):
     """MediaPilot: folders indexed beside ``outputs/`` and the trash policy."""
 
     extra_roots: list[str] = Field(default_factory=list)
@@ -117,10 +114,8 @@ VLM_DEFAULT_PROMPT = (
 )
 
 
-class VLMSettings(BaseModel):
+class VLMSettings(StrictModel):
     """Defaults for the vision-language captioner; a job may override each."""
-
-    model_config = ConfigDict(extra="forbid")
 
     base_url: str = "http://127.0.0.1:8000/v1"
     model: str = ""
@@ -131,15 +126,13 @@ class VLMSettings(BaseModel):
     timeout_s: float = Field(default=120.0, gt=0)
 
 
-class TagPilotSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TagPilotSettings(StrictModel):
     # The WD14 model folder (model.onnx + selected_tags.csv), absolute or relative to the workspace.
     wd14_model_dir: str = ""
     vlm: VLMSettings = VLMSettings()
 
 
-class Settings(_Strict):
+class Settings(StrictModel):
     """Everything in ``config/lorapilot.toml``."""
 
     host: str = "0.0.0.0"
