@@ -14,7 +14,7 @@ from pathlib import Path
 from lorapilot.stack.components import Component, Registry, topological_order
 from lorapilot.stack.components.spec import PostStart, Probe, Restart, Shutdown
 from lorapilot.kit.errors import ConfigError
-from lorapilot.stack.manifest import Manifest
+from lorapilot.stack.component_paths import Manifest
 from lorapilot.stack.workspace.layout import Workspace
 
 LOOPBACK = "127.0.0.1"

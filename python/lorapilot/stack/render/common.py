@@ -31,8 +31,8 @@ def launch_argv(
     lorapilot_python: Path,
     wait_urls: list[str] | None = None,
 ) -> list[str]:
-    """The argv a process manager runs: ``lorapilot.stack.launch`` wrapping the component."""
-    argv = [str(lorapilot_python), "-m", "lorapilot.stack.launch", "--name", plan.name]
+    """The argv a process manager runs: ``lorapilot.stack.service_launch`` wrapping the component."""
+    argv = [str(lorapilot_python), "-m", "lorapilot.stack.service_launch", "--name", plan.name]
     if plan.secret_env:
         argv += ["--secrets-file", str(ws.secrets_file)]
         for env_name, key in sorted(plan.secret_env.items()):

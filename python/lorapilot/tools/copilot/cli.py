@@ -29,9 +29,9 @@ def _service(ctx, permit_allow_all: bool = False, cli: str | None = None):
 
 @contextlib.contextmanager
 def _history(ctx):
-    from lorapilot.tools.copilot.history import History
+    from lorapilot.tools.copilot.chat_history import ChatHistory
 
-    db = History(ctx.workspace.state_dir("copilot") / "history.db")
+    db = ChatHistory(ctx.workspace.state_dir("copilot") / "history.db")
     try:
         yield db
     finally:

@@ -12,7 +12,7 @@ from .adapters import get_adapter
 from lorapilot.kit.logtail import tail_records
 from .profiles import Profile, ProfileStore
 from .queue import Job, JobStore
-from .runner import cancel_running, spec_for
+from .job_processes import cancel_running, spec_for
 from .validate import ensure_valid
 from .worker import worker_running
 

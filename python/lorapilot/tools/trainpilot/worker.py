@@ -24,7 +24,7 @@ from lorapilot.stack.workspace.secrets import read_secrets
 
 from .notify import notify_async, run_stop_command, webhook_url
 from .queue import Job, JobStore
-from .runner import JobRunner
+from .job_processes import JobRunner
 from .validate import ProfileInvalid, ensure_valid
 
 log = logging.getLogger("lorapilot.tools.trainpilot")

@@ -26,7 +26,7 @@ from lorapilot.kit.errors import ConflictError, LorapilotError
 from .adapters import Progress, RunSpec, get_adapter
 from .adapters.base import signal_group
 from .finish import install_lora
-from .launcher import LAUNCHER_FILE
+from .exit_recorder import LAUNCHER_FILE
 from lorapilot.kit.logtail import read_records, tail_records
 from .queue import Job, JobStore
 from .runspec import build_spec
