@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from support.api import make_client
-from support.tagpilot import make_dataset_files
 
 from lorapilot.kit.errors import ConfigError
 from lorapilot.stack.handoff import DatasetHandoff, handoff_path, read_handoff
@@ -17,6 +15,8 @@ from lorapilot.tools.tagpilot.export import read_handoff as tagpilot_read
 from lorapilot.tools.tagpilot.export import write_handoff as tagpilot_write
 from lorapilot.tools.trainpilot.datasets import inspect_dataset
 from lorapilot.tools.trainpilot.datasets import read_handoff as trainpilot_read
+from support.api import make_client
+from support.tagpilot import make_dataset_files
 
 
 @pytest.fixture
@@ -29,8 +29,16 @@ def ds(ctx):
 
 def test_what_tagpilot_writes_trainpilot_reads_unchanged(ctx, ds):
     written = tagpilot_write(ds, trigger_word="ohwx", repeats=3)
-    assert written == {"dataset": "cats", "image_dir": str(ds.path.absolute()), "caption_extension": ".txt",
-                       "num_images": 2, "captioned": 1, "trigger_word": "ohwx", "repeats": 3, "resolution": None}
+    assert written == {
+        "dataset": "cats",
+        "image_dir": str(ds.path.absolute()),
+        "caption_extension": ".txt",
+        "num_images": 2,
+        "captioned": 1,
+        "trigger_word": "ohwx",
+        "repeats": 3,
+        "resolution": None,
+    }
     assert tagpilot_read(ds) == written
     assert trainpilot_read(ds.path) == (written, None)
     info = inspect_dataset(ctx.workspace, "cats")
@@ -40,15 +48,21 @@ def test_what_tagpilot_writes_trainpilot_reads_unchanged(ctx, ds):
 def test_a_partial_file_keeps_only_what_it_holds_and_unknown_keys_are_ignored(ds):
     handoff_path(ds.path).write_text(json.dumps({"trigger_word": "ohwx", "from_the_future": 1}))
     assert read_handoff(ds.path) == DatasetHandoff(trigger_word="ohwx")
-    assert tagpilot_read(ds) == {"trigger_word": "ohwx"} and trainpilot_read(ds.path) == ({"trigger_word": "ohwx"}, None)
+    assert tagpilot_read(ds) == {"trigger_word": "ohwx"} and trainpilot_read(ds.path) == (
+        {"trigger_word": "ohwx"},
+        None,
+    )
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("{not json", "not valid JSON"),
-    ("[1, 2]", "expected a JSON object"),
-    ('{"repeats": "many"}', "repeats:"),
-    ('{"num_images": -1}', "num_images:"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "expected a JSON object"),
+        ('{"repeats": "many"}', "repeats:"),
+        ('{"num_images": -1}', "num_images:"),
+    ],
+)
 def test_a_broken_file_is_the_same_clear_error_for_both_tools(ctx, ds, content, message):
     path = handoff_path(ds.path)
     path.write_text(content)
@@ -70,4 +84,8 @@ def test_renaming_a_dataset_retargets_its_handoff(ctx, ds):
     tagpilot_write(ds, trigger_word="ohwx")
     renamed = datasets.rename_dataset(ctx.workspace, "cats", "kittens")
     handoff = read_handoff(renamed.path)
-    assert (handoff.dataset, handoff.image_dir, handoff.trigger_word) == ("kittens", str(renamed.path.absolute()), "ohwx")
+    assert (handoff.dataset, handoff.image_dir, handoff.trigger_word) == (
+        "kittens",
+        str(renamed.path.absolute()),
+        "ohwx",
+    )

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from PIL import Image
-from support.tagpilot import write_image
 
 from lorapilot.kit.imagefiles import IMAGE_EXTENSIONS, IMAGE_FORMATS, is_image_name
 from lorapilot.stack.workspace.layout import Workspace
@@ -21,6 +20,7 @@ from lorapilot.tools.tagpilot.index import scan
 from lorapilot.tools.trainpilot.datasets import list_images
 from lorapilot.tools.trainpilot.native.config import DatasetSettings
 from lorapilot.tools.trainpilot.native.images import scan_images
+from support.tagpilot import write_image
 
 NAMES = ["a.png", "b.JPG", "c.jpeg", "d.webp", "e.bmp"]
 

@@ -18,8 +18,18 @@ from lorapilot.tools.copilot.server import BindRefused, check_bind_host
 from support.workspaces import make_workspace
 
 LOOPBACK = ["127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost", "LOCALHOST", " 127.0.0.1 ", "::1%lo"]
-NOT_LOOPBACK = ["0.0.0.0", "::", "10.1.2.3", "192.168.0.1", "example.invalid", "rebind.example", "",
-                "127.0.0.1.evil.example", "[::2]", "localhost.evil.example"]
+NOT_LOOPBACK = [
+    "0.0.0.0",
+    "::",
+    "10.1.2.3",
+    "192.168.0.1",
+    "example.invalid",
+    "rebind.example",
+    "",
+    "127.0.0.1.evil.example",
+    "[::2]",
+    "localhost.evil.example",
+]
 
 
 @pytest.fixture
@@ -59,10 +69,17 @@ def test_controlpilot_and_the_sidecar_agree_on_every_bind_host(host, tmp_path, d
     check_bind_host(host, force=True)  # --force-bind still overrides
 
 
-@pytest.mark.parametrize(("header", "host"), [
-    ("127.0.0.1:7878", "127.0.0.1"), ("[::1]:7878", "::1"), ("[::1]", "::1"), ("Localhost", "localhost"),
-    ("::1", "::1"), ("app.localhost:80", "app.localhost"),
-])
+@pytest.mark.parametrize(
+    ("header", "host"),
+    [
+        ("127.0.0.1:7878", "127.0.0.1"),
+        ("[::1]:7878", "::1"),
+        ("[::1]", "::1"),
+        ("Localhost", "localhost"),
+        ("::1", "::1"),
+        ("app.localhost:80", "app.localhost"),
+    ],
+)
 def test_host_header_parsing(header, host):
     assert host_of(header) == host
 

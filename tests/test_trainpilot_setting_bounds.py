@@ -37,23 +37,32 @@ def _constraints(model, name):
     return field.annotation, sorted(map(repr, field.metadata))
 
 
-@pytest.mark.parametrize(("profile_model", "native_model", "name"), list(_shared_fields()),
-                         ids=lambda x: getattr(x, "__name__", x))
+@pytest.mark.parametrize(
+    ("profile_model", "native_model", "name"), list(_shared_fields()), ids=lambda x: getattr(x, "__name__", x)
+)
 def test_a_shared_setting_has_one_set_of_bounds(profile_model, native_model, name):
     assert _constraints(profile_model, name) == _constraints(native_model, name)
 
 
-@pytest.mark.parametrize(("section", "values"), [
-    ("sample", {"guidance": -1.0}),
-    ("sample", {"steps": 500}),
-    ("network", {"text_encoder_lr": 0.0}),
-    ("training", {"steps": 10, "batch_size": 1000}),
-    ("dataset", {"image_dir": "imgs", "repeats": 5000}),
-    ("dataset", {"image_dir": "imgs", "caption_extension": "txt"}),
-])
+@pytest.mark.parametrize(
+    ("section", "values"),
+    [
+        ("sample", {"guidance": -1.0}),
+        ("sample", {"steps": 500}),
+        ("network", {"text_encoder_lr": 0.0}),
+        ("training", {"steps": 10, "batch_size": 1000}),
+        ("dataset", {"image_dir": "imgs", "repeats": 5000}),
+        ("dataset", {"image_dir": "imgs", "caption_extension": "txt"}),
+    ],
+)
 def test_the_run_file_refuses_what_a_profile_refuses(section, values):
-    data = {"name": "run", "output_dir": "out", "model": {"pretrained": "m"}, "dataset": {"image_dir": "imgs"},
-            "training": {"steps": 10}}
+    data = {
+        "name": "run",
+        "output_dir": "out",
+        "model": {"pretrained": "m"},
+        "dataset": {"image_dir": "imgs"},
+        "training": {"steps": 10},
+    }
     data[section] = {**data.get(section, {}), **values}
     with pytest.raises(ValidationError):
         native.NativeTrainConfig.model_validate(data)

@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 NOT_INSTALLED_EXIT = 127
 
@@ -41,7 +42,7 @@ def _export_secrets(path: str | None, pairs: list[str]) -> None:
         return
     from lorapilot.stack.workspace.secrets import read_secrets
 
-    values = read_secrets(path) if path else {}
+    values = read_secrets(Path(path)) if path else {}
     for pair in pairs:
         env_name, _, key = pair.partition("=")
         if key in values and values[key]:

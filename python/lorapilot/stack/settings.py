@@ -87,6 +87,10 @@ class CopilotSettings(StrictModel):
     default_cwd: str = Field(default="outputs", min_length=1)  # where a chat runs unless it names a folder
 
 
+WebhookEvent = Literal["done", "failed", "cancelled"]
+_DEFAULT_WEBHOOK_EVENTS: tuple[WebhookEvent, ...] = ("done", "failed")
+
+
 class TrainPilotSettings(StrictModel):
     """``[trainpilot]``: the training queue (see README, "TrainPilot")."""
 
@@ -95,7 +99,7 @@ class TrainPilotSettings(StrictModel):
     poll_interval_s: float = Field(default=1.0, gt=0, le=60)
     webhook_url: str = ""  # or TRAINPILOT_WEBHOOK_URL in secrets.env
     webhook_format: Literal["json", "discord", "ntfy"] = "json"
-    webhook_events: list[Literal["done", "failed", "cancelled"]] = Field(default_factory=lambda: ["done", "failed"])
+    webhook_events: list[WebhookEvent] = Field(default_factory=lambda: list(_DEFAULT_WEBHOOK_EVENTS))
     stop_command: list[str] = Field(default_factory=list)  # argv run once the queue has run empty
     stop_delay_s: float = Field(default=60, ge=0)
 

@@ -13,11 +13,11 @@ from typing import Literal
 
 from pydantic import Field
 
-from lorapilot.stack.components.registry import default_components_dir
-from lorapilot.stack.components.spec import _NAME_RE, Source
 from lorapilot.kit.errors import ConfigError
 from lorapilot.kit.models import FrozenModel
 from lorapilot.kit.tomlconfig import read_toml, validate_model
+from lorapilot.stack.components.registry import default_components_dir
+from lorapilot.stack.components.spec import _NAME_RE, Source
 
 ENVIRONMENT_FILENAME = "environment.toml"
 

@@ -86,7 +86,7 @@ class Source(FrozenModel):
     note: str | None = None
 
     @model_validator(mode="after")
-    def _complete(self) -> "Source":
+    def _complete(self) -> Source:
         if self.type == "git":
             if not self.url or not self.rev:
                 raise ValueError("a git source needs both 'url' and 'rev'")
@@ -97,6 +97,12 @@ class Source(FrozenModel):
         elif self.type == "nixpkgs" and not self.attr:
             raise ValueError("a nixpkgs source needs 'attr'")
         return self
+
+    def git_pin(self) -> GitPin:
+        """The pinned git commit of a ``type = "git"`` source (validated: both url and rev are set)."""
+        if self.type != "git" or not self.url or not self.rev:
+            raise ValueError(f"not a git source: {self.type}")
+        return GitPin(url=self.url, rev=self.rev)
 
 
 class Run(FrozenModel):
@@ -111,7 +117,7 @@ class Run(FrozenModel):
     args_without_gpu: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _known_placeholders(self) -> "Run":
+    def _known_placeholders(self) -> Run:
         fields = {f"command[{i}]": arg for i, arg in enumerate(self.command)}
         if self.cwd:
             fields["cwd"] = self.cwd
@@ -132,7 +138,7 @@ class Probe(FrozenModel):
     failure_threshold: int = Field(default=5, ge=1)
 
     @model_validator(mode="after")
-    def _one_kind(self) -> "Probe":
+    def _one_kind(self) -> Probe:
         if (self.http is None) == (self.exec is None):
             raise ValueError("a probe needs exactly one of 'http' (a URL path) or 'exec' (an argv)")
         if self.http is not None and not self.http.startswith("/"):

@@ -45,4 +45,5 @@ def launch_argv(
 def dependency_urls(plan: ProcessPlan, plans: list[ProcessPlan]) -> list[str]:
     """Probe URLs of the components ``plan`` depends on (for managers without health gates)."""
     by_name = {p.name: p for p in plans}
-    return [by_name[d].probe_url for d in plan.depends_on if d in by_name and by_name[d].probe_url]
+    urls = [by_name[d].probe_url for d in plan.depends_on if d in by_name]
+    return [url for url in urls if url]

@@ -11,11 +11,11 @@ from lorapilot.kit.errors import ServiceError
 from lorapilot.kit.logtail import tail_lines
 from lorapilot.stack.plan import LOOPBACK, ProcessPlan
 from lorapilot.stack.render.supervisord import RPC_USER
-from lorapilot.stack.services.base import RawState, ServiceManager
+from lorapilot.stack.services.base import RawState, ServiceManager, State
 from lorapilot.stack.services.probe import check_ready
 from lorapilot.stack.workspace.layout import Workspace
 
-_STATES = {
+_STATES: dict[str, State] = {
     "RUNNING": "running",
     "STARTING": "starting",
     "BACKOFF": "starting",
@@ -94,17 +94,19 @@ class SupervisorManager(ServiceManager):
         running = []
         for info in infos:
             name = info["name"]
-            state = _STATES.get(info["statename"], "unknown")
+            state: State = _STATES.get(info["statename"], "unknown")
             if state == "stopped" and info.get("start", 0) == 0 and name in self.plans:
                 state = "disabled" if not self.plans[name].autostart else "stopped"
             pid = info["pid"] or None
             uptime = float(info["now"] - info["start"]) if pid and info.get("start") else None
             exit_code = info.get("exitstatus") if state in ("exited", "failed") else None
-            states[name] = RawState(state=state, pid=pid, restarts=restarts.get(name, 0), uptime_s=uptime, exit_code=exit_code)
+            states[name] = RawState(
+                state=state, pid=pid, restarts=restarts.get(name, 0), uptime_s=uptime, exit_code=exit_code
+            )
             if state == "running" and name in self.plans:
                 running.append(name)
         with ThreadPoolExecutor(max_workers=4) as pool:
-            for name, ready in zip(running, pool.map(lambda n: check_ready(self.plans[n]), running)):
+            for name, ready in zip(running, pool.map(lambda n: check_ready(self.plans[n]), running), strict=True):
                 states[name].ready = ready
         return states
 

@@ -61,11 +61,17 @@ def set_string_array(path: Path, table: str, key: str, values: list[str]) -> Non
         after = tomllib.loads(new_text)
     except (ConfigError, TOMLKitError, tomllib.TOMLDecodeError):
         after, new_text = None, None
-    expected = {**before, table: {**before.get(table, {}), key: list(values)}} \
-        if isinstance(before.get(table, {}), dict) else None
+    expected = (
+        {**before, table: {**before.get(table, {}), key: list(values)}}
+        if isinstance(before.get(table, {}), dict)
+        else None
+    )
     if after is None or new_text is None or after != expected:
         wanted = tomlkit.dumps({key: _array(values)}).strip()
-        raise ConfigError(path, f"could not change {table}.{key} in place (it is written in a form this "
-                                f"editor does not rewrite): set {wanted} under [{table}] by hand")
+        raise ConfigError(
+            path,
+            f"could not change {table}.{key} in place (it is written in a form this "
+            f"editor does not rewrite): set {wanted} under [{table}] by hand",
+        )
     path.parent.mkdir(parents=True, exist_ok=True)  # a workspace not initialised yet has no config/
     atomic_write_text(path, new_text)

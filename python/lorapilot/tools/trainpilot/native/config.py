@@ -47,9 +47,7 @@ class NetworkSettings(StrictModel):
     text_encoder_lr: b.LearningRate | None = None
     target_modules: list[str] = Field(default_factory=lambda: ["to_q", "to_k", "to_v", "to_out.0"])
     # Modules of the CLIP text encoders that get a LoRA when train_text_encoder is on.
-    text_encoder_target_modules: list[str] = Field(
-        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "out_proj"]
-    )
+    text_encoder_target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "out_proj"])
 
 
 class OptimSettings(StrictModel):
@@ -106,11 +104,13 @@ class NativeTrainConfig(StrictModel):
     logging_dir: Path | None = None  # TensorBoard event files
 
     @model_validator(mode="after")
-    def _buckets(self) -> "NativeTrainConfig":
+    def _buckets(self) -> NativeTrainConfig:
         if self.dataset.min_bucket > self.dataset.max_bucket:
             raise ValueError("dataset.min_bucket must not exceed dataset.max_bucket")
         if self.model.family == "flux1" and self.network.train_text_encoder:
-            raise ValueError("network.train_text_encoder: not supported for family flux1 (the T5/CLIP encoders stay frozen)")
+            raise ValueError(
+                "network.train_text_encoder: not supported for family flux1 (the T5/CLIP encoders stay frozen)"
+            )
         return self
 
 
