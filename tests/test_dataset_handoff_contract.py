@@ -73,11 +73,16 @@ def test_a_broken_file_is_the_same_clear_error_for_both_tools(ctx, ds, content, 
     assert inspect_dataset(ctx.workspace, "cats").handoff_error == str(caught.value)
 
 
-def test_the_api_answers_a_broken_handoff_with_400_naming_the_file(ctx, ds):
+def test_the_api_answers_a_broken_handoff_with_400_naming_the_file_and_train_this_replaces_it(ctx, ds):
     handoff_path(ds.path).write_text("{not json")
-    reply = make_client(ctx).get("/api/datasets/cats/handoff")
+    client = make_client(ctx)
+    reply = client.get("/api/datasets/cats/handoff")
     assert reply.status_code == 400
     assert "handoff.json" in reply.json()["detail"] and "not valid JSON" in reply.json()["detail"]
+    # "Train this" writes a good one over it.
+    reply = client.post("/api/datasets/cats/handoff", json={"trigger_word": "ohwx"})
+    assert reply.status_code == 200 and reply.json()["trigger_word"] == "ohwx"
+    assert read_handoff(ds.path).trigger_word == "ohwx"
 
 
 def test_renaming_a_dataset_retargets_its_handoff(ctx, ds):

@@ -1,6 +1,6 @@
 """Process launcher used by every rendered service definition.
 
-``python -m lorapilot.stack.launch [--secrets-file F --secret ENV=KEY ...]
+``python -m lorapilot.stack.service_launch [--secrets-file F --secret ENV=KEY ...]
 [--wait-http URL ...] -- argv...`` exports the named secrets from
 ``config/secrets.env`` (so no rendered file holds a secret), optionally waits
 for dependencies to answer (supervisord has no ``process_healthy``), then
@@ -22,7 +22,7 @@ NOT_INSTALLED_EXIT = 127
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="lorapilot.stack.launch")
+    parser = argparse.ArgumentParser(prog="lorapilot.stack.service_launch")
     parser.add_argument("--name", default="component")
     parser.add_argument("--secrets-file")
     parser.add_argument("--secret", action="append", default=[], metavar="ENV=KEY")

@@ -103,7 +103,7 @@ class JobRunner:
             self.store.claim(job.id, gpu_ids, log_file.tell(), step=resume_step)
             try:
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "lorapilot.tools.trainpilot.launcher", "--exit-file", str(exit_file), "--", *command.argv],
+                    [sys.executable, "-m", "lorapilot.tools.trainpilot.exit_recorder", "--exit-file", str(exit_file), "--", *command.argv],
                     stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                     cwd=str(command.cwd or spec.run_dir), env=env, start_new_session=True,
                 )
