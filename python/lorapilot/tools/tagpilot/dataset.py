@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
 import re
 import threading
@@ -13,7 +12,6 @@ from pathlib import Path
 from typing import Iterator
 
 from lorapilot.kit.errors import ConfigError, ConflictError, LorapilotError, NotFoundError
-from lorapilot.kit.fsutil import atomic_write_text
 from lorapilot.kit.imagefiles import IMAGE_EXTENSIONS, is_image_name
 from lorapilot.kit.safepath import check_name, resolve_inside
 from lorapilot.kit.trash import Trash, TrashItem

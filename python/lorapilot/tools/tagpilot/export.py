@@ -24,7 +24,6 @@ copies of training images out of MediaPilot's gallery of generated media.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import tempfile

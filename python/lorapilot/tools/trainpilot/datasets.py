@@ -7,7 +7,6 @@ TrainPilot prefills a new profile from it.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
