@@ -146,7 +146,7 @@ def caption_cmd(ctx, name: str, image: str, text: str | None) -> None:
 
     ds = _ds(ctx, name)
     ds.image_path(image)
-    current = read_caption(ds.caption_path(image))
+    current = read_caption(ds.caption_path(image), ds.boundary)
     if text is None:
         click.echo(current.text + (" [non-UTF-8: read with replacement]" if current.non_utf8 else ""))
         return

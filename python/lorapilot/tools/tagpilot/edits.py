@@ -160,14 +160,14 @@ def edit_caption(ds: Dataset, image: str, text: str, base_version: str) -> Capti
     """Write one caption if it is still at ``base_version``; else StaleCaptionError with the current text."""
     ds.image_path(image)
     with History(ds) as history, ds.lock():
-        current = read_caption(ds.caption_path(image))
+        current = read_caption(ds.caption_path(image), ds.boundary)
         if current.version != base_version:
             raise StaleCaptionError(image, current)
         new = encode_caption(text)
         if new == (current.raw if current.exists else b""):
             return current
         history.record(f"edit caption of {image}", "edit", None, [Change(image, current.raw, new)])
-        return read_caption(ds.caption_path(image))
+        return read_caption(ds.caption_path(image), ds.boundary)
 
 
 def undo(ds: Dataset) -> Entry:
