@@ -28,6 +28,11 @@ def _checked_text(user_path: str | os.PathLike) -> str:
     return text
 
 
+def check_path_text(user_path: str | os.PathLike) -> str:
+    """``user_path`` as text; PathEscapeError for a NUL byte or an over-long path or name."""
+    return _checked_text(user_path)
+
+
 def resolve_inside(root: Path, user_path: str | os.PathLike, must_exist: bool = False) -> Path:
     """Resolve ``user_path`` (relative to ``root``) and prove it stays inside ``root``.
 

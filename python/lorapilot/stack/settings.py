@@ -107,6 +107,9 @@ class MediaSettings(_Strict):
     """MediaPilot: folders indexed beside ``outputs/`` and the trash policy."""
 
     extra_roots: list[str] = Field(default_factory=list)
+    # Folders outside the workspace that ControlPilot's API may add as roots (they and what lies
+    # below them). Anything else outside the workspace only the CLI or this file can add.
+    api_allowed_roots: list[str] = Field(default_factory=list)
     watch: bool = True  # keep the index fresh while ControlPilot runs
     trash_keep_days: float = Field(default=30, ge=0)  # what "empty trash" removes unless told "all"
 
