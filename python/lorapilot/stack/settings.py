@@ -79,6 +79,21 @@ class ControlPilotSettings(_Strict):
     session_hours: float = Field(default=24 * 14, gt=0)
     upload_limit_mb: int = Field(default=50 * 1024, ge=1)
     telemetry_interval_s: float = Field(default=5, ge=1, le=60)
+    # Reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For / -Proto ControlPilot believes.
+    # Empty (the default): those headers are ignored and the peer address is the client.
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"trusted_proxies: {entry!r} is not an IP address or CIDR range") from None
+        return value
 
 
 class CopilotSettings(_Strict):

@@ -241,5 +241,6 @@ def serve(service: ChatService, host: str, port: int) -> None:
                 loop.call_soon_threadsafe(service.cancel)
             super().handle_exit(sig, frame)
 
-    config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False, timeout_graceful_shutdown=15)
+    config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False, timeout_graceful_shutdown=15,
+                            proxy_headers=False)
     SidecarServer(config).run()
