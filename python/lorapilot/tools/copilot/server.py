@@ -154,6 +154,11 @@ def create_sidecar_app(service: ChatService) -> FastAPI:
             status = 503
         return JSONResponse({"detail": str(exc)}, status_code=status)
 
+    @app.exception_handler(OverflowError)
+    async def _number_too_large(request: Request, exc: OverflowError) -> JSONResponse:
+        return JSONResponse({"detail": f"a number in the request is out of range (at most {2**63 - 1})"},
+                            status_code=400)
+
     @app.get("/health")
     def health() -> dict:
         return {"status": "ok"}
