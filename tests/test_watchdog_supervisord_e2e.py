@@ -100,6 +100,15 @@ def test_a_hung_service_is_restarted_and_the_reason_shown(flaky):
         assert "liveness" in restarted["restart_reason"] and "failed 3 times" in restarted["restart_reason"]
         assert restarted["restarted_at"] > 0
 
+        # The dashboard's card says why (headless Chromium).
+        from support.browser import browser_page, live_controlpilot, login
+
+        with live_controlpilot(ctx) as server, browser_page() as page:
+            login(page, server)
+            reason = page.get_by_test_id("service-flaky").get_by_test_id("restart-reason")
+            reason.wait_for(timeout=30_000)
+            assert "liveness" in reason.inner_text()
+
 
 def test_a_crash_loop_backs_off_and_recovers_instead_of_staying_fatal(flaky):
     ctx, control = flaky
