@@ -135,3 +135,16 @@ def test_models_listing_skips_outside_links(setup):
     assert "mine.safetensors" in text
     assert "leak.safetensors" not in text and "linkdir" not in text
     assert client.get("/api/models/inspect", params={"path": "loras/leak.safetensors"}).status_code == 400
+
+
+def test_a_datasets_folder_linked_to_another_volume_is_still_read(tmp_path):
+    """An administrator may put datasets/ on another volume: that link is theirs, not an escape."""
+    ctx = make_workspace(tmp_path / "ws")
+    volume = tmp_path / "volume" / "datasets"
+    make_dataset_files(volume / "ds1", {"a.png": "on the volume"})
+    os.symlink(volume, ctx.workspace.datasets)
+    client = make_client(ctx)
+    images = client.get("/api/datasets/ds1/images")
+    assert images.status_code == 200 and "on the volume" in images.text
+    assert client.get("/api/datasets/ds1/images/a.png/file").status_code == 200
+    assert client.get("/api/train/datasets/ds1").json()["num_images"] == 1

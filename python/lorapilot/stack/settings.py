@@ -28,6 +28,7 @@ SETTINGS_TEMPLATE = """\
 # [controlpilot]
 # auth = "auto"        # "always": ask for the password on 127.0.0.1 too
 # upload_limit_mb = 51200
+# trusted_proxies = []  # reverse proxies whose X-Forwarded-For is believed, e.g. ["127.0.0.1/32"]
 
 # [models]
 # extra_roots = ["/mnt/network-volume/models"]
@@ -36,6 +37,7 @@ SETTINGS_TEMPLATE = """\
 # extra_roots = ["/mnt/network-volume/renders"]   # indexed beside outputs/
 # watch = true                                      # keep the gallery fresh while ControlPilot runs
 # trash_keep_days = 30                              # "empty trash" removes items older than this
+# api_allowed_roots = []                            # outside the workspace, what the web UI may add as a root
 """
 
 

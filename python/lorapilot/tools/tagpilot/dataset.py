@@ -55,9 +55,10 @@ class Dataset:
     root: Path | None = None  # the workspace: links in the dataset that resolve outside it are never followed
 
     @property
-    def boundary(self) -> Path:
-        """What files of this dataset must resolve inside (the workspace, else the dataset itself)."""
-        return self.root if self.root is not None else self.path
+    def boundary(self) -> tuple[Path, ...]:
+        """What files of this dataset must resolve inside: the workspace and its ``datasets/`` (which
+        an administrator may have linked to another volume); without a workspace, the dataset itself."""
+        return (self.root, self.root / "datasets") if self.root is not None else (self.path,)
 
     @property
     def state_dir(self) -> Path:

@@ -74,11 +74,16 @@ def _image_dir(ws: Workspace, dataset_dir: Path, handoff: dict | None) -> Path:
     return dataset_dir
 
 
+def _roots(ws: Workspace) -> tuple[Path, Path]:
+    """Where dataset files may resolve: the workspace, and ``datasets/`` when it links to another volume."""
+    return ws.root, ws.datasets
+
+
 def _dataset_dir(ws: Workspace, name: str) -> Path:
     """``datasets/<name>``, refused when it links outside the workspace (as TagPilot refuses it)."""
     check_name(name, "dataset name")
     path = ws.datasets / name
-    if escapes(path, ws.root):
+    if escapes(path, _roots(ws)):
         raise PathEscapeError(f"dataset {name!r} links outside the workspace")
     return path
 
@@ -111,12 +116,12 @@ def inspect_dataset(ws: Workspace, name: str, caption_extension: str | None = No
     if not ext.startswith("."):
         ext = "." + ext
     image_dir = _image_dir(ws, path, handoff)
-    images = list_images(image_dir, ws.root)
+    images = list_images(image_dir, _roots(ws))
     captioned, missing, samples = 0, [], []
     for image in images:
         caption = image.with_suffix(ext)
         try:
-            with open_confined(caption, ws.root) as fh:
+            with open_confined(caption, _roots(ws)) as fh:
                 text = fh.read().decode("utf-8", errors="replace").strip()
         except (FileNotFoundError, IsADirectoryError, PathEscapeError):
             text = ""
@@ -146,6 +151,6 @@ def list_datasets(ws: Workspace) -> list[DatasetInfo]:
         return []
     out = []
     for entry in sorted(ws.datasets.iterdir()):
-        if entry.is_dir() and not entry.name.startswith(".") and not escapes(entry, ws.root):
+        if entry.is_dir() and not entry.name.startswith(".") and not escapes(entry, _roots(ws)):
             out.append(inspect_dataset(ws, entry.name))
     return out
