@@ -76,6 +76,14 @@ class Watchdog:
                 self._liveness(plan, raw, now)
 
     # -- crash loops -------------------------------------------------------
+    def _gave_up(self, raw) -> bool:
+        """supervisord: FATAL. process-compose: Error, or Completed with a failing exit code once its
+        max_restarts are spent (it restarts on_failure services itself until then)."""
+        if raw.state == "failed":
+            return True
+        return (self.manager.backend == "process-compose" and raw.state == "exited"
+                and raw.exit_code not in (None, 0))
+
     def _crash_loop(self, plan: ProcessPlan, raw, now: float) -> None:
         loop = self._loops.setdefault(plan.name, _CrashLoop())
         if raw.state == "running":
@@ -86,7 +94,8 @@ class Watchdog:
                 loop.recoveries = 0  # it recovered: the next loop starts with a short wait again
             return
         loop.running_since = None
-        if raw.state != "failed":
+        if not self._gave_up(raw):
+            loop.due = None
             return
         if loop.due is None:
             delay = min(MAX_BACKOFF_S, 10 * plan.restart.backoff_s * 2 ** loop.recoveries)
