@@ -358,7 +358,8 @@ def _walk(base: Path, root: Path, folder: str, found: list) -> None:
                 continue  # the one rule for links: nothing outside the store root is listed or parsed
             if entry.is_dir():
                 path = Path(entry.path)
-                if (path / "model_index.json").is_file():
+                index = path / "model_index.json"
+                if index.is_file() and within(index, root):
                     found.append((root, folder, path, _dir_stat(path)))
                 else:
                     _walk(path, root, folder, found)
