@@ -67,8 +67,10 @@ def _process(ws: Workspace, plan: ProcessPlan, lorapilot_python: Path) -> dict[s
     if probe is not None:
         proc["readiness_probe"] = probe
         if not plan.oneshot and plan.restart.policy != "no":
-            # The same check as liveness: a hung service is killed and restarted by its policy.
-            proc["liveness_probe"] = probe
+            # The same check as liveness: a hung service is killed and restarted by its policy. It starts
+            # once the readiness budget is spent, so a slow start (ComfyUI loading) is not taken for a hang.
+            startup = plan.probe.initial_delay_s + plan.probe.period_s * plan.probe.failure_threshold
+            proc["liveness_probe"] = {**probe, "initial_delay_seconds": startup}
     if plan.depends_on:
         proc["depends_on"] = {dep: {"condition": "process_healthy"} for dep in plan.depends_on}
     if not plan.autostart or not plan.installed:
