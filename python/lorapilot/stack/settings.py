@@ -28,6 +28,7 @@ SETTINGS_TEMPLATE = """\
 # [controlpilot]
 # auth = "auto"        # "always": ask for the password on 127.0.0.1 too
 # upload_limit_mb = 51200
+# trusted_proxies = []  # reverse proxies whose X-Forwarded-For is believed, e.g. ["127.0.0.1/32"]
 
 # [models]
 # extra_roots = ["/mnt/network-volume/models"]
@@ -36,6 +37,7 @@ SETTINGS_TEMPLATE = """\
 # extra_roots = ["/mnt/network-volume/renders"]   # indexed beside outputs/
 # watch = true                                      # keep the gallery fresh while ControlPilot runs
 # trash_keep_days = 30                              # "empty trash" removes items older than this
+# api_allowed_roots = []                            # outside the workspace, what the web UI may add as a root
 """
 
 
@@ -79,6 +81,21 @@ class ControlPilotSettings(_Strict):
     session_hours: float = Field(default=24 * 14, gt=0)
     upload_limit_mb: int = Field(default=50 * 1024, ge=1)
     telemetry_interval_s: float = Field(default=5, ge=1, le=60)
+    # Reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For / -Proto ControlPilot believes.
+    # Empty (the default): those headers are ignored and the peer address is the client.
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"trusted_proxies: {entry!r} is not an IP address or CIDR range") from None
+        return value
 
 
 class CopilotSettings(_Strict):
@@ -107,6 +124,9 @@ class MediaSettings(_Strict):
     """MediaPilot: folders indexed beside ``outputs/`` and the trash policy."""
 
     extra_roots: list[str] = Field(default_factory=list)
+    # Folders outside the workspace that ControlPilot's API may add as roots (they and what lies
+    # below them). Anything else outside the workspace only the CLI or this file can add.
+    api_allowed_roots: list[str] = Field(default_factory=list)
     watch: bool = True  # keep the index fresh while ControlPilot runs
     trash_keep_days: float = Field(default=30, ge=0)  # what "empty trash" removes unless told "all"
 

@@ -73,6 +73,12 @@ export function ServiceCard({
         </p>
       )}
       {s.exit_code !== null && s.exit_code !== 0 && <p className="hint">exit code {s.exit_code}</p>}
+      {s.restart_reason && (
+        <p className="hint" data-testid="restart-reason"
+           title={s.restarted_at ? new Date(s.restarted_at * 1000).toLocaleString() : undefined}>
+          last restart: {s.restart_reason}
+        </p>
+      )}
       {error && (
         <p className="card-error" role="alert" onClick={clearError}>
           {error}
