@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from lorapilot.stack.clickopts import format_bytes, workspace_option
+from lorapilot.stack.clickopts import FullHelpGroup, format_bytes, workspace_option
 
 
 def _open(ctx):
@@ -27,7 +27,7 @@ def _print_batch(result, verb: str) -> None:
         sys.exit(1)
 
 
-@click.group("media")
+@click.group("media", cls=FullHelpGroup)
 def media_group() -> None:
     """MediaPilot: index, search and organise everything generated (outputs/ + extra roots)."""
 

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from lorapilot.stack.clickopts import format_bytes, workspace_option
+from lorapilot.stack.clickopts import FullHelpGroup, format_bytes, workspace_option
 from lorapilot.stack.workspace.layout import MODEL_FOLDERS
 
 
@@ -16,7 +16,7 @@ def _store(ctx):
     return ModelStore.for_context(ctx)
 
 
-@click.group("models")
+@click.group("models", cls=FullHelpGroup)
 def models_group() -> None:
     """The shared model store: list, inspect, pull, move, rename, delete, restore."""
 

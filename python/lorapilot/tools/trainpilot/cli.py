@@ -9,10 +9,10 @@ from pathlib import Path
 
 import click
 
-from lorapilot.stack.clickopts import format_duration, workspace_option
+from lorapilot.stack.clickopts import FullHelpGroup, format_duration, workspace_option
 
 
-@click.group("train")
+@click.group("train", cls=FullHelpGroup)
 def train_group() -> None:
     """TrainPilot: train LoRAs with Kohya, AI Toolkit, Diffusion Pipe or the native trainer, one queue."""
 
