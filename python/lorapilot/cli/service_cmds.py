@@ -13,12 +13,18 @@ from lorapilot.tools import run_on_init
 
 
 def _print_urls(ctx) -> None:
+    from lorapilot.stack.addresses import login_secret, reach_note
+
     host = public_host(ctx)
     for plan in ctx.plan(False):
         if plan.oneshot:
             continue
-        note = "" if plan.installed else f"   (not installed: {plan.install_hint})"
-        click.echo(f"  {plan.title:<18} {plan.open_url(host)}{note}")
+        secret = login_secret(plan)
+        note = f"   login: `lorapilot secrets show {secret}`" if secret and plan.installed else ""
+        if not plan.installed:
+            note = f"   (not installed: {plan.install_hint})"
+        click.echo(f"  {plan.title:<18} {plan.open_url(host):<28}{note}".rstrip())
+    click.echo(f"  {reach_note(ctx.settings.host)}")
 
 
 @click.command("up")
@@ -64,16 +70,22 @@ def status_cmd(ctx, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([s.model_dump() for s in statuses], indent=2))
         return
-    click.echo(f"{'SERVICE':<14} {'STATE':<14} {'READY':<6} {'PORT':>5} {'RESTARTS':>8} {'UPTIME':>8} {'MEMORY':>10}")
+    click.echo(STATUS_HEADER)
     for s in statuses:
-        if s.state == "not_installed":
-            click.echo(f"{s.name:<14} {'not installed':<14} {'-':<6} {s.port:>5}   install: {s.install_hint}")
-            continue
-        ready = {True: "yes", False: "no", None: "-"}[s.ready]
-        click.echo(
-            f"{s.name:<14} {s.state:<14} {ready:<6} {s.port:>5} {s.restarts:>8} "
-            f"{format_duration(s.uptime_s):>8} {format_bytes(s.memory_bytes):>10}"
-        )
+        click.echo(status_row(s))
+
+
+STATUS_HEADER = f"{'SERVICE':<14} {'STATE':<14} {'READY':<6} {'PORT':>5} {'RESTARTS':>8} {'UPTIME':>8} {'MEMORY':>10}"
+
+
+def status_row(s) -> str:
+    """One service under :data:`STATUS_HEADER`: every row has every column ("-" when unknown)."""
+    port = str(s.port) if s.port else "-"  # a post-start task has none
+    if s.state == "not_installed":
+        return f"{s.name:<14} {'not installed':<14} {'-':<6} {port:>5} {'-':>8} {'-':>8} {'-':>10}   install: {s.install_hint}"
+    ready = {True: "yes", False: "no", None: "-"}[s.ready]
+    return (f"{s.name:<14} {s.state:<14} {ready:<6} {port:>5} {s.restarts:>8} "
+            f"{format_duration(s.uptime_s):>8} {format_bytes(s.memory_bytes):>10}")
 
 
 def _service_action(verb: str):
