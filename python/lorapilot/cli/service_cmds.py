@@ -37,10 +37,20 @@ def up_cmd(ctx, backend: str, no_tui: bool, detach: bool) -> None:
     from lorapilot.stack.lifecycle import choose_backend, up
 
     chosen = choose_backend(backend)
-    click.echo(f"LoRA Pilot: workspace {ctx.workspace.root}, backend {chosen}")
-    if not detach:
+    if detach or chosen != "supervisord":
+        click.echo(f"LoRA Pilot: workspace {ctx.workspace.root}, backend {chosen}")
+    if not detach and chosen != "supervisord":
         _print_urls(ctx)
-    _, chosen = up(ctx, backend=chosen, tui=not no_tui, detach=detach, tool_steps=run_on_init)
+    ended: list[int] = []
+
+    def watch(child) -> None:  # supervisord in the foreground: our own view of it (it has none)
+        from lorapilot.cli.up_view import watch_foreground
+
+        ended.append(watch_foreground(ctx, child, chosen))
+
+    _, chosen = up(ctx, backend=chosen, tui=not no_tui, detach=detach, tool_steps=run_on_init, watch=watch)
+    if ended:
+        raise SystemExit(ended[0])
     click.echo(f"started {chosen} in the background; `lorapilot status` shows the services:")
     _print_urls(ctx)
 
