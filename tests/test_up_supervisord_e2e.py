@@ -151,7 +151,7 @@ def test_up_in_a_terminal_shows_a_live_view(tmp_path):
             if proc.poll() is None:
                 proc.kill()
     screen = out_path.read_text()
-    assert "\x1b[" in screen  # redrawn in place
+    assert "\x1b[2K" in screen  # redrawn in place (erase line)
     assert "ControlPilot" in screen and f"http://localhost:{ctx.registry.get('controlpilot').port}/" in screen
     assert "stopping every service" in screen and "supervisord started" not in screen
     wait_for(lambda: not workspace_processes(ctx.workspace.root), timeout=10, what="no process left")
@@ -161,3 +161,24 @@ def _alive(ctx):
     from lorapilot.stack.services import get_manager
 
     return get_manager(ctx, plans=[]).alive()
+
+
+def test_up_no_tui_prints_the_view_once_even_on_a_terminal(tmp_path):
+    ctx = make_workspace(tmp_path / "ws", enabled={"controlpilot"})
+    env = dict(os.environ, LORAPILOT_MANIFEST=str(ctx.manifest.path), TTY_COMPATIBLE="1", COLUMNS="120")
+    out_path = tmp_path / "terminal.txt"
+    with open(out_path, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "lorapilot", "up", "--backend", "supervisord", "--no-tui", "--workspace", str(ctx.workspace.root)],
+            stdout=out, stderr=subprocess.STDOUT, text=True, env=env,
+        )
+        try:
+            wait_for(lambda: "Ctrl-C stops everything" in out_path.read_text(), timeout=90, what="the view")
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=60) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    screen = out_path.read_text()
+    assert screen.count("Ctrl-C stops everything") == 1 and "\x1b[1A" not in screen and "\x1b[2K" not in screen
+    wait_for(lambda: not workspace_processes(ctx.workspace.root), timeout=10, what="no process left")

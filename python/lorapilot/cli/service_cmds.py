@@ -29,7 +29,7 @@ def _print_urls(ctx) -> None:
 
 @click.command("up")
 @click.option("--backend", type=click.Choice(BACKENDS), default="auto", show_default=True)
-@click.option("--no-tui", is_flag=True, help="Run process-compose headless (as in the OCI image).")
+@click.option("--no-tui", is_flag=True, help="No live view: process-compose headless (as in the OCI image); supervisord's view printed once.")
 @click.option("--detach", is_flag=True, help="Start in the background and return.")
 @workspace_option
 def up_cmd(ctx, backend: str, no_tui: bool, detach: bool) -> None:
@@ -46,7 +46,7 @@ def up_cmd(ctx, backend: str, no_tui: bool, detach: bool) -> None:
     def watch(child) -> None:  # supervisord in the foreground: our own view of it (it has none)
         from lorapilot.cli.up_view import watch_foreground
 
-        ended.append(watch_foreground(ctx, child, chosen))
+        ended.append(watch_foreground(ctx, child, chosen, live=not no_tui))
 
     _, chosen = up(ctx, backend=chosen, tui=not no_tui, detach=detach, tool_steps=run_on_init, watch=watch)
     if ended:

@@ -70,8 +70,10 @@ def render(ctx: Context, statuses: dict, backend: str, stopping: bool = False) -
     return Group(*lines)
 
 
-def watch_foreground(ctx: Context, child: subprocess.Popen, backend: str = "supervisord", console: Console | None = None) -> int:
-    """Show the services until ``child`` (the process manager) ends; Ctrl-C / SIGTERM stop it first."""
+def watch_foreground(ctx: Context, child: subprocess.Popen, backend: str = "supervisord", console: Console | None = None,
+                     live: bool = True) -> int:
+    """Show the services until ``child`` (the process manager) ends; Ctrl-C / SIGTERM stop it first.
+    ``live=False`` (``up --no-tui``) prints the view once, as when the output is not a terminal."""
     console = console or Console()
     stopping = False
 
@@ -83,17 +85,17 @@ def watch_foreground(ctx: Context, child: subprocess.Popen, backend: str = "supe
 
     previous = signal.signal(signal.SIGTERM, stop)
     try:
-        if not console.is_terminal:
+        if not (live and console.is_terminal):
             _wait_plain(ctx, child, backend, console, stop)
         else:
-            with Live(render(ctx, {}, backend), console=console, refresh_per_second=4, transient=False) as live:
+            with Live(render(ctx, {}, backend), console=console, refresh_per_second=4, transient=False) as view:
                 while child.poll() is None:
                     try:
-                        live.update(render(ctx, _statuses(ctx), backend, stopping))
+                        view.update(render(ctx, _statuses(ctx), backend, stopping))
                         time.sleep(REFRESH_S)
                     except KeyboardInterrupt:
                         stop()
-                live.update(render(ctx, {}, backend, stopping=True))
+                view.update(render(ctx, {}, backend, stopping=True))
     except KeyboardInterrupt:  # Ctrl-C between two looks: stop all the same
         stop()
     finally:
