@@ -65,6 +65,22 @@ def test_the_cards_install_button_installs_and_the_card_follows(upstream, output
         assert card.get_attribute("data-state") == "not_installed"
         assert "lorapilot install demo" in card.inner_text()
         page.screenshot(path=output_dir / "dashboard-not-installed.png", full_page=True)
+
+        # An install of this component under way (here a held task of its kind): the card shows its progress.
+        import threading
+
+        release = threading.Event()
+
+        def held(progress, cancel):
+            progress(1, 2, "uv sync: Resolved 3 packages")
+            release.wait(30)
+
+        server.app.state.tasks.submit("install:demo", "Install Demo", held, total=2)
+        card.get_by_test_id("install-progress").get_by_text("uv sync: Resolved 3 packages").wait_for()
+        assert card.get_by_role("button", name="Installing…").is_disabled()
+        page.screenshot(path=output_dir / "dashboard-installing.png", full_page=True)
+        release.set()
+        card.get_by_role("button", name="Install", exact=True).wait_for()
         card.get_by_role("button", name="Install", exact=True).click()
         page.wait_for_function("() => document.querySelector('[data-testid=service-demo]').dataset.state !== 'not_installed'",
                                timeout=60_000)
