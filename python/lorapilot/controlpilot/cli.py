@@ -6,10 +6,10 @@ import time
 
 import click
 
-from lorapilot.stack.clickopts import workspace_option
+from lorapilot.stack.clickopts import FullHelpGroup, workspace_option
 
 
-@click.group("controlpilot")
+@click.group("controlpilot", cls=FullHelpGroup)
 def controlpilot_group() -> None:
     """The ControlPilot dashboard (port 7878)."""
 

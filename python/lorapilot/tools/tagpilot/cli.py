@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from lorapilot.stack.clickopts import format_bytes, workspace_option
+from lorapilot.stack.clickopts import FullHelpGroup, format_bytes, workspace_option
 from lorapilot.kit.errors import LorapilotError
 from lorapilot.kit.progress import cli_progress
 from lorapilot.tools.tagpilot import dataset as datasets
@@ -23,7 +23,7 @@ def _json(data) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-@click.group("dataset")
+@click.group("dataset", cls=FullHelpGroup)
 def dataset_group() -> None:
     """TagPilot: import, caption, tag, check and export datasets (datasets/<name>/)."""
 
