@@ -62,18 +62,17 @@ def load_graph(text: str) -> dict | None:
 
 class _Walker:
     def __init__(self, graph: dict, info: GenInfo):
-        # One pass over the graph up front: class, inputs and outgoing links of each node.
+        # One pass over the graph up front: class and inputs of each node; a node's links are listed
+        # when a walk first goes up from it (most nodes of a big workflow are never visited).
         self.classes: dict[str, str] = {}
         self.inputs_of: dict[str, dict] = {}
         for key, node in graph.items():
-            if isinstance(node, dict):
+            if type(node) is dict:
                 inputs = node.get("inputs")
-                self.classes[str(key)] = str(node.get("class_type", ""))
-                self.inputs_of[str(key)] = inputs if isinstance(inputs, dict) else {}
-        self.links_of = {
-            node_id: [(name, str(value[0]), value[1]) for name, value in inputs.items() if is_link(value)]
-            for node_id, inputs in self.inputs_of.items()
-        }
+                cls = node.get("class_type", "")
+                self.classes[key if type(key) is str else str(key)] = cls if type(cls) is str else str(cls)
+                self.inputs_of[key if type(key) is str else str(key)] = inputs if type(inputs) is dict else {}
+        self._links: dict[str, list[tuple[str, str, int]]] = {}
         self.info = info
         self.steps = 0
         self._chains: dict[str, list[str]] = {}
@@ -88,6 +87,14 @@ class _Walker:
                 self.info.warnings.append("graph walk budget exhausted")
             return False
         return True
+
+    def links_of(self, node_id: str) -> list[tuple[str, str, int]]:
+        """(input name, node id, slot) of each link among a node's inputs (listed once, then cached)."""
+        links = self._links.get(node_id)
+        if links is None:
+            links = self._links[node_id] = [(name, str(value[0]), value[1])
+                                            for name, value in self.inputs_of[node_id].items() if is_link(value)]
+        return links
 
     def cls(self, node_id: str) -> str:
         return self.classes[node_id]
@@ -175,7 +182,7 @@ class _Walker:
         classes = self.classes
         while queue and self._tick():
             node_id = queue.popleft()
-            for name, target, _ in self.links_of[node_id]:
+            for name, target, _ in self.links_of(node_id):
                 if follow is not None and name not in follow:
                     continue
                 if target not in classes:
