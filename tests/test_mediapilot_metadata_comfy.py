@@ -50,7 +50,8 @@ def test_two_pass_takes_the_sampler_that_feeds_the_save():
     assert info.model == "sd15/dreamshaper_8.safetensors"
     assert [(l.name, l.weight, l.clip_weight) for l in info.loras] == [
         ("styles\\film_grain.safetensors", 0.7, 1.0), ("detail_tweaker.safetensors", -0.4, -0.4)]
-    assert (info.width, info.height) == (1024, 1536)  # 512x768 upscaled by 2
+    assert (info.width, info.height) == (512, 768)  # the generation size: the first pass's, as A1111's Size
+    assert info.extra["final_size"] == [1024, 1536]  # the hires pass works at 512x768 upscaled by 2
     assert [p["seed"] for p in info.extra["passes"]] == [str(MAX_SEED), "111"]
     assert info.warnings == []
 
@@ -302,7 +303,7 @@ def test_a_chain_of_thousands_of_pass_through_nodes_keeps_every_field(tmp_path):
     assert (info.seed, info.steps, info.sampler) == (MAX_SEED, 15, "dpmpp_2m")
     assert info.model == "sd15/dreamshaper_8.safetensors"
     assert [l.name for l in info.loras] == ["styles\\film_grain.safetensors", "detail_tweaker.safetensors"]
-    assert (info.width, info.height) == (1024, 1536)
+    assert (info.width, info.height) == (512, 768) and info.extra["final_size"] == [1024, 1536]
 
 
 def test_a_field_past_its_step_budget_costs_only_that_field():
@@ -321,7 +322,7 @@ def test_a_field_past_its_step_budget_costs_only_that_field():
     assert "graph walk budget exhausted" in info.warnings
     assert info.negative == "blurry, lowres"
     assert info.seed == MAX_SEED and info.model == "sd15/dreamshaper_8.safetensors"
-    assert len(info.loras) == 2 and (info.width, info.height) == (1024, 1536)
+    assert len(info.loras) == 2 and (info.width, info.height) == (512, 768)
 
 
 def test_unparseable_graph_json_keeps_the_parameters_beside_it(tmp_path):

@@ -140,6 +140,10 @@ def test_an_index_made_before_gets_its_cjk_tokens_by_migration(tmp_path):
     conn.execute("INSERT INTO media (id, root_id, rel, name, kind, size, mtime_ns, ctime_ns, inode, positive, "
                  "indexed_at) VALUES (2, 1, 'b.png', 'b.png', 'image', 1, 1, 1, 2, 'a cat', 0)")
     conn.execute("INSERT INTO media_lora (media_id, name, weight) VALUES (2, 'SD1.5\\add_detail.safetensors', 1)")
+    # A ComfyUI hires file (its size was the final pass's then): the next scan reads it again.
+    conn.execute("INSERT INTO media (id, root_id, rel, name, kind, size, mtime_ns, ctime_ns, inode, source, params, "
+                 "indexed_at) VALUES (3, 1, 'c.png', 'c.png', 'image', 1, 1, 1, 3, 'comfyui', "
+                 "'{\"extra\": {\"passes\": []}}', 0)")
     conn.close()
     index = MediaIndex(db)
     try:
@@ -147,6 +151,7 @@ def test_an_index_made_before_gets_its_cjk_tokens_by_migration(tmp_path):
         assert [r["id"] for r in search(read, "少女").rows] == [1]
         assert [r["id"] for r in search(read, "lora=add_detail").rows] == [2]
         assert index.read().execute("SELECT count(*) FROM media_backfill").fetchone()[0] == 0
+        assert [r[0] for r in read.execute("SELECT id FROM media WHERE inode = -1")] == [3]
     finally:
         index.close()
     reopened = MediaIndex(db)  # a second open finds nothing left to fill

@@ -140,6 +140,12 @@ SCHEMA = [
     END;
     CREATE TABLE IF NOT EXISTS media_backfill (name TEXT PRIMARY KEY);
     INSERT OR IGNORE INTO media_backfill (name) VALUES ('cjk');
+    -- Files whose fields this version reads differently are read again by the next scan (favourites and
+    -- tags stay): ComfyUI hires graphs (the generation size is now the first pass's), graphs too deep for
+    -- the recursive walk, chunks cut at the cap before the tail was kept.
+    UPDATE media SET inode = -1 WHERE trash_id IS NULL AND (
+        (source = 'comfyui' AND params LIKE '%"passes"%') OR error LIKE '%nested too deeply%'
+        OR error LIKE '%capped at%');
     """,
 ]
 

@@ -36,8 +36,8 @@ Search language (terms are ANDed; OR, NOT or -, and parentheses group them):
   lora=add_detail              that LoRA, whatever its folder and extension (SD1.5\\add_detail.safetensors)
   seed:123  steps>=20  cfg<7  denoise<0.5  size>2MB  duration>3
   width>=1024 height<2048      the file's pixel size (after hires fix and upscaling)
-  gen:832x1216 genwidth>=1024 genheight<1500   the generation size: A1111's Size (before hires fix),
-                               ComfyUI's latent size at the final sampler, InvokeAI's width/height
+  gen:832x1216 genwidth>=1024 genheight<1500   the generation size, before hires fix and upscaling:
+                               A1111's Size, ComfyUI's first-pass latent, InvokeAI's width/height
   source:comfyui|a1111|forge|invokeai|novelai|trainpilot|none  tag:x  fav:yes  type:image|video
   has:workflow|lora|error|tag|seed|negative  date>=2026-11-01  date:2026-11  in:trash
 """

@@ -496,7 +496,13 @@ def parse_prompt_graph(graph: dict, file_name: str | None = None, has_workflow: 
     info.model = model
     for name, strength, clip_strength in loras:
         info.add_lora(name, strength, clip_strength)
-    info.width, info.height = fields.read("size", lambda: walker.size(main), (None, None))
+    # The generation size is the first pass's (before a hires pass or latent upscale), as A1111's Size;
+    # the size the final sampler worked at is kept beside it when it differs.
+    info.width, info.height = fields.read("size", lambda: walker.size(chain[-1]), (None, None))
+    if len(chain) > 1:
+        final = fields.read("size", lambda: walker.size(main), (None, None))
+        if final != (info.width, info.height) and None not in final:
+            info.extra["final_size"] = list(final)
     guidance = fields.read("guidance", lambda: walker.guidance(main))
     if guidance is not None:
         info.extra["guidance"] = guidance

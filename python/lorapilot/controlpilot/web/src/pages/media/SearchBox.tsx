@@ -132,7 +132,7 @@ const HELP: [string, string][] = [
   ["lora:detail  lora=add_detail", "a LoRA name containing…; = ignores folder and extension (SD1.5\\add_detail.safetensors)"],
   ["seed:123 steps>=20 cfg<7 denoise<0.5 size>2MB duration>3", "numbers take = != > >= < <="],
   ["width>=1024 height<2048", "the file's pixel size (after hires fix and upscaling)"],
-  ["gen:832x1216 genwidth>=1024 genheight<1500", "the generation size (A1111 Size before hires fix, ComfyUI latent)"],
+  ["gen:832x1216 genwidth>=1024 genheight<1500", "the generation size, before hires fix and upscaling (A1111 Size, ComfyUI first-pass latent)"],
   ["source:comfyui tag:x fav:yes type:video has:workflow date>=2026-11-01 in:trash", "filters"],
   ["a OR b   NOT x   -x   ( … )", "terms are ANDed unless OR; NOT or - excludes; parentheses group"],
 ];
