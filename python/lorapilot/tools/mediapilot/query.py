@@ -229,8 +229,10 @@ class _Compiler:
             self.need(t, ("=", "!="))
             stem = lora_stem(t.value)
             names = [stem, *(stem + ext for ext in MODEL_EXTENSIONS)]
-            cond = (f"(l.name = {self.bind(t.value)} COLLATE NOCASE OR lower({_LORA_BASENAME}) IN "
-                    f"({', '.join(self.bind(n) for n in names)}))")
+            # The LIKE on the stem first: the folder/extension expression is costly, so only names holding
+            # the stem get to it (the query then costs about what lora: does).
+            cond = (f"(l.name = {self.bind(t.value)} COLLATE NOCASE OR (l.name LIKE {self.bind(_like(stem))} "
+                    f"ESCAPE '\\' AND lower({_LORA_BASENAME}) IN ({', '.join(self.bind(n) for n in names)})))")
         exists = f"EXISTS (SELECT 1 FROM media_lora l WHERE l.media_id = m.id AND {cond})"
         return f"NOT {exists}" if op == "!=" else exists
 
