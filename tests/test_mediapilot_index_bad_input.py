@@ -196,3 +196,16 @@ def test_megabytes_long_prompt_keeps_its_negative_prompt_and_settings(lib_out, k
     assert "\ufffd" not in row["positive"]
     assert f"capped at {MAX_CHUNK_BYTES}" in row["error"]
     assert len(lib.raw_chunks(row["id"])["parameters"].encode()) <= MAX_CHUNK_BYTES
+
+
+def test_head_and_tail_cut_on_character_boundaries():
+    """A cut inside a multi-byte character drops its pieces on both sides, so the text still decodes."""
+    from lorapilot.tools.mediapilot.meta.chunks import head_and_tail
+
+    data = "桜の木".encode() * 3  # 3-byte characters
+    for head_end in range(1, 12):
+        for tail_start in range(len(data) - 12, len(data) - 1):
+            text = head_and_tail(data[:head_end], data[tail_start:]).decode("utf-8")  # never raises
+            head, _, tail = text.partition("\n")
+            assert "桜の木桜の木桜の木".startswith(head) and "桜の木桜の木桜の木".endswith(tail)
+    assert head_and_tail(b"ab\xf0\x9f", b"\x98\x80cd") == b"ab\ncd"  # a 4-byte emoji cut in two
