@@ -68,4 +68,25 @@ def gpu_available() -> bool:
     return gpu_count() > 0
 
 
-__all__ = ["NvmlUnavailable", "explain", "gpu_available", "gpu_count", "open_nvml"]
+def largest_gpu_memory_gib(nvml: Any = None) -> float | None:
+    """The memory of the largest NVIDIA GPU here, in GiB; None without driver or GPU.
+
+    ``nvml`` stands in for pynvml (tests); not cached, so a test or a driver change is seen.
+    """
+    try:
+        lib = open_nvml(nvml)
+    except NvmlUnavailable:
+        return None
+    try:
+        sizes = [
+            lib.nvmlDeviceGetMemoryInfo(lib.nvmlDeviceGetHandleByIndex(i)).total
+            for i in range(lib.nvmlDeviceGetCount())
+        ]
+    except Exception:  # noqa: BLE001 - NVML raises several kinds
+        return None
+    finally:
+        try:
+            lib.nvmlShutdown()
+        except Exception:  # noqa: BLE001
+            pass
+    return max(sizes) / 1024**3 if sizes else None

@@ -27,6 +27,7 @@ from lorapilot.stack.components.environments import load_environments
 from lorapilot.stack.components.registry import default_components_dir
 from lorapilot.stack.components.spec import Source
 from lorapilot.stack.context import Context
+from lorapilot.stack.install import native_trainer
 from lorapilot.stack.install.git import checkout_pinned
 from lorapilot.stack.install.tools import ToolError, require, run
 
@@ -83,7 +84,7 @@ def find_target(ctx: Context, name: str) -> InstallTarget:
     if name in environments:
         spec, path = environments[name]
         return InstallTarget(name, spec.source, path.parent)
-    known = ", ".join(sorted([*ctx.registry.names(), *environments]))
+    known = ", ".join(sorted([*ctx.registry.names(), *environments, native_trainer.NAME]))
     raise NotFoundError(f"unknown component {name!r}; installable: {known}")
 
 
@@ -104,16 +105,69 @@ def _steps(target: InstallTarget) -> list[str]:
 class PreparedInstall:
     """A checked install: the target, its steps, and the tools found for them."""
 
-    target: InstallTarget
+    target: InstallTarget | None
     steps: list[str]
     tools: dict[str, str | None]
+    commands: list[list[str]] = field(default_factory=list)  # a package install (native-trainer): run these
+    name: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.name or (self.target.name if self.target else "")
 
     def tool(self, name: str) -> str:
         """The path of tool ``name``, found by :func:`prepare_install` for the steps that need it."""
         path = self.tools.get(name)
         if path is None:
-            raise LorapilotError(f"{self.target.name}: {name} was not looked for; prepare the install again")
+            raise LorapilotError(f"{self.label}: {name} was not looked for; prepare the install again")
         return path
+
+
+def native_trainer_python(ctx: Context) -> Path:
+    """The interpreter the native trainer runs in (what TrainPilot's runspec picks too)."""
+    loc = ctx.manifest.location("lorapilot-train")
+    return loc.env / "bin" / "python" if loc.env else ctx.manifest.lorapilot_python
+
+
+def _prepare_native_trainer(ctx: Context) -> PreparedInstall:
+    from lorapilot.kit.nvml import gpu_available
+
+    if ctx.manifest.location("lorapilot-train").env:
+        raise LorapilotError(
+            "the native trainer's environment comes from Nix here (the manifest's lorapilot-train): "
+            "there is nothing to install"
+        )
+    python = native_trainer_python(ctx)
+    uv = require("uv", "install the native trainer's packages (torch, diffusers, peft) into " + str(python))
+    commands = native_trainer.install_commands(uv, python, gpu_available())
+    steps = (["torch (CPU build)"] if len(commands) > 1 else []) + ["the train extra"]
+    return PreparedInstall(None, steps, {"uv": uv}, commands=commands, name=native_trainer.NAME)
+
+
+def _run_commands(prepared: PreparedInstall, progress: Progress, cancel) -> InstallResult:
+    result = InstallResult(prepared.label)
+    total = len(prepared.commands)
+    for index, argv in enumerate(prepared.commands):
+        packages = [a for a in argv[5:] if not a.startswith("--") and "://" not in a]
+        label = f"uv pip install {' '.join(packages[:3])}{' ...' if len(packages) > 3 else ''}"
+        progress(index, total, label)
+        index_url = argv[argv.index("--index-url") + 1] if "--index-url" in argv else None
+
+        def on_line(line: str, i: int = index, lb: str = label) -> None:
+            progress(i, total, f"{lb}: {line[:100]}")
+
+        run(
+            argv,
+            doing=f"installing {', '.join(packages)} into {argv[4]}",
+            on_line=on_line,
+            cancel=cancel,
+            network=index_url or PYPI,
+        )
+        result.done.append(
+            f"installed {', '.join(packages)} into {argv[4]}" + (f" (from {index_url})" if index_url else "")
+        )
+    progress(total, total, "done")
+    return result
 
 
 def prepare_install(ctx: Context, name: str) -> PreparedInstall:
@@ -122,6 +176,8 @@ def prepare_install(ctx: Context, name: str) -> PreparedInstall:
     Fails at once for an unknown or built-in name, and for a missing git, uv or
     npm, with a message saying how to get the tool.
     """
+    if name in native_trainer.ALIASES:
+        return _prepare_native_trainer(ctx)
     target = find_target(ctx, name)
     if target.source.type == "builtin":
         raise LorapilotError(f"{name} is part of lorapilot itself: there is nothing to install")
@@ -149,7 +205,11 @@ def install(
     only changes what differs from the lock.
     """
     prepared = prepared or prepare_install(ctx, name)
+    if prepared.commands:
+        return _run_commands(prepared, progress, cancel)
     target, steps = prepared.target, prepared.steps
+    if target is None:  # only a package install (handled above) has no target
+        raise LorapilotError(f"{prepared.label}: nothing to install from pins")
     state = ctx.workspace.state_dir(name)
     state.mkdir(parents=True, exist_ok=True)
     result = InstallResult(name)
