@@ -54,9 +54,8 @@ class ComponentOverride(StrictModel):
 class ManagerSettings(StrictModel):
     """``[manager]``: the process manager (process-compose or supervisord)."""
 
-    port: int = Field(
-        default=7870, ge=1, le=65535
-    )  # its API (process-compose) or XML-RPC (supervisord), on 127.0.0.1 only
+    # its API (process-compose) or XML-RPC (supervisord), on 127.0.0.1 only
+    port: int = Field(default=7870, ge=1, le=65535)
 
 
 class ModelsSettings(StrictModel):
@@ -122,9 +121,8 @@ class TrainPilotSettings(StrictModel):
     poll_interval_s: float = Field(default=1.0, gt=0, le=60)  # how often the worker looks at running jobs
     webhook_url: str = ""  # or TRAINPILOT_WEBHOOK_URL in secrets.env
     webhook_format: Literal["json", "discord", "ntfy"] = "json"  # the body the webhook gets
-    webhook_events: list[WebhookEvent] = Field(
-        default_factory=lambda: list(_DEFAULT_WEBHOOK_EVENTS)
-    )  # which endings notify
+    # which endings notify
+    webhook_events: list[WebhookEvent] = Field(default_factory=lambda: list(_DEFAULT_WEBHOOK_EVENTS))
     stop_command: list[str] = Field(default_factory=list)  # argv run once the queue has run empty
     stop_delay_s: float = Field(default=60, ge=0)  # how long the queue stays empty before stop_command runs
 
