@@ -29,7 +29,7 @@ def test_dataset_crud_and_bad_names(client, ctx):
     assert client.post("/api/datasets", json={"name": "cats"}).status_code == 409
     response = client.post("/api/datasets", json={"name": "../evil"})
     assert response.status_code == 400 and "dataset name" in response.json()["detail"]
-    assert client.get("/api/datasets").json() == [{"name": "cats", "images": 0, "captioned": 0}]
+    assert client.get("/api/datasets").json() == [{"name": "cats", "images": 0, "captioned": 0, "regularization": False}]
     assert client.post("/api/datasets/cats/rename", json={"name": "kitties"}).json() == {"name": "kitties"}
     assert client.get("/api/datasets/cats").status_code == 404
     item = client.delete("/api/datasets/kitties").json()

@@ -347,3 +347,51 @@ def test_ai_toolkit_refuses_a_wan_image_to_video_folder(tmp_path):
     assert [i for i in ADAPTERS["ai-toolkit"].check(spec) if i.field == "model.base"] == []
     index.write_text('{"_class_name": "WanImageToVideoPipeline"}')
     assert any(i.field == "model.base" and i.level == "error" and "image-to-video" in i.message for i in ADAPTERS["ai-toolkit"].check(spec))
+
+
+def _with_regularization(spec: RunSpec, tmp_path: Path) -> RunSpec:
+    from lorapilot.tools.trainpilot.profiles import RegularizationRef
+
+    spec.profile.regularization = RegularizationRef(name="cat-class", repeats=3, weight=0.5, class_tokens="cat")
+    spec.reg_image_dir = tmp_path / "cat-class"
+    return spec
+
+
+@pytest.mark.parametrize("family", ["sd15", "sdxl", "flux1"])
+def test_kohya_renders_the_regularization_set_as_an_is_reg_subset(tmp_path, family):
+    spec = _with_regularization(_spec(tmp_path, "kohya", family, "regular", 24), tmp_path)
+    from lorapilot.tools.trainpilot.adapters.kohya import SCRIPTS
+
+    files = ADAPTERS["kohya"].render(spec)
+    dataset, run = tomllib.loads(files["dataset.toml"]), tomllib.loads(files["run.toml"])
+    assert kohya_dataset_problems(dataset) == [] and kohya_run_problems(SCRIPTS[family], run) == []
+    subsets = dataset["datasets"][0]["subsets"]
+    assert subsets[1] == {"image_dir": str(tmp_path / "cat-class"), "num_repeats": 3, "is_reg": True, "class_tokens": "cat"}
+    assert "is_reg" not in subsets[0]
+    assert run["training"]["prior_loss_weight"] == 0.5
+
+
+def test_ai_toolkit_renders_the_regularization_set_as_an_is_reg_dataset(tmp_path):
+    spec = _with_regularization(_spec(tmp_path, "ai-toolkit", "sdxl", "regular", 24), tmp_path)
+    job = yaml.safe_load(ADAPTERS["ai-toolkit"].render(spec)["job.yaml"])
+    assert ai_toolkit_problems(job) == []
+    process = job["config"]["process"][0]
+    train_set, reg_set = process["datasets"]
+    assert reg_set["is_reg"] is True and reg_set["folder_path"] == str(tmp_path / "cat-class") and reg_set["num_repeats"] == 3
+    assert "is_reg" not in train_set and train_set["folder_path"] == str(tmp_path / "cats")
+    assert process["train"]["reg_weight"] == 0.5
+
+
+def test_native_renders_the_regularization_set_as_prior_preservation(tmp_path):
+    spec = _with_regularization(_spec(tmp_path, "native", "sd15", "regular", 24), tmp_path)
+    spec.run_dir.mkdir(parents=True)
+    (spec.run_dir / "run.toml").write_text(ADAPTERS["native"].render(spec)["run.toml"])
+    reg = load_config(spec.run_dir / "run.toml").regularization
+    assert reg is not None
+    assert (reg.image_dir, reg.repeats, reg.prior_loss_weight, reg.class_tokens) == (tmp_path / "cat-class", 3, 0.5, "cat")
+
+
+def test_diffusion_pipe_refuses_a_regularization_set(tmp_path):
+    spec = _with_regularization(_spec(tmp_path, "diffusion-pipe", "sdxl", "regular", 24), tmp_path)
+    issues = [i for i in ADAPTERS["diffusion-pipe"].check(spec) if i.field == "regularization.name"]
+    assert issues and issues[0].level == "error"

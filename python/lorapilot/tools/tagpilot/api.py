@@ -22,6 +22,7 @@ from lorapilot.tools.tagpilot import api_models as m
 from lorapilot.tools.tagpilot import dataset as datasets
 from lorapilot.tools.tagpilot import edits
 from lorapilot.tools.tagpilot.captions import join_tags
+from lorapilot.tools.tagpilot.metadata import mark_regularization, read_meta
 from lorapilot.tools.tagpilot.index import autocomplete, dataset_stats, dataset_tag_frequency, scan, tag_frequency
 from lorapilot.tools.tagpilot.query import parse_query
 from lorapilot.tools.tagpilot.tags import make_op
@@ -49,7 +50,8 @@ def list_datasets(ctx: Context = Depends(get_ctx)) -> list[dict]:
     out = []
     for ds in datasets.list_datasets(ctx.workspace):
         records = scan(ds, with_sizes=False)
-        out.append({"name": ds.name, "images": len(records), "captioned": sum(1 for r in records if r.captioned)})
+        out.append({"name": ds.name, "images": len(records), "captioned": sum(1 for r in records if r.captioned),
+                    "regularization": _is_regularization(ds)})
     return out
 
 
@@ -61,8 +63,23 @@ def create_dataset(body: m.CreateDataset, ctx: Context = Depends(get_ctx)) -> di
 
 @router.get(PREFIX)
 def get_dataset(name: str, ctx: Context = Depends(get_ctx)) -> dict:
-    """Counts, sizes, aspect ratios and captioned share."""
-    return dataset_stats(_ds(ctx, name))
+    """Counts, sizes, aspect ratios and captioned share, and whether it is a regularization set."""
+    ds = _ds(ctx, name)
+    return {**dataset_stats(ds), "regularization": _is_regularization(ds)}
+
+
+def _is_regularization(ds: datasets.Dataset) -> bool:
+    try:
+        return read_meta(ds).regularization
+    except ConfigError:  # a broken dataset.json is reported where it is written; the list still loads
+        return False
+
+
+@router.put(PREFIX + "/regularization")
+def put_regularization(name: str, body: m.MarkRegularization, ctx: Context = Depends(get_ctx)) -> m.DatasetMetaOut:
+    """Mark the dataset as a regularization (class image) set, or unmark it."""
+    meta = mark_regularization(_ds(ctx, name), body.regularization)
+    return m.DatasetMetaOut(name=name, regularization=meta.regularization)
 
 
 @router.post(PREFIX + "/rename")

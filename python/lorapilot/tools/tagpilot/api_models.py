@@ -22,6 +22,17 @@ class RenameDataset(_Body):
     name: str
 
 
+class MarkRegularization(_Body):
+    regularization: bool = Field(description="true: the dataset is a regularization (class image) set; false: a training set.")
+
+
+class DatasetMetaOut(BaseModel):
+    """A dataset's own settings (``.tagpilot/dataset.json``)."""
+
+    name: str
+    regularization: bool
+
+
 class ImportFolder(_Body):
     path: str = Field(description="A folder inside the workspace (relative to its root, or absolute inside it).")
     move: bool = False

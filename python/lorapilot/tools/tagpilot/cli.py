@@ -33,11 +33,13 @@ def dataset_group() -> None:
 def list_cmd(ctx) -> None:
     """List datasets with image and caption counts."""
     from lorapilot.tools.tagpilot.index import scan
+    from lorapilot.tools.tagpilot.metadata import read_meta
 
     for ds in datasets.list_datasets(ctx.workspace):
         records = scan(ds, with_sizes=False)
         captioned = sum(1 for r in records if r.captioned)
-        click.echo(f"{ds.name:<30} {len(records):>7} images  {captioned:>7} captioned")
+        meta = read_meta(ds).regularization
+        click.echo(f"{ds.name:<30} {len(records):>7} images  {captioned:>7} captioned" + ("  [regularization]" if meta else ""))
 
 
 @dataset_group.command("create")
@@ -66,6 +68,18 @@ def delete_cmd(ctx, name: str) -> None:
     """Move a dataset to the workspace trash (restorable)."""
     item = datasets.delete_dataset(ctx.workspace, name)
     click.echo(f"moved {name} to the trash (item {item.id})")
+
+
+@dataset_group.command("mark-reg")
+@click.argument("name")
+@click.option("--off", is_flag=True, help="Unmark: make it a training set again.")
+@workspace_option
+def mark_reg_cmd(ctx, name: str, off: bool) -> None:
+    """Mark a dataset as a regularization (class image) set for TrainPilot's [regularization]."""
+    from lorapilot.tools.tagpilot.metadata import mark_regularization
+
+    meta = mark_regularization(_ds(ctx, name), on=not off)
+    click.echo(f"{name}: {'regularization set' if meta.regularization else 'training set'}")
 
 
 @dataset_group.command("stats")

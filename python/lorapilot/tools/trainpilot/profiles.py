@@ -64,6 +64,19 @@ class DatasetRef(CheckedModel):
     trigger_word: str = ""
 
 
+class RegularizationRef(CheckedModel):
+    """A regularization (class) image set: ``datasets/<name>/``, which TagPilot marks as one.
+
+    Kohya renders it as an ``is_reg`` subset with ``prior_loss_weight``, AI Toolkit as an ``is_reg``
+    dataset with ``train.reg_weight``, the native trainer as its prior-preservation loss.
+    """
+
+    name: str = Field(min_length=1)
+    repeats: b.Repeats = 1
+    weight: float = Field(default=1.0, gt=0, le=10)  # prior_loss_weight
+    class_tokens: str = ""  # caption of class images that have no caption file (kohya's class folder name)
+
+
 class NetworkSettings(CheckedModel):
     rank: b.Rank = 16
     alpha: b.Alpha = 16
@@ -124,6 +137,7 @@ class Profile(CheckedModel):
     vram_gb: int = 24
     model: ModelRef
     dataset: DatasetRef
+    regularization: RegularizationRef | None = None
     network: NetworkSettings = NetworkSettings()
     optim: OptimSettings = OptimSettings()
     training: TrainingSettings

@@ -56,11 +56,18 @@ def build_spec(ctx: Context, profile: Profile, run_dir: Path, resume: bool = Fal
         image_dir = image_dir_of(ws, profile.dataset.name)
     except LorapilotError:  # a bad dataset name is reported by validation; keep a path for rendering
         image_dir = ws.datasets / profile.dataset.name
+    reg_image_dir = None
+    if profile.regularization is not None:
+        try:
+            reg_image_dir = image_dir_of(ws, profile.regularization.name)
+        except LorapilotError:
+            reg_image_dir = ws.datasets / profile.regularization.name
     return RunSpec(
         profile=profile,
         run_dir=run_dir,
         models_dir=ws.models,
         image_dir=image_dir,
+        reg_image_dir=reg_image_dir,
         location=trainer_location(ctx, adapter),
         resume=resume,
         gpu_ids=list(gpu_ids or []),

@@ -109,6 +109,9 @@ def validate_profile(ctx: Context, profile: Profile, check_install: bool = True)
         if info.handoff_error:
             issues.append(Issue("dataset.name", info.handoff_error, "warning"))
 
+    if profile.regularization is not None:
+        issues += _regularization_issues(ctx, profile)
+
     if not profile.sample.prompts:
         issues.append(Issue("sample.prompts", "no sample prompts: the run shows no sample images", "warning"))
     if profile.save.every_n_steps > profile.training.steps:
@@ -147,3 +150,20 @@ def ensure_valid(ctx: Context, profile: Profile, check_install: bool = True) -> 
     if errors_of(issues):
         raise ProfileInvalid(errors_of(issues))
     return issues
+
+
+def _regularization_issues(ctx: Context, profile: Profile) -> list[Issue]:
+    """The regularization set exists, holds images and is not the training set itself."""
+    reg = profile.regularization
+    assert reg is not None
+    if reg.name == profile.dataset.name:
+        return [Issue("regularization.name", f"the regularization set {reg.name!r} is the training dataset itself: choose a set of class images")]
+    try:
+        info = inspect_dataset(ctx.workspace, reg.name, profile.dataset.caption_extension)
+    except (NotFoundError, PathEscapeError) as exc:
+        return [Issue("regularization.name", str(exc))]
+    if info.num_images == 0:
+        return [Issue("regularization.name", f"regularization set {info.name!r} is empty: no images in {info.image_dir}")]
+    if info.num_captioned < info.num_images and not reg.class_tokens.strip():
+        return [Issue("regularization.class_tokens", f"{info.num_images - info.num_captioned} regularization image(s) have no caption and no class_tokens are set: they train on an empty caption", "warning")]
+    return []

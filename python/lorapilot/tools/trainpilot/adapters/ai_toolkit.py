@@ -82,6 +82,11 @@ class AIToolkitAdapter(TrainerAdapter):
             "num_repeats": d.repeats,
             "buckets": d.buckets,
         }
+        datasets = [dataset]
+        reg = p.regularization
+        if reg is not None and spec.reg_image_dir is not None:
+            # DatasetConfig.is_reg: its images' loss is scaled by TrainConfig.reg_weight.
+            datasets.append({**dataset, "folder_path": str(spec.reg_image_dir), "num_repeats": reg.repeats, "is_reg": True})
         train = {
             "batch_size": t.batch_size,
             "steps": t.steps,
@@ -97,6 +102,8 @@ class AIToolkitAdapter(TrainerAdapter):
             "dtype": TRAIN_DTYPE[t.mixed_precision],
             "max_grad_norm": float(o.max_grad_norm),
         }
+        if reg is not None:
+            train["reg_weight"] = float(reg.weight)
         if o.lr_scheduler == "constant_with_warmup":
             train["lr_scheduler_params"] = {"num_warmup_steps": o.warmup_steps}
         if o.text_encoder_lr is not None and train["train_text_encoder"]:
@@ -133,7 +140,7 @@ class AIToolkitAdapter(TrainerAdapter):
                 "max_step_saves_to_keep": p.save.keep_last,
                 "save_format": "safetensors",
             },
-            "datasets": [dataset],
+            "datasets": datasets,
             "train": train,
             "model": model,
         }

@@ -65,6 +65,7 @@ class RunSpec:
     models_dir: Path
     image_dir: Path
     location: TrainerLocation
+    reg_image_dir: Path | None = None  # the profile's regularization set, when it names one
     resume: bool = False
     gpu_ids: list[str] = field(default_factory=list)
     tensorboard_root: Path | None = None  # outputs/tensorboard, which the TensorBoard service serves

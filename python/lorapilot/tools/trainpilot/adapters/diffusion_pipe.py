@@ -89,6 +89,8 @@ class DiffusionPipeAdapter(TrainerAdapter):
     def check(self, spec: RunSpec) -> list[Issue]:
         p = spec.profile
         issues = []
+        if p.regularization is not None:
+            issues.append(Issue("regularization.name", "Diffusion Pipe has no regularization images (no prior-preservation loss): use Kohya, AI Toolkit or the native trainer, or remove the regularization set"))
         base = spec.model_file(p.model.base)
         if p.family in _BASE_SHAPE and base is not None and base.exists() and not _base_fits(p.family, base):
             issues.append(Issue("model.base", f"Diffusion Pipe loads {FAMILIES[p.family].title} from {_BASE_SHAPE[p.family][1]}; models/{p.model.base} is not that"))

@@ -108,11 +108,22 @@ class KohyaAdapter(TrainerAdapter):
                             "image_dir": str(spec.image_dir),
                             "num_repeats": d.repeats,
                             "caption_dropout_rate": float(d.caption_dropout),
-                        }
+                        },
+                        *self.reg_subsets(spec),
                     ],
                 }
             ],
         }
+
+    def reg_subsets(self, spec: RunSpec) -> list[dict]:
+        """The regularization set as a DreamBooth ``is_reg`` subset (sd-scripts' class folder, by config)."""
+        reg = spec.profile.regularization
+        if reg is None or spec.reg_image_dir is None:
+            return []
+        subset: dict = {"image_dir": str(spec.reg_image_dir), "num_repeats": reg.repeats, "is_reg": True}
+        if reg.class_tokens.strip():
+            subset["class_tokens"] = reg.class_tokens.strip()
+        return [subset]
 
     def run_config(self, spec: RunSpec) -> dict:
         p = spec.profile
@@ -160,6 +171,8 @@ class KohyaAdapter(TrainerAdapter):
         if fam not in ("sd15", "sd2") and t.cache_text and network["network_train_unet_only"]:
             training["cache_text_encoder_outputs"] = True
             training["cache_text_encoder_outputs_to_disk"] = True
+        if p.regularization is not None:
+            training["prior_loss_weight"] = float(p.regularization.weight)
         if o.min_snr_gamma is not None and fam in UNET_FAMILIES:
             training["min_snr_gamma"] = float(o.min_snr_gamma)
         if o.noise_offset > 0:

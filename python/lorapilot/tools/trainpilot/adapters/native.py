@@ -136,6 +136,14 @@ class NativeAdapter(TrainerAdapter):
                 "cache_latents": t.cache_latents,
                 "cache_text": t.cache_text and not n.train_text_encoder,
             },
+            "regularization": None
+            if p.regularization is None or spec.reg_image_dir is None
+            else {
+                "image_dir": str(spec.reg_image_dir),
+                "repeats": p.regularization.repeats,
+                "prior_loss_weight": p.regularization.weight,
+                "class_tokens": p.regularization.class_tokens,
+            },
             "network": {
                 "rank": n.rank,
                 "alpha": n.alpha,

@@ -39,6 +39,15 @@ class DatasetSettings(StrictModel):
     trigger_word: str = ""  # recorded in the LoRA as modelspec.trigger_phrase (captions are not changed)
 
 
+class RegularizationSettings(StrictModel):
+    """Prior preservation: a second batch from a regularization set each micro-batch, its loss weighted."""
+
+    image_dir: Path  # class images + captions, read with the dataset's caption/bucket settings
+    repeats: b.Repeats = 1
+    prior_loss_weight: float = Field(default=1.0, gt=0, le=10)
+    class_tokens: str = ""  # the caption of class images without a caption file
+
+
 class NetworkSettings(StrictModel):
     rank: b.Rank = 16
     alpha: b.Alpha = 16
@@ -96,6 +105,7 @@ class NativeTrainConfig(StrictModel):
     output_dir: Path
     model: ModelSettings
     dataset: DatasetSettings
+    regularization: RegularizationSettings | None = None
     network: NetworkSettings = NetworkSettings()
     optim: OptimSettings = OptimSettings()
     training: TrainingSettings
@@ -138,5 +148,8 @@ def resolve_paths(config: NativeTrainConfig, base: Path) -> NativeTrainConfig:
                 update={"pretrained": fix(config.model.pretrained), "vae": fix(config.model.vae)}
             ),
             "dataset": config.dataset.model_copy(update={"image_dir": fix(config.dataset.image_dir)}),
+            "regularization": None
+            if config.regularization is None
+            else config.regularization.model_copy(update={"image_dir": fix(config.regularization.image_dir)}),
         }
     )

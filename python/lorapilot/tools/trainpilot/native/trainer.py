@@ -30,6 +30,7 @@ from .metadata import RunFacts, build_metadata
 from .models import BaseModel, add_lora_adapters, choose_attention, enable_gradient_checkpointing, load_base_model
 from .objective import make_objective
 from .optim import make_optimizer, make_scheduler
+from .prior import PriorBatches, scan_regularization
 from .sampling import write_samples
 from .stopping import StopRequest
 
@@ -88,6 +89,8 @@ class Trainer:
         config, acc = self.config, self.acc
         self.weight_dtype = DTYPES[self.mixed_precision]
         self.images: list[TrainImage] = scan_images(config.dataset)
+        self.reg_images: list[TrainImage] = scan_regularization(config)
+        self.prior: PriorBatches | None = None
         self.model: BaseModel = load_base_model(config, self.weight_dtype)
         self._check_grid()
         device = acc.device
@@ -131,7 +134,7 @@ class Trainer:
             raise ConfigError(
                 None, f"dataset.bucket_step: {data.bucket_step} is not a multiple of {multiple} for this model"
             )
-        for image in self.images:
+        for image in self.images + self.reg_images:
             w, h = image.placement.bucket
             if w % multiple or h % multiple:
                 field = "dataset.min_bucket/max_bucket" if data.buckets else "dataset.resolution"
@@ -150,13 +153,25 @@ class Trainer:
                 wait_for_everyone=acc.wait_for_everyone,
                 dtype=torch.float32 if self.weight_dtype == torch.float32 else self.weight_dtype,
             )
+        reg_latents = None
+        if config.dataset.cache_latents and self.reg_images:
+            reg_latents = build_latent_cache(
+                model,
+                self.reg_images,
+                self.out / "cache" / "reg-latents",
+                rank=acc.process_index,
+                world=acc.num_processes,
+                wait_for_everyone=acc.wait_for_everyone,
+                dtype=torch.float32 if self.weight_dtype == torch.float32 else self.weight_dtype,
+            )
         text_cache = None
         self.sample_embeds = None
         if config.dataset.cache_text and not any(model.text_encoder_trained) and not config.dataset.shuffle_tags:
-            text_cache = build_text_cache(model, [image.caption for image in self.images], acc.device)
+            captions = [image.caption for image in self.images + self.reg_images]
+            text_cache = build_text_cache(model, captions, acc.device)
             if model.family == "flux1":
                 self._offload_text_encoders()
-        self.latents, self.text_cache = latents, text_cache
+        self.latents, self.text_cache, self.reg_latents = latents, text_cache, reg_latents
 
     def _offload_text_encoders(self) -> None:
         """FLUX.1's T5 is ~9 GB: once captions (and sample prompts) are encoded, it leaves the GPU."""
@@ -203,6 +218,20 @@ class Trainer:
             text_cache=self.text_cache,
             rank=acc.process_index,
         )
+        if self.reg_images:
+            reg_maker = BatchMaker(
+                self.config,
+                self.model,
+                self.reg_images,
+                encoders,
+                acc.device,
+                latents=self.reg_latents,
+                text_cache=self.text_cache,
+                rank=acc.process_index,
+            )
+            self.prior = PriorBatches(
+                self.config, self.reg_images, reg_maker, rank=acc.process_index, world=acc.num_processes
+            )
         self.objective = make_objective(self.model, self.config.optim, acc.device)
         self.facts = RunFacts(
             started_at=self.started_at,
@@ -343,6 +372,8 @@ class Trainer:
                 world=acc.num_processes,
             )
             batches = plan.iterate(self.step * accumulation)
+            if self.prior is not None:
+                self.prior.start(self.step * accumulation)
             for module in self.wrapped:
                 module.train()
             self.reporter.start(self.step)
@@ -379,6 +410,8 @@ class Trainer:
             latents, cond = self.batches(micro, indices)
             with acc.accumulate(*self.wrapped):
                 loss = self.objective(self.wrapped[0], latents, cond)
+                if self.prior is not None:
+                    loss = loss + self.prior.weighted_loss(self.objective, self.wrapped[0])
                 acc.backward(loss)
                 if acc.sync_gradients and self.config.optim.max_grad_norm:
                     acc.clip_grad_norm_(self.params, self.config.optim.max_grad_norm)

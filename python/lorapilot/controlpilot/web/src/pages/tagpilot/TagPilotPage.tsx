@@ -5,7 +5,7 @@ import { ErrorBanner } from "../../components/ErrorBanner";
 import { useAction, useApi } from "../../hooks/useApi";
 import { Link, navigate } from "../../router";
 import type { PageProps } from "../types";
-import { base, type DatasetSummary } from "./api";
+import { base, markRegularization, type DatasetSummary } from "./api";
 import DatasetView from "./DatasetView";
 import "./tagpilot.css";
 
@@ -49,6 +49,8 @@ function DatasetList() {
       list.reload();
       return done !== undefined;
     });
+  const toggleRegularization = (dataset: string, on: boolean) =>
+    void action.run(() => markRegularization(dataset, on)).then(() => list.reload());
   return (
     <div className="page tagpilot">
       <h1>TagPilot</h1>
@@ -69,7 +71,8 @@ function DatasetList() {
       </form>
       <section className="cards" aria-label="Datasets">
         {list.data?.map((d) => (
-          <DatasetCard key={d.name} dataset={d} busy={action.busy} onRename={rename} onDelete={remove} />
+          <DatasetCard key={d.name} dataset={d} busy={action.busy} onRename={rename} onDelete={remove}
+            onRegularization={toggleRegularization} />
         ))}
         {list.data?.length === 0 && <p className="muted">No datasets yet: create one, then add images.</p>}
       </section>
@@ -77,12 +80,13 @@ function DatasetList() {
   );
 }
 
-/** One dataset: opens on click; rename in place; delete moves it to the trash. */
-function DatasetCard({ dataset, busy, onRename, onDelete }: {
+/** One dataset: opens on click; rename in place; delete moves it to the trash; mark as a regularization set. */
+function DatasetCard({ dataset, busy, onRename, onDelete, onRegularization }: {
   dataset: DatasetSummary;
   busy: boolean;
   onRename: (name: string, to: string) => Promise<boolean>;
   onDelete: (name: string) => void;
+  onRegularization: (name: string, on: boolean) => void;
 }) {
   const [editing, setEditing] = useState(false);
   const [to, setTo] = useState(dataset.name);
@@ -96,13 +100,21 @@ function DatasetCard({ dataset, busy, onRename, onDelete }: {
           <button type="button" className="ghost" onClick={() => { setEditing(false); setTo(dataset.name); }}>Cancel</button>
         </form>
       ) : (
-        <h3><Link to={url}>{dataset.name}</Link></h3>
+        <h3>
+          <Link to={url}>{dataset.name}</Link>
+          {dataset.regularization && <span className="badge tp-reg-badge" title="Class images for prior preservation (TrainPilot's regularization set)"> regularization</span>}
+        </h3>
       )}
       <p className="muted">{dataset.images} images · {dataset.captioned} captioned</p>
       {!editing && (
         <div className="tp-row">
           <button className="ghost" onClick={() => setEditing(true)} disabled={busy}>Rename…</button>
           <button className="ghost" onClick={() => onDelete(dataset.name)} disabled={busy}>Delete</button>
+          <label className="tp-reg-toggle" title="A regularization set holds class images without your subject; a TrainPilot profile names it under [regularization]">
+            <input type="checkbox" checked={dataset.regularization} disabled={busy}
+              onChange={(e) => onRegularization(dataset.name, e.target.checked)} />
+            Regularization set
+          </label>
         </div>
       )}
     </article>

@@ -3,7 +3,11 @@
 import { api, post, withQuery } from "../../api/client";
 import type { Task } from "../../api/types";
 
-export interface DatasetSummary { name: string; images: number; captioned: number }
+export interface DatasetSummary { name: string; images: number; captioned: number; regularization: boolean }
+
+/** Mark a dataset as a regularization (class image) set for TrainPilot, or unmark it. */
+export const markRegularization = (name: string, on: boolean) =>
+  api<{ name: string; regularization: boolean }>("PUT", `${base(name)}/regularization`, { regularization: on });
 
 export interface DatasetStats {
   name: string;
