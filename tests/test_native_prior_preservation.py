@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+
+from lorapilot.tools.trainpilot.native.cli import main
 from support.native_runs import (  # noqa: F401  (tiny_sd1 is a fixture)
     base_config,
     fixed_batch_loss,
@@ -13,8 +15,6 @@ from support.native_runs import (  # noqa: F401  (tiny_sd1 is a fixture)
     write_config,
 )
 from support.tiny_sd import make_dataset
-
-from lorapilot.tools.trainpilot.native.cli import main
 
 # Two real runs on the CPU: minutes on a busy shared machine.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]

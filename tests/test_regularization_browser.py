@@ -1,11 +1,11 @@
 """TagPilot's dataset list in headless Chromium: mark a dataset as a regularization set, see the badge, unmark it."""
 
 import pytest
-from support.browser import browser_page, live_controlpilot, login
-from support.tagpilot import make_dataset_files
 
 from lorapilot.tools.tagpilot import dataset as datasets
 from lorapilot.tools.tagpilot.metadata import read_meta
+from support.browser import browser_page, live_controlpilot, login
+from support.tagpilot import make_dataset_files
 
 pytestmark = pytest.mark.browser
 

@@ -6,9 +6,6 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from support.api import make_client
-from support.tagpilot import make_dataset_files
-from support.trainpilot import make_dataset, make_train_workspace
 
 from lorapilot.cli import cli
 from lorapilot.kit.errors import ConfigError
@@ -19,6 +16,9 @@ from lorapilot.tools.trainpilot.presets import build_profile
 from lorapilot.tools.trainpilot.profiles import ModelRef, RegularizationRef
 from lorapilot.tools.trainpilot.runspec import build_spec
 from lorapilot.tools.trainpilot.validate import validate_profile
+from support.api import make_client
+from support.tagpilot import make_dataset_files
+from support.trainpilot import make_dataset, make_train_workspace
 
 
 def test_the_api_marks_and_unmarks_a_regularization_set(ctx):

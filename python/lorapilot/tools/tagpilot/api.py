@@ -22,8 +22,8 @@ from lorapilot.tools.tagpilot import api_models as m
 from lorapilot.tools.tagpilot import dataset as datasets
 from lorapilot.tools.tagpilot import edits
 from lorapilot.tools.tagpilot.captions import join_tags
-from lorapilot.tools.tagpilot.metadata import mark_regularization, read_meta
 from lorapilot.tools.tagpilot.index import autocomplete, dataset_stats, dataset_tag_frequency, scan, tag_frequency
+from lorapilot.tools.tagpilot.metadata import mark_regularization, read_meta
 from lorapilot.tools.tagpilot.query import parse_query
 from lorapilot.tools.tagpilot.tags import make_op
 from lorapilot.kit.tasks import TaskManager

@@ -7,6 +7,7 @@ indexed by the same micro-batch counter), so a resumed run draws the same class 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 
 import torch
@@ -52,7 +53,7 @@ class PriorBatches:
             rank=rank,
             world=world,
         )
-        self._batches = None
+        self._batches: Iterator[tuple[int, list[int]]] | None = None
 
     def start(self, micro_batch: int) -> None:
         """Continue from ``micro_batch`` (0 for a new run, step * accumulation for a resumed one)."""
