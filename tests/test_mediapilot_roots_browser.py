@@ -26,7 +26,7 @@ def test_roots_panel_add_scan_remove(tmp_path, output_dir):
         mf.png(renders / f"r{i:02d}.png")
     with live_controlpilot(ctx) as server, browser_page() as page:
         page.on("dialog", lambda dialog: dialog.accept())
-        login(page, server, "/media")
+        login(page, server, "/mediapilot")
         page.get_by_test_id("media-count").filter(has_text="1 item(s)").wait_for()
         page.get_by_role("button", name="Roots", exact=True).click()
         panel = page.get_by_label("Media roots")

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+import warnings
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from lorapilot.kit.tomlconfig import load_toml_model
 
@@ -32,7 +34,7 @@ SETTINGS_TEMPLATE = """\
 # [models]
 # extra_roots = ["/mnt/network-volume/models"]
 
-# [media]
+# [mediapilot]
 # extra_roots = ["/mnt/network-volume/renders"]   # indexed beside outputs/
 # watch = true                                      # keep the gallery fresh while ControlPilot runs
 # trash_keep_days = 30                              # "empty trash" removes items older than this
@@ -93,7 +95,7 @@ class CopilotSettings(_Strict):
 class TrainPilotSettings(_Strict):
     """``[trainpilot]``: the training queue (see README, "TrainPilot")."""
 
-    worker: bool = True  # drive the queue from inside ControlPilot (else: `lorapilot train worker`)
+    worker: bool = True  # drive the queue from inside ControlPilot (else: `lorapilot trainpilot worker`)
     gpus: list[str] | None = None  # GPU ids jobs may use; default every GPU NVML sees, "cpu" without one
     poll_interval_s: float = Field(default=1.0, gt=0, le=60)
     webhook_url: str = ""  # or TRAINPILOT_WEBHOOK_URL in secrets.env
@@ -104,7 +106,7 @@ class TrainPilotSettings(_Strict):
 
 
 class MediaSettings(_Strict):
-    """MediaPilot: folders indexed beside ``outputs/`` and the trash policy."""
+    """``[mediapilot]`` (the old name ``[media]`` is still read): folders indexed beside ``outputs/`` and the trash policy."""
 
     extra_roots: list[str] = Field(default_factory=list)
     watch: bool = True  # keep the index fresh while ControlPilot runs
@@ -139,6 +141,11 @@ class TagPilotSettings(BaseModel):
     vlm: VLMSettings = VLMSettings()
 
 
+# Sections renamed to their tool's name: old name -> new name. The old name is still read for one
+# release (with a note); giving both is an error, since one would silently win.
+OLD_SECTION_NAMES = {"media": "mediapilot"}
+
+
 class Settings(_Strict):
     """Everything in ``config/lorapilot.toml``."""
 
@@ -149,8 +156,33 @@ class Settings(_Strict):
     controlpilot: ControlPilotSettings = ControlPilotSettings()
     copilot: CopilotSettings = CopilotSettings()
     trainpilot: TrainPilotSettings = TrainPilotSettings()
-    media: MediaSettings = MediaSettings()
+    mediapilot: MediaSettings = MediaSettings()
     tagpilot: TagPilotSettings = TagPilotSettings()
+    _deprecations: list[str] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _old_section_names(cls, data, handler):
+        notes = []
+        if isinstance(data, dict):
+            data = dict(data)
+            for old, new in OLD_SECTION_NAMES.items():
+                if old not in data:
+                    continue
+                if new in data:
+                    raise ValueError(f"[{old}] and [{new}] are the same section ([{old}] is its old name): "
+                                     f"keep only [{new}]")
+                data[new] = data.pop(old)
+                notes.append(f"[{old}] is now called [{new}]; rename the section (the old name is read "
+                             f"until the next release)")
+        settings = handler(data)
+        settings._deprecations = notes
+        return settings
+
+    @property
+    def deprecations(self) -> list[str]:
+        """Notes about old names this file still uses."""
+        return list(self._deprecations)
 
 
 def load_settings(path: Path) -> Settings:
@@ -158,4 +190,7 @@ def load_settings(path: Path) -> Settings:
     path = Path(path)
     if not path.exists():
         return Settings()
-    return load_toml_model(path, Settings)
+    settings = load_toml_model(path, Settings)
+    for note in settings.deprecations:
+        warnings.warn(f"{path}: {note}", FutureWarning, stacklevel=2)  # FutureWarning: shown to users
+    return settings

@@ -1,4 +1,4 @@
-"""``/api/media...``: search, details, files (with range requests), thumbnails, organise, scan, send to ComfyUI."""
+"""``/api/mediapilot/...``: search, details, files (with range requests), thumbnails, organise, scan, send to ComfyUI."""
 
 from __future__ import annotations
 
@@ -33,10 +33,10 @@ def _library(app) -> MediaLibrary:
 
 @asynccontextmanager
 async def _lifespan(app):
-    """Start the watcher with ControlPilot (when ``[media] watch`` is on) and stop it on shutdown."""
+    """Start the watcher with ControlPilot (when ``[mediapilot] watch`` is on) and stop it on shutdown."""
     watcher = None
     ctx = getattr(app.state, "ctx", None)
-    if ctx is not None and ctx.settings.media.watch:
+    if ctx is not None and ctx.settings.mediapilot.watch:
         from lorapilot.tools.mediapilot.watch import Watcher
 
         events = events_of(app)
@@ -57,7 +57,7 @@ async def _lifespan(app):
             app.state.media_library = None
 
 
-router = APIRouter(prefix="/api/media", tags=["media"], lifespan=_lifespan)
+router = APIRouter(prefix="/api/mediapilot", tags=["mediapilot"], lifespan=_lifespan)
 
 
 def get_library(request: Request) -> MediaLibrary:
@@ -245,7 +245,7 @@ def zip_selection(body: Ids, request: Request, lib: MediaLibrary = Depends(get_l
             del selections[key]
         token = secrets.token_urlsafe(16)
         selections[token] = (ids, now + ZIP_SELECTION_TTL_S)
-    return {"url": f"/api/media/zip/{token}", "count": len(ids), "expires_in_s": ZIP_SELECTION_TTL_S}
+    return {"url": f"/api/mediapilot/zip/{token}", "count": len(ids), "expires_in_s": ZIP_SELECTION_TTL_S}
 
 
 @router.get("/zip/{token}")

@@ -1,4 +1,4 @@
-"""Add, remove and list MediaPilot's extra roots (``[media] extra_roots`` in ``config/lorapilot.toml``).
+"""Add, remove and list MediaPilot's extra roots (``[mediapilot] extra_roots`` in ``config/lorapilot.toml``).
 
 The CLI and the API both call these; the settings file is edited in place (comments kept) and atomically
 (:mod:`lorapilot.tools.mediapilot.tomledit`). A new root is scanned by the caller (with progress) and picked up by
@@ -16,6 +16,7 @@ from pathlib import Path
 from lorapilot.kit.errors import ConflictError, LorapilotError, NotFoundError
 from lorapilot.tools.mediapilot.library import OUTPUTS_LABEL, MediaLibrary
 from lorapilot.tools.mediapilot.tomledit import set_string_array
+from lorapilot.kit.tomlconfig import read_toml
 from lorapilot.stack.settings import load_settings
 
 
@@ -40,11 +41,17 @@ def _settings_lock(lib: MediaLibrary):
 
 
 def _current_entries(lib: MediaLibrary) -> list[str]:
-    return list(load_settings(lib.ws.settings_file).media.extra_roots)
+    return list(load_settings(lib.ws.settings_file).mediapilot.extra_roots)
+
+
+def _section(lib: MediaLibrary) -> str:
+    """The table to edit: ``[mediapilot]``, or the old ``[media]`` where the file still uses it."""
+    path = lib.ws.settings_file
+    return "media" if path.exists() and "media" in read_toml(path) else "mediapilot"
 
 
 def _save(lib: MediaLibrary, entries: list[str]) -> None:
-    set_string_array(lib.ws.settings_file, "media", "extra_roots", entries)
+    set_string_array(lib.ws.settings_file, _section(lib), "extra_roots", entries)
     lib._follow_settings()
 
 
@@ -83,7 +90,7 @@ def check_new_root(lib: MediaLibrary, value: str) -> Path:
 
 
 def add_root(lib: MediaLibrary, value: str) -> dict:
-    """Check ``value`` and append it to ``[media] extra_roots``; returns the new root's entry.
+    """Check ``value`` and append it to ``[mediapilot] extra_roots``; returns the new root's entry.
 
     The caller scans it (``lib.scan``) to index it now; a running watcher picks it up by itself.
     """
@@ -111,7 +118,7 @@ def _matching_entry(lib: MediaLibrary, entries: list[str], value: str) -> str:
 
 
 def remove_root(lib: MediaLibrary, value: str) -> dict:
-    """Drop ``value`` from ``[media] extra_roots`` and its files from the index (the files stay on disk).
+    """Drop ``value`` from ``[mediapilot] extra_roots`` and its files from the index (the files stay on disk).
 
     Favourites and tags of its files are kept and come back if the folder is added again; items of it
     in the trash stay in the trash view, restorable.

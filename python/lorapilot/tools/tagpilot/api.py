@@ -1,4 +1,4 @@
-"""``/api/datasets...``: TagPilot's HTTP API, a thin shell over the library.
+"""``/api/tagpilot/...``: TagPilot's HTTP API, a thin shell over the library.
 
 Long work (imports, captioning, checks, export) runs as a task (``lorapilot.kit.tasks``);
 the reply is the task, which the UI follows (and cancels) on ``/api/tasks`` and the event stream.
@@ -28,8 +28,8 @@ from lorapilot.tools.tagpilot.tags import make_op
 from lorapilot.kit.tasks import TaskManager
 from lorapilot.stack.workspace.secrets import delete_secret, read_secrets, set_secret
 
-router = APIRouter(tags=["tagpilot"])
-PREFIX = "/api/datasets/{name}"
+router = APIRouter(prefix="/api/tagpilot", tags=["tagpilot"])
+PREFIX = "/datasets/{name}"
 
 
 def _ds(ctx: Context, name: str) -> datasets.Dataset:
@@ -43,7 +43,7 @@ def _task(task) -> JSONResponse:
 # -- datasets ----------------------------------------------------------------------------------
 
 
-@router.get("/api/datasets")
+@router.get("/datasets")
 def list_datasets(ctx: Context = Depends(get_ctx)) -> list[dict]:
     """Every dataset with its image and caption counts."""
     out = []
@@ -53,7 +53,7 @@ def list_datasets(ctx: Context = Depends(get_ctx)) -> list[dict]:
     return out
 
 
-@router.post("/api/datasets", status_code=201)
+@router.post("/datasets", status_code=201)
 def create_dataset(body: m.CreateDataset, ctx: Context = Depends(get_ctx)) -> dict:
     ds = datasets.create_dataset(ctx.workspace, body.name)
     return dataset_stats(ds)
@@ -342,7 +342,7 @@ def post_handoff(name: str, body: m.HandoffRequest, ctx: Context = Depends(get_c
 # -- settings ------------------------------------------------------------------------------------
 
 
-@router.get("/api/tagpilot/config")
+@router.get("/config")
 def config(ctx: Context = Depends(get_ctx)) -> dict:
     """Captioner defaults from config/lorapilot.toml; for the API key only whether it is set."""
     from lorapilot.tools.tagpilot.vlm import API_KEY_SECRET
@@ -356,7 +356,7 @@ def config(ctx: Context = Depends(get_ctx)) -> dict:
     }
 
 
-@router.put("/api/tagpilot/vlm-key")
+@router.put("/vlm-key")
 def set_vlm_key(body: m.SecretValue, ctx: Context = Depends(get_ctx)) -> dict:
     """Store the VLM API key in secrets.env (0600). The value is never sent back."""
     from lorapilot.tools.tagpilot.vlm import API_KEY_SECRET
@@ -366,7 +366,7 @@ def set_vlm_key(body: m.SecretValue, ctx: Context = Depends(get_ctx)) -> dict:
     return {"vlm_api_key_set": True}
 
 
-@router.delete("/api/tagpilot/vlm-key")
+@router.delete("/vlm-key")
 def delete_vlm_key(ctx: Context = Depends(get_ctx)) -> dict:
     from lorapilot.tools.tagpilot.vlm import API_KEY_SECRET
 

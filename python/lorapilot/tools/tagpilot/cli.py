@@ -1,4 +1,4 @@
-"""``lorapilot dataset ...``: TagPilot on the command line, a thin shell over the library."""
+"""``lorapilot tagpilot ...``: TagPilot on the command line, a thin shell over the library."""
 
 from __future__ import annotations
 
@@ -202,7 +202,7 @@ def op_cmd(ctx, name, kind, tag, tag_list, new, position, find, replace_with, re
     click.echo(f"{preview.description}: {len(preview.diffs)} of {preview.selected} captions change")
     if do_apply and preview.diffs:
         entry = edits.apply_op(ds, op, expected={d.image: d.version for d in preview.diffs})
-        click.echo(f"applied (history entry {entry.id}; `lorapilot dataset undo {name}` reverts it)")
+        click.echo(f"applied (history entry {entry.id}; `lorapilot tagpilot undo {name}` reverts it)")
     elif preview.diffs:
         click.echo("preview only: add --apply to write")
 

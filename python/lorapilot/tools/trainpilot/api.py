@@ -1,4 +1,4 @@
-"""``/api/train/...``: the HTTP shell over TrainPilot's library (profiles, pickers, the queue).
+"""``/api/trainpilot/...``: the HTTP shell over TrainPilot's library (profiles, pickers, the queue).
 
 The router's lifespan runs the queue worker inside ControlPilot (``[trainpilot] worker``).
 """
@@ -42,7 +42,7 @@ async def _worker_lifespan(app):
             await asyncio.to_thread(worker.stop)
 
 
-router = APIRouter(prefix="/api/train", tags=["trainpilot"], lifespan=_worker_lifespan)
+router = APIRouter(prefix="/api/trainpilot", tags=["trainpilot"], lifespan=_worker_lifespan)
 
 
 def _invalid(exc: ProfileInvalid) -> JSONResponse:

@@ -1,4 +1,4 @@
-"""``lorapilot train ...``: profiles, presets, the queue and its worker (a thin shell over the library)."""
+"""``lorapilot trainpilot ...``: profiles, presets, the queue and its worker (a thin shell over the library)."""
 
 from __future__ import annotations
 
@@ -154,7 +154,7 @@ def _warn_without_worker(ctx) -> None:
     from lorapilot.tools.trainpilot.worker import worker_running
 
     if not worker_running(ctx):
-        click.echo("note: no queue worker is running; start ControlPilot (`lorapilot up`) or `lorapilot train worker`", err=True)
+        click.echo("note: no queue worker is running; start ControlPilot (`lorapilot up`) or `lorapilot trainpilot worker`", err=True)
 
 
 def _follow(ctx, job_id: int) -> str:
@@ -242,7 +242,7 @@ def status_cmd(ctx, job_id, as_json) -> None:
         if d.get(key):
             click.echo(f"  {key.replace('_', ' ')}: {d[key]}")
     if d["resumable"]:
-        click.echo(f"  resumable from step {d['states'][-1]['step']}: lorapilot train resume {job_id}")
+        click.echo(f"  resumable from step {d['states'][-1]['step']}: lorapilot trainpilot resume {job_id}")
     if d.get("log_tail"):
         click.echo("  last log lines:\n" + "\n".join("    " + line for line in d["log_tail"].splitlines()))
 

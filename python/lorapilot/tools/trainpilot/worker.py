@@ -1,7 +1,7 @@
 """The queue worker: the one process that starts queued jobs and follows running ones.
 
 Who drives the queue: ControlPilot runs a worker thread (``[trainpilot] worker = true``, the
-default); ``lorapilot train worker`` runs one headless. Only one may drive a workspace's queue at a
+default); ``lorapilot trainpilot worker`` runs one headless. Only one may drive a workspace's queue at a
 time: the worker holds an exclusive lock on ``apps/trainpilot/worker.lock`` (released by the OS
 when its process dies); another worker waits on standby and takes over. Submitting, cancelling,
 reordering and resuming are plain database writes (plus a signal for cancel), so every CLI and

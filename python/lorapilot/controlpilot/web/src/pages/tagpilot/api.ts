@@ -68,7 +68,7 @@ export interface CheckReport { images: number; measured: number; counts: Record<
 
 export interface Caption { text: string; version: string; exists: boolean; non_utf8: boolean }
 
-export const base = (name: string) => `/api/datasets/${encodeURIComponent(name)}`;
+export const base = (name: string) => `/api/tagpilot/datasets/${encodeURIComponent(name)}`;
 export const imageUrl = (name: string, image: string, what: "file" | "thumb", size = 256) =>
   `${base(name)}/images/${encodeURIComponent(image)}/${what}` + (what === "thumb" ? `?size=${size}` : "");
 

@@ -24,7 +24,7 @@ interface TaskInfo {
 }
 
 export function RootsView({ onChanged }: { onChanged: () => void }) {
-  const roots = useApi<RootInfo[]>("/api/media/roots");
+  const roots = useApi<RootInfo[]>("/api/mediapilot/roots");
   const action = useAction();
   const [path, setPath] = useState("");
   const [note, setNote] = useState<string | null>(null);
@@ -44,7 +44,7 @@ export function RootsView({ onChanged }: { onChanged: () => void }) {
   const add = (e: FormEvent) => {
     e.preventDefault();
     action.run(async () => {
-      const r = await post<{ root: RootInfo; task: { id: string } }>("/api/media/roots", { path: path.trim() });
+      const r = await post<{ root: RootInfo; task: { id: string } }>("/api/mediapilot/roots", { path: path.trim() });
       setNote(`added ${r.root.path}; scanning…`);
       setScanTask(r.task.id);
       setPath("");
@@ -54,7 +54,7 @@ export function RootsView({ onChanged }: { onChanged: () => void }) {
   const remove = (root: RootInfo) => {
     if (!window.confirm(`Stop indexing ${root.path}? Its files stay on disk.`)) return;
     action.run(async () => {
-      const r = await post<{ removed: string; unindexed: number }>("/api/media/roots/remove", { path: root.label });
+      const r = await post<{ removed: string; unindexed: number }>("/api/mediapilot/roots/remove", { path: root.label });
       setNote(`removed ${r.removed}: ${r.unindexed} file(s) left the index`);
       roots.reload();
       onChanged();
@@ -104,7 +104,7 @@ export function RootsView({ onChanged }: { onChanged: () => void }) {
         </table>
       </div>
       <p className="muted">
-        Roots are kept in <code>config/lorapilot.toml</code> (<code>[media] extra_roots</code>); the watcher follows them.
+        Roots are kept in <code>config/lorapilot.toml</code> (<code>[mediapilot] extra_roots</code>); the watcher follows them.
       </p>
     </section>
   );

@@ -1,4 +1,4 @@
-// Shapes of /api/train/... (mirrors lorapilot.tools.trainpilot: Job.to_dict, job_detail, presets, pickers).
+// Shapes of /api/trainpilot/... (mirrors lorapilot.tools.trainpilot: Job.to_dict, job_detail, presets, pickers).
 
 export type JobState = "queued" | "running" | "done" | "failed" | "cancelled";
 
@@ -61,7 +61,7 @@ export interface Preset {
   reason: string;
 }
 
-/** GET /api/train/trainers?family=&base=: what each trainer says about a family, base model and tier. */
+/** GET /api/trainpilot/trainers?family=&base=: what each trainer says about a family, base model and tier. */
 export interface TrainerChoice {
   name: string;
   title: string;
@@ -117,4 +117,4 @@ export const TRAINERS: Record<string, string> = {
 };
 
 export const fileUrl = (jobId: number, path: string) =>
-  `/api/train/jobs/${jobId}/file?path=${encodeURIComponent(path)}`;
+  `/api/trainpilot/jobs/${jobId}/file?path=${encodeURIComponent(path)}`;

@@ -1,13 +1,15 @@
 import { lazy } from "react";
+import { redirectOldPath } from "../../router";
 import type { PageDef } from "../types";
 
-// Links of the form "#/train/new?dataset=x" (TagPilot's "train this") land here as a path.
+// Links of the form "#/trainpilot/new?dataset=x" (or the older "#/train/...") land here as a path.
 if (window.location.hash.startsWith("#/train")) {
   window.history.replaceState(null, "", window.location.hash.slice(1));
 }
+redirectOldPath("/train", "/trainpilot");
 
 export const page: PageDef = {
-  path: "/train",
+  path: "/trainpilot",
   title: "TrainPilot",
   order: 50,
   icon: "▲",

@@ -5,10 +5,10 @@ import type { Job } from "./api";
 
 /** Profiles saved in config/trainpilot/profiles/: open one in the review step, or queue it as it is. */
 export function SavedProfiles() {
-  const names = useApi<string[]>("/api/train/profiles");
+  const names = useApi<string[]>("/api/trainpilot/profiles");
   const { busy, error, clearError, run } = useAction();
   const queue = (name: string) =>
-    run(() => post<{ job: Job }>("/api/train/jobs", { profile_name: name })).then((r) => r && navigate(`/train/jobs/${r.job.id}`));
+    run(() => post<{ job: Job }>("/api/trainpilot/jobs", { profile_name: name })).then((r) => r && navigate(`/trainpilot/jobs/${r.job.id}`));
   if (!names.data?.length) return null;
   return (
     <section className="card" aria-label="Saved profiles">
@@ -17,7 +17,7 @@ export function SavedProfiles() {
         {names.data.map((name) => (
           <li key={name} className="job-actions">
             <strong>{name}</strong>
-            <Link to={`/train/new?profile=${encodeURIComponent(name)}`} aria-label={`Edit ${name}`}>
+            <Link to={`/trainpilot/new?profile=${encodeURIComponent(name)}`} aria-label={`Edit ${name}`}>
               Edit
             </Link>
             <button type="button" disabled={busy} aria-label={`Queue ${name}`} onClick={() => queue(name)}>

@@ -10,7 +10,7 @@ import { useQueue } from "./useQueue";
 
 /** One job: live progress, the loss chart, samples per step, checkpoints and the log. */
 export function JobView({ jobId }: { jobId: number }) {
-  const detail = useApi<JobDetail>(`/api/train/jobs/${jobId}?log_lines=200`);
+  const detail = useApi<JobDetail>(`/api/trainpilot/jobs/${jobId}?log_lines=200`);
   const { jobs } = useQueue();
   const stamp = jobs?.find((j) => j.id === jobId)?.updated_at;
   const last = useRef<number | undefined>(undefined);
@@ -31,7 +31,7 @@ export function JobView({ jobId }: { jobId: number }) {
   return (
     <div className="page train">
       <p>
-        <Link to="/train">← Queue</Link>
+        <Link to="/trainpilot">← Queue</Link>
       </p>
       <ErrorBanner message={detail.error} />
       {!job && !detail.error && <p className="muted">Loading…</p>}
@@ -66,7 +66,7 @@ export function JobView({ jobId }: { jobId: number }) {
             <h3>Samples</h3>
             {steps.length === 0 && <p className="muted">No samples yet.</p>}
             {steps.length > 0 && samplesQuery && (
-              <Link to={`/media?q=${encodeURIComponent(samplesQuery)}`}>Samples in MediaPilot</Link>
+              <Link to={`/mediapilot?q=${encodeURIComponent(samplesQuery)}`}>Samples in MediaPilot</Link>
             )}
             {steps.map((step) => (
               <div key={step} className="sample-step">

@@ -4,7 +4,7 @@ import { NewTraining } from "./NewTraining";
 import { QueueView } from "./QueueView";
 import "./train.css";
 
-/** TrainPilot: the queue (/train), the guided new-training flow (/train/new), one job (/train/jobs/<id>). */
+/** TrainPilot: the queue (/trainpilot), the guided new-training flow (/trainpilot/new), one job (/trainpilot/jobs/<id>). */
 export default function TrainPage({ subpath }: PageProps) {
   if (subpath === "new") return <NewTraining />;
   const job = /^jobs\/(\d+)$/.exec(subpath);

@@ -8,12 +8,12 @@ import { useAction, useApi } from "../../hooks/useApi";
 import type { BatchResult, TrashEntry } from "./types";
 
 export function TrashView({ onChanged }: { onChanged: () => void }) {
-  const trash = useApi<{ items: TrashEntry[]; keep_days: number }>("/api/media/trash");
+  const trash = useApi<{ items: TrashEntry[]; keep_days: number }>("/api/mediapilot/trash");
   const action = useAction();
   const [note, setNote] = useState<string | null>(null);
   const restore = (ids: number[]) =>
     action.run(async () => {
-      const r = await post<BatchResult>("/api/media/trash/restore", { ids });
+      const r = await post<BatchResult>("/api/mediapilot/trash/restore", { ids });
       const failed = Object.values(r.failed);
       setNote(`restored ${r.done.length}` + (failed.length ? `; ${failed.join("; ")}` : ""));
       trash.reload();
@@ -24,7 +24,7 @@ export function TrashView({ onChanged }: { onChanged: () => void }) {
     const what = all ? "everything in the trash" : `trashed media older than ${keep} days`;
     if (!window.confirm(`Delete ${what} for good? This cannot be undone.`)) return;
     action.run(async () => {
-      const r = await post<{ removed: number; bytes: number }>("/api/media/trash/empty", { all });
+      const r = await post<{ removed: number; bytes: number }>("/api/mediapilot/trash/empty", { all });
       setNote(`deleted ${r.removed} item(s), ${formatBytes(r.bytes)} freed`);
       trash.reload();
     });

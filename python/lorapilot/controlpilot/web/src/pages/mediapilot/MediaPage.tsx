@@ -1,5 +1,5 @@
 // MediaPilot: the gallery of everything generated. A virtualised grid over keyset
-// pages of /api/media/search, the query language with autocomplete, batch actions,
+// pages of /api/mediapilot/search, the query language with autocomplete, batch actions,
 // a lightbox with metadata, compare, and the trash.
 
 import { useCallback, useEffect, useRef, useState, type MouseEvent } from "react";
@@ -58,7 +58,7 @@ export default function MediaPage({ subpath }: PageProps) {
       loading.current = true;
       try {
         const page = await get<SearchPage>(
-          withQuery("/api/media/search", { q, sort, order, limit: PAGE, total: reset || undefined,
+          withQuery("/api/mediapilot/search", { q, sort, order, limit: PAGE, total: reset || undefined,
             cursor: reset ? undefined : (cursor.current ?? undefined) }),
         );
         if (gen !== generation.current) return;
@@ -102,7 +102,7 @@ export default function MediaPage({ subpath }: PageProps) {
   // pass what a proxy in front of a rented GPU accepts.
   const downloadZip = async () => {
     try {
-      const { url } = await post<{ url: string }>("/api/media/zip/selection", { ids: [...selected] });
+      const { url } = await post<{ url: string }>("/api/mediapilot/zip/selection", { ids: [...selected] });
       const link = document.createElement("a");
       link.href = url;
       link.download = "mediapilot.zip";
@@ -131,7 +131,7 @@ export default function MediaPage({ subpath }: PageProps) {
   };
   const trash = async (trashIds: number[]) => {
     try {
-      const r = await post<BatchResult>("/api/media/trash", { ids: trashIds });
+      const r = await post<BatchResult>("/api/mediapilot/trash", { ids: trashIds });
       setNote(`moved ${r.done.length} to the trash`);
       setItems((prev) => prev.filter((i) => !r.done.includes(i.id)));
       setTotal((t) => (t === null ? t : t - r.done.length));
@@ -167,7 +167,7 @@ export default function MediaPage({ subpath }: PageProps) {
       <div className="page media-page">
         <header className="media-head">
           <h1>MediaPilot · Roots</h1>
-          <button type="button" onClick={() => navigate("/media")}>
+          <button type="button" onClick={() => navigate("/mediapilot")}>
             ← Gallery
           </button>
         </header>
@@ -181,7 +181,7 @@ export default function MediaPage({ subpath }: PageProps) {
       <div className="page media-page">
         <header className="media-head">
           <h1>MediaPilot · Trash</h1>
-          <button type="button" onClick={() => navigate("/media")}>
+          <button type="button" onClick={() => navigate("/mediapilot")}>
             ← Gallery
           </button>
         </header>
@@ -206,14 +206,14 @@ export default function MediaPage({ subpath }: PageProps) {
         <button
           type="button"
           disabled={!!scanTask}
-          onClick={() => post<{ id: string }>("/api/media/scan").then((t) => setScanTask(t.id), (e) => setError(errorMessage(e)))}
+          onClick={() => post<{ id: string }>("/api/mediapilot/scan").then((t) => setScanTask(t.id), (e) => setError(errorMessage(e)))}
         >
           {scan ? `Scanning ${scan.total ? `${scan.current}/${scan.total}` : "…"}` : "Rescan"}
         </button>
-        <button type="button" onClick={() => navigate("/media/trash")}>
+        <button type="button" onClick={() => navigate("/mediapilot/trash")}>
           Trash
         </button>
-        <button type="button" onClick={() => navigate("/media/roots")}>
+        <button type="button" onClick={() => navigate("/mediapilot/roots")}>
           Roots
         </button>
       </header>
@@ -234,10 +234,10 @@ export default function MediaPage({ subpath }: PageProps) {
         )}
         {selected.size > 0 && (
           <>
-            <button type="button" onClick={() => batch("favourited", "/api/media/favourite", { value: true })}>
+            <button type="button" onClick={() => batch("favourited", "/api/mediapilot/favourite", { value: true })}>
               ★
             </button>
-            <button type="button" onClick={() => batch("unfavourited", "/api/media/favourite", { value: false })}>
+            <button type="button" onClick={() => batch("unfavourited", "/api/mediapilot/favourite", { value: false })}>
               ☆
             </button>
             <input
@@ -247,13 +247,13 @@ export default function MediaPage({ subpath }: PageProps) {
               value={target}
               onChange={(e) => setTarget(e.target.value)}
             />
-            <button type="button" disabled={!target.trim()} onClick={() => batch("tagged", "/api/media/tags", { add: [target] })}>
+            <button type="button" disabled={!target.trim()} onClick={() => batch("tagged", "/api/mediapilot/tags", { add: [target] })}>
               Tag
             </button>
-            <button type="button" disabled={!target.trim()} onClick={() => batch("moved", "/api/media/move", { dest: target })}>
+            <button type="button" disabled={!target.trim()} onClick={() => batch("moved", "/api/mediapilot/move", { dest: target })}>
               Move
             </button>
-            <button type="button" disabled={!target.trim()} onClick={() => batch("copied", "/api/media/copy", { dest: target })}>
+            <button type="button" disabled={!target.trim()} onClick={() => batch("copied", "/api/mediapilot/copy", { dest: target })}>
               Copy
             </button>
             <button type="button" onClick={downloadZip}>

@@ -11,7 +11,7 @@ function JobRow({ job, queueIndex }: { job: Job; queueIndex?: number }) {
   return (
     <article className="card job-row" data-testid={`job-${job.id}`} data-state={job.state}>
       <header>
-        <Link to={`/train/jobs/${job.id}`} className="job-name">
+        <Link to={`/trainpilot/jobs/${job.id}`} className="job-name">
           #{job.id} {job.name}
         </Link>
         <span className="muted">
@@ -31,20 +31,20 @@ function JobRow({ job, queueIndex }: { job: Job; queueIndex?: number }) {
 /** The queue: running jobs, the waiting line in order, then finished jobs. */
 export function QueueView() {
   const { jobs } = useQueue();
-  const status = useApi<QueueStatus>("/api/train/status");
+  const status = useApi<QueueStatus>("/api/trainpilot/status");
   const queued = jobs?.filter((j) => j.state === "queued") ?? [];
   return (
     <div className="page train">
       <div className="page-head">
         <h1>TrainPilot</h1>
-        <Link to="/train/new" className="button primary-link">
+        <Link to="/trainpilot/new" className="button primary-link">
           New training
         </Link>
       </div>
       <ErrorBanner message={status.error} />
       {status.data && !status.data.worker_running && (
         <p className="hint" role="status">
-          No queue worker is running: queued jobs wait until ControlPilot's worker or <code>lorapilot train worker</code> runs.
+          No queue worker is running: queued jobs wait until ControlPilot's worker or <code>lorapilot trainpilot worker</code> runs.
         </p>
       )}
       {status.data && <p className="muted">GPUs: {status.data.gpus.join(", ")}</p>}

@@ -18,7 +18,7 @@ export function JobActions({
   onDone?: () => void;
 }) {
   const { busy, error, clearError, run } = useAction();
-  const call = (path: string, body?: unknown) => run(() => post(`/api/train/jobs/${job.id}/${path}`, body)).then(onDone);
+  const call = (path: string, body?: unknown) => run(() => post(`/api/trainpilot/jobs/${job.id}/${path}`, body)).then(onDone);
   const finished = job.state === "done" || job.state === "failed" || job.state === "cancelled";
   return (
     <div className="job-actions">
@@ -52,7 +52,7 @@ export function JobActions({
           type="button"
           disabled={busy}
           onClick={() =>
-            run(() => post<Job>(`/api/train/jobs/${job.id}/retry`)).then((j) => j && navigate(`/train/jobs/${j.id}`))
+            run(() => post<Job>(`/api/trainpilot/jobs/${job.id}/retry`)).then((j) => j && navigate(`/trainpilot/jobs/${j.id}`))
           }
         >
           Retry

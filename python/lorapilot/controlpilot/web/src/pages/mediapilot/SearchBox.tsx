@@ -38,7 +38,7 @@ export function SearchBox({ value, onSearch }: { value: string; onSearch: (q: st
     }
     const ctl = new AbortController();
     const timer = window.setTimeout(() => {
-      get<Suggestion[]>(withQuery("/api/media/suggest", { field: token.field, prefix: token.prefix, limit: 12 }), {
+      get<Suggestion[]>(withQuery("/api/mediapilot/suggest", { field: token.field, prefix: token.prefix, limit: 12 }), {
         signal: ctl.signal,
       })
         .then((s) => {

@@ -25,7 +25,7 @@ export function Lightbox({ items, index, onMove, onClose, onTrash, onChanged }: 
   const [tag, setTag] = useState("");
 
   const load = () =>
-    get<MediaDetail>(`/api/media/${item.id}`)
+    get<MediaDetail>(`/api/mediapilot/${item.id}`)
       .then(setDetail)
       .catch((e) => setError(errorMessage(e)));
 
@@ -46,7 +46,7 @@ export function Lightbox({ items, index, onMove, onClose, onTrash, onChanged }: 
       setError(errorMessage(e));
     }
   };
-  const toggleFav = () => act(() => post("/api/media/favourite", { ids: [item.id], value: !(detail?.fav ?? item.fav) }));
+  const toggleFav = () => act(() => post("/api/mediapilot/favourite", { ids: [item.id], value: !(detail?.fav ?? item.fav) }));
   const copyPrompt = async () => {
     if (!detail) return;
     if (await copyText(detail.positive)) setNote("prompt copied");
@@ -54,7 +54,7 @@ export function Lightbox({ items, index, onMove, onClose, onTrash, onChanged }: 
   };
   const sendToComfy = () =>
     act(async () => {
-      const answer = await post<{ prompt_id?: string }>(`/api/media/${item.id}/send-to-comfy`, {});
+      const answer = await post<{ prompt_id?: string }>(`/api/mediapilot/${item.id}/send-to-comfy`, {});
       setNote(`queued in ComfyUI (${answer.prompt_id ?? "ok"})`);
     });
 
@@ -124,7 +124,7 @@ export function Lightbox({ items, index, onMove, onClose, onTrash, onChanged }: 
               <button type="button" onClick={sendToComfy}>
                 Send to ComfyUI
               </button>
-              <a className="button" href={`/api/media/${item.id}/workflow`} download>
+              <a className="button" href={`/api/mediapilot/${item.id}/workflow`} download>
                 Workflow
               </a>
             </>
@@ -177,7 +177,7 @@ export function Lightbox({ items, index, onMove, onClose, onTrash, onChanged }: 
               <div className="tags">
                 {d.tags.map((t) => (
                   <button key={t} type="button" className="tag" title="Remove tag"
-                    onClick={() => act(() => post("/api/media/tags", { ids: [item.id], remove: [t] }))}>
+                    onClick={() => act(() => post("/api/mediapilot/tags", { ids: [item.id], remove: [t] }))}>
                     {t} ✕
                   </button>
                 ))}
@@ -185,7 +185,7 @@ export function Lightbox({ items, index, onMove, onClose, onTrash, onChanged }: 
               <form
                 onSubmit={(e) => {
                   e.preventDefault();
-                  if (tag.trim()) act(() => post("/api/media/tags", { ids: [item.id], add: [tag] })).then(() => setTag(""));
+                  if (tag.trim()) act(() => post("/api/mediapilot/tags", { ids: [item.id], add: [tag] })).then(() => setTag(""));
                 }}
               >
                 <input aria-label="Add tag" placeholder="add a tag…" value={tag} onChange={(e) => setTag(e.target.value)} />

@@ -66,10 +66,10 @@ export function NewTraining() {
   // pointer, or the click that moved the focus there is lost.
   const validation = useAction();
 
-  const datasets = useApi<DatasetInfo[]>("/api/train/datasets");
-  const models = useApi<BaseModel[]>(stage >= 1 ? withQuery("/api/train/models", { family }) : null);
-  const presets = useApi<Preset[]>("/api/train/presets");
-  const choices = useApi<TrainerChoice[]>(stage >= 2 && base ? withQuery("/api/train/trainers", { family, base }) : null);
+  const datasets = useApi<DatasetInfo[]>("/api/trainpilot/datasets");
+  const models = useApi<BaseModel[]>(stage >= 1 ? withQuery("/api/trainpilot/models", { family }) : null);
+  const presets = useApi<Preset[]>("/api/trainpilot/presets");
+  const choices = useApi<TrainerChoice[]>(stage >= 2 && base ? withQuery("/api/trainpilot/trainers", { family, base }) : null);
   const chosen = datasets.data?.find((d) => d.name === dataset);
   const preset = presets.data?.find((p) => p.family === family && p.quality === quality && p.vram_gb === vram);
   const triggerWord = trigger ?? chosen?.trigger_word ?? "";
@@ -90,34 +90,34 @@ export function NewTraining() {
   const draft = () =>
     action.run(async () => {
       const body = { name, dataset, base, family, quality, vram_gb: vram, trainer, trigger_word: triggerWord.trim(), ...parts };
-      const result = await post<{ profile: Profile; issues: Issue[] }>("/api/train/profiles/draft", body);
+      const result = await post<{ profile: Profile; issues: Issue[] }>("/api/trainpilot/profiles/draft", body);
       setProfile(result.profile);
       setIssues(result.issues);
       setStage(3);
     });
   const revalidate = (p: Profile) =>
-    validation.run(async () => setIssues(await post<Issue[]>("/api/train/profiles/validate", p)));
+    validation.run(async () => setIssues(await post<Issue[]>("/api/trainpilot/profiles/validate", p)));
   useEffect(() => {
     if (!editing) return;
     action.run(async () => {
-      const saved = await get<Profile>(`/api/train/profiles/${encodeURIComponent(editing)}`);
+      const saved = await get<Profile>(`/api/trainpilot/profiles/${encodeURIComponent(editing)}`);
       setProfile(saved);
       setSavedAs({ name: editing, path: "" });
-      setIssues(await post<Issue[]>("/api/train/profiles/validate", saved));
+      setIssues(await post<Issue[]>("/api/trainpilot/profiles/validate", saved));
     });
   }, [editing]);
   // Replace a saved file only when it is the one opened or saved here; another profile's name is refused.
   const save = () =>
     action.run(async () => {
       const overwrite = savedAs?.name === profile!.name;
-      const r = await api<{ path: string; issues: Issue[] }>("PUT", withQuery(`/api/train/profiles/${encodeURIComponent(profile!.name)}`, { overwrite }), profile);
+      const r = await api<{ path: string; issues: Issue[] }>("PUT", withQuery(`/api/trainpilot/profiles/${encodeURIComponent(profile!.name)}`, { overwrite }), profile);
       setIssues(r.issues);
       setSavedAs({ name: profile!.name, path: r.path });
     });
   const queue = () =>
     action.run(async () => {
-      const r = await post<{ job: Job }>("/api/train/jobs", { profile });
-      navigate(`/train/jobs/${r.job.id}`);
+      const r = await post<{ job: Job }>("/api/trainpilot/jobs", { profile });
+      navigate(`/trainpilot/jobs/${r.job.id}`);
     });
 
   return (
@@ -242,7 +242,7 @@ function FamilyParts({ family, parts, setParts }: { family: string; parts: Recor
 }
 
 function PartPicker({ slot, value, onChange }: { slot: string; value: string; onChange: (v: string) => void }) {
-  const options = useApi<string[]>(`/api/train/components/${slot}`);
+  const options = useApi<string[]>(`/api/trainpilot/components/${slot}`);
   return (
     <label>
       {slot}

@@ -5,7 +5,7 @@ import { useApi } from "../../hooks/useApi";
 import { ErrorBanner } from "../../components/ErrorBanner";
 
 export function Compare({ items, onClose }: { items: MediaItem[]; onClose: () => void }) {
-  const result = useApi<CompareResult>(`/api/media/compare?ids=${items.map((i) => i.id).join(",")}`);
+  const result = useApi<CompareResult>(`/api/mediapilot/compare?ids=${items.map((i) => i.id).join(",")}`);
   const r = result.data;
   return (
     <div className="lightbox compare" role="dialog" aria-modal="true" aria-label="Compare">

@@ -1,4 +1,4 @@
-// Shapes of /api/media answers (see lorapilot/mediapilot/api.py).
+// Shapes of /api/mediapilot answers (see lorapilot/tools/mediapilot/api.py).
 
 export interface MediaItem {
   id: number;
@@ -76,5 +76,5 @@ export interface CompareResult {
 }
 
 export const thumbUrl = (item: Pick<MediaItem, "id" | "version">, size = 256) =>
-  `/api/media/${item.id}/thumb?size=${size}&v=${item.version}`;
-export const fileUrl = (item: Pick<MediaItem, "id" | "version">) => `/api/media/${item.id}/file?v=${item.version}`;
+  `/api/mediapilot/${item.id}/thumb?size=${size}&v=${item.version}`;
+export const fileUrl = (item: Pick<MediaItem, "id" | "version">) => `/api/mediapilot/${item.id}/file?v=${item.version}`;
