@@ -19,15 +19,19 @@ from pydantic import BaseModel
 from lorapilot.controlpilot.app import create_app
 
 
+_SCALARS = (str, int, float, bool)
+
+
 def _is_pydantic(annotation) -> bool:
-    """A model, or a list / dict / union / Annotated of models (None allowed beside one)."""
+    """A model, or a list / dict / union / Annotated of models (None allowed beside one); a list of plain
+    scalars (``list[str]``: profile names) is a declared shape too. ``dict``, ``Any`` and ``None`` are not."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return True
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin is typing.Annotated:
         return _is_pydantic(args[0])
     if origin in (list, tuple, set, frozenset):
-        return bool(args) and all(_is_pydantic(a) for a in args if a is not Ellipsis)
+        return bool(args) and all(a in _SCALARS or _is_pydantic(a) for a in args if a is not Ellipsis)
     if origin is dict:
         return len(args) == 2 and _is_pydantic(args[1])
     if origin in (typing.Union, types.UnionType):
@@ -77,4 +81,5 @@ def test_the_check_itself_tells_a_model_from_a_bare_dict():
     assert _is_pydantic(Item) and _is_pydantic(list[Item]) and _is_pydantic(dict[str, Item])
     assert _is_pydantic(Item | None) and _is_pydantic(typing.Optional[list[Item]])
     assert not _is_pydantic(dict) and not _is_pydantic(list[dict]) and not _is_pydantic(None)
-    assert not _is_pydantic(typing.Any) and not _is_pydantic(list[str]) and not _is_pydantic(dict[str, typing.Any])
+    assert _is_pydantic(list[str])
+    assert not _is_pydantic(typing.Any) and not _is_pydantic(str) and not _is_pydantic(dict[str, typing.Any])
