@@ -24,7 +24,7 @@ _SCALARS = (str, int, float, bool)
 
 def _is_pydantic(annotation) -> bool:
     """A model, or a list / dict / union / Annotated of models (None allowed beside one); a list of plain
-    scalars (``list[str]``: profile names) is a declared shape too. ``dict``, ``Any`` and ``None`` are not."""
+    scalars (``list[str]``: profile names) or a dict of them (``dict[str, str]``) is a declared shape too. ``dict``, ``Any`` and ``None`` are not."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return True
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
@@ -33,7 +33,7 @@ def _is_pydantic(annotation) -> bool:
     if origin in (list, tuple, set, frozenset):
         return bool(args) and all(a in _SCALARS or _is_pydantic(a) for a in args if a is not Ellipsis)
     if origin is dict:
-        return len(args) == 2 and _is_pydantic(args[1])
+        return len(args) == 2 and (args[1] in _SCALARS or _is_pydantic(args[1]))
     if origin in (typing.Union, types.UnionType):
         models = [a for a in args if a is not type(None)]
         return bool(models) and all(_is_pydantic(a) for a in models)
@@ -81,5 +81,5 @@ def test_the_check_itself_tells_a_model_from_a_bare_dict():
     assert _is_pydantic(Item) and _is_pydantic(list[Item]) and _is_pydantic(dict[str, Item])
     assert _is_pydantic(Item | None) and _is_pydantic(typing.Optional[list[Item]])
     assert not _is_pydantic(dict) and not _is_pydantic(list[dict]) and not _is_pydantic(None)
-    assert _is_pydantic(list[str])
+    assert _is_pydantic(list[str]) and _is_pydantic(dict[str, str])
     assert not _is_pydantic(typing.Any) and not _is_pydantic(str) and not _is_pydantic(dict[str, typing.Any])
