@@ -13,9 +13,10 @@ from pydantic import BaseModel, ConfigDict
 
 class ResponseModel(BaseModel):
     """Base of an API answer. The declared fields are the contract; a key the library adds beside them
-    still goes out (``extra="allow"``) rather than being dropped silently by the response model."""
+    still goes out (``extra="allow"``) rather than being dropped silently by the response model. A field
+    with a default is always sent, so the schema marks it required (the generated types need no ``?``)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", json_schema_serialization_defaults_required=True)
 
 
 TaskStateName = Literal["queued", "running", "done", "failed", "cancelled"]

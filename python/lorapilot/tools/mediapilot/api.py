@@ -17,7 +17,7 @@ from lorapilot.kit.errors import LorapilotError, NotFoundError
 from lorapilot.stack.apimodels import TaskRef
 from lorapilot.tools.mediapilot import organise
 from lorapilot.tools.mediapilot.api_models import (
-    BatchResultView, ChangedCount, ComfyQueued, ComfyWorkflow, CompareResult, EmptyTrashBody, EmptyTrashResult,
+    BatchResultView, ChangedCount, ComfyQueued, ComfyWorkflow, CompareResult, EmptyTrashBody, MediaEmptyTrashResult,
     FavouriteBody, Ids, MediaDetail, MediaPage, MediaRoot, MediaStats, MediaTagCount, MediaTrash, RootAdded, RootBody,
     RootRemoved, SendBody, SuggestValue, TagBody, TransferBody, ZipLink,
 )
@@ -136,7 +136,7 @@ def restore(body: Ids, lib: MediaLibrary = Depends(get_library)) -> BatchResultV
 
 
 @router.post("/trash/empty")
-def empty_trash(body: EmptyTrashBody, lib: MediaLibrary = Depends(get_library)) -> EmptyTrashResult:
+def empty_trash(body: EmptyTrashBody, lib: MediaLibrary = Depends(get_library)) -> MediaEmptyTrashResult:
     """The only way media is deleted for good: explicit, by the policy or everything."""
     return organise.empty_trash(lib, everything=body.all, older_than_days=body.older_than_days)
 

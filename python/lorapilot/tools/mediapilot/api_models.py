@@ -147,7 +147,7 @@ class BatchResultView(ResponseModel):
     failed: dict[str, str] = Field(description="id -> why")
 
 
-class EmptyTrashResult(ResponseModel):
+class MediaEmptyTrashResult(ResponseModel):
     removed: int
     bytes: int
     kept_days: float | None

@@ -16,7 +16,7 @@ from lorapilot.stack.apideps import get_ctx, get_tasks
 from lorapilot.kit.errors import LorapilotError, NotFoundError
 from lorapilot.tools.models.api_models import (
     HashRequest, ManifestView, ModelInspection, ModelList, ModelPath, ModelsTrashed, ModelTasks, ModelTrash,
-    ModelTypes, MoveRequest, PathRequest, PullRequest, RenameRequest,
+    ModelTypes, MoveRequest, PathRequest, PullRequest, ModelRenameRequest,
 )
 from lorapilot.tools.models.detect import FAMILIES, KINDS
 from lorapilot.stack.apimodels import TaskView
@@ -77,7 +77,7 @@ def move(body: MoveRequest, ctx: Context = Depends(get_ctx)) -> ModelPath:
 
 
 @router.post("/rename")
-def rename(body: RenameRequest, ctx: Context = Depends(get_ctx)) -> ModelPath:
+def rename(body: ModelRenameRequest, ctx: Context = Depends(get_ctx)) -> ModelPath:
     return {"path": str(_store(ctx).rename(body.path, body.name))}
 
 

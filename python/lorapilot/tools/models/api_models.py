@@ -20,7 +20,7 @@ class MoveRequest(BaseModel):
     to_type: str
 
 
-class RenameRequest(BaseModel):
+class ModelRenameRequest(BaseModel):
     path: str
     name: str
 
