@@ -91,6 +91,14 @@ class MediaLora(ResponseModel):
     hash: str | None = None
 
 
+class MediaParams(ResponseModel):
+    """Generation parameters the metadata reader found beyond the indexed columns."""
+
+    loras: list[dict[str, Any]] = Field(default_factory=list)
+    extra: dict[str, Any] = Field(default_factory=dict)
+    warnings: list[str] = Field(default_factory=list)
+
+
 class MediaDetail(MediaItem):
     """Everything the index knows about one file: prompts, parameters, LoRAs, tags."""
 
@@ -101,7 +109,7 @@ class MediaDetail(MediaItem):
     gen_width: int | None = None
     gen_height: int | None = None
     denoise: float | None = None
-    params: dict[str, Any] | None = None
+    params: MediaParams | None = None
     loras: list[MediaLora] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
     raw_keys: list[str] = Field(default_factory=list)
@@ -178,6 +186,7 @@ class CompareField(CompareRow):
 
 class CompareLora(CompareRow):
     name: str
+    values: list[float | None] = Field(description="the LoRA's weight in each item (null: not used)")
 
 
 class ComparePrompt(ResponseModel):

@@ -2635,9 +2635,9 @@ export interface components {
             same: boolean;
             /**
              * Values
-             * @description one per item, in the order of ids
+             * @description the LoRA's weight in each item (null: not used)
              */
-            values: unknown[];
+            values: (number | null)[];
         } & {
             [key: string]: unknown;
         };
@@ -3735,10 +3735,7 @@ export interface components {
             name: string;
             /** Negative */
             negative: string | null;
-            /** Params */
-            params: {
-                [key: string]: unknown;
-            } | null;
+            params: components["schemas"]["MediaParams"] | null;
             /** Positive */
             positive: string | null;
             /** Raw Keys */
@@ -3875,6 +3872,24 @@ export interface components {
              * @description only when asked for (total=true)
              */
             total: number | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * MediaParams
+         * @description Generation parameters the metadata reader found beyond the indexed columns.
+         */
+        MediaParams: {
+            /** Extra */
+            extra: {
+                [key: string]: unknown;
+            };
+            /** Loras */
+            loras: {
+                [key: string]: unknown;
+            }[];
+            /** Warnings */
+            warnings: string[];
         } & {
             [key: string]: unknown;
         };

@@ -48,7 +48,7 @@ export function Lightbox({ items, index, onMove, onClose, onTrash, onChanged }: 
   };
   const toggleFav = () => act(() => post("/api/mediapilot/favourite", { ids: [item.id], value: !(detail?.fav ?? item.fav) }));
   const copyPrompt = async () => {
-    if (!detail) return;
+    if (!detail?.positive) return; // the button is disabled then
     if (await copyText(detail.positive)) setNote("prompt copied");
     else setError("the browser did not let the page copy: select the prompt below and copy it");
   };
