@@ -90,6 +90,18 @@ class BaseModelChoice(ResponseModel):
     size: int
 
 
+class FlowDefaultsView(ResponseModel):
+    """Where the new-training flow starts, and why each choice was made."""
+
+    family: str
+    trainer: str
+    quality: str
+    vram_gb: int
+    cpu: bool = Field(description="no GPU found: the CPU preset")
+    gpu_memory_gib: float | None = None
+    reasons: list[str]
+
+
 class TrainerChoice(ResponseModel):
     name: str
     title: str

@@ -1303,6 +1303,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/services/{name}/install": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Install Service
+         * @description Install a component from its pins (what `lorapilot install NAME` does) as a background task.
+         *
+         *     Refused at once (unknown name, git/uv/npm missing, one already running); when it ends, the
+         *     service list is planned again, so its card turns installed without a restart.
+         */
+        post: operations["install_service_api_services__name__install_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/services/{name}/logs": {
         parameters: {
             query?: never;
@@ -2009,6 +2032,27 @@ export interface paths {
         };
         /** Dataset */
         get: operations["dataset_api_trainpilot_datasets__name__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/trainpilot/defaults": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Defaults
+         * @description Where the new-training flow starts: the family of the base models present, an installed trainer,
+         *     the detected GPU's tier (the CPU preset without one), and why each was chosen.
+         */
+        get: operations["defaults_api_trainpilot_defaults_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3050,6 +3094,31 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /**
+         * FlowDefaultsView
+         * @description Where the new-training flow starts, and why each choice was made.
+         */
+        FlowDefaultsView: {
+            /**
+             * Cpu
+             * @description no GPU found: the CPU preset
+             */
+            cpu: boolean;
+            /** Family */
+            family: string;
+            /** Gpu Memory Gib */
+            gpu_memory_gib: number | null;
+            /** Quality */
+            quality: string;
+            /** Reasons */
+            reasons: string[];
+            /** Trainer */
+            trainer: string;
+            /** Vram Gb */
+            vram_gb: number;
+        } & {
+            [key: string]: unknown;
+        };
         /** GpuInfo */
         GpuInfo: {
             /** Index */
@@ -3317,6 +3386,13 @@ export interface components {
             included: string[];
         } & {
             [key: string]: unknown;
+        };
+        /** InstallStarted */
+        InstallStarted: {
+            /** Kind */
+            kind: string;
+            /** Task Id */
+            task_id: string;
         };
         /**
          * IssueView
@@ -4676,6 +4752,10 @@ export interface components {
             port: number;
             /** Ready */
             ready?: boolean | null;
+            /** Restart Reason */
+            restart_reason?: string | null;
+            /** Restarted At */
+            restarted_at?: number | null;
             /**
              * Restarts
              * @default 0
@@ -7373,6 +7453,37 @@ export interface operations {
             };
         };
     };
+    install_service_api_services__name__install_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InstallStarted"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     logs_api_services__name__logs_get: {
         parameters: {
             query?: {
@@ -8657,6 +8768,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    defaults_api_trainpilot_defaults_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlowDefaultsView"];
                 };
             };
         };
