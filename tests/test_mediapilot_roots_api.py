@@ -80,7 +80,7 @@ def test_the_api_adds_only_workspace_folders_or_allowed_ones(tmp_path):
             assert resp.status_code in (400, 404), (refused, resp.status_code, resp.text)
         assert "private" not in ctx.workspace.settings_file.read_text()
         outside = client.post("/api/mediapilot/roots", json={"path": str(tmp_path / "private")})
-        assert "lorapilot media roots add" in outside.json()["detail"]
+        assert "lorapilot mediapilot roots add" in outside.json()["detail"]
         assert client.post("/api/mediapilot/roots", json={"path": str(inside)}).status_code == 200
         assert client.post("/api/mediapilot/roots", json={"path": str(tmp_path / "volumes" / "renders")}).status_code == 200
         for hostile in ("a\x00b", "/" + "x" * 5000, "x" * 300):
