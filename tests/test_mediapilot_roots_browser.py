@@ -26,7 +26,7 @@ def test_roots_panel_add_scan_remove(tmp_path, output_dir):
         mf.png(renders / f"r{i:02d}.png")
     with live_controlpilot(ctx) as server, browser_page() as page:
         page.on("dialog", lambda dialog: dialog.accept())
-        login(page, server, "/mediapilot")
+        login(page, server, "/media")
         page.get_by_test_id("media-count").filter(has_text="1 item(s)").wait_for()
         page.get_by_role("button", name="Roots", exact=True).click()
         panel = page.get_by_label("Media roots")
@@ -53,7 +53,7 @@ def test_roots_panel_add_scan_remove(tmp_path, output_dir):
 
         rows.filter(has_text=str(renders)).get_by_role("button", name=f"Remove {renders}").click()
         page.get_by_role("status").filter(has_text=f"removed {renders}: 40 file(s) left the index").wait_for()
-        rows.filter(has_text=str(renders)).wait_for(state="detached")  # the list reloads after the message
+        rows.filter(has_text=str(renders)).wait_for(state="detached")  # the list reloads after the note
         assert str(renders) not in ctx.workspace.settings_file.read_text()
         assert (renders / "r00.png").exists()
         page.get_by_role("button", name="← Gallery").click()
