@@ -102,4 +102,4 @@ def test_adding_a_root_edits_the_old_media_section_where_the_file_uses_it(tmp_pa
             add_root(lib, str(renders))
     finally:
         lib.close()
-    assert ctx.workspace.settings_file.read_text() == f'[media]\nextra_roots = ["{renders}"]\nwatch = false\n'
+    assert ctx.workspace.settings_file.read_text() == f'[media]\nwatch = false\nextra_roots = ["{renders}"]\n'

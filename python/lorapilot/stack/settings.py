@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Literal
 
-import warnings
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
-
+from lorapilot.kit.models import StrictModel
 from lorapilot.kit.tomlconfig import load_toml_model
 
 SETTINGS_TEMPLATE = """\
@@ -43,11 +43,7 @@ SETTINGS_TEMPLATE = """\
 """
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ComponentOverride(_Strict):
+class ComponentOverride(StrictModel):
     """Per-component changes the user may make without editing component.toml."""
 
     port: int | None = Field(default=None, ge=1, le=65535)  # the service's port (default: its component.toml)
@@ -56,13 +52,14 @@ class ComponentOverride(_Strict):
     env: dict[str, str] = Field(default_factory=dict)  # extra environment variables for its process
 
 
-class ManagerSettings(_Strict):
+class ManagerSettings(StrictModel):
     """``[manager]``: the process manager (process-compose or supervisord)."""
 
-    port: int = Field(default=7870, ge=1, le=65535)  # its API (process-compose) or XML-RPC (supervisord), on 127.0.0.1 only
+    # its API (process-compose) or XML-RPC (supervisord), on 127.0.0.1 only
+    port: int = Field(default=7870, ge=1, le=65535)
 
 
-class ModelsSettings(_Strict):
+class ModelsSettings(StrictModel):
     """``[models]``: the shared model store (models/)."""
 
     extra_roots: list[str] = Field(default_factory=list)  # absolute folders listed beside models/ (a network volume)
@@ -79,7 +76,7 @@ class ModelsSettings(_Strict):
         return value
 
 
-class ControlPilotSettings(_Strict):
+class ControlPilotSettings(StrictModel):
     """``[controlpilot]``: the dashboard's auth, uploads and telemetry."""
 
     # "auto": login required when bound to a non-loopback address; "always": on loopback too.
@@ -104,7 +101,7 @@ class ControlPilotSettings(_Strict):
         return value
 
 
-class CopilotSettings(_Strict):
+class CopilotSettings(StrictModel):
     """``[copilot]``: the Copilot sidecar (see lorapilot.tools.copilot)."""
 
     permit_allow_all: bool = False  # let chats ask for --allow-all-tools/-paths/-urls
@@ -113,7 +110,11 @@ class CopilotSettings(_Strict):
     default_cwd: str = Field(default="outputs", min_length=1)  # where a chat runs unless it names a folder
 
 
-class TrainPilotSettings(_Strict):
+WebhookEvent = Literal["done", "failed", "cancelled"]
+_DEFAULT_WEBHOOK_EVENTS: tuple[WebhookEvent, ...] = ("done", "failed")
+
+
+class TrainPilotSettings(StrictModel):
     """``[trainpilot]``: the training queue (see docs/trainpilot.md)."""
 
     worker: bool = True  # drive the queue from inside ControlPilot (else: `lorapilot trainpilot worker`)
@@ -121,12 +122,13 @@ class TrainPilotSettings(_Strict):
     poll_interval_s: float = Field(default=1.0, gt=0, le=60)  # how often the worker looks at running jobs
     webhook_url: str = ""  # or TRAINPILOT_WEBHOOK_URL in secrets.env
     webhook_format: Literal["json", "discord", "ntfy"] = "json"  # the body the webhook gets
-    webhook_events: list[Literal["done", "failed", "cancelled"]] = Field(default_factory=lambda: ["done", "failed"])  # which endings notify
+    # which endings notify
+    webhook_events: list[WebhookEvent] = Field(default_factory=lambda: list(_DEFAULT_WEBHOOK_EVENTS))
     stop_command: list[str] = Field(default_factory=list)  # argv run once the queue has run empty
     stop_delay_s: float = Field(default=60, ge=0)  # how long the queue stays empty before stop_command runs
 
 
-class MediaSettings(_Strict):
+class MediaSettings(StrictModel):
     """``[mediapilot]`` (the old name ``[media]`` is still read): MediaPilot's folders indexed beside ``outputs/``
     and the trash policy."""
 
@@ -144,10 +146,8 @@ VLM_DEFAULT_PROMPT = (
 )
 
 
-class VLMSettings(BaseModel):
+class VLMSettings(StrictModel):
     """Defaults for the vision-language captioner; a job may override each."""
-
-    model_config = ConfigDict(extra="forbid")
 
     base_url: str = "http://127.0.0.1:8000/v1"  # an OpenAI-compatible server (vLLM, llama.cpp, Ollama...)
     model: str = ""  # the model name that server serves
@@ -158,10 +158,8 @@ class VLMSettings(BaseModel):
     timeout_s: float = Field(default=120.0, gt=0)  # per image
 
 
-class TagPilotSettings(BaseModel):
+class TagPilotSettings(StrictModel):
     """``[tagpilot]``: the taggers and the captioner."""
-
-    model_config = ConfigDict(extra="forbid")
 
     # The WD14 model folder (model.onnx + selected_tags.csv), absolute or relative to the workspace.
     wd14_model_dir: str = ""
@@ -173,7 +171,7 @@ class TagPilotSettings(BaseModel):
 OLD_SECTION_NAMES = {"media": "mediapilot"}
 
 
-class Settings(_Strict):
+class Settings(StrictModel):
     """Everything in ``config/lorapilot.toml``."""
 
     host: str = "0.0.0.0"  # the address services listen on; "127.0.0.1" keeps everything on this machine
@@ -197,11 +195,13 @@ class Settings(_Strict):
                 if old not in data:
                     continue
                 if new in data:
-                    raise ValueError(f"[{old}] and [{new}] are the same section ([{old}] is its old name): "
-                                     f"keep only [{new}]")
+                    raise ValueError(
+                        f"[{old}] and [{new}] are the same section ([{old}] is its old name): keep only [{new}]"
+                    )
                 data[new] = data.pop(old)
-                notes.append(f"[{old}] is now called [{new}]; rename the section (the old name is read "
-                             f"until the next release)")
+                notes.append(
+                    f"[{old}] is now called [{new}]; rename the section (the old name is read until the next release)"
+                )
         settings = handler(data)
         settings._deprecations = notes
         return settings

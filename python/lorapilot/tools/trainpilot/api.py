@@ -19,7 +19,7 @@ from lorapilot.stack.apimodels import TrashItemView
 
 from . import actions
 from . import api_models as m
-from .basemodels import known_prediction, list_base_models, list_components
+from .training_bases import known_prediction, list_base_models, list_components
 from .datasets import inspect_dataset, list_datasets
 from .presets import build_profile, list_presets
 from .profiles import ModelRef, Profile, ProfileStore
