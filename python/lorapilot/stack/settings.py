@@ -64,6 +64,16 @@ class ModelsSettings(_Strict):
     """``[models]``: the shared model store (models/)."""
 
     extra_roots: list[str] = Field(default_factory=list)  # absolute folders listed beside models/ (a network volume)
+    civitai_url: str = ""  # CivitAI's base URL for search, pulls and update checks; "" = $CIVITAI_ENDPOINT or https://civitai.com
+    hf_url: str = ""  # the Hugging Face Hub's base URL; "" = $HF_ENDPOINT or https://huggingface.co
+
+    @field_validator("civitai_url", "hf_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        """A base URL is http(s)://host[:port][/path], or empty for the default."""
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} must start with http:// or https://")
+        return value.rstrip("/")
 
     @field_validator("extra_roots")
     @classmethod
