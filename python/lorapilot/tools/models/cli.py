@@ -299,9 +299,9 @@ def sync_invokeai_cmd(ctx, url, wait_s, retry_failed) -> None:
 
 
 def _add_hub_commands() -> None:
-    from lorapilot.tools.models.cli_hub import outdated_cmd, search_cmd, show_cmd
+    from lorapilot.tools.models.cli_hub import outdated_cmd, push_cmd, search_cmd, show_cmd
 
-    for command in (search_cmd, show_cmd, outdated_cmd):
+    for command in (search_cmd, show_cmd, outdated_cmd, push_cmd):
         models_group.add_command(command)
 
 

@@ -126,3 +126,30 @@ def outdated_cmd(ctx, folder, show_all, as_json) -> None:
         click.echo(line)
     outdated = sum(c.status == "outdated" for c in checks)
     click.echo(f"{outdated} of {len(checks)} models have a newer version")
+
+
+@click.command("push")
+@click.argument("lora")
+@click.argument("target")
+@click.option("--public", is_flag=True, help="Make a new repo public (default: private).")
+@click.option("--message", help="Commit message.")
+@workspace_option
+def push_cmd(ctx, lora, target, public, message) -> None:
+    """Upload LORA to TARGET (hf:user/repo) with a generated model card and its sample images.
+
+    LORA is a path from the current folder or from the store (loras/x.safetensors).
+    The card names the base model, the trigger word and the training settings
+    from TrainPilot's card. Needs a write token: `lorapilot secrets set HF_TOKEN`.
+    """
+    from lorapilot.tools.models import sources
+    from lorapilot.tools.models.cli import _model_file
+    from lorapilot.tools.models.publish import push_lora
+
+    store = _store(ctx)
+    path = _model_file(ctx, lora)
+    click.echo(f"uploading {path.name} to {target} ({'public' if public else 'private'})...")
+    with sources.use_endpoints(store.civitai_url, store.hf_url):
+        result = push_lora(path, target, _tokens(ctx).get("HF_TOKEN", ""), ctx.workspace.root, private=not public, message=message)
+    for name in result.files:
+        click.echo(f"  {name}")
+    click.echo(f"pushed to {result.url} (commit {result.commit[:12]}, {'private' if result.private else 'public'})")
