@@ -87,6 +87,41 @@ class ModelsSettings(_Strict):
         return value
 
 
+SYNC_AREAS = ("loras", "datasets", "outputs", "trainpilot-db")
+
+
+class SyncSettings(_Strict):
+    """``[sync]``: ``lorapilot sync push|pull`` to S3-compatible storage (keys: SYNC_ACCESS_KEY_ID /
+    SYNC_SECRET_ACCESS_KEY in secrets.env)."""
+
+    endpoint_url: str = ""  # an S3-compatible endpoint (MinIO, R2, B2, Wasabi...); "" = AWS S3
+    region: str = "us-east-1"
+    bucket: str = ""  # required to sync
+    prefix: str = "lorapilot"  # keys are <prefix>/<path in the workspace>
+    areas: list[str] = Field(default_factory=lambda: list(SYNC_AREAS))  # of: loras, datasets, outputs, trainpilot-db
+    include: list[str] = Field(default_factory=list)  # glob patterns on the workspace path; empty = everything in the areas
+    exclude: list[str] = Field(default_factory=lambda: ["*.part", "*.part.json", "*.sync-part", "*.sync-part.json", "*/.incoming/*", "*.lock"])
+    multipart_mb: int = Field(default=64, ge=5, le=5120)  # files this big go up in resumable parts of this size
+
+    @field_validator("areas")
+    @classmethod
+    def _known_areas(cls, value: list[str]) -> list[str]:
+        """Each area is one of loras, datasets, outputs, trainpilot-db."""
+        for area in value:
+            if area not in SYNC_AREAS:
+                raise ValueError(f"unknown area {area!r}: use {', '.join(SYNC_AREAS)}")
+        return value
+
+    @field_validator("prefix")
+    @classmethod
+    def _clean_prefix(cls, value: str) -> str:
+        """A key prefix without leading or trailing slashes and no '..'."""
+        value = value.strip("/")
+        if ".." in value.split("/"):
+            raise ValueError(f"{value!r} must not contain '..'")
+        return value
+
+
 class ControlPilotSettings(_Strict):
     """``[controlpilot]``: the dashboard's auth, uploads and telemetry."""
 
@@ -187,6 +222,7 @@ class Settings(_Strict):
     trainpilot: TrainPilotSettings = TrainPilotSettings()
     media: MediaSettings = MediaSettings()
     tagpilot: TagPilotSettings = TagPilotSettings()
+    sync: SyncSettings = SyncSettings()
 
 
 def load_settings(path: Path) -> Settings:
