@@ -153,3 +153,21 @@ def test_cli_and_dashboard_api(s3, tmp_path):
             time.sleep(0.05)
         last = client.get("/api/sync").json()["last"]
     assert last["direction"] == "push" and last["skipped"] == 1
+
+
+@pytest.mark.browser
+def test_dashboard_sync_control_pushes_with_progress(s3, tmp_path, output_dir):
+    from support.browser import browser_page, live_controlpilot, login
+
+    ctx = _workspace(tmp_path / "dash", s3, areas=["outputs"])
+    (ctx.workspace.root / "outputs").mkdir(exist_ok=True)
+    (ctx.workspace.root / "outputs" / "a.png").write_bytes(b"png")
+    with live_controlpilot(ctx) as cp, browser_page() as page:
+        login(page, cp, "/")
+        panel = page.get_by_role("region", name="Sync")
+        panel.get_by_text("s3://lp-sync/t/dash").wait_for()
+        panel.get_by_role("button", name="Push to bucket").click()
+        panel.get_by_test_id("sync-last").filter(has_text="Last push: 1 transferred").wait_for(timeout=30000)
+        page.screenshot(path=output_dir / "dashboard-sync.png", full_page=True)
+        assert page.console_errors == []
+    assert s3.client().get_object(Bucket="lp-sync", Key="t/dash/outputs/a.png")["Body"].read() == b"png"
