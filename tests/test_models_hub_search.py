@@ -151,6 +151,9 @@ def test_api_searches_shows_details_and_pulls_a_result(server, ctx, tmp_path):
         assert version["trained_words"] == ["pxl style", "8bit"] and version["files"][0]["sha256"]
         details = client.get("/api/models/hub/civitai/11").json()
         assert [v["name"] for v in details["versions"]] == ["v2.0", "v1.0"]
+        # A repo id the Hub would never accept is a clear 400, not a crash (found by the API fuzz test).
+        bad_repo = client.get("/api/models/hub/hf/%2Fetc%2Fpasswd")
+        assert bad_repo.status_code == 400 and "not a Hugging Face repo id" in bad_repo.json()["detail"]
         bad = client.get("/api/models/search", params={"family": "sd9"})
         assert bad.status_code == 400 and "family 'sd9'" in bad.json()["detail"]
         task = client.post("/api/models/pull", json={"source": version["pull"]}).json()

@@ -11,6 +11,7 @@ with sizes and LFS sha256 (:func:`hf_details`). Every version names the
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 import httpx
@@ -55,6 +56,7 @@ _CIVITAI_SORT = {"downloads": "Most Downloaded", "newest": "Newest", "rating": "
 _HF_SORT = {"downloads": "downloads", "newest": "created_at", "rating": "likes"}
 _WEIGHTS = (".safetensors", ".sft", ".gguf", ".ckpt", ".pt", ".bin")
 _IMAGES = (".png", ".jpg", ".jpeg", ".webp")
+_HF_REPO = re.compile(r"[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}")
 
 
 class HubFile(BaseModel):
@@ -257,6 +259,8 @@ def _hf_base_tag(family: str | None) -> str | None:
 
 def hf_details(repo_id: str, tokens: dict[str, str], revision: str = "main") -> HubModel:
     """One Hub repo with its files (sizes, LFS sha256), sample images and trigger words."""
+    if not _HF_REPO.fullmatch(repo_id) or ".." in repo_id:
+        raise SourceError(f"{repo_id!r} is not a Hugging Face repo id: expected owner/name")
     api = _hf_api(tokens.get("HF_TOKEN"))
     info = _hf_call(repo_id, lambda: api.model_info(repo_id, revision=revision, files_metadata=True))
     card = info.card_data.to_dict() if info.card_data else {}
