@@ -62,9 +62,7 @@ class ModelsSettings(StrictModel):
     """``[models]``: the shared model store (models/)."""
 
     extra_roots: list[str] = Field(default_factory=list)  # absolute folders listed beside models/ (a network volume)
-    civitai_url: str = (
-        ""  # CivitAI's base URL for search, pulls and update checks; "" = $CIVITAI_ENDPOINT or https://civitai.com
-    )
+    civitai_url: str = ""  # CivitAI's base URL (search, pulls, updates); "" = $CIVITAI_ENDPOINT or civitai.com
     hf_url: str = ""  # the Hugging Face Hub's base URL; "" = $HF_ENDPOINT or https://huggingface.co
 
     @field_validator("civitai_url", "hf_url")
@@ -88,6 +86,7 @@ class ModelsSettings(StrictModel):
 
 
 SYNC_AREAS = ("loras", "datasets", "outputs", "trainpilot-db")
+SYNC_EXCLUDE = ("*.part", "*.part.json", "*.sync-part", "*.sync-part.json", "*/.incoming/*", "*.lock")
 
 
 class SyncSettings(StrictModel):
@@ -99,12 +98,8 @@ class SyncSettings(StrictModel):
     bucket: str = ""  # required to sync
     prefix: str = "lorapilot"  # keys are <prefix>/<path in the workspace>
     areas: list[str] = Field(default_factory=lambda: list(SYNC_AREAS))  # of: loras, datasets, outputs, trainpilot-db
-    include: list[str] = Field(
-        default_factory=list
-    )  # glob patterns on the workspace path; empty = everything in the areas
-    exclude: list[str] = Field(
-        default_factory=lambda: ["*.part", "*.part.json", "*.sync-part", "*.sync-part.json", "*/.incoming/*", "*.lock"]
-    )
+    include: list[str] = Field(default_factory=list)  # globs on the workspace path; empty = all of the areas
+    exclude: list[str] = Field(default_factory=lambda: list(SYNC_EXCLUDE))  # globs left out (path or file name)
     multipart_mb: int = Field(default=64, ge=5, le=5120)  # files this big go up in resumable parts of this size
 
     @field_validator("areas")
