@@ -55,6 +55,7 @@ TOOLS: tuple[Tool, ...] = (
          "lorapilot.tools.mediapilot.api:router", cli_aliases=("media",),
          url_aliases=(("/api/media", "/api/mediapilot"),)),
     Tool("copilot", "Copilot", "lorapilot.tools.copilot.cli:copilot_group", "lorapilot.tools.copilot.proxy:router"),
+    Tool("sync", "Sync", "lorapilot.tools.sync.cli:sync_group", "lorapilot.tools.sync.api:router"),
 )
 
 
