@@ -1060,6 +1060,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/models/hub/civitai/{model_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Civitai Model
+         * @description One CivitAI model with every version, its files, hashes, images and trigger words.
+         */
+        get: operations["civitai_model_api_models_hub_civitai__model_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/models/hub/hf/{repo_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Hf Repo
+         * @description One Hugging Face repo: its model files with sizes and sha256, sample images, trigger words.
+         */
+        get: operations["hf_repo_api_models_hub_hf__repo_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/models/inspect": {
         parameters: {
             query?: never;
@@ -1148,6 +1188,26 @@ export interface paths {
         put?: never;
         /** Rename */
         post: operations["rename_api_models_rename_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/models/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search Hub
+         * @description Search CivitAI or the Hugging Face Hub; each version carries the `pull` source for /api/models/pull.
+         */
+        get: operations["search_hub_api_models_search_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1279,6 +1339,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/models/updates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Last Updates
+         * @description The last update check (empty before the first); POST starts a new one.
+         */
+        get: operations["last_updates_api_models_updates_get"];
+        put?: never;
+        /**
+         * Check Updates
+         * @description Check every model for a newer version (CivitAI by hash, Hub by revision) as a task.
+         */
+        post: operations["check_updates_api_models_updates_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/services": {
         parameters: {
             query?: never;
@@ -1380,6 +1464,66 @@ export interface paths {
          * @description Start, stop or restart one service; answers with its new status.
          */
         post: operations["control_api_services__name___action__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Status
+         * @description Whether sync is set up (never the keys) and how the last run went.
+         */
+        get: operations["status_api_sync_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sync/pull": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pull
+         * @description Start a pull; follow it on the task stream.
+         */
+        post: operations["pull_api_sync_pull_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sync/push": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Push
+         * @description Start a push; follow it on the task stream.
+         */
+        post: operations["push_api_sync_push_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3286,6 +3430,97 @@ export interface components {
             /** Memory Used Bytes */
             memory_used_bytes: number;
         };
+        /** HubFile */
+        HubFile: {
+            /** Name */
+            name: string;
+            /**
+             * Primary
+             * @default false
+             */
+            primary: boolean;
+            /** Sha256 */
+            sha256?: string | null;
+            /**
+             * Size
+             * @description bytes
+             */
+            size?: number | null;
+        };
+        /** HubImage */
+        HubImage: {
+            /** Height */
+            height?: number | null;
+            /** Url */
+            url: string;
+            /** Width */
+            width?: number | null;
+        };
+        /** HubModel */
+        HubModel: {
+            /** Creator */
+            creator?: string | null;
+            /**
+             * Detailed
+             * @description false: ask hf_details for files and sizes
+             * @default true
+             */
+            detailed: boolean;
+            /** Downloads */
+            downloads?: number | null;
+            /** Id */
+            id: string;
+            /** Likes */
+            likes?: number | null;
+            /** Name */
+            name: string;
+            /**
+             * Nsfw
+             * @default false
+             */
+            nsfw: boolean;
+            /**
+             * Site
+             * @enum {string}
+             */
+            site: "civitai" | "hf";
+            /** Tags */
+            tags?: string[];
+            /**
+             * Type
+             * @description the store folder it goes to
+             */
+            type?: string | null;
+            /** Url */
+            url: string;
+            /** Versions */
+            versions?: components["schemas"]["HubVersion"][];
+        };
+        /** HubVersion */
+        HubVersion: {
+            /** Base Model */
+            base_model?: string | null;
+            /** Created */
+            created?: string | null;
+            /** Files */
+            files?: components["schemas"]["HubFile"][];
+            /** Id */
+            id: string;
+            /** Images */
+            images?: components["schemas"]["HubImage"][];
+            /** Name */
+            name: string;
+            /**
+             * Pull
+             * @description the source `models pull` takes for this version (its primary file)
+             */
+            pull: string;
+            /**
+             * Trained Words
+             * @description trigger words
+             */
+            trained_words?: string[];
+        };
         /** Ids */
         Ids: {
             /** Ids */
@@ -4719,6 +4954,16 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** SearchPage */
+        SearchPage: {
+            /** Items */
+            items: components["schemas"]["HubModel"][];
+            /**
+             * Next
+             * @description cursor for the next page (CivitAI)
+             */
+            next?: string | null;
+        };
         /** SecretValue */
         SecretValue: {
             /** Value */
@@ -4876,6 +5121,52 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** SyncStatus */
+        SyncStatus: {
+            /** Areas */
+            areas: string[];
+            /** Bucket */
+            bucket: string;
+            /** Configured */
+            configured: boolean;
+            /** Endpoint Url */
+            endpoint_url: string;
+            /** Last */
+            last?: {
+                [key: string]: unknown;
+            } | null;
+            /** Prefix */
+            prefix: string;
+            /** Problem */
+            problem?: string | null;
+        };
+        /** SyncTask */
+        SyncTask: {
+            /**
+             * Current
+             * @default 0
+             */
+            current: number;
+            /** Error */
+            error?: string | null;
+            /** Id */
+            id: string;
+            /** Kind */
+            kind: string;
+            /**
+             * Message
+             * @default
+             */
+            message: string;
+            /** Result */
+            result?: unknown;
+            /** State */
+            state: string;
+            /** Title */
+            title: string;
+            /** Total */
+            total?: number | null;
+        };
         /**
          * SystemHistory
          * @description Columns of samples, oldest first, averaged into at most ``points`` buckets.
@@ -4967,6 +5258,36 @@ export interface components {
             title: string;
         } & {
             [key: string]: unknown;
+        };
+        /**
+         * TaskStarted
+         * @description A task as the task list shows it; follow it on /api/models/tasks/{id}.
+         */
+        TaskStarted: {
+            /**
+             * Current
+             * @default 0
+             */
+            current: number;
+            /** Error */
+            error?: string | null;
+            /** Id */
+            id: string;
+            /** Kind */
+            kind: string;
+            /**
+             * Message
+             * @default
+             */
+            message: string;
+            /** Result */
+            result?: unknown;
+            /** State */
+            state: string;
+            /** Title */
+            title: string;
+            /** Total */
+            total?: number | null;
         };
         /**
          * TaskView
@@ -5163,6 +5484,44 @@ export interface components {
             source: string;
         } & {
             [key: string]: unknown;
+        };
+        /** UpdateCheck */
+        UpdateCheck: {
+            /**
+             * Current
+             * @description the installed version (CivitAI) or commit (Hub)
+             */
+            current?: string | null;
+            /** Latest */
+            latest?: string | null;
+            /**
+             * Message
+             * @default
+             */
+            message: string;
+            /** Path */
+            path: string;
+            /**
+             * Pull
+             * @description the source that pulls the newer version
+             */
+            pull?: string | null;
+            /** Rel */
+            rel: string;
+            /** Site */
+            site?: ("civitai" | "hf") | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "outdated" | "current" | "unknown" | "error";
+        };
+        /** UpdatesReport */
+        UpdatesReport: {
+            /** Checked At */
+            checked_at?: number | null;
+            /** Models */
+            models: components["schemas"]["UpdateCheck"][];
         };
         /** UploadResult */
         UploadResult: {
@@ -7110,6 +7469,72 @@ export interface operations {
             };
         };
     };
+    civitai_model_api_models_hub_civitai__model_id__get: {
+        parameters: {
+            query?: {
+                nsfw?: boolean;
+            };
+            header?: never;
+            path: {
+                model_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HubModel"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    hf_repo_api_models_hub_hf__repo_id__get: {
+        parameters: {
+            query?: {
+                revision?: string;
+            };
+            header?: never;
+            path: {
+                repo_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HubModel"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     inspect_api_models_inspect_get: {
         parameters: {
             query: {
@@ -7247,6 +7672,46 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ModelPath"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    search_hub_api_models_search_get: {
+        parameters: {
+            query?: {
+                site?: "civitai" | "hf";
+                query?: string;
+                /** @description store folder: loras, checkpoints, ... */
+                type?: string | null;
+                /** @description base family: sd1, sdxl, flux1, ... */
+                family?: string | null;
+                sort?: "downloads" | "newest" | "rating";
+                nsfw?: boolean;
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SearchPage"];
                 };
             };
             /** @description Validation Error */
@@ -7433,6 +7898,46 @@ export interface operations {
             };
         };
     };
+    last_updates_api_models_updates_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UpdatesReport"];
+                };
+            };
+        };
+    };
+    check_updates_api_models_updates_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskStarted"];
+                };
+            };
+        };
+    };
     list_services_api_services_get: {
         parameters: {
             query?: never;
@@ -7576,6 +8081,66 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    status_api_sync_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncStatus"];
+                };
+            };
+        };
+    };
+    pull_api_sync_pull_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncTask"];
+                };
+            };
+        };
+    };
+    push_api_sync_push_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncTask"];
                 };
             };
         };
