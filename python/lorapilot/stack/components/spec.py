@@ -63,9 +63,35 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+class ArchivePin(_Strict):
+    """A source archive of a pinned commit (``lorapilot install NAME --from``): its hash and top folder."""
+
+    sha256: str
+    top: str = Field(description="the folder the archive's tree sits under, e.g. 'comfyui' or 'a/b/c'")
+
+    @field_validator("sha256")
+    @classmethod
+    def _hex(cls, value: str) -> str:
+        if not _SHA256_RE.match(value):
+            raise ValueError(f"sha256 must be 64 lower-case hex digits, got {value!r}")
+        return value
+
+    @field_validator("top")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        parts = value.split("/")
+        if value.startswith("/") or any(p in ("", ".", "..") for p in parts):
+            raise ValueError(f"top must be a relative folder path without '..', got {value!r}")
+        return value
+
+
 class GitPin(_Strict):
     url: str
     rev: str
+    archive: ArchivePin | None = None
 
     @field_validator("rev")
     @classmethod
@@ -85,6 +111,7 @@ class Source(_Strict):
     version: str | None = None
     attr: str | None = Field(default=None, description="nixpkgs attribute, when Nix provides it")
     submodules: dict[str, GitPin] = Field(default_factory=dict)
+    archive: ArchivePin | None = None
     note: str | None = None
 
     @model_validator(mode="after")

@@ -27,6 +27,7 @@ from lorapilot.stack.context import Context
 from lorapilot.kit.errors import LorapilotError, NotFoundError
 from lorapilot.kit.fsutil import atomic_write_text
 from lorapilot.stack.install.git import checkout_pinned
+from lorapilot.stack.install.local import LocalSource, install_local_source, parse_from
 from lorapilot.stack.install.tools import ToolError, require, run
 from lorapilot.kit.progress import Progress, no_progress
 
@@ -80,12 +81,14 @@ def find_target(ctx: Context, name: str) -> InstallTarget:
     raise NotFoundError(f"unknown component {name!r}; installable: {known}")
 
 
-def _steps(target: InstallTarget) -> list[str]:
+def _steps(target: InstallTarget, source_only: bool = False) -> list[str]:
     steps = []
     if target.source.type == "git":
         steps.append("source")
-        if target.name in BUILD_STEPS:
+        if target.name in BUILD_STEPS and not source_only:
             steps.append("build")
+    if source_only:
+        return steps
     if target.has_python_env:
         steps.append("python")
     if target.source.type == "npm":
@@ -100,26 +103,34 @@ class PreparedInstall:
     target: InstallTarget
     steps: list[str]
     tools: dict[str, str | None]
+    local: list[LocalSource] = field(default_factory=list)
 
 
-def prepare_install(ctx: Context, name: str) -> PreparedInstall:
+def prepare_install(
+    ctx: Context, name: str, from_paths: list[str] | tuple[str, ...] = (), source_only: bool = False
+) -> PreparedInstall:
     """Check that ``name`` can be installed here, before anything is written.
 
     Fails at once for an unknown or built-in name, and for a missing git, uv or
-    npm, with a message saying how to get the tool.
+    npm, with a message saying how to get the tool. ``from_paths`` (``--from``):
+    local copies of the pinned source (see :mod:`lorapilot.stack.install.local`);
+    ``source_only``: only the source, no environment or build.
     """
     target = find_target(ctx, name)
     if target.source.type == "builtin":
         raise LorapilotError(f"{name} is part of lorapilot itself: there is nothing to install")
-    steps = _steps(target)
+    local = parse_from(from_paths)
+    if local and target.source.type != "git":
+        raise LorapilotError(f"{name}: --from installs git-pinned sources; {name}'s source is {target.source.type!r}")
+    steps = _steps(target, source_only)
     if not steps:
         raise LorapilotError(f"{name}: its source is {target.source.type!r}, which `lorapilot install` cannot install")
     tools = {
-        "git": require("git", f"check out {name}'s pinned source") if "source" in steps else None,
+        "git": require("git", f"check out {name}'s pinned source") if "source" in steps and not local else None,
         "uv": require("uv", f"create {name}'s Python environment from its uv.lock") if "python" in steps else None,
         "npm": require("npm", f"install {name}'s npm packages") if ("npm" in steps or "build" in steps) else None,
     }
-    return PreparedInstall(target, steps, tools)
+    return PreparedInstall(target, steps, tools, local)
 
 
 def install(
@@ -148,7 +159,15 @@ def install(
         return on_line
 
     for index, step in enumerate(steps):
-        if step == "source":
+        if step == "source" and prepared.local:
+            src = state / "src"
+            reporter(index, f"installing {name}'s pinned source from {prepared.local[0].file}")
+            changed, notes = install_local_source(name, target.source, prepared.local, src, cancel)
+            result.src = src
+            result.done.append(f"{'installed' if changed else 'kept'} {src} at {target.source.rev[:12]} "
+                               f"from {', '.join(str(item.file) for item in prepared.local)}")
+            result.done.extend(notes)
+        elif step == "source":
             src = state / "src"
             on_line = reporter(index, f"fetching {target.source.url} @ {target.source.rev[:12]}")
             changed = checkout_pinned(tools["git"], target.source, src, on_line, cancel)
