@@ -13,7 +13,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_roots_panel_add_scan_remove(tmp_path, output_dir):
-    ctx, lib = make_library(tmp_path, media={"watch": False})
+    ctx, lib = make_library(tmp_path, media={"watch": False, "api_allowed_roots": [str(tmp_path)]})
     mf.png(ctx.workspace.outputs / "o.png")
     volume = tmp_path / "volume"
     volume.mkdir()
