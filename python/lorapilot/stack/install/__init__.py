@@ -29,6 +29,7 @@ from lorapilot.kit.fsutil import atomic_write_text
 from lorapilot.stack.install import native_trainer
 from lorapilot.stack.install.git import checkout_pinned
 from lorapilot.stack.install.local import LocalSource, install_local_source, parse_from
+from lorapilot.stack.install.nodeengine import check_node_engine
 from lorapilot.stack.install.tools import ToolError, require, run
 from lorapilot.kit.progress import Progress, no_progress
 
@@ -282,6 +283,11 @@ def _npm_install(target: InstallTarget, venv: Path, on_line, cancel) -> Path:
     """
     source = target.source
     lock = target.folder / "package-lock.json"
+    if not lock.is_file():
+        on_line(f"checking {source.package}@{source.version}'s engines.node")
+        problem = check_node_engine(source.package, source.version)
+        if problem:
+            raise ToolError(problem)
     venv.mkdir(parents=True, exist_ok=True)
     if lock.is_file():
         app_dir = venv.parent
