@@ -176,6 +176,20 @@ def test_a_folder_source_is_copied_and_a_checkout_at_another_rev_refused(pinned,
     _assert_nothing_installed(other_ws)
 
 
+def test_a_folder_with_a_link_out_of_the_tree_is_refused(pinned, tmp_path):
+    folder = tmp_path / "linked"
+    (folder / "docs").mkdir(parents=True)
+    (folder / "main.py").write_text("print('pinned')\n")
+    (folder / "docs" / "readme").symlink_to("../main.py")  # inside: fine
+    (folder / "secrets").symlink_to("/etc")
+    with pytest.raises(UnsafeArchiveError, match=r"secrets: a link to /etc, outside"):
+        _install(pinned["ctx"], str(folder))
+    _assert_nothing_installed(pinned["ctx"])
+    (folder / "secrets").unlink()
+    _install(pinned["ctx"], str(folder))
+    assert (_state(pinned["ctx"]) / "src" / "docs" / "readme").read_text() == "print('pinned')\n"
+
+
 def test_an_interrupted_install_leaves_nothing(pinned, monkeypatch):
     ctx, archives = pinned["ctx"], pinned["archives"]
     cancel = threading.Event()

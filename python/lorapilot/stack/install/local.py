@@ -18,7 +18,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from lorapilot.kit.archive import ArchiveLimits
+from lorapilot.kit.archive import ArchiveLimits, UnsafeArchiveError
 from lorapilot.kit.errors import ConflictError, LorapilotError, NotFoundError
 from lorapilot.kit.progress import check_cancel
 from lorapilot.kit.tararchive import extract_archive, is_tar_name, sha256_file
@@ -100,7 +100,18 @@ def _tree_of_folder(name: str, what: str, folder: Path, pin: GitPin | Source) ->
         )
     if not any(folder.iterdir()):
         raise SourceMismatchError(f"{folder}: empty folder; expected {what} of {name}")
+    _refuse_escaping_links(folder)
     return folder
+
+
+def _refuse_escaping_links(folder: Path) -> None:
+    """Links are copied as links (a checkout's own relative links stay valid); none may point out of the tree."""
+    root = folder.resolve()
+    for path in folder.rglob("*"):
+        if path.is_symlink():
+            target = (path.parent / path.readlink()).resolve()
+            if target != root and root not in target.parents:
+                raise UnsafeArchiveError(f"{path}: a link to {path.readlink()}, outside {folder}")
 
 
 def _place(name: str, what: str, local: Path, pin: GitPin | Source, dest: Path, work: Path, cancel) -> dict:
@@ -161,6 +172,8 @@ def install_local_source(
         "sha256"
     ) == _maybe_hash(mains[0].file, cancel):
         return False, [f"kept {target}: already installed from {mains[0].file}"]
+    if head_of(target) == source.rev:
+        return False, [f"kept {target}: a git checkout at the pinned {source.rev[:12]}"]
     if target.exists():
         raise ConflictError(f"{target} already exists; move it away (it may hold changes) to install from {mains[0].file}")
 
