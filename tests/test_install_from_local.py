@@ -25,7 +25,7 @@ from lorapilot.stack.context import Context
 from lorapilot.stack.install import install, prepare_install
 from lorapilot.stack.install import local as local_mod
 from lorapilot.stack.install.local import SourceMismatchError
-from lorapilot.stack.manifest import load_manifest
+from lorapilot.stack.component_paths import load_manifest
 from lorapilot.stack.workspace.layout import Workspace
 from support.workspaces import free_port
 
