@@ -122,6 +122,12 @@ class TrainPilotSettings(_Strict):
     webhook_events: list[Literal["done", "failed", "cancelled"]] = Field(default_factory=lambda: ["done", "failed"])  # which endings notify
     stop_command: list[str] = Field(default_factory=list)  # argv run once the queue has run empty
     stop_delay_s: float = Field(default=60, ge=0)  # how long the queue stays empty before stop_command runs
+    # A test grid (checkpoints × LoRA weights × sample prompts) after each finished job: "auto" renders it
+    # when it has at most grid_auto_max_cells images, "always" whatever its size, "never" not at all.
+    grid_after_training: Literal["auto", "always", "never"] = "auto"
+    grid_auto_max_cells: int = Field(default=24, ge=1)  # the largest grid "auto" renders unasked
+    grid_weights: list[float] = Field(default_factory=lambda: [0.6, 0.8, 1.0])  # LoRA strengths of the automatic grid
+    grid_renderer: Literal["auto", "comfyui", "native"] = "auto"  # auto: ComfyUI's API when it answers, else diffusers
 
 
 class MediaSettings(_Strict):
