@@ -81,7 +81,7 @@ class ComfyRenderer:
     def __init__(self, plan: GridPlan, url: str, models_root: Path, timeout_s: float = 1800, poll_s: float = 0.5):
         import httpx
 
-        from lorapilot.tools.mediapilot.comfy_send import check_loopback
+        from lorapilot.tools.mediapilot import check_loopback
 
         check_loopback(url)
         self.plan, self.url, self.models_root = plan, url.rstrip("/"), models_root

@@ -54,7 +54,7 @@ def plan_for_job(ctx: Context, job_id: int, weights: list[float] | None = None, 
 
 def choose_renderer(ctx: Context, plan: GridPlan, which: str = "auto"):
     """ComfyUI's API when ComfyUI is enabled and answering (or asked for), else diffusers here."""
-    from lorapilot.tools.mediapilot.comfy_send import comfy_url
+    from lorapilot.tools.mediapilot import comfy_url
 
     from .comfy import ComfyRenderer, comfy_running
 
