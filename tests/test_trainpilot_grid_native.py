@@ -11,7 +11,7 @@ import pytest
 from lorapilot.kit.errors import ConfigError, LorapilotError
 
 tiny_sd = pytest.importorskip("support.tiny_sd", reason="tests/support/tiny_sd.py is missing")
-pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.timeout(900)]  # one real training run, then renders
 
 
 @pytest.fixture(scope="module")
@@ -153,3 +153,90 @@ def test_patching_restores_the_exact_weights_and_refuses_a_foreign_lora(tmp_path
     save_file({"lora_te_x.lora_down.weight": torch.ones(1, 1), "lora_te_x.lora_up.weight": torch.ones(1, 1)}, str(foreign))
     with pytest.raises(LorapilotError, match="match nothing in the base model"):
         PatchedLora(targets, read_kohya(foreign), 1.0, str(foreign))
+
+
+def test_grid_from_the_cli_with_a_progress_bar(trained, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    ctx, job = trained
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("tok, yellow, square\n", encoding="utf-8")
+    cmd = [sys.executable, "-m", "lorapilot", "train", "grid", str(job.id), "--weights", "0.8", "--prompts", str(prompts),
+           "--checkpoints", "1", "--renderer", "native", "-w", str(ctx.workspace.root)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "COLUMNS": "160"}, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "1 images (1 rows × 1 prompts) by native" in proc.stdout and "grid/grid.png" in proc.stdout
+    assert "grid for job" in proc.stderr and "1/1" in proc.stderr  # the rich progress bar
+    bad = subprocess.run(cmd[:6] + ["--weights", "0.8,heavy", "-w", str(ctx.workspace.root)], capture_output=True,
+                         text=True, timeout=120)
+    assert bad.returncode != 0 and "'heavy' is not a number" in bad.stderr
+
+
+def test_grid_through_the_api_as_a_task(trained):
+    import time
+
+    from support.api import make_client
+
+    ctx, job = trained
+    client = make_client(ctx)
+    started = client.post(f"/api/train/jobs/{job.id}/grid", json={"weights": [1.0], "prompts": ["tok, red, stripe"],
+                                                                   "checkpoints": "last", "renderer": "native"})
+    assert started.status_code == 200, started.text
+    assert started.json()["cells"] == 1
+    deadline = time.monotonic() + 300
+    while True:
+        status = client.get(f"/api/train/jobs/{job.id}/grid").json()
+        if status["task"]["state"] in ("done", "failed") or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert status["task"]["state"] == "done", status["task"]["error"]
+    assert status["task"]["current"] == status["task"]["total"] == 1
+    manifest = status["manifest"]
+    assert manifest["rows"] == ["final × 1"] and manifest["cols"] == ["tok, red, stripe"]
+    image = client.get(f"/api/train/jobs/{job.id}/file", params={"path": f"{status['folder']}/{manifest['grid']}"})
+    assert image.status_code == 200 and image.content[:4] == b"\x89PNG"
+    bad = client.post(f"/api/train/jobs/{job.id}/grid", json={"weights": [9.0]})
+    assert bad.status_code == 400 and "outside" in bad.text
+    bad = client.post(f"/api/train/jobs/{job.id}/grid", json={"checkpoints": "some"})
+    assert bad.status_code == 422
+
+
+@pytest.mark.browser
+def test_job_page_shows_the_grid_and_opens_a_cell_in_compare(trained, output_dir):
+    from playwright.sync_api import expect
+
+    from lorapilot.tools.mediapilot.library import MediaLibrary
+    from lorapilot.tools.trainpilot.grid import plan_for_job, render_job_grid
+    from support.browser import browser_page, live_controlpilot, login, require_browser
+
+    require_browser()
+    ctx, job = trained
+    render_job_grid(ctx, plan_for_job(ctx, job.id, weights=[0.0, 1.0]), "native")
+    lib = MediaLibrary.open(ctx)
+    lib.scan()
+    lib.close()
+    with live_controlpilot(ctx) as server, browser_page() as page:
+        login(page, server, f"/train/jobs/{job.id}")
+        grid = page.get_by_label("Test grid")
+        table = grid.locator("table.lora-grid")
+        expect(table.get_by_role("columnheader", name="tok, blue, stripe")).to_be_visible()
+        expect(table.get_by_role("rowheader", name="step 2 × 1")).to_be_visible()
+        expect(table.locator("img")).to_have_count(8)
+        page.wait_for_function("[...document.querySelectorAll('table.lora-grid img')].every(i => i.complete && i.naturalWidth > 0)")
+        grid.screenshot(path=output_dir / "job-grid.png")
+        page.screenshot(path=output_dir / "job-page.png", full_page=True)
+        table.get_by_role("link", name="final × 1, tok, red, square").click()  # final checkpoint at weight 1
+        compare = page.get_by_role("dialog", name="Compare")
+        expect(compare.locator("img")).to_have_count(2)  # step 2 and final, same weight and prompt
+        expect(compare.get_by_role("heading", name="Compare 2")).to_be_visible()
+        page.screenshot(path=output_dir / "compare.png", full_page=True)
+
+        # Back on the job page, render again: the task's live progress, then the new grid.
+        page.go_back()
+        grid.get_by_label("Weights").fill("0.5")
+        grid.get_by_label("Checkpoints").select_option("last")
+        grid.get_by_role("button", name="Render again").click()
+        expect(table.locator("img")).to_have_count(2, timeout=120_000)
+        expect(table.get_by_role("rowheader", name="final × 0.5")).to_be_visible()

@@ -24,12 +24,12 @@ def grid_dir(job) -> Path:
 def plan_for_job(ctx: Context, job_id: int, weights: list[float] | None = None, prompts: list[str] | None = None,
                  checkpoints: str = "all") -> GridPlan:
     """The grid of job ``job_id``: which checkpoints, weights and prompts (the profile's sample prompts by default)."""
-    from ..actions import _with_store
+    from ..actions import get_job
     from ..adapters import get_adapter
     from ..basemodels import resolve_model
     from ..runner import spec_for
 
-    job = _with_store(ctx, lambda s: s.get(job_id))
+    job = get_job(ctx, job_id)
     outputs = get_adapter(job.trainer).find_outputs(spec_for(ctx, job))
     profile = job.profile
     sample, model, dataset = profile.get("sample", {}), profile.get("model", {}), profile.get("dataset", {})
@@ -76,9 +76,9 @@ def choose_renderer(ctx: Context, plan: GridPlan, which: str = "auto"):
 
 def render_job_grid(ctx: Context, plan: GridPlan, renderer: str = "auto", progress=None, cancel=None) -> dict:
     """Render ``plan`` into the job's ``grid/`` folder; returns the manifest."""
-    from ..actions import _with_store
+    from ..actions import get_job
 
-    job = _with_store(ctx, lambda s: s.get(plan.job_id))
+    job = get_job(ctx, plan.job_id)
     engine = choose_renderer(ctx, plan, renderer)
     try:
         return render_grid(plan, grid_dir(job), engine, progress=progress, cancel=cancel,
