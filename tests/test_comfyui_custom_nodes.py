@@ -100,3 +100,74 @@ def test_workspace_nodes_and_overlay_are_wired_into_the_launch(tmp_path):
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
                          env={"PYTHONPATH": plan.env["PYTHONPATH"], "PATH": "/usr/bin:/bin"})
     assert out.stdout.strip() == "HI!", out.stderr
+
+
+def _component_with_nodes(tmp_path, node_requirements: dict[str, str]):
+    """A ComfyUI-like component (local git upstreams, a uv.lock with tinydep 1.0) pinning the given nodes."""
+    import os
+
+    import tomli_w
+
+    from lorapilot.stack.context import Context
+    from lorapilot.stack.manifest import load_manifest
+    from lorapilot.stack.workspace.layout import Workspace
+    from support.upstreams import make_repo, make_wheel
+    from support.workspaces import free_port
+
+    py = f"{sys.version_info.major}.{sys.version_info.minor}"
+    repos = tmp_path / "upstream"
+    app = make_repo(repos / "app", [{"main.py": "print('comfy')\n", "custom_nodes/example_node.py.example": "# upstream's\n"}])
+    comp = tmp_path / "components" / "comfyish"
+    comp.mkdir(parents=True)
+    (comp / "component.toml").write_text(tomli_w.dumps({
+        "name": "comfyish", "title": "Comfyish", "description": "test", "category": "inference", "port": free_port(),
+        "run": {"command": ["{python}", "main.py"], "cwd": "{src}"},
+        "source": {"type": "git", "url": (repos / "app").as_uri(), "rev": app[0]}}))
+    make_wheel(comp / "wheels", "tinydep", "1.0", "VALUE = 42\n")
+    (comp / "pyproject.toml").write_text(
+        f'[project]\nname = "env"\nversion = "0"\nrequires-python = "=={py}.*"\ndependencies = ["tinydep==1.0"]\n'
+        '[tool.uv]\npackage = false\n[tool.uv.sources]\ntinydep = { path = "wheels/tinydep-1.0-py3-none-any.whl" }\n')
+    (comp / ".python-version").write_text(py + "\n")
+    uv = str(Path(sys.executable).parent / "uv")
+    locked = subprocess.run([uv, "lock", "--offline"], cwd=comp, capture_output=True, text=True,
+                            env={**os.environ, "UV_CACHE_DIR": str(tmp_path / "uv-cache")})
+    assert locked.returncode == 0, locked.stderr
+    entries = []
+    for name, requirements in node_requirements.items():
+        rev = make_repo(repos / name, [{"__init__.py": "NODE_CLASS_MAPPINGS = {}\n", "requirements.txt": requirements}])[0]
+        entries.append({"name": name, "repository": (repos / name).as_uri(), "rev": rev,
+                        "hash": "sha256-FV/JblUjWIN3oBRM+TR+OCNFNx22chw7XyHfGgtKFuE="})
+    (comp / "custom-nodes.toml").write_text(tomli_w.dumps({"node": entries}))
+    return Context(workspace=Workspace(tmp_path / "ws"), manifest=load_manifest(None), components_dir=comp.parent)
+
+
+@pytest.fixture
+def offline_uv(monkeypatch, tmp_path):
+    import os
+
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("UV_OFFLINE", "1")
+    monkeypatch.setenv("UV_PYTHON_DOWNLOADS", "never")
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+
+
+def test_install_places_the_pinned_nodes(tmp_path, offline_uv):
+    from lorapilot.stack.install import install
+
+    ctx = _component_with_nodes(tmp_path, {"GoodNode": "tinydep>=1.0\nextra-pkg\n"})
+    result = install(ctx, "comfyish")
+    node = result.src / "custom_nodes" / "GoodNode"
+    assert (node / "__init__.py").is_file()
+    assert any("placed custom node GoodNode" in d and "not in the lock: extra-pkg" in d for d in result.done)
+    again = install(ctx, "comfyish")
+    assert any(d.startswith("kept custom node GoodNode") for d in again.done)
+
+
+def test_install_refuses_a_conflicting_node_naming_the_package(tmp_path, offline_uv):
+    from lorapilot.stack.install import install
+
+    ctx = _component_with_nodes(tmp_path, {"OldNode": "tinydep<1.0\n"})
+    with pytest.raises(ConflictError, match=r"OldNode conflicts .*tinydep<1.0 \(locked: tinydep 1.0\)"):
+        install(ctx, "comfyish")
+    custom = ctx.workspace.state_dir("comfyish") / "src" / "custom_nodes"
+    assert sorted(p.name for p in custom.iterdir()) == ["example_node.py.example"]  # nothing half-placed

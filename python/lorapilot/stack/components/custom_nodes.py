@@ -21,7 +21,8 @@ from lorapilot.kit.errors import ConfigError, ConflictError
 
 class CustomNode(BaseModel, extra="forbid"):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # the folder under custom_nodes/
-    repository: str = Field(pattern=r"^https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+    # GitHub for the image (Nix fetches it by hash); a local file:// repository for offline installs and tests.
+    repository: str = Field(pattern=r"^(https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+|file:///\S+)$")
     rev: str = Field(pattern=r"^[0-9a-f]{40}$")
     hash: str = Field(pattern=r"^sha256-[A-Za-z0-9+/]{43}=$")
 
@@ -98,14 +99,14 @@ def check_requirements(lines: list[str], locked: dict[str, str], source: str = "
     return RequirementCheck(conflicts, satisfied, missing)
 
 
-def ensure_fits(node_dir: Path, locked: dict[str, str]) -> RequirementCheck:
+def ensure_fits(node_dir: Path, locked: dict[str, str], name: str | None = None) -> RequirementCheck:
     """Check ``node_dir/requirements.txt`` (if any); refuse a node that conflicts, naming the package."""
     req_file = node_dir / "requirements.txt"
     if not req_file.is_file():
         return RequirementCheck([], [], [])
     result = check_requirements(req_file.read_text(encoding="utf-8").splitlines(), locked, str(req_file))
     if result.conflicts:
-        raise ConflictError(f"custom node {node_dir.name} conflicts with ComfyUI's locked environment: "
+        raise ConflictError(f"custom node {name or node_dir.name} conflicts with ComfyUI's locked environment: "
                             + "; ".join(result.conflicts))
     return result
 

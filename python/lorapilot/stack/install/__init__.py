@@ -28,6 +28,7 @@ from lorapilot.kit.errors import LorapilotError, NotFoundError
 from lorapilot.kit.fsutil import atomic_write_text
 from lorapilot.stack.install import native_trainer
 from lorapilot.stack.install.git import checkout_pinned
+from lorapilot.stack.install.nodes import place_pinned_nodes
 from lorapilot.stack.install.tools import ToolError, require, run
 from lorapilot.kit.progress import Progress, no_progress
 
@@ -200,6 +201,7 @@ def install(
             changed = checkout_pinned(tools["git"], target.source, src, on_line, cancel)
             result.src = src
             result.done.append(f"{'checked out' if changed else 'kept'} {src} at {target.source.rev[:12]}")
+            result.done += place_pinned_nodes(tools["git"], target.folder, src / "custom_nodes", on_line, cancel)
         elif step == "build":
             subdir, commands, built_marker = BUILD_STEPS[name]
             cwd = state / "src" / subdir
