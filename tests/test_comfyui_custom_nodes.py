@@ -109,7 +109,7 @@ def _component_with_nodes(tmp_path, node_requirements: dict[str, str]):
     import tomli_w
 
     from lorapilot.stack.context import Context
-    from lorapilot.stack.manifest import load_manifest
+    from lorapilot.stack.component_paths import load_manifest
     from lorapilot.stack.workspace.layout import Workspace
     from support.upstreams import make_repo, make_wheel
     from support.workspaces import free_port

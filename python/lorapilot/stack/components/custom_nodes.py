@@ -106,8 +106,10 @@ def ensure_fits(node_dir: Path, locked: dict[str, str], name: str | None = None)
         return RequirementCheck([], [], [])
     result = check_requirements(req_file.read_text(encoding="utf-8").splitlines(), locked, str(req_file))
     if result.conflicts:
-        raise ConflictError(f"custom node {name or node_dir.name} conflicts with ComfyUI's locked environment: "
-                            + "; ".join(result.conflicts))
+        raise ConflictError(
+            f"custom node {name or node_dir.name} conflicts with ComfyUI's locked environment: "
+            + "; ".join(result.conflicts)
+        )
     return result
 
 
@@ -121,8 +123,20 @@ def overlay_dir(comfy_state: Path) -> Path:
     return comfy_state / "overlay"
 
 
-def overlay_install_command(uv: str, python: Path, comfy_state: Path, packages: list[str], lock_constraints: Path) -> list[str]:
+def overlay_install_command(
+    uv: str, python: Path, comfy_state: Path, packages: list[str], lock_constraints: Path
+) -> list[str]:
     """The ``uv pip install`` that puts a user's node packages in the overlay, constrained to the lock's versions
     (so nothing the pinned environment has is replaced)."""
-    return [uv, "pip", "install", "--python", str(python), "--target", str(overlay_dir(comfy_state)),
-            "--constraint", str(lock_constraints), *packages]
+    return [
+        uv,
+        "pip",
+        "install",
+        "--python",
+        str(python),
+        "--target",
+        str(overlay_dir(comfy_state)),
+        "--constraint",
+        str(lock_constraints),
+        *packages,
+    ]

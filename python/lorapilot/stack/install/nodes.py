@@ -16,8 +16,13 @@ from .git import fetch_commit, head_of
 NODES_FILE = "custom-nodes.toml"
 
 
-def place_pinned_nodes(git: str, component_folder: Path, custom_nodes: Path,
-                       on_line: Callable[[str], None] | None = None, cancel: threading.Event | None = None) -> list[str]:
+def place_pinned_nodes(
+    git: str,
+    component_folder: Path,
+    custom_nodes: Path,
+    on_line: Callable[[str], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> list[str]:
     """Check out each pinned node at its rev into ``custom_nodes/<name>``; returns what was done.
 
     A node is fetched into a temporary folder and checked against the lock before it is renamed into

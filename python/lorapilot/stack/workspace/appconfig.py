@@ -15,8 +15,8 @@ import yaml
 
 from lorapilot.kit.errors import ConfigError
 from lorapilot.kit.fsutil import write_if_changed
-from lorapilot.stack.workspace.layout import MODEL_FOLDERS, Workspace
 from lorapilot.stack.components.custom_nodes import overlay_dir, user_nodes_dir
+from lorapilot.stack.workspace.layout import MODEL_FOLDERS, Workspace
 
 MANAGED_MARKER = "# Managed by LoRA Pilot"
 COMFY_SECTION = "lorapilot"
@@ -116,13 +116,22 @@ def write_comfy_paths(ws: Workspace, extra_roots: list[str]) -> tuple[Path, str]
     path = ws.state_dir("comfyui") / "extra_model_paths.yaml"
     # ComfyUI refuses a --user-directory that does not exist.
     # custom_nodes/ and overlay/: a user's own nodes and their packages (see stack.components.custom_nodes).
-    for folder in (path.parent / "input", path.parent / "user", ws.cache / "comfy-temp",
-                   user_nodes_dir(path.parent), overlay_dir(path.parent)):
+    for folder in (
+        path.parent / "input",
+        path.parent / "user",
+        ws.cache / "comfy-temp",
+        user_nodes_dir(path.parent),
+        overlay_dir(path.parent),
+    ):
         folder.mkdir(parents=True, exist_ok=True)
     existed = path.exists()
-    existing = path.read_text(encoding="utf-8") if existed else (
-        "# ComfyUI model folders. LoRA Pilot manages the `lorapilot` sections;\n"
-        "# add your own sections below and they are kept as written.\n"
+    existing = (
+        path.read_text(encoding="utf-8")
+        if existed
+        else (
+            "# ComfyUI model folders. LoRA Pilot manages the `lorapilot` sections;\n"
+            "# add your own sections below and they are kept as written.\n"
+        )
     )
     if existed:
         try:

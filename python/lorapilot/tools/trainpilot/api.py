@@ -19,7 +19,7 @@ from lorapilot.kit.tasks import TaskManager
 from lorapilot.stack.apideps import get_ctx, get_tasks
 
 from . import actions
-from .basemodels import known_prediction, list_base_models, list_components
+from .training_bases import known_prediction, list_base_models, list_components
 from .datasets import inspect_dataset, list_datasets
 from .grid.schema import GridManifest, GridRequest, GridStarted, GridStatus, GridTask
 from .presets import build_profile, list_presets

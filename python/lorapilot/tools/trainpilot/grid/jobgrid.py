@@ -26,8 +26,8 @@ def plan_for_job(ctx: Context, job_id: int, weights: list[float] | None = None, 
     """The grid of job ``job_id``: which checkpoints, weights and prompts (the profile's sample prompts by default)."""
     from ..actions import get_job
     from ..adapters import get_adapter
-    from ..basemodels import resolve_model
-    from ..runner import spec_for
+    from ..training_bases import resolve_model
+    from ..job_processes import spec_for
 
     job = get_job(ctx, job_id)
     outputs = get_adapter(job.trainer).find_outputs(spec_for(ctx, job))
