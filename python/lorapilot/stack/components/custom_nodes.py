@@ -74,7 +74,9 @@ def check_requirements(lines: list[str], locked: dict[str, str], source: str = "
     from packaging.requirements import InvalidRequirement, Requirement
     from packaging.version import InvalidVersion, Version
 
-    conflicts, satisfied, missing = [], [], []
+    conflicts: list[str] = []
+    satisfied: list[str] = []
+    missing: list[str] = []
     for number, raw in enumerate(lines, 1):
         line = raw.split(" #", 1)[0].strip()
         if not line or line.startswith("#"):
