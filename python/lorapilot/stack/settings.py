@@ -62,6 +62,16 @@ class ModelsSettings(StrictModel):
     """``[models]``: the shared model store (models/)."""
 
     extra_roots: list[str] = Field(default_factory=list)  # absolute folders listed beside models/ (a network volume)
+    civitai_url: str = ""  # CivitAI's base URL (search, pulls, updates); "" = $CIVITAI_ENDPOINT or civitai.com
+    hf_url: str = ""  # the Hugging Face Hub's base URL; "" = $HF_ENDPOINT or https://huggingface.co
+
+    @field_validator("civitai_url", "hf_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        """A base URL is http(s)://host[:port][/path], or empty for the default."""
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} must start with http:// or https://")
+        return value.rstrip("/")
 
     @field_validator("extra_roots")
     @classmethod
@@ -72,6 +82,42 @@ class ModelsSettings(StrictModel):
                 raise ValueError(f"{root!r} must be an absolute path")
         if len(set(value)) != len(value):
             raise ValueError("a root is listed twice")
+        return value
+
+
+SYNC_AREAS = ("loras", "datasets", "outputs", "trainpilot-db")
+SYNC_EXCLUDE = ("*.part", "*.part.json", "*.sync-part", "*.sync-part.json", "*/.incoming/*", "*.lock")
+
+
+class SyncSettings(StrictModel):
+    """``[sync]``: ``lorapilot sync push|pull`` to S3-compatible storage (keys: SYNC_ACCESS_KEY_ID /
+    SYNC_SECRET_ACCESS_KEY in secrets.env)."""
+
+    endpoint_url: str = ""  # an S3-compatible endpoint (MinIO, R2, B2, Wasabi...); "" = AWS S3
+    region: str = "us-east-1"
+    bucket: str = ""  # required to sync
+    prefix: str = "lorapilot"  # keys are <prefix>/<path in the workspace>
+    areas: list[str] = Field(default_factory=lambda: list(SYNC_AREAS))  # of: loras, datasets, outputs, trainpilot-db
+    include: list[str] = Field(default_factory=list)  # globs on the workspace path; empty = all of the areas
+    exclude: list[str] = Field(default_factory=lambda: list(SYNC_EXCLUDE))  # globs left out (path or file name)
+    multipart_mb: int = Field(default=64, ge=5, le=5120)  # files this big go up in resumable parts of this size
+
+    @field_validator("areas")
+    @classmethod
+    def _known_areas(cls, value: list[str]) -> list[str]:
+        """Each area is one of loras, datasets, outputs, trainpilot-db."""
+        for area in value:
+            if area not in SYNC_AREAS:
+                raise ValueError(f"unknown area {area!r}: use {', '.join(SYNC_AREAS)}")
+        return value
+
+    @field_validator("prefix")
+    @classmethod
+    def _clean_prefix(cls, value: str) -> str:
+        """A key prefix without leading or trailing slashes and no '..'."""
+        value = value.strip("/")
+        if ".." in value.split("/"):
+            raise ValueError(f"{value!r} must not contain '..'")
         return value
 
 
@@ -185,6 +231,7 @@ class Settings(StrictModel):
     trainpilot: TrainPilotSettings = TrainPilotSettings()
     media: MediaSettings = MediaSettings()
     tagpilot: TagPilotSettings = TagPilotSettings()
+    sync: SyncSettings = SyncSettings()
 
 
 def load_settings(path: Path) -> Settings:
