@@ -172,6 +172,15 @@ class TrainPilotSettings(StrictModel):
     webhook_events: list[WebhookEvent] = Field(default_factory=lambda: list(_DEFAULT_WEBHOOK_EVENTS))
     stop_command: list[str] = Field(default_factory=list)  # argv run once the queue has run empty
     stop_delay_s: float = Field(default=60, ge=0)  # how long the queue stays empty before stop_command runs
+    # A test grid (checkpoints × LoRA weights × sample prompts) after each finished job: "auto" renders it
+    # when it has at most grid_auto_max_cells images, "always" whatever its size, "never" not at all.
+    grid_after_training: Literal["auto", "always", "never"] = "auto"
+    # the largest grid "auto" renders unasked
+    grid_auto_max_cells: int = Field(default=24, ge=1)
+    # LoRA strengths of the automatic grid
+    grid_weights: list[float] = Field(default_factory=lambda: [0.6, 0.8, 1.0])
+    # auto: ComfyUI's API when it answers, else diffusers on this machine
+    grid_renderer: Literal["auto", "comfyui", "native"] = "auto"
 
 
 class MediaSettings(StrictModel):

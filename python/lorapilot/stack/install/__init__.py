@@ -31,6 +31,7 @@ from lorapilot.stack.install import native_trainer
 from lorapilot.stack.install.git import checkout_pinned
 from lorapilot.stack.install.local import LocalSource, install_local_source, parse_from
 from lorapilot.stack.install.nodeengine import check_node_engine
+from lorapilot.stack.install.nodes import place_pinned_nodes
 from lorapilot.stack.install.tools import ToolError, require, run
 
 PYPI = "PyPI (https://pypi.org)"
@@ -252,6 +253,9 @@ def install(
             changed = checkout_pinned(prepared.tool("git"), target.source, src, on_line, cancel)
             result.src = src
             result.done.append(f"{'checked out' if changed else 'kept'} {src} at {pin.rev[:12]}")
+            result.done += place_pinned_nodes(
+                prepared.tool("git"), target.folder, src / "custom_nodes", on_line, cancel
+            )
         elif step == "build":
             subdir, commands, built_marker = BUILD_STEPS[name]
             cwd = state / "src" / subdir

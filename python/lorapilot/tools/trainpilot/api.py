@@ -14,13 +14,15 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 
 from lorapilot.stack.context import Context
-from lorapilot.stack.apideps import get_ctx
+from lorapilot.kit.tasks import TaskManager
+from lorapilot.stack.apideps import get_ctx, get_tasks
 from lorapilot.stack.apimodels import TrashItemView
 
 from . import actions
 from . import api_models as m
 from .training_bases import known_prediction, list_base_models, list_components
 from .datasets import inspect_dataset, list_datasets
+from .grid.schema import GridManifest, GridRequest, GridStarted, GridStatus, GridTask
 from .presets import build_profile, list_presets
 from .profiles import ModelRef, Profile, ProfileStore
 from .validate import ProfileInvalid, trainer_choices, validate_profile
@@ -200,6 +202,44 @@ def forget(job_id: int, ctx: Context = Depends(get_ctx)) -> m.JobView:
 def job_file(job_id: int, path: str, ctx: Context = Depends(get_ctx)):
     """A file of the job's folder (sample images, rendered configs); nothing outside it."""
     return FileResponse(actions.job_file(ctx, job_id, path))
+
+
+# --- test grid -------------------------------------------------------------------------------------
+
+def _grid_task_title(job_id: int) -> str:
+    return f"Test grid for job {job_id}"
+
+
+@router.post("/jobs/{job_id}/grid")
+def start_grid(job_id: int, body: GridRequest, ctx: Context = Depends(get_ctx),
+               tasks: TaskManager = Depends(get_tasks)) -> GridStarted:
+    """Render the job's test grid (checkpoints × weights × prompts) as a background task with live progress."""
+    from .grid import parse_weights, plan_for_job, render_job_grid
+
+    weights = parse_weights(",".join(str(w) for w in body.weights))  # the CLI's range checks
+    prompts = [p.strip() for p in body.prompts or [] if p.strip()] or None
+    plan = plan_for_job(ctx, job_id, weights=weights, prompts=prompts, checkpoints=body.checkpoints)
+    from .grid.plan import check_size
+
+    check_size(plan)
+    task = tasks.submit("trainpilot-grid", _grid_task_title(job_id),
+                        lambda progress, cancel: render_job_grid(ctx, plan, body.renderer, progress, cancel)["grid"],
+                        total=len(plan.cells()))
+    return GridStarted(task_id=task.id, cells=len(plan.cells()))
+
+
+@router.get("/jobs/{job_id}/grid")
+def grid_status(job_id: int, ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks)) -> GridStatus:
+    """The job's last complete grid (manifest with row/column labels) and its newest grid task."""
+    from .grid import grid_dir, read_manifest
+
+    folder = grid_dir(actions.get_job(ctx, job_id))
+    manifest = read_manifest(folder)
+    task = next((t for t in tasks.list("trainpilot-grid") if t.title == _grid_task_title(job_id)), None)
+    return GridStatus(
+        manifest=GridManifest.model_validate(manifest) if manifest else None, folder=folder.name,
+        task=GridTask.model_validate(task.to_dict()) if task else None,
+    )
 
 
 @router.get("/events", response_class=StreamingResponse)

@@ -2304,6 +2304,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/trainpilot/jobs/{job_id}/grid": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Grid Status
+         * @description The job's last complete grid (manifest with row/column labels) and its newest grid task.
+         */
+        get: operations["grid_status_api_trainpilot_jobs__job_id__grid_get"];
+        put?: never;
+        /**
+         * Start Grid
+         * @description Render the job's test grid (checkpoints × weights × prompts) as a background task with live progress.
+         */
+        post: operations["start_grid_api_trainpilot_jobs__job_id__grid_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/trainpilot/jobs/{job_id}/move": {
         parameters: {
             query?: never;
@@ -3308,6 +3332,91 @@ export interface components {
             vram_total: (number | null)[];
             /** Vram Used */
             vram_used: (number | null)[];
+        };
+        /** GridCell */
+        GridCell: {
+            /** Checkpoint */
+            checkpoint: string;
+            /** Col */
+            col: number;
+            /** File */
+            file: string;
+            /** Prompt */
+            prompt: string;
+            /** Row */
+            row: number;
+            /** Seed */
+            seed: number;
+            /** Step */
+            step: number | null;
+            /** Weight */
+            weight: number;
+        };
+        /** GridManifest */
+        GridManifest: {
+            /** Cells */
+            cells: components["schemas"]["GridCell"][];
+            /** Cols */
+            cols: string[];
+            /** Finished At */
+            finished_at: number;
+            /** Grid */
+            grid: string;
+            /** Job Id */
+            job_id: number | null;
+            /** Name */
+            name: string;
+            /** Renderer */
+            renderer: string;
+            /** Rows */
+            rows: string[];
+        };
+        /** GridRequest */
+        GridRequest: {
+            /**
+             * Checkpoints
+             * @default all
+             */
+            checkpoints: string;
+            /** Prompts */
+            prompts?: string[] | null;
+            /**
+             * Renderer
+             * @default auto
+             * @enum {string}
+             */
+            renderer: "auto" | "comfyui" | "native";
+            /** Weights */
+            weights?: number[];
+        };
+        /** GridStarted */
+        GridStarted: {
+            /** Cells */
+            cells: number;
+            /** Task Id */
+            task_id: string;
+        };
+        /** GridStatus */
+        GridStatus: {
+            /** Folder */
+            folder: string;
+            manifest: components["schemas"]["GridManifest"] | null;
+            task: components["schemas"]["GridTask"] | null;
+        };
+        /** GridTask */
+        GridTask: {
+            /** Current */
+            current: number;
+            /** Error */
+            error: string | null;
+            /** Id */
+            id: string;
+            /** Message */
+            message: string;
+            /** State */
+            state: string;
+            /** Total */
+            total: number | null;
         };
         /** HTTPValidationError */
         HTTPValidationError: {
@@ -9553,6 +9662,72 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    grid_status_api_trainpilot_jobs__job_id__grid_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GridStatus"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    start_grid_api_trainpilot_jobs__job_id__grid_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GridRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GridStarted"];
+                };
             };
             /** @description Validation Error */
             422: {

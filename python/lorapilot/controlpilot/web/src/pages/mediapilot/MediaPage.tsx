@@ -85,6 +85,18 @@ export default function MediaPage({ subpath }: PageProps) {
     load(true);
   }, [load]);
 
+  // ?compare=QUERY (the job page's grid cells): open the compare view on the first four matches.
+  const compareQuery = query.get("compare");
+  useEffect(() => {
+    if (!compareQuery) return;
+    get<SearchPage>(withQuery("/api/mediapilot/search", { q: compareQuery, sort: "name", order: "asc", limit: 4 }))
+      .then((page) => {
+        if (page.items.length > 0) setComparing(page.items);
+        else setNote("Nothing to compare yet: the images are not indexed (scan, or wait for the watcher).");
+      })
+      .catch((e) => setError(errorMessage(e)));
+  }, [compareQuery]);
+
   useEvent("media", () => {
     if (items.length <= PAGE) load(true);
     else setStale(true);
@@ -315,7 +327,15 @@ export default function MediaPage({ subpath }: PageProps) {
           onChanged={() => undefined}
         />
       )}
-      {comparing && <Compare items={comparing} onClose={() => setComparing(null)} />}
+      {comparing && (
+        <Compare
+          items={comparing}
+          onClose={() => {
+            setComparing(null);
+            if (compareQuery) setQuery("compare", undefined, { replace: true });
+          }}
+        />
+      )}
     </div>
   );
 }

@@ -3,6 +3,7 @@ import { ErrorBanner } from "../../components/ErrorBanner";
 import { useApi } from "../../hooks/useApi";
 import { Link } from "../../router";
 import { TRAINERS, fileUrl, type JobDetail } from "./api";
+import { GridView } from "./GridView";
 import { JobActions } from "./JobActions";
 import { LossChart } from "./LossChart";
 import { JobProgress } from "./Progress";
@@ -81,6 +82,7 @@ export function JobView({ jobId }: { jobId: number }) {
               </div>
             ))}
           </section>
+          {(job.state === "done" || job.checkpoints.length > 0) && <GridView job={job} />}
           {job.checkpoints.length > 0 && (
             <section className="card">
               <h3>Checkpoints</h3>

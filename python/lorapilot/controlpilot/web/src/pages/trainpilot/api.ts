@@ -129,3 +129,21 @@ export const TRAINERS: Record<string, string> = {
 
 export const fileUrl = (jobId: number, path: string) =>
   `/api/trainpilot/jobs/${jobId}/file?path=${encodeURIComponent(path)}`;
+
+// /api/trainpilot/jobs/{id}/grid (mirrors lorapilot.tools.trainpilot.grid.schema).
+export interface GridCell {
+  row: number;
+  col: number;
+  file: string;
+  checkpoint: string;
+  step: number | null;
+  weight: number;
+  prompt: string;
+  seed: number;
+}
+
+export interface GridStatus {
+  manifest: { renderer: string; rows: string[]; cols: string[]; cells: GridCell[]; grid: string } | null;
+  folder: string;
+  task: { id: string; state: string; current: number; total: number | null; message: string; error: string | null } | null;
+}
