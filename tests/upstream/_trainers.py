@@ -227,3 +227,48 @@ def square_dataset(path: Path, count: int = 4) -> Path:
             square = image.crop((0, 0, side, side)).resize((128, 128))
         square.save(image_path)
     return path
+
+
+def ai_toolkit_requirements(src: Path) -> list[str]:
+    """AI Toolkit's requirements with what this index and torch 2.13.0 force on them.
+
+    - diffusers: pinned to a GitHub commit (unreachable here), so the newest release from the index;
+    - torchaudio: its README installs one matching torch; 2.11.1 is the newest on the index (torch>=2.11);
+    - setuptools: pinned to 69.5.1, which torch 2.13.0 refuses (>=77.0.3); <81 still has the
+      pkg_resources that k-diffusion's ``clip`` imports.
+    """
+    return [*requirements_of(src, "requirements_base.txt", drop=("setuptools",)), *requirements_of(src),
+            "diffusers", "torchaudio==2.11.1", "setuptools>=77.0.3,<81"]
+
+
+def diffusion_pipe_tree() -> Path:
+    """Diffusion Pipe's pinned tree with its vendored submodules (dp-sub-* archives) in ``submodules/``.
+
+    Its ``submodules/ComfyUI`` (comfyanonymous/ComfyUI 0ba903bd) is not among the archives: the
+    ComfyUI tree pinned for our ComfyUI component stands in (linked), since ``utils/dataset.py``
+    imports ``comfy.model_management`` before anything else runs.
+    """
+    src = extract("diffusion-pipe")
+    comfy = src / "submodules" / "ComfyUI"
+    if not comfy.is_symlink():
+        if comfy.is_dir():
+            comfy.rmdir()  # the empty submodule folder
+        comfy.symlink_to(extract("comfyui"))
+    folder = vendor_dir()
+    for archive in sorted(folder.glob("dp-sub-*.tar.gz")) if folder else []:
+        name = archive.name.removeprefix("dp-sub-").rsplit("-", 1)[0]
+        if not (src / "submodules" / name).is_dir() or not any((src / "submodules" / name).iterdir()):
+            with tarfile.open(archive) as tar:  # each extracts to diffusion-pipe/submodules/<name>/
+                tar.extractall(src.parent, filter="data")
+    return src
+
+
+def kohya_gui_tree() -> Path:
+    """kohya_ss' pinned tree with the pinned sd-scripts as its ``sd-scripts`` submodule (linked)."""
+    src = extract("kohya")
+    nested = src / "sd-scripts"
+    if not nested.is_symlink():
+        if nested.is_dir():
+            nested.rmdir()  # the empty submodule folder
+        nested.symlink_to(extract("kohya-sd-scripts"))
+    return src
