@@ -19,6 +19,7 @@ from support.workspaces import REPO_ROOT, free_port, make_workspace
 from upstream import _trainers
 
 pytestmark = [pytest.mark.upstream, pytest.mark.slow, pytest.mark.e2e, pytest.mark.timeout(900)]
+GRADIO_SELF_CHECK = "When localhost is not accessible, a shareable link must be created."
 COMPONENT = tomllib.loads((REPO_ROOT / "components" / "kohya" / "component.toml").read_text())
 
 
@@ -37,33 +38,62 @@ def test_kohya_gui_starts_and_its_probe_passes(tmp_path, kohya_gui):
     values = {"python": str(env / "bin" / "python"), "host": "127.0.0.1", "port": str(port), "state": str(ws.state_dir("kohya"))}
     argv = [part.format(**values) for part in COMPONENT["run"]["command"]]
     assert "--noverify" in argv and str(config) in argv
-    log = tmp_path / "kohya_gui.log"
     environ = {**os.environ, "HF_HUB_OFFLINE": "1"}
     environ.pop("PYTHONPATH", None)
     started = time.monotonic()
-    with log.open("w") as out:
-        proc = subprocess.Popen(argv, cwd=src, env=environ, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    probe = COMPONENT["probe"]
+    for attempt in range(1, 4):
+        log = tmp_path / f"kohya_gui.{attempt}.log"
+        with log.open("w") as out:
+            proc = subprocess.Popen(argv, cwd=src, env=environ, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            status = _probe(proc, port, log)
+        except AssertionError:
+            _stop(proc)
+            raise
+        # Gradio checks at launch that its first page answers a HEAD within 3 s (gradio/networking.py,
+        # url_ok) and exits otherwise; kohya's big page misses that on a busy CPU. The process manager
+        # restarts the service then, as this loop does.
+        if status is not None or GRADIO_SELF_CHECK not in log.read_text():
+            break
+    print(f"\nkohya_ss GUI answered its probe after {time.monotonic() - started:.0f} s (start attempt {attempt})")
     try:
-        deadline = time.monotonic() + 600
-        status = None
-        while time.monotonic() < deadline and status != probe["status"]:
-            assert proc.poll() is None, f"kohya_gui.py exited with {proc.returncode}:\n{log.read_text()[-4000:]}"
-            try:
-                status = httpx.get(f"http://127.0.0.1:{port}{probe['http']}", timeout=5).status_code
-            except httpx.HTTPError:
-                time.sleep(1)
-        print(f"\nkohya_ss GUI answered its probe after {time.monotonic() - started:.0f} s")
-        assert status == probe["status"], log.read_text()[-4000:]
+        assert status == COMPONENT["probe"]["status"], log.read_text()[-4000:]
         text = log.read_text()
         assert "Skipping requirements verification." in text and "headless: True" in text  # --noverify, --headless
-        # It read LoRA Pilot's config.toml: the GUI's fields default to the shared store's folders.
+        assert "Loaded default GUI values from" in text  # LoRA Pilot's config.toml ...
+        # ... whose folders the GUI's fields now default to.
         ui = httpx.get(f"http://127.0.0.1:{port}/config", timeout=30).text
         assert str(ws.models / "checkpoints") in ui and str(ws.outputs / "kohya") in ui
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+        _stop(proc)
+
+
+def _probe(proc: subprocess.Popen, port: int, log) -> int | None:
+    """The probe's status once it answers as the component expects; None when the GUI exited first."""
+    probe = COMPONENT["probe"]
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return None
         try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            status = httpx.get(f"http://127.0.0.1:{port}{probe['http']}", timeout=5).status_code
+            if status == probe["status"]:
+                return status
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    raise AssertionError(f"no answer from the kohya_ss GUI in 600 s:\n{log.read_text()[-4000:]}")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
