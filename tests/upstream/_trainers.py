@@ -63,26 +63,19 @@ def _finish(tmp: Path, path: Path, stamp: str) -> Path:
     return path
 
 
-def extract(prefix: str, into: Path | None = None) -> Path:
-    """The upstream tree of vendor archive ``prefix`` extracted under the cache; returns its top folder.
-
-    ``into``: extract into that existing folder instead (Diffusion Pipe's submodules go inside it).
-    """
+def extract(prefix: str) -> Path:
+    """The upstream tree of vendor archive ``prefix`` extracted under the cache; returns its top folder."""
     archive = vendor_archive(prefix)
     stamp = f"{archive.name} {archive.stat().st_size}"
-    if into is None:
-        dest = CACHE / "src" / archive.name.removesuffix(".tar.gz")
-        if _stamped(dest, stamp):
-            return _only_child(dest)
-        tmp = dest.with_name(dest.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        with tarfile.open(archive) as tar:
-            tar.extractall(tmp, filter="data")
-        return _only_child(_finish(tmp, dest, stamp))
+    dest = CACHE / "src" / archive.name.removesuffix(".tar.gz")
+    if _stamped(dest, stamp):
+        return _only_child(dest)
+    tmp = dest.with_name(dest.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
     with tarfile.open(archive) as tar:
-        tar.extractall(into, filter="data")
-    return into
+        tar.extractall(tmp, filter="data")
+    return _only_child(_finish(tmp, dest, stamp))
 
 
 def _only_child(folder: Path) -> Path:
@@ -116,7 +109,7 @@ def build_env(name: str, requirements: list[str], timeout: float = 1800) -> Path
     started = time.monotonic()
     for argv in ([uv, "venv", "-q", "--python", python, str(env)],
                  [uv, "pip", "install", "-q", "--python", str(env / "bin" / "python"), *requirements]):
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
         if result.returncode != 0:
             raise AssertionError(f"{' '.join(argv[:3])} failed for {env}:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
     (root / "build-seconds").write_text(f"{time.monotonic() - started:.0f}\n")
@@ -141,7 +134,7 @@ def run_python(env: Path, argv: list[str], cwd: Path, timeout: float = 600, env_
     """Run ``env``'s interpreter offline (no hub access, as on an air-gapped pod); output captured."""
     environ = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1", **(env_vars or {})}
     environ.pop("PYTHONPATH", None)
-    return subprocess.run([str(env / "bin" / "python"), *argv], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=environ)
+    return subprocess.run([str(env / "bin" / "python"), *argv], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=environ, check=False)
 
 
 # --- models ---------------------------------------------------------------------------------------
@@ -190,9 +183,8 @@ def write_slow_tokenizer_files(folder: Path) -> None:
 def _build_sd1_full_width(path: Path) -> None:
     import torch
     from diffusers import StableDiffusionPipeline, UNet2DConditionModel
-    from transformers import CLIPTextModel
-
     from support import tiny_sd
+    from transformers import CLIPTextModel
 
     torch.manual_seed(0)
     # diffusers' defaults are SD1's UNet (320/640/1280/1280, two layers per block, 8 heads).
@@ -217,7 +209,6 @@ def square_dataset(path: Path, count: int = 4) -> Path:
     """tiny_sd's captioned shapes at 128 px, cropped square: with sd-scripts' 64 px bucket steps (SD1) and
     ``bucket_no_upscale``, a 64 px run can only bucket square images (other shapes round to 0 px)."""
     from PIL import Image
-
     from support import tiny_sd
 
     tiny_sd.make_dataset(path, count=count, scale=2)
@@ -257,9 +248,11 @@ def diffusion_pipe_tree() -> Path:
     folder = vendor_dir()
     for archive in sorted(folder.glob("dp-sub-*.tar.gz")) if folder else []:
         name = archive.name.removeprefix("dp-sub-").rsplit("-", 1)[0]
-        if not (src / "submodules" / name).is_dir() or not any((src / "submodules" / name).iterdir()):
+        done = src / "submodules" / f".{name}.extracted"  # written last: an interrupted extraction is redone
+        if not done.is_file():
             with tarfile.open(archive) as tar:  # each extracts to diffusion-pipe/submodules/<name>/
                 tar.extractall(src.parent, filter="data")
+            done.write_text(archive.name)
     return src
 
 

@@ -57,7 +57,7 @@ def job_ctx(tmp_path, ai_toolkit, monkeypatch):
 
 def test_run_py_reads_our_job_and_stops_at_its_cuda_only_import(job_ctx):
     ctx, profile = job_ctx
-    job, warnings = actions.submit(ctx, profile)
+    _job, warnings = actions.submit(ctx, profile)
     assert [w.to_dict() for w in warnings if w.level == "error"] == []
     done = run_queue_to_the_end(ctx, timeout=900)
     log = done.log_path.read_text(errors="replace")

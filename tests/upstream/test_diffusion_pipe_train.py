@@ -45,7 +45,7 @@ def test_train_py_starts_under_deepspeed_and_stops_at_its_cuda_only_import(tmp_p
                             dataset=inspect_dataset(ctx.workspace, "shapes"))
     tiny_sd.shrink_profile(profile, steps=4, save_every=2, sample_every=4, sample_steps=2)
     profile.optim.optimizer, profile.optim.lr_scheduler = "adamw", "constant"
-    job, warnings = actions.submit(ctx, profile)
+    _job, warnings = actions.submit(ctx, profile)
     assert [w.to_dict() for w in warnings if w.level == "error"] == []
 
     done = run_queue_to_the_end(ctx, timeout=900)
