@@ -41,7 +41,7 @@ def test_kohya_gui_starts_and_its_probe_passes(tmp_path, kohya_gui):
     environ = {**os.environ, "HF_HUB_OFFLINE": "1"}
     environ.pop("PYTHONPATH", None)
     started = time.monotonic()
-    for attempt in range(1, 4):
+    for attempt in range(1, 3):
         log = tmp_path / f"kohya_gui.{attempt}.log"
         with log.open("w") as out:
             proc = subprocess.Popen(argv, cwd=src, env=environ, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -56,7 +56,7 @@ def test_kohya_gui_starts_and_its_probe_passes(tmp_path, kohya_gui):
         if status is not None or GRADIO_SELF_CHECK not in log.read_text():
             break
     else:
-        pytest.skip("the kohya_ss GUI exited 3 times at gradio's launch self-check (its first page took over 3 s "
+        pytest.skip("the kohya_ss GUI exited twice at gradio's launch self-check (its first page took over 3 s "
                     "to answer a HEAD: the CPU is too busy here); see docs/upstream.md")
     print(f"\nkohya_ss GUI answered its probe after {time.monotonic() - started:.0f} s (start attempt {attempt})")
     try:
