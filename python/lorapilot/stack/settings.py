@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from lorapilot.kit.models import StrictModel
 from lorapilot.kit.tomlconfig import load_toml_model
 
 SETTINGS_TEMPLATE = """\
@@ -41,11 +42,7 @@ SETTINGS_TEMPLATE = """\
 """
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ComponentOverride(_Strict):
+class ComponentOverride(StrictModel):
     """Per-component changes the user may make without editing component.toml."""
 
     port: int | None = Field(default=None, ge=1, le=65535)  # the service's port (default: its component.toml)
@@ -54,13 +51,14 @@ class ComponentOverride(_Strict):
     env: dict[str, str] = Field(default_factory=dict)  # extra environment variables for its process
 
 
-class ManagerSettings(_Strict):
+class ManagerSettings(StrictModel):
     """``[manager]``: the process manager (process-compose or supervisord)."""
 
-    port: int = Field(default=7870, ge=1, le=65535)  # its API (process-compose) or XML-RPC (supervisord), on 127.0.0.1 only
+    # its API (process-compose) or XML-RPC (supervisord), on 127.0.0.1 only
+    port: int = Field(default=7870, ge=1, le=65535)
 
 
-class ModelsSettings(_Strict):
+class ModelsSettings(StrictModel):
     """``[models]``: the shared model store (models/)."""
 
     extra_roots: list[str] = Field(default_factory=list)  # absolute folders listed beside models/ (a network volume)
@@ -77,7 +75,7 @@ class ModelsSettings(_Strict):
         return value
 
 
-class ControlPilotSettings(_Strict):
+class ControlPilotSettings(StrictModel):
     """``[controlpilot]``: the dashboard's auth, uploads and telemetry."""
 
     # "auto": login required when bound to a non-loopback address; "always": on loopback too.
@@ -102,7 +100,7 @@ class ControlPilotSettings(_Strict):
         return value
 
 
-class CopilotSettings(_Strict):
+class CopilotSettings(StrictModel):
     """``[copilot]``: the Copilot sidecar (see lorapilot.tools.copilot)."""
 
     permit_allow_all: bool = False  # let chats ask for --allow-all-tools/-paths/-urls
@@ -111,7 +109,11 @@ class CopilotSettings(_Strict):
     default_cwd: str = Field(default="outputs", min_length=1)  # where a chat runs unless it names a folder
 
 
-class TrainPilotSettings(_Strict):
+WebhookEvent = Literal["done", "failed", "cancelled"]
+_DEFAULT_WEBHOOK_EVENTS: tuple[WebhookEvent, ...] = ("done", "failed")
+
+
+class TrainPilotSettings(StrictModel):
     """``[trainpilot]``: the training queue (see docs/trainpilot.md)."""
 
     worker: bool = True  # drive the queue from inside ControlPilot (else: `lorapilot train worker`)
@@ -119,12 +121,13 @@ class TrainPilotSettings(_Strict):
     poll_interval_s: float = Field(default=1.0, gt=0, le=60)  # how often the worker looks at running jobs
     webhook_url: str = ""  # or TRAINPILOT_WEBHOOK_URL in secrets.env
     webhook_format: Literal["json", "discord", "ntfy"] = "json"  # the body the webhook gets
-    webhook_events: list[Literal["done", "failed", "cancelled"]] = Field(default_factory=lambda: ["done", "failed"])  # which endings notify
+    # which endings notify
+    webhook_events: list[WebhookEvent] = Field(default_factory=lambda: list(_DEFAULT_WEBHOOK_EVENTS))
     stop_command: list[str] = Field(default_factory=list)  # argv run once the queue has run empty
     stop_delay_s: float = Field(default=60, ge=0)  # how long the queue stays empty before stop_command runs
 
 
-class MediaSettings(_Strict):
+class MediaSettings(StrictModel):
     """``[media]``: MediaPilot's folders indexed beside ``outputs/`` and the trash policy."""
 
     extra_roots: list[str] = Field(default_factory=list)  # absolute folders indexed beside outputs/
@@ -141,10 +144,8 @@ VLM_DEFAULT_PROMPT = (
 )
 
 
-class VLMSettings(BaseModel):
+class VLMSettings(StrictModel):
     """Defaults for the vision-language captioner; a job may override each."""
-
-    model_config = ConfigDict(extra="forbid")
 
     base_url: str = "http://127.0.0.1:8000/v1"  # an OpenAI-compatible server (vLLM, llama.cpp, Ollama...)
     model: str = ""  # the model name that server serves
@@ -155,17 +156,15 @@ class VLMSettings(BaseModel):
     timeout_s: float = Field(default=120.0, gt=0)  # per image
 
 
-class TagPilotSettings(BaseModel):
+class TagPilotSettings(StrictModel):
     """``[tagpilot]``: the taggers and the captioner."""
-
-    model_config = ConfigDict(extra="forbid")
 
     # The WD14 model folder (model.onnx + selected_tags.csv), absolute or relative to the workspace.
     wd14_model_dir: str = ""
     vlm: VLMSettings = VLMSettings()
 
 
-class Settings(_Strict):
+class Settings(StrictModel):
     """Everything in ``config/lorapilot.toml``."""
 
     host: str = "0.0.0.0"  # the address services listen on; "127.0.0.1" keeps everything on this machine

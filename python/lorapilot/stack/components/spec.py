@@ -6,7 +6,9 @@ import re
 import string
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
+
+from lorapilot.kit.models import FrozenModel
 
 # Placeholders an argv template, cwd or env value may use; expanded per workspace.
 PLACEHOLDERS = frozenset(
@@ -59,11 +61,7 @@ def check_name(value: str) -> str:
 Name = Annotated[str, AfterValidator(check_name)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class GitPin(_Strict):
+class GitPin(FrozenModel):
     url: str
     rev: str
 
@@ -75,7 +73,7 @@ class GitPin(_Strict):
         return value
 
 
-class Source(_Strict):
+class Source(FrozenModel):
     """Where a component's code comes from, pinned exactly."""
 
     type: Literal["git", "pypi", "npm", "nixpkgs", "builtin"]
@@ -88,7 +86,7 @@ class Source(_Strict):
     note: str | None = None
 
     @model_validator(mode="after")
-    def _complete(self) -> "Source":
+    def _complete(self) -> Source:
         if self.type == "git":
             if not self.url or not self.rev:
                 raise ValueError("a git source needs both 'url' and 'rev'")
@@ -100,8 +98,14 @@ class Source(_Strict):
             raise ValueError("a nixpkgs source needs 'attr'")
         return self
 
+    def git_pin(self) -> GitPin:
+        """The pinned git commit of a ``type = "git"`` source (validated: both url and rev are set)."""
+        if self.type != "git" or not self.url or not self.rev:
+            raise ValueError(f"not a git source: {self.type}")
+        return GitPin(url=self.url, rev=self.rev)
 
-class Run(_Strict):
+
+class Run(FrozenModel):
     """How to launch the component."""
 
     command: list[str] = Field(min_length=1)
@@ -113,7 +117,7 @@ class Run(_Strict):
     args_without_gpu: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _known_placeholders(self) -> "Run":
+    def _known_placeholders(self) -> Run:
         fields = {f"command[{i}]": arg for i, arg in enumerate(self.command)}
         if self.cwd:
             fields["cwd"] = self.cwd
@@ -122,7 +126,7 @@ class Run(_Strict):
         return self
 
 
-class Probe(_Strict):
+class Probe(FrozenModel):
     """Readiness probe: an HTTP GET on the component's port, or a command."""
 
     http: str | None = None
@@ -134,7 +138,7 @@ class Probe(_Strict):
     failure_threshold: int = Field(default=5, ge=1)
 
     @model_validator(mode="after")
-    def _one_kind(self) -> "Probe":
+    def _one_kind(self) -> Probe:
         if (self.http is None) == (self.exec is None):
             raise ValueError("a probe needs exactly one of 'http' (a URL path) or 'exec' (an argv)")
         if self.http is not None and not self.http.startswith("/"):
@@ -142,20 +146,20 @@ class Probe(_Strict):
         return self
 
 
-class Shutdown(_Strict):
+class Shutdown(FrozenModel):
     signal: int = Field(default=15, ge=1, le=64)
     timeout_s: int = Field(default=20, ge=1)
     # Kill the whole process group: trainers and UIs spawn workers.
     kill_group: bool = True
 
 
-class Restart(_Strict):
+class Restart(FrozenModel):
     policy: Literal["on_failure", "always", "no"] = "on_failure"
     backoff_s: int = Field(default=2, ge=1)
     max_restarts: int = Field(default=5, ge=0)
 
 
-class PostStart(_Strict):
+class PostStart(FrozenModel):
     """A one-shot task run each time the component is healthy (e.g. registering models).
 
     Rendered as its own process that depends on the component (process-compose
@@ -174,7 +178,7 @@ class PostStart(_Strict):
         return value
 
 
-class ComponentSpec(_Strict):
+class ComponentSpec(FrozenModel):
     """One component of LoRA Pilot, as declared in its component.toml."""
 
     name: Name

@@ -1,6 +1,6 @@
 """Process launcher used by every rendered service definition.
 
-``python -m lorapilot.stack.launch [--secrets-file F --secret ENV=KEY ...]
+``python -m lorapilot.stack.service_launch [--secrets-file F --secret ENV=KEY ...]
 [--wait-http URL ...] -- argv...`` exports the named secrets from
 ``config/secrets.env`` (so no rendered file holds a secret), optionally waits
 for dependencies to answer (supervisord has no ``process_healthy``), then
@@ -16,12 +16,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 NOT_INSTALLED_EXIT = 127
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="lorapilot.stack.launch")
+    parser = argparse.ArgumentParser(prog="lorapilot.stack.service_launch")
     parser.add_argument("--name", default="component")
     parser.add_argument("--secrets-file")
     parser.add_argument("--secret", action="append", default=[], metavar="ENV=KEY")
@@ -41,7 +42,7 @@ def _export_secrets(path: str | None, pairs: list[str]) -> None:
         return
     from lorapilot.stack.workspace.secrets import read_secrets
 
-    values = read_secrets(path) if path else {}
+    values = read_secrets(Path(path)) if path else {}
     for pair in pairs:
         env_name, _, key = pair.partition("=")
         if key in values and values[key]:

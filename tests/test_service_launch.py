@@ -8,11 +8,11 @@ import time
 
 from support.workspaces import free_port
 
-from lorapilot.stack.launch import NOT_INSTALLED_EXIT
+from lorapilot.stack.service_launch import NOT_INSTALLED_EXIT
 
 
 def _launch(*args, **kwargs):
-    return subprocess.run([sys.executable, "-m", "lorapilot.stack.launch", *args], capture_output=True, text=True, **kwargs)
+    return subprocess.run([sys.executable, "-m", "lorapilot.stack.service_launch", *args], capture_output=True, text=True, **kwargs)
 
 
 def test_exports_only_named_secrets(tmp_path):
@@ -28,7 +28,7 @@ def test_exports_only_named_secrets(tmp_path):
 
 def test_execs_in_place_keeping_the_pid():
     result = _launch("--", sys.executable, "-c", "import os; print(os.getpid())")
-    proc = subprocess.Popen([sys.executable, "-m", "lorapilot.stack.launch", "--", sys.executable, "-c", "import os,time; print(os.getpid(), flush=True); time.sleep(5)"], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "lorapilot.stack.service_launch", "--", sys.executable, "-c", "import os,time; print(os.getpid(), flush=True); time.sleep(5)"], stdout=subprocess.PIPE, text=True)
     try:
         assert int(proc.stdout.readline()) == proc.pid
     finally:
