@@ -91,9 +91,9 @@ def test_kit_refuses_and_stages_nothing(tmp_path, kind):
 def test_the_zip_upload_api_refuses_them(tmp_path, kind):
     ctx = make_workspace(tmp_path / "ws", enabled=set())
     client = make_client(ctx)
-    assert client.post("/api/datasets", json={"name": "ds"}).status_code == 201
+    assert client.post("/api/tagpilot/datasets", json={"name": "ds"}).status_code == 201
     blob, reason = HOSTILE[kind]()
-    resp = client.post("/api/datasets/ds/import/zip", content=blob)
+    resp = client.post("/api/tagpilot/datasets/ds/import/zip", content=blob)
     if resp.status_code == 202:  # refused in the task (the data must be decompressed to see it)
         task = wait_task(client, resp.json())
         assert task["state"] == "failed", task

@@ -38,7 +38,7 @@ def _follow_queue(client: httpx.Client, job_id: int, timeout: float = 300) -> li
     """Read TrainPilot's event stream until job ``job_id`` ends; returns its snapshots, in order."""
     seen: list[dict] = []
     deadline = time.monotonic() + timeout
-    with client.stream("GET", "/api/train/events", timeout=httpx.Timeout(10, read=40)) as stream:
+    with client.stream("GET", "/api/trainpilot/events", timeout=httpx.Timeout(10, read=40)) as stream:
         assert stream.status_code == 200 and stream.headers["content-type"].startswith("text/event-stream")
         event = None
         for line in stream.iter_lines():
@@ -82,44 +82,44 @@ def test_from_a_folder_of_images_to_a_tested_lora(tmp_path):
         token = lorapilot(ctx, "controlpilot", "token", "create", "journey").stdout.strip()
         port = ctx.registry.get("controlpilot").port
         base_url = f"http://127.0.0.1:{port}"
-        assert httpx.get(f"{base_url}/api/datasets").status_code == 401  # login is on
+        assert httpx.get(f"{base_url}/api/tagpilot/datasets").status_code == 401  # login is on
         api = httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
         # 1. TagPilot: a dataset from the user's zip of images + captions.
-        assert api.post("/api/datasets", json={"name": j.DATASET}).status_code == 201
-        reply = api.post(f"/api/datasets/{j.DATASET}/import/zip", content=archive.read_bytes())
+        assert api.post("/api/tagpilot/datasets", json={"name": j.DATASET}).status_code == 201
+        reply = api.post(f"/api/tagpilot/datasets/{j.DATASET}/import/zip", content=archive.read_bytes())
         assert reply.status_code == 202, reply.text
         imported = _task_result(api, reply.json())
-        stats = api.get(f"/api/datasets/{j.DATASET}").json()
+        stats = api.get(f"/api/tagpilot/datasets/{j.DATASET}").json()
         assert (stats["images"], stats["captioned"]) == (8, 8), (imported, stats)
 
         # 2. The trigger word on every caption: preview, then apply exactly what was previewed.
         op = {"op": {"kind": "add", "tag": j.TRIGGER, "position": 0}}
-        preview = api.post(f"/api/datasets/{j.DATASET}/ops/preview", json=op).json()
+        preview = api.post(f"/api/tagpilot/datasets/{j.DATASET}/ops/preview", json=op).json()
         assert preview["changed"] == 8 and all(d["added"] == [j.TRIGGER] for d in preview["diffs"])
-        applied = api.post(f"/api/datasets/{j.DATASET}/ops/apply", json={**op, "expected": preview["expected"]})
+        applied = api.post(f"/api/tagpilot/datasets/{j.DATASET}/ops/apply", json={**op, "expected": preview["expected"]})
         assert applied.status_code == 200, applied.text
         assert (source.parent / "my-photos" / "img00.txt").read_text().startswith("tok")  # the user's folder is untouched
         assert (root / "datasets" / j.DATASET / "img00.txt").read_text().startswith(f"{j.TRIGGER}, tok")
-        tags = api.get(f"/api/datasets/{j.DATASET}/tags").json()
+        tags = api.get(f"/api/tagpilot/datasets/{j.DATASET}/tags").json()
         assert {"tag": j.TRIGGER, "count": 8} in tags["tags"]
 
         # 3. Dataset checks (small images for this tiny model: min_side fits them).
-        reply = api.post(f"/api/datasets/{j.DATASET}/checks", json={"min_side": 32})
+        reply = api.post(f"/api/tagpilot/datasets/{j.DATASET}/checks", json={"min_side": 32})
         report = _task_result(api, reply.json())
         assert report["images"] == 8 and "counts" in report
         assert not [f for f in report["findings"] if f["check"] in ("missing_caption", "undecodable")], report
 
         # 4. Export with the trigger word, then "train this" (the handoff as the dataset is now).
-        reply = api.post(f"/api/datasets/{j.DATASET}/export", json={"repeats": 1, "resolution": 64, "trigger_word": j.TRIGGER})
+        reply = api.post(f"/api/tagpilot/datasets/{j.DATASET}/export", json={"repeats": 1, "resolution": 64, "trigger_word": j.TRIGGER})
         assert reply.status_code == 202, reply.text
         export = _task_result(api, reply.json())
         assert export["warnings"] == [], export
         kohya_dir = export["files"]["kohya_image_dir"]
         assert sorted(os.listdir(kohya_dir)) == sorted(os.listdir(source))
-        handoff = api.post(f"/api/datasets/{j.DATASET}/handoff", json={}).json()
+        handoff = api.post(f"/api/tagpilot/datasets/{j.DATASET}/handoff", json={}).json()
         assert (handoff["trigger_word"], handoff["num_images"], handoff["captioned"]) == (j.TRIGGER, 8, 8)
-        seen_by_trainpilot = api.get(f"/api/train/datasets/{j.DATASET}").json()
+        seen_by_trainpilot = api.get(f"/api/trainpilot/datasets/{j.DATASET}").json()
         assert seen_by_trainpilot["trigger_word"] == j.TRIGGER
         assert (seen_by_trainpilot["num_images"], seen_by_trainpilot["num_captioned"]) == (8, 8)
 
@@ -128,11 +128,11 @@ def test_from_a_folder_of_images_to_a_tested_lora(tmp_path):
         listed = api.get("/api/models", params={"type": "diffusers"}).json()["models"]
         tiny = next(m for m in listed if m["name"] == "tiny-sd1")
         assert (tiny["kind"], tiny["family"]) == ("diffusers", "sd1"), tiny
-        choices = api.get("/api/train/models", params={"family": "sd15"}).json()
+        choices = api.get("/api/trainpilot/models", params={"family": "sd15"}).json()
         assert j.BASE_MODEL in [m["path"] for m in choices], choices
 
         # 6. A profile from the handoff: native trainer, quick preset, shrunk to a CPU-sized run.
-        draft = api.post("/api/train/profiles/draft", json={
+        draft = api.post("/api/trainpilot/profiles/draft", json={
             "name": j.LORA_NAME, "dataset": j.DATASET, "base": j.BASE_MODEL, "family": "sd15",
             "quality": "quick", "vram_gb": 8, "trainer": "native",
         }).json()
@@ -140,20 +140,20 @@ def test_from_a_folder_of_images_to_a_tested_lora(tmp_path):
         assert profile["dataset"]["trigger_word"] == j.TRIGGER and profile["dataset"]["repeats"] == 1
         assert profile["sample"]["prompts"][0] == j.TRIGGER
         profile = j.tiny_profile(profile)
-        saved = api.put(f"/api/train/profiles/{j.LORA_NAME}", json=profile)
+        saved = api.put(f"/api/trainpilot/profiles/{j.LORA_NAME}", json=profile)
         assert saved.status_code == 200 and saved.json()["issues"] == [], saved.text
 
         # 7. Submit and follow the live queue events until the job ends.
-        submitted = api.post("/api/train/jobs", json={"profile_name": j.LORA_NAME})
+        submitted = api.post("/api/trainpilot/jobs", json={"profile_name": j.LORA_NAME})
         assert submitted.status_code == 200, submitted.text
         job_id = submitted.json()["job"]["id"]
         snapshots = _follow_queue(api, job_id)
         final = snapshots[-1]
-        assert final["state"] == "done", api.get(f"/api/train/jobs/{job_id}").json()
+        assert final["state"] == "done", api.get(f"/api/trainpilot/jobs/{job_id}").json()
         steps = [s["step"] for s in snapshots if s["step"] is not None]
         assert steps == sorted(steps) and steps[-1] == j.STEPS and final["total"] == j.STEPS
         assert "running" in {s["state"] for s in snapshots}
-        detail = api.get(f"/api/train/jobs/{job_id}").json()
+        detail = api.get(f"/api/trainpilot/jobs/{job_id}").json()
         assert [p["step"] for p in detail["points"]] == list(range(1, j.STEPS + 1))
         assert [s["step"] for s in detail["samples"]] == [8, 8, 8, 16, 16, 16]  # three prompts, every 8 steps
 
@@ -182,16 +182,16 @@ def test_from_a_folder_of_images_to_a_tested_lora(tmp_path):
 
         # 9. MediaPilot indexed the training samples (live, through its watcher) and serves thumbnails.
         def sample_hits():
-            items = api.get("/api/media/search", params={"q": "path:trainpilot", "limit": 50}).json()["items"]
+            items = api.get("/api/mediapilot/search", params={"q": "path:trainpilot", "limit": 50}).json()["items"]
             return len(items) == 6 and items
 
         samples = wait_for(sample_hits, timeout=30, what="6 training samples in MediaPilot")
         assert all(item["rel"].endswith(".png") and "/samples/" in item["rel"] for item in samples), samples
-        by_prompt = api.get("/api/media/search", params={"q": f'"{j.TRIGGER}, tok, red"'}).json()["items"]
+        by_prompt = api.get("/api/mediapilot/search", params={"q": f'"{j.TRIGGER}, tok, red"'}).json()["items"]
         assert {i["id"] for i in by_prompt} <= {i["id"] for i in samples} and len(by_prompt) == 2, by_prompt
-        thumb = api.get(f"/api/media/{samples[0]['id']}/thumb")
+        thumb = api.get(f"/api/mediapilot/{samples[0]['id']}/thumb")
         assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/webp" and thumb.content[:4] == b"RIFF"
-        exported = api.get("/api/media/search", params={"q": "path:tagpilot"}).json()["items"]
+        exported = api.get("/api/mediapilot/search", params={"q": "path:tagpilot"}).json()["items"]
         assert exported == [], "TagPilot's export folder is training input, not generated media"
 
         # 10. TensorBoard: the run's event files, served by the TensorBoard service.

@@ -35,10 +35,10 @@ def test_journey_in_the_browser(tmp_path, output_dir):
                                  password=read_secrets(ctx.workspace.secrets_file)["CONTROLPILOT_PASSWORD"])
 
         # 1. Log in; a new dataset from the zip of images and captions.
-        login(page, server, "/datasets")
+        login(page, server, "/tagpilot")
         page.get_by_label("New dataset name").fill(j.DATASET)
         page.locator("label", has_text="Create from zip").locator("input[type=file]").set_input_files(archive)
-        page.wait_for_url(f"**/datasets/{j.DATASET}")
+        page.wait_for_url(f"**/tagpilot/{j.DATASET}")
         page.get_by_test_id("dataset-stats").filter(has_text="8 images · 100% captioned").wait_for()
         page.get_by_test_id("caption-img00.png").wait_for()
 
@@ -56,7 +56,7 @@ def test_journey_in_the_browser(tmp_path, output_dir):
 
         # 3. "Train this": TrainPilot's guided flow on this dataset.
         page.get_by_role("link", name="Train this").click()
-        page.wait_for_url(f"**/train/new?dataset={j.DATASET}")
+        page.wait_for_url(f"**/trainpilot/new?dataset={j.DATASET}")
         base = page.get_by_label("Choose a base model")
         base.get_by_text(f"Dataset {j.DATASET} (8 images)").wait_for()
         base.get_by_label("Family").select_option(label="Stable Diffusion 1.5")
@@ -87,7 +87,7 @@ def test_journey_in_the_browser(tmp_path, output_dir):
         review.get_by_role("button", name="Queue training").click()
 
         # 5. The job page follows the run live to the end.
-        page.wait_for_url(re.compile(r"/train/jobs/1$"))
+        page.wait_for_url(re.compile(r"/trainpilot/jobs/1$"))
         page.get_by_test_id("state").filter(has_text="done").wait_for(timeout=240_000)
         page.get_by_test_id("job-stats").filter(has_text=f"{j.STEPS}/{j.STEPS}").wait_for()
         samples = page.get_by_label("Samples")
@@ -112,7 +112,7 @@ def test_journey_in_the_browser(tmp_path, output_dir):
         # 7. The samples in MediaPilot, found by their prompt, with their parameters.
         page.go_back()
         page.get_by_role("link", name="Samples in MediaPilot").click()
-        page.wait_for_url(re.compile(r"/media\?q="))
+        page.wait_for_url(re.compile(r"/mediapilot\?q="))
         page.get_by_test_id("media-count").filter(has_text="6 item(s)").wait_for()
         page.get_by_label("Search media").fill(f'"{j.TRIGGER}, tok, red"')
         page.get_by_label("Search media").press("Enter")

@@ -38,7 +38,7 @@ def test_search_lightbox_trash_restore(tmp_path, output_dir):
     lib.scan()
     lib.close()
     with live_controlpilot(ctx) as server, browser_page() as page:
-        login(page, server, "/media")
+        login(page, server, "/mediapilot")
         page.get_by_test_id("media-count").filter(has_text="31 item(s)").wait_for()
 
         search = page.get_by_label("Search media")
@@ -94,7 +94,7 @@ def test_grid_keyboard_and_phone(tmp_path, output_dir):
     lib.scan()
     lib.close()
     with live_controlpilot(ctx) as server, browser_page(PHONE) as page:
-        login(page, server, "/media?q=source%3Acomfyui")
+        login(page, server, "/mediapilot?q=source%3Acomfyui")
         page.get_by_test_id("media-count").filter(has_text="30 item(s)").wait_for()
         # Virtualised: far fewer tiles in the DOM than items once the grid is narrow.
         assert page.locator(".vgrid-cell").count() < 30
@@ -124,7 +124,7 @@ def test_grid_stays_virtual_while_pages_load(tmp_path, output_dir):
     assert lib.scan().added == 3000
     lib.close()
     with live_controlpilot(ctx) as server, browser_page() as page:
-        login(page, server, "/media")
+        login(page, server, "/mediapilot")
         page.get_by_test_id("media-count").filter(has_text="3000 item(s)").wait_for()
         grid = page.get_by_test_id("media-grid")
         most_cells = 0
@@ -144,11 +144,11 @@ def test_grid_stays_virtual_while_pages_load(tmp_path, output_dir):
 
 def test_new_files_appear_live(tmp_path):
     """The watcher runs with ControlPilot and the page follows its events: no reload, no polling."""
-    ctx, lib = make_library(tmp_path)  # [media] watch defaults to on
+    ctx, lib = make_library(tmp_path)  # [mediapilot] watch defaults to on
     lib.close()
     mf.png(ctx.workspace.outputs / "first.png")
     with live_controlpilot(ctx) as server, browser_page() as page:
-        login(page, server, "/media")
+        login(page, server, "/mediapilot")
         page.get_by_test_id("media-count").filter(has_text="1 item(s)").wait_for()
         page.get_by_test_id("live").and_(page.locator(".open")).wait_for()
         mf.png(ctx.workspace.outputs / "comfy" / "ComfyUI_00002_.png", texts={"parameters": A1111})
@@ -163,7 +163,7 @@ def test_batch_select_compare_and_tag(tmp_path, output_dir):
     lib.scan()
     lib.close()
     with live_controlpilot(ctx) as server, browser_page() as page:
-        login(page, server, "/media?q=seed%3A3%20OR%20seed%3A4")
+        login(page, server, "/mediapilot?q=seed%3A3%20OR%20seed%3A4")
         page.get_by_test_id("media-count").filter(has_text="2 item(s)").wait_for()
         page.get_by_label("Select ComfyUI_00003_.png").check()
         page.get_by_label("Select ComfyUI_00004_.png").check()
@@ -198,7 +198,7 @@ def test_video_plays_and_seeks_through_range_requests(tmp_path, output_dir):
     with live_controlpilot(ctx) as server, browser_page() as page:
         ranges = []
         page.on("response", lambda r: "/file" in r.url and ranges.append((r.status, r.request.all_headers().get("range"))))
-        login(page, server, "/media")
+        login(page, server, "/mediapilot")
         page.get_by_role("button", name="clip.webm").click()
         video = page.get_by_role("dialog", name="clip.webm").locator("video")
         video.wait_for()
@@ -223,12 +223,12 @@ def test_copy_prompt_puts_it_on_the_clipboard(tmp_path, clipboard_api):
         page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
         if not clipboard_api:
             page.add_init_script("Object.defineProperty(Navigator.prototype, 'clipboard', {get: () => undefined})")
-        login(page, server, "/media?q=lora%3Astorm")
+        login(page, server, "/mediapilot?q=lora%3Astorm")
         page.get_by_role("button", name="lighthouse.png").click()
         box = page.get_by_role("dialog", name="lighthouse.png")
         box.get_by_label("Metadata").get_by_text("dreamshaper_8").wait_for()
         box.get_by_role("button", name="Copy prompt").click()
         box.get_by_role("status").filter(has_text="prompt copied").wait_for()
         reader = page.context.new_page()  # a page with the Clipboard API reads what the other one put there
-        reader.goto(server.url + "/media")
+        reader.goto(server.url + "/mediapilot")
         assert reader.evaluate("navigator.clipboard.readText()") == "a lighthouse in a storm, <lora:storm_style_v2:0.7>"

@@ -1,4 +1,4 @@
-"""`lorapilot media ...` end to end through the real console entry point."""
+"""`lorapilot mediapilot ...` end to end through the real console entry point."""
 
 from __future__ import annotations
 
@@ -26,47 +26,47 @@ def test_media_cli(tmp_path):
     mf.png(out / "comfy" / "dog.png", texts={"parameters": PARAMS.format("dog", 2**64 - 1)})
     (out / "comfy" / "broken.png").write_bytes(b"")
 
-    scan = lp(ctx, "media", "scan")
+    scan = lp(ctx, "mediapilot", "scan")
     assert scan.returncode == 0, scan.stderr
     assert "3 files: 3 added, 0 updated, 0 moved, 0 removed, 0 unchanged, 1 flagged" in scan.stdout
 
-    found = lp(ctx, "media", "search", "lora:fur", "--json")
+    found = lp(ctx, "mediapilot", "search", "lora:fur", "--json")
     rows = [json.loads(line) for line in found.stdout.splitlines()]
     assert [r["name"] for r in rows] == ["cat.png"]
     cat = rows[0]["id"]
-    dog = json.loads(lp(ctx, "media", "search", "seed:18446744073709551615", "--json").stdout)["id"]
+    dog = json.loads(lp(ctx, "mediapilot", "search", "seed:18446744073709551615", "--json").stdout)["id"]
 
-    show = json.loads(lp(ctx, "media", "show", str(cat), "--raw", "--json").stdout)
+    show = json.loads(lp(ctx, "mediapilot", "show", str(cat), "--raw", "--json").stdout)
     assert show["loras"][0]["name"] == "fur_v1" and show["raw"]["parameters"].startswith("a cat")
-    human = lp(ctx, "media", "show", str(cat)).stdout  # for people by default: no inode, no mtime_ns
+    human = lp(ctx, "mediapilot", "show", str(cat)).stdout  # for people by default: no inode, no mtime_ns
     assert human.startswith(f"#{cat} comfy/cat.png") and "prompt:" in human and "lora:      fur_v1 0.6" in human
     assert "inode" not in human and "mtime_ns" not in human and not human.lstrip().startswith("{")
 
-    bad = lp(ctx, "media", "search", "cfg<lots")
+    bad = lp(ctx, "mediapilot", "search", "cfg<lots")
     assert bad.returncode == 1 and bad.stderr.strip() == "error: cfg needs a number, got 'lots'"
 
-    assert lp(ctx, "media", "tag", str(cat), "-a", "fluffy").returncode == 0
-    assert lp(ctx, "media", "fav", str(cat)).returncode == 0
-    assert json.loads(lp(ctx, "media", "search", "tag:fluffy fav:yes", "--json").stdout)["id"] == cat
+    assert lp(ctx, "mediapilot", "tag", str(cat), "-a", "fluffy").returncode == 0
+    assert lp(ctx, "mediapilot", "fav", str(cat)).returncode == 0
+    assert json.loads(lp(ctx, "mediapilot", "search", "tag:fluffy fav:yes", "--json").stdout)["id"] == cat
 
-    moved = lp(ctx, "media", "move", str(cat), "--to", "best")
+    moved = lp(ctx, "mediapilot", "move", str(cat), "--to", "best")
     assert moved.returncode == 0 and (out / "best" / "cat.png").exists()
-    escape = lp(ctx, "media", "copy", str(cat), "--to", "../../etc")
+    escape = lp(ctx, "mediapilot", "copy", str(cat), "--to", "../../etc")
     assert escape.returncode == 1 and "outside" in escape.stderr
 
     archive = tmp_path / "sel.zip"
-    assert lp(ctx, "media", "zip", str(cat), str(dog), "-o", str(archive)).returncode == 0
+    assert lp(ctx, "mediapilot", "zip", str(cat), str(dog), "-o", str(archive)).returncode == 0
     assert zipfile.ZipFile(archive).namelist() == ["cat.png", "dog.png"]
 
-    assert lp(ctx, "media", "trash", str(dog)).returncode == 0
-    listing = lp(ctx, "media", "trash")
+    assert lp(ctx, "mediapilot", "trash", str(dog)).returncode == 0
+    listing = lp(ctx, "mediapilot", "trash")
     assert "comfy/dog.png" in listing.stdout
-    refused = lp(ctx, "media", "empty-trash", "--all", input="n\n")
+    refused = lp(ctx, "mediapilot", "empty-trash", "--all", input="n\n")
     assert refused.returncode != 0 and "aborted" in refused.stderr.lower()
-    assert lp(ctx, "media", "restore", str(dog)).returncode == 0 and (out / "comfy" / "dog.png").exists()
-    assert lp(ctx, "media", "trash", str(dog)).returncode == 0
-    emptied = lp(ctx, "media", "empty-trash", "--all", "--yes")
+    assert lp(ctx, "mediapilot", "restore", str(dog)).returncode == 0 and (out / "comfy" / "dog.png").exists()
+    assert lp(ctx, "mediapilot", "trash", str(dog)).returncode == 0
+    emptied = lp(ctx, "mediapilot", "empty-trash", "--all", "--yes")
     assert emptied.returncode == 0 and "deleted 1 item(s)" in emptied.stdout
-    assert lp(ctx, "media", "trash").stdout == ""
-    roots = lp(ctx, "media", "roots")
+    assert lp(ctx, "mediapilot", "trash").stdout == ""
+    roots = lp(ctx, "mediapilot", "roots")
     assert roots.stdout.startswith("outputs\t")

@@ -21,7 +21,7 @@ COMMENTED = """\
 # my settings: keep this comment
 host = "127.0.0.1"  # loopback only
 
-[media]
+[mediapilot]
 # renders from the big disk
 extra_roots = [
     "/mnt/a",  # first volume
@@ -37,51 +37,51 @@ port = 7999
 def test_settings_edit_keeps_comments_and_other_keys(tmp_path):
     path = tmp_path / "lorapilot.toml"
     path.write_text(COMMENTED)
-    set_string_array(path, "media", "extra_roots", ["/mnt/a", "/mnt/b]x", "/srv/new \"q\""])
+    set_string_array(path, "mediapilot", "extra_roots", ["/mnt/a", "/mnt/b]x", "/srv/new \"q\""])
     text = path.read_text()
     assert text == COMMENTED.replace(
         'extra_roots = [\n    "/mnt/a",  # first volume\n    "/mnt/b]x",\n]',
         'extra_roots = ["/mnt/a", "/mnt/b]x", "/srv/new \\"q\\""]')
     data = tomllib.loads(text)
-    assert data["media"] == {"extra_roots": ["/mnt/a", "/mnt/b]x", '/srv/new "q"'], "watch": False}
+    assert data["mediapilot"] == {"extra_roots": ["/mnt/a", "/mnt/b]x", '/srv/new "q"'], "watch": False}
     assert data["manager"] == {"port": 7999} and data["host"] == "127.0.0.1"
 
 
 def test_settings_edit_appends_a_media_table_to_the_template(tmp_path):
     path = tmp_path / "lorapilot.toml"
     path.write_text(SETTINGS_TEMPLATE)
-    set_string_array(path, "media", "extra_roots", ["/data/renders"])
+    set_string_array(path, "mediapilot", "extra_roots", ["/data/renders"])
     text = path.read_text()
     assert text.startswith(SETTINGS_TEMPLATE)  # every commented example is still there
-    assert text[len(SETTINGS_TEMPLATE):] == '\n[media]\nextra_roots = ["/data/renders"]\n'
-    assert load_settings(path).media.extra_roots == ["/data/renders"]
+    assert text[len(SETTINGS_TEMPLATE):] == '\n[mediapilot]\nextra_roots = ["/data/renders"]\n'
+    assert load_settings(path).mediapilot.extra_roots == ["/data/renders"]
     # A table without the key gets it as its last line; the rest stays.
     fresh = tmp_path / "new-ws" / "config" / "lorapilot.toml"  # no config/ yet
-    set_string_array(fresh, "media", "extra_roots", ["/r"])
-    assert fresh.read_text() == '[media]\nextra_roots = ["/r"]\n'
-    path.write_text('[media]\nwatch = false\n')
-    set_string_array(path, "media", "extra_roots", [])
-    assert path.read_text() == '[media]\nwatch = false\nextra_roots = []\n'
+    set_string_array(fresh, "mediapilot", "extra_roots", ["/r"])
+    assert fresh.read_text() == '[mediapilot]\nextra_roots = ["/r"]\n'
+    path.write_text('[mediapilot]\nwatch = false\n')
+    set_string_array(path, "mediapilot", "extra_roots", [])
+    assert path.read_text() == '[mediapilot]\nwatch = false\nextra_roots = []\n'
 
 
 def test_settings_edit_rewrites_dotted_keys_and_inline_tables_and_refuses_the_rest(tmp_path):
     # The hand-written scanner refused these two layouts; tomlkit edits them in their own form.
     path = tmp_path / "lorapilot.toml"
-    path.write_text('media.watch = false  # dotted key at the top\n')
-    set_string_array(path, "media", "extra_roots", ["/x"])
-    assert path.read_text() == 'media.watch = false  # dotted key at the top\nmedia.extra_roots = ["/x"]\n'
-    path.write_text('media = {watch = false}\n')
-    set_string_array(path, "media", "extra_roots", ["/x"])
-    assert tomllib.loads(path.read_text()) == {"media": {"watch": False, "extra_roots": ["/x"]}}
-    original = '[[media]]\nwatch = false\n'  # an array of tables: not a place for the key
+    path.write_text('mediapilot.watch = false  # dotted key at the top\n')
+    set_string_array(path, "mediapilot", "extra_roots", ["/x"])
+    assert path.read_text() == 'mediapilot.watch = false  # dotted key at the top\nmediapilot.extra_roots = ["/x"]\n'
+    path.write_text('mediapilot = {watch = false}\n')
+    set_string_array(path, "mediapilot", "extra_roots", ["/x"])
+    assert tomllib.loads(path.read_text()) == {"mediapilot": {"watch": False, "extra_roots": ["/x"]}}
+    original = '[[mediapilot]]\nwatch = false\n'  # an array of tables: not a place for the key
     path.write_text(original)
     with pytest.raises(ConfigError) as err:
-        set_string_array(path, "media", "extra_roots", ["/x"])
+        set_string_array(path, "mediapilot", "extra_roots", ["/x"])
     assert str(path) in str(err.value) and 'extra_roots = ["/x"]' in str(err.value)
     assert path.read_text() == original  # nothing written
     path.write_text("[media\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
-        set_string_array(path, "media", "extra_roots", ["/x"])
+        set_string_array(path, "mediapilot", "extra_roots", ["/x"])
 
 
 def test_new_roots_are_checked_with_errors_naming_the_value(tmp_path):
@@ -108,7 +108,7 @@ def test_new_roots_are_checked_with_errors_naming_the_value(tmp_path):
         assert why in str(err.value), (value, str(err.value))
         if value:
             assert repr(value) in str(err.value)
-    assert load_settings(ws.settings_file).media.extra_roots == []  # nothing was written
+    assert load_settings(ws.settings_file).mediapilot.extra_roots == []  # nothing was written
     lib.close()
 
 
@@ -122,7 +122,7 @@ def test_add_scan_remove_and_favourites_come_back(tmp_path):
 
     root = add_root(lib, str(renders))
     assert root["path"] == str(renders) and root["files"] == 0 and root["reachable"]
-    assert load_settings(ctx.workspace.settings_file).media.extra_roots == [str(renders)]
+    assert load_settings(ctx.workspace.settings_file).mediapilot.extra_roots == [str(renders)]
     assert str(renders) in [str(r.path) for r in running.roots()]  # follows the settings file
     with pytest.raises(ConflictError, match="already indexed"):
         add_root(lib, str(renders) + "/")
@@ -147,7 +147,7 @@ def test_add_scan_remove_and_favourites_come_back(tmp_path):
         remove_root(lib, "/elsewhere")
     assert remove_root(lib, str(renders) + "/") == {"removed": str(renders), "unindexed": 2}
     assert lib.index.read().execute("SELECT count(*) FROM media WHERE name IN ('a.png', 'b.png')").fetchone()[0] == 0
-    assert load_settings(ctx.workspace.settings_file).media.extra_roots == []
+    assert load_settings(ctx.workspace.settings_file).mediapilot.extra_roots == []
     assert renders.joinpath("a.png").exists()  # the files stay on disk
     assert [r["label"] for r in list_roots(running)] == ["outputs"]
 
@@ -179,7 +179,7 @@ def test_an_unmounted_root_is_listed_unreachable_and_can_be_removed(tmp_path):
 
 
 def lp(ctx, *args):
-    return subprocess.run([sys.executable, "-m", "lorapilot", "media", "roots", *args,
+    return subprocess.run([sys.executable, "-m", "lorapilot", "media", "roots", *args,  # old name `media`
                            "--workspace", str(ctx.workspace.root)], capture_output=True, text=True, timeout=120)
 
 
@@ -194,7 +194,7 @@ def test_roots_cli(tmp_path):
     assert added.returncode == 0, added.stderr
     assert f"added media root {renders}" in added.stdout and "1 files: 1 added" in added.stdout
     assert ctx.workspace.settings_file.read_text() == (
-        f'# mine\n[manager]\nport = 7001\n\n[media]\nextra_roots = ["{renders}"]\n')
+        f'# mine\n[manager]\nport = 7001\n\n[mediapilot]\nextra_roots = ["{renders}"]\n')
 
     listing = lp(ctx, "list")
     assert listing.returncode == 0
@@ -259,7 +259,7 @@ def test_a_running_watcher_picks_up_an_added_root_and_lets_go_of_a_removed_one(t
 def test_a_library_opened_from_an_older_context_reads_the_current_roots(tmp_path):
     """ControlPilot's context caches its settings at start; a root added since must still be seen."""
     ctx, lib = make_library(tmp_path)
-    assert ctx.settings.media.extra_roots == []  # cached now
+    assert ctx.settings.mediapilot.extra_roots == []  # cached now
     renders = tmp_path / "renders"
     renders.mkdir()
     add_root(lib, str(renders))

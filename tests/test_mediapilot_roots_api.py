@@ -1,4 +1,4 @@
-"""``/api/media/roots``: list, add (a scan task with progress), remove, and bad input."""
+"""``/api/mediapilot/roots``: list, add (a scan task with progress), remove, and bad input."""
 
 from __future__ import annotations
 
@@ -16,37 +16,37 @@ def test_roots_through_the_api(tmp_path):
         mf.png(renders / f"r{n}.png")
     client = make_client(ctx)
     try:
-        roots = client.get("/api/media/roots").json()
+        roots = client.get("/api/mediapilot/roots").json()
         assert [(r["label"], r["files"], r["reachable"], r["removable"]) for r in roots] == [
             ("outputs", 0, True, False)]
 
-        added = client.post("/api/media/roots", json={"path": str(renders)})
+        added = client.post("/api/mediapilot/roots", json={"path": str(renders)})
         assert added.status_code == 200, added.text
         body = added.json()
         assert body["root"]["path"] == str(renders) and body["task"]["kind"] == "media-scan"
         task = wait_task(client, body["task"]["id"])
         assert task.result["added"] == 3 and task.total == 3 and task.current == 3  # progress was reported
-        listed = {r["label"]: r for r in client.get("/api/media/roots").json()}
+        listed = {r["label"]: r for r in client.get("/api/mediapilot/roots").json()}
         assert listed[str(renders)]["files"] == 3
-        assert "[media]" in ctx.workspace.settings_file.read_text()
+        assert "[mediapilot]" in ctx.workspace.settings_file.read_text()
 
-        dup = client.post("/api/media/roots", json={"path": str(renders)})
+        dup = client.post("/api/mediapilot/roots", json={"path": str(renders)})
         assert dup.status_code == 409 and str(renders) in dup.json()["detail"]
-        missing = client.post("/api/media/roots", json={"path": str(tmp_path / "gone")})
+        missing = client.post("/api/mediapilot/roots", json={"path": str(tmp_path / "gone")})
         assert missing.status_code == 400
         assert f"media root '{tmp_path / 'gone'}': no such folder" == missing.json()["detail"]
-        config = client.post("/api/media/roots", json={"path": str(ctx.workspace.config)})
+        config = client.post("/api/mediapilot/roots", json={"path": str(ctx.workspace.config)})
         assert config.status_code == 400 and "config/" in config.json()["detail"]
-        assert client.post("/api/media/roots", json={"path": ""}).status_code == 422
+        assert client.post("/api/mediapilot/roots", json={"path": ""}).status_code == 422
 
-        out = client.post("/api/media/roots/remove", json={"path": "outputs"})
+        out = client.post("/api/mediapilot/roots/remove", json={"path": "outputs"})
         assert out.status_code == 400 and "always indexed" in out.json()["detail"]
-        unknown = client.post("/api/media/roots/remove", json={"path": "/nowhere"})
+        unknown = client.post("/api/mediapilot/roots/remove", json={"path": "/nowhere"})
         assert unknown.status_code == 404
-        removed = client.post("/api/media/roots/remove", json={"path": str(renders)})
+        removed = client.post("/api/mediapilot/roots/remove", json={"path": str(renders)})
         assert removed.json() == {"removed": str(renders), "unindexed": 3}
-        assert client.get("/api/media/search").json()["items"] == []
-        assert [r["label"] for r in client.get("/api/media/roots").json()] == ["outputs"]
+        assert client.get("/api/mediapilot/search").json()["items"] == []
+        assert [r["label"] for r in client.get("/api/mediapilot/roots").json()] == ["outputs"]
     finally:
         client.app.state.media_library.close()
 
@@ -55,9 +55,9 @@ def test_roots_endpoints_need_credentials(tmp_path):
     ctx, lib = make_library(tmp_path, media={"watch": False})
     lib.close()
     anonymous = make_anonymous_client(ctx)
-    assert anonymous.get("/api/media/roots").status_code == 401
-    assert anonymous.post("/api/media/roots", json={"path": str(tmp_path)}).status_code == 401
-    assert anonymous.post("/api/media/roots/remove", json={"path": str(tmp_path)}).status_code == 401
+    assert anonymous.get("/api/mediapilot/roots").status_code == 401
+    assert anonymous.post("/api/mediapilot/roots", json={"path": str(tmp_path)}).status_code == 401
+    assert anonymous.post("/api/mediapilot/roots/remove", json={"path": str(tmp_path)}).status_code == 401
     assert "extra_roots" not in ctx.workspace.settings_file.read_text()  # nothing was written
 
 
@@ -76,15 +76,15 @@ def test_the_api_adds_only_workspace_folders_or_allowed_ones(tmp_path):
     try:
         for refused in (str(tmp_path / "private"), "/root", "~root", "/", str(os_link_out),
                         str(tmp_path / "volumes" / ".." / "private")):
-            resp = client.post("/api/media/roots", json={"path": refused})
+            resp = client.post("/api/mediapilot/roots", json={"path": refused})
             assert resp.status_code in (400, 404), (refused, resp.status_code, resp.text)
         assert "private" not in ctx.workspace.settings_file.read_text()
-        outside = client.post("/api/media/roots", json={"path": str(tmp_path / "private")})
-        assert "lorapilot media roots add" in outside.json()["detail"]
-        assert client.post("/api/media/roots", json={"path": str(inside)}).status_code == 200
-        assert client.post("/api/media/roots", json={"path": str(tmp_path / "volumes" / "renders")}).status_code == 200
+        outside = client.post("/api/mediapilot/roots", json={"path": str(tmp_path / "private")})
+        assert "lorapilot mediapilot roots add" in outside.json()["detail"]
+        assert client.post("/api/mediapilot/roots", json={"path": str(inside)}).status_code == 200
+        assert client.post("/api/mediapilot/roots", json={"path": str(tmp_path / "volumes" / "renders")}).status_code == 200
         for hostile in ("a\x00b", "/" + "x" * 5000, "x" * 300):
-            for route in ("/api/media/roots", "/api/media/roots/remove"):
+            for route in ("/api/mediapilot/roots", "/api/mediapilot/roots/remove"):
                 resp = client.post(route, json={"path": hostile})
                 assert 400 <= resp.status_code < 500, (route, hostile[:10], resp.status_code)
     finally:

@@ -65,7 +65,7 @@ def test_the_watcher_path_and_autocomplete_see_it_too(tmp_path):
     assert _names(lib, "lora:ink") == ["000002_0.png"]
     lib.close()
     with make_client(ctx) as client:
-        assert client.get("/api/media/suggest", params={"field": "lora", "prefix": "in"}).json() == [
+        assert client.get("/api/mediapilot/suggest", params={"field": "lora", "prefix": "in"}).json() == [
             {"value": "ink", "count": 1}]
 
 

@@ -21,6 +21,7 @@ COMFY_NAMES = {
     "checkpoints", "configs", "loras", "vae", "text_encoders", "diffusion_models", "clip_vision", "style_models",
     "embeddings", "diffusers", "vae_approx", "controlnet", "gligen", "upscale_models", "latent_upscale_models",
     "hypernetworks", "photomaker", "classifiers", "model_patches", "audio_encoders",
+    "custom_nodes",  # folder_paths registers it too: the workspace's own nodes (apps/comfyui/custom_nodes)
 }
 COMFY_LEGACY = {"unet": "diffusion_models", "clip": "text_encoders"}  # folder_paths.map_legacy
 

@@ -15,7 +15,7 @@ def test_the_regularization_toggle_marks_the_dataset(ctx, output_dir):
     make_dataset_files(ds.path, {"a.png": "cat", "b.png": "cat, sitting"})
     datasets.create_dataset(ctx.workspace, "mycat")
     with live_controlpilot(ctx) as server, browser_page() as page:
-        login(page, server, "/datasets")
+        login(page, server, "/tagpilot")
         card = page.get_by_role("article", name="Dataset cat-class")
         toggle = card.get_by_label("Regularization set")
         toggle.click()  # a controlled checkbox: it shows the saved state once the list reloads

@@ -23,17 +23,17 @@ from support.trainpilot import make_dataset, make_train_workspace
 
 def test_the_api_marks_and_unmarks_a_regularization_set(ctx):
     client = make_client(ctx)
-    client.post("/api/datasets", json={"name": "cat-class"})
-    assert client.get("/api/datasets/cat-class").json()["regularization"] is False
-    reply = client.put("/api/datasets/cat-class/regularization", json={"regularization": True})
+    client.post("/api/tagpilot/datasets", json={"name": "cat-class"})
+    assert client.get("/api/tagpilot/datasets/cat-class").json()["regularization"] is False
+    reply = client.put("/api/tagpilot/datasets/cat-class/regularization", json={"regularization": True})
     assert reply.status_code == 200 and reply.json() == {"name": "cat-class", "regularization": True}
-    assert client.get("/api/datasets").json()[0]["regularization"] is True
-    assert client.get("/api/datasets/cat-class").json()["regularization"] is True
+    assert client.get("/api/tagpilot/datasets").json()[0]["regularization"] is True
+    assert client.get("/api/tagpilot/datasets/cat-class").json()["regularization"] is True
     assert json.loads((ctx.workspace.datasets / "cat-class" / ".tagpilot" / "dataset.json").read_text()) == {"regularization": True}
-    assert client.put("/api/datasets/cat-class/regularization", json={"regularization": False}).json()["regularization"] is False
-    bad = client.put("/api/datasets/cat-class/regularization", json={"regularization": "maybe"})
+    assert client.put("/api/tagpilot/datasets/cat-class/regularization", json={"regularization": False}).json()["regularization"] is False
+    bad = client.put("/api/tagpilot/datasets/cat-class/regularization", json={"regularization": "maybe"})
     assert bad.status_code == 422
-    assert client.put("/api/datasets/nope/regularization", json={"regularization": True}).status_code == 404
+    assert client.put("/api/tagpilot/datasets/nope/regularization", json={"regularization": True}).status_code == 404
 
 
 def test_the_cli_marks_a_regularization_set(ctx, tmp_path):

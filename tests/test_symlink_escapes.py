@@ -71,20 +71,20 @@ def test_the_kit_rule(tmp_path):
 def test_tagpilot_never_reads_through_an_outside_link(setup):
     ctx, _ = setup
     client = make_client(ctx)
-    images = client.get("/api/datasets/ds1/images").json()
-    _clean(client.get("/api/datasets/ds1/images"))
+    images = client.get("/api/tagpilot/datasets/ds1/images").json()
+    _clean(client.get("/api/tagpilot/datasets/ds1/images"))
     assert "leak.png" not in str(images)
-    for route in ("/api/datasets/ds1/images/leak.png/file", "/api/datasets/ds1/images/leak.png/thumb",
-                  "/api/datasets/ds1/images/leak.png"):
+    for route in ("/api/tagpilot/datasets/ds1/images/leak.png/file", "/api/tagpilot/datasets/ds1/images/leak.png/thumb",
+                  "/api/tagpilot/datasets/ds1/images/leak.png"):
         resp = client.get(route)
         assert 400 <= resp.status_code < 500, (route, resp.status_code)
         _clean(resp)
-    _clean(client.get("/api/datasets/ds1/images/b.png"))
-    _clean(client.get("/api/datasets/ds1/tags"))
-    _clean(client.get("/api/datasets/ds1"))
-    _clean(client.get("/api/datasets"))
-    _clean(client.post("/api/datasets/ds1/ops/preview", json={"op": {"kind": "add", "tag": "extra"}}))
-    linked = client.get("/api/datasets/linked/images")
+    _clean(client.get("/api/tagpilot/datasets/ds1/images/b.png"))
+    _clean(client.get("/api/tagpilot/datasets/ds1/tags"))
+    _clean(client.get("/api/tagpilot/datasets/ds1"))
+    _clean(client.get("/api/tagpilot/datasets"))
+    _clean(client.post("/api/tagpilot/datasets/ds1/ops/preview", json={"op": {"kind": "add", "tag": "extra"}}))
+    linked = client.get("/api/tagpilot/datasets/linked/images")
     assert 400 <= linked.status_code < 500
     _clean(linked)
 
@@ -92,7 +92,7 @@ def test_tagpilot_never_reads_through_an_outside_link(setup):
 def test_folder_import_skips_a_linked_caption(setup):
     ctx, _ = setup
     client = make_client(ctx)
-    task = client.post("/api/datasets/ds1/import/folder", json={"path": "incoming"}).json()
+    task = client.post("/api/tagpilot/datasets/ds1/import/folder", json={"path": "incoming"}).json()
     report = wait_task(client, task)["result"]
     assert "c.png" in report["imported"]
     caption = ctx.workspace.datasets / "ds1" / "c.txt"
@@ -102,7 +102,7 @@ def test_folder_import_skips_a_linked_caption(setup):
 def test_kohya_export_links_no_outside_file(setup):
     ctx, outside = setup
     client = make_client(ctx)
-    reply = client.post("/api/datasets/ds1/export", json={"formats": ["kohya"], "trigger_word": "ohwx"})
+    reply = client.post("/api/tagpilot/datasets/ds1/export", json={"formats": ["kohya"], "trigger_word": "ohwx"})
     result = wait_task(client, reply.json())["result"]
     image_dir = Path(result["files"]["kohya_image_dir"])
     names = sorted(p.name for p in image_dir.iterdir())
@@ -118,12 +118,12 @@ def test_kohya_export_links_no_outside_file(setup):
 def test_trainpilot_datasets_never_read_through_an_outside_link(setup):
     ctx, _ = setup
     client = make_client(ctx)
-    listed = _clean(client.get("/api/train/datasets"))
+    listed = _clean(client.get("/api/trainpilot/datasets"))
     assert '"linked"' not in listed
-    one = client.get("/api/train/datasets/ds1").json()
-    _clean(client.get("/api/train/datasets/ds1"))
+    one = client.get("/api/trainpilot/datasets/ds1").json()
+    _clean(client.get("/api/trainpilot/datasets/ds1"))
     assert one["num_images"] == 2  # a.png and b.png; leak.png is not an image of the dataset
-    linked = client.get("/api/train/datasets/linked")
+    linked = client.get("/api/trainpilot/datasets/linked")
     assert 400 <= linked.status_code < 500
     _clean(linked)
 
@@ -144,10 +144,10 @@ def test_a_datasets_folder_linked_to_another_volume_is_still_read(tmp_path):
     make_dataset_files(volume / "ds1", {"a.png": "on the volume"})
     os.symlink(volume, ctx.workspace.datasets)
     client = make_client(ctx)
-    images = client.get("/api/datasets/ds1/images")
+    images = client.get("/api/tagpilot/datasets/ds1/images")
     assert images.status_code == 200 and "on the volume" in images.text
-    assert client.get("/api/datasets/ds1/images/a.png/file").status_code == 200
-    assert client.get("/api/train/datasets/ds1").json()["num_images"] == 1
+    assert client.get("/api/tagpilot/datasets/ds1/images/a.png/file").status_code == 200
+    assert client.get("/api/trainpilot/datasets/ds1").json()["num_images"] == 1
 
 
 def test_no_get_route_reads_through_an_outside_link(setup):
@@ -162,7 +162,7 @@ def test_no_get_route_reads_through_an_outside_link(setup):
     ctx, _ = setup
     client = make_client(ctx)
     values = {"name": ["ds1", "linked"], "image": ["leak.png", "b.png", "leak.txt"], "path": ["leak.png"]}
-    skip = {"/api/events", "/api/services/{name}/logs/stream", "/api/train/events", "/{path:path}"}
+    skip = {"/api/events", "/api/services/{name}/logs/stream", "/api/trainpilot/events", "/{path:path}"}
     checked = 0
     for route, path, methods in flat_routes(client.app):
         if not isinstance(route, APIRoute) or "GET" not in methods or path in skip:

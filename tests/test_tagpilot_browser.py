@@ -21,7 +21,7 @@ def folder(ctx):
 
 def test_bulk_add_tag_with_preview_then_undo(ctx, folder, output_dir):
     with live_controlpilot(ctx) as server, browser_page() as page:
-        login(page, server, "/datasets")
+        login(page, server, "/tagpilot")
         page.get_by_role("link", name="cats").click()
         page.get_by_test_id("caption-a.png").wait_for()
         # the tag sidebar filters: only images with "cat"
@@ -55,7 +55,7 @@ def test_bulk_add_tag_with_preview_then_undo(ctx, folder, output_dir):
 
         # "Train this" refreshes the handoff and opens TrainPilot's new-training flow on this dataset
         page.get_by_role("link", name="Train this").click()
-        page.wait_for_url("**/train/new?dataset=cats")
+        page.wait_for_url("**/trainpilot/new?dataset=cats")
         page.get_by_role("heading", name="New training").wait_for()
         handoff = json.loads((folder / ".tagpilot" / "handoff.json").read_text())
         assert (handoff["dataset"], handoff["num_images"], handoff["captioned"]) == ("cats", 3, 3)
@@ -63,7 +63,7 @@ def test_bulk_add_tag_with_preview_then_undo(ctx, folder, output_dir):
 
 def test_keyboard_navigation_edit_and_stale_conflict(ctx, folder, output_dir):
     with live_controlpilot(ctx) as server, browser_page() as page:
-        login(page, server, "/datasets/cats")
+        login(page, server, "/tagpilot/cats")
         page.locator('[data-image="a.png"]').click()
         editor = page.get_by_role("region", name="Caption of a.png")
         editor.wait_for()
@@ -90,7 +90,7 @@ def test_keyboard_navigation_edit_and_stale_conflict(ctx, folder, output_dir):
 def test_checks_tab_and_phone_layout(ctx, folder, output_dir):
     (folder / "a-copy.png").write_bytes((folder / "a.png").read_bytes())
     with live_controlpilot(ctx) as server, browser_page(PHONE) as page:
-        login(page, server, "/datasets/cats")
+        login(page, server, "/tagpilot/cats")
         page.get_by_role("tab", name="Checks").click()
         page.get_by_role("button", name="Run checks").click()
         page.get_by_text("Exact duplicates: 1").wait_for()
@@ -107,7 +107,7 @@ def test_wd14_caption_job_shows_live_progress_and_result(ctx, folder, output_dir
     build_wd14_model(ctx.workspace.models / "wd14")
     (folder / "c.txt").unlink()
     with live_controlpilot(ctx) as server, browser_page() as page:
-        login(page, server, "/datasets/cats")
+        login(page, server, "/tagpilot/cats")
         page.get_by_role("tab", name="Auto-caption").click()
         job = page.get_by_role("region", name="Auto-caption")
         # the VLM defaults arrive from /api/tagpilot/config; starting after that must still work
@@ -129,7 +129,7 @@ def test_wd14_caption_job_shows_live_progress_and_result(ctx, folder, output_dir
 def test_rename_delete_restore_stats_and_include_an_excluded_image(ctx, folder, output_dir):
     datasets.exclude_images(datasets.open_dataset(ctx.workspace, "cats"), ["c.png"])
     with live_controlpilot(ctx) as server, browser_page() as page:
-        login(page, server, "/datasets")
+        login(page, server, "/tagpilot")
         card = page.get_by_role("article", name="Dataset cats")
         card.get_by_role("button", name="Rename…").click()
         card.get_by_label("New name for cats").fill("kittens")
@@ -168,7 +168,7 @@ def test_import_a_workspace_folder_and_upload_files_in_any_order(ctx, folder, ou
     upload_dir = tmp_path / "picked"
     make_dataset_files(upload_dir, {"f.webp": "fish"})
     with live_controlpilot(ctx) as server, browser_page() as page:
-        login(page, server, "/datasets/cats")
+        login(page, server, "/tagpilot/cats")
         page.get_by_role("button", name="Import folder…").click()
         page.get_by_label("Folder to import").fill("uploads/shoot")
         page.get_by_role("button", name="Import", exact=True).click()
@@ -189,7 +189,7 @@ def test_import_a_workspace_folder_and_upload_files_in_any_order(ctx, folder, ou
 
 def test_bulk_operation_on_a_multi_selection(ctx, folder, output_dir):
     with live_controlpilot(ctx) as server, browser_page() as page:
-        login(page, server, "/datasets/cats")
+        login(page, server, "/tagpilot/cats")
         page.get_by_label("select a.png").check()
         page.locator('[data-image="c.png"]').click(modifiers=["Control"])  # Ctrl-click adds to the selection
         page.get_by_text("3 of 3 · 2 selected").wait_for()
@@ -230,7 +230,7 @@ def test_show_more_pages_past_the_first_thousand_thumbnails(ctx):
         tiny.save(ds.path / f"i{i:04d}.png")
     (ds.path / "i1002.txt").write_text("the last one")
     with live_controlpilot(ctx) as server, browser_page() as page:
-        login(page, server, "/datasets/big")
+        login(page, server, "/tagpilot/big")
         page.get_by_text("1003 of 1003").wait_for()
         tiles = page.get_by_role("listbox", name="Images").get_by_role("option")
         assert tiles.count() == 1000

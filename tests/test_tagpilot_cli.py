@@ -1,4 +1,4 @@
-"""`lorapilot dataset ...` drives the same library: import, tags, preview/apply, undo, autocaption, check, export."""
+"""`lorapilot tagpilot ...` drives the same library: import, tags, preview/apply, undo, autocaption, check, export."""
 
 import io
 import json
@@ -30,64 +30,64 @@ def run(ctx):
 def test_import_tags_op_preview_apply_undo(run, ctx, tmp_path):
     source = tmp_path / "src"
     make_dataset_files(source, {"a.png": "cat, solo", "b.png": "cat, shirt, white shirt"})
-    assert "imported 2 images, 2 captions" in run("dataset", "import", "pets", str(source), "--create").output
-    assert "pets" in run("dataset", "list").output
-    tags = run("dataset", "tags", "pets").output.splitlines()
+    assert "imported 2 images, 2 captions" in run("tagpilot", "import", "pets", str(source), "--create").output
+    assert "pets" in run("tagpilot", "list").output
+    tags = run("tagpilot", "tags", "pets").output.splitlines()
     assert tags[0].split() == ["2", "cat"]
 
-    preview = run("dataset", "op", "pets", "add", "--tag", "ohwx", "-q", "tag:solo").output
+    preview = run("tagpilot", "op", "pets", "add", "--tag", "ohwx", "-q", "tag:solo").output
     assert "-cat, solo\n+ohwx, cat, solo" in preview
     assert "preview only: add --apply to write" in preview
     assert (ctx.workspace.datasets / "pets" / "a.txt").read_text() == "cat, solo"
-    applied = run("dataset", "op", "pets", "consolidate", "--apply").output
+    applied = run("tagpilot", "op", "pets", "consolidate", "--apply").output
     assert "applied (history entry 1" in applied
     assert (ctx.workspace.datasets / "pets" / "b.txt").read_text() == "cat, white shirt"
-    assert "consolidate tags" in run("dataset", "history", "pets").output
-    assert "undid #1" in run("dataset", "undo", "pets").output
+    assert "consolidate tags" in run("tagpilot", "history", "pets").output
+    assert "undid #1" in run("tagpilot", "undo", "pets").output
     assert (ctx.workspace.datasets / "pets" / "b.txt").read_text() == "cat, shirt, white shirt"
-    stats = json.loads(run("dataset", "stats", "pets", "--json").output)
+    stats = json.loads(run("tagpilot", "stats", "pets", "--json").output)
     assert stats["images"] == 2 and stats["captioned"] == 2
 
 
 def test_caption_set_and_images_query(run, ctx):
-    run("dataset", "create", "d")
+    run("tagpilot", "create", "d")
     write_image(ctx.workspace.datasets / "d" / "x.png", (300, 200))
-    run("dataset", "caption", "d", "x.png", "--set", "hello, world")
-    assert run("dataset", "caption", "d", "x.png").output.strip() == "hello, world"
-    assert "x.png\t300x200\thello, world" in run("dataset", "images", "d", "-q", "width>=300").output
-    assert run("dataset", "images", "d", "-q", "height>=300").output == ""
+    run("tagpilot", "caption", "d", "x.png", "--set", "hello, world")
+    assert run("tagpilot", "caption", "d", "x.png").output.strip() == "hello, world"
+    assert "x.png\t300x200\thello, world" in run("tagpilot", "images", "d", "-q", "width>=300").output
+    assert run("tagpilot", "images", "d", "-q", "height>=300").output == ""
 
 
 def test_errors_are_one_clear_line(ctx):
-    cmd = [sys.executable, "-m", "lorapilot", "dataset", "create", "../escape", "--workspace", str(ctx.workspace.root)]
+    cmd = [sys.executable, "-m", "lorapilot", "dataset", "create", "../escape", "--workspace", str(ctx.workspace.root)]  # old name: still works
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert result.stderr.startswith("error: dataset name '../escape'") and "Traceback" not in result.stderr
 
 
 def test_hostile_zip_import_is_refused(run, ctx, tmp_path):
-    run("dataset", "create", "z")
+    run("tagpilot", "create", "z")
     archive = tmp_path / "bad.zip"
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as zf:
         zf.writestr("../../x.png", b"x")
     archive.write_bytes(buffer.getvalue())
-    result = run("dataset", "import", "z", str(archive), ok=False)
+    result = run("tagpilot", "import", "z", str(archive), ok=False)
     assert isinstance(result.exception, LorapilotError) and "escapes" in str(result.exception)
     assert sorted(p.name for p in (ctx.workspace.datasets / "z").iterdir() if not p.name.startswith(".")) == []
 
 
 def test_autocaption_check_and_export(run, ctx, tmp_path):
     model = build_wd14_model(tmp_path / "wd14")
-    run("dataset", "create", "w")
+    run("tagpilot", "create", "w")
     write_image(ctx.workspace.datasets / "w" / "r.png", (64, 64), (255, 0, 0))
     (ctx.workspace.datasets / "w" / "r2.png").write_bytes((ctx.workspace.datasets / "w" / "r.png").read_bytes())
-    out = run("dataset", "autocaption", "w", "--captioner", "wd14", "--model-dir", str(model), "--mcut").output
+    out = run("tagpilot", "autocaption", "w", "--captioner", "wd14", "--model-dir", str(model), "--mcut").output
     assert "2 written" in out
     assert (ctx.workspace.datasets / "w" / "r.txt").read_text() == "hatsune miku, red theme, excluded tag, ^_^"
-    check = run("dataset", "check", "w", "--only", "exact_duplicates", "--action", "exclude").output
+    check = run("tagpilot", "check", "w", "--only", "exact_duplicates", "--action", "exclude").output
     assert "exact_duplicates  r.png, r2.png" in check and "exclude: 1 images" in check
-    export = run("dataset", "export", "w", "--repeats", "4", "--trigger", "ohwx").output
+    export = run("tagpilot", "export", "w", "--repeats", "4", "--trigger", "ohwx").output
     assert "kohya_dataset_toml" in export and "lack the trigger word 'ohwx'" in export
     handoff = json.loads((ctx.workspace.datasets / "w" / ".tagpilot" / "handoff.json").read_text())
     assert handoff["num_images"] == 1 and handoff["repeats"] == 4

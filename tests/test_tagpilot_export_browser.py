@@ -25,7 +25,7 @@ def test_export_shows_live_progress_and_cancel_keeps_the_previous_export(ctx, ou
         root = export_root(ctx.workspace, ds)
         gate = CopyGate(monkeypatch)
         with live_controlpilot(ctx) as server, browser_page() as page:
-            login(page, server, "/datasets/cats")
+            login(page, server, "/tagpilot/cats")
             page.get_by_role("tab", name="Export").click()
             tab = page.get_by_role("region", name="Export")
             tab.get_by_label("Repeats").fill("3")

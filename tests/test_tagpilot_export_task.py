@@ -144,7 +144,7 @@ def test_api_export_is_a_task_with_live_progress_and_cancel(ctx, dataset, other_
     client = make_client(ctx)
     _first_export(ctx, dataset)
     gate = CopyGate(monkeypatch)
-    reply = client.post("/api/datasets/cats/export", json={"repeats": 3, "trigger_word": "ohwx"})
+    reply = client.post("/api/tagpilot/datasets/cats/export", json={"repeats": 3, "trigger_word": "ohwx"})
     assert reply.status_code == 202, reply.text
     task = reply.json()
     assert (task["kind"], task["title"]) == ("tagpilot.export", "export cats")
@@ -163,7 +163,7 @@ def test_api_export_is_a_task_with_live_progress_and_cancel(ctx, dataset, other_
 
 def test_api_export_across_file_systems_completes_with_copies(ctx, dataset, other_fs):
     client = make_client(ctx)
-    reply = client.post("/api/datasets/cats/export", json={"repeats": 2, "formats": ["kohya"], "trigger_word": "ohwx"})
+    reply = client.post("/api/tagpilot/datasets/cats/export", json={"repeats": 2, "formats": ["kohya"], "trigger_word": "ohwx"})
     done = wait_task(client, reply.json())
     assert done["state"] == "done" and (done["current"], done["total"]) == (IMAGES + 1, IMAGES + 1)
     image_dir = done["result"]["files"]["kohya_image_dir"]
@@ -174,13 +174,13 @@ def test_api_export_across_file_systems_completes_with_copies(ctx, dataset, othe
 
 def test_api_export_refuses_bad_options_at_once_without_a_task(ctx, dataset):
     client = make_client(ctx)
-    reply = client.post("/api/datasets/cats/export", json={"trigger_word": "a, b"})
+    reply = client.post("/api/tagpilot/datasets/cats/export", json={"trigger_word": "a, b"})
     assert reply.status_code == 400 and "trigger word 'a, b' must be non-empty and contain no comma" in reply.text
-    assert client.post("/api/datasets/cats/export", json={"repeats": 0}).status_code == 422  # the model's bounds
+    assert client.post("/api/tagpilot/datasets/cats/export", json={"repeats": 0}).status_code == 422  # the model's bounds
     foreign = export_root(ctx.workspace, dataset) / "kohya"
     foreign.mkdir(parents=True)
     (foreign / "mine.txt").write_text("user data")
-    reply = client.post("/api/datasets/cats/export", json={"formats": ["kohya"]})
+    reply = client.post("/api/tagpilot/datasets/cats/export", json={"formats": ["kohya"]})
     assert reply.status_code == 400 and f"{foreign} exists and was not made by TagPilot" in reply.text
     assert [t for t in client.get("/api/tasks").json() if t["kind"] == "tagpilot.export"] == []
     assert (foreign / "mine.txt").read_text() == "user data"

@@ -18,7 +18,7 @@ def test_guided_flow_to_a_finished_lora(tmp_path, output_dir, monkeypatch):
     ctx = make_train_workspace(tmp_path, settings={"trainpilot": {"poll_interval_s": 0.1}})
     monkeypatch.setenv("FAKE_STEP_S", "0.03")
     with live_controlpilot(ctx) as server, browser_page() as page:
-        login(page, server, "/train/new?dataset=cats")
+        login(page, server, "/trainpilot/new?dataset=cats")
         page.get_by_role("heading", name="New training").wait_for()
         base = page.get_by_label("Choose a base model")
         base.get_by_text("Dataset cats (4 images)").wait_for()
@@ -49,7 +49,7 @@ def test_guided_flow_to_a_finished_lora(tmp_path, output_dir, monkeypatch):
         page.screenshot(path=output_dir / "review.png", full_page=True)
         review.get_by_role("button", name="Queue training").click()
 
-        page.wait_for_url(re.compile(r"/train/jobs/1$"))
+        page.wait_for_url(re.compile(r"/trainpilot/jobs/1$"))
         page.get_by_test_id("state").filter(has_text="done").wait_for(timeout=30_000)
         page.get_by_test_id("job-stats").filter(has_text="40/40").wait_for()
         page.get_by_test_id("loss-chart").wait_for()
@@ -82,10 +82,10 @@ def test_queue_controls_and_tagpilot_link_on_a_phone(tmp_path, output_dir, monke
                                 dataset=inspect_dataset(ctx.workspace, "cats"))
         actions.submit(ctx, profile)
     with live_controlpilot(ctx) as server, browser_page(viewport=PHONE) as page:
-        login(page, server, "/#/train/new?dataset=cats")  # TagPilot's "train this" link
+        login(page, server, "/#/train/new?dataset=cats")  # an old "train this" link: old hash form and old page path
         page.get_by_role("heading", name="New training").wait_for()
         page.get_by_text("Dataset cats (4 images)").wait_for()
-        page.goto(server.url + "/train")
+        page.goto(server.url + "/trainpilot")
         page.get_by_role("status").filter(has_text="No queue worker is running").wait_for()
         second = page.get_by_test_id("job-2")
         second.get_by_role("button", name="Move up").click()
@@ -109,7 +109,7 @@ def test_flux_with_the_native_trainer_only_from_a_diffusers_folder_on_48gb(tmp_p
     (models / "diffusers" / "flux1-dev").mkdir(parents=True)
     (models / "diffusers" / "flux1-dev" / "model_index.json").write_text('{"_class_name": "FluxPipeline"}')
     with live_controlpilot(ctx) as server, browser_page() as page:
-        login(page, server, "/train/new?dataset=cats")
+        login(page, server, "/trainpilot/new?dataset=cats")
         base = page.get_by_label("Choose a base model")
         base.get_by_label("Family").select_option(label="FLUX.1")
         base.get_by_role("button", name=re.compile(r"flux1-dev\.safetensors")).click()
@@ -169,7 +169,7 @@ def test_saved_profiles_are_opened_edited_saved_and_queued(tmp_path, output_dir)
                                  model=ModelRef(base="checkpoints/sd15-base.safetensors"), dataset_name="cats",
                                  dataset=inspect_dataset(ctx.workspace, "cats")))
     with live_controlpilot(ctx) as server, browser_page() as page:
-        login(page, server, "/train")
+        login(page, server, "/trainpilot")
         saved = page.get_by_label("Saved profiles")
         saved.get_by_role("link", name="Edit mycat").click()
 
@@ -187,9 +187,9 @@ def test_saved_profiles_are_opened_edited_saved_and_queued(tmp_path, output_dir)
         assert store.load("other").training.steps == 250
         page.screenshot(path=output_dir / "saved-profile-review.png", full_page=True)
 
-        page.goto(server.url + "/train")
+        page.goto(server.url + "/trainpilot")
         page.get_by_label("Saved profiles").get_by_role("button", name="Queue mycat").click()
-        page.wait_for_url(re.compile(r"/train/jobs/1$"))
+        page.wait_for_url(re.compile(r"/trainpilot/jobs/1$"))
         page.get_by_test_id("state").filter(has_text="queued").wait_for()
         # the refused save is the only error the browser saw (its 409 answer)
         assert [e for e in page.console_errors if "409 (Conflict)" not in e] == []
@@ -208,7 +208,7 @@ def test_chroma_for_diffusion_pipe_asks_for_its_flux_folder(tmp_path, output_dir
     (models / "diffusers" / "FLUX.1-schnell").mkdir(parents=True)
     (models / "diffusers" / "FLUX.1-schnell" / "model_index.json").write_text('{"_class_name": "FluxPipeline"}')
     with live_controlpilot(ctx) as server, browser_page() as page:
-        login(page, server, "/train/new?dataset=cats")
+        login(page, server, "/trainpilot/new?dataset=cats")
         base = page.get_by_label("Choose a base model")
         base.get_by_label("Family").select_option(label="Chroma")
         base.get_by_text("Diffusion Pipe takes Chroma's T5 text encoder and VAE from a FLUX.1 diffusers folder").wait_for()

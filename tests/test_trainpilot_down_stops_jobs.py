@@ -59,7 +59,7 @@ def test_down_stops_and_saves_a_running_job(tmp_path):
         assert workspace_processes(ctx.workspace.root) == []
         ended = actions.list_jobs(ctx)[0]
         assert ended.state == "cancelled" and "stopped on request after saving at step" in ended.error
-        assert f"lorapilot train resume {job.id}" in result.stdout, result.stdout
+        assert f"lorapilot trainpilot resume {job.id}" in result.stdout, result.stdout
         assert actions.resume(ctx, job.id).state == "queued"  # resumable on the next `up`
 
 

@@ -32,7 +32,7 @@ def test_the_api_answers_the_defaults(tmp_path):
 
     ctx = make_train_workspace(tmp_path)
     with make_client(ctx) as client:
-        body = client.get("/api/train/defaults").json()
+        body = client.get("/api/trainpilot/defaults").json()
     assert body["family"] == "sd15" and body["cpu"] is True and body["reasons"]
 
 

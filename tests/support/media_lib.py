@@ -10,9 +10,9 @@ from support.workspaces import make_workspace
 
 
 def make_library(tmp_path: Path, media: dict | None = None, enabled: set[str] | None = None):
-    """(context, library) over a fresh workspace; ``media`` is the ``[media]`` settings section."""
+    """(context, library) over a fresh workspace; ``media`` is the ``[mediapilot]`` settings section."""
     ctx = make_workspace(tmp_path / "ws", enabled=enabled if enabled is not None else set(),
-                         settings={"media": media} if media else None)
+                         settings={"mediapilot": media} if media else None)
     ensure_layout(ctx.workspace)
     return ctx, MediaLibrary.open(ctx)
 

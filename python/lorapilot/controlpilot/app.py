@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from lorapilot import __version__
 from lorapilot.stack.context import Context
+from lorapilot.controlpilot.aliases import OldUrlAliases
 from lorapilot.controlpilot.auth import Authenticator, require_auth
 from lorapilot.controlpilot.runtime import Runtime
 from lorapilot.controlpilot.webapp import mount_web
@@ -91,4 +92,5 @@ def create_app(ctx: Context, bind_host: str = "127.0.0.1") -> FastAPI:
     for each in TOOLS:
         app.include_router(each.load_router(), dependencies=[Depends(require_auth)])
     mount_web(app)  # last: its fallback answers every path no router claimed
+    app.add_middleware(OldUrlAliases, aliases=[pair for each in TOOLS for pair in each.url_aliases])
     return app

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from lorapilot.kit.models import StrictModel
 from lorapilot.kit.tomlconfig import load_toml_model
@@ -34,7 +35,7 @@ SETTINGS_TEMPLATE = """\
 # [models]
 # extra_roots = ["/mnt/network-volume/models"]
 
-# [media]
+# [mediapilot]
 # extra_roots = ["/mnt/network-volume/renders"]   # indexed beside outputs/
 # watch = true                                      # keep the gallery fresh while ControlPilot runs
 # trash_keep_days = 30                              # "empty trash" removes items older than this
@@ -62,6 +63,16 @@ class ModelsSettings(StrictModel):
     """``[models]``: the shared model store (models/)."""
 
     extra_roots: list[str] = Field(default_factory=list)  # absolute folders listed beside models/ (a network volume)
+    civitai_url: str = ""  # CivitAI's base URL (search, pulls, updates); "" = $CIVITAI_ENDPOINT or civitai.com
+    hf_url: str = ""  # the Hugging Face Hub's base URL; "" = $HF_ENDPOINT or https://huggingface.co
+
+    @field_validator("civitai_url", "hf_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        """A base URL is http(s)://host[:port][/path], or empty for the default."""
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} must start with http:// or https://")
+        return value.rstrip("/")
 
     @field_validator("extra_roots")
     @classmethod
@@ -72,6 +83,42 @@ class ModelsSettings(StrictModel):
                 raise ValueError(f"{root!r} must be an absolute path")
         if len(set(value)) != len(value):
             raise ValueError("a root is listed twice")
+        return value
+
+
+SYNC_AREAS = ("loras", "datasets", "outputs", "trainpilot-db")
+SYNC_EXCLUDE = ("*.part", "*.part.json", "*.sync-part", "*.sync-part.json", "*/.incoming/*", "*.lock")
+
+
+class SyncSettings(StrictModel):
+    """``[sync]``: ``lorapilot sync push|pull`` to S3-compatible storage (keys: SYNC_ACCESS_KEY_ID /
+    SYNC_SECRET_ACCESS_KEY in secrets.env)."""
+
+    endpoint_url: str = ""  # an S3-compatible endpoint (MinIO, R2, B2, Wasabi...); "" = AWS S3
+    region: str = "us-east-1"
+    bucket: str = ""  # required to sync
+    prefix: str = "lorapilot"  # keys are <prefix>/<path in the workspace>
+    areas: list[str] = Field(default_factory=lambda: list(SYNC_AREAS))  # of: loras, datasets, outputs, trainpilot-db
+    include: list[str] = Field(default_factory=list)  # globs on the workspace path; empty = all of the areas
+    exclude: list[str] = Field(default_factory=lambda: list(SYNC_EXCLUDE))  # globs left out (path or file name)
+    multipart_mb: int = Field(default=64, ge=5, le=5120)  # files this big go up in resumable parts of this size
+
+    @field_validator("areas")
+    @classmethod
+    def _known_areas(cls, value: list[str]) -> list[str]:
+        """Each area is one of loras, datasets, outputs, trainpilot-db."""
+        for area in value:
+            if area not in SYNC_AREAS:
+                raise ValueError(f"unknown area {area!r}: use {', '.join(SYNC_AREAS)}")
+        return value
+
+    @field_validator("prefix")
+    @classmethod
+    def _clean_prefix(cls, value: str) -> str:
+        """A key prefix without leading or trailing slashes and no '..'."""
+        value = value.strip("/")
+        if ".." in value.split("/"):
+            raise ValueError(f"{value!r} must not contain '..'")
         return value
 
 
@@ -116,7 +163,7 @@ _DEFAULT_WEBHOOK_EVENTS: tuple[WebhookEvent, ...] = ("done", "failed")
 class TrainPilotSettings(StrictModel):
     """``[trainpilot]``: the training queue (see docs/trainpilot.md)."""
 
-    worker: bool = True  # drive the queue from inside ControlPilot (else: `lorapilot train worker`)
+    worker: bool = True  # drive the queue from inside ControlPilot (else: `lorapilot trainpilot worker`)
     gpus: list[str] | None = None  # GPU ids jobs may use; default every GPU NVML sees, "cpu" without one
     poll_interval_s: float = Field(default=1.0, gt=0, le=60)  # how often the worker looks at running jobs
     webhook_url: str = ""  # or TRAINPILOT_WEBHOOK_URL in secrets.env
@@ -125,10 +172,20 @@ class TrainPilotSettings(StrictModel):
     webhook_events: list[WebhookEvent] = Field(default_factory=lambda: list(_DEFAULT_WEBHOOK_EVENTS))
     stop_command: list[str] = Field(default_factory=list)  # argv run once the queue has run empty
     stop_delay_s: float = Field(default=60, ge=0)  # how long the queue stays empty before stop_command runs
+    # A test grid (checkpoints × LoRA weights × sample prompts) after each finished job: "auto" renders it
+    # when it has at most grid_auto_max_cells images, "always" whatever its size, "never" not at all.
+    grid_after_training: Literal["auto", "always", "never"] = "auto"
+    # the largest grid "auto" renders unasked
+    grid_auto_max_cells: int = Field(default=24, ge=1)
+    # LoRA strengths of the automatic grid
+    grid_weights: list[float] = Field(default_factory=lambda: [0.6, 0.8, 1.0])
+    # auto: ComfyUI's API when it answers, else diffusers on this machine
+    grid_renderer: Literal["auto", "comfyui", "native"] = "auto"
 
 
 class MediaSettings(StrictModel):
-    """``[media]``: MediaPilot's folders indexed beside ``outputs/`` and the trash policy."""
+    """``[mediapilot]`` (the old name ``[media]`` is still read): MediaPilot's folders indexed beside ``outputs/``
+    and the trash policy."""
 
     extra_roots: list[str] = Field(default_factory=list)  # absolute folders indexed beside outputs/
     # Folders outside the workspace that ControlPilot's API may add as roots (they and what lies
@@ -164,6 +221,11 @@ class TagPilotSettings(StrictModel):
     vlm: VLMSettings = VLMSettings()
 
 
+# Sections renamed to their tool's name: old name -> new name. The old name is still read for one
+# release (with a note); giving both is an error, since one would silently win.
+OLD_SECTION_NAMES = {"media": "mediapilot"}
+
+
 class Settings(StrictModel):
     """Everything in ``config/lorapilot.toml``."""
 
@@ -174,8 +236,36 @@ class Settings(StrictModel):
     controlpilot: ControlPilotSettings = ControlPilotSettings()
     copilot: CopilotSettings = CopilotSettings()
     trainpilot: TrainPilotSettings = TrainPilotSettings()
-    media: MediaSettings = MediaSettings()
+    mediapilot: MediaSettings = MediaSettings()
     tagpilot: TagPilotSettings = TagPilotSettings()
+    sync: SyncSettings = SyncSettings()
+    _deprecations: list[str] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _old_section_names(cls, data, handler):
+        notes = []
+        if isinstance(data, dict):
+            data = dict(data)
+            for old, new in OLD_SECTION_NAMES.items():
+                if old not in data:
+                    continue
+                if new in data:
+                    raise ValueError(
+                        f"[{old}] and [{new}] are the same section ([{old}] is its old name): keep only [{new}]"
+                    )
+                data[new] = data.pop(old)
+                notes.append(
+                    f"[{old}] is now called [{new}]; rename the section (the old name is read until the next release)"
+                )
+        settings = handler(data)
+        settings._deprecations = notes
+        return settings
+
+    @property
+    def deprecations(self) -> list[str]:
+        """Notes about old names this file still uses."""
+        return list(self._deprecations)
 
 
 def load_settings(path: Path) -> Settings:
@@ -183,4 +273,7 @@ def load_settings(path: Path) -> Settings:
     path = Path(path)
     if not path.exists():
         return Settings()
-    return load_toml_model(path, Settings)
+    settings = load_toml_model(path, Settings)
+    for note in settings.deprecations:
+        warnings.warn(f"{path}: {note}", FutureWarning, stacklevel=2)  # FutureWarning: shown to users
+    return settings

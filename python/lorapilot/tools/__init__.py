@@ -19,12 +19,14 @@ class Tool:
     """One tool's contract with the shells. Targets are ``"module:attribute"`` strings,
     imported on first use so that ``lorapilot --help`` stays fast."""
 
-    name: str  # the CLI group; also its settings section and web page
+    name: str  # the CLI group, its URL prefix /api/<name>, its settings section and its web page /<name>
     title: str
     cli: str  # its click group
     router: str  # its FastAPI APIRouter (mounted behind login)
     hooks: str | None = None  # module with optional on_init(ctx) and on_down(ctx, keep_training)
     cli_aliases: tuple[str, ...] = field(default=())  # old command names, kept working for one release
+    # (old URL prefix, new URL prefix) pairs: ControlPilot serves the old ones for one release
+    url_aliases: tuple[tuple[str, str], ...] = field(default=())
 
     def load_cli(self):
         """The tool's click group."""
@@ -45,12 +47,15 @@ TOOLS: tuple[Tool, ...] = (
     Tool("models", "Models", "lorapilot.tools.models.cli:models_group", "lorapilot.tools.models.api:router",
          hooks="lorapilot.tools.models.hooks"),
     Tool("tagpilot", "TagPilot", "lorapilot.tools.tagpilot.cli:dataset_group", "lorapilot.tools.tagpilot.api:router",
-         cli_aliases=("dataset",)),
+         cli_aliases=("dataset",), url_aliases=(("/api/datasets", "/api/tagpilot/datasets"),)),
     Tool("trainpilot", "TrainPilot", "lorapilot.tools.trainpilot.cli:train_group",
-         "lorapilot.tools.trainpilot.api:router", hooks="lorapilot.tools.trainpilot.hooks", cli_aliases=("train",)),
+         "lorapilot.tools.trainpilot.api:router", hooks="lorapilot.tools.trainpilot.hooks", cli_aliases=("train",),
+         url_aliases=(("/api/train", "/api/trainpilot"),)),
     Tool("mediapilot", "MediaPilot", "lorapilot.tools.mediapilot.cli:media_group",
-         "lorapilot.tools.mediapilot.api:router", cli_aliases=("media",)),
+         "lorapilot.tools.mediapilot.api:router", cli_aliases=("media",),
+         url_aliases=(("/api/media", "/api/mediapilot"),)),
     Tool("copilot", "Copilot", "lorapilot.tools.copilot.cli:copilot_group", "lorapilot.tools.copilot.proxy:router"),
+    Tool("sync", "Sync", "lorapilot.tools.sync.cli:sync_group", "lorapilot.tools.sync.api:router"),
 )
 
 

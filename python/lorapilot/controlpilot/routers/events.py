@@ -17,7 +17,7 @@ from lorapilot.controlpilot.routers.services import SSE_HEADERS
 router = APIRouter(tags=["events"])
 
 
-@router.get("/api/events")
+@router.get("/api/events", response_class=StreamingResponse)
 async def events(request: Request, hub: EventHub = Depends(get_hub), runtime=Depends(get_runtime)) -> StreamingResponse:
     """The live stream: the latest ``services`` and ``system`` events first, then every change."""
     runtime.start_watchers()

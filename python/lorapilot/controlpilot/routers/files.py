@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from lorapilot.stack.context import Context
 from lorapilot.controlpilot.deps import get_ctx
 from lorapilot.controlpilot.files import FileBrowser
+from lorapilot.stack.apimodels import TrashItemView
 
 router = APIRouter(prefix="/api/files", tags=["files"])
 
@@ -60,16 +61,6 @@ class UploadResult(BaseModel):
     size: int
 
 
-class TrashItemView(BaseModel):
-    id: str
-    original: str
-    name: str
-    is_dir: bool
-    size: int
-    deleted_at: float
-    source: str
-
-
 def get_browser(ctx: Context = Depends(get_ctx)) -> FileBrowser:
     return FileBrowser(ctx.workspace.root)
 
@@ -90,7 +81,7 @@ def list_folder(
     )
 
 
-@router.get("/download")
+@router.get("/download", response_class=FileResponse)
 def download(path: str, browser: FileBrowser = Depends(get_browser)) -> FileResponse:
     real = browser.file_for_download(path)
     return FileResponse(real, filename=real.name, content_disposition_type="attachment")

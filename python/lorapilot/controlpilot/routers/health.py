@@ -3,11 +3,17 @@
 from fastapi import APIRouter
 
 from lorapilot import __version__
+from lorapilot.stack.apimodels import ResponseModel
 
 router = APIRouter()
 
 
+class Health(ResponseModel):
+    status: str
+    version: str
+
+
 @router.get("/api/health")
-async def health() -> dict:
+async def health() -> Health:
     """Liveness: used by the readiness probe and by the login page."""
-    return {"status": "ok", "version": __version__}
+    return Health(status="ok", version=__version__)

@@ -131,7 +131,7 @@ def logs(name: str, tail: int = Query(200, ge=0, le=10_000), monitor: ServiceMon
     return LogsResponse(name=name, lines=lines)
 
 
-@router.get("/{name}/logs/stream")
+@router.get("/{name}/logs/stream", response_class=StreamingResponse)
 async def stream_logs(
     name: str,
     request: Request,

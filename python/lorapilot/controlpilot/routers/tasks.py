@@ -5,30 +5,13 @@ Changes are also pushed as ``tasks`` events on ``/api/events``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
 
 from lorapilot.controlpilot.deps import get_tasks
 from lorapilot.kit.tasks import TaskManager
+from lorapilot.stack.apimodels import TaskView
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
-
-
-class TaskView(BaseModel):
-    id: str
-    kind: str
-    title: str
-    state: str
-    current: float
-    total: float | None
-    message: str
-    error: str | None
-    result: Any = None
-    created_at: float
-    started_at: float | None
-    finished_at: float | None
 
 
 @router.get("")

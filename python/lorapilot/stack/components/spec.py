@@ -61,9 +61,35 @@ def check_name(value: str) -> str:
 Name = Annotated[str, AfterValidator(check_name)]
 
 
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+class ArchivePin(FrozenModel):
+    """A source archive of a pinned commit (``lorapilot install NAME --from``): its hash and top folder."""
+
+    sha256: str
+    top: str = Field(description="the folder the archive's tree sits under, e.g. 'comfyui' or 'a/b/c'")
+
+    @field_validator("sha256")
+    @classmethod
+    def _hex(cls, value: str) -> str:
+        if not _SHA256_RE.match(value):
+            raise ValueError(f"sha256 must be 64 lower-case hex digits, got {value!r}")
+        return value
+
+    @field_validator("top")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        parts = value.split("/")
+        if value.startswith("/") or any(p in ("", ".", "..") for p in parts):
+            raise ValueError(f"top must be a relative folder path without '..', got {value!r}")
+        return value
+
+
 class GitPin(FrozenModel):
     url: str
     rev: str
+    archive: ArchivePin | None = None
 
     @field_validator("rev")
     @classmethod
@@ -83,6 +109,7 @@ class Source(FrozenModel):
     version: str | None = None
     attr: str | None = Field(default=None, description="nixpkgs attribute, when Nix provides it")
     submodules: dict[str, GitPin] = Field(default_factory=dict)
+    archive: ArchivePin | None = None
     note: str | None = None
 
     @model_validator(mode="after")

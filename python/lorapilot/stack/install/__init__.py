@@ -29,6 +29,9 @@ from lorapilot.stack.components.spec import Source
 from lorapilot.stack.context import Context
 from lorapilot.stack.install import native_trainer
 from lorapilot.stack.install.git import checkout_pinned
+from lorapilot.stack.install.local import LocalSource, install_local_source, parse_from
+from lorapilot.stack.install.nodeengine import check_node_engine
+from lorapilot.stack.install.nodes import place_pinned_nodes
 from lorapilot.stack.install.tools import ToolError, require, run
 
 PYPI = "PyPI (https://pypi.org)"
@@ -88,12 +91,14 @@ def find_target(ctx: Context, name: str) -> InstallTarget:
     raise NotFoundError(f"unknown component {name!r}; installable: {known}")
 
 
-def _steps(target: InstallTarget) -> list[str]:
+def _steps(target: InstallTarget, source_only: bool = False) -> list[str]:
     steps = []
     if target.source.type == "git":
         steps.append("source")
-        if target.name in BUILD_STEPS:
+        if target.name in BUILD_STEPS and not source_only:
             steps.append("build")
+    if source_only:
+        return steps
     if target.has_python_env:
         steps.append("python")
     if target.source.type == "npm":
@@ -108,6 +113,7 @@ class PreparedInstall:
     target: InstallTarget | None
     steps: list[str]
     tools: dict[str, str | None]
+    local: list[LocalSource] = field(default_factory=list)
     commands: list[list[str]] = field(default_factory=list)  # a package install (native-trainer): run these
     name: str = ""
 
@@ -170,26 +176,35 @@ def _run_commands(prepared: PreparedInstall, progress: Progress, cancel) -> Inst
     return result
 
 
-def prepare_install(ctx: Context, name: str) -> PreparedInstall:
+def prepare_install(
+    ctx: Context, name: str, from_paths: list[str] | tuple[str, ...] = (), source_only: bool = False
+) -> PreparedInstall:
     """Check that ``name`` can be installed here, before anything is written.
 
     Fails at once for an unknown or built-in name, and for a missing git, uv or
-    npm, with a message saying how to get the tool.
+    npm, with a message saying how to get the tool. ``from_paths`` (``--from``):
+    local copies of the pinned source (see :mod:`lorapilot.stack.install.local`);
+    ``source_only``: only the source, no environment or build.
     """
     if name in native_trainer.ALIASES:
+        if from_paths:
+            raise LorapilotError(f"{name}: --from installs git-pinned sources; the native trainer installs packages")
         return _prepare_native_trainer(ctx)
     target = find_target(ctx, name)
     if target.source.type == "builtin":
         raise LorapilotError(f"{name} is part of lorapilot itself: there is nothing to install")
-    steps = _steps(target)
+    local = parse_from(from_paths)
+    if local and target.source.type != "git":
+        raise LorapilotError(f"{name}: --from installs git-pinned sources; {name}'s source is {target.source.type!r}")
+    steps = _steps(target, source_only)
     if not steps:
         raise LorapilotError(f"{name}: its source is {target.source.type!r}, which `lorapilot install` cannot install")
     tools = {
-        "git": require("git", f"check out {name}'s pinned source") if "source" in steps else None,
+        "git": require("git", f"check out {name}'s pinned source") if "source" in steps and not local else None,
         "uv": require("uv", f"create {name}'s Python environment from its uv.lock") if "python" in steps else None,
         "npm": require("npm", f"install {name}'s npm packages") if ("npm" in steps or "build" in steps) else None,
     }
-    return PreparedInstall(target, steps, tools)
+    return PreparedInstall(target, steps, tools, local)
 
 
 def install(
@@ -223,13 +238,24 @@ def install(
         return on_line
 
     for index, step in enumerate(steps):
-        if step == "source":
+        if step == "source" and prepared.local:
+            src = state / "src"
+            reporter(index, f"installing {name}'s pinned source from {prepared.local[0].file}")
+            changed, notes = install_local_source(name, target.source, prepared.local, src, cancel)
+            result.src = src
+            result.done.append(f"{'installed' if changed else 'kept'} {src} at {target.source.rev[:12]} "
+                               f"from {', '.join(str(item.file) for item in prepared.local)}")
+            result.done.extend(notes)
+        elif step == "source":
             src = state / "src"
             pin = target.source.git_pin()
             on_line = reporter(index, f"fetching {pin.url} @ {pin.rev[:12]}")
             changed = checkout_pinned(prepared.tool("git"), target.source, src, on_line, cancel)
             result.src = src
             result.done.append(f"{'checked out' if changed else 'kept'} {src} at {pin.rev[:12]}")
+            result.done += place_pinned_nodes(
+                prepared.tool("git"), target.folder, src / "custom_nodes", on_line, cancel
+            )
         elif step == "build":
             subdir, commands, built_marker = BUILD_STEPS[name]
             cwd = state / "src" / subdir
@@ -311,6 +337,11 @@ def _npm_install(target: InstallTarget, venv: Path, on_line, cancel) -> Path:
     """
     source = target.source
     lock = target.folder / "package-lock.json"
+    if not lock.is_file():
+        on_line(f"checking {source.package}@{source.version}'s engines.node")
+        problem = check_node_engine(source.package, source.version)
+        if problem:
+            raise ToolError(problem)
     venv.mkdir(parents=True, exist_ok=True)
     if lock.is_file():
         app_dir = venv.parent

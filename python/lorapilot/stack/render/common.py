@@ -37,6 +37,8 @@ def launch_argv(
         argv += ["--secrets-file", str(ws.secrets_file)]
         for env_name, key in sorted(plan.secret_env.items()):
             argv += ["--secret", f"{env_name}={key}"]
+    if plan.env_path is not None:
+        argv += ["--path", str(plan.env_path / "bin")]
     for url in wait_urls or []:
         argv += ["--wait-http", url]
     return argv + ["--", *plan.argv]

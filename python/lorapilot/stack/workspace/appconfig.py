@@ -15,6 +15,7 @@ import yaml
 
 from lorapilot.kit.errors import ConfigError
 from lorapilot.kit.fsutil import write_if_changed
+from lorapilot.stack.components.custom_nodes import overlay_dir, user_nodes_dir
 from lorapilot.stack.workspace.layout import MODEL_FOLDERS, Workspace
 
 MANAGED_MARKER = "# Managed by LoRA Pilot"
@@ -53,8 +54,9 @@ def comfy_folder_lines() -> list[str]:
     return lines
 
 
-def comfy_sections(models: Path, extra_roots: list[str]) -> str:
-    """Our extra_model_paths.yaml sections: the store, then each extra root."""
+def comfy_sections(models: Path, extra_roots: list[str], custom_nodes: Path | None = None) -> str:
+    """Our extra_model_paths.yaml sections: the store, then each extra root. ``custom_nodes``: the workspace's
+    folder of the user's own nodes, which ComfyUI loads beside the ones pinned in its source tree."""
     roots = [(COMFY_SECTION, str(models), True)]
     roots += [(f"{COMFY_SECTION}_extra_{i + 1}", root, False) for i, root in enumerate(extra_roots)]
     out = []
@@ -64,6 +66,8 @@ def comfy_sections(models: Path, extra_roots: list[str]) -> str:
         if default:
             out.append("    is_default: true")
         out += comfy_folder_lines()
+        if default and custom_nodes is not None:
+            out.append(f"    custom_nodes: {_yaml_scalar(str(custom_nodes))}")
     return "\n".join(out) + "\n"
 
 
@@ -111,7 +115,14 @@ def merge_comfy_yaml(existing: str, ours: str) -> str:
 def write_comfy_paths(ws: Workspace, extra_roots: list[str]) -> tuple[Path, str]:
     path = ws.state_dir("comfyui") / "extra_model_paths.yaml"
     # ComfyUI refuses a --user-directory that does not exist.
-    for folder in (path.parent / "input", path.parent / "user", ws.cache / "comfy-temp"):
+    # custom_nodes/ and overlay/: a user's own nodes and their packages (see stack.components.custom_nodes).
+    for folder in (
+        path.parent / "input",
+        path.parent / "user",
+        ws.cache / "comfy-temp",
+        user_nodes_dir(path.parent),
+        overlay_dir(path.parent),
+    ):
         folder.mkdir(parents=True, exist_ok=True)
     existed = path.exists()
     existing = (
@@ -127,7 +138,7 @@ def write_comfy_paths(ws: Workspace, extra_roots: list[str]) -> tuple[Path, str]
             yaml.safe_load(existing)
         except yaml.YAMLError as exc:
             raise ConfigError(path, f"not valid YAML, left untouched: {exc}") from None
-    merged = merge_comfy_yaml(existing, comfy_sections(ws.models, extra_roots))
+    merged = merge_comfy_yaml(existing, comfy_sections(ws.models, extra_roots, user_nodes_dir(path.parent)))
     return path, _status(path, existed, write_if_changed(path, merged))
 
 

@@ -14,10 +14,10 @@ import re
 import httpx
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
 
 from lorapilot.stack.context import Context
 from lorapilot.stack.apideps import get_ctx
+from lorapilot.tools.copilot import api_models as m
 from lorapilot.tools.copilot.command import TOKEN_SECRET_KEY
 from lorapilot.tools.copilot.discovery import INSTALL_HINT
 from lorapilot.tools.copilot.guard import secret_headers
@@ -30,13 +30,9 @@ _FORWARD_HEADERS = ("content-type", "accept")
 _RETURN_HEADERS = ("retry-after", "cache-control")
 
 router = APIRouter(prefix="/api/copilot", tags=["copilot"])
-
-
-class TokenBody(BaseModel):
-    """``PUT /api/copilot/token``."""
-
-    model_config = ConfigDict(extra="forbid")
-    token: str = Field(description="a GitHub token with the Copilot Requests permission")
+# The forwarded routes pass the sidecar's answer through as it is (no second validation here): their
+# response_model (the sidecar's own, see api_models) documents it. A chat may stream instead:
+_SSE = {200: {"content": {"text/event-stream": {}}, "description": "JSON, or Server-Sent Events when asked"}}
 
 
 def sidecar_url(ctx: Context) -> str:
@@ -78,8 +74,8 @@ def describe(status: dict) -> tuple[str, str]:
     return "ready", f"Copilot CLI {cli.get('version')} is ready."
 
 
-@router.get("/status")
-async def copilot_status(ctx: Context = Depends(get_ctx)) -> dict:
+@router.get("/status", response_model_exclude_unset=True)  # the sidecar's keys when it answers, no others
+async def copilot_status(ctx: Context = Depends(get_ctx)) -> m.CopilotStatus:
     """The sidecar's status and one clear ``state`` for the drawer."""
     comp = ctx.registry.get(COMPONENT)
     if not comp.enabled:
@@ -97,13 +93,13 @@ async def copilot_status(ctx: Context = Depends(get_ctx)) -> dict:
 
 
 @router.get("/token")
-def get_token(ctx: Context = Depends(get_ctx)) -> dict:
+def get_token(ctx: Context = Depends(get_ctx)) -> m.CopilotTokenState:
     """Whether a token is stored in secrets.env (never the token)."""
     return _token_state(ctx)
 
 
 @router.put("/token")
-def put_token(body: TokenBody, ctx: Context = Depends(get_ctx)) -> dict:
+def put_token(body: m.TokenBody, ctx: Context = Depends(get_ctx)) -> m.CopilotTokenState:
     """Store the token in ``config/secrets.env`` (mode 0600); the sidecar reads it for the next chat."""
     token = body.token.strip()
     if not _TOKEN_RE.match(token):
@@ -114,7 +110,7 @@ def put_token(body: TokenBody, ctx: Context = Depends(get_ctx)) -> dict:
 
 
 @router.delete("/token")
-def delete_token(ctx: Context = Depends(get_ctx)) -> dict:
+def delete_token(ctx: Context = Depends(get_ctx)) -> m.CopilotTokenState:
     """Remove the token from ``config/secrets.env``."""
     delete_secret(ctx.workspace.secrets_file, TOKEN_SECRET_KEY)
     return _token_state(ctx)
@@ -157,59 +153,59 @@ async def _forward(request: Request, ctx: Context, path: str) -> Response:
     return Response(content, status_code=resp.status_code, media_type=media_type, headers=out_headers)
 
 
-@router.post("/chat")
+@router.post("/chat", response_model=m.ChatResult, responses=_SSE)
 async def chat(request: Request, ctx: Context = Depends(get_ctx)) -> Response:
     """Forwarded to the sidecar's ``POST /chat`` (JSON, or SSE when asked)."""
     return await _forward(request, ctx, "/chat")
 
 
-@router.post("/chat/cancel")
+@router.post("/chat/cancel", response_model=m.ChatCancelled)
 async def cancel(request: Request, ctx: Context = Depends(get_ctx)) -> Response:
     return await _forward(request, ctx, "/chat/cancel")
 
 
-@router.get("/history")
+@router.get("/history", response_model=m.ChatEntries)
 async def history(request: Request, ctx: Context = Depends(get_ctx)) -> Response:
     return await _forward(request, ctx, "/history")
 
 
-@router.get("/history/{entry_id}")
+@router.get("/history/{entry_id}", response_model=m.ChatEntry)
 async def history_entry(entry_id: int, request: Request, ctx: Context = Depends(get_ctx)) -> Response:
     return await _forward(request, ctx, f"/history/{entry_id}")
 
 
-@router.get("/conversations")
+@router.get("/conversations", response_model=m.Conversations)
 async def conversations(request: Request, ctx: Context = Depends(get_ctx)) -> Response:
     return await _forward(request, ctx, "/conversations")
 
 
-@router.delete("/history")
+@router.delete("/history", response_model=m.HistoryDeleted)
 async def clear_history(request: Request, ctx: Context = Depends(get_ctx)) -> Response:
     """Move the history (or ``?conversation_id=``'s) to the trash; the answer's ``batch`` undoes it."""
     return await _forward(request, ctx, "/history")
 
 
-@router.delete("/history/{entry_id}")
+@router.delete("/history/{entry_id}", response_model=m.HistoryDeleted)
 async def delete_entry(entry_id: int, request: Request, ctx: Context = Depends(get_ctx)) -> Response:
     """Move one entry to the trash."""
     return await _forward(request, ctx, f"/history/{entry_id}")
 
 
-@router.get("/trash")
+@router.get("/trash", response_model=m.ChatEntries)
 async def trash(request: Request, ctx: Context = Depends(get_ctx)) -> Response:
     return await _forward(request, ctx, "/trash")
 
 
-@router.post("/trash/restore")
+@router.post("/trash/restore", response_model=m.ChatsRestored)
 async def restore(request: Request, ctx: Context = Depends(get_ctx)) -> Response:
     return await _forward(request, ctx, "/trash/restore")
 
 
-@router.delete("/trash/{entry_id}")
+@router.delete("/trash/{entry_id}", response_model=m.ChatsPurged)
 async def purge(entry_id: int, request: Request, ctx: Context = Depends(get_ctx)) -> Response:
     return await _forward(request, ctx, f"/trash/{entry_id}")
 
 
-@router.post("/trash/empty")
+@router.post("/trash/empty", response_model=m.ChatsPurged)
 async def empty_trash(request: Request, ctx: Context = Depends(get_ctx)) -> Response:
     return await _forward(request, ctx, "/trash/empty")

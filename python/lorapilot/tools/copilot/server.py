@@ -19,6 +19,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from lorapilot.tools.copilot import api_models as m
 from lorapilot.tools.copilot.guard import load_secret, refusal
 from lorapilot.tools.copilot.command import MAX_PATTERNS, MAX_PROMPT_CHARS, ChatOptions, PermissionRefused
 from lorapilot.tools.copilot.service import ChatBusy, ChatService, CliMissing
@@ -150,10 +151,10 @@ def create_sidecar_app(service: ChatService) -> FastAPI:
         return {"status": "ok"}
 
     @app.get("/status")
-    def status() -> dict:
+    def status() -> m.SidecarStatus:
         return service.status()
 
-    @app.post("/chat")
+    @app.post("/chat", response_model=m.ChatResult)
     async def chat(body: ChatRequest, request: Request):
         run = await service.start(body.options(), body.timeout_s)
         if not _wants_stream(request, body):
@@ -167,48 +168,48 @@ def create_sidecar_app(service: ChatService) -> FastAPI:
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
     @app.post("/chat/cancel")
-    def cancel() -> dict:
+    def cancel() -> m.ChatCancelled:
         running = service.cancel()
         return {"cancelled": running is not None, "running": running}
 
     @app.get("/history")
     def history(conversation_id: str | None = None, limit: int = Query(50, ge=1, le=500),
-                before: int | None = None) -> dict:
+                before: int | None = None) -> m.ChatEntries:
         entries = service.history.entries(conversation_id, limit, before)
         return {"entries": [e.to_dict() for e in entries]}
 
     @app.get("/history/{entry_id}")
-    def history_entry(entry_id: int) -> dict:
+    def history_entry(entry_id: int) -> m.ChatEntry:
         return service.history.get(entry_id).to_dict()
 
     @app.delete("/history/{entry_id}")
-    def delete_entry(entry_id: int) -> dict:
+    def delete_entry(entry_id: int) -> m.HistoryDeleted:
         return service.history.delete(entry_id)
 
     @app.delete("/history")
-    def clear_history(conversation_id: str | None = None) -> dict:
+    def clear_history(conversation_id: str | None = None) -> m.HistoryDeleted:
         return service.history.clear(conversation_id)
 
     @app.get("/trash")
-    def trash(limit: int = Query(200, ge=1, le=1000)) -> dict:
+    def trash(limit: int = Query(200, ge=1, le=1000)) -> m.ChatEntries:
         return {"entries": [e.to_dict() for e in service.history.trash(limit)]}
 
     @app.post("/trash/restore")
-    def restore(body: RestoreRequest) -> dict:
+    def restore(body: RestoreRequest) -> m.ChatsRestored:
         return {"restored": service.history.restore(body.id, body.batch)}
 
     @app.delete("/trash/{entry_id}")
-    def purge(entry_id: int) -> dict:
+    def purge(entry_id: int) -> m.ChatsPurged:
         service.history.purge(entry_id)
         return {"purged": 1}
 
     @app.post("/trash/empty")
-    def empty_trash(body: EmptyTrashRequest) -> dict:
+    def empty_trash(body: EmptyTrashRequest) -> m.ChatsPurged:
         older = None if body.older_than_days is None else body.older_than_days * 86400
         return {"purged": service.history.empty_trash(older)}
 
     @app.get("/conversations")
-    def conversations(limit: int = Query(50, ge=1, le=500)) -> dict:
+    def conversations(limit: int = Query(50, ge=1, le=500)) -> m.Conversations:
         return {"conversations": service.history.conversations(limit)}
 
     return app

@@ -1,4 +1,4 @@
-"""``/api/media...``: search, details, files (with range requests), thumbnails, organise, scan, send to ComfyUI."""
+"""``/api/mediapilot/...``: search, details, files (with range requests), thumbnails, organise, scan, send to ComfyUI."""
 
 from __future__ import annotations
 
@@ -10,12 +10,17 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
 
 from lorapilot.stack.context import Context
 from lorapilot.stack.apideps import events_of, get_ctx, get_tasks
 from lorapilot.kit.errors import LorapilotError, NotFoundError
+from lorapilot.stack.apimodels import TaskRef
 from lorapilot.tools.mediapilot import organise
+from lorapilot.tools.mediapilot.api_models import (
+    BatchResultView, ChangedCount, ComfyQueued, ComfyWorkflow, CompareResult, EmptyTrashBody, MediaEmptyTrashResult,
+    FavouriteBody, Ids, MediaDetail, MediaPage, MediaRoot, MediaStats, MediaTagCount, MediaTrash, RootAdded, RootBody,
+    RootRemoved, SendBody, SuggestValue, TagBody, TransferBody, ZipLink,
+)
 from lorapilot.tools.mediapilot.library import MediaLibrary
 from lorapilot.kit.tasks import TaskManager
 
@@ -33,10 +38,10 @@ def _library(app) -> MediaLibrary:
 
 @asynccontextmanager
 async def _lifespan(app):
-    """Start the watcher with ControlPilot (when ``[media] watch`` is on) and stop it on shutdown."""
+    """Start the watcher with ControlPilot (when ``[mediapilot] watch`` is on) and stop it on shutdown."""
     watcher = None
     ctx = getattr(app.state, "ctx", None)
-    if ctx is not None and ctx.settings.media.watch:
+    if ctx is not None and ctx.settings.mediapilot.watch:
         from lorapilot.tools.mediapilot.watch import Watcher
 
         events = events_of(app)
@@ -57,41 +62,11 @@ async def _lifespan(app):
             app.state.media_library = None
 
 
-router = APIRouter(prefix="/api/media", tags=["media"], lifespan=_lifespan)
+router = APIRouter(prefix="/api/mediapilot", tags=["mediapilot"], lifespan=_lifespan)
 
 
 def get_library(request: Request) -> MediaLibrary:
     return _library(request.app)
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Ids(_Body):
-    ids: list[int] = Field(min_length=1, max_length=organise.MAX_BATCH)
-
-
-class FavouriteBody(Ids):
-    value: bool = True
-
-
-class TagBody(Ids):
-    add: list[str] = Field(default_factory=list)
-    remove: list[str] = Field(default_factory=list)
-
-
-class TransferBody(Ids):
-    dest: str = Field(min_length=1, description="folder in outputs/, or 'ROOT:folder' for an extra root")
-
-
-class EmptyTrashBody(_Body):
-    all: bool = False
-    older_than_days: float | None = Field(default=None, ge=0)
-
-
-class SendBody(_Body):
-    url: str | None = Field(default=None, description="ComfyUI address; default: this workspace's ComfyUI")
 
 
 def _item(row, roots: dict) -> dict:
@@ -104,7 +79,7 @@ def _item(row, roots: dict) -> dict:
 @router.get("/search")
 def search(q: str = "", sort: Literal["date", "name", "size"] = "date", order: Literal["asc", "desc"] = "desc",
            cursor: str | None = None, limit: int = Query(100, ge=1, le=1000), total: bool = False,
-           lib: MediaLibrary = Depends(get_library)) -> dict:
+           lib: MediaLibrary = Depends(get_library)) -> MediaPage:
     """One page of results for a search in the query language."""
     from lorapilot.tools.mediapilot.query import search as run_search
 
@@ -114,7 +89,7 @@ def search(q: str = "", sort: Literal["date", "name", "size"] = "date", order: L
 
 
 @router.get("/stats")
-def stats(lib: MediaLibrary = Depends(get_library)) -> dict:
+def stats(lib: MediaLibrary = Depends(get_library)) -> MediaStats:
     conn = lib.index.read()
     counts = conn.execute("SELECT count(*), sum(trash_id IS NOT NULL), sum(error IS NOT NULL AND trash_id IS NULL), "
                           "sum(fav AND trash_id IS NULL) FROM media").fetchone()
@@ -125,7 +100,7 @@ def stats(lib: MediaLibrary = Depends(get_library)) -> dict:
 
 @router.get("/suggest")
 def suggest(field: Literal["model", "lora", "sampler", "scheduler", "tag", "source"], prefix: str = "",
-            limit: int = Query(20, ge=1, le=200), lib: MediaLibrary = Depends(get_library)) -> list[dict]:
+            limit: int = Query(20, ge=1, le=200), lib: MediaLibrary = Depends(get_library)) -> list[SuggestValue]:
     """Values of a field with their counts, for the search box's autocomplete."""
     conn = lib.index.read()
     like = organise_like(prefix)
@@ -146,53 +121,53 @@ def organise_like(prefix: str) -> str:
 
 
 @router.get("/trash")
-def trash_list(lib: MediaLibrary = Depends(get_library)) -> dict:
+def trash_list(lib: MediaLibrary = Depends(get_library)) -> MediaTrash:
     return {"items": organise.trash_list(lib), "keep_days": lib.settings.trash_keep_days}
 
 
 @router.post("/trash")
-def trash(body: Ids, lib: MediaLibrary = Depends(get_library)) -> dict:
+def trash(body: Ids, lib: MediaLibrary = Depends(get_library)) -> BatchResultView:
     return organise.trash(lib, body.ids).to_dict()
 
 
 @router.post("/trash/restore")
-def restore(body: Ids, lib: MediaLibrary = Depends(get_library)) -> dict:
+def restore(body: Ids, lib: MediaLibrary = Depends(get_library)) -> BatchResultView:
     return organise.restore(lib, body.ids).to_dict()
 
 
 @router.post("/trash/empty")
-def empty_trash(body: EmptyTrashBody, lib: MediaLibrary = Depends(get_library)) -> dict:
+def empty_trash(body: EmptyTrashBody, lib: MediaLibrary = Depends(get_library)) -> MediaEmptyTrashResult:
     """The only way media is deleted for good: explicit, by the policy or everything."""
     return organise.empty_trash(lib, everything=body.all, older_than_days=body.older_than_days)
 
 
 @router.post("/favourite")
-def favourite(body: FavouriteBody, lib: MediaLibrary = Depends(get_library)) -> dict:
+def favourite(body: FavouriteBody, lib: MediaLibrary = Depends(get_library)) -> ChangedCount:
     return {"changed": organise.set_favourite(lib, body.ids, body.value)}
 
 
 @router.post("/tags")
-def tags(body: TagBody, lib: MediaLibrary = Depends(get_library)) -> dict:
+def tags(body: TagBody, lib: MediaLibrary = Depends(get_library)) -> ChangedCount:
     return {"changed": organise.tag(lib, body.ids, body.add, body.remove)}
 
 
 @router.get("/tags")
-def tag_list(lib: MediaLibrary = Depends(get_library)) -> list[dict]:
+def tag_list(lib: MediaLibrary = Depends(get_library)) -> list[MediaTagCount]:
     return [{"tag": t, "count": n} for t, n in organise.all_tags(lib)]
 
 
 @router.post("/move")
-def move(body: TransferBody, lib: MediaLibrary = Depends(get_library)) -> dict:
+def move(body: TransferBody, lib: MediaLibrary = Depends(get_library)) -> BatchResultView:
     return organise.move(lib, body.ids, body.dest).to_dict()
 
 
 @router.post("/copy")
-def copy(body: TransferBody, lib: MediaLibrary = Depends(get_library)) -> dict:
+def copy(body: TransferBody, lib: MediaLibrary = Depends(get_library)) -> BatchResultView:
     return organise.copy(lib, body.ids, body.dest).to_dict()
 
 
 @router.get("/compare")
-def compare(ids: str, lib: MediaLibrary = Depends(get_library)) -> dict:
+def compare(ids: str, lib: MediaLibrary = Depends(get_library)) -> CompareResult:
     return organise.compare(lib, _parse_ids(ids), lib.index.read())
 
 
@@ -213,7 +188,7 @@ def _zip_response(lib: MediaLibrary, ids: list[int]) -> StreamingResponse:
                              headers={"Content-Disposition": 'attachment; filename="mediapilot.zip"'})
 
 
-@router.get("/zip")
+@router.get("/zip", response_class=StreamingResponse)
 def zip_get(ids: str, lib: MediaLibrary = Depends(get_library)) -> StreamingResponse:
     """A zip of the selection, streamed (a browser download link)."""
     return _zip_response(lib, _parse_ids(ids))
@@ -231,7 +206,7 @@ def _zip_selections(app) -> dict[str, tuple[list[int], float]]:
 
 
 @router.post("/zip/selection")
-def zip_selection(body: Ids, request: Request, lib: MediaLibrary = Depends(get_library)) -> dict:
+def zip_selection(body: Ids, request: Request, lib: MediaLibrary = Depends(get_library)) -> ZipLink:
     """Remember a selection and answer a short download link for its zip, valid ten minutes.
 
     A link with thousands of ids in it would pass the 8-16 KB that proxies in front of a rented GPU
@@ -245,10 +220,10 @@ def zip_selection(body: Ids, request: Request, lib: MediaLibrary = Depends(get_l
             del selections[key]
         token = secrets.token_urlsafe(16)
         selections[token] = (ids, now + ZIP_SELECTION_TTL_S)
-    return {"url": f"/api/media/zip/{token}", "count": len(ids), "expires_in_s": ZIP_SELECTION_TTL_S}
+    return {"url": f"/api/mediapilot/zip/{token}", "count": len(ids), "expires_in_s": ZIP_SELECTION_TTL_S}
 
 
-@router.get("/zip/{token}")
+@router.get("/zip/{token}", response_class=StreamingResponse)
 def zip_selected(token: str, request: Request, lib: MediaLibrary = Depends(get_library)) -> StreamingResponse:
     """The zip of a selection remembered by ``POST /zip/selection`` (a download link the browser follows)."""
     with _lock:
@@ -258,30 +233,26 @@ def zip_selected(token: str, request: Request, lib: MediaLibrary = Depends(get_l
     return _zip_response(lib, ids)
 
 
-@router.post("/zip")
+@router.post("/zip", response_class=StreamingResponse)
 def zip_post(body: Ids, lib: MediaLibrary = Depends(get_library)) -> StreamingResponse:
     return _zip_response(lib, body.ids)
 
 
 @router.post("/scan")
 def scan(ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks),
-         lib: MediaLibrary = Depends(get_library)) -> dict:
+         lib: MediaLibrary = Depends(get_library)) -> TaskRef:
     """A full rescan as a background task (progress over /api/tasks)."""
     return _scan_task(tasks, lib, "Scan media")
 
 
-class RootBody(_Body):
-    path: str = Field(min_length=1, max_length=4096, description="absolute folder path")
-
-
-def _scan_task(tasks: TaskManager, lib: MediaLibrary, title: str) -> dict:
+def _scan_task(tasks: TaskManager, lib: MediaLibrary, title: str) -> TaskRef:
     task = tasks.submit("media-scan", title, lambda progress, cancel: lib.scan(progress, cancel).to_dict())
     # Not Task.to_dict(): dataclasses.asdict would deep-copy the task's threading.Event.
-    return {"id": task.id, "kind": task.kind, "title": task.title, "state": task.state}
+    return TaskRef(id=task.id, kind=task.kind, title=task.title, state=task.state)
 
 
 @router.get("/roots")
-def roots_list(lib: MediaLibrary = Depends(get_library)) -> list[dict]:
+def roots_list(lib: MediaLibrary = Depends(get_library)) -> list[MediaRoot]:
     """Every root with its file count and whether it is reachable."""
     from lorapilot.tools.mediapilot.roots import list_roots
 
@@ -289,7 +260,7 @@ def roots_list(lib: MediaLibrary = Depends(get_library)) -> list[dict]:
 
 
 @router.post("/roots")
-def roots_add(body: RootBody, tasks: TaskManager = Depends(get_tasks), lib: MediaLibrary = Depends(get_library)) -> dict:
+def roots_add(body: RootBody, tasks: TaskManager = Depends(get_tasks), lib: MediaLibrary = Depends(get_library)) -> RootAdded:
     """Add an extra root (written to config/lorapilot.toml) and scan it as a task with progress."""
     from lorapilot.tools.mediapilot.roots import add_root
 
@@ -298,7 +269,7 @@ def roots_add(body: RootBody, tasks: TaskManager = Depends(get_tasks), lib: Medi
 
 
 @router.post("/roots/remove")
-def roots_remove(body: RootBody, lib: MediaLibrary = Depends(get_library)) -> dict:
+def roots_remove(body: RootBody, lib: MediaLibrary = Depends(get_library)) -> RootRemoved:
     """Stop indexing an extra root (files stay on disk; favourites and tags return if it is re-added)."""
     from lorapilot.tools.mediapilot.roots import remove_root
 
@@ -306,19 +277,19 @@ def roots_remove(body: RootBody, lib: MediaLibrary = Depends(get_library)) -> di
 
 
 @router.get("/{media_id}")
-def detail(media_id: int, lib: MediaLibrary = Depends(get_library)) -> dict:
+def detail(media_id: int, lib: MediaLibrary = Depends(get_library)) -> MediaDetail:
     data = lib.detail(media_id)
     data["version"] = f"{data['size']:x}-{data['mtime_ns']:x}"
     return data
 
 
 @router.get("/{media_id}/raw")
-def raw(media_id: int, lib: MediaLibrary = Depends(get_library)) -> dict:
+def raw(media_id: int, lib: MediaLibrary = Depends(get_library)) -> dict[str, str]:
     """The raw metadata chunks as stored (key -> text)."""
     return lib.raw_chunks(media_id)
 
 
-@router.get("/{media_id}/workflow")
+@router.get("/{media_id}/workflow", response_model=ComfyWorkflow)
 def workflow(media_id: int, lib: MediaLibrary = Depends(get_library)) -> JSONResponse:
     """The ComfyUI workflow (UI graph, else the API graph) to open or drop into ComfyUI."""
     from lorapilot.tools.mediapilot.comfy_send import stored_workflow
@@ -327,7 +298,7 @@ def workflow(media_id: int, lib: MediaLibrary = Depends(get_library)) -> JSONRes
     return JSONResponse(ui or graph, headers={"Content-Disposition": f'attachment; filename="workflow-{media_id}.json"'})
 
 
-@router.get("/{media_id}/file")
+@router.get("/{media_id}/file", response_class=FileResponse)
 def file(media_id: int, lib: MediaLibrary = Depends(get_library)) -> FileResponse:
     """The file itself; ``Range`` requests are honoured (video seeking)."""
     row = lib.row(media_id)
@@ -338,7 +309,7 @@ def file(media_id: int, lib: MediaLibrary = Depends(get_library)) -> FileRespons
     return FileResponse(lib.path_of(row), media_type=media_type, headers={"Cache-Control": "no-cache"})
 
 
-@router.get("/{media_id}/thumb")
+@router.get("/{media_id}/thumb", response_class=FileResponse)
 def thumb(media_id: int, size: int = Query(256, ge=16, le=2048), lib: MediaLibrary = Depends(get_library)) -> FileResponse:
     """A WebP thumbnail; URLs carry ``?v=<version>`` so they can be cached for a year."""
     from lorapilot.tools.mediapilot.thumbs import thumbnail
@@ -349,7 +320,7 @@ def thumb(media_id: int, size: int = Query(256, ge=16, le=2048), lib: MediaLibra
 
 @router.post("/{media_id}/send-to-comfy")
 def send_to_comfy(media_id: int, body: SendBody, ctx: Context = Depends(get_ctx),
-                  lib: MediaLibrary = Depends(get_library)) -> dict:
+                  lib: MediaLibrary = Depends(get_library)) -> ComfyQueued:
     from lorapilot.tools.mediapilot.comfy_send import comfy_url, send_to_comfy as send
 
     return send(lib, media_id, body.url or comfy_url(ctx))

@@ -1,4 +1,4 @@
-"""``lorapilot media ...``: scan, search, show, watch, organise, trash, zip, send to ComfyUI."""
+"""``lorapilot mediapilot ...``: scan, search, show, watch, organise, trash, zip, send to ComfyUI."""
 
 from __future__ import annotations
 
@@ -214,7 +214,7 @@ def restore_cmd(ctx, ids) -> None:
 
 @media_group.command("empty-trash")
 @click.option("--all", "everything", is_flag=True, help="Everything, not only items older than the policy.")
-@click.option("--older-than", type=float, default=None, help="Days (default: [media] trash_keep_days).")
+@click.option("--older-than", type=float, default=None, help="Days (default: [mediapilot] trash_keep_days).")
 @click.option("--yes", is_flag=True, help="Do not ask.")
 @workspace_option
 def empty_trash_cmd(ctx, everything, older_than, yes) -> None:
@@ -262,7 +262,7 @@ def send_cmd(ctx, media_id, url) -> None:
 @click.option("--workspace", "-w", type=click.Path(), envvar="LORAPILOT_WORKSPACE", help="Workspace root (for the list).")
 @click.pass_context
 def roots_group(click_ctx, workspace) -> None:
-    """The folders indexed: outputs/ plus [media] extra_roots (list, add, remove)."""
+    """The folders indexed: outputs/ plus [mediapilot] extra_roots (list, add, remove)."""
     if click_ctx.invoked_subcommand is None:
         click_ctx.invoke(roots_list_cmd, workspace=workspace, as_json=False)
 

@@ -51,7 +51,7 @@ class MediaLibrary:
     @classmethod
     def open(cls, ctx) -> "MediaLibrary":
         """The library of a :class:`lorapilot.stack.context.Context`."""
-        return cls(ctx.workspace, ctx.settings.media, settings_file=ctx.workspace.settings_file)
+        return cls(ctx.workspace, ctx.settings.mediapilot, settings_file=ctx.workspace.settings_file)
 
     def close(self) -> None:
         self.index.close()
@@ -59,7 +59,7 @@ class MediaLibrary:
     # -- roots ---------------------------------------------------------------------------------
 
     def _follow_settings(self) -> None:
-        """Reload ``[media]`` when the settings file changed; a broken file keeps the last good settings."""
+        """Reload ``[mediapilot]`` when the settings file changed; a broken file keeps the last good settings."""
         if self.settings_file is None:
             return
         signature = _signature(self.settings_file)
@@ -67,7 +67,7 @@ class MediaLibrary:
             return
         self._settings_signature = signature
         try:
-            self.settings = load_settings(self.settings_file).media
+            self.settings = load_settings(self.settings_file).mediapilot
         except LorapilotError as exc:
             log.warning("media roots: keeping the previous settings: %s", exc)
 

@@ -1,7 +1,7 @@
 """Favourites, tags, batch move/copy, trash with restore and an emptying policy, zip download.
 
 Nothing is deleted for good here except by :func:`empty_trash`, which the user
-calls explicitly; the policy (``[media] trash_keep_days``) only decides which
+calls explicitly; the policy (``[mediapilot] trash_keep_days``) only decides which
 trashed items an explicit empty removes when not told to remove all.
 """
 

@@ -1,4 +1,4 @@
-"""The query language at a glance: ``lorapilot media search --help`` (no imports: help stays fast).
+"""The query language at a glance: ``lorapilot mediapilot search --help`` (no imports: help stays fast).
 
 The MediaPilot page's search help (SearchBox.tsx) says the same; keep the two in step."""
 

@@ -1,4 +1,4 @@
-"""Add, remove and list MediaPilot's extra roots (``[media] extra_roots`` in ``config/lorapilot.toml``).
+"""Add, remove and list MediaPilot's extra roots (``[mediapilot] extra_roots`` in ``config/lorapilot.toml``).
 
 The CLI and the API both call these; the settings file is edited in place (comments kept) and atomically
 (:mod:`lorapilot.tools.mediapilot.tomledit`). A new root is scanned by the caller (with progress) and picked up by
@@ -17,6 +17,7 @@ from lorapilot.kit.errors import ConflictError, LorapilotError, NotFoundError
 from lorapilot.kit.safepath import PathEscapeError, check_path_text, within
 from lorapilot.tools.mediapilot.library import OUTPUTS_LABEL, MediaLibrary
 from lorapilot.tools.mediapilot.tomledit import set_string_array
+from lorapilot.kit.tomlconfig import read_toml
 from lorapilot.stack.settings import load_settings
 
 
@@ -41,24 +42,31 @@ def _settings_lock(lib: MediaLibrary):
 
 
 def _current_entries(lib: MediaLibrary) -> list[str]:
-    return list(load_settings(lib.ws.settings_file).media.extra_roots)
+    return list(load_settings(lib.ws.settings_file).mediapilot.extra_roots)
+
+
+def _section(lib: MediaLibrary) -> str:
+    """The table to edit: ``[mediapilot]``, or the old ``[media]`` where the file still uses it."""
+    path = lib.ws.settings_file
+    return "media" if path.exists() and "media" in read_toml(path) else "mediapilot"
 
 
 def _save(lib: MediaLibrary, entries: list[str]) -> None:
-    set_string_array(lib.ws.settings_file, "media", "extra_roots", entries)
+    set_string_array(lib.ws.settings_file, _section(lib), "extra_roots", entries)
     lib._follow_settings()
 
 
 def _api_may_add(lib: MediaLibrary, real: Path) -> bool:
-    """A folder the API may add: inside the workspace, or under ``[media] api_allowed_roots``."""
-    allowed = [lib.ws.root, *(Path(p).expanduser() for p in load_settings(lib.ws.settings_file).media.api_allowed_roots)]
+    """A folder the API may add: inside the workspace, or under ``[mediapilot] api_allowed_roots``."""
+    extra = load_settings(lib.ws.settings_file).mediapilot.api_allowed_roots
+    allowed = [lib.ws.root, *(Path(p).expanduser() for p in extra)]
     return within(real, [p for p in allowed if p.is_absolute()])
 
 
 def check_new_root(lib: MediaLibrary, value: str, trusted: bool = True) -> Path:
     """The absolute path a new root ``value`` stands for, or an error naming the value and the reason.
 
-    ``trusted=False`` (ControlPilot's API): only folders inside the workspace or under ``[media]
+    ``trusted=False`` (ControlPilot's API): only folders inside the workspace or under ``[mediapilot]
     api_allowed_roots``; an administrator adds any other folder with the CLI or the settings file.
     """
     if not value or not value.strip():
@@ -75,8 +83,8 @@ def check_new_root(lib: MediaLibrary, value: str, trusted: bool = True) -> Path:
     real = _real(path)
     if not trusted and not _api_may_add(lib, real):
         raise PathEscapeError(
-            f"media root {value!r}: outside the workspace; add it with `lorapilot media roots add` or list it "
-            "in [media] api_allowed_roots of config/lorapilot.toml"
+            f"media root {value!r}: outside the workspace; add it with `lorapilot mediapilot roots add` or list it "
+            "in [mediapilot] api_allowed_roots of config/lorapilot.toml"
         )
     if ".trash" in real.parts:
         raise LorapilotError(f"media root {value!r}: is a trash folder")
@@ -100,7 +108,7 @@ def check_new_root(lib: MediaLibrary, value: str, trusted: bool = True) -> Path:
 
 
 def add_root(lib: MediaLibrary, value: str, trusted: bool = True) -> dict:
-    """Check ``value`` and append it to ``[media] extra_roots``; returns the new root's entry.
+    """Check ``value`` and append it to ``[mediapilot] extra_roots``; returns the new root's entry.
 
     The caller scans it (``lib.scan``) to index it now; a running watcher picks it up by itself.
     """
@@ -129,7 +137,7 @@ def _matching_entry(lib: MediaLibrary, entries: list[str], value: str) -> str:
 
 
 def remove_root(lib: MediaLibrary, value: str) -> dict:
-    """Drop ``value`` from ``[media] extra_roots`` and its files from the index (the files stay on disk).
+    """Drop ``value`` from ``[mediapilot] extra_roots`` and its files from the index (the files stay on disk).
 
     Favourites and tags of its files are kept and come back if the folder is added again; items of it
     in the trash stay in the trash view, restorable.

@@ -10,42 +10,22 @@ Paths are the ``path`` values the listing returns (or relative to
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
 
 from lorapilot.stack.context import Context
 from lorapilot.stack.apideps import get_ctx, get_tasks
 from lorapilot.kit.errors import LorapilotError, NotFoundError
+from lorapilot.tools.models.api_models import (
+    HashRequest, ManifestView, ModelInspection, ModelList, ModelPath, ModelsTrashed, ModelTasks, ModelTrash,
+    ModelTypes, MoveRequest, PathRequest, PullRequest, ModelRenameRequest,
+)
 from lorapilot.tools.models.detect import FAMILIES, KINDS
+from lorapilot.stack.apimodels import TaskView
 from lorapilot.tools.models.store import ModelStore, training_card
 from lorapilot.kit.tasks import TaskManager
 from lorapilot.stack.workspace.layout import MODEL_FOLDERS
 
 router = APIRouter(prefix="/api/models", tags=["models"])
-TASK_KINDS = ("models.pull", "models.hash", "models.sync-invokeai")
-
-
-class PullRequest(BaseModel):
-    source: str | None = Field(default=None, description="hf:owner/repo[/file], a CivitAI URL/id/AIR, or a URL")
-    type: str | None = Field(default=None, description="store folder; default: from the source, else detected")
-    manifest: str | None = Field(default=None, description="a name from config/models.toml instead of source")
-
-
-class MoveRequest(BaseModel):
-    path: str
-    to_type: str
-
-
-class RenameRequest(BaseModel):
-    path: str
-    name: str
-
-
-class PathRequest(BaseModel):
-    path: str
-
-
-class HashRequest(BaseModel):
-    paths: list[str] | None = Field(default=None, description="default: every model without a cached hash")
+TASK_KINDS = ("models.pull", "models.hash", "models.sync-invokeai", "models.updates")
 
 
 def _store(ctx: Context) -> ModelStore:
@@ -58,7 +38,7 @@ def list_models(
     family: str | None = None,
     kind: str | None = None,
     ctx: Context = Depends(get_ctx),
-) -> dict:
+) -> ModelList:
     """Every model (header-inspected, cached hashes only; hashing is a task)."""
     store = _store(ctx)
     entries = store.list(folder=type, family=family, kind=kind)
@@ -71,13 +51,13 @@ def list_models(
 
 
 @router.get("/types")
-def types() -> dict:
+def types() -> ModelTypes:
     """Store folders, base families and kinds, for filters and pickers."""
     return {"folders": list(MODEL_FOLDERS), "families": FAMILIES, "kinds": list(KINDS)}
 
 
 @router.get("/inspect")
-def inspect(path: str, ctx: Context = Depends(get_ctx)) -> dict:
+def inspect(path: str, ctx: Context = Depends(get_ctx)) -> ModelInspection:
     """Header details, training metadata, the tag-frequency table and TrainPilot's training card of one model."""
     from lorapilot.tools.models.inspect import inspect_file
 
@@ -92,33 +72,33 @@ def inspect(path: str, ctx: Context = Depends(get_ctx)) -> dict:
 
 
 @router.post("/move")
-def move(body: MoveRequest, ctx: Context = Depends(get_ctx)) -> dict:
+def move(body: MoveRequest, ctx: Context = Depends(get_ctx)) -> ModelPath:
     return {"path": str(_store(ctx).move(body.path, body.to_type))}
 
 
 @router.post("/rename")
-def rename(body: RenameRequest, ctx: Context = Depends(get_ctx)) -> dict:
+def rename(body: ModelRenameRequest, ctx: Context = Depends(get_ctx)) -> ModelPath:
     return {"path": str(_store(ctx).rename(body.path, body.name))}
 
 
 @router.post("/delete")
-def delete(body: PathRequest, ctx: Context = Depends(get_ctx)) -> dict:
+def delete(body: PathRequest, ctx: Context = Depends(get_ctx)) -> ModelsTrashed:
     """Move a model and its sidecars to the trash."""
     return {"trashed": [item.to_dict() for item in _store(ctx).delete(body.path)]}
 
 
 @router.get("/trash")
-def trash(ctx: Context = Depends(get_ctx)) -> dict:
+def trash(ctx: Context = Depends(get_ctx)) -> ModelTrash:
     return {"items": _store(ctx).trash_items()}
 
 
 @router.post("/trash/{item_id}/restore")
-def restore(item_id: str, ctx: Context = Depends(get_ctx)) -> dict:
+def restore(item_id: str, ctx: Context = Depends(get_ctx)) -> ModelPath:
     return {"path": str(_store(ctx).restore(item_id))}
 
 
 @router.get("/manifest")
-def manifest(ctx: Context = Depends(get_ctx)) -> dict:
+def manifest(ctx: Context = Depends(get_ctx)) -> ManifestView:
     """The named models of config/models.toml, for one-click pulls."""
     from lorapilot.tools.models.manifest import load_manifest
 
@@ -127,7 +107,7 @@ def manifest(ctx: Context = Depends(get_ctx)) -> dict:
 
 
 @router.post("/pull", status_code=202)
-def pull(body: PullRequest, ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks)) -> dict:
+def pull(body: PullRequest, ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks)) -> TaskView:
     """Start a download task; follow it on /api/models/tasks/{id}."""
     from lorapilot.tools.models.pull import pull as pull_source
     from lorapilot.tools.models.pull import pull_manifest
@@ -162,7 +142,7 @@ def pull(body: PullRequest, ctx: Context = Depends(get_ctx), tasks: TaskManager 
 
 
 @router.post("/hash", status_code=202)
-def hash_models(body: HashRequest, ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks)) -> dict:
+def hash_models(body: HashRequest, ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks)) -> TaskView:
     """Start hashing (sha256 / AutoV2 / addnet) the given models, or every unhashed one."""
     store = _store(ctx)
     wanted = None
@@ -178,7 +158,7 @@ def hash_models(body: HashRequest, ctx: Context = Depends(get_ctx), tasks: TaskM
 
 
 @router.post("/sync-invokeai", status_code=202)
-def sync_invokeai(ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks)) -> dict:
+def sync_invokeai(ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks)) -> TaskView:
     """Register the store with InvokeAI in place (what the post-start task does)."""
     from lorapilot.tools.models.invokeai import sync_for_context
 
@@ -196,16 +176,22 @@ def _model_task(tasks: TaskManager, task_id: str):
 
 
 @router.get("/tasks")
-def list_tasks(tasks: TaskManager = Depends(get_tasks)) -> dict:
+def list_tasks(tasks: TaskManager = Depends(get_tasks)) -> ModelTasks:
     return {"tasks": [t.to_dict() for t in tasks.list() if t.kind in TASK_KINDS]}
 
 
 @router.get("/tasks/{task_id}")
-def get_task(task_id: str, tasks: TaskManager = Depends(get_tasks)) -> dict:
+def get_task(task_id: str, tasks: TaskManager = Depends(get_tasks)) -> TaskView:
     return _model_task(tasks, task_id).to_dict()
 
 
 @router.post("/tasks/{task_id}/cancel")
-def cancel_task(task_id: str, tasks: TaskManager = Depends(get_tasks)) -> dict:
+def cancel_task(task_id: str, tasks: TaskManager = Depends(get_tasks)) -> TaskView:
     _model_task(tasks, task_id)
     return tasks.cancel(task_id).to_dict()
+
+
+# CivitAI / Hugging Face search and update checks (api_hub.py), under the same prefix.
+from lorapilot.tools.models.api_hub import router as _hub_router  # noqa: E402
+
+router.include_router(_hub_router)

@@ -1,4 +1,4 @@
-"""``/api/datasets...``: TagPilot's HTTP API, a thin shell over the library.
+"""``/api/tagpilot/...``: TagPilot's HTTP API, a thin shell over the library.
 
 Long work (imports, captioning, checks, export) runs as a task (``lorapilot.kit.tasks``);
 the reply is the task, which the UI follows (and cancels) on ``/api/tasks`` and the event stream.
@@ -27,25 +27,26 @@ from lorapilot.tools.tagpilot.metadata import mark_regularization, read_meta
 from lorapilot.tools.tagpilot.query import parse_query
 from lorapilot.tools.tagpilot.tags import make_op
 from lorapilot.kit.tasks import TaskManager
+from lorapilot.stack.apimodels import TaskView, TrashItemView
 from lorapilot.stack.workspace.secrets import delete_secret, read_secrets, set_secret
 
-router = APIRouter(tags=["tagpilot"])
-PREFIX = "/api/datasets/{name}"
+router = APIRouter(prefix="/api/tagpilot", tags=["tagpilot"])
+PREFIX = "/datasets/{name}"
 
 
 def _ds(ctx: Context, name: str) -> datasets.Dataset:
     return datasets.open_dataset(ctx.workspace, name)
 
 
-def _task(task) -> JSONResponse:
-    return JSONResponse(task.to_dict(), status_code=202)
+def _task(task) -> TaskView:
+    return TaskView(**task.to_dict())  # the routes answer 202 (status_code on each)
 
 
 # -- datasets ----------------------------------------------------------------------------------
 
 
-@router.get("/api/datasets")
-def list_datasets(ctx: Context = Depends(get_ctx)) -> list[dict]:
+@router.get("/datasets")
+def list_datasets(ctx: Context = Depends(get_ctx)) -> list[m.DatasetSummary]:
     """Every dataset with its image and caption counts."""
     out = []
     for ds in datasets.list_datasets(ctx.workspace):
@@ -55,17 +56,17 @@ def list_datasets(ctx: Context = Depends(get_ctx)) -> list[dict]:
     return out
 
 
-@router.post("/api/datasets", status_code=201)
-def create_dataset(body: m.CreateDataset, ctx: Context = Depends(get_ctx)) -> dict:
+@router.post("/datasets", status_code=201)
+def create_dataset(body: m.CreateDataset, ctx: Context = Depends(get_ctx)) -> m.DatasetStats:
     ds = datasets.create_dataset(ctx.workspace, body.name)
     return dataset_stats(ds)
 
 
 @router.get(PREFIX)
-def get_dataset(name: str, ctx: Context = Depends(get_ctx)) -> dict:
+def get_dataset(name: str, ctx: Context = Depends(get_ctx)) -> m.DatasetStats:
     """Counts, sizes, aspect ratios and captioned share, and whether it is a regularization set."""
     ds = _ds(ctx, name)
-    return {**dataset_stats(ds), "regularization": _is_regularization(ds)}
+    return m.DatasetStats(**dataset_stats(ds), regularization=_is_regularization(ds))
 
 
 def _is_regularization(ds: datasets.Dataset) -> bool:
@@ -83,13 +84,13 @@ def put_regularization(name: str, body: m.MarkRegularization, ctx: Context = Dep
 
 
 @router.post(PREFIX + "/rename")
-def rename_dataset(name: str, body: m.RenameDataset, ctx: Context = Depends(get_ctx)) -> dict:
+def rename_dataset(name: str, body: m.RenameDataset, ctx: Context = Depends(get_ctx)) -> m.DatasetName:
     ds = datasets.rename_dataset(ctx.workspace, name, body.name)
     return {"name": ds.name}
 
 
 @router.delete(PREFIX)
-def delete_dataset(name: str, ctx: Context = Depends(get_ctx)) -> dict:
+def delete_dataset(name: str, ctx: Context = Depends(get_ctx)) -> TrashItemView:
     """Move the dataset to the trash; the reply names the trash item to restore."""
     return datasets.delete_dataset(ctx.workspace, name).to_dict()
 
@@ -98,7 +99,7 @@ def delete_dataset(name: str, ctx: Context = Depends(get_ctx)) -> dict:
 
 
 @router.post(PREFIX + "/import/folder", status_code=202)
-def import_folder(name: str, body: m.ImportFolder, ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks)):
+def import_folder(name: str, body: m.ImportFolder, ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks)) -> TaskView:
     """Import a folder inside the workspace, as a task."""
     from lorapilot.tools.tagpilot.importer import check_import_source
     from lorapilot.tools.tagpilot.importer import import_folder as run
@@ -113,7 +114,7 @@ def import_folder(name: str, body: m.ImportFolder, ctx: Context = Depends(get_ct
 
 
 @router.post(PREFIX + "/import/zip", status_code=202)
-async def import_zip(name: str, request: Request, ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks)):
+async def import_zip(name: str, request: Request, ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks)) -> TaskView:
     """Import a zip sent as the raw request body. A hostile zip is refused at once with the reason."""
     from lorapilot.tools.tagpilot.importer import import_zip as run
 
@@ -144,7 +145,7 @@ async def import_zip(name: str, request: Request, ctx: Context = Depends(get_ctx
 
 
 @router.post(PREFIX + "/files/{filename}")
-async def upload_file(name: str, filename: str, request: Request, ctx: Context = Depends(get_ctx)) -> dict:
+async def upload_file(name: str, filename: str, request: Request, ctx: Context = Depends(get_ctx)) -> m.ImportReportView:
     """Upload one image or caption file as the raw request body."""
     from starlette.concurrency import run_in_threadpool
 
@@ -168,7 +169,7 @@ async def upload_file(name: str, filename: str, request: Request, ctx: Context =
 
 
 @router.get(PREFIX + "/images")
-def list_images(name: str, q: str | None = None, offset: int = 0, limit: int = 200, ctx: Context = Depends(get_ctx)) -> dict:
+def list_images(name: str, q: str | None = None, offset: int = 0, limit: int = 200, ctx: Context = Depends(get_ctx)) -> m.ImagePage:
     """Images (with captions and sizes) matching the query ``q``, a page at a time."""
     ds = _ds(ctx, name)
     records = scan(ds)
@@ -178,16 +179,16 @@ def list_images(name: str, q: str | None = None, offset: int = 0, limit: int = 2
 
 
 @router.get(PREFIX + "/images/{image}")
-def get_image(name: str, image: str, ctx: Context = Depends(get_ctx)) -> dict:
+def get_image(name: str, image: str, ctx: Context = Depends(get_ctx)) -> m.ImageRecordView:
     return edits.image_detail(_ds(ctx, name), image)
 
 
-@router.get(PREFIX + "/images/{image}/file")
+@router.get(PREFIX + "/images/{image}/file", response_class=FileResponse)
 def image_file(name: str, image: str, ctx: Context = Depends(get_ctx)):
     return FileResponse(_ds(ctx, name).image_path(image))
 
 
-@router.get(PREFIX + "/images/{image}/thumb")
+@router.get(PREFIX + "/images/{image}/thumb", response_class=FileResponse)
 def image_thumb(name: str, image: str, size: int = 256, ctx: Context = Depends(get_ctx)):
     from lorapilot.tools.tagpilot.thumbs import thumbnail
 
@@ -195,7 +196,8 @@ def image_thumb(name: str, image: str, size: int = 256, ctx: Context = Depends(g
     return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
 
-@router.put(PREFIX + "/images/{image}/caption")
+@router.put(PREFIX + "/images/{image}/caption", response_model=m.CaptionView,
+            responses={409: {"description": "the caption changed since ``version``: ``current`` is the caption now"}})
 def put_caption(name: str, image: str, body: m.CaptionEdit, ctx: Context = Depends(get_ctx)):
     """Write a caption based on ``version``; a stale version gets 409 with the current caption."""
     if (body.text is None) == (body.tags is None):
@@ -209,7 +211,7 @@ def put_caption(name: str, image: str, body: m.CaptionEdit, ctx: Context = Depen
 
 
 @router.get(PREFIX + "/tags")
-def tags(name: str, prefix: str | None = None, q: str | None = None, limit: int = 1000, ctx: Context = Depends(get_ctx)) -> dict:
+def tags(name: str, prefix: str | None = None, q: str | None = None, limit: int = 1000, ctx: Context = Depends(get_ctx)) -> m.TagTable:
     """The tag frequency table (of the images matching ``q``), or autocomplete for ``prefix``."""
     ds = _ds(ctx, name)
     if q:
@@ -230,30 +232,30 @@ def _op(body: m.OpRequest):
 
 
 @router.post(PREFIX + "/ops/preview")
-def preview(name: str, body: m.OpRequest, ctx: Context = Depends(get_ctx)) -> dict:
+def preview(name: str, body: m.OpRequest, ctx: Context = Depends(get_ctx)) -> m.OpPreview:
     """Which captions the operation would change, and how. Writes nothing."""
     return edits.preview_op(_ds(ctx, name), _op(body), body.query, body.images).to_dict(limit=body.limit)
 
 
 @router.post(PREFIX + "/ops/apply")
-def apply(name: str, body: m.OpRequest, ctx: Context = Depends(get_ctx)) -> dict:
+def apply(name: str, body: m.OpRequest, ctx: Context = Depends(get_ctx)) -> m.HistoryEntryView:
     """Apply the operation as one undoable history entry."""
     entry = edits.apply_op(_ds(ctx, name), _op(body), body.query, body.images, body.expected)
     return entry.to_dict()
 
 
 @router.get(PREFIX + "/history")
-def history(name: str, limit: int = 50, ctx: Context = Depends(get_ctx)) -> dict:
+def history(name: str, limit: int = 50, ctx: Context = Depends(get_ctx)) -> m.HistoryState:
     return edits.history_state(_ds(ctx, name), limit)
 
 
 @router.post(PREFIX + "/history/undo")
-def undo(name: str, ctx: Context = Depends(get_ctx)) -> dict:
+def undo(name: str, ctx: Context = Depends(get_ctx)) -> m.HistoryEntryView:
     return edits.undo(_ds(ctx, name)).to_dict()
 
 
 @router.post(PREFIX + "/history/redo")
-def redo(name: str, ctx: Context = Depends(get_ctx)) -> dict:
+def redo(name: str, ctx: Context = Depends(get_ctx)) -> m.HistoryEntryView:
     return edits.redo(_ds(ctx, name)).to_dict()
 
 
@@ -261,7 +263,7 @@ def redo(name: str, ctx: Context = Depends(get_ctx)) -> dict:
 
 
 @router.post(PREFIX + "/caption", status_code=202)
-def caption_job(name: str, body: m.CaptionJob, ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks)):
+def caption_job(name: str, body: m.CaptionJob, ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks)) -> TaskView:
     """Start a captioner run (WD14 tagger or VLM) as a task with progress and cancel."""
     from lorapilot.tools.tagpilot.captioners import make_vlm, make_wd14
     from lorapilot.tools.tagpilot.captioning import run_captioner
@@ -284,7 +286,7 @@ def caption_job(name: str, body: m.CaptionJob, ctx: Context = Depends(get_ctx), 
 
 
 @router.post(PREFIX + "/checks", status_code=202)
-def run_checks(name: str, body: m.ChecksRequest, ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks)):
+def run_checks(name: str, body: m.ChecksRequest, ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks)) -> TaskView:
     """Run the dataset checks as a task; its result lists the findings."""
     from lorapilot.tools.tagpilot.checks import CheckOptions
     from lorapilot.tools.tagpilot.checks import run_checks as run
@@ -295,8 +297,8 @@ def run_checks(name: str, body: m.ChecksRequest, ctx: Context = Depends(get_ctx)
     return _task(task)
 
 
-@router.post(PREFIX + "/checks/action")
-def check_action(name: str, body: m.ImagesAction, ctx: Context = Depends(get_ctx)) -> dict:
+@router.post(PREFIX + "/checks/action", response_model_exclude_unset=True)
+def check_action(name: str, body: m.ImagesAction, ctx: Context = Depends(get_ctx)) -> m.ChecksActionResult:
     """Exclude the images (reversible) or move them to the trash (restorable)."""
     ds = _ds(ctx, name)
     if body.action == "exclude":
@@ -305,17 +307,17 @@ def check_action(name: str, body: m.ImagesAction, ctx: Context = Depends(get_ctx
 
 
 @router.get(PREFIX + "/excluded")
-def excluded(name: str, ctx: Context = Depends(get_ctx)) -> dict:
+def excluded(name: str, ctx: Context = Depends(get_ctx)) -> m.ExcludedImages:
     return {"images": datasets.excluded_images(_ds(ctx, name))}
 
 
 @router.post(PREFIX + "/excluded/include")
-def include(name: str, body: m.ImagesList, ctx: Context = Depends(get_ctx)) -> dict:
+def include(name: str, body: m.ImagesList, ctx: Context = Depends(get_ctx)) -> m.IncludedImages:
     return {"included": datasets.include_images(_ds(ctx, name), body.images)}
 
 
 @router.post(PREFIX + "/export", status_code=202)
-def export(name: str, body: m.ExportRequest, ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks)):
+def export(name: str, body: m.ExportRequest, ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks)) -> TaskView:
     """Write the kohya folder + TOML, the AI Toolkit entry, the Diffusion Pipe TOML and the handoff, as a task.
 
     Bad options are refused at once; the task's progress counts the images linked (or copied, when
@@ -333,8 +335,8 @@ def export(name: str, body: m.ExportRequest, ctx: Context = Depends(get_ctx), ta
     return _task(task)
 
 
-@router.get(PREFIX + "/handoff")
-def get_handoff(name: str, ctx: Context = Depends(get_ctx)) -> dict:
+@router.get(PREFIX + "/handoff", response_model_exclude_unset=True)  # the file's keys, as written
+def get_handoff(name: str, ctx: Context = Depends(get_ctx)) -> m.Handoff:
     """The "train this" data TrainPilot reads (written by export or POST)."""
     from lorapilot.tools.tagpilot.export import read_handoff
 
@@ -345,7 +347,7 @@ def get_handoff(name: str, ctx: Context = Depends(get_ctx)) -> dict:
 
 
 @router.post(PREFIX + "/handoff")
-def post_handoff(name: str, body: m.HandoffRequest, ctx: Context = Depends(get_ctx)) -> dict:
+def post_handoff(name: str, body: m.HandoffRequest, ctx: Context = Depends(get_ctx)) -> m.Handoff:
     """Write the handoff from the dataset as it is now, without exporting files (unset values stay null)."""
     from lorapilot.tools.tagpilot.export import read_handoff, write_handoff
 
@@ -362,8 +364,8 @@ def post_handoff(name: str, body: m.HandoffRequest, ctx: Context = Depends(get_c
 # -- settings ------------------------------------------------------------------------------------
 
 
-@router.get("/api/tagpilot/config")
-def config(ctx: Context = Depends(get_ctx)) -> dict:
+@router.get("/config")
+def config(ctx: Context = Depends(get_ctx)) -> m.TagPilotConfig:
     """Captioner defaults from config/lorapilot.toml; for the API key only whether it is set."""
     from lorapilot.tools.tagpilot.vlm import API_KEY_SECRET
 
@@ -376,8 +378,8 @@ def config(ctx: Context = Depends(get_ctx)) -> dict:
     }
 
 
-@router.put("/api/tagpilot/vlm-key")
-def set_vlm_key(body: m.SecretValue, ctx: Context = Depends(get_ctx)) -> dict:
+@router.put("/vlm-key")
+def set_vlm_key(body: m.SecretValue, ctx: Context = Depends(get_ctx)) -> m.VlmKeyState:
     """Store the VLM API key in secrets.env (0600). The value is never sent back."""
     from lorapilot.tools.tagpilot.vlm import API_KEY_SECRET
 
@@ -386,8 +388,8 @@ def set_vlm_key(body: m.SecretValue, ctx: Context = Depends(get_ctx)) -> dict:
     return {"vlm_api_key_set": True}
 
 
-@router.delete("/api/tagpilot/vlm-key")
-def delete_vlm_key(ctx: Context = Depends(get_ctx)) -> dict:
+@router.delete("/vlm-key")
+def delete_vlm_key(ctx: Context = Depends(get_ctx)) -> m.VlmKeyState:
     from lorapilot.tools.tagpilot.vlm import API_KEY_SECRET
 
     delete_secret(ctx.workspace.secrets_file, API_KEY_SECRET)

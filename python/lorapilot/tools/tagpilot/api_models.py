@@ -1,11 +1,13 @@
-"""Request bodies of the TagPilot API (pydantic at the edge; the library takes plain values)."""
+"""Request bodies and answers of the TagPilot API (pydantic at the edge; the library takes plain values)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lorapilot.stack.apimodels import ResponseModel, TrashItemView
+from lorapilot.stack.settings import VLMSettings
 from lorapilot.tools.tagpilot.checks import CHECKS
 from lorapilot.tools.tagpilot.export import FORMATS
 
@@ -26,7 +28,7 @@ class MarkRegularization(_Body):
     regularization: bool = Field(description="true: the dataset is a regularization (class image) set; false: a training set.")
 
 
-class DatasetMetaOut(BaseModel):
+class DatasetMetaOut(ResponseModel):
     """A dataset's own settings (``.tagpilot/dataset.json``)."""
 
     name: str
@@ -132,3 +134,173 @@ class HandoffRequest(_Body):
 
 class SecretValue(_Body):
     value: str = Field(min_length=1)
+
+
+# -- answers -----------------------------------------------------------------------------------------
+
+
+class DatasetSummary(ResponseModel):
+    name: str
+    images: int
+    captioned: int
+    regularization: bool = False  # a regularization (class image) set, marked in TagPilot
+
+
+class SideRange(ResponseModel):
+    min: int
+    max: int
+    mean: float
+
+
+class DatasetStats(ResponseModel):
+    """Counts, sizes, aspect ratios and captioned share of one dataset."""
+
+    name: str
+    path: str
+    images: int
+    bytes: int
+    captioned: int
+    captioned_pct: float
+    undecodable: int
+    non_utf8_captions: int
+    excluded: int
+    width: SideRange | None
+    height: SideRange | None
+    aspect_ratios: dict[str, int] = Field(description="aspect bucket -> images, most common first")
+    short_side: dict[str, int] = Field(description="short-side bucket (<512, 512-767, ...) -> images")
+    regularization: bool = False  # a regularization (class image) set, marked in TagPilot
+
+
+class DatasetName(ResponseModel):
+    name: str
+
+
+class FileIssue(ResponseModel):
+    file: str
+    reason: str
+
+
+class ImportReportView(ResponseModel):
+    """What an import or upload did: files brought in, renamed to avoid a clash, skipped, and warnings."""
+
+    imported: list[str]
+    captions: int
+    renamed: dict[str, str]
+    skipped: list[FileIssue]
+    warnings: list[FileIssue]
+
+
+class ImageRecordView(ResponseModel):
+    """One image with its caption (``version`` is what an edit must be based on)."""
+
+    name: str
+    size: int | None = None
+    width: int | None = None
+    height: int | None = None
+    error: str | None = None
+    caption: str
+    version: str
+    has_caption: bool
+    non_utf8: bool
+    tags: list[str]
+
+
+class ImagePage(ResponseModel):
+    total: int
+    matched: int
+    offset: int
+    images: list[ImageRecordView]
+
+
+class CaptionView(ResponseModel):
+    text: str
+    version: str
+    exists: bool
+    non_utf8: bool
+
+
+class TagCount(ResponseModel):
+    tag: str
+    count: int
+
+
+class TagTable(ResponseModel):
+    images: int = Field(description="how many images the counts are over")
+    tags: list[TagCount]
+
+
+class FileDiffView(ResponseModel):
+    image: str
+    version: str
+    before: str
+    after: str
+    added: list[str]
+    removed: list[str]
+
+
+class OpPreview(ResponseModel):
+    """Which captions an operation would change; ``expected`` goes back with the apply."""
+
+    description: str
+    selected: int
+    changed: int
+    diffs: list[FileDiffView]
+    truncated: bool
+    expected: dict[str, str]
+
+
+class HistoryEntryView(ResponseModel):
+    id: int
+    created_at: float
+    description: str
+    source: str
+    state: str
+    files: int
+    op: dict[str, Any] | None = None
+
+
+class HistoryState(ResponseModel):
+    entries: list[HistoryEntryView]
+    can_undo: bool
+    can_redo: bool
+
+
+class ChecksActionResult(ResponseModel):
+    """``excluded`` after an exclude, ``trashed`` after a trash (only the one that happened is sent)."""
+
+    excluded: list[str] | None = None
+    trashed: list[TrashItemView] | None = None
+
+
+class ExcludedImages(ResponseModel):
+    images: list[str]
+
+
+class IncludedImages(ResponseModel):
+    included: list[str]
+
+
+class Handoff(ResponseModel):
+    """The "train this" data TrainPilot reads (null values: TrainPilot's preset decides)."""
+
+    dataset: str
+    image_dir: str | None = None
+    caption_extension: str | None = None
+    num_images: int | None = None
+    captioned: int | None = None
+    trigger_word: str | None = None
+    repeats: int | None = None
+    resolution: int | None = None
+
+
+class TagPilotConfig(ResponseModel):
+    """Captioner defaults from config/lorapilot.toml; for the API key only whether it is set."""
+
+    wd14_model_dir: str
+    vlm: VLMSettings
+    vlm_api_key_set: bool
+    onnxruntime_installed: bool
+
+
+class VlmKeyState(ResponseModel):
+    vlm_api_key_set: bool

@@ -1,4 +1,4 @@
-"""``lorapilot dataset ...``: TagPilot on the command line, a thin shell over the library."""
+"""``lorapilot tagpilot ...``: TagPilot on the command line, a thin shell over the library."""
 
 from __future__ import annotations
 
@@ -219,7 +219,7 @@ def op_cmd(ctx, name, kind, tag, tag_list, new, position, find, replace_with, re
     while True:
         entry, fresh = edits.apply_previewed(ds, op, preview, query)
         if entry is not None:
-            click.echo(f"applied (history entry {entry.id}; `lorapilot dataset undo {name}` reverts it)")
+            click.echo(f"applied (history entry {entry.id}; `lorapilot tagpilot undo {name}` reverts it)")
             return
         click.echo("\ncaptions changed since the preview (another writer); the preview now reads:", err=True)
         _show_preview(fresh)

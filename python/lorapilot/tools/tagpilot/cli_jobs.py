@@ -1,4 +1,4 @@
-"""``lorapilot dataset autocaption|check|exclude|include|export``: the longer-running commands."""
+"""``lorapilot tagpilot autocaption|check|exclude|include|export``: the longer-running commands."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def autocaption_cmd(ctx, name, captioner, mode, query, model_dir, general_thresh
     for error in report.errors:
         click.echo(f"  {error['image']}: {error['error']}")
     if report.history_entry:
-        click.echo(f"history entry {report.history_entry}: `lorapilot dataset undo {name}` reverts it")
+        click.echo(f"history entry {report.history_entry}: `lorapilot tagpilot undo {name}` reverts it")
 
 
 @click.command("check")

@@ -43,6 +43,10 @@ def _with_store(ctx: Context, fn):
         store.close()
 
 
+def get_job(ctx: Context, job_id: int) -> Job:
+    return _with_store(ctx, lambda s: s.get(job_id))
+
+
 def cancel(ctx: Context, job_id: int, mode: str = "kill") -> Job:
     return _with_store(ctx, lambda s: cancel_running(ctx, s, job_id, mode))
 

@@ -1,4 +1,4 @@
-"""``/api/train/...``: the HTTP shell over TrainPilot's library (profiles, pickers, the queue).
+"""``/api/trainpilot/...``: the HTTP shell over TrainPilot's library (profiles, pickers, the queue).
 
 The router's lifespan runs the queue worker inside ControlPilot (``[trainpilot] worker``).
 """
@@ -12,14 +12,17 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
-from pydantic import BaseModel, Field
 
 from lorapilot.stack.context import Context
-from lorapilot.stack.apideps import get_ctx
+from lorapilot.kit.tasks import TaskManager
+from lorapilot.stack.apideps import get_ctx, get_tasks
+from lorapilot.stack.apimodels import TrashItemView
 
 from . import actions
+from . import api_models as m
 from .training_bases import known_prediction, list_base_models, list_components
 from .datasets import inspect_dataset, list_datasets
+from .grid.schema import GridManifest, GridRequest, GridStarted, GridStatus, GridTask
 from .presets import build_profile, list_presets
 from .profiles import ModelRef, Profile, ProfileStore
 from .validate import ProfileInvalid, trainer_choices, validate_profile
@@ -42,7 +45,7 @@ async def _worker_lifespan(app):
             await asyncio.to_thread(worker.stop)
 
 
-router = APIRouter(prefix="/api/train", tags=["trainpilot"], lifespan=_worker_lifespan)
+router = APIRouter(prefix="/api/trainpilot", tags=["trainpilot"], lifespan=_worker_lifespan)
 
 
 def _invalid(exc: ProfileInvalid) -> JSONResponse:
@@ -52,27 +55,27 @@ def _invalid(exc: ProfileInvalid) -> JSONResponse:
 # --- pickers ---------------------------------------------------------------------------------------
 
 @router.get("/presets")
-def presets() -> list[dict]:
+def presets() -> list[m.PresetView]:
     return [p.to_dict() for p in list_presets()]
 
 
 @router.get("/datasets")
-def datasets(ctx: Context = Depends(get_ctx)) -> list[dict]:
+def datasets(ctx: Context = Depends(get_ctx)) -> list[m.TrainingDataset]:
     return [d.to_dict() for d in list_datasets(ctx.workspace)]
 
 
 @router.get("/datasets/{name}")
-def dataset(name: str, ctx: Context = Depends(get_ctx)) -> dict:
+def dataset(name: str, ctx: Context = Depends(get_ctx)) -> m.TrainingDataset:
     return inspect_dataset(ctx.workspace, name).to_dict()
 
 
 @router.get("/models")
-def base_models(family: str | None = None, ctx: Context = Depends(get_ctx)) -> list[dict]:
-    return [m.to_dict() for m in list_base_models(ctx, family)]
+def base_models(family: str | None = None, ctx: Context = Depends(get_ctx)) -> list[m.BaseModelChoice]:
+    return [model.to_dict() for model in list_base_models(ctx, family)]
 
 
 @router.get("/defaults")
-def defaults(ctx: Context = Depends(get_ctx)) -> dict:
+def defaults(ctx: Context = Depends(get_ctx)) -> m.FlowDefaultsView:
     """Where the new-training flow starts: the family of the base models present, an installed trainer,
     the detected GPU's tier (the CPU preset without one), and why each was chosen."""
     from lorapilot.tools.trainpilot.defaults import flow_defaults
@@ -81,7 +84,7 @@ def defaults(ctx: Context = Depends(get_ctx)) -> dict:
 
 
 @router.get("/trainers")
-def trainers(family: str, base: str | None = None, ctx: Context = Depends(get_ctx)) -> list[dict]:
+def trainers(family: str, base: str | None = None, ctx: Context = Depends(get_ctx)) -> list[m.TrainerChoice]:
     """Which trainer takes ``family`` (from the base model ``base``) on which VRAM tier, and why not."""
     return trainer_choices(ctx, family, base)
 
@@ -93,25 +96,8 @@ def components(slot: Literal["vae", "clip_l", "clip_g", "t5xxl", "ae", "llm", "d
 
 # --- profiles --------------------------------------------------------------------------------------
 
-class DraftRequest(BaseModel):
-    name: str
-    dataset: str
-    base: str
-    family: str
-    quality: Literal["quick", "regular", "high"] = "regular"
-    vram_gb: int = 24
-    trainer: Literal["kohya", "ai-toolkit", "diffusion-pipe", "native"] = "kohya"
-    trigger_word: str | None = None
-    clip_l: str | None = None
-    t5xxl: str | None = None
-    ae: str | None = None
-    vae: str | None = None
-    diffusers: str | None = None  # Chroma on Diffusion Pipe: a FLUX.1 diffusers folder
-    llm: str | None = None  # Lumina 2's Gemma-2 2B, or a UMT5 file for Wan
-
-
 @router.post("/profiles/draft")
-def draft(body: DraftRequest, ctx: Context = Depends(get_ctx)) -> dict:
+def draft(body: m.DraftRequest, ctx: Context = Depends(get_ctx)) -> m.ProfileDraft:
     """A profile from a preset, scaled to the dataset (not saved), with its validation issues."""
     info = inspect_dataset(ctx.workspace, body.dataset)
     profile = build_profile(
@@ -124,7 +110,7 @@ def draft(body: DraftRequest, ctx: Context = Depends(get_ctx)) -> dict:
 
 
 @router.post("/profiles/validate")
-def validate(profile: Profile, ctx: Context = Depends(get_ctx)) -> list[dict]:
+def validate(profile: Profile, ctx: Context = Depends(get_ctx)) -> list[m.IssueView]:
     return [i.to_dict() for i in validate_profile(ctx, profile)]
 
 
@@ -134,12 +120,12 @@ def profiles(ctx: Context = Depends(get_ctx)) -> list[str]:
 
 
 @router.get("/profiles/{name}")
-def get_profile(name: str, ctx: Context = Depends(get_ctx)) -> dict:
-    return ProfileStore(ctx.workspace).load(name).model_dump(mode="json")
+def get_profile(name: str, ctx: Context = Depends(get_ctx)) -> Profile:
+    return ProfileStore(ctx.workspace).load(name)
 
 
 @router.put("/profiles/{name}")
-def put_profile(name: str, profile: Profile, overwrite: bool = False, ctx: Context = Depends(get_ctx)) -> dict:
+def put_profile(name: str, profile: Profile, overwrite: bool = False, ctx: Context = Depends(get_ctx)) -> m.SavedProfile:
     if profile.name != name:
         profile = profile.model_copy(update={"name": name})
     path = ProfileStore(ctx.workspace).save(profile, overwrite=overwrite)
@@ -147,19 +133,14 @@ def put_profile(name: str, profile: Profile, overwrite: bool = False, ctx: Conte
 
 
 @router.delete("/profiles/{name}")
-def delete_profile(name: str, ctx: Context = Depends(get_ctx)) -> dict:
+def delete_profile(name: str, ctx: Context = Depends(get_ctx)) -> TrashItemView:
     return ProfileStore(ctx.workspace).delete(name).to_dict()
 
 
 # --- queue -----------------------------------------------------------------------------------------
 
-class SubmitRequest(BaseModel):
-    profile: Profile | None = None
-    profile_name: str | None = None
-
-
-@router.post("/jobs")
-def submit(body: SubmitRequest, ctx: Context = Depends(get_ctx)):
+@router.post("/jobs", responses={400: {"description": "the profile is invalid: ``issues`` says why"}})
+def submit(body: m.SubmitRequest, ctx: Context = Depends(get_ctx)) -> m.SubmittedJob:
     """Validate and queue a profile (inline, or a saved one by name)."""
     try:
         if body.profile is not None:
@@ -174,64 +155,94 @@ def submit(body: SubmitRequest, ctx: Context = Depends(get_ctx)):
 
 
 @router.get("/jobs")
-def jobs(ctx: Context = Depends(get_ctx)) -> list[dict]:
+def jobs(ctx: Context = Depends(get_ctx)) -> list[m.JobSummary]:
     return actions.job_summaries(ctx)
 
 
 @router.get("/status")
-def status(ctx: Context = Depends(get_ctx)) -> dict:
+def status(ctx: Context = Depends(get_ctx)) -> m.QueueStatus:
     return actions.queue_status(ctx)
 
 
 @router.get("/jobs/{job_id}")
-def job(job_id: int, log_lines: int = 200, ctx: Context = Depends(get_ctx)) -> dict:
+def job(job_id: int, log_lines: int = 200, ctx: Context = Depends(get_ctx)) -> m.JobDetail:
     return actions.job_detail(ctx, job_id, log_lines=min(max(log_lines, 0), 5000))
 
 
-class CancelRequest(BaseModel):
-    mode: Literal["save", "kill"] = "kill"
-
-
 @router.post("/jobs/{job_id}/cancel")
-def cancel(job_id: int, body: CancelRequest, ctx: Context = Depends(get_ctx)) -> dict:
+def cancel(job_id: int, body: m.CancelRequest, ctx: Context = Depends(get_ctx)) -> m.JobView:
     return actions.cancel(ctx, job_id, body.mode).to_dict()
 
 
 @router.post("/jobs/{job_id}/resume")
-def resume(job_id: int, ctx: Context = Depends(get_ctx)) -> dict:
+def resume(job_id: int, ctx: Context = Depends(get_ctx)) -> m.JobView:
     return actions.resume(ctx, job_id).to_dict()
 
 
-@router.post("/jobs/{job_id}/retry")
-def retry(job_id: int, ctx: Context = Depends(get_ctx)):
+@router.post("/jobs/{job_id}/retry", responses={400: {"description": "the profile is invalid: ``issues`` says why"}})
+def retry(job_id: int, ctx: Context = Depends(get_ctx)) -> m.JobView:
     try:
         return actions.retry(ctx, job_id).to_dict()
     except ProfileInvalid as exc:
         return _invalid(exc)
 
 
-class MoveRequest(BaseModel):
-    index: int = Field(ge=0)
-
-
 @router.post("/jobs/{job_id}/move")
-def move(job_id: int, body: MoveRequest, ctx: Context = Depends(get_ctx)) -> list[dict]:
+def move(job_id: int, body: m.JobMoveRequest, ctx: Context = Depends(get_ctx)) -> list[m.JobView]:
     return [j.to_dict() for j in actions.move(ctx, job_id, body.index)]
 
 
 @router.delete("/jobs/{job_id}")
-def forget(job_id: int, ctx: Context = Depends(get_ctx)) -> dict:
+def forget(job_id: int, ctx: Context = Depends(get_ctx)) -> m.JobView:
     """Remove a finished job from the list (its folder stays under outputs/trainpilot/)."""
     return actions._with_store(ctx, lambda s: s.forget(job_id)).to_dict()
 
 
-@router.get("/jobs/{job_id}/file")
+@router.get("/jobs/{job_id}/file", response_class=FileResponse)
 def job_file(job_id: int, path: str, ctx: Context = Depends(get_ctx)):
     """A file of the job's folder (sample images, rendered configs); nothing outside it."""
     return FileResponse(actions.job_file(ctx, job_id, path))
 
 
-@router.get("/events")
+# --- test grid -------------------------------------------------------------------------------------
+
+def _grid_task_title(job_id: int) -> str:
+    return f"Test grid for job {job_id}"
+
+
+@router.post("/jobs/{job_id}/grid")
+def start_grid(job_id: int, body: GridRequest, ctx: Context = Depends(get_ctx),
+               tasks: TaskManager = Depends(get_tasks)) -> GridStarted:
+    """Render the job's test grid (checkpoints × weights × prompts) as a background task with live progress."""
+    from .grid import parse_weights, plan_for_job, render_job_grid
+
+    weights = parse_weights(",".join(str(w) for w in body.weights))  # the CLI's range checks
+    prompts = [p.strip() for p in body.prompts or [] if p.strip()] or None
+    plan = plan_for_job(ctx, job_id, weights=weights, prompts=prompts, checkpoints=body.checkpoints)
+    from .grid.plan import check_size
+
+    check_size(plan)
+    task = tasks.submit("trainpilot-grid", _grid_task_title(job_id),
+                        lambda progress, cancel: render_job_grid(ctx, plan, body.renderer, progress, cancel)["grid"],
+                        total=len(plan.cells()))
+    return GridStarted(task_id=task.id, cells=len(plan.cells()))
+
+
+@router.get("/jobs/{job_id}/grid")
+def grid_status(job_id: int, ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks)) -> GridStatus:
+    """The job's last complete grid (manifest with row/column labels) and its newest grid task."""
+    from .grid import grid_dir, read_manifest
+
+    folder = grid_dir(actions.get_job(ctx, job_id))
+    manifest = read_manifest(folder)
+    task = next((t for t in tasks.list("trainpilot-grid") if t.title == _grid_task_title(job_id)), None)
+    return GridStatus(
+        manifest=GridManifest.model_validate(manifest) if manifest else None, folder=folder.name,
+        task=GridTask.model_validate(task.to_dict()) if task else None,
+    )
+
+
+@router.get("/events", response_class=StreamingResponse)
 async def events(request: Request, ctx: Context = Depends(get_ctx)):
     """Server-sent ``queue`` events: the job list, sent whenever a job changes."""
 

@@ -1,4 +1,4 @@
-"""``lorapilot train ...``: profiles, presets, the queue and its worker (a thin shell over the library)."""
+"""``lorapilot trainpilot ...``: profiles, presets, the queue and its worker (a thin shell over the library)."""
 
 from __future__ import annotations
 
@@ -165,7 +165,7 @@ def _warn_without_worker(ctx) -> None:
     from lorapilot.tools.trainpilot.worker import worker_running
 
     if not worker_running(ctx):
-        click.echo("note: no queue worker is running; start ControlPilot (`lorapilot up`) or `lorapilot train worker`", err=True)
+        click.echo("note: no queue worker is running; start ControlPilot (`lorapilot up`) or `lorapilot trainpilot worker`", err=True)
 
 
 def _follow(ctx, job_id: int) -> str:
@@ -286,7 +286,7 @@ def status_cmd(ctx, job_id, as_json) -> None:
         if d.get(key):
             click.echo(f"  {key.replace('_', ' ')}: {d[key]}")
     if d["resumable"]:
-        click.echo(f"  resumable from step {d['states'][-1]['step']}: lorapilot train resume {job_id}")
+        click.echo(f"  resumable from step {d['states'][-1]['step']}: lorapilot trainpilot resume {job_id}")
     if d.get("log_tail"):
         click.echo("  last log lines:\n" + "\n".join("    " + line for line in d["log_tail"].splitlines()))
 
@@ -392,3 +392,29 @@ def worker_cmd(ctx, once) -> None:
         click.echo("another process drives the queue; waiting on standby to take over", err=True)
     click.echo(f"queue worker for {ctx.workspace.root} (GPUs: {', '.join(worker.slots)}); jobs keep running if this stops", err=True)
     worker.run(stop)
+
+
+@train_group.command("grid")
+@click.argument("job_id", type=int)
+@click.option("--weights", default="0.6,0.8,1.0", show_default=True, help="LoRA strengths, comma-separated.")
+@click.option("--prompts", "prompts_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="A text file, one prompt per line (default: the job's sample prompts).")
+@click.option("--checkpoints", default="all", show_default=True,
+              help="all (every saved step and the final LoRA), last, or N spread evenly.")
+@click.option("--renderer", type=click.Choice(["auto", "comfyui", "native"]), default="auto", show_default=True,
+              help="auto: ComfyUI's API when ComfyUI answers, else diffusers here.")
+@workspace_option
+def grid_cmd(ctx, job_id, weights, prompts_file, checkpoints, renderer) -> None:
+    """Render a test grid for a job: checkpoints × LoRA weights × prompts, fixed seeds, into its grid/ folder."""
+    from lorapilot.kit.progress import cli_progress
+    from lorapilot.tools.trainpilot import actions
+    from lorapilot.tools.trainpilot.grid import grid_dir, parse_weights, plan_for_job, read_prompts, render_job_grid
+
+    prompts = read_prompts(prompts_file) if prompts_file else None
+    plan = plan_for_job(ctx, job_id, weights=parse_weights(weights), prompts=prompts, checkpoints=checkpoints)
+    with cli_progress(f"grid for job {job_id}", total=len(plan.cells())) as progress:
+        manifest = render_job_grid(ctx, plan, renderer, progress=progress)
+    folder = grid_dir(actions.get_job(ctx, job_id))
+    click.echo(f"{len(manifest['cells'])} images ({len(manifest['rows'])} rows × {len(manifest['cols'])} prompts) "
+               f"by {manifest['renderer']}: {folder / manifest['grid']}")
+

@@ -4,7 +4,7 @@ Jobs run in their own process groups so they outlive a ControlPilot restart. ``l
 "stop everything", though: once the services (and with them ControlPilot's queue worker) are down, a
 job left training would hold the GPU with nobody to install its LoRA or run the stop command. So each
 running job is stopped the way "Stop & save" does (killed where the trainer cannot save on request),
-and recorded as cancelled; ``lorapilot train resume ID`` continues it.
+and recorded as cancelled; ``lorapilot trainpilot resume ID`` continues it.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def stop_running_jobs(ctx: Context, timeout: float = 120.0) -> tuple[list[Stoppe
     """Stop every running job and record how each ended; call it after the services are down.
 
     Returns (the stopped jobs, whether this process could drive the queue). While another worker
-    drives it (``lorapilot train worker``), nothing is touched: that worker keeps its jobs. A job
+    drives it (``lorapilot trainpilot worker``), nothing is touched: that worker keeps its jobs. A job
     that has not stopped within ``timeout`` seconds is killed.
     """
     if not (ctx.workspace.state_dir("trainpilot") / "queue.db").is_file():

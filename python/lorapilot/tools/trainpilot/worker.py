@@ -1,7 +1,7 @@
 """The queue worker: the one process that starts queued jobs and follows running ones.
 
 Who drives the queue: ControlPilot runs a worker thread (``[trainpilot] worker = true``, the
-default); ``lorapilot train worker`` runs one headless. Only one may drive a workspace's queue at a
+default); ``lorapilot trainpilot worker`` runs one headless. Only one may drive a workspace's queue at a
 time: the worker holds an exclusive lock on ``apps/trainpilot/worker.lock`` (released by the OS
 when its process dies); another worker waits on standby and takes over. Submitting, cancelling,
 reordering and resuming are plain database writes (plus a signal for cancel), so every CLI and
@@ -70,6 +70,7 @@ class QueueWorker:
         self._stop = threading.Event()
         self._finished_since_idle = False
         self._idle_since: float | None = None
+        self.grid_thread: threading.Thread | None = None  # the latest automatic test grid (tests wait on it)
         self.slots = gpu_slots(ctx)
 
     # --- leadership --------------------------------------------------------------------------
@@ -150,6 +151,17 @@ class QueueWorker:
             from lorapilot.tools.models import register_new_models
 
             threading.Thread(target=register_new_models, args=(self.ctx,), name="invokeai-register", daemon=True).start()
+            if self.settings.grid_after_training != "never":  # the test grid: its own thread, like the above
+                self.grid_thread = threading.Thread(target=self._render_grid, args=(job,), name="trainpilot-grid", daemon=True)
+                self.grid_thread.start()
+
+    def _render_grid(self, job: Job) -> None:
+        from .grid import auto_grid_after_training
+
+        try:
+            auto_grid_after_training(self.ctx, job)
+        except Exception:  # noqa: BLE001 - a failed grid must not touch the queue
+            log.exception("test grid for job %s failed", job.id)
 
     def _maybe_stop_machine(self) -> None:
         busy = self.store.running() or self.store.queued()

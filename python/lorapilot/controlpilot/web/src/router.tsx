@@ -50,6 +50,15 @@ export function owns(base: string, path: string): boolean {
   return path === base || path.startsWith(base + "/");
 }
 
+/** Open a page's old path at its new one (pages took their tool's name: /datasets is /tagpilot now).
+ * Called at load by the page modules, so old bookmarks and links keep working for one release. */
+export function redirectOldPath(oldBase: string, newBase: string): void {
+  const { pathname, search, hash } = window.location;
+  if (owns(oldBase, pathname)) {
+    window.history.replaceState(null, "", newBase + pathname.slice(oldBase.length) + search + hash);
+  }
+}
+
 /** The part of `path` after the page's base ("/services/comfyui" under "/services" -> "comfyui"). */
 export function subpath(base: string, path: string): string {
   return base === "/" ? path.slice(1) : path.slice(base.length + 1);

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import tomli_w
@@ -31,6 +32,17 @@ OPTIMIZER_ARGS = {
 }
 SAVE_PRECISION = {"bf16": "bf16", "fp16": "fp16", "no": "float"}
 UNET_FAMILIES = ("sd15", "sd2", "sdxl")  # noise/v-prediction UNets: text encoders trainable, min-SNR applies
+# What each script asserts of bucket_reso_steps before it trains (``verify_bucket_reso_steps``):
+# SD1/SD2's UNet downsamples the latents three times, so buckets must step by 64 px.
+BUCKET_STEP_MULTIPLE = {"sd15": 64, "sd2": 64, "sdxl": 32, "flux1": 32, "sd3": 32}
+# The hub ids sd-scripts loads its tokenizers from (library/strategy_sd.py, strategy_sdxl.py), by the
+# base model's diffusers subfolder that holds the same tokenizer. sd-scripts looks for each in
+# ``<tokenizer_cache_dir>/<id with / as _>`` before it asks the hub.
+TOKENIZER_IDS = {
+    "sd15": {"tokenizer": "openai/clip-vit-large-patch14"},
+    "sd2": {"tokenizer": "stabilityai/stable-diffusion-2"},
+    "sdxl": {"tokenizer": "openai/clip-vit-large-patch14", "tokenizer_2": "laion/CLIP-ViT-bigG-14-laion2B-39B-b160k"},
+}
 
 
 def sample_prompt_lines(spec: RunSpec, guidance_flag: str) -> str:
@@ -69,6 +81,10 @@ class KohyaAdapter(TrainerAdapter):
             for slot in ("clip_l", "t5xxl", "ae"):
                 if not getattr(p.model, slot):
                     issues.append(Issue(f"model.{slot}", f"sd-scripts trains FLUX.1 from separate files: set model.{slot}"))
+        multiple = BUCKET_STEP_MULTIPLE.get(p.family)  # an unsupported family is reported by validation
+        if multiple and p.dataset.bucket_step % multiple:
+            issues.append(Issue("dataset.bucket_step", f"sd-scripts' {SCRIPTS[p.family]} needs bucket steps in multiples of {multiple} px "
+                                                       f"(got {p.dataset.bucket_step}); it stops before training otherwise"))
         if p.family == "sd2" and not p.model.v_prediction:
             issues.append(Issue("model.v_prediction", "SD 2.x trains without v-parameterization: right for the 512 base, wrong for a 768-v base (SD 2.0/2.1 768), which needs true", "warning"))
         return issues
@@ -79,6 +95,36 @@ class KohyaAdapter(TrainerAdapter):
         return []
 
     # --- render ------------------------------------------------------------------------------
+    def tokenizer_cache_dir(self, spec: RunSpec) -> Path:
+        return spec.run_dir / "tokenizers"
+
+    def write_config(self, spec: RunSpec) -> list[Path]:
+        written = super().write_config(spec)
+        self.fill_tokenizer_cache(spec)
+        return written
+
+    def fill_tokenizer_cache(self, spec: RunSpec) -> list[Path]:
+        """Copy the base model's own tokenizers where sd-scripts looks before the hub.
+
+        Without them sd-scripts downloads ``openai/clip-vit-large-patch14`` (and SDXL's second
+        tokenizer) at start, so a job fails on an offline pod, and a base model with its own
+        tokenizer would be trained with another one. A single-file checkpoint holds no tokenizer:
+        sd-scripts then loads it from the hub or the Hugging Face cache, and saves it here.
+        """
+        base = spec.model_file(spec.profile.model.base)
+        filled = []
+        for subfolder, hub_id in TOKENIZER_IDS.get(spec.profile.family, {}).items():
+            source = base / subfolder if base is not None else None
+            target = self.tokenizer_cache_dir(spec) / hub_id.replace("/", "_")
+            if source is None or not source.is_dir() or target.exists():
+                continue
+            staging = target.with_name(target.name + ".partial")
+            shutil.rmtree(staging, ignore_errors=True)
+            shutil.copytree(source, staging)
+            staging.rename(target)  # sd-scripts takes any existing folder as complete
+            filled.append(target)
+        return filled
+
     def render(self, spec: RunSpec) -> dict[str, str]:
         return {
             "dataset.toml": tomli_w.dumps(self.dataset_config(spec)),
@@ -129,7 +175,10 @@ class KohyaAdapter(TrainerAdapter):
         p = spec.profile
         fam = p.family
         t, o, n, s = p.training, p.optim, p.network, p.save
-        model: dict = {"pretrained_model_name_or_path": str(spec.model_file(p.model.base))}
+        model: dict = {
+            "pretrained_model_name_or_path": str(spec.model_file(p.model.base)),
+            "tokenizer_cache_dir": str(self.tokenizer_cache_dir(spec)),
+        }
         for slot in ("vae", "clip_l", "clip_g", "t5xxl", "ae"):
             value = getattr(p.model, slot)
             if value and not (slot == "vae" and fam in ("flux1", "sd3")):

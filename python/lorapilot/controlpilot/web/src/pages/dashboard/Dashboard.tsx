@@ -2,6 +2,7 @@ import type { Service } from "../../api/types";
 import { ErrorBanner } from "../../components/ErrorBanner";
 import { useServices } from "../../hooks/useServices";
 import { ServiceCard } from "./ServiceCard";
+import { SyncPanel } from "./SyncPanel";
 import { SystemPanel } from "./SystemPanel";
 
 export default function Dashboard() {
@@ -19,6 +20,7 @@ export default function Dashboard() {
         {data?.services.map((s) => <ServiceCard key={s.name} service={s} managerUp={data.running} onChanged={onChanged} />)}
         {!data && !error && <p className="muted">Loading services…</p>}
       </section>
+      <SyncPanel />
     </div>
   );
 }

@@ -30,9 +30,9 @@ function append(s: Series, snap: SystemSnapshot): Series {
   const ramUsed = snap.host.cgroup.memory_limit_bytes ? snap.host.cgroup.memory_used_bytes : snap.host.memory_used_bytes;
   return {
     cpu: keep(s.cpu, snap.host.cpu_percent),
-    ram: keep(s.ram, ramUsed),
-    gpuUtil: snap.gpus.map((g, i) => keep(s.gpuUtil[i] ?? [], g.utilization_pct)),
-    vram: snap.gpus.map((g, i) => keep(s.vram[i] ?? [], g.memory_used_bytes)),
+    ram: keep(s.ram, ramUsed ?? null),
+    gpuUtil: snap.gpus.map((g, i) => keep(s.gpuUtil[i] ?? [], g.utilization_pct ?? null)),
+    vram: snap.gpus.map((g, i) => keep(s.vram[i] ?? [], g.memory_used_bytes ?? null)),
   };
 }
 
@@ -81,8 +81,8 @@ export function SystemPanel() {
               value={`${formatBytes(g.memory_used_bytes)} / ${formatBytes(g.memory_total_bytes)}`}
             />
             <p className="hint">
-              {g.temperature_c !== null && `${Math.round(g.temperature_c)} °C`}
-              {g.power_w !== null && ` · ${Math.round(g.power_w)} W${g.power_limit_w ? ` / ${Math.round(g.power_limit_w)} W` : ""}`}
+              {g.temperature_c != null && `${Math.round(g.temperature_c)} °C`}
+              {g.power_w != null && ` · ${Math.round(g.power_w)} W${g.power_limit_w ? ` / ${Math.round(g.power_limit_w)} W` : ""}`}
             </p>
             {g.processes.length > 0 && (
               <ul className="gpu-procs">

@@ -45,7 +45,7 @@ export default function DatasetView({ name }: { name: string }) {
   const targetLabel = selected.size ? `${selected.size} selected images` : applied ? `images matching “${applied}”` : "all images";
   const undoRedo = (verb: "undo" | "redo") => action.run(() => post(`${base(name)}/history/${verb}`)).then(refresh);
   // Refresh the handoff (counts as they are now, trigger/repeats kept) before TrainPilot reads it.
-  const trainUrl = `/train/new?dataset=${encodeURIComponent(name)}`;
+  const trainUrl = `/trainpilot/new?dataset=${encodeURIComponent(name)}`;
   const trainThis = () => action.run(() => post(`${base(name)}/handoff`, {})).then((ok) => ok && navigate(trainUrl));
   const removeSelected = (how: "exclude" | "trash") =>
     action.run(() => post(`${base(name)}/checks/action`, { action: how, images: [...selected] })).then((done) => {
@@ -64,7 +64,7 @@ export default function DatasetView({ name }: { name: string }) {
   return (
     <div className="page tagpilot">
       <div className="tp-head">
-        <h1><Link to="/datasets">TagPilot</Link> / {name}</h1>
+        <h1><Link to="/tagpilot">TagPilot</Link> / {name}</h1>
         {stats.data && <StatsPanel stats={stats.data} />}
         <span className="tp-spacer" />
         <button disabled={!history.data?.can_undo || action.busy} onClick={() => void undoRedo("undo")}

@@ -53,7 +53,7 @@ export default function ExportTab({ name }: { name: string }) {
         <div aria-label="Export result">
           <ul>{Object.entries(result.files).map(([k, v]) => <li key={k}><span className="muted">{k}</span> <code>{v}</code></li>)}</ul>
           {result.warnings.map((w) => <p key={w} className="card-error">{w}</p>)}
-          <Link className="button" to={`/train/new?dataset=${encodeURIComponent(name)}`}>Train this →</Link>
+          <Link className="button" to={`/trainpilot/new?dataset=${encodeURIComponent(name)}`}>Train this →</Link>
         </div>
       )}
     </section>

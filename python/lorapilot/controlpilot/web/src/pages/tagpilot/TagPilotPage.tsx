@@ -16,21 +16,21 @@ export default function TagPilotPage({ subpath }: PageProps) {
 }
 
 function DatasetList() {
-  const list = useApi<DatasetSummary[]>("/api/datasets");
+  const list = useApi<DatasetSummary[]>("/api/tagpilot/datasets");
   const action = useAction();
   const [name, setName] = useState("");
   const [deleted, setDeleted] = useState<TrashItem | null>(null);
   const create = async () => {
-    const made = await action.run(() => post(`/api/datasets`, { name }));
-    if (made) navigate(`/datasets/${encodeURIComponent(name)}`);
+    const made = await action.run(() => post(`/api/tagpilot/datasets`, { name }));
+    if (made) navigate(`/tagpilot/${encodeURIComponent(name)}`);
   };
   const importZip = async (file: File | undefined) => {
     if (!file || !name) return;
     await action.run(async () => {
-      await post(`/api/datasets`, { name });
+      await post(`/api/tagpilot/datasets`, { name });
       await upload(`${base(name)}/import/zip`, file);
     });
-    navigate(`/datasets/${encodeURIComponent(name)}`);
+    navigate(`/tagpilot/${encodeURIComponent(name)}`);
   };
   const remove = (dataset: string) => {
     if (!window.confirm(`Move the dataset “${dataset}” to the trash? You can restore it.`)) return;
@@ -90,7 +90,7 @@ function DatasetCard({ dataset, busy, onRename, onDelete, onRegularization }: {
 }) {
   const [editing, setEditing] = useState(false);
   const [to, setTo] = useState(dataset.name);
-  const url = `/datasets/${encodeURIComponent(dataset.name)}`;
+  const url = `/tagpilot/${encodeURIComponent(dataset.name)}`;
   return (
     <article className="card tp-dataset-card" aria-label={`Dataset ${dataset.name}`}>
       {editing ? (

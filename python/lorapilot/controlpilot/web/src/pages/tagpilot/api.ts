@@ -1,43 +1,21 @@
-// TagPilot's API shapes and calls (mirrors lorapilot/tagpilot/api.py).
+// TagPilot's API shapes and calls: answers are types generated from the API's schema
+// (../../api/schema.ts; the models are lorapilot/tools/tagpilot/api_models.py).
 
 import { api, post, withQuery } from "../../api/client";
+import type { components } from "../../api/schema";
 import type { Task } from "../../api/types";
 
-export interface DatasetSummary { name: string; images: number; captioned: number; regularization: boolean }
+type Schemas = components["schemas"];
+
+export type DatasetSummary = Schemas["DatasetSummary"];
+export type DatasetStats = Schemas["DatasetStats"];
 
 /** Mark a dataset as a regularization (class image) set for TrainPilot, or unmark it. */
 export const markRegularization = (name: string, on: boolean) =>
-  api<{ name: string; regularization: boolean }>("PUT", `${base(name)}/regularization`, { regularization: on });
-
-export interface DatasetStats {
-  name: string;
-  images: number;
-  bytes: number;
-  captioned: number;
-  captioned_pct: number;
-  undecodable: number;
-  non_utf8_captions: number;
-  excluded: number;
-  width: { min: number; max: number; mean: number } | null;
-  height: { min: number; max: number; mean: number } | null;
-  aspect_ratios: Record<string, number>;
-  short_side: Record<string, number>;
-}
-
-export interface ImageRecord {
-  name: string;
-  width: number | null;
-  height: number | null;
-  error: string | null;
-  caption: string;
-  version: string;
-  has_caption: boolean;
-  non_utf8: boolean;
-  tags: string[];
-}
-
-export interface ImagesPage { total: number; matched: number; offset: number; images: ImageRecord[] }
-export interface TagCount { tag: string; count: number }
+  api<Schemas["DatasetMetaOut"]>("PUT", `${base(name)}/regularization`, { regularization: on });
+export type ImageRecord = Schemas["ImageRecordView"];
+export type ImagesPage = Schemas["ImagePage"];
+export type TagCount = Schemas["TagCount"];
 
 export type OpKind = "add" | "remove" | "replace" | "find_replace" | "dedupe" | "sort" | "consolidate";
 export interface OpSpec {
@@ -54,25 +32,18 @@ export interface OpSpec {
   by_frequency?: boolean;
 }
 
-export interface FileDiff { image: string; version: string; before: string; after: string; added: string[]; removed: string[] }
-export interface Preview {
-  description: string;
-  selected: number;
-  changed: number;
-  diffs: FileDiff[];
-  truncated: boolean;
-  expected: Record<string, string>;
-}
+export type FileDiff = Schemas["FileDiffView"];
+export type Preview = Schemas["OpPreview"];
+export type HistoryEntry = Schemas["HistoryEntryView"];
+export type HistoryState = Schemas["HistoryState"];
 
-export interface HistoryEntry { id: number; created_at: number; description: string; source: string; state: string; files: number }
-export interface HistoryState { entries: HistoryEntry[]; can_undo: boolean; can_redo: boolean }
-
+// A checks task's result (TaskView.result carries it, untyped in the schema).
 export interface Finding { check: string; images: string[]; detail: string; keep: string | null }
 export interface CheckReport { images: number; measured: number; counts: Record<string, number>; findings: Finding[] }
 
-export interface Caption { text: string; version: string; exists: boolean; non_utf8: boolean }
+export type Caption = Schemas["CaptionView"];
 
-export const base = (name: string) => `/api/datasets/${encodeURIComponent(name)}`;
+export const base = (name: string) => `/api/tagpilot/datasets/${encodeURIComponent(name)}`;
 export const imageUrl = (name: string, image: string, what: "file" | "thumb", size = 256) =>
   `${base(name)}/images/${encodeURIComponent(image)}/${what}` + (what === "thumb" ? `?size=${size}` : "");
 
