@@ -193,7 +193,7 @@ def test_image_config_has_entrypoint_ports_volume_and_driver_env(stubbed):
 def test_dev_shell_has_the_toolchain_and_driver_path(stubbed):
     flake, _ = stubbed
     shell = flake.eval_json(f"devShells.{SYSTEM}.default.stubCall")
-    for tool in ("python3.12", "uv", "nodejs", "process-compose", "nix", "cuda-nvcc", "cuda-cudart"):
+    for tool in ("python3.11", "uv", "nodejs", "process-compose", "nix", "cuda-nvcc", "cuda-cudart"):
         assert tool in shell["packages"], tool
     assert "LD_LIBRARY_PATH" in shell["shellHook"] and "/run/opengl-driver/lib" in shell["shellHook"]
     assert shell["env"]["UV_PYTHON_DOWNLOADS"] == "never"
