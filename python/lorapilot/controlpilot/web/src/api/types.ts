@@ -89,6 +89,8 @@ export interface SystemSnapshot {
   };
   gpus: Gpu[];
   gpu_reason: string | null;
+  driver_version: string | null;
+  driver_warning: string | null; // the host driver is older than the CUDA stack needs
 }
 
 export interface SystemHistory {
