@@ -151,6 +151,7 @@ def test_sdist_only_packages_get_a_build_system(stubbed):
     assert deepspeed["format"] == "pyproject"
     assert {"setuptools", "wheel", "torch"} <= set(deepspeed["nativeBuildInputs"])
     assert deepspeed["env"]["DS_BUILD_OPS"] == "0"
+    assert deepspeed["env"]["DS_ACCELERATOR"] == "cpu"  # "cuda" makes setup.py run nvcc, which the build lacks
 
 
 def test_process_compose_config_is_rendered_by_lorapilot_in_a_derivation(stubbed):
@@ -227,3 +228,28 @@ def test_checks_cover_tests_pins_and_rendered_config(stubbed):
     script = flake.eval_json(f"checks.{SYSTEM}.tests.stubCall.script")
     assert "pytest" in script and "not nix" in script
     flake.build(f"checks.{SYSTEM}.pins")
+
+
+def test_system_libraries_and_removals_fix_the_build_breakers(stubbed):
+    flake, _ = stubbed
+    aitk = _packages(flake, "ai-toolkit-env")
+    # cuFile's RDMA path needs rdma-core (libibverbs, librdmacm, libmlx5).
+    assert any("-rdma-core" in p for p in aitk["nvidia-cufile-cu12"]["buildInputs"])
+    # Every wheel gets the manylinux2014 libraries and zlib.
+    for name in ("tqdm", "numpy", "torch"):
+        inputs = aitk[name]["buildInputs"]
+        assert any(p.endswith("-zlib") for p in inputs) and any(p.endswith("-gcc-lib") for p in inputs), name
+    # bitsandbytes keeps the CUDA 12 builds (found among every nvidia wheel) and drops what cannot load.
+    bnb = aitk["bitsandbytes"]
+    for glob in ("libbitsandbytes_rocm*", "libbitsandbytes_xpu*", "libbitsandbytes_cuda11*", "libbitsandbytes_cuda13*"):
+        assert f"find $out -name '{glob}' -delete" in bnb["preFixup"]
+    assert "-nvidia-cublas-cu12-" in bnb["preFixup"]
+    assert bnb["preFixup"].index("-delete") < bnb["preFixup"].index("addAutoPatchelfSearchPath")
+    # torchcodec gets FFmpeg 7 and keeps only its FFmpeg 7 core.
+    assert any(p.endswith("-ffmpeg-lib") for p in aitk["torchcodec"]["buildInputs"])
+    assert "find $out -name 'libtorchcodec_*6.so' -delete" in aitk["torchcodec"]["preFixup"]
+    # One OpenCV (its cv2/ files would collide in the venv).
+    assert [n for n in aitk if n.startswith("opencv-")] == ["opencv-python"]
+    # Kohya's onnxruntime-gpu loses the TensorRT provider (libnvinfer is nowhere).
+    ort = _packages(flake, "kohya-env")["onnxruntime-gpu"]
+    assert "find $out -name 'libonnxruntime_providers_tensorrt.so' -delete" in ort["preFixup"]
