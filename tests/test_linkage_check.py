@@ -122,8 +122,10 @@ def test_the_command_downloads_once_prints_unresolved_per_environment_and_fails(
     assert "demo: 4 wheels, 5 ELF files, 2 unresolved" in out
     assert "unresolved libmissing.so.3  <- torch:torch/_C.cpython-311-x86_64-linux-gnu.so" in out
     assert "unresolved libibverbs.so.1  <- bitsandbytes:bitsandbytes/libbitsandbytes_cuda128.so" in out
-    # The server is gone: the second run reads the cache only.
+    # The server is gone: the second run reads the cache only, each wheel's ELF index included.
+    assert len(list(cache.glob("*/elf-index.json"))) == 4
     assert main(["demo", "--cache", str(cache)], repo=repo) == 1
+    assert "demo: 4 wheels, 5 ELF files, 2 unresolved" in capsys.readouterr().out
     # An environment without unresolved libraries passes.
     del wheels["bitsandbytes"]
     (tmp_path / "served2").mkdir()

@@ -66,12 +66,15 @@ class _Elf:
     needed: list[str]
 
 
-def _elf_files(package: str, wheel: Path, system: SystemLibs, report: LinkageReport) -> list[_Elf]:
-    found = []
+INDEX_NAME = "elf-index.json"
+
+
+def _index_wheel(wheel: Path, unreadable: list[str]) -> list[dict]:
+    """Every ELF file of ``wheel``: member, soname, needed, machine (or the reason it is unreadable)."""
+    entries = []
     with zipfile.ZipFile(wheel) as archive:
         for member in archive.infolist():
-            name = PurePosixPath(member.filename).name
-            if member.is_dir() or member.file_size < 64 or system.removed(package, name):
+            if member.is_dir() or member.file_size < 64:
                 continue
             with archive.open(member) as fh:
                 if fh.read(4) != ELF_MAGIC:
@@ -79,18 +82,47 @@ def _elf_files(package: str, wheel: Path, system: SystemLibs, report: LinkageRep
                 try:
                     info = read_dynamic(fh)
                 except ElfError as exc:
-                    report.unreadable.append(f"{package}: {member.filename}: {exc}")
+                    unreadable.append(f"{member.filename}: {exc}")
                     continue
-            if info is None or info.machine != X86_64:
-                continue  # static, or a file for another machine (never loaded here)
-            found.append(_Elf(package, member.filename, info.soname, info.needed))
-    return found
+            if info is not None:
+                entries.append({"member": member.filename, "soname": info.soname, "needed": info.needed, "machine": info.machine})
+    return entries
 
 
-def check_linkage(wheels: dict[str, Path], system: SystemLibs) -> LinkageReport:
-    """Check one environment: ``wheels`` maps each package name to its wheel file."""
+def _wheel_index(wheel: Path, cache_index: bool, unreadable: list[str]) -> list[dict]:
+    # Reading a 1 GB library's dynamic section inflates most of it: a wheel in the cache (one folder
+    # per sha256) keeps its index beside it, so later runs read JSON instead.
+    index = wheel.parent / INDEX_NAME
+    if cache_index and index.exists():
+        data = json.loads(index.read_text())
+        if data.get("wheel") == wheel.name:
+            unreadable += data["unreadable"]
+            return data["elf"]
+    problems: list[str] = []
+    entries = _index_wheel(wheel, problems)
+    unreadable += problems
+    if cache_index:
+        partial = index.with_suffix(".tmp")
+        partial.write_text(json.dumps({"wheel": wheel.name, "elf": entries, "unreadable": problems}))
+        partial.replace(index)
+    return entries
+
+
+def _elf_files(package: str, wheel: Path, system: SystemLibs, report: LinkageReport, cache_index: bool) -> list[_Elf]:
+    unreadable: list[str] = []
+    entries = _wheel_index(wheel, cache_index, unreadable)
+    report.unreadable += [f"{package}: {line}" for line in unreadable]
+    return [_Elf(package, e["member"], e["soname"], e["needed"]) for e in entries
+            if e["machine"] == X86_64 and not system.removed(package, PurePosixPath(e["member"]).name)]
+
+
+def check_linkage(wheels: dict[str, Path], system: SystemLibs, cache_index: bool = False) -> LinkageReport:
+    """Check one environment: ``wheels`` maps each package name to its wheel file.
+
+    ``cache_index``: keep each wheel's ELF index beside it (wheels in a cache folder of their own).
+    """
     report = LinkageReport()
-    elves = [elf for package, wheel in sorted(wheels.items()) for elf in _elf_files(package, wheel, system, report)]
+    elves = [elf for package, wheel in sorted(wheels.items()) for elf in _elf_files(package, wheel, system, report, cache_index)]
     report.elf_files = len(elves)
     provided = {PurePosixPath(e.member).name for e in elves} | {e.soname for e in elves if e.soname}
     for elf in elves:

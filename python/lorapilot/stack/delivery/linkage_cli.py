@@ -36,7 +36,7 @@ def fetch_wheels(packages: list[LockedPackage], cache: Path, label: str) -> dict
 def check_one(env: LockedEnvironment, python: str, cache: Path, system: SystemLibs) -> bool:
     packages = env.packages(python)
     wheels = fetch_wheels(packages, cache, env.name)
-    report = check_linkage(wheels, system)
+    report = check_linkage(wheels, system, cache_index=True)
     sdists = sorted(p.name for p in packages if p.wheel is None)
     print(f"{env.name}: {len(wheels)} wheels, {report.elf_files} ELF files, "
           f"{len(report.unresolved)} unresolved" + (f"; built from sdists, not checked: {', '.join(sdists)}" if sdists else ""))
