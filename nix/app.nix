@@ -38,11 +38,16 @@ let
       '' + lib.concatMapStrings (name: "rm $out/${name}/component.toml\n") dropped
         + lib.concatStrings (lib.mapAttrsToList (name: file: "cp ${file} $out/${name}/component.toml\n") changed));
 
+  # The environments of the enabled services, and every environment that is no service
+  # (Diffusion Pipe: a trainer TrainPilot runs). The manifest is what the package (and
+  # the image) references, so a disabled component's environment is not in them at all.
+  keptEnvs = filterAttrs (name: _: enabled == null || lib.elem name enabled || !(pins.services ? ${name})) envs;
+
   # component -> { env, src }: what lorapilot.stack.manifest reads from LORAPILOT_MANIFEST.
   manifestData = {
     lorapilot_python = "${lorapilot.core}/bin/python";
     components =
-      mapAttrs (name: env: { env = "${env}"; } // lib.optionalAttrs (sources ? ${name}) { src = "${sources.${name}}"; }) envs
+      mapAttrs (name: env: { env = "${env}"; } // lib.optionalAttrs (sources ? ${name}) { src = "${sources.${name}}"; }) keptEnvs
       // { lorapilot-train.env = "${lorapilot.train}"; };
   };
   manifest = pkgs.writeText "lorapilot-manifest.json" (builtins.toJSON manifestData);
@@ -57,7 +62,7 @@ let
   '';
 
   package = pkgs.runCommand "lorapilot" {
-    passthru = { inherit manifest manifestData componentsDir sources envs; };
+    passthru = { inherit manifest manifestData componentsDir sources; envs = keptEnvs; };
     meta.mainProgram = "lorapilot";
   } ''
     mkdir -p $out/bin $out/share/lorapilot

@@ -214,6 +214,12 @@ def test_mk_lorapilot_applies_ports_enabled_and_workspace(stubbed):
     registry = load_registry(components_dir=components)
     assert registry.names() == ["comfyui", "controlpilot"]
     assert registry.get("comfyui").port == 5600 and registry.get("controlpilot").port == 7878
+    # The manifest (what the package and the image reference) holds only what is enabled,
+    # the trainers' environments (no service of their own) and LoRA Pilot's own.
+    kept = flake.eval_json("lib.mkLorapilot", apply='f: builtins.attrNames (f { enabled = [ "controlpilot" "comfyui" ]; }).manifestData.components')
+    assert set(kept) == {"comfyui", "diffusion-pipe", "lorapilot-train"}
+    everything = flake.eval_json("lib.mkLorapilot", apply="f: builtins.attrNames (f { }).manifestData.components")
+    assert {"kohya", "invokeai", "ai-toolkit", "comfyui", "diffusion-pipe"} <= set(everything)
     package = flake.realise("lib.mkLorapilot", 'f: (f { workspace = "/data/lp"; }).package')
     assert "LORAPILOT_WORKSPACE=${LORAPILOT_WORKSPACE:-/data/lp}" in (package / "bin" / "lorapilot").read_text()
     bad = flake.run("eval", "--json", f"{flake.ref}#lib.mkLorapilot", "--apply",
