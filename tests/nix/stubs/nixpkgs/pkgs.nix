@@ -104,6 +104,7 @@ let
     };
     ffmpeg = mkTool "ffmpeg" [ "ffmpeg" ] // { version = "7.1.1"; lib = mkDrv { name = "ffmpeg-lib"; }; };
     ffmpeg_7 = mkTool "ffmpeg" [ "ffmpeg" ] // { version = "7.1.1"; lib = mkDrv { name = "ffmpeg-lib"; }; };
+    xorg.libxcb = mkDrv { name = "libxcb"; };
     rdma-core = mkDrv { name = "rdma-core"; };
     zlib = mkDrv { name = "zlib"; };
     pythonManylinuxPackages.manylinux2014 = [ (mkDrv { name = "glibc"; }) (mkDrv { name = "gcc-lib"; }) ];
