@@ -83,7 +83,14 @@ let
   exposedPorts = lib.mapAttrs' (name: spec: lib.nameValuePair "${toString (portOf name)}/tcp" { })
     (filterAttrs (_: spec: !(spec.loopback_only or false)) services);
 
-  image = import ./image.nix { inherit pkgs package exposedPorts imageUser; };
+  # Layers: the CUDA/torch base (one torch for every environment), then each environment's
+  # own closure: LoRA Pilot's first (the Python packages many share land there), then the
+  # components (docs/delivery.md, oci/estimate-size.py).
+  layerRoots = {
+    base = [ lorapilot.train.passthru.python ] ++ lib.optional (lorapilot.train.passthru.pythonSet ? torch) lorapilot.train.passthru.pythonSet.torch;
+    environments = [ lorapilot.core lorapilot.train ] ++ lib.attrValues keptEnvs;
+  };
+  image = import ./image.nix { inherit pkgs package exposedPorts imageUser layerRoots; };
 in
 assert lib.assertMsg (unknown == [ ]) "mkLorapilot: unknown component(s) ${toString unknown}; known: ${toString (lib.attrNames pins.services)}";
 {

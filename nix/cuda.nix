@@ -56,8 +56,12 @@ let
 
   # Everything `name` depends on (from the lock's metadata), itself excluded.
   closureOf = name: lib.filter (drv: (drv.pname or "") != name) (final.resolveVirtualEnv { ${name} = [ ]; });
+  # Only the native libraries of the closure (nvidia-* and the CUDA consumers): torch's
+  # pure-Python dependencies differ from lock to lock, and naming them here would give
+  # every environment its own torch build instead of one shared store path.
+  isNative = drv: lib.hasPrefix "nvidia-" (drv.pname or "") || lib.elem (drv.pname or "") cudaConsumers;
   searchPathsOf = name:
-    closureOf name
+    lib.filter isNative (closureOf name)
     ++ lib.optionals (lib.elem name usesEveryNvidiaWheel) (map (n: final.${n}) nvidiaNames);
 
   fix = name: (withSystemLibs name).overrideAttrs (old: {

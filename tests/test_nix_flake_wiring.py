@@ -259,3 +259,31 @@ def test_system_libraries_and_removals_fix_the_build_breakers(stubbed):
     # Kohya's onnxruntime-gpu loses the TensorRT provider (libnvinfer is nowhere).
     ort = _packages(flake, "kohya-env")["onnxruntime-gpu"]
     assert "find $out -name 'libonnxruntime_providers_tensorrt.so' -delete" in ort["preFixup"]
+
+
+def test_one_torch_build_for_every_environment(stubbed):
+    flake, _ = stubbed
+    torches = {env: _packages(flake, f"{env}-env")["torch"] for env in ("comfyui", "kohya", "invokeai", "lorapilot-train")}
+    # Its search paths name only native wheels (pure-Python dependencies differ per lock), so
+    # every environment's torch is the same derivation.
+    assert len({t["preFixup"] for t in torches.values()}) == 1
+    assert "-filelock-" not in torches["comfyui"]["preFixup"] and "-nvidia-cudnn-cu12-" in torches["comfyui"]["preFixup"]
+
+
+def test_image_layers_are_the_torch_base_then_each_environment(stubbed):
+    flake, _ = stubbed
+    pipeline = flake.eval_json(f"packages.{SYSTEM}.oci-image.stubCall.args.layeringPipeline")
+    layers, step = [], pipeline
+    while step and step[0][0] == "subcomponent_out":
+        layers.append(step[0][1])
+        assert step[1][:2] == ["over", "rest"] and step[1][2][0] == "pipe"
+        step = step[1][2][1]
+    assert step == [["popularity_contest"], ["limit_layers", 60]]
+    base = layers[0]
+    assert any(p.endswith("-python3.11") for p in base) and any("-torch-" in p for p in base)
+    envs = [layer[0].rsplit("-", 1)[0].split("-", 1)[1] for layer in layers[1:]]
+    assert envs[:2] == ["lorapilot", "lorapilot-train"]
+    assert {"comfyui", "kohya", "invokeai", "ai-toolkit", "diffusion-pipe"} <= set(envs)
+    # enabled = [...] leaves the others out of the layers (and of the image).
+    few = flake.eval_json("lib.mkLorapilot", apply='f: map (s: s) (f { enabled = [ "controlpilot" "comfyui" ]; }).image.stubCall.args.layeringPipeline')
+    assert "comfyui-env" in json.dumps(few) and "kohya-env" not in json.dumps(few)
