@@ -145,3 +145,53 @@ def test_without_login_on_loopback_only_local_host_names_are_answered(tmp_path):
         assert "answers only to localhost" in resp.json()["detail"]
     # The page itself and the health check hold no data: still served.
     assert TestClient(app, base_url="http://evil.example").get("/api/health").status_code == 200
+
+
+def test_guessing_from_many_addresses_never_locks_the_real_user_out(ctx):
+    """The audit: after 12 addresses × 5 wrong passwords the right one was refused for everyone for 300 s."""
+    set_secret(ctx.workspace.secrets_file, "CONTROLPILOT_PASSWORD", PASSWORD)
+    app = create_app(ctx, bind_host="0.0.0.0")
+    for i in range(12):
+        attacker = TestClient(app, client=(f"203.0.113.{i}", 40000))
+        for _ in range(5):
+            assert attacker.post("/api/auth/login", json={"password": "guess"}).status_code in (401, 429)
+    assert app.state.auth.limiter.under_attack()
+    user = TestClient(app, client=("198.51.100.7", 40000))
+    assert user.post("/api/auth/login", json={"password": PASSWORD}).status_code == 200
+    attacker = TestClient(app, client=("203.0.113.3", 40000))
+    assert attacker.post("/api/auth/login", json={"password": PASSWORD}).status_code == 429
+
+
+def test_x_forwarded_for_is_ignored_unless_the_proxy_is_trusted(tmp_path):
+    """The audit: a loopback peer with a new X-Forwarded-For per request got a fresh limit each time."""
+    ctx = make_workspace(tmp_path / "ws")
+    set_secret(ctx.workspace.secrets_file, "CONTROLPILOT_PASSWORD", PASSWORD)
+    peer = TestClient(create_app(ctx, bind_host="0.0.0.0"), client=("127.0.0.1", 40000))
+    codes = [peer.post("/api/auth/login", json={"password": "guess"},
+                       headers={"X-Forwarded-For": f"198.51.100.{i}"}).status_code for i in range(8)]
+    assert codes[:5] == [401] * 5 and 429 in codes[5:]
+
+    trusted = make_workspace(tmp_path / "ws2", settings={"controlpilot": {"trusted_proxies": ["127.0.0.1/32"]}})
+    set_secret(trusted.workspace.secrets_file, "CONTROLPILOT_PASSWORD", PASSWORD)
+    proxy = TestClient(create_app(trusted, bind_host="0.0.0.0"), client=("127.0.0.1", 40000))
+    for _ in range(6):
+        proxy.post("/api/auth/login", json={"password": "guess"}, headers={"X-Forwarded-For": "198.51.100.1"})
+    blocked = proxy.post("/api/auth/login", json={"password": PASSWORD}, headers={"X-Forwarded-For": "198.51.100.1"})
+    assert blocked.status_code == 429
+    other = proxy.post("/api/auth/login", json={"password": PASSWORD},
+                       headers={"X-Forwarded-For": "10.9.9.9, 198.51.100.2"})
+    assert other.status_code == 200  # the nearest untrusted hop is the client
+
+
+def test_the_real_server_ignores_x_forwarded_for_from_a_loopback_peer(tmp_path):
+    """uvicorn's own proxy-header trust (on for 127.0.0.1 by default) is off: a new X-Forwarded-For
+    per request does not buy a new limit."""
+    import httpx
+
+    from support.serve_process import serve_process
+
+    ctx = make_workspace(tmp_path / "ws", settings={"controlpilot": {"auth": "always"}})
+    with serve_process(ctx, env={"LORAPILOT_PASSWORD": PASSWORD}) as base:
+        codes = [httpx.post(f"{base}/api/auth/login", json={"password": "guess"}, timeout=10,
+                            headers={"X-Forwarded-For": f"198.51.100.{i}"}).status_code for i in range(7)]
+    assert codes[:5] == [401] * 5 and codes[5:] == [429, 429]

@@ -19,6 +19,13 @@ ALLOW_ALL_REQUESTS = [
     {"allow_tools": ["url(https://*)"]},
     {"allow_tools": ["url(http://*.*/)"]},
     {"allow_tools": ["shell(**)"]},
+    # A shell or an interpreter with a wildcard runs any command (the audit's finding).
+    {"allow_tools": ["shell(bash:*)"]},
+    {"allow_tools": ["shell(sh:*)"]},
+    {"allow_tools": ["shell(python3:*)"]},
+    {"allow_tools": ["shell(/usr/bin/python3.12 -c *)"]},
+    {"allow_tools": ["write", "shell(env:*)"]},
+    {"allow_tools": ["shell(xargs *)"]},
 ]
 
 

@@ -140,7 +140,7 @@ def test_an_environment_that_is_not_a_service_installs_too(upstream):
 
 def test_unknown_and_builtin_names_are_refused(upstream):
     ctx = upstream["ctx"]
-    with pytest.raises(NotFoundError, match="installable: controlpilot, demo, trainer"):
+    with pytest.raises(NotFoundError, match="installable: controlpilot, demo, native-trainer, trainer"):
         install(ctx, "nope")
     with pytest.raises(LorapilotError, match="part of lorapilot itself"):
         install(ctx, "controlpilot")
@@ -162,6 +162,7 @@ def test_missing_uv_is_named(upstream, monkeypatch, tmp_path):
     only_git.mkdir()
     (only_git / "git").symlink_to(subprocess.run(["which", "git"], capture_output=True, text=True).stdout.strip())
     monkeypatch.setenv("PATH", str(only_git))
+    monkeypatch.setattr(sys, "executable", str(only_git / "python"))  # an interpreter with no uv beside it
     with pytest.raises(ToolError, match=r"uv is not installed, and it is needed to create demo's Python environment"):
         install(ctx, "demo")
 
@@ -255,4 +256,4 @@ def test_cli_installs_and_prints_what_it_did(upstream, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "lorapilot", "install", "nope", "--workspace", str(ws)],
                          capture_output=True, text=True, env=env)
     assert bad.returncode == 1
-    assert bad.stderr.strip() == "error: unknown component 'nope'; installable: controlpilot, demo, trainer"
+    assert bad.stderr.strip() == "error: unknown component 'nope'; installable: controlpilot, demo, native-trainer, trainer"

@@ -36,8 +36,11 @@ def test_media_cli(tmp_path):
     cat = rows[0]["id"]
     dog = json.loads(lp(ctx, "media", "search", "seed:18446744073709551615", "--json").stdout)["id"]
 
-    show = json.loads(lp(ctx, "media", "show", str(cat), "--raw").stdout)
+    show = json.loads(lp(ctx, "media", "show", str(cat), "--raw", "--json").stdout)
     assert show["loras"][0]["name"] == "fur_v1" and show["raw"]["parameters"].startswith("a cat")
+    human = lp(ctx, "media", "show", str(cat)).stdout  # for people by default: no inode, no mtime_ns
+    assert human.startswith(f"#{cat} comfy/cat.png") and "prompt:" in human and "lora:      fur_v1 0.6" in human
+    assert "inode" not in human and "mtime_ns" not in human and not human.lstrip().startswith("{")
 
     bad = lp(ctx, "media", "search", "cfg<lots")
     assert bad.returncode == 1 and bad.stderr.strip() == "error: cfg needs a number, got 'lots'"

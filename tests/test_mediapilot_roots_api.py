@@ -9,7 +9,7 @@ from test_mediapilot_api import wait_task
 
 
 def test_roots_through_the_api(tmp_path):
-    ctx, lib = make_library(tmp_path, media={"watch": False})
+    ctx, lib = make_library(tmp_path, media={"watch": False, "api_allowed_roots": [str(tmp_path / "renders")]})
     lib.close()
     renders = tmp_path / "renders"
     for n in range(3):
@@ -59,3 +59,48 @@ def test_roots_endpoints_need_credentials(tmp_path):
     assert anonymous.post("/api/media/roots", json={"path": str(tmp_path)}).status_code == 401
     assert anonymous.post("/api/media/roots/remove", json={"path": str(tmp_path)}).status_code == 401
     assert "extra_roots" not in ctx.workspace.settings_file.read_text()  # nothing was written
+
+
+def test_the_api_adds_only_workspace_folders_or_allowed_ones(tmp_path):
+    """The audit added /root through the API, then read and emptied it; now only the CLI or settings can."""
+    ctx, lib = make_library(tmp_path, media={"watch": False, "api_allowed_roots": [str(tmp_path / "volumes")]})
+    lib.close()
+    for name in ("private", "volumes/renders"):
+        (tmp_path / name).mkdir(parents=True)
+    inside = ctx.workspace.root / "renders"
+    inside.mkdir()
+    (tmp_path / "elsewhere").symlink_to(inside)
+    os_link_out = ctx.workspace.root / "link-out"
+    os_link_out.symlink_to(tmp_path / "private")
+    client = make_client(ctx)
+    try:
+        for refused in (str(tmp_path / "private"), "/root", "~root", "/", str(os_link_out),
+                        str(tmp_path / "volumes" / ".." / "private")):
+            resp = client.post("/api/media/roots", json={"path": refused})
+            assert resp.status_code in (400, 404), (refused, resp.status_code, resp.text)
+        assert "private" not in ctx.workspace.settings_file.read_text()
+        outside = client.post("/api/media/roots", json={"path": str(tmp_path / "private")})
+        assert "lorapilot media roots add" in outside.json()["detail"]
+        assert client.post("/api/media/roots", json={"path": str(inside)}).status_code == 200
+        assert client.post("/api/media/roots", json={"path": str(tmp_path / "volumes" / "renders")}).status_code == 200
+        for hostile in ("a\x00b", "/" + "x" * 5000, "x" * 300):
+            for route in ("/api/media/roots", "/api/media/roots/remove"):
+                resp = client.post(route, json={"path": hostile})
+                assert 400 <= resp.status_code < 500, (route, hostile[:10], resp.status_code)
+    finally:
+        client.app.state.media_library.close()
+
+
+def test_the_cli_may_still_add_a_folder_outside(tmp_path):
+    from click.testing import CliRunner
+
+    from lorapilot.cli import cli
+
+    ctx, lib = make_library(tmp_path, media={"watch": False})
+    lib.close()
+    private = tmp_path / "private"
+    mf.png(private / "p.png")
+    result = CliRunner().invoke(cli, ["media", "roots", "add", str(private), "--no-scan",
+                                       "--workspace", str(ctx.workspace.root)])
+    assert result.exit_code == 0, result.output
+    assert str(private) in ctx.workspace.settings_file.read_text()

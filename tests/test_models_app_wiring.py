@@ -10,6 +10,7 @@ import yaml
 
 from lorapilot.tools.trainpilot.basemodels import list_base_models, list_components
 from lorapilot.stack.workspace import init_workspace
+from lorapilot.tools import run_on_init
 from lorapilot.stack.workspace.layout import MODEL_FOLDERS
 from support import model_files as mf
 from support.workspaces import make_workspace
@@ -46,7 +47,7 @@ def comfy_search_paths(yaml_text: str) -> dict[str, set[str]]:
 def test_comfyui_reads_every_store_folder_of_every_root(tmp_path):
     roots = ["/mnt/volume-a/models", "/mnt/volume b/models"]
     ctx = make_workspace(tmp_path / "ws", settings={"models": {"extra_roots": roots}})
-    init_workspace(ctx)
+    init_workspace(ctx, run_on_init)
     text = (ctx.workspace.state_dir("comfyui") / "extra_model_paths.yaml").read_text()
     data = yaml.safe_load(text)
     assert data["lorapilot"]["base_path"] == str(ctx.workspace.models) and data["lorapilot"]["is_default"] is True
@@ -69,7 +70,7 @@ def test_comfyui_reads_every_store_folder_of_every_root(tmp_path):
 def test_trainers_are_given_the_store(tmp_path):
     extra = tmp_path / "volume"
     ctx = make_workspace(tmp_path / "ws", settings={"models": {"extra_roots": [str(extra)]}})
-    init_workspace(ctx)
+    init_workspace(ctx, run_on_init)
     models = ctx.workspace.models
 
     kohya = tomllib.loads((ctx.workspace.state_dir("kohya") / "config.toml").read_text())

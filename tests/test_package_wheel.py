@@ -30,7 +30,7 @@ def test_wheel_holds_the_package_the_specs_and_the_console_script(wheel):
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
         entry_points = next(zf.read(n).decode() for n in names if n.endswith(".dist-info/entry_points.txt"))
-    assert "lorapilot/cli/__init__.py" in names and "lorapilot/components/registry.py" in names
+    assert "lorapilot/cli/__init__.py" in names and "lorapilot/stack/components/registry.py" in names
     specs = {n.split("/")[2] for n in names if n.startswith("lorapilot/_components/") and n.endswith("/component.toml")}
     assert specs == {"controlpilot", "comfyui", "invokeai", "kohya", "ai-toolkit", "tensorboard", "jupyterlab", "code-server", "copilot"}
     assert "[console_scripts]\nlorapilot = lorapilot.cli:main" in entry_points

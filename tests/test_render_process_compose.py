@@ -31,6 +31,9 @@ def test_every_process_has_probe_restart_policy_log_and_group_shutdown(installed
     processes = _render(installed)["processes"]
     tasks = {p.name for p in installed.plan(False) if p.oneshot}  # [[post_start]] one-shot processes
     assert tasks == {"invokeai-sync-models"}
+    watchdog = processes.pop("lorapilot-watchdog")
+    assert watchdog["entrypoint"][1:3] == ["-m", "lorapilot.stack.watchdog"]
+    assert watchdog["availability"]["restart"] == "always"
     assert set(processes) == {c.name for c in installed.registry} | tasks
     for name in tasks:
         assert processes[name]["availability"]["restart"] == "no" and "readiness_probe" not in processes[name]
@@ -38,6 +41,11 @@ def test_every_process_has_probe_restart_policy_log_and_group_shutdown(installed
         if name in tasks:
             continue
         assert proc["readiness_probe"]["http_get"]["port"] == str(installed.registry.get(name).port)
+        # A hung service is restarted: the same probe, as liveness, once a slow start had its time.
+        readiness, liveness = proc["readiness_probe"], proc["liveness_probe"]
+        assert {**liveness, "initial_delay_seconds": 0} == {**readiness, "initial_delay_seconds": 0}
+        budget = readiness["initial_delay_seconds"] + readiness["period_seconds"] * readiness["failure_threshold"]
+        assert liveness["initial_delay_seconds"] == budget
         assert proc["availability"]["restart"] == "on_failure"
         assert proc["availability"]["max_restarts"] > 0 and proc["availability"]["backoff_seconds"] >= 1
         assert proc["log_location"] == str(installed.workspace.logs / f"{name}.log")

@@ -34,6 +34,8 @@ def test_supervisord_accepts_the_rendered_config(installed, tmp_path, monkeypatc
     options = _parse(_render(installed), tmp_path, monkeypatch, installed)
     programs = {group.name: group.process_configs[0] for group in options.process_group_configs}
     tasks = {p.name for p in installed.plan(False) if p.oneshot}  # [[post_start]] one-shot processes
+    watchdog = programs.pop("lorapilot-watchdog")  # liveness and crash-loop recovery (lorapilot.stack.watchdog)
+    assert watchdog.command.split()[1:3] == ["-m", "lorapilot.stack.watchdog"] and watchdog.autorestart
     assert set(programs) == {c.name for c in installed.registry} | tasks
     assert programs["invokeai-sync-models"].startsecs == 0 and programs["invokeai-sync-models"].autorestart is False
     comfy = programs["comfyui"]

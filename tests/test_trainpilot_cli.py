@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from support.trainpilot import make_train_workspace
+from support.trainpilot import make_train_workspace, write_safetensors
 
 pytestmark = pytest.mark.slow
 
@@ -82,11 +82,17 @@ def test_profile_new_takes_the_further_families_parts(tmp_path):
     r = _cli(ctx, "train", "profile", "new", "lumi", "--dataset", "cats", "--base", "diffusion_models/lumina_2.safetensors",
              "--preset", "lumina2-regular-24gb", "--trainer", "diffusion-pipe", "--llm", "text_encoders/gemma_2_2b.safetensors",
              "--vae", "vae/flux_vae.safetensors", check=False)
-    assert "saved" in r.stdout
+    assert r.returncode == 1 and "not saved" in r.stderr
     # none of the three files exists in this workspace: each is named by its field
-    for field, rel in (("model.base", "diffusion_models/lumina_2.safetensors"), ("model.llm", "text_encoders/gemma_2_2b.safetensors"),
-                       ("model.vae", "vae/flux_vae.safetensors")):
+    parts = (("model.base", "diffusion_models/lumina_2.safetensors"), ("model.llm", "text_encoders/gemma_2_2b.safetensors"),
+             ("model.vae", "vae/flux_vae.safetensors"))
+    for field, rel in parts:
         assert f"error: {field}: models/{rel} not found" in r.stderr + r.stdout
+        write_safetensors(ctx.workspace.models / rel, ["x"])
+    r = _cli(ctx, "train", "profile", "new", "lumi", "--dataset", "cats", "--base", "diffusion_models/lumina_2.safetensors",
+             "--preset", "lumina2-regular-24gb", "--trainer", "diffusion-pipe", "--llm", "text_encoders/gemma_2_2b.safetensors",
+             "--vae", "vae/flux_vae.safetensors")
+    assert "saved" in r.stdout
     shown = _cli(ctx, "train", "profile", "show", "lumi").stdout
     assert 'family = "lumina2"' in shown and 'llm = "text_encoders/gemma_2_2b.safetensors"' in shown
     out = _cli(ctx, "train", "presets", "--family", "wan21").stdout

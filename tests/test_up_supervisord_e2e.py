@@ -105,7 +105,7 @@ def test_second_up_is_refused_while_running(tmp_path):
 
 
 def test_up_in_the_foreground_runs_until_stopped_and_leaves_nothing(tmp_path):
-    """`lorapilot up --backend supervisord` without --detach: supervisord replaces lorapilot; SIGTERM ends all."""
+    """`lorapilot up --backend supervisord` without --detach: supervisord runs under lorapilot's view; SIGTERM ends all."""
     ctx = make_workspace(tmp_path / "ws", enabled={"controlpilot"})
     env = dict(os.environ, LORAPILOT_MANIFEST=str(ctx.manifest.path))
     proc = subprocess.Popen(
@@ -116,7 +116,7 @@ def test_up_in_the_foreground_runs_until_stopped_and_leaves_nothing(tmp_path):
         wait_for(lambda: ManagerInfo.load(ctx.workspace) and _alive(ctx), what="supervisord answering")
         status = wait_for(lambda: (s := _status(ctx)) and s["controlpilot"]["ready"] and s, what="controlpilot ready")
         service_pid = status["controlpilot"]["pid"]
-        # supervisord took over lorapilot's own process (exec), so the service is its child.
+        # supervisord is lorapilot's child, so the service is its descendant.
         assert service_pid in {c.pid for c in psutil.Process(proc.pid).children(recursive=True)}
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0
@@ -124,10 +124,61 @@ def test_up_in_the_foreground_runs_until_stopped_and_leaves_nothing(tmp_path):
         if proc.poll() is None:
             proc.kill()
     wait_for(lambda: not workspace_processes(ctx.workspace.root), timeout=5, what="no process left")
-    assert "Traceback" not in proc.stdout.read()
+    out = proc.stdout.read()
+    assert "Traceback" not in out
+    # Not a terminal: the view printed once; supervisord's own lines went to its log, not here.
+    assert f"http://localhost:{ctx.registry.get('controlpilot').port}/" in out
+    assert "lorapilot secrets show CONTROLPILOT_PASSWORD" in out and "Ctrl-C stops everything" in out
+    assert "supervisord started" not in out and "CRIT" not in out
+    assert "supervisord started" in (ctx.workspace.logs / "supervisord.log").read_text()
+
+
+def test_up_in_a_terminal_shows_a_live_view(tmp_path):
+    ctx = make_workspace(tmp_path / "ws", enabled={"controlpilot"})
+    env = dict(os.environ, LORAPILOT_MANIFEST=str(ctx.manifest.path), TTY_COMPATIBLE="1", COLUMNS="120")
+    out_path = tmp_path / "terminal.txt"
+    with open(out_path, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "lorapilot", "up", "--backend", "supervisord", "--workspace", str(ctx.workspace.root)],
+            stdout=out, stderr=subprocess.STDOUT, text=True, env=env,
+        )
+        try:
+            wait_for(lambda: "yes" in out_path.read_text() and "running" in out_path.read_text(), timeout=90,
+                     what="the live view showing controlpilot running and ready")
+            proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
+            assert proc.wait(timeout=60) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    screen = out_path.read_text()
+    assert "\x1b[2K" in screen  # redrawn in place (erase line)
+    assert "ControlPilot" in screen and f"http://localhost:{ctx.registry.get('controlpilot').port}/" in screen
+    assert "stopping every service" in screen and "supervisord started" not in screen
+    wait_for(lambda: not workspace_processes(ctx.workspace.root), timeout=10, what="no process left")
 
 
 def _alive(ctx):
     from lorapilot.stack.services import get_manager
 
     return get_manager(ctx, plans=[]).alive()
+
+
+def test_up_no_tui_prints_the_view_once_even_on_a_terminal(tmp_path):
+    ctx = make_workspace(tmp_path / "ws", enabled={"controlpilot"})
+    env = dict(os.environ, LORAPILOT_MANIFEST=str(ctx.manifest.path), TTY_COMPATIBLE="1", COLUMNS="120")
+    out_path = tmp_path / "terminal.txt"
+    with open(out_path, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "lorapilot", "up", "--backend", "supervisord", "--no-tui", "--workspace", str(ctx.workspace.root)],
+            stdout=out, stderr=subprocess.STDOUT, text=True, env=env,
+        )
+        try:
+            wait_for(lambda: "Ctrl-C stops everything" in out_path.read_text(), timeout=90, what="the view")
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=60) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    screen = out_path.read_text()
+    assert screen.count("Ctrl-C stops everything") == 1 and "\x1b[1A" not in screen and "\x1b[2K" not in screen
+    wait_for(lambda: not workspace_processes(ctx.workspace.root), timeout=10, what="no process left")

@@ -16,6 +16,7 @@ import httpx
 import psutil
 
 from lorapilot.stack.context import Context
+from lorapilot.tools.copilot.guard import secret_headers
 
 from .fake_copilot import install_fake_copilot, path_with
 
@@ -27,8 +28,10 @@ class Sidecar:
     ctx: Context
     log: Path
 
-    def client(self, timeout: float = 60) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=timeout)
+    def client(self, timeout: float = 60, secret: bool = True) -> httpx.Client:
+        """A client for the sidecar; it sends the shared secret as ControlPilot's proxy does."""
+        headers = secret_headers(self.ctx.workspace.secrets_file) if secret else {}
+        return httpx.Client(base_url=self.url, timeout=timeout, headers=headers)
 
 
 @contextlib.contextmanager

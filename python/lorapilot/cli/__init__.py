@@ -46,6 +46,32 @@ for _tool in TOOLS:
 ALIASES = {alias for each in TOOLS for alias in each.cli_aliases}
 
 
+# name -> the command's one-line summary, so `lorapilot --help` lists every command without importing
+# any (tests/test_cli_help_fast.py checks each against the command's own docstring).
+SUMMARIES: dict[str, str] = {
+    "components": "List the components, their ports and whether they are installed.",
+    "controlpilot": "The ControlPilot dashboard (port 7878).",
+    "copilot": "The Copilot sidecar: GitHub Copilot CLI confined to the workspace (port 7879, loopback only).",
+    "down": "Stop every service and the process manager, and stop (and save) running training jobs.",
+    "init": "Create or update the workspace (idempotent; never overwrites your files).",
+    "install": "Install components from their pins, without Nix.",
+    "logs": "Print a service's log.",
+    "mediapilot": "MediaPilot: index, search and organise everything generated (outputs/ + extra roots).",
+    "models": "The shared model store: list, inspect, pull, move, rename, delete, restore.",
+    "render": "Print the process-manager configuration rendered from the registry.",
+    "restart": "Restart one service.",
+    "secrets": "Show or set values in config/secrets.env (mode 0600).",
+    "start": "Start one service.",
+    "status": "Show each service: state, readiness, restarts, uptime, memory.",
+    "stop": "Stop one service.",
+    "tagpilot": "TagPilot: import, caption, tag, check and export datasets (datasets/<name>/).",
+    "trainpilot": "TrainPilot: train LoRAs with Kohya, AI Toolkit, Diffusion Pipe or the native trainer, one queue.",
+    "trash": "List, restore or empty the workspace trash (.trash/).",
+    "up": "Initialise the workspace, render the configuration and start every service.",
+    "urls": "Print the URL of every service.",
+}
+
+
 class LazyGroup(click.Group):
     """A click group whose commands are imported on first use."""
 
@@ -59,10 +85,23 @@ class LazyGroup(click.Group):
         module_name, attr = target.split(":")
         return getattr(importlib.import_module(module_name), attr)
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            summary = SUMMARIES.get(name)
+            if summary is None:  # a command added without a summary: import it to ask
+                command = self.get_command(ctx, name)
+                summary = command.get_short_help_str(200) if command is not None else ""
+            rows.append((name, summary))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="lorapilot")
-def cli() -> None:
+@click.option("-w", "--workspace", type=click.Path(file_okay=True, dir_okay=True),
+              help="Workspace root for the command (also accepted after it).")
+def cli(workspace: str | None) -> None:
     """LoRA Pilot: train, test and use diffusion LoRAs in one reproducible workspace."""
 
 

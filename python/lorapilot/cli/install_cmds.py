@@ -7,12 +7,43 @@ import click
 from lorapilot.stack.clickopts import workspace_option
 
 
-@click.command("install")
+def installable_names() -> list[str]:
+    """Every name ``lorapilot install`` takes: the components with a pinned source, plus native-trainer."""
+    import tomllib
+
+    from lorapilot.stack.components.registry import default_components_dir
+
+    names = ["native-trainer"]
+    for folder in sorted(default_components_dir().iterdir()):
+        for spec in ("component.toml", "environment.toml"):
+            path = folder / spec
+            if path.is_file():
+                source = tomllib.loads(path.read_text(encoding="utf-8")).get("source", {})
+                if source.get("type") not in (None, "builtin"):
+                    names.append(folder.name)
+                break
+    return sorted(names)
+
+
+class InstallCommand(click.Command):
+    """Lists the installable names under the help (read from components/, so never stale)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Names"):
+            formatter.write_text(", ".join(installable_names()))
+        formatter.write_paragraph()
+        formatter.write_text("native-trainer puts the train extra (torch, diffusers, peft...) into the interpreter the "
+                             "native trainer runs in; without an NVIDIA GPU torch comes from PyTorch's CPU index.")
+
+
+@click.command("install", cls=InstallCommand)
 @click.argument("names", nargs=-1, required=True)
 @workspace_option
 def install_cmd(ctx, names: tuple[str, ...]) -> None:
-    """Install components from their pins, without Nix: the pinned source into
-    apps/NAME/src and its locked environment into apps/NAME/.venv."""
+    """Install components from their pins, without Nix.
+
+    The pinned source goes into apps/NAME/src and its locked environment into apps/NAME/.venv.
+    """
     from lorapilot.stack.install import install, prepare_install
     from lorapilot.kit.progress import cli_progress
 
@@ -22,4 +53,9 @@ def install_cmd(ctx, names: tuple[str, ...]) -> None:
             result = install(ctx, name, progress=progress, prepared=prepared[name])
         for line in result.done:
             click.echo(f"  {line}")
-    click.echo("`lorapilot up` starts them; `lorapilot components` shows what is installed.")
+    services = [name for name in names if name in ctx.registry]
+    if services:
+        click.echo(f"`lorapilot up` starts them (if the stack already runs: `lorapilot start {services[0]}`); "
+                   "ControlPilot's dashboard shows them at once.")
+    if any(name not in ctx.registry for name in names):
+        click.echo("TrainPilot uses the trainer from the next job on.")

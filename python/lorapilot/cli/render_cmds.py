@@ -6,6 +6,8 @@ import json
 
 import click
 
+from lorapilot.stack.clickopts import FullHelpGroup
+
 from lorapilot.cli.common import workspace_option
 
 
@@ -22,7 +24,7 @@ _gpu_option = click.option(
 )
 
 
-@click.group("render")
+@click.group("render", cls=FullHelpGroup)
 def render_group() -> None:
     """Print the process-manager configuration rendered from the registry."""
 

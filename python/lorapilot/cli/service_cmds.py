@@ -13,17 +13,23 @@ from lorapilot.tools import run_on_init
 
 
 def _print_urls(ctx) -> None:
+    from lorapilot.stack.addresses import login_secret, reach_note
+
     host = public_host(ctx)
     for plan in ctx.plan(False):
         if plan.oneshot:
             continue
-        note = "" if plan.installed else f"   (not installed: {plan.install_hint})"
-        click.echo(f"  {plan.title:<18} {plan.open_url(host)}{note}")
+        secret = login_secret(plan)
+        note = f"   login: `lorapilot secrets show {secret}`" if secret and plan.installed else ""
+        if not plan.installed:
+            note = f"   (not installed: {plan.install_hint})"
+        click.echo(f"  {plan.title:<18} {plan.open_url(host):<28}{note}".rstrip())
+    click.echo(f"  {reach_note(ctx.settings.host)}")
 
 
 @click.command("up")
 @click.option("--backend", type=click.Choice(BACKENDS), default="auto", show_default=True)
-@click.option("--no-tui", is_flag=True, help="Run process-compose headless (as in the OCI image).")
+@click.option("--no-tui", is_flag=True, help="No live view: process-compose headless (as in the OCI image); supervisord's view printed once.")
 @click.option("--detach", is_flag=True, help="Start in the background and return.")
 @workspace_option
 def up_cmd(ctx, backend: str, no_tui: bool, detach: bool) -> None:
@@ -32,13 +38,23 @@ def up_cmd(ctx, backend: str, no_tui: bool, detach: bool) -> None:
     from lorapilot.stack.lifecycle import choose_backend, up
 
     chosen = choose_backend(backend)
-    click.echo(f"LoRA Pilot: workspace {ctx.workspace.root}, backend {chosen}")
+    if detach or chosen != "supervisord":
+        click.echo(f"LoRA Pilot: workspace {ctx.workspace.root}, backend {chosen}")
     warning = host_driver_warning(components_dir=ctx.components_dir)
     if warning:
         click.secho(f"warning: {warning}", fg="yellow", err=True)
-    if not detach:
+    if not detach and chosen != "supervisord":
         _print_urls(ctx)
-    _, chosen = up(ctx, backend=chosen, tui=not no_tui, detach=detach, tool_steps=run_on_init)
+    ended: list[int] = []
+
+    def watch(child) -> None:  # supervisord in the foreground: our own view of it (it has none)
+        from lorapilot.cli.up_view import watch_foreground
+
+        ended.append(watch_foreground(ctx, child, chosen, live=not no_tui))
+
+    _, chosen = up(ctx, backend=chosen, tui=not no_tui, detach=detach, tool_steps=run_on_init, watch=watch)
+    if ended:
+        raise SystemExit(ended[0])
     click.echo(f"started {chosen} in the background; `lorapilot status` shows the services:")
     _print_urls(ctx)
 
@@ -68,16 +84,22 @@ def status_cmd(ctx, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([s.model_dump() for s in statuses], indent=2))
         return
-    click.echo(f"{'SERVICE':<14} {'STATE':<14} {'READY':<6} {'PORT':>5} {'RESTARTS':>8} {'UPTIME':>8} {'MEMORY':>10}")
+    click.echo(STATUS_HEADER)
     for s in statuses:
-        if s.state == "not_installed":
-            click.echo(f"{s.name:<14} {'not installed':<14} {'-':<6} {s.port:>5}   install: {s.install_hint}")
-            continue
-        ready = {True: "yes", False: "no", None: "-"}[s.ready]
-        click.echo(
-            f"{s.name:<14} {s.state:<14} {ready:<6} {s.port:>5} {s.restarts:>8} "
-            f"{format_duration(s.uptime_s):>8} {format_bytes(s.memory_bytes):>10}"
-        )
+        click.echo(status_row(s))
+
+
+STATUS_HEADER = f"{'SERVICE':<14} {'STATE':<14} {'READY':<6} {'PORT':>5} {'RESTARTS':>8} {'UPTIME':>8} {'MEMORY':>10}"
+
+
+def status_row(s) -> str:
+    """One service under :data:`STATUS_HEADER`: every row has every column ("-" when unknown)."""
+    port = str(s.port) if s.port else "-"  # a post-start task has none
+    if s.state == "not_installed":
+        return f"{s.name:<14} {'not installed':<14} {'-':<6} {port:>5} {'-':>8} {'-':>8} {'-':>10}   install: {s.install_hint}"
+    ready = {True: "yes", False: "no", None: "-"}[s.ready]
+    return (f"{s.name:<14} {s.state:<14} {ready:<6} {port:>5} {s.restarts:>8} "
+            f"{format_duration(s.uptime_s):>8} {format_bytes(s.memory_bytes):>10}")
 
 
 def _service_action(verb: str):

@@ -6,11 +6,13 @@ import datetime
 
 import click
 
+from lorapilot.stack.clickopts import FullHelpGroup
+
 from lorapilot.cli.common import format_bytes, workspace_option
 from lorapilot.kit.trash import Trash
 
 
-@click.group("trash")
+@click.group("trash", cls=FullHelpGroup)
 def trash_group() -> None:
     """List, restore or empty the workspace trash (.trash/)."""
 

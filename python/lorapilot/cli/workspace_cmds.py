@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from lorapilot.stack.clickopts import FullHelpGroup
+
 from lorapilot.cli.common import workspace_option
 from lorapilot.stack.workspace import init_workspace
 from lorapilot.tools import run_on_init
@@ -26,7 +28,7 @@ def init_cmd(ctx) -> None:
         click.echo("  nothing to change")
 
 
-@click.group("secrets")
+@click.group("secrets", cls=FullHelpGroup)
 def secrets_group() -> None:
     """Show or set values in config/secrets.env (mode 0600)."""
 

@@ -78,6 +78,12 @@ def create_app(ctx: Context, bind_host: str = "127.0.0.1") -> FastAPI:
     async def _user_error(request: Request, exc: LorapilotError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=_error_status(exc))
 
+    @app.exception_handler(OverflowError)
+    async def _number_too_large(request: Request, exc: OverflowError) -> JSONResponse:
+        # SQLite holds 64-bit integers: an id of 2^63 or more names nothing (it used to be a 500).
+        return JSONResponse({"detail": f"a number in the request is out of range (at most {2**63 - 1}): {exc}"},
+                            status_code=400)
+
     for target in PUBLIC_ROUTERS:
         app.include_router(_load(target))
     for target in AREA_ROUTERS:

@@ -44,11 +44,20 @@ def login_password(secret_values: dict[str, str]) -> str | None:
     return os.environ.get(PASSWORD_ENV) or secret_values.get("CONTROLPILOT_PASSWORD") or None
 
 
+def _in_networks(address: str, networks: list) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip("[]"))
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)
+
+
 class Authenticator:
     """Checks passwords, session cookies and API tokens for one app."""
 
     def __init__(self, ws: Workspace, settings: ControlPilotSettings, bind_host: str):
         self.required = settings.auth == "always" or not is_loopback(bind_host)
+        self.trusted_proxies = [ipaddress.ip_network(p, strict=False) for p in settings.trusted_proxies]
         self.session_s = settings.session_hours * 3600
         self.tokens = TokenStore(ws)
         self.limiter = LoginLimiter()
@@ -98,6 +107,23 @@ class Authenticator:
         self.sessions.end(value)
 
     # -- requests ------------------------------------------------------------
+    def from_trusted_proxy(self, conn: HTTPConnection) -> bool:
+        """Whether the peer is one of ``[controlpilot] trusted_proxies`` (its forwarded headers count)."""
+        return bool(conn.client) and _in_networks(conn.client.host, self.trusted_proxies)
+
+    def client_address(self, conn: HTTPConnection) -> str:
+        """Who the client is: the peer address, or, behind a configured proxy, the nearest untrusted
+        address in ``X-Forwarded-For``. Without ``trusted_proxies`` the header is ignored: a client
+        cannot pick a new identity per request."""
+        peer = conn.client.host if conn.client else "unknown"
+        if not self.from_trusted_proxy(conn):
+            return peer
+        hops = [h.strip() for h in conn.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+        for hop in reversed(hops):
+            if not _in_networks(hop, self.trusted_proxies):
+                return hop
+        return hops[0] if hops else peer
+
     def identify(self, conn: HTTPConnection) -> str | None:
         """Who sent the request: ``"session"``, ``"token:<name>"`` or None."""
         header = conn.headers.get("authorization", "")

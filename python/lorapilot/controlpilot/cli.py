@@ -6,10 +6,10 @@ import time
 
 import click
 
-from lorapilot.stack.clickopts import workspace_option
+from lorapilot.stack.clickopts import FullHelpGroup, workspace_option
 
 
-@click.group("controlpilot")
+@click.group("controlpilot", cls=FullHelpGroup)
 def controlpilot_group() -> None:
     """The ControlPilot dashboard (port 7878)."""
 
@@ -34,7 +34,10 @@ def serve(ctx, host: str, port: int | None) -> None:
         ensure_secrets(ctx.workspace.secrets_file)
         click.echo("generated a ControlPilot password: `lorapilot secrets show CONTROLPILOT_PASSWORD` prints it", err=True)
     # Open event streams must not keep a stopping server alive.
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, timeout_graceful_shutdown=3)
+    # proxy_headers off: uvicorn would otherwise take X-Forwarded-For from any loopback peer as the
+    # client; ControlPilot reads it itself, only from [controlpilot] trusted_proxies.
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, timeout_graceful_shutdown=3,
+                proxy_headers=False)
 
 
 @controlpilot_group.group("token")

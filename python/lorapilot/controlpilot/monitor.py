@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from lorapilot.stack.context import Context
 from lorapilot.controlpilot.events import EventHub
@@ -72,6 +73,19 @@ class ServiceMonitor:
             self._plans = self.ctx.plan()
         return self._plans
 
+    def invalidate(self) -> None:
+        """Plan again at the next look (after an install: the component is there now)."""
+        self._plans = None
+        self._manager = None
+
+    def _installs_changed(self) -> bool:
+        """Whether a component that was missing is there now (`lorapilot install` from a terminal, or
+        the dashboard's Install): one stat per missing component, so every poll can ask."""
+        plans = self._plans
+        if plans is None:
+            return False
+        return any(not p.installed and p.missing and Path(p.missing).exists() for p in plans)
+
     def manager(self) -> ServiceManager:
         """The manager that runs this workspace; :class:`ServiceError` when none does."""
         info = ManagerInfo.load(self.ctx.workspace)
@@ -98,6 +112,8 @@ class ServiceMonitor:
     def refresh(self) -> Snapshot:
         """Ask the manager now; publish a ``services`` event when something changed."""
         with self._refresh_lock:
+            if self._installs_changed():
+                self.invalidate()
             try:
                 manager = self.manager()
                 snap = Snapshot(manager.backend, True, None, manager.status())

@@ -14,6 +14,7 @@ from pathlib import Path
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+from lorapilot.kit.safepath import PathEscapeError, check_name
 
 STATIC_DIR = Path(__file__).parent / "static"
 WEB_DIR = Path(__file__).parent / "web"
@@ -83,7 +84,11 @@ def mount_web(app: FastAPI, static_dir: Path = STATIC_DIR) -> None:
             return HTMLResponse(page, status_code=503)
         # Top-level files Vite copies from public/ (favicon, manifest); everything else is the app.
         if path and "/" not in path and not path.startswith("."):
-            candidate = (static_dir / path).resolve()
-            if candidate.parent == root and candidate.is_file():
-                return FileResponse(candidate)
+            try:
+                check_name(path, "path")  # NUL bytes, over-long names: nothing Vite copies
+                candidate = (static_dir / path).resolve()
+                if candidate.parent == root and candidate.is_file():
+                    return FileResponse(candidate)
+            except (PathEscapeError, OSError, ValueError):
+                raise HTTPException(404, "no such file") from None
         return FileResponse(index, headers={"Cache-Control": "no-cache"})

@@ -14,9 +14,11 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import struct
 import tempfile
 import threading
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
@@ -25,6 +27,10 @@ from lorapilot.kit.errors import LorapilotError
 from lorapilot.kit.progress import Progress, check_cancel, no_progress
 
 _CHUNK = 1 << 20
+# A member's path, in bytes: well under PATH_MAX (4096) once the staging folder and the
+# destination are put in front of it, so an over-long name is refused before staging.
+MAX_MEMBER_PATH_BYTES = 1024
+_LOCAL_HEADER = struct.Struct("<4s5H3L2H")  # the 30-byte local file header
 
 
 class UnsafeArchiveError(LorapilotError):
@@ -84,7 +90,16 @@ def safe_member_name(raw: str) -> str:
         raise UnsafeArchiveError(f"member {raw!r}: empty name")
     if any(len(p.encode("utf-8", "surrogatepass")) > 255 for p in parts):
         raise UnsafeArchiveError(f"member {raw!r}: a path component is longer than 255 bytes")
-    return "/".join(parts)
+    joined = "/".join(parts)
+    if len(joined.encode("utf-8", "surrogatepass")) > MAX_MEMBER_PATH_BYTES:
+        raise UnsafeArchiveError(f"member {raw[:80]!r}...: path is longer than {MAX_MEMBER_PATH_BYTES} bytes")
+    return joined
+
+
+def _raw_name(info: zipfile.ZipInfo) -> str:
+    """The name as the central directory holds it: zipfile cuts ``filename`` at a NUL byte, which
+    would hide ``evil.png\0.txt`` behind ``evil.png``; ``orig_filename`` keeps it whole."""
+    return getattr(info, "orig_filename", None) or info.filename
 
 
 def check_zip(source: Path | BinaryIO, limits: ArchiveLimits = ArchiveLimits()) -> list[ArchiveMember]:
@@ -102,16 +117,24 @@ def check_zip(source: Path | BinaryIO, limits: ArchiveLimits = ArchiveLimits()) 
         raise UnsafeArchiveError(f"archive has {len(infos)} members; the limit is {limits.max_members}")
     members: list[ArchiveMember] = []
     seen: set[str] = set()
+    folders: dict[str, str] = {}  # lower-cased folder -> the member that implies it
     total = total_compressed = 0
     for info in infos:
-        name = safe_member_name(info.filename)
+        name = safe_member_name(_raw_name(info))
+        for depth in range(1, name.count("/") + 1):
+            folders.setdefault(name.rsplit("/", depth)[0].lower(), info.filename)
         kind = _member_kind(info)
         if kind in ("symlink", "special file"):
             raise UnsafeArchiveError(f"member {info.filename!r}: {kind}s are not allowed")
         if info.flag_bits & 0x1:
             raise UnsafeArchiveError(f"member {info.filename!r}: encrypted members are not supported")
         if kind == "dir":
+            folders.setdefault(name.lower(), info.filename)
             continue
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise UnsafeArchiveError(
+                f"member {info.filename!r}: compression method {info.compress_type} is not supported (use deflate or store)"
+            )
         if name.lower() in seen:
             raise UnsafeArchiveError(f"member {info.filename!r}: appears twice")
         seen.add(name.lower())
@@ -132,6 +155,11 @@ def check_zip(source: Path | BinaryIO, limits: ArchiveLimits = ArchiveLimits()) 
                 f"archive expands to more than {limits.max_total_bytes} bytes (limit reached at {info.filename!r})"
             )
         members.append(ArchiveMember(name=name, size=info.file_size, compressed_size=info.compress_size))
+    for member in members:
+        if member.name.lower() in folders:
+            raise UnsafeArchiveError(
+                f"member {member.name!r}: is a file, but {folders[member.name.lower()]!r} needs a folder of that name"
+            )
     if total >= limits.ratio_min_bytes and total / max(total_compressed, 1) > limits.max_ratio:
         raise UnsafeArchiveError(
             f"archive compression ratio {total / max(total_compressed, 1):.0f}:1 exceeds {limits.max_ratio:.0f}:1 (zip bomb?)"
@@ -164,13 +192,18 @@ def extract_zip(
         total_size = sum(m.size for m in members)
         written = 0
         with zipfile.ZipFile(source) as zf:
-            by_name = {safe_member_name(i.filename): i for i in zf.infolist() if not i.is_dir()}
-            for member in members:
-                check_cancel(cancel)
-                target = staging / member.name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                written += _copy_member(zf, by_name[member.name], target, limits, total_size - written)
-                progress(written, total_size, member.name)
+            by_name = {safe_member_name(_raw_name(i)): i for i in zf.infolist() if not i.is_dir()}
+            raw = open(source, "rb") if isinstance(source, (str, os.PathLike)) else source
+            try:
+                for member in members:
+                    check_cancel(cancel)
+                    target = staging / member.name
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    written += _copy_member(raw, by_name[member.name], target, total_size - written)
+                    progress(written, total_size, member.name)
+            finally:
+                if raw is not source:
+                    raw.close()
         os.rename(staging, dest)
     except zipfile.BadZipFile as exc:
         shutil.rmtree(staging, ignore_errors=True)
@@ -181,17 +214,57 @@ def extract_zip(
     return members
 
 
-def _copy_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, limits: ArchiveLimits, budget: int) -> int:
-    """Stream one member to ``target``, refusing more bytes than declared."""
+def _data_offset(raw: BinaryIO, info: zipfile.ZipInfo) -> int:
+    """Where ``info``'s compressed bytes start (after its local header, name and extra field)."""
+    raw.seek(info.header_offset)
+    header = raw.read(_LOCAL_HEADER.size)
+    if len(header) != _LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
+        raise UnsafeArchiveError(f"member {info.filename!r}: bad local file header")
+    fields = _LOCAL_HEADER.unpack(header)
+    return info.header_offset + _LOCAL_HEADER.size + fields[-2] + fields[-1]
+
+
+def _copy_member(raw: BinaryIO, info: zipfile.ZipInfo, target: Path, budget: int) -> int:
+    """Decompress one member to ``target`` from its raw bytes, refusing it (never truncating it) when
+    its data expands beyond the size its header declares, or does not match its CRC.
+
+    zipfile's own reader stops at the declared size and says nothing, so a member declaring 512 KiB
+    whose stream holds 1 GiB would arrive cut short; decompressing here sees every byte.
+    """
     allowed = min(info.file_size, budget)
-    count = 0
-    with zf.open(info) as src, open(target, "xb") as out:
-        while True:
-            chunk = src.read(_CHUNK)
-            if not chunk:
-                break
+    raw.seek(_data_offset(raw, info))
+    left = info.compress_size
+    inflate = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
+    count, crc = 0, 0
+    beyond = UnsafeArchiveError(f"member {info.filename!r}: expands beyond its declared size ({info.file_size} bytes)")
+    with open(target, "xb") as out:
+
+        def emit(chunk: bytes) -> None:
+            nonlocal count, crc
             count += len(chunk)
             if count > allowed:
-                raise UnsafeArchiveError(f"member {info.filename!r}: expands beyond its declared size")
+                raise beyond
+            crc = zlib.crc32(chunk, crc)
             out.write(chunk)
+
+        while left > 0:
+            data = raw.read(min(_CHUNK, left))
+            if not data:
+                raise UnsafeArchiveError(f"member {info.filename!r}: data is cut short")
+            left -= len(data)
+            if inflate is None:
+                emit(data)
+                continue
+            while data and not inflate.eof:
+                emit(inflate.decompress(data, _CHUNK))  # bounded output per call: a bomb never sits in memory
+                data = inflate.unconsumed_tail
+        if inflate is not None:
+            if not inflate.eof:
+                emit(inflate.flush())
+            if not inflate.eof:
+                raise UnsafeArchiveError(f"member {info.filename!r}: compressed data is incomplete")
+    if count != info.file_size:
+        raise UnsafeArchiveError(f"member {info.filename!r}: holds {count} bytes, its header declares {info.file_size}")
+    if crc != info.CRC:
+        raise UnsafeArchiveError(f"member {info.filename!r}: CRC mismatch (corrupt data)")
     return count

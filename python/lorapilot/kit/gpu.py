@@ -25,3 +25,30 @@ def gpu_available() -> bool:
             pynvml.nvmlShutdown()
         except pynvml.NVMLError:
             pass
+
+
+def largest_gpu_memory_gib(nvml=None) -> float | None:
+    """The memory of the largest NVIDIA GPU here, in GiB; None without driver or GPU.
+
+    ``nvml`` stands in for pynvml (tests); not cached, so a test or a driver change is seen.
+    """
+    if nvml is None:
+        try:
+            import pynvml as nvml
+        except ImportError:
+            return None
+    try:
+        nvml.nvmlInit()
+    except Exception:  # noqa: BLE001 - no driver, no library: NVML raises several kinds
+        return None
+    try:
+        sizes = [nvml.nvmlDeviceGetMemoryInfo(nvml.nvmlDeviceGetHandleByIndex(i)).total
+                 for i in range(nvml.nvmlDeviceGetCount())]
+    except Exception:  # noqa: BLE001
+        return None
+    finally:
+        try:
+            nvml.nvmlShutdown()
+        except Exception:  # noqa: BLE001
+            pass
+    return max(sizes) / 1024**3 if sizes else None

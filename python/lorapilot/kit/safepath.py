@@ -28,6 +28,11 @@ def _checked_text(user_path: str | os.PathLike) -> str:
     return text
 
 
+def check_path_text(user_path: str | os.PathLike) -> str:
+    """``user_path`` as text; PathEscapeError for a NUL byte or an over-long path or name."""
+    return _checked_text(user_path)
+
+
 def resolve_inside(root: Path, user_path: str | os.PathLike, must_exist: bool = False) -> Path:
     """Resolve ``user_path`` (relative to ``root``) and prove it stays inside ``root``.
 
@@ -77,3 +82,44 @@ def check_name(name: str, what: str = "name") -> str:
     if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
         raise PathEscapeError(f"{what} is longer than {MAX_NAME_BYTES} bytes")
     return name
+
+
+# -- the one rule for links ---------------------------------------------------------------
+# A path found on disk (listed, not typed by a user) may itself be a symlink, or sit in a
+# folder that is one. It is read, listed, copied or linked only when it resolves inside the
+# workspace or an allowed extra root; otherwise it is treated as absent.
+
+
+def within(path: str | os.PathLike, roots: Path | str | os.PathLike | list | tuple) -> bool:
+    """Whether ``path``, with every symlink resolved, lies inside one of ``roots`` (or is one)."""
+    if isinstance(roots, (str, os.PathLike)):
+        roots = [roots]
+    real = os.path.realpath(path)
+    for root in roots:
+        root_real = os.path.realpath(root)
+        if real == root_real or real.startswith(root_real.rstrip(os.sep) + os.sep):
+            return True
+    return False
+
+
+def escapes(path: str | os.PathLike, roots) -> bool:
+    """Whether ``path`` resolves outside every one of ``roots`` (through a link on the way)."""
+    return not within(path, roots)
+
+
+def confined_entries(folder: str | os.PathLike, roots) -> list[os.DirEntry]:
+    """``os.scandir(folder)`` without the symlinks that resolve outside ``roots``.
+
+    The folder itself must lie inside ``roots`` (else nothing is listed).
+    """
+    if escapes(folder, roots):
+        return []
+    with os.scandir(folder) as it:
+        return [e for e in it if not (e.is_symlink() and escapes(e.path, roots))]
+
+
+def open_confined(path: str | os.PathLike, roots, mode: str = "rb"):
+    """Open ``path`` for reading, refusing (PathEscapeError) one that resolves outside ``roots``."""
+    if escapes(path, roots):
+        raise PathEscapeError(f"{os.fspath(path)!r} links outside the workspace")
+    return open(path, mode)

@@ -9,6 +9,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import psutil
 
@@ -78,12 +79,14 @@ def _already_running(ctx: Context) -> bool:
 
 
 def up(ctx: Context, backend: str = "auto", tui: bool = True, detach: bool = False,
-       tool_steps=None) -> tuple[InitReport, str]:
+       tool_steps=None, watch: Callable[[subprocess.Popen], None] | None = None) -> tuple[InitReport, str]:
     """Initialise the workspace, render, and start the process manager.
 
-    With ``detach`` it returns once the manager answers; otherwise it replaces
-    this process with the manager (process-compose's TUI or supervisord in the
-    foreground).
+    With ``detach`` it returns once the manager answers. Otherwise process-compose
+    replaces this process (its TUI); supervisord, which has no view of its own, runs
+    as a child (its own lines go to logs/, not the terminal) while ``watch(child)``
+    shows the services, and this returns when supervisord has ended (without
+    ``watch``, supervisord replaces this process too).
     """
     # Everything that can refuse does so before anything is written.
     preflight(ctx)
@@ -111,6 +114,11 @@ def up(ctx: Context, backend: str = "auto", tui: bool = True, detach: bool = Fal
         argv = [sys.executable, "-m", "supervisor.supervisord", "-c", str(rendered.supervisord)]
         foreground = argv + ["--nodaemon"]
     ManagerInfo(backend, port).save(ctx.workspace)
+    if not detach and backend == "supervisord" and watch is not None:
+        with open(ctx.workspace.logs / "supervisord.console.log", "ab") as console:
+            child = subprocess.Popen(foreground, env=env, stdin=subprocess.DEVNULL, stdout=console, stderr=console)
+        watch(child)
+        return report, backend
     if not detach:
         os.execvpe(foreground[0], foreground, env)
     # Both managers put themselves in the background and exit 0 once started.

@@ -11,7 +11,7 @@ from lorapilot.kit.tomlconfig import load_toml_model
 
 SETTINGS_TEMPLATE = """\
 # LoRA Pilot settings. Every key is optional; delete a line to get the default back.
-# See README.md ("Configuration") for the full list.
+# Every key, its default and its meaning: docs/configuration.md in the LoRA Pilot repository.
 
 # Address services listen on. Use "127.0.0.1" to keep everything on this machine.
 # host = "0.0.0.0"
@@ -28,6 +28,7 @@ SETTINGS_TEMPLATE = """\
 # [controlpilot]
 # auth = "auto"        # "always": ask for the password on 127.0.0.1 too
 # upload_limit_mb = 51200
+# trusted_proxies = []  # reverse proxies whose X-Forwarded-For is believed, e.g. ["127.0.0.1/32"]
 
 # [models]
 # extra_roots = ["/mnt/network-volume/models"]
@@ -36,6 +37,7 @@ SETTINGS_TEMPLATE = """\
 # extra_roots = ["/mnt/network-volume/renders"]   # indexed beside outputs/
 # watch = true                                      # keep the gallery fresh while ControlPilot runs
 # trash_keep_days = 30                              # "empty trash" removes items older than this
+# api_allowed_roots = []                            # outside the workspace, what the web UI may add as a root
 """
 
 
@@ -46,18 +48,22 @@ class _Strict(BaseModel):
 class ComponentOverride(_Strict):
     """Per-component changes the user may make without editing component.toml."""
 
-    port: int | None = Field(default=None, ge=1, le=65535)
-    autostart: bool | None = None
-    enabled: bool = True
-    env: dict[str, str] = Field(default_factory=dict)
+    port: int | None = Field(default=None, ge=1, le=65535)  # the service's port (default: its component.toml)
+    autostart: bool | None = None  # start with `lorapilot up` (default: its component.toml)
+    enabled: bool = True  # false: never rendered, started or shown
+    env: dict[str, str] = Field(default_factory=dict)  # extra environment variables for its process
 
 
 class ManagerSettings(_Strict):
-    port: int = Field(default=7870, ge=1, le=65535)
+    """``[manager]``: the process manager (process-compose or supervisord)."""
+
+    port: int = Field(default=7870, ge=1, le=65535)  # its API (process-compose) or XML-RPC (supervisord), on 127.0.0.1 only
 
 
 class ModelsSettings(_Strict):
-    extra_roots: list[str] = Field(default_factory=list)
+    """``[models]``: the shared model store (models/)."""
+
+    extra_roots: list[str] = Field(default_factory=list)  # absolute folders listed beside models/ (a network volume)
 
     @field_validator("extra_roots")
     @classmethod
@@ -76,37 +82,55 @@ class ControlPilotSettings(_Strict):
 
     # "auto": login required when bound to a non-loopback address; "always": on loopback too.
     auth: Literal["auto", "always"] = "auto"
-    session_hours: float = Field(default=24 * 14, gt=0)
-    upload_limit_mb: int = Field(default=50 * 1024, ge=1)
-    telemetry_interval_s: float = Field(default=5, ge=1, le=60)
+    session_hours: float = Field(default=24 * 14, gt=0)  # how long a login lasts
+    upload_limit_mb: int = Field(default=50 * 1024, ge=1)  # the largest file the web UI accepts
+    telemetry_interval_s: float = Field(default=5, ge=1, le=60)  # how often GPU/CPU figures are sampled
+    # Reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For / -Proto ControlPilot believes.
+    # Empty (the default): those headers are ignored and the peer address is the client.
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"trusted_proxies: {entry!r} is not an IP address or CIDR range") from None
+        return value
 
 
 class CopilotSettings(_Strict):
     """``[copilot]``: the Copilot sidecar (see lorapilot.tools.copilot)."""
 
     permit_allow_all: bool = False  # let chats ask for --allow-all-tools/-paths/-urls
-    default_timeout_s: float = Field(default=600, gt=0, le=86400)
-    max_timeout_s: float = Field(default=3600, gt=0, le=86400)
+    default_timeout_s: float = Field(default=600, gt=0, le=86400)  # a chat's time limit unless it asks for another
+    max_timeout_s: float = Field(default=3600, gt=0, le=86400)  # the longest a chat may ask for
     default_cwd: str = Field(default="outputs", min_length=1)  # where a chat runs unless it names a folder
 
 
 class TrainPilotSettings(_Strict):
-    """``[trainpilot]``: the training queue (see README, "TrainPilot")."""
+    """``[trainpilot]``: the training queue (see docs/trainpilot.md)."""
 
     worker: bool = True  # drive the queue from inside ControlPilot (else: `lorapilot train worker`)
     gpus: list[str] | None = None  # GPU ids jobs may use; default every GPU NVML sees, "cpu" without one
-    poll_interval_s: float = Field(default=1.0, gt=0, le=60)
+    poll_interval_s: float = Field(default=1.0, gt=0, le=60)  # how often the worker looks at running jobs
     webhook_url: str = ""  # or TRAINPILOT_WEBHOOK_URL in secrets.env
-    webhook_format: Literal["json", "discord", "ntfy"] = "json"
-    webhook_events: list[Literal["done", "failed", "cancelled"]] = Field(default_factory=lambda: ["done", "failed"])
+    webhook_format: Literal["json", "discord", "ntfy"] = "json"  # the body the webhook gets
+    webhook_events: list[Literal["done", "failed", "cancelled"]] = Field(default_factory=lambda: ["done", "failed"])  # which endings notify
     stop_command: list[str] = Field(default_factory=list)  # argv run once the queue has run empty
-    stop_delay_s: float = Field(default=60, ge=0)
+    stop_delay_s: float = Field(default=60, ge=0)  # how long the queue stays empty before stop_command runs
 
 
 class MediaSettings(_Strict):
-    """MediaPilot: folders indexed beside ``outputs/`` and the trash policy."""
+    """``[media]``: MediaPilot's folders indexed beside ``outputs/`` and the trash policy."""
 
-    extra_roots: list[str] = Field(default_factory=list)
+    extra_roots: list[str] = Field(default_factory=list)  # absolute folders indexed beside outputs/
+    # Folders outside the workspace that ControlPilot's API may add as roots (they and what lies
+    # below them). Anything else outside the workspace only the CLI or this file can add.
+    api_allowed_roots: list[str] = Field(default_factory=list)
     watch: bool = True  # keep the index fresh while ControlPilot runs
     trash_keep_days: float = Field(default=30, ge=0)  # what "empty trash" removes unless told "all"
 
@@ -122,16 +146,18 @@ class VLMSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    base_url: str = "http://127.0.0.1:8000/v1"
-    model: str = ""
-    prompt: str = VLM_DEFAULT_PROMPT
-    max_tokens: int = Field(default=300, ge=1, le=8192)
-    temperature: float = Field(default=0.2, ge=0.0, le=2.0)
-    max_side: int = Field(default=1024, ge=64, le=4096)
-    timeout_s: float = Field(default=120.0, gt=0)
+    base_url: str = "http://127.0.0.1:8000/v1"  # an OpenAI-compatible server (vLLM, llama.cpp, Ollama...)
+    model: str = ""  # the model name that server serves
+    prompt: str = VLM_DEFAULT_PROMPT  # what each image is sent with
+    max_tokens: int = Field(default=300, ge=1, le=8192)  # the longest caption
+    temperature: float = Field(default=0.2, ge=0.0, le=2.0)  # sampling temperature
+    max_side: int = Field(default=1024, ge=64, le=4096)  # images are shrunk to this many pixels on their long side
+    timeout_s: float = Field(default=120.0, gt=0)  # per image
 
 
 class TagPilotSettings(BaseModel):
+    """``[tagpilot]``: the taggers and the captioner."""
+
     model_config = ConfigDict(extra="forbid")
 
     # The WD14 model folder (model.onnx + selected_tags.csv), absolute or relative to the workspace.
@@ -142,7 +168,7 @@ class TagPilotSettings(BaseModel):
 class Settings(_Strict):
     """Everything in ``config/lorapilot.toml``."""
 
-    host: str = "0.0.0.0"
+    host: str = "0.0.0.0"  # the address services listen on; "127.0.0.1" keeps everything on this machine
     manager: ManagerSettings = ManagerSettings()
     components: dict[str, ComponentOverride] = Field(default_factory=dict)
     models: ModelsSettings = ModelsSettings()

@@ -9,11 +9,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
-from lorapilot.controlpilot.deps import get_hub, get_monitor
+from lorapilot.controlpilot.deps import get_hub, get_monitor, get_tasks
 from lorapilot.controlpilot.events import KEEPALIVE_S, EventHub, sse
 from lorapilot.controlpilot.monitor import ServiceMonitor, Snapshot
 from lorapilot.kit.errors import LorapilotError
 from lorapilot.kit.logtail import read_from, tail_and_offset, tail_lines
+from lorapilot.kit.tasks import TaskManager
 from lorapilot.stack.services import ServiceStatus
 
 router = APIRouter(prefix="/api/services", tags=["services"])
@@ -76,6 +77,39 @@ async def list_services(request: Request, monitor: ServiceMonitor = Depends(get_
         if len(snap.rendered) < 8:  # the Host header is the client's: keep the cache small
             snap.rendered[host] = body
     return Response(body, media_type="application/json")
+
+
+class InstallStarted(BaseModel):
+    task_id: str
+    kind: str  # "install:NAME": its progress arrives as `tasks` events
+
+
+@router.post("/{name}/install", status_code=202)
+def install_service(name: str, monitor: ServiceMonitor = Depends(get_monitor),
+                    tasks: TaskManager = Depends(get_tasks)) -> InstallStarted:
+    """Install a component from its pins (what `lorapilot install NAME` does) as a background task.
+
+    Refused at once (unknown name, git/uv/npm missing, one already running); when it ends, the
+    service list is planned again, so its card turns installed without a restart.
+    """
+    from lorapilot.kit.errors import ConflictError
+    from lorapilot.stack.install import install, prepare_install
+
+    monitor.plan(name)  # a service of this workspace
+    kind = f"install:{name}"
+    if any(t.state in ("queued", "running") for t in tasks.list(kind)):
+        raise ConflictError(f"{name} is being installed already")
+    prepared = prepare_install(monitor.ctx, name)
+
+    def work(progress, cancel):
+        try:
+            return install(monitor.ctx, name, progress=progress, cancel=cancel, prepared=prepared).done
+        finally:
+            monitor.invalidate()
+            monitor.refresh()
+
+    task = tasks.submit(kind, f"Install {monitor.plan(name).title}", work, total=len(prepared.steps))
+    return InstallStarted(task_id=task.id, kind=kind)
 
 
 @router.post("/{name}/{action}")

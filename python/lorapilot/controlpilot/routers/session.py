@@ -30,7 +30,8 @@ def _auth(request: Request) -> Authenticator:
 
 
 def _https(request: Request) -> bool:
-    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+    forwarded = _auth(request).from_trusted_proxy(request) and request.headers.get("x-forwarded-proto") == "https"
+    return request.url.scheme == "https" or forwarded
 
 
 @router.get("/session")
@@ -52,7 +53,7 @@ def login(body: LoginRequest, request: Request, response: Response) -> SessionIn
     auth = _auth(request)
     if cross_site(request):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "cross-site request refused")
-    client = request.client.host if request.client else "unknown"
+    client = auth.client_address(request)
     wait = auth.limiter.retry_after(client)
     if wait > 0:
         raise HTTPException(

@@ -26,6 +26,7 @@ from lorapilot.stack.components.spec import Source
 from lorapilot.stack.context import Context
 from lorapilot.kit.errors import LorapilotError, NotFoundError
 from lorapilot.kit.fsutil import atomic_write_text
+from lorapilot.stack.install import native_trainer
 from lorapilot.stack.install.git import checkout_pinned
 from lorapilot.stack.install.tools import ToolError, require, run
 from lorapilot.kit.progress import Progress, no_progress
@@ -76,7 +77,7 @@ def find_target(ctx: Context, name: str) -> InstallTarget:
     if name in environments:
         spec, path = environments[name]
         return InstallTarget(name, spec.source, path.parent)
-    known = ", ".join(sorted([*ctx.registry.names(), *environments]))
+    known = ", ".join(sorted([*ctx.registry.names(), *environments, native_trainer.NAME]))
     raise NotFoundError(f"unknown component {name!r}; installable: {known}")
 
 
@@ -97,9 +98,50 @@ def _steps(target: InstallTarget) -> list[str]:
 class PreparedInstall:
     """A checked install: the target, its steps, and the tools found for them."""
 
-    target: InstallTarget
+    target: InstallTarget | None
     steps: list[str]
     tools: dict[str, str | None]
+    commands: list[list[str]] = field(default_factory=list)  # a package install (native-trainer): run these
+    name: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.name or self.target.name
+
+
+def native_trainer_python(ctx: Context) -> Path:
+    """The interpreter the native trainer runs in (what TrainPilot's runspec picks too)."""
+    loc = ctx.manifest.location("lorapilot-train")
+    return loc.env / "bin" / "python" if loc.env else ctx.manifest.lorapilot_python
+
+
+def _prepare_native_trainer(ctx: Context) -> PreparedInstall:
+    from lorapilot.kit.gpu import gpu_available
+
+    if ctx.manifest.location("lorapilot-train").env:
+        raise LorapilotError("the native trainer's environment comes from Nix here (the manifest's lorapilot-train): "
+                             "there is nothing to install")
+    python = native_trainer_python(ctx)
+    uv = require("uv", "install the native trainer's packages (torch, diffusers, peft) into " + str(python))
+    commands = native_trainer.install_commands(uv, python, gpu_available())
+    steps = (["torch (CPU build)"] if len(commands) > 1 else []) + ["the train extra"]
+    return PreparedInstall(None, steps, {"uv": uv}, commands=commands, name=native_trainer.NAME)
+
+
+def _run_commands(prepared: PreparedInstall, progress: Progress, cancel) -> InstallResult:
+    result = InstallResult(prepared.label)
+    total = len(prepared.commands)
+    for index, argv in enumerate(prepared.commands):
+        packages = [a for a in argv[5:] if not a.startswith("--") and "://" not in a]
+        label = f"uv pip install {' '.join(packages[:3])}{' ...' if len(packages) > 3 else ''}"
+        progress(index, total, label)
+        index_url = argv[argv.index("--index-url") + 1] if "--index-url" in argv else None
+        run(argv, doing=f"installing {', '.join(packages)} into {argv[4]}",
+            on_line=lambda line, i=index, lb=label: progress(i, total, f"{lb}: {line[:100]}"),
+            cancel=cancel, network=index_url or PYPI)
+        result.done.append(f"installed {', '.join(packages)} into {argv[4]}" + (f" (from {index_url})" if index_url else ""))
+    progress(total, total, "done")
+    return result
 
 
 def prepare_install(ctx: Context, name: str) -> PreparedInstall:
@@ -108,6 +150,8 @@ def prepare_install(ctx: Context, name: str) -> PreparedInstall:
     Fails at once for an unknown or built-in name, and for a missing git, uv or
     npm, with a message saying how to get the tool.
     """
+    if name in native_trainer.ALIASES:
+        return _prepare_native_trainer(ctx)
     target = find_target(ctx, name)
     if target.source.type == "builtin":
         raise LorapilotError(f"{name} is part of lorapilot itself: there is nothing to install")
@@ -135,6 +179,8 @@ def install(
     only changes what differs from the lock.
     """
     prepared = prepared or prepare_install(ctx, name)
+    if prepared.commands:
+        return _run_commands(prepared, progress, cancel)
     target, steps, tools = prepared.target, prepared.steps, prepared.tools
     state = ctx.workspace.state_dir(name)
     state.mkdir(parents=True, exist_ok=True)

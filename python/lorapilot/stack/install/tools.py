@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import threading
 from collections import deque
 from pathlib import Path
@@ -17,7 +18,7 @@ from lorapilot.kit.progress import check_cancel
 # What each tool is for and how to get it, for the "not installed" message.
 HOW_TO_GET = {
     "git": "install git (Debian/Ubuntu: apt-get install git)",
-    "uv": "install uv (pip install uv, or see https://docs.astral.sh/uv/)",
+    "uv": f"install uv ({sys.executable} -m pip install uv, or see https://docs.astral.sh/uv/)",
     "npm": "install Node.js with npm (Debian/Ubuntu: apt-get install nodejs npm)",
 }
 
@@ -36,7 +37,9 @@ class ToolError(LorapilotError):
 
 def require(tool: str, purpose: str) -> str:
     """The path of ``tool``, or a clear error naming what it is needed for."""
-    found = shutil.which(tool)
+    # The project's own environment first (a venv's bin/ is often not on PATH): `pip install uv` puts it there.
+    beside = Path(sys.executable).parent / tool
+    found = str(beside) if beside.is_file() and os.access(beside, os.X_OK) else shutil.which(tool)
     if found is None:
         raise ToolError(f"{tool} is not installed, and it is needed to {purpose}: {HOW_TO_GET.get(tool, 'install it')}")
     return found

@@ -42,6 +42,11 @@ def launch_argv(
     return argv + ["--", *plan.argv]
 
 
+def watchdog_argv(ws: Workspace, lorapilot_python: Path) -> list[str]:
+    """The watchdog both managers run beside the services (liveness, crash-loop recovery)."""
+    return [str(lorapilot_python), "-m", "lorapilot.stack.watchdog", "--workspace", str(ws.root)]
+
+
 def dependency_urls(plan: ProcessPlan, plans: list[ProcessPlan]) -> list[str]:
     """Probe URLs of the components ``plan`` depends on (for managers without health gates)."""
     by_name = {p.name: p for p in plans}

@@ -8,8 +8,10 @@ from typing import Any
 import yaml
 
 from lorapilot.stack.plan import LOOPBACK, ProcessPlan
-from lorapilot.stack.render.common import PROJECT_NAME, base_environment, launch_argv, process_environment
+from lorapilot.stack.render.common import PROJECT_NAME, base_environment, launch_argv, process_environment, watchdog_argv
 from lorapilot.stack.workspace.layout import Workspace
+
+WATCHDOG = "lorapilot-watchdog"  # lorapilot.stack.watchdog.NAME (the renderer stays free of it)
 
 
 def _probe(plan: ProcessPlan) -> dict[str, Any] | None:
@@ -64,6 +66,11 @@ def _process(ws: Workspace, plan: ProcessPlan, lorapilot_python: Path) -> dict[s
     probe = _probe(plan)
     if probe is not None:
         proc["readiness_probe"] = probe
+        if not plan.oneshot and plan.restart.policy != "no":
+            # The same check as liveness: a hung service is killed and restarted by its policy. It starts
+            # once the readiness budget is spent, so a slow start (ComfyUI loading) is not taken for a hang.
+            startup = plan.probe.initial_delay_s + plan.probe.period_s * plan.probe.failure_threshold
+            proc["liveness_probe"] = {**probe, "initial_delay_seconds": startup}
     if plan.depends_on:
         proc["depends_on"] = {dep: {"condition": "process_healthy"} for dep in plan.depends_on}
     if not plan.autostart or not plan.installed:
@@ -83,7 +90,22 @@ def render_process_compose(ws: Workspace, plans: list[ProcessPlan], lorapilot_py
         "disable_env_expansion": True,
         "ordered_shutdown": True,
         "environment": [f"{k}={v}" for k, v in sorted(base_environment(ws).items())],
-        "processes": {plan.name: _process(ws, plan, lorapilot_python) for plan in plans},
+        "processes": {
+            **{plan.name: _process(ws, plan, lorapilot_python) for plan in plans},
+            WATCHDOG: _watchdog(ws, lorapilot_python),
+        },
+    }
+
+
+def _watchdog(ws: Workspace, lorapilot_python: Path) -> dict[str, Any]:
+    """Crash-loop recovery (process-compose stops restarting after max_restarts): see lorapilot.stack.watchdog."""
+    return {
+        "description": "LoRA Pilot watchdog: restarts services the manager gave up on, with backoff",
+        "entrypoint": watchdog_argv(ws, lorapilot_python),
+        "log_location": str(ws.logs / f"{WATCHDOG}.log"),
+        "log_configuration": {"disable_json": True, "no_metadata": True, "no_color": True, "flush_each_line": True},
+        "availability": {"restart": "always", "backoff_seconds": 2},
+        "shutdown": {"signal": 15, "timeout_seconds": 5},
     }
 
 

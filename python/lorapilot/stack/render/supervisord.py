@@ -8,7 +8,7 @@ from pathlib import Path
 
 from lorapilot.kit.errors import ConfigError
 from lorapilot.stack.plan import LOOPBACK, ProcessPlan
-from lorapilot.stack.render.common import dependency_urls, launch_argv, process_environment
+from lorapilot.stack.render.common import base_environment, dependency_urls, launch_argv, process_environment, watchdog_argv
 from lorapilot.stack.workspace.layout import Workspace
 
 RPC_USER = "lorapilot"
@@ -105,4 +105,29 @@ def render_supervisord(ws: Workspace, plans: list[ProcessPlan], lorapilot_python
     for index, plan in enumerate(plans):
         lines.append("")
         lines += _program(ws, plan, plans, lorapilot_python, priority=100 + 10 * index)
+    lines.append("")
+    lines += _watchdog(ws, lorapilot_python)
     return "\n".join(lines) + "\n"
+
+
+def _watchdog(ws: Workspace, python: Path) -> list[str]:
+    """supervisord has no probes and leaves a crash-looping program FATAL for good: the watchdog
+    (:mod:`lorapilot.stack.watchdog`) restarts hung services and recovers FATAL ones with backoff."""
+    from lorapilot.stack.watchdog import NAME
+
+    return [
+        f"[program:{NAME}]",
+        f"command={_esc(shlex.join(watchdog_argv(ws, python)))}",
+        f"environment={_esc(_environment(NAME, base_environment(ws)))}",
+        "autostart=true",
+        "autorestart=true",
+        "startsecs=1",
+        "startretries=1000",
+        "stopsignal=TERM",
+        "stopwaitsecs=5",
+        "redirect_stderr=true",
+        f"stdout_logfile={_esc(str(ws.logs / (NAME + '.log')), passes=2)}",
+        "stdout_logfile_maxbytes=5MB",
+        "stdout_logfile_backups=1",
+        "priority=999",
+    ]

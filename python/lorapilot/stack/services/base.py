@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from lorapilot.kit.errors import ServiceError
 from lorapilot.kit.fsutil import atomic_write_text
 from lorapilot.stack.plan import ProcessPlan
+from lorapilot.stack.services.restartlog import last_restarts
 from lorapilot.stack.workspace.layout import Workspace
 
 State = Literal["running", "starting", "stopping", "stopped", "exited", "failed", "disabled", "not_installed", "unknown"]
@@ -34,6 +35,8 @@ class ServiceStatus(BaseModel):
     uptime_s: float | None = None
     memory_bytes: int | None = None
     exit_code: int | None = None
+    restart_reason: str | None = None  # why it was last restarted automatically (shown on the dashboard)
+    restarted_at: float | None = None
     port: int
     url_path: str
     installed: bool
@@ -50,6 +53,8 @@ class RawState:
     restarts: int = 0
     uptime_s: float | None = None
     exit_code: int | None = None
+    restart_reason: str | None = None  # the backend's own record of its last automatic restart
+    restarted_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -162,6 +167,10 @@ class ServiceManager(abc.ABC):
         raw = self.raw_states()
         with ThreadPoolExecutor(max_workers=4) as pool:
             memory = dict(zip(raw, pool.map(lambda r: tree_memory(r.pid), raw.values())))
+        for name, (at, reason) in last_restarts(self.ws).items():  # the watchdog's restarts
+            state = raw.get(name)
+            if state is not None and (state.restarted_at is None or at >= state.restarted_at):
+                state.restart_reason, state.restarted_at = reason, at
         return merge_status(self.plans.values(), raw, memory)
 
 
@@ -191,6 +200,8 @@ def merge_status(
                 uptime_s=state.uptime_s,
                 memory_bytes=memory.get(name) if state.pid else None,
                 exit_code=state.exit_code,
+                restart_reason=state.restart_reason,
+                restarted_at=state.restarted_at,
                 port=plan.port,
                 url_path=plan.url_path,
                 installed=plan.installed,

@@ -26,7 +26,15 @@ _STATES = {
     "UNKNOWN": "unknown",
 }
 _STARTED = re.compile(r"supervisord started with pid")
-_UNEXPECTED = re.compile(r"exited: (\S+) \(.*not expected\)")
+_UNEXPECTED = re.compile(r"exited: (\S+) \((.*); not expected\)")
+_GAVE_UP = re.compile(r"gave up: (\S+) entered FATAL state")
+_LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)")
+
+
+def _log_time(line: str) -> float:
+    """The local time a supervisord log line starts with (0 when it has none)."""
+    match = _LOG_TIME.match(line)
+    return time.mktime(time.strptime(match.group(1), "%Y-%m-%d %H:%M:%S")) if match else 0.0
 
 
 class _Transport(xmlrpc.client.Transport):
@@ -75,21 +83,28 @@ class SupervisorManager(ServiceManager):
         except ServiceError:
             return False
 
-    def _restart_counts(self) -> dict[str, int]:
-        """Automatic restarts since supervisord started, from its own log."""
+    def _restart_counts(self) -> tuple[dict[str, int], dict[str, tuple[float, str]]]:
+        """Automatic restarts since supervisord started, and the last one's reason, from its own log."""
         counts: dict[str, int] = {}
+        reasons: dict[str, tuple[float, str]] = {}
         for line in tail_lines(self.ws.logs / "supervisord.log", 5000):
             if _STARTED.search(line):
                 counts.clear()
+                reasons.clear()
                 continue
             match = _UNEXPECTED.search(line)
             if match:
                 counts[match.group(1)] = counts.get(match.group(1), 0) + 1
-        return counts
+                reasons[match.group(1)] = (_log_time(line), f"exited unexpectedly ({match.group(2)}); restarted by supervisord")
+            gave_up = _GAVE_UP.search(line)
+            if gave_up:
+                reasons[gave_up.group(1)] = (_log_time(line), "crashed repeatedly at start; supervisord gave up "
+                                             "(the watchdog starts it again after a backoff)")
+        return counts, reasons
 
     def raw_states(self) -> dict[str, RawState]:
         infos = self._call("getAllProcessInfo")
-        restarts = self._restart_counts()
+        restarts, reasons = self._restart_counts()
         states: dict[str, RawState] = {}
         running = []
         for info in infos:
@@ -100,7 +115,9 @@ class SupervisorManager(ServiceManager):
             pid = info["pid"] or None
             uptime = float(info["now"] - info["start"]) if pid and info.get("start") else None
             exit_code = info.get("exitstatus") if state in ("exited", "failed") else None
-            states[name] = RawState(state=state, pid=pid, restarts=restarts.get(name, 0), uptime_s=uptime, exit_code=exit_code)
+            at, reason = reasons.get(name, (None, None))
+            states[name] = RawState(state=state, pid=pid, restarts=restarts.get(name, 0), uptime_s=uptime,
+                                    exit_code=exit_code, restart_reason=reason, restarted_at=at)
             if state == "running" and name in self.plans:
                 running.append(name)
         with ThreadPoolExecutor(max_workers=4) as pool:

@@ -21,6 +21,8 @@ GENERATED_SECRETS = (
     "AI_TOOLKIT_AUTH",
     "PROCESS_COMPOSE_TOKEN",
     "SUPERVISOR_PASSWORD",
+    # Sent by ControlPilot's /api/copilot proxy; the Copilot sidecar answers nothing else.
+    "COPILOT_SIDECAR_SECRET",
 )
 
 _KEY_RE = re.compile(r"^[A-Z_][A-Z0-9_]*$")

@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from lorapilot.stack.clickopts import workspace_option
+from lorapilot.stack.clickopts import FullHelpGroup, workspace_option
 
 
 def _service(ctx, permit_allow_all: bool = False, cli: str | None = None):
@@ -42,7 +42,7 @@ def _when(ts: float) -> str:
     return datetime.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
 
 
-@click.group("copilot")
+@click.group("copilot", cls=FullHelpGroup)
 def copilot_group() -> None:
     """The Copilot sidecar: GitHub Copilot CLI confined to the workspace (port 7879, loopback only)."""
 

@@ -31,6 +31,14 @@ _MODEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-/]{0,99}$")
 ALLOW_ALL_ENV_VAR = "COPILOT_ALLOW_ALL"
 # Patterns that grant as much as an allow-all flag: every shell command or every URL.
 _UNBOUNDED_ARGS = {"", "*", ":*"}
+# Commands that run whatever their arguments say (a shell, an interpreter, a wrapper that execs
+# its arguments): ``shell(bash:*)`` or ``shell(python3 -c *)`` allows every command there is.
+_ANY_COMMAND_RUNNERS = re.compile(
+    r"^(?:(?:ba|da|k|z|c|tc|fi|a|mk|r|)sh|yash|busybox|toybox|env|exec|eval|command|builtin|xargs|nohup|nice|ionice|"
+    r"timeout|stdbuf|setsid|sudo|su|doas|runuser|chroot|unshare|nsenter|flock|watch|script|parallel|"
+    r"python[0-9.]*|pypy[0-9.]*|perl[0-9.]*|ruby[0-9.]*|irb|node|nodejs|deno|bun|npx|php[0-9.]*|lua[0-9.]*|"
+    r"luajit|tclsh|wish|Rscript|julia|pwsh|powershell|awk|gawk|mawk|nawk|find|expect|ssh)$"
+)
 
 
 class PermissionRefused(LorapilotError):
@@ -108,7 +116,10 @@ def is_unbounded(pattern: str) -> bool:
     """Whether an allow pattern grants every shell command or every URL.
 
     Besides a bare ``shell``/``url`` and ``*``, a URL pattern made of nothing
-    but a scheme and wildcards (``https://*``, ``*.*``) counts as every URL.
+    but a scheme and wildcards (``https://*``, ``*.*``) counts as every URL, and
+    a wildcard after a shell, an interpreter or a command that runs its
+    arguments (``shell(bash:*)``, ``shell(python3:*)``, ``shell(env:*)``) counts
+    as every command.
     """
     kind, arg = split_pattern(pattern)
     if kind not in ("shell", "url"):
@@ -118,7 +129,10 @@ def is_unbounded(pattern: str) -> bool:
     if kind == "url":
         host = re.sub(r"^[A-Za-z][A-Za-z0-9+.\-]*://", "", arg)
         return host.strip("*./") == ""
-    return arg.strip("*: ") == ""
+    if arg.strip("*: ") == "":
+        return True
+    command = re.split(r"[\s:]", arg.strip(), maxsplit=1)[0].rsplit("/", 1)[-1]
+    return "*" in arg and bool(_ANY_COMMAND_RUNNERS.match(command))
 
 
 def check_permissions(options: ChatOptions, policy: Policy) -> None:

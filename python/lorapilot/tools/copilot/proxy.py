@@ -20,6 +20,7 @@ from lorapilot.stack.context import Context
 from lorapilot.stack.apideps import get_ctx
 from lorapilot.tools.copilot.command import TOKEN_SECRET_KEY
 from lorapilot.tools.copilot.discovery import INSTALL_HINT
+from lorapilot.tools.copilot.guard import secret_headers
 from lorapilot.kit.errors import LorapilotError
 from lorapilot.stack.workspace.secrets import delete_secret, read_secrets, set_secret
 
@@ -86,7 +87,7 @@ async def copilot_status(ctx: Context = Depends(get_ctx)) -> dict:
                 "sidecar": {"url": sidecar_url(ctx), "running": False}, "token": _token_state(ctx)}
     try:
         async with httpx.AsyncClient(timeout=httpx.Timeout(30, connect=2)) as client:
-            resp = await client.get(f"{sidecar_url(ctx)}/status")
+            resp = await client.get(f"{sidecar_url(ctx)}/status", headers=secret_headers(ctx.workspace.secrets_file))
         resp.raise_for_status()
         status = resp.json()
     except (httpx.HTTPError, ValueError) as exc:
@@ -123,6 +124,7 @@ async def _forward(request: Request, ctx: Context, path: str) -> Response:
     """Send the request on to the sidecar; stream SSE back as it comes."""
     client = httpx.AsyncClient(timeout=httpx.Timeout(None, connect=3))
     headers = {k: v for k, v in request.headers.items() if k.lower() in _FORWARD_HEADERS}
+    headers.update(secret_headers(ctx.workspace.secrets_file))
     upstream = client.build_request(
         request.method, f"{sidecar_url(ctx)}{path}", params=request.query_params,
         content=await request.body(), headers=headers,

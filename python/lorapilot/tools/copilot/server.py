@@ -21,6 +21,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from lorapilot.tools.copilot.guard import load_secret, refusal
 from lorapilot.tools.copilot.command import MAX_PATTERNS, MAX_PROMPT_CHARS, ChatOptions, PermissionRefused
 from lorapilot.tools.copilot.service import ChatBusy, ChatService, CliMissing
 from lorapilot.kit.errors import ConflictError, LorapilotError, NotFoundError
@@ -46,8 +47,8 @@ def is_loopback(host: str) -> bool:
 def check_bind_host(host: str, force: bool = False) -> None:
     """Refuse to serve the sidecar beyond this machine unless ``force``d.
 
-    The sidecar has no authentication of its own: ControlPilot's proxy is the
-    door, and it stays on loopback.
+    The sidecar's only credential is the secret it shares with ControlPilot's
+    proxy (:mod:`.guard`); ControlPilot is the door, and the sidecar stays on loopback.
     """
     if not is_loopback(host) and not force:
         raise BindRefused(
@@ -103,6 +104,23 @@ def _wants_stream(request: Request, body: ChatRequest) -> bool:
     return body.stream or "text/event-stream" in request.headers.get("accept", "")
 
 
+class _GuardMiddleware:
+    """Plain ASGI (no buffering, so SSE streams pass untouched): refuse what :func:`refusal` names."""
+
+    def __init__(self, app, secret: str):
+        self.app = app
+        self.secret = secret
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+            why = refusal(headers, scope["path"], self.secret)
+            if why is not None:
+                await JSONResponse({"detail": why}, status_code=403)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def create_sidecar_app(service: ChatService) -> FastAPI:
     """The sidecar app over one :class:`ChatService`."""
 
@@ -112,9 +130,13 @@ def create_sidecar_app(service: ChatService) -> FastAPI:
         yield
         await service.shutdown()
 
-    app = FastAPI(title="LoRA Pilot Copilot sidecar", lifespan=lifespan)
+    app = FastAPI(title="LoRA Pilot Copilot sidecar", lifespan=lifespan, openapi_url=None, docs_url=None,
+                  redoc_url=None)
     app.state.service = service
     app.state.loop = None
+    secret = load_secret(service.workspace.secrets_file)
+
+    app.add_middleware(_GuardMiddleware, secret=secret)
 
     @app.exception_handler(LorapilotError)
     async def _user_error(request: Request, exc: LorapilotError) -> JSONResponse:
@@ -131,6 +153,11 @@ def create_sidecar_app(service: ChatService) -> FastAPI:
         elif isinstance(exc, CliMissing):
             status = 503
         return JSONResponse({"detail": str(exc)}, status_code=status)
+
+    @app.exception_handler(OverflowError)
+    async def _number_too_large(request: Request, exc: OverflowError) -> JSONResponse:
+        return JSONResponse({"detail": f"a number in the request is out of range (at most {2**63 - 1})"},
+                            status_code=400)
 
     @app.get("/health")
     def health() -> dict:
@@ -219,5 +246,6 @@ def serve(service: ChatService, host: str, port: int) -> None:
                 loop.call_soon_threadsafe(service.cancel)
             super().handle_exit(sig, frame)
 
-    config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False, timeout_graceful_shutdown=15)
+    config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False, timeout_graceful_shutdown=15,
+                            proxy_headers=False)
     SidecarServer(config).run()

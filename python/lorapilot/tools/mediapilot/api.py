@@ -293,7 +293,7 @@ def roots_add(body: RootBody, tasks: TaskManager = Depends(get_tasks), lib: Medi
     """Add an extra root (written to config/lorapilot.toml) and scan it as a task with progress."""
     from lorapilot.tools.mediapilot.roots import add_root
 
-    root = add_root(lib, body.path)
+    root = add_root(lib, body.path, trusted=False)  # outside the workspace: only the CLI or settings file
     return {"root": root, "task": _scan_task(tasks, lib, f"Scan new media root {root['label']}")}
 
 

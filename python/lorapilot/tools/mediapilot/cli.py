@@ -10,7 +10,8 @@ from pathlib import Path
 
 import click
 
-from lorapilot.stack.clickopts import format_bytes, workspace_option
+from lorapilot.stack.clickopts import FullHelpGroup, format_bytes, workspace_option
+from lorapilot.tools.mediapilot.query_help import QUERY_HELP
 
 
 def _open(ctx):
@@ -27,7 +28,7 @@ def _print_batch(result, verb: str) -> None:
         sys.exit(1)
 
 
-@click.group("media")
+@click.group("media", cls=FullHelpGroup)
 def media_group() -> None:
     """MediaPilot: index, search and organise everything generated (outputs/ + extra roots)."""
 
@@ -51,7 +52,7 @@ def _scan(lib) -> None:
         click.echo(f"warning: {error}", err=True)
 
 
-@media_group.command("search")
+@media_group.command("search", epilog=QUERY_HELP)
 @click.argument("query", nargs=-1)
 @click.option("--sort", type=click.Choice(["date", "name", "size"]), default="date")
 @click.option("--asc", is_flag=True, help="Oldest / smallest / A first.")
@@ -80,14 +81,50 @@ def search_cmd(ctx, query, sort, asc, limit, as_json) -> None:
 @media_group.command("show")
 @click.argument("media_id", type=int)
 @click.option("--raw", is_flag=True, help="Print the raw metadata chunks too.")
+@click.option("--json", "as_json", is_flag=True, help="Every stored field as JSON (inode, mtime_ns...).")
 @workspace_option
-def show_cmd(ctx, media_id, raw) -> None:
-    """Everything known about one item."""
+def show_cmd(ctx, media_id, raw, as_json) -> None:
+    """Everything known about one item: file, generation settings, LoRAs, tags."""
     lib = _open(ctx)
     data = lib.detail(media_id)
     if raw:
         data["raw"] = lib.raw_chunks(media_id)
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    if as_json:
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+        return
+    for line in describe(data):
+        click.echo(line)
+
+
+# What a person reads in `media show`, in order; --json has every stored column.
+_SHOWN = (("prompt", "positive"), ("negative", "negative"), ("model", "model"), ("seed", "seed"), ("steps", "steps"),
+          ("cfg", "cfg"), ("sampler", "sampler"), ("scheduler", "scheduler"), ("denoise", "denoise"), ("source", "source"),
+          ("error", "error"))
+
+
+def describe(data: dict) -> list[str]:
+    """``media show``'s human lines for one item (see ``--json`` for the rest)."""
+    from lorapilot.stack.clickopts import format_bytes
+
+    size = f"{data['width']}×{data['height']}" if data.get("width") else ""
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(data["mtime_ns"] / 1e9))
+    what = " ".join(part for part in (data["kind"], data.get("format"), size, format_bytes(data["size"])) if part)
+    lines = [f"#{data['id']} {data['rel']} ({data['root']})", f"  {what}, {when}"]
+    for label, key in _SHOWN:
+        value = data.get(key)
+        if value not in (None, ""):
+            lines.append(f"  {label + ':':<10} {value}")
+    for lora in data.get("loras") or []:
+        lines.append(f"  {'lora:':<10} {lora.get('name')} {lora.get('weight', '')}".rstrip())
+    if data.get("tags"):
+        lines.append(f"  {'tags:':<10} {', '.join(data['tags'])}")
+    if data.get("fav"):
+        lines.append("  favourite")
+    if data.get("has_workflow"):
+        lines.append("  workflow: stored (ComfyUI graph)")
+    for key, text in (data.get("raw") or {}).items():
+        lines.append(f"  raw {key}: {text}")
+    return lines
 
 
 @media_group.command("watch")

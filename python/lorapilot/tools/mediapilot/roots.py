@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from lorapilot.kit.errors import ConflictError, LorapilotError, NotFoundError
+from lorapilot.kit.safepath import PathEscapeError, check_path_text, within
 from lorapilot.tools.mediapilot.library import OUTPUTS_LABEL, MediaLibrary
 from lorapilot.tools.mediapilot.tomledit import set_string_array
 from lorapilot.stack.settings import load_settings
@@ -48,10 +49,21 @@ def _save(lib: MediaLibrary, entries: list[str]) -> None:
     lib._follow_settings()
 
 
-def check_new_root(lib: MediaLibrary, value: str) -> Path:
-    """The absolute path a new root ``value`` stands for, or an error naming the value and the reason."""
+def _api_may_add(lib: MediaLibrary, real: Path) -> bool:
+    """A folder the API may add: inside the workspace, or under ``[media] api_allowed_roots``."""
+    allowed = [lib.ws.root, *(Path(p).expanduser() for p in load_settings(lib.ws.settings_file).media.api_allowed_roots)]
+    return within(real, [p for p in allowed if p.is_absolute()])
+
+
+def check_new_root(lib: MediaLibrary, value: str, trusted: bool = True) -> Path:
+    """The absolute path a new root ``value`` stands for, or an error naming the value and the reason.
+
+    ``trusted=False`` (ControlPilot's API): only folders inside the workspace or under ``[media]
+    api_allowed_roots``; an administrator adds any other folder with the CLI or the settings file.
+    """
     if not value or not value.strip():
         raise LorapilotError("media root: the path is empty")
+    check_path_text(value)
     path = Path(value).expanduser()
     if not path.is_absolute():
         raise LorapilotError(f"media root {value!r}: give an absolute path")
@@ -61,6 +73,11 @@ def check_new_root(lib: MediaLibrary, value: str) -> Path:
     if not path.is_dir():
         raise LorapilotError(f"media root {value!r}: not a folder")
     real = _real(path)
+    if not trusted and not _api_may_add(lib, real):
+        raise PathEscapeError(
+            f"media root {value!r}: outside the workspace; add it with `lorapilot media roots add` or list it "
+            "in [media] api_allowed_roots of config/lorapilot.toml"
+        )
     if ".trash" in real.parts:
         raise LorapilotError(f"media root {value!r}: is a trash folder")
     ws_root = _real(lib.ws.root)
@@ -82,13 +99,13 @@ def check_new_root(lib: MediaLibrary, value: str) -> Path:
     return path
 
 
-def add_root(lib: MediaLibrary, value: str) -> dict:
+def add_root(lib: MediaLibrary, value: str, trusted: bool = True) -> dict:
     """Check ``value`` and append it to ``[media] extra_roots``; returns the new root's entry.
 
     The caller scans it (``lib.scan``) to index it now; a running watcher picks it up by itself.
     """
     with _settings_lock(lib):
-        path = check_new_root(lib, value)
+        path = check_new_root(lib, value, trusted)
         entries = _current_entries(lib)
         _save(lib, [*entries, str(path)])
     return next(r for r in list_roots(lib) if r["path"] == str(_real(path)))
@@ -98,6 +115,7 @@ def _matching_entry(lib: MediaLibrary, entries: list[str], value: str) -> str:
     """The entry of ``entries`` that ``value`` names: as written, or the same folder spelled differently."""
     if value in entries:
         return value
+    check_path_text(value)
     wanted = Path(os.path.normpath(Path(value).expanduser())) if value else None
     for entry in entries:
         path = Path(entry).expanduser()

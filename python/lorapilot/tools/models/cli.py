@@ -6,7 +6,7 @@ import json
 
 import click
 
-from lorapilot.stack.clickopts import format_bytes, workspace_option
+from lorapilot.stack.clickopts import FullHelpGroup, format_bytes, workspace_option
 from lorapilot.stack.workspace.layout import MODEL_FOLDERS
 
 
@@ -16,7 +16,7 @@ def _store(ctx):
     return ModelStore.for_context(ctx)
 
 
-@click.group("models")
+@click.group("models", cls=FullHelpGroup)
 def models_group() -> None:
     """The shared model store: list, inspect, pull, move, rename, delete, restore."""
 
@@ -58,20 +58,43 @@ def list_cmd(ctx, folder, family, with_hashes, as_json) -> None:
                 click.echo(f"{'':<16} ! {note}")
 
 
+def _model_file(ctx, file: str):
+    """``file`` from the current folder, else from the store (inside it: never a path that leaves it)."""
+    from pathlib import Path
+
+    from lorapilot.kit.errors import NotFoundError
+    from lorapilot.kit.safepath import PathEscapeError, resolve_inside
+
+    if Path(file).is_file():
+        return Path(file)
+    models = ctx.workspace.models
+    try:
+        in_store = resolve_inside(models, file)
+    except PathEscapeError:
+        in_store = None
+    if in_store is not None and in_store.is_file():
+        return in_store
+    raise NotFoundError(f"{file}: no such file, neither from the current folder nor in the store ({models})")
+
+
 def _short(text: str, width: int) -> str:
     return text if len(text) <= width else "…" + text[-(width - 1):]
 
 
 @models_group.command("inspect")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--no-hash", is_flag=True, help="Skip the hashes.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @workspace_option
 def inspect_cmd(ctx, file, no_hash, as_json) -> None:
-    """Read FILE's header (never its tensors): architecture, LoRA rank/alpha, metadata, tags."""
+    """Read FILE's header (never its tensors): architecture, LoRA rank/alpha, metadata, tags.
+
+    FILE is a path from the current folder or, when there is none, from the store (loras/x.safetensors).
+    """
     from lorapilot.tools.models.inspect import inspect_file
     from lorapilot.kit.progress import cli_progress
 
+    file = str(_model_file(ctx, file))
     report = inspect_file(file)
     if not no_hash:
         store = _store(ctx)

@@ -77,6 +77,20 @@ class PullPlan:
     auth_hint: str = ""
 
 
+def network_errors() -> tuple[type[BaseException], ...]:
+    """The exception classes a failed request raises here: httpx's, and those of the HTTP client the
+    installed huggingface_hub uses (httpx2 in 1.x/2.x, requests before), which do not derive from httpx's."""
+    import importlib
+
+    classes: list[type[BaseException]] = [httpx.HTTPError]
+    for module, name in (("httpx2", "HTTPError"), ("requests", "RequestException")):
+        try:
+            classes.append(getattr(importlib.import_module(module), name))
+        except (ImportError, AttributeError):
+            pass
+    return tuple(classes)
+
+
 def hf_endpoint() -> str:
     return os.environ.get("HF_ENDPOINT", HF_DEFAULT).rstrip("/")
 
@@ -245,8 +259,8 @@ def hf_list_files(repo_id: str, path: str | None, revision: str, token: str | No
         raise SourceError(f"Hugging Face has no repo {repo_id} (or it is private: set HF_TOKEN)") from None
     except HfHubHTTPError as exc:
         raise SourceError(f"Hugging Face refused {repo_id}: {exc}") from None
-    except httpx.HTTPError as exc:
-        raise SourceError(f"cannot reach Hugging Face ({hf_endpoint()}): {exc}") from None
+    except network_errors() as exc:
+        raise SourceError(f"cannot reach Hugging Face ({hf_endpoint()}): {exc}; check the network (or HF_ENDPOINT)") from None
     out = []
     for item in items:
         size = getattr(item, "size", None)

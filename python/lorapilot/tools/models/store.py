@@ -24,7 +24,7 @@ from lorapilot.tools.models.cache import ModelCache
 from lorapilot.tools.models.hashing import hash_file
 from lorapilot.tools.models.inspect import FORMATS, family_with_card, file_format, summarize, training_card  # noqa: F401 (re-exported)
 from lorapilot.kit.progress import Progress, check_cancel, no_progress
-from lorapilot.kit.safepath import PathEscapeError, check_name, resolve_inside
+from lorapilot.kit.safepath import PathEscapeError, check_name, escapes, resolve_inside, within
 from lorapilot.kit.trash import Trash, TrashItem
 from lorapilot.stack.workspace.layout import MODEL_FOLDERS, Workspace
 
@@ -130,7 +130,7 @@ class ModelStore:
         for root in self.roots:
             for folder in MODEL_FOLDERS:
                 base = root / folder
-                if base.is_dir():
+                if base.is_dir() and within(base, root):
                     _walk(base, root, folder, found)
         return found
 
@@ -229,15 +229,28 @@ class ModelStore:
 
     # ------------------------------------------------------------ managing
 
+    def resolve_model(self, user_path: str | os.PathLike) -> tuple[Path, Path]:
+        """:meth:`resolve` for moving, renaming or deleting: the store root, its type folders
+        (``loras``, ...) and its trash are the layout, not models, and are refused."""
+        root, real = self.resolve(user_path)
+        rel = real.relative_to(root).parts if real != root else ()
+        if not rel or (len(rel) == 1 and real.is_dir()) or rel[0].startswith("."):
+            shown = os.fspath(user_path)
+            raise LorapilotError(
+                f"{shown!r} is {'the model store itself' if not rel else 'a folder of the store layout'}; "
+                "only models inside a type folder can be moved, renamed or deleted"
+            )
+        return root, real
+
     def move(self, user_path: str, to_folder: str) -> Path:
         """Move a model (and its sidecars) to another type folder of the same root."""
         check_folder(to_folder)
-        root, src = self.resolve(user_path)
+        root, src = self.resolve_model(user_path)
         return self._relocate(src, root / to_folder / src.name)
 
     def rename(self, user_path: str, new_name: str) -> Path:
         """Rename a model in place; the suffix is kept when ``new_name`` has none."""
-        _, src = self.resolve(user_path)
+        _, src = self.resolve_model(user_path)
         check_name(new_name, "new name")
         if src.is_file() and not Path(new_name).suffix and src.suffix:
             new_name += src.suffix
@@ -263,7 +276,7 @@ class ModelStore:
 
     def delete(self, user_path: str) -> list[TrashItem]:
         """Move a model and its sidecars to the trash; returns the trash items, the model's first."""
-        root, src = self.resolve(user_path)
+        root, src = self.resolve_model(user_path)
         trash = self._trash_for(root)
         sidecars = _sidecars(src)
         main = trash.move(src, source=TRASH_SOURCE)
@@ -308,6 +321,7 @@ class ModelStore:
 
     def restore(self, item_id: str) -> Path:
         """Put a deleted model back where it was, with its sidecars (never over an existing file)."""
+        check_name(item_id, "trash item id")
         for _, trash in self._trashes():
             if (trash.dir / item_id / "info.json").exists():
                 path = trash.restore(item_id)
@@ -319,7 +333,10 @@ class ModelStore:
 
 
 def _same_device(a: Path, b: Path) -> bool:
-    return os.stat(a).st_dev == os.stat(b).st_dev
+    try:
+        return os.stat(a).st_dev == os.stat(b).st_dev
+    except OSError:  # models/ missing (it is created again inside the workspace)
+        return True
 
 
 def check_folder(folder: str) -> str:
@@ -337,9 +354,12 @@ def _walk(base: Path, root: Path, folder: str, found: list) -> None:
         if entry.name.startswith("."):
             continue
         try:
+            if entry.is_symlink() and escapes(entry.path, root):
+                continue  # the one rule for links: nothing outside the store root is listed or parsed
             if entry.is_dir():
                 path = Path(entry.path)
-                if (path / "model_index.json").is_file():
+                index = path / "model_index.json"
+                if index.is_file() and within(index, root):
                     found.append((root, folder, path, _dir_stat(path)))
                 else:
                     _walk(path, root, folder, found)
@@ -360,6 +380,8 @@ def _dir_stat(path: Path) -> _DirStat:
     size, mtime = 0, 0
     for dirpath, _, files in os.walk(path):
         for name in files:
+            if escapes(os.path.join(dirpath, name), path):
+                continue
             st = os.stat(os.path.join(dirpath, name))
             size += st.st_size
             mtime = max(mtime, st.st_mtime_ns)

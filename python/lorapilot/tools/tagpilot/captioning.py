@@ -118,7 +118,7 @@ def run_captioner(
 def _write(ds: Dataset, history: History, entry_id: int, image: str, output: CaptionOutput, mode: Mode, report: CaptionRunReport) -> None:
     # Read the caption again under the lock: someone may have edited it while the model ran.
     with ds.lock():
-        current = read_caption(ds.caption_path(image))
+        current = read_caption(ds.caption_path(image), ds.boundary)
         if mode == "ignore" and current.exists and current.text:
             report.skipped += 1
             return

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from lorapilot.kit.safepath import escapes
+
 _TAG_SPLIT = re.compile(r"[,\n]")
 
 
@@ -54,16 +56,23 @@ def decode_caption(raw: bytes | None) -> Caption:
     return Caption(text=text.strip(), version=caption_version(raw), exists=True, non_utf8=non_utf8, raw=raw)
 
 
-def read_raw(path: Path) -> bytes | None:
-    """The bytes of a caption file, or None when there is none."""
+def read_raw(path: Path, roots=None) -> bytes | None:
+    """The bytes of a caption file, or None when there is none.
+
+    A caption that links outside ``roots`` (the workspace; default: its own
+    folder) counts as none: its text is never read (and a write replaces the
+    link, not its target).
+    """
+    if escapes(path, roots if roots is not None else Path(path).parent):
+        return None
     try:
         return Path(path).read_bytes()
-    except FileNotFoundError:
+    except (FileNotFoundError, IsADirectoryError):
         return None
 
 
-def read_caption(path: Path) -> Caption:
-    return decode_caption(read_raw(path))
+def read_caption(path: Path, roots=None) -> Caption:
+    return decode_caption(read_raw(path, roots))
 
 
 def encode_caption(text: str) -> bytes:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
 
-from lorapilot.stack.clickopts import format_bytes, workspace_option
+from lorapilot.stack.clickopts import FullHelpGroup, format_bytes, workspace_option
 from lorapilot.kit.errors import LorapilotError
 from lorapilot.kit.progress import cli_progress
 from lorapilot.tools.tagpilot import dataset as datasets
@@ -22,7 +23,7 @@ def _json(data) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-@click.group("dataset")
+@click.group("dataset", cls=FullHelpGroup)
 def dataset_group() -> None:
     """TagPilot: import, caption, tag, check and export datasets (datasets/<name>/)."""
 
@@ -146,7 +147,7 @@ def caption_cmd(ctx, name: str, image: str, text: str | None) -> None:
 
     ds = _ds(ctx, name)
     ds.image_path(image)
-    current = read_caption(ds.caption_path(image))
+    current = read_caption(ds.caption_path(image), ds.boundary)
     if text is None:
         click.echo(current.text + (" [non-UTF-8: read with replacement]" if current.non_utf8 else ""))
         return
@@ -195,16 +196,34 @@ def op_cmd(ctx, name, kind, tag, tag_list, new, position, find, replace_with, re
                  replace=replace_with, regex=regex, ignore_case=ignore_case, keep_first=keep_first, by_frequency=by_frequency)
     ds = _ds(ctx, name)
     preview = edits.preview_op(ds, op, query)
+    _show_preview(preview)
+    if not preview.diffs:
+        return
+    if not do_apply:
+        click.echo("preview only: add --apply to write")
+        return
+    while True:
+        entry, fresh = edits.apply_previewed(ds, op, preview, query)
+        if entry is not None:
+            click.echo(f"applied (history entry {entry.id}; `lorapilot dataset undo {name}` reverts it)")
+            return
+        click.echo("\ncaptions changed since the preview (another writer); the preview now reads:", err=True)
+        _show_preview(fresh)
+        if not fresh.diffs:
+            click.echo("nothing left to change", err=True)
+            return
+        if not (sys.stdin.isatty() and click.confirm("apply this new preview?", default=False)):
+            raise LorapilotError(f"not applied: {len(fresh.diffs)} caption(s) would now change differently than "
+                                 "previewed; run the command again to apply the new preview")
+        preview = fresh
+
+
+def _show_preview(preview) -> None:
     for diff in preview.diffs[:200]:
         click.echo(diff.unified(), nl=False)
     if len(preview.diffs) > 200:
         click.echo(f"... and {len(preview.diffs) - 200} more")
     click.echo(f"{preview.description}: {len(preview.diffs)} of {preview.selected} captions change")
-    if do_apply and preview.diffs:
-        entry = edits.apply_op(ds, op, expected={d.image: d.version for d in preview.diffs})
-        click.echo(f"applied (history entry {entry.id}; `lorapilot dataset undo {name}` reverts it)")
-    elif preview.diffs:
-        click.echo("preview only: add --apply to write")
 
 
 @dataset_group.command("undo")

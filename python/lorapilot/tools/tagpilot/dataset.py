@@ -14,7 +14,7 @@ from typing import Iterator
 
 from lorapilot.kit.errors import ConflictError, LorapilotError, NotFoundError
 from lorapilot.kit.fsutil import atomic_write_text
-from lorapilot.kit.safepath import check_name, resolve_inside
+from lorapilot.kit.safepath import PathEscapeError, check_name, confined_entries, escapes, resolve_inside
 from lorapilot.kit.trash import Trash, TrashItem
 from lorapilot.stack.workspace.layout import Workspace
 
@@ -52,6 +52,13 @@ class Dataset:
 
     name: str
     path: Path
+    root: Path | None = None  # the workspace: links in the dataset that resolve outside it are never followed
+
+    @property
+    def boundary(self) -> tuple[Path, ...]:
+        """What files of this dataset must resolve inside: the workspace and its ``datasets/`` (which
+        an administrator may have linked to another volume); without a workspace, the dataset itself."""
+        return (self.root, self.root / "datasets") if self.root is not None else (self.path,)
 
     @property
     def state_dir(self) -> Path:
@@ -75,8 +82,8 @@ class Dataset:
 
     def image_names(self) -> list[str]:
         """The dataset's image file names, sorted."""
-        with os.scandir(self.path) as entries:
-            return sorted(e.name for e in entries if is_image_name(e.name) and e.is_file())
+        entries = confined_entries(self.path, self.boundary)
+        return sorted(e.name for e in entries if is_image_name(e.name) and e.is_file())
 
     def image_path(self, image: str, must_exist: bool = True) -> Path:
         """The path of image ``image`` (a plain file name), checked."""
@@ -84,6 +91,8 @@ class Dataset:
         if not is_image_name(image):
             raise LorapilotError(f"{image!r} is not an image name ({', '.join(IMAGE_EXTENSIONS)})")
         path = self.path / image
+        if escapes(path, self.boundary):
+            raise PathEscapeError(f"image {image!r} of dataset {self.name!r} links outside the workspace")
         if must_exist and not path.is_file():
             raise NotFoundError(f"dataset {self.name!r} has no image {image!r}")
         return path
@@ -127,7 +136,7 @@ def open_dataset(ws: Workspace, name: str) -> Dataset:
     path = resolve_inside(ws.datasets, name)
     if not path.is_dir():
         raise NotFoundError(f"no dataset {name!r} in {ws.datasets}")
-    return Dataset(name=name, path=path)
+    return Dataset(name=name, path=path, root=ws.root)
 
 
 def create_dataset(ws: Workspace, name: str) -> Dataset:
@@ -139,7 +148,7 @@ def create_dataset(ws: Workspace, name: str) -> Dataset:
         path.mkdir()
     except FileExistsError:
         raise ConflictError(f"dataset {name!r} already exists") from None
-    return Dataset(name=name, path=path)
+    return Dataset(name=name, path=path, root=ws.root)
 
 
 def list_datasets(ws: Workspace) -> list[Dataset]:
@@ -147,7 +156,7 @@ def list_datasets(ws: Workspace) -> list[Dataset]:
     if not ws.datasets.is_dir():
         return []
     return [
-        Dataset(name=entry.name, path=Path(entry.path))
+        Dataset(name=entry.name, path=Path(entry.path), root=ws.root)
         for entry in sorted(os.scandir(ws.datasets), key=lambda e: e.name.lower())
         if entry.is_dir(follow_symlinks=False) and not entry.name.startswith(".")
     ]
@@ -161,7 +170,7 @@ def rename_dataset(ws: Workspace, name: str, new_name: str) -> Dataset:
     if os.path.lexists(target):
         raise ConflictError(f"dataset {new_name!r} already exists")
     os.rename(ds.path, target)
-    renamed = Dataset(name=new_name, path=target)
+    renamed = Dataset(name=new_name, path=target, root=ws.root)
     _retarget_handoff(renamed)
     return renamed
 

@@ -149,6 +149,32 @@ def apply_op(
         return history.record(op.describe(), "bulk", _op_json(op), changes)
 
 
+def _change_set(preview: Preview) -> dict[str, tuple[str, str]]:
+    return {d.image: (d.before, d.after) for d in preview.diffs}
+
+
+def apply_previewed(
+    ds: Dataset, op: BulkOp, shown: Preview, query: str | None = None, images: list[str] | None = None
+) -> tuple[Entry | None, Preview | None]:
+    """Apply exactly what ``shown`` (a preview) showed: ``(entry, None)``; or ``(None, fresh)``
+    when captions changed since and the change set is no longer the same.
+
+    Another writer (a captioner, the web UI) may touch captions between the preview and
+    the apply. Then the preview is taken again under the dataset lock, so no writer that
+    takes it can slip in, and applied at once when every file would change from the same
+    text to the same text as shown (a rewrite of identical text, an edit and its undo).
+    """
+    try:
+        return apply_op(ds, op, expected={d.image: d.version for d in shown.diffs}), None
+    except ConflictError:
+        pass
+    with ds.lock():  # re-entrant: apply_op below takes it again
+        fresh = preview_op(ds, op, query, images)
+        if _change_set(fresh) != _change_set(shown):
+            return None, fresh
+        return apply_op(ds, op, expected={d.image: d.version for d in fresh.diffs}), None
+
+
 def _op_json(op: BulkOp) -> dict:
     """The operation's non-default fields, for the history list."""
     default = BulkOp(kind=op.kind)
@@ -160,14 +186,14 @@ def edit_caption(ds: Dataset, image: str, text: str, base_version: str) -> Capti
     """Write one caption if it is still at ``base_version``; else StaleCaptionError with the current text."""
     ds.image_path(image)
     with History(ds) as history, ds.lock():
-        current = read_caption(ds.caption_path(image))
+        current = read_caption(ds.caption_path(image), ds.boundary)
         if current.version != base_version:
             raise StaleCaptionError(image, current)
         new = encode_caption(text)
         if new == (current.raw if current.exists else b""):
             return current
         history.record(f"edit caption of {image}", "edit", None, [Change(image, current.raw, new)])
-        return read_caption(ds.caption_path(image))
+        return read_caption(ds.caption_path(image), ds.boundary)
 
 
 def undo(ds: Dataset) -> Entry:

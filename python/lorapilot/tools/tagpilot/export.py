@@ -40,6 +40,7 @@ import yaml
 from lorapilot.kit.errors import LorapilotError
 from lorapilot.kit.fsutil import atomic_write_text
 from lorapilot.kit.progress import Progress, check_cancel, last_cancel_point, no_progress
+from lorapilot.kit.safepath import PathEscapeError, escapes
 from lorapilot.tools.tagpilot.dataset import Dataset, caption_name
 from lorapilot.tools.tagpilot.index import scan
 from lorapilot.stack.workspace.layout import Workspace
@@ -96,7 +97,15 @@ def _validate(options: ExportOptions) -> None:
         raise LorapilotError(f"concept {concept!r} must be a plain folder name")
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
+def _link_or_copy(source: Path, target: Path, roots) -> None:
+    """Hard-link (else copy) the file ``source`` names; a link out of ``roots`` is refused.
+
+    The link's target is linked, not the link: a hard link to a symlink would
+    hand the trainer whatever the symlink points at later.
+    """
+    if escapes(source, roots):
+        raise PathEscapeError(f"{source.name!r} links outside the workspace; not exported")
+    source = Path(os.path.realpath(source))
     try:
         os.link(source, target)
     except OSError:  # another file system (EXDEV), or links not allowed: a full copy
@@ -142,10 +151,10 @@ def _kohya(ds: Dataset, images: list[str], root: Path, staging: Path, options: E
     image_dir.mkdir(parents=True)
     for image in images:
         step(f"kohya: {image}")
-        _link_or_copy(ds.path / image, image_dir / image)
+        _link_or_copy(ds.path / image, image_dir / image, ds.boundary)
         caption = ds.caption_path(image)
-        if caption.exists():
-            _link_or_copy(caption, image_dir / caption_name(image))
+        if caption.exists() and not escapes(caption, ds.boundary):
+            _link_or_copy(caption, image_dir / caption_name(image), ds.boundary)
     final_dir = root / "kohya" / "img" / folder_name
     general = {"caption_extension": ".txt", "shuffle_caption": False, "keep_tokens": 1 if options.trigger_word else 0}
     config = {

@@ -263,7 +263,7 @@ class History:
         source_side = "after" if to == "before" else "before"
         pending, conflicts = [], []
         for change in changes:
-            current = read_raw(self.ds.path / caption_name(change.image))
+            current = read_raw(self.ds.path / caption_name(change.image), self.ds.boundary)
             wanted, expected = getattr(change, to), getattr(change, source_side)
             if current == wanted:
                 continue
@@ -288,7 +288,7 @@ class History:
                 continue
             with self.ds.lock():
                 for change in self.changes(row["id"]):
-                    current = read_raw(self.ds.path / caption_name(change.image))
+                    current = read_raw(self.ds.path / caption_name(change.image), self.ds.boundary)
                     # Rewrite files still at 'before' or torn (empty); leave anything a person wrote since.
                     if current != change.after and (current == change.before or current == b""):
                         write_caption_bytes(self.ds, change.image, change.after)

@@ -89,7 +89,8 @@ def _collect(source: Path, report: ImportReport) -> list[tuple[Path, Path | None
     pairs = []
     for dirpath, dirnames, filenames in os.walk(source):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != "__MACOSX")
-        present = set(filenames)
+        # Links are skipped (reported below), captions too: a linked sidecar is never paired.
+        present = {n for n in filenames if not os.path.islink(os.path.join(dirpath, n))}
         for name in sorted(filenames):
             path = Path(dirpath) / name
             if name.startswith("."):

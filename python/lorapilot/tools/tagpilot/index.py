@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lorapilot.kit import db
+from lorapilot.kit.safepath import confined_entries
 from lorapilot.tools.tagpilot.captions import MISSING, Caption, decode_caption, read_raw
 from lorapilot.tools.tagpilot.dataset import CAPTION_EXTENSION, Dataset, caption_name, excluded_images, is_image_name
 from lorapilot.tools.tagpilot.imageio import decode_error
@@ -83,12 +84,12 @@ def open_cache(ds: Dataset):
     return conn
 
 
-def _cached_caption(path: str, stat: os.stat_result) -> Caption:
+def _cached_caption(path: str, stat: os.stat_result, roots) -> Caption:
     key = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
     hit = _caption_cache.get(path)
     if hit is not None and hit[0] == key:
         return hit[1]
-    caption = decode_caption(read_raw(Path(path)))
+    caption = decode_caption(read_raw(Path(path), roots))
     _caption_cache[path] = (key, caption)
     return caption
 
@@ -111,15 +112,14 @@ def _listing(ds: Dataset, stat_images: bool) -> tuple[dict[str, os.stat_result |
     """One directory listing: image name → stat (None unless asked), caption name → (path, stat)."""
     images: dict[str, os.stat_result | None] = {}
     captions: dict[str, tuple[str, os.stat_result]] = {}
-    with os.scandir(ds.path) as entries:
-        for entry in entries:
-            name = entry.name
-            if name.startswith("."):
-                continue
-            if name.endswith(CAPTION_EXTENSION):
-                captions[name] = (entry.path, entry.stat())
-            elif is_image_name(name) and entry.is_file():
-                images[name] = entry.stat() if stat_images else None
+    for entry in confined_entries(ds.path, ds.boundary):  # links out of the workspace are not listed
+        name = entry.name
+        if name.startswith("."):
+            continue
+        if name.endswith(CAPTION_EXTENSION):
+            captions[name] = (entry.path, entry.stat())
+        elif is_image_name(name) and entry.is_file():
+            images[name] = entry.stat() if stat_images else None
     return images, captions
 
 
@@ -135,7 +135,7 @@ def scan(ds: Dataset, with_sizes: bool = True) -> list[ImageRecord]:
         record = ImageRecord(name=name, size=stat and stat.st_size, mtime_ns=stat and stat.st_mtime_ns)
         found = captions.get(caption_name(name))
         if found is not None:
-            record.caption = _cached_caption(*found)
+            record.caption = _cached_caption(*found, ds.boundary)
         records.append(record)
     if with_sizes:
         _fill_sizes(ds, records)
@@ -172,7 +172,7 @@ def dataset_tag_frequency(ds: Dataset) -> list[tuple[str, int]]:
             key = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
             if tally.keys.get(name) == key:
                 continue
-            tags = frozenset(_cached_caption(path, stat).tags)
+            tags = frozenset(_cached_caption(path, stat, ds.boundary).tags)
             old = tally.tags.get(name)
             if old is not None:
                 tally.counts.subtract(old)
@@ -214,7 +214,7 @@ def get_record(ds: Dataset, image: str) -> ImageRecord:
     record = ImageRecord(name=image, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
     caption_path = ds.caption_path(image)
     try:
-        record.caption = _cached_caption(str(caption_path), caption_path.stat())
+        record.caption = _cached_caption(str(caption_path), caption_path.stat(), ds.boundary)
     except FileNotFoundError:
         pass
     _fill_sizes(ds, [record])

@@ -91,7 +91,7 @@ class VLMCaptioner:
         self.client.close()
 
     def prompt_for(self, path: Path) -> str:
-        existing = read_caption(path.with_suffix(".txt")).text
+        existing = read_caption(path.with_suffix(".txt"), path.parent).text
         return self.options.prompt.format(name=path.stem, caption=existing, trigger=self.options.trigger_word or "")
 
     def request_body(self, path: Path) -> dict:

@@ -71,6 +71,15 @@ def base_models(family: str | None = None, ctx: Context = Depends(get_ctx)) -> l
     return [m.to_dict() for m in list_base_models(ctx, family)]
 
 
+@router.get("/defaults")
+def defaults(ctx: Context = Depends(get_ctx)) -> dict:
+    """Where the new-training flow starts: the family of the base models present, an installed trainer,
+    the detected GPU's tier (the CPU preset without one), and why each was chosen."""
+    from lorapilot.tools.trainpilot.defaults import flow_defaults
+
+    return flow_defaults(ctx).to_dict()
+
+
 @router.get("/trainers")
 def trainers(family: str, base: str | None = None, ctx: Context = Depends(get_ctx)) -> list[dict]:
     """Which trainer takes ``family`` (from the base model ``base``) on which VRAM tier, and why not."""

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import click
 
-from lorapilot.stack.clickopts import format_duration, workspace_option
+from lorapilot.stack.clickopts import FullHelpGroup, format_duration, workspace_option
 
 
-@click.group("train")
+@click.group("train", cls=FullHelpGroup)
 def train_group() -> None:
     """TrainPilot: train LoRAs with Kohya, AI Toolkit, Diffusion Pipe or the native trainer, one queue."""
 
@@ -89,7 +89,8 @@ def profile_new_cmd(ctx, name, dataset, base, preset, trainer, trigger, clip_l, 
     from lorapilot.tools.trainpilot.datasets import inspect_dataset
     from lorapilot.tools.trainpilot.presets import build_profile, parse_preset_id
     from lorapilot.tools.trainpilot.profiles import ModelRef, ProfileStore
-    from lorapilot.tools.trainpilot.validate import validate_profile
+    from lorapilot.kit.errors import ConflictError, LorapilotError
+    from lorapilot.tools.trainpilot.validate import errors_of, validate_profile
 
     family, quality, vram = parse_preset_id(preset)
     info = inspect_dataset(ctx.workspace, dataset)
@@ -97,9 +98,19 @@ def profile_new_cmd(ctx, name, dataset, base, preset, trainer, trigger, clip_l, 
                             model=ModelRef(base=base, clip_l=clip_l, t5xxl=t5xxl, ae=ae, vae=vae, diffusers=diffusers, llm=llm,
                                            **known_prediction(ctx, base)),
                             dataset_name=dataset, dataset=info, trigger_word=trigger)
-    path = ProfileStore(ctx.workspace).save(profile, overwrite=force)
+    store = ProfileStore(ctx.workspace)
+    if store.path(name).exists() and not force:
+        raise ConflictError(f"profile {name!r} exists ({store.path(name)}); add --force to replace it")
+    issues = validate_profile(ctx, profile)
+    # A profile naming a missing base model or dataset is a typo to fix now, not a file to keep;
+    # a trainer that is not installed yet is not (install it, then submit).
+    blocking = [i for i in errors_of(issues) if i.field != "trainer"]
+    if blocking:
+        _print_issues(blocking)
+        raise LorapilotError(f"profile {name!r} not saved: fix the {len(blocking)} error(s) above and rerun")
+    path = store.save(profile, overwrite=force)
     click.echo(f"saved {path} ({profile.training.steps} steps for {info.num_images} images)")
-    _print_issues(validate_profile(ctx, profile))
+    _print_issues(issues)
 
 
 @profile_group.command("list")
@@ -158,23 +169,54 @@ def _warn_without_worker(ctx) -> None:
 
 
 def _follow(ctx, job_id: int) -> str:
-    """Show a progress bar until the job ends; returns its final state."""
+    """Show a progress bar until the job ends; returns its final state.
+
+    With no queue worker running, this process drives the queue itself (the job still runs in its
+    own session, so Ctrl-C here stops following, not training); otherwise it would wait forever.
+    """
     from lorapilot.kit.progress import cli_progress
     from lorapilot.tools.trainpilot import actions
+    from lorapilot.tools.trainpilot.worker import QueueWorker, worker_running
 
     store = actions.open_store(ctx)
+    driver = None
+    if not worker_running(ctx):
+        driver = QueueWorker(ctx, store)
+        if driver.acquire():
+            click.echo("no queue worker is running: this command drives the queue until the job ends "
+                       "(`lorapilot up` or `lorapilot trainpilot worker` drive it in the background)", err=True)
+        else:
+            driver = None  # a worker started meanwhile
     try:
         job = store.get(job_id)
         with cli_progress(f"job {job_id} {job.name}", total=job.profile["training"]["steps"]) as report:
             while True:
+                if driver is not None:
+                    driver.tick()
                 job = store.get(job_id)
                 loss = f"loss {job.loss:.4f}" if job.loss is not None else job.state
                 report(job.step or 0, job.total, loss)
                 if job.state in ("done", "failed", "cancelled"):
                     return job.state
-                time.sleep(1)
+                time.sleep(min(1.0, ctx.settings.trainpilot.poll_interval_s))
     finally:
+        if driver is not None:
+            driver.release()
         store.close()
+
+
+def _explain_failure(ctx, job_id: int) -> None:
+    """Why a job failed and the end of its log: what the user needs before opening any file."""
+    from lorapilot.tools.trainpilot import actions
+
+    d = actions.job_detail(ctx, job_id, log_lines=15)
+    if d.get("error"):
+        click.echo(f"  reason: {d['error']}", err=True)
+    lines = d.get("log") or (d.get("log_tail") or "").splitlines()
+    if lines:
+        click.echo("  last log lines:", err=True)
+        click.echo("\n".join("    " + line for line in lines[-15:]), err=True)
+    click.echo(f"  more: lorapilot trainpilot status {job_id}; lorapilot trainpilot logs {job_id}", err=True)
 
 
 @train_group.command("submit")
@@ -197,12 +239,14 @@ def submit_cmd(ctx, profile, file_, wait) -> None:
         job, warnings = actions.submit_saved(ctx, profile)
     _print_issues(warnings)
     click.echo(f"queued job {job.id} ({job.name}, {job.trainer}); outputs in {job.run_dir}")
-    _warn_without_worker(ctx)
-    if wait:
-        state = _follow(ctx, job.id)
-        click.echo(f"job {job.id}: {state}")
-        if state != "done":
-            sys.exit(1)
+    if not wait:
+        _warn_without_worker(ctx)
+        return
+    state = _follow(ctx, job.id)
+    click.echo(f"job {job.id}: {state}")
+    if state != "done":
+        _explain_failure(ctx, job.id)
+        sys.exit(1)
 
 
 @train_group.command("queue")

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from lorapilot.kit.errors import NotFoundError
-from lorapilot.kit.safepath import PathEscapeError, check_name, resolve_inside
+from lorapilot.kit.safepath import PathEscapeError, check_name, confined_entries, escapes, open_confined, resolve_inside
 from lorapilot.stack.workspace.layout import Workspace
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
@@ -74,17 +74,33 @@ def _image_dir(ws: Workspace, dataset_dir: Path, handoff: dict | None) -> Path:
     return dataset_dir
 
 
-def image_dir_of(ws: Workspace, name: str) -> Path:
-    """Where a dataset's images are (TagPilot's handoff may name a subfolder), without reading them."""
+def _roots(ws: Workspace) -> tuple[Path, Path]:
+    """Where dataset files may resolve: the workspace, and ``datasets/`` when it links to another volume."""
+    return ws.root, ws.datasets
+
+
+def _dataset_dir(ws: Workspace, name: str) -> Path:
+    """``datasets/<name>``, refused when it links outside the workspace (as TagPilot refuses it)."""
     check_name(name, "dataset name")
     path = ws.datasets / name
+    if escapes(path, _roots(ws)):
+        raise PathEscapeError(f"dataset {name!r} links outside the workspace")
+    return path
+
+
+def image_dir_of(ws: Workspace, name: str) -> Path:
+    """Where a dataset's images are (TagPilot's handoff may name a subfolder), without reading them."""
+    path = _dataset_dir(ws, name)
     return _image_dir(ws, path, read_handoff(path)[0])
 
 
-def list_images(image_dir: Path) -> list[Path]:
-    """Images directly in ``image_dir`` (what every trainer reads), sorted by name."""
+def list_images(image_dir: Path, roots=None) -> list[Path]:
+    """Images directly in ``image_dir`` (what every trainer reads), sorted by name.
+
+    Links that resolve outside ``roots`` (default: ``image_dir``) are not images of the dataset.
+    """
     try:
-        entries = list(os.scandir(image_dir))
+        entries = confined_entries(image_dir, roots if roots is not None else image_dir)
     except FileNotFoundError:
         return []
     return sorted(Path(e.path) for e in entries if e.is_file() and e.name.lower().endswith(IMAGE_EXTENSIONS))
@@ -92,8 +108,7 @@ def list_images(image_dir: Path) -> list[Path]:
 
 def inspect_dataset(ws: Workspace, name: str, caption_extension: str | None = None) -> DatasetInfo:
     """Count images and captions of ``datasets/<name>``; NotFoundError when the folder is missing."""
-    check_name(name, "dataset name")
-    path = ws.datasets / name
+    path = _dataset_dir(ws, name)
     if not path.is_dir():
         raise NotFoundError(f"no dataset {name!r}: {path} is not a folder")
     handoff, handoff_error = read_handoff(path)
@@ -101,13 +116,14 @@ def inspect_dataset(ws: Workspace, name: str, caption_extension: str | None = No
     if not ext.startswith("."):
         ext = "." + ext
     image_dir = _image_dir(ws, path, handoff)
-    images = list_images(image_dir)
+    images = list_images(image_dir, _roots(ws))
     captioned, missing, samples = 0, [], []
     for image in images:
         caption = image.with_suffix(ext)
         try:
-            text = caption.read_text(encoding="utf-8", errors="replace").strip()
-        except (FileNotFoundError, IsADirectoryError):
+            with open_confined(caption, _roots(ws)) as fh:
+                text = fh.read().decode("utf-8", errors="replace").strip()
+        except (FileNotFoundError, IsADirectoryError, PathEscapeError):
             text = ""
         if text:
             captioned += 1
@@ -135,6 +151,6 @@ def list_datasets(ws: Workspace) -> list[DatasetInfo]:
         return []
     out = []
     for entry in sorted(ws.datasets.iterdir()):
-        if entry.is_dir() and not entry.name.startswith("."):
+        if entry.is_dir() and not entry.name.startswith(".") and not escapes(entry, _roots(ws)):
             out.append(inspect_dataset(ws, entry.name))
     return out

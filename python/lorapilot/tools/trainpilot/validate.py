@@ -117,11 +117,24 @@ def validate_profile(ctx: Context, profile: Profile, check_install: bool = True)
     spec = build_spec(ctx, profile, ctx.workspace.outputs / "trainpilot" / ".validate")
     issues += adapter.check(spec)
     if check_install:
-        missing = missing_install(adapter, spec.location)
-        if missing:
-            hint = f"lorapilot install {adapter.component}" if adapter.name != "native" else "pip install 'lorapilot[train]'"
-            issues.append(Issue("trainer", f"{adapter.title} is not installed ({missing} is missing): {hint}"))
+        issues += install_issues(adapter, spec.location)
     return issues
+
+
+def install_issues(adapter: TrainerAdapter, location) -> list[Issue]:
+    """The trainer's installation: present, and (native) with the packages it imports."""
+    command = f"lorapilot install {'native-trainer' if adapter.name == 'native' else adapter.component}"
+    missing = missing_install(adapter, location)
+    if missing:
+        return [Issue("trainer", f"{adapter.title} is not installed ({missing} is missing): {command}")]
+    if adapter.name == "native":
+        from lorapilot.stack.install.native_trainer import missing_modules
+
+        modules = missing_modules(location.python)
+        if modules:
+            return [Issue("trainer", f"{adapter.title} cannot run: its environment ({location.python}) lacks "
+                                     f"{', '.join(modules)}; `{command}` installs them")]
+    return []
 
 
 def errors_of(issues: list[Issue]) -> list[Issue]:

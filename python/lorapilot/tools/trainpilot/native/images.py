@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lorapilot.kit.errors import ConfigError
+from lorapilot.kit.safepath import confined_entries, escapes
 
 from .buckets import Placement, make_buckets, place_image
 from .config import DatasetSettings
@@ -48,7 +49,9 @@ def scan_images(settings: DatasetSettings) -> list[TrainImage]:
     folder = settings.image_dir
     if not folder.is_dir():
         raise ConfigError(None, f"dataset.image_dir: {folder} is not a folder")
-    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    # Links that lead out of the folder are not training images (TrainPilot exports real files).
+    paths = sorted(Path(e.path) for e in confined_entries(folder, folder)
+                   if Path(e.name).suffix.lower() in IMAGE_SUFFIXES and e.is_file())
     if not paths:
         raise ConfigError(None, f"dataset.image_dir: {folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
     buckets = bucket_sizes(settings)
@@ -56,7 +59,7 @@ def scan_images(settings: DatasetSettings) -> list[TrainImage]:
     uncaptioned = 0
     for path in paths:
         caption_path = path.with_suffix(settings.caption_extension)
-        if caption_path.is_file():
+        if caption_path.is_file() and not escapes(caption_path, folder):
             caption = caption_path.read_text(encoding="utf-8").strip()
         else:
             caption, uncaptioned = "", uncaptioned + 1

@@ -14,6 +14,8 @@ export interface Service {
   uptime_s: number | null;
   memory_bytes: number | null;
   exit_code: number | null;
+  restart_reason?: string | null;
+  restarted_at?: number | null;
   port: number;
   url_path: string;
   url?: string | null;

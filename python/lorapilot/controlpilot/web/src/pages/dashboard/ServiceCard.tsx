@@ -1,5 +1,7 @@
+import { useState } from "react";
 import { post } from "../../api/client";
-import type { Service } from "../../api/types";
+import { useEvent, useLatestEvent } from "../../api/events";
+import type { Service, Task } from "../../api/types";
 import { formatBytes, formatDuration } from "../../components/format";
 import { useAction } from "../../hooks/useApi";
 import { Link } from "../../router";
@@ -37,6 +39,17 @@ export function ServiceCard({
   const { busy, error, clearError, run } = useAction();
   const act = (verb: "start" | "stop" | "restart") =>
     run(async () => onChanged(await post<Service>(`/api/services/${encodeURIComponent(s.name)}/${verb}`)));
+  const installKind = `install:${s.name}`;
+  const latestTasks = useLatestEvent<{ tasks: Task[] }>("tasks");
+  const [install, setInstall] = useState<Task | undefined>(() => latestTasks?.tasks.find((t) => t.kind === installKind));
+  // The install's progress arrives as `tasks` events; its end re-plans the services, so a
+  // `services` event then turns this card installed.
+  useEvent<{ tasks: Task[] }>("tasks", (d) => setInstall(d.tasks.find((t) => t.kind === installKind)));
+  const installing = install?.state === "running" || install?.state === "queued";
+  const startInstall = () =>
+    run(async () => {
+      await post<{ task_id: string }>(`/api/services/${encodeURIComponent(s.name)}/install`);
+    });
   const light = readyLight(s);
   const active = s.state === "running" || s.state === "starting";
   const isSelf = s.name === "controlpilot";
@@ -67,12 +80,29 @@ export function ServiceCard({
           <dd data-testid="restarts">{s.restarts}</dd>
         </div>
       </dl>
-      {!s.installed && s.install_hint && (
+      {!s.installed && installing && install && (
+        <div className="install-progress" data-testid="install-progress">
+          {install.total ? <progress max={install.total} value={install.current} /> : <progress />}
+          <p className="hint">{install.message || "installing…"}</p>
+        </div>
+      )}
+      {!s.installed && install?.state === "failed" && (
+        <p className="card-error" role="alert">
+          Install failed: {install.error}
+        </p>
+      )}
+      {!s.installed && !installing && s.install_hint && (
         <p className="hint">
-          Install with <code>{s.install_hint}</code>
+          Not installed. Install it here, or in a terminal: <code>{s.install_hint}</code>
         </p>
       )}
       {s.exit_code !== null && s.exit_code !== 0 && <p className="hint">exit code {s.exit_code}</p>}
+      {s.restart_reason && (
+        <p className="hint" data-testid="restart-reason"
+           title={s.restarted_at ? new Date(s.restarted_at * 1000).toLocaleString() : undefined}>
+          last restart: {s.restart_reason}
+        </p>
+      )}
       {error && (
         <p className="card-error" role="alert" onClick={clearError}>
           {error}
@@ -99,6 +129,11 @@ export function ServiceCard({
               Restart
             </button>
           </>
+        )}
+        {!s.installed && s.install_hint && (
+          <button type="button" disabled={busy || installing} onClick={startInstall}>
+            {installing ? "Installing…" : "Install"}
+          </button>
         )}
         <Link to={`/services/${encodeURIComponent(s.name)}`} className="button ghost">
           Logs

@@ -4,7 +4,7 @@ import { ErrorBanner } from "../../components/ErrorBanner";
 import { formatBytes } from "../../components/format";
 import { useAction, useApi } from "../../hooks/useApi";
 import { navigate, useLocation } from "../../router";
-import { FAMILIES, type BaseModel, type DatasetInfo, type Issue, type Job, type Preset, type Profile, type TrainerChoice } from "./api";
+import { FAMILIES, type BaseModel, type DatasetInfo, type FlowDefaults, type Issue, type Job, type Preset, type Profile, type TrainerChoice } from "./api";
 import { ProfileEditor } from "./ProfileEditor";
 
 const STEPS = ["Dataset", "Base model", "Preset", "Review"] as const;
@@ -66,6 +66,19 @@ export function NewTraining() {
   // pointer, or the click that moved the focus there is lost.
   const validation = useAction();
 
+  // Start from what is here (the base models' family, an installed trainer, the GPU's tier or the CPU
+  // preset), once, and never over a choice the user already made (the answer may come late).
+  const defaults = useApi<FlowDefaults>(editing ? null : "/api/train/defaults");
+  const [defaultsApplied, setDefaultsApplied] = useState(false);
+  useEffect(() => {
+    const d = defaults.data;
+    if (!d || defaultsApplied) return;
+    setFamily(d.family);
+    setTrainer(d.trainer);
+    setQuality(d.quality);
+    setVram(d.vram_gb);
+    setDefaultsApplied(true);
+  }, [defaults.data, defaultsApplied]);
   const datasets = useApi<DatasetInfo[]>("/api/train/datasets");
   const models = useApi<BaseModel[]>(stage >= 1 ? withQuery("/api/train/models", { family }) : null);
   const presets = useApi<Preset[]>("/api/train/presets");
@@ -152,14 +165,14 @@ export function NewTraining() {
           <p className="muted">Dataset <strong>{dataset}</strong>{chosen && ` (${chosen.num_images} images)`}</p>
           <label>
             Family
-            <select value={family} onChange={(e) => { setFamily(e.target.value); setBase(""); setParts({}); }}>
+            <select value={family} onChange={(e) => { setDefaultsApplied(true); setFamily(e.target.value); setBase(""); setParts({}); }}>
               {Object.entries(FAMILIES).map(([id, title]) => <option key={id} value={id}>{title}</option>)}
             </select>
           </label>
           <div className="choices">
             {models.data?.length === 0 && <p className="muted">No {FAMILIES[family]} model in models/checkpoints, diffusion_models or diffusers.</p>}
             {models.data?.map((m) => (
-              <button key={m.path} type="button" className={`choice${m.path === base ? " selected" : ""}`} onClick={() => setBase(m.path)}>
+              <button key={m.path} type="button" className={`choice${m.path === base ? " selected" : ""}`} onClick={() => { setDefaultsApplied(true); setBase(m.path); }}>
                 <strong>{m.path}</strong>
                 <span className="muted">{m.family ? FAMILIES[m.family] : "unknown family"} · {m.kind} · {formatBytes(m.size)}</span>
               </button>
@@ -174,24 +187,32 @@ export function NewTraining() {
         <section aria-label="Choose a preset" className="form-grid">
           <label>
             Trainer
-            <select value={trainer} onChange={(e) => setTrainer(e.target.value)}>
+            <select value={trainer} onChange={(e) => { setDefaultsApplied(true); setTrainer(e.target.value); }}>
               {choices.data?.map((c) => (
                 <option key={c.name} value={c.name} disabled={!usable(c)}>{c.title}{usable(c) ? "" : " (not for this model)"}</option>
               ))}
             </select>
           </label>
           <UnusableTrainers choices={choices.data} />
+          {defaults.data && (
+            <div className="muted defaults-why" data-testid="defaults-why">
+              {defaults.data.cpu ? "No GPU found: starting from the CPU preset." : "Starting from this machine:"}
+              <ul>
+                {defaults.data.reasons.map((r) => <li key={r}>{r}</li>)}
+              </ul>
+            </div>
+          )}
           <fieldset>
             <legend>Quality</legend>
             {QUALITIES.map((q) => (
               <label key={q} className="inline">
-                <input type="radio" name="quality" value={q} checked={quality === q} onChange={() => setQuality(q)} /> {q}
+                <input type="radio" name="quality" value={q} checked={quality === q} onChange={() => { setDefaultsApplied(true); setQuality(q); }} /> {q}
               </label>
             ))}
           </fieldset>
           <label>
             GPU memory
-            <select value={vram} onChange={(e) => setVram(Number(e.target.value))}>
+            <select value={vram} onChange={(e) => { setDefaultsApplied(true); setVram(Number(e.target.value)); }}>
               {TIERS.map((t) => (
                 <option key={t} value={t} disabled={!!choice?.tiers[String(t)]}>
                   {t === 48 ? "48+ GB" : `${t} GB`}{choice?.tiers[String(t)] ? " (too small)" : ""}

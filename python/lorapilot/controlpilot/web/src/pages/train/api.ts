@@ -69,6 +69,17 @@ export interface TrainerChoice {
   tiers: Record<string, string>; // VRAM tier → why it does not fit ("" when it does)
 }
 
+/** Where the new-training flow starts (GET /api/train/defaults), with why. */
+export interface FlowDefaults {
+  family: string;
+  trainer: string;
+  quality: "quick" | "regular" | "high";
+  vram_gb: number;
+  cpu: boolean;
+  gpu_memory_gib: number | null;
+  reasons: string[];
+}
+
 export interface DatasetInfo {
   name: string;
   num_images: number;
