@@ -5296,6 +5296,10 @@ export interface components {
         };
         /** SystemSnapshot */
         SystemSnapshot: {
+            /** Driver Version */
+            driver_version?: string | null;
+            /** Driver Warning */
+            driver_warning?: string | null;
             /** Gpu Reason */
             gpu_reason?: string | null;
             /** Gpus */
