@@ -122,6 +122,10 @@ class TrainPilotSettings(_Strict):
     webhook_events: list[Literal["done", "failed", "cancelled"]] = Field(default_factory=lambda: ["done", "failed"])  # which endings notify
     stop_command: list[str] = Field(default_factory=list)  # argv run once the queue has run empty
     stop_delay_s: float = Field(default=60, ge=0)  # how long the queue stays empty before stop_command runs
+    # A job's GPU is held by an inference app even after asking it to free its models: "wait" until it
+    # is free, "stop-apps" (stop the apps holding it, restart them after the job) or "refuse" the job.
+    busy_gpu: Literal["wait", "stop-apps", "refuse"] = "wait"
+    free_timeout_s: float = Field(default=20, ge=0, le=600)  # how long freed memory may take to show in NVML
 
 
 class MediaSettings(_Strict):

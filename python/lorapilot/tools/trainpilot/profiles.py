@@ -98,6 +98,8 @@ class TrainingSettings(_Strict):
     fp8_base: bool = False
     blocks_to_swap: int = Field(default=0, ge=0, le=60)
     num_gpus: int = Field(default=1, ge=1, le=64)
+    # What to do while inference apps hold the GPU's memory; None: ``[trainpilot] busy_gpu``.
+    busy_gpu: Literal["wait", "stop-apps", "refuse"] | None = None
 
 
 class SaveSettings(_Strict):

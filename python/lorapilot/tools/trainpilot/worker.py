@@ -21,6 +21,7 @@ from lorapilot.stack.context import Context
 from lorapilot.kit.errors import LorapilotError
 from lorapilot.stack.workspace.secrets import read_secrets
 
+from .gpushare import GpuArbiter
 from .notify import notify_async, run_stop_command, webhook_url
 from .queue import Job, JobStore
 from .runner import JobRunner
@@ -68,8 +69,9 @@ def gpu_slots(ctx: Context) -> list[str]:
 class QueueWorker:
     """Drives one workspace's queue: call :meth:`tick` repeatedly, or :meth:`start` a thread."""
 
-    def __init__(self, ctx: Context, store: JobStore | None = None):
+    def __init__(self, ctx: Context, store: JobStore | None = None, arbiter: GpuArbiter | None = None):
         self.ctx = ctx
+        self.arbiter = arbiter or GpuArbiter(ctx)
         self.settings = ctx.settings.trainpilot
         self.store = store or JobStore(ctx.workspace)
         self.runner = JobRunner(ctx, self.store, on_finish=self._on_finish)
@@ -121,6 +123,7 @@ class QueueWorker:
             except LorapilotError as exc:
                 log.warning("job %s: %s", job.id, exc)
         self.schedule()
+        self.arbiter.restore({j.id for j in self.store.running()} | {j.id for j in self.store.queued()})
         self._maybe_stop_machine()
 
     def schedule(self) -> list[Job]:
@@ -136,6 +139,12 @@ class QueueWorker:
                 break  # strict order: the next job waits for its GPUs
             try:
                 ensure_valid(self.ctx, job.profile_model())
+                decision = self.arbiter.prepare(job.id, job.profile_model(), free[:need])
+                if decision.action == "wait":
+                    return started  # strict order: the job waits for memory the inference apps hold
+                if decision.action == "refuse":
+                    self._fail(job, decision.message)
+                    continue
                 started.append(self.runner.launch(job, free[:need]))
             except ProfileInvalid as exc:
                 self._fail(job, f"not started: {exc}")
@@ -144,6 +153,7 @@ class QueueWorker:
                 self._fail(job, f"could not start: {exc}")
                 continue
             free = free[need:]
+        self.arbiter.clear_wait()  # nobody waits for GPU memory now
         return started
 
     def _fail(self, job: Job, message: str) -> None:
