@@ -113,3 +113,26 @@ def gpu_memory(index: int, nvml=None) -> GpuMemory | None:
             nvml.nvmlShutdown()
         except Exception:  # noqa: BLE001
             pass
+
+
+def gpu_utilization(nvml=None) -> float | None:
+    """The highest utilisation (%) of any NVIDIA GPU now; None without driver or GPU."""
+    if nvml is None:
+        try:
+            import pynvml as nvml
+        except ImportError:
+            return None
+    try:
+        nvml.nvmlInit()
+    except Exception:  # noqa: BLE001
+        return None
+    try:
+        rates = [nvml.nvmlDeviceGetUtilizationRates(nvml.nvmlDeviceGetHandleByIndex(i)).gpu for i in range(nvml.nvmlDeviceGetCount())]
+        return float(max(rates)) if rates else None
+    except Exception:  # noqa: BLE001
+        return None
+    finally:
+        try:
+            nvml.nvmlShutdown()
+        except Exception:  # noqa: BLE001
+            pass

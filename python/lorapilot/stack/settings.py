@@ -120,8 +120,12 @@ class TrainPilotSettings(_Strict):
     webhook_url: str = ""  # or TRAINPILOT_WEBHOOK_URL in secrets.env
     webhook_format: Literal["json", "discord", "ntfy"] = "json"  # the body the webhook gets
     webhook_events: list[Literal["done", "failed", "cancelled"]] = Field(default_factory=lambda: ["done", "failed"])  # which endings notify
-    stop_command: list[str] = Field(default_factory=list)  # argv run once the queue has run empty
+    # argv that stops this machine ($VARS expanded, no shell): run by `lorapilot shutdown` schedules, and
+    # (as before) stop_delay_s after the queue has run empty following a job. See docs/beyond-one-gpu.md.
+    stop_command: list[str] = Field(default_factory=list)
     stop_delay_s: float = Field(default=60, ge=0)  # how long the queue stays empty before stop_command runs
+    stop_warning_s: float = Field(default=300, ge=0)  # the webhook warns this long before a scheduled stop
+    idle_gpu_pct: float = Field(default=10, ge=0, le=100)  # GPU utilisation below which the machine may count as idle
     # A job's GPU is held by an inference app even after asking it to free its models: "wait" until it
     # is free, "stop-apps" (stop the apps holding it, restart them after the job) or "refuse" the job.
     busy_gpu: Literal["wait", "stop-apps", "refuse"] = "wait"

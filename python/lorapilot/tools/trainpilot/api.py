@@ -252,3 +252,43 @@ async def events(request: Request, ctx: Context = Depends(get_ctx)):
             await asyncio.sleep(1.0)
 
     return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+
+class ShutdownRequest(BaseModel):
+    """Arm a machine stop: ``in`` a duration, ``at`` HH:MM, ``idle`` for a duration, or ``after-queue``."""
+
+    mode: Literal["in", "at", "idle", "after-queue"]
+    value: str = Field(default="", max_length=64)  # 30m / 23:00 / 20m; empty for after-queue
+
+
+def _queue_busy(ctx: Context) -> bool:
+    counts = actions.queue_status(ctx)["counts"]
+    return bool(counts["running"] or counts["queued"])
+
+
+@router.get("/shutdown")
+def shutdown_status(ctx: Context = Depends(get_ctx)) -> dict:
+    """The scheduled machine stop and its countdown (``scheduled`` false when none)."""
+    from .autostop import status as stop_status
+
+    return stop_status(ctx, busy=_queue_busy(ctx))
+
+
+@router.post("/shutdown")
+def shutdown_schedule(body: ShutdownRequest, ctx: Context = Depends(get_ctx)) -> dict:
+    """Arm a machine stop (the command is ``[trainpilot] stop_command`` from the config file, never from here)."""
+    from .autostop import schedule, schedule_in, status as stop_status
+
+    if body.mode == "in":
+        schedule_in(ctx, body.value)
+    else:
+        schedule(ctx, body.mode, body.value)
+    return stop_status(ctx, busy=_queue_busy(ctx))
+
+
+@router.delete("/shutdown")
+def shutdown_cancel(ctx: Context = Depends(get_ctx)) -> dict:
+    from .autostop import cancel, status as stop_status
+
+    cancel(ctx)
+    return stop_status(ctx, busy=_queue_busy(ctx))

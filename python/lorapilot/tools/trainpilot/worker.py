@@ -21,6 +21,7 @@ from lorapilot.stack.context import Context
 from lorapilot.kit.errors import LorapilotError
 from lorapilot.stack.workspace.secrets import read_secrets
 
+from .autostop import AutoStop
 from .gpushare import GpuArbiter
 from .notify import notify_async, run_stop_command, webhook_url
 from .queue import Job, JobStore
@@ -69,9 +70,11 @@ def gpu_slots(ctx: Context) -> list[str]:
 class QueueWorker:
     """Drives one workspace's queue: call :meth:`tick` repeatedly, or :meth:`start` a thread."""
 
-    def __init__(self, ctx: Context, store: JobStore | None = None, arbiter: GpuArbiter | None = None):
+    def __init__(self, ctx: Context, store: JobStore | None = None, arbiter: GpuArbiter | None = None,
+                 autostop: AutoStop | None = None):
         self.ctx = ctx
         self.arbiter = arbiter or GpuArbiter(ctx)
+        self.autostop = autostop or AutoStop(ctx)
         self.settings = ctx.settings.trainpilot
         self.store = store or JobStore(ctx.workspace)
         self.runner = JobRunner(ctx, self.store, on_finish=self._on_finish)
@@ -170,7 +173,9 @@ class QueueWorker:
             threading.Thread(target=register_new_models, args=(self.ctx,), name="invokeai-register", daemon=True).start()
 
     def _maybe_stop_machine(self) -> None:
-        busy = self.store.running() or self.store.queued()
+        busy = bool(self.store.running() or self.store.queued())
+        if self.autostop.tick(busy):  # a schedule from `lorapilot shutdown` / the dashboard
+            return
         if busy:
             self._idle_since = None
             return
