@@ -49,6 +49,10 @@ def test_search_lightbox_trash_restore(tmp_path, output_dir):
         page.get_by_test_id("media-count").filter(has_text="1 item(s)").wait_for()
         assert "q=lora%3Astorm_style_v2" in page.url
         page.screenshot(path=output_dir / "search.png")
+        page.get_by_label("Search help").click()  # the query language at a glance, generation size included
+        assert page.get_by_text("gen:832x1216 genwidth>=1024 genheight<1500").is_visible()
+        page.screenshot(path=output_dir / "search-help.png")
+        page.get_by_label("Search help").click()
 
         page.get_by_role("button", name="lighthouse.png").click()
         box = page.get_by_role("dialog", name="lighthouse.png")

@@ -176,3 +176,36 @@ def test_names_that_are_not_utf8_are_skipped_and_named(lib_out):
                                      f"{out}/dir\\xfe: skipped, its name is not valid UTF-8"]
     assert lib.reindex([os.fsdecode(os.path.join(raw_out, b"bad\xff.png"))]).seen == 0
     assert lib.scan().unchanged == 1
+
+
+@pytest.mark.parametrize("kind", [b"tEXt", b"zTXt", b"iTXt"])
+def test_megabytes_long_prompt_keeps_its_negative_prompt_and_settings(lib_out, kind):
+    """The chunk past the cap keeps its head and its end: the negative prompt and the settings line that
+    A1111 writes after a 4 MB prompt survive; the prompt is cut (a multi-byte character at the cut too)."""
+    lib, out = lib_out
+    prompt = "桜の木, " + ", ".join(f"tag{i}" for i in range(500_000)) + ", 東京の夜"
+    assert len(prompt.encode()) > 4 * MAX_CHUNK_BYTES // 2
+    text = (prompt + " <lora:detail:0.6>\nNegative prompt: blurry, lowres\nSteps: 31, Sampler: DPM++ 2M, "
+            "CFG scale: 6.5, Seed: 4242, Size: 832x1216, Model: juggernautXL, Lora hashes: \"detail: 1f2e\"")
+    path = mf.png_text_after_idat(out / f"long-{kind.decode()}.png", "parameters", text, kind=kind)
+    row = _scan_one(lib, path)
+    assert row["negative"] == "blurry, lowres"
+    assert (row["steps"], row["cfg"], row["seed"], row["model"]) == (31, 6.5, "4242", "juggernautXL")
+    assert (row["gen_width"], row["gen_height"]) == (832, 1216)
+    assert row["positive"].startswith("桜の木, tag0, tag1") and len(row["positive"]) == MAX_PROMPT_CHARS
+    assert "\ufffd" not in row["positive"]
+    assert f"capped at {MAX_CHUNK_BYTES}" in row["error"]
+    assert len(lib.raw_chunks(row["id"])["parameters"].encode()) <= MAX_CHUNK_BYTES
+
+
+def test_head_and_tail_cut_on_character_boundaries():
+    """A cut inside a multi-byte character drops its pieces on both sides, so the text still decodes."""
+    from lorapilot.tools.mediapilot.meta.chunks import head_and_tail
+
+    data = "桜の木".encode() * 3  # 3-byte characters
+    for head_end in range(1, 12):
+        for tail_start in range(len(data) - 12, len(data) - 1):
+            text = head_and_tail(data[:head_end], data[tail_start:]).decode("utf-8")  # never raises
+            head, _, tail = text.partition("\n")
+            assert "桜の木桜の木桜の木".startswith(head) and "桜の木桜の木桜の木".endswith(tail)
+    assert head_and_tail(b"ab\xf0\x9f", b"\x98\x80cd") == b"ab\ncd"  # a 4-byte emoji cut in two

@@ -50,7 +50,8 @@ def test_two_pass_takes_the_sampler_that_feeds_the_save():
     assert info.model == "sd15/dreamshaper_8.safetensors"
     assert [(l.name, l.weight, l.clip_weight) for l in info.loras] == [
         ("styles\\film_grain.safetensors", 0.7, 1.0), ("detail_tweaker.safetensors", -0.4, -0.4)]
-    assert (info.width, info.height) == (1024, 1536)  # 512x768 upscaled by 2
+    assert (info.width, info.height) == (512, 768)  # the generation size: the first pass's, as A1111's Size
+    assert info.extra["final_size"] == [1024, 1536]  # the hires pass works at 512x768 upscaled by 2
     assert [p["seed"] for p in info.extra["passes"]] == [str(MAX_SEED), "111"]
     assert info.warnings == []
 
@@ -259,3 +260,111 @@ def test_graph_is_not_mutated():
     before = copy.deepcopy(graph)
     parse_prompt_graph(graph)
     assert graph == before
+
+
+def long_chain_graph(links: int) -> dict:
+    """``two_pass_graph`` with ``links`` pass-through nodes on every path the walks follow: conditioning
+    (ConditioningSetTimestepRange), the positive text (PrimitiveString -> ... -> the encoder), the
+    negative text through nested StringConcatenate nodes, and the latent (LatentUpscaleBy 1.0)."""
+    graph = two_pass_graph()
+    prev = ["6", 0]
+    for i in range(links):
+        node = f"c{i}"
+        graph[node] = {"class_type": "ConditioningSetTimestepRange", "inputs": {"conditioning": prev, "start": 0.0,
+                                                                               "end": 1.0}}
+        prev = [node, 0]
+    graph["13"]["inputs"]["positive"] = prev
+    graph["s0"] = {"class_type": "PrimitiveString", "inputs": {"value": "a castle at dusk"}}
+    for i in range(1, links):
+        graph[f"s{i}"] = {"class_type": "PrimitiveString", "inputs": {"value": [f"s{i - 1}", 0]}}
+    graph["6"]["inputs"]["text"] = [f"s{links - 1}", 0]
+    graph["n0"] = {"class_type": "PrimitiveString", "inputs": {"value": "blurry"}}
+    for i in range(1, links):
+        graph[f"n{i}"] = {"class_type": "StringConcatenate", "inputs": {"string_a": [f"n{i - 1}", 0],
+                                                                       "string_b": "", "delimiter": ""}}
+    graph["7"]["inputs"]["text"] = [f"n{links - 1}", 0]
+    prev = ["3", 0]
+    for i in range(links):
+        graph[f"u{i}"] = {"class_type": "LatentUpscaleBy", "inputs": {"scale_by": 1.0, "samples": prev}}
+        prev = [f"u{i}", 0]
+    graph["12"]["inputs"]["samples"] = prev
+    return graph
+
+
+def test_a_chain_of_thousands_of_pass_through_nodes_keeps_every_field(tmp_path):
+    """Each walk is iterative: 3,000 nodes on a path (far past Python's recursion limit) lose nothing."""
+    graph = long_chain_graph(3000)
+    path = mf.png(tmp_path / "ComfyUI_00001_.png", texts={"prompt": json.dumps(graph)})
+    info, problems = extract(probe_file(path).texts, path.name)
+    assert problems == []
+    assert info.warnings == []
+    assert info.positive == "a castle at dusk"
+    assert info.negative == "blurry"
+    assert (info.seed, info.steps, info.sampler) == (MAX_SEED, 15, "dpmpp_2m")
+    assert info.model == "sd15/dreamshaper_8.safetensors"
+    assert [l.name for l in info.loras] == ["styles\\film_grain.safetensors", "detail_tweaker.safetensors"]
+    assert (info.width, info.height) == (512, 768) and info.extra["final_size"] == [1024, 1536]
+
+
+def test_a_field_past_its_step_budget_costs_only_that_field():
+    """Per-field isolation: a conditioning chain longer than the walk budget loses the positive prompt
+    (with a warning), never the seed, model, LoRAs, size or negative prompt."""
+    from lorapilot.tools.mediapilot.meta.comfy import MAX_STEPS
+
+    graph = two_pass_graph()
+    prev = ["6", 0]
+    for i in range(MAX_STEPS + 10):
+        graph[f"c{i}"] = {"class_type": "ConditioningSetTimestepRange", "inputs": {"conditioning": prev}}
+        prev = [f"c{i}", 0]
+    graph["13"]["inputs"]["positive"] = prev
+    info = parse_prompt_graph(graph)
+    assert info.positive == ""
+    assert "graph walk budget exhausted" in info.warnings
+    assert info.negative == "blurry, lowres"
+    assert info.seed == MAX_SEED and info.model == "sd15/dreamshaper_8.safetensors"
+    assert len(info.loras) == 2 and (info.width, info.height) == (512, 768)
+
+
+def test_unparseable_graph_json_keeps_the_parameters_beside_it(tmp_path):
+    """A prompt chunk that cannot even be loaded (JSON nested past the parser's limit) is reported; the
+    A1111 parameters a custom node wrote beside it are still read."""
+    deep = '{"1": {"class_type": "KSampler", "inputs": {"x": ' + "[" * 100_000 + "]" * 100_000 + "}}}"
+    params = "a castle\nNegative prompt: blurry\nSteps: 20, Sampler: Euler, CFG scale: 7, Seed: 5, Size: 512x512"
+    info, problems = extract({"prompt": deep, "parameters": params}, "x.png")
+    assert info.positive == "a castle" and info.seed == 5 and info.negative == "blurry"
+    assert any("nested too deeply" in p for p in problems)
+
+
+def two_branch_graph() -> dict:
+    """Two independent pipelines, each with its own sampler and SaveImage; neither prefix is the file's."""
+    graph = two_pass_graph()
+    del graph["12"], graph["13"]
+    graph["8"]["inputs"]["samples"] = ["3", 0]
+    graph["9"]["inputs"]["filename_prefix"] = "portraits/first"
+    graph["20"] = {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "sdxl/juggernautXL.safetensors"}}
+    graph["21"] = {"class_type": "CLIPTextEncode", "inputs": {"text": "a dragon", "clip": ["20", 1]}}
+    graph["22"] = {"class_type": "CLIPTextEncode", "inputs": {"text": "ugly", "clip": ["20", 1]}}
+    graph["23"] = {"class_type": "EmptyLatentImage", "inputs": {"width": 1024, "height": 1024, "batch_size": 1}}
+    graph["24"] = {"class_type": "KSampler", "inputs": {"seed": 222, "steps": 40, "cfg": 4.0, "sampler_name": "dpmpp_2m",
+                                                        "scheduler": "karras", "denoise": 1.0, "model": ["20", 0],
+                                                        "positive": ["21", 0], "negative": ["22", 0],
+                                                        "latent_image": ["23", 0]}}
+    graph["25"] = {"class_type": "VAEDecode", "inputs": {"samples": ["24", 0], "vae": ["20", 2]}}
+    graph["26"] = {"class_type": "SaveImage", "inputs": {"filename_prefix": "portraits/second", "images": ["25", 0]}}
+    return graph
+
+
+@pytest.mark.parametrize("order", ["as written", "reversed"])
+def test_two_save_branches_without_a_matching_prefix_take_the_lowest_sampler(tmp_path, order):
+    """The file name settles nothing: the pipeline of the sampler with the lowest node id (3) wins,
+    whole (its prompt, seed, sampler and model together), whatever order the graph lists its nodes in."""
+    graph = two_branch_graph()
+    if order == "reversed":
+        graph = dict(reversed(list(graph.items())))
+    path = mf.png(tmp_path / "renamed_by_hand.png", texts={"prompt": json.dumps(graph)})
+    info, _ = extract(probe_file(path).texts, path.name)
+    assert (info.positive, info.seed, info.sampler, info.model) == (
+        "a castle at dusk", 111, "euler", "sd15/dreamshaper_8.safetensors")
+    assert info.negative == "blurry, lowres" and (info.width, info.height) == (512, 768)
+    # A matching prefix still settles it.
+    assert parse_prompt_graph(graph, "second_00001_.png").seed == 222

@@ -48,7 +48,8 @@ def png_text_after_idat(path: Path, key: str, text: str, kind: bytes = b"tEXt", 
     if kind == b"tEXt":
         body = key.encode("latin-1") + b"\0" + text.encode("utf-8")
     elif kind == b"zTXt":
-        body = key.encode("latin-1") + b"\0\0" + zlib.compress(text.encode("latin-1"))
+        raw = text.encode("latin-1") if text.isascii() else text.encode("utf-8")  # as generators write it
+        body = key.encode("latin-1") + b"\0\0" + zlib.compress(raw)
     else:
         body = key.encode("latin-1") + b"\0\0\0en\0" + key.encode() + b"\0" + text.encode("utf-8")
     iend = data.rindex(b"IEND") - 4

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from lorapilot.stack.clickopts import FullHelpGroup, format_bytes, workspace_option
+from lorapilot.tools.mediapilot.query_help import QUERY_HELP
 
 
 def _open(ctx):
@@ -51,7 +52,7 @@ def _scan(lib) -> None:
         click.echo(f"warning: {error}", err=True)
 
 
-@media_group.command("search")
+@media_group.command("search", epilog=QUERY_HELP)
 @click.argument("query", nargs=-1)
 @click.option("--sort", type=click.Choice(["date", "name", "size"]), default="date")
 @click.option("--asc", is_flag=True, help="Oldest / smallest / A first.")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lorapilot.kit.db import connect, migrate
+from lorapilot.tools.mediapilot.cjk import cjk_tokens
 from lorapilot.tools.mediapilot.meta import GenInfo
 from lorapilot.tools.mediapilot.meta.chunks import Probe
 
@@ -129,6 +130,23 @@ SCHEMA = [
         PRIMARY KEY (root_id, rel)
     );
     """,
+    # CJK prompts searchable by any substring (mediapilot.cjk: bigram tokens beside the word index; only rows
+    # with CJK text have a row here). The tokens are computed in Python: MediaIndex fills them for the rows
+    # indexed before (the names in media_backfill). Idempotent, like the steps before it.
+    """
+    CREATE VIRTUAL TABLE IF NOT EXISTS media_cjk USING fts5(positive, negative, tokenize='unicode61');
+    CREATE TRIGGER IF NOT EXISTS media_cjk_delete AFTER DELETE ON media BEGIN
+        DELETE FROM media_cjk WHERE rowid = old.id;
+    END;
+    CREATE TABLE IF NOT EXISTS media_backfill (name TEXT PRIMARY KEY);
+    INSERT OR IGNORE INTO media_backfill (name) VALUES ('cjk');
+    -- Files whose fields this version reads differently are read again by the next scan (favourites and
+    -- tags stay): ComfyUI hires graphs (the generation size is now the first pass's), graphs too deep for
+    -- the recursive walk, chunks cut at the cap before the tail was kept.
+    UPDATE media SET inode = -1 WHERE trash_id IS NULL AND (
+        (source = 'comfyui' AND params LIKE '%"passes"%') OR error LIKE '%nested too deeply%'
+        OR error LIKE '%capped at%');
+    """,
 ]
 
 # Columns written from a file (everything a re-read may change; user state is not among them).
@@ -148,6 +166,7 @@ class FileRow:
     values: tuple  # in FILE_COLUMNS order
     raw: list[tuple[str, str]]  # the raw metadata chunks, (key, text)
     loras: list[tuple[str, float | None]]
+    cjk: tuple[str, str] | None = None  # CJK bigram tokens of (positive, negative), when either has CJK text
 
 
 def _raw_chunks(texts: dict[str, str]) -> list[tuple[str, str]]:
@@ -182,7 +201,11 @@ def build_row(root_id: int, rel: str, st, probe: Probe, info: GenInfo | None, pr
         params, "; ".join(errors)[:2000] or None, time.time(),
     )
     loras = [(l.name, l.weight) for l in info.loras] if info is not None else []
-    return FileRow(values, _raw_chunks(probe.texts), loras)
+    cjk = None
+    if info is not None and not (info.positive.isascii() and info.negative.isascii()):
+        cjk = (cjk_tokens(info.positive), cjk_tokens(info.negative))
+        cjk = cjk if any(cjk) else None
+    return FileRow(values, _raw_chunks(probe.texts), loras, cjk)
 
 
 def _live_ids(conn: sqlite3.Connection, rows: list[FileRow]) -> dict[tuple[int, str], int]:
@@ -210,9 +233,29 @@ class MediaIndex:
         self.conn.execute("PRAGMA wal_autocheckpoint=8000")
         self.conn.execute("PRAGMA temp_store=MEMORY")
         migrate(self.conn, SCHEMA)
+        self._backfill()
         self.write_lock = threading.RLock()  # every use of ``conn`` holds it
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
+
+    def _backfill(self) -> None:
+        """Fill what a migration added but SQL cannot compute (see the last SCHEMA step), once."""
+        conn = self.conn
+        if conn.execute("SELECT 1 FROM media_backfill LIMIT 1").fetchone() is None:
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            pending = {r[0] for r in conn.execute("SELECT name FROM media_backfill")}
+            if "cjk" in pending:
+                rows = conn.execute("SELECT id, positive, negative FROM media").fetchall()
+                conn.executemany("INSERT INTO media_cjk (rowid, positive, negative) VALUES (?, ?, ?)",
+                                 [(i, *tokens) for i, pos, neg in rows if not (pos.isascii() and neg.isascii())
+                                  if any(tokens := (cjk_tokens(pos), cjk_tokens(neg)))])
+            conn.execute("DELETE FROM media_backfill")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         with self.write_lock:
@@ -346,11 +389,15 @@ class MediaIndex:
                         continue  # removed meanwhile by another writer: the next scan decides
                     conn.execute("DELETE FROM media_lora WHERE media_id = ?", (media_id,))
                     conn.execute("DELETE FROM media_raw WHERE media_id = ?", (media_id,))
+                    conn.execute("DELETE FROM media_cjk WHERE rowid = ?", (media_id,))
                     pairs.append((media_id, row))
                 conn.executemany("INSERT OR IGNORE INTO media_raw (media_id, key, text) VALUES (?, ?, ?)",
                                  [(i, key, text) for i, row in pairs for key, text in row.raw])
                 conn.executemany("INSERT OR IGNORE INTO media_lora (media_id, name, weight) VALUES (?, ?, ?)",
                                  [(i, name, weight) for i, row in pairs for name, weight in row.loras])
+                cjk = [(i, *row.cjk) for i, row in pairs if row.cjk is not None]
+                if cjk:
+                    conn.executemany("INSERT INTO media_cjk (rowid, positive, negative) VALUES (?, ?, ?)", cjk)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")

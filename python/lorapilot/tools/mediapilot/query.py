@@ -1,14 +1,15 @@
 """The search language, compiled to parameterised SQL.
 
     castle "blue hair" model:sdxl lora:detail -tag:rejected (sampler:euler OR sampler:dpm)
-    seed:18446744073709551615 steps>=20 cfg<7 width>=1024 source:comfyui fav:yes
-    date>=2026-11-01 path:comfy/ NOT neg:blurry has:workflow type:video
+    seed:18446744073709551615 steps>=20 cfg<7 width>=1024 gen:832x1216 source:comfyui fav:yes
+    date>=2026-11-01 path:comfy/ NOT neg:blurry has:workflow type:video 桜 東京
 
 Bare words and "phrases" search the positive prompt through FTS5 (``word*``
-for a prefix); ``field:value`` is a substring match, ``field=value`` exact;
+for a prefix; Chinese, Japanese and Korean text by any substring, see
+``mediapilot.cjk``); ``field:value`` is a substring match, ``field=value`` exact;
 numbers take ``= != > >= < <=``. Terms are ANDed; ``OR``, ``NOT`` / ``-`` and
 parentheses group them. Results come in keyset pages (a cursor, not an offset)
-sorted by date, name or size.
+sorted by date, name or size. ``QUERY_HELP`` is the user's summary (CLI help).
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from lorapilot.kit.errors import LorapilotError
+from lorapilot.tools.mediapilot.cjk import cjk_match, split_cjk
+from lorapilot.tools.mediapilot.meta.model import MODEL_EXTENSIONS, lora_stem
+from lorapilot.tools.mediapilot.query_help import QUERY_HELP  # noqa: F401  (the user's summary, re-exported)
 
 
 class QueryError(LorapilotError):
@@ -39,13 +43,19 @@ _TOKEN = re.compile(r"""
 
 TEXT_FIELDS = {"model": "m.model", "sampler": "m.sampler", "scheduler": "m.scheduler", "name": "m.name",
                "path": "m.rel", "format": "m.format", "hash": "m.model_hash"}
+# width/height: the file's pixels; genwidth/genheight: the size the generator worked at (gen:WxH for both).
 NUMBER_FIELDS = {"steps": "m.steps", "cfg": "m.cfg", "width": "m.width", "height": "m.height", "size": "m.size",
-                 "duration": "m.duration", "denoise": "m.denoise"}
+                 "duration": "m.duration", "denoise": "m.denoise", "genwidth": "m.gen_width",
+                 "genheight": "m.gen_height"}
 SOURCES = {"a1111": "a1111", "automatic1111": "a1111", "webui": "a1111", "forge": "forge", "comfyui": "comfyui",
            "comfy": "comfyui", "invokeai": "invokeai", "invoke": "invokeai", "novelai": "novelai", "nai": "novelai",
            "trainpilot": "trainpilot", "training": "trainpilot"}
 FIELDS = set(TEXT_FIELDS) | set(NUMBER_FIELDS) | {"lora", "seed", "source", "tag", "fav", "date", "neg", "prompt",
-                                                  "type", "kind", "has", "error", "in"}
+                                                  "type", "kind", "has", "error", "in", "gen"}
+# A stored LoRA name without its folder (either slash): what follows the last one. rtrim() strips the
+# trailing characters that are not a slash, leaving the folder part, whose length is skipped.
+_LORA_PATH = "replace(l.name, '\\', '/')"
+_LORA_BASENAME = f"substr({_LORA_PATH}, length(rtrim({_LORA_PATH}, replace({_LORA_PATH}, '/', ''))) + 1)"
 _OPS = {":": "=", "=": "=", "!=": "!=", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
 _YES = {"yes", "true", "1", "y", "on"}
 _NO = {"no", "false", "0", "n", "off"}
@@ -184,20 +194,40 @@ class _Compiler:
 
     def fulltext(self, column: str, text: str) -> str:
         prefix = text.endswith("*")
-        words = text.rstrip("*")
-        if not re.search(r"\w", words):
+        runs, words = split_cjk(text.rstrip("*"))
+        # CJK runs search the bigram index (any substring); the rest of the term, the word index.
+        parts = [f"m.id IN (SELECT rowid FROM media_cjk WHERE media_cjk MATCH {self.bind(f'{column} : {cjk_match(run)}')})"
+                 for run in runs]
+        if re.search(r"\w", words):
+            phrase = '"' + words.strip().replace('"', '""') + '"' + (" *" if prefix and not runs else "")
+            parts.append(
+                f"m.id IN (SELECT rowid FROM media_fts WHERE media_fts MATCH {self.bind(f'{column} : {phrase}')})")
+        if not parts:
             return "1"
-        phrase = '"' + words.replace('"', '""') + '"' + (" *" if prefix else "")
-        return f"m.id IN (SELECT rowid FROM media_fts WHERE media_fts MATCH {self.bind(f'{column} : {phrase}')})"
+        return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
 
     def field_lora(self, t: Term, op: str) -> str:
         if t.op == ":":
             cond = f"l.name LIKE {self.bind(_like(t.value))} ESCAPE '\\'"
-        else:
+        else:  # the exact name, or the same name in another folder / with another extension
             self.need(t, ("=", "!="))
-            cond = f"l.name = {self.bind(t.value)} COLLATE NOCASE"
+            stem = lora_stem(t.value)
+            names = [stem, *(stem + ext for ext in MODEL_EXTENSIONS)]
+            # The LIKE on the stem first: the folder/extension expression is costly, so only names holding
+            # the stem get to it (the query then costs about what lora: does).
+            cond = (f"(l.name = {self.bind(t.value)} COLLATE NOCASE OR (l.name LIKE {self.bind(_like(stem))} "
+                    f"ESCAPE '\\' AND lower({_LORA_BASENAME}) IN ({', '.join(self.bind(n) for n in names)})))")
         exists = f"EXISTS (SELECT 1 FROM media_lora l WHERE l.media_id = m.id AND {cond})"
         return f"NOT {exists}" if op == "!=" else exists
+
+    def field_gen(self, t: Term, op: str) -> str:
+        self.need(t, ("=", "!="))
+        match = re.fullmatch(r"\s*(\d+)\s*[x×]\s*(\d+)\s*", t.value.lower())
+        if not match:
+            raise QueryError(f"gen needs a size like 1024x1024, got {t.value!r} (genwidth>=N, genheight<N compare "
+                             f"one side)")
+        same = f"(m.gen_width = {self.bind(int(match.group(1)))} AND m.gen_height = {self.bind(int(match.group(2)))})"
+        return same if op == "=" else f"NOT coalesce({same}, 0)"
 
     def field_seed(self, t: Term, op: str) -> str:
         self.need(t, ("=", "!="))

@@ -56,43 +56,65 @@ def extract(texts: dict[str, str], file_name: str | None = None) -> tuple[GenInf
     return (mark_training_sample(info, file_name) if file_name else info), problems
 
 
+# What a parser can raise on input it was not written for: caught per source, so one unreadable
+# chunk never costs the fields another chunk holds.
+_PARSE_ERRORS = (RecursionError, ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError)
+
+
+def _attempt(problems: list[str], what: str, parse, *args):
+    try:
+        return parse(*args)
+    except _PARSE_ERRORS as exc:
+        detail = "nested too deeply" if isinstance(exc, RecursionError) else f"{type(exc).__name__}: {exc}"[:200]
+        problems.append(f"{what} unreadable ({detail})")
+        return None
+
+
 def _from_texts(texts: dict[str, str], file_name: str | None) -> tuple[GenInfo | None, list[str]]:
     problems: list[str] = []
     if not texts:
         return None, problems
     if "invokeai_metadata" in texts:
-        info = parse_invoke_metadata(texts["invokeai_metadata"], has_workflow="invokeai_workflow" in texts)
+        info = _attempt(problems, "invokeai_metadata", parse_invoke_metadata, texts["invokeai_metadata"],
+                        "invokeai_workflow" in texts)
         if info is not None:
             return info, problems
         problems.append("invokeai_metadata is not a JSON object")
     if "invokeai_graph" in texts:
-        info = parse_invoke_graph(texts["invokeai_graph"], has_workflow="invokeai_workflow" in texts)
+        info = _attempt(problems, "invokeai_graph", parse_invoke_graph, texts["invokeai_graph"],
+                        "invokeai_workflow" in texts)
         if info is not None:
             return info, problems
         problems.append("invokeai_graph is not a graph")
     if "sd-metadata" in texts:
-        info = parse_sd_metadata(texts["sd-metadata"])
+        info = _attempt(problems, "sd-metadata", parse_sd_metadata, texts["sd-metadata"])
         if info is not None:
             return info, problems
         problems.append("sd-metadata is not a JSON object")
     if is_novelai(texts):
-        info = parse_novelai(texts)
+        info = _attempt(problems, "NovelAI Comment", parse_novelai, texts)
         if info is not None:
             return info, problems
         problems.append("NovelAI Comment is not a JSON object")
     prompt, workflow = comfy_texts(texts)
-    if prompt is not None:
-        graph = load_graph(prompt)
-        if graph is not None:
-            info = parse_prompt_graph(graph, file_name, has_workflow=workflow is not None)
-            params = _a1111_text(texts)
-            if params and looks_like_parameters(params):
-                _fill_from(info, parse_parameters(params))
-            return info, problems
-        problems.append("ComfyUI prompt is not an API graph")
     params = _a1111_text(texts)
+    if prompt is not None:
+        known = len(problems)
+        graph = _attempt(problems, "ComfyUI prompt", load_graph, prompt)
+        info = None if graph is None else _attempt(problems, "ComfyUI prompt", parse_prompt_graph, graph, file_name,
+                                                    workflow is not None)
+        if info is not None:
+            if params and looks_like_parameters(params):
+                other = _attempt(problems, "parameters", parse_parameters, params)
+                if other is not None:
+                    _fill_from(info, other)
+            return info, problems
+        if graph is None and len(problems) == known:
+            problems.append("ComfyUI prompt is not an API graph")
     if params:
-        return parse_parameters(params), problems
+        info = _attempt(problems, "parameters", parse_parameters, params)
+        if info is not None:
+            return info, problems
     if workflow is not None:  # a UI workflow without the API graph: nothing to walk, but it can be opened
         return GenInfo(source="comfyui", has_workflow=True), problems
     return None, problems

@@ -14,6 +14,11 @@ import zlib
 from dataclasses import dataclass, field
 
 MAX_CHUNK_BYTES = 2 * 1024 * 1024  # a text chunk is cut here: a 10 MB prompt is capped, not loaded whole
+# A text chunk past the cap keeps its head and this much of its end: A1111 writes the negative prompt and
+# the settings line after the prompt, so a megabytes-long prompt must not cost them.
+TAIL_BYTES = 512 * 1024
+HEAD_OF_LONG_TEXT = MAX_CHUNK_BYTES - TAIL_BYTES - 1  # head + a line break + tail fit the cap
+MAX_INFLATE_BYTES = 64 * 1024 * 1024  # a compressed chunk is inflated this far looking for its end
 MAX_TEXT_CHUNKS = 64  # text chunks kept per file
 MAX_CONTAINER_ITEMS = 100_000  # chunks / segments walked per file
 HEAD_BYTES = 64 * 1024  # read in one call up front: all of a small file, the headers of a big one
@@ -73,14 +78,44 @@ def _cap(probe: Probe, what: str, length: int) -> int:
     return length
 
 
+def head_and_tail(head: bytes, tail: bytes) -> bytes:
+    """The start and the end of a text too long to keep, joined by a line break; UTF-8 sequences cut
+    at either edge are dropped so the text still decodes."""
+    end = len(head)
+    for back in range(1, min(4, end) + 1):  # a lead byte whose sequence runs past the cut
+        byte = head[end - back]
+        if byte < 0x80:
+            break
+        if byte >= 0xC0:
+            need = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+            if need > back:
+                end -= back
+            break
+    start = 0
+    while start < min(3, len(tail)) and 0x80 <= tail[start] < 0xC0:  # continuation bytes of a cut sequence
+        start += 1
+    return head[:end] + b"\n" + tail[start:]
+
+
 def _inflate(data: bytes, probe: Probe, what: str) -> bytes | None:
-    """zlib-decompress at most MAX_CHUNK_BYTES (a small bomb cannot expand without bound)."""
+    """zlib-decompress at most MAX_CHUNK_BYTES (a small bomb cannot expand without bound); past that,
+    the head and the last TAIL_BYTES when the end comes within MAX_INFLATE_BYTES."""
     try:
         decomp = zlib.decompressobj()
         out = decomp.decompress(data, MAX_CHUNK_BYTES)
-        if decomp.unconsumed_tail:
-            probe.errors.append(f"{what} expands past {MAX_CHUNK_BYTES} bytes, capped")
-        return out
+        if not decomp.unconsumed_tail:
+            return out
+        tail, total = b"", len(out)
+        while decomp.unconsumed_tail and total < MAX_INFLATE_BYTES:
+            piece = decomp.decompress(decomp.unconsumed_tail, 1024 * 1024)
+            total += len(piece)
+            tail = (tail + piece)[-TAIL_BYTES:]
+        if not decomp.eof:  # past MAX_INFLATE_BYTES, or the compressed data itself was cut: no true end
+            probe.errors.append(f"{what} expands past {MAX_CHUNK_BYTES} bytes, capped at {MAX_CHUNK_BYTES}")
+            return out
+        probe.errors.append(f"{what} expands to {total} bytes, capped at {MAX_CHUNK_BYTES}: kept its first "
+                            f"{HEAD_OF_LONG_TEXT} and last {len(tail)}")
+        return head_and_tail(out[:HEAD_OF_LONG_TEXT], tail)
     except zlib.error as exc:
         probe.errors.append(f"{what}: bad compressed data ({exc})")
         return None
@@ -117,7 +152,7 @@ def read_png(blob: Blob, probe: Probe) -> None:
         if ctype == b"IHDR" and length >= 8:
             probe.width, probe.height = struct.unpack(">II", blob.at(data_at, 8))
         elif ctype in (b"tEXt", b"zTXt", b"iTXt"):
-            _png_text(ctype, blob.at(data_at, _cap(probe, f"png {ctype.decode()} chunk", length)), probe)
+            _png_text(ctype, _text_chunk(blob, ctype, data_at, length, probe), probe)
         elif ctype == b"eXIf":
             read_exif(blob.at(data_at, _cap(probe, "png eXIf chunk", length)), probe)
         elif ctype == b"IEND":
@@ -128,6 +163,20 @@ def read_png(blob: Blob, probe: Probe) -> None:
         probe.errors.append("png: no IHDR chunk")
     if not seen_end:
         probe.errors.append("png: truncated (no IEND chunk)")
+
+
+def _text_chunk(blob: Blob, ctype: bytes, at: int, length: int, probe: Probe) -> bytes:
+    """A text chunk's data; past the cap, an uncompressed one keeps its head and its last TAIL_BYTES
+    (compressed data cannot be cut: it is capped and _inflate keeps what it can)."""
+    if length <= MAX_CHUNK_BYTES:
+        return blob.at(at, length)
+    head = blob.at(at, HEAD_OF_LONG_TEXT)
+    compressed = ctype == b"zTXt" or (ctype == b"iTXt" and head.partition(b"\0")[2][:1] == b"\1")
+    if compressed:
+        return blob.at(at, _cap(probe, f"png {ctype.decode()} chunk", length))
+    probe.errors.append(f"png {ctype.decode()} chunk is {length} bytes, capped at {MAX_CHUNK_BYTES}: kept its "
+                        f"first {len(head)} and last {TAIL_BYTES}")
+    return head_and_tail(head, blob.at(at + length - TAIL_BYTES, TAIL_BYTES))
 
 
 def _png_text(ctype: bytes, data: bytes, probe: Probe) -> None:

@@ -38,7 +38,7 @@ CONDITIONING_INPUTS = ("conditioning", "conditioning_1", "conditioning_2", "cond
 LATENT_INPUTS = ("latent_image", "samples", "latent", "pixels", "image", "images")
 CHECKPOINT_INPUTS = ("ckpt_name", "unet_name", "model_name", "model_path")
 SCALAR_INPUTS = ("value", "seed", "noise_seed", "int", "float", "number", "text", "string", "String", "Text")
-MAX_STEPS = 20_000  # node visits per image: a pathological graph stays cheap
+MAX_STEPS = 20_000  # node visits per field of an image: a pathological graph stays cheap
 
 
 def is_link(value: Any) -> bool:
@@ -62,18 +62,17 @@ def load_graph(text: str) -> dict | None:
 
 class _Walker:
     def __init__(self, graph: dict, info: GenInfo):
-        # One pass over the graph up front: class, inputs and outgoing links of each node.
+        # One pass over the graph up front: class and inputs of each node; a node's links are listed
+        # when a walk first goes up from it (most nodes of a big workflow are never visited).
         self.classes: dict[str, str] = {}
         self.inputs_of: dict[str, dict] = {}
         for key, node in graph.items():
-            if isinstance(node, dict):
+            if type(node) is dict:
                 inputs = node.get("inputs")
-                self.classes[str(key)] = str(node.get("class_type", ""))
-                self.inputs_of[str(key)] = inputs if isinstance(inputs, dict) else {}
-        self.links_of = {
-            node_id: [(name, str(value[0]), value[1]) for name, value in inputs.items() if is_link(value)]
-            for node_id, inputs in self.inputs_of.items()
-        }
+                cls = node.get("class_type", "")
+                self.classes[key if type(key) is str else str(key)] = cls if type(cls) is str else str(cls)
+                self.inputs_of[key if type(key) is str else str(key)] = inputs if type(inputs) is dict else {}
+        self._links: dict[str, list[tuple[str, str, int]]] = {}
         self.info = info
         self.steps = 0
         self._chains: dict[str, list[str]] = {}
@@ -88,6 +87,14 @@ class _Walker:
                 self.info.warnings.append("graph walk budget exhausted")
             return False
         return True
+
+    def links_of(self, node_id: str) -> list[tuple[str, str, int]]:
+        """(input name, node id, slot) of each link among a node's inputs (listed once, then cached)."""
+        links = self._links.get(node_id)
+        if links is None:
+            links = self._links[node_id] = [(name, str(value[0]), value[1])
+                                            for name, value in self.inputs_of[node_id].items() if is_link(value)]
+        return links
 
     def cls(self, node_id: str) -> str:
         return self.classes[node_id]
@@ -115,28 +122,59 @@ class _Walker:
         if warning not in self.info.warnings:
             self.info.warnings.append(warning)
 
-    def scalar(self, value: Any, seen: frozenset = frozenset()) -> Any:
-        """A literal, or the literal behind a link to a primitive / seed / text node."""
+    def scalar(self, value: Any) -> Any:
+        """A literal, or the literal behind a link to a primitive / seed / text node.
+
+        Iterative: a chain of thousands of pass-through nodes costs steps from the budget, not stack frames.
+        ``StringConcatenate`` nodes are evaluated with an explicit stack of frames.
+        """
         if type(value) is not list:
             return value
-        hop = self.target(value)
-        if hop is None:
-            return None if is_link(value) else value
-        node_id = hop[0]
-        if node_id in seen:
-            self.cycle(node_id)
-            return None
-        if not self._tick():
-            return None
-        inputs = self.inputs(node_id)
-        if self.cls(node_id) == "StringConcatenate":
-            parts = [self.scalar(inputs.get(k), seen | {node_id}) for k in ("string_a", "string_b")]
-            delimiter = self.scalar(inputs.get("delimiter"), seen | {node_id})
-            return (delimiter if isinstance(delimiter, str) else "").join(p for p in parts if isinstance(p, str))
-        for key in SCALAR_INPUTS:
-            if key in inputs:
-                return self.scalar(inputs[key], seen | {node_id})
-        return None
+        on_path: set[str] = set()  # nodes between the start and the current node (a cycle comes back to one)
+        frames: list[tuple[str, list, list, list[str]]] = []  # (concat node, inputs left, values, nodes followed)
+        while True:
+            result, concat, followed = self._follow(value, on_path)
+            if concat is not None:
+                inputs = self.inputs(concat)
+                pending = [inputs.get("delimiter"), inputs.get("string_b"), inputs.get("string_a")]
+                frames.append((concat, pending, [], followed))
+                value = pending.pop()
+                continue
+            on_path.difference_update(followed)
+            while frames:
+                _, pending, values, frame_nodes = frames[-1]
+                values.append(result)
+                if pending:
+                    value = pending.pop()
+                    break
+                frames.pop()
+                on_path.difference_update(frame_nodes)
+                a, b, delimiter = values
+                result = (delimiter if isinstance(delimiter, str) else "").join(
+                    p for p in (a, b) if isinstance(p, str))
+            else:
+                return result
+
+    def _follow(self, value: Any, on_path: set[str]) -> tuple[Any, str | None, list[str]]:
+        """Follow links through value-holding nodes: (literal, None, followed) or (None, concat node, followed)."""
+        followed: list[str] = []
+        while type(value) is list:
+            hop = self.target(value)
+            if hop is None:
+                return (None if is_link(value) else value), None, followed
+            node_id = hop[0]
+            if node_id in on_path:
+                self.cycle(node_id)
+                return None, None, followed
+            if not self._tick():
+                return None, None, followed
+            on_path.add(node_id)
+            followed.append(node_id)
+            inputs = self.inputs(node_id)
+            if self.cls(node_id) == "StringConcatenate":
+                return None, node_id, followed
+            value = next((inputs[key] for key in SCALAR_INPUTS if key in inputs), None)
+        return value, None, followed
 
     def upstream(self, start: str, follow: tuple[str, ...] | None = None):
         """Breadth-first node ids above ``start`` (nearest first), each once."""
@@ -144,7 +182,7 @@ class _Walker:
         classes = self.classes
         while queue and self._tick():
             node_id = queue.popleft()
-            for name, target, _ in self.links_of[node_id]:
+            for name, target, _ in self.links_of(node_id):
                 if follow is not None and name not in follow:
                     continue
                 if target not in classes:
@@ -242,33 +280,35 @@ class _Walker:
     # -- prompts ------------------------------------------------------------------------------
 
     def texts(self, hop: tuple[str, int] | None, seen: set[str], out: list[str]) -> None:
-        """Collect prompt texts behind a conditioning link (depth first, each node once)."""
-        if hop is None or not self._tick():
-            return
-        node_id, slot = hop
-        if node_id in seen:
-            self.cycle(node_id)
-            return
-        seen.add(node_id)
-        cls, inputs = self.cls(node_id), self.inputs(node_id)
-        if cls == "ConditioningZeroOut":
-            return
-        keys = TEXT_ENCODERS.get(cls)
-        if keys is None and not any(is_link(inputs.get(k)) for k in (*CONDITIONING_INPUTS, "positive", "negative")):
-            keys = GENERIC_TEXT_INPUTS
-        if keys is not None:
-            for key in keys:
-                text = self.scalar(inputs.get(key))
-                if isinstance(text, str) and text.strip() and text.strip() not in out:
-                    out.append(text.strip())
-            return
-        if is_link(inputs.get("positive")) and is_link(inputs.get("negative")):
-            # ControlNetApplyAdvanced and friends output (positive, negative): follow the matching side.
-            self.texts(self.target(inputs["negative" if slot == 1 else "positive"]), seen, out)
-            return
-        for key in CONDITIONING_INPUTS:
-            if key in inputs:
-                self.texts(self.target(inputs[key]), seen, out)
+        """Collect prompt texts behind a conditioning link (depth first, each node once; an explicit stack)."""
+        stack = [hop]
+        while stack:
+            hop = stack.pop()
+            if hop is None or not self._tick():
+                continue
+            node_id, slot = hop
+            if node_id in seen:
+                self.cycle(node_id)
+                continue
+            seen.add(node_id)
+            cls, inputs = self.cls(node_id), self.inputs(node_id)
+            if cls == "ConditioningZeroOut":
+                continue
+            keys = TEXT_ENCODERS.get(cls)
+            if keys is None and not any(is_link(inputs.get(k)) for k in (*CONDITIONING_INPUTS, "positive", "negative")):
+                keys = GENERIC_TEXT_INPUTS
+            if keys is not None:
+                for key in keys:
+                    text = self.scalar(inputs.get(key))
+                    if isinstance(text, str) and text.strip() and text.strip() not in out:
+                        out.append(text.strip())
+                continue
+            if is_link(inputs.get("positive")) and is_link(inputs.get("negative")):
+                # ControlNetApplyAdvanced and friends output (positive, negative): follow the matching side.
+                stack.append(self.target(inputs["negative" if slot == 1 else "positive"]))
+                continue
+            # Pushed in reverse so that they are visited in CONDITIONING_INPUTS order.
+            stack.extend(self.target(inputs[key]) for key in reversed(CONDITIONING_INPUTS) if key in inputs)
 
     def prompt(self, sampler: str, which: str) -> str:
         out: list[str] = []
@@ -324,28 +364,39 @@ class _Walker:
     # -- size -----------------------------------------------------------------------------------
 
     def size(self, sampler: str) -> tuple[int | None, int | None]:
-        """Width and height of the latent a sampler works on (following upscales)."""
-        return self._size(self.target(self.inputs(sampler).get("latent_image")), set())
+        """Width and height of the latent a sampler works on (following upscales).
 
-    def _size(self, hop, seen: set[str]) -> tuple[int | None, int | None]:
-        if hop is None or hop[0] in seen or not self._tick():
+        Walks up to the node that sets both sides, noting the resizes on the way, then applies them in order.
+        """
+        hop = self.target(self.inputs(sampler).get("latent_image"))
+        resizes: list[tuple[float | None, int | None, int | None]] = []  # (scale_by, 0, 0) or (None, width, height)
+        seen: set[str] = set()
+        width = height = None
+        while hop is not None and hop[0] not in seen and self._tick():
+            node_id = hop[0]
+            seen.add(node_id)
+            inputs = self.inputs(node_id)
+            width, height = to_int(self.scalar(inputs.get("width"))), to_int(self.scalar(inputs.get("height")))
+            if width and height:
+                break
+            if "scale_by" in inputs:
+                resizes.append((to_float(self.scalar(inputs["scale_by"])), 0, 0))
+            elif width or height:  # LatentUpscale with one side 0 keeps the aspect ratio
+                resizes.append((None, width, height))
+            hop = next((self.target(inputs[k]) for k in LATENT_INPUTS if k in inputs), None)
+            width = height = None
+        if not (width and height):
             return None, None
-        node_id = hop[0]
-        seen.add(node_id)
-        inputs = self.inputs(node_id)
-        width, height = to_int(self.scalar(inputs.get("width"))), to_int(self.scalar(inputs.get("height")))
-        upstream = next((self.target(inputs[k]) for k in LATENT_INPUTS if k in inputs), None)
-        if width and height:
-            return width, height
-        if "scale_by" in inputs:
-            w, h = self._size(upstream, seen)
-            scale = to_float(self.scalar(inputs["scale_by"]))
-            return (round(w * scale), round(h * scale)) if w and h and scale else (None, None)
-        if width or height:  # LatentUpscale with one side 0 keeps the aspect ratio
-            w, h = self._size(upstream, seen)
-            if w and h:
-                return (width, round(h * width / w)) if width else (round(w * height / h), height)
-        return self._size(upstream, seen)
+        for scale, new_width, new_height in reversed(resizes):
+            if new_width == 0 and new_height == 0:  # a scale_by
+                if not scale:
+                    return None, None
+                width, height = round(width * scale), round(height * scale)
+            elif new_width:
+                width, height = new_width, round(height * new_width / width)
+            else:
+                width, height = round(width * new_height / height), new_height
+        return width, height
 
 
 def _save_nodes(walker: _Walker, file_name: str | None) -> list[str]:
@@ -371,48 +422,88 @@ def _node_order(node_id: str) -> tuple[int, str]:
         return -1, node_id
 
 
-def parse_prompt_graph(graph: dict, file_name: str | None = None, has_workflow: bool = False) -> GenInfo:
-    """Fields from a ComfyUI API graph; ``file_name`` picks the SaveImage whose prefix matches."""
-    info = GenInfo(source="comfyui", has_workflow=has_workflow)
-    walker = _Walker(graph, info)
+def _pick_main(walker: _Walker, file_name: str | None) -> str | None:
+    """The sampler whose pipeline made the file.
+
+    A save node whose ``filename_prefix`` matches the file name settles it. Otherwise, among the
+    pipelines (a final sampler and the samplers that fed its latent) the one holding the sampler with
+    the lowest node id wins (the first in the graph); of pipelines sharing it, the longest (its hires
+    pass), then the lowest save node.
+    """
     candidates = []
     for save in _save_nodes(walker, file_name):
         main = walker.nearest_sampler(save)
         if main is not None:
-            candidates.append((len(walker.sampler_chain(main)), _node_order(save), main))
+            chain = walker.sampler_chain(main)
+            candidates.append((min(_node_order(s) for s in chain), -len(chain), _node_order(save), main))
     if not candidates:  # no save node reaches a sampler: take a sampler nothing else consumes
         samplers = [n for n in walker.classes if walker.is_sampler(n)]
         fed = {u for s in samplers for u in walker.upstream(s) if walker.is_sampler(u)}
         terminal = [s for s in samplers if s not in fed] or samplers
-        candidates = [(len(walker.sampler_chain(s)), _node_order(s), s) for s in terminal]
-    if not candidates:
-        info.warnings.append("no sampler found in the graph")
+        for main in terminal:
+            chain = walker.sampler_chain(main)
+            candidates.append((min(_node_order(s) for s in chain), -len(chain), _node_order(main), main))
+    return min(candidates)[3] if candidates else None
+
+
+class _Fields:
+    """Runs each field's walk on its own step budget and catches its failure, so that one field that
+    cannot be read (a graph too deep or too odd for it) never costs the others."""
+
+    def __init__(self, walker: _Walker, info: GenInfo):
+        self.walker, self.info = walker, info
+
+    def read(self, what: str, read, default=None):
+        self.walker.steps = 0
+        try:
+            return read()
+        except (RecursionError, ValueError, TypeError, KeyError, AttributeError, ZeroDivisionError,
+                OverflowError) as exc:
+            self.info.warnings.append(f"{what} unreadable ({type(exc).__name__})")
+            return default
+
+
+def parse_prompt_graph(graph: dict, file_name: str | None = None, has_workflow: bool = False) -> GenInfo:
+    """Fields from a ComfyUI API graph; ``file_name`` picks the SaveImage whose prefix matches."""
+    info = GenInfo(source="comfyui", has_workflow=has_workflow)
+    walker = _Walker(graph, info)
+    fields = _Fields(walker, info)
+    main = fields.read("sampler", lambda: _pick_main(walker, file_name))
+    if main is None:
+        if not any(w.startswith("sampler unreadable") for w in info.warnings):
+            info.warnings.append("no sampler found in the graph")
         return info
-    main = max(candidates)[2]
-    chain = walker.sampler_chain(main)
-    passes = [walker.settings(s) for s in chain]
+    chain = fields.read("sampler chain", lambda: walker.sampler_chain(main), [main])
+    passes = [fields.read("sampler settings", lambda s=s: walker.settings(s), {"seed": None, "steps": None,
+              "cfg": None, "sampler": None, "scheduler": None, "denoise": None}) for s in chain]
     first = passes[0]
-    seed_pass = next((p for p, s in zip(passes, chain) if walker.noise_added(s)), first)
-    info.seed = seed_pass["seed"]
+    seed_at = fields.read("seed", lambda: next((i for i, s in enumerate(chain) if walker.noise_added(s)), 0), 0)
+    info.seed = passes[seed_at]["seed"]
     info.steps, info.cfg = first["steps"], first["cfg"]
     info.sampler, info.scheduler, info.denoise = first["sampler"], first["scheduler"], first["denoise"]
-    info.positive = walker.prompt(main, "positive")
-    info.negative = walker.prompt(main, "negative")
-    model, loras = walker.model(main)
-    seed_sampler = chain[passes.index(seed_pass)]
+    info.positive = fields.read("positive prompt", lambda: walker.prompt(main, "positive"), "")
+    info.negative = fields.read("negative prompt", lambda: walker.prompt(main, "negative"), "")
+    model, loras = fields.read("model", lambda: walker.model(main), (None, []))
+    seed_sampler = chain[seed_at]
     if seed_sampler != main:
-        base_model, base_loras = walker.model(seed_sampler)
+        base_model, base_loras = fields.read("model", lambda: walker.model(seed_sampler), (None, []))
         if base_model and base_model != model:
             info.extra["refiner_model"] = model
             model = base_model
         loras = base_loras + loras
     for other in chain[1:]:
-        loras += walker.model(other)[1]
+        loras = loras + fields.read("LoRAs", lambda o=other: walker.model(o), (None, []))[1]
     info.model = model
     for name, strength, clip_strength in loras:
         info.add_lora(name, strength, clip_strength)
-    info.width, info.height = walker.size(main)
-    guidance = walker.guidance(main)
+    # The generation size is the first pass's (before a hires pass or latent upscale), as A1111's Size;
+    # the size the final sampler worked at is kept beside it when it differs.
+    info.width, info.height = fields.read("size", lambda: walker.size(chain[-1]), (None, None))
+    if len(chain) > 1:
+        final = fields.read("size", lambda: walker.size(main), (None, None))
+        if final != (info.width, info.height) and None not in final:
+            info.extra["final_size"] = list(final)
+    guidance = fields.read("guidance", lambda: walker.guidance(main))
     if guidance is not None:
         info.extra["guidance"] = guidance
     if len(passes) > 1:

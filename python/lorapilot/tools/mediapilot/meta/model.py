@@ -9,6 +9,20 @@ MAX_PROMPT_CHARS = 64 * 1024  # a prompt longer than this is cut (a 10 MB chunk 
 MAX_LORAS = 64  # LoRAs kept per image
 
 
+# What a model file's name ends with; a dot elsewhere (``detail_v1.5``) is part of the name.
+MODEL_EXTENSIONS = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf", ".sft", ".lora")
+
+
+def lora_stem(name: str) -> str:
+    """A LoRA name without its folder and file extension, lower case: ``SD1.5\\add_detail.safetensors``
+    and ``loras/add_detail.pt`` both give ``add_detail``, so that names written by different tools compare."""
+    base = name.strip().replace("\\", "/").rsplit("/", 1)[-1].lower()
+    for ext in MODEL_EXTENSIONS:
+        if base.endswith(ext) and len(base) > len(ext):
+            return base[: -len(ext)]
+    return base
+
+
 @dataclass
 class Lora:
     name: str  # exactly as the generator wrote it (no '_' -> ' ' mangling)

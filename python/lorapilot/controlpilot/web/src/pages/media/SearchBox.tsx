@@ -99,6 +99,7 @@ export function SearchBox({ value, onSearch }: { value: string; onSearch: (q: st
         onClick={(e) => setCaret((e.target as HTMLInputElement).selectionStart ?? 0)}
         onKeyDown={onKey}
       />
+      <QueryHelp />
       {suggestions.length > 0 && (
         <ul className="media-suggest" role="listbox" aria-label="Suggestions">
           {suggestions.map((s, i) => (
@@ -119,5 +120,37 @@ export function SearchBox({ value, onSearch }: { value: string; onSearch: (q: st
         </ul>
       )}
     </div>
+  );
+}
+
+// The query language at a glance (the same as `lorapilot media search --help`, from query.QUERY_HELP).
+const HELP: [string, string][] = [
+  ['castle "blue hair" cast*', "words and phrases in the positive prompt; word* is a prefix"],
+  ["桜 東京 少女", "Chinese, Japanese, Korean: any part of two or more characters; one character finds every prompt with it"],
+  ["neg:blurry", "the negative prompt"],
+  ["model: sampler: scheduler: path: name: format: hash:", "substring; field=value is exact"],
+  ["lora:detail  lora=add_detail", "a LoRA name containing…; = ignores folder and extension (SD1.5\\add_detail.safetensors)"],
+  ["seed:123 steps>=20 cfg<7 denoise<0.5 size>2MB duration>3", "numbers take = != > >= < <="],
+  ["width>=1024 height<2048", "the file's pixel size (after hires fix and upscaling)"],
+  ["gen:832x1216 genwidth>=1024 genheight<1500", "the generation size, before hires fix and upscaling (A1111 Size, ComfyUI first-pass latent)"],
+  ["source:comfyui tag:x fav:yes type:video has:workflow date>=2026-11-01 in:trash", "filters"],
+  ["a OR b   NOT x   -x   ( … )", "terms are ANDed unless OR; NOT or - excludes; parentheses group"],
+];
+
+function QueryHelp() {
+  return (
+    <details className="media-query-help">
+      <summary aria-label="Search help">?</summary>
+      <dl>
+        {HELP.map(([term, meaning]) => (
+          <div key={term}>
+            <dt>
+              <code>{term}</code>
+            </dt>
+            <dd>{meaning}</dd>
+          </div>
+        ))}
+      </dl>
+    </details>
   );
 }
