@@ -166,3 +166,24 @@ def _wait_for(predicate, timeout=10.0):
             return
         time.sleep(0.05)
     raise AssertionError("timed out")
+
+
+def test_a_connection_to_a_service_keeps_the_machine_busy_but_controlpilots_does_not(tmp_path):
+    import socket
+
+    from lorapilot.tools.trainpilot.autostop import machine_activity
+
+    ctx = make_workspace(tmp_path / "ws", enabled={"controlpilot", "comfyui"})
+    listeners = {}
+    for name in ("comfyui", "controlpilot"):
+        server = socket.create_server(("127.0.0.1", ctx.registry.get(name).port))
+        listeners[name] = server
+    try:
+        assert machine_activity(ctx) is None  # listening is not activity
+        with socket.create_connection(("127.0.0.1", ctx.registry.get("controlpilot").port)):
+            assert machine_activity(ctx) is None  # the dashboard polls ControlPilot: never counts
+        with socket.create_connection(("127.0.0.1", ctx.registry.get("comfyui").port)):
+            assert machine_activity(ctx) == "a connection to comfyui"
+    finally:
+        for server in listeners.values():
+            server.close()
