@@ -38,7 +38,7 @@ let
       '' + lib.concatMapStrings (name: "rm $out/${name}/component.toml\n") dropped
         + lib.concatStrings (lib.mapAttrsToList (name: file: "cp ${file} $out/${name}/component.toml\n") changed));
 
-  # component -> { env, src }: what lorapilot.stack.manifest reads from LORAPILOT_MANIFEST.
+  # component -> { env, src }: what lorapilot.stack.component_paths reads from LORAPILOT_MANIFEST.
   manifestData = {
     lorapilot_python = "${lorapilot.core}/bin/python";
     components =

@@ -7,8 +7,8 @@ import subprocess
 import sys
 from types import SimpleNamespace
 
-from lorapilot.controlpilot.telemetry import GpuReader, History
-from lorapilot.controlpilot.telemetry.history import MAX_RETENTION_S
+from lorapilot.controlpilot.telemetry import GpuReader, MetricHistory
+from lorapilot.controlpilot.telemetry.metric_history import MAX_RETENTION_S
 from lorapilot.controlpilot.telemetry.host import read_cgroup
 from support.api import make_client
 from support.fake_nvml import FakeNvml
@@ -41,7 +41,7 @@ def test_history_endpoint_returns_columns_and_refuses_more_than_a_day(ctx):
 
 
 def test_history_memory_is_bounded_by_the_retention_window():
-    history = History(interval_s=5)
+    history = MetricHistory(interval_s=5)
     assert history.capacity == MAX_RETENTION_S // 5 + 1
     for i in range(history.capacity * 3):
         history.add((float(i * 5), 10.0, 1000 + i, 4000, ((50.0, 100 + i, 800),)))
@@ -52,7 +52,7 @@ def test_history_memory_is_bounded_by_the_retention_window():
     hour = history.window(60, max_points=10_000)
     assert len(hour["t"]) == 60 * 60 // 5 + 1
     assert hour["gpus"][0]["vram_total"][0] == 800
-    assert History(interval_s=1, retention_s=7 * 24 * 3600).capacity == MAX_RETENTION_S + 1
+    assert MetricHistory(interval_s=1, retention_s=7 * 24 * 3600).capacity == MAX_RETENTION_S + 1
 
 
 def test_cgroup_v2_limits_are_read_from_the_process_cgroup_and_its_parents(tmp_path):

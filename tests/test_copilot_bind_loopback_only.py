@@ -9,7 +9,8 @@ import sys
 import httpx
 import pytest
 
-from lorapilot.tools.copilot.server import BindRefused, check_bind_host, is_loopback
+from lorapilot.kit.netaddr import is_loopback
+from lorapilot.tools.copilot.server import BindRefused, check_bind_host
 from support.copilot_sidecar import running_sidecar
 from support.workspaces import free_port, make_workspace
 

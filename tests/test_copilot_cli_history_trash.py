@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 
-from lorapilot.tools.copilot.history import History
+from lorapilot.tools.copilot.chat_history import ChatHistory
 from support.workspaces import make_workspace
 
 
@@ -19,7 +19,7 @@ def _run(ctx, *args, stdin: str | None = None):
 
 
 def _seed(ctx) -> list[int]:
-    db = History(ctx.workspace.state_dir("copilot") / "history.db")
+    db = ChatHistory(ctx.workspace.state_dir("copilot") / "history.db")
     try:
         ids = []
         for conversation, prompt in (("c1", "first prompt"), ("c1", "second prompt"), ("c2", "other prompt")):
@@ -68,7 +68,7 @@ def test_delete_restore_clear_undo_and_empty(tmp_path):
     assert missing.returncode == 1 and "error: history entry 999 not found" in missing.stderr
     neither = _run(ctx, "trash", "restore")
     assert neither.returncode == 1 and "exactly one of 'id'" in neither.stderr
-    db = History(ctx.workspace.state_dir("copilot") / "history.db")
+    db = ChatHistory(ctx.workspace.state_dir("copilot") / "history.db")
     try:
         assert [e.id for e in db.entries()] == [second, first]
     finally:

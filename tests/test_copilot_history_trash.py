@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-from lorapilot.tools.copilot.history import SCHEMA, History
+from lorapilot.tools.copilot.chat_history import SCHEMA, ChatHistory
 from lorapilot.kit.errors import ConflictError, LorapilotError, NotFoundError
 
 
-def _done(db: History, conversation: str, prompt: str) -> int:
+def _done(db: ChatHistory, conversation: str, prompt: str) -> int:
     entry_id = db.start(conversation, prompt, "outputs", None, {})
     db.finish(entry_id, f"answer to {prompt}", "", 0, "ok", 0.1)
     return entry_id
@@ -19,7 +19,7 @@ def _done(db: History, conversation: str, prompt: str) -> int:
 
 @pytest.fixture
 def db(tmp_path):
-    history = History(tmp_path / "history.db")
+    history = ChatHistory(tmp_path / "history.db")
     yield history
     history.close()
 
@@ -114,7 +114,7 @@ def test_a_history_from_before_the_trash_is_migrated_in_place(tmp_path):
                 " VALUES ('c', 'kept', 'yes', 'ok', 'outputs', 1.0)")
     old.commit()
     old.close()
-    db = History(path)
+    db = ChatHistory(path)
     try:
         [entry] = db.entries()
         assert entry.prompt == "kept" and entry.deleted_at is None

@@ -19,7 +19,7 @@ from lorapilot.stack.context import Context
 from lorapilot.kit.errors import ConflictError, LorapilotError, NotFoundError
 from lorapilot.stack.install import install, prepare_install
 from lorapilot.stack.install.tools import ToolError
-from lorapilot.stack.manifest import load_manifest
+from lorapilot.stack.component_paths import load_manifest
 from lorapilot.kit.progress import Cancelled
 from lorapilot.stack.workspace.layout import Workspace
 from support.upstreams import NpmRegistry, SimpleIndex, git, make_repo, make_wheel

@@ -55,18 +55,25 @@ def test_settings_edit_appends_a_media_table_to_the_template(tmp_path):
     assert text.startswith(SETTINGS_TEMPLATE)  # every commented example is still there
     assert text[len(SETTINGS_TEMPLATE):] == '\n[media]\nextra_roots = ["/data/renders"]\n'
     assert load_settings(path).media.extra_roots == ["/data/renders"]
-    # A table without the key gets it as its first line; the rest stays.
+    # A table without the key gets it as its last line; the rest stays.
     fresh = tmp_path / "new-ws" / "config" / "lorapilot.toml"  # no config/ yet
     set_string_array(fresh, "media", "extra_roots", ["/r"])
     assert fresh.read_text() == '[media]\nextra_roots = ["/r"]\n'
     path.write_text('[media]\nwatch = false\n')
     set_string_array(path, "media", "extra_roots", [])
-    assert path.read_text() == '[media]\nextra_roots = []\nwatch = false\n'
+    assert path.read_text() == '[media]\nwatch = false\nextra_roots = []\n'
 
 
-def test_settings_edit_refuses_a_layout_it_cannot_rewrite(tmp_path):
+def test_settings_edit_rewrites_dotted_keys_and_inline_tables_and_refuses_the_rest(tmp_path):
+    # The hand-written scanner refused these two layouts; tomlkit edits them in their own form.
     path = tmp_path / "lorapilot.toml"
-    original = 'media.watch = false  # dotted key at the top\n'
+    path.write_text('media.watch = false  # dotted key at the top\n')
+    set_string_array(path, "media", "extra_roots", ["/x"])
+    assert path.read_text() == 'media.watch = false  # dotted key at the top\nmedia.extra_roots = ["/x"]\n'
+    path.write_text('media = {watch = false}\n')
+    set_string_array(path, "media", "extra_roots", ["/x"])
+    assert tomllib.loads(path.read_text()) == {"media": {"watch": False, "extra_roots": ["/x"]}}
+    original = '[[media]]\nwatch = false\n'  # an array of tables: not a place for the key
     path.write_text(original)
     with pytest.raises(ConfigError) as err:
         set_string_array(path, "media", "extra_roots", ["/x"])

@@ -8,7 +8,7 @@ import tomllib
 
 import yaml
 
-from lorapilot.tools.trainpilot.basemodels import list_base_models, list_components
+from lorapilot.tools.trainpilot.training_bases import list_base_models, list_components
 from lorapilot.stack.workspace import init_workspace
 from lorapilot.tools import run_on_init
 from lorapilot.stack.workspace.layout import MODEL_FOLDERS

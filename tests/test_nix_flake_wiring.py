@@ -3,7 +3,7 @@
 The stubs stand in for nixpkgs, pyproject.nix, uv2nix and build-system-pkgs and
 record how they were called; every component source is a folder naming its input.
 The derivations are real: the app wrapper is built and run, the manifest is
-read by lorapilot.stack.manifest, and process-compose-config runs `lorapilot render`
+read by lorapilot.stack.component_paths, and process-compose-config runs `lorapilot render`
 inside a Nix build.
 """
 
@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from lorapilot.stack.components import load_registry
-from lorapilot.stack.manifest import load_manifest
+from lorapilot.stack.component_paths import load_manifest
 from support.nixflake import Flake, copy_tree, nix_available
 from support.workspaces import REPO_ROOT
 

@@ -50,7 +50,7 @@ def test_every_process_has_probe_restart_policy_log_and_group_shutdown(installed
         assert proc["availability"]["max_restarts"] > 0 and proc["availability"]["backoff_seconds"] >= 1
         assert proc["log_location"] == str(installed.workspace.logs / f"{name}.log")
         assert proc["shutdown"]["parent_only"] is False and proc["shutdown"]["signal"] == 15
-        assert proc["entrypoint"][1:3] == ["-m", "lorapilot.stack.launch"]
+        assert proc["entrypoint"][1:3] == ["-m", "lorapilot.stack.service_launch"]
 
 
 def test_not_installed_and_autostart_false_are_disabled(tmp_path, ctx):

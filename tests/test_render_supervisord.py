@@ -40,7 +40,7 @@ def test_supervisord_accepts_the_rendered_config(installed, tmp_path, monkeypatc
     assert programs["invokeai-sync-models"].startsecs == 0 and programs["invokeai-sync-models"].autorestart is False
     comfy = programs["comfyui"]
     assert comfy.stopasgroup and comfy.killasgroup
-    assert comfy.command.split()[1:3] == ["-m", "lorapilot.stack.launch"]
+    assert comfy.command.split()[1:3] == ["-m", "lorapilot.stack.service_launch"]
     assert comfy.stdout_logfile == str(installed.workspace.logs / "comfyui.log")
     assert options.server_configs[0]["password"] == "pw"
     assert options.server_configs[0]["host"] == "127.0.0.1"

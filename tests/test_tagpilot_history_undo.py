@@ -10,7 +10,7 @@ from support.tagpilot import make_dataset_files
 from lorapilot.kit.errors import ConflictError, LorapilotError
 from lorapilot.tools.tagpilot import dataset as datasets
 from lorapilot.tools.tagpilot.edits import StaleCaptionError, apply_op, edit_caption, history_state, preview_op, redo, undo
-from lorapilot.tools.tagpilot.history import Change, History
+from lorapilot.tools.tagpilot.edit_history import Change, EditHistory
 from lorapilot.tools.tagpilot.tags import make_op
 from lorapilot.stack.workspace.layout import Workspace
 
@@ -155,7 +155,7 @@ def test_concurrent_edits_never_lose_a_write(ds):
 def test_an_interrupted_apply_is_rolled_forward_on_next_open(ds):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     dead_pid = int(dead.stdout)
-    with History(ds) as history:
+    with EditHistory(ds) as history:
         entry_id = history.begin("add tag 'x'", "bulk", None, [
             Change("a.png", b"cat, solo", b"x, cat, solo"),
             Change("b.png", b"dog, solo", b"x, dog, solo"),

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from lorapilot.tools.trainpilot.basemodels import detect_family, list_base_models
+from lorapilot.tools.trainpilot.training_bases import detect_family, list_base_models
 from lorapilot.tools.trainpilot.datasets import inspect_dataset
 from lorapilot.tools.trainpilot.presets import build_profile
 from lorapilot.tools.trainpilot.profiles import ModelRef

@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from lorapilot.tools.trainpilot.adapters import ADAPTERS, RunSpec, TrainerLocation
 from lorapilot.tools.trainpilot.adapters.tqdm import parse_tqdm
-from lorapilot.tools.trainpilot.logread import read_records, tail_log
+from lorapilot.kit.logtail import read_records, tail_records
 from lorapilot.tools.trainpilot.presets import build_profile
 from lorapilot.tools.trainpilot.profiles import ModelRef
 
@@ -130,10 +130,10 @@ def test_read_records_keeps_an_unfinished_record_for_later(tmp_path):
     assert read_records(log, offset2)[0] == ["short"]
 
 
-def test_tail_log_keeps_only_the_last_redraw_of_each_line(tmp_path):
+def test_tail_records_keeps_only_the_last_redraw_of_each_line(tmp_path):
     log = tmp_path / "train.log"
     text = "start\n" + _tqdm_stream(100, "steps", 100) + "Traceback (most recent call last):\nValueError: boom\n"
     log.write_text(text)
-    tail = tail_log(log, 50)
+    tail = tail_records(log, 50)
     assert tail[0] == "start" and tail[-1] == "ValueError: boom"
     assert sum(1 for line in tail if line.startswith("steps")) == 1

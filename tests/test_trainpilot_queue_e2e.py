@@ -23,7 +23,7 @@ from lorapilot.tools.trainpilot.finish import sha256_file
 from lorapilot.tools.trainpilot.presets import build_profile
 from lorapilot.tools.trainpilot.profiles import ModelRef
 from lorapilot.tools.trainpilot.queue import JobStore
-from lorapilot.tools.trainpilot.runner import process_matches
+from lorapilot.tools.trainpilot.job_processes import process_matches
 from lorapilot.tools.trainpilot.worker import QueueWorker, worker_running
 from support.trainpilot import make_train_workspace
 
@@ -248,8 +248,8 @@ def test_a_trainer_killed_from_outside_fails_with_a_clear_error(tmp_path, monkey
 
 
 def test_a_worker_dying_while_starting_a_job_never_starts_it_twice(tmp_path, monkeypatch):
-    import lorapilot.tools.trainpilot.runner as runner_module
-    from lorapilot.tools.trainpilot.runner import spec_for
+    import lorapilot.tools.trainpilot.job_processes as runner_module
+    from lorapilot.tools.trainpilot.job_processes import spec_for
 
     ctx = make_train_workspace(tmp_path, settings=FAST)
     monkeypatch.setenv("FAKE_STEP_S", "0.01")
@@ -264,7 +264,7 @@ def test_a_worker_dying_while_starting_a_job_never_starts_it_twice(tmp_path, mon
     store.claim(started.id, ["cpu"], 0)
     argv = get_adapter("native").command(spec).argv
     with open(spec.run_dir / "train.log", "ab") as log:
-        launcher = subprocess.Popen([sys.executable, "-m", "lorapilot.tools.trainpilot.launcher", "--exit-file", str(spec.run_dir / "exit.json"),
+        launcher = subprocess.Popen([sys.executable, "-m", "lorapilot.tools.trainpilot.exit_recorder", "--exit-file", str(spec.run_dir / "exit.json"),
                                      "--", *argv], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     # ...and one claimed whose process never started.
     store.claim(lost.id, ["cpu"], 0)

@@ -229,7 +229,7 @@ def test_a_missing_base_folder_of_a_further_family_is_named(tmp_path):
 
 
 def test_an_sd2_diffusers_folder_is_told_from_sd15(tmp_path):
-    from lorapilot.tools.trainpilot.basemodels import detect_family
+    from lorapilot.tools.trainpilot.training_bases import detect_family
 
     ctx = make_train_workspace(tmp_path)
     folder = ctx.workspace.models / "diffusers" / "sd21"
@@ -247,7 +247,7 @@ def test_an_sd2_diffusers_folder_is_told_from_sd15(tmp_path):
 def test_a_chroma_file_is_told_from_flux(tmp_path):
     from support.trainpilot import CHROMA_KEYS
 
-    from lorapilot.tools.trainpilot.basemodels import list_base_models
+    from lorapilot.tools.trainpilot.training_bases import list_base_models
 
     ctx = make_train_workspace(tmp_path)
     _flux_models(ctx)
@@ -261,7 +261,7 @@ def test_a_chroma_file_is_told_from_flux(tmp_path):
 
 
 def test_an_official_wan_folder_is_one_base_model_and_i2v_is_refused(tmp_path):
-    from lorapilot.tools.trainpilot.basemodels import detect_family, list_base_models
+    from lorapilot.tools.trainpilot.training_bases import detect_family, list_base_models
 
     ctx = make_train_workspace(tmp_path)
     folder = ctx.workspace.models / "diffusion_models" / "Wan2.1-T2V-14B"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from lorapilot.stack.components import load_registry
 from lorapilot.stack.context import Context
-from lorapilot.stack.manifest import ComponentLocation, Manifest
+from lorapilot.stack.component_paths import ComponentLocation, Manifest
 from lorapilot.stack.workspace.layout import Workspace
 
 EXECUTABLES = {

@@ -55,6 +55,8 @@ class ModelServer:
     civitai_token: str | None = None
     civitai_refusal: str = "login_page"  # or "401": the two ways CivitAI turns away a download without a token
     hf_gated: dict[str, str] = field(default_factory=dict)  # repo -> the token that opens it
+    hf_commits: dict[str, str] = field(default_factory=dict)  # repo -> the commit "main" points at
+    hf_cards: dict[str, dict] = field(default_factory=dict)  # repo -> its model card's YAML data (cardData)
     requests: list[Request] = field(default_factory=list)
 
     def start(self) -> "ModelServer":
@@ -111,6 +113,8 @@ class ModelServer:
         path = unquote(url.path)
         if path in self.files:
             return self._send_file(h, self.files[path], head)
+        if path == "/api/models":
+            return self._hf_search(h, parse_qs(url.query))
         if path.startswith("/api/models/"):
             return self._hf_api(h, path[len("/api/models/"):], url.query)
         if "/resolve/" in path:
@@ -224,6 +228,10 @@ class ModelServer:
         # Read a POST body first, even for a refusal: the connection is kept alive for the next request.
         body = h.rfile.read(int(h.headers.get("Content-Length") or 0)).decode() if h.command == "POST" else ""
         for repo, files in self.hf_repos.items():
+            if rest == repo or rest.startswith(repo + "/revision/"):
+                if self._hf_refused(h, repo):
+                    return None
+                return self._json(h, 200, self._hf_info(repo, blobs="blobs=true" in query.lower()))
             if not rest.startswith((repo + "/tree/", repo + "/paths-info/")):
                 continue
             if self._hf_refused(h, repo):
@@ -240,11 +248,55 @@ class ModelServer:
         # The Hub answers an unknown (or private) repo with 401, not 404, so as not to reveal it.
         self._json(h, 401, {"error": "Repository not found"}, {"X-Error-Code": "RepoNotFound"})
 
+    def _hf_info(self, repo: str, blobs: bool) -> dict:
+        """``GET /api/models/REPO[/revision/REV]``: the Hub's model info (siblings with sizes when ``blobs``)."""
+        siblings = []
+        for path, data in sorted(self.hf_repos[repo].items()):
+            sibling = {"rfilename": path}
+            if blobs:
+                entry = self._hf_entry(path, data)
+                sibling.update(size=len(data), blobId=entry["oid"])
+                if "lfs" in entry:
+                    sibling["lfs"] = {"sha256": entry["lfs"]["oid"], "size": len(data), "pointerSize": 134}
+            siblings.append(sibling)
+        card = self.hf_cards.get(repo, {})
+        tags = ["diffusers", "safetensors"] + (["lora"] if any(p.endswith(".safetensors") for p in self.hf_repos[repo]) and card.get("tags") != [] else [])
+        tags += [f"base_model:{card['base_model']}"] if card.get("base_model") else []
+        return {
+            "_id": hashlib.sha1(repo.encode()).hexdigest()[:24], "id": repo, "modelId": repo, "author": repo.split("/")[0],
+            "sha": self.hf_commits.get(repo, hashlib.sha1(repo.encode()).hexdigest()), "private": False, "disabled": False,
+            "gated": False, "downloads": 1000 + len(repo), "likes": len(repo), "tags": tags, "library_name": "diffusers",
+            "lastModified": "2026-01-02T03:04:05.000Z", "createdAt": "2025-01-02T03:04:05.000Z",
+            "cardData": card or None, "siblings": siblings,
+        }
+
+    def _hf_search(self, h, query: dict[str, list[str]]) -> None:
+        """``GET /api/models?search=&filter=&sort=&limit=``: repos whose id contains ``search`` and carry every filter tag."""
+        wanted = query.get("search", [""])[0].lower()
+        tags = query.get("filter", [])
+        found = []
+        for repo in sorted(self.hf_repos):
+            info = self._hf_info(repo, blobs=False)
+            if wanted in repo.lower() and all(tag in info["tags"] for tag in tags):
+                found.append({k: info[k] for k in ("_id", "id", "modelId", "author", "downloads", "likes", "tags", "private", "createdAt", "library_name")})
+        if query.get("sort", [""])[0] == "downloads":
+            found.sort(key=lambda item: -item["downloads"])
+        limit = int(query.get("limit", ["1000"])[0])
+        self._json(h, 200, found[:limit])
+
     # ------------------------------------------------------------ CivitAI
 
     def _civitai(self, h, path: str) -> None:
         authorized = self.civitai_token is None or h.headers.get("Authorization") == f"Bearer {self.civitai_token}"
         parts = path.strip("/").split("/")
+        if path == "/api/v1/models":
+            return self._civitai_search(h)
+        if path.startswith("/api/v1/model-versions/by-hash/"):
+            wanted = parts[-1].lower()
+            for version in self.civitai_versions.values():
+                if any((f.get("hashes") or {}).get("SHA256", "").lower() == wanted for f in version.get("files") or []):
+                    return self._json(h, 200, version)
+            return self._json(h, 404, {"error": "Model not found"})
         if path.startswith("/api/v1/model-versions/"):
             version = self.civitai_versions.get(int(parts[-1]))
             return self._json(h, 200, version) if version else self._json(h, 404, {"error": "No model version"})
@@ -270,3 +322,30 @@ class ModelServer:
             h.end_headers()
             return
         self._json(h, 404, {"error": "unknown CivitAI route"})
+
+    def _civitai_search(self, h) -> None:
+        """``GET /api/v1/models``: query (in the name), types, baseModels (of any version), nsfw, sort, limit, cursor."""
+        query = parse_qs(urlparse(h.path).query)
+        text = query.get("query", [""])[0].lower()
+        types = [t for value in query.get("types", []) for t in value.split(",")]
+        bases = query.get("baseModels", [])
+        nsfw = query.get("nsfw", ["false"])[0] == "true"
+        found = []
+        for model_id in sorted(self.civitai_models):
+            model = self.civitai_models[model_id]
+            if text and text not in model["name"].lower():
+                continue
+            if types and model.get("type") not in types:
+                continue
+            if bases and not any(v.get("baseModel") in bases for v in model.get("modelVersions") or []):
+                continue
+            if model.get("nsfw") and not nsfw:
+                continue
+            found.append(model)
+        if query.get("sort", [""])[0] == "Most Downloaded":
+            found.sort(key=lambda m: -(m.get("stats") or {}).get("downloadCount", 0))
+        start = int(query.get("cursor", ["0"])[0])
+        limit = int(query.get("limit", ["100"])[0])
+        page = found[start : start + limit]
+        metadata = {"nextCursor": str(start + limit)} if start + limit < len(found) else {}
+        self._json(h, 200, {"items": page, "metadata": metadata})

@@ -48,12 +48,14 @@ class Flake:
     def __init__(self, root: Path, work: Path):
         self.root = root
         self.options = ["--offline", "--no-write-lock-file", "--option", "substituters", ""]
+        # The stub builders run /bin/sh and the host Python: the sandbox must see them (as root too, where
+        # Nix sandboxes builds by default; without this only derivations already in the store "built").
+        readable = sorted({"/bin", "/lib", "/lib64", "/usr", "/etc", sys.prefix, sys.base_prefix, str(REPO_ROOT)})
+        sandbox_paths = ["--option", "sandbox-paths", " ".join(p for p in readable if os.path.exists(p))]
         if os.geteuid() == 0:
-            self.options += ["--option", "build-users-group", ""]
+            self.options += ["--option", "build-users-group", "", *sandbox_paths]
         else:
-            store = work / "nix-store"
-            readable = sorted({"/bin", "/lib", "/lib64", "/usr", "/etc", sys.prefix, sys.base_prefix, str(REPO_ROOT)})
-            self.options += ["--store", str(store), "--option", "sandbox-paths", " ".join(p for p in readable if os.path.exists(p))]
+            self.options += ["--store", str(work / "nix-store"), *sandbox_paths]
         self.overrides: list[str] = []
 
     @property

@@ -66,6 +66,7 @@ SUMMARIES: dict[str, str] = {
     "start": "Start one service.",
     "status": "Show each service: state, readiness, restarts, uptime, memory.",
     "stop": "Stop one service.",
+    "sync": "Sync LoRAs, datasets, outputs and the TrainPilot database with S3-compatible storage.",
     "tagpilot": "TagPilot: import, caption, tag, check and export datasets (datasets/<name>/).",
     "trainpilot": "TrainPilot: train LoRAs with Kohya, AI Toolkit, Diffusion Pipe or the native trainer, one queue.",
     "trash": "List, restore or empty the workspace trash (.trash/).",

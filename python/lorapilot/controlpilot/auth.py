@@ -20,6 +20,7 @@ from lorapilot.controlpilot.filecache import CachedFile
 from lorapilot.controlpilot.ratelimit import LoginLimiter
 from lorapilot.controlpilot.sessions import SESSIONS_DB, SessionInfo, SessionStore
 from lorapilot.controlpilot.tokens import TokenStore
+from lorapilot.kit.netaddr import is_loopback, names_this_machine
 from lorapilot.stack.settings import ControlPilotSettings
 from lorapilot.stack.workspace.layout import Workspace
 from lorapilot.stack.workspace.secrets import read_secrets
@@ -27,16 +28,6 @@ from lorapilot.stack.workspace.secrets import read_secrets
 SESSION_COOKIE = "lorapilot_session"
 PASSWORD_ENV = "LORAPILOT_PASSWORD"
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-
-
-def is_loopback(host: str) -> bool:
-    """Whether binding to ``host`` keeps ControlPilot on this machine."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def login_password(secret_values: dict[str, str]) -> str | None:
@@ -137,16 +128,6 @@ class Authenticator:
         return None
 
 
-def loopback_name(host_header: str) -> bool:
-    """Whether a request's ``Host`` names this machine (``localhost``, ``127.0.0.1:7878``, ``[::1]``)."""
-    name = host_header.strip().lower()
-    if name.startswith("["):
-        name = name[1 : name.find("]")] if "]" in name else name
-    elif name.count(":") == 1:
-        name = name.rsplit(":", 1)[0]
-    return is_loopback(name) or name.endswith(".localhost")
-
-
 def cross_site(conn: HTTPConnection) -> bool:
     """A browser request sent by another site (a CSRF attempt)."""
     if conn.headers.get("sec-fetch-site") == "cross-site":
@@ -178,7 +159,7 @@ async def require_auth(conn: HTTPConnection) -> None:
     if not auth.required:
         # No login on loopback: a page on another site that re-points its own name at
         # 127.0.0.1 (DNS rebinding) must not read the API, so only local names are served.
-        if not loopback_name(conn.headers.get("host", "")):
+        if not names_this_machine(conn.headers.get("host", "")):
             detail = (
                 "ControlPilot listens on loopback without a login and answers only to localhost; "
                 'behind a proxy under another name, set [controlpilot] auth = "always"'

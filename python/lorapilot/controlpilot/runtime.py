@@ -10,8 +10,8 @@ from lorapilot.stack.context import Context
 from lorapilot.controlpilot.events import EventHub
 from lorapilot.controlpilot.monitor import ServiceMonitor
 from lorapilot.kit.tasks import TaskManager
-from lorapilot.controlpilot.telemetry import GpuReader, History, SystemSnapshot, take_snapshot
-from lorapilot.controlpilot.telemetry.history import compact
+from lorapilot.controlpilot.telemetry import GpuReader, MetricHistory, SystemSnapshot, take_snapshot
+from lorapilot.controlpilot.telemetry.metric_history import compact
 
 _TASK_EVENT_MIN_GAP_S = 0.25  # progress callbacks may fire thousands of times a second
 
@@ -23,7 +23,7 @@ class Runtime:
         self.hub = EventHub()
         self.monitor = ServiceMonitor(ctx, self.hub)
         self.telemetry_interval_s = ctx.settings.controlpilot.telemetry_interval_s
-        self.history = History(self.telemetry_interval_s)
+        self.history = MetricHistory(self.telemetry_interval_s)
         self.gpus = GpuReader()
         self._latest: SystemSnapshot | None = None
         self._lock = threading.Lock()

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Callable, Iterator, Protocol
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
 
 from lorapilot.kit.errors import LorapilotError
 
@@ -57,10 +58,12 @@ def cli_progress(description: str, total: float | None = None, unit: str = "") -
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
-        Progress as RichProgress,
         TextColumn,
         TimeRemainingColumn,
         TransferSpeedColumn,
+    )
+    from rich.progress import (
+        Progress as RichProgress,
     )
 
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
@@ -72,7 +75,7 @@ def cli_progress(description: str, total: float | None = None, unit: str = "") -
         task = bar.add_task(description, total=total)
 
         def report(current: float, total: float | None = None, message: str = "") -> None:
-            kwargs = {"completed": current}
+            kwargs: dict[str, Any] = {"completed": current}
             if total is not None:
                 kwargs["total"] = total
             if message:

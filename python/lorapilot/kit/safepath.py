@@ -114,7 +114,7 @@ def confined_entries(folder: str | os.PathLike, roots) -> list[os.DirEntry]:
     """
     if escapes(folder, roots):
         return []
-    with os.scandir(folder) as it:
+    with os.scandir(Path(folder)) as it:
         return [e for e in it if not (e.is_symlink() and escapes(e.path, roots))]
 
 

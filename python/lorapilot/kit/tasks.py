@@ -11,8 +11,9 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from lorapilot.kit.errors import LorapilotError, NotFoundError
 from lorapilot.kit.progress import CancelEvent, Cancelled
@@ -127,6 +128,6 @@ class TaskManager:
 
     def _prune(self) -> None:
         finished = [t for t in self._tasks.values() if t.finished_at is not None]
-        finished.sort(key=lambda t: t.finished_at)
+        finished.sort(key=lambda t: t.finished_at or 0.0)  # never None here: filtered above
         for task in finished[: max(0, len(finished) - _KEEP_FINISHED)]:
             del self._tasks[task.id]

@@ -110,7 +110,7 @@ class Trash:
 
     def list(self) -> list[TrashItem]:
         """Items in the trash, newest first."""
-        items = []
+        items: list[TrashItem] = []
         if not self.dir.is_dir():
             return items
         for entry in self.dir.iterdir():
@@ -131,7 +131,9 @@ class Trash:
         item = self.get(item_id)
         target = resolve_inside(self.root, to or item.original)
         if os.path.lexists(target):
-            raise RestoreConflict(f"cannot restore {item.name}: {relative_to_root(self.root, target)} exists; restore it elsewhere")
+            raise RestoreConflict(
+                f"cannot restore {item.name}: {relative_to_root(self.root, target)} exists; restore it elsewhere"
+            )
         target.parent.mkdir(parents=True, exist_ok=True)
         item_dir = self._item_dir(item_id)
         os.rename(item_dir / item.name, target)

@@ -51,5 +51,7 @@ def reach_note(bind_host: str) -> str:
         return f"from other machines: http://{other}:PORT (ControlPilot asks for its password there)"
     if bind_host in ALL_INTERFACES:
         return "from other machines: this machine's address (no network address found now)"
-    return ('loopback only: other machines cannot open these; set host = "0.0.0.0" in config/lorapilot.toml '
-            "(or use an SSH tunnel)")
+    return (
+        'loopback only: other machines cannot open these; set host = "0.0.0.0" in config/lorapilot.toml '
+        "(or use an SSH tunnel)"
+    )

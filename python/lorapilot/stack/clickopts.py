@@ -10,7 +10,6 @@ import click
 
 from lorapilot.stack.context import load_context
 
-
 _SENTENCE_END = re.compile(r"(?<!e\.g)(?<!i\.e)\.\s+(?=[A-Z`])")
 
 
@@ -62,11 +61,12 @@ def format_bytes(value: int | None) -> str:
     """``1536`` -> ``'1.5 KiB'``; ``None`` -> ``'-'``."""
     if value is None:
         return "-"
+    size = float(value)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return str(value)
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return str(size)
 
 
 def format_duration(seconds: float | None) -> str:

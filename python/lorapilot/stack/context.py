@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from lorapilot.stack.component_paths import Manifest, load_manifest
 from lorapilot.stack.components import Registry, load_registry
-from lorapilot.stack.manifest import Manifest, load_manifest
 from lorapilot.stack.settings import Settings, load_settings
 from lorapilot.stack.workspace.layout import Workspace, resolve_root
 

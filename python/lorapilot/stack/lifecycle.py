@@ -7,20 +7,20 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import psutil
 
-from lorapilot.stack.context import Context
 from lorapilot.kit.errors import ServiceError
 from lorapilot.kit.fsutil import write_if_changed
+from lorapilot.stack.context import Context
 from lorapilot.stack.portcheck import check_ports_free
 from lorapilot.stack.render import dump_yaml, render_process_compose, render_supervisord
 from lorapilot.stack.render.supervisord import PASSWORD_ENV, pidfile
 from lorapilot.stack.services import manager_for
-from lorapilot.stack.services.base import ManagerInfo
+from lorapilot.stack.services.base import Backend, ManagerInfo
 from lorapilot.stack.workspace import InitReport, init_workspace, preflight
 from lorapilot.stack.workspace.secrets import read_secrets
 
@@ -56,13 +56,19 @@ def write_rendered(texts: dict[Path, str]) -> Rendered:
     return Rendered(process_compose=pc_path, supervisord=sv_path)
 
 
-def choose_backend(requested: str) -> str:
+def choose_backend(requested: str) -> Backend:
     """``auto`` picks process-compose when it is on PATH, else supervisord."""
     if requested == "auto":
         return "process-compose" if shutil.which("process-compose") else "supervisord"
-    if requested == "process-compose" and not shutil.which("process-compose"):
-        raise ServiceError("process-compose is not on PATH; use `--backend supervisord` or run through `nix run .#lorapilot`")
-    return requested
+    if requested == "supervisord":
+        return "supervisord"
+    if requested != "process-compose":
+        raise ServiceError(f"unknown backend {requested!r}: use auto, process-compose or supervisord")
+    if not shutil.which("process-compose"):
+        raise ServiceError(
+            "process-compose is not on PATH; use `--backend supervisord` or run through `nix run .#lorapilot`"
+        )
+    return "process-compose"
 
 
 def _supervisord_pid(ctx: Context) -> int | None:
@@ -78,8 +84,14 @@ def _already_running(ctx: Context) -> bool:
     return info is not None and manager_for(ctx, info, plans=[]).alive()
 
 
-def up(ctx: Context, backend: str = "auto", tui: bool = True, detach: bool = False,
-       tool_steps=None, watch: Callable[[subprocess.Popen], None] | None = None) -> tuple[InitReport, str]:
+def up(
+    ctx: Context,
+    backend: str = "auto",
+    tui: bool = True,
+    detach: bool = False,
+    tool_steps=None,
+    watch: Callable[[subprocess.Popen], None] | None = None,
+) -> tuple[InitReport, str]:
     """Initialise the workspace, render, and start the process manager.
 
     With ``detach`` it returns once the manager answers. Otherwise process-compose
@@ -93,7 +105,9 @@ def up(ctx: Context, backend: str = "auto", tui: bool = True, detach: bool = Fal
     texts = render_texts(ctx)
     backend = choose_backend(backend)
     if _already_running(ctx):
-        raise ServiceError(f"LoRA Pilot already runs in {ctx.workspace.root}; use `lorapilot status` or `lorapilot down`")
+        raise ServiceError(
+            f"LoRA Pilot already runs in {ctx.workspace.root}; use `lorapilot status` or `lorapilot down`"
+        )
     starting = [(p.name, p.host, p.port) for p in ctx.plan(False) if p.autostart and p.installed and not p.oneshot]
     check_ports_free(ctx.workspace.settings_file, ctx.settings.manager.port, starting)
     report = init_workspace(ctx, tool_steps)
@@ -103,7 +117,16 @@ def up(ctx: Context, backend: str = "auto", tui: bool = True, detach: bool = Fal
     env = dict(os.environ)
     if backend == "process-compose":
         env["PC_API_TOKEN"] = secrets["PROCESS_COMPOSE_TOKEN"]
-        argv = ["process-compose", "up", "-f", str(rendered.process_compose), "--port", str(port), "--address", "127.0.0.1"]
+        argv = [
+            "process-compose",
+            "up",
+            "-f",
+            str(rendered.process_compose),
+            "--port",
+            str(port),
+            "--address",
+            "127.0.0.1",
+        ]
         if not tui or detach:
             argv.append("--tui=false")
         if detach:

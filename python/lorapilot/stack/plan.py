@@ -11,10 +11,10 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lorapilot.kit.errors import ConfigError
+from lorapilot.stack.component_paths import Manifest
 from lorapilot.stack.components import Component, Registry, topological_order
 from lorapilot.stack.components.spec import PostStart, Probe, Restart, Shutdown
-from lorapilot.kit.errors import ConfigError
-from lorapilot.stack.manifest import Manifest
 from lorapilot.stack.workspace.layout import Workspace
 
 LOOPBACK = "127.0.0.1"
@@ -171,8 +171,12 @@ def resolve_component(
     )
 
 
-def resolve_post_start(ws: Workspace, comp: Component, task: PostStart, parent: ProcessPlan, manifest: Manifest) -> ProcessPlan:
+def resolve_post_start(
+    ws: Workspace, comp: Component, task: PostStart, parent: ProcessPlan, manifest: Manifest
+) -> ProcessPlan:
     """A component's ``[[post_start]]`` task as a one-shot process that depends on it."""
+    # resolve_component always sets both paths on the plan it returns (the parent here).
+    assert parent.env_path is not None and parent.src_path is not None, parent.name
     values = _placeholders(ws, comp, parent.host, parent.env_path, parent.src_path, manifest.lorapilot_python)
     name = f"{comp.name}-{task.name}"
     argv = [_expand(arg, values, f"{comp.spec_path}: post_start.{task.name}.command") for arg in task.command]
@@ -211,7 +215,7 @@ def build_plan(
 ) -> list[ProcessPlan]:
     """Resolve every enabled component, dependencies first."""
     if gpu_available is None:
-        from lorapilot.kit.gpu import gpu_available as detect
+        from lorapilot.kit.nvml import gpu_available as detect
 
         gpu_available = detect()
     plans = []

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from lorapilot.kit.models import StrictModel
 from lorapilot.kit.tomlconfig import load_toml_model
 
 SETTINGS_TEMPLATE = """\
@@ -41,11 +42,7 @@ SETTINGS_TEMPLATE = """\
 """
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ComponentOverride(_Strict):
+class ComponentOverride(StrictModel):
     """Per-component changes the user may make without editing component.toml."""
 
     port: int | None = Field(default=None, ge=1, le=65535)  # the service's port (default: its component.toml)
@@ -54,16 +51,27 @@ class ComponentOverride(_Strict):
     env: dict[str, str] = Field(default_factory=dict)  # extra environment variables for its process
 
 
-class ManagerSettings(_Strict):
+class ManagerSettings(StrictModel):
     """``[manager]``: the process manager (process-compose or supervisord)."""
 
-    port: int = Field(default=7870, ge=1, le=65535)  # its API (process-compose) or XML-RPC (supervisord), on 127.0.0.1 only
+    # its API (process-compose) or XML-RPC (supervisord), on 127.0.0.1 only
+    port: int = Field(default=7870, ge=1, le=65535)
 
 
-class ModelsSettings(_Strict):
+class ModelsSettings(StrictModel):
     """``[models]``: the shared model store (models/)."""
 
     extra_roots: list[str] = Field(default_factory=list)  # absolute folders listed beside models/ (a network volume)
+    civitai_url: str = ""  # CivitAI's base URL (search, pulls, updates); "" = $CIVITAI_ENDPOINT or civitai.com
+    hf_url: str = ""  # the Hugging Face Hub's base URL; "" = $HF_ENDPOINT or https://huggingface.co
+
+    @field_validator("civitai_url", "hf_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        """A base URL is http(s)://host[:port][/path], or empty for the default."""
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} must start with http:// or https://")
+        return value.rstrip("/")
 
     @field_validator("extra_roots")
     @classmethod
@@ -77,7 +85,43 @@ class ModelsSettings(_Strict):
         return value
 
 
-class ControlPilotSettings(_Strict):
+SYNC_AREAS = ("loras", "datasets", "outputs", "trainpilot-db")
+SYNC_EXCLUDE = ("*.part", "*.part.json", "*.sync-part", "*.sync-part.json", "*/.incoming/*", "*.lock")
+
+
+class SyncSettings(StrictModel):
+    """``[sync]``: ``lorapilot sync push|pull`` to S3-compatible storage (keys: SYNC_ACCESS_KEY_ID /
+    SYNC_SECRET_ACCESS_KEY in secrets.env)."""
+
+    endpoint_url: str = ""  # an S3-compatible endpoint (MinIO, R2, B2, Wasabi...); "" = AWS S3
+    region: str = "us-east-1"
+    bucket: str = ""  # required to sync
+    prefix: str = "lorapilot"  # keys are <prefix>/<path in the workspace>
+    areas: list[str] = Field(default_factory=lambda: list(SYNC_AREAS))  # of: loras, datasets, outputs, trainpilot-db
+    include: list[str] = Field(default_factory=list)  # globs on the workspace path; empty = all of the areas
+    exclude: list[str] = Field(default_factory=lambda: list(SYNC_EXCLUDE))  # globs left out (path or file name)
+    multipart_mb: int = Field(default=64, ge=5, le=5120)  # files this big go up in resumable parts of this size
+
+    @field_validator("areas")
+    @classmethod
+    def _known_areas(cls, value: list[str]) -> list[str]:
+        """Each area is one of loras, datasets, outputs, trainpilot-db."""
+        for area in value:
+            if area not in SYNC_AREAS:
+                raise ValueError(f"unknown area {area!r}: use {', '.join(SYNC_AREAS)}")
+        return value
+
+    @field_validator("prefix")
+    @classmethod
+    def _clean_prefix(cls, value: str) -> str:
+        """A key prefix without leading or trailing slashes and no '..'."""
+        value = value.strip("/")
+        if ".." in value.split("/"):
+            raise ValueError(f"{value!r} must not contain '..'")
+        return value
+
+
+class ControlPilotSettings(StrictModel):
     """``[controlpilot]``: the dashboard's auth, uploads and telemetry."""
 
     # "auto": login required when bound to a non-loopback address; "always": on loopback too.
@@ -102,7 +146,7 @@ class ControlPilotSettings(_Strict):
         return value
 
 
-class CopilotSettings(_Strict):
+class CopilotSettings(StrictModel):
     """``[copilot]``: the Copilot sidecar (see lorapilot.tools.copilot)."""
 
     permit_allow_all: bool = False  # let chats ask for --allow-all-tools/-paths/-urls
@@ -111,7 +155,11 @@ class CopilotSettings(_Strict):
     default_cwd: str = Field(default="outputs", min_length=1)  # where a chat runs unless it names a folder
 
 
-class TrainPilotSettings(_Strict):
+WebhookEvent = Literal["done", "failed", "cancelled"]
+_DEFAULT_WEBHOOK_EVENTS: tuple[WebhookEvent, ...] = ("done", "failed")
+
+
+class TrainPilotSettings(StrictModel):
     """``[trainpilot]``: the training queue (see docs/trainpilot.md)."""
 
     worker: bool = True  # drive the queue from inside ControlPilot (else: `lorapilot train worker`)
@@ -119,20 +167,21 @@ class TrainPilotSettings(_Strict):
     poll_interval_s: float = Field(default=1.0, gt=0, le=60)  # how often the worker looks at running jobs
     webhook_url: str = ""  # or TRAINPILOT_WEBHOOK_URL in secrets.env
     webhook_format: Literal["json", "discord", "ntfy"] = "json"  # the body the webhook gets
-    webhook_events: list[Literal["done", "failed", "cancelled"]] = Field(default_factory=lambda: ["done", "failed"])  # which endings notify
-    # argv that stops this machine ($VARS expanded, no shell): run by `lorapilot shutdown` schedules, and
-    # (as before) stop_delay_s after the queue has run empty following a job. See docs/beyond-one-gpu.md.
+    # which endings notify
+    webhook_events: list[WebhookEvent] = Field(default_factory=lambda: list(_DEFAULT_WEBHOOK_EVENTS))
+    # argv that stops this machine ($VARS expanded, no shell): run by `lorapilot shutdown` schedules and,
+    # as before, stop_delay_s after the queue has run empty following a job (docs/beyond-one-gpu.md)
     stop_command: list[str] = Field(default_factory=list)
     stop_delay_s: float = Field(default=60, ge=0)  # how long the queue stays empty before stop_command runs
-    stop_warning_s: float = Field(default=300, ge=0)  # the webhook warns this long before a scheduled stop
-    idle_gpu_pct: float = Field(default=10, ge=0, le=100)  # GPU utilisation below which the machine may count as idle
+    stop_warning_s: float = Field(default=300, ge=0)  # the webhook warns this long before a timed stop
+    idle_gpu_pct: float = Field(default=10, ge=0, le=100)  # GPU use (%) below which the machine may be idle
     # A job's GPU is held by an inference app even after asking it to free its models: "wait" until it
     # is free, "stop-apps" (stop the apps holding it, restart them after the job) or "refuse" the job.
     busy_gpu: Literal["wait", "stop-apps", "refuse"] = "wait"
-    free_timeout_s: float = Field(default=20, ge=0, le=600)  # how long freed memory may take to show in NVML
+    free_timeout_s: float = Field(default=20, ge=0, le=600)  # how long freed memory may take to show
 
 
-class MediaSettings(_Strict):
+class MediaSettings(StrictModel):
     """``[media]``: MediaPilot's folders indexed beside ``outputs/`` and the trash policy."""
 
     extra_roots: list[str] = Field(default_factory=list)  # absolute folders indexed beside outputs/
@@ -149,10 +198,8 @@ VLM_DEFAULT_PROMPT = (
 )
 
 
-class VLMSettings(BaseModel):
+class VLMSettings(StrictModel):
     """Defaults for the vision-language captioner; a job may override each."""
-
-    model_config = ConfigDict(extra="forbid")
 
     base_url: str = "http://127.0.0.1:8000/v1"  # an OpenAI-compatible server (vLLM, llama.cpp, Ollama...)
     model: str = ""  # the model name that server serves
@@ -163,17 +210,15 @@ class VLMSettings(BaseModel):
     timeout_s: float = Field(default=120.0, gt=0)  # per image
 
 
-class TagPilotSettings(BaseModel):
+class TagPilotSettings(StrictModel):
     """``[tagpilot]``: the taggers and the captioner."""
-
-    model_config = ConfigDict(extra="forbid")
 
     # The WD14 model folder (model.onnx + selected_tags.csv), absolute or relative to the workspace.
     wd14_model_dir: str = ""
     vlm: VLMSettings = VLMSettings()
 
 
-class Settings(_Strict):
+class Settings(StrictModel):
     """Everything in ``config/lorapilot.toml``."""
 
     host: str = "0.0.0.0"  # the address services listen on; "127.0.0.1" keeps everything on this machine
@@ -185,6 +230,7 @@ class Settings(_Strict):
     trainpilot: TrainPilotSettings = TrainPilotSettings()
     media: MediaSettings = MediaSettings()
     tagpilot: TagPilotSettings = TagPilotSettings()
+    sync: SyncSettings = SyncSettings()
 
 
 def load_settings(path: Path) -> Settings:

@@ -21,6 +21,7 @@ import argparse
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lorapilot.kit.errors import LorapilotError
@@ -56,13 +57,12 @@ class Watchdog:
 
     manager: ServiceManager
     liveness: bool  # the backend has no liveness probes of its own
-    clock: callable = time.monotonic
+    clock: Callable[[], float] = time.monotonic
     _live: dict[str, _Liveness] = field(default_factory=dict)
     _loops: dict[str, _CrashLoop] = field(default_factory=dict)
 
     def watched(self) -> list[ProcessPlan]:
-        return [p for p in self.manager.plans.values()
-                if p.installed and not p.oneshot and p.restart.policy != "no"]
+        return [p for p in self.manager.plans.values() if p.installed and not p.oneshot and p.restart.policy != "no"]
 
     def tick(self) -> None:
         states = self.manager.raw_states()
@@ -81,8 +81,7 @@ class Watchdog:
         max_restarts are spent (it restarts on_failure services itself until then)."""
         if raw.state == "failed":
             return True
-        return (self.manager.backend == "process-compose" and raw.state == "exited"
-                and raw.exit_code not in (None, 0))
+        return self.manager.backend == "process-compose" and raw.state == "exited" and raw.exit_code not in (None, 0)
 
     def _crash_loop(self, plan: ProcessPlan, raw, now: float) -> None:
         loop = self._loops.setdefault(plan.name, _CrashLoop())
@@ -98,42 +97,50 @@ class Watchdog:
             loop.due = None
             return
         if loop.due is None:
-            delay = min(MAX_BACKOFF_S, 10 * plan.restart.backoff_s * 2 ** loop.recoveries)
+            delay = min(MAX_BACKOFF_S, 10 * plan.restart.backoff_s * 2**loop.recoveries)
             loop.due = now + delay
             return
         if now < loop.due:
             return
-        waited = min(MAX_BACKOFF_S, 10 * plan.restart.backoff_s * 2 ** loop.recoveries)
+        waited = min(MAX_BACKOFF_S, 10 * plan.restart.backoff_s * 2**loop.recoveries)
         loop.recoveries += 1
         loop.due = None
         exit_code = f" (last exit code {raw.exit_code})" if raw.exit_code is not None else ""
-        record_restart(self.manager.ws, plan.name,
-                       f"crash loop: the process manager gave up after repeated crashes{exit_code}; "
-                       f"started again after {waited:.0f} s (recovery {loop.recoveries})")
+        record_restart(
+            self.manager.ws,
+            plan.name,
+            f"crash loop: the process manager gave up after repeated crashes{exit_code}; "
+            f"started again after {waited:.0f} s (recovery {loop.recoveries})",
+        )
         self.manager.start(plan.name)
 
     # -- liveness ------------------------------------------------------------
     def _liveness(self, plan: ProcessPlan, raw, now: float) -> None:
+        probe = plan.probe
+        if probe is None:  # tick() calls this only for plans with a probe
+            return
         live = self._live.setdefault(plan.name, _Liveness())
         if raw.state != "running" or raw.pid is None:
             self._live[plan.name] = _Liveness()
             return
         if raw.pid != live.pid:
-            self._live[plan.name] = live = _Liveness(pid=raw.pid, next_probe=now + plan.probe.initial_delay_s)
+            self._live[plan.name] = live = _Liveness(pid=raw.pid, next_probe=now + probe.initial_delay_s)
         if now < live.next_probe:
             return
-        live.next_probe = now + plan.probe.period_s
-        if check_ready(plan, timeout=plan.probe.timeout_s):
+        live.next_probe = now + probe.period_s
+        if check_ready(plan, timeout=probe.timeout_s):
             live.armed, live.failures = True, 0
             return
         if not live.armed:
             return  # still starting up
         live.failures += 1
-        if live.failures >= plan.probe.failure_threshold:
+        if live.failures >= probe.failure_threshold:
             what = plan.probe_url or " ".join(plan.probe_exec or [])
-            record_restart(self.manager.ws, plan.name,
-                           f"liveness: {what} failed {live.failures} times in a row "
-                           f"({plan.probe.period_s} s apart); restarted")
+            record_restart(
+                self.manager.ws,
+                plan.name,
+                f"liveness: {what} failed {live.failures} times in a row ({probe.period_s} s apart); restarted",
+            )
             self._live[plan.name] = _Liveness()
             self.manager.restart(plan.name)
 
@@ -166,8 +173,10 @@ def main(argv: list[str] | None = None) -> None:
             time.sleep(1)
     if manager is None:
         return
-    print(f"{NAME}: watching {', '.join(p.name for p in Watchdog(manager, False).watched())} "
-          f"under {manager.backend}", flush=True)
+    print(
+        f"{NAME}: watching {', '.join(p.name for p in Watchdog(manager, False).watched())} under {manager.backend}",
+        flush=True,
+    )
     Watchdog(manager, liveness=manager.backend == "supervisord").run(lambda: bool(stopping))
 
 

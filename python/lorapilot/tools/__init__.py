@@ -51,6 +51,7 @@ TOOLS: tuple[Tool, ...] = (
     Tool("mediapilot", "MediaPilot", "lorapilot.tools.mediapilot.cli:media_group",
          "lorapilot.tools.mediapilot.api:router", cli_aliases=("media",)),
     Tool("copilot", "Copilot", "lorapilot.tools.copilot.cli:copilot_group", "lorapilot.tools.copilot.proxy:router"),
+    Tool("sync", "Sync", "lorapilot.tools.sync.cli:sync_group", "lorapilot.tools.sync.api:router"),
 )
 
 

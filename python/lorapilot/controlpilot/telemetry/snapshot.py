@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from lorapilot.controlpilot.telemetry.gpu import GpuInfo, GpuReader, GpuReport
+from lorapilot.controlpilot.telemetry.gpu_usage import GpuInfo, GpuReader, GpuReport
 from lorapilot.controlpilot.telemetry.host import HostInfo, read_host
 
 

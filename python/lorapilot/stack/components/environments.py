@@ -13,15 +13,16 @@ from typing import Literal
 
 from pydantic import Field
 
-from lorapilot.stack.components.registry import default_components_dir
-from lorapilot.stack.components.spec import _NAME_RE, Source, _Strict
 from lorapilot.kit.errors import ConfigError
+from lorapilot.kit.models import FrozenModel
 from lorapilot.kit.tomlconfig import read_toml, validate_model
+from lorapilot.stack.components.registry import default_components_dir
+from lorapilot.stack.components.spec import _NAME_RE, Source
 
 ENVIRONMENT_FILENAME = "environment.toml"
 
 
-class EnvironmentSpec(_Strict):
+class EnvironmentSpec(FrozenModel):
     """One environment.toml."""
 
     name: str = Field(pattern=_NAME_RE.pattern)

@@ -6,10 +6,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lorapilot.stack.components.spec import ComponentSpec
 from lorapilot.kit.errors import ConfigError
-from lorapilot.stack.settings import ComponentOverride, Settings
 from lorapilot.kit.tomlconfig import read_toml, validate_model
+from lorapilot.stack.components.spec import ComponentSpec
+from lorapilot.stack.settings import ComponentOverride, Settings
 
 SPEC_FILENAME = "component.toml"
 
@@ -137,7 +137,10 @@ def _check_post_start_names(registry: Registry) -> None:
     for comp in registry:
         for task in comp.spec.post_start:
             if f"{comp.name}-{task.name}" in registry:
-                raise ConfigError(comp.spec_path, f"post_start.{task.name}: process name {comp.name}-{task.name!s} is a component's name")
+                raise ConfigError(
+                    comp.spec_path,
+                    f"post_start.{task.name}: process name {comp.name}-{task.name!s} is a component's name",
+                )
 
 
 def _check_dependencies(registry: Registry) -> None:
@@ -158,7 +161,7 @@ def _check_dependencies(registry: Registry) -> None:
         if name in done:
             return
         if name in visiting:
-            cycle = " -> ".join(chain[chain.index(name):] + [name])
+            cycle = " -> ".join(chain[chain.index(name) :] + [name])
             raise ConfigError(registry.get(name).spec_path, f"depends_on: dependency cycle {cycle}")
         visiting.add(name)
         for dep in registry.get(name).spec.depends_on:

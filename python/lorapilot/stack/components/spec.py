@@ -6,7 +6,9 @@ import re
 import string
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
+
+from lorapilot.kit.models import FrozenModel
 
 # Placeholders an argv template, cwd or env value may use; expanded per workspace.
 PLACEHOLDERS = frozenset(
@@ -59,13 +61,35 @@ def check_name(value: str) -> str:
 Name = Annotated[str, AfterValidator(check_name)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
-class GitPin(_Strict):
+class ArchivePin(FrozenModel):
+    """A source archive of a pinned commit (``lorapilot install NAME --from``): its hash and top folder."""
+
+    sha256: str
+    top: str = Field(description="the folder the archive's tree sits under, e.g. 'comfyui' or 'a/b/c'")
+
+    @field_validator("sha256")
+    @classmethod
+    def _hex(cls, value: str) -> str:
+        if not _SHA256_RE.match(value):
+            raise ValueError(f"sha256 must be 64 lower-case hex digits, got {value!r}")
+        return value
+
+    @field_validator("top")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        parts = value.split("/")
+        if value.startswith("/") or any(p in ("", ".", "..") for p in parts):
+            raise ValueError(f"top must be a relative folder path without '..', got {value!r}")
+        return value
+
+
+class GitPin(FrozenModel):
     url: str
     rev: str
+    archive: ArchivePin | None = None
 
     @field_validator("rev")
     @classmethod
@@ -75,7 +99,7 @@ class GitPin(_Strict):
         return value
 
 
-class Source(_Strict):
+class Source(FrozenModel):
     """Where a component's code comes from, pinned exactly."""
 
     type: Literal["git", "pypi", "npm", "nixpkgs", "builtin"]
@@ -85,10 +109,11 @@ class Source(_Strict):
     version: str | None = None
     attr: str | None = Field(default=None, description="nixpkgs attribute, when Nix provides it")
     submodules: dict[str, GitPin] = Field(default_factory=dict)
+    archive: ArchivePin | None = None
     note: str | None = None
 
     @model_validator(mode="after")
-    def _complete(self) -> "Source":
+    def _complete(self) -> Source:
         if self.type == "git":
             if not self.url or not self.rev:
                 raise ValueError("a git source needs both 'url' and 'rev'")
@@ -100,8 +125,14 @@ class Source(_Strict):
             raise ValueError("a nixpkgs source needs 'attr'")
         return self
 
+    def git_pin(self) -> GitPin:
+        """The pinned git commit of a ``type = "git"`` source (validated: both url and rev are set)."""
+        if self.type != "git" or not self.url or not self.rev:
+            raise ValueError(f"not a git source: {self.type}")
+        return GitPin(url=self.url, rev=self.rev)
 
-class Run(_Strict):
+
+class Run(FrozenModel):
     """How to launch the component."""
 
     command: list[str] = Field(min_length=1)
@@ -113,7 +144,7 @@ class Run(_Strict):
     args_without_gpu: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _known_placeholders(self) -> "Run":
+    def _known_placeholders(self) -> Run:
         fields = {f"command[{i}]": arg for i, arg in enumerate(self.command)}
         if self.cwd:
             fields["cwd"] = self.cwd
@@ -122,7 +153,7 @@ class Run(_Strict):
         return self
 
 
-class Probe(_Strict):
+class Probe(FrozenModel):
     """Readiness probe: an HTTP GET on the component's port, or a command."""
 
     http: str | None = None
@@ -134,7 +165,7 @@ class Probe(_Strict):
     failure_threshold: int = Field(default=5, ge=1)
 
     @model_validator(mode="after")
-    def _one_kind(self) -> "Probe":
+    def _one_kind(self) -> Probe:
         if (self.http is None) == (self.exec is None):
             raise ValueError("a probe needs exactly one of 'http' (a URL path) or 'exec' (an argv)")
         if self.http is not None and not self.http.startswith("/"):
@@ -142,20 +173,20 @@ class Probe(_Strict):
         return self
 
 
-class Shutdown(_Strict):
+class Shutdown(FrozenModel):
     signal: int = Field(default=15, ge=1, le=64)
     timeout_s: int = Field(default=20, ge=1)
     # Kill the whole process group: trainers and UIs spawn workers.
     kill_group: bool = True
 
 
-class Restart(_Strict):
+class Restart(FrozenModel):
     policy: Literal["on_failure", "always", "no"] = "on_failure"
     backoff_s: int = Field(default=2, ge=1)
     max_restarts: int = Field(default=5, ge=0)
 
 
-class PostStart(_Strict):
+class PostStart(FrozenModel):
     """A one-shot task run each time the component is healthy (e.g. registering models).
 
     Rendered as its own process that depends on the component (process-compose
@@ -174,7 +205,7 @@ class PostStart(_Strict):
         return value
 
 
-class ComponentSpec(_Strict):
+class ComponentSpec(FrozenModel):
     """One component of LoRA Pilot, as declared in its component.toml."""
 
     name: Name

@@ -20,16 +20,18 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lorapilot.kit.errors import LorapilotError, NotFoundError
+from lorapilot.kit.fsutil import atomic_write_text
+from lorapilot.kit.progress import Progress, no_progress
 from lorapilot.stack.components.environments import load_environments
 from lorapilot.stack.components.registry import default_components_dir
 from lorapilot.stack.components.spec import Source
 from lorapilot.stack.context import Context
-from lorapilot.kit.errors import LorapilotError, NotFoundError
-from lorapilot.kit.fsutil import atomic_write_text
 from lorapilot.stack.install import native_trainer
 from lorapilot.stack.install.git import checkout_pinned
+from lorapilot.stack.install.local import LocalSource, install_local_source, parse_from
+from lorapilot.stack.install.nodeengine import check_node_engine
 from lorapilot.stack.install.tools import ToolError, require, run
-from lorapilot.kit.progress import Progress, no_progress
 
 PYPI = "PyPI (https://pypi.org)"
 NPM_REGISTRY = "the npm registry"
@@ -37,9 +39,16 @@ NPM_REGISTRY = "the npm registry"
 # Sources that must be built after checkout before component.toml's command runs:
 # AI Toolkit's UI (its `npm run build_and_start`, without the start).
 BUILD_STEPS: dict[str, tuple[str, list[list[str]], str]] = {
-    "ai-toolkit": ("ui", [["npm", "ci", "--no-audit", "--no-fund"], ["npx", "prisma", "generate"],
-                          ["npx", "prisma", "db", "push", "--skip-generate"], ["npm", "run", "build"]],
-                   ".next/BUILD_ID"),
+    "ai-toolkit": (
+        "ui",
+        [
+            ["npm", "ci", "--no-audit", "--no-fund"],
+            ["npx", "prisma", "generate"],
+            ["npx", "prisma", "db", "push", "--skip-generate"],
+            ["npm", "run", "build"],
+        ],
+        ".next/BUILD_ID",
+    ),
 }
 # Sources that look for their interpreter inside the tree: AI Toolkit's job worker
 # runs <tree>/.venv/bin/python. The link points at apps/<name>/.venv.
@@ -81,12 +90,14 @@ def find_target(ctx: Context, name: str) -> InstallTarget:
     raise NotFoundError(f"unknown component {name!r}; installable: {known}")
 
 
-def _steps(target: InstallTarget) -> list[str]:
+def _steps(target: InstallTarget, source_only: bool = False) -> list[str]:
     steps = []
     if target.source.type == "git":
         steps.append("source")
-        if target.name in BUILD_STEPS:
+        if target.name in BUILD_STEPS and not source_only:
             steps.append("build")
+    if source_only:
+        return steps
     if target.has_python_env:
         steps.append("python")
     if target.source.type == "npm":
@@ -101,12 +112,20 @@ class PreparedInstall:
     target: InstallTarget | None
     steps: list[str]
     tools: dict[str, str | None]
+    local: list[LocalSource] = field(default_factory=list)
     commands: list[list[str]] = field(default_factory=list)  # a package install (native-trainer): run these
     name: str = ""
 
     @property
     def label(self) -> str:
-        return self.name or self.target.name
+        return self.name or (self.target.name if self.target else "")
+
+    def tool(self, name: str) -> str:
+        """The path of tool ``name``, found by :func:`prepare_install` for the steps that need it."""
+        path = self.tools.get(name)
+        if path is None:
+            raise LorapilotError(f"{self.label}: {name} was not looked for; prepare the install again")
+        return path
 
 
 def native_trainer_python(ctx: Context) -> Path:
@@ -116,11 +135,13 @@ def native_trainer_python(ctx: Context) -> Path:
 
 
 def _prepare_native_trainer(ctx: Context) -> PreparedInstall:
-    from lorapilot.kit.gpu import gpu_available
+    from lorapilot.kit.nvml import gpu_available
 
     if ctx.manifest.location("lorapilot-train").env:
-        raise LorapilotError("the native trainer's environment comes from Nix here (the manifest's lorapilot-train): "
-                             "there is nothing to install")
+        raise LorapilotError(
+            "the native trainer's environment comes from Nix here (the manifest's lorapilot-train): "
+            "there is nothing to install"
+        )
     python = native_trainer_python(ctx)
     uv = require("uv", "install the native trainer's packages (torch, diffusers, peft) into " + str(python))
     commands = native_trainer.install_commands(uv, python, gpu_available())
@@ -136,34 +157,53 @@ def _run_commands(prepared: PreparedInstall, progress: Progress, cancel) -> Inst
         label = f"uv pip install {' '.join(packages[:3])}{' ...' if len(packages) > 3 else ''}"
         progress(index, total, label)
         index_url = argv[argv.index("--index-url") + 1] if "--index-url" in argv else None
-        run(argv, doing=f"installing {', '.join(packages)} into {argv[4]}",
-            on_line=lambda line, i=index, lb=label: progress(i, total, f"{lb}: {line[:100]}"),
-            cancel=cancel, network=index_url or PYPI)
-        result.done.append(f"installed {', '.join(packages)} into {argv[4]}" + (f" (from {index_url})" if index_url else ""))
+
+        def on_line(line: str, i: int = index, lb: str = label) -> None:
+            progress(i, total, f"{lb}: {line[:100]}")
+
+        run(
+            argv,
+            doing=f"installing {', '.join(packages)} into {argv[4]}",
+            on_line=on_line,
+            cancel=cancel,
+            network=index_url or PYPI,
+        )
+        result.done.append(
+            f"installed {', '.join(packages)} into {argv[4]}" + (f" (from {index_url})" if index_url else "")
+        )
     progress(total, total, "done")
     return result
 
 
-def prepare_install(ctx: Context, name: str) -> PreparedInstall:
+def prepare_install(
+    ctx: Context, name: str, from_paths: list[str] | tuple[str, ...] = (), source_only: bool = False
+) -> PreparedInstall:
     """Check that ``name`` can be installed here, before anything is written.
 
     Fails at once for an unknown or built-in name, and for a missing git, uv or
-    npm, with a message saying how to get the tool.
+    npm, with a message saying how to get the tool. ``from_paths`` (``--from``):
+    local copies of the pinned source (see :mod:`lorapilot.stack.install.local`);
+    ``source_only``: only the source, no environment or build.
     """
     if name in native_trainer.ALIASES:
+        if from_paths:
+            raise LorapilotError(f"{name}: --from installs git-pinned sources; the native trainer installs packages")
         return _prepare_native_trainer(ctx)
     target = find_target(ctx, name)
     if target.source.type == "builtin":
         raise LorapilotError(f"{name} is part of lorapilot itself: there is nothing to install")
-    steps = _steps(target)
+    local = parse_from(from_paths)
+    if local and target.source.type != "git":
+        raise LorapilotError(f"{name}: --from installs git-pinned sources; {name}'s source is {target.source.type!r}")
+    steps = _steps(target, source_only)
     if not steps:
         raise LorapilotError(f"{name}: its source is {target.source.type!r}, which `lorapilot install` cannot install")
     tools = {
-        "git": require("git", f"check out {name}'s pinned source") if "source" in steps else None,
+        "git": require("git", f"check out {name}'s pinned source") if "source" in steps and not local else None,
         "uv": require("uv", f"create {name}'s Python environment from its uv.lock") if "python" in steps else None,
         "npm": require("npm", f"install {name}'s npm packages") if ("npm" in steps or "build" in steps) else None,
     }
-    return PreparedInstall(target, steps, tools)
+    return PreparedInstall(target, steps, tools, local)
 
 
 def install(
@@ -181,7 +221,9 @@ def install(
     prepared = prepared or prepare_install(ctx, name)
     if prepared.commands:
         return _run_commands(prepared, progress, cancel)
-    target, steps, tools = prepared.target, prepared.steps, prepared.tools
+    target, steps = prepared.target, prepared.steps
+    if target is None:  # only a package install (handled above) has no target
+        raise LorapilotError(f"{prepared.label}: nothing to install from pins")
     state = ctx.workspace.state_dir(name)
     state.mkdir(parents=True, exist_ok=True)
     result = InstallResult(name)
@@ -190,16 +232,26 @@ def install(
     def reporter(index: int, label: str):
         def on_line(line: str) -> None:
             progress(index, total, f"{label}: {line[:100]}")
+
         progress(index, total, label)
         return on_line
 
     for index, step in enumerate(steps):
-        if step == "source":
+        if step == "source" and prepared.local:
             src = state / "src"
-            on_line = reporter(index, f"fetching {target.source.url} @ {target.source.rev[:12]}")
-            changed = checkout_pinned(tools["git"], target.source, src, on_line, cancel)
+            reporter(index, f"installing {name}'s pinned source from {prepared.local[0].file}")
+            changed, notes = install_local_source(name, target.source, prepared.local, src, cancel)
             result.src = src
-            result.done.append(f"{'checked out' if changed else 'kept'} {src} at {target.source.rev[:12]}")
+            result.done.append(f"{'installed' if changed else 'kept'} {src} at {target.source.rev[:12]} "
+                               f"from {', '.join(str(item.file) for item in prepared.local)}")
+            result.done.extend(notes)
+        elif step == "source":
+            src = state / "src"
+            pin = target.source.git_pin()
+            on_line = reporter(index, f"fetching {pin.url} @ {pin.rev[:12]}")
+            changed = checkout_pinned(prepared.tool("git"), target.source, src, on_line, cancel)
+            result.src = src
+            result.done.append(f"{'checked out' if changed else 'kept'} {src} at {pin.rev[:12]}")
         elif step == "build":
             subdir, commands, built_marker = BUILD_STEPS[name]
             cwd = state / "src" / subdir
@@ -208,11 +260,17 @@ def install(
                 continue
             for command in commands:
                 on_line = reporter(index, f"{' '.join(command[:3])} in {subdir}/")
-                run(command, doing=f"building {name} ({' '.join(command)} in {cwd})", cwd=cwd,
-                    on_line=on_line, cancel=cancel, network=NPM_REGISTRY)
+                run(
+                    command,
+                    doing=f"building {name} ({' '.join(command)} in {cwd})",
+                    cwd=cwd,
+                    on_line=on_line,
+                    cancel=cancel,
+                    network=NPM_REGISTRY,
+                )
             result.done.append(f"built {cwd}")
         elif step == "python":
-            result.env = _uv_sync(tools["uv"], target, state / ".venv", reporter(index, "uv sync"), cancel)
+            result.env = _uv_sync(prepared.tool("uv"), target, state / ".venv", reporter(index, "uv sync"), cancel)
             result.done.append(f"synced {result.env} with {target.folder / 'uv.lock'}")
             link = state / "src" / VENV_LINKS[name] if name in VENV_LINKS else None
             if link is not None and not link.exists() and not link.is_symlink():
@@ -221,12 +279,19 @@ def install(
             result.env = _npm_install(target, state / ".venv", reporter(index, "npm install"), cancel)
             result.done.append(f"installed {target.source.package}@{target.source.version} into {result.env}")
     progress(total, total, "done")
-    atomic_write_text(state / "install.json", json.dumps({
-        "name": name,
-        "source": target.source.model_dump(exclude_none=True, exclude_defaults=True),
-        "installed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "done": result.done,
-    }, indent=2) + "\n")
+    atomic_write_text(
+        state / "install.json",
+        json.dumps(
+            {
+                "name": name,
+                "source": target.source.model_dump(exclude_none=True, exclude_defaults=True),
+                "installed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "done": result.done,
+            },
+            indent=2,
+        )
+        + "\n",
+    )
     return result
 
 
@@ -239,8 +304,15 @@ def _uv_sync(uv: str, target: InstallTarget, venv: Path, on_line, cancel) -> Pat
         argv += ["--python", version]
     try:
         # From the component's folder, so version managers (pyenv) see its .python-version too.
-        run(argv, doing=f"creating {venv} from {target.folder / 'uv.lock'}", cwd=target.folder,
-            env={"UV_PROJECT_ENVIRONMENT": str(venv)}, on_line=on_line, cancel=cancel, network=PYPI)
+        run(
+            argv,
+            doing=f"creating {venv} from {target.folder / 'uv.lock'}",
+            cwd=target.folder,
+            env={"UV_PROJECT_ENVIRONMENT": str(venv)},
+            on_line=on_line,
+            cancel=cancel,
+            network=PYPI,
+        )
     except ToolError as exc:
         if version and "python-build-standalone" in str(exc):
             raise ToolError(
@@ -261,13 +333,24 @@ def _npm_install(target: InstallTarget, venv: Path, on_line, cancel) -> Path:
     """
     source = target.source
     lock = target.folder / "package-lock.json"
+    if not lock.is_file():
+        on_line(f"checking {source.package}@{source.version}'s engines.node")
+        problem = check_node_engine(source.package, source.version)
+        if problem:
+            raise ToolError(problem)
     venv.mkdir(parents=True, exist_ok=True)
     if lock.is_file():
         app_dir = venv.parent
         for name in ("package.json", "package-lock.json"):
             shutil.copyfile(target.folder / name, app_dir / name)
-        run(["npm", "ci", "--no-audit", "--no-fund", "--omit=dev"], doing=f"installing {target.name} from {lock}",
-            cwd=app_dir, on_line=on_line, cancel=cancel, network=NPM_REGISTRY)
+        run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--omit=dev"],
+            doing=f"installing {target.name} from {lock}",
+            cwd=app_dir,
+            on_line=on_line,
+            cancel=cancel,
+            network=NPM_REGISTRY,
+        )
         bin_dir = venv / "bin"
         bin_dir.mkdir(exist_ok=True)
         for command in sorted((app_dir / "node_modules" / ".bin").iterdir()):
@@ -276,7 +359,20 @@ def _npm_install(target: InstallTarget, venv: Path, on_line, cancel) -> Path:
                 link.unlink()
             link.symlink_to(Path("..") / ".." / "node_modules" / ".bin" / command.name)
     else:
-        run(["npm", "install", "--global", "--prefix", str(venv), "--no-audit", "--no-fund",
-             f"{source.package}@{source.version}"],
-            doing=f"installing {source.package}@{source.version}", on_line=on_line, cancel=cancel, network=NPM_REGISTRY)
+        run(
+            [
+                "npm",
+                "install",
+                "--global",
+                "--prefix",
+                str(venv),
+                "--no-audit",
+                "--no-fund",
+                f"{source.package}@{source.version}",
+            ],
+            doing=f"installing {source.package}@{source.version}",
+            on_line=on_line,
+            cancel=cancel,
+            network=NPM_REGISTRY,
+        )
     return venv

@@ -32,8 +32,9 @@ def train_requirements() -> list[str]:
     try:
         requires = metadata.requires("lorapilot") or []
     except metadata.PackageNotFoundError as exc:
-        raise LorapilotError("lorapilot's package metadata is missing (run from an installed lorapilot: "
-                             "pip install .)") from exc
+        raise LorapilotError(
+            "lorapilot's package metadata is missing (run from an installed lorapilot: pip install .)"
+        ) from exc
     return [req.split(";")[0].strip() for req in requires if ";" in req and _EXTRA.search(req.split(";", 1)[1])]
 
 
@@ -57,7 +58,9 @@ def missing_modules(python: Path, modules=NEEDED_MODULES) -> list[str] | None:
 
     if not python.exists():
         return None
-    probe = "import importlib.util, sys; print(' '.join(m for m in sys.argv[1:] if importlib.util.find_spec(m) is None))"
+    probe = (
+        "import importlib.util, sys; print(' '.join(m for m in sys.argv[1:] if importlib.util.find_spec(m) is None))"
+    )
     try:
         done = subprocess.run([str(python), "-c", probe, *modules], capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired):

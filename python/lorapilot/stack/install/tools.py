@@ -9,8 +9,8 @@ import subprocess
 import sys
 import threading
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from lorapilot.kit.errors import LorapilotError
 from lorapilot.kit.progress import check_cancel
@@ -69,8 +69,14 @@ def run(
     merged_env = {**os.environ, **(env or {})}
     tail: deque[str] = deque(maxlen=15)
     with subprocess.Popen(
-        argv, cwd=cwd, env=merged_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, errors="replace", bufsize=1,
+        argv,
+        cwd=cwd,
+        env=merged_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        bufsize=1,
     ) as proc:
         assert proc.stdout is not None
         for raw in proc.stdout:

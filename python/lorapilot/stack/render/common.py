@@ -31,12 +31,14 @@ def launch_argv(
     lorapilot_python: Path,
     wait_urls: list[str] | None = None,
 ) -> list[str]:
-    """The argv a process manager runs: ``lorapilot.stack.launch`` wrapping the component."""
-    argv = [str(lorapilot_python), "-m", "lorapilot.stack.launch", "--name", plan.name]
+    """The argv a process manager runs: ``lorapilot.stack.service_launch`` wrapping the component."""
+    argv = [str(lorapilot_python), "-m", "lorapilot.stack.service_launch", "--name", plan.name]
     if plan.secret_env:
         argv += ["--secrets-file", str(ws.secrets_file)]
         for env_name, key in sorted(plan.secret_env.items()):
             argv += ["--secret", f"{env_name}={key}"]
+    if plan.env_path is not None:
+        argv += ["--path", str(plan.env_path / "bin")]
     for url in wait_urls or []:
         argv += ["--wait-http", url]
     return argv + ["--", *plan.argv]
@@ -50,4 +52,5 @@ def watchdog_argv(ws: Workspace, lorapilot_python: Path) -> list[str]:
 def dependency_urls(plan: ProcessPlan, plans: list[ProcessPlan]) -> list[str]:
     """Probe URLs of the components ``plan`` depends on (for managers without health gates)."""
     by_name = {p.name: p for p in plans}
-    return [by_name[d].probe_url for d in plan.depends_on if d in by_name and by_name[d].probe_url]
+    urls = [by_name[d].probe_url for d in plan.depends_on if d in by_name]
+    return [url for url in urls if url]

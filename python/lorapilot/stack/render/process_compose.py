@@ -8,7 +8,13 @@ from typing import Any
 import yaml
 
 from lorapilot.stack.plan import LOOPBACK, ProcessPlan
-from lorapilot.stack.render.common import PROJECT_NAME, base_environment, launch_argv, process_environment, watchdog_argv
+from lorapilot.stack.render.common import (
+    PROJECT_NAME,
+    base_environment,
+    launch_argv,
+    process_environment,
+    watchdog_argv,
+)
 from lorapilot.stack.workspace.layout import Workspace
 
 WATCHDOG = "lorapilot-watchdog"  # lorapilot.stack.watchdog.NAME (the renderer stays free of it)
@@ -66,7 +72,7 @@ def _process(ws: Workspace, plan: ProcessPlan, lorapilot_python: Path) -> dict[s
     probe = _probe(plan)
     if probe is not None:
         proc["readiness_probe"] = probe
-        if not plan.oneshot and plan.restart.policy != "no":
+        if plan.probe is not None and not plan.oneshot and plan.restart.policy != "no":
             # The same check as liveness: a hung service is killed and restarted by its policy. It starts
             # once the readiness budget is spent, so a slow start (ComfyUI loading) is not taken for a hang.
             startup = plan.probe.initial_delay_s + plan.probe.period_s * plan.probe.failure_threshold

@@ -8,7 +8,13 @@ from pathlib import Path
 
 from lorapilot.kit.errors import ConfigError
 from lorapilot.stack.plan import LOOPBACK, ProcessPlan
-from lorapilot.stack.render.common import base_environment, dependency_urls, launch_argv, process_environment, watchdog_argv
+from lorapilot.stack.render.common import (
+    base_environment,
+    dependency_urls,
+    launch_argv,
+    process_environment,
+    watchdog_argv,
+)
 from lorapilot.stack.workspace.layout import Workspace
 
 RPC_USER = "lorapilot"

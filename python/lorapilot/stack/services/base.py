@@ -5,10 +5,11 @@ from __future__ import annotations
 import abc
 import json
 import os
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Literal
 
 import psutil
 from pydantic import BaseModel
@@ -19,7 +20,10 @@ from lorapilot.stack.plan import ProcessPlan
 from lorapilot.stack.services.restartlog import last_restarts
 from lorapilot.stack.workspace.layout import Workspace
 
-State = Literal["running", "starting", "stopping", "stopped", "exited", "failed", "disabled", "not_installed", "unknown"]
+Backend = Literal["process-compose", "supervisord"]
+State = Literal[
+    "running", "starting", "stopping", "stopped", "exited", "failed", "disabled", "not_installed", "unknown"
+]
 
 
 class ServiceStatus(BaseModel):
@@ -61,7 +65,7 @@ class RawState:
 class ManagerInfo:
     """Which backend runs this workspace and where to reach it (``config/generated/manager.json``)."""
 
-    backend: Literal["process-compose", "supervisord"]
+    backend: Backend
     port: int
 
     @staticmethod
@@ -72,7 +76,7 @@ class ManagerInfo:
         atomic_write_text(self.path(ws), json.dumps({"backend": self.backend, "port": self.port}) + "\n")
 
     @classmethod
-    def load(cls, ws: Workspace) -> "ManagerInfo | None":
+    def load(cls, ws: Workspace) -> ManagerInfo | None:
         try:
             data = json.loads(cls.path(ws).read_text(encoding="utf-8"))
             return cls(backend=data["backend"], port=int(data["port"]))
@@ -166,7 +170,7 @@ class ServiceManager(abc.ABC):
         """Every component, merged from the plan and the backend."""
         raw = self.raw_states()
         with ThreadPoolExecutor(max_workers=4) as pool:
-            memory = dict(zip(raw, pool.map(lambda r: tree_memory(r.pid), raw.values())))
+            memory = dict(zip(raw, pool.map(lambda r: tree_memory(r.pid), raw.values()), strict=True))
         for name, (at, reason) in last_restarts(self.ws).items():  # the watchdog's restarts
             state = raw.get(name)
             if state is not None and (state.restarted_at is None or at >= state.restarted_at):

@@ -12,12 +12,12 @@ import httpx
 
 from lorapilot.kit.errors import ServiceError
 from lorapilot.stack.plan import LOOPBACK, ProcessPlan
-from lorapilot.stack.services.base import RawState, ServiceManager
+from lorapilot.stack.services.base import RawState, ServiceManager, State
 from lorapilot.stack.workspace.layout import Workspace
 
 TOKEN_HEADER = "X-PC-Token-Key"
 
-_STATES = {
+_STATES: dict[str, State] = {
     "Running": "running",
     "Launching": "starting",
     "Launched": "starting",
@@ -83,7 +83,7 @@ class ProcessComposeManager(ServiceManager):
         states = {}
         for item in body.get("data") or []:
             status = item.get("status", "")
-            state = _STATES.get(status, "unknown")
+            state: State = _STATES.get(status, "unknown")
             running = item.get("is_running", state == "running")
             if state == "running" and not running:
                 state = "starting"

@@ -11,11 +11,11 @@ from lorapilot.kit.errors import ServiceError
 from lorapilot.kit.logtail import tail_lines
 from lorapilot.stack.plan import LOOPBACK, ProcessPlan
 from lorapilot.stack.render.supervisord import RPC_USER
-from lorapilot.stack.services.base import RawState, ServiceManager
+from lorapilot.stack.services.base import RawState, ServiceManager, State
 from lorapilot.stack.services.probe import check_ready
 from lorapilot.stack.workspace.layout import Workspace
 
-_STATES = {
+_STATES: dict[str, State] = {
     "RUNNING": "running",
     "STARTING": "starting",
     "BACKOFF": "starting",
@@ -95,11 +95,16 @@ class SupervisorManager(ServiceManager):
             match = _UNEXPECTED.search(line)
             if match:
                 counts[match.group(1)] = counts.get(match.group(1), 0) + 1
-                reasons[match.group(1)] = (_log_time(line), f"exited unexpectedly ({match.group(2)}); restarted by supervisord")
+                reasons[match.group(1)] = (
+                    _log_time(line),
+                    f"exited unexpectedly ({match.group(2)}); restarted by supervisord",
+                )
             gave_up = _GAVE_UP.search(line)
             if gave_up:
-                reasons[gave_up.group(1)] = (_log_time(line), "crashed repeatedly at start; supervisord gave up "
-                                             "(the watchdog starts it again after a backoff)")
+                reasons[gave_up.group(1)] = (
+                    _log_time(line),
+                    "crashed repeatedly at start; supervisord gave up (the watchdog starts it again after a backoff)",
+                )
         return counts, reasons
 
     def raw_states(self) -> dict[str, RawState]:
@@ -109,19 +114,26 @@ class SupervisorManager(ServiceManager):
         running = []
         for info in infos:
             name = info["name"]
-            state = _STATES.get(info["statename"], "unknown")
+            state: State = _STATES.get(info["statename"], "unknown")
             if state == "stopped" and info.get("start", 0) == 0 and name in self.plans:
                 state = "disabled" if not self.plans[name].autostart else "stopped"
             pid = info["pid"] or None
             uptime = float(info["now"] - info["start"]) if pid and info.get("start") else None
             exit_code = info.get("exitstatus") if state in ("exited", "failed") else None
             at, reason = reasons.get(name, (None, None))
-            states[name] = RawState(state=state, pid=pid, restarts=restarts.get(name, 0), uptime_s=uptime,
-                                    exit_code=exit_code, restart_reason=reason, restarted_at=at)
+            states[name] = RawState(
+                state=state,
+                pid=pid,
+                restarts=restarts.get(name, 0),
+                uptime_s=uptime,
+                exit_code=exit_code,
+                restart_reason=reason,
+                restarted_at=at,
+            )
             if state == "running" and name in self.plans:
                 running.append(name)
         with ThreadPoolExecutor(max_workers=4) as pool:
-            for name, ready in zip(running, pool.map(lambda n: check_ready(self.plans[n]), running)):
+            for name, ready in zip(running, pool.map(lambda n: check_ready(self.plans[n]), running), strict=True):
                 states[name].ready = ready
         return states
 

@@ -114,9 +114,13 @@ def write_comfy_paths(ws: Workspace, extra_roots: list[str]) -> tuple[Path, str]
     for folder in (path.parent / "input", path.parent / "user", ws.cache / "comfy-temp"):
         folder.mkdir(parents=True, exist_ok=True)
     existed = path.exists()
-    existing = path.read_text(encoding="utf-8") if existed else (
-        "# ComfyUI model folders. LoRA Pilot manages the `lorapilot` sections;\n"
-        "# add your own sections below and they are kept as written.\n"
+    existing = (
+        path.read_text(encoding="utf-8")
+        if existed
+        else (
+            "# ComfyUI model folders. LoRA Pilot manages the `lorapilot` sections;\n"
+            "# add your own sections below and they are kept as written.\n"
+        )
     )
     if existed:
         try:

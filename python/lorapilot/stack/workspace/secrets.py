@@ -69,8 +69,10 @@ def ensure_secrets(path: Path) -> list[str]:
     existing = read_secrets(path)
     missing = [key for key in GENERATED_SECRETS if key not in existing]
     if missing:
-        text = path.read_text(encoding="utf-8") if path.exists() else (
-            "# LoRA Pilot secrets. Mode 0600; shown only by `lorapilot secrets show`.\n"
+        text = (
+            path.read_text(encoding="utf-8")
+            if path.exists()
+            else ("# LoRA Pilot secrets. Mode 0600; shown only by `lorapilot secrets show`.\n")
         )
         if text and not text.endswith("\n"):
             text += "\n"

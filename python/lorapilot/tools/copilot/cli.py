@@ -29,9 +29,9 @@ def _service(ctx, permit_allow_all: bool = False, cli: str | None = None):
 
 @contextlib.contextmanager
 def _history(ctx):
-    from lorapilot.tools.copilot.history import History
+    from lorapilot.tools.copilot.chat_history import ChatHistory
 
-    db = History(ctx.workspace.state_dir("copilot") / "history.db")
+    db = ChatHistory(ctx.workspace.state_dir("copilot") / "history.db")
     try:
         yield db
     finally:
@@ -58,7 +58,8 @@ def copilot_group() -> None:
 def serve(ctx, host: str, port: int | None, force_bind: bool, permit_allow_all: bool, cli_path: str | None) -> None:
     """Serve the sidecar's HTTP API with uvicorn."""
     port = port or ctx.registry.get("copilot").port
-    from lorapilot.tools.copilot.server import check_bind_host, is_loopback, serve as serve_sidecar
+    from lorapilot.kit.netaddr import is_loopback
+    from lorapilot.tools.copilot.server import check_bind_host, serve as serve_sidecar
 
     check_bind_host(host, force=force_bind)
     if not is_loopback(host):

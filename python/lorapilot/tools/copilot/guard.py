@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 from pathlib import Path
 
+from lorapilot.kit.netaddr import names_this_machine
 from lorapilot.stack.workspace.secrets import ensure_secrets, read_secrets
 
 SECRET_KEY = "COPILOT_SIDECAR_SECRET"
@@ -37,23 +37,9 @@ def secret_headers(secrets_file: Path) -> dict[str, str]:
     return {SECRET_HEADER: secret} if secret else {}
 
 
-def _local_host(host_header: str) -> bool:
-    name = host_header.strip().lower()
-    if name.startswith("["):
-        name = name[1 : name.find("]")] if "]" in name else name
-    elif name.count(":") == 1:
-        name = name.rsplit(":", 1)[0]
-    if name in ("localhost",) or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
 def refusal(headers: dict[str, str], path: str, secret: str) -> str | None:
     """Why the request must be refused (403), or None when it may pass."""
-    if not _local_host(headers.get("host", "")):
+    if not names_this_machine(headers.get("host", "")):
         return "the Copilot sidecar answers only to a loopback Host (127.0.0.1 / localhost)"
     if headers.get("origin") or headers.get("sec-fetch-site") in ("cross-site", "same-site"):
         return "browser requests are refused: use ControlPilot's /api/copilot"

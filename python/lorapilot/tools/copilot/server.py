@@ -11,9 +11,7 @@ to a trash with restore: ``DELETE /history/{id}``, ``DELETE /history`` (clear;
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
-import socket
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
@@ -25,23 +23,11 @@ from lorapilot.tools.copilot.guard import load_secret, refusal
 from lorapilot.tools.copilot.command import MAX_PATTERNS, MAX_PROMPT_CHARS, ChatOptions, PermissionRefused
 from lorapilot.tools.copilot.service import ChatBusy, ChatService, CliMissing
 from lorapilot.kit.errors import ConflictError, LorapilotError, NotFoundError
+from lorapilot.kit.netaddr import is_loopback
 
 
 class BindRefused(LorapilotError):
     """A non-loopback bind address without ``--force-bind``."""
-
-
-def is_loopback(host: str) -> bool:
-    """Whether every address ``host`` names is a loopback address."""
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        pass
-    try:
-        infos = socket.getaddrinfo(host, None)
-    except socket.gaierror:
-        return False
-    return bool(infos) and all(ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in infos)
 
 
 def check_bind_host(host: str, force: bool = False) -> None:

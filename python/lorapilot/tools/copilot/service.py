@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import AsyncIterator
 
 from lorapilot import __version__
-from lorapilot.tools.copilot.cli_runner import RunResult, kill_marked, run_cli
+from lorapilot.tools.copilot.cli_process import RunResult, kill_marked, run_cli
 from lorapilot.tools.copilot.command import ChatOptions, Policy, build_env, default_dir, inherited_env, prepare
 from lorapilot.tools.copilot.discovery import CliInfo, INSTALL_HINT, cli_info, find_cli, token_status
-from lorapilot.tools.copilot.history import History
+from lorapilot.tools.copilot.chat_history import ChatHistory
 from lorapilot.kit.errors import LorapilotError
 from lorapilot.kit.fsutil import atomic_write_text
 from lorapilot.kit.safepath import relative_to_root
@@ -135,7 +135,7 @@ class ChatService:
         self.max_timeout_s = max_timeout_s
         self.state_dir = workspace.state_dir(COMPONENT)
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        self.history = History(self.state_dir / "history.db")
+        self.history = ChatHistory(self.state_dir / "history.db")
         # Taken once: a token the launcher copied from secrets.env must not outlive its removal there.
         self._base_env = inherited_env(self._secrets())
         self._lock = _WorkspaceLock(self.state_dir / "chat.lock")

@@ -5,14 +5,16 @@ from __future__ import annotations
 import os
 import struct
 
+from lorapilot.kit.imagefiles import IMAGE_FORMATS
 from lorapilot.tools.mediapilot.meta.chunks import PNG_SIGNATURE, Blob, Probe, read_jpeg, read_png, read_webp
 from lorapilot.tools.mediapilot.meta.video import read_mp4, read_webm
 
-IMAGE_EXTENSIONS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}
+_READERS = {"png": read_png, "jpeg": read_jpeg, "webp": read_webp, "mp4": read_mp4, "webm": read_webm}
+# The gallery indexes the images whose metadata chunks it can read: the shared list less BMP (no
+# generator writes one, and BMP has no place for prompt metadata).
+IMAGE_EXTENSIONS = {suffix: fmt for suffix, fmt in IMAGE_FORMATS.items() if fmt in _READERS}
 VIDEO_EXTENSIONS = {".mp4": "mp4", ".m4v": "mp4", ".webm": "webm"}
 MEDIA_EXTENSIONS = {**IMAGE_EXTENSIONS, **VIDEO_EXTENSIONS}
-
-_READERS = {"png": read_png, "jpeg": read_jpeg, "webp": read_webp, "mp4": read_mp4, "webm": read_webm}
 
 
 def sniff(head: bytes) -> str | None:

@@ -21,7 +21,7 @@ from lorapilot.kit.tasks import TaskManager
 from lorapilot.stack.workspace.layout import MODEL_FOLDERS
 
 router = APIRouter(prefix="/api/models", tags=["models"])
-TASK_KINDS = ("models.pull", "models.hash", "models.sync-invokeai")
+TASK_KINDS = ("models.pull", "models.hash", "models.sync-invokeai", "models.updates")
 
 
 class PullRequest(BaseModel):
@@ -209,3 +209,9 @@ def get_task(task_id: str, tasks: TaskManager = Depends(get_tasks)) -> dict:
 def cancel_task(task_id: str, tasks: TaskManager = Depends(get_tasks)) -> dict:
     _model_task(tasks, task_id)
     return tasks.cancel(task_id).to_dict()
+
+
+# CivitAI / Hugging Face search and update checks (api_hub.py), under the same prefix.
+from lorapilot.tools.models.api_hub import router as _hub_router  # noqa: E402
+
+router.include_router(_hub_router)

@@ -296,3 +296,13 @@ def sync_invokeai_cmd(ctx, url, wait_s, retry_failed) -> None:
         f"InvokeAI: {len(report.installed)} registered, {len(report.already)} already there, "
         f"{len(report.failed)} rejected, {len(report.skipped)} skipped (rejected before; --retry-failed)"
     )
+
+
+def _add_hub_commands() -> None:
+    from lorapilot.tools.models.cli_hub import outdated_cmd, push_cmd, search_cmd, show_cmd
+
+    for command in (search_cmd, show_cmd, outdated_cmd, push_cmd):
+        models_group.add_command(command)
+
+
+_add_hub_commands()

@@ -22,6 +22,7 @@ from lorapilot.tools.models.download import check_free_space, discard_part, down
 from lorapilot.tools.models.inspect import FORMATS
 from lorapilot.tools.models.manifest import load_manifest
 from lorapilot.tools.models.safetensors_header import SafetensorsError, read_header
+from lorapilot.tools.models.sidecars import write_sidecars
 from lorapilot.tools.models.store import ModelStore, check_folder
 from lorapilot.kit.progress import Progress, check_cancel, no_progress
 from lorapilot.kit.safepath import check_name, resolve_inside
@@ -60,6 +61,11 @@ def pull(
     """Download ``source`` into the store (``folder``, else the source's type, else the detected one)."""
     if folder is not None:
         check_folder(folder)
+    with sources.use_endpoints(store.civitai_url, store.hf_url):
+        return _pull(store, source, folder, progress, cancel, client)
+
+
+def _pull(store, source, folder, progress, cancel, client) -> PullResult:
     plan = sources.resolve(source, tokens_for(store.ws), client)
     staging = store.ws.models / INCOMING
     staging.mkdir(parents=True, exist_ok=True)
@@ -141,6 +147,9 @@ def _pull_file(store, plan, remote, folder, staging, result, progress, cancel, c
     st = dest.stat()
     store.cache.put_hashes(str(dest), st.st_size, st.st_mtime_ns, downloaded.sha256, None)
     result.placed.append(str(dest))
+    if plan.info:
+        progress(1, 1, "saving the model's info and preview")
+        write_sidecars(dest, plan.info, client)
 
 
 def _fallback_name(url: str) -> str:

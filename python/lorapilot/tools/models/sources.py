@@ -20,6 +20,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -75,6 +78,9 @@ class PullPlan:
     bundle: str | None = None  # a folder name for a multi-file model (diffusers)
     headers: dict[str, str] = field(default_factory=dict, repr=False)  # Authorization (never shown)
     auth_hint: str = ""
+    # What the source says about the model, kept beside the file (sidecars.py): CivitAI's model-version
+    # JSON, or the Hugging Face repo and the commit pulled.
+    info: dict = field(default_factory=dict)
 
 
 def network_errors() -> tuple[type[BaseException], ...]:
@@ -91,12 +97,27 @@ def network_errors() -> tuple[type[BaseException], ...]:
     return tuple(classes)
 
 
+# Base URLs from the settings ([models] civitai_url / hf_url), set around one pull or search by
+# use_endpoints(); empty means the environment (CIVITAI_ENDPOINT / HF_ENDPOINT), else the public sites.
+_ENDPOINTS: ContextVar[tuple[str, str]] = ContextVar("model_hub_endpoints", default=("", ""))
+
+
+@contextmanager
+def use_endpoints(civitai: str = "", hf: str = "") -> Iterator[None]:
+    """Point CivitAI / Hugging Face calls made inside the block at these base URLs ("" keeps the default)."""
+    token = _ENDPOINTS.set((civitai.rstrip("/"), hf.rstrip("/")))
+    try:
+        yield
+    finally:
+        _ENDPOINTS.reset(token)
+
+
 def hf_endpoint() -> str:
-    return os.environ.get("HF_ENDPOINT", HF_DEFAULT).rstrip("/")
+    return _ENDPOINTS.get()[1] or os.environ.get("HF_ENDPOINT", HF_DEFAULT).rstrip("/")
 
 
 def civitai_endpoint() -> str:
-    return os.environ.get("CIVITAI_ENDPOINT", CIVITAI_DEFAULT).rstrip("/")
+    return _ENDPOINTS.get()[0] or os.environ.get("CIVITAI_ENDPOINT", CIVITAI_DEFAULT).rstrip("/")
 
 
 def resolve(source: str, tokens: dict[str, str], client: httpx.Client | None = None) -> PullPlan:
@@ -152,12 +173,15 @@ def _civitai_ids(text: str) -> tuple[int | None, int | None] | None:
     raise SourceError(f"{text}: a CivitAI URL must name a model (/models/ID) or a download (/api/download/models/VID)")
 
 
-def _civitai_get(client: httpx.Client, path: str, headers: dict[str, str]) -> dict:
+def civitai_get(client: httpx.Client, path: str, headers: dict[str, str], params: dict | None = None, missing_ok: bool = False) -> dict | None:
+    """GET a CivitAI API path (JSON), with errors that say what to do; None for a 404 when ``missing_ok``."""
     url = civitai_endpoint() + path
     try:
-        response = client.get(url, headers=headers)
+        response = client.get(url, headers=headers, params=params)
     except httpx.HTTPError as exc:
         raise SourceError(f"cannot reach CivitAI ({url}): {exc}") from None
+    if response.status_code == 404 and missing_ok:
+        return None
     if response.status_code == 404:
         raise SourceError(f"CivitAI has no {path.rsplit('/', 2)[-2].rstrip('s')} {path.rsplit('/', 1)[-1]}")
     if response.status_code in (401, 403):
@@ -176,12 +200,12 @@ def _resolve_civitai(text: str, model_id: int | None, version_id: int | None, to
     client = client or httpx.Client(follow_redirects=True, timeout=30)
     try:
         if version_id is None:
-            model = _civitai_get(client, f"/api/v1/models/{model_id}", headers)
+            model = civitai_get(client, f"/api/v1/models/{model_id}", headers)
             versions = model.get("modelVersions") or []
             if not versions:
                 raise SourceError(f"CivitAI model {model_id} has no versions")
             version_id = versions[0]["id"]
-        version = _civitai_get(client, f"/api/v1/model-versions/{version_id}", headers)
+        version = civitai_get(client, f"/api/v1/model-versions/{version_id}", headers)
     finally:
         if own:
             client.close()
@@ -204,6 +228,7 @@ def _resolve_civitai(text: str, model_id: int | None, version_id: int | None, to
         folder=CIVITAI_TYPES.get(model_type or ""),
         headers=headers,
         auth_hint="CivitAI needs a token for this file: `lorapilot secrets set CIVITAI_TOKEN`.",
+        info={"source": "civitai", "version": version},
     )
 
 
@@ -279,7 +304,24 @@ def hf_file_url(repo_id: str, path: str, revision: str) -> str:
     return hf_hub_url(repo_id, path, revision=revision, endpoint=hf_endpoint())
 
 
+def hf_commit(repo_id: str, revision: str, token: str | None) -> str | None:
+    """The commit ``revision`` of ``repo_id`` points at now (None when the Hub does not say)."""
+    from huggingface_hub import HfApi
+
+    try:
+        return HfApi(endpoint=hf_endpoint(), token=token or False).model_info(repo_id, revision=revision).sha
+    except Exception:  # noqa: BLE001 - the record is a convenience; the pull itself already worked
+        return None
+
+
 def _resolve_hf(text: str, repo_id: str, path: str | None, revision: str, token: str | None) -> PullPlan:
+    plan = _plan_hf(text, repo_id, path, revision, token)
+    file_path = None if plan.bundle else plan.title[len(repo_id) + 1:]
+    plan.info = {"source": "hf", "repo": repo_id, "path": file_path, "revision": revision, "commit": hf_commit(repo_id, revision, token)}
+    return plan
+
+
+def _plan_hf(text: str, repo_id: str, path: str | None, revision: str, token: str | None) -> PullPlan:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     listed = hf_list_files(repo_id, path, revision, token)
     repo_name = repo_id.split("/", 1)[1]

@@ -29,7 +29,7 @@ from lorapilot.kit.trash import Trash, TrashItem
 from lorapilot.stack.workspace.layout import MODEL_FOLDERS, Workspace
 
 # Files that travel with a model when it is moved, renamed or deleted (``.training.json``: TrainPilot's card).
-SIDECAR_SUFFIXES = (".preview.png", ".preview.jpg", ".preview.jpeg", ".preview.webp", ".civitai.info", ".training.json", ".json", ".txt", ".yaml", ".png", ".jpg", ".jpeg", ".webp")
+SIDECAR_SUFFIXES = (".preview.png", ".preview.jpg", ".preview.jpeg", ".preview.webp", ".civitai.info", ".source.json", ".training.json", ".json", ".txt", ".yaml", ".png", ".jpg", ".jpeg", ".webp")
 TRASH_SOURCE = "models"
 SIDECAR_SOURCE = "models-sidecar:"  # + the trash id of the model it belongs to: restored with it
 
@@ -73,10 +73,13 @@ class ModelStore:
         self.extra_roots = [Path(r) for r in (extra_roots or [])]
         self._cache: ModelCache | None = None
         self._lock = threading.Lock()
+        self.civitai_url = self.hf_url = ""  # [models] civitai_url / hf_url: "" = the environment or the public site
 
     @classmethod
     def for_context(cls, ctx) -> "ModelStore":
-        return cls(ctx.workspace, ctx.settings.models.extra_roots)
+        store = cls(ctx.workspace, ctx.settings.models.extra_roots)
+        store.civitai_url, store.hf_url = ctx.settings.models.civitai_url, ctx.settings.models.hf_url
+        return store
 
     @property
     def roots(self) -> list[Path]:

@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from lorapilot.kit.archive import ArchiveLimits, UnsafeArchiveError, check_zip
 from lorapilot.stack.context import Context
 from lorapilot.stack.apideps import get_ctx, get_tasks
-from lorapilot.kit.errors import LorapilotError, NotFoundError
+from lorapilot.kit.errors import ConfigError, LorapilotError, NotFoundError
 from lorapilot.kit.safepath import resolve_inside
 from lorapilot.tools.tagpilot import api_models as m
 from lorapilot.tools.tagpilot import dataset as datasets
@@ -333,7 +333,10 @@ def post_handoff(name: str, body: m.HandoffRequest, ctx: Context = Depends(get_c
     from lorapilot.tools.tagpilot.export import read_handoff, write_handoff
 
     ds = _ds(ctx, name)
-    previous = read_handoff(ds) or {}
+    try:
+        previous = read_handoff(ds) or {}
+    except ConfigError:
+        previous = {}  # a broken file is replaced by a good one, not a dead end
     values = {key: previous.get(key) for key in ("trigger_word", "repeats", "resolution")}
     values.update(body.model_dump(exclude_none=True))
     return write_handoff(ds, **values)

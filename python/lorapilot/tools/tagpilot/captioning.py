@@ -20,7 +20,7 @@ from lorapilot.kit.progress import Cancelled, Progress, check_cancel, no_progres
 from lorapilot.tools.tagpilot.captions import encode_caption, join_tags, read_caption, split_tags
 from lorapilot.tools.tagpilot.dataset import Dataset
 from lorapilot.tools.tagpilot.edits import select
-from lorapilot.tools.tagpilot.history import Change, History, write_caption_bytes
+from lorapilot.tools.tagpilot.edit_history import Change, EditHistory, write_caption_bytes
 
 Mode = Literal["ignore", "append", "overwrite"]
 MODES = ("ignore", "append", "overwrite")
@@ -91,7 +91,7 @@ def run_captioner(
     report = CaptionRunReport(captioner=captioner.name, mode=mode, selected=len(records))
     todo = [r for r in records if not (mode == "ignore" and r.captioned)]
     report.skipped = len(records) - len(todo)
-    with History(ds) as history:
+    with EditHistory(ds) as history:
         with ds.lock():
             entry_id = history.begin(f"caption with {captioner.name} ({mode})", "captioner", {"captioner": captioner.name, "mode": mode})
         report.history_entry = entry_id
@@ -115,7 +115,7 @@ def run_captioner(
     return report
 
 
-def _write(ds: Dataset, history: History, entry_id: int, image: str, output: CaptionOutput, mode: Mode, report: CaptionRunReport) -> None:
+def _write(ds: Dataset, history: EditHistory, entry_id: int, image: str, output: CaptionOutput, mode: Mode, report: CaptionRunReport) -> None:
     # Read the caption again under the lock: someone may have edited it while the model ran.
     with ds.lock():
         current = read_caption(ds.caption_path(image), ds.boundary)

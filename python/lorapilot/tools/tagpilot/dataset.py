@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
 import re
 import threading
@@ -12,23 +11,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from lorapilot.kit.errors import ConflictError, LorapilotError, NotFoundError
-from lorapilot.kit.fsutil import atomic_write_text
+from lorapilot.kit.errors import ConfigError, ConflictError, LorapilotError, NotFoundError
+from lorapilot.kit.imagefiles import IMAGE_EXTENSIONS, is_image_name
 from lorapilot.kit.safepath import PathEscapeError, check_name, confined_entries, escapes, resolve_inside
 from lorapilot.kit.trash import Trash, TrashItem
+from lorapilot.stack.handoff import HANDOFF_FILE, read_handoff, write_handoff
 from lorapilot.stack.workspace.layout import Workspace
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
 CAPTION_EXTENSION = ".txt"
 STATE_DIR = ".tagpilot"
 
 # Dataset names become folder names and kohya "N_name" folders: keep them plain.
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._+-]{0,99}$")
-
-
-def is_image_name(name: str) -> bool:
-    """Whether ``name`` is a (visible) image file name TagPilot handles."""
-    return not name.startswith(".") and name.lower().endswith(IMAGE_EXTENSIONS)
 
 
 def caption_name(image: str) -> str:
@@ -78,7 +72,7 @@ class Dataset:
 
     @property
     def handoff_file(self) -> Path:
-        return self.state_dir / "handoff.json"
+        return self.path / HANDOFF_FILE
 
     def image_names(self) -> list[str]:
         """The dataset's image file names, sorted."""
@@ -179,12 +173,11 @@ def _retarget_handoff(ds: Dataset) -> None:
     """Point a "train this" handoff at the renamed folder: its absolute ``image_dir`` would name the old
     one (and, once another dataset takes the old name, that one's images)."""
     try:
-        handoff = json.loads(ds.handoff_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return  # none yet, or unreadable: TrainPilot reports a bad one itself
-    if isinstance(handoff, dict):
-        handoff.update(dataset=ds.name, image_dir=str(ds.path.absolute()))
-        atomic_write_text(ds.handoff_file, json.dumps(handoff, indent=2) + "\n")
+        handoff = read_handoff(ds.path)
+    except ConfigError:
+        return  # unreadable: TrainPilot reports a bad one itself
+    if handoff is not None:
+        write_handoff(ds.path, handoff.model_copy(update={"dataset": ds.name, "image_dir": str(ds.path.absolute())}))
 
 
 def delete_dataset(ws: Workspace, name: str) -> TrashItem:

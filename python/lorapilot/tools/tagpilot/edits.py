@@ -1,6 +1,6 @@
 """Caption edits that reach the disk: single edits with a version check, bulk preview and apply, undo, redo.
 
-All writes go through :class:`history.History` under the dataset lock, so
+All writes go through :class:`edit_history.EditHistory` under the dataset lock, so
 each is undoable and none silently overwrites a change made in between.
 """
 
@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from lorapilot.kit.errors import ConflictError, LorapilotError
 from lorapilot.tools.tagpilot.captions import Caption, encode_caption, read_caption, split_tags
 from lorapilot.tools.tagpilot.dataset import Dataset, caption_name
-from lorapilot.tools.tagpilot.history import Change, Entry, History
+from lorapilot.tools.tagpilot.edit_history import Change, Entry, EditHistory
 from lorapilot.tools.tagpilot.index import ImageRecord, dataset_tag_frequency, get_record, scan
 from lorapilot.tools.tagpilot.query import parse_query
 from lorapilot.tools.tagpilot.tags import BulkOp
@@ -131,7 +131,7 @@ def apply_op(
     ConflictError names them.
     """
     op = _with_frequency(op, ds)
-    with History(ds) as history, ds.lock():
+    with EditHistory(ds) as history, ds.lock():
         if expected is not None:
             images = sorted(expected)
         records = select(ds, query if expected is None else None, images)
@@ -185,7 +185,7 @@ def _op_json(op: BulkOp) -> dict:
 def edit_caption(ds: Dataset, image: str, text: str, base_version: str) -> Caption:
     """Write one caption if it is still at ``base_version``; else StaleCaptionError with the current text."""
     ds.image_path(image)
-    with History(ds) as history, ds.lock():
+    with EditHistory(ds) as history, ds.lock():
         current = read_caption(ds.caption_path(image), ds.boundary)
         if current.version != base_version:
             raise StaleCaptionError(image, current)
@@ -197,17 +197,17 @@ def edit_caption(ds: Dataset, image: str, text: str, base_version: str) -> Capti
 
 
 def undo(ds: Dataset) -> Entry:
-    with History(ds) as history, ds.lock():
+    with EditHistory(ds) as history, ds.lock():
         return history.undo()
 
 
 def redo(ds: Dataset) -> Entry:
-    with History(ds) as history, ds.lock():
+    with EditHistory(ds) as history, ds.lock():
         return history.redo()
 
 
 def history_state(ds: Dataset, limit: int = 50) -> dict:
-    with History(ds) as history:
+    with EditHistory(ds) as history:
         return {
             "entries": [e.to_dict() for e in history.entries(limit)],
             "can_undo": history.can_undo(),

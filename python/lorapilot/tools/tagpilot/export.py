@@ -24,7 +24,6 @@ copies of training images out of MediaPilot's gallery of generated media.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import tempfile
@@ -38,6 +37,9 @@ import tomli_w
 import yaml
 
 from lorapilot.kit.errors import LorapilotError
+from lorapilot.stack.handoff import DatasetHandoff
+from lorapilot.stack.handoff import read_handoff as stack_read_handoff
+from lorapilot.stack.handoff import write_handoff as stack_write_handoff
 from lorapilot.kit.fsutil import atomic_write_text
 from lorapilot.kit.progress import Progress, check_cancel, last_cancel_point, no_progress
 from lorapilot.kit.safepath import PathEscapeError, escapes
@@ -324,24 +326,20 @@ def write_handoff(
     else:
         _validate(ExportOptions(trigger_word=trigger_word, repeats=repeats or 1, resolution=resolution or 64))
     records = scan(ds, with_sizes=False) if records is None else records
-    handoff = {
-        "dataset": ds.name,
-        "image_dir": str(Path(ds.path).absolute()),
-        "caption_extension": ".txt",
-        "num_images": len(records),
-        "captioned": sum(1 for r in records if r.captioned),
-        "trigger_word": trigger_word,
-        "repeats": repeats,
-        "resolution": resolution,
-    }
-    ds.state_dir.mkdir(exist_ok=True)
-    atomic_write_text(ds.handoff_file, json.dumps(handoff, indent=2) + "\n")
-    return handoff
+    handoff = DatasetHandoff(
+        dataset=ds.name,
+        image_dir=str(Path(ds.path).absolute()),
+        caption_extension=".txt",
+        num_images=len(records),
+        captioned=sum(1 for r in records if r.captioned),
+        trigger_word=trigger_word,
+        repeats=repeats,
+        resolution=resolution,
+    )
+    return stack_write_handoff(ds.path, handoff)
 
 
 def read_handoff(ds: Dataset) -> dict | None:
-    """The last export's handoff, or None before the first export."""
-    try:
-        return json.loads(ds.handoff_file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
+    """The last export's handoff, or None before the first export; a broken file raises ConfigError."""
+    handoff = stack_read_handoff(ds.path)
+    return None if handoff is None else handoff.to_dict()

@@ -12,10 +12,13 @@ from typing import BinaryIO, Iterable
 
 from lorapilot.kit.archive import ArchiveLimits, extract_zip
 from lorapilot.kit.errors import LorapilotError
+from lorapilot.kit.imagefiles import IMAGE_EXTENSIONS, is_image_name
 from lorapilot.kit.progress import Progress, check_cancel, no_progress
 from lorapilot.kit.safepath import check_name
-from lorapilot.tools.tagpilot.dataset import CAPTION_EXTENSION, Dataset, caption_name, is_image_name
+from lorapilot.tools.tagpilot.dataset import CAPTION_EXTENSION, Dataset, caption_name
 from lorapilot.tools.tagpilot.index import image_size
+
+_KINDS = ", ".join(suffix.lstrip(".") for suffix in IMAGE_EXTENSIONS)
 
 MAX_UPLOAD_BYTES = 512 * 1024**2
 _CHUNK = 1 << 20
@@ -101,7 +104,7 @@ def _collect(source: Path, report: ImportReport) -> list[tuple[Path, Path | None
                 sidecar = caption_name(name)
                 pairs.append((path, Path(dirpath) / sidecar if sidecar in present else None))
             elif not name.endswith(CAPTION_EXTENSION):
-                report.skipped.append((str(path.relative_to(source)), "not an image (png, jpg, jpeg, webp)"))
+                report.skipped.append((str(path.relative_to(source)), f"not an image ({_KINDS})"))
     return pairs
 
 
@@ -182,7 +185,7 @@ def import_upload(ds: Dataset, filename: str, stream: BinaryIO | Iterable[bytes]
         raise LorapilotError(f"file name {filename!r} must not start with '.'")
     is_caption = filename.endswith(CAPTION_EXTENSION)
     if not is_caption and not is_image_name(filename):
-        raise LorapilotError(f"{filename!r} is not an image (png, jpg, jpeg, webp) or a .txt caption")
+        raise LorapilotError(f"{filename!r} is not an image ({_KINDS}) or a .txt caption")
     report = ImportReport()
     tmp = ds.path / f".{uuid.uuid4().hex}.upload"
     try:

@@ -9,10 +9,10 @@ from lorapilot.kit.errors import ConflictError
 from lorapilot.kit.safepath import resolve_inside
 
 from .adapters import get_adapter
-from .logread import tail_log
+from lorapilot.kit.logtail import tail_records
 from .profiles import Profile, ProfileStore
 from .queue import Job, JobStore
-from .runner import cancel_running, spec_for
+from .job_processes import cancel_running, spec_for
 from .validate import ensure_valid
 from .worker import worker_running
 
@@ -111,7 +111,7 @@ def job_detail(ctx: Context, job_id: int, log_lines: int = 200) -> dict:
             checkpoints=[{"step": s, "path": str(p)} for s, p in outputs.checkpoints],
             states=[{"step": s, "path": str(p)} for s, p in outputs.states],
             final_output=str(outputs.final) if outputs.final else None,
-            log=tail_log(job.log_path, log_lines),
+            log=tail_records(job.log_path, log_lines),
             resumable=job.state in ("failed", "cancelled") and bool(outputs.states),
             can_save_stop=adapter.supports_save_stop,
         )

@@ -18,7 +18,7 @@ from lorapilot.stack.context import Context
 from lorapilot.stack.apideps import get_ctx
 
 from . import actions
-from .basemodels import known_prediction, list_base_models, list_components
+from .training_bases import known_prediction, list_base_models, list_components
 from .datasets import inspect_dataset, list_datasets
 from .presets import build_profile, list_presets
 from .profiles import ModelRef, Profile, ProfileStore

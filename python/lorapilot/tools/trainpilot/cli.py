@@ -55,7 +55,7 @@ def datasets_cmd(ctx) -> None:
 @workspace_option
 def models_cmd(ctx, family: str | None) -> None:
     """Base models in models/checkpoints, diffusion_models and diffusers."""
-    from lorapilot.tools.trainpilot.basemodels import list_base_models
+    from lorapilot.tools.trainpilot.training_bases import list_base_models
 
     for m in list_base_models(ctx, family):
         click.echo(f"{m.path:<60} {m.family or '?':<6} {m.kind}")
@@ -85,7 +85,7 @@ def profile_group() -> None:
 @workspace_option
 def profile_new_cmd(ctx, name, dataset, base, preset, trainer, trigger, clip_l, t5xxl, ae, vae, diffusers, llm, force) -> None:
     """Create a profile from a preset, scaled to the dataset; every field stays editable."""
-    from lorapilot.tools.trainpilot.basemodels import known_prediction
+    from lorapilot.tools.trainpilot.training_bases import known_prediction
     from lorapilot.tools.trainpilot.datasets import inspect_dataset
     from lorapilot.tools.trainpilot.presets import build_profile, parse_preset_id
     from lorapilot.tools.trainpilot.profiles import ModelRef, ProfileStore
@@ -348,12 +348,12 @@ def move_cmd(ctx, job_id, index) -> None:
 def logs_cmd(ctx, job_id, lines, follow) -> None:
     """A job's trainer log (progress-bar redraws collapsed to their last state)."""
     from lorapilot.tools.trainpilot import actions
-    from lorapilot.tools.trainpilot.logread import read_records, tail_log
+    from lorapilot.kit.logtail import read_records, tail_records
 
     store = actions.open_store(ctx)
     try:
         job = store.get(job_id)
-        for line in tail_log(job.log_path, lines):
+        for line in tail_records(job.log_path, lines):
             click.echo(line)
         if not follow:
             return

@@ -7,18 +7,16 @@ TrainPilot prefills a new profile from it.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from lorapilot.kit.errors import NotFoundError
+from lorapilot.kit.errors import ConfigError, NotFoundError
+from lorapilot.kit.imagefiles import is_image_name
 from lorapilot.kit.safepath import PathEscapeError, check_name, confined_entries, escapes, open_confined, resolve_inside
+from lorapilot.stack.handoff import read_handoff as stack_read_handoff
 from lorapilot.stack.workspace.layout import Workspace
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
-HANDOFF = Path(".tagpilot") / "handoff.json"
-_HANDOFF_KEYS = ("dataset", "image_dir", "caption_extension", "num_images", "captioned", "trigger_word", "repeats", "resolution")
 
 
 @dataclass
@@ -48,16 +46,11 @@ class DatasetInfo:
 
 def read_handoff(dataset_dir: Path) -> tuple[dict | None, str | None]:
     """TagPilot's handoff for ``dataset_dir``: (data, None), (None, error) or (None, None) when absent."""
-    path = dataset_dir / HANDOFF
-    if not path.is_file():
-        return None, None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return None, f"{path}: not valid JSON ({exc})"
-    if not isinstance(data, dict):
-        return None, f"{path}: expected a JSON object"
-    return {k: data[k] for k in _HANDOFF_KEYS if k in data}, None
+        handoff = stack_read_handoff(dataset_dir)
+    except ConfigError as exc:
+        return None, str(exc)
+    return (None if handoff is None else handoff.to_dict()), None
 
 
 def _image_dir(ws: Workspace, dataset_dir: Path, handoff: dict | None) -> Path:
@@ -103,7 +96,7 @@ def list_images(image_dir: Path, roots=None) -> list[Path]:
         entries = confined_entries(image_dir, roots if roots is not None else image_dir)
     except FileNotFoundError:
         return []
-    return sorted(Path(e.path) for e in entries if e.is_file() and e.name.lower().endswith(IMAGE_EXTENSIONS))
+    return sorted(Path(e.path) for e in entries if e.is_file() and is_image_name(e.name))
 
 
 def inspect_dataset(ws: Workspace, name: str, caption_extension: str | None = None) -> DatasetInfo:

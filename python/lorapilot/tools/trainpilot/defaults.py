@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
-from lorapilot.kit.gpu import largest_gpu_memory_gib
+from lorapilot.kit.nvml import largest_gpu_memory_gib
 from lorapilot.stack.context import Context
 
 from .adapters import ADAPTERS
-from .basemodels import list_base_models
+from .training_bases import list_base_models
 from .families import FAMILIES, vram_tier
 from .runspec import trainer_location
 from .validate import install_issues

@@ -10,7 +10,7 @@ from pathlib import Path
 from lorapilot.kit.fsutil import atomic_copy, atomic_write_text
 from lorapilot.stack.workspace.layout import Workspace
 
-from .basemodels import store_family
+from .training_bases import store_family
 from .queue import Job
 
 

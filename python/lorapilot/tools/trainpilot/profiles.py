@@ -10,17 +10,19 @@ from pathlib import Path
 from typing import Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from lorapilot.kit.errors import ConflictError, NotFoundError
 from lorapilot.kit.fsutil import atomic_write_text
+from lorapilot.kit.models import CheckedModel
 from lorapilot.kit.safepath import check_name
 from lorapilot.kit.tomlconfig import load_toml_model, validate_model
 from lorapilot.stack.workspace.layout import Workspace
 
+from . import bounds as b
 from .families import FAMILIES, QUALITIES, VRAM_TIERS
 
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+NAME_PATTERN = b.NAME_PATTERN
 TrainerName = Literal["kohya", "ai-toolkit", "diffusion-pipe", "native"]
 FamilyName = Literal["sd15", "sd2", "sdxl", "sd3", "flux1", "chroma", "wan21", "lumina2", "hidream",
                      "hunyuanvideo", "ltxvideo"]
@@ -28,11 +30,7 @@ TRAINERS: tuple[str, ...] = ("kohya", "ai-toolkit", "diffusion-pipe", "native")
 assert set(FamilyName.__args__) == set(FAMILIES)  # one list of families
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-
-class ModelRef(_Strict):
+class ModelRef(CheckedModel):
     """Base model files, as paths relative to ``models/`` (e.g. ``checkpoints/sd15.safetensors``)."""
 
     base: str = Field(min_length=1)
@@ -51,45 +49,45 @@ class ModelRef(_Strict):
     v_prediction: bool = False
 
 
-class DatasetRef(_Strict):
+class DatasetRef(CheckedModel):
     name: str = Field(min_length=1)  # datasets/<name>/
-    caption_extension: str = Field(default=".txt", pattern=r"^\.[A-Za-z0-9_.-]{1,16}$")
-    repeats: int = Field(default=1, ge=1, le=1000)
-    resolution: int = Field(default=512, ge=64, le=4096, multiple_of=8)
+    caption_extension: b.CaptionExtension = ".txt"
+    repeats: b.Repeats = 1
+    resolution: b.Resolution = 512
     buckets: bool = True
-    min_bucket: int = Field(default=256, ge=16)
-    max_bucket: int = Field(default=2048, ge=16)
-    bucket_step: int = Field(default=64, ge=8)
-    caption_dropout: float = Field(default=0.0, ge=0, le=1)
+    min_bucket: b.BucketSide = 256
+    max_bucket: b.BucketSide = 2048
+    bucket_step: b.BucketStep = 64
+    caption_dropout: b.Fraction = 0.0
     shuffle_tags: bool = False
-    keep_tokens: int = Field(default=0, ge=0)
+    keep_tokens: b.KeepTokens = 0
     trigger_word: str = ""
 
 
-class NetworkSettings(_Strict):
-    rank: int = Field(default=16, ge=1, le=1024)
-    alpha: float = Field(default=16, gt=0)
-    dropout: float = Field(default=0.0, ge=0, lt=1)
+class NetworkSettings(CheckedModel):
+    rank: b.Rank = 16
+    alpha: b.Alpha = 16
+    dropout: b.NetworkDropout = 0.0
     train_text_encoder: bool = False
 
 
-class OptimSettings(_Strict):
+class OptimSettings(CheckedModel):
     optimizer: Literal["adamw", "adamw8bit", "prodigy", "adafactor"] = "adamw8bit"
-    learning_rate: float = Field(default=1e-4, gt=0)
-    text_encoder_lr: float | None = Field(default=None, gt=0)
-    lr_scheduler: Literal["constant", "cosine", "linear", "constant_with_warmup"] = "constant"
-    warmup_steps: int = Field(default=0, ge=0)
-    weight_decay: float = Field(default=0.01, ge=0)
-    max_grad_norm: float = Field(default=1.0, ge=0)
-    min_snr_gamma: float | None = Field(default=None, gt=0)
-    noise_offset: float = Field(default=0.0, ge=0)
+    learning_rate: b.LearningRate = 1e-4
+    text_encoder_lr: b.LearningRate | None = None
+    lr_scheduler: b.LrScheduler = "constant"
+    warmup_steps: b.NonNegativeInt = 0
+    weight_decay: b.NonNegative = 0.01
+    max_grad_norm: b.NonNegative = 1.0
+    min_snr_gamma: b.MinSnrGamma | None = None
+    noise_offset: b.NonNegative = 0.0
 
 
-class TrainingSettings(_Strict):
-    steps: int = Field(ge=1, le=1_000_000)
-    batch_size: int = Field(default=1, ge=1, le=256)
-    gradient_accumulation: int = Field(default=1, ge=1)
-    mixed_precision: Literal["no", "fp16", "bf16"] = "bf16"
+class TrainingSettings(CheckedModel):
+    steps: b.Steps
+    batch_size: b.BatchSize = 1
+    gradient_accumulation: b.Accumulation = 1
+    mixed_precision: b.MixedPrecision = "bf16"
     gradient_checkpointing: bool = True
     cache_latents: bool = True
     cache_text: bool = True
@@ -113,26 +111,26 @@ class TrainingSettings(_Strict):
         return self
 
 
-class SaveSettings(_Strict):
-    every_n_steps: int = Field(default=250, ge=1)
-    keep_last: int = Field(default=3, ge=1)
+class SaveSettings(CheckedModel):
+    every_n_steps: b.EveryNSteps = 250
+    keep_last: b.KeepLast = 3
 
 
-class SampleSettings(_Strict):
+class SampleSettings(CheckedModel):
     prompts: list[str] = Field(default_factory=list)
     negative: str = ""
-    every_n_steps: int = Field(default=250, ge=1)
+    every_n_steps: b.EveryNSteps = 250
     seed: int = 1234
-    steps: int = Field(default=20, ge=1, le=200)
-    guidance: float = Field(default=7.0, ge=0)
-    width: int | None = Field(default=None, ge=64, le=4096)
-    height: int | None = Field(default=None, ge=64, le=4096)
+    steps: b.SampleSteps = 20
+    guidance: b.Guidance = 7.0
+    width: b.ImageSide | None = None
+    height: b.ImageSide | None = None
 
 
-class Profile(_Strict):
+class Profile(CheckedModel):
     """Everything one training run needs, independent of the trainer that runs it."""
 
-    name: str = Field(pattern=NAME_PATTERN)
+    name: b.RunName
     trainer: TrainerName = "kohya"
     family: FamilyName
     quality: Literal["quick", "regular", "high", "custom"] = "custom"

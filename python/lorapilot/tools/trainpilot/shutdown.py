@@ -16,7 +16,7 @@ from lorapilot.stack.context import Context
 
 from .adapters import get_adapter
 from .queue import Job, JobStore
-from .runner import cancel_running, process_matches
+from .job_processes import cancel_running, process_matches
 from .worker import QueueWorker
 
 

@@ -9,7 +9,7 @@ from lorapilot.kit.errors import LorapilotError, NotFoundError
 from lorapilot.kit.safepath import PathEscapeError
 
 from .adapters import ADAPTERS, Issue, TrainerAdapter, get_adapter
-from .basemodels import COMPONENT_SLOTS, detect_family, resolve_model
+from .training_bases import COMPONENT_SLOTS, detect_family, resolve_model
 from .datasets import inspect_dataset
 from .families import FAMILIES, VRAM_TIERS, Family, get_family
 from .profiles import Profile

@@ -19,13 +19,14 @@ from pathlib import Path
 
 from lorapilot.stack.context import Context
 from lorapilot.kit.errors import LorapilotError
+from lorapilot.kit.nvml import gpu_count
 from lorapilot.stack.workspace.secrets import read_secrets
 
 from .autostop import AutoStop
 from .gpushare import GpuArbiter
 from .notify import notify_async, run_stop_command, webhook_url
 from .queue import Job, JobStore
-from .runner import JobRunner
+from .job_processes import JobRunner
 from .validate import ProfileInvalid, ensure_valid
 
 log = logging.getLogger("lorapilot.tools.trainpilot")
@@ -54,16 +55,7 @@ def gpu_slots(ctx: Context) -> list[str]:
     configured = ctx.settings.trainpilot.gpus
     if configured:
         return [str(g) for g in configured]
-    try:
-        import pynvml
-
-        pynvml.nvmlInit()
-        try:
-            count = pynvml.nvmlDeviceGetCount()
-        finally:
-            pynvml.nvmlShutdown()
-    except Exception:  # no driver, no library, no GPU: NVML raises several kinds
-        count = 0
+    count = gpu_count()
     return [str(i) for i in range(count)] or ["cpu"]
 
 

@@ -17,7 +17,7 @@ import tomli_w
 
 from lorapilot.kit.errors import ConflictError
 
-from ..basemodels import wan_model_type
+from ..training_bases import wan_model_type
 from ..families import FAMILIES
 from .base import Command, Issue, Outputs, Progress, RunSpec, TrainerAdapter, clean_record, numbered
 from .multinode import deepspeed_node_args

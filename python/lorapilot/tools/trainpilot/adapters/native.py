@@ -15,7 +15,7 @@ import tomli_w
 
 from lorapilot.kit.tomlconfig import validate_model
 
-from ..basemodels import scheduler_prediction
+from ..training_bases import scheduler_prediction
 from ..native import SUPPORTED_FAMILIES
 from .base import Command, Issue, Outputs, Progress, RunSpec, TrainerAdapter, clean_record, numbered
 from .multinode import rendezvous_id, torchrun_args

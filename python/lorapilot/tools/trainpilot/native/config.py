@@ -1,99 +1,98 @@
-"""Settings of one native training run (the TOML file passed with ``--config``)."""
+"""Settings of one native training run (the TOML file passed with ``--config``).
+
+The bounds of each setting come from :mod:`lorapilot.tools.trainpilot.bounds`, shared with profiles.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from lorapilot.kit.models import StrictModel
 from lorapilot.kit.tomlconfig import load_toml_model
+from lorapilot.tools.trainpilot import bounds as b
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ModelSettings(_Strict):
+class ModelSettings(StrictModel):
     # A diffusers folder (model_index.json) or a single-file checkpoint.
     pretrained: Path
     family: Literal["sd1", "sd2", "sdxl", "flux1"] = "sd1"
     vae: Path | None = None
 
 
-class DatasetSettings(_Strict):
+class DatasetSettings(StrictModel):
     image_dir: Path
-    caption_extension: str = ".txt"
-    resolution: int = Field(default=512, ge=16, le=4096)
+    caption_extension: b.CaptionExtension = ".txt"
+    resolution: b.Resolution = 512
     buckets: bool = True
-    bucket_step: int = Field(default=64, ge=8)
-    min_bucket: int = Field(default=256, ge=16)
-    max_bucket: int = Field(default=1024, ge=16)
-    repeats: int = Field(default=1, ge=1)
-    caption_dropout: float = Field(default=0.0, ge=0, le=1)
+    bucket_step: b.BucketStep = 64
+    min_bucket: b.BucketSide = 256
+    max_bucket: b.BucketSide = 1024
+    repeats: b.Repeats = 1
+    caption_dropout: b.Fraction = 0.0
     shuffle_tags: bool = False
-    keep_tokens: int = Field(default=0, ge=0)
+    keep_tokens: b.KeepTokens = 0
     cache_latents: bool = True
     cache_text: bool = True
     trigger_word: str = ""  # recorded in the LoRA as modelspec.trigger_phrase (captions are not changed)
 
 
-class NetworkSettings(_Strict):
-    rank: int = Field(default=16, ge=1, le=1024)
-    alpha: float = Field(default=16, gt=0)
-    dropout: float = Field(default=0.0, ge=0, lt=1)
+class NetworkSettings(StrictModel):
+    rank: b.Rank = 16
+    alpha: b.Alpha = 16
+    dropout: b.NetworkDropout = 0.0
     train_text_encoder: bool = False
-    text_encoder_lr: float | None = None
+    text_encoder_lr: b.LearningRate | None = None
     target_modules: list[str] = Field(default_factory=lambda: ["to_q", "to_k", "to_v", "to_out.0"])
     # Modules of the CLIP text encoders that get a LoRA when train_text_encoder is on.
-    text_encoder_target_modules: list[str] = Field(
-        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "out_proj"]
-    )
+    text_encoder_target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "out_proj"])
 
 
-class OptimSettings(_Strict):
+class OptimSettings(StrictModel):
     optimizer: Literal["adamw", "adamw8bit", "prodigy", "adafactor", "sgd"] = "adamw"
-    learning_rate: float = Field(default=1e-4, gt=0)
-    lr_scheduler: Literal["constant", "cosine", "linear", "constant_with_warmup"] = "constant"
-    warmup_steps: int = Field(default=0, ge=0)
-    weight_decay: float = Field(default=1e-2, ge=0)
-    max_grad_norm: float = Field(default=1.0, ge=0)
-    min_snr_gamma: float | None = Field(default=None, gt=0)
-    noise_offset: float = Field(default=0.0, ge=0)
+    learning_rate: b.LearningRate = 1e-4
+    lr_scheduler: b.LrScheduler = "constant"
+    warmup_steps: b.NonNegativeInt = 0
+    weight_decay: b.NonNegative = 1e-2
+    max_grad_norm: b.NonNegative = 1.0
+    min_snr_gamma: b.MinSnrGamma | None = None
+    noise_offset: b.NonNegative = 0.0
 
 
-class TrainingSettings(_Strict):
-    steps: int = Field(ge=1)
-    batch_size: int = Field(default=1, ge=1)
-    gradient_accumulation: int = Field(default=1, ge=1)
-    mixed_precision: Literal["no", "fp16", "bf16"] = "no"
+class TrainingSettings(StrictModel):
+    steps: b.Steps
+    batch_size: b.BatchSize = 1
+    gradient_accumulation: b.Accumulation = 1
+    mixed_precision: b.MixedPrecision = "no"
     gradient_checkpointing: bool = False
     seed: int = 42
     attention: Literal["auto", "sdpa", "xformers"] = "auto"
 
 
-class SaveSettings(_Strict):
-    every_n_steps: int = Field(default=500, ge=1)
-    state_every_n_steps: int | None = Field(default=None, ge=1)
-    keep_last: int = Field(default=3, ge=1)  # resumable state folders kept; LoRA checkpoints are all kept
+class SaveSettings(StrictModel):
+    every_n_steps: b.EveryNSteps = 500
+    state_every_n_steps: b.EveryNSteps | None = None
+    keep_last: b.KeepLast = 3  # resumable state folders kept; LoRA checkpoints are all kept
     precision: Literal["fp32", "fp16", "bf16"] = "fp16"  # dtype of the saved LoRA tensors
 
 
-class SampleSettings(_Strict):
+class SampleSettings(StrictModel):
     prompts: list[str] = Field(default_factory=list)
-    every_n_steps: int = Field(default=250, ge=1)
+    every_n_steps: b.EveryNSteps = 250
     seed: int = 1234  # prompt i uses seed + i, the same at every sampled step
     negative_prompt: str = ""
-    steps: int = Field(default=20, ge=1)
-    guidance: float = 7.0
-    width: int | None = Field(default=None, ge=16)
-    height: int | None = Field(default=None, ge=16)
+    steps: b.SampleSteps = 20
+    guidance: b.Guidance = 7.0
+    width: b.ImageSide | None = None
+    height: b.ImageSide | None = None
 
 
-class NativeTrainConfig(_Strict):
+class NativeTrainConfig(StrictModel):
     """One run of the native trainer."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+    name: b.RunName
     output_dir: Path
     model: ModelSettings
     dataset: DatasetSettings
@@ -105,11 +104,13 @@ class NativeTrainConfig(_Strict):
     logging_dir: Path | None = None  # TensorBoard event files
 
     @model_validator(mode="after")
-    def _buckets(self) -> "NativeTrainConfig":
+    def _buckets(self) -> NativeTrainConfig:
         if self.dataset.min_bucket > self.dataset.max_bucket:
             raise ValueError("dataset.min_bucket must not exceed dataset.max_bucket")
         if self.model.family == "flux1" and self.network.train_text_encoder:
-            raise ValueError("network.train_text_encoder: not supported for family flux1 (the T5/CLIP encoders stay frozen)")
+            raise ValueError(
+                "network.train_text_encoder: not supported for family flux1 (the T5/CLIP encoders stay frozen)"
+            )
         return self
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lorapilot.kit.errors import ConfigError
+from lorapilot.kit.imagefiles import IMAGE_EXTENSIONS, is_image_name
 from lorapilot.kit.safepath import confined_entries, escapes
 
 from .buckets import Placement, make_buckets, place_image
@@ -14,7 +15,6 @@ from .config import DatasetSettings
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
 
 
 @dataclass(frozen=True)
@@ -51,9 +51,9 @@ def scan_images(settings: DatasetSettings) -> list[TrainImage]:
         raise ConfigError(None, f"dataset.image_dir: {folder} is not a folder")
     # Links that lead out of the folder are not training images (TrainPilot exports real files).
     paths = sorted(Path(e.path) for e in confined_entries(folder, folder)
-                   if Path(e.name).suffix.lower() in IMAGE_SUFFIXES and e.is_file())
+                   if is_image_name(e.name) and e.is_file())
     if not paths:
-        raise ConfigError(None, f"dataset.image_dir: {folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        raise ConfigError(None, f"dataset.image_dir: {folder} holds no images ({', '.join(IMAGE_EXTENSIONS)})")
     buckets = bucket_sizes(settings)
     images = []
     uncaptioned = 0

@@ -3,6 +3,7 @@ import { ErrorBanner } from "../../components/ErrorBanner";
 import { useServices } from "../../hooks/useServices";
 import { ServiceCard } from "./ServiceCard";
 import { ShutdownPanel } from "./ShutdownPanel";
+import { SyncPanel } from "./SyncPanel";
 import { SystemPanel } from "./SystemPanel";
 
 export default function Dashboard() {
@@ -21,6 +22,7 @@ export default function Dashboard() {
         {data?.services.map((s) => <ServiceCard key={s.name} service={s} managerUp={data.running} onChanged={onChanged} />)}
         {!data && !error && <p className="muted">Loading services…</p>}
       </section>
+      <SyncPanel />
     </div>
   );
 }

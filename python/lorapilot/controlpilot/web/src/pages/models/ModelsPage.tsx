@@ -6,6 +6,7 @@ import { formatBytes } from "../../components/format";
 import { useAction, useApi } from "../../hooks/useApi";
 import { useLocation } from "../../router";
 import { InspectPanel, type Inspection } from "./InspectPanel";
+import { SearchPanel } from "./SearchPanel";
 
 export interface Model {
   path: string; rel: string; name: string; folder: string; kind: string; family: string | null;
@@ -14,6 +15,7 @@ export interface Model {
 interface Task { id: string; kind: string; title: string; state: string; current: number; total: number | null; message: string; error: string | null }
 interface Types { folders: string[]; families: Record<string, string> }
 interface TrashItem { id: string; name: string; original: string; size: number; sidecars: string[] }
+interface UpdateCheck { path: string; status: "outdated" | "current" | "unknown" | "error"; latest: string | null; pull: string | null; message: string }
 interface ManifestEntry { source: string; type: string | null; description: string; requires: string[] }
 
 const SIZE_STEPS: [string, number][] = [["any size", 0], ["> 100 MB", 100e6], ["> 1 GB", 1e9], ["> 5 GB", 5e9]];
@@ -23,6 +25,8 @@ export default function ModelsPage() {
   const types = useApi<Types>("/api/models/types");
   const trash = useApi<{ items: TrashItem[] }>("/api/models/trash");
   const manifest = useApi<{ models: Record<string, ManifestEntry> }>("/api/models/manifest");
+  const updates = useApi<{ checked_at: number | null; models: UpdateCheck[] }>("/api/models/updates");
+  const updateOf = useMemo(() => new Map((updates.data?.models ?? []).map((u) => [u.path, u])), [updates.data]);
   const action = useAction();
   const [folder, setFolder] = useState("");
   const [family, setFamily] = useState("");
@@ -44,7 +48,7 @@ export default function ModelsPage() {
   }, [events]);
   const wasRunning = useRef(false);
   useEffect(() => {
-    if (wasRunning.current && !running) { list.reload(); trash.reload(); }
+    if (wasRunning.current && !running) { list.reload(); trash.reload(); updates.reload(); }
     wasRunning.current = running;
   }, [running]); // eslint-disable-line react-hooks/exhaustive-deps
 
@@ -95,7 +99,7 @@ export default function ModelsPage() {
               <li key={t.id} data-testid={`task-${t.state}`}>
                 <span>{t.title}</span>{" "}
                 {t.total ? <progress value={t.current} max={t.total} aria-label={`${t.title} progress`} /> : null}{" "}
-                <span className="muted">{t.total ? `${formatBytes(t.current)} / ${formatBytes(t.total)}` : ""} {t.state}</span>
+                <span className="muted">{t.total ? (t.kind === "models.updates" ? `${t.current} / ${t.total} models` : `${formatBytes(t.current)} / ${formatBytes(t.total)}`) : ""} {t.state}</span>
                 {t.error && <span className="error"> {t.error}</span>}
                 {t.state === "running" && <button onClick={() => post(`/api/models/tasks/${t.id}/cancel`)}>Cancel</button>}
               </li>
@@ -103,6 +107,8 @@ export default function ModelsPage() {
           </ul>
         )}
       </section>
+
+      {types.data && <SearchPanel families={types.data.families} onPull={(source) => pull({ source })} busy={action.busy} />}
 
       <section aria-label="Filters" className="filters">
         <select aria-label="Type" value={folder} onChange={(e) => setFolder(e.target.value)}>
@@ -123,6 +129,7 @@ export default function ModelsPage() {
           </button>
         )}
         <button onClick={() => action.run(() => post("/api/models/sync-invokeai"))} disabled={running}>Register with InvokeAI</button>
+        <button onClick={() => action.run(() => post("/api/models/updates"))} disabled={running}>Check for updates</button>
       </section>
 
       <div className="table-scroll">
@@ -131,7 +138,12 @@ export default function ModelsPage() {
           <tbody>
             {shown.map((m) => (
               <tr key={m.path}>
-                <td title={m.path}>{m.rel.split("/").slice(1).join("/")}{(m.warning || m.error) && <div className="muted small">⚠ {m.error ?? m.warning}</div>}</td>
+                <td title={m.path}>{m.rel.split("/").slice(1).join("/")}
+                  {updateOf.get(m.path)?.status === "outdated" && (
+                    <button className="badge update" title={updateOf.get(m.path)?.message} onClick={() => pull({ source: updateOf.get(m.path)!.pull! })}
+                      aria-label={`Update ${m.name}`}>update: {updateOf.get(m.path)?.latest?.slice(0, 24)}</button>
+                  )}
+                  {(m.warning || m.error) && <div className="muted small">⚠ {m.error ?? m.warning}</div>}</td>
                 <td>{m.folder}</td>
                 <td>{m.kind}{m.rank ? ` r${m.rank}` : ""}</td>
                 <td>{m.family_label ?? "–"}</td>

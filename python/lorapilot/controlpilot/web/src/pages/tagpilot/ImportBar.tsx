@@ -52,7 +52,7 @@ export default function ImportBar({ name, onImported }: { name: string; onImport
     <>
       <label className="button ghost tp-file">
         Add images…
-        <input type="file" multiple accept="image/png,image/jpeg,image/webp,.txt,.zip" hidden
+        <input type="file" multiple accept="image/png,image/jpeg,image/webp,image/bmp,.txt,.zip" hidden
           onChange={(e) => { void addFiles(e.target.files); e.target.value = ""; }} />
       </label>
       <button className="ghost" onClick={() => setFolderOpen((o) => !o)}>Import folder…</button>

@@ -1,4 +1,4 @@
-"""Run one trainer command and record how it ended: ``python -m lorapilot.tools.trainpilot.launcher --exit-file F -- argv...``.
+"""Run one trainer command and record how it ended: ``python -m lorapilot.tools.trainpilot.exit_recorder --exit-file F -- argv...``.
 
 The queue starts this as the leader of a new session, so the job outlives ControlPilot. Because
 the trainer is then not a child of whoever re-attaches later, this small parent waits for it and
@@ -26,7 +26,7 @@ LAUNCHER_FILE = "launcher.json"
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) < 4 or args[0] != "--exit-file" or args[2] != "--":
-        print("usage: python -m lorapilot.tools.trainpilot.launcher --exit-file FILE -- COMMAND...", file=sys.stderr)
+        print("usage: python -m lorapilot.tools.trainpilot.exit_recorder --exit-file FILE -- COMMAND...", file=sys.stderr)
         return 2
     exit_file, command = Path(args[1]), args[3:]
     received: list[int] = []

@@ -1,8 +1,9 @@
 """Process launcher used by every rendered service definition.
 
-``python -m lorapilot.stack.launch [--secrets-file F --secret ENV=KEY ...]
-[--wait-http URL ...] -- argv...`` exports the named secrets from
-``config/secrets.env`` (so no rendered file holds a secret), optionally waits
+``python -m lorapilot.stack.service_launch [--secrets-file F --secret ENV=KEY ...]
+[--path DIR ...] [--wait-http URL ...] -- argv...`` exports the named secrets from
+``config/secrets.env`` (so no rendered file holds a secret), puts the
+component's own ``bin`` first on PATH (as activating a venv would), optionally waits
 for dependencies to answer (supervisord has no ``process_healthy``), then
 ``exec``s the component, keeping its pid.
 """
@@ -16,15 +17,18 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 NOT_INSTALLED_EXIT = 127
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="lorapilot.stack.launch")
+    parser = argparse.ArgumentParser(prog="lorapilot.stack.service_launch")
     parser.add_argument("--name", default="component")
     parser.add_argument("--secrets-file")
     parser.add_argument("--secret", action="append", default=[], metavar="ENV=KEY")
+    parser.add_argument("--path", action="append", default=[], metavar="DIR",
+                        help="prepend DIR to PATH (the component's env/bin)")
     parser.add_argument("--wait-http", action="append", default=[], metavar="URL")
     parser.add_argument("--wait-timeout", type=float, default=0, help="seconds; 0 waits forever")
     parser.add_argument("command", nargs=argparse.REMAINDER)
@@ -41,7 +45,7 @@ def _export_secrets(path: str | None, pairs: list[str]) -> None:
         return
     from lorapilot.stack.workspace.secrets import read_secrets
 
-    values = read_secrets(path) if path else {}
+    values = read_secrets(Path(path)) if path else {}
     for pair in pairs:
         env_name, _, key = pair.partition("=")
         if key in values and values[key]:
@@ -71,6 +75,10 @@ def _wait(urls: list[str], timeout: float, name: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = _parse(sys.argv[1:] if argv is None else argv)
     _export_secrets(args.secrets_file, args.secret)
+    if args.path:
+        # Scripts such as npm's `#!/usr/bin/env node` entry points must find the env's own
+        # interpreter (code-server needs its node major), not whatever is first on the system PATH.
+        os.environ["PATH"] = os.pathsep.join([*args.path, os.environ.get("PATH", "")])
     _wait(args.wait_http, args.wait_timeout, args.name)
     exe = args.command[0]
     if shutil.which(exe) is None:

@@ -14,6 +14,7 @@ import psutil
 from pydantic import BaseModel
 
 from lorapilot.kit.gpu import owner_of  # noqa: F401 - re-exported: the queue maps GPU processes the same way
+from lorapilot.kit.nvml import NvmlUnavailable, explain, open_nvml
 
 _RETRY_INIT_S = 60.0  # a driver may appear later (e.g. a container started before it)
 
@@ -67,16 +68,9 @@ class GpuReader:
             return False
         self._next_try = time.monotonic() + _RETRY_INIT_S
         try:
-            if self._nvml is None:
-                import pynvml
-
-                self._nvml = pynvml
-            self._nvml.nvmlInit()
-        except ImportError:
-            self._reason = "nvidia-ml-py is not installed"
-            return False
-        except Exception as exc:  # noqa: BLE001 - NVMLError subclasses, or an odd driver state
-            self._reason = _explain(exc)
+            self._nvml = open_nvml(self._nvml)
+        except NvmlUnavailable as exc:
+            self._reason = str(exc)
             return False
         self._ready = True
         self._reason = None
@@ -93,7 +87,7 @@ class GpuReader:
                 count = nvml.nvmlDeviceGetCount()
             except Exception as exc:  # noqa: BLE001
                 self._ready = False
-                return GpuReport(gpus=[], reason=_explain(exc))
+                return GpuReport(gpus=[], reason=explain(exc))
             if count == 0:
                 return GpuReport(gpus=[], reason="the NVIDIA driver reports no GPU")
             gpus = [self._device(i, owners) for i in range(count)]
@@ -158,14 +152,3 @@ def _proc_name(pid: int) -> str | None:
         return psutil.Process(pid).name()
     except psutil.Error:
         return None  # e.g. a pid from another PID namespace
-
-
-def _explain(exc: Exception) -> str:
-    text = str(exc) or type(exc).__name__
-    if "Shared Library Not Found" in text or "libnvidia-ml" in text:
-        return "no NVIDIA driver: libnvidia-ml.so was not found"
-    if "Driver Not Loaded" in text:
-        return "the NVIDIA driver is not loaded (no GPU, or the container was started without GPU access)"
-    if "Insufficient Permissions" in text or "No Permission" in text:
-        return "no permission to read the GPU (NVML: insufficient permissions)"
-    return f"NVML: {text}"

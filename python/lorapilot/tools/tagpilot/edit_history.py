@@ -141,7 +141,7 @@ def write_caption_bytes(ds: Dataset, image: str, data: bytes | None) -> None:
     atomic_write_bytes(target, data, fsync=False)
 
 
-class History:
+class EditHistory:
     """The undo/redo journal of one dataset. Open it, use it, close it (or use ``with``)."""
 
     def __init__(self, ds: Dataset):
@@ -151,7 +151,7 @@ class History:
         db.migrate(self.conn, HISTORY_SCHEMA)
         self._recover()
 
-    def __enter__(self) -> "History":
+    def __enter__(self) -> "EditHistory":
         return self
 
     def __exit__(self, *exc) -> None:

@@ -8,11 +8,11 @@ import time
 
 from support.workspaces import free_port
 
-from lorapilot.stack.launch import NOT_INSTALLED_EXIT
+from lorapilot.stack.service_launch import NOT_INSTALLED_EXIT
 
 
 def _launch(*args, **kwargs):
-    return subprocess.run([sys.executable, "-m", "lorapilot.stack.launch", *args], capture_output=True, text=True, **kwargs)
+    return subprocess.run([sys.executable, "-m", "lorapilot.stack.service_launch", *args], capture_output=True, text=True, **kwargs)
 
 
 def test_exports_only_named_secrets(tmp_path):
@@ -28,7 +28,7 @@ def test_exports_only_named_secrets(tmp_path):
 
 def test_execs_in_place_keeping_the_pid():
     result = _launch("--", sys.executable, "-c", "import os; print(os.getpid())")
-    proc = subprocess.Popen([sys.executable, "-m", "lorapilot.stack.launch", "--", sys.executable, "-c", "import os,time; print(os.getpid(), flush=True); time.sleep(5)"], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "lorapilot.stack.service_launch", "--", sys.executable, "-c", "import os,time; print(os.getpid(), flush=True); time.sleep(5)"], stdout=subprocess.PIPE, text=True)
     try:
         assert int(proc.stdout.readline()) == proc.pid
     finally:
@@ -69,3 +69,19 @@ def test_gives_up_after_wait_timeout():
     result = _launch("--wait-http", f"http://127.0.0.1:{port}/", "--wait-timeout", "1", "--", sys.executable, "-c", "print('never')")
     assert result.returncode == 1 and "never" not in result.stdout
     assert "gave up waiting" in result.stderr
+
+
+def test_the_components_bin_comes_first_on_path(tmp_path):
+    """An npm entry point (`#!/usr/bin/env node`) must run on the env's own node, not the system's."""
+    bin_dir = tmp_path / "env" / "bin"
+    bin_dir.mkdir(parents=True)
+    fake_interp = bin_dir / "lp-interp"
+    fake_interp.write_text("#!/bin/sh\necho \"env interpreter ran $1\"\n")
+    fake_interp.chmod(0o755)
+    script = bin_dir / "tool"
+    script.write_text("#!/usr/bin/env lp-interp\n")
+    script.chmod(0o755)
+    assert _launch("--", str(script)).returncode != 0  # lp-interp is on no system PATH
+    result = _launch("--path", str(bin_dir), "--", str(script))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"env interpreter ran {script}"

@@ -29,7 +29,7 @@ def compact(snap: SystemSnapshot) -> Sample:
     return (snap.time, host.cpu_percent, used, total, gpus)
 
 
-class History:
+class MetricHistory:
     """The last ``retention_s`` seconds of samples taken every ``interval_s``."""
 
     def __init__(self, interval_s: float, retention_s: float = MAX_RETENTION_S):

@@ -26,14 +26,15 @@ from lorapilot.kit.errors import ConflictError, LorapilotError
 from .adapters import Progress, RunSpec, get_adapter
 from .adapters.base import signal_group
 from .finish import install_lora
-from .launcher import LAUNCHER_FILE
-from .logread import read_records, tail_log
+from .exit_recorder import LAUNCHER_FILE
+from lorapilot.kit.logtail import read_records, tail_records
 from .queue import Job, JobStore
 from .runspec import build_spec
 
 log = logging.getLogger("lorapilot.tools.trainpilot")
 EXIT_FILE = "exit.json"
 LOG_TAIL_LINES = 50
+_LOG_CHUNK = 4 * 1024 * 1024  # bytes of log parsed per tick
 LAUNCH_GRACE_S = 30.0
 
 
@@ -102,7 +103,7 @@ class JobRunner:
             self.store.claim(job.id, gpu_ids, log_file.tell(), step=resume_step)
             try:
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "lorapilot.tools.trainpilot.launcher", "--exit-file", str(exit_file), "--", *command.argv],
+                    [sys.executable, "-m", "lorapilot.tools.trainpilot.exit_recorder", "--exit-file", str(exit_file), "--", *command.argv],
                     stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                     cwd=str(command.cwd or spec.run_dir), env=env, start_new_session=True,
                 )
@@ -151,7 +152,7 @@ class JobRunner:
         adapter = get_adapter(job.trainer)
         spec = spec_for(self.ctx, job)
         alive = self.alive(job)  # before reading: a dead process has written everything
-        records, offset = read_records(job.log_path, job.log_offset)
+        records, offset = read_records(job.log_path, job.log_offset, _LOG_CHUNK)
         fields: dict = {}
         points: dict[int, tuple] = {}
         for record in records:
@@ -188,7 +189,7 @@ class JobRunner:
         outputs = adapter.find_outputs(spec)
         exit_info = read_exit(job.run_path)
         code = None if exit_info is None else exit_info.get("returncode")
-        tail = "\n".join(tail_log(job.log_path, LOG_TAIL_LINES))
+        tail = "\n".join(tail_records(job.log_path, LOG_TAIL_LINES))
         common = {"exit_code": code}
         if outputs.latest_checkpoint:
             common["latest_checkpoint"] = str(outputs.latest_checkpoint)

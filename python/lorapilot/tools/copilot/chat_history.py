@@ -85,7 +85,7 @@ def _entry(row: sqlite3.Row) -> HistoryEntry:
     return HistoryEntry(**data)
 
 
-class History:
+class ChatHistory:
     """The history database of one workspace; safe to share between threads."""
 
     def __init__(self, path: Path):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lorapilot.kit.errors import ConfigError
-from lorapilot.stack.manifest import MANIFEST_ENV, load_manifest
+from lorapilot.stack.component_paths import MANIFEST_ENV, load_manifest
 
 
 def test_the_manifest_named_by_the_environment_gives_each_component_its_paths(tmp_path, monkeypatch):
