@@ -14,6 +14,7 @@ from typing import Callable
 import psutil
 from pydantic import BaseModel
 
+from lorapilot.kit.gpu import owner_of  # noqa: F401 - re-exported: the queue maps GPU processes the same way
 from lorapilot.kit.nvml import NvmlUnavailable, explain, open_nvml
 from lorapilot.stack.cudastack import CudaStack, driver_warning, load_cuda_stack
 
@@ -49,19 +50,6 @@ class GpuReport(BaseModel):
 
 def _text(value) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-
-
-def owner_of(pid: int, owners: dict[int, str]) -> str | None:
-    """The component whose main process is ``pid`` or one of its ancestors."""
-    try:
-        proc = psutil.Process(pid)
-        chain = [proc, *proc.parents()]
-    except psutil.Error:
-        return owners.get(pid)
-    for p in chain:
-        if p.pid in owners:
-            return owners[p.pid]
-    return None
 
 
 class GpuReader:
