@@ -38,11 +38,16 @@ let
       '' + lib.concatMapStrings (name: "rm $out/${name}/component.toml\n") dropped
         + lib.concatStrings (lib.mapAttrsToList (name: file: "cp ${file} $out/${name}/component.toml\n") changed));
 
+  # The environments of the enabled services, and every environment that is no service
+  # (Diffusion Pipe: a trainer TrainPilot runs). The manifest is what the package (and
+  # the image) references, so a disabled component's environment is not in them at all.
+  keptEnvs = filterAttrs (name: _: enabled == null || lib.elem name enabled || !(pins.services ? ${name})) envs;
+
   # component -> { env, src }: what lorapilot.stack.component_paths reads from LORAPILOT_MANIFEST.
   manifestData = {
     lorapilot_python = "${lorapilot.core}/bin/python";
     components =
-      mapAttrs (name: env: { env = "${env}"; } // lib.optionalAttrs (sources ? ${name}) { src = "${sources.${name}}"; }) envs
+      mapAttrs (name: env: { env = "${env}"; } // lib.optionalAttrs (sources ? ${name}) { src = "${sources.${name}}"; }) keptEnvs
       // { lorapilot-train.env = "${lorapilot.train}"; };
   };
   manifest = pkgs.writeText "lorapilot-manifest.json" (builtins.toJSON manifestData);
@@ -57,7 +62,7 @@ let
   '';
 
   package = pkgs.runCommand "lorapilot" {
-    passthru = { inherit manifest manifestData componentsDir sources envs; };
+    passthru = { inherit manifest manifestData componentsDir sources; envs = keptEnvs; };
     meta.mainProgram = "lorapilot";
   } ''
     mkdir -p $out/bin $out/share/lorapilot
@@ -78,7 +83,14 @@ let
   exposedPorts = lib.mapAttrs' (name: spec: lib.nameValuePair "${toString (portOf name)}/tcp" { })
     (filterAttrs (_: spec: !(spec.loopback_only or false)) services);
 
-  image = import ./image.nix { inherit pkgs package exposedPorts imageUser; };
+  # Layers: the CUDA/torch base (one torch for every environment), then each environment's
+  # own closure: LoRA Pilot's first (the Python packages many share land there), then the
+  # components (docs/delivery.md, oci/estimate-size.py).
+  layerRoots = {
+    base = [ lorapilot.train.passthru.python ] ++ lib.optional (lorapilot.train.passthru.pythonSet ? torch) lorapilot.train.passthru.pythonSet.torch;
+    environments = [ lorapilot.core lorapilot.train ] ++ lib.attrValues keptEnvs;
+  };
+  image = import ./image.nix { inherit pkgs package exposedPorts imageUser layerRoots; };
 in
 assert lib.assertMsg (unknown == [ ]) "mkLorapilot: unknown component(s) ${toString unknown}; known: ${toString (lib.attrNames pins.services)}";
 {

@@ -3,7 +3,7 @@
 let
   inherit (pkgs) lib;
   cuda = pkgs.cudaPackages;
-  python = pkgs.python312;
+  python = pkgs.python311;  # the shared stack (components/stack.toml)
 in
 pkgs.mkShell {
   packages = [

@@ -1,8 +1,10 @@
 # The OCI image: `nix build .#oci-image && ./result | docker load`.
-# streamLayeredImage writes the image as a stream (nothing large in the store) and
-# puts each big store path (torch, CUDA wheels, ...) in a layer of its own, so a
-# rebuild after a small change re-pushes little.
-{ pkgs, package, exposedPorts, imageUser }:
+# streamLayeredImage writes the image as a stream (nothing large in the store).
+# Layers (layeringPipeline): the closure of the CUDA/torch base (Python, torch, the
+# nvidia-* wheels: one store path each, shared by every environment) first, then one
+# layer per environment with what of its closure is not in an earlier layer, then the
+# rest by popularity. Updating one non-torch component re-pushes its own layer.
+{ pkgs, package, exposedPorts, imageUser, layerRoots ? { base = [ ]; environments = [ ]; } }:
 let
   inherit (pkgs) lib;
   root = imageUser == "root";
@@ -11,6 +13,15 @@ let
   # The NVIDIA container toolkit mounts the driver's libraries here; nothing else
   # lives there in this image, so putting it on LD_LIBRARY_PATH is safe.
   driverDir = if pkgs.stdenv.hostPlatform.isAarch64 then "/usr/lib/aarch64-linux-gnu" else "/usr/lib/x86_64-linux-gnu";
+
+  # [subcomponent_out roots] splits the graph into "main" (the roots' closure: one layer)
+  # and "rest", which the next step receives.
+  layersFor = groups: tail:
+    if groups == [ ] then tail
+    else [ [ "subcomponent_out" (builtins.head groups) ] [ "over" "rest" [ "pipe" (layersFor (builtins.tail groups) tail) ] ] ];
+  layeringPipeline = layersFor
+    (lib.optional (layerRoots.base != [ ]) layerRoots.base ++ map (env: [ env ]) layerRoots.environments)
+    [ [ "popularity_contest" ] [ "limit_layers" 60 ] ];
 
   config = {
     Entrypoint = [ "${package}/bin/lorapilot" "up" "--no-tui" ];
@@ -42,6 +53,7 @@ pkgs.dockerTools.streamLayeredImage {
   contents = [ package pkgs.bashInteractive pkgs.coreutils ];
   # Docker allows 127 layers; stay well under it (and under the 100 budget).
   maxLayers = 90;
+  inherit layeringPipeline;
   enableFakechroot = false;
   fakeRootCommands = ''
     mkdir -p ./etc ./workspace ./root ./home/lorapilot ./tmp ./usr/bin ./run/opengl-driver

@@ -19,7 +19,7 @@ let
       lib.any (kept: rel == kept || lib.hasPrefix (kept + "/") rel || (type == "directory" && lib.hasPrefix (rel + "/") kept)) keep
       && !(lib.hasInfix "/node_modules" rel) && !(lib.hasInfix "__pycache__" rel);
   };
-  pythonVersion = "3.12";
+  pythonVersion = "3.11";  # the shared stack (components/stack.toml)
 
   webDir = root + "/python/lorapilot/controlpilot/web";
   # ControlPilot's web UI (React + Vite), built from its package-lock.json; its build

@@ -21,13 +21,14 @@ in
 let
   python = pkgs."python${builtins.replaceStrings [ "." ] [ "" ] pythonVersion}";
   workspace = inputs.uv2nix.lib.workspace.loadWorkspace { inherit workspaceRoot; };
+  lockNames = map (p: p.name) (builtins.fromTOML (builtins.readFile (workspaceRoot + "/uv.lock"))).package;
   pythonSet = (pkgs.callPackage inputs.pyproject-nix.build.packages { inherit python; }).overrideScope (
     lib.composeManyExtensions (
       [
         inputs.pyproject-build-systems.overlays.wheel
         (workspace.mkPyprojectOverlay { sourcePreference = "wheel"; })
         sdistFixes
-        cudaFixes
+        (cudaFixes lockNames)
       ]
       ++ overlays
     )

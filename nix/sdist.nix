@@ -15,7 +15,10 @@ let
     deepspeed = setuptools // { torch = [ ]; packaging = [ ]; };
   };
   extraAttrs = {
-    deepspeed = { DS_BUILD_OPS = "0"; DS_ACCELERATOR = "cuda"; };
+    # Python only, no CUDA ops: with DS_ACCELERATOR=cuda setup.py runs `nvcc -V`
+    # (installed_cuda_version), which the build lacks. The accelerator is detected
+    # again at run time (torch.cuda.is_available()); this only sets what setup.py records.
+    deepspeed = { DS_BUILD_OPS = "0"; DS_ACCELERATOR = "cpu"; };
   };
 in
 final: prev:

@@ -14,7 +14,8 @@ import pytest
 from lorapilot.controlpilot.telemetry import GpuReader
 from support.browser import browser_page, live_controlpilot, login
 from support.fake_nvml import FakeNvml
-from support.workspaces import make_workspace
+from lorapilot.stack.cudastack import load_cuda_stack
+from support.workspaces import REPO_ROOT, make_workspace
 
 pytestmark = pytest.mark.browser
 
@@ -48,3 +49,16 @@ def test_dashboard_draws_live_gpu_and_vram_graphs(tmp_path, output_dir):
         gpu.get_by_label("GPU: 12%").wait_for()
         page.wait_for_function(f"([el, n]) => ({_POINTS})(el) > n", arg=[graph.element_handle(), before])
         page.screenshot(path=output_dir / "dashboard-gpu.png", full_page=True)
+
+
+def test_dashboard_warns_when_the_host_driver_is_older_than_the_stack(tmp_path):
+    ctx = make_workspace(tmp_path / "ws", settings={"controlpilot": {"telemetry_interval_s": 1}})
+    stack = load_cuda_stack(REPO_ROOT / "components")
+    with live_controlpilot(ctx) as server, browser_page() as page:
+        server.app.state.runtime.gpus = GpuReader(FakeNvml(pids=[], driver="470.57.02"), stack=stack)
+        login(page, server)
+        banner = page.get_by_test_id("driver-warning")
+        banner.wait_for()
+        text = banner.inner_text()
+        assert "470.57.02" in text and stack.min_driver in text and f"torch {stack.torch}" in text
+        assert page.get_by_test_id("gpu-0").is_visible()  # the GPU is still shown

@@ -17,7 +17,8 @@ import pytest
 from lorapilot.stack.install import native_trainer
 from support.upstreams import SimpleIndex, make_wheel
 
-NAMES = {"torch": "2.4.0", "diffusers": "0.31.0", "peft": "0.13.0", "accelerate": "1.0.0", "safetensors": "0.4.0",
+NAMES = {"torch": "2.9.1",  # the shared stack's (components/stack.toml)
+          "diffusers": "0.31.0", "peft": "0.13.0", "accelerate": "1.0.0", "safetensors": "0.4.0",
          "transformers": "4.44.0", "tensorboard": "2.17.0"}
 
 
@@ -43,7 +44,7 @@ def test_the_commands_take_cpu_torch_first_without_a_gpu():
     assert any(r.startswith("torch") for r in reqs) and any(r.startswith("diffusers") for r in reqs)
     cpu = native_trainer.install_commands("uv", Path("/p/python"), gpu=False)
     assert len(cpu) == 2 and cpu[0][cpu[0].index("--index-url") + 1] == native_trainer.TORCH_CPU_INDEX
-    assert [a for a in cpu[0][7:]] == [r for r in reqs if r.startswith("torch")]
+    assert [a for a in cpu[0][7:]] == [r for r in reqs if r.startswith("torch")] + ["torch==2.9.1"]  # the stack's torch
     gpu = native_trainer.install_commands("uv", Path("/p/python"), gpu=True)
     assert len(gpu) == 1 and "--index-url" not in gpu[0]
 

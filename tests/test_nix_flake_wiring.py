@@ -151,6 +151,7 @@ def test_sdist_only_packages_get_a_build_system(stubbed):
     assert deepspeed["format"] == "pyproject"
     assert {"setuptools", "wheel", "torch"} <= set(deepspeed["nativeBuildInputs"])
     assert deepspeed["env"]["DS_BUILD_OPS"] == "0"
+    assert deepspeed["env"]["DS_ACCELERATOR"] == "cpu"  # "cuda" makes setup.py run nvcc, which the build lacks
 
 
 def test_process_compose_config_is_rendered_by_lorapilot_in_a_derivation(stubbed):
@@ -193,7 +194,7 @@ def test_image_config_has_entrypoint_ports_volume_and_driver_env(stubbed):
 def test_dev_shell_has_the_toolchain_and_driver_path(stubbed):
     flake, _ = stubbed
     shell = flake.eval_json(f"devShells.{SYSTEM}.default.stubCall")
-    for tool in ("python3.12", "uv", "nodejs", "process-compose", "nix", "cuda-nvcc", "cuda-cudart"):
+    for tool in ("python3.11", "uv", "nodejs", "process-compose", "nix", "cuda-nvcc", "cuda-cudart"):
         assert tool in shell["packages"], tool
     assert "LD_LIBRARY_PATH" in shell["shellHook"] and "/run/opengl-driver/lib" in shell["shellHook"]
     assert shell["env"]["UV_PYTHON_DOWNLOADS"] == "never"
@@ -213,6 +214,12 @@ def test_mk_lorapilot_applies_ports_enabled_and_workspace(stubbed):
     registry = load_registry(components_dir=components)
     assert registry.names() == ["comfyui", "controlpilot"]
     assert registry.get("comfyui").port == 5600 and registry.get("controlpilot").port == 7878
+    # The manifest (what the package and the image reference) holds only what is enabled,
+    # the trainers' environments (no service of their own) and LoRA Pilot's own.
+    kept = flake.eval_json("lib.mkLorapilot", apply='f: builtins.attrNames (f { enabled = [ "controlpilot" "comfyui" ]; }).manifestData.components')
+    assert set(kept) == {"comfyui", "diffusion-pipe", "lorapilot-train"}
+    everything = flake.eval_json("lib.mkLorapilot", apply="f: builtins.attrNames (f { }).manifestData.components")
+    assert {"kohya", "invokeai", "ai-toolkit", "comfyui", "diffusion-pipe"} <= set(everything)
     package = flake.realise("lib.mkLorapilot", 'f: (f { workspace = "/data/lp"; }).package')
     assert "LORAPILOT_WORKSPACE=${LORAPILOT_WORKSPACE:-/data/lp}" in (package / "bin" / "lorapilot").read_text()
     bad = flake.run("eval", "--json", f"{flake.ref}#lib.mkLorapilot", "--apply",
@@ -227,3 +234,56 @@ def test_checks_cover_tests_pins_and_rendered_config(stubbed):
     script = flake.eval_json(f"checks.{SYSTEM}.tests.stubCall.script")
     assert "pytest" in script and "not nix" in script
     flake.build(f"checks.{SYSTEM}.pins")
+
+
+def test_system_libraries_and_removals_fix_the_build_breakers(stubbed):
+    flake, _ = stubbed
+    aitk = _packages(flake, "ai-toolkit-env")
+    # cuFile's RDMA path needs rdma-core (libibverbs, librdmacm, libmlx5).
+    assert any("-rdma-core" in p for p in aitk["nvidia-cufile-cu12"]["buildInputs"])
+    # Every wheel gets the manylinux2014 libraries and zlib.
+    for name in ("tqdm", "numpy", "torch"):
+        inputs = aitk[name]["buildInputs"]
+        assert any(p.endswith("-zlib") for p in inputs) and any(p.endswith("-gcc-lib") for p in inputs), name
+    # bitsandbytes keeps the CUDA 12 builds (found among every nvidia wheel) and drops what cannot load.
+    bnb = aitk["bitsandbytes"]
+    for glob in ("libbitsandbytes_rocm*", "libbitsandbytes_xpu*", "libbitsandbytes_cuda11*", "libbitsandbytes_cuda13*"):
+        assert f"find $out -name '{glob}' -delete" in bnb["preFixup"]
+    assert "-nvidia-cublas-cu12-" in bnb["preFixup"]
+    assert bnb["preFixup"].index("-delete") < bnb["preFixup"].index("addAutoPatchelfSearchPath")
+    # torchcodec gets FFmpeg 7 and keeps only its FFmpeg 7 core.
+    assert any(p.endswith("-ffmpeg-lib") for p in aitk["torchcodec"]["buildInputs"])
+    assert "find $out -name 'libtorchcodec_*6.so' -delete" in aitk["torchcodec"]["preFixup"]
+    # One OpenCV (its cv2/ files would collide in the venv).
+    assert [n for n in aitk if n.startswith("opencv-")] == ["opencv-python"]
+    # Kohya's onnxruntime-gpu loses the TensorRT provider (libnvinfer is nowhere).
+    ort = _packages(flake, "kohya-env")["onnxruntime-gpu"]
+    assert "find $out -name 'libonnxruntime_providers_tensorrt.so' -delete" in ort["preFixup"]
+
+
+def test_one_torch_build_for_every_environment(stubbed):
+    flake, _ = stubbed
+    torches = {env: _packages(flake, f"{env}-env")["torch"] for env in ("comfyui", "kohya", "invokeai", "lorapilot-train")}
+    # Its search paths name only native wheels (pure-Python dependencies differ per lock), so
+    # every environment's torch is the same derivation.
+    assert len({t["preFixup"] for t in torches.values()}) == 1
+    assert "-filelock-" not in torches["comfyui"]["preFixup"] and "-nvidia-cudnn-cu12-" in torches["comfyui"]["preFixup"]
+
+
+def test_image_layers_are_the_torch_base_then_each_environment(stubbed):
+    flake, _ = stubbed
+    pipeline = flake.eval_json(f"packages.{SYSTEM}.oci-image.stubCall.args.layeringPipeline")
+    layers, step = [], pipeline
+    while step and step[0][0] == "subcomponent_out":
+        layers.append(step[0][1])
+        assert step[1][:2] == ["over", "rest"] and step[1][2][0] == "pipe"
+        step = step[1][2][1]
+    assert step == [["popularity_contest"], ["limit_layers", 60]]
+    base = layers[0]
+    assert any(p.endswith("-python3.11") for p in base) and any("-torch-" in p for p in base)
+    envs = [layer[0].rsplit("-", 1)[0].split("-", 1)[1] for layer in layers[1:]]
+    assert envs[:2] == ["lorapilot", "lorapilot-train"]
+    assert {"comfyui", "kohya", "invokeai", "ai-toolkit", "diffusion-pipe"} <= set(envs)
+    # enabled = [...] leaves the others out of the layers (and of the image).
+    few = flake.eval_json("lib.mkLorapilot", apply='f: map (s: s) (f { enabled = [ "controlpilot" "comfyui" ]; }).image.stubCall.args.layeringPipeline')
+    assert "comfyui-env" in json.dumps(few) and "kohya-env" not in json.dumps(few)

@@ -11,14 +11,21 @@ class FakeNvml:
 
     NVML_TEMPERATURE_GPU = 0
 
-    def __init__(self, pids, fail_init=None):
+    def __init__(self, pids, fail_init=None, driver="550.54.15"):
         self.pids = pids
+        self.driver = driver  # what nvmlSystemGetDriverVersion answers
         self.fail_init = fail_init
         self.utilization = 87  # a test may change it between reads
 
     def nvmlInit(self):
         if self.fail_init:
             raise self.fail_init
+
+    def nvmlShutdown(self):
+        pass
+
+    def nvmlSystemGetDriverVersion(self):
+        return self.driver
 
     def nvmlDeviceGetCount(self):
         return 1

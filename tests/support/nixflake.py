@@ -2,8 +2,9 @@
 
 Flakes only see files git tracks, so tests copy the tree (tracked and untracked,
 not ignored) into a temporary folder and use a `path:` flake reference. As root
-the machine's store is used with build users off (builders then read the test's
-own interpreter); otherwise a private store under the temporary folder.
+the machine's store is used with build users and the sandbox off (builders then
+read the test's own interpreter), whatever /etc/nix says; otherwise a private
+store under the temporary folder.
 """
 
 from __future__ import annotations
@@ -53,7 +54,10 @@ class Flake:
         readable = sorted({"/bin", "/lib", "/lib64", "/usr", "/etc", sys.prefix, sys.base_prefix, str(REPO_ROOT)})
         sandbox_paths = ["--option", "sandbox-paths", " ".join(p for p in readable if os.path.exists(p))]
         if os.geteuid() == 0:
-            self.options += ["--option", "build-users-group", "", *sandbox_paths]
+            # A fresh machine has Debian's nix-bin with no nix.conf: builds would use `nixbld` users that do not
+            # exist and a sandbox without /bin/sh (Debian builds Nix with no sandbox shell). The stub builders run
+            # the host's /bin/sh and the test's own interpreter, so root builds as itself, unsandboxed.
+            self.options += ["--option", "build-users-group", "", "--option", "sandbox", "false"]
         else:
             self.options += ["--store", str(work / "nix-store"), *sandbox_paths]
         self.overrides: list[str] = []

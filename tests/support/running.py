@@ -54,10 +54,12 @@ def wait_for(predicate, timeout: float = 60, interval: float = 0.3, what: str = 
 
 @contextlib.contextmanager
 def running(ctx: Context):
-    """``lorapilot up --backend supervisord --detach`` ... ``lorapilot down``, never leaking processes."""
-    lorapilot(ctx, "up", "--backend", "supervisord", "--detach")
+    """``lorapilot up --backend supervisord --detach`` ... ``lorapilot down``, never leaking processes.
+
+    Yields what `up` printed (its CompletedProcess)."""
+    up = lorapilot(ctx, "up", "--backend", "supervisord", "--detach")
     try:
-        yield
+        yield up
     finally:
         lorapilot(ctx, "down", check=False)
         for proc in workspace_processes(ctx.workspace.root):

@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "components": "lorapilot.cli.render_cmds:components_cmd",
     "controlpilot": "lorapilot.controlpilot.cli:controlpilot_group",
     "install": "lorapilot.cli.install_cmds:install_cmd",
+    "shutdown": "lorapilot.cli.shutdown_cmds:shutdown_group",
 }
 
 
@@ -61,6 +62,7 @@ SUMMARIES: dict[str, str] = {
     "render": "Print the process-manager configuration rendered from the registry.",
     "restart": "Restart one service.",
     "secrets": "Show or set values in config/secrets.env (mode 0600).",
+    "shutdown": "Stop this machine at a time, after N minutes idle, or once the queue is empty.",
     "start": "Start one service.",
     "status": "Show each service: state, readiness, restarts, uptime, memory.",
     "stop": "Stop one service.",

@@ -34,11 +34,15 @@ def _print_urls(ctx) -> None:
 @workspace_option
 def up_cmd(ctx, backend: str, no_tui: bool, detach: bool) -> None:
     """Initialise the workspace, render the configuration and start every service."""
+    from lorapilot.stack.cudastack import host_driver_warning
     from lorapilot.stack.lifecycle import choose_backend, up
 
     chosen = choose_backend(backend)
     if detach or chosen != "supervisord":
         click.echo(f"LoRA Pilot: workspace {ctx.workspace.root}, backend {chosen}")
+    warning = host_driver_warning(components_dir=ctx.components_dir)
+    if warning:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
     if not detach and chosen != "supervisord":
         _print_urls(ctx)
     ended: list[int] = []

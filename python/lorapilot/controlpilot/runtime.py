@@ -27,6 +27,8 @@ class Runtime:
         self.gpus = GpuReader()
         self._latest: SystemSnapshot | None = None
         self._lock = threading.Lock()
+        # One sample at a time: a slow read started before `gpus` changed must not land after a newer one.
+        self._sample_lock = threading.Lock()
         self._task_thread: threading.Thread | None = None
         self._sampler: threading.Thread | None = None
 
@@ -46,10 +48,11 @@ class Runtime:
     # -- telemetry -------------------------------------------------------------
     def sample(self) -> SystemSnapshot:
         """Read the system now, keep it in the history, publish it as a ``system`` event."""
-        snap = take_snapshot(self.ctx.workspace.root, self.gpus, self.monitor.pid_owners())
-        self._latest = snap
-        self.history.add(compact(snap))
-        self.hub.publish("system", snap.model_dump(), sticky=True)
+        with self._sample_lock:
+            snap = take_snapshot(self.ctx.workspace.root, self.gpus, self.monitor.pid_owners())
+            self._latest = snap
+            self.history.add(compact(snap))
+            self.hub.publish("system", snap.model_dump(), sticky=True)
         return snap
 
     def latest_system(self) -> SystemSnapshot:

@@ -170,7 +170,9 @@ class TrainPilotSettings(StrictModel):
     webhook_format: Literal["json", "discord", "ntfy"] = "json"  # the body the webhook gets
     # which endings notify
     webhook_events: list[WebhookEvent] = Field(default_factory=lambda: list(_DEFAULT_WEBHOOK_EVENTS))
-    stop_command: list[str] = Field(default_factory=list)  # argv run once the queue has run empty
+    # argv that stops this machine ($VARS expanded, no shell): run by `lorapilot shutdown` schedules and,
+    # as before, stop_delay_s after the queue has run empty following a job (docs/beyond-one-gpu.md)
+    stop_command: list[str] = Field(default_factory=list)
     stop_delay_s: float = Field(default=60, ge=0)  # how long the queue stays empty before stop_command runs
     # A test grid (checkpoints × LoRA weights × sample prompts) after each finished job: "auto" renders it
     # when it has at most grid_auto_max_cells images, "always" whatever its size, "never" not at all.
@@ -181,6 +183,12 @@ class TrainPilotSettings(StrictModel):
     grid_weights: list[float] = Field(default_factory=lambda: [0.6, 0.8, 1.0])
     # auto: ComfyUI's API when it answers, else diffusers on this machine
     grid_renderer: Literal["auto", "comfyui", "native"] = "auto"
+    stop_warning_s: float = Field(default=300, ge=0)  # the webhook warns this long before a timed stop
+    idle_gpu_pct: float = Field(default=10, ge=0, le=100)  # GPU use (%) below which the machine may be idle
+    # A job's GPU is held by an inference app even after asking it to free its models: "wait" until it
+    # is free, "stop-apps" (stop the apps holding it, restart them after the job) or "refuse" the job.
+    busy_gpu: Literal["wait", "stop-apps", "refuse"] = "wait"
+    free_timeout_s: float = Field(default=20, ge=0, le=600)  # how long freed memory may take to show
 
 
 class MediaSettings(StrictModel):

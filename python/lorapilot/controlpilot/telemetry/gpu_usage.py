@@ -6,6 +6,7 @@ Without a driver or a GPU the report is empty with a reason; no call here raises
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from typing import Callable
@@ -13,7 +14,9 @@ from typing import Callable
 import psutil
 from pydantic import BaseModel
 
+from lorapilot.kit.gpu import owner_of  # noqa: F401 - re-exported: the queue maps GPU processes the same way
 from lorapilot.kit.nvml import NvmlUnavailable, explain, open_nvml
+from lorapilot.stack.cudastack import CudaStack, driver_warning, load_cuda_stack
 
 _RETRY_INIT_S = 60.0  # a driver may appear later (e.g. a container started before it)
 
@@ -41,23 +44,12 @@ class GpuInfo(BaseModel):
 class GpuReport(BaseModel):
     gpus: list[GpuInfo]
     reason: str | None = None  # why ``gpus`` is empty
+    driver_version: str | None = None
+    driver_warning: str | None = None  # the driver is older than the shared CUDA stack needs
 
 
 def _text(value) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-
-
-def owner_of(pid: int, owners: dict[int, str]) -> str | None:
-    """The component whose main process is ``pid`` or one of its ancestors."""
-    try:
-        proc = psutil.Process(pid)
-        chain = [proc, *proc.parents()]
-    except psutil.Error:
-        return owners.get(pid)
-    for p in chain:
-        if p.pid in owners:
-            return owners[p.pid]
-    return None
 
 
 class GpuReader:
@@ -66,8 +58,10 @@ class GpuReader:
     ``nvml`` defaults to the ``pynvml`` module of nvidia-ml-py (tests may pass another).
     """
 
-    def __init__(self, nvml=None):
+    def __init__(self, nvml=None, stack: CudaStack | None = None):
         self._nvml = nvml
+        self._stack = stack
+        self._driver: str | None = None
         self._ready = False
         self._reason: str | None = None
         self._next_try = 0.0
@@ -86,6 +80,9 @@ class GpuReader:
             return False
         self._ready = True
         self._reason = None
+        self._driver = _driver_version(self._nvml)
+        if self._stack is None:
+            self._stack = _default_stack()
         return True
 
     def read(self, owners: dict[int, str] | None = None) -> GpuReport:
@@ -103,7 +100,8 @@ class GpuReader:
             if count == 0:
                 return GpuReport(gpus=[], reason="the NVIDIA driver reports no GPU")
             gpus = [self._device(i, owners) for i in range(count)]
-            return GpuReport(gpus=[g for g in gpus if g is not None])
+            warning = driver_warning(self._driver, self._stack) if self._stack else None
+            return GpuReport(gpus=[g for g in gpus if g is not None], driver_version=self._driver, driver_warning=warning)
 
     def _device(self, index: int, owners: dict[int, str]) -> GpuInfo | None:
         nvml = self._nvml
@@ -157,6 +155,21 @@ def _number(value, attr: str | None = None) -> int | float | None:
     if attr is not None:
         value = getattr(value, attr, None)
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+@functools.cache
+def _default_stack() -> CudaStack | None:
+    try:
+        return load_cuda_stack()
+    except Exception:  # noqa: BLE001 - no stack file (e.g. a bare wheel): no driver judgement
+        return None
+
+
+def _driver_version(nvml) -> str | None:
+    try:
+        return _text(nvml.nvmlSystemGetDriverVersion())
+    except Exception:  # noqa: BLE001 - an NVML without the call: no driver judgement
+        return None
 
 
 def _proc_name(pid: int) -> str | None:

@@ -38,9 +38,23 @@ def train_requirements() -> list[str]:
     return [req.split(";")[0].strip() for req in requires if ";" in req and _EXTRA.search(req.split(";", 1)[1])]
 
 
+def stack_pins(requirements: list[str]) -> list[str]:
+    """The shared stack's exact pins (components/stack.toml) for the packages ``requirements`` name:
+    the native trainer gets the torch every component environment has, wherever uv runs."""
+    from lorapilot.stack.cudastack import load_cuda_stack
+
+    try:
+        pins = load_cuda_stack().pins
+    except (LorapilotError, OSError):
+        return []  # no stack file next to this lorapilot: the extra's ranges alone
+    named = {re.split(r"[<>=!~ \[]", r, maxsplit=1)[0].lower() for r in requirements}
+    return [f"{name}=={version}" for name, version in pins.items() if name in named]
+
+
 def install_commands(uv: str, python: Path, gpu: bool) -> list[list[str]]:
     """The ``uv pip install`` commands, in order: CPU torch first where there is no GPU."""
     requirements = train_requirements()
+    requirements = [*requirements, *stack_pins(requirements)]
     if not requirements:
         raise LorapilotError("lorapilot's metadata lists no `train` extra; reinstall lorapilot (pip install .)")
     base = [uv, "pip", "install", "--python", str(python)]

@@ -131,11 +131,13 @@ def job_file(ctx: Context, job_id: int, path: str) -> Path:
 
 
 def queue_status(ctx: Context) -> dict:
+    from .gpushare import waiting_for
     from .worker import gpu_slots
 
     jobs = list_jobs(ctx)
     return {
         "worker_running": worker_running(ctx),
+        "waiting_for": waiting_for(ctx),  # what the first queued job waits for (GPU memory), or None
         "gpus": gpu_slots(ctx),
         "counts": {state: sum(1 for j in jobs if j.state == state) for state in ("queued", "running", "done", "failed", "cancelled")},
     }

@@ -263,3 +263,37 @@ async def events(request: Request, ctx: Context = Depends(get_ctx)):
             await asyncio.sleep(1.0)
 
     return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+
+def _queue_busy(ctx: Context) -> bool:
+    counts = actions.queue_status(ctx)["counts"]
+    return bool(counts["running"] or counts["queued"])
+
+
+@router.get("/shutdown")
+def shutdown_status(ctx: Context = Depends(get_ctx)) -> m.StopState:
+    """The scheduled machine stop and its countdown (``scheduled`` false when none)."""
+    from .autostop import status as stop_status
+
+    return stop_status(ctx, busy=_queue_busy(ctx))
+
+
+@router.post("/shutdown")
+def shutdown_schedule(body: m.ShutdownRequest, ctx: Context = Depends(get_ctx)) -> m.StopState:
+    """Arm a machine stop (the command is ``[trainpilot] stop_command`` from the config file, never from here)."""
+    from .autostop import schedule, schedule_in, status as stop_status
+
+    if body.mode == "in":
+        schedule_in(ctx, body.value)
+    else:
+        schedule(ctx, body.mode, body.value)
+    return stop_status(ctx, busy=_queue_busy(ctx))
+
+
+@router.delete("/shutdown")
+def shutdown_cancel(ctx: Context = Depends(get_ctx)) -> m.StopState:
+    """Cancel the scheduled machine stop."""
+    from .autostop import cancel, status as stop_status
+
+    cancel(ctx)
+    return stop_status(ctx, busy=_queue_busy(ctx))

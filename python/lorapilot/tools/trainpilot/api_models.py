@@ -13,6 +13,13 @@ from .profiles import Profile
 # -- requests ------------------------------------------------------------------------------------
 
 
+class ShutdownRequest(BaseModel):
+    """Arm a machine stop: ``in`` a duration, ``at`` HH:MM, ``idle`` for a duration, or ``after-queue``."""
+
+    mode: Literal["in", "at", "idle", "after-queue"]
+    value: str = Field(default="", max_length=64)  # 30m / 23:00 / 20m; empty for after-queue
+
+
 class DraftRequest(BaseModel):
     name: str
     dataset: str
@@ -213,3 +220,18 @@ class QueueStatus(ResponseModel):
     worker_running: bool
     gpus: list[str]
     counts: dict[str, int] = Field(description="jobs per state")
+    waiting_for: dict[str, Any] | None = Field(default=None, description="what the first queued job waits for")
+
+
+class StopState(ResponseModel):
+    """The scheduled machine stop (``scheduled`` false when none) and its countdown."""
+
+    scheduled: bool
+    stop_command_set: bool | None = None
+    mode: str | None = None
+    at: float | None = None
+    idle_s: float | None = None
+    idle_since: float | None = None
+    due_at: float | None = None
+    seconds_left: float | None = None
+    held_by: str | None = None

@@ -418,3 +418,41 @@ def grid_cmd(ctx, job_id, weights, prompts_file, checkpoints, renderer) -> None:
     click.echo(f"{len(manifest['cells'])} images ({len(manifest['rows'])} rows × {len(manifest['cols'])} prompts) "
                f"by {manifest['renderer']}: {folder / manifest['grid']}")
 
+
+@train_group.group("export", cls=FullHelpGroup)
+def export_group() -> None:
+    """Render a job for running elsewhere (a Kubernetes cluster)."""
+
+
+@export_group.command("k8s")
+@click.argument("job_id", type=int)
+@click.option("--image", default="ghcr.io/YOU/lorapilot:latest", show_default=True, help="Our OCI image, pushed where the cluster pulls from.")
+@click.option("--pvc", default="lorapilot-workspace", show_default=True, help="The PersistentVolumeClaim holding the workspace.")
+@click.option("--namespace", default=None, help="Namespace of the objects (default: kubectl's).")
+@click.option("--run-as-user", default=1000, show_default=True, help="The image's user (0 for the -root variant).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the YAML here instead of printing it.")
+@workspace_option
+def export_k8s_cmd(ctx, job_id, image, pvc, namespace, run_as_user, output) -> None:
+    """Print job JOB_ID as a Kubernetes Job (Indexed, with a headless Service, for several machines).
+
+    The workspace is mounted from the claim at this workspace's path; the trainer's configuration is
+    written into the job's run folder here. Apply with `kubectl apply -f` (see docs/beyond-one-gpu.md).
+    """
+    from lorapilot.kit.fsutil import atomic_write_text
+    from lorapilot.kit.tomlconfig import validate_model
+    from lorapilot.tools.trainpilot.actions import open_store
+    from lorapilot.tools.trainpilot.k8s import K8sOptions, check_exportable, render_job, to_yaml
+
+    options = validate_model(None, K8sOptions, {"image": image, "pvc": pvc, "namespace": namespace, "run_as_user": run_as_user})
+    store = open_store(ctx)
+    try:
+        job = store.get(job_id)
+    finally:
+        store.close()
+    check_exportable(job)
+    text = to_yaml(render_job(ctx, job, options))
+    if output:
+        atomic_write_text(Path(output), text)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)

@@ -27,6 +27,30 @@ def job_summary(job: Job) -> str:
     return text
 
 
+def text_request(fmt: str, text: str, title: str) -> dict:
+    """The HTTP request a webhook format sends for a plain message (e.g. "this machine stops in 5 min")."""
+    if fmt == "discord":
+        return {"json": {"content": text[:2000], "username": "LoRA Pilot"}}
+    if fmt == "ntfy":
+        return {"content": text.encode("utf-8"), "headers": {"Title": title, "Tags": "hourglass", "Priority": "high"}}
+    return {"json": {"event": "machine.stop", "text": text}}
+
+
+def notify_text_async(url: str, fmt: str, text: str, title: str) -> threading.Thread:
+    """Send a plain message from a thread (errors are logged)."""
+    import httpx
+
+    def send():
+        try:
+            httpx.post(url, timeout=10, **text_request(fmt, text, title))
+        except httpx.HTTPError as exc:
+            log.warning("webhook %s failed: %s", fmt, exc)
+
+    thread = threading.Thread(target=send, name="webhook-stop", daemon=True)
+    thread.start()
+    return thread
+
+
 def webhook_request(fmt: str, job: Job) -> dict:
     """The HTTP request (``json``/``content``/``headers``) a webhook format sends for ``job``."""
     text = job_summary(job)
@@ -68,6 +92,7 @@ def run_stop_command(argv: list[str], log_path) -> int | None:
     """Run the configured stop command (``$VARS`` expanded, no shell); output goes to ``log_path``."""
     command = [os.path.expandvars(a) for a in argv]
     try:
+        os.makedirs(os.path.dirname(log_path), exist_ok=True)  # a fresh workspace may have no logs/ yet: still stop
         with open(log_path, "ab") as out:
             out.write(f"[trainpilot] queue empty: running {command}\n".encode())
             out.flush()

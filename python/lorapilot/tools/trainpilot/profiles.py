@@ -109,6 +109,19 @@ class TrainingSettings(CheckedModel):
     fp8_base: bool = False
     blocks_to_swap: int = Field(default=0, ge=0, le=60)
     num_gpus: int = Field(default=1, ge=1, le=64)
+    # Several machines (docs/beyond-one-gpu.md): num_gpus per machine; every machine runs the same job
+    # and they meet at ``rendezvous`` (host:port reachable from all, usually the first machine's).
+    num_nodes: int = Field(default=1, ge=1, le=1024)
+    rendezvous: str = Field(default="", pattern=r"^$|^[A-Za-z0-9._\[\]:-]+:\d{1,5}$")
+    # What to do while inference apps hold the GPU's memory; None: ``[trainpilot] busy_gpu``.
+    busy_gpu: Literal["wait", "stop-apps", "refuse"] | None = None
+
+
+    @model_validator(mode="after")
+    def _rendezvous_for_several_nodes(self) -> "TrainingSettings":
+        if self.num_nodes > 1 and not self.rendezvous:
+            raise ValueError(f"rendezvous: num_nodes is {self.num_nodes}; set the host:port every machine reaches (the first machine's)")
+        return self
 
 
 class SaveSettings(CheckedModel):

@@ -22,6 +22,8 @@ from lorapilot.kit.errors import LorapilotError
 from lorapilot.kit.nvml import gpu_count
 from lorapilot.stack.workspace.secrets import read_secrets
 
+from .autostop import AutoStop
+from .gpushare import GpuArbiter
 from .notify import notify_async, run_stop_command, webhook_url
 from .queue import Job, JobStore
 from .job_processes import JobRunner
@@ -60,8 +62,11 @@ def gpu_slots(ctx: Context) -> list[str]:
 class QueueWorker:
     """Drives one workspace's queue: call :meth:`tick` repeatedly, or :meth:`start` a thread."""
 
-    def __init__(self, ctx: Context, store: JobStore | None = None):
+    def __init__(self, ctx: Context, store: JobStore | None = None, arbiter: GpuArbiter | None = None,
+                 autostop: AutoStop | None = None):
         self.ctx = ctx
+        self.arbiter = arbiter or GpuArbiter(ctx)
+        self.autostop = autostop or AutoStop(ctx)
         self.settings = ctx.settings.trainpilot
         self.store = store or JobStore(ctx.workspace)
         self.runner = JobRunner(ctx, self.store, on_finish=self._on_finish)
@@ -114,6 +119,7 @@ class QueueWorker:
             except LorapilotError as exc:
                 log.warning("job %s: %s", job.id, exc)
         self.schedule()
+        self.arbiter.restore({j.id for j in self.store.running()} | {j.id for j in self.store.queued()})
         self._maybe_stop_machine()
 
     def schedule(self) -> list[Job]:
@@ -129,6 +135,12 @@ class QueueWorker:
                 break  # strict order: the next job waits for its GPUs
             try:
                 ensure_valid(self.ctx, job.profile_model())
+                decision = self.arbiter.prepare(job.id, job.profile_model(), free[:need])
+                if decision.action == "wait":
+                    return started  # strict order: the job waits for memory the inference apps hold
+                if decision.action == "refuse":
+                    self._fail(job, decision.message)
+                    continue
                 started.append(self.runner.launch(job, free[:need]))
             except ProfileInvalid as exc:
                 self._fail(job, f"not started: {exc}")
@@ -137,6 +149,7 @@ class QueueWorker:
                 self._fail(job, f"could not start: {exc}")
                 continue
             free = free[need:]
+        self.arbiter.clear_wait()  # nobody waits for GPU memory now
         return started
 
     def _fail(self, job: Job, message: str) -> None:
@@ -164,7 +177,9 @@ class QueueWorker:
             log.exception("test grid for job %s failed", job.id)
 
     def _maybe_stop_machine(self) -> None:
-        busy = self.store.running() or self.store.queued()
+        busy = bool(self.store.running() or self.store.queued())
+        if self.autostop.tick(busy):  # a schedule from `lorapilot shutdown` / the dashboard
+            return
         if busy:
             self._idle_since = None
             return

@@ -103,6 +103,11 @@ let
       cuda_cudart = mkDrv { name = "cuda-cudart"; script = "mkdir -p $out/lib"; };
     };
     ffmpeg = mkTool "ffmpeg" [ "ffmpeg" ] // { version = "7.1.1"; lib = mkDrv { name = "ffmpeg-lib"; }; };
+    ffmpeg_7 = mkTool "ffmpeg" [ "ffmpeg" ] // { version = "7.1.1"; lib = mkDrv { name = "ffmpeg-lib"; }; };
+    xorg.libxcb = mkDrv { name = "libxcb"; };
+    rdma-core = mkDrv { name = "rdma-core"; };
+    zlib = mkDrv { name = "zlib"; };
+    pythonManylinuxPackages.manylinux2014 = [ (mkDrv { name = "glibc"; }) (mkDrv { name = "gcc-lib"; }) ];
     prisma-engines = mkTool "prisma-engines" [ "schema-engine" ];
     cacert = mkDrv { name = "cacert"; };
     process-compose = mkTool "process-compose" [ "process-compose" ];

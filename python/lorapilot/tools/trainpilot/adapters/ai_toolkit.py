@@ -59,6 +59,8 @@ class AIToolkitAdapter(TrainerAdapter):
             issues.append(Issue("model.base", "AI Toolkit fetches Chroma's T5 and VAE from Hugging Face (ostris/Flex.1-alpha) on first use: the pod needs Hugging Face access or that repo in its cache", "warning"))
         if p.training.num_gpus > 1:
             issues.append(Issue("training.num_gpus", "AI Toolkit's run.py trains on one GPU; use Kohya, Diffusion Pipe or the native trainer for several"))
+        if p.training.num_nodes > 1:
+            issues.append(Issue("training.num_nodes", "AI Toolkit's run.py trains on one machine; use Kohya, Diffusion Pipe or the native trainer across several"))
         return issues
 
     def render(self, spec: RunSpec) -> dict[str, str]:

@@ -69,6 +69,7 @@ class RunSpec:
     resume: bool = False
     gpu_ids: list[str] = field(default_factory=list)
     tensorboard_root: Path | None = None  # outputs/tensorboard, which the TensorBoard service serves
+    node_rank: str | None = None  # this machine's rank for launchers that need one (else $LORAPILOT_NODE_RANK)
 
     @property
     def output_dir(self) -> Path:

@@ -20,6 +20,7 @@ from lorapilot.kit.errors import ConflictError
 from ..training_bases import wan_model_type
 from ..families import FAMILIES
 from .base import Command, Issue, Outputs, Progress, RunSpec, TrainerAdapter, clean_record, numbered
+from .multinode import deepspeed_node_args
 
 MODEL_TYPES = {"sdxl": "sdxl", "flux1": "flux", "sd3": "sd3", "chroma": "chroma", "wan21": "wan", "lumina2": "lumina_2",
                "hidream": "hidream", "hunyuanvideo": "hunyuan-video", "ltxvideo": "ltx-video"}
@@ -207,11 +208,17 @@ class DiffusionPipeAdapter(TrainerAdapter):
         port = _free_port()
         argv = [str(spec.location.bin("deepspeed"))]
         numeric = [g for g in spec.gpu_ids if g.isdigit()]
-        if numeric:
+        t = spec.profile.training
+        if t.num_nodes > 1:
+            argv += deepspeed_node_args(t.num_nodes, t.num_gpus, t.rendezvous, spec.node_rank)
+            port = int(t.rendezvous.rpartition(":")[2])  # the master's port on every machine
+        elif numeric:
             argv.append(f"--include=localhost:{','.join(numeric)}")
         else:
             argv.append(f"--num_gpus={spec.profile.training.num_gpus}")
-        argv += [f"--master_port={port}", str(src / "train.py") if src else "train.py", "--deepspeed",
+        if t.num_nodes == 1:
+            argv.append(f"--master_port={port}")
+        argv += [str(src / "train.py") if src else "train.py", "--deepspeed",
                  "--config", str(spec.run_dir / "main.toml"), "--master_port", str(port)]
         if spec.resume:
             argv.append("--resume_from_checkpoint")  # no value: the most recent run folder

@@ -15,6 +15,7 @@ from pathlib import Path
 import tomli_w
 
 from .base import Command, Issue, Outputs, Progress, RunSpec, TrainerAdapter, clean_record, numbered
+from .multinode import rendezvous_id, torchrun_args
 from .tqdm import parse_tqdm, postfix_value
 
 SCRIPTS = {
@@ -272,6 +273,13 @@ class KohyaAdapter(TrainerAdapter):
     def command(self, spec: RunSpec) -> Command:
         t = spec.profile.training
         script = self.scripts_dir(spec) / SCRIPTS[spec.profile.family]
+        if t.num_nodes > 1:
+            # torchrun's c10d rendezvous, as accelerate launch would start it; sd-scripts' Accelerator
+            # takes the ranks from torchrun and these from the environment.
+            env = {"ACCELERATE_MIXED_PRECISION": t.mixed_precision, "ACCELERATE_DYNAMO_BACKEND": "NO"}
+            argv = [str(spec.location.python), *torchrun_args(t.num_nodes, t.num_gpus, t.rendezvous, rendezvous_id(spec.name)),
+                    str(script), "--config_file", str(spec.run_dir / "run.toml")]
+            return Command(argv=argv, cwd=self.scripts_dir(spec), env=env)
         argv = [
             str(spec.location.python), "-m", "accelerate.commands.launch",
             "--num_processes", str(t.num_gpus), "--num_machines", "1",

@@ -18,6 +18,7 @@ from lorapilot.kit.tomlconfig import validate_model
 from ..training_bases import scheduler_prediction
 from ..native import SUPPORTED_FAMILIES
 from .base import Command, Issue, Outputs, Progress, RunSpec, TrainerAdapter, clean_record, numbered
+from .multinode import rendezvous_id, torchrun_args
 
 FAMILY = {"sd15": "sd1", "sd2": "sd2", "sdxl": "sdxl", "flux1": "flux1"}
 _PREFIX = "[trainpilot]"
@@ -202,8 +203,12 @@ class NativeAdapter(TrainerAdapter):
 
     def command(self, spec: RunSpec) -> Command:
         python = str(spec.location.python)
-        gpus = spec.profile.training.num_gpus
-        if gpus > 1:
+        t = spec.profile.training
+        gpus = t.num_gpus
+        if t.num_nodes > 1:  # every machine runs this; torchrun's rendezvous assigns the ranks
+            argv = [python, *torchrun_args(t.num_nodes, gpus, t.rendezvous, rendezvous_id(spec.name)),
+                    "-m", "lorapilot.tools.trainpilot.native"]
+        elif gpus > 1:
             argv = [python, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(gpus),
                     "-m", "lorapilot.tools.trainpilot.native"]
         else:

@@ -407,6 +407,7 @@ class Trainer:
         acc, losses = self.acc, []
         for _ in range(accumulation):
             micro, indices = next(batches)
+            self._seed_micro_batch(micro)
             latents, cond = self.batches(micro, indices)
             with acc.accumulate(*self.wrapped):
                 loss = self.objective(self.wrapped[0], latents, cond)
@@ -423,6 +424,16 @@ class Trainer:
         if acc.num_processes > 1:
             mean = acc.reduce(mean, reduction="mean")
         return mean.item()
+
+    def _seed_micro_batch(self, micro: int) -> None:
+        """Seed noise, timesteps and dropout from this micro-batch's place in the global order.
+
+        Process ``rank`` of ``world`` takes the global micro-batches ``micro * world + rank``, so N
+        processes (on one machine or several) draw exactly what one process accumulating N
+        micro-batches draws: the LoRA does not depend on how the global batch was split.
+        """
+        index = micro * self.acc.num_processes + self.acc.process_index
+        torch.manual_seed((self.config.training.seed * 1_000_003 + index) % 2**63)
 
     def _save_point(self) -> None:
         self.save_lora_file()

@@ -2506,6 +2506,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/trainpilot/shutdown": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Shutdown Status
+         * @description The scheduled machine stop and its countdown (``scheduled`` false when none).
+         */
+        get: operations["shutdown_status_api_trainpilot_shutdown_get"];
+        put?: never;
+        /**
+         * Shutdown Schedule
+         * @description Arm a machine stop (the command is ``[trainpilot] stop_command`` from the config file, never from here).
+         */
+        post: operations["shutdown_schedule_api_trainpilot_shutdown_post"];
+        /**
+         * Shutdown Cancel
+         * @description Cancel the scheduled machine stop.
+         */
+        delete: operations["shutdown_cancel_api_trainpilot_shutdown_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/trainpilot/status": {
         parameters: {
             query?: never;
@@ -5004,6 +5032,13 @@ export interface components {
             };
             /** Gpus */
             gpus: string[];
+            /**
+             * Waiting For
+             * @description what the first queued job waits for
+             */
+            waiting_for: {
+                [key: string]: unknown;
+            } | null;
             /** Worker Running */
             worker_running: boolean;
         } & {
@@ -5253,6 +5288,22 @@ export interface components {
             /** User Agent */
             user_agent: string;
         };
+        /**
+         * ShutdownRequest
+         * @description Arm a machine stop: ``in`` a duration, ``at`` HH:MM, ``idle`` for a duration, or ``after-queue``.
+         */
+        ShutdownRequest: {
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "in" | "at" | "idle" | "after-queue";
+            /**
+             * Value
+             * @default
+             */
+            value: string;
+        };
         /** SideRange */
         SideRange: {
             /** Max */
@@ -5281,6 +5332,32 @@ export interface components {
             path: string;
             /** Step */
             step: number;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * StopState
+         * @description The scheduled machine stop (``scheduled`` false when none) and its countdown.
+         */
+        StopState: {
+            /** At */
+            at: number | null;
+            /** Due At */
+            due_at: number | null;
+            /** Held By */
+            held_by: string | null;
+            /** Idle S */
+            idle_s: number | null;
+            /** Idle Since */
+            idle_since: number | null;
+            /** Mode */
+            mode: string | null;
+            /** Scheduled */
+            scheduled: boolean;
+            /** Seconds Left */
+            seconds_left: number | null;
+            /** Stop Command Set */
+            stop_command_set: boolean | null;
         } & {
             [key: string]: unknown;
         };
@@ -5373,6 +5450,10 @@ export interface components {
         };
         /** SystemSnapshot */
         SystemSnapshot: {
+            /** Driver Version */
+            driver_version?: string | null;
+            /** Driver Warning */
+            driver_warning?: string | null;
             /** Gpu Reason */
             gpu_reason?: string | null;
             /** Gpus */
@@ -5595,6 +5676,8 @@ export interface components {
              * @default 0
              */
             blocks_to_swap: number;
+            /** Busy Gpu */
+            busy_gpu?: ("wait" | "stop-apps" | "refuse") | null;
             /**
              * Cache Latents
              * @default true
@@ -5631,6 +5714,16 @@ export interface components {
              * @default 1
              */
             num_gpus: number;
+            /**
+             * Num Nodes
+             * @default 1
+             */
+            num_nodes: number;
+            /**
+             * Rendezvous
+             * @default
+             */
+            rendezvous: string;
             /**
              * Seed
              * @default 42
@@ -10188,6 +10281,79 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    shutdown_status_api_trainpilot_shutdown_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StopState"];
+                };
+            };
+        };
+    };
+    shutdown_schedule_api_trainpilot_shutdown_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShutdownRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StopState"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    shutdown_cancel_api_trainpilot_shutdown_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StopState"];
                 };
             };
         };

@@ -2,6 +2,7 @@ import type { Service } from "../../api/types";
 import { ErrorBanner } from "../../components/ErrorBanner";
 import { useServices } from "../../hooks/useServices";
 import { ServiceCard } from "./ServiceCard";
+import { ShutdownPanel } from "./ShutdownPanel";
 import { SyncPanel } from "./SyncPanel";
 import { SystemPanel } from "./SystemPanel";
 
@@ -15,6 +16,7 @@ export default function Dashboard() {
       <ErrorBanner message={error} />
       {data && !data.running && <ErrorBanner message={data.message} />}
       <SystemPanel />
+      <ShutdownPanel />
       <h2>Services</h2>
       <section className="cards" aria-label="Services">
         {data?.services.map((s) => <ServiceCard key={s.name} service={s} managerUp={data.running} onChanged={onChanged} />)}

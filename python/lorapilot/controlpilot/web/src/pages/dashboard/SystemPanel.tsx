@@ -67,6 +67,11 @@ export function SystemPanel() {
   const cores = host.cgroup.cpu_limit_cores ?? host.cpu_count;
   return (
     <section className="system" aria-label="System">
+      {snap.driver_warning && (
+        <div className="error-banner" role="alert" data-testid="driver-warning">
+          {snap.driver_warning}
+        </div>
+      )}
       <div className="graphs">
         {snap.gpus.map((g, i) => (
           <div key={g.index} className="card gpu" data-testid={`gpu-${g.index}`}>

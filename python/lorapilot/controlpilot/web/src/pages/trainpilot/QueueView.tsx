@@ -1,3 +1,4 @@
+import { useEffect } from "react";
 import { ErrorBanner } from "../../components/ErrorBanner";
 import { useApi } from "../../hooks/useApi";
 import { Link } from "../../router";
@@ -32,6 +33,11 @@ function JobRow({ job, queueIndex }: { job: Job; queueIndex?: number }) {
 export function QueueView() {
   const { jobs } = useQueue();
   const status = useApi<QueueStatus>("/api/trainpilot/status");
+  const reloadStatus = status.reload;
+  useEffect(() => {
+    const timer = setInterval(reloadStatus, 3000); // live: what the queue waits for changes without a job event
+    return () => clearInterval(timer);
+  }, [reloadStatus]);
   const queued = jobs?.filter((j) => j.state === "queued") ?? [];
   return (
     <div className="page train">
@@ -48,6 +54,11 @@ export function QueueView() {
         </p>
       )}
       {status.data && <p className="muted">GPUs: {status.data.gpus.join(", ")}</p>}
+      {status.data?.waiting_for && (
+        <p className="hint" role="status" data-testid="queue-waiting">
+          Job #{status.data.waiting_for.job} waits for GPU memory: {status.data.waiting_for.message}
+        </p>
+      )}
       {jobs === undefined && <p className="muted">Loading the queue…</p>}
       {jobs?.length === 0 && <p className="muted">No training jobs yet. Start with “New training”.</p>}
       <section className="job-list" aria-label="Training jobs">

@@ -104,6 +104,8 @@ export interface QueueStatus {
   worker_running: boolean;
   gpus: string[];
   counts: Record<JobState, number>;
+  /** What the first queued job waits for (GPU memory held by inference apps), or null. */
+  waiting_for: { job: number; gpus: string[]; message: string; since: number } | null;
 }
 
 export const FAMILIES: Record<string, string> = {
