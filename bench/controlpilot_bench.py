@@ -145,9 +145,22 @@ def bench_services(per_client: int, keep: Path) -> str | None:
         port = free_port()
         env = dict(os.environ, LORAPILOT_MANIFEST=str(ctx.manifest.path))
         server = subprocess.Popen(
-            [sys.executable, "-m", "lorapilot", "controlpilot", "serve", "--workspace", str(ctx.workspace.root),
-             "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "lorapilot",
+                "controlpilot",
+                "serve",
+                "--workspace",
+                str(ctx.workspace.root),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             import httpx
@@ -183,17 +196,26 @@ def bench_services(per_client: int, keep: Path) -> str | None:
             print(_row("  baseline: ServiceManager.status() direct", direct))
             print(_row("open loop, 5 req/s per client: /api/services", paced, "median < 10, p99 < 25"))
             print(_row("  baseline: GET /api/health", paced_floor))
-            print(f"  throughput, closed loop: {rps:.0f} requests/s (server: {_server_stack()}; "
-                  f"{os.cpu_count()} CPUs shared with the load generator; load average {os.getloadavg()[0]:.1f})")
-            verdicts = [(label, *percentiles(samples)[:2]) for label, samples in (("closed loop, httpx", ours), ("open loop, httpx", paced))]
+            print(
+                f"  throughput, closed loop: {rps:.0f} requests/s (server: {_server_stack()}; "
+                f"{os.cpu_count()} CPUs shared with the load generator; load average {os.getloadavg()[0]:.1f})"
+            )
+            verdicts = [
+                (label, *percentiles(samples)[:2])
+                for label, samples in (("closed loop, httpx", ours), ("open loop, httpx", paced))
+            ]
             wrk_cookie = _wrk(base + "/api/services", cookie, CLIENTS)
             wrk = _wrk(base + "/api/services", headers, CLIENTS)
             wrk_floor = _wrk(base + "/api/health", {}, CLIENTS)
             if wrk and wrk_floor:
                 print(f"  closed loop, wrk (C load generator), {CLIENTS} connections, 10 s:")
                 print(f"    GET /api/services   median {wrk[0]:.2f} ms, p99 {wrk[1]:.2f} ms, {wrk[2]:.0f} requests/s")
-                print(f"    same, session cookie median {wrk_cookie[0]:.2f} ms, p99 {wrk_cookie[1]:.2f} ms, {wrk_cookie[2]:.0f} requests/s")
-                print(f"    baseline /api/health median {wrk_floor[0]:.2f} ms, p99 {wrk_floor[1]:.2f} ms, {wrk_floor[2]:.0f} requests/s")
+                print(
+                    f"    same, session cookie median {wrk_cookie[0]:.2f} ms, p99 {wrk_cookie[1]:.2f} ms, {wrk_cookie[2]:.0f} requests/s"
+                )
+                print(
+                    f"    baseline /api/health median {wrk_floor[0]:.2f} ms, p99 {wrk_floor[1]:.2f} ms, {wrk_floor[2]:.0f} requests/s"
+                )
                 verdicts.insert(0, ("closed loop, wrk", wrk[0], wrk[1]))
             else:
                 print("  (install Debian's wrk for the closed-loop figure without a Python load generator)")
@@ -242,7 +264,11 @@ def _login_cookie(httpx, base: str, ctx) -> str:
     from lorapilot.stack.workspace.secrets import read_secrets
 
     password = read_secrets(ctx.workspace.secrets_file)["CONTROLPILOT_PASSWORD"]
-    return httpx.post(base + "/api/auth/login", json={"password": password}).raise_for_status().cookies["lorapilot_session"]
+    return (
+        httpx.post(base + "/api/auth/login", json={"password": password})
+        .raise_for_status()
+        .cookies["lorapilot_session"]
+    )
 
 
 def _wrk(url: str, headers: dict, clients: int, seconds: int = 10) -> tuple[float, float, float] | None:
@@ -297,7 +323,9 @@ def bench_bundle() -> None:
     total, initial = sum(sizes.values()), sum(sizes[n] for n in first)
     for name, size in sorted(sizes.items(), key=lambda kv: -kv[1]):
         print(f"  {name:<40} {size / 1024:>8.1f} KB")
-    print(f"  {'all assets':<40} {total / 1024:>8.1f} KB   target < 300 KB: {'MET' if total < 300 * 1024 else 'NOT MET'}")
+    print(
+        f"  {'all assets':<40} {total / 1024:>8.1f} KB   target < 300 KB: {'MET' if total < 300 * 1024 else 'NOT MET'}"
+    )
     print(f"  {'dashboard first load (entry + css + page)':<40} {initial / 1024:>8.1f} KB")
     floor = _empty_react_app_size()
     if floor is None:
@@ -325,7 +353,9 @@ def _empty_react_app_size() -> int | None:
         for name, text in _EMPTY_APP.items():
             Path(tmp, name).write_text(text)
         out = Path(tmp) / "dist"
-        subprocess.run(["node", str(vite), "build", tmp, "--outDir", str(out), "--logLevel", "error"], check=True, cwd=WEB_DIR)
+        subprocess.run(
+            ["node", str(vite), "build", tmp, "--outDir", str(out), "--logLevel", "error"], check=True, cwd=WEB_DIR
+        )
         return sum(len(gzip.compress(p.read_bytes(), 9)) for p in (out / "assets").iterdir())
 
 
@@ -351,7 +381,11 @@ def bench_render(runs: int, keep: Path) -> None:
             page = context.new_page()
             page.goto(server.url + "/")
             page.get_by_label("Password").wait_for()
-            login_paint.append(page.evaluate("performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? performance.now()"))
+            login_paint.append(
+                page.evaluate(
+                    "performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? performance.now()"
+                )
+            )
             context.close()
             # The dashboard, logged in (the session cookie set through the API): an empty
             # cache first, then a reload with the hashed assets cached.
@@ -369,9 +403,15 @@ def bench_render(runs: int, keep: Path) -> None:
             context.close()
         browser.close()
     print(f"  {'':<46} {'runs':>6} {'median ms':>9} {'max ms':>9}   target")
-    print(f"  {'dashboard, logged in, empty cache':<46} {runs:>6} {statistics.median(cold):>9.0f} {max(cold):>9.0f}   < 1000 ms")
-    print(f"  {'dashboard, logged in, reload (cached assets)':<46} {runs:>6} {statistics.median(warm):>9.0f} {max(warm):>9.0f}   < 1000 ms")
-    print(f"  {'baseline: login page first contentful paint':<46} {runs:>6} {statistics.median(login_paint):>9.0f} {max(login_paint):>9.0f}")
+    print(
+        f"  {'dashboard, logged in, empty cache':<46} {runs:>6} {statistics.median(cold):>9.0f} {max(cold):>9.0f}   < 1000 ms"
+    )
+    print(
+        f"  {'dashboard, logged in, reload (cached assets)':<46} {runs:>6} {statistics.median(warm):>9.0f} {max(warm):>9.0f}   < 1000 ms"
+    )
+    print(
+        f"  {'baseline: login page first contentful paint':<46} {runs:>6} {statistics.median(login_paint):>9.0f} {max(login_paint):>9.0f}"
+    )
     print(f"  first render target: {'MET' if max(cold + warm) < 1000 else 'NOT MET'}")
 
 

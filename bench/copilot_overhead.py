@@ -57,8 +57,14 @@ def main(n: int = 30) -> None:
         fake = install_fake_copilot(Path(tmp) / "bin")
 
         def direct() -> None:
-            subprocess.run([str(fake), "--no-color"], input=PROMPT, capture_output=True, text=True, check=True,
-                           cwd=ctx.workspace.root)
+            subprocess.run(
+                [str(fake), "--no-color"],
+                input=PROMPT,
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=ctx.workspace.root,
+            )
 
         with running_sidecar(ctx, bin_dir=Path(tmp) / "bin") as sc, sc.client() as client:
             api = make_client(ctx)

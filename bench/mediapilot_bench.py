@@ -39,14 +39,30 @@ sys.path.insert(0, str(REPO / "python"))
 IIB_SNAPSHOT = Path("/work/.mirror/zanllp+sd-webui-infinite-image-browsing/repo")
 BASELINE = {"iib_first_index_per_s": 3000, "iib_rescan_s": 0.001}
 
-WORDS = ("masterpiece best quality 1girl solo long hair blue eyes smile outdoors castle forest night sky stars "
-         "portrait cinematic lighting detailed background city rain neon reflections dragon armor sword fantasy "
-         "watercolor oil painting sketch landscape mountains lake sunset autumn leaves snow winter cat dog robot "
-         "cyberpunk steampunk ruins temple flowers garden ocean waves beach ship lighthouse").split()
-MODELS = ["sd_xl_base_1.0.safetensors", "juggernautXL_v9.safetensors", "flux1-dev.safetensors",
-          "realisticVision_v51.safetensors", "dreamshaper_8.safetensors", "ponyDiffusionV6XL.safetensors"]
-LORAS = ["detail_tweaker_xl", "add_more_details", "pixel-art-xl", "film grain v2", "my_character_v3",
-         "watercolor_style", "lowra", "epi_noiseoffset2"]
+WORDS = (
+    "masterpiece best quality 1girl solo long hair blue eyes smile outdoors castle forest night sky stars "
+    "portrait cinematic lighting detailed background city rain neon reflections dragon armor sword fantasy "
+    "watercolor oil painting sketch landscape mountains lake sunset autumn leaves snow winter cat dog robot "
+    "cyberpunk steampunk ruins temple flowers garden ocean waves beach ship lighthouse"
+).split()
+MODELS = [
+    "sd_xl_base_1.0.safetensors",
+    "juggernautXL_v9.safetensors",
+    "flux1-dev.safetensors",
+    "realisticVision_v51.safetensors",
+    "dreamshaper_8.safetensors",
+    "ponyDiffusionV6XL.safetensors",
+]
+LORAS = [
+    "detail_tweaker_xl",
+    "add_more_details",
+    "pixel-art-xl",
+    "film grain v2",
+    "my_character_v3",
+    "watercolor_style",
+    "lowra",
+    "epi_noiseoffset2",
+]
 # Every tenth prompt carries Japanese/Chinese tags, as many prompts do: the CJK bigram index is part of the cost.
 CJK_WORDS = "桜 少女 東京 夜景 着物 満開の桜 京都の寺 猫耳 青い目 長い髪 星空 雪景色 城 龍 和風 夕焼け".split()
 SAMPLERS = ["euler", "euler_ancestral", "dpmpp_2m", "dpmpp_2m_sde", "dpmpp_3m_sde", "uni_pc"]
@@ -54,6 +70,7 @@ SCHEDULERS = ["normal", "karras", "exponential", "sgm_uniform", "simple"]
 
 
 # --- byte-level writers ---------------------------------------------------------------------------
+
 
 def _png_chunk(ctype: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + ctype + data + struct.pack(">I", zlib.crc32(ctype + data) & 0xFFFFFFFF)
@@ -112,11 +129,12 @@ def webp_bytes(vp8l: bytes, width: int, height: int, tiff: bytes) -> bytes:
 
 # --- realistic metadata -----------------------------------------------------------------------------
 
+
 def _prompt(rng: random.Random, n: int = 24) -> str:
     words = [rng.choice(WORDS) for _ in range(n)]
     if rng.random() < 0.1:
         at = rng.randrange(n - 2)
-        words[at:at + 3] = rng.sample(CJK_WORDS, 3)
+        words[at : at + 3] = rng.sample(CJK_WORDS, 3)
     return ", ".join(words)
 
 
@@ -124,10 +142,12 @@ def a1111_parameters(rng: random.Random) -> str:
     loras = rng.sample(LORAS, rng.randint(0, 3))
     prompt = _prompt(rng) + "".join(f", <lora:{l}:{rng.choice([0.4, 0.6, 0.8, 1.0, -0.5])}>" for l in loras)
     hashes = ", ".join(f"{l}: {rng.getrandbits(48):012x}" for l in loras)
-    settings = (f"Steps: {rng.randint(15, 50)}, Sampler: DPM++ 2M, Schedule type: Karras, "
-                f"CFG scale: {rng.choice([4.5, 5, 6, 7, 7.5])}, Seed: {rng.getrandbits(32)}, Size: 832x1216, "
-                f"Model hash: {rng.getrandbits(40):010x}, Model: {rng.choice(MODELS).rsplit('.', 1)[0]}, "
-                f"Denoising strength: 0.4, Hires upscale: 1.5, Hires steps: 10, Hires upscaler: 4x-UltraSharp")
+    settings = (
+        f"Steps: {rng.randint(15, 50)}, Sampler: DPM++ 2M, Schedule type: Karras, "
+        f"CFG scale: {rng.choice([4.5, 5, 6, 7, 7.5])}, Seed: {rng.getrandbits(32)}, Size: 832x1216, "
+        f"Model hash: {rng.getrandbits(40):010x}, Model: {rng.choice(MODELS).rsplit('.', 1)[0]}, "
+        f"Denoising strength: 0.4, Hires upscale: 1.5, Hires steps: 10, Hires upscaler: 4x-UltraSharp"
+    )
     if hashes:
         settings += f', Lora hashes: "{hashes}"'
     return f"{prompt}\nNegative prompt: {_prompt(rng, 8)}\n{settings}, Version: v1.10.1"
@@ -142,14 +162,40 @@ def comfy_graph(rng: random.Random) -> dict:
         "5": {"class_type": "EmptyLatentImage", "inputs": {"width": 1024, "height": 1024, "batch_size": 1}},
         "6": {"class_type": "CLIPTextEncode", "inputs": {"text": _prompt(rng, 30), "clip": ["10", 1]}},
         "7": {"class_type": "CLIPTextEncode", "inputs": {"text": _prompt(rng, 8), "clip": ["10", 1]}},
-        "3": {"class_type": "KSampler", "inputs": {"seed": seed, "steps": 25, "cfg": 7.0, "sampler_name": rng.choice(SAMPLERS),
-                                                   "scheduler": rng.choice(SCHEDULERS), "denoise": 1.0, "model": ["10", 0],
-                                                   "positive": ["6", 0], "negative": ["7", 0], "latent_image": ["5", 0]}},
-        "12": {"class_type": "LatentUpscaleBy", "inputs": {"upscale_method": "nearest-exact", "scale_by": 1.5, "samples": ["3", 0]}},
-        "13": {"class_type": "KSampler", "inputs": {"seed": seed + 1 if seed < 2**64 - 1 else 0, "steps": 12, "cfg": 6.5,
-                                                    "sampler_name": "dpmpp_2m", "scheduler": "karras", "denoise": 0.45,
-                                                    "model": ["10", 0], "positive": ["6", 0], "negative": ["7", 0],
-                                                    "latent_image": ["12", 0]}},
+        "3": {
+            "class_type": "KSampler",
+            "inputs": {
+                "seed": seed,
+                "steps": 25,
+                "cfg": 7.0,
+                "sampler_name": rng.choice(SAMPLERS),
+                "scheduler": rng.choice(SCHEDULERS),
+                "denoise": 1.0,
+                "model": ["10", 0],
+                "positive": ["6", 0],
+                "negative": ["7", 0],
+                "latent_image": ["5", 0],
+            },
+        },
+        "12": {
+            "class_type": "LatentUpscaleBy",
+            "inputs": {"upscale_method": "nearest-exact", "scale_by": 1.5, "samples": ["3", 0]},
+        },
+        "13": {
+            "class_type": "KSampler",
+            "inputs": {
+                "seed": seed + 1 if seed < 2**64 - 1 else 0,
+                "steps": 12,
+                "cfg": 6.5,
+                "sampler_name": "dpmpp_2m",
+                "scheduler": "karras",
+                "denoise": 0.45,
+                "model": ["10", 0],
+                "positive": ["6", 0],
+                "negative": ["7", 0],
+                "latent_image": ["12", 0],
+            },
+        },
         "8": {"class_type": "VAEDecode", "inputs": {"samples": ["13", 0], "vae": ["4", 2]}},
         "9": {"class_type": "SaveImage", "inputs": {"filename_prefix": "ComfyUI", "images": ["8", 0]}},
     }
@@ -157,8 +203,16 @@ def comfy_graph(rng: random.Random) -> dict:
     prev_clip = ["4", 1]
     for i, name in enumerate(loras):
         node = str(20 + i)
-        graph[node] = {"class_type": "LoraLoader", "inputs": {"lora_name": f"{name}.safetensors", "strength_model": 0.8,
-                                                              "strength_clip": 1.0, "model": prev, "clip": prev_clip}}
+        graph[node] = {
+            "class_type": "LoraLoader",
+            "inputs": {
+                "lora_name": f"{name}.safetensors",
+                "strength_model": 0.8,
+                "strength_clip": 1.0,
+                "model": prev,
+                "clip": prev_clip,
+            },
+        }
         prev, prev_clip = [node, 0], [node, 1]
     graph["10"] = {"class_type": "ModelSamplingDiscrete", "inputs": {"sampling": "eps", "zsnr": False, "model": prev}}
     graph["6"]["inputs"]["clip"] = prev_clip
@@ -171,35 +225,81 @@ def comfy_workflow(graph: dict) -> dict:
     nodes, links, link_id = [], [], 1
     for node_id, node in graph.items():
         widgets = [v for v in node["inputs"].values() if not isinstance(v, list)]
-        nodes.append({"id": int(node_id), "type": node["class_type"], "pos": [100 * int(node_id), 200],
-                      "size": {"0": 315, "1": 262}, "flags": {}, "order": int(node_id), "mode": 0,
-                      "inputs": [{"name": k, "type": "*", "link": link_id + i} for i, (k, v) in
-                                 enumerate(node["inputs"].items()) if isinstance(v, list)],
-                      "outputs": [{"name": "OUT", "type": "*", "links": [], "slot_index": 0}],
-                      "properties": {"Node name for S&R": node["class_type"]}, "widgets_values": widgets})
-        for k, v in node["inputs"].items():
+        nodes.append(
+            {
+                "id": int(node_id),
+                "type": node["class_type"],
+                "pos": [100 * int(node_id), 200],
+                "size": {"0": 315, "1": 262},
+                "flags": {},
+                "order": int(node_id),
+                "mode": 0,
+                "inputs": [
+                    {"name": k, "type": "*", "link": link_id + i}
+                    for i, (k, v) in enumerate(node["inputs"].items())
+                    if isinstance(v, list)
+                ],
+                "outputs": [{"name": "OUT", "type": "*", "links": [], "slot_index": 0}],
+                "properties": {"Node name for S&R": node["class_type"]},
+                "widgets_values": widgets,
+            }
+        )
+        for _k, v in node["inputs"].items():
             if isinstance(v, list):
                 links.append([link_id, int(v[0]), v[1], int(node_id), 0, "*"])
                 link_id += 1
-    return {"last_node_id": 30, "last_link_id": link_id, "nodes": nodes, "links": links, "groups": [],
-            "config": {}, "extra": {"ds": {"scale": 1, "offset": [0, 0]}}, "version": 0.4}
+    return {
+        "last_node_id": 30,
+        "last_link_id": link_id,
+        "nodes": nodes,
+        "links": links,
+        "groups": [],
+        "config": {},
+        "extra": {"ds": {"scale": 1, "offset": [0, 0]}},
+        "version": 0.4,
+    }
 
 
 def invoke_metadata(rng: random.Random) -> tuple[str, str]:
     loras = rng.sample(LORAS, rng.randint(0, 2))
-    meta = {"generation_mode": "txt2img", "positive_prompt": _prompt(rng), "negative_prompt": _prompt(rng, 6),
-            "width": 1024, "height": 1024, "seed": rng.getrandbits(32), "rand_device": "cpu", "cfg_scale": 7.5,
-            "cfg_rescale_multiplier": 0, "steps": 30, "scheduler": "dpmpp_2m_k",
-            "model": {"key": "a1b2", "hash": "blake3:" + "ab" * 32, "name": rng.choice(MODELS).rsplit(".", 1)[0],
-                      "base": "sdxl", "type": "main"},
-            "loras": [{"model": {"key": "k", "hash": "h", "name": l, "base": "sdxl", "type": "lora"}, "weight": 0.75}
-                      for l in loras], "app_version": "5.6.0"}
-    graph = {"id": "g", "nodes": {"core_metadata": {"id": "core_metadata", "type": "core_metadata", **meta},
-                                  "noise": {"id": "noise", "type": "noise", "seed": meta["seed"]}}, "edges": []}
+    meta = {
+        "generation_mode": "txt2img",
+        "positive_prompt": _prompt(rng),
+        "negative_prompt": _prompt(rng, 6),
+        "width": 1024,
+        "height": 1024,
+        "seed": rng.getrandbits(32),
+        "rand_device": "cpu",
+        "cfg_scale": 7.5,
+        "cfg_rescale_multiplier": 0,
+        "steps": 30,
+        "scheduler": "dpmpp_2m_k",
+        "model": {
+            "key": "a1b2",
+            "hash": "blake3:" + "ab" * 32,
+            "name": rng.choice(MODELS).rsplit(".", 1)[0],
+            "base": "sdxl",
+            "type": "main",
+        },
+        "loras": [
+            {"model": {"key": "k", "hash": "h", "name": l, "base": "sdxl", "type": "lora"}, "weight": 0.75}
+            for l in loras
+        ],
+        "app_version": "5.6.0",
+    }
+    graph = {
+        "id": "g",
+        "nodes": {
+            "core_metadata": {"id": "core_metadata", "type": "core_metadata", **meta},
+            "noise": {"id": "noise", "type": "noise", "seed": meta["seed"]},
+        },
+        "edges": [],
+    }
     return json.dumps(meta), json.dumps(graph)
 
 
 # --- corpus -------------------------------------------------------------------------------------------
+
 
 def make_corpus(folder: Path, count: int, seed: int = 1234) -> None:
     """``count`` files in sub-folders: PNG (A1111, ComfyUI, InvokeAI), JPEG (A1111 EXIF), WebP (ComfyUI EXIF)."""
@@ -215,7 +315,7 @@ def make_corpus(folder: Path, count: int, seed: int = 1234) -> None:
     img.save(buf, "WEBP", lossless=True)
     riff = buf.getvalue()
     at = riff.index(b"VP8L")
-    vp8l = riff[at + 8: at + 8 + struct.unpack("<I", riff[at + 4: at + 8])[0]]
+    vp8l = riff[at + 8 : at + 8 + struct.unpack("<I", riff[at + 4 : at + 8])[0]]
     for i in range(count):
         sub = folder / ("comfy" if i % 5 in (1, 4) else "invoke" if i % 5 == 2 else "a1111") / f"batch{i // 1000:03d}"
         if i % 1000 == 0 or not sub.is_dir():
@@ -225,18 +325,26 @@ def make_corpus(folder: Path, count: int, seed: int = 1234) -> None:
             (sub / f"{i:06d}-a1111.png").write_bytes(png_bytes(base_png, {"parameters": a1111_parameters(rng)}))
         elif kind == 1:
             graph = comfy_graph(rng)
-            (sub / f"ComfyUI_{i:06d}_.png").write_bytes(png_bytes(base_png, {
-                "prompt": json.dumps(graph), "workflow": json.dumps(comfy_workflow(graph))}))
+            (sub / f"ComfyUI_{i:06d}_.png").write_bytes(
+                png_bytes(base_png, {"prompt": json.dumps(graph), "workflow": json.dumps(comfy_workflow(graph))})
+            )
         elif kind == 2:
             meta, graph = invoke_metadata(rng)
-            (sub / f"{i:06d}-invoke.png").write_bytes(png_bytes(base_png, {"invokeai_metadata": meta, "invokeai_graph": graph}))
+            (sub / f"{i:06d}-invoke.png").write_bytes(
+                png_bytes(base_png, {"invokeai_metadata": meta, "invokeai_graph": graph})
+            )
         elif kind == 3:
             comment = b"UNICODE\0" + a1111_parameters(rng).encode("utf-16-be")
             (sub / f"{i:06d}-a1111.jpg").write_bytes(jpeg_bytes(base_jpeg, _exif_tiff({}, comment)))
         else:
             graph = comfy_graph(rng)
-            tiff = _exif_tiff({0x0110: b"prompt:" + json.dumps(graph).encode(),
-                               0x010F: b"workflow:" + json.dumps(comfy_workflow(graph)).encode()}, None)
+            tiff = _exif_tiff(
+                {
+                    0x0110: b"prompt:" + json.dumps(graph).encode(),
+                    0x010F: b"workflow:" + json.dumps(comfy_workflow(graph)).encode(),
+                },
+                None,
+            )
             (sub / f"ComfyUI_{i:06d}_.webp").write_bytes(webp_bytes(vp8l, 16, 16, tiff))
 
 
@@ -245,8 +353,8 @@ def overwrite_in_place(path: Path, digit: str) -> None:
     data = path.read_bytes()
     out, offset = data[:8], 8
     while offset < len(data):
-        length, ctype = struct.unpack(">I4s", data[offset:offset + 8])
-        body = data[offset + 8: offset + 8 + length]
+        length, ctype = struct.unpack(">I4s", data[offset : offset + 8])
+        body = data[offset + 8 : offset + 8 + length]
         if ctype == b"tEXt" and body.startswith(b"parameters\0"):
             body = body.replace(b"Steps: ", b"Steps: " + digit.encode(), 1)
         out += _png_chunk(ctype, body)
@@ -258,11 +366,28 @@ def overwrite_in_place(path: Path, digit: str) -> None:
 
 # --- measurements ----------------------------------------------------------------------------------
 
-QUERIES = ["castle", "lora:detail", "model:sdxl", "seed:1234567", "steps>=20 cfg<7", "source:comfyui dragon",
-           "sampler:euler OR sampler:dpmpp", "width>=16 -tag:rejected", "\"blue eyes\" lora:pixel", "fav:yes",
-           "date>=2020-01-01 path:comfy/", "NOT neg:blurry source:invokeai", "forest night sky", "has:workflow",
-           "type:image format:webp", "(model:juggernaut OR model:pony) steps>=25", "桜", "東京 source:comfyui",
-           "gen:1024x1024 genwidth>=1024", "lora=detail_tweaker_xl"]
+QUERIES = [
+    "castle",
+    "lora:detail",
+    "model:sdxl",
+    "seed:1234567",
+    "steps>=20 cfg<7",
+    "source:comfyui dragon",
+    "sampler:euler OR sampler:dpmpp",
+    "width>=16 -tag:rejected",
+    '"blue eyes" lora:pixel',
+    "fav:yes",
+    "date>=2020-01-01 path:comfy/",
+    "NOT neg:blurry source:invokeai",
+    "forest night sky",
+    "has:workflow",
+    "type:image format:webp",
+    "(model:juggernaut OR model:pony) steps>=25",
+    "桜",
+    "東京 source:comfyui",
+    "gen:1024x1024 genwidth>=1024",
+    "lora=detail_tweaker_xl",
+]
 
 
 def cpu_seconds() -> float:
@@ -272,8 +397,8 @@ def cpu_seconds() -> float:
 
 def mp_first_index(corpus: Path) -> tuple[float, float]:
     """(wall seconds, CPU seconds) of a first index of the corpus into a fresh workspace."""
-    from lorapilot.tools.mediapilot.library import MediaLibrary
     from lorapilot.stack.workspace.layout import Workspace
+    from lorapilot.tools.mediapilot.library import MediaLibrary
 
     ws_root = Path(tempfile.mkdtemp(prefix="mp-bench-ws-"))
     (ws_root / "outputs").symlink_to(corpus)
@@ -288,9 +413,9 @@ def mp_first_index(corpus: Path) -> tuple[float, float]:
 
 
 def bench_mediapilot(corpus: Path) -> dict:
+    from lorapilot.stack.workspace.layout import Workspace
     from lorapilot.tools.mediapilot.library import MediaLibrary
     from lorapilot.tools.mediapilot.query import search
-    from lorapilot.stack.workspace.layout import Workspace
 
     ws_root = Path(tempfile.mkdtemp(prefix="mp-bench-ws-"))
     (ws_root / "outputs").symlink_to(corpus)
@@ -321,10 +446,16 @@ def bench_mediapilot(corpus: Path) -> dict:
                 times.append((time.perf_counter() - t0) * 1000 / (2 if page.next_cursor else 1))
         times.sort()
         return {
-            "indexed": first.added, "flagged": first.flagged, "first_s": first_s, "first_per_s": first.added / first_s,
-            "rescan_s": rescan_s, "rescan_unchanged": again.unchanged, "overwrite_rescan_s": overwrite_s,
+            "indexed": first.added,
+            "flagged": first.flagged,
+            "first_s": first_s,
+            "first_per_s": first.added / first_s,
+            "rescan_s": rescan_s,
+            "rescan_unchanged": again.unchanged,
+            "overwrite_rescan_s": overwrite_s,
             "overwrite_caught": caught.updated == 1,
-            "query_p50_ms": statistics.median(times), "query_p95_ms": times[int(len(times) * 0.95) - 1],
+            "query_p50_ms": statistics.median(times),
+            "query_p95_ms": times[int(len(times) * 0.95) - 1],
             "queries": len(times),
         }
     finally:
@@ -361,20 +492,40 @@ class IIB:
         self.corpus = corpus
         self.work = Path(tempfile.mkdtemp(prefix="mp-bench-iib-"))
         self.runs = 0
-        archive = subprocess.run(["git", "--git-dir", str(IIB_SNAPSHOT), "archive", "HEAD", "scripts"],
-                                 capture_output=True, check=True).stdout
+        archive = subprocess.run(
+            ["git", "--git-dir", str(IIB_SNAPSHOT), "archive", "HEAD", "scripts"], capture_output=True, check=True
+        ).stdout
         subprocess.run(["tar", "-x", "-C", str(self.work)], input=archive, check=True)
         deps = self.work / "_deps"
-        pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--target", str(deps),
-                              "piexif", "python-dotenv", "requests"], capture_output=True, text=True)
+        pip = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--target",
+                str(deps),
+                "piexif",
+                "python-dotenv",
+                "requests",
+            ],
+            capture_output=True,
+            text=True,
+        )
         if pip.returncode != 0:
             raise RuntimeError(f"IIB dependencies could not be installed: {pip.stderr.strip()[-200:]}")
         self.env = {**os.environ, "PYTHONPATH": f"{deps}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
         self.victim = next(corpus.rglob("*-a1111.png"))
 
     def run(self, phase: str, db: Path) -> dict:
-        proc = subprocess.run([sys.executable, "-c", IIB_RUNNER, str(self.work), str(self.corpus), str(db), phase,
-                               str(self.victim)], capture_output=True, text=True, env=self.env, timeout=1800)
+        proc = subprocess.run(
+            [sys.executable, "-c", IIB_RUNNER, str(self.work), str(self.corpus), str(db), phase, str(self.victim)],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=1800,
+        )
         if proc.returncode != 0:
             raise RuntimeError(f"IIB indexer failed: {proc.stderr.strip()[-400:]}")
         return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -433,8 +584,11 @@ def main() -> None:
         files = mp["indexed"]
         print()
         print(f"{'':34}{'MediaPilot':>14}{'IIB':>14}   target")
-        iib_first = f"{iib_best['indexed'] / iib_best['first_s']:,.0f}/s" if iib_best else \
-            f"~{BASELINE['iib_first_index_per_s']:,}/s*"
+        iib_first = (
+            f"{iib_best['indexed'] / iib_best['first_s']:,.0f}/s"
+            if iib_best
+            else f"~{BASELINE['iib_first_index_per_s']:,}/s*"
+        )
         iib_rescan = f"{iib_best['rescan_s'] * 1000:.1f} ms" if iib_best else "~1 ms*"
         iib_caught_text = ("yes" if iib_caught else "NO") if iib_best else "no*"
         print(f"{'first index (images/s)':34}{files / min(mp_rounds):>12,.0f}/s{iib_first:>14}   >= 6,000/s")
@@ -446,19 +600,21 @@ def main() -> None:
             mp_us = min(mp_cpu) / files * 1e6
             print(f"{'first index CPU per file':34}{mp_us:>11.0f} us{iib_cpu:>11.0f} us   ({iib_cpu / mp_us:.2f}x)")
         print(f"{'no-change rescan':34}{mp['rescan_s'] * 1000:>11.0f} ms{iib_rescan:>14}   < 1 s")
-        print(f"{'in-place overwrite caught':34}{'yes' if mp['overwrite_caught'] else 'NO':>14}{iib_caught_text:>14}   yes")
+        print(
+            f"{'in-place overwrite caught':34}{'yes' if mp['overwrite_caught'] else 'NO':>14}{iib_caught_text:>14}   yes"
+        )
         print(f"{'query p95 ({} queries)'.format(mp['queries']):34}{mp['query_p95_ms']:>11.1f} ms{'-':>14}   < 50 ms")
         print(f"{'query p50':34}{mp['query_p50_ms']:>11.1f} ms")
-        print(f"MediaPilot first index rounds: {', '.join(f'{files / t:,.0f}/s' for t in mp_rounds)} "
-              f"({files} files, {mp['flagged']} flagged); overwrite rescan {mp['overwrite_rescan_s'] * 1000:.0f} ms")
+        print(
+            f"MediaPilot first index rounds: {', '.join(f'{files / t:,.0f}/s' for t in mp_rounds)} "
+            f"({files} files, {mp['flagged']} flagged); overwrite rescan {mp['overwrite_rescan_s'] * 1000:.0f} ms"
+        )
         if iib_rounds:
             rates = ", ".join(f"{r['indexed'] / r['first_s']:,.0f}/s" for r in iib_rounds)
-            print(f"IIB first index rounds: {rates} "
-                  f"(its own indexer, run here from the fetched snapshot)")
+            print(f"IIB first index rounds: {rates} (its own indexer, run here from the fetched snapshot)")
         else:
             print("* IIB could not be run here: figures are the baseline in upstream-notes.md")
-        print(f"load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())} "
-              f"on {os.cpu_count()} CPUs")
+        print(f"load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
         if iib is not None:
             iib.close()
     finally:

@@ -33,8 +33,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "python"))
 sys.path.insert(0, str(REPO / "tests"))
 
-PARAMS = ("a lighthouse in a storm, <lora:storm_style_v2:0.7>\nNegative prompt: blurry\n"
-          "Steps: 24, Sampler: DPM++ 2M, CFG scale: 6, Seed: 1234, Size: 96x64, Model: dreamshaper_8")
+PARAMS = (
+    "a lighthouse in a storm, <lora:storm_style_v2:0.7>\nNegative prompt: blurry\n"
+    "Steps: 24, Sampler: DPM++ 2M, CFG scale: 6, Seed: 1234, Size: 96x64, Model: dreamshaper_8"
+)
 
 # Scrolls the grid at a steady speed for `seconds` and reports the frame intervals seen meanwhile.
 SMOOTH_SCROLL = """async ([seconds, pxPerFrame]) => {
@@ -84,8 +86,14 @@ def smooth_scroll(page, cdp, seconds: float, speed: int) -> dict:
     result = page.evaluate(SMOOTH_SCROLL, [seconds, speed])
     after = cpu_seconds(cdp)
     gaps = sorted(result["gaps"][2:])  # the first frames measure the start, not the scrolling
-    figures = {"frames": len(gaps), "p50_ms": statistics.median(gaps), "p95_ms": gaps[int(len(gaps) * 0.95) - 1],
-               "max_ms": gaps[-1], "long": sum(g > 50 for g in gaps), "cells": result["cells"]}
+    figures = {
+        "frames": len(gaps),
+        "p50_ms": statistics.median(gaps),
+        "p95_ms": gaps[int(len(gaps) * 0.95) - 1],
+        "max_ms": gaps[-1],
+        "long": sum(g > 50 for g in gaps),
+        "cells": result["cells"],
+    }
     for name in CPU_METRICS:
         figures[name] = (after[name] - before[name]) * 1000 / len(result["gaps"])
     return figures
@@ -94,7 +102,8 @@ def smooth_scroll(page, cdp, seconds: float, speed: int) -> dict:
 def loaded_items(page) -> int:
     return page.get_by_test_id("media-grid").evaluate(
         "el => Math.round(el.firstElementChild.getBoundingClientRect().height / 188)"
-        " * Math.max(1, Math.floor((el.clientWidth + 8) / 188))")
+        " * Math.max(1, Math.floor((el.clientWidth + 8) / 188))"
+    )
 
 
 def main() -> None:
@@ -115,8 +124,10 @@ def main() -> None:
     made = time.perf_counter() - t0
     report = lib.scan()
     lib.close()
-    print(f"{report.added:,} files made in {made:.1f} s, indexed in {report.seconds:.1f} s "
-          f"({report.added / report.seconds:,.0f}/s)")
+    print(
+        f"{report.added:,} files made in {made:.1f} s, indexed in {report.seconds:.1f} s "
+        f"({report.added / report.seconds:,.0f}/s)"
+    )
 
     with live_controlpilot(ctx) as server, browser_page() as page:
         page.set_default_timeout(120_000)
@@ -152,15 +163,25 @@ def main() -> None:
     print()
     print(f"{'smooth scroll, ' + str(args.speed) + ' px/frame':34}{'near the top':>16}{'deep in the list':>18}")
     print(f"{'items in the list':34}{top_items:>16,}{items:>18,}")
-    for key, label in (("frames", "frames"), ("p50_ms", "frame p50 (ms)"), ("p95_ms", "frame p95 (ms)"),
-                       ("max_ms", "longest frame (ms)"), ("long", "frames > 50 ms"), ("cells", "most tiles in the DOM"),
-                       ("TaskDuration", "main-thread CPU per frame (ms)"), ("ScriptDuration", "  of which script"),
-                       ("LayoutDuration", "  of which layout"), ("RecalcStyleDuration", "  of which style")):
+    for key, label in (
+        ("frames", "frames"),
+        ("p50_ms", "frame p50 (ms)"),
+        ("p95_ms", "frame p95 (ms)"),
+        ("max_ms", "longest frame (ms)"),
+        ("long", "frames > 50 ms"),
+        ("cells", "most tiles in the DOM"),
+        ("TaskDuration", "main-thread CPU per frame (ms)"),
+        ("ScriptDuration", "  of which script"),
+        ("LayoutDuration", "  of which layout"),
+        ("RecalcStyleDuration", "  of which style"),
+    ):
         fmt = "{:>16,.1f}{:>18,.1f}" if key.endswith(("_ms", "Duration")) else "{:>16,}{:>18,}"
         print(f"{label:34}" + fmt.format(top[key], deep[key]))
     shutil.rmtree(tmp, ignore_errors=True)
-    print(f"console errors: {len(errors)}; load average {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f} on "
-          f"{os.cpu_count()} CPUs (frame times on a loaded machine are noisy: compare the two columns)")
+    print(
+        f"console errors: {len(errors)}; load average {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f} on "
+        f"{os.cpu_count()} CPUs (frame times on a loaded machine are noisy: compare the two columns)"
+    )
 
 
 if __name__ == "__main__":

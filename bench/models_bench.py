@@ -25,9 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from lorapilot.stack.workspace.layout import Workspace  # noqa: E402
 from lorapilot.tools.models.hashing import hash_file  # noqa: E402
 from lorapilot.tools.models.store import ModelStore  # noqa: E402
-from lorapilot.stack.workspace.layout import Workspace  # noqa: E402
 
 
 def bench_hash(folder: Path, size_mb: int) -> None:
@@ -51,9 +51,11 @@ def bench_hash(folder: Path, size_mb: int) -> None:
     gb = size / 1e9
     best_ours, best_theirs = min(ours), min(theirs)
     ratio = best_theirs / best_ours
-    print(f"hash {gb:.2f} GB: lorapilot {gb / best_ours:.2f} GB/s ({best_ours:.2f} s), "
-          f"sha256sum {gb / best_theirs:.2f} GB/s ({best_theirs:.2f} s) -> {ratio * 100:.0f}% of sha256sum "
-          f"[target >= 90%: {'PASS' if ratio >= 0.9 else 'FAIL'}]")
+    print(
+        f"hash {gb:.2f} GB: lorapilot {gb / best_ours:.2f} GB/s ({best_ours:.2f} s), "
+        f"sha256sum {gb / best_theirs:.2f} GB/s ({best_theirs:.2f} s) -> {ratio * 100:.0f}% of sha256sum "
+        f"[target >= 90%: {'PASS' if ratio >= 0.9 else 'FAIL'}]"
+    )
     path.unlink()
 
 
@@ -82,9 +84,11 @@ def bench_list(folder: Path, count: int) -> None:
         store.close()
     assert len(entries) == count and all(e.sha256 for e in entries)
     warm = min(warm_times)
-    print(f"list {count} models: warm cache {warm * 1000:.0f} ms (median {sorted(warm_times)[2] * 1000:.0f} ms), "
-          f"cold (headers read, no hashing) {cold * 1000:.0f} ms "
-          f"[target < 300 ms: {'PASS' if warm < 0.3 else 'FAIL'}]")
+    print(
+        f"list {count} models: warm cache {warm * 1000:.0f} ms (median {sorted(warm_times)[2] * 1000:.0f} ms), "
+        f"cold (headers read, no hashing) {cold * 1000:.0f} ms "
+        f"[target < 300 ms: {'PASS' if warm < 0.3 else 'FAIL'}]"
+    )
 
 
 def main() -> None:

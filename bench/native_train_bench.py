@@ -139,7 +139,9 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def native_command(workdir: Path, model: Path, images: Path, args, *, resolution: int, fp16: bool, tag: str) -> list[str]:
+def native_command(
+    workdir: Path, model: Path, images: Path, args, *, resolution: int, fp16: bool, tag: str
+) -> list[str]:
     import tomli_w
 
     out = workdir / f"native-{tag}"
@@ -150,8 +152,11 @@ def native_command(workdir: Path, model: Path, images: Path, args, *, resolution
         "dataset": {"image_dir": str(images), "resolution": resolution, "buckets": False},
         "network": {"rank": args.rank, "alpha": float(args.rank)},
         "optim": {"learning_rate": 1e-4, "weight_decay": 1e-2, "max_grad_norm": 1.0},
-        "training": {"steps": args.steps, "batch_size": args.batch_size,
-                     "mixed_precision": "fp16" if fp16 else "no"},  # fmt: skip
+        "training": {
+            "steps": args.steps,
+            "batch_size": args.batch_size,
+            "mixed_precision": "fp16" if fp16 else "no",
+        },  # fmt: skip
         "save": {"every_n_steps": 10**6, "precision": "fp16"},
     }
     path = workdir / f"{tag}.toml"
@@ -208,8 +213,9 @@ def build_sd15_sized(path: Path) -> Path:
     """An SD1.5-layout pipeline at full size with random weights (no download)."""
     import torch
     from diffusers import AutoencoderKL, DDPMScheduler, StableDiffusionPipeline, UNet2DConditionModel
-    from support.tiny_sd import tiny_tokenizer
     from transformers import CLIPTextConfig, CLIPTextModel
+
+    from support.tiny_sd import tiny_tokenizer
 
     torch.manual_seed(0)
     pipe = StableDiffusionPipeline(
@@ -223,8 +229,15 @@ def build_sd15_sized(path: Path) -> Path:
             sample_size=512,
         ),
         text_encoder=CLIPTextModel(
-            CLIPTextConfig(vocab_size=49408, hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
-                           num_attention_heads=12, max_position_embeddings=77, hidden_act="quick_gelu")  # fmt: skip
+            CLIPTextConfig(
+                vocab_size=49408,
+                hidden_size=768,
+                intermediate_size=3072,
+                num_hidden_layers=12,
+                num_attention_heads=12,
+                max_position_embeddings=77,
+                hidden_act="quick_gelu",
+            )  # fmt: skip
         ),
         tokenizer=tiny_tokenizer(),
         scheduler=DDPMScheduler(
@@ -265,6 +278,7 @@ def main() -> None:
     global THREADS
     THREADS = args.threads
     import torch
+
     from support.tiny_sd import build_tiny_sd1, make_dataset
 
     with tempfile.TemporaryDirectory(prefix="native-bench-") as tmp:

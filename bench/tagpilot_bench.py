@@ -29,13 +29,13 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from lorapilot.kit.fsutil import atomic_write_bytes  # noqa: E402
+from lorapilot.stack.workspace.layout import Workspace  # noqa: E402
 from lorapilot.tools.tagpilot import dataset as datasets  # noqa: E402
 from lorapilot.tools.tagpilot.captions import split_tags  # noqa: E402
 from lorapilot.tools.tagpilot.checks import CheckOptions, run_checks  # noqa: E402
 from lorapilot.tools.tagpilot.edits import apply_op, preview_op, undo  # noqa: E402
 from lorapilot.tools.tagpilot.index import dataset_tag_frequency, scan  # noqa: E402
 from lorapilot.tools.tagpilot.tags import make_op  # noqa: E402
-from lorapilot.stack.workspace.layout import Workspace  # noqa: E402
 
 VOCAB = [f"tag_{i}" for i in range(600)] + ["1girl", "solo", "long hair", "white shirt", "smile", "outdoors"]
 
@@ -50,7 +50,9 @@ def build(folder: Path, count: int) -> None:
         if base is not None and i % 50 == 1:
             img = base.rotate(2)  # a near duplicate of the previous image
         else:
-            img = Image.fromarray((nrng.random((16, 16, 3)) * 255).astype("uint8")).resize((128, 128), Image.Resampling.BICUBIC)
+            img = Image.fromarray((nrng.random((16, 16, 3)) * 255).astype("uint8")).resize(
+                (128, 128), Image.Resampling.BICUBIC
+            )
         base = img
         img.save(folder / f"img_{i:05d}.jpg", quality=85)
         tags = rng.sample(VOCAB, rng.randint(10, 25))
@@ -161,7 +163,9 @@ def main() -> None:
         naive_sample_time, _ = timed(lambda: naive_dup_scan(naive_root, sample))
         # decode is linear, the pair loop quadratic: scale the two parts separately
         decode_part, _ = timed(lambda: [Image.open(p).convert("L") for p in sorted(naive_root.glob("*.jpg"))[:sample]])
-        naive_dup_estimate = decode_part * args.images / sample + (naive_sample_time - decode_part) * (args.images / sample) ** 2
+        naive_dup_estimate = (
+            decode_part * args.images / sample + (naive_sample_time - decode_part) * (args.images / sample) ** 2
+        )
         near = sum(1 for f in report.findings if f.check == "near_duplicates")
         row(f"pHash dup scan, cold ({near} near-dup groups)", dup_time, 60.0, naive_dup_estimate)
         rescan_time, _ = timed(lambda: run_checks(ds, options))

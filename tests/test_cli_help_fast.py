@@ -16,9 +16,11 @@ HEAVY = ("pydantic", "lorapilot.stack", "lorapilot.tools.models", "lorapilot.con
 
 
 def test_help_imports_no_command_module():
-    probe = ("import sys; from lorapilot.cli import main\n"
-             "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-             "print('\\n'.join(sorted(sys.modules)), file=sys.stderr)")
+    probe = (
+        "import sys; from lorapilot.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print('\\n'.join(sorted(sys.modules)), file=sys.stderr)"
+    )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     modules = done.stderr.split()
     heavy = [m for m in modules if m.startswith(HEAVY)]
@@ -42,7 +44,9 @@ def test_group_listings_are_never_cut_mid_sentence():
         assert isinstance(group, FullHelpGroup), name
         text = group.get_help(click.Context(group, info_name=name, parent=ctx))
         assert "..." not in text.split("Commands:")[1], text
-    media = cli.get_command(ctx, "mediapilot").get_help(click.Context(cli.get_command(ctx, "mediapilot"), info_name="mediapilot"))
+    media = cli.get_command(ctx, "mediapilot").get_help(
+        click.Context(cli.get_command(ctx, "mediapilot"), info_name="mediapilot")
+    )
     assert "Keep the index fresh until interrupted" in " ".join(media.split())
 
 
@@ -53,12 +57,22 @@ def test_summary_keeps_abbreviations_and_stops_at_the_sentence():
 
 def test_workspace_option_before_the_subcommand(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "LORAPILOT_WORKSPACE"}
-    before = subprocess.run([sys.executable, "-m", "lorapilot", "-w", str(tmp_path / "ws"), "init"],
-                            env=env, capture_output=True, text=True, timeout=120)
+    before = subprocess.run(
+        [sys.executable, "-m", "lorapilot", "-w", str(tmp_path / "ws"), "init"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert before.returncode == 0, before.stderr
     assert (tmp_path / "ws" / "config" / "lorapilot.toml").is_file()
     other = tmp_path / "other"
-    after = subprocess.run([sys.executable, "-m", "lorapilot", "-w", str(tmp_path / "ws"), "init", "-w", str(other)],
-                           env=env, capture_output=True, text=True, timeout=120)
+    after = subprocess.run(
+        [sys.executable, "-m", "lorapilot", "-w", str(tmp_path / "ws"), "init", "-w", str(other)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert after.returncode == 0, after.stderr
     assert (other / "config" / "lorapilot.toml").is_file()  # the option after the sub-command wins

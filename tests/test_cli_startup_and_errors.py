@@ -5,8 +5,26 @@ import sys
 
 import pytest
 
-HEAVY = ("torch", "diffusers", "transformers", "peft", "accelerate", "onnxruntime", "onnx", "numpy", "scipy", "cv2",
-         "fastapi", "starlette", "uvicorn", "PIL", "safetensors", "huggingface_hub", "pynvml", "watchfiles")
+HEAVY = (
+    "torch",
+    "diffusers",
+    "transformers",
+    "peft",
+    "accelerate",
+    "onnxruntime",
+    "onnx",
+    "numpy",
+    "scipy",
+    "cv2",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "PIL",
+    "safetensors",
+    "huggingface_hub",
+    "pynvml",
+    "watchfiles",
+)
 
 
 def _run(*args, env=None, cwd=None):
@@ -68,7 +86,11 @@ def test_user_mistakes_print_one_line_without_traceback(tmp_path, setup, args, e
 
 def test_secrets_are_printed_only_by_secrets_show(tmp_path):
     ws = tmp_path / "ws"
-    outputs = [_run("init", "--workspace", str(ws)), _run("components", "--workspace", str(ws)), _run("render", "process-compose", "--workspace", str(ws))]
+    outputs = [
+        _run("init", "--workspace", str(ws)),
+        _run("components", "--workspace", str(ws)),
+        _run("render", "process-compose", "--workspace", str(ws)),
+    ]
     from lorapilot.stack.workspace.secrets import read_secrets
 
     values = read_secrets(ws / "config" / "secrets.env").values()

@@ -15,14 +15,30 @@ from support.workspaces import make_workspace
 
 
 def _status(**values) -> ServiceStatus:
-    base = dict(name="x", title="X", category="tool", state="running", ready=True, port=8888, url_path="/", installed=True,
-                restarts=0, uptime_s=65, memory_bytes=1 << 20)
+    base = dict(
+        name="x",
+        title="X",
+        category="tool",
+        state="running",
+        ready=True,
+        port=8888,
+        url_path="/",
+        installed=True,
+        restarts=0,
+        uptime_s=65,
+        memory_bytes=1 << 20,
+    )
     return ServiceStatus(**{**base, **values})
 
 
 def test_status_rows_line_up_with_the_header_with_or_without_a_port():
-    rows = [status_row(_status()), status_row(_status(port=0, name="post-start")),
-            status_row(_status(state="not_installed", installed=False, install_hint="lorapilot install x")).split("   install:")[0]]
+    rows = [
+        status_row(_status()),
+        status_row(_status(port=0, name="post-start")),
+        status_row(_status(state="not_installed", installed=False, install_hint="lorapilot install x")).split(
+            "   install:"
+        )[0],
+    ]
     assert {len(row) for row in rows} == {len(STATUS_HEADER)}
     assert rows[1].split()[3] == "-"
 
@@ -35,8 +51,13 @@ def _urls(ctx, host=None):
         data = tomllib.loads(path.read_text())
         data["host"] = host
         path.write_text(tomli_w.dumps(data))
-    return subprocess.run([sys.executable, "-m", "lorapilot", "urls", "-w", str(ctx.workspace.root)], capture_output=True,
-                          text=True, timeout=60, env={**os.environ, "LORAPILOT_MANIFEST": str(ctx.workspace.root / "manifest.json")})
+    return subprocess.run(
+        [sys.executable, "-m", "lorapilot", "urls", "-w", str(ctx.workspace.root)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "LORAPILOT_MANIFEST": str(ctx.workspace.root / "manifest.json")},
+    )
 
 
 def test_urls_name_the_login_secret_and_the_reachable_address(tmp_path):

@@ -7,8 +7,12 @@ from lorapilot.kit.trash import Trash
 
 
 def _run(ws, *args, input=None):
-    return subprocess.run([sys.executable, "-m", "lorapilot", "trash", *args, "--workspace", str(ws)],
-                          capture_output=True, text=True, input=input)
+    return subprocess.run(
+        [sys.executable, "-m", "lorapilot", "trash", *args, "--workspace", str(ws)],
+        capture_output=True,
+        text=True,
+        input=input,
+    )
 
 
 def test_list_restore_and_empty(tmp_path):

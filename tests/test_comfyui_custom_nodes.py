@@ -7,7 +7,6 @@ Not here: the real ComfyUI loading the node (needs the upstream test tier), Nix 
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -37,8 +36,11 @@ def test_the_pinned_list_starts_with_comfyui_manager():
 
 def test_a_bad_entry_is_named(tmp_path):
     bad = tmp_path / "custom-nodes.toml"
-    bad.write_text('[[node]]\nname = "x"\nrepository = "https://github.com/a/b"\nrev = "main"\n'
-                   'hash = "sha256-FV/JblUjWIN3oBRM+TR+OCNFNx22chw7XyHfGgtKFuE="\n', encoding="utf-8")
+    bad.write_text(
+        '[[node]]\nname = "x"\nrepository = "https://github.com/a/b"\nrev = "main"\n'
+        'hash = "sha256-FV/JblUjWIN3oBRM+TR+OCNFNx22chw7XyHfGgtKFuE="\n',
+        encoding="utf-8",
+    )
     with pytest.raises(ConfigError, match=r"node\[0\]\.rev.*'main'"):
         load_custom_nodes(bad)
 
@@ -46,8 +48,12 @@ def test_a_bad_entry_is_named(tmp_path):
 def test_requirements_against_the_comfyui_lock(tmp_path):
     locked = locked_versions(COMFY / "uv.lock")
     torch = locked["torch"]
-    result = check_requirements(["# comment", "torch>=2.0", "einops", "GitPython>=3", "pywin32; sys_platform == 'win32'"], locked)
-    assert result.satisfied == ["torch>=2.0", "einops"] and result.missing == ["GitPython>=3"] and result.conflicts == []
+    result = check_requirements(
+        ["# comment", "torch>=2.0", "einops", "GitPython>=3", "pywin32; sys_platform == 'win32'"], locked
+    )
+    assert (
+        result.satisfied == ["torch>=2.0", "einops"] and result.missing == ["GitPython>=3"] and result.conflicts == []
+    )
     node = tmp_path / "ComfyUI-Old"
     node.mkdir()
     (node / "requirements.txt").write_text("numpy<1.20\nsafetensors\n", encoding="utf-8")
@@ -71,7 +77,9 @@ def test_workspace_nodes_and_overlay_are_wired_into_the_launch(tmp_path):
     assert overlay_dir(state).is_dir()
     from lorapilot.stack.plan import resolve_component
 
-    plan = resolve_component(ctx.workspace, ctx.registry.get("comfyui"), ctx.registry, ctx.manifest, gpu_available=False)
+    plan = resolve_component(
+        ctx.workspace, ctx.registry.get("comfyui"), ctx.registry, ctx.manifest, gpu_available=False
+    )
     assert plan.env["PYTHONPATH"] == str(overlay_dir(state))
 
     # A user's node in the workspace folder, its package in the overlay: imported as ComfyUI imports a node
@@ -89,16 +97,25 @@ def test_workspace_nodes_and_overlay_are_wired_into_the_launch(tmp_path):
         "        return {'required': {'text': ('STRING', {})}}\n"
         "    def run(self, text):\n"
         "        return (lp_overlay_pkg.shout(text),)\n"
-        "NODE_CLASS_MAPPINGS = {'Shout': Shout}\n", encoding="utf-8")
-    (overlay_dir(state) / "lp_overlay_pkg.py").write_text("def shout(t):\n    return t.upper() + '!'\n", encoding="utf-8")
+        "NODE_CLASS_MAPPINGS = {'Shout': Shout}\n",
+        encoding="utf-8",
+    )
+    (overlay_dir(state) / "lp_overlay_pkg.py").write_text(
+        "def shout(t):\n    return t.upper() + '!'\n", encoding="utf-8"
+    )
     probe = (
         "import importlib.util, sys\n"
         f"spec = importlib.util.spec_from_file_location('lp_test_node', {str(node / '__init__.py')!r})\n"
         "mod = importlib.util.module_from_spec(spec); sys.modules['lp_test_node'] = mod; spec.loader.exec_module(mod)\n"
         "print(mod.NODE_CLASS_MAPPINGS['Shout']().run('hi')[0])\n"
     )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
-                         env={"PYTHONPATH": plan.env["PYTHONPATH"], "PATH": "/usr/bin:/bin"})
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PYTHONPATH": plan.env["PYTHONPATH"], "PATH": "/usr/bin:/bin"},
+    )
     assert out.stdout.strip() == "HI!", out.stderr
 
 
@@ -108,35 +125,60 @@ def _component_with_nodes(tmp_path, node_requirements: dict[str, str]):
 
     import tomli_w
 
-    from lorapilot.stack.context import Context
     from lorapilot.stack.component_paths import load_manifest
+    from lorapilot.stack.context import Context
     from lorapilot.stack.workspace.layout import Workspace
     from support.upstreams import make_repo, make_wheel
     from support.workspaces import free_port
 
     py = f"{sys.version_info.major}.{sys.version_info.minor}"
     repos = tmp_path / "upstream"
-    app = make_repo(repos / "app", [{"main.py": "print('comfy')\n", "custom_nodes/example_node.py.example": "# upstream's\n"}])
+    app = make_repo(
+        repos / "app", [{"main.py": "print('comfy')\n", "custom_nodes/example_node.py.example": "# upstream's\n"}]
+    )
     comp = tmp_path / "components" / "comfyish"
     comp.mkdir(parents=True)
-    (comp / "component.toml").write_text(tomli_w.dumps({
-        "name": "comfyish", "title": "Comfyish", "description": "test", "category": "inference", "port": free_port(),
-        "run": {"command": ["{python}", "main.py"], "cwd": "{src}"},
-        "source": {"type": "git", "url": (repos / "app").as_uri(), "rev": app[0]}}))
+    (comp / "component.toml").write_text(
+        tomli_w.dumps(
+            {
+                "name": "comfyish",
+                "title": "Comfyish",
+                "description": "test",
+                "category": "inference",
+                "port": free_port(),
+                "run": {"command": ["{python}", "main.py"], "cwd": "{src}"},
+                "source": {"type": "git", "url": (repos / "app").as_uri(), "rev": app[0]},
+            }
+        )
+    )
     make_wheel(comp / "wheels", "tinydep", "1.0", "VALUE = 42\n")
     (comp / "pyproject.toml").write_text(
         f'[project]\nname = "env"\nversion = "0"\nrequires-python = "=={py}.*"\ndependencies = ["tinydep==1.0"]\n'
-        '[tool.uv]\npackage = false\n[tool.uv.sources]\ntinydep = { path = "wheels/tinydep-1.0-py3-none-any.whl" }\n')
+        '[tool.uv]\npackage = false\n[tool.uv.sources]\ntinydep = { path = "wheels/tinydep-1.0-py3-none-any.whl" }\n'
+    )
     (comp / ".python-version").write_text(py + "\n")
     uv = str(Path(sys.executable).parent / "uv")
-    locked = subprocess.run([uv, "lock", "--offline"], cwd=comp, capture_output=True, text=True,
-                            env={**os.environ, "UV_CACHE_DIR": str(tmp_path / "uv-cache")})
+    locked = subprocess.run(
+        [uv, "lock", "--offline"],
+        cwd=comp,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "UV_CACHE_DIR": str(tmp_path / "uv-cache")},
+    )
     assert locked.returncode == 0, locked.stderr
     entries = []
     for name, requirements in node_requirements.items():
-        rev = make_repo(repos / name, [{"__init__.py": "NODE_CLASS_MAPPINGS = {}\n", "requirements.txt": requirements}])[0]
-        entries.append({"name": name, "repository": (repos / name).as_uri(), "rev": rev,
-                        "hash": "sha256-FV/JblUjWIN3oBRM+TR+OCNFNx22chw7XyHfGgtKFuE="})
+        rev = make_repo(
+            repos / name, [{"__init__.py": "NODE_CLASS_MAPPINGS = {}\n", "requirements.txt": requirements}]
+        )[0]
+        entries.append(
+            {
+                "name": name,
+                "repository": (repos / name).as_uri(),
+                "rev": rev,
+                "hash": "sha256-FV/JblUjWIN3oBRM+TR+OCNFNx22chw7XyHfGgtKFuE=",
+            }
+        )
     (comp / "custom-nodes.toml").write_text(tomli_w.dumps({"node": entries}))
     return Context(workspace=Workspace(tmp_path / "ws"), manifest=load_manifest(None), components_dir=comp.parent)
 

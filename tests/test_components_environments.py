@@ -2,9 +2,9 @@
 
 import pytest
 
+from lorapilot.kit.errors import ConfigError
 from lorapilot.stack.components import load_registry
 from lorapilot.stack.components.environments import load_environments
-from lorapilot.kit.errors import ConfigError
 
 
 def test_diffusion_pipe_is_an_environment_not_a_service():
@@ -22,7 +22,8 @@ def test_a_bad_environment_file_names_the_file_and_field(tmp_path):
     folder.mkdir()
     (folder / "environment.toml").write_text(
         'name = "trainer"\ntitle = "T"\ndescription = "d"\nkind = "trainer"\n'
-        '[source]\ntype = "git"\nurl = "https://example.invalid/x"\nrev = "abc"\n')
+        '[source]\ntype = "git"\nurl = "https://example.invalid/x"\nrev = "abc"\n'
+    )
     with pytest.raises(ConfigError) as info:
         load_environments(tmp_path)
     assert str(folder / "environment.toml") in str(info.value)
@@ -33,6 +34,7 @@ def test_the_folder_name_must_match(tmp_path):
     folder = tmp_path / "other"
     folder.mkdir()
     (folder / "environment.toml").write_text(
-        'name = "trainer"\ntitle = "T"\ndescription = "d"\nkind = "trainer"\n[source]\ntype = "builtin"\n')
+        'name = "trainer"\ntitle = "T"\ndescription = "d"\nkind = "trainer"\n[source]\ntype = "builtin"\n'
+    )
     with pytest.raises(ConfigError, match="must match its folder name 'other'"):
         load_environments(tmp_path)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from fastapi.testclient import TestClient
 
 from lorapilot.controlpilot.app import create_app
@@ -167,8 +166,12 @@ def test_x_forwarded_for_is_ignored_unless_the_proxy_is_trusted(tmp_path):
     ctx = make_workspace(tmp_path / "ws")
     set_secret(ctx.workspace.secrets_file, "CONTROLPILOT_PASSWORD", PASSWORD)
     peer = TestClient(create_app(ctx, bind_host="0.0.0.0"), client=("127.0.0.1", 40000))
-    codes = [peer.post("/api/auth/login", json={"password": "guess"},
-                       headers={"X-Forwarded-For": f"198.51.100.{i}"}).status_code for i in range(8)]
+    codes = [
+        peer.post(
+            "/api/auth/login", json={"password": "guess"}, headers={"X-Forwarded-For": f"198.51.100.{i}"}
+        ).status_code
+        for i in range(8)
+    ]
     assert codes[:5] == [401] * 5 and 429 in codes[5:]
 
     trusted = make_workspace(tmp_path / "ws2", settings={"controlpilot": {"trusted_proxies": ["127.0.0.1/32"]}})
@@ -178,8 +181,9 @@ def test_x_forwarded_for_is_ignored_unless_the_proxy_is_trusted(tmp_path):
         proxy.post("/api/auth/login", json={"password": "guess"}, headers={"X-Forwarded-For": "198.51.100.1"})
     blocked = proxy.post("/api/auth/login", json={"password": PASSWORD}, headers={"X-Forwarded-For": "198.51.100.1"})
     assert blocked.status_code == 429
-    other = proxy.post("/api/auth/login", json={"password": PASSWORD},
-                       headers={"X-Forwarded-For": "10.9.9.9, 198.51.100.2"})
+    other = proxy.post(
+        "/api/auth/login", json={"password": PASSWORD}, headers={"X-Forwarded-For": "10.9.9.9, 198.51.100.2"}
+    )
     assert other.status_code == 200  # the nearest untrusted hop is the client
 
 
@@ -192,6 +196,13 @@ def test_the_real_server_ignores_x_forwarded_for_from_a_loopback_peer(tmp_path):
 
     ctx = make_workspace(tmp_path / "ws", settings={"controlpilot": {"auth": "always"}})
     with serve_process(ctx, env={"LORAPILOT_PASSWORD": PASSWORD}) as base:
-        codes = [httpx.post(f"{base}/api/auth/login", json={"password": "guess"}, timeout=10,
-                            headers={"X-Forwarded-For": f"198.51.100.{i}"}).status_code for i in range(7)]
+        codes = [
+            httpx.post(
+                f"{base}/api/auth/login",
+                json={"password": "guess"},
+                timeout=10,
+                headers={"X-Forwarded-For": f"198.51.100.{i}"},
+            ).status_code
+            for i in range(7)
+        ]
     assert codes[:5] == [401] * 5 and codes[5:] == [429, 429]

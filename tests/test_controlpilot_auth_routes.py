@@ -104,9 +104,18 @@ def test_openapi_describes_every_area_for_a_logged_in_client(ctx):
     schema = client.get("/openapi.json").json()
     paths = set(schema["paths"])
     for path in (
-        "/api/health", "/api/services", "/api/services/{name}/{action}", "/api/services/{name}/logs",
-        "/api/services/{name}/logs/stream", "/api/events", "/api/system", "/api/system/history",
-        "/api/files", "/api/files/upload", "/api/files/trash/{item_id}/restore", "/api/auth/login",
+        "/api/health",
+        "/api/services",
+        "/api/services/{name}/{action}",
+        "/api/services/{name}/logs",
+        "/api/services/{name}/logs/stream",
+        "/api/events",
+        "/api/system",
+        "/api/system/history",
+        "/api/files",
+        "/api/files/upload",
+        "/api/files/trash/{item_id}/restore",
+        "/api/auth/login",
     ):
         assert path in paths, path
     assert "/{path}" not in paths and "/openapi.json" not in paths  # the page fallback and docs are not API

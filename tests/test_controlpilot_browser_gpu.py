@@ -12,14 +12,16 @@ import os
 import pytest
 
 from lorapilot.controlpilot.telemetry import GpuReader
+from lorapilot.stack.cudastack import load_cuda_stack
 from support.browser import browser_page, live_controlpilot, login
 from support.fake_nvml import FakeNvml
-from lorapilot.stack.cudastack import load_cuda_stack
 from support.workspaces import REPO_ROOT, make_workspace
 
 pytestmark = pytest.mark.browser
 
-_POINTS = "el => (el.querySelector('polyline')?.getAttribute('points') || '').trim().split(/\\s+/).filter(Boolean).length"
+_POINTS = (
+    "el => (el.querySelector('polyline')?.getAttribute('points') || '').trim().split(/\\s+/).filter(Boolean).length"
+)
 
 
 def test_dashboard_draws_live_gpu_and_vram_graphs(tmp_path, output_dir):

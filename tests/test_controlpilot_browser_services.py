@@ -50,7 +50,9 @@ def test_dashboard_controls_a_real_service_and_follows_its_log(tmp_path, output_
         banners = log.inner_text().count("TensorBoard ")
         # A restart from outside the page: its new banner arrives in the open log view.
         headers = {"Authorization": f"Bearer {api_token(ctx)}"}
-        assert httpx.post(f"{server.url}/api/services/tensorboard/restart", headers=headers, timeout=60).status_code == 200
+        assert (
+            httpx.post(f"{server.url}/api/services/tensorboard/restart", headers=headers, timeout=60).status_code == 200
+        )
         page.wait_for_function(
             "([el, n]) => (el.innerText.match(/TensorBoard /g) || []).length > n",
             arg=[log.element_handle(), banners],

@@ -13,8 +13,11 @@ pytestmark = pytest.mark.browser
 
 def test_the_sessions_page_revokes_another_browser_and_then_this_one(ctx, output_dir):
     with live_controlpilot(ctx) as server, browser_page() as page:
-        other = httpx.post(server.url + "/api/auth/login", json={"password": server.password},
-                           headers={"User-Agent": "phone-browser/1.0"}).cookies[SESSION_COOKIE]
+        other = httpx.post(
+            server.url + "/api/auth/login",
+            json={"password": server.password},
+            headers={"User-Agent": "phone-browser/1.0"},
+        ).cookies[SESSION_COOKIE]
         login(page, server, "/sessions")
         page.get_by_role("heading", name="Sessions").wait_for()
         table = page.get_by_role("table", name="Sessions")

@@ -32,8 +32,10 @@ def test_schedule_count_down_and_cancel_a_machine_stop(tmp_path, output_dir):
         first = _seconds(clock.inner_text())
         assert 9 * 60 < first <= 10 * 60
         # It counts down live, without a reload.
-        page.wait_for_function("([el, n]) => { const p = el.textContent.split(':').map(Number); return p[p.length-1] + 60*p[p.length-2] < n; }",
-                               arg=[clock.element_handle(), first])
+        page.wait_for_function(
+            "([el, n]) => { const p = el.textContent.split(':').map(Number); return p[p.length-1] + 60*p[p.length-2] < n; }",
+            arg=[clock.element_handle(), first],
+        )
         assert autostop.read_plan(ctx).mode == "at"
         page.screenshot(path=output_dir / "dashboard-machine-stop.png", full_page=True)
         panel.get_by_role("button", name="Cancel machine stop").click()

@@ -74,10 +74,14 @@ def test_task_progress_is_pushed_on_the_event_stream(ctx):
                     return "ok"
 
                 task = tasks.submit("demo", "Demo work", work)
-                seen = _wait_event(lines, "tasks", lambda d: any(t["id"] == task.id and t["current"] == 3 for t in d["tasks"]))
+                seen = _wait_event(
+                    lines, "tasks", lambda d: any(t["id"] == task.id and t["current"] == 3 for t in d["tasks"])
+                )
                 assert next(t for t in seen["tasks"] if t["id"] == task.id)["message"] == "three of ten"
                 release.set()
-                _wait_event(lines, "tasks", lambda d: any(t["id"] == task.id and t["state"] == "done" for t in d["tasks"]))
+                _wait_event(
+                    lines, "tasks", lambda d: any(t["id"] == task.id and t["state"] == "done" for t in d["tasks"])
+                )
 
 
 def _wait_event(lines, name, wanted):

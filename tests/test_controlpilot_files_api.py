@@ -35,7 +35,14 @@ def test_list_shows_folders_first_and_hides_the_trash(ws_client):
     sub = client.get("/api/files", params={"path": "datasets/cats"}).json()
     assert sub["parent"] == "datasets"
     assert sub["entries"] == [
-        {**sub["entries"][0], "name": "1.txt", "path": "datasets/cats/1.txt", "kind": "file", "size": 5, "is_symlink": False}
+        {
+            **sub["entries"][0],
+            "name": "1.txt",
+            "path": "datasets/cats/1.txt",
+            "kind": "file",
+            "size": 5,
+            "is_symlink": False,
+        }
     ]
 
 
@@ -44,7 +51,9 @@ def test_download_returns_the_bytes_as_an_attachment(ws_client):
     resp = client.get("/api/files/download", params={"path": "datasets/cats/1.txt"})
     assert resp.status_code == 200 and resp.content == b"a cat"
     assert "attachment" in resp.headers["content-disposition"]
-    assert client.get("/api/files/download", params={"path": "datasets"}).json() == {"detail": "'datasets' is not a file"}
+    assert client.get("/api/files/download", params={"path": "datasets"}).json() == {
+        "detail": "'datasets' is not a file"
+    }
     assert client.get("/api/files/download", params={"path": "nope.bin"}).status_code == 404
 
 
@@ -75,7 +84,12 @@ def test_a_hugging_face_login_token_in_the_workspace_cache_is_never_served(ws_cl
         resp = client.get("/api/files/download", params={"path": f"cache/huggingface/{name}"})
         assert resp.status_code == 400 and "secrets" in resp.json()["detail"]
         assert "hf_logged_in_token" not in resp.text
-        assert client.post("/api/files/rename", json={"path": f"cache/huggingface/{name}", "to": f"datasets/{name}"}).status_code == 400
+        assert (
+            client.post(
+                "/api/files/rename", json={"path": f"cache/huggingface/{name}", "to": f"datasets/{name}"}
+            ).status_code
+            == 400
+        )
     # Moving the folder would put the token where it is served: refused, with the reason.
     moved = client.post("/api/files/rename", json={"path": "cache/huggingface", "to": "datasets/hf"})
     assert moved.status_code == 400 and "cache/huggingface/token" in moved.json()["detail"]
@@ -115,7 +129,9 @@ def test_upload_over_the_limit_is_refused_and_leaves_nothing(ws_client):
 
 def test_mkdir_rename_delete_and_restore(ws_client):
     root, client = ws_client
-    assert client.post("/api/files/mkdir", json={"path": "datasets", "name": "dogs"}).json() == {"path": "datasets/dogs"}
+    assert client.post("/api/files/mkdir", json={"path": "datasets", "name": "dogs"}).json() == {
+        "path": "datasets/dogs"
+    }
     assert client.post("/api/files/mkdir", json={"path": "datasets", "name": "dogs"}).status_code == 409
     moved = client.post("/api/files/rename", json={"path": "datasets/cats/1.txt", "to": "datasets/dogs/one.txt"})
     assert moved.json() == {"path": "datasets/dogs/one.txt"}

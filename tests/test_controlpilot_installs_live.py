@@ -82,8 +82,10 @@ def test_the_cards_install_button_installs_and_the_card_follows(upstream, output
         release.set()
         card.get_by_role("button", name="Install", exact=True).wait_for()
         card.get_by_role("button", name="Install", exact=True).click()
-        page.wait_for_function("() => document.querySelector('[data-testid=service-demo]').dataset.state !== 'not_installed'",
-                               timeout=60_000)
+        page.wait_for_function(
+            "() => document.querySelector('[data-testid=service-demo]').dataset.state !== 'not_installed'",
+            timeout=60_000,
+        )
         assert card.get_by_role("button", name="Install", exact=True).count() == 0
         page.screenshot(path=output_dir / "dashboard-installed.png", full_page=True)
         assert page.console_errors == []

@@ -15,7 +15,9 @@ from support.workspaces import free_port
 
 
 def _cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "lorapilot", *args], capture_output=True, text=True, timeout=60, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "lorapilot", *args], capture_output=True, text=True, timeout=60, env=env
+    )
 
 
 def test_token_commands_print_the_token_once_and_store_only_a_hash(ctx):
@@ -38,9 +40,23 @@ def test_serve_on_a_network_address_generates_a_password_and_stops_with_a_stream
     port = free_port()
     env = dict(os.environ, LORAPILOT_MANIFEST=str(ctx.manifest.path))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "lorapilot", "controlpilot", "serve", "--workspace", str(ctx.workspace.root),
-         "--host", "0.0.0.0", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "lorapilot",
+            "controlpilot",
+            "serve",
+            "--workspace",
+            str(ctx.workspace.root),
+            "--host",
+            "0.0.0.0",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:

@@ -59,7 +59,9 @@ def test_stop_then_start_changes_state_and_comes_back_ready(running):
 def test_logs_tail_and_unknown_service_errors(running):
     client = make_client(running)
     wait_until(lambda: _ready(client, "tensorboard"), 90, what="tensorboard ready")
-    lines = wait_until(lambda: client.get("/api/services/tensorboard/logs", params={"tail": 50}).json()["lines"], 30, what="log lines")
+    lines = wait_until(
+        lambda: client.get("/api/services/tensorboard/logs", params={"tail": 50}).json()["lines"], 30, what="log lines"
+    )
     assert any("TensorBoard" in line for line in lines)
     assert len(client.get("/api/services/tensorboard/logs", params={"tail": 1}).json()["lines"]) == 1
     resp = client.post("/api/services/nope/start")
@@ -113,7 +115,10 @@ def test_log_stream_sends_the_tail_then_new_lines(running):
                 assert first["initial"] is True and 0 < len(first["lines"]) <= 5
                 # A restart makes TensorBoard print its banner again: those lines arrive live.
                 assert http.post("/api/services/tensorboard/restart").status_code == 200
-                _sse_events(lines, lambda e, d: e == "lines" and not d.get("initial") and any("TensorBoard" in x for x in d["lines"]))
+                _sse_events(
+                    lines,
+                    lambda e, d: e == "lines" and not d.get("initial") and any("TensorBoard" in x for x in d["lines"]),
+                )
 
 
 def _ready_http(http, name):

@@ -86,8 +86,12 @@ def test_a_shared_prefix_is_refused_rather_than_guessed(store):
 
 def test_the_api_lists_sessions_marks_the_current_one_and_revokes(ctx, client):
     other = make_anonymous_client(ctx)
-    assert other.post("/api/auth/login", json={"password": PASSWORD}, headers={"User-Agent": "other"}).status_code == 200
-    assert client.post("/api/auth/login", json={"password": PASSWORD}, headers={"User-Agent": "mine"}).status_code == 200
+    assert (
+        other.post("/api/auth/login", json={"password": PASSWORD}, headers={"User-Agent": "other"}).status_code == 200
+    )
+    assert (
+        client.post("/api/auth/login", json={"password": PASSWORD}, headers={"User-Agent": "mine"}).status_code == 200
+    )
     assert make_anonymous_client(ctx).get("/api/auth/sessions").status_code == 401
     listed = client.get("/api/auth/sessions").json()
     assert [(s["user_agent"], s["current"]) for s in listed] == [("mine", True), ("other", False)]

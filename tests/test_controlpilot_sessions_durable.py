@@ -40,7 +40,9 @@ def _status(base: str, cookie: str) -> int:
 def _cli(ctx, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "lorapilot", "controlpilot", "sessions", *args, "--workspace", str(ctx.workspace.root)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -95,9 +97,21 @@ def test_changing_the_password_ends_every_session_in_every_process_and_after_a_r
     with serve_process(ctx) as first, serve_process(ctx) as second:
         one, two = _login(first), _login(second)
         changed = subprocess.run(
-            [sys.executable, "-m", "lorapilot", "secrets", "set", "CONTROLPILOT_PASSWORD", "--value", "a new one",
-             "--workspace", str(ctx.workspace.root)],
-            capture_output=True, text=True, timeout=60,
+            [
+                sys.executable,
+                "-m",
+                "lorapilot",
+                "secrets",
+                "set",
+                "CONTROLPILOT_PASSWORD",
+                "--value",
+                "a new one",
+                "--workspace",
+                str(ctx.workspace.root),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert changed.returncode == 0, changed.stderr
         for base in (first, second):

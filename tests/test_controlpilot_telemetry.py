@@ -8,8 +8,8 @@ import sys
 from types import SimpleNamespace
 
 from lorapilot.controlpilot.telemetry import GpuReader, MetricHistory
-from lorapilot.controlpilot.telemetry.metric_history import MAX_RETENTION_S
 from lorapilot.controlpilot.telemetry.host import read_cgroup
+from lorapilot.controlpilot.telemetry.metric_history import MAX_RETENTION_S
 from support.api import make_client
 from support.fake_nvml import FakeNvml
 
@@ -85,7 +85,12 @@ def test_cgroup_v1_unlimited_values_mean_no_limit(tmp_path):
     proc = tmp_path / "cgroup-self"
     proc.write_text("4:memory:/docker/abc\n1:cpu,cpuacct:/\n")
     info = read_cgroup(mount, proc)
-    assert (info.version, info.memory_limit_bytes, info.memory_used_bytes, info.cpu_limit_cores) == (1, 2147483648, 1000, None)
+    assert (info.version, info.memory_limit_bytes, info.memory_used_bytes, info.cpu_limit_cores) == (
+        1,
+        2147483648,
+        1000,
+        None,
+    )
 
 
 def test_no_cgroup_mount_is_not_an_error(tmp_path):

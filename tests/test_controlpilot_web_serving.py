@@ -43,7 +43,12 @@ def test_static_fallback_cannot_read_outside_the_static_folder(tmp_path):
     (static / "index.html").write_text("INDEX")
     (tmp_path / "secret.txt").write_text("SECRET")
     client = _app(static)
-    for path in ("/../secret.txt", "/%2e%2e/secret.txt", "/assets/../../secret.txt", "/assets/%2e%2e/%2e%2e/secret.txt"):
+    for path in (
+        "/../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/assets/../../secret.txt",
+        "/assets/%2e%2e/%2e%2e/secret.txt",
+    ):
         assert "SECRET" not in client.get(path).text, path
 
 

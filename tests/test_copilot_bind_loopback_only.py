@@ -33,9 +33,23 @@ def test_serve_on_all_interfaces_exits_with_a_clear_error(tmp_path):
     ctx = make_workspace(tmp_path / "ws", enabled={"copilot"})
     port = free_port()
     result = subprocess.run(
-        [sys.executable, "-m", "lorapilot", "copilot", "serve", "--workspace", str(ctx.workspace.root),
-         "--host", "0.0.0.0", "--port", str(port)],
-        capture_output=True, text=True, timeout=60, env=os.environ.copy(),
+        [
+            sys.executable,
+            "-m",
+            "lorapilot",
+            "copilot",
+            "serve",
+            "--workspace",
+            str(ctx.workspace.root),
+            "--host",
+            "0.0.0.0",
+            "--port",
+            str(port),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=os.environ.copy(),
     )
     assert result.returncode == 1
     assert "refusing to bind the Copilot sidecar to '0.0.0.0'" in result.stderr

@@ -53,7 +53,9 @@ def test_drawer_states_token_streaming_and_history(tmp_path, output_dir):
             folder = drawer.get_by_label("Working folder (inside the workspace)")
             assert "default: outputs" in folder.get_attribute("placeholder")
             folder.fill("datasets/cats")
-            drawer.get_by_label("Message Copilot").fill("fake: stdout hello from copilot\nfake: sleep 2\nfake: stdout second line")
+            drawer.get_by_label("Message Copilot").fill(
+                "fake: stdout hello from copilot\nfake: sleep 2\nfake: stdout second line"
+            )
             drawer.get_by_role("button", name="Send").click()
             message = drawer.get_by_test_id("copilot-message").last
             message.locator(".copilot-answer", has_text="hello from copilot").wait_for()
@@ -75,7 +77,9 @@ def test_drawer_states_token_streaming_and_history(tmp_path, output_dir):
 
             # A run that fails shows the CLI's own words without a click.
             drawer.get_by_label("Working folder (inside the workspace)").fill("")
-            drawer.get_by_label("Message Copilot").fill("fake: stderr Error: No authentication information found.\nfake: exit 1")
+            drawer.get_by_label("Message Copilot").fill(
+                "fake: stderr Error: No authentication information found.\nfake: exit 1"
+            )
             drawer.get_by_role("button", name="Send").click()
             page.wait_for_function(
                 "[...document.querySelectorAll('[data-testid=copilot-message]')].pop().dataset.status === 'error'"

@@ -50,7 +50,9 @@ def test_prompt_goes_on_stdin_and_output_comes_back(sidecar):
 
 def test_exit_code_of_a_failing_cli_is_returned(sidecar):
     with sidecar.client() as client:
-        resp = client.post("/chat", json={"prompt": "fake: stderr Error: No authentication information found.\nfake: exit 3"})
+        resp = client.post(
+            "/chat", json={"prompt": "fake: stderr Error: No authentication information found.\nfake: exit 3"}
+        )
     result = resp.json()
     assert resp.status_code == 200
     assert result["exit_code"] == 3 and result["status"] == "error"

@@ -16,7 +16,11 @@ def _run(ctx, bin_dir, *args, stdin: str | None = None, extra_env: dict | None =
     env.update(extra_env or {})
     return subprocess.run(
         [sys.executable, "-m", "lorapilot", "copilot", *args, "--workspace", str(ctx.workspace.root)],
-        input=stdin, capture_output=True, text=True, env=env, timeout=120,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
 
 
@@ -36,8 +40,9 @@ def test_status_ask_and_history(tmp_path):
     assert "configured from secrets.env:COPILOT_GITHUB_TOKEN" in status.stdout
     assert "github_pat_cli_secret_value" not in status.stdout
 
-    asked = _run(ctx, bin_dir, "ask", "what is in here?\nfake: stdout an answer", "--cwd", "datasets",
-                 "--allow-tool", "write")
+    asked = _run(
+        ctx, bin_dir, "ask", "what is in here?\nfake: stdout an answer", "--cwd", "datasets", "--allow-tool", "write"
+    )
     assert asked.returncode == 0, asked.stderr
     report = parse_report(asked.stdout)
     assert report["stdin"] == "what is in here?\nfake: stdout an answer"

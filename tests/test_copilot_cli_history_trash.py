@@ -14,7 +14,11 @@ from support.workspaces import make_workspace
 def _run(ctx, *args, stdin: str | None = None):
     return subprocess.run(
         [sys.executable, "-m", "lorapilot", "copilot", *args, "--workspace", str(ctx.workspace.root)],
-        input=stdin, capture_output=True, text=True, env=dict(os.environ), timeout=120,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=120,
     )
 
 

@@ -37,8 +37,11 @@ def test_copilot_component_runs_under_supervisord(tmp_path, monkeypatch):
     with running(ctx):
         wait_for(lambda: _status(ctx)["copilot"]["ready"], what="copilot ready (its /health probe)")
         # Bound to loopback only, whatever the workspace's host setting.
-        listening = {c.laddr.ip for c in psutil.net_connections("tcp") if c.laddr and c.laddr.port == port
-                     and c.status == psutil.CONN_LISTEN}
+        listening = {
+            c.laddr.ip
+            for c in psutil.net_connections("tcp")
+            if c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN
+        }
         assert listening == {"127.0.0.1"}
 
         client = make_client(ctx)

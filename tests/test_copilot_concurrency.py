@@ -24,7 +24,9 @@ def sidecar(tmp_path):
 def _start_long_chat(sidecar, ready: threading.Event, results: list) -> threading.Thread:
     def run():
         with sidecar.client() as client:
-            with client.stream("POST", "/chat", json={"prompt": "fake: stdout busy\nfake: sleep 60", "stream": True}) as resp:
+            with client.stream(
+                "POST", "/chat", json={"prompt": "fake: stdout busy\nfake: sleep 60", "stream": True}
+            ) as resp:
                 stdout = ""
                 for kind, data in read_sse(resp.iter_lines()):
                     if kind == "output":

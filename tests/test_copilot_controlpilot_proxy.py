@@ -86,9 +86,11 @@ def test_chat_history_and_sse_through_the_proxy(ctx):
         assert parse_report(result["stdout"])["stdin"] == "hello through ControlPilot"
         assert result["cwd"] == "datasets"
 
-        with client.stream("POST", "/api/copilot/chat",
-                           json={"prompt": "fake: stdout streamed", "stream": True,
-                                 "conversation_id": result["conversation_id"]}) as stream:
+        with client.stream(
+            "POST",
+            "/api/copilot/chat",
+            json={"prompt": "fake: stdout streamed", "stream": True, "conversation_id": result["conversation_id"]},
+        ) as stream:
             assert stream.headers["content-type"].startswith("text/event-stream")
             events = list(read_sse(stream.iter_lines()))
         assert [k for k, _ in events][0] == "start" and events[-1][0] == "end"
@@ -113,14 +115,23 @@ def test_busy_and_auth_pass_through_the_proxy(ctx):
     from support.api import make_anonymous_client
 
     anonymous = make_anonymous_client(ctx)
-    for method, path in (("GET", "/api/copilot/status"), ("POST", "/api/copilot/chat"), ("PUT", "/api/copilot/token"),
-                         ("GET", "/api/copilot/token"), ("DELETE", "/api/copilot/token"),
-                         ("POST", "/api/copilot/chat/cancel"), ("GET", "/api/copilot/history"),
-                         ("GET", "/api/copilot/history/1"), ("GET", "/api/copilot/conversations")):
+    for method, path in (
+        ("GET", "/api/copilot/status"),
+        ("POST", "/api/copilot/chat"),
+        ("PUT", "/api/copilot/token"),
+        ("GET", "/api/copilot/token"),
+        ("DELETE", "/api/copilot/token"),
+        ("POST", "/api/copilot/chat/cancel"),
+        ("GET", "/api/copilot/history"),
+        ("GET", "/api/copilot/history/1"),
+        ("GET", "/api/copilot/conversations"),
+    ):
         assert anonymous.request(method, path, json={}).status_code == 401, path
     client = make_client(ctx)
     with running_sidecar(ctx, env=NO_ENV_TOKENS) as sc, sc.client() as direct:
-        with direct.stream("POST", "/chat", json={"prompt": "fake: stdout busy\nfake: sleep 60", "stream": True}) as resp:
+        with direct.stream(
+            "POST", "/chat", json={"prompt": "fake: stdout busy\nfake: sleep 60", "stream": True}
+        ) as resp:
             for kind, _ in read_sse(resp.iter_lines()):
                 if kind == "start":
                     break

@@ -32,8 +32,18 @@ def sidecar(tmp_path_factory):
 
 @pytest.mark.parametrize(
     "cwd",
-    ["..", "../outside", "/etc", "/", "datasets/../../outside", "datasets/link-out", "nope/missing",
-     "notes.txt", "datasets/cats\x00/etc", "a/" * 3000],
+    [
+        "..",
+        "../outside",
+        "/etc",
+        "/",
+        "datasets/../../outside",
+        "datasets/link-out",
+        "nope/missing",
+        "notes.txt",
+        "datasets/cats\x00/etc",
+        "a/" * 3000,
+    ],
 )
 def test_cwd_escapes_are_refused(sidecar, cwd):
     before = len(_history(sidecar))

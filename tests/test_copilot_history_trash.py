@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from lorapilot.tools.copilot.chat_history import SCHEMA, ChatHistory
 from lorapilot.kit.errors import ConflictError, LorapilotError, NotFoundError
+from lorapilot.tools.copilot.chat_history import SCHEMA, ChatHistory
 
 
 def _done(db: ChatHistory, conversation: str, prompt: str) -> int:
@@ -110,8 +110,10 @@ def test_a_history_from_before_the_trash_is_migrated_in_place(tmp_path):
         if statement.strip():
             old.execute(statement)
     old.execute("PRAGMA user_version=1")
-    old.execute("INSERT INTO chats (conversation_id, prompt, answer, status, cwd, started_at)"
-                " VALUES ('c', 'kept', 'yes', 'ok', 'outputs', 1.0)")
+    old.execute(
+        "INSERT INTO chats (conversation_id, prompt, answer, status, cwd, started_at)"
+        " VALUES ('c', 'kept', 'yes', 'ok', 'outputs', 1.0)"
+    )
     old.commit()
     old.close()
     db = ChatHistory(path)

@@ -9,9 +9,14 @@ from support.copilot_sidecar import running_sidecar
 from support.workspaces import make_workspace
 
 ENV = {"COPILOT_GITHUB_TOKEN": "", "GITHUB_TOKEN": "", "GH_TOKEN": "gho_env"}
-TRASH_ROUTES = (("DELETE", "/api/copilot/history"), ("DELETE", "/api/copilot/history/1"),
-                ("GET", "/api/copilot/trash"), ("POST", "/api/copilot/trash/restore"),
-                ("DELETE", "/api/copilot/trash/1"), ("POST", "/api/copilot/trash/empty"))
+TRASH_ROUTES = (
+    ("DELETE", "/api/copilot/history"),
+    ("DELETE", "/api/copilot/history/1"),
+    ("GET", "/api/copilot/trash"),
+    ("POST", "/api/copilot/trash/restore"),
+    ("DELETE", "/api/copilot/trash/1"),
+    ("POST", "/api/copilot/trash/empty"),
+)
 
 
 @pytest.fixture
@@ -65,7 +70,8 @@ def test_delete_restore_clear_undo_and_empty_through_the_proxy(ctx):
         one = client.delete("/api/copilot/history", params={"conversation_id": other["conversation_id"]}).json()
         assert one["deleted"] == 1
         assert [c["conversation_id"] for c in client.get("/api/copilot/conversations").json()["conversations"]] == [
-            first["conversation_id"]]
+            first["conversation_id"]
+        ]
 
         # Bad input names what is wrong.
         assert client.delete("/api/copilot/history/424242").status_code == 404

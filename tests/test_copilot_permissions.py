@@ -70,8 +70,13 @@ def test_specific_patterns_pass_through_one_argument_each(strict):
         result = client.post("/chat", json=body).json()
         entry = client.get(f"/history/{result['id']}").json()
     argv = parse_report(result["stdout"])["argv"]
-    for arg in ("--allow-tool=write", "--allow-tool=shell(git:*)", "--allow-tool=url(github.com)",
-                "--deny-tool=shell(git push)", "--model=gpt-5"):
+    for arg in (
+        "--allow-tool=write",
+        "--allow-tool=shell(git:*)",
+        "--allow-tool=url(github.com)",
+        "--deny-tool=shell(git push)",
+        "--model=gpt-5",
+    ):
         assert arg in argv
     assert not any(a.startswith("--allow-all") for a in argv)
     assert entry["permissions"]["allow_tools"] == body["allow_tools"]
@@ -87,8 +92,13 @@ def test_malformed_patterns_are_refused(strict, pattern):
 
 
 def test_with_the_opt_in_allow_all_flags_reach_the_cli(permissive):
-    body = {"prompt": "x", "allow_all_tools": True, "allow_all_paths": True, "allow_all_urls": True,
-            "allow_tools": ["shell"]}
+    body = {
+        "prompt": "x",
+        "allow_all_tools": True,
+        "allow_all_paths": True,
+        "allow_all_urls": True,
+        "allow_tools": ["shell"],
+    }
     with permissive.client() as client:
         resp = client.post("/chat", json=body)
     assert resp.status_code == 200, resp.text

@@ -16,7 +16,6 @@ import psutil
 import pytest
 
 from lorapilot.stack.workspace.secrets import set_secret
-
 from support.copilot_sidecar import running_sidecar
 from support.fake_openai import FakeOpenAI
 from support.workspaces import make_workspace
@@ -44,15 +43,24 @@ def _byok_env(api: FakeOpenAI) -> dict[str, str]:
         "COPILOT_OFFLINE": "true",
         "COPILOT_PROVIDER_BASE_URL": api.base_url,
         "COPILOT_MODEL": "fake-model",
-        "COPILOT_GITHUB_TOKEN": "", "GH_TOKEN": "", "GITHUB_TOKEN": "",
+        "COPILOT_GITHUB_TOKEN": "",
+        "GH_TOKEN": "",
+        "GITHUB_TOKEN": "",
     }
 
 
 def test_real_cli_answers_and_keeps_the_conversation(real_sidecar):
     sidecar, api = real_sidecar
     conversation = str(uuid.uuid4())
-    body = {"cwd": "datasets/cats", "add_dirs": ["datasets"], "allow_tools": ["write", "shell(ls)"],
-            "deny_tools": ["shell(rm)"], "model": "fake-model", "conversation_id": conversation, "timeout_s": 120}
+    body = {
+        "cwd": "datasets/cats",
+        "add_dirs": ["datasets"],
+        "allow_tools": ["write", "shell(ls)"],
+        "deny_tools": ["shell(rm)"],
+        "model": "fake-model",
+        "conversation_id": conversation,
+        "timeout_s": 120,
+    }
     with sidecar.client(timeout=180) as client:
         status = client.get("/status").json()
         first = client.post("/chat", json={**body, "prompt": "first question"}).json()
@@ -72,15 +80,18 @@ def test_real_cli_is_killed_on_timeout(real_sidecar):
     with sidecar.client(timeout=180) as client:
         result = client.post("/chat", json={"prompt": "HANG please", "timeout_s": 8}).json()
     assert result["status"] == "timeout"
-    leftovers = [p for p in psutil.Process(sidecar.proc.pid).children(recursive=True)
-                 if p.status() != psutil.STATUS_ZOMBIE]
+    leftovers = [
+        p for p in psutil.Process(sidecar.proc.pid).children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE
+    ]
     assert leftovers == []
 
 
 def _touch(name: str) -> str:
     """A prompt whose model answer is a shell tool call that creates ``name``."""
-    call = {"name": "bash", "args": {"command": f"touch {name}", "description": "make a file",
-                                     "mode": "sync", "initial_wait": 10}}
+    call = {
+        "name": "bash",
+        "args": {"command": f"touch {name}", "description": "make a file", "mode": "sync", "initial_wait": 10},
+    }
     return f"CALL {json.dumps(call)}\nplease make the file"
 
 
@@ -93,10 +104,18 @@ def test_real_cli_denies_tools_that_were_not_allowed(tmp_path):
     with FakeOpenAI() as api:
         env = {**_byok_env(api), "COPILOT_ALLOW_ALL": "true"}
         with running_sidecar(ctx, fake=False, env=env) as sidecar, sidecar.client(timeout=180) as client:
-            denied = client.post("/chat", json={"prompt": _touch("denied.txt"), "cwd": "datasets",
-                                                "timeout_s": 120}).json()
-            allowed = client.post("/chat", json={"prompt": _touch("allowed.txt"), "cwd": "datasets",
-                                                 "allow_tools": ["shell(touch)"], "timeout_s": 120}).json()
+            denied = client.post(
+                "/chat", json={"prompt": _touch("denied.txt"), "cwd": "datasets", "timeout_s": 120}
+            ).json()
+            allowed = client.post(
+                "/chat",
+                json={
+                    "prompt": _touch("allowed.txt"),
+                    "cwd": "datasets",
+                    "allow_tools": ["shell(touch)"],
+                    "timeout_s": 120,
+                },
+            ).json()
             # The default folder (outputs) does not hold config/: the secrets stay unread.
             secrets = ctx.workspace.secrets_file
             view = {"name": "view", "args": {"path": str(secrets)}}

@@ -91,9 +91,14 @@ def test_the_controlpilot_proxy_sends_the_secret(sidecar):
     assert refused.status_code == 403 and "permit-allow-all" in refused.json()["detail"]
 
 
-@pytest.mark.parametrize("method,path", [("GET", "/history/9223372036854775808"),
-                                         ("DELETE", "/history/9223372036854775808"),
-                                         ("DELETE", "/trash/-9223372036854775809")])
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("GET", "/history/9223372036854775808"),
+        ("DELETE", "/history/9223372036854775808"),
+        ("DELETE", "/trash/-9223372036854775809"),
+    ],
+)
 def test_ids_beyond_64_bits_are_a_400_not_a_500(sidecar, method, path):
     with sidecar.client() as client:
         assert client.request(method, path).status_code == 400

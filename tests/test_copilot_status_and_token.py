@@ -75,7 +75,9 @@ def test_token_from_secrets_env_reaches_the_cli_but_never_the_api(tmp_path):
 
 def test_token_from_the_cli_variables_is_reported_by_name(tmp_path):
     ctx = make_workspace(tmp_path / "ws", enabled={"copilot"})
-    with running_sidecar(ctx, env={"COPILOT_GITHUB_TOKEN": "", "GH_TOKEN": "gho_fromenv123", "GITHUB_TOKEN": "x"}) as sc:
+    with running_sidecar(
+        ctx, env={"COPILOT_GITHUB_TOKEN": "", "GH_TOKEN": "gho_fromenv123", "GITHUB_TOKEN": "x"}
+    ) as sc:
         with sc.client() as client:
             status = client.get("/status")
             result = client.post("/chat", json={"prompt": "hi"}).json()

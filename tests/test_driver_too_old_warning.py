@@ -30,10 +30,17 @@ def test_the_stack_file_is_the_one_the_locks_use():
     assert STACK.min_driver == "525.60.13"
 
 
-@pytest.mark.parametrize(("driver", "needed", "older"), [
-    ("470.57.02", "525.60.13", True), ("525.60.13", "525.60.13", False), ("525.60.2", "525.60.13", True),
-    ("535.104.05", "525.60.13", False), ("580", "525.60.13", False), ("525", "525.60.13", True),
-])
+@pytest.mark.parametrize(
+    ("driver", "needed", "older"),
+    [
+        ("470.57.02", "525.60.13", True),
+        ("525.60.13", "525.60.13", False),
+        ("525.60.2", "525.60.13", True),
+        ("535.104.05", "525.60.13", False),
+        ("580", "525.60.13", False),
+        ("525", "525.60.13", True),
+    ],
+)
 def test_driver_versions_compare_by_number_not_text(driver, needed, older):
     assert driver_is_older(driver, needed) is older
 
@@ -49,11 +56,16 @@ def test_the_warning_names_both_versions_and_the_stack():
 def test_host_check_reads_nvml_and_stays_quiet_without_a_driver():
     assert OLD_DRIVER in host_driver_warning(FakeNvml(pids=[], driver=OLD_DRIVER), REPO_ROOT / "components")
     assert host_driver_warning(FakeNvml(pids=[], driver=NEW_DRIVER), REPO_ROOT / "components") is None
-    assert host_driver_warning(FakeNvml(pids=[], fail_init=RuntimeError("Driver Not Loaded")), REPO_ROOT / "components") is None
+    assert (
+        host_driver_warning(FakeNvml(pids=[], fail_init=RuntimeError("Driver Not Loaded")), REPO_ROOT / "components")
+        is None
+    )
 
 
 def test_a_bad_stack_file_names_the_file_and_field(tmp_path):
-    (tmp_path / "stack.toml").write_text('python = "3.11"\ncuda = "12.8"\nmin-driver = "new"\n[pins]\ntorch = "2.9.1"\n')
+    (tmp_path / "stack.toml").write_text(
+        'python = "3.11"\ncuda = "12.8"\nmin-driver = "new"\n[pins]\ntorch = "2.9.1"\n'
+    )
     with pytest.raises(ConfigError) as err:
         load_cuda_stack(tmp_path)
     assert "stack.toml" in str(err.value) and "min-driver" in str(err.value) and "'new'" in str(err.value)
@@ -72,13 +84,15 @@ def test_gpu_report_carries_the_driver_and_its_warning():
 def test_up_and_the_dashboard_api_warn_about_an_old_driver(tmp_path, monkeypatch):
     fake = tmp_path / "fake-nvml"
     fake.mkdir()
-    (fake / "pynvml.py").write_text(textwrap.dedent(f"""
+    (fake / "pynvml.py").write_text(
+        textwrap.dedent(f"""
         # The NVML stand-in as the pynvml module: this machine has no NVIDIA driver.
         import sys
         sys.path.insert(0, {str(REPO_ROOT / "tests")!r})
         from support.fake_nvml import FakeNvml
         sys.modules[__name__] = FakeNvml(pids=[], driver={OLD_DRIVER!r})
-    """))
+    """)
+    )
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(fake), os.environ.get("PYTHONPATH")])))
     ctx = make_workspace(tmp_path / "ws", enabled={"controlpilot"})
     with running(ctx) as up:

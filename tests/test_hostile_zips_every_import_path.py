@@ -10,7 +10,6 @@ import subprocess
 import sys
 import zipfile
 import zlib
-from pathlib import Path
 
 import pytest
 
@@ -53,9 +52,9 @@ def expands_beyond_declared() -> tuple[bytes, str]:
     size = declared.to_bytes(4, "little")
     name = b"big.png"
     local = blob.rindex(b"PK\x03\x04", 0, blob.index(name))
-    blob[local + 14:local + 18], blob[local + 22:local + 26] = crc, size
+    blob[local + 14 : local + 18], blob[local + 22 : local + 26] = crc, size
     central = blob.rindex(b"PK\x01\x02", 0, blob.rindex(name))
-    blob[central + 16:central + 20], blob[central + 24:central + 28] = crc, size
+    blob[central + 16 : central + 20], blob[central + 24 : central + 28] = crc, size
     with zipfile.ZipFile(io.BytesIO(bytes(blob))) as zf:  # zipfile alone would import it cut short
         assert len(zf.read("big.png")) == declared
     return bytes(blob), "expands beyond its declared size"
@@ -113,9 +112,21 @@ def test_the_cli_import_refuses_them(tmp_path, kind):
     path = tmp_path / "hostile.zip"
     path.write_bytes(blob)
     result = subprocess.run(
-        [sys.executable, "-m", "lorapilot", "dataset", "import", "ds", str(path), "--create",
-         "--workspace", str(ctx.workspace.root)],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "lorapilot",
+            "dataset",
+            "import",
+            "ds",
+            str(path),
+            "--create",
+            "--workspace",
+            str(ctx.workspace.root),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode != 0
     assert reason in result.stderr and "Traceback" not in result.stderr, result.stderr

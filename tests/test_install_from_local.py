@@ -20,12 +20,12 @@ import tomli_w
 from lorapilot.kit.archive import UnsafeArchiveError
 from lorapilot.kit.errors import ConflictError
 from lorapilot.kit.progress import Cancelled
+from lorapilot.stack.component_paths import load_manifest
 from lorapilot.stack.components import load_registry
 from lorapilot.stack.context import Context
 from lorapilot.stack.install import install, prepare_install
 from lorapilot.stack.install import local as local_mod
 from lorapilot.stack.install.local import SourceMismatchError
-from lorapilot.stack.component_paths import load_manifest
 from lorapilot.stack.workspace.layout import Workspace
 from support.workspaces import free_port
 
@@ -64,15 +64,31 @@ def pinned(tmp_path):
     components = tmp_path / "components"
     (components / "demo").mkdir(parents=True)
     source = {
-        "type": "git", "url": "https://example.invalid/app", "rev": APP_REV,
+        "type": "git",
+        "url": "https://example.invalid/app",
+        "rev": APP_REV,
         "archive": {"sha256": app_sha, "top": "app"},
-        "submodules": {"vendor/sub": {"url": "https://example.invalid/sub", "rev": SUB_REV,
-                                      "archive": {"sha256": sub_sha, "top": "sub"}}},
+        "submodules": {
+            "vendor/sub": {
+                "url": "https://example.invalid/sub",
+                "rev": SUB_REV,
+                "archive": {"sha256": sub_sha, "top": "sub"},
+            }
+        },
     }
-    (components / "demo" / "component.toml").write_text(tomli_w.dumps({
-        "name": "demo", "title": "Demo", "description": "test component", "category": "dev", "port": free_port(),
-        "run": {"command": ["{python}", "main.py"], "cwd": "{src}"}, "source": source,
-    }))
+    (components / "demo" / "component.toml").write_text(
+        tomli_w.dumps(
+            {
+                "name": "demo",
+                "title": "Demo",
+                "description": "test component",
+                "category": "dev",
+                "port": free_port(),
+                "run": {"command": ["{python}", "main.py"], "cwd": "{src}"},
+                "source": source,
+            }
+        )
+    )
     ctx = Context(workspace=Workspace(tmp_path / "ws"), manifest=load_manifest(None), components_dir=components)
     return {"ctx": ctx, "archives": archives, "components": components, "app_sha": app_sha}
 
@@ -160,17 +176,26 @@ def test_a_folder_source_is_copied_and_a_checkout_at_another_rev_refused(pinned,
         (folder / name).write_bytes(data)
     result = _install(ctx, str(folder))
     assert (_state(ctx) / "src" / "main.py").read_text() == "print('pinned')\n"
-    assert json.loads((_state(ctx) / "src" / local_mod.MARKER).read_text())["from"]["main"]["verified"] == "not verifiable"
+    assert (
+        json.loads((_state(ctx) / "src" / local_mod.MARKER).read_text())["from"]["main"]["verified"] == "not verifiable"
+    )
     assert result.src == _state(ctx) / "src"
 
     checkout = tmp_path / "checkout"
     checkout.mkdir()
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@t"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
     (checkout / "main.py").write_text("print('other')\n")
     for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "x"]):
         subprocess.run(["git", "-C", str(checkout), *args], check=True, env=env)
-    other_ws = Context(workspace=Workspace(tmp_path / "ws2"), manifest=ctx.manifest, components_dir=pinned["components"])
+    other_ws = Context(
+        workspace=Workspace(tmp_path / "ws2"), manifest=ctx.manifest, components_dir=pinned["components"]
+    )
     with pytest.raises(SourceMismatchError, match=r"a git checkout at [0-9a-f]{12}, not aaaaaaaaaaaa"):
         _install(other_ws, str(checkout))
     _assert_nothing_installed(other_ws)
@@ -223,8 +248,12 @@ def test_the_cli_installs_from_an_archive_and_refuses_a_mismatch(pinned, tmp_pat
     cmd = [sys.executable, "-m", "lorapilot", "install", "demo", "--source-only", "--workspace", str(ws)]
     bad = subprocess.run([*cmd, "--from", str(archives / "sub.zip")], capture_output=True, text=True, env=env)
     assert bad.returncode == 1 and "does not match" in bad.stderr and str(archives / "sub.zip") in bad.stderr
-    ok = subprocess.run([*cmd, "--from", str(archives / "app.tar.gz"), "--from", f"vendor/sub={archives / 'sub.zip'}"],
-                        capture_output=True, text=True, env=env)
+    ok = subprocess.run(
+        [*cmd, "--from", str(archives / "app.tar.gz"), "--from", f"vendor/sub={archives / 'sub.zip'}"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert ok.returncode == 0, ok.stderr
     assert f"installed {ws / 'apps' / 'demo' / 'src'} at aaaaaaaaaaaa from" in ok.stdout
 

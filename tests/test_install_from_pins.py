@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 import tomli_w
 
-from lorapilot.stack.context import Context
 from lorapilot.kit.errors import ConflictError, LorapilotError, NotFoundError
+from lorapilot.kit.progress import Cancelled
+from lorapilot.stack.component_paths import load_manifest
+from lorapilot.stack.context import Context
 from lorapilot.stack.install import install, prepare_install
 from lorapilot.stack.install.tools import ToolError
-from lorapilot.stack.component_paths import load_manifest
-from lorapilot.kit.progress import Cancelled
 from lorapilot.stack.workspace.layout import Workspace
 from support.upstreams import NpmRegistry, SimpleIndex, git, make_repo, make_wheel
 from support.workspaces import free_port
@@ -39,9 +39,14 @@ def tools_on_path(monkeypatch, tmp_path):
 
 def _component(name: str, source: dict, **extra) -> dict:
     return {
-        "name": name, "title": name.title(), "description": f"test component {name}", "category": "dev",
-        "port": free_port(), "run": {"command": ["{python}", "main.py"], "cwd": "{src}"},
-        "source": source, **extra,
+        "name": name,
+        "title": name.title(),
+        "description": f"test component {name}",
+        "category": "dev",
+        "port": free_port(),
+        "run": {"command": ["{python}", "main.py"], "cwd": "{src}"},
+        "source": source,
+        **extra,
     }
 
 
@@ -55,32 +60,47 @@ def upstream(tmp_path):
 
     demo = components / "demo"
     demo.mkdir(parents=True)
-    source = {"type": "git", "url": (repos / "app").as_uri(), "rev": app_revs[0],
-              "submodules": {"vendor/sub": {"url": (repos / "sub").as_uri(), "rev": sub_revs[0]}}}
+    source = {
+        "type": "git",
+        "url": (repos / "app").as_uri(),
+        "rev": app_revs[0],
+        "submodules": {"vendor/sub": {"url": (repos / "sub").as_uri(), "rev": sub_revs[0]}},
+    }
     (demo / "component.toml").write_text(tomli_w.dumps(_component("demo", source)))
     make_wheel(demo / "wheels", "tinydep", "1.0", "VALUE = 42\n")
     (demo / "pyproject.toml").write_text(
         '[project]\nname = "lorapilot-env-demo"\nversion = "0"\n'
         f'requires-python = "=={PY_VERSION}.*"\ndependencies = ["tinydep==1.0"]\n'
-        '[tool.uv]\npackage = false\n'
+        "[tool.uv]\npackage = false\n"
         '[tool.uv.sources]\ntinydep = { path = "wheels/tinydep-1.0-py3-none-any.whl" }\n'
     )
     (demo / ".python-version").write_text(PY_VERSION + "\n")
-    locked = subprocess.run([str(Path(sys.executable).parent / "uv"), "lock", "--offline"], cwd=demo,
-                            capture_output=True, text=True)
+    locked = subprocess.run(
+        [str(Path(sys.executable).parent / "uv"), "lock", "--offline"], cwd=demo, capture_output=True, text=True
+    )
     assert locked.returncode == 0, locked.stderr
 
     builtin = components / "controlpilot"
     builtin.mkdir()
-    (builtin / "component.toml").write_text(tomli_w.dumps(
-        _component("controlpilot", {"type": "builtin"}, run={"command": ["{lorapilot_python}", "-m", "lorapilot"]})))
+    (builtin / "component.toml").write_text(
+        tomli_w.dumps(
+            _component("controlpilot", {"type": "builtin"}, run={"command": ["{lorapilot_python}", "-m", "lorapilot"]})
+        )
+    )
 
     trainer = components / "trainer"
     trainer.mkdir()
-    (trainer / "environment.toml").write_text(tomli_w.dumps({
-        "name": "trainer", "title": "Trainer", "description": "a trainer environment", "kind": "trainer",
-        "source": {"type": "git", "url": (repos / "sub").as_uri(), "rev": sub_revs[0]},
-    }))
+    (trainer / "environment.toml").write_text(
+        tomli_w.dumps(
+            {
+                "name": "trainer",
+                "title": "Trainer",
+                "description": "a trainer environment",
+                "kind": "trainer",
+                "source": {"type": "git", "url": (repos / "sub").as_uri(), "rev": sub_revs[0]},
+            }
+        )
+    )
 
     ctx = Context(workspace=Workspace(tmp_path / "ws"), manifest=load_manifest(None), components_dir=components)
     return {"ctx": ctx, "repos": repos, "components": components, "app_revs": app_revs, "sub_revs": sub_revs}
@@ -98,8 +118,11 @@ def test_install_checks_out_the_pinned_rev_with_submodules_and_syncs_the_lock(up
     assert (src / "main.py").read_text() == "print('pinned')\n"
     assert git(src / "vendor" / "sub", "rev-parse", "HEAD") == upstream["sub_revs"][0]
     # The locked environment, where `lorapilot up` looks without a manifest.
-    out = subprocess.run([str(result.env / "bin" / "python"), "-c", "import tinydep; print(tinydep.VALUE)"],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [str(result.env / "bin" / "python"), "-c", "import tinydep; print(tinydep.VALUE)"],
+        capture_output=True,
+        text=True,
+    )
     assert out.stdout.strip() == "42", out.stderr
     plan = {p.name: p for p in ctx.plan(False)}["demo"]
     assert plan.installed and plan.cwd == src
@@ -171,8 +194,9 @@ def test_an_unreachable_remote_says_so_and_leaves_no_partial_checkout(upstream):
     ctx = upstream["ctx"]
     spec_file = upstream["components"] / "demo" / "component.toml"
     port = free_port()  # nothing listens there
-    spec_file.write_text(spec_file.read_text().replace(
-        (upstream["repos"] / "app").as_uri(), f"http://127.0.0.1:{port}/app.git"))
+    spec_file.write_text(
+        spec_file.read_text().replace((upstream["repos"] / "app").as_uri(), f"http://127.0.0.1:{port}/app.git")
+    )
     ctx = Context(workspace=ctx.workspace, manifest=ctx.manifest, components_dir=upstream["components"])
     with pytest.raises(ToolError, match=rf"cannot reach http://127.0.0.1:{port}/app.git: this machine looks offline"):
         install(ctx, "demo")
@@ -189,12 +213,17 @@ def test_an_unreachable_package_index_says_so(upstream, monkeypatch, tmp_path):
         (demo / "pyproject.toml").write_text(
             '[project]\nname = "lorapilot-env-demo"\nversion = "0"\n'
             f'requires-python = "=={PY_VERSION}.*"\ndependencies = ["tinydep==1.0"]\n'
-            '[tool.uv]\npackage = false\n'
+            "[tool.uv]\npackage = false\n"
             f'[[tool.uv.index]]\nname = "local"\nurl = "{index.url}/simple"\ndefault = true\n'
         )
         monkeypatch.delenv("UV_OFFLINE")
-        locked = subprocess.run([str(Path(sys.executable).parent / "uv"), "lock"], cwd=demo,
-                                capture_output=True, text=True, env={**os.environ, "UV_CACHE_DIR": str(tmp_path / "lock-cache")})
+        locked = subprocess.run(
+            [str(Path(sys.executable).parent / "uv"), "lock"],
+            cwd=demo,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "UV_CACHE_DIR": str(tmp_path / "lock-cache")},
+        )
         assert locked.returncode == 0, locked.stderr
         assert any(path.startswith("/files/tinydep") for path in index.requests)
     monkeypatch.setenv("UV_HTTP_RETRIES", "0")
@@ -215,14 +244,33 @@ def test_cancel_stops_the_install(upstream):
 def _npm_component(components: Path, name: str, package: str, with_lock: bool, registry_url: str) -> None:
     folder = components / name
     folder.mkdir()
-    (folder / "component.toml").write_text(tomli_w.dumps(_component(
-        name, {"type": "npm", "package": package, "version": "1.0.0"}, run={"command": [f"{{bin}}/{package}"]})))
+    (folder / "component.toml").write_text(
+        tomli_w.dumps(
+            _component(
+                name, {"type": "npm", "package": package, "version": "1.0.0"}, run={"command": [f"{{bin}}/{package}"]}
+            )
+        )
+    )
     if with_lock:
-        (folder / "package.json").write_text(json.dumps(
-            {"name": f"env-{name}", "version": "1.0.0", "private": True, "dependencies": {package: "1.0.0"}}))
-        locked = subprocess.run(["npm", "install", "--package-lock-only", "--no-audit", "--no-fund", "--ignore-scripts",
-                                 "--registry", registry_url, "--omit-lockfile-registry-resolved=false"],
-                                cwd=folder, capture_output=True, text=True)
+        (folder / "package.json").write_text(
+            json.dumps({"name": f"env-{name}", "version": "1.0.0", "private": True, "dependencies": {package: "1.0.0"}})
+        )
+        locked = subprocess.run(
+            [
+                "npm",
+                "install",
+                "--package-lock-only",
+                "--no-audit",
+                "--no-fund",
+                "--ignore-scripts",
+                "--registry",
+                registry_url,
+                "--omit-lockfile-registry-resolved=false",
+            ],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+        )
         assert locked.returncode == 0, locked.stderr
 
 
@@ -249,11 +297,23 @@ def test_npm_components_install_into_the_app_folder_with_their_commands(upstream
 def test_cli_installs_and_prints_what_it_did(upstream, tmp_path):
     env = {**os.environ, "LORAPILOT_COMPONENTS": str(upstream["components"])}
     ws = tmp_path / "cli-ws"
-    ok = subprocess.run([sys.executable, "-m", "lorapilot", "install", "demo", "--workspace", str(ws)],
-                        capture_output=True, text=True, env=env, timeout=300)
+    ok = subprocess.run(
+        [sys.executable, "-m", "lorapilot", "install", "demo", "--workspace", str(ws)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert ok.returncode == 0, ok.stderr
     assert f"checked out {ws / 'apps' / 'demo' / 'src'} at {upstream['app_revs'][0][:12]}" in ok.stdout
-    bad = subprocess.run([sys.executable, "-m", "lorapilot", "install", "nope", "--workspace", str(ws)],
-                         capture_output=True, text=True, env=env)
+    bad = subprocess.run(
+        [sys.executable, "-m", "lorapilot", "install", "nope", "--workspace", str(ws)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert bad.returncode == 1
-    assert bad.stderr.strip() == "error: unknown component 'nope'; installable: controlpilot, demo, native-trainer, trainer"
+    assert (
+        bad.stderr.strip()
+        == "error: unknown component 'nope'; installable: controlpilot, demo, native-trainer, trainer"
+    )

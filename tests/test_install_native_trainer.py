@@ -17,9 +17,15 @@ import pytest
 from lorapilot.stack.install import native_trainer
 from support.upstreams import SimpleIndex, make_wheel
 
-NAMES = {"torch": "2.9.1",  # the shared stack's (components/stack.toml)
-          "diffusers": "0.31.0", "peft": "0.13.0", "accelerate": "1.0.0", "safetensors": "0.4.0",
-         "transformers": "4.44.0", "tensorboard": "2.17.0"}
+NAMES = {
+    "torch": "2.9.1",  # the shared stack's (components/stack.toml)
+    "diffusers": "0.31.0",
+    "peft": "0.13.0",
+    "accelerate": "1.0.0",
+    "safetensors": "0.4.0",
+    "transformers": "4.44.0",
+    "tensorboard": "2.17.0",
+}
 
 
 def _bare_venv(path: Path) -> Path:
@@ -52,17 +58,30 @@ def test_the_commands_take_cpu_torch_first_without_a_gpu():
 @pytest.mark.slow
 def test_cli_installs_the_train_extra_into_the_trainers_interpreter(tmp_path):
     python = _bare_venv(tmp_path / "env")
-    wheels = [make_wheel(tmp_path / "wheels", name, version, f"VERSION = {version!r}\n") for name, version in NAMES.items()]
+    wheels = [
+        make_wheel(tmp_path / "wheels", name, version, f"VERSION = {version!r}\n") for name, version in NAMES.items()
+    ]
     manifest = tmp_path / "manifest.json"
     manifest.write_text(json.dumps({"components": {}, "lorapilot_python": str(python)}))
     before = native_trainer.missing_modules(python)
     assert set(before) == set(native_trainer.NEEDED_MODULES)
     with SimpleIndex(wheels) as index:
         url = f"{index.url}/simple"
-        env = {**os.environ, "LORAPILOT_MANIFEST": str(manifest), "LORAPILOT_TORCH_CPU_INDEX": url,
-               "UV_DEFAULT_INDEX": url, "UV_CACHE_DIR": str(tmp_path / "uv-cache"), "UV_OFFLINE": "0"}
-        done = subprocess.run([sys.executable, "-m", "lorapilot", "install", "native-trainer", "-w", str(tmp_path / "ws")],
-                              env=env, capture_output=True, text=True, timeout=300)
+        env = {
+            **os.environ,
+            "LORAPILOT_MANIFEST": str(manifest),
+            "LORAPILOT_TORCH_CPU_INDEX": url,
+            "UV_DEFAULT_INDEX": url,
+            "UV_CACHE_DIR": str(tmp_path / "uv-cache"),
+            "UV_OFFLINE": "0",
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "lorapilot", "install", "native-trainer", "-w", str(tmp_path / "ws")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"into {python}" in done.stdout
     assert native_trainer.missing_modules(python) == []

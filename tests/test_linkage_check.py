@@ -10,7 +10,6 @@ from __future__ import annotations
 import glob
 import http.server
 import io
-import json
 import shutil
 import threading
 from contextlib import contextmanager
@@ -49,24 +48,50 @@ def _fixture_wheels(folder: Path) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     return {
         # resolved: a sibling wheel's soname, a manylinux library, the host driver
-        "torch": wheel(folder, "torch", "1.0", {
-            "torch/lib/libtorch_cuda.so": shared_object("libtorch_cuda.so", ["libcudart.so.12", "libcuda.so.1", "libstdc++.so.6"]),
-            "torch/_C.cpython-311-x86_64-linux-gnu.so": shared_object(None, ["libtorch_cuda.so", "libmissing.so.3"]),
-            "torch/README.txt": b"not an ELF file, but longer than sixty-four bytes so that its magic is read" * 2,
-        }),
-        "nvidia-cuda-runtime-cu12": wheel(folder, "nvidia-cuda-runtime-cu12", "12.8", {
-            "nvidia/cuda_runtime/lib/libcudart.so.12": shared_object("libcudart.so.12", ["libdl.so.2"]),
-        }),
+        "torch": wheel(
+            folder,
+            "torch",
+            "1.0",
+            {
+                "torch/lib/libtorch_cuda.so": shared_object(
+                    "libtorch_cuda.so", ["libcudart.so.12", "libcuda.so.1", "libstdc++.so.6"]
+                ),
+                "torch/_C.cpython-311-x86_64-linux-gnu.so": shared_object(
+                    None, ["libtorch_cuda.so", "libmissing.so.3"]
+                ),
+                "torch/README.txt": b"not an ELF file, but longer than sixty-four bytes so that its magic is read" * 2,
+            },
+        ),
+        "nvidia-cuda-runtime-cu12": wheel(
+            folder,
+            "nvidia-cuda-runtime-cu12",
+            "12.8",
+            {
+                "nvidia/cuda_runtime/lib/libcudart.so.12": shared_object("libcudart.so.12", ["libdl.so.2"]),
+            },
+        ),
         # allowed only for this package: Nix gives cuFile rdma-core
-        "nvidia-cufile-cu12": wheel(folder, "nvidia-cufile-cu12", "1.13", {
-            "nvidia/cufile/lib/libcufile_rdma.so.1": shared_object("libcufile_rdma.so.1", ["libibverbs.so.1", "librdmacm.so.1"]),
-        }),
+        "nvidia-cufile-cu12": wheel(
+            folder,
+            "nvidia-cufile-cu12",
+            "1.13",
+            {
+                "nvidia/cufile/lib/libcufile_rdma.so.1": shared_object(
+                    "libcufile_rdma.so.1", ["libibverbs.so.1", "librdmacm.so.1"]
+                ),
+            },
+        ),
         # the same library from another package is not allowed; removed and foreign files are not checked
-        "bitsandbytes": wheel(folder, "bitsandbytes", "0.49", {
-            "bitsandbytes/libbitsandbytes_cuda128.so": shared_object(None, ["libcudart.so.12", "libibverbs.so.1"]),
-            "bitsandbytes/libbitsandbytes_rocm64.so": shared_object(None, ["libamdhip64.so.6"]),
-            "bitsandbytes/arm/libbitsandbytes_cpu.so": shared_object(None, ["libnothere.so.9"], machine=AARCH64),
-        }),
+        "bitsandbytes": wheel(
+            folder,
+            "bitsandbytes",
+            "0.49",
+            {
+                "bitsandbytes/libbitsandbytes_cuda128.so": shared_object(None, ["libcudart.so.12", "libibverbs.so.1"]),
+                "bitsandbytes/libbitsandbytes_rocm64.so": shared_object(None, ["libamdhip64.so.6"]),
+                "bitsandbytes/arm/libbitsandbytes_cpu.so": shared_object(None, ["libnothere.so.9"], machine=AARCH64),
+            },
+        ),
     }
 
 
@@ -74,7 +99,9 @@ def test_resolved_unresolved_and_allowed_libraries(tmp_path):
     report = check_linkage(_fixture_wheels(tmp_path / "wheels"), SYSTEM)
     assert report.elf_files == 5  # the ROCm build is removed, the aarch64 file never loads here
     assert sorted((u.package, u.library) for u in report.unresolved) == [
-        ("bitsandbytes", "libibverbs.so.1"), ("torch", "libmissing.so.3")]
+        ("bitsandbytes", "libibverbs.so.1"),
+        ("torch", "libmissing.so.3"),
+    ]
     assert not report.ok
 
 
@@ -100,14 +127,27 @@ def _fixture_repo(root: Path, base_url: str, wheels: dict[str, Path], wrong_hash
     (root / "nix").mkdir()
     shutil.copy(REPO_ROOT / "nix" / "system-libs.json", root / "nix" / "system-libs.json")
     shutil.copy(REPO_ROOT / "components" / "stack.toml", root / "components" / "stack.toml")
-    lines = ['version = 1', 'requires-python = "==3.11.*"', "",
-             '[[package]]', 'name = "demo-env"', 'version = "0"', 'source = { virtual = "." }',
-             "dependencies = [" + ", ".join(f'{{ name = "{n}" }}' for n in wheels) + "]", ""]
+    lines = [
+        "version = 1",
+        'requires-python = "==3.11.*"',
+        "",
+        "[[package]]",
+        'name = "demo-env"',
+        'version = "0"',
+        'source = { virtual = "." }',
+        "dependencies = [" + ", ".join(f'{{ name = "{n}" }}' for n in wheels) + "]",
+        "",
+    ]
     for name, path in wheels.items():
         digest = "0" * 64 if name == wrong_hash else sha256(path)
-        lines += ['[[package]]', f'name = "{name}"', f'version = "{path.name.split("-")[1]}"',
-                  f'source = {{ registry = "{base_url}" }}',
-                  f'wheels = [{{ url = "{base_url}/{path.name}", hash = "sha256:{digest}", size = {path.stat().st_size} }}]', ""]
+        lines += [
+            "[[package]]",
+            f'name = "{name}"',
+            f'version = "{path.name.split("-")[1]}"',
+            f'source = {{ registry = "{base_url}" }}',
+            f'wheels = [{{ url = "{base_url}/{path.name}", hash = "sha256:{digest}", size = {path.stat().st_size} }}]',
+            "",
+        ]
     (root / "components" / "demo" / "uv.lock").write_text("\n".join(lines))
     return root
 
@@ -129,8 +169,16 @@ def test_the_command_downloads_once_prints_unresolved_per_environment_and_fails(
     # An environment without unresolved libraries passes.
     del wheels["bitsandbytes"]
     (tmp_path / "served2").mkdir()
-    wheels["torch"] = wheel(tmp_path / "served2", "torch", "1.0", {
-        "torch/lib/libtorch_cuda.so": shared_object("libtorch_cuda.so", ["libcudart.so.12", "libcuda.so.1", "libnvidia-ml.so.1"])})
+    wheels["torch"] = wheel(
+        tmp_path / "served2",
+        "torch",
+        "1.0",
+        {
+            "torch/lib/libtorch_cuda.so": shared_object(
+                "libtorch_cuda.so", ["libcudart.so.12", "libcuda.so.1", "libnvidia-ml.so.1"]
+            )
+        },
+    )
     with _serve(tmp_path / "served2") as url:
         shutil.copy(wheels["nvidia-cuda-runtime-cu12"], tmp_path / "served2")
         shutil.copy(wheels["nvidia-cufile-cu12"], tmp_path / "served2")

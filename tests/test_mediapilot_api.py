@@ -16,19 +16,39 @@ from PIL import Image
 from lorapilot.tools.mediapilot import thumbs
 from support import media_files as mf
 from support.api import make_client
-from support.media_lib import make_library, row_by_name
+from support.media_lib import make_library
 from support.workspaces import free_port
 
 GRAPH = {
     "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "sdxl.safetensors"}},
-    "2": {"class_type": "LoraLoader", "inputs": {"lora_name": "ink_style.safetensors", "strength_model": 0.6,
-                                                 "strength_clip": 1.0, "model": ["1", 0], "clip": ["1", 1]}},
+    "2": {
+        "class_type": "LoraLoader",
+        "inputs": {
+            "lora_name": "ink_style.safetensors",
+            "strength_model": 0.6,
+            "strength_clip": 1.0,
+            "model": ["1", 0],
+            "clip": ["1", 1],
+        },
+    },
     "3": {"class_type": "CLIPTextEncode", "inputs": {"text": "an ink whale", "clip": ["2", 1]}},
     "4": {"class_type": "CLIPTextEncode", "inputs": {"text": "color", "clip": ["2", 1]}},
     "5": {"class_type": "EmptyLatentImage", "inputs": {"width": 512, "height": 512, "batch_size": 1}},
-    "6": {"class_type": "KSampler", "inputs": {"seed": 99, "steps": 20, "cfg": 6.0, "sampler_name": "euler",
-                                               "scheduler": "normal", "denoise": 1.0, "model": ["2", 0],
-                                               "positive": ["3", 0], "negative": ["4", 0], "latent_image": ["5", 0]}},
+    "6": {
+        "class_type": "KSampler",
+        "inputs": {
+            "seed": 99,
+            "steps": 20,
+            "cfg": 6.0,
+            "sampler_name": "euler",
+            "scheduler": "normal",
+            "denoise": 1.0,
+            "model": ["2", 0],
+            "positive": ["3", 0],
+            "negative": ["4", 0],
+            "latent_image": ["5", 0],
+        },
+    },
     "7": {"class_type": "VAEDecode", "inputs": {"samples": ["6", 0], "vae": ["1", 2]}},
     "8": {"class_type": "SaveImage", "inputs": {"filename_prefix": "ComfyUI", "images": ["7", 0]}},
 }
@@ -40,8 +60,11 @@ def env(tmp_path):
     ctx, lib = make_library(tmp_path, media={"watch": False})
     lib.close()
     out = ctx.workspace.outputs
-    mf.png(out / "comfy" / "ComfyUI_00001_.png", size=(320, 200),
-           texts={"prompt": json.dumps(GRAPH), "workflow": json.dumps(WORKFLOW)})
+    mf.png(
+        out / "comfy" / "ComfyUI_00001_.png",
+        size=(320, 200),
+        texts={"prompt": json.dumps(GRAPH), "workflow": json.dumps(WORKFLOW)},
+    )
     mf.png(out / "comfy" / "plain.png")
     client = make_client(ctx)
     task = client.post("/api/mediapilot/scan").json()
@@ -73,7 +96,12 @@ def test_search_detail_and_raw(env):
     body = client.get("/api/mediapilot/search", params={"q": "lora:ink", "total": True}).json()
     assert body["total"] == 1 and body["next_cursor"] is None
     item = body["items"][0]
-    assert (item["name"], item["root"], item["seed"], item["source"]) == ("ComfyUI_00001_.png", "outputs", "99", "comfyui")
+    assert (item["name"], item["root"], item["seed"], item["source"]) == (
+        "ComfyUI_00001_.png",
+        "outputs",
+        "99",
+        "comfyui",
+    )
     detail = client.get(f"/api/mediapilot/{item['id']}").json()
     assert detail["loras"][0]["name"] == "ink_style.safetensors" and detail["positive"] == "an ink whale"
     assert detail["raw_keys"] == ["prompt", "workflow"]
@@ -85,7 +113,9 @@ def test_search_detail_and_raw(env):
     assert client.get("/api/mediapilot/424242").status_code == 404
     suggest = client.get("/api/mediapilot/suggest", params={"field": "lora", "prefix": "ink"}).json()
     assert suggest == [{"value": "ink_style.safetensors", "count": 1}]
-    assert client.get("/api/mediapilot/suggest", params={"field": "model"}).json() == [{"value": "sdxl.safetensors", "count": 1}]
+    assert client.get("/api/mediapilot/suggest", params={"field": "model"}).json() == [
+        {"value": "sdxl.safetensors", "count": 1}
+    ]
     stats = client.get("/api/mediapilot/stats").json()
     assert (stats["total"], stats["trashed"], stats["roots"][0]["label"]) == (2, 0, "outputs")
 
@@ -207,8 +237,16 @@ class _FakeComfy(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).received.append((self.path, body))
         if type(self).refuse:
-            answer, status = {"error": {"type": "prompt_outputs_failed_validation",
-                                        "message": "Prompt outputs failed validation"}, "node_errors": {}}, 400
+            answer, status = (
+                {
+                    "error": {
+                        "type": "prompt_outputs_failed_validation",
+                        "message": "Prompt outputs failed validation",
+                    },
+                    "node_errors": {},
+                },
+                400,
+            )
         else:
             answer, status = {"prompt_id": "c0ffee", "number": 3, "node_errors": {}}, 200
         data = json.dumps(answer).encode()

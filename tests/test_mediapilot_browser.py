@@ -14,22 +14,49 @@ from support.media_lib import make_library
 
 pytestmark = pytest.mark.browser
 
-A1111 = ("a lighthouse in a storm, <lora:storm_style_v2:0.7>\nNegative prompt: blurry\n"
-         "Steps: 24, Sampler: DPM++ 2M, CFG scale: 6, Seed: 18446744073709551615, Size: 96x64, Model: dreamshaper_8")
+A1111 = (
+    "a lighthouse in a storm, <lora:storm_style_v2:0.7>\nNegative prompt: blurry\n"
+    "Steps: 24, Sampler: DPM++ 2M, CFG scale: 6, Seed: 18446744073709551615, Size: 96x64, Model: dreamshaper_8"
+)
 
 
 def _fill(ctx):
     out = ctx.workspace.outputs
     mf.png(out / "a1111" / "lighthouse.png", size=(96, 64), texts={"parameters": A1111})
     for i in range(30):
-        mf.png(out / "comfy" / f"ComfyUI_{i:05d}_.png", texts={"prompt": json.dumps({
-            "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "flux1-dev.safetensors"}},
-            "2": {"class_type": "CLIPTextEncode", "inputs": {"text": f"a cat number {i}", "clip": ["1", 1]}},
-            "3": {"class_type": "KSampler", "inputs": {"seed": i, "steps": 20, "cfg": 7, "sampler_name": "euler",
-                                                       "scheduler": "normal", "model": ["1", 0], "positive": ["2", 0],
-                                                       "negative": ["2", 0], "latent_image": ["4", 0]}},
-            "4": {"class_type": "EmptyLatentImage", "inputs": {"width": 512, "height": 512, "batch_size": 1}},
-            "5": {"class_type": "SaveImage", "inputs": {"images": ["3", 0], "filename_prefix": "ComfyUI"}}})})
+        mf.png(
+            out / "comfy" / f"ComfyUI_{i:05d}_.png",
+            texts={
+                "prompt": json.dumps(
+                    {
+                        "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "flux1-dev.safetensors"}},
+                        "2": {
+                            "class_type": "CLIPTextEncode",
+                            "inputs": {"text": f"a cat number {i}", "clip": ["1", 1]},
+                        },
+                        "3": {
+                            "class_type": "KSampler",
+                            "inputs": {
+                                "seed": i,
+                                "steps": 20,
+                                "cfg": 7,
+                                "sampler_name": "euler",
+                                "scheduler": "normal",
+                                "model": ["1", 0],
+                                "positive": ["2", 0],
+                                "negative": ["2", 0],
+                                "latent_image": ["4", 0],
+                            },
+                        },
+                        "4": {
+                            "class_type": "EmptyLatentImage",
+                            "inputs": {"width": 512, "height": 512, "batch_size": 1},
+                        },
+                        "5": {"class_type": "SaveImage", "inputs": {"images": ["3", 0], "filename_prefix": "ComfyUI"}},
+                    }
+                )
+            },
+        )
 
 
 def test_search_lightbox_trash_restore(tmp_path, output_dir):
@@ -103,7 +130,9 @@ def test_grid_keyboard_and_phone(tmp_path, output_dir):
         box.wait_for()
         first = box.get_attribute("aria-label")
         page.keyboard.press("ArrowRight")
-        page.wait_for_function("(name) => document.querySelector('[role=dialog]').getAttribute('aria-label') !== name", arg=first)
+        page.wait_for_function(
+            "(name) => document.querySelector('[role=dialog]').getAttribute('aria-label') !== name", arg=first
+        )
         page.keyboard.press("f")
         box.get_by_role("button", name="★ Favourite").wait_for()
         page.screenshot(path=output_dir / "phone-lightbox.png")
@@ -197,7 +226,9 @@ def test_video_plays_and_seeks_through_range_requests(tmp_path, output_dir):
     lib.close()
     with live_controlpilot(ctx) as server, browser_page() as page:
         ranges = []
-        page.on("response", lambda r: "/file" in r.url and ranges.append((r.status, r.request.all_headers().get("range"))))
+        page.on(
+            "response", lambda r: "/file" in r.url and ranges.append((r.status, r.request.all_headers().get("range")))
+        )
         login(page, server, "/mediapilot")
         page.get_by_role("button", name="clip.webm").click()
         video = page.get_by_role("dialog", name="clip.webm").locator("video")
@@ -207,7 +238,9 @@ def test_video_plays_and_seeks_through_range_requests(tmp_path, output_dir):
             v.pause(); v.addEventListener('seeked', () => done(v.currentTime), {once: true}); v.currentTime = 2.5; })""")
         assert abs(seeked - 2.5) < 0.2
         page.screenshot(path=output_dir / "video.png")
-        assert ranges and all(status == 206 and value and value.startswith("bytes=") for status, value in ranges), ranges
+        assert ranges and all(status == 206 and value and value.startswith("bytes=") for status, value in ranges), (
+            ranges
+        )
         assert page.console_errors == []
 
 

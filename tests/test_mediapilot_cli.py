@@ -14,8 +14,13 @@ PARAMS = "a {}\nSteps: 20, Sampler: Euler, CFG scale: 7, Seed: {}, Size: 64x48, 
 
 
 def lp(ctx, *args, input=None):
-    return subprocess.run([sys.executable, "-m", "lorapilot", *args, "--workspace", str(ctx.workspace.root)],
-                          capture_output=True, text=True, input=input, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "lorapilot", *args, "--workspace", str(ctx.workspace.root)],
+        capture_output=True,
+        text=True,
+        input=input,
+        timeout=120,
+    )
 
 
 def test_media_cli(tmp_path):

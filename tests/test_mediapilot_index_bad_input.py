@@ -109,11 +109,30 @@ def test_huge_prompt_does_not_explode_loras():
 def test_cyclic_and_dangling_comfy_links_are_flagged(lib_out):
     lib, out = lib_out
     graph = {
-        "1": {"class_type": "KSampler", "inputs": {"seed": 1, "steps": 2, "cfg": 3, "sampler_name": "euler",
-                                                   "scheduler": "normal", "model": ["2", 0], "positive": ["3", 0],
-                                                   "negative": ["404", 0], "latent_image": ["1", 0]}},
-        "2": {"class_type": "LoraLoader", "inputs": {"lora_name": "l.safetensors", "strength_model": 1,
-                                                     "strength_clip": 1, "model": ["2", 0], "clip": ["2", 1]}},
+        "1": {
+            "class_type": "KSampler",
+            "inputs": {
+                "seed": 1,
+                "steps": 2,
+                "cfg": 3,
+                "sampler_name": "euler",
+                "scheduler": "normal",
+                "model": ["2", 0],
+                "positive": ["3", 0],
+                "negative": ["404", 0],
+                "latent_image": ["1", 0],
+            },
+        },
+        "2": {
+            "class_type": "LoraLoader",
+            "inputs": {
+                "lora_name": "l.safetensors",
+                "strength_model": 1,
+                "strength_clip": 1,
+                "model": ["2", 0],
+                "clip": ["2", 1],
+            },
+        },
         "3": {"class_type": "ConditioningCombine", "inputs": {"conditioning_1": ["3", 0], "conditioning_2": ["3", 0]}},
         "4": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "x"}},
     }
@@ -131,7 +150,7 @@ def test_non_video_named_as_video(lib_out, name):
     row = _scan_one(lib, path)
     assert row["kind"] == "video"
     assert row["error"].startswith("not a ")
-    png_as_mp4 = mf.png(out / "png.mp4")
+    mf.png(out / "png.mp4")
     assert lib.scan().added == 1
     assert row_by_name(lib, "png.mp4")["error"] == "content is PNG but the name says .mp4"
 
@@ -172,8 +191,10 @@ def test_names_that_are_not_utf8_are_skipped_and_named(lib_out):
 
     report = lib.scan()
     assert (report.added, lib.index.count()) == (1, 1)
-    assert sorted(report.errors) == [f"{out}/bad\\xff.png: skipped, its name is not valid UTF-8",
-                                     f"{out}/dir\\xfe: skipped, its name is not valid UTF-8"]
+    assert sorted(report.errors) == [
+        f"{out}/bad\\xff.png: skipped, its name is not valid UTF-8",
+        f"{out}/dir\\xfe: skipped, its name is not valid UTF-8",
+    ]
     assert lib.reindex([os.fsdecode(os.path.join(raw_out, b"bad\xff.png"))]).seen == 0
     assert lib.scan().unchanged == 1
 
@@ -185,8 +206,10 @@ def test_megabytes_long_prompt_keeps_its_negative_prompt_and_settings(lib_out, k
     lib, out = lib_out
     prompt = "桜の木, " + ", ".join(f"tag{i}" for i in range(500_000)) + ", 東京の夜"
     assert len(prompt.encode()) > 4 * MAX_CHUNK_BYTES // 2
-    text = (prompt + " <lora:detail:0.6>\nNegative prompt: blurry, lowres\nSteps: 31, Sampler: DPM++ 2M, "
-            "CFG scale: 6.5, Seed: 4242, Size: 832x1216, Model: juggernautXL, Lora hashes: \"detail: 1f2e\"")
+    text = (
+        prompt + " <lora:detail:0.6>\nNegative prompt: blurry, lowres\nSteps: 31, Sampler: DPM++ 2M, "
+        'CFG scale: 6.5, Seed: 4242, Size: 832x1216, Model: juggernautXL, Lora hashes: "detail: 1f2e"'
+    )
     path = mf.png_text_after_idat(out / f"long-{kind.decode()}.png", "parameters", text, kind=kind)
     row = _scan_one(lib, path)
     assert row["negative"] == "blurry, lowres"

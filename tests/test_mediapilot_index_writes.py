@@ -66,13 +66,18 @@ def test_upgrade_from_the_insert_trigger_does_not_index_twice(tmp_path):
     with lib.index.write_lock:  # as the previous version left it
         lib.index.conn.execute(
             "CREATE TRIGGER media_fts_insert AFTER INSERT ON media BEGIN "
-            "INSERT INTO media_fts(rowid, positive, negative) VALUES (new.id, new.positive, new.negative); END")
+            "INSERT INTO media_fts(rowid, positive, negative) VALUES (new.id, new.positive, new.negative); END"
+        )
         lib.index.conn.execute("PRAGMA user_version = 2")
     lib.close()
 
     lib = MediaLibrary.open(ctx)
-    assert lib.index.conn.execute(
-        "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'media_fts_insert'").fetchone()[0] == 0
+    assert (
+        lib.index.conn.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'media_fts_insert'"
+        ).fetchone()[0]
+        == 0
+    )
     mf.png(out / "new.png", texts={"parameters": PARAMS.format("castle tower", "blurry")})
     assert lib.scan().added == 1
     _fts_in_step(lib)
@@ -87,8 +92,8 @@ def test_a_cancelled_first_index_keeps_whole_batches_and_the_next_scan_finishes(
 
     import pytest
 
-    from lorapilot.tools.mediapilot import scan
     from lorapilot.kit.progress import Cancelled
+    from lorapilot.tools.mediapilot import scan
 
     monkeypatch.setattr(scan, "BATCH", 10)
     ctx, lib = make_library(tmp_path)
@@ -185,8 +190,12 @@ def test_a_scan_killed_inside_a_transaction_leaves_a_sound_index(tmp_path):
     lib.close()
     for i in range(100):
         mf.png(ctx.workspace.outputs / f"{i:03d}.png", texts={"parameters": PARAMS.format(f"castle n{i}", "blurry")})
-    child = subprocess.Popen([sys.executable, "-c", _KILLED_SCAN, str(ctx.workspace.root)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_SCAN, str(ctx.workspace.root)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert child.stdout.readline().strip() == "in-transaction", child.stderr.read()
         child.send_signal(signal.SIGKILL)

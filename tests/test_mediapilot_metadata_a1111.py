@@ -11,8 +11,8 @@ from support import media_files as mf
 PARAMS = (
     "masterpiece, castle on a hill, <lora:my_style_v2:0.8>, <lora:detail tweaker:-0.5>, <lora:add_detail>\n"
     "Negative prompt: lowres, bad hands,\nblurry\n"
-    'Steps: 28, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 6.5, Seed: 18446744073709551615, '
-    'Size: 832x1216, Model hash: 31e35c80fc, Model: sd_xl_base_1.0, Denoising strength: 0.45, '
+    "Steps: 28, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 6.5, Seed: 18446744073709551615, "
+    "Size: 832x1216, Model hash: 31e35c80fc, Model: sd_xl_base_1.0, Denoising strength: 0.45, "
     'Hires prompt: "a castle, at night: stars", '
     'Lora hashes: "my_style_v2: 7c6bad76eb54, detail tweaker: 0123456789ab", Version: v1.10.1'
 )
@@ -28,8 +28,9 @@ def _parse(path):
 
 def check_fields(info, source="a1111"):
     assert info.source == source
-    assert info.positive == ("masterpiece, castle on a hill, <lora:my_style_v2:0.8>, <lora:detail tweaker:-0.5>, "
-                             "<lora:add_detail>")
+    assert info.positive == (
+        "masterpiece, castle on a hill, <lora:my_style_v2:0.8>, <lora:detail tweaker:-0.5>, <lora:add_detail>"
+    )
     assert info.negative == "lowres, bad hands,\nblurry"
     assert info.steps == 28
     assert info.sampler == "DPM++ 2M"
@@ -79,13 +80,16 @@ def test_png_non_latin_text_goes_through_itxt(tmp_path):
     assert info.positive.startswith("masterpiece, 城 на холме, ")
 
 
-@pytest.mark.parametrize("encoding,big_endian_tiff", [
-    ("unicode-be", False),  # A1111 (piexif): UTF-16 BE inside a little-endian TIFF
-    ("unicode-le", False),
-    ("unicode-le", True),
-    ("unicode-be", True),
-    ("ascii", False),
-])
+@pytest.mark.parametrize(
+    "encoding,big_endian_tiff",
+    [
+        ("unicode-be", False),  # A1111 (piexif): UTF-16 BE inside a little-endian TIFF
+        ("unicode-le", False),
+        ("unicode-le", True),
+        ("unicode-be", True),
+        ("ascii", False),
+    ],
+)
 def test_jpeg_exif_user_comment(tmp_path, encoding, big_endian_tiff):
     path = mf.jpeg(tmp_path / "a.jpg", mf.user_comment(PARAMS, encoding), big_endian=big_endian_tiff)
     assert _parse(path).positive.startswith("masterpiece")
@@ -115,10 +119,14 @@ def test_forge_is_told_apart(tmp_path):
 def test_lora_weights_two_numbers_and_named():
     from lorapilot.tools.mediapilot.meta.a1111 import parse_parameters
 
-    info = parse_parameters("<lora:a_b:0.7:0.3>, <lora:c.d:te=0.2:unet=0.9>, <lora:e f:-1.25>\n"
-                            "Steps: 1, Sampler: Euler, CFG scale: 1")
+    info = parse_parameters(
+        "<lora:a_b:0.7:0.3>, <lora:c.d:te=0.2:unet=0.9>, <lora:e f:-1.25>\nSteps: 1, Sampler: Euler, CFG scale: 1"
+    )
     assert [(l.name, l.weight, l.clip_weight) for l in info.loras] == [
-        ("a_b", 0.3, 0.7), ("c.d", 0.9, 0.2), ("e f", -1.25, None)]
+        ("a_b", 0.3, 0.7),
+        ("c.d", 0.9, 0.2),
+        ("e f", -1.25, None),
+    ]
 
 
 def test_prompt_without_settings_line():

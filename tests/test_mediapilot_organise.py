@@ -5,14 +5,13 @@ from __future__ import annotations
 import io
 import json
 import os
-import time
 import zipfile
 
 import pytest
 
 from lorapilot.kit.errors import ConflictError, LorapilotError, NotFoundError
-from lorapilot.tools.mediapilot import organise
 from lorapilot.kit.safepath import PathEscapeError
+from lorapilot.tools.mediapilot import organise
 from support import media_files as mf
 from support.media_lib import make_library, row_by_name
 
@@ -158,8 +157,11 @@ def test_zip_stream_is_valid_and_bounded(env):
         fh.write(os.urandom(3 * 1024 * 1024))
     mf.png(out / "other" / "cat.png")  # same name as comfy/cat.png
     lib.scan()
-    selection = [ids["cat"], row_by_name(lib, "big.png")["id"], lib.index.read().execute(
-        "SELECT id FROM media WHERE rel = 'other/cat.png'").fetchone()[0]]
+    selection = [
+        ids["cat"],
+        row_by_name(lib, "big.png")["id"],
+        lib.index.read().execute("SELECT id FROM media WHERE rel = 'other/cat.png'").fetchone()[0],
+    ]
     chunks = list(organise.zip_stream(lib, selection, chunk_size=256 * 1024))
     assert max(len(c) for c in chunks) <= 256 * 1024 + 4096  # never more than one block in memory
     archive = zipfile.ZipFile(io.BytesIO(b"".join(chunks)))

@@ -10,10 +10,10 @@ import tomllib
 import pytest
 
 from lorapilot.kit.errors import ConfigError, ConflictError, LorapilotError, NotFoundError
+from lorapilot.stack.settings import SETTINGS_TEMPLATE, load_settings
 from lorapilot.tools.mediapilot.library import MediaLibrary
 from lorapilot.tools.mediapilot.roots import add_root, list_roots, remove_root
 from lorapilot.tools.mediapilot.tomledit import set_string_array
-from lorapilot.stack.settings import SETTINGS_TEMPLATE, load_settings
 from support import media_files as mf
 from support.media_lib import make_library, row_by_name
 
@@ -37,11 +37,12 @@ port = 7999
 def test_settings_edit_keeps_comments_and_other_keys(tmp_path):
     path = tmp_path / "lorapilot.toml"
     path.write_text(COMMENTED)
-    set_string_array(path, "mediapilot", "extra_roots", ["/mnt/a", "/mnt/b]x", "/srv/new \"q\""])
+    set_string_array(path, "mediapilot", "extra_roots", ["/mnt/a", "/mnt/b]x", '/srv/new "q"'])
     text = path.read_text()
     assert text == COMMENTED.replace(
         'extra_roots = [\n    "/mnt/a",  # first volume\n    "/mnt/b]x",\n]',
-        'extra_roots = ["/mnt/a", "/mnt/b]x", "/srv/new \\"q\\""]')
+        'extra_roots = ["/mnt/a", "/mnt/b]x", "/srv/new \\"q\\""]',
+    )
     data = tomllib.loads(text)
     assert data["mediapilot"] == {"extra_roots": ["/mnt/a", "/mnt/b]x", '/srv/new "q"'], "watch": False}
     assert data["manager"] == {"port": 7999} and data["host"] == "127.0.0.1"
@@ -53,27 +54,27 @@ def test_settings_edit_appends_a_media_table_to_the_template(tmp_path):
     set_string_array(path, "mediapilot", "extra_roots", ["/data/renders"])
     text = path.read_text()
     assert text.startswith(SETTINGS_TEMPLATE)  # every commented example is still there
-    assert text[len(SETTINGS_TEMPLATE):] == '\n[mediapilot]\nextra_roots = ["/data/renders"]\n'
+    assert text[len(SETTINGS_TEMPLATE) :] == '\n[mediapilot]\nextra_roots = ["/data/renders"]\n'
     assert load_settings(path).mediapilot.extra_roots == ["/data/renders"]
     # A table without the key gets it as its last line; the rest stays.
     fresh = tmp_path / "new-ws" / "config" / "lorapilot.toml"  # no config/ yet
     set_string_array(fresh, "mediapilot", "extra_roots", ["/r"])
     assert fresh.read_text() == '[mediapilot]\nextra_roots = ["/r"]\n'
-    path.write_text('[mediapilot]\nwatch = false\n')
+    path.write_text("[mediapilot]\nwatch = false\n")
     set_string_array(path, "mediapilot", "extra_roots", [])
-    assert path.read_text() == '[mediapilot]\nwatch = false\nextra_roots = []\n'
+    assert path.read_text() == "[mediapilot]\nwatch = false\nextra_roots = []\n"
 
 
 def test_settings_edit_rewrites_dotted_keys_and_inline_tables_and_refuses_the_rest(tmp_path):
     # The hand-written scanner refused these two layouts; tomlkit edits them in their own form.
     path = tmp_path / "lorapilot.toml"
-    path.write_text('mediapilot.watch = false  # dotted key at the top\n')
+    path.write_text("mediapilot.watch = false  # dotted key at the top\n")
     set_string_array(path, "mediapilot", "extra_roots", ["/x"])
     assert path.read_text() == 'mediapilot.watch = false  # dotted key at the top\nmediapilot.extra_roots = ["/x"]\n'
-    path.write_text('mediapilot = {watch = false}\n')
+    path.write_text("mediapilot = {watch = false}\n")
     set_string_array(path, "mediapilot", "extra_roots", ["/x"])
     assert tomllib.loads(path.read_text()) == {"mediapilot": {"watch": False, "extra_roots": ["/x"]}}
-    original = '[[mediapilot]]\nwatch = false\n'  # an array of tables: not a place for the key
+    original = "[[mediapilot]]\nwatch = false\n"  # an array of tables: not a place for the key
     path.write_text(original)
     with pytest.raises(ConfigError) as err:
         set_string_array(path, "mediapilot", "extra_roots", ["/x"])
@@ -155,8 +156,10 @@ def test_add_scan_remove_and_favourites_come_back(tmp_path):
     lib.scan()
     again = row_by_name(lib, "a.png")
     assert again["fav"] == 1
-    tags = [r[0] for r in lib.index.read().execute("SELECT tag FROM media_tag WHERE media_id = ? ORDER BY tag",
-                                                   (again["id"],))]
+    tags = [
+        r[0]
+        for r in lib.index.read().execute("SELECT tag FROM media_tag WHERE media_id = ? ORDER BY tag", (again["id"],))
+    ]
     assert tags == ["blue", "keeper"]
     assert row_by_name(lib, "b.png")["fav"] == 0
     assert lib.index.read().execute("SELECT count(*) FROM media_kept").fetchone()[0] == 0
@@ -179,8 +182,21 @@ def test_an_unmounted_root_is_listed_unreachable_and_can_be_removed(tmp_path):
 
 
 def lp(ctx, *args):
-    return subprocess.run([sys.executable, "-m", "lorapilot", "media", "roots", *args,  # old name `media`
-                           "--workspace", str(ctx.workspace.root)], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lorapilot",
+            "media",
+            "roots",
+            *args,  # old name `media`
+            "--workspace",
+            str(ctx.workspace.root),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_roots_cli(tmp_path):
@@ -194,7 +210,8 @@ def test_roots_cli(tmp_path):
     assert added.returncode == 0, added.stderr
     assert f"added media root {renders}" in added.stdout and "1 files: 1 added" in added.stdout
     assert ctx.workspace.settings_file.read_text() == (
-        f'# mine\n[manager]\nport = 7001\n\n[mediapilot]\nextra_roots = ["{renders}"]\n')
+        f'# mine\n[manager]\nport = 7001\n\n[mediapilot]\nextra_roots = ["{renders}"]\n'
+    )
 
     listing = lp(ctx, "list")
     assert listing.returncode == 0

@@ -18,7 +18,8 @@ def test_roots_through_the_api(tmp_path):
     try:
         roots = client.get("/api/mediapilot/roots").json()
         assert [(r["label"], r["files"], r["reachable"], r["removable"]) for r in roots] == [
-            ("outputs", 0, True, False)]
+            ("outputs", 0, True, False)
+        ]
 
         added = client.post("/api/mediapilot/roots", json={"path": str(renders)})
         assert added.status_code == 200, added.text
@@ -74,15 +75,24 @@ def test_the_api_adds_only_workspace_folders_or_allowed_ones(tmp_path):
     os_link_out.symlink_to(tmp_path / "private")
     client = make_client(ctx)
     try:
-        for refused in (str(tmp_path / "private"), "/root", "~root", "/", str(os_link_out),
-                        str(tmp_path / "volumes" / ".." / "private")):
+        for refused in (
+            str(tmp_path / "private"),
+            "/root",
+            "~root",
+            "/",
+            str(os_link_out),
+            str(tmp_path / "volumes" / ".." / "private"),
+        ):
             resp = client.post("/api/mediapilot/roots", json={"path": refused})
             assert resp.status_code in (400, 404), (refused, resp.status_code, resp.text)
         assert "private" not in ctx.workspace.settings_file.read_text()
         outside = client.post("/api/mediapilot/roots", json={"path": str(tmp_path / "private")})
         assert "lorapilot mediapilot roots add" in outside.json()["detail"]
         assert client.post("/api/mediapilot/roots", json={"path": str(inside)}).status_code == 200
-        assert client.post("/api/mediapilot/roots", json={"path": str(tmp_path / "volumes" / "renders")}).status_code == 200
+        assert (
+            client.post("/api/mediapilot/roots", json={"path": str(tmp_path / "volumes" / "renders")}).status_code
+            == 200
+        )
         for hostile in ("a\x00b", "/" + "x" * 5000, "x" * 300):
             for route in ("/api/mediapilot/roots", "/api/mediapilot/roots/remove"):
                 resp = client.post(route, json={"path": hostile})
@@ -100,7 +110,8 @@ def test_the_cli_may_still_add_a_folder_outside(tmp_path):
     lib.close()
     private = tmp_path / "private"
     mf.png(private / "p.png")
-    result = CliRunner().invoke(cli, ["media", "roots", "add", str(private), "--no-scan",
-                                       "--workspace", str(ctx.workspace.root)])
+    result = CliRunner().invoke(
+        cli, ["media", "roots", "add", str(private), "--no-scan", "--workspace", str(ctx.workspace.root)]
+    )
     assert result.exit_code == 0, result.output
     assert str(private) in ctx.workspace.settings_file.read_text()

@@ -133,7 +133,9 @@ def test_invokeai_thumbnails_are_not_indexed(tmp_path):
     mf.png(ctx.workspace.outputs / "mine" / "thumbnails" / "kept.png")  # a folder of the user's own: kept
     assert lib.scan().added == 2
     assert sorted(r[0] for r in lib.index.read().execute("SELECT rel FROM media")) == [
-        "invoke/images/0f3a.png", "mine/thumbnails/kept.png"]
+        "invoke/images/0f3a.png",
+        "mine/thumbnails/kept.png",
+    ]
     # The watcher's path too, for the file and for the folder.
     report = lib.reindex([str(images / "thumbnails" / "0f3a.webp"), str(images / "thumbnails")])
     assert (report.added, lib.index.count()) == (0, 2)

@@ -4,7 +4,6 @@ LoRA names without folder and extension; and an index made before these gets the
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 
@@ -12,7 +11,7 @@ from lorapilot.kit.db import connect, migrate
 from lorapilot.tools.mediapilot.index import SCHEMA, MediaIndex
 from lorapilot.tools.mediapilot.query import QueryError, search
 from support import media_files as mf
-from support.media_lib import make_library, row_by_name
+from support.media_lib import make_library
 
 
 def comfy(prompt: str, negative: str = "lowres", lora: str | None = None, size=(1024, 1024)) -> str:
@@ -20,16 +19,35 @@ def comfy(prompt: str, negative: str = "lowres", lora: str | None = None, size=(
         "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "animagine.safetensors"}},
         "3": {"class_type": "CLIPTextEncode", "inputs": {"text": prompt, "clip": ["1", 1]}},
         "4": {"class_type": "CLIPTextEncode", "inputs": {"text": negative, "clip": ["1", 1]}},
-        "5": {"class_type": "KSampler", "inputs": {"seed": 1, "steps": 20, "cfg": 6, "sampler_name": "euler",
-                                                   "scheduler": "normal", "model": ["2" if lora else "1", 0],
-                                                   "positive": ["3", 0], "negative": ["4", 0],
-                                                   "latent_image": ["6", 0], "denoise": 1}},
+        "5": {
+            "class_type": "KSampler",
+            "inputs": {
+                "seed": 1,
+                "steps": 20,
+                "cfg": 6,
+                "sampler_name": "euler",
+                "scheduler": "normal",
+                "model": ["2" if lora else "1", 0],
+                "positive": ["3", 0],
+                "negative": ["4", 0],
+                "latent_image": ["6", 0],
+                "denoise": 1,
+            },
+        },
         "6": {"class_type": "EmptyLatentImage", "inputs": {"width": size[0], "height": size[1], "batch_size": 1}},
         "7": {"class_type": "SaveImage", "inputs": {"images": ["5", 0], "filename_prefix": "ComfyUI"}},
     }
     if lora:
-        graph["2"] = {"class_type": "LoraLoader", "inputs": {"lora_name": lora, "strength_model": 0.6,
-                                                             "strength_clip": 1, "model": ["1", 0], "clip": ["1", 1]}}
+        graph["2"] = {
+            "class_type": "LoraLoader",
+            "inputs": {
+                "lora_name": lora,
+                "strength_model": 0.6,
+                "strength_clip": 1,
+                "model": ["1", 0],
+                "clip": ["1", 1],
+            },
+        }
     return json.dumps(graph)
 
 
@@ -58,38 +76,44 @@ def names(lib, query):
     return sorted(r["name"] for r in search(lib.index.read(), query, limit=1000).rows)
 
 
-@pytest.mark.parametrize("query,expected", [
-    ("桜", ["kyoto.png", "sakura.png"]),  # one character: everywhere it occurs (start, middle and end of runs)
-    ("少女", ["sakura.png"]),  # inside the run 夜桜の下の少女
-    ("東京", ["sakura.png"]),  # 東 京 with a space between is not 東京
-    ("東京タワー", ["sakura.png"]),  # kana in the run
-    ("夜桜の下", ["sakura.png"]),
-    ("桜の少女", []),  # not a substring
-    ("桜並木", ["kyoto.png"]),
-    ("並木", ["kyoto.png"]),
-    ("寺", ["kyoto.png"]),
-    ("벚꽃", ["korean.png"]),
-    ("서울", ["korean.png"]),
-    ('"夜桜" 1girl', ["sakura.png"]),
-    ("少女 -東京", []),
-    ("桜 OR 서울", ["korean.png", "kyoto.png", "sakura.png"]),
-    ("neg:品質", ["sakura.png"]),  # the negative prompt too
-    ("品質", []),  # free text is the positive prompt
-    ("桜*", ["kyoto.png", "sakura.png"]),
-])
+@pytest.mark.parametrize(
+    "query,expected",
+    [
+        ("桜", ["kyoto.png", "sakura.png"]),  # one character: everywhere it occurs (start, middle and end of runs)
+        ("少女", ["sakura.png"]),  # inside the run 夜桜の下の少女
+        ("東京", ["sakura.png"]),  # 東 京 with a space between is not 東京
+        ("東京タワー", ["sakura.png"]),  # kana in the run
+        ("夜桜の下", ["sakura.png"]),
+        ("桜の少女", []),  # not a substring
+        ("桜並木", ["kyoto.png"]),
+        ("並木", ["kyoto.png"]),
+        ("寺", ["kyoto.png"]),
+        ("벚꽃", ["korean.png"]),
+        ("서울", ["korean.png"]),
+        ('"夜桜" 1girl', ["sakura.png"]),
+        ("少女 -東京", []),
+        ("桜 OR 서울", ["korean.png", "kyoto.png", "sakura.png"]),
+        ("neg:品質", ["sakura.png"]),  # the negative prompt too
+        ("品質", []),  # free text is the positive prompt
+        ("桜*", ["kyoto.png", "sakura.png"]),
+    ],
+)
 def test_cjk_text_is_found_by_any_substring(lib, query, expected):
     assert names(lib, query) == expected
 
 
-@pytest.mark.parametrize("query,expected", [
-    ("gen:512x768", ["hires.png", "korean.png", "other_lora.png", "tokyo_word.png"]),
-    ("gen=1024x1024", ["decoy.png", "kyoto.png", "sakura.png"]),
-    ("genwidth>=1024", ["decoy.png", "kyoto.png", "sakura.png"]),
-    ("genheight>1000", ["decoy.png", "kyoto.png", "sakura.png"]),
-    ("width>=1024", ["hires.png"]),  # the pixel size: only the upscaled file
-    ("width>=1024 gen:512x768", ["hires.png"]),
-    ("gen!=512x768 source:a1111", ["decoy.png"]),
-])
+@pytest.mark.parametrize(
+    "query,expected",
+    [
+        ("gen:512x768", ["hires.png", "korean.png", "other_lora.png", "tokyo_word.png"]),
+        ("gen=1024x1024", ["decoy.png", "kyoto.png", "sakura.png"]),
+        ("genwidth>=1024", ["decoy.png", "kyoto.png", "sakura.png"]),
+        ("genheight>1000", ["decoy.png", "kyoto.png", "sakura.png"]),
+        ("width>=1024", ["hires.png"]),  # the pixel size: only the upscaled file
+        ("width>=1024 gen:512x768", ["hires.png"]),
+        ("gen!=512x768 source:a1111", ["decoy.png"]),
+    ],
+)
 def test_generation_size_is_searchable_apart_from_pixels(lib, query, expected):
     assert names(lib, query) == expected
 
@@ -99,14 +123,17 @@ def test_gen_needs_a_size(lib):
         search(lib.index.read(), "gen:1024")
 
 
-@pytest.mark.parametrize("query,expected", [
-    ("lora=add_detail", ["korean.png", "kyoto.png", "tokyo_word.png"]),  # SD1.5\\, loras/ and .pt, bare
-    ("lora=ADD_DETAIL.safetensors", ["korean.png", "kyoto.png", "tokyo_word.png"]),
-    ("lora=SD1.5\\add_detail.safetensors", ["korean.png", "kyoto.png", "tokyo_word.png"]),
-    ("lora!=add_detail", ["decoy.png", "hires.png", "other_lora.png", "sakura.png"]),
-    ("lora=add_detail_v2", ["decoy.png"]),
-    ("lora:add_detail", ["decoy.png", "korean.png", "kyoto.png", "other_lora.png", "tokyo_word.png"]),
-])
+@pytest.mark.parametrize(
+    "query,expected",
+    [
+        ("lora=add_detail", ["korean.png", "kyoto.png", "tokyo_word.png"]),  # SD1.5\\, loras/ and .pt, bare
+        ("lora=ADD_DETAIL.safetensors", ["korean.png", "kyoto.png", "tokyo_word.png"]),
+        ("lora=SD1.5\\add_detail.safetensors", ["korean.png", "kyoto.png", "tokyo_word.png"]),
+        ("lora!=add_detail", ["decoy.png", "hires.png", "other_lora.png", "sakura.png"]),
+        ("lora=add_detail_v2", ["decoy.png"]),
+        ("lora:add_detail", ["decoy.png", "korean.png", "kyoto.png", "other_lora.png", "tokyo_word.png"]),
+    ],
+)
 def test_lora_names_compare_without_folder_and_extension(lib, query, expected):
     assert names(lib, query) == expected
 
@@ -135,15 +162,21 @@ def test_an_index_made_before_gets_its_cjk_tokens_by_migration(tmp_path):
     conn = connect(db)
     migrate(conn, SCHEMA[:-1])
     conn.execute("INSERT INTO roots (id, path, label) VALUES (1, '/x', 'x')")
-    conn.execute("INSERT INTO media (id, root_id, rel, name, kind, size, mtime_ns, ctime_ns, inode, positive, "
-                 "indexed_at) VALUES (1, 1, 'a.png', 'a.png', 'image', 1, 1, 1, 1, '夜桜の下の少女', 0)")
-    conn.execute("INSERT INTO media (id, root_id, rel, name, kind, size, mtime_ns, ctime_ns, inode, positive, "
-                 "indexed_at) VALUES (2, 1, 'b.png', 'b.png', 'image', 1, 1, 1, 2, 'a cat', 0)")
+    conn.execute(
+        "INSERT INTO media (id, root_id, rel, name, kind, size, mtime_ns, ctime_ns, inode, positive, "
+        "indexed_at) VALUES (1, 1, 'a.png', 'a.png', 'image', 1, 1, 1, 1, '夜桜の下の少女', 0)"
+    )
+    conn.execute(
+        "INSERT INTO media (id, root_id, rel, name, kind, size, mtime_ns, ctime_ns, inode, positive, "
+        "indexed_at) VALUES (2, 1, 'b.png', 'b.png', 'image', 1, 1, 1, 2, 'a cat', 0)"
+    )
     conn.execute("INSERT INTO media_lora (media_id, name, weight) VALUES (2, 'SD1.5\\add_detail.safetensors', 1)")
     # A ComfyUI hires file (its size was the final pass's then): the next scan reads it again.
-    conn.execute("INSERT INTO media (id, root_id, rel, name, kind, size, mtime_ns, ctime_ns, inode, source, params, "
-                 "indexed_at) VALUES (3, 1, 'c.png', 'c.png', 'image', 1, 1, 1, 3, 'comfyui', "
-                 "'{\"extra\": {\"passes\": []}}', 0)")
+    conn.execute(
+        "INSERT INTO media (id, root_id, rel, name, kind, size, mtime_ns, ctime_ns, inode, source, params, "
+        "indexed_at) VALUES (3, 1, 'c.png', 'c.png', 'image', 1, 1, 1, 3, 'comfyui', "
+        '\'{"extra": {"passes": []}}\', 0)'
+    )
     conn.close()
     index = MediaIndex(db)
     try:

@@ -12,9 +12,11 @@ from support import media_files as mf
 from support.media_lib import make_library, row_by_name
 
 # What trainpilot.native.sampling.infotext writes (prompt, negative, settings with the run and step as extras).
-NATIVE = ("ohwx cat, red\nNegative prompt: blurry, text\n"
-          "Steps: 4, Sampler: Euler, CFG scale: 5.5, Seed: 78, Size: 64x64, Model: tiny-sd1, LoRA: my_style_v1, "
-          "Training step: 10")
+NATIVE = (
+    "ohwx cat, red\nNegative prompt: blurry, text\n"
+    "Steps: 4, Sampler: Euler, CFG scale: 5.5, Seed: 78, Size: 64x64, Model: tiny-sd1, LoRA: my_style_v1, "
+    "Training step: 10"
+)
 OTHER = "a dog\nSteps: 20, Sampler: Euler, CFG scale: 7, Seed: 1, Size: 64x64, Model: m"
 
 
@@ -44,7 +46,10 @@ def test_lora_search_finds_the_samples_of_every_trainer(tmp_path):
     assert _names(lib, "lora=char") == ["char_000100_00_20261128120000_42.png", "x.png"]
     assert _names(lib, 'lora:"toolkit run"') == ["1764331200000__000000100_0.jpg"]
     assert _names(lib, "source:trainpilot") == [
-        "000010_0.png", "1764331200000__000000100_0.jpg", "char_000100_00_20261128120000_42.png"]
+        "000010_0.png",
+        "1764331200000__000000100_0.jpg",
+        "char_000100_00_20261128120000_42.png",
+    ]
 
     native = row_by_name(lib, "000010_0.png")  # the parameters are still read in full
     assert (native["source"], native["model"], native["seed"], native["steps"]) == ("trainpilot", "tiny-sd1", "78", 4)
@@ -66,7 +71,8 @@ def test_the_watcher_path_and_autocomplete_see_it_too(tmp_path):
     lib.close()
     with make_client(ctx) as client:
         assert client.get("/api/mediapilot/suggest", params={"field": "lora", "prefix": "in"}).json() == [
-            {"value": "ink", "count": 1}]
+            {"value": "ink", "count": 1}
+        ]
 
 
 def test_samples_indexed_before_get_their_lora_on_the_next_scan(tmp_path):

@@ -40,7 +40,9 @@ def test_list_filters_and_inspect(client):
     assert data["unhashed"] == 2
     sdxl = client.get("/api/models", params={"family": "sdxl"}).json()["models"]
     assert [m["name"] for m in sdxl] == ["base.safetensors"]
-    assert [m["name"] for m in client.get("/api/models", params={"type": "loras"}).json()["models"]] == ["pixel.safetensors"]
+    assert [m["name"] for m in client.get("/api/models", params={"type": "loras"}).json()["models"]] == [
+        "pixel.safetensors"
+    ]
     report = client.get("/api/models/inspect", params={"path": "loras/pixel.safetensors"}).json()
     assert report["summary"]["lora"]["rank"] == 4
     assert report["tag_frequency"][0] == {"dataset": "10_pixel", "tag": "pixel art", "count": 40}
@@ -61,10 +63,16 @@ def test_paths_outside_the_store_are_refused(client, ctx):
 
 
 def test_move_rename_delete_restore(client, ctx):
-    assert client.post("/api/models/move", json={"path": "loras/pixel.safetensors", "to_type": "checkpoints"}).status_code == 200
+    assert (
+        client.post("/api/models/move", json={"path": "loras/pixel.safetensors", "to_type": "checkpoints"}).status_code
+        == 200
+    )
     renamed = client.post("/api/models/rename", json={"path": "checkpoints/pixel.safetensors", "name": "pix"}).json()
     assert renamed["path"].endswith("checkpoints/pix.safetensors")
-    assert client.post("/api/models/rename", json={"path": "checkpoints/pix.safetensors", "name": "base"}).status_code == 409
+    assert (
+        client.post("/api/models/rename", json={"path": "checkpoints/pix.safetensors", "name": "base"}).status_code
+        == 409
+    )
     trashed = client.post("/api/models/delete", json={"path": "checkpoints/pix.safetensors"}).json()["trashed"]
     assert [i["name"] for i in client.get("/api/models/trash").json()["items"]] == ["pix.safetensors"]
     restored = client.post(f"/api/models/trash/{trashed[0]['id']}/restore").json()

@@ -8,19 +8,36 @@ import tomllib
 
 import yaml
 
-from lorapilot.tools.trainpilot.training_bases import list_base_models, list_components
 from lorapilot.stack.workspace import init_workspace
-from lorapilot.tools import run_on_init
 from lorapilot.stack.workspace.layout import MODEL_FOLDERS
+from lorapilot.tools import run_on_init
+from lorapilot.tools.trainpilot.training_bases import list_base_models, list_components
 from support import model_files as mf
 from support.workspaces import make_workspace
 
 # The folder names ComfyUI's nodes read (folder_paths.py at the pinned ComfyUI, plus latent_upscale_models of
 # newer releases); a key outside this set would only make a folder type no node looks in.
 COMFY_NAMES = {
-    "checkpoints", "configs", "loras", "vae", "text_encoders", "diffusion_models", "clip_vision", "style_models",
-    "embeddings", "diffusers", "vae_approx", "controlnet", "gligen", "upscale_models", "latent_upscale_models",
-    "hypernetworks", "photomaker", "classifiers", "model_patches", "audio_encoders",
+    "checkpoints",
+    "configs",
+    "loras",
+    "vae",
+    "text_encoders",
+    "diffusion_models",
+    "clip_vision",
+    "style_models",
+    "embeddings",
+    "diffusers",
+    "vae_approx",
+    "controlnet",
+    "gligen",
+    "upscale_models",
+    "latent_upscale_models",
+    "hypernetworks",
+    "photomaker",
+    "classifiers",
+    "model_patches",
+    "audio_encoders",
     "custom_nodes",  # folder_paths registers it too: the workspace's own nodes (apps/comfyui/custom_nodes)
 }
 COMFY_LEGACY = {"unet": "diffusion_models", "clip": "text_encoders"}  # folder_paths.map_legacy

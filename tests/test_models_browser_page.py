@@ -1,6 +1,7 @@
 """The Models page in headless Chromium: filter, inspect with the tag table, pull with live progress, delete, restore."""
 
 import pytest
+
 from support import model_files as mf
 from support.browser import PHONE, browser_page, live_controlpilot, login
 from support.model_server import ModelServer

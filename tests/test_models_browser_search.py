@@ -21,7 +21,9 @@ def test_find_pull_and_update_from_the_models_page(output_dir, tmp_path, monkeyp
     old = hub_data.civitai_version(server, 11, 110, v1, name="v1.0")
     new = hub_data.civitai_version(server, 11, 111, v2, name="v2.0", words=("pxl style", "8bit"))
     hub_data.civitai_model(server, 11, [new, old], downloads=500)
-    ckpt = hub_data.civitai_version(server, 12, 120, b"x" * 100, name="v1", base="SD 1.5", model_name="Pixel Checkpoint", model_type="Checkpoint")
+    ckpt = hub_data.civitai_version(
+        server, 12, 120, b"x" * 100, name="v1", base="SD 1.5", model_name="Pixel Checkpoint", model_type="Checkpoint"
+    )
     hub_data.civitai_model(server, 12, [ckpt], name="Pixel Checkpoint", model_type="Checkpoint")
     models = ctx.workspace.models
     try:
@@ -37,7 +39,9 @@ def test_find_pull_and_update_from_the_models_page(output_dir, tmp_path, monkeyp
             assert "pxl style" in result.inner_text() and "8bit" in result.inner_text()
             assert finder.get_by_test_id("result-civitai-12").count() == 0  # a checkpoint: filtered out
             result.get_by_role("img").wait_for()
-            page.wait_for_function("() => [...document.querySelectorAll('.hub-result img')].every(i => i.complete && i.naturalWidth > 0)")
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('.hub-result img')].every(i => i.complete && i.naturalWidth > 0)"
+            )
             page.screenshot(path=output_dir / "models-search.png", full_page=True)
 
             # The older version first: then the update check has something to say.

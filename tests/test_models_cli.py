@@ -53,7 +53,10 @@ def test_list_table_flags_pickles(ctx):
     out = models_cli(ctx, "list", "--no-hash").stdout
     lines = out.splitlines()
     assert lines[0].split() == ["TYPE", "NAME", "KIND", "FAMILY", "SIZE", "DTYPE", "AUTOV2"]
-    assert any(line.startswith("loras") and "pixel.safetensors" in line and "lora r4" in line and "SD1.x" in line for line in lines)
+    assert any(
+        line.startswith("loras") and "pixel.safetensors" in line and "lora r4" in line and "SD1.x" in line
+        for line in lines
+    )
     assert any("base.safetensors" in line and "SDXL" in line for line in lines)
     old = next(i for i, line in enumerate(lines) if "old.ckpt" in line)
     assert "pickle format: not opened" in lines[old + 1]
@@ -78,7 +81,9 @@ def test_pull_manifest_with_a_progress_bar(ctx, tmp_path):
         both = models_cli(ctx, "pull", url, "--manifest", "my-ae", check=False)
         assert both.returncode == 1 and "give either SOURCE or --manifest NAME" in both.stderr
         unknown = models_cli(ctx, "pull", "--manifest", "nope", check=False)
-        assert unknown.returncode == 1 and "no model named 'nope'" in unknown.stderr and "Traceback" not in unknown.stderr
+        assert (
+            unknown.returncode == 1 and "no model named 'nope'" in unknown.stderr and "Traceback" not in unknown.stderr
+        )
     finally:
         server.stop()
 
@@ -86,14 +91,23 @@ def test_pull_manifest_with_a_progress_bar(ctx, tmp_path):
 def test_move_rename_delete_restore(ctx):
     models = ctx.workspace.models
     (models / "loras" / "pixel.preview.png").write_bytes(b"png")
-    assert f"moved to {models / 'checkpoints' / 'pixel.safetensors'}" in models_cli(ctx, "move", "loras/pixel.safetensors", "checkpoints").stdout
+    assert (
+        f"moved to {models / 'checkpoints' / 'pixel.safetensors'}"
+        in models_cli(ctx, "move", "loras/pixel.safetensors", "checkpoints").stdout
+    )
     assert (models / "checkpoints" / "pixel.preview.png").exists()
     models_cli(ctx, "move", "checkpoints/pixel.safetensors", "loras")
-    assert f"renamed to {models / 'loras' / 'pixel-v2.safetensors'}" in models_cli(ctx, "rename", "loras/pixel.safetensors", "pixel-v2").stdout
+    assert (
+        f"renamed to {models / 'loras' / 'pixel-v2.safetensors'}"
+        in models_cli(ctx, "rename", "loras/pixel.safetensors", "pixel-v2").stdout
+    )
     assert (models / "loras" / "pixel-v2.preview.png").exists()
 
     out = models_cli(ctx, "delete", "loras/pixel-v2.safetensors").stdout
-    assert not (models / "loras" / "pixel-v2.safetensors").exists() and not (models / "loras" / "pixel-v2.preview.png").exists()
+    assert (
+        not (models / "loras" / "pixel-v2.safetensors").exists()
+        and not (models / "loras" / "pixel-v2.preview.png").exists()
+    )
     item_id = out.split("lorapilot models restore ", 1)[1].split(")", 1)[0]
     listed = models_cli(ctx, "restore").stdout
     assert item_id in listed and "pixel-v2.safetensors" in listed

@@ -59,22 +59,74 @@ CASES = [
     (mf.ltxv_transformer, "diffusion_model", "ltxv", None, None),
     (lambda: mf.ltxv_transformer(diffusers=True), "diffusion_model", "ltxv", None, None),
     # ... and their LoRAs: Diffusion Pipe (diffusion_model. + PEFT), diffusers (transformer.), kohya / musubi-tuner.
-    (lambda: mf.peft_lora({"distilled_guidance_layer.layers.0.in_layer": 3072, "double_blocks.0.img_attn.qkv": 3072}),
-     "lora", "chroma", None, ("lora", 4, None)),
-    (lambda: mf.peft_lora({"blocks.0.self_attn.q": 1536, "blocks.0.cross_attn.k": 1536}), "lora", "wan", None, ("lora", 4, None)),
-    (lambda: mf.peft_lora({"blocks.0.attn1.to_q": 5120}, prefix="transformer."), "lora", "wan", None, ("lora", 4, None)),
+    (
+        lambda: mf.peft_lora(
+            {"distilled_guidance_layer.layers.0.in_layer": 3072, "double_blocks.0.img_attn.qkv": 3072}
+        ),
+        "lora",
+        "chroma",
+        None,
+        ("lora", 4, None),
+    ),
+    (
+        lambda: mf.peft_lora({"blocks.0.self_attn.q": 1536, "blocks.0.cross_attn.k": 1536}),
+        "lora",
+        "wan",
+        None,
+        ("lora", 4, None),
+    ),
+    (
+        lambda: mf.peft_lora({"blocks.0.attn1.to_q": 5120}, prefix="transformer."),
+        "lora",
+        "wan",
+        None,
+        ("lora", 4, None),
+    ),
     (lambda: mf.kohya_lora({"blocks.0.self_attn.q": 5120}), "lora", "wan", None, ("lora", 4, 4.0)),
-    (lambda: mf.peft_lora({"layers.0.attention.qkv": 2304, "noise_refiner.0.feed_forward.w1": 2304}), "lora", "lumina2", None,
-     ("lora", 4, None)),
-    (lambda: mf.peft_lora({"double_stream_blocks.0.block.attn1.to_q": 2560}), "lora", "hidream", None, ("lora", 4, None)),
-    (lambda: mf.peft_lora({"single_stream_blocks.0.block.attn1.to_q": 2560}, prefix="transformer."), "lora", "hidream", None,
-     ("lora", 4, None)),
-    (lambda: mf.peft_lora({"double_blocks.0.img_attn_qkv": 3072, "single_blocks.0.linear1": 3072}, prefix="transformer."),
-     "lora", "hunyuan_video", None, ("lora", 4, None)),
-    (lambda: mf.kohya_lora({"double_blocks.0.img_attn_qkv": 3072, "double_blocks.0.img_mlp.fc1": 3072}), "lora", "hunyuan_video",
-     None, ("lora", 4, 4.0)),
-    (lambda: mf.peft_lora({"transformer_blocks.0.attn1.to_q": 2048, "transformer_blocks.0.attn2.to_k": 4096}), "lora", "ltxv",
-     None, ("lora", 4, None)),
+    (
+        lambda: mf.peft_lora({"layers.0.attention.qkv": 2304, "noise_refiner.0.feed_forward.w1": 2304}),
+        "lora",
+        "lumina2",
+        None,
+        ("lora", 4, None),
+    ),
+    (
+        lambda: mf.peft_lora({"double_stream_blocks.0.block.attn1.to_q": 2560}),
+        "lora",
+        "hidream",
+        None,
+        ("lora", 4, None),
+    ),
+    (
+        lambda: mf.peft_lora({"single_stream_blocks.0.block.attn1.to_q": 2560}, prefix="transformer."),
+        "lora",
+        "hidream",
+        None,
+        ("lora", 4, None),
+    ),
+    (
+        lambda: mf.peft_lora(
+            {"double_blocks.0.img_attn_qkv": 3072, "single_blocks.0.linear1": 3072}, prefix="transformer."
+        ),
+        "lora",
+        "hunyuan_video",
+        None,
+        ("lora", 4, None),
+    ),
+    (
+        lambda: mf.kohya_lora({"double_blocks.0.img_attn_qkv": 3072, "double_blocks.0.img_mlp.fc1": 3072}),
+        "lora",
+        "hunyuan_video",
+        None,
+        ("lora", 4, 4.0),
+    ),
+    (
+        lambda: mf.peft_lora({"transformer_blocks.0.attn1.to_q": 2048, "transformer_blocks.0.attn2.to_k": 4096}),
+        "lora",
+        "ltxv",
+        None,
+        ("lora", 4, None),
+    ),
 ]
 
 
@@ -88,8 +140,18 @@ def test_detects_kind_family_and_adapter_shape(tmp_path, builder, kind, family, 
     else:
         assert (result.lora.algo, result.lora.rank, result.lora.alpha) == adapter
     assert result.dtype == "F16"
-    assert result.folder == {"lycoris": "loras", "lora": "loras", "checkpoint": "checkpoints", "diffusion_model": "diffusion_models",
-                             "vae": "vae", "text_encoder": "text_encoders", "controlnet": "controlnet"}[kind]
+    assert (
+        result.folder
+        == {
+            "lycoris": "loras",
+            "lora": "loras",
+            "checkpoint": "checkpoints",
+            "diffusion_model": "diffusion_models",
+            "vae": "vae",
+            "text_encoder": "text_encoders",
+            "controlnet": "controlnet",
+        }[kind]
+    )
 
 
 def test_pixart_is_not_taken_for_ltx_video(tmp_path):
@@ -149,22 +211,42 @@ def test_inspect_cli_prints_the_tag_table_and_hashes(tmp_path):
     env = {**os.environ, "COLUMNS": "160"}
     out = subprocess.run(
         [sys.executable, "-m", "lorapilot", "models", "inspect", str(path), "-w", str(ctx.workspace.root)],
-        capture_output=True, text=True, env=env, check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
     ).stdout
     assert "ss_tag_frequency" in out and "pixel art" in out and "40" in out
     assert "rank          4" in out and "alpha         2.0" in out
     assert "autov2" in out
-    data = json.loads(subprocess.run(
-        [sys.executable, "-m", "lorapilot", "models", "inspect", str(path), "--json", "-w", str(ctx.workspace.root)],
-        capture_output=True, text=True, env=env, check=True,
-    ).stdout)
+    data = json.loads(
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "lorapilot",
+                "models",
+                "inspect",
+                str(path),
+                "--json",
+                "-w",
+                str(ctx.workspace.root),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        ).stdout
+    )
     assert data["hashes"]["autov2"] == data["hashes"]["sha256"][:10]
 
 
 def test_inspect_reads_the_header_only(tmp_path):
     """A 4 GiB tensor (a sparse file) is inspected without reading or allocating its data."""
-    header = {"big.weight": {"dtype": "F32", "shape": [1024, 1024, 1024], "data_offsets": [0, 4 * 1024**3]},
-              "__metadata__": {"modelspec.title": "huge"}}
+    header = {
+        "big.weight": {"dtype": "F32", "shape": [1024, 1024, 1024], "data_offsets": [0, 4 * 1024**3]},
+        "__metadata__": {"modelspec.title": "huge"},
+    }
     path = mf.raw_safetensors(tmp_path / "huge.safetensors", header)
     with path.open("r+b") as fh:
         fh.truncate(path.stat().st_size + 4 * 1024**3)

@@ -30,7 +30,12 @@ def make_tiny(tmp_path):
 
 
 def make_long_header(tmp_path):
-    return mf.raw_safetensors(tmp_path / "long.safetensors", {"a": {"dtype": "F16", "shape": [1], "data_offsets": [0, 2]}}, b"\0\0", declared_length=10_000)
+    return mf.raw_safetensors(
+        tmp_path / "long.safetensors",
+        {"a": {"dtype": "F16", "shape": [1], "data_offsets": [0, 2]}},
+        b"\0\0",
+        declared_length=10_000,
+    )
 
 
 def make_not_json(tmp_path):
@@ -47,17 +52,24 @@ def make_huge_header(tmp_path):
 
 
 def make_shape_mismatch(tmp_path):
-    return mf.raw_safetensors(tmp_path / "shape.safetensors", {"w": {"dtype": "F32", "shape": [4, 4], "data_offsets": [0, 32]}}, b"\0" * 32)
+    return mf.raw_safetensors(
+        tmp_path / "shape.safetensors", {"w": {"dtype": "F32", "shape": [4, 4], "data_offsets": [0, 32]}}, b"\0" * 32
+    )
 
 
 def make_unknown_dtype(tmp_path):
-    return mf.raw_safetensors(tmp_path / "dtype.safetensors", {"w": {"dtype": "Q4", "shape": [2], "data_offsets": [0, 2]}}, b"\0\0")
+    return mf.raw_safetensors(
+        tmp_path / "dtype.safetensors", {"w": {"dtype": "Q4", "shape": [2], "data_offsets": [0, 2]}}, b"\0\0"
+    )
 
 
 def make_overlap(tmp_path):
     return mf.raw_safetensors(
         tmp_path / "overlap.safetensors",
-        {"a": {"dtype": "F16", "shape": [2], "data_offsets": [0, 4]}, "b": {"dtype": "F16", "shape": [2], "data_offsets": [2, 6]}},
+        {
+            "a": {"dtype": "F16", "shape": [2], "data_offsets": [0, 4]},
+            "b": {"dtype": "F16", "shape": [2], "data_offsets": [2, 6]},
+        },
         b"\0" * 6,
     )
 
@@ -94,7 +106,8 @@ def test_cli_inspect_prints_one_clear_line_without_traceback(tmp_path, make, mes
     ctx = make_workspace(tmp_path / "ws")
     proc = subprocess.run(
         [sys.executable, "-m", "lorapilot", "models", "inspect", str(path), "-w", str(ctx.workspace.root)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr

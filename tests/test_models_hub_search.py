@@ -37,14 +37,18 @@ def store(ctx):
 
 
 def _lora_bytes(tmp_path, rank=4):
-    return mf.write_model(tmp_path / f"l{rank}.safetensors", mf.kohya_lora_sd1(rank=rank), mf.LORA_METADATA).read_bytes()
+    return mf.write_model(
+        tmp_path / f"l{rank}.safetensors", mf.kohya_lora_sd1(rank=rank), mf.LORA_METADATA
+    ).read_bytes()
 
 
 def _catalogue(server, tmp_path):
     old = hub_data.civitai_version(server, 11, 110, _lora_bytes(tmp_path, 4), name="v1.0")
     new = hub_data.civitai_version(server, 11, 111, _lora_bytes(tmp_path, 8), name="v2.0", words=("pxl style", "8bit"))
     hub_data.civitai_model(server, 11, [new, old], downloads=500)
-    ckpt = hub_data.civitai_version(server, 12, 120, b"x" * 100, name="v1", base="SD 1.5", model_name="Pixel Checkpoint", model_type="Checkpoint")
+    ckpt = hub_data.civitai_version(
+        server, 12, 120, b"x" * 100, name="v1", base="SD 1.5", model_name="Pixel Checkpoint", model_type="Checkpoint"
+    )
     hub_data.civitai_model(server, 12, [ckpt], name="Pixel Checkpoint", model_type="Checkpoint", downloads=900)
     hub_data.civitai_model(server, 13, [], name="Pixel Spicy", nsfw=True)
 
@@ -66,7 +70,9 @@ def test_civitai_search_sends_the_documented_filters_and_returns_versions(server
     assert latest.name == "v2.0" and latest.base_model == "SDXL 1.0" and latest.trained_words == ["pxl style", "8bit"]
     assert latest.pull == "civitai:11@111"
     data = server.civitai_versions[111]["files"][0]
-    assert latest.files[0].sha256 == data["hashes"]["SHA256"].lower() and latest.files[0].size == round(data["sizeKB"] * 1024)
+    assert latest.files[0].sha256 == data["hashes"]["SHA256"].lower() and latest.files[0].size == round(
+        data["sizeKB"] * 1024
+    )
     # The mature preview is left out unless asked for.
     assert [urlparse(i.url).path for i in latest.images] == ["/img/111.png"]
 
@@ -101,7 +107,13 @@ def test_pulling_a_civitai_result_keeps_info_and_preview_beside_the_file(server,
     # CivitAI lists a mature image first: the preview (shown in other UIs' model lists) is the safe one.
     assert (dest.parent / "pixel_111.preview.png").read_bytes() == hub_data.png()
     record = json.loads((dest.parent / "pixel_111.source.json").read_text())
-    assert record == {"source": "civitai", "model_id": 11, "version_id": 111, "version_name": "v2.0", "base_model": "SDXL 1.0"}
+    assert record == {
+        "source": "civitai",
+        "model_id": 11,
+        "version_id": 111,
+        "version_name": "v2.0",
+        "base_model": "SDXL 1.0",
+    }
     # The sidecars travel with the model into the trash and back.
     trashed = store.delete(str(dest))
     assert not (dest.parent / "pixel_111.civitai.info").exists() and len(trashed) == 4
@@ -113,8 +125,15 @@ def test_hf_search_and_details_give_files_sizes_hashes_and_trigger_words(server,
     from lorapilot.tools.models import sources
 
     data = mf.write_model(tmp_path / "f.safetensors", mf.kohya_lora_flux(rank=4), mf.LORA_METADATA).read_bytes()
-    server.hf_repos["acme/pixel-flux-lora"] = {"pixel.safetensors": data, "samples/1.png": hub_data.png(), "README.md": b"# card"}
-    server.hf_cards["acme/pixel-flux-lora"] = {"base_model": "black-forest-labs/FLUX.1-dev", "instance_prompt": "pxl style"}
+    server.hf_repos["acme/pixel-flux-lora"] = {
+        "pixel.safetensors": data,
+        "samples/1.png": hub_data.png(),
+        "README.md": b"# card",
+    }
+    server.hf_cards["acme/pixel-flux-lora"] = {
+        "base_model": "black-forest-labs/FLUX.1-dev",
+        "instance_prompt": "pxl style",
+    }
     server.hf_repos["acme/other"] = {"x.safetensors": data}
     server.hf_commits["acme/pixel-flux-lora"] = "a" * 40
     with sources.use_endpoints(store.civitai_url, store.hf_url):
@@ -126,12 +145,20 @@ def test_hf_search_and_details_give_files_sizes_hashes_and_trigger_words(server,
     version = details.versions[0]
     assert version.id == "a" * 40 and version.trained_words == ["pxl style"]
     assert version.base_model == "black-forest-labs/FLUX.1-dev"
-    assert [(f.name, f.size, f.sha256, f.primary) for f in version.files] == [("pixel.safetensors", len(data), hashlib.sha256(data).hexdigest(), True)]
+    assert [(f.name, f.size, f.sha256, f.primary) for f in version.files] == [
+        ("pixel.safetensors", len(data), hashlib.sha256(data).hexdigest(), True)
+    ]
     assert [urlparse(i.url).path for i in version.images] == [f"/acme/pixel-flux-lora/resolve/{'a' * 40}/samples/1.png"]
     assert version.pull == "hf:acme/pixel-flux-lora/pixel.safetensors"
     pull(store, version.pull)
     record = json.loads((store.ws.models / "loras" / "pixel.source.json").read_text())
-    assert record == {"source": "hf", "repo": "acme/pixel-flux-lora", "path": "pixel.safetensors", "revision": "main", "commit": "a" * 40}
+    assert record == {
+        "source": "hf",
+        "repo": "acme/pixel-flux-lora",
+        "path": "pixel.safetensors",
+        "revision": "main",
+        "commit": "a" * 40,
+    }
 
 
 def test_api_searches_shows_details_and_pulls_a_result(server, ctx, tmp_path):
@@ -158,7 +185,10 @@ def test_api_searches_shows_details_and_pulls_a_result(server, ctx, tmp_path):
         assert bad.status_code == 400 and "family 'sd9'" in bad.json()["detail"]
         task = client.post("/api/models/pull", json={"source": version["pull"]}).json()
         deadline = time.monotonic() + 30
-        while client.get(f"/api/models/tasks/{task['id']}").json()["state"] not in ("done", "failed") and time.monotonic() < deadline:
+        while (
+            client.get(f"/api/models/tasks/{task['id']}").json()["state"] not in ("done", "failed")
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.05)
         assert client.get(f"/api/models/tasks/{task['id']}").json()["state"] == "done"
     assert (ctx.workspace.models / "loras" / "pixel_111.civitai.info").is_file()

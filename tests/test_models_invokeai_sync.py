@@ -11,8 +11,8 @@ import jsonschema
 import pytest
 import yaml
 
-from lorapilot.tools.models.invokeai import sync_for_context
 from lorapilot.stack.render import render_process_compose, render_supervisord
+from lorapilot.tools.models.invokeai import sync_for_context
 from support import model_files as mf
 from support.fake_invokeai import FakeInvokeAI
 from support.workspaces import make_workspace
@@ -103,7 +103,7 @@ def test_supervisord_runs_the_registration_after_invokeai_is_up(tmp_path):
     env_dir = tmp_path / "invokeai-env"
     (env_dir / "bin").mkdir(parents=True)
     launcher = env_dir / "bin" / "invokeai-web"
-    launcher.write_text(f"#!/bin/sh\nexec {sys.executable} {FAKE} \"$@\"\n")
+    launcher.write_text(f'#!/bin/sh\nexec {sys.executable} {FAKE} "$@"\n')
     launcher.chmod(0o755)
     record = tmp_path / "installed.json"
     ctx = make_workspace(
@@ -116,7 +116,13 @@ def test_supervisord_runs_the_registration_after_invokeai_is_up(tmp_path):
     ws = ["-w", str(ctx.workspace.root)]
     env = {**os.environ, "LORAPILOT_MANIFEST": str(ctx.manifest.path)}
     lorapilot = [sys.executable, "-m", "lorapilot"]
-    up = subprocess.run(lorapilot + ["up", "--backend", "supervisord", "--detach", *ws], capture_output=True, text=True, env=env, timeout=120)
+    up = subprocess.run(
+        lorapilot + ["up", "--backend", "supervisord", "--detach", *ws],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     try:
         assert up.returncode == 0, up.stderr
         deadline = time.monotonic() + 90

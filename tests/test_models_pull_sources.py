@@ -5,11 +5,11 @@ import json
 
 import pytest
 
+from lorapilot.stack.workspace.secrets import set_secret
 from lorapilot.tools.models.download import DownloadError
 from lorapilot.tools.models.pull import pull, pull_manifest
 from lorapilot.tools.models.sources import SourceError, _civitai_ids, _hf_ref, resolve
 from lorapilot.tools.models.store import ModelStore
-from lorapilot.stack.workspace.secrets import set_secret
 from support import model_files as mf
 from support.model_server import ModelServer
 from support.workspaces import make_workspace
@@ -118,7 +118,9 @@ def test_hf_diffusers_repo_becomes_one_folder(server, store, tmp_path):
     folder = store.ws.models / "diffusers" / "tiny-sd"
     assert result.placed == [str(folder)]
     assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) == [
-        "model_index.json", "unet/config.json", "unet/diffusion_pytorch_model.safetensors",
+        "model_index.json",
+        "unet/config.json",
+        "unet/diffusion_pytorch_model.safetensors",
     ]
     entry = store.list(folder="diffusers")[0]
     assert (entry.kind, entry.family, entry.format) == ("diffusers", "sd1", "diffusers")
@@ -135,25 +137,44 @@ def test_hf_repo_with_several_files_asks_for_one(server, store):
 def _civitai(server, data, model_type="LORA"):
     server.files["/signed/368189"] = __import__("support.model_server", fromlist=["Served"]).Served(data=data)
     server.civitai_versions[368189] = {
-        "id": 368189, "modelId": 328553, "name": "v1.0", "baseModel": "SDXL 1.0",
+        "id": 368189,
+        "modelId": 328553,
+        "name": "v1.0",
+        "baseModel": "SDXL 1.0",
         "model": {"name": "Pixel Style", "type": model_type},
         "files": [
-            {"name": "pixel_v1.safetensors", "sizeKB": len(data) / 1024, "type": "Model", "primary": True,
-             "hashes": {"SHA256": hashlib.sha256(data).hexdigest().upper(), "AutoV2": hashlib.sha256(data).hexdigest()[:10].upper()},
-             "downloadUrl": f"{server.url}/api/download/models/368189"},
+            {
+                "name": "pixel_v1.safetensors",
+                "sizeKB": len(data) / 1024,
+                "type": "Model",
+                "primary": True,
+                "hashes": {
+                    "SHA256": hashlib.sha256(data).hexdigest().upper(),
+                    "AutoV2": hashlib.sha256(data).hexdigest()[:10].upper(),
+                },
+                "downloadUrl": f"{server.url}/api/download/models/368189",
+            },
         ],
         "downloadUrl": f"{server.url}/api/download/models/368189",
     }
-    server.civitai_models[328553] = {"id": 328553, "name": "Pixel Style", "type": model_type, "modelVersions": [{"id": 368189}]}
+    server.civitai_models[328553] = {
+        "id": 328553,
+        "name": "Pixel Style",
+        "type": model_type,
+        "modelVersions": [{"id": 368189}],
+    }
 
 
-@pytest.mark.parametrize("source", [
-    "urn:air:sdxl:lora:civitai:328553@368189",
-    "https://civitai.com/models/328553?modelVersionId=368189",
-    "https://civitai.com/models/328553",
-    "https://civitai.com/api/download/models/368189",
-    "368189",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "urn:air:sdxl:lora:civitai:328553@368189",
+        "https://civitai.com/models/328553?modelVersionId=368189",
+        "https://civitai.com/models/328553",
+        "https://civitai.com/api/download/models/368189",
+        "368189",
+    ],
+)
 def test_civitai_sources_with_token(server, store, tmp_path, source):
     data = mf.write_model(tmp_path / "l.safetensors", mf.kohya_lora_sdxl()).read_bytes()
     _civitai(server, data)
@@ -178,10 +199,16 @@ def test_a_civitai_checkpoint_that_is_only_a_flux_transformer_goes_to_diffusion_
     assert pull(store, "civitai:368189").placed == [str(store.ws.models / "checkpoints" / "pixel_v1.safetensors")]
 
 
-@pytest.mark.parametrize("refusal,message", [
-    ("login_page", "HTML page instead of a model.*CIVITAI_TOKEN"),
-    ("401", r"access denied \(HTTP 401\)\. CivitAI needs a token for this file: `lorapilot secrets set CIVITAI_TOKEN`"),
-])
+@pytest.mark.parametrize(
+    "refusal,message",
+    [
+        ("login_page", "HTML page instead of a model.*CIVITAI_TOKEN"),
+        (
+            "401",
+            r"access denied \(HTTP 401\)\. CivitAI needs a token for this file: `lorapilot secrets set CIVITAI_TOKEN`",
+        ),
+    ],
+)
 def test_civitai_without_token_gets_a_clear_error(server, store, tmp_path, refusal, message):
     data = mf.write_model(tmp_path / "l.safetensors", mf.kohya_lora_sdxl()).read_bytes()
     _civitai(server, data)
@@ -224,7 +251,9 @@ def test_a_listing_that_climbs_out_of_the_model_folder_writes_nothing(server, st
         "unet/diffusion_pytorch_model.safetensors": unet,
         "unet/../../../../escape.json": b"{}",
     }
-    with pytest.raises(SourceError, match=r"acme/evil lists a file outside the repo: 'unet/\.\./\.\./\.\./\.\./escape\.json'"):
+    with pytest.raises(
+        SourceError, match=r"acme/evil lists a file outside the repo: 'unet/\.\./\.\./\.\./\.\./escape\.json'"
+    ):
         pull(store, "hf:acme/evil")
     assert not list(tmp_path.rglob("escape.json"))
     assert not (store.ws.models / "diffusers" / "evil").exists()

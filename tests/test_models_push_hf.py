@@ -36,11 +36,21 @@ def trained(tmp_path):
         (run / "samples" / f"step{step:05d}.png").write_bytes(hub_data.png((step % 255, 80, 80)))
     lora = mf.write_model(ws.models / "loras" / "pixel.safetensors", mf.kohya_lora_sdxl(rank=4), mf.LORA_METADATA)
     card = {
-        "lora": "pixel.safetensors", "sha256": hashlib.sha256(lora.read_bytes()).hexdigest(), "name": "pixel", "trainer": "native",
-        "base_family": "sdxl", "steps": 200, "final_loss": 0.1234567, "trained_from": str(run / "pixel.safetensors"),
+        "lora": "pixel.safetensors",
+        "sha256": hashlib.sha256(lora.read_bytes()).hexdigest(),
+        "name": "pixel",
+        "trainer": "native",
+        "base_family": "sdxl",
+        "steps": 200,
+        "final_loss": 0.1234567,
+        "trained_from": str(run / "pixel.safetensors"),
         "dataset": {"name": "pixels", "images": 12},
-        "profile": {"model": {"base": "sd_xl_base_1.0.safetensors"}, "dataset": {"trigger_word": "pxl style", "resolution": 1024},
-                    "network": {"rank": 4, "alpha": 2}, "optim": {"optimizer": "adamw8bit", "learning_rate": 0.0001}},
+        "profile": {
+            "model": {"base": "sd_xl_base_1.0.safetensors"},
+            "dataset": {"trigger_word": "pxl style", "resolution": 1024},
+            "network": {"rank": 4, "alpha": 2},
+            "optim": {"optimizer": "adamw8bit", "learning_rate": 0.0001},
+        },
     }
     (ws.models / "loras" / "pixel.training.json").write_text(json.dumps(card))
     return ctx, lora
@@ -57,7 +67,9 @@ def test_push_uploads_lora_card_and_samples_privately_in_one_commit(hub, trained
     readme = repo.files["README.md"].decode()
     assert 'base_model: "stabilityai/stable-diffusion-xl-base-1.0"' in readme
     assert 'instance_prompt: "pxl style"' in readme and "Use `pxl style` in the prompt." in readme
-    assert "| rank / alpha | 4 / 2 |" in readme and "| learning rate | 0.0001 |" in readme and "| steps | 200 |" in readme
+    assert (
+        "| rank / alpha | 4 / 2 |" in readme and "| learning rate | 0.0001 |" in readme and "| steps | 200 |" in readme
+    )
     assert 'url: "samples/step00200.png"' in readme
     meta = hub.validated[0]  # the front matter parses as YAML, with what the Hub reads
     assert meta["base_model"] == "stabilityai/stable-diffusion-xl-base-1.0" and meta["instance_prompt"] == "pxl style"
@@ -71,7 +83,9 @@ def test_push_uploads_lora_card_and_samples_privately_in_one_commit(hub, trained
     ]
     assert [m for m, _ in hub.calls[4:7]] == ["PUT"] * 3  # in parallel: any order
     assert hub.calls[7:] == [("POST", "/api/models/alice/pixel-lora/commit/main")]
-    assert sorted(p for m, p in hub.calls if m == "PUT") == sorted(f"/lfs-upload/{hashlib.sha256(d).hexdigest()}" for n, d in repo.files.items() if n != "README.md")
+    assert sorted(p for m, p in hub.calls if m == "PUT") == sorted(
+        f"/lfs-upload/{hashlib.sha256(d).hexdigest()}" for n, d in repo.files.items() if n != "README.md"
+    )
     # A second push reuses the repo and its uploaded objects.
     with sources.use_endpoints(hf=hub.url):
         push_lora(lora, "hf:alice/pixel-lora", hub.token, ctx.workspace.root, message="again")
@@ -97,7 +111,18 @@ def test_cli_push_public_with_the_token_from_secrets(hub, trained):
     set_secret(ctx.workspace.secrets_file, "HF_TOKEN", hub.token)
     env = {**os.environ, "HF_ENDPOINT": hub.url}
     env.pop("HF_TOKEN", None)
-    cmd = [sys.executable, "-m", "lorapilot", "models", "push", "loras/pixel.safetensors", "hf:alice/pub", "--public", "-w", str(ctx.workspace.root)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "lorapilot",
+        "models",
+        "push",
+        "loras/pixel.safetensors",
+        "hf:alice/pub",
+        "--public",
+        "-w",
+        str(ctx.workspace.root),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert f"pushed to {hub.url}/alice/pub" in proc.stdout and "public" in proc.stdout

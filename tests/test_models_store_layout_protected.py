@@ -21,9 +21,11 @@ LAYOUT = [".", "", "loras", "loras/", "./loras", "checkpoints", ".trash", "../mo
 
 @pytest.mark.parametrize("path", LAYOUT)
 def test_delete_and_rename_refuse_the_store_layout(client, ctx, path):
-    for route, body in (("/api/models/delete", {"path": path}),
-                        ("/api/models/rename", {"path": path, "name": "gone"}),
-                        ("/api/models/move", {"path": path, "to_type": "vae"})):
+    for route, body in (
+        ("/api/models/delete", {"path": path}),
+        ("/api/models/rename", {"path": path, "name": "gone"}),
+        ("/api/models/move", {"path": path, "to_type": "vae"}),
+    ):
         resp = client.post(route, json=body)
         assert 400 <= resp.status_code < 500, (route, path, resp.status_code, resp.text)
     assert (ctx.workspace.models / "loras" / "mine.safetensors").is_file()

@@ -3,8 +3,8 @@
 import pytest
 
 from lorapilot.kit.errors import ConflictError, LorapilotError
-from lorapilot.tools.models.store import ModelStore
 from lorapilot.kit.safepath import PathEscapeError
+from lorapilot.tools.models.store import ModelStore
 from support import model_files as mf
 from support.workspaces import make_workspace
 
@@ -61,11 +61,18 @@ def test_delete_goes_to_the_workspace_trash_and_restore_brings_the_sidecars_back
     assert [i.name for i in items] == ["style.safetensors", "style.preview.png"]
     assert not (store.ws.models / "checkpoints" / "style.safetensors").exists()
     # The workspace trash, so `lorapilot trash list` shows it and `lorapilot trash empty` frees the space.
-    assert {i.original for i in Trash(store.ws.root).list()} == {"models/checkpoints/style.safetensors", "models/checkpoints/style.preview.png"}
+    assert {i.original for i in Trash(store.ws.root).list()} == {
+        "models/checkpoints/style.safetensors",
+        "models/checkpoints/style.preview.png",
+    }
     # One row per model, paths as in the store, its sidecars named.
     (row,) = store.trash_items()
     assert (row["id"], row["original"], row["root"], row["sidecars"]) == (
-        items[0].id, "checkpoints/style.safetensors", str(store.ws.models), ["style.preview.png"])
+        items[0].id,
+        "checkpoints/style.safetensors",
+        str(store.ws.models),
+        ["style.preview.png"],
+    )
     store.restore(items[0].id)
     assert (store.ws.models / "checkpoints" / "style.safetensors").read_bytes() == original
     assert (store.ws.models / "checkpoints" / "style.preview.png").read_bytes() == b"png"
@@ -97,9 +104,10 @@ def test_extra_roots_must_be_absolute(tmp_path):
 
     path = tmp_path / "lorapilot.toml"
     path.write_text('[models]\nextra_roots = ["relative/models"]\n')
-    with pytest.raises(ConfigError, match=r"lorapilot.toml: models.extra_roots: .*'relative/models' must be an absolute path"):
+    with pytest.raises(
+        ConfigError, match=r"lorapilot.toml: models.extra_roots: .*'relative/models' must be an absolute path"
+    ):
         load_settings(path)
-
 
 
 def test_a_models_folder_linked_to_another_volume_keeps_its_own_trash(tmp_path):

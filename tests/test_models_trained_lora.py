@@ -12,15 +12,27 @@ from lorapilot.tools.trainpilot.queue import Job
 from support.trainpilot import write_safetensors
 from support.workspaces import make_workspace
 
-LORA_KEYS = {"lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k.lora_down.weight": [4, 768],
-             "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k.lora_up.weight": [320, 4]}
+LORA_KEYS = {
+    "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k.lora_down.weight": [4, 768],
+    "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k.lora_up.weight": [320, 4],
+}
 
 
 def _finished_lora(ctx, tmp_path):
     final = write_safetensors(tmp_path / "run" / "output" / "mycat.safetensors", LORA_KEYS)
-    job = Job(id=1, name="mycat", trainer="native", family="sd15", dataset="cats", profile_name=None,
-              profile={"model": {"base": "checkpoints/sd15.safetensors"}}, state="done", position=1.0,
-              run_dir=str(tmp_path / "run"), step=10)
+    job = Job(
+        id=1,
+        name="mycat",
+        trainer="native",
+        family="sd15",
+        dataset="cats",
+        profile_name=None,
+        profile={"model": {"base": "checkpoints/sd15.safetensors"}},
+        state="done",
+        position=1.0,
+        run_dir=str(tmp_path / "run"),
+        step=10,
+    )
     return install_lora(ctx.workspace, job, final)
 
 
@@ -39,7 +51,10 @@ def test_the_card_follows_its_lora_through_rename_move_delete_and_restore(tmp_pa
     assert json.loads((moved.parent / "mycat-v1.training.json").read_text())["job_id"] == 1
 
     items = store.delete("checkpoints/mycat-v1.safetensors")
-    assert {i.original for i in items} == {"models/checkpoints/mycat-v1.safetensors", "models/checkpoints/mycat-v1.training.json"}
+    assert {i.original for i in items} == {
+        "models/checkpoints/mycat-v1.safetensors",
+        "models/checkpoints/mycat-v1.training.json",
+    }
     assert not any(moved.parent.iterdir())
     store.restore(items[0].id)  # the LoRA; its card comes back with it
     assert moved.is_file() and (moved.parent / "mycat-v1.training.json").is_file()
@@ -63,9 +78,19 @@ def test_a_chroma_lora_with_flux_shaped_keys_lists_as_chroma_by_its_training_car
 
     ctx = make_workspace(tmp_path / "ws")
     flux_shaped = write_model(tmp_path / "run" / "output" / "adapter.safetensors", kohya_lora_flux())
-    job = Job(id=2, name="mychroma", trainer="diffusion-pipe", family="chroma", dataset="cats", profile_name=None,
-              profile={"model": {"base": "diffusion_models/chroma.safetensors"}}, state="done", position=1.0,
-              run_dir=str(tmp_path / "run"), step=10)
+    job = Job(
+        id=2,
+        name="mychroma",
+        trainer="diffusion-pipe",
+        family="chroma",
+        dataset="cats",
+        profile_name=None,
+        profile={"model": {"base": "diffusion_models/chroma.safetensors"}},
+        state="done",
+        position=1.0,
+        run_dir=str(tmp_path / "run"),
+        step=10,
+    )
     trained, card = install_lora(ctx.workspace, job, flux_shaped)
     assert json.loads(card.read_text())["base_family"] == "chroma"  # the store's name, beside TrainPilot's
     plain = write_model(ctx.workspace.models / "loras" / "someflux.safetensors", kohya_lora_flux())

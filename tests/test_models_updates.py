@@ -50,18 +50,32 @@ def ctx(tmp_path, server):
 def test_outdated_by_hash_and_by_revision(ctx):
     checks = {c.rel: c for c in check_updates(ModelStore.for_context(ctx), {})}
     old = checks["loras/pixel_110.safetensors"]
-    assert (old.status, old.site, old.current, old.latest, old.pull) == ("outdated", "civitai", "v1.0 (110)", "v2.0 (111)", "civitai:11@111")
+    assert (old.status, old.site, old.current, old.latest, old.pull) == (
+        "outdated",
+        "civitai",
+        "v1.0 (110)",
+        "v2.0 (111)",
+        "civitai:11@111",
+    )
     assert checks["loras/copied.safetensors"].status == "current"
     assert checks["loras/mine.safetensors"].status == "unknown"
     hf = checks["loras/style.safetensors"]
-    assert (hf.status, hf.current, hf.latest, hf.pull) == ("outdated", "1" * 40, "2" * 40, "hf:acme/flux-lora@main/style.safetensors")
+    assert (hf.status, hf.current, hf.latest, hf.pull) == (
+        "outdated",
+        "1" * 40,
+        "2" * 40,
+        "hf:acme/flux-lora@main/style.safetensors",
+    )
 
 
 def test_cli_outdated_lists_the_newer_versions(ctx):
     cmd = [sys.executable, "-m", "lorapilot", "models", "outdated", "-w", str(ctx.workspace.root)]
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"}, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert "outdated  loras/pixel_110.safetensors  v1.0 (110) -> v2.0 (111)  (lorapilot models pull civitai:11@111)" in proc.stdout
+    assert (
+        "outdated  loras/pixel_110.safetensors  v1.0 (110) -> v2.0 (111)  (lorapilot models pull civitai:11@111)"
+        in proc.stdout
+    )
     assert "2 of 4 models have a newer version" in proc.stdout
     assert "mine.safetensors" not in proc.stdout
 
@@ -77,6 +91,10 @@ def test_api_update_check_is_a_task_and_its_result_stays_for_the_badges(ctx):
             time.sleep(0.05)
         report = client.get("/api/models/updates").json()
     statuses = {m["rel"]: m["status"] for m in report["models"]}
-    assert statuses == {"loras/pixel_110.safetensors": "outdated", "loras/copied.safetensors": "current",
-                        "loras/mine.safetensors": "unknown", "loras/style.safetensors": "outdated"}
+    assert statuses == {
+        "loras/pixel_110.safetensors": "outdated",
+        "loras/copied.safetensors": "current",
+        "loras/mine.safetensors": "unknown",
+        "loras/style.safetensors": "outdated",
+    }
     assert json.loads((ctx.workspace.cache / "model-updates.json").read_text())["checked_at"] > 0

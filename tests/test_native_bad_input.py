@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from support.native_runs import base_config, tiny_sd1, write_config  # noqa: F401  (tiny_sd1 is a fixture)
 
 from lorapilot.tools.trainpilot.native.cli import main
+from support.native_runs import base_config, tiny_sd1, write_config  # noqa: F401  (tiny_sd1 is a fixture)
 
 
 def _run(tmp_path, config, capsys) -> tuple[int, str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from support.native_runs import (  # noqa: F401  (tiny_sd1 is a fixture)
     RunningTrainer,
     base_config,
@@ -54,7 +55,9 @@ def test_two_process_ddp_saves_on_save_quit_resumes_and_writes_a_lora(tiny_sd1, 
 def test_accelerate_launch_cpu_with_two_processes_trains_one_lora(tiny_sd1, tmp_path):  # noqa: F811
     hostfile = mpi_hostfile(tmp_path)
     if hostfile is None:
-        pytest.skip("accelerate launch --cpu starts several processes only through mpirun: install mpich (.ci/run does)")
+        pytest.skip(
+            "accelerate launch --cpu starts several processes only through mpirun: install mpich (.ci/run does)"
+        )
     out = tmp_path / "out"
     config = write_config(tmp_path / "run.toml", base_config(tiny_sd1, out, steps=8))
     result = run_trainer(config, command=mpi_cpu_command(config, free_port(), hostfile), timeout=300)
@@ -70,12 +73,15 @@ def test_accelerate_launch_cpu_with_two_processes_trains_one_lora(tiny_sd1, tmp_
     assert any("lora" in name for name, _ in pipe.unet.named_parameters())
 
 
-@pytest.mark.parametrize("variables,rank", [
-    ({}, 0),
-    ({"RANK": "1", "LOCAL_RANK": "1"}, 1),  # torchrun
-    ({"PMI_RANK": "1"}, 1),  # MPICH's mpirun
-    ({"OMPI_COMM_WORLD_RANK": "1"}, 1),  # Open MPI's
-])
+@pytest.mark.parametrize(
+    "variables,rank",
+    [
+        ({}, 0),
+        ({"RANK": "1", "LOCAL_RANK": "1"}, 1),  # torchrun
+        ({"PMI_RANK": "1"}, 1),  # MPICH's mpirun
+        ({"OMPI_COMM_WORLD_RANK": "1"}, 1),  # Open MPI's
+    ],
+)
 def test_the_rank_comes_from_whichever_launcher_started_the_process(monkeypatch, variables, rank):
     from lorapilot.tools.trainpilot.native.cli import process_rank
 

@@ -6,10 +6,10 @@ import pytest
 import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
-from support.native_runs import events, run_trainer, steps_of, write_config
-from support.tiny_sd import TINY_BUCKET_STEP, build_tiny_flux, make_dataset
 
 from lorapilot.tools.trainpilot.native import kohya
+from support.native_runs import events, run_trainer, steps_of, write_config
+from support.tiny_sd import TINY_BUCKET_STEP, build_tiny_flux, make_dataset
 
 pytestmark = pytest.mark.slow
 
@@ -17,7 +17,15 @@ RANK, ALPHA = 4, 8.0
 # diffusers' kohya-FLUX loader splits single_blocks_N_linear1 with FLUX.1's real sizes (3072, ...),
 # so the loading check trains double-block modules only (to_q etc. would also hit the single
 # blocks); the fused-weight test below covers linear1.
-DOUBLE_BLOCK_TARGETS = ["add_q_proj", "add_k_proj", "add_v_proj", "to_add_out", "to_out.0", "ff.net.0.proj", "norm1.linear"]
+DOUBLE_BLOCK_TARGETS = [
+    "add_q_proj",
+    "add_k_proj",
+    "add_v_proj",
+    "to_add_out",
+    "to_out.0",
+    "ff.net.0.proj",
+    "norm1.linear",
+]
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +45,13 @@ def test_flux_trains_samples_and_loads_into_a_fresh_pipeline(tiny_flux, tmp_path
         "name": "fx",
         "output_dir": str(tmp_path / "out"),
         "model": {"pretrained": str(model), "family": "flux1"},
-        "dataset": {"image_dir": str(images), "resolution": 64, "bucket_step": TINY_BUCKET_STEP,
-                    "min_bucket": 32, "max_bucket": 96},  # fmt: skip
+        "dataset": {
+            "image_dir": str(images),
+            "resolution": 64,
+            "bucket_step": TINY_BUCKET_STEP,
+            "min_bucket": 32,
+            "max_bucket": 96,
+        },  # fmt: skip
         "network": {"rank": RANK, "alpha": ALPHA, "target_modules": targets},
         "optim": {"learning_rate": 1e-2},
         "training": {"steps": 6, "batch_size": 2},
@@ -118,9 +131,7 @@ def test_fused_flux_layers_get_exactly_the_parts_updates(tiny_flux):
     img_qkv = torch.cat([part(f"transformer_blocks.0.attn.to_{x}") for x in "qkv"])
     torch.testing.assert_close(delta("lora_unet_double_blocks_0_img_attn_qkv"), img_qkv)
     mlp_rows = out_features("single_transformer_blocks.0.proj_mlp")
-    linear1 = torch.cat(
-        [part(f"single_transformer_blocks.0.attn.to_{x}") for x in "qkv"] + [torch.zeros(mlp_rows, 32)]
-    )
+    linear1 = torch.cat([part(f"single_transformer_blocks.0.attn.to_{x}") for x in "qkv"] + [torch.zeros(mlp_rows, 32)])
     torch.testing.assert_close(delta("lora_unet_single_blocks_0_linear1"), linear1)
     torch.testing.assert_close(delta("lora_unet_single_blocks_0_linear2"), part("single_transformer_blocks.0.proj_out"))
     torch.testing.assert_close(delta("lora_unet_final_layer_linear"), part("proj_out"))

@@ -38,10 +38,16 @@ def _layers(unet):
 @pytest.mark.parametrize(
     ("diffusers_path", "sgm_path"),
     [
-        ("down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q", "input_blocks.4.1.transformer_blocks.0.attn1.to_q"),
+        (
+            "down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q",
+            "input_blocks.4.1.transformer_blocks.0.attn1.to_q",
+        ),
         ("down_blocks.2.attentions.1.transformer_blocks.9.ff.net.2", "input_blocks.8.1.transformer_blocks.9.ff.net.2"),
         ("mid_block.attentions.0.proj_in", "middle_block.1.proj_in"),
-        ("up_blocks.0.attentions.2.transformer_blocks.9.attn2.to_v", "output_blocks.2.1.transformer_blocks.9.attn2.to_v"),
+        (
+            "up_blocks.0.attentions.2.transformer_blocks.9.attn2.to_v",
+            "output_blocks.2.1.transformer_blocks.9.attn2.to_v",
+        ),
         ("up_blocks.1.attentions.0.proj_out", "output_blocks.3.1.proj_out"),
         ("up_blocks.0.upsamplers.0.conv", "output_blocks.2.2.conv"),
         ("up_blocks.1.upsamplers.0.conv", "output_blocks.5.2.conv"),

@@ -6,22 +6,30 @@ from __future__ import annotations
 
 import pytest
 from safetensors import safe_open
-from support.native_runs import base_config, run_trainer, tiny_sd1, write_config  # noqa: F401  (fixture)
 
 from lorapilot.tools.mediapilot.meta import extract
 from lorapilot.tools.mediapilot.probe import probe_file
+from support.native_runs import base_config, run_trainer, tiny_sd1, write_config  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.slow
 
-PROMPTS = ["tok, red, square", "tok, blue: stripe, \"quoted\""]
+PROMPTS = ["tok, red, square", 'tok, blue: stripe, "quoted"']
 
 
 def test_samples_carry_their_parameters_and_the_lora_its_trigger_word(tiny_sd1, tmp_path):  # noqa: F811
     config = write_config(
         tmp_path / "run.toml",
         base_config(tiny_sd1, tmp_path / "out", steps=2),
-        sample={"prompts": PROMPTS, "every_n_steps": 2, "steps": 3, "seed": 77, "guidance": 5.5,
-                "negative_prompt": "blurry, text", "width": 48, "height": 64},
+        sample={
+            "prompts": PROMPTS,
+            "every_n_steps": 2,
+            "steps": 3,
+            "seed": 77,
+            "guidance": 5.5,
+            "negative_prompt": "blurry, text",
+            "width": 48,
+            "height": 64,
+        },
         save={"every_n_steps": 2},
         dataset={"trigger_word": "tok"},
     )

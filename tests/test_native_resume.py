@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
+
+from lorapilot.tools.trainpilot.native.cli import main
 from support.native_runs import (  # noqa: F401  (tiny_sd1 is a fixture)
     RunningTrainer,
     base_config,
@@ -18,8 +20,6 @@ from support.native_runs import (  # noqa: F401  (tiny_sd1 is a fixture)
     tiny_sd1,
     write_config,
 )
-
-from lorapilot.tools.trainpilot.native.cli import main
 
 pytestmark = pytest.mark.slow
 
@@ -87,7 +87,9 @@ def test_sigterm_saves_exits_zero_and_the_resumed_run_ends_where_an_unbroken_one
 
 
 def test_save_quit_file_stops_the_run_and_resume_from_a_path_continues_with_the_same_adapter(
-    tiny_sd1, tmp_path, capsys  # noqa: F811
+    tiny_sd1,  # noqa: F811 - the fixture, by name
+    tmp_path,
+    capsys,
 ):
     out = tmp_path / "out"
     config = write_config(tmp_path / "run.toml", base_config(tiny_sd1, out, steps=24))

@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 import torch
 from safetensors import safe_open
-from support.native_runs import base_config, load_sd1, run_trainer, steps_of, tiny_sd1, with_trained_adapter, write_config  # noqa: F401
+
+from support.native_runs import (  # noqa: F401
+    base_config,
+    load_sd1,
+    run_trainer,
+    steps_of,
+    tiny_sd1,
+    with_trained_adapter,
+    write_config,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +64,11 @@ def test_sd1_text_encoder_lora_is_written_as_lora_te_and_loads_like_the_trained_
     with torch.no_grad():
         for loaded, trained, original in (
             (pipe.text_encoder(ids)[0], encoder(ids)[0], base.text_encoder(ids)[0]),
-            (pipe.unet(sample, 300, hidden).sample, unet(sample, 300, hidden).sample, base.unet(sample, 300, hidden).sample),
+            (
+                pipe.unet(sample, 300, hidden).sample,
+                unet(sample, 300, hidden).sample,
+                base.unet(sample, 300, hidden).sample,
+            ),
         ):
             assert (loaded - trained).abs().max().item() < 1e-4
             assert (loaded - original).abs().max().item() > 1e-3  # the LoRA does change the output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 from safetensors import safe_open
+
 from support.native_runs import ddp_command, events, run_trainer, steps_of, with_trained_adapter, write_config
 from support.tiny_sd import TINY_BUCKET_STEP, build_tiny_sdxl, make_dataset
 from support.workspaces import free_port
@@ -101,7 +102,10 @@ def test_sdxl_file_loads_into_a_fresh_pipeline_like_the_trained_models(trained_x
     generator = torch.Generator().manual_seed(5)
     sample = torch.randn(1, 4, 8, 8, generator=generator)
     hidden = torch.randn(1, 77, 64, generator=generator)
-    added = {"text_embeds": torch.randn(1, 32, generator=generator), "time_ids": torch.tensor([[64.0, 64, 0, 0, 64, 64]])}
+    added = {
+        "text_embeds": torch.randn(1, 32, generator=generator),
+        "time_ids": torch.tensor([[64.0, 64, 0, 0, 64, 64]]),
+    }
     with torch.no_grad():
         for loaded, trained, original in (
             (pipe.text_encoder(ids)[0], te1(ids)[0], base.text_encoder(ids)[0]),

@@ -8,13 +8,13 @@ import os
 import signal
 
 import pytest
-from support.native_runs import events
 
 from lorapilot.kit.errors import ConfigError
 from lorapilot.tools.trainpilot.native import state as states
 from lorapilot.tools.trainpilot.native.config import load_config
 from lorapilot.tools.trainpilot.native.events import Reporter
 from lorapilot.tools.trainpilot.native.stopping import StopRequest
+from support.native_runs import events
 
 MINIMAL = """
 name = "demo"

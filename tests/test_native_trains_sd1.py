@@ -10,6 +10,7 @@ import pytest
 import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
+
 from support.native_runs import (  # noqa: F401  (tiny_sd1 is a fixture)
     base_config,
     events,
@@ -65,9 +66,7 @@ def test_outputs_follow_the_contract(trained):
     checkpoints = [e["path"] for e in found if e["kind"] == "checkpoint"]
     assert checkpoints == [str(out / f"tiny-step{s:08d}.safetensors") for s in (8, 16, 24)]
     samples = [(e["step"], e["path"]) for e in found if e["kind"] == "sample"]
-    assert samples == [
-        (str(step), str(out / "samples" / f"{step:06d}_{i}.png")) for step in (16, 32) for i in (0, 1)
-    ]
+    assert samples == [(str(step), str(out / "samples" / f"{step:06d}_{i}.png")) for step in (16, 32) for i in (0, 1)]
     for _, path in samples:
         from PIL import Image
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from support.native_runs import (  # noqa: F401  (tiny_sd1 is a fixture)
     base_config,
     events,

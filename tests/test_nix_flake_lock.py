@@ -33,7 +33,12 @@ def _git_pins():
             where = f"components/{folder.name}/{spec_name}"
             yield where, folder.name, source["url"], source["rev"]
             for path, sub in source.get("submodules", {}).items():
-                yield f"{where} submodule {path}", f"{folder.name}-{_slug(path.rsplit('/', 1)[-1])}", sub["url"], sub["rev"]
+                yield (
+                    f"{where} submodule {path}",
+                    f"{folder.name}-{_slug(path.rsplit('/', 1)[-1])}",
+                    sub["url"],
+                    sub["rev"],
+                )
 
 
 GIT_PINS = list(_git_pins())
@@ -71,7 +76,10 @@ def test_only_the_listed_inputs_lack_a_narhash():
 def test_follows_point_at_our_nixpkgs_and_tooling():
     assert NODES["uv2nix"]["inputs"] == {"nixpkgs": ["nixpkgs"], "pyproject-nix": ["pyproject-nix"]}
     assert NODES["pyproject-build-systems"]["inputs"] == {
-        "nixpkgs": ["nixpkgs"], "pyproject-nix": ["pyproject-nix"], "uv2nix": ["uv2nix"]}
+        "nixpkgs": ["nixpkgs"],
+        "pyproject-nix": ["pyproject-nix"],
+        "uv2nix": ["uv2nix"],
+    }
     assert NODES["pyproject-nix"]["inputs"] == {"nixpkgs": ["nixpkgs"]}
 
 
@@ -84,7 +92,7 @@ def test_component_pin_equals_flake_lock(where, input_name, url, rev):
     assert node["original"]["rev"] == rev
     owner, repo = re.fullmatch(r"https://github\.com/([^/]+)/([^/]+?)(?:\.git)?/?", url).groups()
     assert (node["locked"]["owner"], node["locked"]["repo"]) == (owner, repo)
-    assert f'github:{owner}/{repo}/{rev}' in FLAKE_NIX, f"flake.nix does not pin {input_name} at {rev}"
+    assert f"github:{owner}/{repo}/{rev}" in FLAKE_NIX, f"flake.nix does not pin {input_name} at {rev}"
 
 
 def test_every_source_input_belongs_to_a_component():
@@ -94,8 +102,15 @@ def test_every_source_input_belongs_to_a_component():
 
 
 def test_component_sources_cover_the_issue_list():
-    for name in ("comfyui", "kohya", "kohya-sd-scripts", "ai-toolkit", "diffusion-pipe",
-                 "diffusion-pipe-comfyui", "diffusion-pipe-hunyuanvideo"):
+    for name in (
+        "comfyui",
+        "kohya",
+        "kohya-sd-scripts",
+        "ai-toolkit",
+        "diffusion-pipe",
+        "diffusion-pipe-comfyui",
+        "diffusion-pipe-hunyuanvideo",
+    ):
         assert name in ROOT_INPUTS
 
 

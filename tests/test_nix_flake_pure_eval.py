@@ -12,7 +12,10 @@ import pytest
 from support.nixflake import Flake, copy_tree, nix_available
 from support.workspaces import REPO_ROOT
 
-pytestmark = [pytest.mark.nix, pytest.mark.skipif(not nix_available(), reason="nix is not installed (CI installs nix-bin)")]
+pytestmark = [
+    pytest.mark.nix,
+    pytest.mark.skipif(not nix_available(), reason="nix is not installed (CI installs nix-bin)"),
+]
 
 
 @pytest.fixture(scope="module")

@@ -15,13 +15,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lorapilot.stack.components import load_registry
 from lorapilot.stack.component_paths import load_manifest
+from lorapilot.stack.components import load_registry
 from support.nixflake import Flake, copy_tree, nix_available
 from support.workspaces import REPO_ROOT
 
-pytestmark = [pytest.mark.nix, pytest.mark.slow,
-              pytest.mark.skipif(not nix_available(), reason="nix is not installed (CI installs nix-bin)")]
+pytestmark = [
+    pytest.mark.nix,
+    pytest.mark.slow,
+    pytest.mark.skipif(not nix_available(), reason="nix is not installed (CI installs nix-bin)"),
+]
 
 SYSTEM = "x86_64-linux"
 PYTHON_ENVS = sorted(p.parent.name for p in (REPO_ROOT / "components").glob("*/uv.lock"))
@@ -72,15 +75,21 @@ def test_every_component_environment_is_wired_into_the_manifest(stubbed):
     assert subprocess.run([str(copilot)], capture_output=True, text=True).stdout.strip() == "copilot stub"
     assert flake.eval_json(f"packages.{SYSTEM}.copilot-env.stubCall.nativeBuildInputs") == ["auto-patchelf-hook"]
     assert manifest.location("code-server").env.name.endswith("-code-server")
-    assert manifest.lorapilot_python.name == "python" and manifest.lorapilot_python.parent.parent.name.endswith("-lorapilot-env")
+    assert manifest.lorapilot_python.name == "python" and manifest.lorapilot_python.parent.parent.name.endswith(
+        "-lorapilot-env"
+    )
     # Sources: each git component's own input, submodules in place.
     assert (manifest.location("comfyui").src / "STUB_SOURCE").read_text() == "comfyui"
     kohya = manifest.location("kohya").src
     assert (kohya / "STUB_SOURCE").read_text() == "kohya"
     assert (kohya / "sd-scripts" / "STUB_SOURCE").read_text() == "kohya-sd-scripts"
     dp = manifest.location("diffusion-pipe").src
-    for path, node in (("submodules/ComfyUI", "diffusion-pipe-comfyui"), ("submodules/HunyuanVideo", "diffusion-pipe-hunyuanvideo"),
-                       ("submodules/HunyuanImage-2.1", "diffusion-pipe-hunyuanimage-2-1"), ("submodules/Lumina_2", "diffusion-pipe-lumina-2")):
+    for path, node in (
+        ("submodules/ComfyUI", "diffusion-pipe-comfyui"),
+        ("submodules/HunyuanVideo", "diffusion-pipe-hunyuanvideo"),
+        ("submodules/HunyuanImage-2.1", "diffusion-pipe-hunyuanimage-2-1"),
+        ("submodules/Lumina_2", "diffusion-pipe-lumina-2"),
+    ):
         assert (dp / path / "STUB_SOURCE").read_text() == node
     aitk = manifest.location("ai-toolkit")
     assert (aitk.src / "STUB_SOURCE").read_text() == "ai-toolkit"
@@ -96,11 +105,20 @@ def test_each_environment_is_built_from_its_own_lock(stubbed):
     for name in PYTHON_ENVS:
         root = flake.eval_json(f"packages.{SYSTEM}.{name}-env.passthru.workspaceRoot", apply="toString")
         assert root.endswith(f"/components/{name}"), root
-        assert flake.eval_json(f"packages.{SYSTEM}.{name}-env.passthru.python.version") == (
-            REPO_ROOT / "components" / name / ".python-version").read_text().strip()
+        assert (
+            flake.eval_json(f"packages.{SYSTEM}.{name}-env.passthru.python.version")
+            == (REPO_ROOT / "components" / name / ".python-version").read_text().strip()
+        )
     # LoRA Pilot's own environments build from the sdist's files (hatch_build.py included), not the whole tree.
     source = Path(flake.eval_json(f"packages.{SYSTEM}.lorapilot-env.passthru.workspaceRoot"))
-    assert {p.name for p in source.iterdir()} == {"pyproject.toml", "uv.lock", "README.md", "hatch_build.py", "python", "components"}
+    assert {p.name for p in source.iterdir()} == {
+        "pyproject.toml",
+        "uv.lock",
+        "README.md",
+        "hatch_build.py",
+        "python",
+        "components",
+    }
     assert not (source / "python" / "lorapilot" / "controlpilot" / "web" / "node_modules").exists()
     train = flake.eval_json(f"packages.{SYSTEM}.lorapilot-train-env.stubPackages", apply="ps: map (p: p.pname) ps")
     core = flake.eval_json(f"packages.{SYSTEM}.lorapilot-env.stubPackages", apply="ps: map (p: p.pname) ps")
@@ -176,7 +194,10 @@ def test_image_config_has_entrypoint_ports_volume_and_driver_env(stubbed):
     args = call["args"]
     assert args["maxLayers"] < 100
     config = args["config"]
-    assert config["Entrypoint"][0].endswith("-lorapilot/bin/lorapilot") and config["Entrypoint"][1:] == ["up", "--no-tui"]
+    assert config["Entrypoint"][0].endswith("-lorapilot/bin/lorapilot") and config["Entrypoint"][1:] == [
+        "up",
+        "--no-tui",
+    ]
     assert config["Volumes"] == {"/workspace": {}}
     ports = flake.eval_json("lib.ports")
     exposed = {f"{port}/tcp" for name, port in ports.items() if name != "copilot"}  # copilot is loopback-only
@@ -202,28 +223,42 @@ def test_dev_shell_has_the_toolchain_and_driver_path(stubbed):
 
 def test_mk_lorapilot_applies_ports_enabled_and_workspace(stubbed):
     flake, _ = stubbed
-    expr = ('f: let lp = f { system = "x86_64-linux"; ports = { comfyui = 5600; }; '
-            'enabled = [ "controlpilot" "comfyui" ]; workspace = "/data/lp"; }; in '
-            '{ program = lp.app.program; ports = lp.image.stubCall.args.config.ExposedPorts; }')
+    expr = (
+        'f: let lp = f { system = "x86_64-linux"; ports = { comfyui = 5600; }; '
+        'enabled = [ "controlpilot" "comfyui" ]; workspace = "/data/lp"; }; in '
+        "{ program = lp.app.program; ports = lp.image.stubCall.args.config.ExposedPorts; }"
+    )
     result = flake.eval_json("lib.mkLorapilot", apply=expr)
     assert set(result["ports"]) == {"5600/tcp", "7878/tcp"}
     assert result["program"] != flake.eval_json(f"apps.{SYSTEM}.lorapilot.program")
     # The component specs it hands lorapilot: comfyui on 5600, only the enabled two.
-    components = flake.realise("lib.mkLorapilot", 'f: (f { ports = { comfyui = 5600; }; '
-                               'enabled = [ "controlpilot" "comfyui" ]; workspace = "/data/lp"; }).componentsDir')
+    components = flake.realise(
+        "lib.mkLorapilot",
+        "f: (f { ports = { comfyui = 5600; }; "
+        'enabled = [ "controlpilot" "comfyui" ]; workspace = "/data/lp"; }).componentsDir',
+    )
     registry = load_registry(components_dir=components)
     assert registry.names() == ["comfyui", "controlpilot"]
     assert registry.get("comfyui").port == 5600 and registry.get("controlpilot").port == 7878
     # The manifest (what the package and the image reference) holds only what is enabled,
     # the trainers' environments (no service of their own) and LoRA Pilot's own.
-    kept = flake.eval_json("lib.mkLorapilot", apply='f: builtins.attrNames (f { enabled = [ "controlpilot" "comfyui" ]; }).manifestData.components')
+    kept = flake.eval_json(
+        "lib.mkLorapilot",
+        apply='f: builtins.attrNames (f { enabled = [ "controlpilot" "comfyui" ]; }).manifestData.components',
+    )
     assert set(kept) == {"comfyui", "diffusion-pipe", "lorapilot-train"}
     everything = flake.eval_json("lib.mkLorapilot", apply="f: builtins.attrNames (f { }).manifestData.components")
     assert {"kohya", "invokeai", "ai-toolkit", "comfyui", "diffusion-pipe"} <= set(everything)
     package = flake.realise("lib.mkLorapilot", 'f: (f { workspace = "/data/lp"; }).package')
     assert "LORAPILOT_WORKSPACE=${LORAPILOT_WORKSPACE:-/data/lp}" in (package / "bin" / "lorapilot").read_text()
-    bad = flake.run("eval", "--json", f"{flake.ref}#lib.mkLorapilot", "--apply",
-                    'f: (f { enabled = [ "nope" ]; }).app.program', check=False)
+    bad = flake.run(
+        "eval",
+        "--json",
+        f"{flake.ref}#lib.mkLorapilot",
+        "--apply",
+        'f: (f { enabled = [ "nope" ]; }).app.program',
+        check=False,
+    )
     assert bad.returncode != 0 and "unknown component(s) nope" in bad.stderr
 
 
@@ -263,11 +298,15 @@ def test_system_libraries_and_removals_fix_the_build_breakers(stubbed):
 
 def test_one_torch_build_for_every_environment(stubbed):
     flake, _ = stubbed
-    torches = {env: _packages(flake, f"{env}-env")["torch"] for env in ("comfyui", "kohya", "invokeai", "lorapilot-train")}
+    torches = {
+        env: _packages(flake, f"{env}-env")["torch"] for env in ("comfyui", "kohya", "invokeai", "lorapilot-train")
+    }
     # Its search paths name only native wheels (pure-Python dependencies differ per lock), so
     # every environment's torch is the same derivation.
     assert len({t["preFixup"] for t in torches.values()}) == 1
-    assert "-filelock-" not in torches["comfyui"]["preFixup"] and "-nvidia-cudnn-cu12-" in torches["comfyui"]["preFixup"]
+    assert (
+        "-filelock-" not in torches["comfyui"]["preFixup"] and "-nvidia-cudnn-cu12-" in torches["comfyui"]["preFixup"]
+    )
 
 
 def test_image_layers_are_the_torch_base_then_each_environment(stubbed):
@@ -285,5 +324,8 @@ def test_image_layers_are_the_torch_base_then_each_environment(stubbed):
     assert envs[:2] == ["lorapilot", "lorapilot-train"]
     assert {"comfyui", "kohya", "invokeai", "ai-toolkit", "diffusion-pipe"} <= set(envs)
     # enabled = [...] leaves the others out of the layers (and of the image).
-    few = flake.eval_json("lib.mkLorapilot", apply='f: map (s: s) (f { enabled = [ "controlpilot" "comfyui" ]; }).image.stubCall.args.layeringPipeline')
+    few = flake.eval_json(
+        "lib.mkLorapilot",
+        apply='f: map (s: s) (f { enabled = [ "controlpilot" "comfyui" ]; }).image.stubCall.args.layeringPipeline',
+    )
     assert "comfyui-env" in json.dumps(few) and "kohya-env" not in json.dumps(few)

@@ -12,8 +12,12 @@ SCRIPT = REPO_ROOT / "nix" / "host-driver.sh"
 
 
 def _source(env: dict[str, str]) -> str:
-    result = subprocess.run(["sh", "-c", f'. "{SCRIPT}"; printf %s "$LD_LIBRARY_PATH"'],
-                            capture_output=True, text=True, env={"PATH": os.environ["PATH"], **env})
+    result = subprocess.run(
+        ["sh", "-c", f'. "{SCRIPT}"; printf %s "$LD_LIBRARY_PATH"'],
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ["PATH"], **env},
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -22,16 +26,28 @@ def _source(env: dict[str, str]) -> str:
 def host_libs(tmp_path):
     libs = tmp_path / "usr-lib"
     libs.mkdir()
-    for name in ("libcuda.so.1", "libcuda.so.580.95.05", "libnvidia-ml.so.1", "libnvidia-ptxjitcompiler.so.1",
-                 "libc.so.6", "libstdc++.so.6", "libz.so.1"):
+    for name in (
+        "libcuda.so.1",
+        "libcuda.so.580.95.05",
+        "libnvidia-ml.so.1",
+        "libnvidia-ptxjitcompiler.so.1",
+        "libc.so.6",
+        "libstdc++.so.6",
+        "libz.so.1",
+    ):
         (libs / name).write_text(name)
     return libs
 
 
 @pytest.mark.skipif(Path("/run/opengl-driver/lib/libcuda.so.1").exists(), reason="a NixOS driver is linked here")
 def test_only_the_driver_libraries_are_put_on_the_library_path(host_libs, tmp_path):
-    path = _source({"LORAPILOT_DRIVER_DIRS": f"{tmp_path / 'missing'} {host_libs}", "XDG_RUNTIME_DIR": str(tmp_path),
-                    "LD_LIBRARY_PATH": "/already/there"})
+    path = _source(
+        {
+            "LORAPILOT_DRIVER_DIRS": f"{tmp_path / 'missing'} {host_libs}",
+            "XDG_RUNTIME_DIR": str(tmp_path),
+            "LD_LIBRARY_PATH": "/already/there",
+        }
+    )
     first, rest = path.split(":", 1)
     assert rest == "/already/there"
     private = Path(first)

@@ -13,7 +13,10 @@ import pytest
 from support.nixflake import nix_available
 from support.workspaces import REPO_ROOT
 
-pytestmark = [pytest.mark.nix, pytest.mark.skipif(not nix_available(), reason="nix is not installed (CI installs nix-bin)")]
+pytestmark = [
+    pytest.mark.nix,
+    pytest.mark.skipif(not nix_available(), reason="nix is not installed (CI installs nix-bin)"),
+]
 
 _spec = importlib.util.spec_from_file_location("lock_from_mirrors", REPO_ROOT / "nix" / "lock-from-mirrors.py")
 lock_from_mirrors = importlib.util.module_from_spec(_spec)
@@ -34,8 +37,14 @@ def _snapshot_lacking_big_file(tmp_path: Path) -> tuple[Path, str, str]:
     for rel, data in FILES.items():
         (work / rel).parent.mkdir(parents=True, exist_ok=True)
         (work / rel).write_bytes(data)
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@t", "GIT_COMMITTER_DATE": "1700000000 +0000"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+        "GIT_COMMITTER_DATE": "1700000000 +0000",
+    }
     _git("init", "-q", cwd=work)
     _git("add", ".", cwd=work)
     _git("commit", "-q", "-m", "pin", cwd=work, env=env)
@@ -50,8 +59,13 @@ def _snapshot_lacking_big_file(tmp_path: Path) -> tuple[Path, str, str]:
     pack_dir = mirror / "objects" / "pack"
     for old in pack_dir.iterdir():
         old.unlink()
-    subprocess.run(["git", "--git-dir", str(work / ".git"), "pack-objects", "-q", str(pack_dir / "pack")],
-                   input=keep, text=True, capture_output=True, check=True)
+    subprocess.run(
+        ["git", "--git-dir", str(work / ".git"), "pack-objects", "-q", str(pack_dir / "pack")],
+        input=keep,
+        text=True,
+        capture_output=True,
+        check=True,
+    )
     assert lock_from_mirrors.missing_blobs(mirror, rev) == {big_blob: BIG}
     return tmp_path / "mirror", rev, big_blob
 
@@ -73,8 +87,12 @@ def _nar_hash_of_full_tree(tmp_path: Path) -> str:
     for rel, data in FILES.items():
         (tree / rel).parent.mkdir(parents=True, exist_ok=True)
         (tree / rel).write_bytes(data)
-    out = subprocess.run(["nix", "--extra-experimental-features", "nix-command", "hash", "path", str(tree)],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        ["nix", "--extra-experimental-features", "nix-command", "hash", "path", str(tree)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return out.stdout.strip()
 
 
@@ -119,17 +137,27 @@ def test_every_recipe_in_the_repository_is_well_formed():
 MIRROR = Path(os.environ.get("LORAPILOT_MIRROR", "/work/.mirror"))
 
 
-@pytest.mark.skipif(not (MIRROR / "pyproject-nix+uv2nix" / "repo").is_dir()
-                    or not (MIRROR / "pyproject-nix+pyproject.nix" / "repo").is_dir(),
-                    reason="no local snapshots of uv2nix and pyproject.nix")
+@pytest.mark.skipif(
+    not (MIRROR / "pyproject-nix+uv2nix" / "repo").is_dir()
+    or not (MIRROR / "pyproject-nix+pyproject.nix" / "repo").is_dir(),
+    reason="no local snapshots of uv2nix and pyproject.nix",
+)
 def test_the_method_reproduces_a_narhash_that_nix_itself_published():
     """uv2nix's own flake.lock (written by `nix flake lock`) pins pyproject.nix with a narHash:
     computing it from the snapshot the way lock-from-mirrors.py does gives the same hash."""
-    uv2nix = next(n for n in json.loads((REPO_ROOT / "flake.lock").read_text())["nodes"].values()
-                  if n.get("locked", {}).get("repo") == "uv2nix")["locked"]["rev"]
-    published = json.loads(subprocess.run(
-        ["git", f"--git-dir={MIRROR / 'pyproject-nix+uv2nix' / 'repo'}", "show", f"{uv2nix}:flake.lock"],
-        capture_output=True, text=True, check=True).stdout)["nodes"]["pyproject-nix"]["locked"]
+    uv2nix = next(
+        n
+        for n in json.loads((REPO_ROOT / "flake.lock").read_text())["nodes"].values()
+        if n.get("locked", {}).get("repo") == "uv2nix"
+    )["locked"]["rev"]
+    published = json.loads(
+        subprocess.run(
+            ["git", f"--git-dir={MIRROR / 'pyproject-nix+uv2nix' / 'repo'}", "show", f"{uv2nix}:flake.lock"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )["nodes"]["pyproject-nix"]["locked"]
     gaps: dict = {}
     ours = lock_from_mirrors.lock_github(MIRROR, "pyproject-nix", "pyproject.nix", published["rev"], gaps)
     assert gaps == {}

@@ -25,7 +25,9 @@ def test_every_package_has_a_resolved_url_and_integrity(lock_path):
     packages = {path: entry for path, entry in lock["packages"].items() if path and not entry.get("link")}
     assert packages
     for path, entry in packages.items():
-        assert entry.get("resolved", "").startswith("https://registry.npmjs.org/"), f"{lock_path}: {path} has no resolved URL"
+        assert entry.get("resolved", "").startswith("https://registry.npmjs.org/"), (
+            f"{lock_path}: {path} has no resolved URL"
+        )
         assert entry.get("integrity", "").startswith("sha512-"), f"{lock_path}: {path} has no integrity"
     npmrc = lock_path.parent / ".npmrc"
     assert "omit-lockfile-registry-resolved=false" in npmrc.read_text()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -17,10 +16,24 @@ GB = 10**9
 
 def _lock(root_name: str, deps: dict[str, tuple[int, list[str]]]) -> str:
     """A uv.lock whose root depends on every key of ``deps`` (name -> (wheel bytes, its dependencies))."""
-    lines = ["version = 1", 'requires-python = "==3.11.*"', "", "[[package]]", f'name = "{root_name}"', 'version = "0"',
-             'source = { virtual = "." }', "dependencies = [" + ", ".join(f'{{ name = "{n}" }}' for n in deps) + "]", ""]
+    lines = [
+        "version = 1",
+        'requires-python = "==3.11.*"',
+        "",
+        "[[package]]",
+        f'name = "{root_name}"',
+        'version = "0"',
+        'source = { virtual = "." }',
+        "dependencies = [" + ", ".join(f'{{ name = "{n}" }}' for n in deps) + "]",
+        "",
+    ]
     for name, (size, children) in deps.items():
-        lines += ["[[package]]", f'name = "{name}"', 'version = "1.0"', 'source = { registry = "https://pypi.org/simple" }']
+        lines += [
+            "[[package]]",
+            f'name = "{name}"',
+            'version = "1.0"',
+            'source = { registry = "https://pypi.org/simple" }',
+        ]
         if children:
             lines.append("dependencies = [" + ", ".join(f'{{ name = "{c}" }}' for c in children) + "]")
         url = f"https://files.example/{name.replace('-', '_')}-1.0-py3-none-manylinux_2_17_x86_64.whl"
@@ -30,11 +43,17 @@ def _lock(root_name: str, deps: dict[str, tuple[int, list[str]]]) -> str:
 
 @pytest.fixture
 def repo(tmp_path):
-    torch = {"torch": (3 * GB, ["nvidia-cublas-cu12", "filelock"]), "nvidia-cublas-cu12": (GB, []), "filelock": (10**6, [])}
+    torch = {
+        "torch": (3 * GB, ["nvidia-cublas-cu12", "filelock"]),
+        "nvidia-cublas-cu12": (GB, []),
+        "filelock": (10**6, []),
+    }
     (tmp_path / "components").mkdir()
     shutil.copy(REPO_ROOT / "components" / "stack.toml", tmp_path / "components")
-    for name, extra in (("alpha", {"numpy": (20 * 10**6, []), "alpha-only": (300 * 10**6, [])}),
-                        ("beta", {"numpy": (20 * 10**6, []), "beta-only": (700 * 10**6, [])})):
+    for name, extra in (
+        ("alpha", {"numpy": (20 * 10**6, []), "alpha-only": (300 * 10**6, [])}),
+        ("beta", {"numpy": (20 * 10**6, []), "beta-only": (700 * 10**6, [])}),
+    ):
         folder = tmp_path / "components" / name
         folder.mkdir()
         (folder / "component.toml").write_text(f'name = "{name}"\n')
@@ -64,7 +83,11 @@ def test_each_wheel_lands_once_in_the_base_the_shared_layer_or_its_environment(r
     rows = _rows(out)
     assert rows["cuda-torch-base"][:2] == ["3", "4.00"]  # torch + its closure, once for all environments
     assert rows["shared-python"][:2] == ["1", "0.02"]  # numpy: alpha and beta
-    assert rows["alpha"][:2] == ["1", "0.30"] and rows["beta"][:2] == ["1", "0.70"] and rows["trainer"][:2] == ["1", "0.05"]
+    assert (
+        rows["alpha"][:2] == ["1", "0.30"]
+        and rows["beta"][:2] == ["1", "0.70"]
+        and rows["trainer"][:2] == ["1", "0.05"]
+    )
     assert rows["lorapilot-train"][:2] == ["1", "0.00"]
     assert rows["total"][:2] == ["8", "5.07"]
     assert rows["total"][2] == f"{5.0711 * UNPACK_FACTOR:.2f}"  # 5 071 100 000 bytes
@@ -91,6 +114,7 @@ def test_the_real_locks_fit_the_target():
     # The acceptance figure of docs/delivery.md: every component, pulled, within 8 GB of wheels.
     from lorapilot.stack.delivery.environments import locked_environments, stack_python
     from lorapilot.stack.delivery.imagesize import base_names
+
     envs = locked_environments(REPO_ROOT)
     packages = {n: e.packages(stack_python(REPO_ROOT)) for n, e in envs.items()}
     _, total = report(plan_layers(packages, set().union(*(base_names(e) for e in envs.values()))))

@@ -7,6 +7,7 @@ import sys
 import zipfile
 
 import pytest
+
 from support.workspaces import REPO_ROOT
 
 pytestmark = pytest.mark.slow
@@ -18,8 +19,22 @@ def wheel(tmp_path_factory):
     # No build hooks: the web UI build (hatch_build.py) is tested by scripts/check, not here.
     env = dict(os.environ, HATCH_BUILD_NO_HOOKS="true")
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(REPO_ROOT)],
-        capture_output=True, text=True, env=env, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(out),
+            str(REPO_ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     (path,) = out.glob("lorapilot-*.whl")
@@ -32,7 +47,17 @@ def test_wheel_holds_the_package_the_specs_and_the_console_script(wheel):
         entry_points = next(zf.read(n).decode() for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert "lorapilot/cli/__init__.py" in names and "lorapilot/stack/components/registry.py" in names
     specs = {n.split("/")[2] for n in names if n.startswith("lorapilot/_components/") and n.endswith("/component.toml")}
-    assert specs == {"controlpilot", "comfyui", "invokeai", "kohya", "ai-toolkit", "tensorboard", "jupyterlab", "code-server", "copilot"}
+    assert specs == {
+        "controlpilot",
+        "comfyui",
+        "invokeai",
+        "kohya",
+        "ai-toolkit",
+        "tensorboard",
+        "jupyterlab",
+        "code-server",
+        "copilot",
+    }
     assert "[console_scripts]\nlorapilot = lorapilot.cli:main" in entry_points
     assert not any(n.startswith("lorapilot/controlpilot/web/") for n in names), "the UI sources stay out of the wheel"
     assert not any(n.startswith("tests/") for n in names)
@@ -57,5 +82,7 @@ def test_unpacked_wheel_runs_without_the_checkout(wheel, tmp_path):
     assert module == str(site / "lorapilot" / "__init__.py")
     assert components == str(site / "lorapilot" / "_components")
     assert count == "9"
-    helped = subprocess.run([sys.executable, "-m", "lorapilot", "--help"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    helped = subprocess.run(
+        [sys.executable, "-m", "lorapilot", "--help"], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
     assert helped.returncode == 0 and "Usage: lorapilot" in helped.stdout

@@ -5,11 +5,11 @@ import re
 
 import jsonschema
 import pytest
-from support.fake_process_compose import FakeProcessCompose
-from support.workspaces import make_workspace
 
 from lorapilot.kit.errors import ServiceError
 from lorapilot.stack.services.process_compose import ProcessComposeManager
+from support.fake_process_compose import FakeProcessCompose
+from support.workspaces import make_workspace
 
 
 @pytest.fixture

@@ -1,15 +1,20 @@
 """The registry is the only list of services: no Python code repeats a component's port or launch command."""
 
 import ast
-from pathlib import Path
-
-from support.workspaces import REPO_ROOT, make_workspace
 
 from lorapilot.stack.components import load_registry
+from support.workspaces import REPO_ROOT, make_workspace
 
 PACKAGE = REPO_ROOT / "python" / "lorapilot"
 # Launch details that belong to one component.toml only.
-COMMAND_WORDS = {"--server_port", "--extra-model-paths-config", "invokeai-web", "kohya_gui.py", "--bind-addr", "--IdentityProvider.token"}
+COMMAND_WORDS = {
+    "--server_port",
+    "--extra-model-paths-config",
+    "invokeai-web",
+    "kohya_gui.py",
+    "--bind-addr",
+    "--IdentityProvider.token",
+}
 
 
 def _constants():
@@ -26,7 +31,11 @@ def test_no_code_hard_codes_a_component_port():
 
 
 def test_no_code_repeats_a_launch_command():
-    found = [f"{path}:{line}: {value!r}" for path, line, value in _constants() if isinstance(value, str) and value in COMMAND_WORDS]
+    found = [
+        f"{path}:{line}: {value!r}"
+        for path, line, value in _constants()
+        if isinstance(value, str) and value in COMMAND_WORDS
+    ]
     assert found == [], "commands belong in components/<name>/component.toml:\n" + "\n".join(found)
 
 
@@ -41,7 +50,9 @@ def test_serve_commands_default_to_the_registry_port(tmp_path, monkeypatch):
     ctx = make_workspace(tmp_path / "ws")  # every port overridden with a free one
     bound = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **kw: bound.setdefault("controlpilot", port))
-    monkeypatch.setattr(lorapilot.tools.copilot.server, "serve", lambda service, host, port: bound.setdefault("copilot", port))
+    monkeypatch.setattr(
+        lorapilot.tools.copilot.server, "serve", lambda service, host, port: bound.setdefault("copilot", port)
+    )
     for name in ("controlpilot", "copilot"):
         result = CliRunner().invoke(cli, [name, "serve", "--workspace", str(ctx.workspace.root)])
         assert result.exit_code == 0, result.output

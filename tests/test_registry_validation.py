@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from lorapilot.stack.components import default_components_dir, load_registry, topological_order
 from lorapilot.kit.errors import ConfigError
-from lorapilot.stack.settings import Settings, load_settings
 from lorapilot.kit.tomlconfig import validate_model
+from lorapilot.stack.components import default_components_dir, load_registry, topological_order
+from lorapilot.stack.settings import Settings, load_settings
 
 SHIPPED = default_components_dir()
 EXPECTED_PORTS = {
@@ -70,7 +70,7 @@ def test_malformed_toml_names_file_and_line(components):
 
 def test_unknown_key_names_file_and_field(components):
     spec = components / "kohya" / "component.toml"
-    _replace(spec, "[probe]", "[probe]\nhttp_path = \"/x\"")
+    _replace(spec, "[probe]", '[probe]\nhttp_path = "/x"')
     with pytest.raises(ConfigError) as err:
         load_registry(components_dir=components)
     assert str(spec) in str(err.value)
@@ -194,7 +194,11 @@ def test_malformed_settings_file(tmp_path, text, expected):
 
 
 def test_dependency_on_disabled_component_is_refused(components, tmp_path):
-    _replace(components / "jupyterlab" / "component.toml", 'category = "dev"', 'category = "dev"\ndepends_on = ["controlpilot"]')
+    _replace(
+        components / "jupyterlab" / "component.toml",
+        'category = "dev"',
+        'category = "dev"\ndepends_on = ["controlpilot"]',
+    )
     settings = validate_model(None, Settings, {"components": {"controlpilot": {"enabled": False}}})
     with pytest.raises(ConfigError, match="'controlpilot' is disabled but 'jupyterlab' depends on it"):
         load_registry(settings, tmp_path / "lorapilot.toml", components_dir=components)
@@ -209,7 +213,10 @@ def test_topological_order_puts_dependencies_first(components):
 # The launch flags and health endpoints each upstream project documents (see
 # /work/shared/reference/upstream-notes.md); a spec edit that drops one fails here.
 UPSTREAM_CONTRACT = {
-    "comfyui": (["main.py", "--listen", "{host}", "--port", "{port}", "--output-directory", "--extra-model-paths-config"], "/system_stats"),
+    "comfyui": (
+        ["main.py", "--listen", "{host}", "--port", "{port}", "--output-directory", "--extra-model-paths-config"],
+        "/system_stats",
+    ),
     "invokeai": (["{bin}/invokeai-web"], "/api/v1/app/version"),
     "kohya": (["kohya_gui.py", "--listen", "--server_port", "{port}", "--headless", "--noverify"], "/"),
     "jupyterlab": (["{bin}/jupyter", "lab", "--port", "{port}"], "/api"),

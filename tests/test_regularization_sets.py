@@ -29,8 +29,15 @@ def test_the_api_marks_and_unmarks_a_regularization_set(ctx):
     assert reply.status_code == 200 and reply.json() == {"name": "cat-class", "regularization": True}
     assert client.get("/api/tagpilot/datasets").json()[0]["regularization"] is True
     assert client.get("/api/tagpilot/datasets/cat-class").json()["regularization"] is True
-    assert json.loads((ctx.workspace.datasets / "cat-class" / ".tagpilot" / "dataset.json").read_text()) == {"regularization": True}
-    assert client.put("/api/tagpilot/datasets/cat-class/regularization", json={"regularization": False}).json()["regularization"] is False
+    assert json.loads((ctx.workspace.datasets / "cat-class" / ".tagpilot" / "dataset.json").read_text()) == {
+        "regularization": True
+    }
+    assert (
+        client.put("/api/tagpilot/datasets/cat-class/regularization", json={"regularization": False}).json()[
+            "regularization"
+        ]
+        is False
+    )
     bad = client.put("/api/tagpilot/datasets/cat-class/regularization", json={"regularization": "maybe"})
     assert bad.status_code == 422
     assert client.put("/api/tagpilot/datasets/nope/regularization", json={"regularization": True}).status_code == 404
@@ -62,9 +69,16 @@ def test_a_broken_dataset_json_names_the_file_and_field(ctx):
 
 
 def _profile(ctx, trainer="kohya", reg=None):
-    profile = build_profile(name="mycat", family="sd15", quality="regular", vram_gb=12, trainer=trainer,
-                            model=ModelRef(base="checkpoints/sd15-base.safetensors"),
-                            dataset_name="cats", dataset=inspect_dataset(ctx.workspace, "cats"))
+    profile = build_profile(
+        name="mycat",
+        family="sd15",
+        quality="regular",
+        vram_gb=12,
+        trainer=trainer,
+        model=ModelRef(base="checkpoints/sd15-base.safetensors"),
+        dataset_name="cats",
+        dataset=inspect_dataset(ctx.workspace, "cats"),
+    )
     profile.regularization = reg
     return profile
 
@@ -80,12 +94,23 @@ def test_a_profile_names_its_regularization_set_and_validation_checks_it(tmp_pat
     def errors(p):
         return {(i.field, i.message) for i in validate_profile(ctx, p) if i.level == "error"}
 
-    assert any(f == "regularization.name" and "'nope'" in m for f, m in errors(_profile(ctx, reg=RegularizationRef(name="nope"))))
-    assert any(f == "regularization.name" and "training dataset itself" in m for f, m in errors(_profile(ctx, reg=RegularizationRef(name="cats"))))
+    assert any(
+        f == "regularization.name" and "'nope'" in m
+        for f, m in errors(_profile(ctx, reg=RegularizationRef(name="nope")))
+    )
+    assert any(
+        f == "regularization.name" and "training dataset itself" in m
+        for f, m in errors(_profile(ctx, reg=RegularizationRef(name="cats")))
+    )
     (ctx.workspace.datasets / "empty").mkdir()
-    assert any(f == "regularization.name" and "is empty" in m for f, m in errors(_profile(ctx, reg=RegularizationRef(name="empty"))))
-    assert any(f == "regularization.name" and "Diffusion Pipe" in m
-               for f, m in errors(_profile(ctx, trainer="diffusion-pipe", reg=RegularizationRef(name="cat-class"))))
+    assert any(
+        f == "regularization.name" and "is empty" in m
+        for f, m in errors(_profile(ctx, reg=RegularizationRef(name="empty")))
+    )
+    assert any(
+        f == "regularization.name" and "Diffusion Pipe" in m
+        for f, m in errors(_profile(ctx, trainer="diffusion-pipe", reg=RegularizationRef(name="cat-class")))
+    )
 
 
 def test_a_profile_with_a_regularization_set_round_trips_through_toml(tmp_path):

@@ -5,11 +5,11 @@ import json
 import jsonschema
 import pytest
 import yaml
-from support.fake_install import installed_context
-from support.snapshots import assert_snapshot
 
 from lorapilot.stack.render import dump_yaml, render_process_compose
 from lorapilot.stack.workspace.secrets import ensure_secrets, read_secrets
+from support.fake_install import installed_context
+from support.snapshots import assert_snapshot
 
 
 @pytest.fixture
@@ -75,8 +75,9 @@ def test_autostart_false_is_rendered_disabled_in_both_managers(tmp_path):
 
 
 def test_depends_on_uses_process_healthy(tmp_path):
-    from support.workspaces import REPO_ROOT
     import shutil
+
+    from support.workspaces import REPO_ROOT
 
     components = tmp_path / "components"
     shutil.copytree(REPO_ROOT / "components", components)

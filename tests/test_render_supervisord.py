@@ -2,12 +2,12 @@
 
 import pytest
 from supervisor.options import ServerOptions
-from support.fake_install import installed_context
-from support.snapshots import assert_snapshot
 
 from lorapilot.stack.render import render_supervisord
 from lorapilot.stack.render.supervisord import PASSWORD_ENV
 from lorapilot.stack.workspace.secrets import ensure_secrets, read_secrets
+from support.fake_install import installed_context
+from support.snapshots import assert_snapshot
 
 
 @pytest.fixture

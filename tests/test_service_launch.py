@@ -6,21 +6,30 @@ import sys
 import threading
 import time
 
-from support.workspaces import free_port
-
 from lorapilot.stack.service_launch import NOT_INSTALLED_EXIT
+from support.workspaces import free_port
 
 
 def _launch(*args, **kwargs):
-    return subprocess.run([sys.executable, "-m", "lorapilot.stack.service_launch", *args], capture_output=True, text=True, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "lorapilot.stack.service_launch", *args], capture_output=True, text=True, **kwargs
+    )
 
 
 def test_exports_only_named_secrets(tmp_path):
     secrets = tmp_path / "secrets.env"
     secrets.write_text("CODE_SERVER_PASSWORD=s3cret\nOTHER=nope\n")
     result = _launch(
-        "--secrets-file", str(secrets), "--secret", "PASSWORD=CODE_SERVER_PASSWORD", "--secret", "MISSING=NOT_THERE",
-        "--", sys.executable, "-c", "import os; print(os.environ.get('PASSWORD'), os.environ.get('OTHER'), os.environ.get('MISSING'))",
+        "--secrets-file",
+        str(secrets),
+        "--secret",
+        "PASSWORD=CODE_SERVER_PASSWORD",
+        "--secret",
+        "MISSING=NOT_THERE",
+        "--",
+        sys.executable,
+        "-c",
+        "import os; print(os.environ.get('PASSWORD'), os.environ.get('OTHER'), os.environ.get('MISSING'))",
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "s3cret None None"
@@ -28,7 +37,19 @@ def test_exports_only_named_secrets(tmp_path):
 
 def test_execs_in_place_keeping_the_pid():
     result = _launch("--", sys.executable, "-c", "import os; print(os.getpid())")
-    proc = subprocess.Popen([sys.executable, "-m", "lorapilot.stack.service_launch", "--", sys.executable, "-c", "import os,time; print(os.getpid(), flush=True); time.sleep(5)"], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "lorapilot.stack.service_launch",
+            "--",
+            sys.executable,
+            "-c",
+            "import os,time; print(os.getpid(), flush=True); time.sleep(5)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert int(proc.stdout.readline()) == proc.pid
     finally:
@@ -66,7 +87,9 @@ def test_waits_for_dependency_before_starting():
 
 def test_gives_up_after_wait_timeout():
     port = free_port()
-    result = _launch("--wait-http", f"http://127.0.0.1:{port}/", "--wait-timeout", "1", "--", sys.executable, "-c", "print('never')")
+    result = _launch(
+        "--wait-http", f"http://127.0.0.1:{port}/", "--wait-timeout", "1", "--", sys.executable, "-c", "print('never')"
+    )
     assert result.returncode == 1 and "never" not in result.stdout
     assert "gave up waiting" in result.stderr
 
@@ -76,7 +99,7 @@ def test_the_components_bin_comes_first_on_path(tmp_path):
     bin_dir = tmp_path / "env" / "bin"
     bin_dir.mkdir(parents=True)
     fake_interp = bin_dir / "lp-interp"
-    fake_interp.write_text("#!/bin/sh\necho \"env interpreter ran $1\"\n")
+    fake_interp.write_text('#!/bin/sh\necho "env interpreter ran $1"\n')
     fake_interp.chmod(0o755)
     script = bin_dir / "tool"
     script.write_text("#!/usr/bin/env lp-interp\n")

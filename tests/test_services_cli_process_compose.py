@@ -13,13 +13,13 @@ import sys
 import threading
 
 import pytest
-from support.fake_process_compose import FakeProcessCompose
-from support.running import lorapilot, wait_for
-from support.workspaces import make_workspace
 
 from lorapilot.stack.services.base import ManagerInfo
 from lorapilot.stack.workspace import init_workspace
 from lorapilot.stack.workspace.secrets import read_secrets
+from support.fake_process_compose import FakeProcessCompose
+from support.running import lorapilot, wait_for
+from support.workspaces import make_workspace
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -83,8 +83,22 @@ def test_logs_follow_prints_new_lines_once_and_stops_on_ctrl_c(pc):
     log.write_text("old 1\nold 2\nold 3\nhalf a li")  # process-compose's log_location for it
     env = dict(os.environ, LORAPILOT_MANIFEST=str(ctx.manifest.path))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "lorapilot", "logs", "tensorboard", "-f", "-n", "2", "--workspace", str(ctx.workspace.root)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        [
+            sys.executable,
+            "-m",
+            "lorapilot",
+            "logs",
+            "tensorboard",
+            "-f",
+            "-n",
+            "2",
+            "--workspace",
+            str(ctx.workspace.root),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     seen: list[str] = []
     reader = threading.Thread(target=lambda: seen.extend(line.rstrip("\n") for line in proc.stdout), daemon=True)
@@ -140,8 +154,21 @@ def test_a_reader_that_goes_away_ends_quietly(pc):
     ctx.workspace.log_file("tensorboard").write_text("".join(f"line {i}\n" for i in range(50_000)))
     env = dict(os.environ, LORAPILOT_MANIFEST=str(ctx.manifest.path))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "lorapilot", "logs", "tensorboard", "-f", "-n", "50000", "--workspace", str(ctx.workspace.root)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+        [
+            sys.executable,
+            "-m",
+            "lorapilot",
+            "logs",
+            "tensorboard",
+            "-f",
+            "-n",
+            "50000",
+            "--workspace",
+            str(ctx.workspace.root),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
     )
     assert proc.stdout.readline() == b"line 0\n"
     proc.stdout.close()

@@ -16,8 +16,12 @@ print(conn.execute("SELECT COUNT(*) FROM a").fetchone()[0])
 
 def test_concurrent_first_opens_migrate_once(tmp_path):
     db = tmp_path / "new.db"
-    procs = [subprocess.Popen([sys.executable, "-c", SCRIPT, str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(6)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", SCRIPT, str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(6)
+    ]
     results = [p.communicate(timeout=60) for p in procs]
     assert [p.returncode for p in procs] == [0] * 6, [err for _, err in results]
     assert {out.strip() for out, _ in results} == {"1"}
@@ -42,8 +46,10 @@ def test_processes_opening_new_databases_at_once_all_get_wal(tmp_path):
     """A fresh file switched to WAL by several processes at once: SQLite may answer "database is locked"
     without waiting on the busy timeout; every opener must still succeed."""
     start = tmp_path / "go"
-    procs = [subprocess.Popen([sys.executable, "-c", OPENER, str(tmp_path), str(start)], stderr=subprocess.PIPE, text=True)
-             for _ in range(6)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", OPENER, str(tmp_path), str(start)], stderr=subprocess.PIPE, text=True)
+        for _ in range(6)
+    ]
     start.touch()
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert [p.returncode for p in procs] == [0] * 6, [e[-600:] for e in errors if e]

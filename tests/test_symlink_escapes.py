@@ -32,7 +32,7 @@ def setup(tmp_path):
     ds.mkdir(parents=True)
     make_dataset_files(ds, {"a.png": "inside, cat", "b.png": None})
     os.symlink(outside / "secret.png", ds / "leak.png")
-    os.symlink(outside / "secret.txt", ds / "b.txt")      # a linked caption
+    os.symlink(outside / "secret.txt", ds / "b.txt")  # a linked caption
     os.symlink(outside / "secret.txt", ds / "leak.txt")
     os.symlink(outside, ctx.workspace.datasets / "linked")  # a dataset that is itself a link
 
@@ -74,8 +74,11 @@ def test_tagpilot_never_reads_through_an_outside_link(setup):
     images = client.get("/api/tagpilot/datasets/ds1/images").json()
     _clean(client.get("/api/tagpilot/datasets/ds1/images"))
     assert "leak.png" not in str(images)
-    for route in ("/api/tagpilot/datasets/ds1/images/leak.png/file", "/api/tagpilot/datasets/ds1/images/leak.png/thumb",
-                  "/api/tagpilot/datasets/ds1/images/leak.png"):
+    for route in (
+        "/api/tagpilot/datasets/ds1/images/leak.png/file",
+        "/api/tagpilot/datasets/ds1/images/leak.png/thumb",
+        "/api/tagpilot/datasets/ds1/images/leak.png",
+    ):
         resp = client.get(route)
         assert 400 <= resp.status_code < 500, (route, resp.status_code)
         _clean(resp)

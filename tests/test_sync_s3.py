@@ -11,7 +11,7 @@ import pytest
 from lorapilot.kit.progress import Cancelled
 from lorapilot.stack.settings import SyncSettings
 from lorapilot.stack.workspace.secrets import set_secret
-from lorapilot.tools.sync.engine import SyncError, Syncer, credentials
+from lorapilot.tools.sync.engine import Syncer, SyncError, credentials
 from support.s3_server import moto_s3
 from support.workspaces import make_workspace
 
@@ -57,7 +57,12 @@ def test_push_is_incremental_and_pull_restores_files_and_database(s3, tmp_path):
     ctx = _workspace(tmp_path / "a", s3)
     _fill(ctx.workspace)
     first = _syncer(ctx).push()
-    assert sorted(first.transferred) == ["apps/trainpilot/queue.db", "datasets/cats/1.txt", "models/loras/pixel.safetensors", "outputs/2026/img.png"]
+    assert sorted(first.transferred) == [
+        "apps/trainpilot/queue.db",
+        "datasets/cats/1.txt",
+        "models/loras/pixel.safetensors",
+        "outputs/2026/img.png",
+    ]
     again = _syncer(ctx).push()
     assert again.transferred == [] and again.skipped == 4
     (ctx.workspace.root / "datasets" / "cats" / "1.txt").write_text("a black cat")
@@ -128,8 +133,11 @@ def test_bad_credentials_and_missing_settings_say_what_to_fix(s3, tmp_path):
     with pytest.raises(SyncError, match="no bucket: set \\[sync\\] bucket"):
         Syncer(ctx.workspace, SyncSettings(), credentials(ctx.workspace))
     with pytest.raises(SyncError, match="no bucket 'missing'"):
-        Syncer(ctx.workspace, ctx.settings.sync.model_copy(update={"bucket": "missing"}),
-               {"SYNC_ACCESS_KEY_ID": s3.key_id, "SYNC_SECRET_ACCESS_KEY": s3.secret}).push()
+        Syncer(
+            ctx.workspace,
+            ctx.settings.sync.model_copy(update={"bucket": "missing"}),
+            {"SYNC_ACCESS_KEY_ID": s3.key_id, "SYNC_SECRET_ACCESS_KEY": s3.secret},
+        ).push()
 
 
 def test_cli_and_dashboard_api(s3, tmp_path):
@@ -140,8 +148,12 @@ def test_cli_and_dashboard_api(s3, tmp_path):
     ctx = _workspace(tmp_path / "cli", s3, areas=["datasets"])
     (ctx.workspace.root / "datasets" / "d").mkdir(parents=True)
     (ctx.workspace.root / "datasets" / "d" / "a.txt").write_text("x")
-    proc = subprocess.run([sys.executable, "-m", "lorapilot", "sync", "push", "-w", str(ctx.workspace.root)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "lorapilot", "sync", "push", "-w", str(ctx.workspace.root)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "sent datasets/d/a.txt" in proc.stdout and "1 transferred" in proc.stdout
     with make_client(ctx) as client:

@@ -6,11 +6,11 @@ import zipfile
 
 import pytest
 from PIL import Image
+
+from lorapilot.stack.workspace.secrets import read_secrets
+from lorapilot.tools.tagpilot.vlm import API_KEY_SECRET
 from support.api import make_client
 from support.tagpilot import ChatServer, build_wd14_model, make_dataset_files, wait_task, write_image
-
-from lorapilot.tools.tagpilot.vlm import API_KEY_SECRET
-from lorapilot.stack.workspace.secrets import read_secrets
 
 
 @pytest.fixture
@@ -29,7 +29,9 @@ def test_dataset_crud_and_bad_names(client, ctx):
     assert client.post("/api/tagpilot/datasets", json={"name": "cats"}).status_code == 409
     response = client.post("/api/tagpilot/datasets", json={"name": "../evil"})
     assert response.status_code == 400 and "dataset name" in response.json()["detail"]
-    assert client.get("/api/tagpilot/datasets").json() == [{"name": "cats", "images": 0, "captioned": 0, "regularization": False}]
+    assert client.get("/api/tagpilot/datasets").json() == [
+        {"name": "cats", "images": 0, "captioned": 0, "regularization": False}
+    ]
     assert client.post("/api/tagpilot/datasets/cats/rename", json={"name": "kitties"}).json() == {"name": "kitties"}
     assert client.get("/api/tagpilot/datasets/cats").status_code == 404
     item = client.delete("/api/tagpilot/datasets/kitties").json()
@@ -62,17 +64,26 @@ def test_stale_caption_edit_gets_409_with_current_text(client, ctx):
     first = client.put("/api/tagpilot/datasets/set/images/a.png/caption", json={"text": "one", "version": ""})
     assert first.status_code == 200
     v1 = first.json()["version"]
-    second = client.put("/api/tagpilot/datasets/set/images/a.png/caption", json={"tags": ["two", " three "], "version": v1})
+    second = client.put(
+        "/api/tagpilot/datasets/set/images/a.png/caption", json={"tags": ["two", " three "], "version": v1}
+    )
     assert second.json()["text"] == "two, three"
     stale = client.put("/api/tagpilot/datasets/set/images/a.png/caption", json={"text": "lost?", "version": v1})
     assert stale.status_code == 409
-    assert stale.json()["current"] == {"text": "two, three", "version": second.json()["version"], "exists": True, "non_utf8": False}
+    assert stale.json()["current"] == {
+        "text": "two, three",
+        "version": second.json()["version"],
+        "exists": True,
+        "non_utf8": False,
+    }
     assert (ctx.workspace.datasets / "set" / "a.txt").read_text() == "two, three"
 
 
 def test_bulk_preview_apply_undo_redo_tags_and_autocomplete(client, ctx):
     client.post("/api/tagpilot/datasets", json={"name": "set"})
-    make_dataset_files(ctx.workspace.datasets / "set", {"a.png": "cat, shirt, white shirt", "b.png": "dog", "c.png": None})
+    make_dataset_files(
+        ctx.workspace.datasets / "set", {"a.png": "cat, shirt, white shirt", "b.png": "dog", "c.png": None}
+    )
     body = {"op": {"kind": "add", "tag": "ohwx", "position": 0}, "query": "-tag:dog"}
     preview = client.post("/api/tagpilot/datasets/set/ops/preview", json=body).json()
     assert preview["changed"] == 2 and [d["image"] for d in preview["diffs"]] == ["a.png", "c.png"]
@@ -82,8 +93,14 @@ def test_bulk_preview_apply_undo_redo_tags_and_autocomplete(client, ctx):
     tags = client.get("/api/tagpilot/datasets/set/tags").json()["tags"]
     assert tags[0] == {"tag": "ohwx", "count": 2}
     completions = client.get("/api/tagpilot/datasets/set/tags", params={"prefix": "sh"}).json()["tags"]
-    assert completions == [{"tag": "shirt", "count": 1}, {"tag": "white shirt", "count": 1}]  # prefix first, then word starts
-    assert client.get("/api/tagpilot/datasets/set/tags", params={"prefix": "sh", "limit": 1}).json()["tags"] == completions[:1]
+    assert completions == [
+        {"tag": "shirt", "count": 1},
+        {"tag": "white shirt", "count": 1},
+    ]  # prefix first, then word starts
+    assert (
+        client.get("/api/tagpilot/datasets/set/tags", params={"prefix": "sh", "limit": 1}).json()["tags"]
+        == completions[:1]
+    )
     consolidate = client.post("/api/tagpilot/datasets/set/ops/apply", json={"op": {"kind": "consolidate"}}).json()
     assert consolidate["files"] == 1
     history = client.get("/api/tagpilot/datasets/set/history").json()
@@ -95,15 +112,21 @@ def test_bulk_preview_apply_undo_redo_tags_and_autocomplete(client, ctx):
     client.post("/api/tagpilot/datasets/set/history/redo")
     assert (ctx.workspace.datasets / "set" / "c.txt").read_text() == "ohwx"
     picked = {"op": {"kind": "remove", "tags": ["ohwx"]}, "images": ["c.png"]}  # an explicit selection
-    assert [d["image"] for d in client.post("/api/tagpilot/datasets/set/ops/preview", json=picked).json()["diffs"]] == ["c.png"]
+    assert [d["image"] for d in client.post("/api/tagpilot/datasets/set/ops/preview", json=picked).json()["diffs"]] == [
+        "c.png"
+    ]
     assert client.post("/api/tagpilot/datasets/set/ops/apply", json=picked).json()["files"] == 1
     assert (ctx.workspace.datasets / "set" / "c.txt").read_text() == ""
-    assert (ctx.workspace.datasets / "set" / "a.png").exists() and "ohwx" in (ctx.workspace.datasets / "set" / "a.txt").read_text()
+    assert (ctx.workspace.datasets / "set" / "a.png").exists() and "ohwx" in (
+        ctx.workspace.datasets / "set" / "a.txt"
+    ).read_text()
     unknown = client.post("/api/tagpilot/datasets/set/ops/preview", json={**picked, "images": ["nope.png"]})
     assert unknown.status_code == 400 and "'nope.png'" in unknown.json()["detail"]
     bad = client.post("/api/tagpilot/datasets/set/ops/preview", json={"op": {"kind": "add", "tag": ""}})
     assert bad.status_code == 400 and "'tag'" in bad.json()["detail"]
-    bad_query = client.post("/api/tagpilot/datasets/set/ops/preview", json={"op": {"kind": "dedupe"}, "query": "width>>3"})
+    bad_query = client.post(
+        "/api/tagpilot/datasets/set/ops/preview", json={"op": {"kind": "dedupe"}, "query": "width>>3"}
+    )
     assert bad_query.status_code == 400 and "query" in bad_query.json()["detail"]
 
 
@@ -128,7 +151,9 @@ def test_zip_import_task_and_hostile_zip_refused_at_once(client, ctx):
 def test_import_folder_must_be_inside_the_workspace(client, ctx, tmp_path):
     client.post("/api/tagpilot/datasets", json={"name": "set"})
     assert client.post("/api/tagpilot/datasets/set/import/folder", json={"path": str(tmp_path)}).status_code == 400
-    holds_it = client.post("/api/tagpilot/datasets/set/import/folder", json={"path": "datasets"})  # refused before any task
+    holds_it = client.post(
+        "/api/tagpilot/datasets/set/import/folder", json={"path": "datasets"}
+    )  # refused before any task
     assert holds_it.status_code == 400 and "holds the dataset itself" in holds_it.json()["detail"]
     make_dataset_files(ctx.workspace.root / "incoming", {"i.png": "in"})
     task = client.post("/api/tagpilot/datasets/set/import/folder", json={"path": "incoming"}).json()
@@ -156,15 +181,19 @@ def test_vlm_job_uses_the_secret_key_which_the_api_never_returns(client, ctx):
     server = ChatServer(api_key="sk-secret-value").start()
     try:
         assert client.get("/api/tagpilot/config").json()["vlm_api_key_set"] is False
-        assert client.put("/api/tagpilot/vlm-key", json={"value": "sk-secret-value"}).json() == {"vlm_api_key_set": True}
+        assert client.put("/api/tagpilot/vlm-key", json={"value": "sk-secret-value"}).json() == {
+            "vlm_api_key_set": True
+        }
         assert read_secrets(ctx.workspace.secrets_file)[API_KEY_SECRET] == "sk-secret-value"
         assert (ctx.workspace.secrets_file.stat().st_mode & 0o777) == 0o600
         config = client.get("/api/tagpilot/config")
         assert "sk-secret-value" not in config.text and config.json()["vlm_api_key_set"] is True
         client.post("/api/tagpilot/datasets", json={"name": "set"})
         write_image(ctx.workspace.datasets / "set" / "v.png", (64, 64), (0, 0, 255))
-        task = client.post("/api/tagpilot/datasets/set/caption", json={
-            "captioner": "vlm", "vlm": {"base_url": server.base_url, "model": "m", "prompt": "Describe {name}."}})
+        task = client.post(
+            "/api/tagpilot/datasets/set/caption",
+            json={"captioner": "vlm", "vlm": {"base_url": server.base_url, "model": "m", "prompt": "Describe {name}."}},
+        )
         result = wait_task(client, task.json())
         assert result["state"] == "done", result
         assert (ctx.workspace.datasets / "set" / "v.txt").read_text().startswith("A blue picture 64x64")
@@ -183,7 +212,12 @@ def test_checks_task_actions_export_and_handoff(client, ctx):
     assert report["counts"]["exact_duplicates"] == 1 and report["counts"]["uncaptioned"] == 1
     duplicate = next(f for f in report["findings"] if f["check"] == "exact_duplicates")
     assert duplicate["images"] == ["a.png", "a2.png"] and duplicate["keep"] == "a.png"
-    assert client.post("/api/tagpilot/datasets/set/checks/action", json={"action": "trash", "images": ["a2.png"]}).status_code == 200
+    assert (
+        client.post(
+            "/api/tagpilot/datasets/set/checks/action", json={"action": "trash", "images": ["a2.png"]}
+        ).status_code
+        == 200
+    )
     assert client.get("/api/tagpilot/datasets/set").json()["images"] == 2
     assert client.get("/api/tagpilot/datasets/set/handoff").status_code == 404
     reply = client.post("/api/tagpilot/datasets/set/export", json={"repeats": 3, "trigger_word": "ohwx"})
@@ -191,8 +225,16 @@ def test_checks_task_actions_export_and_handoff(client, ctx):
     export = wait_task(client, reply.json())["result"]
     assert export["files"]["kohya_image_dir"].endswith("kohya/img/3_ohwx") and export["warnings"] == []
     handoff = client.get("/api/tagpilot/datasets/set/handoff").json()
-    assert handoff == {"dataset": "set", "image_dir": str(folder), "caption_extension": ".txt", "num_images": 2,
-                       "captioned": 2, "trigger_word": "ohwx", "repeats": 3, "resolution": 1024}
+    assert handoff == {
+        "dataset": "set",
+        "image_dir": str(folder),
+        "caption_extension": ".txt",
+        "num_images": 2,
+        "captioned": 2,
+        "trigger_word": "ohwx",
+        "repeats": 3,
+        "resolution": 1024,
+    }
     quick = client.post("/api/tagpilot/datasets/set/handoff", json={"repeats": 5}).json()
     assert quick["repeats"] == 5 and quick["trigger_word"] == "ohwx"  # omitted fields keep the export's values
 
@@ -203,8 +245,10 @@ def test_a_captioner_job_can_be_cancelled_and_keeps_what_it_wrote(client, ctx):
         client.post("/api/tagpilot/datasets", json={"name": "set"})
         for i in range(8):
             write_image(ctx.workspace.datasets / "set" / f"{i}.png")
-        task = client.post("/api/tagpilot/datasets/set/caption", json={
-            "captioner": "vlm", "vlm": {"base_url": server.base_url, "model": "m"}}).json()
+        task = client.post(
+            "/api/tagpilot/datasets/set/caption",
+            json={"captioner": "vlm", "vlm": {"base_url": server.base_url, "model": "m"}},
+        ).json()
         deadline = time.time() + 30
         while client.get(f"/api/tasks/{task['id']}").json()["current"] < 2 and time.time() < deadline:
             time.sleep(0.05)

@@ -3,11 +3,11 @@
 import json
 
 import pytest
+
+from lorapilot.kit.trash import Trash
+from lorapilot.tools.tagpilot import dataset as datasets
 from support.browser import PHONE, browser_page, live_controlpilot, login
 from support.tagpilot import make_dataset_files
-
-from lorapilot.tools.tagpilot import dataset as datasets
-from lorapilot.kit.trash import Trash
 
 pytestmark = pytest.mark.browser
 
@@ -96,12 +96,15 @@ def test_checks_tab_and_phone_layout(ctx, folder, output_dir):
         page.get_by_text("Exact duplicates: 1").wait_for()
         page.get_by_role("button", name="Exclude").first.click()
         page.get_by_test_id("dataset-stats").get_by_text("3 images").wait_for()
-        assert (folder / ".tagpilot" / "excluded" / "a.png").exists() or (folder / ".tagpilot" / "excluded" / "a-copy.png").exists()
+        assert (folder / ".tagpilot" / "excluded" / "a.png").exists() or (
+            folder / ".tagpilot" / "excluded" / "a-copy.png"
+        ).exists()
         page.screenshot(path=output_dir / "checks-phone.png", full_page=True)
 
 
 def test_wd14_caption_job_shows_live_progress_and_result(ctx, folder, output_dir):
     from playwright.sync_api import expect
+
     from support.tagpilot import build_wd14_model
 
     build_wd14_model(ctx.workspace.models / "wd14")

@@ -5,12 +5,12 @@ import shutil
 import numpy as np
 import pytest
 from PIL import Image, ImageFilter
-from support.tagpilot import write_image
 
+from lorapilot.stack.workspace.layout import Workspace
 from lorapilot.tools.tagpilot import dataset as datasets
 from lorapilot.tools.tagpilot.checks import CheckOptions, run_checks
 from lorapilot.tools.tagpilot.imagemetrics import hamming_pairs, laplacian_variance, measure
-from lorapilot.stack.workspace.layout import Workspace
+from support.tagpilot import write_image
 
 
 def _photo(seed: int, size=(640, 640)) -> Image.Image:

@@ -8,10 +8,10 @@ import zipfile
 
 import pytest
 from click.testing import CliRunner
-from support.tagpilot import build_wd14_model, make_dataset_files, write_image
 
 from lorapilot.cli import cli
 from lorapilot.kit.errors import LorapilotError
+from support.tagpilot import build_wd14_model, make_dataset_files, write_image
 
 
 @pytest.fixture
@@ -59,7 +59,16 @@ def test_caption_set_and_images_query(run, ctx):
 
 
 def test_errors_are_one_clear_line(ctx):
-    cmd = [sys.executable, "-m", "lorapilot", "dataset", "create", "../escape", "--workspace", str(ctx.workspace.root)]  # old name: still works
+    cmd = [
+        sys.executable,
+        "-m",
+        "lorapilot",
+        "dataset",
+        "create",
+        "../escape",
+        "--workspace",
+        str(ctx.workspace.root),
+    ]  # old name: still works
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert result.stderr.startswith("error: dataset name '../escape'") and "Traceback" not in result.stderr

@@ -4,7 +4,6 @@ refuses (non-interactive) without losing anyone's text. (The audit saw 19 of 20 
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -19,7 +18,8 @@ IMAGES = 20
 # Rewrites every caption in a loop, under the dataset lock as TagPilot's writers do. mode "same": the same
 # text with other bytes (a trailing newline on and off), so versions change but no text does; mode
 # "text": a new tag each round.
-WRITER = r"""
+WRITER = (
+    r"""
 import sys, time
 from pathlib import Path
 from lorapilot.stack.workspace.layout import Workspace
@@ -39,7 +39,9 @@ while True:
             atomic_write_bytes(path, (text + ("\n" if n %% 2 else "")).encode())
     ready.touch()
     time.sleep(0.001)
-""" % IMAGES
+"""  # noqa: UP031 - the script is Python text with braces of its own
+    % IMAGES
+)
 
 
 @contextmanager
@@ -58,15 +60,31 @@ def writer(ctx, mode: str, tmp_path: Path):
 
 
 def _op(ctx, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lorapilot", "dataset", "op", "set", *args, "--apply",
-                           "--workspace", str(ctx.workspace.root)],
-                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lorapilot",
+            "dataset",
+            "op",
+            "set",
+            *args,
+            "--apply",
+            "--workspace",
+            str(ctx.workspace.root),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def _setup(tmp_path):
     ctx = make_workspace(tmp_path / "ws", enabled=set())
-    make_dataset_files(ctx.workspace.datasets / "set", {f"img{i:02d}.png": "cat, cute" for i in range(IMAGES)},
-                       size=(16, 16))
+    make_dataset_files(
+        ctx.workspace.datasets / "set", {f"img{i:02d}.png": "cat, cute" for i in range(IMAGES)}, size=(16, 16)
+    )
     return ctx
 
 

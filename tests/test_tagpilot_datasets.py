@@ -6,16 +6,16 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from support.tagpilot import make_dataset_files, write_image
 
 from lorapilot.kit.archive import ArchiveLimits, UnsafeArchiveError
 from lorapilot.kit.errors import ConflictError, LorapilotError, NotFoundError
 from lorapilot.kit.safepath import PathEscapeError
+from lorapilot.kit.trash import Trash
+from lorapilot.stack.workspace.layout import Workspace
 from lorapilot.tools.tagpilot import dataset as datasets
 from lorapilot.tools.tagpilot.importer import import_folder, import_upload, import_zip
 from lorapilot.tools.tagpilot.index import dataset_stats, get_record, scan
-from lorapilot.kit.trash import Trash
-from lorapilot.stack.workspace.layout import Workspace
+from support.tagpilot import make_dataset_files, write_image
 
 
 @pytest.fixture
@@ -126,7 +126,7 @@ def _zip_bytes(members: dict[str, bytes]) -> bytes:
             if data is SYMLINK:
                 info = zipfile.ZipInfo(name)
                 info.create_system = 3  # unix: the high 16 bits are st_mode
-                info.external_attr = (0o120777 << 16)
+                info.external_attr = 0o120777 << 16
                 zf.writestr(info, "/etc/passwd")
             else:
                 zf.writestr(name, data)
@@ -144,7 +144,9 @@ def _png_bytes(seed=0) -> bytes:
 def test_import_zip_with_a_top_folder(ws, tmp_path):
     ds = datasets.create_dataset(ws, "set")
     archive = tmp_path / "in.zip"
-    archive.write_bytes(_zip_bytes({"photos/p1.png": _png_bytes(1), "photos/p1.txt": b"tag a", "photos/p2.png": _png_bytes(2)}))
+    archive.write_bytes(
+        _zip_bytes({"photos/p1.png": _png_bytes(1), "photos/p1.txt": b"tag a", "photos/p2.png": _png_bytes(2)})
+    )
     report = import_zip(ds, archive)
     assert sorted(report.imported) == ["p1.png", "p2.png"]
     assert (ds.path / "p1.txt").read_text() == "tag a"

@@ -5,12 +5,12 @@ import tomllib
 
 import pytest
 import yaml
-from support.tagpilot import make_dataset_files
 
 from lorapilot.kit.errors import LorapilotError
+from lorapilot.stack.workspace.layout import Workspace
 from lorapilot.tools.tagpilot import dataset as datasets
 from lorapilot.tools.tagpilot.export import ExportOptions, export_dataset, read_handoff
-from lorapilot.stack.workspace.layout import Workspace
+from support.tagpilot import make_dataset_files
 
 
 @pytest.fixture

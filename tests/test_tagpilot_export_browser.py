@@ -6,11 +6,11 @@ import os
 import tomllib
 
 import pytest
-from support.browser import browser_page, live_controlpilot, login
-from support.tagpilot import CopyGate, make_dataset_files, outputs_on_another_file_system, staging_folders
 
 from lorapilot.tools.tagpilot import dataset as datasets
 from lorapilot.tools.tagpilot.export import ExportOptions, export_dataset, export_root
+from support.browser import browser_page, live_controlpilot, login
+from support.tagpilot import CopyGate, make_dataset_files, outputs_on_another_file_system, staging_folders
 
 pytestmark = pytest.mark.browser
 

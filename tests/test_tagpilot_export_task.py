@@ -15,8 +15,6 @@ import tomllib
 
 import pytest
 from click.testing import CliRunner
-from support.api import make_client
-from support.tagpilot import CopyGate, make_dataset_files, outputs_on_another_file_system, staging_folders, wait_task
 
 from lorapilot.cli import cli
 from lorapilot.kit.errors import LorapilotError
@@ -24,6 +22,8 @@ from lorapilot.kit.progress import Cancelled
 from lorapilot.tools.tagpilot import dataset as datasets
 from lorapilot.tools.tagpilot import export as export_module
 from lorapilot.tools.tagpilot.export import ExportOptions, export_dataset, export_root
+from support.api import make_client
+from support.tagpilot import CopyGate, make_dataset_files, outputs_on_another_file_system, staging_folders, wait_task
 
 IMAGES = 6
 TOTAL_STEPS = IMAGES + 3  # each image, then kohya's TOML, the AI Toolkit entry, the Diffusion Pipe TOML
@@ -82,8 +82,13 @@ def test_a_copying_export_reports_progress_and_a_cancel_keeps_the_previous_expor
 
     def work():
         try:
-            export_dataset(ctx.workspace, dataset, ExportOptions(repeats=3, trigger_word="ohwx"),
-                           progress=lambda *update: seen.append(update), cancel=cancel)
+            export_dataset(
+                ctx.workspace,
+                dataset,
+                ExportOptions(repeats=3, trigger_word="ohwx"),
+                progress=lambda *update: seen.append(update),
+                cancel=cancel,
+            )
         except BaseException as exc:  # noqa: BLE001 - the test inspects it
             outcome["error"] = exc
 
@@ -92,7 +97,11 @@ def test_a_copying_export_reports_progress_and_a_cancel_keeps_the_previous_expor
     gate.allow(4)  # two images with their captions
     _wait(lambda: len(seen) >= 3 and gate.copied == 4, "the third image to start")
     # (steps complete, of all, what is being done now)
-    assert seen == [(0, TOTAL_STEPS, "kohya: 0.png"), (1, TOTAL_STEPS, "kohya: 1.png"), (2, TOTAL_STEPS, "kohya: 2.png")]
+    assert seen == [
+        (0, TOTAL_STEPS, "kohya: 0.png"),
+        (1, TOTAL_STEPS, "kohya: 1.png"),
+        (2, TOTAL_STEPS, "kohya: 2.png"),
+    ]
     # mid-export: the new one is being built aside, the previous one is untouched
     [staging] = staging_folders(root)
     assert staging.startswith(".export-") and staging.endswith(".partial")
@@ -151,7 +160,12 @@ def test_api_export_is_a_task_with_live_progress_and_cancel(ctx, dataset, other_
 
     gate.allow(2)  # the first image and its caption
     live = _wait(lambda: (t := client.get(f"/api/tasks/{task['id']}").json())["current"] >= 1 and t, "progress")
-    assert (live["state"], live["current"], live["total"], live["message"]) == ("running", 1, TOTAL_STEPS, "kohya: 1.png")
+    assert (live["state"], live["current"], live["total"], live["message"]) == (
+        "running",
+        1,
+        TOTAL_STEPS,
+        "kohya: 1.png",
+    )
     assert any(t["id"] == task["id"] for t in client.get("/api/tasks").json())
 
     assert client.post(f"/api/tasks/{task['id']}/cancel").status_code == 200
@@ -163,7 +177,9 @@ def test_api_export_is_a_task_with_live_progress_and_cancel(ctx, dataset, other_
 
 def test_api_export_across_file_systems_completes_with_copies(ctx, dataset, other_fs):
     client = make_client(ctx)
-    reply = client.post("/api/tagpilot/datasets/cats/export", json={"repeats": 2, "formats": ["kohya"], "trigger_word": "ohwx"})
+    reply = client.post(
+        "/api/tagpilot/datasets/cats/export", json={"repeats": 2, "formats": ["kohya"], "trigger_word": "ohwx"}
+    )
     done = wait_task(client, reply.json())
     assert done["state"] == "done" and (done["current"], done["total"]) == (IMAGES + 1, IMAGES + 1)
     image_dir = done["result"]["files"]["kohya_image_dir"]
@@ -176,7 +192,9 @@ def test_api_export_refuses_bad_options_at_once_without_a_task(ctx, dataset):
     client = make_client(ctx)
     reply = client.post("/api/tagpilot/datasets/cats/export", json={"trigger_word": "a, b"})
     assert reply.status_code == 400 and "trigger word 'a, b' must be non-empty and contain no comma" in reply.text
-    assert client.post("/api/tagpilot/datasets/cats/export", json={"repeats": 0}).status_code == 422  # the model's bounds
+    assert (
+        client.post("/api/tagpilot/datasets/cats/export", json={"repeats": 0}).status_code == 422
+    )  # the model's bounds
     foreign = export_root(ctx.workspace, dataset) / "kohya"
     foreign.mkdir(parents=True)
     (foreign / "mine.txt").write_text("user data")
@@ -190,7 +208,9 @@ def test_api_export_refuses_bad_options_at_once_without_a_task(ctx, dataset):
 
 
 def test_cli_export_shows_a_progress_bar_while_copying(ctx, dataset, other_fs):
-    result = CliRunner().invoke(cli, ["dataset", "export", "cats", "--trigger", "ohwx", "--workspace", str(ctx.workspace.root)])
+    result = CliRunner().invoke(
+        cli, ["dataset", "export", "cats", "--trigger", "ohwx", "--workspace", str(ctx.workspace.root)]
+    )
     assert result.exit_code == 0, result.output
     assert f"{TOTAL_STEPS}/{TOTAL_STEPS}" in result.output and "export cats" in result.output  # rich's bar, at its end
     image_dir = export_root(ctx.workspace, dataset) / "kohya" / "img" / "10_ohwx"
@@ -209,8 +229,10 @@ def test_cli_ctrl_c_cancels_and_keeps_the_previous_export(ctx, dataset, other_fs
             signal.raise_signal(signal.SIGINT)
 
     monkeypatch.setattr(export_module, "_link_or_copy", interrupted)
-    result = CliRunner().invoke(cli, ["dataset", "export", "cats", "--repeats", "3", "--trigger", "ohwx",
-                                      "--workspace", str(ctx.workspace.root)])
+    result = CliRunner().invoke(
+        cli,
+        ["dataset", "export", "cats", "--repeats", "3", "--trigger", "ohwx", "--workspace", str(ctx.workspace.root)],
+    )
     assert result.exit_code == 130, result.output
     assert "export cancelled: nothing was written, the previous export of 'cats' is unchanged" in result.output
     assert len(copies) == 5

@@ -5,14 +5,22 @@ import sys
 import threading
 
 import pytest
-from support.tagpilot import make_dataset_files
 
 from lorapilot.kit.errors import ConflictError, LorapilotError
-from lorapilot.tools.tagpilot import dataset as datasets
-from lorapilot.tools.tagpilot.edits import StaleCaptionError, apply_op, edit_caption, history_state, preview_op, redo, undo
-from lorapilot.tools.tagpilot.edit_history import Change, EditHistory
-from lorapilot.tools.tagpilot.tags import make_op
 from lorapilot.stack.workspace.layout import Workspace
+from lorapilot.tools.tagpilot import dataset as datasets
+from lorapilot.tools.tagpilot.edit_history import Change, EditHistory
+from lorapilot.tools.tagpilot.edits import (
+    StaleCaptionError,
+    apply_op,
+    edit_caption,
+    history_state,
+    preview_op,
+    redo,
+    undo,
+)
+from lorapilot.tools.tagpilot.tags import make_op
+from support.tagpilot import make_dataset_files
 
 
 @pytest.fixture
@@ -156,10 +164,15 @@ def test_an_interrupted_apply_is_rolled_forward_on_next_open(ds):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     dead_pid = int(dead.stdout)
     with EditHistory(ds) as history:
-        entry_id = history.begin("add tag 'x'", "bulk", None, [
-            Change("a.png", b"cat, solo", b"x, cat, solo"),
-            Change("b.png", b"dog, solo", b"x, dog, solo"),
-        ])
+        entry_id = history.begin(
+            "add tag 'x'",
+            "bulk",
+            None,
+            [
+                Change("a.png", b"cat, solo", b"x, cat, solo"),
+                Change("b.png", b"dog, solo", b"x, dog, solo"),
+            ],
+        )
         history.conn.execute("UPDATE entries SET owner_pid = ? WHERE id = ?", (dead_pid, entry_id))
     (ds.path / "a.txt").write_bytes(b"x, cat, solo")  # the crash happened after the first file
     state = history_state(ds)  # opening the history repairs it

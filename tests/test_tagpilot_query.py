@@ -9,7 +9,12 @@ from lorapilot.tools.tagpilot.query import QueryError, parse_query
 
 def _record(name, caption, width=512, height=512, error=None):
     return ImageRecord(
-        name=name, size=1, mtime_ns=1, width=width, height=height, error=error,
+        name=name,
+        size=1,
+        mtime_ns=1,
+        width=width,
+        height=height,
+        error=error,
         caption=decode_caption(caption.encode() if caption is not None else None),
     )
 
@@ -37,7 +42,7 @@ def names(query):
         ("-tag:hat", ["a.png", "c.png", "e.png"]),
         ("tag:1girl -tag:hat", ["a.png"]),
         ("tag:1girl AND NOT tag:hat", ["a.png"]),
-        ("tag:1boy OR tag:\"white shirt\"", ["a.png", "b.png"]),
+        ('tag:1boy OR tag:"white shirt"', ["a.png", "b.png"]),
         ('caption:"red dress"', ["a.png", "d.png"]),
         ("caption:photo", ["d.png"]),
         ("width>=1024", ["a.png", "d.png"]),

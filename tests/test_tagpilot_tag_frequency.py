@@ -3,14 +3,14 @@
 import os
 
 import pytest
-from support.tagpilot import make_dataset_files
 
 from lorapilot.kit.errors import ConflictError
+from lorapilot.stack.workspace.layout import Workspace
 from lorapilot.tools.tagpilot import dataset as datasets
 from lorapilot.tools.tagpilot.edits import apply_op, undo
 from lorapilot.tools.tagpilot.index import autocomplete, dataset_tag_frequency, scan, tag_frequency
 from lorapilot.tools.tagpilot.tags import make_op
-from lorapilot.stack.workspace.layout import Workspace
+from support.tagpilot import make_dataset_files
 
 
 def test_incremental_table_matches_a_full_count_after_every_kind_of_change(tmp_path):

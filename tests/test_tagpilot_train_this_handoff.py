@@ -4,6 +4,7 @@ picks the family's resolution and repeats (an SD1.5 LoRA is not trained at TagPi
 from __future__ import annotations
 
 import pytest
+
 from support.api import make_client
 from support.tagpilot import make_dataset_files, wait_task
 from support.trainpilot import SD1_KEYS, write_safetensors
@@ -19,8 +20,15 @@ def client(ctx):
 
 
 def _draft(client, **extra) -> dict:
-    body = {"name": "cats-sd15", "dataset": "cats", "base": "checkpoints/sd15.safetensors", "family": "sd15",
-            "quality": "regular", "vram_gb": 24, **extra}
+    body = {
+        "name": "cats-sd15",
+        "dataset": "cats",
+        "base": "checkpoints/sd15.safetensors",
+        "family": "sd15",
+        "quality": "regular",
+        "vram_gb": 24,
+        **extra,
+    }
     reply = client.post("/api/trainpilot/profiles/draft", json=body)
     assert reply.status_code == 200, reply.text
     return reply.json()["profile"]
@@ -44,7 +52,9 @@ def test_chosen_values_are_handed_over_and_kept_by_a_later_train_this(client):
 
 
 def test_an_export_hands_over_its_settings(client):
-    task = client.post("/api/tagpilot/datasets/cats/export", json={"repeats": 3, "resolution": 640, "trigger_word": "ohwx"}).json()
+    task = client.post(
+        "/api/tagpilot/datasets/cats/export", json={"repeats": 3, "resolution": 640, "trigger_word": "ohwx"}
+    ).json()
     assert wait_task(client, task)["state"] == "done"
     handoff = client.post("/api/tagpilot/datasets/cats/handoff", json={}).json()
     assert (handoff["trigger_word"], handoff["repeats"], handoff["resolution"]) == ("ohwx", 3, 640)

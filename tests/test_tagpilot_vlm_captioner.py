@@ -5,15 +5,15 @@ import io
 
 import pytest
 from PIL import Image
-from support.tagpilot import ChatServer, write_image
-from support.workspaces import free_port
 
 from lorapilot.kit.errors import LorapilotError
+from lorapilot.stack.workspace.secrets import set_secret
 from lorapilot.tools.tagpilot import dataset as datasets
 from lorapilot.tools.tagpilot.captioners import make_vlm
 from lorapilot.tools.tagpilot.captioning import run_captioner
 from lorapilot.tools.tagpilot.vlm import API_KEY_SECRET, VLMCaptioner, VLMOptions, check_template
-from lorapilot.stack.workspace.secrets import set_secret
+from support.tagpilot import ChatServer, write_image
+from support.workspaces import free_port
 
 
 @pytest.fixture
@@ -29,8 +29,13 @@ def test_request_carries_prompt_template_image_data_url_and_key(ctx, server):
     (ds.path / "red.txt").write_text("old tags")
     ctx.workspace.config.mkdir(parents=True, exist_ok=True)
     set_secret(ctx.workspace.secrets_file, API_KEY_SECRET, "sk-test-123")
-    captioner = make_vlm(ctx, base_url=server.base_url, model="tiny-vlm",
-                         prompt="Caption {name} for {trigger}; was: {caption}", trigger_word="ohwx")
+    captioner = make_vlm(
+        ctx,
+        base_url=server.base_url,
+        model="tiny-vlm",
+        prompt="Caption {name} for {trigger}; was: {caption}",
+        trigger_word="ohwx",
+    )
     report = run_captioner(ds, captioner, "overwrite")
     assert report.written == 1 and report.errors == []
     request = server.requests[0]
@@ -70,7 +75,9 @@ def test_server_errors_are_per_image_and_bad_keys_stop_the_run(ctx, tmp_path):
         assert report.written == 1
         errors = {e["image"]: e["error"] for e in report.errors}
         assert "HTTP 500" in errors["bad.png"] and "cannot decode" in errors["broken.png"]
-        assert len([r for r in srv.requests if "bad" in r["body"]["messages"][0]["content"][0]["text"]]) == 2  # one retry
+        assert (
+            len([r for r in srv.requests if "bad" in r["body"]["messages"][0]["content"][0]["text"]]) == 2
+        )  # one retry
 
         wrong = VLMCaptioner(VLMOptions(base_url=srv.base_url, model="m", prompt="{name}", api_key="wrong"))
         with pytest.raises(LorapilotError, match="refused the API key .* set TAGPILOT_VLM_API_KEY"):

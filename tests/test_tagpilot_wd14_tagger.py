@@ -3,14 +3,14 @@
 import numpy as np
 import pytest
 from PIL import Image
-from support.tagpilot import build_wd14_model, write_image
 
 from lorapilot.kit.errors import ConfigError
+from lorapilot.stack.workspace.layout import Workspace
 from lorapilot.tools.tagpilot import dataset as datasets
 from lorapilot.tools.tagpilot.captioning import run_captioner
 from lorapilot.tools.tagpilot.edits import undo
 from lorapilot.tools.tagpilot.wd14 import TaggerOptions, WD14Tagger, display_tag, mcut_threshold, preprocess
-from lorapilot.stack.workspace.layout import Workspace
+from support.tagpilot import build_wd14_model, write_image
 
 
 @pytest.fixture(scope="module")

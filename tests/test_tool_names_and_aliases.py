@@ -9,8 +9,6 @@ import warnings
 import pytest
 from click.testing import CliRunner
 from fastapi.routing import APIRoute
-from support.api import make_anonymous_client, make_client
-from support.media_lib import make_library
 
 from lorapilot.cli import cli
 from lorapilot.controlpilot.app import create_app
@@ -18,6 +16,8 @@ from lorapilot.kit.errors import ConfigError
 from lorapilot.stack.settings import load_settings
 from lorapilot.tools import TOOLS
 from lorapilot.tools.mediapilot.roots import add_root
+from support.api import make_anonymous_client, make_client
+from support.media_lib import make_library
 
 OLD_TO_NEW_GETS = [
     ("/api/datasets", "/api/tagpilot/datasets"),
@@ -66,19 +66,21 @@ def test_old_cli_names_still_work_but_are_not_listed():
             assert f"  {alias} " not in listing
             old = runner.invoke(cli, [alias, "--help"])
             assert old.exit_code == 0 and old.output == runner.invoke(cli, [each.name, "--help"]).output.replace(
-                f"cli {each.name} ", f"cli {alias} ")
+                f"cli {each.name} ", f"cli {alias} "
+            )
 
 
 def test_the_old_media_settings_section_is_read_with_a_note(tmp_path):
     path = tmp_path / "lorapilot.toml"
-    path.write_text('[media]\nwatch = false\ntrash_keep_days = 3\n')
+    path.write_text("[media]\nwatch = false\ntrash_keep_days = 3\n")
     with pytest.warns(FutureWarning, match=r"\[media\] is now called \[mediapilot\]") as caught:
         settings = load_settings(path)
     assert str(path) in str(caught[0].message)
     assert settings.mediapilot.watch is False and settings.mediapilot.trash_keep_days == 3
-    assert settings.deprecations == ["[media] is now called [mediapilot]; rename the section (the old name is "
-                                     "read until the next release)"]
-    path.write_text('[mediapilot]\nwatch = false\n')
+    assert settings.deprecations == [
+        "[media] is now called [mediapilot]; rename the section (the old name is read until the next release)"
+    ]
+    path.write_text("[mediapilot]\nwatch = false\n")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the new name gives no note
         assert load_settings(path).deprecations == []
@@ -86,7 +88,7 @@ def test_the_old_media_settings_section_is_read_with_a_note(tmp_path):
 
 def test_both_media_sections_at_once_is_an_error_naming_both(tmp_path):
     path = tmp_path / "lorapilot.toml"
-    path.write_text('[media]\nwatch = false\n\n[mediapilot]\nwatch = true\n')
+    path.write_text("[media]\nwatch = false\n\n[mediapilot]\nwatch = true\n")
     with pytest.raises(ConfigError) as err:
         load_settings(path)
     assert str(path) in str(err.value) and "[media] and [mediapilot]" in str(err.value)

@@ -35,44 +35,95 @@ COMBOS = [
 
 def _model_ref(trainer: str, family: str) -> ModelRef:
     if family == "chroma":
-        return ModelRef(base="diffusion_models/chroma-unlocked-v50.safetensors",
-                        diffusers="diffusers/flux1" if trainer == "diffusion-pipe" else None)
+        return ModelRef(
+            base="diffusion_models/chroma-unlocked-v50.safetensors",
+            diffusers="diffusers/flux1" if trainer == "diffusion-pipe" else None,
+        )
     if family == "lumina2" and trainer == "diffusion-pipe":
-        return ModelRef(base="diffusion_models/lumina_2_model_bf16.safetensors", llm="text_encoders/gemma_2_2b_fp16.safetensors",
-                        vae="vae/flux_vae.safetensors")
+        return ModelRef(
+            base="diffusion_models/lumina_2_model_bf16.safetensors",
+            llm="text_encoders/gemma_2_2b_fp16.safetensors",
+            vae="vae/flux_vae.safetensors",
+        )
     if family == "wan21":  # Diffusion Pipe reads the official folder, AI Toolkit the -Diffusers one
         return ModelRef(base="diffusers/wan21" if trainer == "ai-toolkit" else "wan/Wan2.1-T2V-14B")
     if family == "hunyuanvideo":
-        return ModelRef(base="diffusion_models/hunyuan_video_720_cfgdistill_fp8_e4m3fn.safetensors", vae="vae/hunyuan_video_vae_bf16.safetensors",
-                        llm="text_encoders/llava-llama-3-8b-text-encoder-tokenizer", clip_l="text_encoders/clip-vit-large-patch14")
+        return ModelRef(
+            base="diffusion_models/hunyuan_video_720_cfgdistill_fp8_e4m3fn.safetensors",
+            vae="vae/hunyuan_video_vae_bf16.safetensors",
+            llm="text_encoders/llava-llama-3-8b-text-encoder-tokenizer",
+            clip_l="text_encoders/clip-vit-large-patch14",
+        )
     if family == "ltxvideo":
         return ModelRef(base="checkpoints/ltx-video-2b-v0.9.1.safetensors", diffusers="diffusers/LTX-Video")
     if family == "hidream":
-        return ModelRef(base="diffusers/hidream", llm="text_encoders/Meta-Llama-3.1-8B-Instruct" if trainer == "diffusion-pipe" else None)
+        return ModelRef(
+            base="diffusers/hidream",
+            llm="text_encoders/Meta-Llama-3.1-8B-Instruct" if trainer == "diffusion-pipe" else None,
+        )
     if family in ("flux1", "sd3", "lumina2") and trainer in ("ai-toolkit", "diffusion-pipe", "native"):
         return ModelRef(base=f"diffusers/{family}")
     if family == "flux1":
-        return ModelRef(base="diffusion_models/flux1-dev.safetensors", clip_l="text_encoders/clip_l.safetensors",
-                        t5xxl="text_encoders/t5xxl_fp16.safetensors", ae="vae/ae.safetensors")
-    return ModelRef(base=f"checkpoints/{family}.safetensors", vae="vae/sdxl_vae.safetensors" if family == "sdxl" else None)
+        return ModelRef(
+            base="diffusion_models/flux1-dev.safetensors",
+            clip_l="text_encoders/clip_l.safetensors",
+            t5xxl="text_encoders/t5xxl_fp16.safetensors",
+            ae="vae/ae.safetensors",
+        )
+    return ModelRef(
+        base=f"checkpoints/{family}.safetensors", vae="vae/sdxl_vae.safetensors" if family == "sdxl" else None
+    )
 
 
 def _spec(tmp_path: Path, trainer: str, family: str, quality: str, vram: int, resume: bool = False) -> RunSpec:
-    profile = build_profile(name=f"lora-{family}", family=family, quality=quality, vram_gb=vram,
-                            model=_model_ref(trainer, family), dataset_name="cats", trainer=trainer, trigger_word="mycat")
+    profile = build_profile(
+        name=f"lora-{family}",
+        family=family,
+        quality=quality,
+        vram_gb=vram,
+        model=_model_ref(trainer, family),
+        dataset_name="cats",
+        trainer=trainer,
+        trigger_word="mycat",
+    )
     (tmp_path / "models" / "diffusers" / family).mkdir(parents=True, exist_ok=True)
-    return RunSpec(profile=profile, run_dir=tmp_path / "run", models_dir=tmp_path / "models", image_dir=tmp_path / "cats",
-                   location=TrainerLocation(env=tmp_path / "env", src=tmp_path / "src"), resume=resume,
-                   tensorboard_root=tmp_path / "tb")
+    return RunSpec(
+        profile=profile,
+        run_dir=tmp_path / "run",
+        models_dir=tmp_path / "models",
+        image_dir=tmp_path / "cats",
+        location=TrainerLocation(env=tmp_path / "env", src=tmp_path / "src"),
+        resume=resume,
+        tensorboard_root=tmp_path / "tb",
+    )
 
 
 def test_every_supported_combination_is_covered():
     trainers = {c[0] for c in COMBOS}
     assert trainers == {"kohya", "ai-toolkit", "diffusion-pipe", "native"}
     assert {c[1] for c in COMBOS if c[0] == "kohya"} == {"sd15", "sd2", "sdxl", "sd3", "flux1"}
-    assert {c[1] for c in COMBOS if c[0] == "ai-toolkit"} == {"sd15", "sd2", "sdxl", "sd3", "flux1", "chroma", "wan21", "lumina2", "hidream"}
-    assert {c[1] for c in COMBOS if c[0] == "diffusion-pipe"} == {"sdxl", "sd3", "flux1", "chroma", "wan21", "lumina2", "hidream",
-                                                                   "hunyuanvideo", "ltxvideo"}
+    assert {c[1] for c in COMBOS if c[0] == "ai-toolkit"} == {
+        "sd15",
+        "sd2",
+        "sdxl",
+        "sd3",
+        "flux1",
+        "chroma",
+        "wan21",
+        "lumina2",
+        "hidream",
+    }
+    assert {c[1] for c in COMBOS if c[0] == "diffusion-pipe"} == {
+        "sdxl",
+        "sd3",
+        "flux1",
+        "chroma",
+        "wan21",
+        "lumina2",
+        "hidream",
+        "hunyuanvideo",
+        "ltxvideo",
+    }
     assert {c[3] for c in COMBOS if c[1] == "hidream"} == {24, 48}
     assert {c[1] for c in COMBOS if c[0] == "native"} == {"sd15", "sd2", "sdxl", "flux1"}
     assert {c[3] for c in COMBOS if c[:2] == ("native", "flux1")} == {48}  # bf16, no fp8: 48+ GB only
@@ -118,8 +169,16 @@ def test_key_facts_were_extracted_from_real_sources():
     assert "sd_trainer" in aitk["process_types"] and "linear_alpha" in aitk["sections"]["network"]
     dp = load_upstream("diffusion_pipe.json")
     assert "max_steps" in dp["top_level"] and "sdxl" in dp["model_types"]
-    assert {"wan", "chroma", "lumina_2"} <= set(dp["model_types"]) and dp["block_swap_types"] == ["chroma", "flux", "hidream", "hunyuan-video", "wan"]
-    assert "ckpt_path" in dp["model_by_type"]["wan"] and {"llm_path", "vae_path"} <= set(dp["model_by_type"]["lumina_2"])
+    assert {"wan", "chroma", "lumina_2"} <= set(dp["model_types"]) and dp["block_swap_types"] == [
+        "chroma",
+        "flux",
+        "hidream",
+        "hunyuan-video",
+        "wan",
+    ]
+    assert "ckpt_path" in dp["model_by_type"]["wan"] and {"llm_path", "vae_path"} <= set(
+        dp["model_by_type"]["lumina_2"]
+    )
     assert {"diffusers_path", "transformer_path"} <= set(dp["model_by_type"]["chroma"])
     assert {"v2", "v_parameterization"} <= set(kohya["scripts"]["train_network"])
 
@@ -147,7 +206,9 @@ def test_kohya_flux_uses_its_own_network_and_model_files(tmp_path):
     spec = _spec(tmp_path, "kohya", "flux1", "regular", 16)
     run = tomllib.loads(ADAPTERS["kohya"].render(spec)["run.toml"])
     assert run["network"]["network_module"] == "networks.lora_flux"
-    assert run["model"]["ae"].endswith("vae/ae.safetensors") and run["model"]["t5xxl"].endswith("t5xxl_fp16.safetensors")
+    assert run["model"]["ae"].endswith("vae/ae.safetensors") and run["model"]["t5xxl"].endswith(
+        "t5xxl_fp16.safetensors"
+    )
     assert run["training"]["fp8_base"] is True and run["training"]["blocks_to_swap"] == 8
     argv = ADAPTERS["kohya"].command(spec).argv
     assert argv[1:3] == ["-m", "accelerate.commands.launch"] and argv[-3].endswith("flux_train_network.py")
@@ -169,8 +230,17 @@ def test_native_flux_renders_bf16_transformer_blocks_without_text_encoders(tmp_p
     assert run["sample"]["guidance"] == 3.5
     targets = run["network"]["target_modules"]
     # every linear layer of the double and single blocks, each with a kohya (BFL) name; not the final layer
-    assert {"attn.to_q", "attn.add_q_proj", "ff_context.net.2", "norm1_context.linear", "proj_mlp", "norm.linear"} <= set(targets)
-    assert [t for t in targets if t.endswith("proj_out")] == [f"single_transformer_blocks.{i}.proj_out" for i in range(3)]
+    assert {
+        "attn.to_q",
+        "attn.add_q_proj",
+        "ff_context.net.2",
+        "norm1_context.linear",
+        "proj_mlp",
+        "norm.linear",
+    } <= set(targets)
+    assert [t for t in targets if t.endswith("proj_out")] == [
+        f"single_transformer_blocks.{i}.proj_out" for i in range(3)
+    ]
     assert ADAPTERS["native"].check(spec) == []
     native = load_config(_written(spec, run))
     assert native.model.family == "flux1" and native.network.target_modules == targets
@@ -189,7 +259,10 @@ def test_kohya_resume_points_at_the_newest_state(tmp_path):
     for step in (100, 200):
         (spec.output_dir / f"lora-sd15-step{step:08d}-state").mkdir(parents=True)
     run = tomllib.loads(ADAPTERS["kohya"].render(spec)["run.toml"])
-    assert run["resume"] == {"resume": str(spec.output_dir / "lora-sd15-step00000200-state"), "skip_until_initial_step": True}
+    assert run["resume"] == {
+        "resume": str(spec.output_dir / "lora-sd15-step00000200-state"),
+        "skip_until_initial_step": True,
+    }
     assert kohya_run_problems("train_network.py", run) == []
 
 
@@ -210,7 +283,14 @@ def test_diffusion_pipe_resume_and_gpu_selection(tmp_path):
 
 def test_native_command_uses_accelerate_for_several_gpus(tmp_path):
     spec = _spec(tmp_path, "native", "sd15", "regular", 24, resume=True)
-    assert ADAPTERS["native"].command(spec).argv[1:] == ["-m", "lorapilot.tools.trainpilot.native", "--config", str(spec.run_dir / "run.toml"), "--resume", "auto"]
+    assert ADAPTERS["native"].command(spec).argv[1:] == [
+        "-m",
+        "lorapilot.tools.trainpilot.native",
+        "--config",
+        str(spec.run_dir / "run.toml"),
+        "--resume",
+        "auto",
+    ]
     spec.profile.training.num_gpus = 2
     argv = ADAPTERS["native"].command(spec).argv
     assert argv[1:6] == ["-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2"]
@@ -232,9 +312,18 @@ def test_kohya_resumes_from_the_newest_state_even_when_renumbered(tmp_path):
 
 def test_diffusion_pipe_swaps_blocks_only_for_models_that_can(tmp_path):
     # Diffusion Pipe's SD3 and Lumina 2 pipelines raise NotImplementedError on blocks_to_swap.
-    for family, swaps in (("sd3", False), ("lumina2", False), ("flux1", True), ("chroma", True), ("wan21", True), ("hidream", True),
-                          ("hunyuanvideo", True)):
-        spec = _spec(tmp_path / family, "diffusion-pipe", family, "quick", {"hidream": 24, "hunyuanvideo": 16}.get(family, 12))
+    for family, swaps in (
+        ("sd3", False),
+        ("lumina2", False),
+        ("flux1", True),
+        ("chroma", True),
+        ("wan21", True),
+        ("hidream", True),
+        ("hunyuanvideo", True),
+    ):
+        spec = _spec(
+            tmp_path / family, "diffusion-pipe", family, "quick", {"hidream": 24, "hunyuanvideo": 16}.get(family, 12)
+        )
         assert spec.profile.training.blocks_to_swap > 0
         main = tomllib.loads(ADAPTERS["diffusion-pipe"].render(spec)["main.toml"])
         assert ("blocks_to_swap" in main) is swaps, family
@@ -246,10 +335,14 @@ def test_diffusion_pipe_further_families_name_their_files(tmp_path):
     dp = ADAPTERS["diffusion-pipe"]
     wan = tomllib.loads(dp.render(_spec(tmp_path / "w", "diffusion-pipe", "wan21", "regular", 24))["main.toml"])
     assert wan["model"]["type"] == "wan" and wan["model"]["ckpt_path"].endswith("models/wan/Wan2.1-T2V-14B")
-    chroma = tomllib.loads(dp.render(_spec(tmp_path / "c", "diffusion-pipe", "chroma", "regular", 16))["main.toml"])["model"]
+    chroma = tomllib.loads(dp.render(_spec(tmp_path / "c", "diffusion-pipe", "chroma", "regular", 16))["main.toml"])[
+        "model"
+    ]
     assert chroma["type"] == "chroma" and chroma["transformer_path"].endswith("chroma-unlocked-v50.safetensors")
     assert chroma["diffusers_path"].endswith("models/diffusers/flux1") and chroma["transformer_dtype"] == "float8"
-    lumina = tomllib.loads(dp.render(_spec(tmp_path / "l", "diffusion-pipe", "lumina2", "regular", 24))["main.toml"])["model"]
+    lumina = tomllib.loads(dp.render(_spec(tmp_path / "l", "diffusion-pipe", "lumina2", "regular", 24))["main.toml"])[
+        "model"
+    ]
     assert lumina["type"] == "lumina_2" and lumina["llm_path"].endswith("gemma_2_2b_fp16.safetensors")
     assert lumina["vae_path"].endswith("vae/flux_vae.safetensors") and "transformer_dtype" not in lumina
 
@@ -287,7 +380,13 @@ def test_kohya_sd2_trains_with_v2_and_v_parameterization(tmp_path):
 
 def test_ai_toolkit_further_families_pick_their_model_class(tmp_path):
     aitk = ADAPTERS["ai-toolkit"]
-    for family, arch in (("sd2", "sd2"), ("chroma", "chroma"), ("wan21", "wan21"), ("lumina2", "lumina2"), ("hidream", "hidream")):
+    for family, arch in (
+        ("sd2", "sd2"),
+        ("chroma", "chroma"),
+        ("wan21", "wan21"),
+        ("lumina2", "lumina2"),
+        ("hidream", "hidream"),
+    ):
         job = yaml.safe_load(aitk.render(_spec(tmp_path / family, "ai-toolkit", family, "regular", 24))["job.yaml"])
         proc = job["config"]["process"][0]
         assert proc["model"]["arch"] == arch and ai_toolkit_problems(job) == []
@@ -297,7 +396,9 @@ def test_ai_toolkit_further_families_pick_their_model_class(tmp_path):
     assert {"chroma", "wan21"} <= set(facts["model_class_archs"]) and "lumina2" in facts["literals"]["ModelArch"]
     job = yaml.safe_load(aitk.render(_spec(tmp_path / "x", "ai-toolkit", "chroma", "quick", 24))["job.yaml"])
     job["config"]["process"][0]["model"]["arch"] = "chroma2"
-    assert ai_toolkit_problems(job) == ["config.process[0].model.arch: 'chroma2' neither a ModelArch nor a model class's arch"]
+    assert ai_toolkit_problems(job) == [
+        "config.process[0].model.arch: 'chroma2' neither a ModelArch nor a model class's arch"
+    ]
 
 
 def test_hidream_takes_its_llama_folder_in_both_trainers(tmp_path):
@@ -308,14 +409,20 @@ def test_hidream_takes_its_llama_folder_in_both_trainers(tmp_path):
     assert model["llama3_4bit"] is True and model["transformer_dtype"] == "float8"  # 24 GB: 4-bit Llama, fp8 weights
     spec48 = _spec(tmp_path / "48", "diffusion-pipe", "hidream", "regular", 48)
     main48 = tomllib.loads(ADAPTERS["diffusion-pipe"].render(spec48)["main.toml"])
-    assert main48["model"]["llama3_4bit"] is False and "transformer_dtype" not in main48["model"] and "blocks_to_swap" not in main48
+    assert (
+        main48["model"]["llama3_4bit"] is False
+        and "transformer_dtype" not in main48["model"]
+        and "blocks_to_swap" not in main48
+    )
     spec.profile.model.llm = None
     assert any(i.field == "model.llm" and i.level == "error" for i in ADAPTERS["diffusion-pipe"].check(spec))
     aitk = _spec(tmp_path / "a", "ai-toolkit", "hidream", "regular", 24)
     aitk.profile.model.llm = "text_encoders/Meta-Llama-3.1-8B-Instruct"
     job = yaml.safe_load(ADAPTERS["ai-toolkit"].render(aitk)["job.yaml"])
     model = job["config"]["process"][0]["model"]
-    assert model["model_kwargs"] == {"llama_model_path": str(tmp_path / "a" / "models" / "text_encoders" / "Meta-Llama-3.1-8B-Instruct")}
+    assert model["model_kwargs"] == {
+        "llama_model_path": str(tmp_path / "a" / "models" / "text_encoders" / "Meta-Llama-3.1-8B-Instruct")
+    }
     assert model["extras_name_or_path"] == model["name_or_path"] and ai_toolkit_problems(job) == []
     model["model_kwargs"]["llama_path"] = "x"
     assert ai_toolkit_problems(job) == ["config.process[0].model.model_kwargs.llama_path: not read by 'hidream'"]
@@ -327,13 +434,17 @@ def test_the_video_families_name_every_file_diffusion_pipe_needs(tmp_path):
     model = tomllib.loads(dp.render(spec)["main.toml"])["model"]
     assert model["type"] == "hunyuan-video" and "ckpt_path" not in model and model["transformer_dtype"] == "float8"
     assert model["transformer_path"].endswith("hunyuan_video_720_cfgdistill_fp8_e4m3fn.safetensors")
-    assert model["llm_path"].endswith("llava-llama-3-8b-text-encoder-tokenizer") and model["clip_path"].endswith("clip-vit-large-patch14")
+    assert model["llm_path"].endswith("llava-llama-3-8b-text-encoder-tokenizer") and model["clip_path"].endswith(
+        "clip-vit-large-patch14"
+    )
     assert model["vae_path"].endswith("hunyuan_video_vae_bf16.safetensors")
     spec.profile.model.vae = spec.profile.model.llm = spec.profile.model.clip_l = None
     assert {i.field for i in dp.check(spec) if i.level == "error"} >= {"model.vae", "model.llm", "model.clip_l"}
     spec = _spec(tmp_path / "l", "diffusion-pipe", "ltxvideo", "quick", 8)
     main = tomllib.loads(dp.render(spec)["main.toml"])
-    assert main["model"]["type"] == "ltx-video" and main["model"]["single_file_path"].endswith("ltx-video-2b-v0.9.1.safetensors")
+    assert main["model"]["type"] == "ltx-video" and main["model"]["single_file_path"].endswith(
+        "ltx-video-2b-v0.9.1.safetensors"
+    )
     assert main["model"]["diffusers_path"].endswith("models/diffusers/LTX-Video") and "blocks_to_swap" not in main
     assert spec.profile.training.blocks_to_swap == 0 and spec.profile.dataset.resolution == 512
     spec.profile.model.diffusers = None
@@ -346,7 +457,10 @@ def test_ai_toolkit_refuses_a_wan_image_to_video_folder(tmp_path):
     index.write_text('{"_class_name": "WanPipeline"}')
     assert [i for i in ADAPTERS["ai-toolkit"].check(spec) if i.field == "model.base"] == []
     index.write_text('{"_class_name": "WanImageToVideoPipeline"}')
-    assert any(i.field == "model.base" and i.level == "error" and "image-to-video" in i.message for i in ADAPTERS["ai-toolkit"].check(spec))
+    assert any(
+        i.field == "model.base" and i.level == "error" and "image-to-video" in i.message
+        for i in ADAPTERS["ai-toolkit"].check(spec)
+    )
 
 
 def _with_regularization(spec: RunSpec, tmp_path: Path) -> RunSpec:
@@ -366,7 +480,12 @@ def test_kohya_renders_the_regularization_set_as_an_is_reg_subset(tmp_path, fami
     dataset, run = tomllib.loads(files["dataset.toml"]), tomllib.loads(files["run.toml"])
     assert kohya_dataset_problems(dataset) == [] and kohya_run_problems(SCRIPTS[family], run) == []
     subsets = dataset["datasets"][0]["subsets"]
-    assert subsets[1] == {"image_dir": str(tmp_path / "cat-class"), "num_repeats": 3, "is_reg": True, "class_tokens": "cat"}
+    assert subsets[1] == {
+        "image_dir": str(tmp_path / "cat-class"),
+        "num_repeats": 3,
+        "is_reg": True,
+        "class_tokens": "cat",
+    }
     assert "is_reg" not in subsets[0]
     assert run["training"]["prior_loss_weight"] == 0.5
 
@@ -377,7 +496,11 @@ def test_ai_toolkit_renders_the_regularization_set_as_an_is_reg_dataset(tmp_path
     assert ai_toolkit_problems(job) == []
     process = job["config"]["process"][0]
     train_set, reg_set = process["datasets"]
-    assert reg_set["is_reg"] is True and reg_set["folder_path"] == str(tmp_path / "cat-class") and reg_set["num_repeats"] == 3
+    assert (
+        reg_set["is_reg"] is True
+        and reg_set["folder_path"] == str(tmp_path / "cat-class")
+        and reg_set["num_repeats"] == 3
+    )
     assert "is_reg" not in train_set and train_set["folder_path"] == str(tmp_path / "cats")
     assert process["train"]["reg_weight"] == 0.5
 
@@ -388,7 +511,12 @@ def test_native_renders_the_regularization_set_as_prior_preservation(tmp_path):
     (spec.run_dir / "run.toml").write_text(ADAPTERS["native"].render(spec)["run.toml"])
     reg = load_config(spec.run_dir / "run.toml").regularization
     assert reg is not None
-    assert (reg.image_dir, reg.repeats, reg.prior_loss_weight, reg.class_tokens) == (tmp_path / "cat-class", 3, 0.5, "cat")
+    assert (reg.image_dir, reg.repeats, reg.prior_loss_weight, reg.class_tokens) == (
+        tmp_path / "cat-class",
+        3,
+        0.5,
+        "cat",
+    )
 
 
 def test_diffusion_pipe_refuses_a_regularization_set(tmp_path):

@@ -13,8 +13,15 @@ FAST = {"trainpilot": {"poll_interval_s": 0.1}}
 
 
 def _draft(client, **kw):
-    body = {"name": "mycat", "dataset": "cats", "base": "checkpoints/sd15-base.safetensors", "family": "sd15",
-            "quality": "quick", "vram_gb": 12, "trainer": "native"}
+    body = {
+        "name": "mycat",
+        "dataset": "cats",
+        "base": "checkpoints/sd15-base.safetensors",
+        "family": "sd15",
+        "quality": "quick",
+        "vram_gb": 12,
+        "trainer": "native",
+    }
     body.update(kw)
     r = client.post("/api/trainpilot/profiles/draft", json=body)
     assert r.status_code == 200, r.text
@@ -25,9 +32,13 @@ def test_pickers_list_presets_datasets_and_base_models(tmp_path):
     ctx = make_train_workspace(tmp_path, settings={"trainpilot": {"worker": False}})
     make_dataset(ctx.workspace.root, "dogs", images=2, handoff={"trigger_word": "ohwxdog", "resolution": 768})
     (ctx.workspace.models / "diffusers" / "flux-dev").mkdir(parents=True)
-    (ctx.workspace.models / "diffusers" / "flux-dev" / "model_index.json").write_text(json.dumps({"_class_name": "FluxPipeline"}))
+    (ctx.workspace.models / "diffusers" / "flux-dev" / "model_index.json").write_text(
+        json.dumps({"_class_name": "FluxPipeline"})
+    )
     (ctx.workspace.models / "diffusers" / "flux-dev" / "transformer").mkdir()
-    (ctx.workspace.models / "diffusers" / "flux-dev" / "transformer" / "diffusion_pytorch_model.safetensors").write_bytes(b"x")
+    (
+        ctx.workspace.models / "diffusers" / "flux-dev" / "transformer" / "diffusion_pytorch_model.safetensors"
+    ).write_bytes(b"x")
     client = make_client(ctx)
     presets = client.get("/api/trainpilot/presets").json()
     by_id = {p["id"]: p for p in presets}
@@ -36,14 +47,31 @@ def test_pickers_list_presets_datasets_and_base_models(tmp_path):
     assert datasets["cats"]["num_images"] == 4 and datasets["dogs"]["trigger_word"] == "ohwxdog"
     models = {m["path"]: m for m in client.get("/api/trainpilot/models").json()}
     assert models["checkpoints/sd15-base.safetensors"]["family"] == "sd15"
-    assert models["diffusers/flux-dev"] == {"path": "diffusers/flux-dev", "folder": "diffusers", "kind": "diffusers", "family": "flux1", "size": 1 + len(json.dumps({"_class_name": "FluxPipeline"}))}
-    assert [m["path"] for m in client.get("/api/trainpilot/models", params={"family": "flux1"}).json()] == ["diffusers/flux-dev"]
+    assert models["diffusers/flux-dev"] == {
+        "path": "diffusers/flux-dev",
+        "folder": "diffusers",
+        "kind": "diffusers",
+        "family": "flux1",
+        "size": 1 + len(json.dumps({"_class_name": "FluxPipeline"})),
+    }
+    assert [m["path"] for m in client.get("/api/trainpilot/models", params={"family": "flux1"}).json()] == [
+        "diffusers/flux-dev"
+    ]
     assert client.get("/api/trainpilot/datasets/nope").status_code == 404
     assert client.get("/api/trainpilot/datasets/%2E%2E").status_code == 400
-    trainers = {t["name"]: t for t in client.get("/api/trainpilot/trainers", params={"family": "flux1", "base": "diffusers/flux-dev"}).json()}
-    assert trainers["native"]["issues"] == [] and trainers["native"]["tiers"]["48"] == "" and "48+ GB" in trainers["native"]["tiers"]["24"]
+    trainers = {
+        t["name"]: t
+        for t in client.get("/api/trainpilot/trainers", params={"family": "flux1", "base": "diffusers/flux-dev"}).json()
+    }
+    assert (
+        trainers["native"]["issues"] == []
+        and trainers["native"]["tiers"]["48"] == ""
+        and "48+ GB" in trainers["native"]["tiers"]["24"]
+    )
     assert trainers["kohya"]["issues"][0]["field"] == "model.base"
-    native_sd15 = client.get("/api/trainpilot/trainers", params={"family": "sd15", "base": "checkpoints/sd15-base.safetensors"}).json()[3]
+    native_sd15 = client.get(
+        "/api/trainpilot/trainers", params={"family": "sd15", "base": "checkpoints/sd15-base.safetensors"}
+    ).json()[3]
     assert native_sd15["name"] == "native" and native_sd15["issues"] == []
     assert client.get("/api/trainpilot/trainers", params={"family": "sd9"}).status_code == 400
 
@@ -55,7 +83,9 @@ def test_a_chroma_draft_for_diffusion_pipe_takes_its_flux_folder_from_the_picker
     models = ctx.workspace.models
     write_safetensors(models / "diffusion_models" / "chroma-unlocked-v50.safetensors", CHROMA_KEYS)
     (models / "diffusers" / "FLUX.1-schnell").mkdir(parents=True)
-    (models / "diffusers" / "FLUX.1-schnell" / "model_index.json").write_text(json.dumps({"_class_name": "FluxPipeline"}))
+    (models / "diffusers" / "FLUX.1-schnell" / "model_index.json").write_text(
+        json.dumps({"_class_name": "FluxPipeline"})
+    )
     write_safetensors(models / "text_encoders" / "gemma_2_2b_fp16.safetensors", ["model.embed_tokens.weight"])
     client = make_client(ctx)
     assert client.get("/api/trainpilot/components/diffusers").json() == ["diffusers/FLUX.1-schnell"]
@@ -63,9 +93,25 @@ def test_a_chroma_draft_for_diffusion_pipe_takes_its_flux_folder_from_the_picker
     base = "diffusion_models/chroma-unlocked-v50.safetensors"
     draft = _draft(client, family="chroma", base=base, trainer="diffusion-pipe", vram_gb=16, quality="regular")
     assert [i for i in draft["issues"] if i["level"] == "error" and i["field"].startswith("model")] == [
-        {"field": "model.diffusers", "message": "Diffusion Pipe trains Chroma with a FLUX.1 diffusers folder (dev or schnell) for the T5 text encoder and VAE (diffusers_path): set model.diffusers", "level": "error"}]
-    draft = _draft(client, family="chroma", base=base, trainer="diffusion-pipe", vram_gb=16, quality="regular", diffusers="diffusers/FLUX.1-schnell")
-    assert draft["profile"]["model"]["diffusers"] == "diffusers/FLUX.1-schnell" and draft["profile"]["training"]["fp8_base"]
+        {
+            "field": "model.diffusers",
+            "message": "Diffusion Pipe trains Chroma with a FLUX.1 diffusers folder (dev or schnell) for the T5 text encoder and VAE (diffusers_path): set model.diffusers",
+            "level": "error",
+        }
+    ]
+    draft = _draft(
+        client,
+        family="chroma",
+        base=base,
+        trainer="diffusion-pipe",
+        vram_gb=16,
+        quality="regular",
+        diffusers="diffusers/FLUX.1-schnell",
+    )
+    assert (
+        draft["profile"]["model"]["diffusers"] == "diffusers/FLUX.1-schnell"
+        and draft["profile"]["training"]["fp8_base"]
+    )
     assert [i for i in draft["issues"] if i["level"] == "error" and i["field"] != "trainer"] == []
 
 
@@ -98,7 +144,11 @@ def test_draft_save_validate_and_submit(tmp_path):
     bad = dict(profile, model={"base": "checkpoints/missing.safetensors"})
     r = client.post("/api/trainpilot/jobs", json={"profile": bad})
     assert r.status_code == 400
-    assert {"field": "model.base", "message": "models/checkpoints/missing.safetensors not found", "level": "error"} in r.json()["issues"]
+    assert {
+        "field": "model.base",
+        "message": "models/checkpoints/missing.safetensors not found",
+        "level": "error",
+    } in r.json()["issues"]
     r = client.post("/api/trainpilot/jobs", json={"profile": dict(profile, network={"rank": 0})})
     assert r.status_code == 422  # pydantic names network.rank
 
@@ -146,10 +196,9 @@ def test_the_worker_runs_inside_controlpilot_and_the_ui_data_is_live(tmp_path, m
                 if line.startswith("data: "):
                     break
         assert "event: queue" in lines
-        jobs = json.loads(lines[-1][len("data: "):])
+        jobs = json.loads(lines[-1][len("data: ") :])
         assert jobs[0]["id"] == job["id"] and jobs[0]["state"] == "done" and "profile" not in jobs[0]
         retry = client.post(f"/api/trainpilot/jobs/{job['id']}/retry").json()
         assert retry["retry_of"] == job["id"]
         assert client.delete(f"/api/trainpilot/jobs/{job['id']}").json()["id"] == job["id"]
     assert client.app.state.trainpilot_worker._thread.is_alive() is False
-

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from lorapilot.tools.trainpilot.training_bases import detect_family, list_base_models
 from lorapilot.tools.trainpilot.datasets import inspect_dataset
 from lorapilot.tools.trainpilot.presets import build_profile
 from lorapilot.tools.trainpilot.profiles import ModelRef
+from lorapilot.tools.trainpilot.training_bases import detect_family, list_base_models
 from lorapilot.tools.trainpilot.validate import validate_profile
 from support import model_files as mf
 from support.trainpilot import make_train_workspace
@@ -38,9 +38,17 @@ def test_each_family_file_is_listed_under_its_trainpilot_family(tmp_path):
         assert detect_family(ctx.workspace.models / rel) == family
 
 
-@pytest.mark.parametrize("pipeline,family", [("HiDreamImagePipeline", "hidream"), ("HunyuanVideoPipeline", "hunyuanvideo"),
-                                             ("LTXPipeline", "ltxvideo"), ("ChromaPipeline", "chroma"), ("WanPipeline", "wan21"),
-                                             ("Lumina2Pipeline", "lumina2")])
+@pytest.mark.parametrize(
+    "pipeline,family",
+    [
+        ("HiDreamImagePipeline", "hidream"),
+        ("HunyuanVideoPipeline", "hunyuanvideo"),
+        ("LTXPipeline", "ltxvideo"),
+        ("ChromaPipeline", "chroma"),
+        ("WanPipeline", "wan21"),
+        ("Lumina2Pipeline", "lumina2"),
+    ],
+)
 def test_a_diffusers_folder_takes_the_store_family_of_its_pipeline(tmp_path, pipeline, family):
     ctx = make_train_workspace(tmp_path)
     folder = ctx.workspace.models / "diffusers" / "base"
@@ -55,7 +63,15 @@ def test_a_hunyuan_video_file_on_a_flux_profile_is_warned_about(tmp_path):
     ctx = make_train_workspace(tmp_path)
     rel = "diffusion_models/hunyuan_video_t2v_720p.safetensors"
     mf.write_model(ctx.workspace.models / rel, mf.hunyuan_video_transformer())
-    profile = build_profile(name="x", family="flux1", quality="regular", vram_gb=24, model=ModelRef(base=rel),
-                            dataset_name="cats", dataset=inspect_dataset(ctx.workspace, "cats"), trainer="ai-toolkit")
+    profile = build_profile(
+        name="x",
+        family="flux1",
+        quality="regular",
+        vram_gb=24,
+        model=ModelRef(base=rel),
+        dataset_name="cats",
+        dataset=inspect_dataset(ctx.workspace, "cats"),
+        trainer="ai-toolkit",
+    )
     warnings = {(i.field, i.message) for i in validate_profile(ctx, profile) if i.level == "warning"}
     assert ("model.base", f"models/{rel} looks like HunyuanVideo, not FLUX.1") in warnings

@@ -77,9 +77,16 @@ def test_queue_controls_and_tagpilot_link_on_a_phone(tmp_path, output_dir, monke
     from lorapilot.tools.trainpilot.profiles import ModelRef
 
     for name in ("first", "second"):
-        profile = build_profile(name=name, family="sd15", quality="quick", vram_gb=12, trainer="kohya",
-                                model=ModelRef(base="checkpoints/sd15-base.safetensors"), dataset_name="cats",
-                                dataset=inspect_dataset(ctx.workspace, "cats"))
+        profile = build_profile(
+            name=name,
+            family="sd15",
+            quality="quick",
+            vram_gb=12,
+            trainer="kohya",
+            model=ModelRef(base="checkpoints/sd15-base.safetensors"),
+            dataset_name="cats",
+            dataset=inspect_dataset(ctx.workspace, "cats"),
+        )
         actions.submit(ctx, profile)
     with live_controlpilot(ctx) as server, browser_page(viewport=PHONE) as page:
         login(page, server, "/#/train/new?dataset=cats")  # an old "train this" link: old hash form and old page path
@@ -89,11 +96,15 @@ def test_queue_controls_and_tagpilot_link_on_a_phone(tmp_path, output_dir, monke
         page.get_by_role("status").filter(has_text="No queue worker is running").wait_for()
         second = page.get_by_test_id("job-2")
         second.get_by_role("button", name="Move up").click()
-        page.wait_for_function("() => document.querySelector('[data-testid=job-2]').compareDocumentPosition(document.querySelector('[data-testid=job-1]')) & Node.DOCUMENT_POSITION_FOLLOWING")
+        page.wait_for_function(
+            "() => document.querySelector('[data-testid=job-2]').compareDocumentPosition(document.querySelector('[data-testid=job-1]')) & Node.DOCUMENT_POSITION_FOLLOWING"
+        )
         page.get_by_test_id("job-1").get_by_role("button", name="Cancel").click()
         page.get_by_test_id("job-1").get_by_test_id("state").filter(has_text="cancelled").wait_for()
         page.get_by_test_id("job-1").get_by_role("button", name="Retry").wait_for()
-        assert page.get_by_test_id("job-1").get_by_role("button", name="Resume").count() == 0  # nothing saved to resume from
+        assert (
+            page.get_by_test_id("job-1").get_by_role("button", name="Resume").count() == 0
+        )  # nothing saved to resume from
         assert "0/250" in page.get_by_test_id("job-2").get_by_test_id("job-stats").inner_text()
         page.screenshot(path=output_dir / "queue-phone.png", full_page=True)
         assert page.console_errors == []
@@ -101,11 +112,13 @@ def test_queue_controls_and_tagpilot_link_on_a_phone(tmp_path, output_dir, monke
 
 
 def test_flux_with_the_native_trainer_only_from_a_diffusers_folder_on_48gb(tmp_path, output_dir):
-    from support.trainpilot import CHROMA_KEYS, write_safetensors
+    from support.trainpilot import write_safetensors
 
     ctx = make_train_workspace(tmp_path, settings={"trainpilot": {"worker": False}})
     models = ctx.workspace.models
-    write_safetensors(models / "diffusion_models" / "flux1-dev.safetensors", {"double_blocks.0.img_attn.qkv.weight": [24, 8]})
+    write_safetensors(
+        models / "diffusion_models" / "flux1-dev.safetensors", {"double_blocks.0.img_attn.qkv.weight": [24, 8]}
+    )
     (models / "diffusers" / "flux1-dev").mkdir(parents=True)
     (models / "diffusers" / "flux1-dev" / "model_index.json").write_text('{"_class_name": "FluxPipeline"}')
     with live_controlpilot(ctx) as server, browser_page() as page:
@@ -128,11 +141,15 @@ def test_flux_with_the_native_trainer_only_from_a_diffusers_folder_on_48gb(tmp_p
         base.get_by_role("button", name=re.compile(r"^diffusers.flux1-dev")).click()
         base.get_by_role("button", name="Next").click()
         # Kohya reads single files only: greyed out here, and the flow moved off it.
-        preset.get_by_label("Not for this model").get_by_text("sd-scripts needs a single-file flux1 checkpoint").wait_for()
+        preset.get_by_label("Not for this model").get_by_text(
+            "sd-scripts needs a single-file flux1 checkpoint"
+        ).wait_for()
         preset.get_by_label("Trainer").select_option(label="Native (diffusers + peft)")
         tiers = preset.get_by_label("GPU memory")
         # The fit of each tier comes from the API: wait for its message before reading the options.
-        preset.get_by_role("alert").filter(has_text="vram_gb: the native trainer holds FLUX.1 in bf16").filter(has_text="needs the 48+ GB tier, not 24 GB").wait_for()
+        preset.get_by_role("alert").filter(has_text="vram_gb: the native trainer holds FLUX.1 in bf16").filter(
+            has_text="needs the 48+ GB tier, not 24 GB"
+        ).wait_for()
         assert tiers.input_value() == "24"  # still chosen from before; the smaller tiers are greyed out
         assert [o.is_disabled() for o in tiers.locator("option").all()] == [True, True, True, True, False]
         assert tiers.locator("option").nth(3).inner_text() == "24 GB (too small)"
@@ -165,9 +182,18 @@ def test_saved_profiles_are_opened_edited_saved_and_queued(tmp_path, output_dir)
     ctx = make_train_workspace(tmp_path, settings={"trainpilot": {"worker": False}})
     store = ProfileStore(ctx.workspace)
     for name in ("mycat", "other"):
-        store.save(build_profile(name=name, family="sd15", quality="quick", vram_gb=12, trainer="native",
-                                 model=ModelRef(base="checkpoints/sd15-base.safetensors"), dataset_name="cats",
-                                 dataset=inspect_dataset(ctx.workspace, "cats")))
+        store.save(
+            build_profile(
+                name=name,
+                family="sd15",
+                quality="quick",
+                vram_gb=12,
+                trainer="native",
+                model=ModelRef(base="checkpoints/sd15-base.safetensors"),
+                dataset_name="cats",
+                dataset=inspect_dataset(ctx.workspace, "cats"),
+            )
+        )
     with live_controlpilot(ctx) as server, browser_page() as page:
         login(page, server, "/trainpilot")
         saved = page.get_by_label("Saved profiles")
@@ -182,7 +208,9 @@ def test_saved_profiles_are_opened_edited_saved_and_queued(tmp_path, output_dir)
         assert store.load("mycat").training.steps == 120  # the file it was opened from, replaced
 
         review.get_by_label("LoRA name").fill("other")  # another saved profile's name: refused, not overwritten
-        review.get_by_role("button", name="Save profile").click()  # straight from the field: its re-validation must not eat the click
+        review.get_by_role(
+            "button", name="Save profile"
+        ).click()  # straight from the field: its re-validation must not eat the click
         page.get_by_role("alert").filter(has_text="profile 'other' exists").wait_for()
         assert store.load("other").training.steps == 250
         page.screenshot(path=output_dir / "saved-profile-review.png", full_page=True)
@@ -211,7 +239,9 @@ def test_chroma_for_diffusion_pipe_asks_for_its_flux_folder(tmp_path, output_dir
         login(page, server, "/trainpilot/new?dataset=cats")
         base = page.get_by_label("Choose a base model")
         base.get_by_label("Family").select_option(label="Chroma")
-        base.get_by_text("Diffusion Pipe takes Chroma's T5 text encoder and VAE from a FLUX.1 diffusers folder").wait_for()
+        base.get_by_text(
+            "Diffusion Pipe takes Chroma's T5 text encoder and VAE from a FLUX.1 diffusers folder"
+        ).wait_for()
         base.get_by_role("button", name=re.compile(r"chroma-unlocked-v50\.safetensors")).click()
         parts = base.get_by_label("diffusers")
         parts.locator("option", has_text="diffusers/FLUX.1-schnell").wait_for(state="attached")
@@ -219,7 +249,9 @@ def test_chroma_for_diffusion_pipe_asks_for_its_flux_folder(tmp_path, output_dir
         base.get_by_role("button", name="Next").click()
 
         preset = page.get_by_label("Choose a preset")
-        preset.get_by_label("Not for this model").get_by_text("Kohya sd-scripts does not train Chroma LoRAs; use AI Toolkit or Diffusion Pipe").wait_for()
+        preset.get_by_label("Not for this model").get_by_text(
+            "Kohya sd-scripts does not train Chroma LoRAs; use AI Toolkit or Diffusion Pipe"
+        ).wait_for()
         preset.get_by_label("Trainer").select_option(label="Diffusion Pipe")
         tiers = preset.get_by_label("GPU memory")
         tiers.select_option(label="16 GB")

@@ -14,10 +14,15 @@ pytestmark = pytest.mark.slow
 
 
 def _cli(ctx, *args, env=None, check=True):
-    full_env = {**os.environ, "LORAPILOT_MANIFEST": str(ctx.workspace.root / "manifest.json"),
-                "LORAPILOT_WORKSPACE": str(ctx.workspace.root), **(env or {})}
-    result = subprocess.run([sys.executable, "-m", "lorapilot", *args],
-                            env=full_env, capture_output=True, text=True, timeout=120)
+    full_env = {
+        **os.environ,
+        "LORAPILOT_MANIFEST": str(ctx.workspace.root / "manifest.json"),
+        "LORAPILOT_WORKSPACE": str(ctx.workspace.root),
+        **(env or {}),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "lorapilot", *args], env=full_env, capture_output=True, text=True, timeout=120
+    )
     if check and result.returncode != 0:
         raise AssertionError(f"{args} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
     return result
@@ -30,15 +35,30 @@ def test_profile_lifecycle_and_clear_errors(tmp_path):
     assert "cats" in _cli(ctx, "trainpilot", "datasets").stdout
     assert "checkpoints/sd15-base.safetensors" in _cli(ctx, "trainpilot", "models").stdout
 
-    r = _cli(ctx, "trainpilot", "profile", "new", "mycat", "--dataset", "cats", "--base", "checkpoints/sd15-base.safetensors",
-             "--preset", "sd15-quick-12gb", "--trainer", "native")
+    r = _cli(
+        ctx,
+        "trainpilot",
+        "profile",
+        "new",
+        "mycat",
+        "--dataset",
+        "cats",
+        "--base",
+        "checkpoints/sd15-base.safetensors",
+        "--preset",
+        "sd15-quick-12gb",
+        "--trainer",
+        "native",
+    )
     assert "saved" in r.stdout and "250 steps for 4 images" in r.stdout
     shown = _cli(ctx, "trainpilot", "profile", "show", "mycat").stdout
     assert 'trainer = "native"' in shown and "steps = 250" in shown
     assert _cli(ctx, "trainpilot", "profile", "check", "mycat").stdout.strip().endswith("ok")
 
     path = ctx.workspace.config / "trainpilot" / "profiles" / "mycat.toml"
-    path.write_text(shown.replace('base = "checkpoints/sd15-base.safetensors"', 'base = "checkpoints/gone.safetensors"'))
+    path.write_text(
+        shown.replace('base = "checkpoints/sd15-base.safetensors"', 'base = "checkpoints/gone.safetensors"')
+    )
     r = _cli(ctx, "trainpilot", "profile", "check", "mycat", check=False)
     assert r.returncode == 1 and "error: model.base: models/checkpoints/gone.safetensors not found" in r.stderr
 
@@ -50,12 +70,30 @@ def test_profile_lifecycle_and_clear_errors(tmp_path):
 
 def test_submit_wait_with_a_headless_worker(tmp_path):
     ctx = make_train_workspace(tmp_path, settings={"trainpilot": {"poll_interval_s": 0.1}})
-    _cli(ctx, "trainpilot", "profile", "new", "mycat", "--dataset", "cats", "--base", "checkpoints/sd15-base.safetensors",
-         "--preset", "sd15-quick-12gb", "--trainer", "kohya")
+    _cli(
+        ctx,
+        "trainpilot",
+        "profile",
+        "new",
+        "mycat",
+        "--dataset",
+        "cats",
+        "--base",
+        "checkpoints/sd15-base.safetensors",
+        "--preset",
+        "sd15-quick-12gb",
+        "--trainer",
+        "kohya",
+    )
     env = {**os.environ, "LORAPILOT_MANIFEST": str(ctx.workspace.root / "manifest.json"), "FAKE_STEP_S": "0.005"}
     worker_log = open(tmp_path / "worker.log", "w+")  # a file, not a pipe: a chatty worker never blocks
-    worker = subprocess.Popen([sys.executable, "-m", "lorapilot", "train", "worker", "-w", str(ctx.workspace.root)], env=env,  # old name `train`
-                              stdout=worker_log, stderr=subprocess.STDOUT, text=True)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "lorapilot", "train", "worker", "-w", str(ctx.workspace.root)],
+        env=env,  # old name `train`
+        stdout=worker_log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         r = _cli(ctx, "trainpilot", "submit", "mycat", "--wait", env={"FAKE_STEP_S": "0.005"})
         assert "queued job 1 (mycat, kohya)" in r.stdout and "job 1: done" in r.stdout
@@ -79,19 +117,55 @@ def test_submit_wait_with_a_headless_worker(tmp_path):
 
 def test_profile_new_takes_the_further_families_parts(tmp_path):
     ctx = make_train_workspace(tmp_path)
-    r = _cli(ctx, "trainpilot", "profile", "new", "lumi", "--dataset", "cats", "--base", "diffusion_models/lumina_2.safetensors",
-             "--preset", "lumina2-regular-24gb", "--trainer", "diffusion-pipe", "--llm", "text_encoders/gemma_2_2b.safetensors",
-             "--vae", "vae/flux_vae.safetensors", check=False)
+    r = _cli(
+        ctx,
+        "trainpilot",
+        "profile",
+        "new",
+        "lumi",
+        "--dataset",
+        "cats",
+        "--base",
+        "diffusion_models/lumina_2.safetensors",
+        "--preset",
+        "lumina2-regular-24gb",
+        "--trainer",
+        "diffusion-pipe",
+        "--llm",
+        "text_encoders/gemma_2_2b.safetensors",
+        "--vae",
+        "vae/flux_vae.safetensors",
+        check=False,
+    )
     assert r.returncode == 1 and "not saved" in r.stderr
     # none of the three files exists in this workspace: each is named by its field
-    parts = (("model.base", "diffusion_models/lumina_2.safetensors"), ("model.llm", "text_encoders/gemma_2_2b.safetensors"),
-             ("model.vae", "vae/flux_vae.safetensors"))
+    parts = (
+        ("model.base", "diffusion_models/lumina_2.safetensors"),
+        ("model.llm", "text_encoders/gemma_2_2b.safetensors"),
+        ("model.vae", "vae/flux_vae.safetensors"),
+    )
     for field, rel in parts:
         assert f"error: {field}: models/{rel} not found" in r.stderr + r.stdout
         write_safetensors(ctx.workspace.models / rel, ["x"])
-    r = _cli(ctx, "trainpilot", "profile", "new", "lumi", "--dataset", "cats", "--base", "diffusion_models/lumina_2.safetensors",
-             "--preset", "lumina2-regular-24gb", "--trainer", "diffusion-pipe", "--llm", "text_encoders/gemma_2_2b.safetensors",
-             "--vae", "vae/flux_vae.safetensors")
+    r = _cli(
+        ctx,
+        "trainpilot",
+        "profile",
+        "new",
+        "lumi",
+        "--dataset",
+        "cats",
+        "--base",
+        "diffusion_models/lumina_2.safetensors",
+        "--preset",
+        "lumina2-regular-24gb",
+        "--trainer",
+        "diffusion-pipe",
+        "--llm",
+        "text_encoders/gemma_2_2b.safetensors",
+        "--vae",
+        "vae/flux_vae.safetensors",
+    )
     assert "saved" in r.stdout
     shown = _cli(ctx, "trainpilot", "profile", "show", "lumi").stdout
     assert 'family = "lumina2"' in shown and 'llm = "text_encoders/gemma_2_2b.safetensors"' in shown

@@ -23,9 +23,16 @@ def _long_job(ctx):
     root = ctx.workspace.root
     j.source_images(root / "datasets" / j.DATASET)
     j.install_tiny_base_model(ctx)
-    profile = build_profile(name="long", family="sd15", quality="quick", vram_gb=8, trainer="native",
-                            model=ModelRef(base=j.BASE_MODEL), dataset_name=j.DATASET,
-                            dataset=inspect_dataset(ctx.workspace, j.DATASET))
+    profile = build_profile(
+        name="long",
+        family="sd15",
+        quality="quick",
+        vram_gb=8,
+        trainer="native",
+        model=ModelRef(base=j.BASE_MODEL),
+        dataset_name=j.DATASET,
+        dataset=inspect_dataset(ctx.workspace, j.DATASET),
+    )
     data = j.tiny_profile(profile.model_dump(mode="json"))
     data["training"]["steps"] = 100_000
     data["save"]["every_n_steps"] = data["sample"]["every_n_steps"] = 100_000
@@ -43,8 +50,11 @@ def _up_with_a_running_job(tmp_path):
     job = _long_job(ctx)
     lorapilot(ctx, "up", "--backend", "supervisord", "--detach")
     try:
-        wait_for(lambda: (x := actions.list_jobs(ctx)[0]).state == "running" and (x.step or 0) >= 3, timeout=120,
-                 what="the job training")
+        wait_for(
+            lambda: (x := actions.list_jobs(ctx)[0]).state == "running" and (x.step or 0) >= 3,
+            timeout=120,
+            what="the job training",
+        )
         yield ctx, job
     finally:
         lorapilot(ctx, "down", check=False)
@@ -75,9 +85,16 @@ def test_down_kills_a_job_whose_trainer_cannot_save_on_request(tmp_path, monkeyp
 
     monkeypatch.setenv("FAKE_STEP_S", "0.05")  # the stand-in trainer (inherited through supervisord)
     ctx = make_train_workspace(tmp_path)
-    profile = build_profile(name="kohya-long", family="sd15", quality="quick", vram_gb=12, trainer="kohya",
-                            model=ModelRef(base="checkpoints/sd15-base.safetensors"), dataset_name="cats",
-                            dataset=inspect_dataset(ctx.workspace, "cats"))
+    profile = build_profile(
+        name="kohya-long",
+        family="sd15",
+        quality="quick",
+        vram_gb=12,
+        trainer="kohya",
+        model=ModelRef(base="checkpoints/sd15-base.safetensors"),
+        dataset_name="cats",
+        dataset=inspect_dataset(ctx.workspace, "cats"),
+    )
     profile.training.steps = 100_000
     job, _ = actions.submit(ctx, profile)
     lorapilot(ctx, "up", "--backend", "supervisord", "--detach")

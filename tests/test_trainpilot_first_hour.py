@@ -17,14 +17,34 @@ pytestmark = pytest.mark.slow
 
 
 def _cli(ctx, *args, env=None, timeout=120):
-    full_env = {**os.environ, "LORAPILOT_MANIFEST": str(ctx.workspace.root / "manifest.json"),
-                "LORAPILOT_WORKSPACE": str(ctx.workspace.root), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "lorapilot", *args], env=full_env, capture_output=True, text=True, timeout=timeout)
+    full_env = {
+        **os.environ,
+        "LORAPILOT_MANIFEST": str(ctx.workspace.root / "manifest.json"),
+        "LORAPILOT_WORKSPACE": str(ctx.workspace.root),
+        **(env or {}),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "lorapilot", *args], env=full_env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def _new_profile(ctx, *extra, name="mycat", trainer="native"):
-    return _cli(ctx, "trainpilot", "profile", "new", name, "--dataset", "cats", "--base", "checkpoints/sd15-base.safetensors",
-                "--preset", "sd15-quick-12gb", "--trainer", trainer, *extra)
+    return _cli(
+        ctx,
+        "trainpilot",
+        "profile",
+        "new",
+        name,
+        "--dataset",
+        "cats",
+        "--base",
+        "checkpoints/sd15-base.safetensors",
+        "--preset",
+        "sd15-quick-12gb",
+        "--trainer",
+        trainer,
+        *extra,
+    )
 
 
 def _bare_python_env(tmp_path: Path) -> Path:
@@ -47,7 +67,10 @@ def test_native_job_without_torch_is_refused_naming_the_install_command(tmp_path
 
     check = _cli(ctx, "trainpilot", "profile", "check", "mycat")
     assert check.returncode == 1
-    assert "lacks torch, diffusers, peft" in check.stderr and "`lorapilot install native-trainer` installs them" in check.stderr
+    assert (
+        "lacks torch, diffusers, peft" in check.stderr
+        and "`lorapilot install native-trainer` installs them" in check.stderr
+    )
     submit = _cli(ctx, "trainpilot", "submit", "mycat", "--wait")
     assert submit.returncode == 1 and "Traceback" not in submit.stderr
     assert "lorapilot install native-trainer" in submit.stderr and "queued job" not in submit.stdout
@@ -67,7 +90,9 @@ def test_submit_wait_without_a_worker_drives_the_queue_itself(tmp_path):
 def test_failed_wait_prints_the_reason_and_the_logs_last_lines(tmp_path):
     ctx = make_train_workspace(tmp_path, settings={"trainpilot": {"poll_interval_s": 0.1}})
     assert _new_profile(ctx, trainer="kohya").returncode == 0
-    r = _cli(ctx, "trainpilot", "submit", "mycat", "--wait", env={"FAKE_STEP_S": "0.002", "FAKE_CRASH_AT": "5"}, timeout=90)
+    r = _cli(
+        ctx, "trainpilot", "submit", "mycat", "--wait", env={"FAKE_STEP_S": "0.002", "FAKE_CRASH_AT": "5"}, timeout=90
+    )
     assert r.returncode == 1
     assert "job 1: failed" in r.stdout
     assert "reason: Kohya sd-scripts exited with code 1" in r.stderr
@@ -77,8 +102,21 @@ def test_failed_wait_prints_the_reason_and_the_logs_last_lines(tmp_path):
 
 def test_profile_new_with_a_missing_base_saves_nothing_and_exits_1(tmp_path):
     ctx = make_train_workspace(tmp_path)
-    r = _cli(ctx, "trainpilot", "profile", "new", "mycat", "--dataset", "cats", "--base", "checkpoints/gone.safetensors",
-             "--preset", "sd15-quick-12gb", "--trainer", "native")
+    r = _cli(
+        ctx,
+        "trainpilot",
+        "profile",
+        "new",
+        "mycat",
+        "--dataset",
+        "cats",
+        "--base",
+        "checkpoints/gone.safetensors",
+        "--preset",
+        "sd15-quick-12gb",
+        "--trainer",
+        "native",
+    )
     assert r.returncode == 1
     assert "model.base: models/checkpoints/gone.safetensors not found" in r.stderr
     assert "not saved" in r.stderr

@@ -97,7 +97,10 @@ class Apps:
 
     # the process manager's surface the arbiter uses
     def status(self):
-        return [SimpleNamespace(name=n, state="running" if n in self.running else "stopped", pid=self.pid[n]) for n in self.pid]
+        return [
+            SimpleNamespace(name=n, state="running" if n in self.running else "stopped", pid=self.pid[n])
+            for n in self.pid
+        ]
 
     def stop(self, name):
         self.calls.append(("stop", name))
@@ -122,7 +125,14 @@ def shared(tmp_path, monkeypatch):
     made = []
 
     def make(busy_gpu="wait", free_timeout_s=2, **app_kw):
-        settings = {"trainpilot": {"poll_interval_s": 0.1, "gpus": ["0"], "busy_gpu": busy_gpu, "free_timeout_s": free_timeout_s}}
+        settings = {
+            "trainpilot": {
+                "poll_interval_s": 0.1,
+                "gpus": ["0"],
+                "busy_gpu": busy_gpu,
+                "free_timeout_s": free_timeout_s,
+            }
+        }
         ctx = make_train_workspace(tmp_path, settings=settings)
         gpu = SharedGpu()
         apps = Apps(gpu, **app_kw)
@@ -145,13 +155,17 @@ def _run(worker, ctx, job_id, timeout=60):
 
 def test_the_apps_are_asked_to_free_memory_and_the_job_then_trains(shared):
     ctx, gpu, apps, worker = shared(comfy_gib=10, invoke_gib=8)
-    job, _ = actions.submit(ctx, _profile(ctx, "native", steps=10, name="shared"))  # the 12 GB tier: 10.8 GiB free needed
+    job, _ = actions.submit(
+        ctx, _profile(ctx, "native", steps=10, name="shared")
+    )  # the 12 GB tier: 10.8 GiB free needed
     worker.tick()  # asks both apps; nothing is free yet
     status = actions.queue_status(ctx)
     assert _job(ctx, job.id).state == "queued"
     assert status["waiting_for"]["job"] == job.id
     message = status["waiting_for"]["message"]
-    assert "comfyui 10.0 GiB" in message and "invokeai 8.0 GiB" in message and "the 12 GB tier needs 10.8 GiB" in message
+    assert (
+        "comfyui 10.0 GiB" in message and "invokeai 8.0 GiB" in message and "the 12 GB tier needs 10.8 GiB" in message
+    )
     assert ("comfyui", "/free", {"unload_models": True, "free_memory": True}) in apps.requests
     assert ("invokeai", "/api/v2/models/empty_model_cache", None) in apps.requests
     done = _run(worker, ctx, job.id)
@@ -161,7 +175,9 @@ def test_the_apps_are_asked_to_free_memory_and_the_job_then_trains(shared):
 
 
 def test_refuse_names_who_holds_how_much(shared):
-    ctx, gpu, apps, worker = shared(busy_gpu="refuse", free_timeout_s=0.5, comfy_gib=18, invoke_gib=1, comfy_frees=False)
+    ctx, gpu, apps, worker = shared(
+        busy_gpu="refuse", free_timeout_s=0.5, comfy_gib=18, invoke_gib=1, comfy_frees=False
+    )
     job, _ = actions.submit(ctx, _profile(ctx, "native", steps=10, name="refused"))
     failed = _run(worker, ctx, job.id)
     assert failed.state == "failed"
@@ -170,7 +186,9 @@ def test_refuse_names_who_holds_how_much(shared):
 
 
 def test_stop_apps_stops_the_holder_and_starts_it_again_after_the_job(shared):
-    ctx, gpu, apps, worker = shared(busy_gpu="stop-apps", free_timeout_s=0.5, comfy_gib=18, invoke_gib=1, comfy_frees=False)
+    ctx, gpu, apps, worker = shared(
+        busy_gpu="stop-apps", free_timeout_s=0.5, comfy_gib=18, invoke_gib=1, comfy_frees=False
+    )
     job, _ = actions.submit(ctx, _profile(ctx, "native", steps=10, name="stops"))
     done = _run(worker, ctx, job.id)
     assert done.state == "done", done.error
@@ -195,7 +213,9 @@ def test_a_profile_overrides_the_setting_and_a_wait_keeps_the_job_first(shared):
 
 def test_restored_apps_survive_a_new_worker(shared):
     """A worker that dies while a job runs leaves the record; the next one starts the app again."""
-    ctx, gpu, apps, worker = shared(busy_gpu="stop-apps", free_timeout_s=0, comfy_gib=18, invoke_gib=1, comfy_frees=False)
+    ctx, gpu, apps, worker = shared(
+        busy_gpu="stop-apps", free_timeout_s=0, comfy_gib=18, invoke_gib=1, comfy_frees=False
+    )
     arbiter = worker.arbiter
     arbiter._stop(99, ["comfyui"])  # as if job 99 (long gone) had it stopped
     fresh = GpuArbiter(ctx, nvml=gpu, services=apps, app_urls=apps.urls)

@@ -19,8 +19,11 @@ def trained(tmp_path_factory):
     """One real training run for the module; ComfyUI enabled but not running (so the native renderer runs)."""
     from support.grid_jobs import trained_job
 
-    ctx, job, worker = trained_job(tmp_path_factory.mktemp("grid") / "ws", settings={"grid_weights": [0.0, 1.0]},
-                                   enabled=("controlpilot", "comfyui"))
+    ctx, job, worker = trained_job(
+        tmp_path_factory.mktemp("grid") / "ws",
+        settings={"grid_weights": [0.0, 1.0]},
+        enabled=("controlpilot", "comfyui"),
+    )
     worker.grid_thread.join(300)
     return ctx, job
 
@@ -49,7 +52,9 @@ def test_grid_after_training_then_on_demand(trained, tmp_path):
     assert cell(1, 0).tobytes() != cell(0, 0).tobytes()
     assert cell(1, 0).tobytes() != cell(3, 0).tobytes()
     text = cell(3, 1).text["parameters"]
-    assert text.startswith("tok, blue, stripe <lora:tiny-grid:1>") and "Seed: 1235" in text and "Grid: final @ 1" in text
+    assert (
+        text.startswith("tok, blue, stripe <lora:tiny-grid:1>") and "Seed: 1235" in text and "Grid: final @ 1" in text
+    )
     grid = Image.open(grid_dir(job) / "grid.png")
     assert grid.width > 2 * 64 and grid.height > 4 * 64  # the cells plus the label margins
 
@@ -94,11 +99,19 @@ def test_grid_through_comfyui(trained):
         graph = comfy.graphs[-1]
         assert graph["1"] == {"class_type": "DiffusersLoader", "inputs": {"model_path": "tiny-sd1"}}
         lora = graph["2"]["inputs"]
-        assert lora["lora_name"].startswith("trainpilot-grid/tiny-grid-") and lora["lora_name"].endswith("/tiny-grid.safetensors")
-        assert (lora["strength_model"], graph["6"]["inputs"]["seed"], graph["3"]["inputs"]["text"]) == (1.0, 1235, "tok, blue, stripe")
+        assert lora["lora_name"].startswith("trainpilot-grid/tiny-grid-") and lora["lora_name"].endswith(
+            "/tiny-grid.safetensors"
+        )
+        assert (lora["strength_model"], graph["6"]["inputs"]["seed"], graph["3"]["inputs"]["text"]) == (
+            1.0,
+            1235,
+            "tok, blue, stripe",
+        )
         first = comfy.graphs[0]["2"]["inputs"]["lora_name"]
         assert first.endswith("/tiny-grid-step00000002.safetensors")
-        assert not (models / "loras" / "trainpilot-grid").exists() or not any((models / "loras" / "trainpilot-grid").iterdir())
+        assert not (models / "loras" / "trainpilot-grid").exists() or not any(
+            (models / "loras" / "trainpilot-grid").iterdir()
+        )
         cell = Image.open(grid_dir(job) / manifest["cells"][-1]["file"])
         assert json.loads(cell.text["prompt"])["2"]["class_type"] == "LoraLoader"  # ComfyUI's own graph kept
         assert "<lora:tiny-grid:1>" in cell.text["parameters"]
@@ -106,7 +119,9 @@ def test_grid_through_comfyui(trained):
     with FakeComfyUI(models, port=ctx.registry.get("comfyui").port, fail_on_text="tok, blue, stripe"):
         with pytest.raises(ServiceError, match="KSampler: out of memory"):
             render_job_grid(ctx, plan, "comfyui")
-    assert json.loads((grid_dir(job) / "manifest.json").read_text())["renderer"] == "comfyui"  # the last whole grid stays
+    assert (
+        json.loads((grid_dir(job) / "manifest.json").read_text())["renderer"] == "comfyui"
+    )  # the last whole grid stays
 
 
 def test_bad_grid_requests_name_the_value(tmp_path):
@@ -141,16 +156,24 @@ def test_patching_restores_the_exact_weights_and_refuses_a_foreign_lora(tmp_path
     model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Conv2d(3, 2, 1))
     before = [p.detach().clone() for p in model.parameters()]
     path = tmp_path / "l.safetensors"
-    save_file({"lora_unet_0.lora_down.weight": torch.randn(2, 4), "lora_unet_0.lora_up.weight": torch.randn(3, 2),
-               "lora_unet_0.alpha": torch.tensor(1.0),
-               "lora_unet_1.lora_down.weight": torch.randn(2, 3, 1, 1), "lora_unet_1.lora_up.weight": torch.randn(2, 2, 1, 1)},
-              str(path))
+    save_file(
+        {
+            "lora_unet_0.lora_down.weight": torch.randn(2, 4),
+            "lora_unet_0.lora_up.weight": torch.randn(3, 2),
+            "lora_unet_0.alpha": torch.tensor(1.0),
+            "lora_unet_1.lora_down.weight": torch.randn(2, 3, 1, 1),
+            "lora_unet_1.lora_up.weight": torch.randn(2, 2, 1, 1),
+        },
+        str(path),
+    )
     lora, targets = read_kohya(path), kohya_module_names(model, "lora_unet_")
     with PatchedLora(targets, lora, 0.7):
         assert not torch.equal(model[0].weight, before[0]) and not torch.equal(model[1].weight, before[2])
     assert all(torch.equal(a, b) for a, b in zip(model.parameters(), before))
     foreign = tmp_path / "f.safetensors"
-    save_file({"lora_te_x.lora_down.weight": torch.ones(1, 1), "lora_te_x.lora_up.weight": torch.ones(1, 1)}, str(foreign))
+    save_file(
+        {"lora_te_x.lora_down.weight": torch.ones(1, 1), "lora_te_x.lora_up.weight": torch.ones(1, 1)}, str(foreign)
+    )
     with pytest.raises(LorapilotError, match="match nothing in the base model"):
         PatchedLora(targets, read_kohya(foreign), 1.0, str(foreign))
 
@@ -163,14 +186,31 @@ def test_grid_from_the_cli_with_a_progress_bar(trained, tmp_path):
     ctx, job = trained
     prompts = tmp_path / "p.txt"
     prompts.write_text("tok, yellow, square\n", encoding="utf-8")
-    cmd = [sys.executable, "-m", "lorapilot", "train", "grid", str(job.id), "--weights", "0.8", "--prompts", str(prompts),
-           "--checkpoints", "1", "--renderer", "native", "-w", str(ctx.workspace.root)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "lorapilot",
+        "train",
+        "grid",
+        str(job.id),
+        "--weights",
+        "0.8",
+        "--prompts",
+        str(prompts),
+        "--checkpoints",
+        "1",
+        "--renderer",
+        "native",
+        "-w",
+        str(ctx.workspace.root),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "COLUMNS": "160"}, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "1 images (1 rows × 1 prompts) by native" in proc.stdout and "grid/grid.png" in proc.stdout
     assert "grid for job" in proc.stderr and "1/1" in proc.stderr  # the rich progress bar
-    bad = subprocess.run(cmd[:6] + ["--weights", "0.8,heavy", "-w", str(ctx.workspace.root)], capture_output=True,
-                         text=True, timeout=120)
+    bad = subprocess.run(
+        cmd[:6] + ["--weights", "0.8,heavy", "-w", str(ctx.workspace.root)], capture_output=True, text=True, timeout=120
+    )
     assert bad.returncode != 0 and "'heavy' is not a number" in bad.stderr
 
 
@@ -181,8 +221,10 @@ def test_grid_through_the_api_as_a_task(trained):
 
     ctx, job = trained
     client = make_client(ctx)
-    started = client.post(f"/api/train/jobs/{job.id}/grid", json={"weights": [1.0], "prompts": ["tok, red, stripe"],
-                                                                   "checkpoints": "last", "renderer": "native"})
+    started = client.post(
+        f"/api/train/jobs/{job.id}/grid",
+        json={"weights": [1.0], "prompts": ["tok, red, stripe"], "checkpoints": "last", "renderer": "native"},
+    )
     assert started.status_code == 200, started.text
     assert started.json()["cells"] == 1
     deadline = time.monotonic() + 300
@@ -224,7 +266,9 @@ def test_job_page_shows_the_grid_and_opens_a_cell_in_compare(trained, output_dir
         expect(table.get_by_role("columnheader", name="tok, blue, stripe")).to_be_visible()
         expect(table.get_by_role("rowheader", name="step 2 × 1")).to_be_visible()
         expect(table.locator("img")).to_have_count(8)
-        page.wait_for_function("[...document.querySelectorAll('table.lora-grid img')].every(i => i.complete && i.naturalWidth > 0)")
+        page.wait_for_function(
+            "[...document.querySelectorAll('table.lora-grid img')].every(i => i.complete && i.naturalWidth > 0)"
+        )
         grid.screenshot(path=output_dir / "job-grid.png")
         page.screenshot(path=output_dir / "job-page.png", full_page=True)
         table.get_by_role("link", name="final × 1, tok, red, square").click()  # final checkpoint at weight 1

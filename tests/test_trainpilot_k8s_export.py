@@ -50,7 +50,10 @@ def test_one_machine_is_a_plain_job_running_the_queues_command_on_the_claim(tmp_
     container = pod["containers"][0]
     expected = get_adapter("native").command(build_spec(ctx, job.profile_model(), job.run_path, gpu_ids=["0"])).argv
     assert container["command"] + container["args"] == expected
-    assert container["image"] == "registry.example/lorapilot:1.0" and container["resources"]["limits"]["nvidia.com/gpu"] == 1
+    assert (
+        container["image"] == "registry.example/lorapilot:1.0"
+        and container["resources"]["limits"]["nvidia.com/gpu"] == 1
+    )
     assert {"name": "workspace", "mountPath": str(ctx.workspace.root)} in container["volumeMounts"]
     assert {"name": "workspace", "persistentVolumeClaim": {"claimName": "train-ws"}} in pod["volumes"]
     assert objects[0]["metadata"]["namespace"] == "lora"
@@ -83,12 +86,18 @@ def test_diffusion_pipe_gets_its_node_rank_from_the_completion_index(tmp_path):
     container = objects[1]["spec"]["template"]["spec"]["containers"][0]
     assert "--node_rank=$(LORAPILOT_NODE_RANK)" in container["args"] and "--no_ssh" in container["args"]
     rank = next(e for e in container["env"] if e["name"] == "LORAPILOT_NODE_RANK")
-    assert rank["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.annotations['batch.kubernetes.io/job-completion-index']"
+    assert (
+        rank["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.annotations['batch.kubernetes.io/job-completion-index']"
+    )
 
 
 def test_the_schema_check_bites():
-    bad = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "x"},
-           "spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}}}
+    bad = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "x"},
+        "spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}},
+    }
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(bad, K8S_VERSION, strict=True)
 
@@ -100,8 +109,24 @@ def test_cli_writes_yaml_and_refuses_a_bad_claim_name(tmp_path):
     out = tmp_path / "job.yaml"
 
     def cli(*args):
-        return subprocess.run([sys.executable, "-c", "from lorapilot.cli import main; main()", "-w", str(ctx.workspace.root),
-                               "train", "export", "k8s", str(job.id), *args], capture_output=True, text=True, env=env, timeout=120)
+        return subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from lorapilot.cli import main; main()",
+                "-w",
+                str(ctx.workspace.root),
+                "train",
+                "export",
+                "k8s",
+                str(job.id),
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
 
     done = cli("--pvc", "my-claim", "-o", str(out))
     assert done.returncode == 0, done.stderr

@@ -17,10 +17,22 @@ from support.trainer_schemas import kohya_run_problems
 
 
 def _spec(tmp_path: Path, family: str, base: str) -> RunSpec:
-    profile = build_profile(name="lora", family=family, quality="quick", vram_gb=24, model=ModelRef(base=base),
-                            dataset_name="cats", trainer="kohya")
-    return RunSpec(profile=profile, run_dir=tmp_path / "run", models_dir=tmp_path / "models", image_dir=tmp_path / "cats",
-                   location=TrainerLocation(env=tmp_path / "env", src=tmp_path / "src"))
+    profile = build_profile(
+        name="lora",
+        family=family,
+        quality="quick",
+        vram_gb=24,
+        model=ModelRef(base=base),
+        dataset_name="cats",
+        trainer="kohya",
+    )
+    return RunSpec(
+        profile=profile,
+        run_dir=tmp_path / "run",
+        models_dir=tmp_path / "models",
+        image_dir=tmp_path / "cats",
+        location=TrainerLocation(env=tmp_path / "env", src=tmp_path / "src"),
+    )
 
 
 def _tokenizer_folder(path: Path, marker: str) -> None:
@@ -45,7 +57,10 @@ def test_sdxl_base_model_tokenizers_land_where_sd_scripts_looks(tmp_path):
     cache = spec.run_dir / "tokenizers"
     assert (cache / "openai_clip-vit-large-patch14" / "vocab.json").read_text() == '{"first": 0}'
     assert (cache / "laion_CLIP-ViT-bigG-14-laion2B-39B-b160k" / "vocab.json").read_text() == '{"second": 0}'
-    assert sorted(p.name for p in cache.iterdir()) == ["laion_CLIP-ViT-bigG-14-laion2B-39B-b160k", "openai_clip-vit-large-patch14"]
+    assert sorted(p.name for p in cache.iterdir()) == [
+        "laion_CLIP-ViT-bigG-14-laion2B-39B-b160k",
+        "openai_clip-vit-large-patch14",
+    ]
 
 
 def test_sd2_tokenizer_uses_sd_scripts_v2_id_and_a_filled_cache_is_kept(tmp_path):
@@ -73,7 +88,11 @@ def test_bucket_steps_sd_scripts_refuses_are_reported_before_the_run(tmp_path):
     spec = _spec(tmp_path, "sd15", "checkpoints/sd15.safetensors")
     spec.profile.dataset.bucket_step = 32
     issues = [i for i in ADAPTERS["kohya"].check(spec) if i.field == "dataset.bucket_step"]
-    assert [i.level for i in issues] == ["error"] and "multiples of 64" in issues[0].message and "got 32" in issues[0].message
+    assert (
+        [i.level for i in issues] == ["error"]
+        and "multiples of 64" in issues[0].message
+        and "got 32" in issues[0].message
+    )
     sdxl = _spec(tmp_path, "sdxl", "checkpoints/sdxl.safetensors")
     sdxl.profile.dataset.bucket_step = 32
     assert [i for i in ADAPTERS["kohya"].check(sdxl) if i.field == "dataset.bucket_step"] == []

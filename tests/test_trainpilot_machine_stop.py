@@ -134,7 +134,9 @@ def test_api_schedules_counts_down_and_cancels(tmp_path):
     bad = client.post("/api/train/shutdown", json={"mode": "idle", "value": "later"})
     assert bad.status_code == 400 and "duration 'later'" in bad.json()["detail"]
     assert client.get("/api/train/shutdown").json()["mode"] == "at"  # the bad request changed nothing
-    assert "stop_command" not in json.dumps(client.post("/api/train/shutdown", json={"mode": "after-queue"}).json()).replace("stop_command_set", "")
+    assert "stop_command" not in json.dumps(
+        client.post("/api/train/shutdown", json={"mode": "after-queue"}).json()
+    ).replace("stop_command_set", "")
     assert client.delete("/api/train/shutdown").json()["scheduled"] is False
 
 
@@ -143,8 +145,21 @@ def test_cli_in_status_cancel(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
 
     def cli(*args):
-        return subprocess.run([sys.executable, "-c", "from lorapilot.cli import main; main()", "-w", str(ctx.workspace.root), "shutdown", *args],
-                              capture_output=True, text=True, env=env, timeout=60)
+        return subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from lorapilot.cli import main; main()",
+                "-w",
+                str(ctx.workspace.root),
+                "shutdown",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
 
     armed = cli("in", "30m")
     assert armed.returncode == 0, armed.stderr

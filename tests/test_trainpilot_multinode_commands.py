@@ -33,7 +33,10 @@ def test_kohya_meets_through_torchrun_with_accelerates_settings_in_the_environme
     spec = _several(_spec(tmp_path, "kohya", "sdxl", "regular", 24))
     command = ADAPTERS["kohya"].command(spec)
     assert command.argv[1:3] == ["-m", "torch.distributed.run"] and command.argv[3:7] == RDZV
-    assert command.argv[-3].endswith("sdxl_train_network.py") and command.argv[-2:] == ["--config_file", str(spec.run_dir / "run.toml")]
+    assert command.argv[-3].endswith("sdxl_train_network.py") and command.argv[-2:] == [
+        "--config_file",
+        str(spec.run_dir / "run.toml"),
+    ]
     assert command.env["ACCELERATE_MIXED_PRECISION"] == spec.profile.training.mixed_precision
 
 
@@ -41,7 +44,14 @@ def test_diffusion_pipe_uses_deepspeeds_launcher_without_ssh(tmp_path, monkeypat
     monkeypatch.setenv("LORAPILOT_NODE_RANK", "1")
     spec = _several(_spec(tmp_path, "diffusion-pipe", "sdxl", "regular", 24), nodes=3, gpus=8)
     argv = ADAPTERS["diffusion-pipe"].command(spec).argv
-    assert argv[1:7] == ["--num_nodes=3", "--num_gpus=8", "--no_ssh", "--node_rank=1", "--master_addr=10.0.0.5", "--master_port=29400"]
+    assert argv[1:7] == [
+        "--num_nodes=3",
+        "--num_gpus=8",
+        "--no_ssh",
+        "--node_rank=1",
+        "--master_addr=10.0.0.5",
+        "--master_port=29400",
+    ]
     assert argv[argv.index("--master_port") + 1] == "29400" and not any(a.startswith("--include") for a in argv)
 
 

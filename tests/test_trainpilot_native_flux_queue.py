@@ -28,12 +28,23 @@ def test_native_flux_lora_through_the_queue(tmp_path):
     root = ctx.workspace.root
     tiny_sd.build_tiny_flux(root / "models" / "diffusers" / "tiny-flux")
     tiny_sd.make_dataset(root / "datasets" / "shapes")
-    profile = build_profile(name="tiny-flux-shapes", family="flux1", quality="quick", vram_gb=48, trainer="native",
-                            model=ModelRef(base="diffusers/tiny-flux"), dataset_name="shapes",
-                            dataset=inspect_dataset(ctx.workspace, "shapes"))
+    profile = build_profile(
+        name="tiny-flux-shapes",
+        family="flux1",
+        quality="quick",
+        vram_gb=48,
+        trainer="native",
+        model=ModelRef(base="diffusers/tiny-flux"),
+        dataset_name="shapes",
+        dataset=inspect_dataset(ctx.workspace, "shapes"),
+    )
     # The preset's FLUX.1 choices stay (bf16, gradient checkpointing, AdamW, no text encoders; on a CPU the
     # trainer runs bf16 as float32); only the sizes shrink to the tiny model.
-    assert (profile.training.mixed_precision, profile.optim.optimizer, profile.network.train_text_encoder) == ("bf16", "adamw", False)
+    assert (profile.training.mixed_precision, profile.optim.optimizer, profile.network.train_text_encoder) == (
+        "bf16",
+        "adamw",
+        False,
+    )
     tiny_sd.shrink_profile(profile, steps=STEPS, save_every=3, sample_every=STEPS, sample_steps=2)
     job, warnings = actions.submit(ctx, profile)
     assert [(w.field, w.message) for w in warnings] == []
@@ -71,7 +82,14 @@ def test_native_flux_lora_through_the_queue(tmp_path):
     with safe_open(str(lora), "pt") as fh:
         keys = set(fh.keys())
     # every linear layer of both block kinds, under BFL names, and no text-encoder keys
-    for name in ("double_blocks_0_img_attn_qkv", "double_blocks_0_txt_attn_proj", "double_blocks_0_txt_mlp_2",
-                 "double_blocks_0_img_mod_lin", "single_blocks_0_linear1", "single_blocks_0_linear2", "single_blocks_0_modulation_lin"):
+    for name in (
+        "double_blocks_0_img_attn_qkv",
+        "double_blocks_0_txt_attn_proj",
+        "double_blocks_0_txt_mlp_2",
+        "double_blocks_0_img_mod_lin",
+        "single_blocks_0_linear1",
+        "single_blocks_0_linear2",
+        "single_blocks_0_modulation_lin",
+    ):
         assert f"lora_unet_{name}.lora_down.weight" in keys, name
     assert not any(k.startswith("lora_te") or "final_layer" in k for k in keys)

@@ -27,9 +27,16 @@ def test_native_trainer_through_the_queue(tmp_path):
     root = ctx.workspace.root
     tiny_sd.build_tiny_sd1(root / "models" / "diffusers" / "tiny-sd1")
     tiny_sd.make_dataset(root / "datasets" / "shapes")
-    profile = build_profile(name="tiny-shapes", family="sd15", quality="quick", vram_gb=8, trainer="native",
-                            model=ModelRef(base="diffusers/tiny-sd1"), dataset_name="shapes",
-                            dataset=inspect_dataset(ctx.workspace, "shapes"))
+    profile = build_profile(
+        name="tiny-shapes",
+        family="sd15",
+        quality="quick",
+        vram_gb=8,
+        trainer="native",
+        model=ModelRef(base="diffusers/tiny-sd1"),
+        dataset_name="shapes",
+        dataset=inspect_dataset(ctx.workspace, "shapes"),
+    )
     # Tiny-model sizes, CPU settings.
     tiny_sd.shrink_profile(profile, steps=24, save_every=8, sample_every=12, sample_steps=3)
     profile.optim.optimizer, profile.optim.lr_scheduler, profile.optim.min_snr_gamma = "adamw", "constant", None
@@ -59,7 +66,7 @@ def test_native_trainer_through_the_queue(tmp_path):
     assert current.state == "done", current.error or current.log_tail
     assert (current.step, current.total, current.attempts) == (24, 24, 2) and stopped_at and stopped_at > 0
     log = current.log_path.read_text()
-    resumed = log[log.index("attempt 2: resume"):]
+    resumed = log[log.index("attempt 2: resume") :]
     assert f"[trainpilot] step={stopped_at + 1} total=24" in resumed and "[trainpilot] step=1 total" not in resumed
     detail = actions.job_detail(ctx, job.id)
     assert [s["step"] for s in detail["samples"]] == [12, 24]

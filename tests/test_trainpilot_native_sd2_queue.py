@@ -27,9 +27,16 @@ def test_a_v_prediction_sd2_lora_through_the_queue(tmp_path):
     scheduler = model / "scheduler" / "scheduler_config.json"
     scheduler.write_text(json.dumps({**json.loads(scheduler.read_text()), "prediction_type": "v_prediction"}))
     tiny_sd.make_dataset(root / "datasets" / "shapes")
-    profile = build_profile(name="tiny-sd2", family="sd2", quality="quick", vram_gb=8, trainer="native",
-                            model=ModelRef(base="diffusers/tiny-sd2v"), dataset_name="shapes",
-                            dataset=inspect_dataset(ctx.workspace, "shapes"))
+    profile = build_profile(
+        name="tiny-sd2",
+        family="sd2",
+        quality="quick",
+        vram_gb=8,
+        trainer="native",
+        model=ModelRef(base="diffusers/tiny-sd2v"),
+        dataset_name="shapes",
+        dataset=inspect_dataset(ctx.workspace, "shapes"),
+    )
     assert profile.model.v_prediction  # the sd2 preset assumes a 768-v base
     tiny_sd.shrink_profile(profile, steps=6, save_every=6, sample_every=6, sample_steps=2)
     profile.optim.optimizer, profile.optim.lr_scheduler, profile.optim.min_snr_gamma = "adamw", "constant", 5.0
@@ -37,7 +44,9 @@ def test_a_v_prediction_sd2_lora_through_the_queue(tmp_path):
     # The tiny UNet attends to 32-wide states, so the store cannot call it SD 2.x: that is only a warning.
     assert [i.field for i in validate_profile(ctx, profile) if i.level == "error"] == []
     profile.model.v_prediction = False
-    assert "predicts v_prediction" in next(i.message for i in validate_profile(ctx, profile) if i.field == "model.v_prediction")
+    assert "predicts v_prediction" in next(
+        i.message for i in validate_profile(ctx, profile) if i.field == "model.v_prediction"
+    )
     profile.model.v_prediction = True
     job, _ = actions.submit(ctx, profile)
 
@@ -50,4 +59,6 @@ def test_a_v_prediction_sd2_lora_through_the_queue(tmp_path):
     with safe_open(str(root / "models" / "loras" / "tiny-sd2.safetensors"), "pt") as fh:
         meta = fh.metadata()
     assert meta["ss_v2"] == "True" and meta["ss_base_model_version"] == "sd_v2_v"
-    assert meta["modelspec.prediction_type"] == "v" and meta["modelspec.architecture"].startswith("stable-diffusion-v2-768-v")
+    assert meta["modelspec.prediction_type"] == "v" and meta["modelspec.architecture"].startswith(
+        "stable-diffusion-v2-768-v"
+    )

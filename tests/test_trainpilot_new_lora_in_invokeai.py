@@ -14,7 +14,7 @@ from lorapilot.tools.trainpilot.presets import build_profile
 from lorapilot.tools.trainpilot.profiles import ModelRef
 from lorapilot.tools.trainpilot.worker import QueueWorker
 from support.fake_invokeai import FakeInvokeAI
-from support.trainpilot import make_fake_env, make_fake_src, make_dataset, write_safetensors, SD1_KEYS
+from support.trainpilot import SD1_KEYS, make_dataset, make_fake_env, make_fake_src, write_safetensors
 from support.workspaces import make_workspace
 
 pytestmark = [pytest.mark.e2e]
@@ -23,8 +23,9 @@ pytestmark = [pytest.mark.e2e]
 def _workspace(tmp_path, components: set[str]):
     env, src = make_fake_env(tmp_path / "fake-env"), make_fake_src(tmp_path / "fake-src")
     manifest = {"kohya": {"env": str(env), "src": str(src)}, "lorapilot-train": {"env": str(env)}}
-    ctx = make_workspace(tmp_path / "ws", enabled=components, manifest=manifest,
-                         settings={"trainpilot": {"poll_interval_s": 0.1}})
+    ctx = make_workspace(
+        tmp_path / "ws", enabled=components, manifest=manifest, settings={"trainpilot": {"poll_interval_s": 0.1}}
+    )
     write_safetensors(ctx.workspace.models / "checkpoints" / "sd15-base.safetensors", SD1_KEYS)
     make_dataset(ctx.workspace.root)
     return ctx
@@ -32,9 +33,16 @@ def _workspace(tmp_path, components: set[str]):
 
 def _train(ctx, monkeypatch) -> str:
     monkeypatch.setenv("FAKE_STEP_S", "0.01")
-    profile = build_profile(name="mycat", family="sd15", quality="quick", vram_gb=12, trainer="kohya",
-                            model=ModelRef(base="checkpoints/sd15-base.safetensors"), dataset_name="cats",
-                            dataset=inspect_dataset(ctx.workspace, "cats"))
+    profile = build_profile(
+        name="mycat",
+        family="sd15",
+        quality="quick",
+        vram_gb=12,
+        trainer="kohya",
+        model=ModelRef(base="checkpoints/sd15-base.safetensors"),
+        dataset_name="cats",
+        dataset=inspect_dataset(ctx.workspace, "cats"),
+    )
     profile.training.steps, profile.save.every_n_steps, profile.sample.every_n_steps = 10, 10, 10
     job, _ = actions.submit(ctx, profile)
     worker = QueueWorker(ctx)

@@ -9,12 +9,12 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
+from lorapilot.stack.settings import TrainPilotSettings
 from lorapilot.tools.trainpilot.datasets import inspect_dataset
 from lorapilot.tools.trainpilot.notify import post_webhook, run_stop_command, webhook_url
 from lorapilot.tools.trainpilot.presets import build_profile
 from lorapilot.tools.trainpilot.profiles import ModelRef
 from lorapilot.tools.trainpilot.queue import JobStore
-from lorapilot.stack.settings import TrainPilotSettings
 from support.trainpilot import make_train_workspace
 
 
@@ -40,8 +40,15 @@ def hook():
 def _failed_job(tmp_path):
     ctx = make_train_workspace(tmp_path)
     store = JobStore(ctx.workspace)
-    profile = build_profile(name="mycat", family="sd15", quality="quick", vram_gb=12, model=ModelRef(base="checkpoints/sd15-base.safetensors"),
-                            dataset_name="cats", dataset=inspect_dataset(ctx.workspace, "cats"))
+    profile = build_profile(
+        name="mycat",
+        family="sd15",
+        quality="quick",
+        vram_gb=12,
+        model=ModelRef(base="checkpoints/sd15-base.safetensors"),
+        dataset_name="cats",
+        dataset=inspect_dataset(ctx.workspace, "cats"),
+    )
     job = store.submit(profile)
     return ctx, store.finish(job.id, "failed", error="Kohya sd-scripts exited with code 1\nmore")
 
@@ -51,8 +58,16 @@ def test_ntfy_and_json_formats(tmp_path, hook):
     _, job = _failed_job(tmp_path)
     assert post_webhook(f"{url}/mytopic", "ntfy", job) == 200
     path, headers, body = received[0]
-    assert path == "/mytopic" and headers["Title"] == "Training failed: mycat" and headers["Priority"] == "high" and headers["Tags"] == "x"
-    assert body.decode() == "LoRA Pilot: training job 1 'mycat' (kohya, sd15) failed at step -; error: Kohya sd-scripts exited with code 1"
+    assert (
+        path == "/mytopic"
+        and headers["Title"] == "Training failed: mycat"
+        and headers["Priority"] == "high"
+        and headers["Tags"] == "x"
+    )
+    assert (
+        body.decode()
+        == "LoRA Pilot: training job 1 'mycat' (kohya, sd15) failed at step -; error: Kohya sd-scripts exited with code 1"
+    )
     assert post_webhook(f"{url}/json", "json", job) == 200
     payload = json.loads(received[1][2])
     assert payload["event"] == "job.failed" and payload["job"]["id"] == 1 and "profile" not in payload["job"]
@@ -62,13 +77,21 @@ def test_ntfy_and_json_formats(tmp_path, hook):
 
 def test_webhook_url_may_live_in_secrets(tmp_path):
     assert webhook_url(TrainPilotSettings(), {"TRAINPILOT_WEBHOOK_URL": "https://ntfy.sh/x"}) == "https://ntfy.sh/x"
-    assert webhook_url(TrainPilotSettings(webhook_url="https://a"), {"TRAINPILOT_WEBHOOK_URL": "https://b"}) == "https://a"
+    assert (
+        webhook_url(TrainPilotSettings(webhook_url="https://a"), {"TRAINPILOT_WEBHOOK_URL": "https://b"}) == "https://a"
+    )
 
 
 def test_stop_command_expands_variables_without_a_shell(tmp_path, monkeypatch):
     monkeypatch.setenv("POD_ID", "pod-123")
     out = tmp_path / "out.txt"
-    argv = [sys.executable, "-c", "import sys, pathlib; pathlib.Path(sys.argv[1]).write_text(sys.argv[2])", str(out), "$POD_ID; rm -rf /"]
+    argv = [
+        sys.executable,
+        "-c",
+        "import sys, pathlib; pathlib.Path(sys.argv[1]).write_text(sys.argv[2])",
+        str(out),
+        "$POD_ID; rm -rf /",
+    ]
     assert run_stop_command(argv, tmp_path / "trainpilot.log") == 0
     assert out.read_text() == "pod-123; rm -rf /"
     assert run_stop_command(["/nonexistent/stop"], tmp_path / "trainpilot.log") is None

@@ -6,16 +6,24 @@ from __future__ import annotations
 import pytest
 
 from lorapilot.kit.errors import ConfigError, ConflictError, LorapilotError
+from lorapilot.kit.trash import Trash
 from lorapilot.tools.trainpilot.datasets import inspect_dataset
 from lorapilot.tools.trainpilot.presets import build_profile, list_presets, parse_preset_id, scaled_steps
 from lorapilot.tools.trainpilot.profiles import ModelRef, ProfileStore
-from lorapilot.kit.trash import Trash
 from support.trainpilot import make_dataset, make_train_workspace
 
 
 def _profile(ctx, **kw):
-    args = dict(name="mycat", family="sd15", quality="regular", vram_gb=12, model=ModelRef(base="checkpoints/sd15-base.safetensors"),
-                dataset_name="cats", dataset=inspect_dataset(ctx.workspace, "cats"), trainer="kohya")
+    args = dict(
+        name="mycat",
+        family="sd15",
+        quality="regular",
+        vram_gb=12,
+        model=ModelRef(base="checkpoints/sd15-base.safetensors"),
+        dataset_name="cats",
+        dataset=inspect_dataset(ctx.workspace, "cats"),
+        trainer="kohya",
+    )
     args.update(kw)
     return build_profile(**args)
 
@@ -46,7 +54,9 @@ def test_preset_fills_every_knob_from_tier_and_quality(tmp_path):
     quick8 = _profile(ctx, quality="quick", vram_gb=8)
     high24 = _profile(ctx, quality="high", vram_gb=24, family="sdxl")
     assert quick8.network.rank == 8 and quick8.network.alpha == 4 and quick8.optim.optimizer == "adamw8bit"
-    assert quick8.dataset.resolution == 512 and quick8.training.batch_size == 1 and quick8.training.gradient_checkpointing
+    assert (
+        quick8.dataset.resolution == 512 and quick8.training.batch_size == 1 and quick8.training.gradient_checkpointing
+    )
     assert high24.network.rank == 32 and high24.optim.optimizer == "prodigy" and high24.network.train_text_encoder
     assert high24.training.cache_text is False  # text encoder trains: its outputs cannot be cached
     assert high24.dataset.resolution == 1024 and high24.training.batch_size == 2
@@ -59,13 +69,27 @@ def test_preset_fills_every_knob_from_tier_and_quality(tmp_path):
 
 def test_tagpilot_handoff_prefills_the_profile(tmp_path):
     ctx = make_train_workspace(tmp_path)
-    make_dataset(ctx.workspace.root, "dogs", images=3, handoff={
-        "dataset": "dogs", "image_dir": ".", "caption_extension": "txt", "num_images": 3, "captioned": 3,
-        "trigger_word": "ohwxdog", "repeats": 5, "resolution": 768})
+    make_dataset(
+        ctx.workspace.root,
+        "dogs",
+        images=3,
+        handoff={
+            "dataset": "dogs",
+            "image_dir": ".",
+            "caption_extension": "txt",
+            "num_images": 3,
+            "captioned": 3,
+            "trigger_word": "ohwxdog",
+            "repeats": 5,
+            "resolution": 768,
+        },
+    )
     info = inspect_dataset(ctx.workspace, "dogs")
     assert info.trigger_word == "ohwxdog" and info.caption_extension == ".txt" and info.num_captioned == 3
     profile = _profile(ctx, dataset_name="dogs", dataset=info, quality="high", vram_gb=24)
-    assert profile.dataset.trigger_word == "ohwxdog" and profile.dataset.repeats == 5 and profile.dataset.resolution == 768
+    assert (
+        profile.dataset.trigger_word == "ohwxdog" and profile.dataset.repeats == 5 and profile.dataset.resolution == 768
+    )
     assert profile.dataset.keep_tokens == 1 and profile.sample.prompts[0] == "ohwxdog"
 
 
@@ -85,13 +109,19 @@ def test_profiles_round_trip_as_toml(tmp_path):
     assert store.names() == [] and Trash(ctx.workspace.root).restore(item.id) == path.resolve()
 
 
-@pytest.mark.parametrize("edit,message", [
-    (lambda t: t.replace("rank = 16", "rank = 0"), "network.rank: Input should be greater than or equal to 1 (got 0)"),
-    (lambda t: t.replace("[network]", "[network]\nrnak = 4"), "network.rnak: unknown key"),
-    (lambda t: t.replace('family = "sd15"', 'family = "sd9"'), "family: Input should be"),
-    (lambda t: t.replace("vram_gb = 12", "vram_gb = 10"), "vram_gb must be one of 8, 12, 16, 24, 48"),
-    (lambda t: t.replace("[optim]", "[optim"), "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "edit,message",
+    [
+        (
+            lambda t: t.replace("rank = 16", "rank = 0"),
+            "network.rank: Input should be greater than or equal to 1 (got 0)",
+        ),
+        (lambda t: t.replace("[network]", "[network]\nrnak = 4"), "network.rnak: unknown key"),
+        (lambda t: t.replace('family = "sd15"', 'family = "sd9"'), "family: Input should be"),
+        (lambda t: t.replace("vram_gb = 12", "vram_gb = 10"), "vram_gb must be one of 8, 12, 16, 24, 48"),
+        (lambda t: t.replace("[optim]", "[optim"), "not valid TOML"),
+    ],
+)
 def test_a_corrupt_profile_names_the_file_and_field(tmp_path, edit, message):
     ctx = make_train_workspace(tmp_path)
     store = ProfileStore(ctx.workspace)
@@ -102,24 +132,36 @@ def test_a_corrupt_profile_names_the_file_and_field(tmp_path, edit, message):
     assert str(path) in str(err.value) and message in str(err.value)
 
 
-@pytest.mark.parametrize("family,smallest", [("chroma", 12), ("wan21", 12), ("lumina2", 12), ("hidream", 24),
-                                                   ("hunyuanvideo", 16)])
+@pytest.mark.parametrize(
+    "family,smallest", [("chroma", 12), ("wan21", 12), ("lumina2", 12), ("hidream", 24), ("hunyuanvideo", 16)]
+)
 def test_further_families_refuse_the_tiers_they_cannot_fit(tmp_path, family, smallest):
     ctx = make_train_workspace(tmp_path)
     below = next(p for p in list_presets() if p.id == f"{family}-quick-8gb")
     assert not below.fits and f"{smallest} GB" in below.reason
     with pytest.raises(LorapilotError, match="does not fit the 8 GB tier"):
         _profile(ctx, family=family, vram_gb=8, trainer="diffusion-pipe", model=ModelRef(base="x"))
-    small = _profile(ctx, family=family, vram_gb=smallest, quality="regular", trainer="diffusion-pipe", model=ModelRef(base="x"))
+    small = _profile(
+        ctx, family=family, vram_gb=smallest, quality="regular", trainer="diffusion-pipe", model=ModelRef(base="x")
+    )
     # flow-matching transformers: fp8 weights on small cards, no min-SNR, frozen text encoders
     assert small.training.fp8_base and small.optim.min_snr_gamma is None and not small.network.train_text_encoder
-    assert small.dataset.resolution <= {"chroma": 768, "wan21": 512, "lumina2": 768, "hidream": 1024, "hunyuanvideo": 512}[family]
+    assert (
+        small.dataset.resolution
+        <= {"chroma": 768, "wan21": 512, "lumina2": 768, "hidream": 1024, "hunyuanvideo": 512}[family]
+    )
     assert parse_preset_id(f"{family}-high-48gb") == (family, "high", 48)
 
 
 def test_sd2_presets_train_a_768_v_base_with_v_prediction(tmp_path):
     ctx = make_train_workspace(tmp_path)
-    sd2 = _profile(ctx, family="sd2", vram_gb=12, quality="high", model=ModelRef(base="checkpoints/v2-1_768-ema-pruned.safetensors"))
+    sd2 = _profile(
+        ctx,
+        family="sd2",
+        vram_gb=12,
+        quality="high",
+        model=ModelRef(base="checkpoints/v2-1_768-ema-pruned.safetensors"),
+    )
     assert sd2.model.v_prediction and sd2.dataset.resolution == 768 and sd2.optim.min_snr_gamma == 5.0
     assert not _profile(ctx).model.v_prediction  # SD1.5 predicts noise
     path = ProfileStore(ctx.workspace).save(sd2)

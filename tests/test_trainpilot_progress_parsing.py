@@ -10,18 +10,31 @@ from pathlib import Path
 import pytest
 from tqdm import tqdm
 
+from lorapilot.kit.logtail import read_records, tail_records
 from lorapilot.tools.trainpilot.adapters import ADAPTERS, RunSpec, TrainerLocation
 from lorapilot.tools.trainpilot.adapters.tqdm import parse_tqdm
-from lorapilot.kit.logtail import read_records, tail_records
 from lorapilot.tools.trainpilot.presets import build_profile
 from lorapilot.tools.trainpilot.profiles import ModelRef
 
 
 def _spec(tmp_path: Path, trainer: str, steps: int = 1000, name: str = "mylora") -> RunSpec:
-    profile = build_profile(name=name, family="sdxl", quality="regular", vram_gb=24, model=ModelRef(base="checkpoints/x.safetensors"),
-                            dataset_name="cats", trainer=trainer)
+    profile = build_profile(
+        name=name,
+        family="sdxl",
+        quality="regular",
+        vram_gb=24,
+        model=ModelRef(base="checkpoints/x.safetensors"),
+        dataset_name="cats",
+        trainer=trainer,
+    )
     profile.training.steps = steps
-    return RunSpec(profile=profile, run_dir=tmp_path, models_dir=tmp_path, image_dir=tmp_path, location=TrainerLocation(env=tmp_path, src=tmp_path))
+    return RunSpec(
+        profile=profile,
+        run_dir=tmp_path,
+        models_dir=tmp_path,
+        image_dir=tmp_path,
+        location=TrainerLocation(env=tmp_path, src=tmp_path),
+    )
 
 
 def _parse_log(adapter, spec, text: str, tmp_path: Path):
@@ -47,7 +60,9 @@ def _tqdm_stream(total: int, desc: str, steps: int, initial: int = 0, postfix=No
 
 def test_sd_scripts_tqdm_redraws(tmp_path):
     spec = _spec(tmp_path, "kohya")
-    text = "prepare optimizer\n" + _tqdm_stream(1000, "steps", 120, postfix=lambda s: {"avr_loss": round(0.2 - s / 10000, 4)})
+    text = "prepare optimizer\n" + _tqdm_stream(
+        1000, "steps", 120, postfix=lambda s: {"avr_loss": round(0.2 - s / 10000, 4)}
+    )
     assert "\r" in text and text.count("\n") <= 3  # really redrawn in place
     progress = _parse_log(ADAPTERS["kohya"], spec, text, tmp_path)
     assert len(progress) >= 120
@@ -72,7 +87,9 @@ def test_sd_scripts_ignores_other_bars(tmp_path):
 
 def test_ai_toolkit_bar_starts_at_the_resumed_step(tmp_path):
     spec = _spec(tmp_path, "ai-toolkit", name="mylora")
-    text = _tqdm_stream(1000, "mylora", 25, initial=300, postfix_str=lambda s: f"lr: 1.0e-04 loss: {0.31 - s / 100000:.3e}")
+    text = _tqdm_stream(
+        1000, "mylora", 25, initial=300, postfix_str=lambda s: f"lr: 1.0e-04 loss: {0.31 - s / 100000:.3e}"
+    )
     text = _tqdm_stream(20, "Caching latents to disk", 20) + text
     progress = _parse_log(ADAPTERS["ai-toolkit"], spec, text, tmp_path)
     last = progress[-1]
@@ -90,7 +107,9 @@ def test_diffusion_pipe_deepspeed_lines(tmp_path):
     )
     progress = _parse_log(ADAPTERS["diffusion-pipe"], spec, text, tmp_path)
     assert [p.step for p in progress] == [1, 2, 3]
-    assert progress[1].loss == pytest.approx(0.11) and progress[1].its == pytest.approx(2.0) and progress[1].total == 500
+    assert (
+        progress[1].loss == pytest.approx(0.11) and progress[1].its == pytest.approx(2.0) and progress[1].total == 500
+    )
     assert progress[2].loss != progress[2].loss  # nan stays nan
 
 
@@ -104,7 +123,13 @@ def test_native_lines_and_events(tmp_path):
         "[trainpilot] done path=/w/out/mylora.safetensors\n"
     )
     progress = _parse_log(ADAPTERS["native"], spec, text, tmp_path)
-    assert (progress[0].step, progress[0].total, progress[0].loss, progress[0].lr, progress[0].its) == (120, 1000, 0.0871, 1e-4, 1.92)
+    assert (progress[0].step, progress[0].total, progress[0].loss, progress[0].lr, progress[0].its) == (
+        120,
+        1000,
+        0.0871,
+        1e-4,
+        1.92,
+    )
     assert progress[1].event == "sample" and progress[1].path.endswith("000120_0.png")
     assert progress[2].path == "/w/out dir/mylora-step00000120.safetensors"
     assert progress[3].event == "done" and progress[3].step is None

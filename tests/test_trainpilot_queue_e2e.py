@@ -20,10 +20,10 @@ from lorapilot.kit.errors import ConflictError
 from lorapilot.tools.trainpilot import actions
 from lorapilot.tools.trainpilot.datasets import inspect_dataset
 from lorapilot.tools.trainpilot.finish import sha256_file
+from lorapilot.tools.trainpilot.job_processes import process_matches
 from lorapilot.tools.trainpilot.presets import build_profile
 from lorapilot.tools.trainpilot.profiles import ModelRef
 from lorapilot.tools.trainpilot.queue import JobStore
-from lorapilot.tools.trainpilot.job_processes import process_matches
 from lorapilot.tools.trainpilot.worker import QueueWorker, worker_running
 from support.trainpilot import make_train_workspace
 
@@ -32,9 +32,16 @@ FAST = {"trainpilot": {"poll_interval_s": 0.1}}
 
 
 def _profile(ctx, trainer="kohya", steps=40, every=10, name=None):
-    p = build_profile(name=name or f"cat-{trainer}", family="sd15" if trainer != "diffusion-pipe" else "sdxl", quality="quick",
-                      vram_gb=12, model=ModelRef(base="checkpoints/sd15-base.safetensors"), dataset_name="cats",
-                      dataset=inspect_dataset(ctx.workspace, "cats"), trainer=trainer)
+    p = build_profile(
+        name=name or f"cat-{trainer}",
+        family="sd15" if trainer != "diffusion-pipe" else "sdxl",
+        quality="quick",
+        vram_gb=12,
+        model=ModelRef(base="checkpoints/sd15-base.safetensors"),
+        dataset_name="cats",
+        dataset=inspect_dataset(ctx.workspace, "cats"),
+        trainer=trainer,
+    )
     p.training.steps = steps
     p.save.every_n_steps = every
     p.sample.every_n_steps = every
@@ -81,10 +88,16 @@ def test_killing_the_driver_loses_nothing_and_a_new_worker_reattaches(tmp_path, 
     monkeypatch.setenv("FAKE_STEP_S", "0.08")
     job, _ = actions.submit(ctx, _profile(ctx, "kohya", steps=60))
     env = {**os.environ, "LORAPILOT_MANIFEST": str(ctx.workspace.root / "manifest.json")}
-    driver = subprocess.Popen([sys.executable, "-m", "lorapilot", "train", "worker", "-w", str(ctx.workspace.root)],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "lorapilot", "train", "worker", "-w", str(ctx.workspace.root)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
-        running = _wait(lambda: (j := _job(ctx, job.id)).step and j.step >= 10 and j, what="progress under the first worker")
+        running = _wait(
+            lambda: (j := _job(ctx, job.id)).step and j.step >= 10 and j, what="progress under the first worker"
+        )
         assert worker_running(ctx)
         driver.send_signal(signal.SIGKILL)
         driver.wait(10)
@@ -129,7 +142,7 @@ def test_cancel_with_save_then_resume_continues_the_step_count(tmp_path, monkeyp
         done = _wait(lambda: _finished(ctx, job.id), what="the resumed run")
     assert done.state == "done" and done.step == 80 and done.attempts == 2
     log = done.log_path.read_text()
-    second = log[log.index("attempt 2: resume"):]
+    second = log[log.index("attempt 2: resume") :]
     assert "--resume auto" in second
     assert f"[trainpilot] step={saved_step + 1} total=80" in second and "[trainpilot] step=1 total" not in second
 
@@ -149,11 +162,13 @@ def test_kill_then_resume_from_kohya_state_adds_the_offset(tmp_path, monkeypatch
     actions.resume(ctx, job.id)
     seen = []
     with running_worker(ctx):
+
         def watch():
             j = _job(ctx, job.id)
             if j.state == "running" and j.attempts == 2 and j.step is not None:
                 seen.append(j.step)
             return j if j.state in ("done", "failed") else None
+
         done = _wait(watch, what="the resumed kohya run")
     assert done.state == "done" and (done.step, done.total) == (60, 60)
     run_toml = (done.run_path / "run.toml").read_text()
@@ -264,8 +279,20 @@ def test_a_worker_dying_while_starting_a_job_never_starts_it_twice(tmp_path, mon
     store.claim(started.id, ["cpu"], 0)
     argv = get_adapter("native").command(spec).argv
     with open(spec.run_dir / "train.log", "ab") as log:
-        launcher = subprocess.Popen([sys.executable, "-m", "lorapilot.tools.trainpilot.exit_recorder", "--exit-file", str(spec.run_dir / "exit.json"),
-                                     "--", *argv], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        launcher = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "lorapilot.tools.trainpilot.exit_recorder",
+                "--exit-file",
+                str(spec.run_dir / "exit.json"),
+                "--",
+                *argv,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     # ...and one claimed whose process never started.
     store.claim(lost.id, ["cpu"], 0)
     store.close()
@@ -297,13 +324,20 @@ def test_webhook_and_stop_command_when_the_queue_runs_empty(tmp_path, monkeypatc
     _Hook.received = []
     threading.Thread(target=server.serve_forever, daemon=True).start()
     marker = tmp_path / "machine-stopped"
-    settings = {"trainpilot": {
-        "poll_interval_s": 0.1,
-        "webhook_url": f"http://127.0.0.1:{server.server_port}/hook",
-        "webhook_format": "discord",
-        "stop_command": [sys.executable, "-c", "import pathlib, sys; pathlib.Path(sys.argv[1]).write_text('bye')", str(marker)],
-        "stop_delay_s": 0,
-    }}
+    settings = {
+        "trainpilot": {
+            "poll_interval_s": 0.1,
+            "webhook_url": f"http://127.0.0.1:{server.server_port}/hook",
+            "webhook_format": "discord",
+            "stop_command": [
+                sys.executable,
+                "-c",
+                "import pathlib, sys; pathlib.Path(sys.argv[1]).write_text('bye')",
+                str(marker),
+            ],
+            "stop_delay_s": 0,
+        }
+    }
     ctx = make_train_workspace(tmp_path, settings=settings)
     monkeypatch.setenv("FAKE_STEP_S", "0.01")
     job, _ = actions.submit(ctx, _profile(ctx, "native", steps=10))
@@ -316,7 +350,11 @@ def test_webhook_and_stop_command_when_the_queue_runs_empty(tmp_path, monkeypatc
         server.shutdown()
     headers, body = _Hook.received[0]
     payload = json.loads(body)
-    assert payload["username"] == "LoRA Pilot" and f"job {job.id} 'cat-native'" in payload["content"] and " done " in payload["content"]
+    assert (
+        payload["username"] == "LoRA Pilot"
+        and f"job {job.id} 'cat-native'" in payload["content"]
+        and " done " in payload["content"]
+    )
     assert marker.read_text() == "bye"
     assert "queue empty: running" in (ctx.workspace.logs / "trainpilot.log").read_text()
 

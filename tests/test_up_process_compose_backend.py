@@ -12,10 +12,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.workspaces import make_workspace
 
 from lorapilot.stack.services.base import ManagerInfo
 from lorapilot.stack.workspace.secrets import read_secrets
+from support.workspaces import make_workspace
 
 pytestmark = pytest.mark.timeout(180)
 FAKE = Path(__file__).parent / "support" / "fake_process_compose_cli.py"
@@ -38,7 +38,10 @@ def _cli(ctx, env, *args):
     env = dict(env, LORAPILOT_MANIFEST=str(ctx.manifest.path))
     return subprocess.run(
         [sys.executable, "-m", "lorapilot", *args, "--workspace", str(ctx.workspace.root)],
-        capture_output=True, text=True, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
 
 
@@ -52,8 +55,15 @@ def test_up_detach_starts_process_compose_on_loopback_with_the_token(tmp_path, o
     call = json.loads(record.read_text())
     config = ctx.workspace.generated / "process-compose.yaml"
     assert call["argv"] == [
-        "up", "-f", str(config), "--port", str(ctx.settings.manager.port), "--address", "127.0.0.1",
-        "--tui=false", "--detached",
+        "up",
+        "-f",
+        str(config),
+        "--port",
+        str(ctx.settings.manager.port),
+        "--address",
+        "127.0.0.1",
+        "--tui=false",
+        "--detached",
     ]
     token = read_secrets(ctx.workspace.secrets_file)["PROCESS_COMPOSE_TOKEN"]
     assert call["token"] == token and len(token) >= 20  # process-compose refuses shorter tokens
@@ -87,8 +97,21 @@ def test_explicit_process_compose_without_the_binary_says_what_to_do(tmp_path):
     env = dict(os.environ, PATH=str(tmp_path / "empty"))
     env.pop("LORAPILOT_WORKSPACE", None)
     result = subprocess.run(
-        [sys.executable, "-m", "lorapilot", "up", "--backend", "process-compose", "--detach", "--workspace", str(ctx.workspace.root)],
-        capture_output=True, text=True, env=env, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "lorapilot",
+            "up",
+            "--backend",
+            "process-compose",
+            "--detach",
+            "--workspace",
+            str(ctx.workspace.root),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
     )
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "process-compose is not on PATH" in result.stderr and "--backend supervisord" in result.stderr
@@ -103,7 +126,13 @@ def test_up_in_the_foreground_execs_process_compose(tmp_path, on_path, flags, ta
     assert result.returncode == 0, result.stderr
     call = json.loads(record.read_text())
     assert call["argv"] == [
-        "up", "-f", str(ctx.workspace.generated / "process-compose.yaml"),
-        "--port", str(ctx.settings.manager.port), "--address", "127.0.0.1", *tail,
+        "up",
+        "-f",
+        str(ctx.workspace.generated / "process-compose.yaml"),
+        "--port",
+        str(ctx.settings.manager.port),
+        "--address",
+        "127.0.0.1",
+        *tail,
     ]
     assert call["token"] == read_secrets(ctx.workspace.secrets_file)["PROCESS_COMPOSE_TOKEN"]

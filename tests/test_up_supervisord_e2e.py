@@ -10,10 +10,10 @@ import threading
 import httpx
 import psutil
 import pytest
-from support.running import lorapilot, running, wait_for, workspace_processes
-from support.workspaces import make_workspace
 
 from lorapilot.stack.services.base import ManagerInfo
+from support.running import lorapilot, running, wait_for, workspace_processes
+from support.workspaces import make_workspace
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -27,7 +27,10 @@ def _follow(ctx, name):
     env = dict(os.environ, LORAPILOT_MANIFEST=str(ctx.manifest.path))
     proc = subprocess.Popen(
         [sys.executable, "-m", "lorapilot", "logs", name, "-f", "-n", "1", "--workspace", str(ctx.workspace.root)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     seen: list[str] = []
     threading.Thread(target=lambda: seen.extend(proc.stdout), daemon=True).start()
@@ -65,11 +68,18 @@ def test_up_stop_restart_after_kill_and_down(tmp_path):
             wait_for(lambda: seen, timeout=30, what="the follower's first line (its offset is taken)")
             os.kill(old_pid, signal.SIGKILL)
             status = wait_for(
-                lambda: (s := _status(ctx)) and s["tensorboard"]["pid"] not in (None, old_pid) and s["tensorboard"]["ready"] and s,
+                lambda: (
+                    (s := _status(ctx))
+                    and s["tensorboard"]["pid"] not in (None, old_pid)
+                    and s["tensorboard"]["ready"]
+                    and s
+                ),
                 what="tensorboard restarted",
             )
             assert status["tensorboard"]["restarts"] == 1
-            wait_for(lambda: any("TensorBoard" in line for line in seen[1:]), timeout=30, what="the restart in `logs -f`")
+            wait_for(
+                lambda: any("TensorBoard" in line for line in seen[1:]), timeout=30, what="the restart in `logs -f`"
+            )
         finally:
             follower.send_signal(signal.SIGINT)
             assert follower.wait(timeout=30) == 130
@@ -77,7 +87,10 @@ def test_up_stop_restart_after_kill_and_down(tmp_path):
 
         logs = lorapilot(ctx, "logs", "tensorboard", "--tail", "50").stdout
         assert "TensorBoard" in logs
-        assert {p.pid for p in workspace_processes(ctx.workspace.root)} >= {status["controlpilot"]["pid"], status["tensorboard"]["pid"]}
+        assert {p.pid for p in workspace_processes(ctx.workspace.root)} >= {
+            status["controlpilot"]["pid"],
+            status["tensorboard"]["pid"],
+        }
 
         # `lorapilot down` leaves no process behind (checked before `running` cleans up).
         assert lorapilot(ctx, "down").stdout.splitlines()[0] == "stopped"
@@ -110,7 +123,10 @@ def test_up_in_the_foreground_runs_until_stopped_and_leaves_nothing(tmp_path):
     env = dict(os.environ, LORAPILOT_MANIFEST=str(ctx.manifest.path))
     proc = subprocess.Popen(
         [sys.executable, "-m", "lorapilot", "up", "--backend", "supervisord", "--workspace", str(ctx.workspace.root)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
     )
     try:
         wait_for(lambda: ManagerInfo.load(ctx.workspace) and _alive(ctx), what="supervisord answering")
@@ -139,12 +155,27 @@ def test_up_in_a_terminal_shows_a_live_view(tmp_path):
     out_path = tmp_path / "terminal.txt"
     with open(out_path, "w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "lorapilot", "up", "--backend", "supervisord", "--workspace", str(ctx.workspace.root)],
-            stdout=out, stderr=subprocess.STDOUT, text=True, env=env,
+            [
+                sys.executable,
+                "-m",
+                "lorapilot",
+                "up",
+                "--backend",
+                "supervisord",
+                "--workspace",
+                str(ctx.workspace.root),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
         )
         try:
-            wait_for(lambda: "yes" in out_path.read_text() and "running" in out_path.read_text(), timeout=90,
-                     what="the live view showing controlpilot running and ready")
+            wait_for(
+                lambda: "yes" in out_path.read_text() and "running" in out_path.read_text(),
+                timeout=90,
+                what="the live view showing controlpilot running and ready",
+            )
             proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
             assert proc.wait(timeout=60) == 0
         finally:
@@ -169,8 +200,21 @@ def test_up_no_tui_prints_the_view_once_even_on_a_terminal(tmp_path):
     out_path = tmp_path / "terminal.txt"
     with open(out_path, "w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "lorapilot", "up", "--backend", "supervisord", "--no-tui", "--workspace", str(ctx.workspace.root)],
-            stdout=out, stderr=subprocess.STDOUT, text=True, env=env,
+            [
+                sys.executable,
+                "-m",
+                "lorapilot",
+                "up",
+                "--backend",
+                "supervisord",
+                "--no-tui",
+                "--workspace",
+                str(ctx.workspace.root),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
         )
         try:
             wait_for(lambda: "Ctrl-C stops everything" in out_path.read_text(), timeout=90, what="the view")

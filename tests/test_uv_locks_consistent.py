@@ -48,8 +48,14 @@ def _interpreter(project: Path) -> str:
 
 def _check(project: Path, tmp_path: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_CACHE_DIR": str(tmp_path / "uv-cache")}
-    return subprocess.run([_uv(), "lock", "--check", "--offline", "--python", _interpreter(project)],
-                          cwd=project, capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run(
+        [_uv(), "lock", "--check", "--offline", "--python", _interpreter(project)],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
 
 
 @pytest.mark.parametrize("project", LOCKED_PROJECTS, ids=lambda p: "root" if p == REPO_ROOT else p.name)
@@ -63,8 +69,11 @@ def test_a_stale_lock_is_caught(tmp_path):
     project = tmp_path / "tensorboard"
     shutil.copytree(REPO_ROOT / "components" / "tensorboard", project)
     pyproject = project / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace('dependencies = ["tensorboard==2.21.0"]',
-                                                       'dependencies = ["tensorboard==2.21.0", "rich"]'))
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            'dependencies = ["tensorboard==2.21.0"]', 'dependencies = ["tensorboard==2.21.0", "rich"]'
+        )
+    )
     result = _check(project, tmp_path)
     # The lock no longer answers pyproject.toml, and offline there is nothing else to resolve from.
     assert result.returncode != 0
@@ -79,9 +88,15 @@ def test_every_python_component_has_a_locked_environment():
 
 
 def _locked_platforms(project: Path) -> list[str]:
-    environments = tomllib.loads((project / "pyproject.toml").read_text()).get("tool", {}).get("uv", {}).get("environments", [])
-    machines = [m for m in ("x86_64", "aarch64") if not environments or any(
-        "platform_machine" not in marker or f"platform_machine == '{m}'" in marker for marker in environments)]
+    environments = (
+        tomllib.loads((project / "pyproject.toml").read_text()).get("tool", {}).get("uv", {}).get("environments", [])
+    )
+    machines = [
+        m
+        for m in ("x86_64", "aarch64")
+        if not environments
+        or any("platform_machine" not in marker or f"platform_machine == '{m}'" in marker for marker in environments)
+    ]
     return machines
 
 
@@ -94,9 +109,17 @@ def _missing_distributions(project: Path, machine: str) -> list[str]:
     by_name = {p["name"]: p for p in lock["package"]}
     version_file = project / ".python-version"
     python = version_file.read_text().strip() if version_file.exists() else "3.12"
-    env = {"sys_platform": "linux", "platform_machine": machine, "platform_system": "Linux", "os_name": "posix",
-           "python_version": python, "python_full_version": f"{python}.0", "implementation_name": "cpython",
-           "platform_python_implementation": "CPython", "extra": ""}
+    env = {
+        "sys_platform": "linux",
+        "platform_machine": machine,
+        "platform_system": "Linux",
+        "os_name": "posix",
+        "python_version": python,
+        "python_full_version": f"{python}.0",
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+        "extra": "",
+    }
     root = next(p for p in lock["package"] if {"virtual", "editable"} & set(p.get("source", {})))
     seen, todo, missing = set(), [(root["name"], list(root.get("optional-dependencies", {})))], []
     while todo:
@@ -108,7 +131,9 @@ def _missing_distributions(project: Path, machine: str) -> list[str]:
         deps = list(package.get("dependencies", []))
         for extra in extras:
             deps += package.get("optional-dependencies", {}).get(extra, [])
-        todo += [(d["name"], d.get("extra", [])) for d in deps if not d.get("marker") or Marker(d["marker"]).evaluate(env)]
+        todo += [
+            (d["name"], d.get("extra", [])) for d in deps if not d.get("marker") or Marker(d["marker"]).evaluate(env)
+        ]
         if "registry" in package.get("source", {}):
             wheels = [w["url"].rsplit("/", 1)[-1] for w in package.get("wheels", [])]
             if not (package.get("sdist") or any(machine in w or w.endswith("-any.whl") for w in wheels)):

@@ -5,9 +5,6 @@ crash-looping service that supervisord marked FATAL recovers after a backoff, an
 from __future__ import annotations
 
 import json
-import os
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -18,7 +15,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
 # A service that serves /health until the file `hang` appears (then it stops answering but keeps
 # running: a hang, which only a probe can see), and exits at once while the file `crash` exists.
-FLAKY = r'''
+FLAKY = r"""
 import http.server, os, sys, threading, time
 control, port = sys.argv[1], int(sys.argv[2])
 if os.path.exists(os.path.join(control, "crash")):
@@ -43,7 +40,7 @@ def watch():
 threading.Thread(target=watch, daemon=True).start()
 print(f"flaky: serving on {port}", flush=True)
 http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
-'''
+"""
 
 COMPONENT = """
 name = "flaky"
@@ -95,8 +92,11 @@ def test_a_hung_service_is_restarted_and_the_reason_shown(flaky):
     with running(ctx):
         first = wait_for(lambda: (s := _flaky(ctx))["ready"] and s, what="flaky ready")
         (control / "hang").touch()
-        restarted = wait_for(lambda: (s := _flaky(ctx))["pid"] not in (None, first["pid"]) and s["ready"] and s,
-                             timeout=60, what="the hung service restarted")
+        restarted = wait_for(
+            lambda: (s := _flaky(ctx))["pid"] not in (None, first["pid"]) and s["ready"] and s,
+            timeout=60,
+            what="the hung service restarted",
+        )
         assert "liveness" in restarted["restart_reason"] and "failed 3 times" in restarted["restart_reason"]
         assert restarted["restarted_at"] > 0
 
@@ -114,12 +114,16 @@ def test_a_crash_loop_backs_off_and_recovers_instead_of_staying_fatal(flaky):
     ctx, control = flaky
     (control / "crash").touch()
     with running(ctx):
-        failed = wait_for(lambda: (s := _flaky(ctx))["state"] == "failed" and s, timeout=60,
-                          what="supervisord giving up (FATAL)")
+        failed = wait_for(
+            lambda: (s := _flaky(ctx))["state"] == "failed" and s, timeout=60, what="supervisord giving up (FATAL)"
+        )
         assert "gave up" in failed["restart_reason"]
         (control / "crash").unlink()
-        recovered = wait_for(lambda: (s := _flaky(ctx))["state"] == "running" and s["ready"] and s,
-                             timeout=90, what="the crash-looping service recovered")
+        recovered = wait_for(
+            lambda: (s := _flaky(ctx))["state"] == "running" and s["ready"] and s,
+            timeout=90,
+            what="the crash-looping service recovered",
+        )
         assert "crash loop" in recovered["restart_reason"]
         log = (ctx.workspace.logs / "restarts.jsonl").read_text()
         assert "crash loop" in log

@@ -22,7 +22,8 @@ TYPES_FILE = WEB_API_DIR / "schema.ts"
 def test_the_checked_in_schema_is_what_the_app_declares_now():
     current = schema_text(api_schema())
     assert SCHEMA_FILE.read_text(encoding="utf-8") == current, (
-        f"{SCHEMA_FILE} is stale: run scripts/dump-openapi, then `npm run gen:types` in {WEB_DIR}")
+        f"{SCHEMA_FILE} is stale: run scripts/dump-openapi, then `npm run gen:types` in {WEB_DIR}"
+    )
     assert main(["--check"]) == 0
 
 
@@ -43,14 +44,22 @@ def test_dump_check_fails_on_a_stale_file(tmp_path, capsys):
     assert main([str(stale)]) == 0 and main([str(stale), "--check"]) == 0  # written, then current
 
 
-@pytest.mark.skipif(shutil.which("node") is None or not GENERATOR.is_file(),
-                    reason=f"needs node and `npm ci` in {WEB_DIR} (./scripts/check does both)")
+@pytest.mark.skipif(
+    shutil.which("node") is None or not GENERATOR.is_file(),
+    reason=f"needs node and `npm ci` in {WEB_DIR} (./scripts/check does both)",
+)
 def test_the_checked_in_typescript_types_are_generated_from_the_current_schema(tmp_path):
     schema = tmp_path / "openapi.json"
     schema.write_text(schema_text(api_schema()), encoding="utf-8")
     out = tmp_path / "schema.ts"
-    run = subprocess.run(["node", str(GENERATOR), str(schema), "--output", str(out)], cwd=WEB_DIR,
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        ["node", str(GENERATOR), str(schema), "--output", str(out)],
+        cwd=WEB_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr
     assert TYPES_FILE.read_text(encoding="utf-8") == out.read_text(encoding="utf-8"), (
-        f"{TYPES_FILE} is stale: run scripts/dump-openapi, then `npm run gen:types` in {WEB_DIR}")
+        f"{TYPES_FILE} is stale: run scripts/dump-openapi, then `npm run gen:types` in {WEB_DIR}"
+    )

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from support.workspaces import REPO_ROOT
 
 COMMANDS = [("init",), ("up", "--backend", "supervisord", "--detach")]
@@ -30,7 +31,10 @@ def _run(ws: Path, *args: str, components: Path | None = None) -> subprocess.Com
         env["LORAPILOT_COMPONENTS"] = str(components)
     return subprocess.run(
         [sys.executable, "-m", "lorapilot", *args, "--workspace", str(ws)],
-        capture_output=True, text=True, env=env, timeout=60,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
     )
 
 
@@ -214,8 +218,13 @@ def test_port_already_in_use_on_this_machine_is_refused_before_up_writes(tmp_pat
         env["LORAPILOT_MANIFEST"] = str(ctx.manifest.path)
         result = subprocess.run(
             [sys.executable, "-m", "lorapilot", *COMMANDS[1], "--workspace", str(ctx.workspace.root)],
-            capture_output=True, text=True, env=env, timeout=60,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
         )
     field = "components.tensorboard.port" if what == "component" else "manager.port"
-    _assert_refused(result, str(ctx.workspace.settings_file), field, f"port {port}", "already in use", f"pid {os.getpid()}")
+    _assert_refused(
+        result, str(ctx.workspace.settings_file), field, f"port {port}", "already in use", f"pid {os.getpid()}"
+    )
     assert _tree(ctx.workspace.root) == before

@@ -28,7 +28,15 @@ def test_init_creates_layout_and_app_configs(ctx):
     ws = ctx.workspace
     for folder in MODEL_FOLDERS:
         assert (ws.models / folder).is_dir()
-    for folder in ("datasets", "outputs/comfy", "outputs/trainpilot", "config/generated", "logs", "apps", "cache/thumbs"):
+    for folder in (
+        "datasets",
+        "outputs/comfy",
+        "outputs/trainpilot",
+        "config/generated",
+        "logs",
+        "apps",
+        "cache/thumbs",
+    ):
         assert (ws.root / folder).is_dir()
     statuses = {path.name: status for path, status in report.files}
     assert statuses["extra_model_paths.yaml"] == "created"
@@ -203,5 +211,9 @@ def test_root_resolution_order(tmp_path, monkeypatch):
     assert resolve_root(tmp_path / "flag") == tmp_path / "flag"
     assert resolve_root(None) == tmp_path / "env"
     monkeypatch.delenv("LORAPILOT_WORKSPACE")
-    expected = Path("/workspace") if Path("/workspace").is_dir() and os.access("/workspace", os.W_OK) else Path.home() / "lorapilot"
+    expected = (
+        Path("/workspace")
+        if Path("/workspace").is_dir() and os.access("/workspace", os.W_OK)
+        else Path.home() / "lorapilot"
+    )
     assert resolve_root(None) == expected

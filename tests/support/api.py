@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from lorapilot.stack.context import Context
 from lorapilot.controlpilot.app import create_app
 from lorapilot.controlpilot.tokens import TokenStore
+from lorapilot.stack.context import Context
 
 
 def api_token(ctx: Context, name: str = "tests") -> str:

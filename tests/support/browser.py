@@ -18,14 +18,14 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import pytest
 import uvicorn
 
-from lorapilot.stack.context import Context
 from lorapilot.controlpilot.app import create_app
+from lorapilot.stack.context import Context
 from lorapilot.stack.workspace.secrets import read_secrets, set_secret
 
 from .workspaces import free_port
@@ -75,7 +75,9 @@ def live_controlpilot(ctx: Context, password: str | None = None, bind_host: str 
     so login is required); it listens on 127.0.0.1 only. The workspace's
     CONTROLPILOT_PASSWORD is set to ``password`` (or a random one).
     """
-    password = password or read_secrets(ctx.workspace.secrets_file).get("CONTROLPILOT_PASSWORD") or secrets.token_urlsafe(12)
+    password = (
+        password or read_secrets(ctx.workspace.secrets_file).get("CONTROLPILOT_PASSWORD") or secrets.token_urlsafe(12)
+    )
     ctx.workspace.config.mkdir(parents=True, exist_ok=True)
     set_secret(ctx.workspace.secrets_file, "CONTROLPILOT_PASSWORD", password)
     port = free_port()

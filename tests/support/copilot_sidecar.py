@@ -8,9 +8,9 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import psutil
@@ -54,7 +54,18 @@ def running_sidecar(
     log = root.parent / f"sidecar-{port}.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "lorapilot", "copilot", "serve", "--workspace", str(root), "--port", str(port), *args],
+            [
+                sys.executable,
+                "-m",
+                "lorapilot",
+                "copilot",
+                "serve",
+                "--workspace",
+                str(root),
+                "--port",
+                str(port),
+                *args,
+            ],
             env=child_env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -92,9 +103,9 @@ def read_sse(lines: Iterator[str]) -> Iterator[tuple[str, dict]]:
     kind, data = None, []
     for line in lines:
         if line.startswith("event:"):
-            kind = line[len("event:"):].strip()
+            kind = line[len("event:") :].strip()
         elif line.startswith("data:"):
-            data.append(line[len("data:"):].strip())
+            data.append(line[len("data:") :].strip())
         elif line == "" and kind is not None:
             yield kind, json.loads("\n".join(data))
             kind, data = None, []

@@ -40,7 +40,9 @@ def wheel(folder: Path, name: str, version: str, files: dict[str, bytes]) -> Pat
         for inner, data in files.items():
             archive.writestr(inner, data)
         archive.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
-        archive.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: false\nTag: py3-none-manylinux_2_17_x86_64\n")
+        archive.writestr(
+            f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: false\nTag: py3-none-manylinux_2_17_x86_64\n"
+        )
         archive.writestr(f"{info}/RECORD", "")
     return path
 

@@ -15,8 +15,20 @@ from urllib.parse import parse_qs, urlsplit
 
 from support.loopback import LoopbackServer, reply
 
-KNOWN = {"CheckpointLoaderSimple", "DiffusersLoader", "UNETLoader", "DualCLIPLoader", "VAELoader", "LoraLoader",
-         "CLIPTextEncode", "FluxGuidance", "EmptyLatentImage", "KSampler", "VAEDecode", "SaveImage"}
+KNOWN = {
+    "CheckpointLoaderSimple",
+    "DiffusersLoader",
+    "UNETLoader",
+    "DualCLIPLoader",
+    "VAELoader",
+    "LoraLoader",
+    "CLIPTextEncode",
+    "FluxGuidance",
+    "EmptyLatentImage",
+    "KSampler",
+    "VAEDecode",
+    "SaveImage",
+}
 
 
 class FakeComfyUI(LoopbackServer):
@@ -36,9 +48,15 @@ class FakeComfyUI(LoopbackServer):
             for value in node["inputs"].values():
                 if isinstance(value, list) and value[0] not in graph:
                     return f"node {node_id}: link to missing node {value[0]}"
-            if node["class_type"] == "LoraLoader" and not (self.models / "loras" / node["inputs"]["lora_name"]).is_file():
+            if (
+                node["class_type"] == "LoraLoader"
+                and not (self.models / "loras" / node["inputs"]["lora_name"]).is_file()
+            ):
                 return f"Value not in list: lora_name: '{node['inputs']['lora_name']}'"
-            if node["class_type"] == "DiffusersLoader" and not (self.models / "diffusers" / node["inputs"]["model_path"]).is_dir():
+            if (
+                node["class_type"] == "DiffusersLoader"
+                and not (self.models / "diffusers" / node["inputs"]["model_path"]).is_dir()
+            ):
                 return f"Value not in list: model_path: '{node['inputs']['model_path']}'"
         return None
 
@@ -92,8 +110,19 @@ class FakeComfyUI(LoopbackServer):
                     fake.graphs.append(graph)
                     texts = [n["inputs"].get("text") for n in graph.values() if n["class_type"] == "CLIPTextEncode"]
                     if fake.fail_on_text and fake.fail_on_text in texts:
-                        fake.history[prompt_id] = {"outputs": {}, "status": {"status_str": "error", "completed": False, "messages": [
-                            ["execution_error", {"node_type": "KSampler", "exception_message": "out of memory\n"}]]}}
+                        fake.history[prompt_id] = {
+                            "outputs": {},
+                            "status": {
+                                "status_str": "error",
+                                "completed": False,
+                                "messages": [
+                                    [
+                                        "execution_error",
+                                        {"node_type": "KSampler", "exception_message": "out of memory\n"},
+                                    ]
+                                ],
+                            },
+                        }
                     else:
                         fake._render(prompt_id, graph)
                 self._json({"prompt_id": prompt_id, "number": len(fake.graphs), "node_errors": {}})

@@ -22,7 +22,7 @@ from pathlib import Path
 
 FAKE_VERSION = "1.0.102-fake"
 
-SCRIPT = r'''#!{python}
+SCRIPT = r"""#!{python}
 import hashlib, json, os, subprocess, sys, time
 
 if sys.argv[1:] in (["--version"], ["-v"], ["version"]):
@@ -62,7 +62,7 @@ for line in prompt.splitlines():
             fh.write(str(child.pid))
     elif verb == "exit":
         sys.exit(int(arg))
-'''
+"""
 
 
 def install_fake_copilot(bin_dir: Path) -> Path:
@@ -78,7 +78,7 @@ def parse_report(stdout: str) -> dict:
     """The ``FAKE {json}`` line the fake printed."""
     for line in stdout.splitlines():
         if line.startswith("FAKE "):
-            return json.loads(line[len("FAKE "):])
+            return json.loads(line[len("FAKE ") :])
     raise AssertionError(f"no FAKE report in output: {stdout!r}")
 
 

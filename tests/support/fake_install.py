@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lorapilot.stack.component_paths import ComponentLocation, Manifest
 from lorapilot.stack.components import load_registry
 from lorapilot.stack.context import Context
-from lorapilot.stack.component_paths import ComponentLocation, Manifest
 from lorapilot.stack.workspace.layout import Workspace
 
 EXECUTABLES = {
@@ -39,4 +39,6 @@ def installed_context(root: Path) -> Context:
     _executable(store / "ai-toolkit-src" / "ui" / "node_modules" / ".bin" / "concurrently")
     python = store / "lorapilot-env" / "bin" / "python"
     _executable(python)
-    return Context(workspace=Workspace(root / "workspace"), manifest=Manifest(components=components, lorapilot_python=python))
+    return Context(
+        workspace=Workspace(root / "workspace"), manifest=Manifest(components=components, lorapilot_python=python)
+    )

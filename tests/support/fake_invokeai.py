@@ -74,7 +74,7 @@ class FakeInvokeAI:
         self.port = self.httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "FakeInvokeAI":
+    def start(self) -> FakeInvokeAI:
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
         return self
 
@@ -106,8 +106,14 @@ class FakeInvokeAI:
             if source.endswith(self.reject_suffix):
                 return 415, None
             job_id = len(self.jobs) + 1
-            self.jobs[job_id] = {"id": job_id, "status": "waiting", "source": {"path": source, "inplace": inplace == "true", "type": "local"},
-                                 "local_path": source, "error": None, "error_reason": None}
+            self.jobs[job_id] = {
+                "id": job_id,
+                "status": "waiting",
+                "source": {"path": source, "inplace": inplace == "true", "type": "local"},
+                "local_path": source,
+                "error": None,
+                "error_reason": None,
+            }
             return 201, self.jobs[job_id]
 
     def poll(self, job_id: int):
@@ -117,8 +123,11 @@ class FakeInvokeAI:
                 return 404, {"detail": "No such job"}
             if job["status"] == "waiting" and job["local_path"] in self.installed:
                 # As InvokeAI's record store does: the path is unique, a second install fails inside the job.
-                job.update(status="error", error_reason="DuplicateModelException",
-                           error=f"A model with path '{job['local_path']}' is already installed")
+                job.update(
+                    status="error",
+                    error_reason="DuplicateModelException",
+                    error=f"A model with path '{job['local_path']}' is already installed",
+                )
             elif job["status"] == "waiting":
                 job["status"] = "completed"
                 self.installed[job["local_path"]] = {"path": job["local_path"]}

@@ -30,7 +30,7 @@ class FakeOpenAI:
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "FakeOpenAI":
+    def __enter__(self) -> FakeOpenAI:
         self._thread.start()
         return self
 
@@ -82,8 +82,16 @@ class FakeOpenAI:
                 tool_results = [str(m.get("content")) for m in messages[last_user:] if m.get("role") == "tool"]
                 call = _tool_call(last)
                 if call is not None and not tool_results:
-                    self._stream(body, [{"delta": {"role": "assistant", "content": None, "tool_calls": [call]},
-                                         "finish_reason": None}, {"delta": {}, "finish_reason": "tool_calls"}])
+                    self._stream(
+                        body,
+                        [
+                            {
+                                "delta": {"role": "assistant", "content": None, "tool_calls": [call]},
+                                "finish_reason": None,
+                            },
+                            {"delta": {}, "finish_reason": "tool_calls"},
+                        ],
+                    )
                     return
                 lines = [ln for ln in last.splitlines() if not ln.startswith("CALL ")] or [""]
                 text = "ANSWER: " + lines[-1]
@@ -91,13 +99,26 @@ class FakeOpenAI:
                     text += "\nTOOL RESULT: " + " | ".join(tool_results)
                 usage = {"prompt_tokens": 5, "completion_tokens": 5, "total_tokens": 10}
                 if not body.get("stream"):
-                    self._json({"id": "c1", "object": "chat.completion", "created": int(time.time()),
-                                "model": body.get("model"), "usage": usage,
-                                "choices": [{"index": 0, "finish_reason": "stop",
-                                             "message": {"role": "assistant", "content": text}}]})
+                    self._json(
+                        {
+                            "id": "c1",
+                            "object": "chat.completion",
+                            "created": int(time.time()),
+                            "model": body.get("model"),
+                            "usage": usage,
+                            "choices": [
+                                {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}
+                            ],
+                        }
+                    )
                     return
-                self._stream(body, [{"delta": {"role": "assistant", "content": text}, "finish_reason": None},
-                                    {"delta": {}, "finish_reason": "stop"}])
+                self._stream(
+                    body,
+                    [
+                        {"delta": {"role": "assistant", "content": text}, "finish_reason": None},
+                        {"delta": {}, "finish_reason": "stop"},
+                    ],
+                )
 
             def _stream(self, body: dict, chunks: list[dict]) -> None:
                 usage = {"prompt_tokens": 5, "completion_tokens": 5, "total_tokens": 10}
@@ -105,8 +126,13 @@ class FakeOpenAI:
                 self.send_header("content-type", "text/event-stream")
                 self.end_headers()
                 for i, choice in enumerate(chunks):
-                    event = {"id": "c1", "object": "chat.completion.chunk", "created": int(time.time()),
-                             "model": body.get("model"), "choices": [{"index": 0, **choice}]}
+                    event = {
+                        "id": "c1",
+                        "object": "chat.completion.chunk",
+                        "created": int(time.time()),
+                        "model": body.get("model"),
+                        "choices": [{"index": 0, **choice}],
+                    }
                     if i == len(chunks) - 1:
                         event["usage"] = usage
                     self.wfile.write(b"data: " + json.dumps(event).encode() + b"\n\n")
@@ -120,7 +146,11 @@ def _tool_call(message: str) -> dict | None:
     """The tool call a ``CALL {json}`` line in ``message`` asks for, in the streamed delta's shape."""
     for line in message.splitlines():
         if line.startswith("CALL "):
-            spec = json.loads(line[len("CALL "):])
-            return {"index": 0, "id": "call_1", "type": "function",
-                    "function": {"name": spec["name"], "arguments": json.dumps(spec["args"])}}
+            spec = json.loads(line[len("CALL ") :])
+            return {
+                "index": 0,
+                "id": "call_1",
+                "type": "function",
+                "function": {"name": spec["name"], "arguments": json.dumps(spec["args"])},
+            }
     return None

@@ -41,7 +41,10 @@ def main(argv: list[str]) -> int:
         with open(os.devnull, "r+b") as null:
             subprocess.Popen(
                 [sys.executable, __file__, "--serve", _option(argv, "-f"), _option(argv, "--port")],
-                stdin=null, stdout=null, stderr=null, start_new_session=True,
+                stdin=null,
+                stdout=null,
+                stderr=null,
+                start_new_session=True,
             )
     return 0
 

@@ -25,7 +25,7 @@ import sys
 import time
 import tomllib
 import zlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 STEP_S = float(os.environ.get("FAKE_STEP_S", "0.02"))
@@ -39,8 +39,9 @@ def loss_at(step: int) -> float:
 
 
 def write_safetensors(path: Path, step: int) -> None:
-    header = json.dumps({"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},
-                         "__metadata__": {"step": str(step)}}).encode()
+    header = json.dumps(
+        {"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "__metadata__": {"step": str(step)}}
+    ).encode()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(struct.pack("<Q", len(header)) + header + struct.pack("<f", float(step)))
@@ -52,7 +53,12 @@ def write_png(path: Path) -> None:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     raw = zlib.compress(b"\x00\xff\x00\x00")
-    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", raw)
+        + chunk(b"IEND", b"")
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(png)
 
@@ -88,6 +94,7 @@ def bar(desc: str, n: int, total: int, postfix: str) -> str:
 
 # --- sd-scripts ---------------------------------------------------------------------------------
 
+
 def run_kohya(argv: list[str]) -> int:
     raw = tomllib.loads(Path(arg_after(argv, "--config_file")).read_text())
     cfg = {}
@@ -101,7 +108,7 @@ def run_kohya(argv: list[str]) -> int:
         print(f"resume training from local state: {cfg['resume']}", flush=True)
     total = max_steps - initial
     out.mkdir(parents=True, exist_ok=True)
-    sys.stderr.write(bar("steps", 0, total, "") )
+    sys.stderr.write(bar("steps", 0, total, ""))
     for n in range(1, total + 1):
         step = initial + n
         time.sleep(STEP_S)
@@ -123,6 +130,7 @@ def run_kohya(argv: list[str]) -> int:
 
 
 # --- AI Toolkit ---------------------------------------------------------------------------------
+
 
 def run_ai_toolkit(argv: list[str]) -> int:
     import yaml
@@ -155,6 +163,7 @@ def run_ai_toolkit(argv: list[str]) -> int:
 
 # --- Diffusion Pipe -----------------------------------------------------------------------------
 
+
 def run_diffusion_pipe(argv: list[str]) -> int:
     cfg = tomllib.loads(Path(arg_after(argv, "--config")).read_text())
     out, max_steps, every = Path(cfg["output_dir"]), cfg["max_steps"], cfg.get("save_every_n_steps")
@@ -162,18 +171,21 @@ def run_diffusion_pipe(argv: list[str]) -> int:
     step = 1
     if "--resume_from_checkpoint" in argv and runs:
         run = runs[-1]
-        states = sorted(int(p.name[len("global_step"):]) for p in run.glob("global_step*"))
+        states = sorted(int(p.name[len("global_step") :]) for p in run.glob("global_step*"))
         step = states[-1] + 1 if states else 1
     else:
-        run = out / datetime.now(timezone.utc).strftime("%Y%m%d_%H-%M-%S")
+        run = out / datetime.now(UTC).strftime("%Y%m%d_%H-%M-%S")
         while run.exists():
             time.sleep(1)
-            run = out / datetime.now(timezone.utc).strftime("%Y%m%d_%H-%M-%S")
+            run = out / datetime.now(UTC).strftime("%Y%m%d_%H-%M-%S")
     run.mkdir(parents=True, exist_ok=True)
     while True:
         time.sleep(STEP_S)
         maybe_crash(step)
-        print(f"steps: {step} loss: {loss_at(step):.4f} iter time (s): {STEP_S:.3f} samples/sec: {1 / max(STEP_S, 1e-3):.3f}", flush=True)
+        print(
+            f"steps: {step} loss: {loss_at(step):.4f} iter time (s): {STEP_S:.3f} samples/sec: {1 / max(STEP_S, 1e-3):.3f}",
+            flush=True,
+        )
         if every and step % every == 0:
             write_safetensors(run / f"step{step}" / "adapter_model.safetensors", step)
         quit_file = run / "save_quit"
@@ -193,6 +205,7 @@ def run_diffusion_pipe(argv: list[str]) -> int:
 
 # --- native -------------------------------------------------------------------------------------
 
+
 def run_native(argv: list[str]) -> int:
     cfg = tomllib.loads(Path(arg_after(argv, "--config")).read_text())
     out, name = Path(cfg["output_dir"]), cfg["name"]
@@ -201,7 +214,7 @@ def run_native(argv: list[str]) -> int:
     out.mkdir(parents=True, exist_ok=True)
     start = 0
     if arg_after(argv, "--resume") == "auto":
-        states = sorted(int(p.name[len("state-step"):]) for p in out.glob("state-step*"))
+        states = sorted(int(p.name[len("state-step") :]) for p in out.glob("state-step*"))
         start = states[-1] if states else 0
 
     def save(step: int) -> None:
@@ -214,7 +227,10 @@ def run_native(argv: list[str]) -> int:
     for step in range(start + 1, total + 1):
         time.sleep(STEP_S)
         maybe_crash(step)
-        print(f"[trainpilot] step={step} total={total} loss={loss_at(step):.6f} lr=1.000e-04 its={1 / max(STEP_S, 1e-3):.2f}", flush=True)
+        print(
+            f"[trainpilot] step={step} total={total} loss={loss_at(step):.6f} lr=1.000e-04 its={1 / max(STEP_S, 1e-3):.2f}",
+            flush=True,
+        )
         if sample_every and step % sample_every == 0:
             sample = out / "samples" / f"{step:06d}_0.png"
             write_png(sample)
@@ -238,7 +254,9 @@ def _on_term(signum, frame):
 
 
 def main(argv: list[str]) -> int:
-    print(f"fake trainer pid={os.getpid()} CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '')}", flush=True)
+    print(
+        f"fake trainer pid={os.getpid()} CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '')}", flush=True
+    )
     if argv and argv[0] == "--deepspeed-launcher":
         return run_diffusion_pipe(argv[1:])
     if "--config_file" in argv:

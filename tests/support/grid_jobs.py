@@ -13,16 +13,25 @@ from support import tiny_sd
 from support.workspaces import make_workspace
 
 
-def trained_job(root, settings: dict | None = None, enabled=("controlpilot",), prompts=("tok, red, square", "tok, blue, stripe")):
+def trained_job(
+    root, settings: dict | None = None, enabled=("controlpilot",), prompts=("tok, red, square", "tok, blue, stripe")
+):
     """(ctx, job, worker) after a 4-step native run saving at step 2 (checkpoints: step 2, final)."""
     trainpilot = {"poll_interval_s": 0.2, **(settings or {})}
     ctx = make_workspace(root, enabled=set(enabled), settings={"trainpilot": trainpilot})
     ws = ctx.workspace.root
     tiny_sd.build_tiny_sd1(ws / "models" / "diffusers" / "tiny-sd1")
     tiny_sd.make_dataset(ws / "datasets" / "shapes")
-    profile = build_profile(name="tiny-grid", family="sd15", quality="quick", vram_gb=8, trainer="native",
-                            model=ModelRef(base="diffusers/tiny-sd1"), dataset_name="shapes",
-                            dataset=inspect_dataset(ctx.workspace, "shapes"))
+    profile = build_profile(
+        name="tiny-grid",
+        family="sd15",
+        quality="quick",
+        vram_gb=8,
+        trainer="native",
+        model=ModelRef(base="diffusers/tiny-sd1"),
+        dataset_name="shapes",
+        dataset=inspect_dataset(ctx.workspace, "shapes"),
+    )
     tiny_sd.shrink_profile(profile, steps=4, save_every=2, sample_every=100, sample_steps=2)
     profile.sample.prompts = list(prompts)
     profile.optim.learning_rate = 5e-2  # a visible LoRA after four steps

@@ -38,7 +38,7 @@ class HubUploadServer:
     calls: list[tuple[str, str]] = field(default_factory=list)
     validated: list[dict] = field(default_factory=list)  # the model cards' YAML, as parsed
 
-    def start(self) -> "HubUploadServer":
+    def start(self) -> HubUploadServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -117,15 +117,27 @@ class HubUploadServer:
             for obj in spec["objects"]:
                 entry = {"oid": obj["oid"], "size": obj["size"], "authenticated": True}
                 if obj["oid"] not in self.lfs_objects:
-                    entry["actions"] = {"upload": {"href": f"{self.url}/lfs-upload/{obj['oid']}?sig={self._sign(obj['oid'])}", "expires_in": 3600}}
+                    entry["actions"] = {
+                        "upload": {
+                            "href": f"{self.url}/lfs-upload/{obj['oid']}?sig={self._sign(obj['oid'])}",
+                            "expires_in": 3600,
+                        }
+                    }
                 objects.append(entry)
             return self._json(h, 200, {"transfer": "basic", "objects": objects, "hash_algo": "sha256"})
         if path.startswith("/api/models/") and "/preupload/" in path:
             files = json.loads(body)["files"]
-            modes = [{"path": f["path"], "uploadMode": "lfs" if f["path"].endswith((".safetensors", ".png", ".jpg", ".webp")) else "regular", "shouldIgnore": False} for f in files]
+            modes = [
+                {
+                    "path": f["path"],
+                    "uploadMode": "lfs" if f["path"].endswith((".safetensors", ".png", ".jpg", ".webp")) else "regular",
+                    "shouldIgnore": False,
+                }
+                for f in files
+            ]
             return self._json(h, 200, {"files": modes})
         if path.startswith("/api/models/") and "/commit/" in path:
-            repo = path[len("/api/models/"):].split("/commit/")[0]
+            repo = path[len("/api/models/") :].split("/commit/")[0]
             if repo not in self.repos:
                 return self._json(h, 404, {"error": "Repository not found"})
             staged = {}
@@ -136,10 +148,16 @@ class HubUploadServer:
                     staged[value["path"]] = base64.b64decode(value["content"])
                 elif item["key"] == "lfsFile":
                     if value["oid"] not in self.lfs_objects:
-                        return self._json(h, 422, {"error": f"LFS object {value['oid']} for {value['path']} was never uploaded"})
+                        return self._json(
+                            h, 422, {"error": f"LFS object {value['oid']} for {value['path']} was never uploaded"}
+                        )
                     staged[value["path"]] = self.lfs_objects[value["oid"]]
             self.repos[repo].files.update(staged)
-            oid = hashlib.sha1(json.dumps(sorted(staged)).encode() + str(len(self.repos[repo].commits)).encode()).hexdigest()
+            oid = hashlib.sha1(
+                json.dumps(sorted(staged)).encode() + str(len(self.repos[repo].commits)).encode()
+            ).hexdigest()
             self.repos[repo].commits.append(oid)
-            return self._json(h, 200, {"commitUrl": f"{self.url}/{repo}/commit/{oid}", "commitOid": oid, "success": True})
+            return self._json(
+                h, 200, {"commitUrl": f"{self.url}/{repo}/commit/{oid}", "commitOid": oid, "success": True}
+            )
         self._json(h, 404, {"error": f"no route {h.command} {path}"})

@@ -29,8 +29,13 @@ SAMPLE_EVERY = 8
 TINY_OVERRIDES = {
     "dataset": {"resolution": 64, "min_bucket": 32, "max_bucket": 96, "bucket_step": TINY_BUCKET_STEP},
     "network": {"rank": RANK, "alpha": ALPHA},
-    "optim": {"optimizer": "adamw", "learning_rate": 1e-2, "lr_scheduler": "constant", "warmup_steps": 0,
-              "min_snr_gamma": None},
+    "optim": {
+        "optimizer": "adamw",
+        "learning_rate": 1e-2,
+        "lr_scheduler": "constant",
+        "warmup_steps": 0,
+        "min_snr_gamma": None,
+    },
     "training": {"steps": STEPS, "batch_size": 2, "mixed_precision": "no", "gradient_checkpointing": False},
     "save": {"every_n_steps": SAMPLE_EVERY},
     "sample": {"every_n_steps": SAMPLE_EVERY, "steps": 3, "width": 64, "height": 64},
@@ -42,8 +47,10 @@ def journey_workspace(root: Path) -> Context:
     return make_workspace(
         root,
         enabled={"controlpilot", "tensorboard"},
-        settings={"controlpilot": {"auth": "always", "telemetry_interval_s": 2},
-                  "trainpilot": {"poll_interval_s": 0.3}},
+        settings={
+            "controlpilot": {"auth": "always", "telemetry_interval_s": 2},
+            "trainpilot": {"poll_interval_s": 0.3},
+        },
     )
 
 

@@ -22,8 +22,13 @@ def _image(size=(64, 48), color=(200, 120, 40)) -> Image.Image:
     return Image.new("RGB", size, color)
 
 
-def png(path: Path, texts: dict[str, str] | None = None, ztxt: dict[str, str] | None = None,
-        itxt: dict[str, str] | None = None, size=(64, 48)) -> Path:
+def png(
+    path: Path,
+    texts: dict[str, str] | None = None,
+    ztxt: dict[str, str] | None = None,
+    itxt: dict[str, str] | None = None,
+    size=(64, 48),
+) -> Path:
     """A PNG with tEXt (``texts``), zTXt (``ztxt``) and iTXt (``itxt``) chunks, via Pillow's PngInfo."""
     info = PngImagePlugin.PngInfo()
     for key, value in (texts or {}).items():
@@ -77,8 +82,9 @@ def user_comment(text: str, encoding: str) -> bytes:
     return b"ASCII\0\0\0" + text.encode("ascii")
 
 
-def _exif(user_comment_bytes: bytes | None = None, tags: dict[int, str] | None = None,
-          big_endian: bool = False) -> bytes:
+def _exif(
+    user_comment_bytes: bytes | None = None, tags: dict[int, str] | None = None, big_endian: bool = False
+) -> bytes:
     exif = Image.Exif()
     if big_endian:
         exif.endian = ">"  # Pillow then writes big-endian ("MM") TIFF data
@@ -89,16 +95,22 @@ def _exif(user_comment_bytes: bytes | None = None, tags: dict[int, str] | None =
     return exif.tobytes()
 
 
-def jpeg(path: Path, comment: bytes | None = None, tags: dict[int, str] | None = None, big_endian: bool = False,
-         size=(64, 48)) -> Path:
+def jpeg(
+    path: Path,
+    comment: bytes | None = None,
+    tags: dict[int, str] | None = None,
+    big_endian: bool = False,
+    size=(64, 48),
+) -> Path:
     """A JPEG with EXIF (UserComment bytes and/or IFD0 text tags)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     _image(size).save(path, "JPEG", quality=85, exif=_exif(comment, tags, big_endian))
     return path
 
 
-def webp(path: Path, comment: bytes | None = None, tags: dict[int, str] | None = None, size=(64, 48),
-         lossless: bool = False) -> Path:
+def webp(
+    path: Path, comment: bytes | None = None, tags: dict[int, str] | None = None, size=(64, 48), lossless: bool = False
+) -> Path:
     """A WebP with an EXIF chunk (UserComment bytes and/or IFD0 text tags)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     _image(size).save(path, "WEBP", exif=_exif(comment, tags), lossless=lossless)
@@ -118,8 +130,28 @@ def video(path: Path, seconds: float = 1.0, size=(64, 48), comment: str | None =
     ffmpeg = shutil.which("ffmpeg")
     assert ffmpeg, "ffmpeg is needed for video fixtures"
     path.parent.mkdir(parents=True, exist_ok=True)
-    codec = ["-c:v", "libvpx-vp9", "-b:v", "100k"] if path.suffix == ".webm" else ["-c:v", "libx264", "-pix_fmt", "yuv420p"]
+    codec = (
+        ["-c:v", "libvpx-vp9", "-b:v", "100k"] if path.suffix == ".webm" else ["-c:v", "libx264", "-pix_fmt", "yuv420p"]
+    )
     meta = ["-metadata", f"comment={comment}"] if comment else []
-    subprocess.run([ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc=size={size[0]}x{size[1]}:rate=10",
-                    "-t", str(seconds), *codec, *meta, str(path)], check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [
+            ffmpeg,
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc=size={size[0]}x{size[1]}:rate=10",
+            "-t",
+            str(seconds),
+            *codec,
+            *meta,
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     return path

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lorapilot.tools.mediapilot.library import MediaLibrary
 from lorapilot.stack.workspace.layout import ensure_layout
+from lorapilot.tools.mediapilot.library import MediaLibrary
 from support.workspaces import make_workspace
 
 
 def make_library(tmp_path: Path, media: dict | None = None, enabled: set[str] | None = None):
     """(context, library) over a fresh workspace; ``media`` is the ``[mediapilot]`` settings section."""
-    ctx = make_workspace(tmp_path / "ws", enabled=enabled if enabled is not None else set(),
-                         settings={"mediapilot": media} if media else None)
+    ctx = make_workspace(
+        tmp_path / "ws",
+        enabled=enabled if enabled is not None else set(),
+        settings={"mediapilot": media} if media else None,
+    )
     ensure_layout(ctx.workspace)
     return ctx, MediaLibrary.open(ctx)
 

@@ -122,8 +122,8 @@ def kohya_lora_sdxl(rank: int = 8, alpha: float = 4.0) -> dict:
         f"{m}.lora_down.weight": ((rank, 2048),),
         f"{m}.lora_up.weight": ((8, rank),),
         f"{m}.alpha": ((), "F16", alpha),
-        f"lora_te1_text_model_encoder_layers_0_mlp_fc1.lora_down.weight": ((rank, 768),),
-        f"lora_te2_text_model_encoder_layers_0_mlp_fc1.lora_down.weight": ((rank, 1280),),
+        "lora_te1_text_model_encoder_layers_0_mlp_fc1.lora_down.weight": ((rank, 768),),
+        "lora_te2_text_model_encoder_layers_0_mlp_fc1.lora_down.weight": ((rank, 1280),),
     }
 
 
@@ -160,7 +160,7 @@ def lokr_sdxl(rank: int = 8) -> dict:
         f"{m}.lokr_w1": ((4, 4),),
         f"{m}.lokr_w2_a": ((2, rank),),
         f"{m}.lokr_w2_b": ((rank, 512),),
-        f"lora_te1_text_model_encoder_layers_0_mlp_fc1.lokr_w1": ((4, 4),),
+        "lora_te1_text_model_encoder_layers_0_mlp_fc1.lokr_w1": ((4, 4),),
     }
 
 
@@ -216,13 +216,21 @@ def flux_checkpoint() -> dict:
 
 def kohya_lora_sd2(rank: int = 4) -> dict:
     m = "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k"
-    return {f"{m}.lora_down.weight": ((rank, 1024),), f"{m}.lora_up.weight": ((8, rank),), f"{m}.alpha": ((), "F32", 1.0)}
+    return {
+        f"{m}.lora_down.weight": ((rank, 1024),),
+        f"{m}.lora_up.weight": ((8, rank),),
+        f"{m}.alpha": ((), "F32", 1.0),
+    }
 
 
 def kohya_lora_sd3(rank: int = 8) -> dict:
     """sd-scripts' lora_sd3 key names (MMDiT joint blocks)."""
     m = "lora_unet_joint_blocks_0_context_block_attn_qkv"
-    return {f"{m}.lora_down.weight": ((rank, 1536),), f"{m}.lora_up.weight": ((24, rank),), f"{m}.alpha": ((), "F32", float(rank))}
+    return {
+        f"{m}.lora_down.weight": ((rank, 1536),),
+        f"{m}.lora_up.weight": ((24, rank),),
+        f"{m}.alpha": ((), "F32", float(rank)),
+    }
 
 
 def peft_lora_sd3(rank: int = 8) -> dict:
@@ -237,7 +245,13 @@ def locon_sd1(rank: int = 8) -> dict:
     """kohya LoCon (LyCORIS conv LoRA): a 3x3 conv down-projection beside the linear ones."""
     spec = kohya_lora_sd1(rank=rank, alpha=1.0)
     c = "lora_unet_down_blocks_0_resnets_0_conv1"
-    spec.update({f"{c}.lora_down.weight": ((rank, 8, 3, 3),), f"{c}.lora_up.weight": ((8, rank, 1, 1),), f"{c}.alpha": ((), "F32", 1.0)})
+    spec.update(
+        {
+            f"{c}.lora_down.weight": ((rank, 8, 3, 3),),
+            f"{c}.lora_up.weight": ((8, rank, 1, 1),),
+            f"{c}.alpha": ((), "F32", 1.0),
+        }
+    )
     return spec
 
 
@@ -246,6 +260,7 @@ def dora_sdxl(rank: int = 8) -> dict:
     spec["lora_unet_input_blocks_4_1_transformer_blocks_0_attn2_to_k.dora_scale"] = ((1, 2048),)
     return spec
 
+
 LORA_METADATA = {
     "ss_network_module": "networks.lora",
     "ss_network_dim": "4",
@@ -253,13 +268,16 @@ LORA_METADATA = {
     "ss_base_model_version": "sd_v1",
     "ss_output_name": "pixel-style",
     "ss_num_train_images": "40",
-    "ss_tag_frequency": json.dumps({"10_pixel": {"pixel art": 40, "1girl": 12, " outdoors": 7}, "reg": {"landscape": 3}}),
+    "ss_tag_frequency": json.dumps(
+        {"10_pixel": {"pixel art": 40, "1girl": 12, " outdoors": 7}, "reg": {"landscape": 3}}
+    ),
     "modelspec.architecture": "stable-diffusion-v1/lora",
     "modelspec.title": "Pixel Style",
 }
 
 
 # ---- newer DiT families (key names from ComfyUI's model_detection / comfy.ldm, Diffusion Pipe, diffusers)
+
 
 def chroma_transformer() -> dict:
     """Chroma: FLUX.1's blocks, FLUX's guidance/vector embedders replaced by a distilled guidance layer."""
@@ -296,10 +314,17 @@ def wan_diffusers_transformer() -> dict:
 
 def lumina2_transformer(diffusers: bool = False) -> dict:
     if diffusers:
-        return {"time_caption_embed.caption_embedder.1.weight": ((8, 2304),), "layers.0.attn.to_q.weight": ((8, 8),),
-                "noise_refiner.0.attn.to_q.weight": ((8, 8),)}
-    return {"cap_embedder.1.weight": ((8, 2304),), "layers.0.attention.qkv.weight": ((24, 8),),
-            "noise_refiner.0.attention.qkv.weight": ((24, 8),), "x_embedder.weight": ((8, 64),)}
+        return {
+            "time_caption_embed.caption_embedder.1.weight": ((8, 2304),),
+            "layers.0.attn.to_q.weight": ((8, 8),),
+            "noise_refiner.0.attn.to_q.weight": ((8, 8),),
+        }
+    return {
+        "cap_embedder.1.weight": ((8, 2304),),
+        "layers.0.attention.qkv.weight": ((24, 8),),
+        "noise_refiner.0.attention.qkv.weight": ((24, 8),),
+        "x_embedder.weight": ((8, 64),),
+    }
 
 
 def hidream_transformer() -> dict:
@@ -334,16 +359,27 @@ def hunyuan_video_diffusers_transformer() -> dict:
 
 def ltxv_transformer(diffusers: bool = False) -> dict:
     if diffusers:
-        return {"time_embed.emb.timestep_embedder.linear_1.bias": ((8,),), "proj_in.weight": ((8, 128),),
-                "transformer_blocks.0.attn2.to_k.weight": ((8, 4096),), "caption_projection.linear_1.weight": ((8, 4096),)}
-    return {"adaln_single.emb.timestep_embedder.linear_1.bias": ((8,),), "patchify_proj.weight": ((8, 128),),
-            "transformer_blocks.0.attn1.to_q.weight": ((8, 8),), "transformer_blocks.0.attn2.to_k.weight": ((8, 4096),)}
+        return {
+            "time_embed.emb.timestep_embedder.linear_1.bias": ((8,),),
+            "proj_in.weight": ((8, 128),),
+            "transformer_blocks.0.attn2.to_k.weight": ((8, 4096),),
+            "caption_projection.linear_1.weight": ((8, 4096),),
+        }
+    return {
+        "adaln_single.emb.timestep_embedder.linear_1.bias": ((8,),),
+        "patchify_proj.weight": ((8, 128),),
+        "transformer_blocks.0.attn1.to_q.weight": ((8, 8),),
+        "transformer_blocks.0.attn2.to_k.weight": ((8, 4096),),
+    }
 
 
 def pixart_transformer() -> dict:
     """PixArt shares LTX-Video's adaln_single but has a pos_embed (it must not be called LTX-Video)."""
-    return {"adaln_single.emb.timestep_embedder.linear_1.bias": ((8,),), "pos_embed.proj.bias": ((8,),),
-            "transformer_blocks.0.attn1.to_q.weight": ((8, 8),)}
+    return {
+        "adaln_single.emb.timestep_embedder.linear_1.bias": ((8,),),
+        "pos_embed.proj.bias": ((8,),),
+        "transformer_blocks.0.attn1.to_q.weight": ((8, 8),),
+    }
 
 
 def as_checkpoint(spec: dict) -> dict:
@@ -368,6 +404,11 @@ def kohya_lora(modules: dict[str, int], rank: int = 4) -> dict:
     spec = {}
     for module, width in modules.items():
         m = "lora_unet_" + module.replace(".", "_")
-        spec.update({f"{m}.lora_down.weight": ((rank, width),), f"{m}.lora_up.weight": ((8, rank),),
-                     f"{m}.alpha": ((), "F16", float(rank))})
+        spec.update(
+            {
+                f"{m}.lora_down.weight": ((rank, width),),
+                f"{m}.lora_up.weight": ((8, rank),),
+                f"{m}.alpha": ((), "F16", float(rank)),
+            }
+        )
     return spec

@@ -59,7 +59,7 @@ class ModelServer:
     hf_cards: dict[str, dict] = field(default_factory=dict)  # repo -> its model card's YAML data (cardData)
     requests: list[Request] = field(default_factory=list)
 
-    def start(self) -> "ModelServer":
+    def start(self) -> ModelServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -94,7 +94,9 @@ class ModelServer:
         return self.url + path
 
     def range_requests(self, path: str) -> list[str]:
-        return [r.headers.get("Range") for r in self.requests if r.path.split("?")[0] == path and r.headers.get("Range")]
+        return [
+            r.headers.get("Range") for r in self.requests if r.path.split("?")[0] == path and r.headers.get("Range")
+        ]
 
     def hf_storage(self, repo: str, path: str) -> tuple[str, Served]:
         """Where the storage host serves an LFS file of ``repo`` (its path here, and its options, e.g. cut_after)."""
@@ -116,7 +118,7 @@ class ModelServer:
         if path == "/api/models":
             return self._hf_search(h, parse_qs(url.query))
         if path.startswith("/api/models/"):
-            return self._hf_api(h, path[len("/api/models/"):], url.query)
+            return self._hf_api(h, path[len("/api/models/") :], url.query)
         if "/resolve/" in path:
             repo, _, rest = path.lstrip("/").partition("/resolve/")
             _rev, _, file_path = rest.partition("/")
@@ -129,7 +131,9 @@ class ModelServer:
                 return self._send_file(h, Served(data=data, etag=f'"{hashlib.sha1(data).hexdigest()}"'), head)
             storage_path, _ = self.hf_storage(repo, file_path)
             h.send_response(302)
-            h.send_header("Location", f"http://localhost:{self.port}{storage_path}?X-Amz-Signature=abc&X-Amz-Expires=3600")
+            h.send_header(
+                "Location", f"http://localhost:{self.port}{storage_path}?X-Amz-Signature=abc&X-Amz-Expires=3600"
+            )
             h.send_header("X-Linked-Etag", f'"{hashlib.sha256(data).hexdigest()}"')
             h.send_header("X-Linked-Size", str(len(data)))
             h.send_header("X-Repo-Commit", "0" * 40)
@@ -219,7 +223,9 @@ class ModelServer:
             return True
         token = self.hf_gated.get(repo)
         if token is not None and h.headers.get("Authorization") != f"Bearer {token}":
-            message = f"Access to model {repo} is restricted. You must have access to it and be authenticated to access it."
+            message = (
+                f"Access to model {repo} is restricted. You must have access to it and be authenticated to access it."
+            )
             self._json(h, 401, {"error": message}, {"X-Error-Code": "GatedRepo", "X-Error-Message": message})
             return True
         return False
@@ -240,7 +246,9 @@ class ModelServer:
                 entries = [self._hf_entry(p, d) for p, d in sorted(files.items())]
                 if "recursive=" in query.lower() and "recursive=false" not in query.lower():
                     folders = sorted({p.rsplit("/", 1)[0] for p in files if "/" in p})
-                    entries = [{"type": "directory", "oid": hashlib.sha1(f.encode()).hexdigest(), "path": f} for f in folders] + entries
+                    entries = [
+                        {"type": "directory", "oid": hashlib.sha1(f.encode()).hexdigest(), "path": f} for f in folders
+                    ] + entries
                 return self._json(h, 200, entries)
             if rest.startswith(repo + "/paths-info/"):
                 wanted = parse_qs(body).get("paths", [])
@@ -260,14 +268,27 @@ class ModelServer:
                     sibling["lfs"] = {"sha256": entry["lfs"]["oid"], "size": len(data), "pointerSize": 134}
             siblings.append(sibling)
         card = self.hf_cards.get(repo, {})
-        tags = ["diffusers", "safetensors"] + (["lora"] if any(p.endswith(".safetensors") for p in self.hf_repos[repo]) and card.get("tags") != [] else [])
+        tags = ["diffusers", "safetensors"] + (
+            ["lora"] if any(p.endswith(".safetensors") for p in self.hf_repos[repo]) and card.get("tags") != [] else []
+        )
         tags += [f"base_model:{card['base_model']}"] if card.get("base_model") else []
         return {
-            "_id": hashlib.sha1(repo.encode()).hexdigest()[:24], "id": repo, "modelId": repo, "author": repo.split("/")[0],
-            "sha": self.hf_commits.get(repo, hashlib.sha1(repo.encode()).hexdigest()), "private": False, "disabled": False,
-            "gated": False, "downloads": 1000 + len(repo), "likes": len(repo), "tags": tags, "library_name": "diffusers",
-            "lastModified": "2026-01-02T03:04:05.000Z", "createdAt": "2025-01-02T03:04:05.000Z",
-            "cardData": card or None, "siblings": siblings,
+            "_id": hashlib.sha1(repo.encode()).hexdigest()[:24],
+            "id": repo,
+            "modelId": repo,
+            "author": repo.split("/")[0],
+            "sha": self.hf_commits.get(repo, hashlib.sha1(repo.encode()).hexdigest()),
+            "private": False,
+            "disabled": False,
+            "gated": False,
+            "downloads": 1000 + len(repo),
+            "likes": len(repo),
+            "tags": tags,
+            "library_name": "diffusers",
+            "lastModified": "2026-01-02T03:04:05.000Z",
+            "createdAt": "2025-01-02T03:04:05.000Z",
+            "cardData": card or None,
+            "siblings": siblings,
         }
 
     def _hf_search(self, h, query: dict[str, list[str]]) -> None:
@@ -278,7 +299,23 @@ class ModelServer:
         for repo in sorted(self.hf_repos):
             info = self._hf_info(repo, blobs=False)
             if wanted in repo.lower() and all(tag in info["tags"] for tag in tags):
-                found.append({k: info[k] for k in ("_id", "id", "modelId", "author", "downloads", "likes", "tags", "private", "createdAt", "library_name")})
+                found.append(
+                    {
+                        k: info[k]
+                        for k in (
+                            "_id",
+                            "id",
+                            "modelId",
+                            "author",
+                            "downloads",
+                            "likes",
+                            "tags",
+                            "private",
+                            "createdAt",
+                            "library_name",
+                        )
+                    }
+                )
         if query.get("sort", [""])[0] == "downloads":
             found.sort(key=lambda item: -item["downloads"])
         limit = int(query.get("limit", ["1000"])[0])
@@ -305,7 +342,14 @@ class ModelServer:
             return self._json(h, 200, model) if model else self._json(h, 404, {"error": "No model"})
         if path.startswith("/api/download/models/"):
             if not authorized and self.civitai_refusal == "401":
-                return self._json(h, 401, {"error": "Unauthorized", "message": "The creator of this asset requires you to be logged in to download it"})
+                return self._json(
+                    h,
+                    401,
+                    {
+                        "error": "Unauthorized",
+                        "message": "The creator of this asset requires you to be logged in to download it",
+                    },
+                )
             if not authorized:
                 # CivitAI answers an unauthorised download of a gated file with its login page.
                 page = b"<!DOCTYPE html><html><body>Please log in</body></html>"

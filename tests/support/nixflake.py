@@ -31,7 +31,9 @@ def copy_tree(dest: Path) -> Path:
     """Copy the checkout's files (as git sees them) to ``dest``."""
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO_ROOT, capture_output=True, check=True,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        check=True,
     ).stdout.split(b"\0")
     for name in filter(None, listed):
         src = REPO_ROOT / os.fsdecode(name)
@@ -91,8 +93,13 @@ class Flake:
         opts = self.options
         settings = "\n".join(f"{opts[i + 1]} = {opts[i + 2]}" for i, o in enumerate(opts) if o == "--option")
         store = ["--store", opts[opts.index("--store") + 1]] if "--store" in opts else []
-        result = subprocess.run(["nix-store", *store, "--realise", drv], capture_output=True, text=True, timeout=600,
-                                env={**os.environ, "NIX_CONFIG": settings})
+        result = subprocess.run(
+            ["nix-store", *store, "--realise", drv],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env={**os.environ, "NIX_CONFIG": settings},
+        )
         if result.returncode != 0:
             raise AssertionError(f"nix-store --realise {drv} failed:\n{result.stderr[-4000:]}")
         path = Path(result.stdout.strip().splitlines()[-1])

@@ -19,10 +19,15 @@ def lorapilot(ctx: Context, *args: str, check: bool = True, timeout: float = 120
     env = dict(os.environ, LORAPILOT_MANIFEST=str(ctx.manifest.path))
     result = subprocess.run(
         [sys.executable, "-m", "lorapilot", *args, "--workspace", str(ctx.workspace.root)],
-        capture_output=True, text=True, env=env, timeout=timeout,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
     )
     if check and result.returncode != 0:
-        raise AssertionError(f"lorapilot {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        raise AssertionError(
+            f"lorapilot {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
     return result
 
 

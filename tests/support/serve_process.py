@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import httpx
 
@@ -39,10 +39,23 @@ def serve_process(ctx: Context, env: dict | None = None) -> Iterator[str]:
     """
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "lorapilot", "controlpilot", "serve", "--workspace", str(ctx.workspace.root),
-         "--host", "127.0.0.1", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "lorapilot",
+            "controlpilot",
+            "serve",
+            "--workspace",
+            str(ctx.workspace.root),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         env=dict(os.environ, LORAPILOT_MANIFEST=str(ctx.manifest.path), **(env or {})),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:

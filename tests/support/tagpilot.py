@@ -11,10 +11,10 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pytest
@@ -111,7 +111,7 @@ class ChatServer:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}/v1"
 
-    def start(self) -> "ChatServer":
+    def start(self) -> ChatServer:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -145,8 +145,14 @@ class ChatServer:
                 r, g, b = img.convert("RGB").resize((1, 1)).getpixel((0, 0))
                 color = "red" if r > 128 and b < 128 else "blue" if b > 128 and r < 128 else "mixed"
                 caption = f'"A {color} picture {img.width}x{img.height} ({header.split(";")[0]}); prompt: {prompt}"'
-                self._reply(200, {"id": "x", "object": "chat.completion",
-                                  "choices": [{"index": 0, "message": {"role": "assistant", "content": caption}}]})
+                self._reply(
+                    200,
+                    {
+                        "id": "x",
+                        "object": "chat.completion",
+                        "choices": [{"index": 0, "message": {"role": "assistant", "content": caption}}],
+                    },
+                )
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -212,5 +218,8 @@ class CopyGate:
 
 def staging_folders(export_root: Path) -> list[str]:
     """Export's leftovers beside the finished folders: staging or old copies (there must be none)."""
-    return sorted(p.name for p in export_root.iterdir() if p.name.startswith(".") and p.name != ".nomedia") \
-        if export_root.exists() else []
+    return (
+        sorted(p.name for p in export_root.iterdir() if p.name.startswith(".") and p.name != ".nomedia")
+        if export_root.exists()
+        else []
+    )

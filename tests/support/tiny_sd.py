@@ -72,8 +72,12 @@ def _scheduler():
     from diffusers import DDPMScheduler
 
     return DDPMScheduler(
-        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000,
-        clip_sample=False, steps_offset=1,
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        num_train_timesteps=1000,
+        clip_sample=False,
+        steps_offset=1,
     )
 
 
@@ -155,7 +159,9 @@ def tiny_t5_tokenizer():
 
     words = ["tok", "red", "blue", "green", "yellow", "square", "stripe", "simple", "background"]
     vocab = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]
-    vocab += [(c, -1.0) for c in string.ascii_lowercase + ","] + [("\u2581" + w, -2.0) for w in words] + [("\u2581", -3.0)]
+    vocab += (
+        [(c, -1.0) for c in string.ascii_lowercase + ","] + [("\u2581" + w, -2.0) for w in words] + [("\u2581", -3.0)]
+    )
     tokenizer = T5Tokenizer(vocab=vocab, extra_ids=0)
     tokenizer.model_max_length = 32
     return tokenizer
@@ -182,8 +188,12 @@ def build_tiny_flux(path: Path, seed: int = 0) -> Path:
     )
     pipe = FluxPipeline(
         scheduler=FlowMatchEulerDiscreteScheduler(
-            shift=3.0, use_dynamic_shifting=True, base_shift=0.5, max_shift=1.15,
-            base_image_seq_len=256, max_image_seq_len=4096,
+            shift=3.0,
+            use_dynamic_shifting=True,
+            base_shift=0.5,
+            max_shift=1.15,
+            base_image_seq_len=256,
+            max_image_seq_len=4096,
         ),  # fmt: skip
         vae=_vae(shift_factor=0.1, scaling_factor=1.5, use_quant_conv=False, use_post_quant_conv=False),
         text_encoder=CLIPTextModel(_text_config(projection=False)),
@@ -231,5 +241,9 @@ def shrink_profile(profile, steps: int, save_every: int, sample_every: int, samp
     profile.network.rank, profile.network.alpha = 4, 8.0
     profile.optim.learning_rate, profile.optim.warmup_steps = 1e-2, 0
     profile.training.steps, profile.training.batch_size = steps, 2
-    profile.save.every_n_steps, profile.sample.every_n_steps, profile.sample.steps = save_every, sample_every, sample_steps
+    profile.save.every_n_steps, profile.sample.every_n_steps, profile.sample.steps = (
+        save_every,
+        sample_every,
+        sample_steps,
+    )
     profile.sample.prompts, profile.sample.width, profile.sample.height = ["tok, red, square"], 64, 64

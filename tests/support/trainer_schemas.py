@@ -67,7 +67,11 @@ def _kohya_schema_type_ok(value, type_text: str) -> bool:
 def kohya_dataset_problems(config: dict) -> list[str]:
     """The dataset TOML against ConfigSanitizer's DreamBooth schemas (voluptuous rejects unknown keys)."""
     t = load_upstream("kohya_dataset.json")["tables"]
-    subset_asc, db_asc, db_distinct = t["SUBSET_ASCENDABLE_SCHEMA"], t["DB_SUBSET_ASCENDABLE_SCHEMA"], t["DB_SUBSET_DISTINCT_SCHEMA"]
+    subset_asc, db_asc, db_distinct = (
+        t["SUBSET_ASCENDABLE_SCHEMA"],
+        t["DB_SUBSET_ASCENDABLE_SCHEMA"],
+        t["DB_SUBSET_DISTINCT_SCHEMA"],
+    )
     dropout, dataset_asc = t["DO_SUBSET_ASCENDABLE_SCHEMA"], t["DATASET_ASCENDABLE_SCHEMA"]
     general = {**dataset_asc, **subset_asc, **db_asc, **dropout}
     dataset = {**general}
@@ -113,19 +117,26 @@ def ai_toolkit_problems(job: dict) -> list[str]:
         problems += [f"{where}.{k}: not read" for k in set(proc) - set(facts["process"])]
         for section in ("network", "train", "model", "save", "sample", "logging"):
             if section in proc:
-                problems += [f"{where}.{section}.{k}: not read" for k in set(proc[section]) - set(facts["sections"][section])]
+                problems += [
+                    f"{where}.{section}.{k}: not read" for k in set(proc[section]) - set(facts["sections"][section])
+                ]
         for j, ds in enumerate(proc.get("datasets", [])):
             problems += [f"{where}.datasets[{j}].{k}: not read" for k in set(ds) - set(facts["sections"]["datasets[]"])]
         lit = facts["literals"]
         if proc.get("model", {}).get("arch") not in set(lit["ModelArch"]) | set(facts["model_class_archs"]):
-            problems.append(f"{where}.model.arch: {proc.get('model', {}).get('arch')!r} neither a ModelArch nor a model class's arch")
+            problems.append(
+                f"{where}.model.arch: {proc.get('model', {}).get('arch')!r} neither a ModelArch nor a model class's arch"
+            )
         if proc.get("network", {}).get("type", "lora") not in lit["NetworkType"]:
             problems.append(f"{where}.network.type: not a NetworkType")
         if proc.get("save", {}).get("save_format", "safetensors") not in lit["SaveFormat"]:
             problems.append(f"{where}.save.save_format: not a SaveFormat")
         model = proc.get("model", {})
         read = set(facts["model_kwargs_by_arch"].get(model.get("arch"), []))
-        problems += [f"{where}.model.model_kwargs.{k}: not read by {model.get('arch')!r}" for k in set(model.get("model_kwargs", {})) - read]
+        problems += [
+            f"{where}.model.model_kwargs.{k}: not read by {model.get('arch')!r}"
+            for k in set(model.get("model_kwargs", {})) - read
+        ]
         opt = proc.get("train", {}).get("optimizer", "adamw").lower()
         if opt not in facts["optimizers_exact"] and not any(opt.startswith(p) for p in facts["optimizers_prefix"]):
             problems.append(f"{where}.train.optimizer: {opt!r} unknown to toolkit/optimizer.py")
@@ -158,8 +169,14 @@ def diffusion_pipe_problems(main: dict, dataset: dict) -> list[str]:
     if adapter and adapter.get("type") not in facts["adapter_types"]:
         problems.append(f"adapter.type: {adapter.get('type')!r} unknown")
     opt = main.get("optimizer", {})
-    problems += [f"optimizer.{k}: not an optimizer argument" for k in set(opt) - ({"type", "gradient_release"} | DP_OPTIMIZER_KWARGS)]
-    if str(opt.get("type", "")).lower() not in facts["optimizer_types"] and opt.get("type") not in DP_PYTORCH_OPTIMIZER_CLASSES:
+    problems += [
+        f"optimizer.{k}: not an optimizer argument"
+        for k in set(opt) - ({"type", "gradient_release"} | DP_OPTIMIZER_KWARGS)
+    ]
+    if (
+        str(opt.get("type", "")).lower() not in facts["optimizer_types"]
+        and opt.get("type") not in DP_PYTORCH_OPTIMIZER_CLASSES
+    ):
         problems.append(f"optimizer.type: {opt.get('type')!r} unknown")
     problems += [f"dataset.{k}: not read" for k in set(dataset) - set(facts["dataset"])]
     for i, d in enumerate(dataset.get("directory", [])):

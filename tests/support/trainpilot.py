@@ -37,14 +37,24 @@ def make_fake_env(root: Path) -> Path:
     """An environment whose ``bin/python`` and ``bin/deepspeed`` run the fake trainer (``python -c``, as
     validation uses to ask what the environment can import, runs this interpreter)."""
     python = sys.executable
-    _script(root / "bin" / "python", f'#!/bin/sh\n[ "$1" = "-c" ] && exec "{python}" "$@"\nexec "{python}" "{FAKE_TRAINER}" "$@"\n')
+    _script(
+        root / "bin" / "python",
+        f'#!/bin/sh\n[ "$1" = "-c" ] && exec "{python}" "$@"\nexec "{python}" "{FAKE_TRAINER}" "$@"\n',
+    )
     _script(root / "bin" / "deepspeed", f'#!/bin/sh\nexec "{python}" "{FAKE_TRAINER}" --deepspeed-launcher "$@"\n')
     return root
 
 
 def make_fake_src(root: Path) -> Path:
     """A source tree with the entry points each trainer's command names (never executed)."""
-    for name in ("train_network.py", "sdxl_train_network.py", "flux_train_network.py", "sd3_train_network.py", "run.py", "train.py"):
+    for name in (
+        "train_network.py",
+        "sdxl_train_network.py",
+        "flux_train_network.py",
+        "sd3_train_network.py",
+        "run.py",
+        "train.py",
+    ):
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text("# stand-in: the fake environment runs tests/support/fake_trainer.py\n")
     return root
@@ -64,7 +74,9 @@ def write_safetensors(path: Path, keys: list[str] | dict[str, list[int]]) -> Pat
     return path
 
 
-def make_dataset(ws_root: Path, name: str = "cats", images: int = 4, captioned: int | None = None, handoff: dict | None = None) -> Path:
+def make_dataset(
+    ws_root: Path, name: str = "cats", images: int = 4, captioned: int | None = None, handoff: dict | None = None
+) -> Path:
     folder = ws_root / "datasets" / name
     folder.mkdir(parents=True, exist_ok=True)
     captioned = images if captioned is None else captioned
@@ -100,7 +112,6 @@ def fake_env_vars(**values) -> dict[str, str]:
 
 def load_upstream(name: str) -> dict:
     return json.loads((UPSTREAM / name).read_text())
-
 
 
 def run_queue_to_the_end(ctx: Context, timeout: float = 600):

@@ -21,8 +21,10 @@ from pathlib import Path
 from support.loopback import LoopbackServer, reply
 
 GIT_ENV = {
-    "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.invalid",
-    "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.invalid",
+    "GIT_AUTHOR_NAME": "test",
+    "GIT_AUTHOR_EMAIL": "test@example.invalid",
+    "GIT_COMMITTER_NAME": "test",
+    "GIT_COMMITTER_EMAIL": "test@example.invalid",
     "GIT_CONFIG_NOSYSTEM": "1",
 }
 
@@ -78,7 +80,11 @@ class NpmRegistry(LoopbackServer):
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
             for member, text, mode in (
-                ("package/package.json", json.dumps({"name": name, "version": version, "bin": {bin_name: "cli.js"}}), 0o644),
+                (
+                    "package/package.json",
+                    json.dumps({"name": name, "version": version, "bin": {bin_name: "cli.js"}}),
+                    0o644,
+                ),
                 ("package/cli.js", script, 0o755),
             ):
                 data = text.encode()
@@ -100,14 +106,24 @@ class NpmRegistry(LoopbackServer):
                     body, kind = registry.tarball, "application/octet-stream"
                 elif self.path.rstrip("/") == f"/{name}":
                     integrity = "sha512-" + base64.b64encode(hashlib.sha512(registry.tarball).digest()).decode()
-                    body = json.dumps({
-                        "name": name, "dist-tags": {"latest": version},
-                        "versions": {version: {
-                            "name": name, "version": version, "bin": {bin_name: "cli.js"},
-                            "dist": {"tarball": f"{registry.url}{tarball_path}", "integrity": integrity,
-                                     "shasum": hashlib.sha1(registry.tarball).hexdigest()},
-                        }},
-                    }).encode()
+                    body = json.dumps(
+                        {
+                            "name": name,
+                            "dist-tags": {"latest": version},
+                            "versions": {
+                                version: {
+                                    "name": name,
+                                    "version": version,
+                                    "bin": {bin_name: "cli.js"},
+                                    "dist": {
+                                        "tarball": f"{registry.url}{tarball_path}",
+                                        "integrity": integrity,
+                                        "shasum": hashlib.sha1(registry.tarball).hexdigest(),
+                                    },
+                                }
+                            },
+                        }
+                    ).encode()
                     kind = "application/json"
                 else:
                     self.send_error(404)
@@ -138,7 +154,9 @@ class SimpleIndex(LoopbackServer):
                 if len(parts) == 2 and parts[0] == "simple":
                     links = "".join(
                         f'<a href="/files/{name}#sha256={hashlib.sha256(data).hexdigest()}">{name}</a>\n'
-                        for name, data in files.items() if name.split("-")[0].replace("_", "-") == parts[1])
+                        for name, data in files.items()
+                        if name.split("-")[0].replace("_", "-") == parts[1]
+                    )
                     body, kind = f"<html><body>\n{links}</body></html>\n".encode(), "text/html"
                 elif len(parts) == 2 and parts[0] == "files" and parts[1] in files:
                     body, kind = files[parts[1]], "application/octet-stream"

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import tomli_w
 
+from lorapilot.stack.component_paths import load_manifest
 from lorapilot.stack.components import load_registry
 from lorapilot.stack.context import Context
-from lorapilot.stack.component_paths import load_manifest
 from lorapilot.stack.workspace.layout import Workspace
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -107,11 +107,15 @@ def build_env(name: str, requirements: list[str], timeout: float = 1800) -> Path
     shutil.rmtree(env, ignore_errors=True)
     root.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    for argv in ([uv, "venv", "-q", "--python", python, str(env)],
-                 [uv, "pip", "install", "-q", "--python", str(env / "bin" / "python"), *requirements]):
+    for argv in (
+        [uv, "venv", "-q", "--python", python, str(env)],
+        [uv, "pip", "install", "-q", "--python", str(env / "bin" / "python"), *requirements],
+    ):
         result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
         if result.returncode != 0:
-            raise AssertionError(f"{' '.join(argv[:3])} failed for {env}:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
+            raise AssertionError(
+                f"{' '.join(argv[:3])} failed for {env}:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+            )
     (root / "build-seconds").write_text(f"{time.monotonic() - started:.0f}\n")
     (env / ".lorapilot-stamp").write_text(stamp)
     return env
@@ -130,11 +134,27 @@ def requirements_of(src: Path, file: str = "requirements.txt", drop: tuple[str, 
     return lines
 
 
-def run_python(env: Path, argv: list[str], cwd: Path, timeout: float = 600, env_vars: dict | None = None) -> subprocess.CompletedProcess:
+def run_python(
+    env: Path, argv: list[str], cwd: Path, timeout: float = 600, env_vars: dict | None = None
+) -> subprocess.CompletedProcess:
     """Run ``env``'s interpreter offline (no hub access, as on an air-gapped pod); output captured."""
-    environ = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1", **(env_vars or {})}
+    environ = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "PYTHONUNBUFFERED": "1",
+        **(env_vars or {}),
+    }
     environ.pop("PYTHONPATH", None)
-    return subprocess.run([str(env / "bin" / "python"), *argv], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=environ, check=False)
+    return subprocess.run(
+        [str(env / "bin" / "python"), *argv],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=environ,
+        check=False,
+    )
 
 
 # --- models ---------------------------------------------------------------------------------------
@@ -183,8 +203,9 @@ def write_slow_tokenizer_files(folder: Path) -> None:
 def _build_sd1_full_width(path: Path) -> None:
     import torch
     from diffusers import StableDiffusionPipeline, UNet2DConditionModel
-    from support import tiny_sd
     from transformers import CLIPTextModel
+
+    from support import tiny_sd
 
     torch.manual_seed(0)
     # diffusers' defaults are SD1's UNet (320/640/1280/1280, two layers per block, 8 heads).
@@ -209,6 +230,7 @@ def square_dataset(path: Path, count: int = 4) -> Path:
     """tiny_sd's captioned shapes at 128 px, cropped square: with sd-scripts' 64 px bucket steps (SD1) and
     ``bucket_no_upscale``, a 64 px run can only bucket square images (other shapes round to 0 px)."""
     from PIL import Image
+
     from support import tiny_sd
 
     tiny_sd.make_dataset(path, count=count, scale=2)
@@ -228,8 +250,13 @@ def ai_toolkit_requirements(src: Path) -> list[str]:
     - setuptools: pinned to 69.5.1, which torch 2.13.0 refuses (>=77.0.3); <81 still has the
       pkg_resources that k-diffusion's ``clip`` imports.
     """
-    return [*requirements_of(src, "requirements_base.txt", drop=("setuptools",)), *requirements_of(src),
-            "diffusers", "torchaudio==2.11.1", "setuptools>=77.0.3,<81"]
+    return [
+        *requirements_of(src, "requirements_base.txt", drop=("setuptools",)),
+        *requirements_of(src),
+        "diffusers",
+        "torchaudio==2.11.1",
+        "setuptools>=77.0.3,<81",
+    ]
 
 
 def diffusion_pipe_tree() -> Path:

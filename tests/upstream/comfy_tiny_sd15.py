@@ -16,10 +16,24 @@ from __future__ import annotations
 import sys
 
 UNET_CONFIG = {
-    "use_checkpoint": False, "image_size": 32, "out_channels": 4, "use_spatial_transformer": True, "legacy": False,
-    "adm_in_channels": None, "in_channels": 4, "model_channels": 320, "num_res_blocks": [1], "transformer_depth": [1],
-    "channel_mult": [1], "transformer_depth_middle": 1, "use_linear_in_transformer": False, "context_dim": 768,
-    "num_heads": 8, "num_head_channels": -1, "transformer_depth_output": [1, 1], "use_temporal_resblock": False,
+    "use_checkpoint": False,
+    "image_size": 32,
+    "out_channels": 4,
+    "use_spatial_transformer": True,
+    "legacy": False,
+    "adm_in_channels": None,
+    "in_channels": 4,
+    "model_channels": 320,
+    "num_res_blocks": [1],
+    "transformer_depth": [1],
+    "channel_mult": [1],
+    "transformer_depth_middle": 1,
+    "use_linear_in_transformer": False,
+    "context_dim": 768,
+    "num_heads": 8,
+    "num_head_channels": -1,
+    "transformer_depth_output": [1, 1],
+    "use_temporal_resblock": False,
     "use_temporal_attention": False,
 }
 LORA_RANK = 4
@@ -49,14 +63,13 @@ def main(src: str, checkpoint: str, lora: str) -> None:
     import comfy.options
 
     comfy.options.enable_args_parsing()
-    import torch
-    from safetensors.torch import save_file
-
     import comfy.model_detection
     import comfy.ops
     import comfy.sd1_clip
     import comfy.taesd.taesd
+    import torch
     from comfy.ldm.modules.diffusionmodules.openaimodel import UNetModel
+    from safetensors.torch import save_file
 
     torch.manual_seed(0)
     unet = UNetModel(**UNET_CONFIG, operations=comfy.ops.disable_weight_init)
@@ -77,8 +90,15 @@ def main(src: str, checkpoint: str, lora: str) -> None:
         lora_tensors[f"{name}.lora_down.weight"] = torch.randn(LORA_RANK, in_dim, dtype=torch.float16) * 0.01
         lora_tensors[f"{name}.lora_up.weight"] = torch.randn(out_dim, LORA_RANK, dtype=torch.float16) * 0.01
         lora_tensors[f"{name}.alpha"] = torch.tensor(float(LORA_RANK))
-    save_file(lora_tensors, lora, metadata={"ss_network_module": "networks.lora", "ss_network_dim": str(LORA_RANK),
-                                            "ss_base_model_version": "sd_v1"})
+    save_file(
+        lora_tensors,
+        lora,
+        metadata={
+            "ss_network_module": "networks.lora",
+            "ss_network_dim": str(LORA_RANK),
+            "ss_base_model_version": "sd_v1",
+        },
+    )
     print(f"built {checkpoint} ({detected}) and {lora}")
 
 

@@ -41,14 +41,25 @@ def ai_toolkit():
 def job_ctx(tmp_path, ai_toolkit, monkeypatch):
     env, src = ai_toolkit
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    ctx = make_workspace(tmp_path / "ws", enabled={"controlpilot"}, manifest={"ai-toolkit": {"env": str(env), "src": str(src)}},
-                         settings={"trainpilot": {"poll_interval_s": 0.2}})
+    ctx = make_workspace(
+        tmp_path / "ws",
+        enabled={"controlpilot"},
+        manifest={"ai-toolkit": {"env": str(env), "src": str(src)}},
+        settings={"trainpilot": {"poll_interval_s": 0.2}},
+    )
     root = ctx.workspace.root
     tiny_sd.build_tiny_sd1(root / "models" / "diffusers" / "tiny-sd1")
     tiny_sd.make_dataset(root / "datasets" / "shapes")
-    profile = build_profile(name="ait-shapes", family="sd15", quality="quick", vram_gb=8, trainer="ai-toolkit",
-                            model=ModelRef(base="diffusers/tiny-sd1"), dataset_name="shapes",
-                            dataset=inspect_dataset(ctx.workspace, "shapes"))
+    profile = build_profile(
+        name="ait-shapes",
+        family="sd15",
+        quality="quick",
+        vram_gb=8,
+        trainer="ai-toolkit",
+        model=ModelRef(base="diffusers/tiny-sd1"),
+        dataset_name="shapes",
+        dataset=inspect_dataset(ctx.workspace, "shapes"),
+    )
     tiny_sd.shrink_profile(profile, steps=4, save_every=2, sample_every=4, sample_steps=2)
     profile.optim.optimizer, profile.optim.lr_scheduler, profile.optim.min_snr_gamma = "adamw", "constant", None
     profile.training.mixed_precision, profile.training.gradient_checkpointing = "no", False
@@ -102,8 +113,22 @@ def test_ai_toolkit_config_classes_read_our_values(job_ctx, ai_toolkit, tmp_path
     read = json.loads(result.stdout.strip().splitlines()[-1])
     root = ctx.workspace.root
     assert read == {
-        "steps": 4, "lr": 0.01, "optimizer": "adamw", "batch_size": 2, "dtype": "fp32", "noise_scheduler": "ddpm",
-        "train_text_encoder": False, "model": str(root / "models" / "diffusers" / "tiny-sd1"), "arch": "sd1",
-        "rank": 4, "alpha": 8.0, "save_every": 2, "save_dtype": "float32", "sample_every": 4, "sample_size": [64, 64],
-        "folder": str(root / "datasets" / "shapes"), "caption_ext": ".txt", "resolution": [64],
+        "steps": 4,
+        "lr": 0.01,
+        "optimizer": "adamw",
+        "batch_size": 2,
+        "dtype": "fp32",
+        "noise_scheduler": "ddpm",
+        "train_text_encoder": False,
+        "model": str(root / "models" / "diffusers" / "tiny-sd1"),
+        "arch": "sd1",
+        "rank": 4,
+        "alpha": 8.0,
+        "save_every": 2,
+        "save_dtype": "float32",
+        "sample_every": 4,
+        "sample_size": [64, 64],
+        "folder": str(root / "datasets" / "shapes"),
+        "caption_ext": ".txt",
+        "resolution": [64],
     }

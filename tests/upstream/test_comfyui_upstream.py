@@ -17,15 +17,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support import media_files as mf
-from support.model_files import kohya_lora_sd1, write_model
-from support.running import lorapilot, running, wait_for
-from support.workspaces import make_workspace
 from upstream_envs import CACHE_DIR, TORCHVISION_PIN, component_requirements, python_of, wait_ready
 
 from lorapilot.stack.workspace.layout import ensure_layout
 from lorapilot.tools.mediapilot.comfy_send import send_to_comfy
 from lorapilot.tools.mediapilot.library import MediaLibrary
+from support import media_files as mf
+from support.model_files import kohya_lora_sd1, write_model
+from support.running import lorapilot, running, wait_for
+from support.workspaces import make_workspace
 
 pytestmark = [pytest.mark.upstream, pytest.mark.e2e, pytest.mark.timeout(1800)]
 
@@ -34,22 +34,42 @@ pytestmark = [pytest.mark.upstream, pytest.mark.e2e, pytest.mark.timeout(1800)]
 # ComfyUI's app/frontend_management.py imports it, but its requirements.txt
 # does not list it (other packages used to bring it).
 COMFY_REQUIREMENTS = component_requirements(
-    "comfyui", drop={"torch", "torchvision", "torchaudio"}, add=[TORCHVISION_PIN, "requests"])
+    "comfyui", drop={"torch", "torchvision", "torchaudio"}, add=[TORCHVISION_PIN, "requests"]
+)
 
 
 def _graph(ckpt: str, lora: str) -> dict:
     """The txt2img API graph a ComfyUI PNG carries (what MediaPilot sends back)."""
     return {
         "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": ckpt}},
-        "2": {"class_type": "LoraLoader", "inputs": {"lora_name": lora, "strength_model": 0.6, "strength_clip": 1.0,
-                                                     "model": ["1", 0], "clip": ["1", 1]}},
+        "2": {
+            "class_type": "LoraLoader",
+            "inputs": {
+                "lora_name": lora,
+                "strength_model": 0.6,
+                "strength_clip": 1.0,
+                "model": ["1", 0],
+                "clip": ["1", 1],
+            },
+        },
         "3": {"class_type": "CLIPTextEncode", "inputs": {"text": "an ink whale", "clip": ["2", 1]}},
         "4": {"class_type": "CLIPTextEncode", "inputs": {"text": "color", "clip": ["2", 1]}},
         "5": {"class_type": "EmptyLatentImage", "inputs": {"width": 64, "height": 64, "batch_size": 1}},
-        "6": {"class_type": "KSampler", "inputs": {"seed": 7, "steps": 1, "cfg": 1.0, "sampler_name": "euler",
-                                                   "scheduler": "normal", "denoise": 1.0, "model": ["2", 0],
-                                                   "positive": ["3", 0], "negative": ["4", 0],
-                                                   "latent_image": ["5", 0]}},
+        "6": {
+            "class_type": "KSampler",
+            "inputs": {
+                "seed": 7,
+                "steps": 1,
+                "cfg": 1.0,
+                "sampler_name": "euler",
+                "scheduler": "normal",
+                "denoise": 1.0,
+                "model": ["2", 0],
+                "positive": ["3", 0],
+                "negative": ["4", 0],
+                "latent_image": ["5", 0],
+            },
+        },
         "7": {"class_type": "VAEDecode", "inputs": {"samples": ["6", 0], "vae": ["1", 2]}},
         "8": {"class_type": "SaveImage", "inputs": {"filename_prefix": "lorapilot", "images": ["7", 0]}},
     }
@@ -60,14 +80,19 @@ SOLID = {
     "1": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 48, "batch_size": 1, "color": 3381759}},
     "2": {"class_type": "SaveImage", "inputs": {"filename_prefix": "solid", "images": ["1", 0]}},
 }
-WORKFLOW = {"last_node_id": 2, "nodes": [{"id": 1, "type": "EmptyImage"}, {"id": 2, "type": "SaveImage"}],
-            "links": [], "version": 0.4}
+WORKFLOW = {
+    "last_node_id": 2,
+    "nodes": [{"id": 1, "type": "EmptyImage"}, {"id": 2, "type": "SaveImage"}],
+    "links": [],
+    "version": 0.4,
+}
 
 
 def _history(base: str, prompt_id: str) -> dict:
     def done():
         entry = httpx.get(f"{base}/history/{prompt_id}", timeout=10).json().get(prompt_id)
         return entry if entry and entry.get("status", {}).get("completed") is not None else None
+
     return wait_for(done, timeout=120, what=f"ComfyUI finishing prompt {prompt_id}")
 
 
@@ -78,8 +103,12 @@ def comfy(tmp_path_factory, vendor_archive, upstream_env):
     env = upstream_env("comfyui", COMFY_REQUIREMENTS)
     tmp = tmp_path_factory.mktemp("comfy")
     extra = tmp / "network-volume"
-    ctx = make_workspace(tmp / "ws", enabled={"comfyui"}, manifest={"comfyui": {"env": str(env)}},
-                         settings={"models": {"extra_roots": [str(extra)]}, "media": {"watch": False}})
+    ctx = make_workspace(
+        tmp / "ws",
+        enabled={"comfyui"},
+        manifest={"comfyui": {"env": str(env)}},
+        settings={"models": {"extra_roots": [str(extra)]}, "media": {"watch": False}},
+    )
     ensure_layout(ctx.workspace)
     installed = lorapilot(ctx, "install", "comfyui", "--source-only", "--from", str(archive), timeout=300)
     assert f"from {archive}" in installed.stdout
@@ -104,8 +133,12 @@ def _tiny_sd15(env, src) -> tuple[Path, Path]:
         staging = folder.with_name(folder.name + ".partial")
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
-        built = subprocess.run([str(python_of(env)), str(script), str(src), str(staging / checkpoint.name),
-                                str(staging / lora.name)], capture_output=True, text=True, timeout=600)
+        built = subprocess.run(
+            [str(python_of(env)), str(script), str(src), str(staging / checkpoint.name), str(staging / lora.name)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert built.returncode == 0, built.stderr[-3000:]
         shutil.rmtree(folder, ignore_errors=True)
         staging.rename(folder)
@@ -128,8 +161,10 @@ def test_comfyui_lists_the_store_and_extra_root_models(comfy):
 
 def test_comfyui_outputs_land_in_outputs_comfy_and_mediapilot_indexes_them(comfy):
     ctx, base, _ = comfy
-    answer = httpx.post(f"{base}/prompt", json={"prompt": SOLID, "client_id": "upstream-test",
-                                                 "extra_data": {"extra_pnginfo": {"workflow": WORKFLOW}}}).json()
+    answer = httpx.post(
+        f"{base}/prompt",
+        json={"prompt": SOLID, "client_id": "upstream-test", "extra_data": {"extra_pnginfo": {"workflow": WORKFLOW}}},
+    ).json()
     entry = _history(base, answer["prompt_id"])
     assert entry["status"]["status_str"] == "success", entry["status"]
     saved = entry["outputs"]["2"]["images"][0]
@@ -156,9 +191,13 @@ def test_a_txt2img_graph_mediapilot_sends_generates_with_the_store_checkpoint_an
     """An earlier render's graph, sent back by MediaPilot: ComfyUI validates it against what it sees (checkpoint
     and LoRA names), loads the store's checkpoint and the extra root's LoRA, and saves the new image."""
     ctx, base, _ = comfy
-    png = mf.png(ctx.workspace.outputs / "comfy" / "earlier_00001_.png",
-                 texts={"prompt": json.dumps(_graph("tiny-sd15.safetensors", "volume_style.safetensors")),
-                        "workflow": json.dumps(WORKFLOW)})
+    png = mf.png(
+        ctx.workspace.outputs / "comfy" / "earlier_00001_.png",
+        texts={
+            "prompt": json.dumps(_graph("tiny-sd15.safetensors", "volume_style.safetensors")),
+            "workflow": json.dumps(WORKFLOW),
+        },
+    )
     lib = MediaLibrary.open(ctx)
     try:
         lib.scan()

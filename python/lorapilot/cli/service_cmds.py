@@ -29,7 +29,11 @@ def _print_urls(ctx) -> None:
 
 @click.command("up")
 @click.option("--backend", type=click.Choice(BACKENDS), default="auto", show_default=True)
-@click.option("--no-tui", is_flag=True, help="No live view: process-compose headless (as in the OCI image); supervisord's view printed once.")
+@click.option(
+    "--no-tui",
+    is_flag=True,
+    help="No live view: process-compose headless (as in the OCI image); supervisord's view printed once.",
+)
 @click.option("--detach", is_flag=True, help="Start in the background and return.")
 @workspace_option
 def up_cmd(ctx, backend: str, no_tui: bool, detach: bool) -> None:
@@ -60,8 +64,11 @@ def up_cmd(ctx, backend: str, no_tui: bool, detach: bool) -> None:
 
 
 @click.command("down")
-@click.option("--keep-training", is_flag=True,
-              help="Leave running training jobs running (the next `up` follows them again); default: stop and save them.")
+@click.option(
+    "--keep-training",
+    is_flag=True,
+    help="Leave running training jobs running (the next `up` follows them again); default: stop and save them.",
+)
 @workspace_option
 def down_cmd(ctx, keep_training: bool) -> None:
     """Stop every service and the process manager, and stop (and save) running training jobs."""
@@ -98,8 +105,10 @@ def status_row(s) -> str:
     if s.state == "not_installed":
         return f"{s.name:<14} {'not installed':<14} {'-':<6} {port:>5} {'-':>8} {'-':>8} {'-':>10}   install: {s.install_hint}"
     ready = {True: "yes", False: "no", None: "-"}[s.ready]
-    return (f"{s.name:<14} {s.state:<14} {ready:<6} {port:>5} {s.restarts:>8} "
-            f"{format_duration(s.uptime_s):>8} {format_bytes(s.memory_bytes):>10}")
+    return (
+        f"{s.name:<14} {s.state:<14} {ready:<6} {port:>5} {s.restarts:>8} "
+        f"{format_duration(s.uptime_s):>8} {format_bytes(s.memory_bytes):>10}"
+    )
 
 
 def _service_action(verb: str):

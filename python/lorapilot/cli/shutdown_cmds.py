@@ -24,7 +24,10 @@ def _armed(plan_ctx, plan) -> None:
 
     click.echo(describe(status(plan_ctx)))
     if not worker_running(plan_ctx):
-        click.echo("note: no queue worker runs (ControlPilot or `lorapilot train worker`): nothing fires until one does", err=True)
+        click.echo(
+            "note: no queue worker runs (ControlPilot or `lorapilot train worker`): nothing fires until one does",
+            err=True,
+        )
 
 
 @shutdown_group.command("in")

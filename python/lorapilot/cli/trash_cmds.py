@@ -6,10 +6,9 @@ import datetime
 
 import click
 
-from lorapilot.stack.clickopts import FullHelpGroup
-
 from lorapilot.cli.common import format_bytes, workspace_option
 from lorapilot.kit.trash import Trash
+from lorapilot.stack.clickopts import FullHelpGroup
 
 
 @click.group("trash", cls=FullHelpGroup)

@@ -20,8 +20,17 @@ from lorapilot.stack.addresses import login_secret, reach_note
 from lorapilot.stack.context import Context
 
 REFRESH_S = 1.0
-STATE_STYLE = {"running": "green", "starting": "yellow", "stopping": "yellow", "failed": "red", "exited": "red",
-               "not_installed": "dim", "disabled": "dim", "stopped": "dim", "unknown": "dim"}
+STATE_STYLE = {
+    "running": "green",
+    "starting": "yellow",
+    "stopping": "yellow",
+    "failed": "red",
+    "exited": "red",
+    "not_installed": "dim",
+    "disabled": "dim",
+    "stopped": "dim",
+    "unknown": "dim",
+}
 
 
 def _host(ctx: Context) -> str:
@@ -64,14 +73,23 @@ def render(ctx: Context, statuses: dict, backend: str, stopping: bool = False) -
         Text(reach_note(ctx.settings.host)),
         Text(f"passwords and tokens: {ctx.workspace.secrets_file} ({'; '.join(secrets) or 'lorapilot secrets show'})"),
         Text(f"logs: {ctx.workspace.logs}/ (lorapilot logs NAME)"),
-        Text("stopping every service…" if stopping else "Ctrl-C stops everything (or `lorapilot down` from another terminal)",
-             style="yellow" if stopping else "dim"),
+        Text(
+            "stopping every service…"
+            if stopping
+            else "Ctrl-C stops everything (or `lorapilot down` from another terminal)",
+            style="yellow" if stopping else "dim",
+        ),
     ]
     return Group(*lines)
 
 
-def watch_foreground(ctx: Context, child: subprocess.Popen, backend: str = "supervisord", console: Console | None = None,
-                     live: bool = True) -> int:
+def watch_foreground(
+    ctx: Context,
+    child: subprocess.Popen,
+    backend: str = "supervisord",
+    console: Console | None = None,
+    live: bool = True,
+) -> int:
     """Show the services until ``child`` (the process manager) ends; Ctrl-C / SIGTERM stop it first.
     ``live=False`` (``up --no-tui``) prints the view once, as when the output is not a terminal."""
     console = console or Console()
@@ -102,8 +120,10 @@ def watch_foreground(ctx: Context, child: subprocess.Popen, backend: str = "supe
         signal.signal(signal.SIGTERM, previous)
     code = child.wait()
     if code != 0 and not stopping:
-        console.print(f"[red]{backend} ended with exit status {code}[/red]; see {ctx.workspace.logs / 'supervisord.log'} "
-                      f"and {ctx.workspace.logs / 'supervisord.console.log'}")
+        console.print(
+            f"[red]{backend} ended with exit status {code}[/red]; see {ctx.workspace.logs / 'supervisord.log'} "
+            f"and {ctx.workspace.logs / 'supervisord.console.log'}"
+        )
     return code
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import click
 
-from lorapilot.stack.clickopts import FullHelpGroup
-
 from lorapilot.cli.common import workspace_option
+from lorapilot.stack.clickopts import FullHelpGroup
 from lorapilot.stack.workspace import init_workspace
-from lorapilot.tools import run_on_init
 from lorapilot.stack.workspace.secrets import read_secrets, set_secret
+from lorapilot.tools import run_on_init
 
 
 @click.command("init")

@@ -37,10 +37,10 @@ class OldUrlAliases:
     @staticmethod
     def _rewritten(scope: dict, old: str, new: str) -> dict:
         scope = dict(scope)
-        scope["path"] = new + scope["path"][len(old):]
+        scope["path"] = new + scope["path"][len(old) :]
         raw = scope.get("raw_path")
         if isinstance(raw, bytes) and raw.startswith(old.encode()):
-            scope["raw_path"] = new.encode() + raw[len(old):]  # keep the rest percent-encoded as sent
+            scope["raw_path"] = new.encode() + raw[len(old) :]  # keep the rest percent-encoded as sent
         return scope
 
 

@@ -9,7 +9,6 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from lorapilot import __version__
-from lorapilot.stack.context import Context
 from lorapilot.controlpilot.aliases import OldUrlAliases
 from lorapilot.controlpilot.auth import Authenticator, require_auth
 from lorapilot.controlpilot.runtime import Runtime
@@ -17,6 +16,7 @@ from lorapilot.controlpilot.webapp import mount_web
 from lorapilot.kit.errors import ConflictError, LorapilotError, NotFoundError
 from lorapilot.kit.safepath import PathEscapeError
 from lorapilot.kit.tasks import TaskManager
+from lorapilot.stack.context import Context
 from lorapilot.tools import TOOLS
 
 # Routers that need no authentication. Keep this list short: the route test
@@ -67,7 +67,9 @@ def create_app(ctx: Context, bind_host: str = "127.0.0.1") -> FastAPI:
         app.state.runtime.shutdown()
 
     # OpenAPI and the docs page are served by routers.docs, behind auth.
-    app = FastAPI(title="ControlPilot", version=__version__, lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="ControlPilot", version=__version__, lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None
+    )
     app.state.ctx = ctx
     app.state.bind_host = bind_host
     app.state.tasks = TaskManager()
@@ -82,8 +84,9 @@ def create_app(ctx: Context, bind_host: str = "127.0.0.1") -> FastAPI:
     @app.exception_handler(OverflowError)
     async def _number_too_large(request: Request, exc: OverflowError) -> JSONResponse:
         # SQLite holds 64-bit integers: an id of 2^63 or more names nothing (it used to be a 500).
-        return JSONResponse({"detail": f"a number in the request is out of range (at most {2**63 - 1}): {exc}"},
-                            status_code=400)
+        return JSONResponse(
+            {"detail": f"a number in the request is out of range (at most {2**63 - 1}): {exc}"}, status_code=400
+        )
 
     for target in PUBLIC_ROUTERS:
         app.include_router(_load(target))

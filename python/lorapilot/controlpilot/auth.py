@@ -65,7 +65,9 @@ class Authenticator:
         expected = self.password()
         if not expected:
             return False
-        return hmac.compare_digest(hashlib.sha256(attempt.encode()).digest(), hashlib.sha256(expected.encode()).digest())
+        return hmac.compare_digest(
+            hashlib.sha256(attempt.encode()).digest(), hashlib.sha256(expected.encode()).digest()
+        )
 
     def _current_password(self) -> str | None:
         """The password, after deleting the sessions of an older one the first time a new one is seen."""

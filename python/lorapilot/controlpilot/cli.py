@@ -16,7 +16,9 @@ def controlpilot_group() -> None:
 
 @controlpilot_group.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, help="Default: the controlpilot component's port (components/, config/lorapilot.toml).")
+@click.option(
+    "--port", type=int, help="Default: the controlpilot component's port (components/, config/lorapilot.toml)."
+)
 @workspace_option
 def serve(ctx, host: str, port: int | None) -> None:
     """Serve ControlPilot with uvicorn (login required unless bound to loopback)."""
@@ -32,12 +34,15 @@ def serve(ctx, host: str, port: int | None) -> None:
     if auth.required and auth.password() is None:
         ctx.workspace.config.mkdir(parents=True, exist_ok=True)
         ensure_secrets(ctx.workspace.secrets_file)
-        click.echo("generated a ControlPilot password: `lorapilot secrets show CONTROLPILOT_PASSWORD` prints it", err=True)
+        click.echo(
+            "generated a ControlPilot password: `lorapilot secrets show CONTROLPILOT_PASSWORD` prints it", err=True
+        )
     # Open event streams must not keep a stopping server alive.
     # proxy_headers off: uvicorn would otherwise take X-Forwarded-For from any loopback peer as the
     # client; ControlPilot reads it itself, only from [controlpilot] trusted_proxies.
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, timeout_graceful_shutdown=3,
-                proxy_headers=False)
+    uvicorn.run(
+        app, host=host, port=port, log_level="info", access_log=False, timeout_graceful_shutdown=3, proxy_headers=False
+    )
 
 
 @controlpilot_group.group("token")
@@ -108,8 +113,10 @@ def sessions_list(ctx) -> None:
 
     for s in listed:
         stale = "  (opened with an older password: no longer works)" if s.current_password is False else ""
-        click.echo(f"{s.id}  opened {when(s.created)}  seen {when(s.last_seen)}  expires {when(s.expires)}  "
-                   f"{s.address or '-'}  {s.user_agent or '-'}{stale}")
+        click.echo(
+            f"{s.id}  opened {when(s.created)}  seen {when(s.last_seen)}  expires {when(s.expires)}  "
+            f"{s.address or '-'}  {s.user_agent or '-'}{stale}"
+        )
 
 
 @sessions_group.command("revoke")

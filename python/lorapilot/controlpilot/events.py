@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator
+from typing import Any
 
 _QUEUE_SIZE = 256
 KEEPALIVE_S = 15.0
@@ -83,7 +84,7 @@ class EventHub:
             while not self.closed.is_set():
                 try:
                     event, data = await asyncio.wait_for(sub.queue.get(), timeout=KEEPALIVE_S)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     if await is_disconnected():
                         break
                     yield ": keepalive\n\n"

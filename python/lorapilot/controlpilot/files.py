@@ -78,7 +78,11 @@ class FileBrowser:
 
     # -- paths ---------------------------------------------------------------
     def rel(self, path: Path) -> str:
-        return "/".join(filter(None, [relative_to_root(self.root, path.parent), path.name])) if path != self.real_root else ""
+        return (
+            "/".join(filter(None, [relative_to_root(self.root, path.parent), path.name]))
+            if path != self.real_root
+            else ""
+        )
 
     def _guard(self, path: Path, action: str) -> Path:
         rel = self.rel(path)
@@ -195,11 +199,13 @@ class FileBrowser:
 
     def _refuse_layout_folder(self, path: Path, action: str) -> None:
         if path == self.real_root or (path.parent == self.real_root and path.name in TOP_FOLDERS):
-            raise LorapilotError(f"{self.rel(path) or 'the workspace'} is part of the workspace layout and cannot be {action}")
+            raise LorapilotError(
+                f"{self.rel(path) or 'the workspace'} is part of the workspace layout and cannot be {action}"
+            )
 
     # -- uploads -----------------------------------------------------------------
     @_os_errors("upload into")
-    def begin_upload(self, folder: str, name: str, limit_bytes: int, expected: int | None = None) -> "Upload":
+    def begin_upload(self, folder: str, name: str, limit_bytes: int, expected: int | None = None) -> Upload:
         """Start writing ``name`` into ``folder``; ``expected`` is the announced size."""
         if expected is not None and expected > limit_bytes:
             raise UploadTooLarge(f"{name} is {expected} bytes; the upload limit is {limit_bytes} bytes")

@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lorapilot.stack.context import Context
 from lorapilot.controlpilot.events import EventHub
 from lorapilot.kit.errors import LorapilotError, ServiceError
+from lorapilot.stack.context import Context
 from lorapilot.stack.plan import ProcessPlan
 from lorapilot.stack.services import ManagerInfo, ServiceManager, ServiceStatus, manager_for
 from lorapilot.stack.services.base import merge_status
@@ -36,7 +36,12 @@ class Snapshot:
     rendered: dict[str, bytes] = field(default_factory=dict, repr=False)  # response body per host
 
     def key(self) -> tuple:
-        return (self.backend, self.running, self.message, tuple(tuple(getattr(s, f) for f in _KEY_FIELDS) for s in self.services))
+        return (
+            self.backend,
+            self.running,
+            self.message,
+            tuple(tuple(getattr(s, f) for f in _KEY_FIELDS) for s in self.services),
+        )
 
     def to_event(self) -> dict:
         return {

@@ -18,8 +18,8 @@ import ipaddress
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 _MAX_CLIENTS = 10_000
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import threading
 
-from lorapilot.stack.context import Context
 from lorapilot.controlpilot.events import EventHub
 from lorapilot.controlpilot.monitor import ServiceMonitor
-from lorapilot.kit.tasks import TaskManager
 from lorapilot.controlpilot.telemetry import GpuReader, MetricHistory, SystemSnapshot, take_snapshot
 from lorapilot.controlpilot.telemetry.metric_history import compact
+from lorapilot.kit.tasks import TaskManager
+from lorapilot.stack.context import Context
 
 _TASK_EVENT_MIN_GAP_S = 0.25  # progress callbacks may fire thousands of times a second
 
@@ -42,7 +42,9 @@ class Runtime:
                 self._task_thread = threading.Thread(target=self._bridge_tasks, name="controlpilot-tasks", daemon=True)
                 self._task_thread.start()
             if self._sampler is None:
-                self._sampler = threading.Thread(target=self._sample_forever, name="controlpilot-telemetry", daemon=True)
+                self._sampler = threading.Thread(
+                    target=self._sample_forever, name="controlpilot-telemetry", daemon=True
+                )
                 self._sampler.start()
 
     # -- telemetry -------------------------------------------------------------

@@ -119,7 +119,9 @@ class SessionStore:
         return value
 
     # -- the request path ------------------------------------------------------
-    def open(self, password: str, lifetime_s: float, user_agent: str = "", address: str = "") -> tuple[str, SessionInfo]:
+    def open(
+        self, password: str, lifetime_s: float, user_agent: str = "", address: str = ""
+    ) -> tuple[str, SessionInfo]:
         """Start a session; returns the cookie secret and the session as listed."""
         secret = secrets.token_urlsafe(32)
         now = time.time()
@@ -141,7 +143,9 @@ class SessionStore:
         fp = self.fingerprint(password)
         now = time.time()
         with self._lock:
-            row = self._db().execute("SELECT expires, password_fp FROM sessions WHERE id_hash = ?", (id_hash,)).fetchone()
+            row = (
+                self._db().execute("SELECT expires, password_fp FROM sessions WHERE id_hash = ?", (id_hash,)).fetchone()
+            )
             if row is None or row["expires"] <= now or not hmac.compare_digest(row["password_fp"], fp):
                 return None
             if now - self._touched.get(id_hash, 0) >= _TOUCH_EVERY_S:

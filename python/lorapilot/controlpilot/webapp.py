@@ -14,6 +14,7 @@ from pathlib import Path
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+
 from lorapilot.kit.safepath import PathEscapeError, check_name
 
 STATIC_DIR = Path(__file__).parent / "static"

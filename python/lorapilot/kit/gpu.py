@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 
 
@@ -37,7 +38,7 @@ def gpu_memory(index: int, nvml=None) -> GpuMemory | None:
     """
     if nvml is None:
         try:
-            import pynvml as nvml
+            nvml = importlib.import_module("pynvml")
         except ImportError:
             return None
     try:
@@ -52,10 +53,14 @@ def gpu_memory(index: int, nvml=None) -> GpuMemory | None:
             try:
                 for p in getattr(nvml, getter)(handle):
                     used = getattr(p, "usedGpuMemory", None)
-                    procs[int(p.pid)] = (procs.get(int(p.pid)) or 0) + used if used is not None else procs.get(int(p.pid))
+                    procs[int(p.pid)] = (
+                        (procs.get(int(p.pid)) or 0) + used if used is not None else procs.get(int(p.pid))
+                    )
             except Exception:  # noqa: BLE001 - "Not Supported" on some cards
                 continue
-        return GpuMemory(index=index, total_bytes=int(info.total), free_bytes=int(info.free), processes=sorted(procs.items()))
+        return GpuMemory(
+            index=index, total_bytes=int(info.total), free_bytes=int(info.free), processes=sorted(procs.items())
+        )
     except Exception:  # noqa: BLE001 - a GPU that fell off the bus, an index out of range
         return None
     finally:
@@ -69,7 +74,7 @@ def gpu_utilization(nvml=None) -> float | None:
     """The highest utilisation (%) of any NVIDIA GPU now; None without driver or GPU."""
     if nvml is None:
         try:
-            import pynvml as nvml
+            nvml = importlib.import_module("pynvml")
         except ImportError:
             return None
     try:
@@ -77,7 +82,10 @@ def gpu_utilization(nvml=None) -> float | None:
     except Exception:  # noqa: BLE001
         return None
     try:
-        rates = [nvml.nvmlDeviceGetUtilizationRates(nvml.nvmlDeviceGetHandleByIndex(i)).gpu for i in range(nvml.nvmlDeviceGetCount())]
+        rates = [
+            nvml.nvmlDeviceGetUtilizationRates(nvml.nvmlDeviceGetHandleByIndex(i)).gpu
+            for i in range(nvml.nvmlDeviceGetCount())
+        ]
         return float(max(rates)) if rates else None
     except Exception:  # noqa: BLE001
         return None

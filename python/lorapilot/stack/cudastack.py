@@ -7,6 +7,7 @@ older driver (the services would start and then fail on their first CUDA call).
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -49,7 +50,7 @@ def read_driver_version(nvml=None) -> str | None:
     """The host's NVIDIA driver version through NVML, or None without NVML/driver."""
     try:
         if nvml is None:
-            import pynvml as nvml
+            nvml = importlib.import_module("pynvml")
         nvml.nvmlInit()
     except Exception:  # noqa: BLE001 - ImportError, NVMLError: no driver to judge
         return None
@@ -69,8 +70,10 @@ def driver_warning(driver: str | None, stack: CudaStack) -> str | None:
     """The warning for ``driver`` (None when there is no driver or it is new enough)."""
     if not driver or not driver_is_older(driver, stack.min_driver):
         return None
-    return (f"NVIDIA driver {driver} is older than {stack.min_driver}, which LoRA Pilot's stack needs "
-            f"(torch {stack.torch} built for CUDA {stack.cuda}): GPU work will fail until the host driver is updated.")
+    return (
+        f"NVIDIA driver {driver} is older than {stack.min_driver}, which LoRA Pilot's stack needs "
+        f"(torch {stack.torch} built for CUDA {stack.cuda}): GPU work will fail until the host driver is updated."
+    )
 
 
 def host_driver_warning(nvml=None, components_dir: Path | None = None) -> str | None:

@@ -27,8 +27,9 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--name", default="component")
     parser.add_argument("--secrets-file")
     parser.add_argument("--secret", action="append", default=[], metavar="ENV=KEY")
-    parser.add_argument("--path", action="append", default=[], metavar="DIR",
-                        help="prepend DIR to PATH (the component's env/bin)")
+    parser.add_argument(
+        "--path", action="append", default=[], metavar="DIR", help="prepend DIR to PATH (the component's env/bin)"
+    )
     parser.add_argument("--wait-http", action="append", default=[], metavar="URL")
     parser.add_argument("--wait-timeout", type=float, default=0, help="seconds; 0 waits forever")
     parser.add_argument("command", nargs=argparse.REMAINDER)

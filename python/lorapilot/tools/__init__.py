@@ -44,16 +44,38 @@ class Tool:
 
 
 TOOLS: tuple[Tool, ...] = (
-    Tool("models", "Models", "lorapilot.tools.models.cli:models_group", "lorapilot.tools.models.api:router",
-         hooks="lorapilot.tools.models.hooks"),
-    Tool("tagpilot", "TagPilot", "lorapilot.tools.tagpilot.cli:dataset_group", "lorapilot.tools.tagpilot.api:router",
-         cli_aliases=("dataset",), url_aliases=(("/api/datasets", "/api/tagpilot/datasets"),)),
-    Tool("trainpilot", "TrainPilot", "lorapilot.tools.trainpilot.cli:train_group",
-         "lorapilot.tools.trainpilot.api:router", hooks="lorapilot.tools.trainpilot.hooks", cli_aliases=("train",),
-         url_aliases=(("/api/train", "/api/trainpilot"),)),
-    Tool("mediapilot", "MediaPilot", "lorapilot.tools.mediapilot.cli:media_group",
-         "lorapilot.tools.mediapilot.api:router", cli_aliases=("media",),
-         url_aliases=(("/api/media", "/api/mediapilot"),)),
+    Tool(
+        "models",
+        "Models",
+        "lorapilot.tools.models.cli:models_group",
+        "lorapilot.tools.models.api:router",
+        hooks="lorapilot.tools.models.hooks",
+    ),
+    Tool(
+        "tagpilot",
+        "TagPilot",
+        "lorapilot.tools.tagpilot.cli:dataset_group",
+        "lorapilot.tools.tagpilot.api:router",
+        cli_aliases=("dataset",),
+        url_aliases=(("/api/datasets", "/api/tagpilot/datasets"),),
+    ),
+    Tool(
+        "trainpilot",
+        "TrainPilot",
+        "lorapilot.tools.trainpilot.cli:train_group",
+        "lorapilot.tools.trainpilot.api:router",
+        hooks="lorapilot.tools.trainpilot.hooks",
+        cli_aliases=("train",),
+        url_aliases=(("/api/train", "/api/trainpilot"),),
+    ),
+    Tool(
+        "mediapilot",
+        "MediaPilot",
+        "lorapilot.tools.mediapilot.cli:media_group",
+        "lorapilot.tools.mediapilot.api:router",
+        cli_aliases=("media",),
+        url_aliases=(("/api/media", "/api/mediapilot"),),
+    ),
     Tool("copilot", "Copilot", "lorapilot.tools.copilot.cli:copilot_group", "lorapilot.tools.copilot.proxy:router"),
     Tool("sync", "Sync", "lorapilot.tools.sync.cli:sync_group", "lorapilot.tools.sync.api:router"),
 )

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
-from lorapilot.stack.context import Context
 from lorapilot.controlpilot.deps import get_ctx
 from lorapilot.controlpilot.files import FileBrowser
 from lorapilot.stack.apimodels import TrashItemView
+from lorapilot.stack.context import Context
 
 router = APIRouter(prefix="/api/files", tags=["files"])
 
@@ -133,12 +133,16 @@ def trash(browser: FileBrowser = Depends(get_browser)) -> list[TrashItemView]:
 
 
 @router.post("/trash/{item_id}/restore")
-def restore(item_id: str, body: RestoreRequest | None = None, browser: FileBrowser = Depends(get_browser)) -> PathResult:
+def restore(
+    item_id: str, body: RestoreRequest | None = None, browser: FileBrowser = Depends(get_browser)
+) -> PathResult:
     return PathResult(path=browser.restore(item_id, body.to if body else None))
 
 
 class EmptyTrashRequest(BaseModel):
-    older_than_days: float | None = Field(None, ge=0, description="only items deleted longer ago; omit to empty everything")
+    older_than_days: float | None = Field(
+        None, ge=0, description="only items deleted longer ago; omit to empty everything"
+    )
 
 
 class EmptyTrashResult(BaseModel):

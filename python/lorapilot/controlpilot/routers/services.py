@@ -85,8 +85,9 @@ class InstallStarted(BaseModel):
 
 
 @router.post("/{name}/install", status_code=202)
-def install_service(name: str, monitor: ServiceMonitor = Depends(get_monitor),
-                    tasks: TaskManager = Depends(get_tasks)) -> InstallStarted:
+def install_service(
+    name: str, monitor: ServiceMonitor = Depends(get_monitor), tasks: TaskManager = Depends(get_tasks)
+) -> InstallStarted:
     """Install a component from its pins (what `lorapilot install NAME` does) as a background task.
 
     Refused at once (unknown name, git/uv/npm missing, one already running); when it ends, the
@@ -114,14 +115,19 @@ def install_service(name: str, monitor: ServiceMonitor = Depends(get_monitor),
 
 @router.post("/{name}/{action}")
 def control(
-    name: str, action: Literal["start", "stop", "restart"], request: Request, monitor: ServiceMonitor = Depends(get_monitor)
+    name: str,
+    action: Literal["start", "stop", "restart"],
+    request: Request,
+    monitor: ServiceMonitor = Depends(get_monitor),
 ) -> ServiceView:
     """Start, stop or restart one service; answers with its new status."""
     return _view(monitor.act(name, action), _host(request))
 
 
 @router.get("/{name}/logs")
-def logs(name: str, tail: int = Query(200, ge=0, le=10_000), monitor: ServiceMonitor = Depends(get_monitor)) -> LogsResponse:
+def logs(
+    name: str, tail: int = Query(200, ge=0, le=10_000), monitor: ServiceMonitor = Depends(get_monitor)
+) -> LogsResponse:
     """The last ``tail`` lines of a service's log."""
     plan = monitor.plan(name)
     try:

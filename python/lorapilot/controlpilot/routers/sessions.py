@@ -37,8 +37,13 @@ def _mine(request: Request) -> str | None:
 
 def _view(info: SessionInfo, mine: str | None) -> SessionView:
     return SessionView(
-        id=info.id, created=info.created, expires=info.expires, last_seen=info.last_seen,
-        user_agent=info.user_agent, address=info.address, current=info.id == mine,
+        id=info.id,
+        created=info.created,
+        expires=info.expires,
+        last_seen=info.last_seen,
+        user_agent=info.user_agent,
+        address=info.address,
+        current=info.id == mine,
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import psutil
 from pydantic import BaseModel
@@ -101,7 +101,9 @@ class GpuReader:
                 return GpuReport(gpus=[], reason="the NVIDIA driver reports no GPU")
             gpus = [self._device(i, owners) for i in range(count)]
             warning = driver_warning(self._driver, self._stack) if self._stack else None
-            return GpuReport(gpus=[g for g in gpus if g is not None], driver_version=self._driver, driver_warning=warning)
+            return GpuReport(
+                gpus=[g for g in gpus if g is not None], driver_version=self._driver, driver_warning=warning
+            )
 
     def _device(self, index: int, owners: dict[int, str]) -> GpuInfo | None:
         nvml = self._nvml
@@ -132,9 +134,16 @@ class GpuReader:
                 used = _number(p, "usedGpuMemory")
                 if used is None or used < 0 or used >= 2**63:  # NVML_VALUE_NOT_AVAILABLE
                     used = None
-                procs[pid] = GpuProcess(pid=pid, used_memory_bytes=used, name=_proc_name(pid), component=owner_of(pid, owners))
+                procs[pid] = GpuProcess(
+                    pid=pid, used_memory_bytes=used, name=_proc_name(pid), component=owner_of(pid, owners)
+                )
         power, limit = _number(power), _number(limit)
-        used, total, temp, gpu_util = _number(memory, "used"), _number(memory, "total"), _number(temp), _number(util, "gpu")
+        used, total, temp, gpu_util = (
+            _number(memory, "used"),
+            _number(memory, "total"),
+            _number(temp),
+            _number(util, "gpu"),
+        )
         return GpuInfo(
             index=index,
             name=_text(name) if name is not None else f"GPU {index}",

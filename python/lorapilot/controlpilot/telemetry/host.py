@@ -102,7 +102,9 @@ def read_cgroup(mount: Path = CGROUP_MOUNT, proc_self: Path = Path("/proc/self/c
     if (mount / "memory").is_dir():  # v1
         mem_dirs = [d for d in _candidates(mount / "memory", own.get("memory", "/")) if d.is_dir()]
         memory_limit = _min_limit([_int(_read(d / "memory.limit_in_bytes")) for d in mem_dirs])
-        used = next((_int(_read(d / "memory.usage_in_bytes")) for d in mem_dirs if (d / "memory.usage_in_bytes").exists()), None)
+        used = next(
+            (_int(_read(d / "memory.usage_in_bytes")) for d in mem_dirs if (d / "memory.usage_in_bytes").exists()), None
+        )
         cpu = None
         for d in _candidates(mount / "cpu", own.get("cpu", "/")):
             quota, period = _int(_read(d / "cpu.cfs_quota_us")), _int(_read(d / "cpu.cfs_period_us"))

@@ -24,7 +24,9 @@ def compact(snap: SystemSnapshot) -> Sample:
     host = snap.host
     limit = host.cgroup.memory_limit_bytes
     total = min(host.memory_total_bytes, limit) if limit else host.memory_total_bytes
-    used = host.cgroup.memory_used_bytes if limit and host.cgroup.memory_used_bytes is not None else host.memory_used_bytes
+    used = (
+        host.cgroup.memory_used_bytes if limit and host.cgroup.memory_used_bytes is not None else host.memory_used_bytes
+    )
     gpus = tuple((g.utilization_pct, g.memory_used_bytes, g.memory_total_bytes) for g in snap.gpus)
     return (snap.time, host.cpu_percent, used, total, gpus)
 
@@ -71,6 +73,7 @@ class MetricHistory:
             "gpus": [],
         }
         for i in range(gpu_count):
+
             def col(j: int, b: list[Sample], reduce=_mean):
                 return reduce([s[4][i][j] for s in b if len(s[4]) > i and s[4][i][j] is not None])
 

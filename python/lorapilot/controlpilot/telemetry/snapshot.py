@@ -26,5 +26,11 @@ def take_snapshot(workspace_root: Path, gpus: GpuReader, owners: dict[int, str] 
         report = gpus.read(owners)
     except Exception as exc:  # noqa: BLE001 - /api/system answers with a reason, never a 500
         report = GpuReport(gpus=[], reason=f"could not read the GPUs: {exc or type(exc).__name__}")
-    return SystemSnapshot(time=time.time(), host=read_host(workspace_root), gpus=report.gpus, gpu_reason=report.reason,
-                          driver_version=report.driver_version, driver_warning=report.driver_warning)
+    return SystemSnapshot(
+        time=time.time(),
+        host=read_host(workspace_root),
+        gpus=report.gpus,
+        gpu_reason=report.reason,
+        driver_version=report.driver_version,
+        driver_warning=report.driver_warning,
+    )

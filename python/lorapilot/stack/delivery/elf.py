@@ -43,11 +43,13 @@ def read_dynamic(f: BinaryIO) -> DynamicInfo | None:
     if ident[4] != 2 or ident[5] != 1:
         raise ElfError(f"only 64-bit little-endian ELF is read here (class {ident[4]}, data {ident[5]})")
     (machine,) = struct.unpack_from("<H", _read(f, 18, 2))
-    phoff, = struct.unpack("<Q", _read(f, 32, 8))
+    (phoff,) = struct.unpack("<Q", _read(f, 32, 8))
     phentsize, phnum = struct.unpack("<HH", _read(f, 54, 4))
     loads, dynamic = [], None
     for i in range(phnum):
-        p_type, _flags, p_offset, p_vaddr, _paddr, p_filesz = struct.unpack_from("<IIQQQQ", _read(f, phoff + i * phentsize, 40))
+        p_type, _flags, p_offset, p_vaddr, _paddr, p_filesz = struct.unpack_from(
+            "<IIQQQQ", _read(f, phoff + i * phentsize, 40)
+        )
         if p_type == PT_LOAD:
             loads.append((p_vaddr, p_offset, p_filesz))
         elif p_type == PT_DYNAMIC:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from lorapilot.kit.errors import LorapilotError
 from lorapilot.stack.delivery.environments import LockedEnvironment, locked_environments, select, stack_python
-from lorapilot.stack.delivery.linkage_cli import DEFAULT_CACHE, check_one
 from lorapilot.stack.delivery.linkage import SystemLibs
+from lorapilot.stack.delivery.linkage_cli import DEFAULT_CACHE, check_one
 
 # What nix/sdist.nix gives deepspeed's build (no nvcc here either).
 BUILD_ENV = {"DS_BUILD_OPS": "0", "DS_ACCELERATOR": "cpu", "UV_PYTHON_DOWNLOADS": "never"}
@@ -36,8 +36,13 @@ def build(env: LockedEnvironment, python: str, target: Path, uv_cache: Path) -> 
     """`uv sync --frozen` of the environment's lock into ``target`` (hard links from ``uv_cache``)."""
     cmd = [_uv(), "sync", "--frozen", "--no-install-project", "--python", f"python{python}", "--link-mode", "hardlink"]
     cmd += [arg for extra in (env.extras or []) for arg in ("--extra", extra)]
-    return subprocess.run(cmd, cwd=env.project, capture_output=True, text=True,
-                          env={**os.environ, **BUILD_ENV, "UV_PROJECT_ENVIRONMENT": str(target), "UV_CACHE_DIR": str(uv_cache)})
+    return subprocess.run(
+        cmd,
+        cwd=env.project,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **BUILD_ENV, "UV_PROJECT_ENVIRONMENT": str(target), "UV_CACHE_DIR": str(uv_cache)},
+    )
 
 
 def upstream_tree(sources: Path | None, prefix: str | None, workdir: Path) -> Path | None:
@@ -59,23 +64,34 @@ def upstream_tree(sources: Path | None, prefix: str | None, workdir: Path) -> Pa
 def run_checks(env: LockedEnvironment, venv: Path, spec: dict, src: Path | None, repo: Path) -> list[str]:
     """Failures (empty: all passed), each a line naming the check."""
     python = venv / "bin" / "python"
-    run_env = {**os.environ, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}", "CUDA_VISIBLE_DEVICES": ""}
+    run_env = {
+        **os.environ,
+        "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        "CUDA_VISIBLE_DEVICES": "",
+    }
     run_env.pop("PYTHONPATH", None)
     if env.name == "lorapilot-train":
         run_env["PYTHONPATH"] = str(repo / "python")
     failures = []
     for module in spec.get("imports", []):
-        done = subprocess.run([str(python), "-c", f"import {module}"], capture_output=True, text=True, env=run_env, timeout=600)
+        done = subprocess.run(
+            [str(python), "-c", f"import {module}"], capture_output=True, text=True, env=run_env, timeout=600
+        )
         print(f"  import {module}: {'ok' if done.returncode == 0 else 'FAILED'}")
         if done.returncode:
-            failures.append(f"import {module}: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}")
+            failures.append(
+                f"import {module}: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}"
+            )
     for argv in spec.get("commands", []):
         if any("{src}" in a for a in argv) and src is None:
             print(f"  {' '.join(argv)}: skipped (no upstream tree; pass --sources)")
             continue
         argv = [a.replace("{python}", str(python)).replace("{src}", str(src)) for a in argv]
         done = subprocess.run(argv, capture_output=True, text=True, env=run_env, timeout=600, cwd=src or venv)
-        shown = " ".join(a.replace(str(src), "<src>").replace(str(python), "python") if src else a.replace(str(python), "python") for a in argv)
+        shown = " ".join(
+            a.replace(str(src), "<src>").replace(str(python), "python") if src else a.replace(str(python), "python")
+            for a in argv
+        )
         print(f"  {shown}: {'ok' if done.returncode == 0 else 'FAILED'}")
         if done.returncode:
             tail = (done.stderr or done.stdout).strip().splitlines()
@@ -87,8 +103,12 @@ def main(argv: list[str] | None = None, repo: Path | None = None) -> int:
     parser = argparse.ArgumentParser(prog="check-envs", description=__doc__)
     parser.add_argument("environments", nargs="*", help="component names or lorapilot-train (default: all)")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE.parent, help="wheels/, uv/ and envs/ go here")
-    parser.add_argument("--sources", type=Path, help="folder of upstream archives (<name>-<rev>.tar.gz) for the apps' --help")
-    parser.add_argument("--keep", action="store_true", help="keep each built environment (default: delete after its checks)")
+    parser.add_argument(
+        "--sources", type=Path, help="folder of upstream archives (<name>-<rev>.tar.gz) for the apps' --help"
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep each built environment (default: delete after its checks)"
+    )
     args = parser.parse_args(argv)
     repo = repo or Path(__file__).resolve().parents[4]
     try:
@@ -105,10 +125,14 @@ def main(argv: list[str] | None = None, repo: Path | None = None) -> int:
         venv = args.cache / "envs" / env.name
         built = build(env, python, venv, args.cache / "uv")
         if built.returncode:
-            results[env.name] = [f"uv sync: {built.stderr.strip().splitlines()[-1] if built.stderr.strip() else built.returncode}"]
+            results[env.name] = [
+                f"uv sync: {built.stderr.strip().splitlines()[-1] if built.stderr.strip() else built.returncode}"
+            ]
             print(f"  uv sync: FAILED\n{built.stderr[-3000:]}")
             continue
-        failures = [] if check_one(env, python, args.cache / "wheels", system) else ["linkage: unresolved libraries (above)"]
+        failures = (
+            [] if check_one(env, python, args.cache / "wheels", system) else ["linkage: unresolved libraries (above)"]
+        )
         spec = checks.get(env.name, {})
         src = upstream_tree(args.sources, spec.get("source"), args.cache / "sources")
         failures += run_checks(env, venv, spec, src, repo)

@@ -26,7 +26,10 @@ def stack_python(repo: Path) -> str:
 
 def locked_environments(repo: Path) -> dict[str, LockedEnvironment]:
     """name -> environment: ``components/*/uv.lock`` and ``lorapilot-train`` (the root lock, train + cuda)."""
-    envs = {p.parent.name: LockedEnvironment(p.parent.name, p.parent) for p in sorted((repo / "components").glob("*/uv.lock"))}
+    envs = {
+        p.parent.name: LockedEnvironment(p.parent.name, p.parent)
+        for p in sorted((repo / "components").glob("*/uv.lock"))
+    }
     envs["lorapilot-train"] = LockedEnvironment("lorapilot-train", repo, ["train", "cuda"])
     return envs
 

@@ -74,11 +74,17 @@ def report(layers: list[Layer], unpack_factor: float = UNPACK_FACTOR) -> tuple[s
     """The printed table and the total pull in bytes."""
     lines = [f"{'layer':<18} {'wheels':>6} {'pull GB':>8} {'unpacked GB':>12}"]
     for layer in layers:
-        lines.append(f"{layer.name:<18} {len(layer.wheels):>6} {layer.pull_bytes / 1e9:>8.2f} "
-                     f"{layer.pull_bytes * unpack_factor / 1e9:>12.2f}")
+        lines.append(
+            f"{layer.name:<18} {len(layer.wheels):>6} {layer.pull_bytes / 1e9:>8.2f} "
+            f"{layer.pull_bytes * unpack_factor / 1e9:>12.2f}"
+        )
     total = sum(layer.pull_bytes for layer in layers)
-    lines.append(f"{'total':<18} {sum(len(l.wheels) for l in layers):>6} {total / 1e9:>8.2f} {total * unpack_factor / 1e9:>12.2f}")
+    lines.append(
+        f"{'total':<18} {sum(len(l.wheels) for l in layers):>6} {total / 1e9:>8.2f} {total * unpack_factor / 1e9:>12.2f}"
+    )
     verdict = "within" if total <= TARGET_PULL_BYTES else "OVER"
-    lines.append(f"target: pull <= {TARGET_PULL_BYTES / 1e9:.0f} GB: {verdict} "
-                 "(wheels only; Python, code-server and the Node UIs come on top, roughly 1 GB unpacked)")
+    lines.append(
+        f"target: pull <= {TARGET_PULL_BYTES / 1e9:.0f} GB: {verdict} "
+        "(wheels only; Python, code-server and the Node UIs come on top, roughly 1 GB unpacked)"
+    )
     return "\n".join(lines), total

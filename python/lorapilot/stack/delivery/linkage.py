@@ -26,13 +26,20 @@ class SystemLibs:
     remove: dict[str, tuple[str, ...]]  # package -> globs of files deleted before autoPatchelf
 
     @classmethod
-    def load(cls, path: Path) -> "SystemLibs":
+    def load(cls, path: Path) -> SystemLibs:
         try:
             data = json.loads(path.read_text())
             provides = data.get("provides", {})
-            by_package = {pkg: frozenset(s for attr in attrs for s in provides[attr]) for pkg, attrs in data.get("packages", {}).items()}
-            return cls(frozenset(data["every-wheel"]["sonames"]), frozenset(data["host-driver"]), by_package,
-                       {k: tuple(v) for k, v in data.get("remove", {}).items()})
+            by_package = {
+                pkg: frozenset(s for attr in attrs for s in provides[attr])
+                for pkg, attrs in data.get("packages", {}).items()
+            }
+            return cls(
+                frozenset(data["every-wheel"]["sonames"]),
+                frozenset(data["host-driver"]),
+                by_package,
+                {k: tuple(v) for k, v in data.get("remove", {}).items()},
+            )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ConfigError(path, f"not a system-libs file: {exc!r}") from None
 
@@ -80,12 +87,14 @@ def _index_wheel(wheel: Path, unreadable: list[str]) -> list[dict]:
                 if fh.read(4) != ELF_MAGIC:
                     continue
                 try:
-                    info = read_dynamic(fh)
+                    info = read_dynamic(fh)  # type: ignore[arg-type]  # a zip member reads like a binary file
                 except ElfError as exc:
                     unreadable.append(f"{member.filename}: {exc}")
                     continue
             if info is not None:
-                entries.append({"member": member.filename, "soname": info.soname, "needed": info.needed, "machine": info.machine})
+                entries.append(
+                    {"member": member.filename, "soname": info.soname, "needed": info.needed, "machine": info.machine}
+                )
     return entries
 
 
@@ -112,8 +121,11 @@ def _elf_files(package: str, wheel: Path, system: SystemLibs, report: LinkageRep
     unreadable: list[str] = []
     entries = _wheel_index(wheel, cache_index, unreadable)
     report.unreadable += [f"{package}: {line}" for line in unreadable]
-    return [_Elf(package, e["member"], e["soname"], e["needed"]) for e in entries
-            if e["machine"] == X86_64 and not system.removed(package, PurePosixPath(e["member"]).name)]
+    return [
+        _Elf(package, e["member"], e["soname"], e["needed"])
+        for e in entries
+        if e["machine"] == X86_64 and not system.removed(package, PurePosixPath(e["member"]).name)
+    ]
 
 
 def check_linkage(wheels: dict[str, Path], system: SystemLibs, cache_index: bool = False) -> LinkageReport:
@@ -122,7 +134,11 @@ def check_linkage(wheels: dict[str, Path], system: SystemLibs, cache_index: bool
     ``cache_index``: keep each wheel's ELF index beside it (wheels in a cache folder of their own).
     """
     report = LinkageReport()
-    elves = [elf for package, wheel in sorted(wheels.items()) for elf in _elf_files(package, wheel, system, report, cache_index)]
+    elves = [
+        elf
+        for package, wheel in sorted(wheels.items())
+        for elf in _elf_files(package, wheel, system, report, cache_index)
+    ]
     report.elf_files = len(elves)
     provided = {PurePosixPath(e.member).name for e in elves} | {e.soname for e in elves if e.soname}
     for elf in elves:

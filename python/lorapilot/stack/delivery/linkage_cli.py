@@ -19,17 +19,18 @@ DEFAULT_CACHE = Path.home() / ".cache" / "lorapilot" / "wheels"
 
 def fetch_wheels(packages: list[LockedPackage], cache: Path, label: str) -> dict[str, Path]:
     """Every package's wheel from the cache (downloading what is missing), with a progress bar."""
-    wanted = [p for p in packages if p.wheel is not None]
-    total = sum(p.wheel.size or 0 for p in wanted)
-    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                  transient=True) as progress:
+    wanted = [(p, p.wheel) for p in packages if p.wheel is not None]
+    total = sum(wheel.size or 0 for _, wheel in wanted)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), transient=True
+    ) as progress:
         task = progress.add_task(f"{label}: wheels", total=total or None)
         wheels = {}
-        for package in wanted:
-            before = (cache / (package.wheel.sha256 or "unhashed") / package.wheel.filename).exists()
-            wheels[package.name] = cached_wheel(package.wheel, cache, lambda n: progress.advance(task, n))
+        for package, wheel in wanted:
+            before = (cache / (wheel.sha256 or "unhashed") / wheel.filename).exists()
+            wheels[package.name] = cached_wheel(wheel, cache, lambda n: progress.advance(task, n))
             if before:
-                progress.advance(task, package.wheel.size or 0)
+                progress.advance(task, wheel.size or 0)
     return wheels
 
 
@@ -38,13 +39,18 @@ def check_one(env: LockedEnvironment, python: str, cache: Path, system: SystemLi
     wheels = fetch_wheels(packages, cache, env.name)
     report = check_linkage(wheels, system, cache_index=True)
     sdists = sorted(p.name for p in packages if p.wheel is None)
-    print(f"{env.name}: {len(wheels)} wheels, {report.elf_files} ELF files, "
-          f"{len(report.unresolved)} unresolved" + (f"; built from sdists, not checked: {', '.join(sdists)}" if sdists else ""))
+    print(
+        f"{env.name}: {len(wheels)} wheels, {report.elf_files} ELF files, "
+        f"{len(report.unresolved)} unresolved"
+        + (f"; built from sdists, not checked: {', '.join(sdists)}" if sdists else "")
+    )
     by_library: dict[str, list[str]] = {}
     for item in report.unresolved:
         by_library.setdefault(item.library, []).append(f"{item.package}:{item.file}")
     for library, users in sorted(by_library.items()):
-        print(f"  unresolved {library}  <- {', '.join(users[:3])}{f' (+{len(users) - 3} more)' if len(users) > 3 else ''}")
+        print(
+            f"  unresolved {library}  <- {', '.join(users[:3])}{f' (+{len(users) - 3} more)' if len(users) > 3 else ''}"
+        )
     for line in report.unreadable:
         print(f"  unreadable {line}")
     return report.ok
@@ -60,7 +66,9 @@ def main(argv: list[str] | None = None, repo: Path | None = None) -> int:
     try:
         system = SystemLibs.load(args.system_libs or repo / "nix" / "system-libs.json")
         python = stack_python(repo)
-        results = [check_one(env, python, args.cache, system) for env in select(locked_environments(repo), args.environments)]
+        results = [
+            check_one(env, python, args.cache, system) for env in select(locked_environments(repo), args.environments)
+        ]
     except LorapilotError as exc:
         print(f"check-linkage: {exc}", file=sys.stderr)
         return 2

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.markers import Marker
-from packaging.tags import Tag, cpython_tags, compatible_tags
+from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.utils import parse_wheel_filename
 
 from lorapilot.kit.errors import ConfigError
@@ -40,7 +40,9 @@ def _file(entry: dict | None) -> LockedFile | None:
     if not entry or "url" not in entry:
         return None
     digest = entry.get("hash", "")
-    return LockedFile(entry["url"], digest.split(":", 1)[1] if digest.startswith("sha256:") else None, entry.get("size"))
+    return LockedFile(
+        entry["url"], digest.split(":", 1)[1] if digest.startswith("sha256:") else None, entry.get("size")
+    )
 
 
 def _platform_tags(python: str, machine: str) -> list[Tag]:
@@ -69,9 +71,17 @@ def pick_wheel(wheels: list[dict], python: str, machine: str) -> LockedFile | No
 
 
 def _marker_env(python: str, machine: str) -> dict[str, str]:
-    return {"sys_platform": "linux", "platform_machine": machine, "platform_system": "Linux", "os_name": "posix",
-            "python_version": python, "python_full_version": f"{python}.0", "implementation_name": "cpython",
-            "platform_python_implementation": "CPython", "extra": ""}
+    return {
+        "sys_platform": "linux",
+        "platform_machine": machine,
+        "platform_system": "Linux",
+        "os_name": "posix",
+        "python_version": python,
+        "python_full_version": f"{python}.0",
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+        "extra": "",
+    }
 
 
 def read_lock(project: Path) -> dict:
@@ -82,8 +92,9 @@ def read_lock(project: Path) -> dict:
         raise ConfigError(path, f"cannot read the lock: {exc}") from None
 
 
-def environment_packages(project: Path, python: str = "3.11", machine: str = "x86_64",
-                         extras: list[str] | None = None) -> list[LockedPackage]:
+def environment_packages(
+    project: Path, python: str = "3.11", machine: str = "x86_64", extras: list[str] | None = None
+) -> list[LockedPackage]:
     """Every registry package the environment of ``project`` installs, sorted by name.
 
     ``extras``: the root project's extras (default: every extra it declares).
@@ -97,13 +108,17 @@ def environment_packages(project: Path, python: str = "3.11", machine: str = "x8
         raise ConfigError(project / "uv.lock", "no root project (virtual or editable source)")
     env = _marker_env(python, machine)
     root = roots[0]
-    todo = [(root["name"], root["version"], extras if extras is not None else list(root.get("optional-dependencies", {})))]
+    todo = [
+        (root["name"], root["version"], extras if extras is not None else list(root.get("optional-dependencies", {})))
+    ]
     expanded: set[tuple[str, str, tuple[str, ...]]] = set()
     found: list[LockedPackage] = []
     while todo:
         name, version, wanted = todo.pop()
         candidates = by_name.get(name, [])
-        package = next((p for p in candidates if version is None or p["version"] == version), candidates[0] if candidates else None)
+        package = next(
+            (p for p in candidates if version is None or p["version"] == version), candidates[0] if candidates else None
+        )
         if package is None:
             continue
         key = (name, package["version"], tuple(sorted(wanted)))
@@ -114,8 +129,14 @@ def environment_packages(project: Path, python: str = "3.11", machine: str = "x8
         for extra in wanted:
             deps += package.get("optional-dependencies", {}).get(extra, [])
         if "registry" in package.get("source", {}):
-            found.append(LockedPackage(name, package["version"], pick_wheel(package.get("wheels", []), python, machine),
-                                       _file(package.get("sdist"))))
+            found.append(
+                LockedPackage(
+                    name,
+                    package["version"],
+                    pick_wheel(package.get("wheels", []), python, machine),
+                    _file(package.get("sdist")),
+                )
+            )
         for dep in deps:
             if dep.get("marker") and not Marker(dep["marker"]).evaluate(env):
                 continue

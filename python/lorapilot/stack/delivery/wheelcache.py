@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import httpx
 
@@ -25,8 +25,12 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def cached_wheel(locked: LockedFile, cache_dir: Path, on_bytes: Callable[[int], None] | None = None,
-                 client: httpx.Client | None = None) -> Path:
+def cached_wheel(
+    locked: LockedFile,
+    cache_dir: Path,
+    on_bytes: Callable[[int], None] | None = None,
+    client: httpx.Client | None = None,
+) -> Path:
     """The cached file of ``locked``, downloaded first when missing. ``on_bytes`` sees progress."""
     target = cache_dir / (locked.sha256 or "unhashed") / locked.filename
     if target.exists():

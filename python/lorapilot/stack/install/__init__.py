@@ -243,8 +243,10 @@ def install(
             reporter(index, f"installing {name}'s pinned source from {prepared.local[0].file}")
             changed, notes = install_local_source(name, target.source, prepared.local, src, cancel)
             result.src = src
-            result.done.append(f"{'installed' if changed else 'kept'} {src} at {target.source.rev[:12]} "
-                               f"from {', '.join(str(item.file) for item in prepared.local)}")
+            result.done.append(
+                f"{'installed' if changed else 'kept'} {src} at {(target.source.rev or '')[:12]} "
+                f"from {', '.join(str(item.file) for item in prepared.local)}"
+            )
             result.done.extend(notes)
         elif step == "source":
             src = state / "src"
@@ -339,7 +341,7 @@ def _npm_install(target: InstallTarget, venv: Path, on_line, cancel) -> Path:
     lock = target.folder / "package-lock.json"
     if not lock.is_file():
         on_line(f"checking {source.package}@{source.version}'s engines.node")
-        problem = check_node_engine(source.package, source.version)
+        problem = check_node_engine(source.package or "", source.version or "")
         if problem:
             raise ToolError(problem)
     venv.mkdir(parents=True, exist_ok=True)

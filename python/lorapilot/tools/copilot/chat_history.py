@@ -107,7 +107,9 @@ class ChatHistory:
             )
             return int(cur.lastrowid)
 
-    def finish(self, entry_id: int, answer: str, stderr: str, exit_code: int | None, status: str, duration_s: float) -> None:
+    def finish(
+        self, entry_id: int, answer: str, stderr: str, exit_code: int | None, status: str, duration_s: float
+    ) -> None:
         """Complete a message with what the run produced."""
         with self._lock:
             self._conn.execute(
@@ -126,7 +128,9 @@ class ChatHistory:
             raise NotFoundError(f"history entry {entry_id} not found")
         return _entry(row)
 
-    def entries(self, conversation_id: str | None = None, limit: int = 50, before: int | None = None) -> list[HistoryEntry]:
+    def entries(
+        self, conversation_id: str | None = None, limit: int = 50, before: int | None = None
+    ) -> list[HistoryEntry]:
         """Newest first; ``before`` (an id) pages back."""
         sql, args = f"SELECT * FROM chats WHERE {_LIVE}", []
         if conversation_id is not None:
@@ -173,8 +177,9 @@ class ChatHistory:
             if row["status"] == "running":
                 raise ConflictError(f"history entry {entry_id} is still running: stop the chat before deleting it")
             batch = uuid.uuid4().hex
-            self._conn.execute("UPDATE chats SET deleted_at = ?, deleted_batch = ? WHERE id = ?",
-                               (time.time(), batch, entry_id))
+            self._conn.execute(
+                "UPDATE chats SET deleted_at = ?, deleted_batch = ? WHERE id = ?", (time.time(), batch, entry_id)
+            )
             return {"batch": batch, "deleted": 1}
 
     def clear(self, conversation_id: str | None = None) -> dict:
@@ -188,8 +193,9 @@ class ChatHistory:
             args.append(conversation_id)
         with self._lock:
             batch = uuid.uuid4().hex
-            deleted = self._conn.execute(f"UPDATE chats SET deleted_at = ?, deleted_batch = ? WHERE {where}",
-                                         [time.time(), batch, *args]).rowcount
+            deleted = self._conn.execute(
+                f"UPDATE chats SET deleted_at = ?, deleted_batch = ? WHERE {where}", [time.time(), batch, *args]
+            ).rowcount
             running_sql = f"SELECT COUNT(*) FROM chats WHERE {_LIVE} AND status = 'running'"
             if conversation_id is not None:
                 running_sql += " AND conversation_id = ?"
@@ -226,7 +232,9 @@ class ChatHistory:
     def purge(self, entry_id: int) -> None:
         """Delete one trashed entry for good."""
         with self._lock:
-            if not self._conn.execute("DELETE FROM chats WHERE id = ? AND deleted_at IS NOT NULL", (entry_id,)).rowcount:
+            if not self._conn.execute(
+                "DELETE FROM chats WHERE id = ? AND deleted_at IS NOT NULL", (entry_id,)
+            ).rowcount:
                 raise NotFoundError(f"history entry {entry_id} is not in the Copilot history trash")
 
     def empty_trash(self, older_than_s: float | None = None) -> int:
@@ -237,4 +245,6 @@ class ChatHistory:
         with self._lock:
             if cutoff is None:
                 return self._conn.execute("DELETE FROM chats WHERE deleted_at IS NOT NULL").rowcount
-            return self._conn.execute("DELETE FROM chats WHERE deleted_at IS NOT NULL AND deleted_at < ?", (cutoff,)).rowcount
+            return self._conn.execute(
+                "DELETE FROM chats WHERE deleted_at IS NOT NULL AND deleted_at < ?", (cutoff,)
+            ).rowcount

@@ -51,15 +51,19 @@ def copilot_group() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Bind address; must be loopback.")
 @click.option("--port", type=int, help="Default: the copilot component's port (components/, config/lorapilot.toml).")
 @click.option("--force-bind", is_flag=True, help="Bind a non-loopback address anyway (the sidecar has no auth).")
-@click.option("--permit-allow-all", is_flag=True,
-              help="Let chats ask for --allow-all-tools/--allow-all-paths/--allow-all-urls.")
-@click.option("--cli", "cli_path", metavar="PATH", help="The copilot executable (default: $LORAPILOT_COPILOT_CLI, then PATH).")
+@click.option(
+    "--permit-allow-all", is_flag=True, help="Let chats ask for --allow-all-tools/--allow-all-paths/--allow-all-urls."
+)
+@click.option(
+    "--cli", "cli_path", metavar="PATH", help="The copilot executable (default: $LORAPILOT_COPILOT_CLI, then PATH)."
+)
 @workspace_option
 def serve(ctx, host: str, port: int | None, force_bind: bool, permit_allow_all: bool, cli_path: str | None) -> None:
     """Serve the sidecar's HTTP API with uvicorn."""
     port = port or ctx.registry.get("copilot").port
     from lorapilot.kit.netaddr import is_loopback
-    from lorapilot.tools.copilot.server import check_bind_host, serve as serve_sidecar
+    from lorapilot.tools.copilot.server import check_bind_host
+    from lorapilot.tools.copilot.server import serve as serve_sidecar
 
     check_bind_host(host, force=force_bind)
     if not is_loopback(host):
@@ -87,7 +91,9 @@ def status(ctx) -> None:
 @click.option("--cwd", help="Working directory, relative to the workspace (default: [copilot] default_cwd, outputs).")
 @click.option("--allow-tool", "allow_tools", multiple=True, metavar="PATTERN", help="e.g. write, 'shell(git:*)'.")
 @click.option("--deny-tool", "deny_tools", multiple=True, metavar="PATTERN")
-@click.option("--add-dir", "add_dirs", multiple=True, metavar="DIR", help="Another workspace folder Copilot may read and write.")
+@click.option(
+    "--add-dir", "add_dirs", multiple=True, metavar="DIR", help="Another workspace folder Copilot may read and write."
+)
 @click.option("--model")
 @click.option("--conversation", "conversation_id", metavar="UUID", help="Continue this conversation.")
 @click.option("--timeout", "timeout_s", type=float, help="Seconds before the run is killed.")
@@ -98,8 +104,15 @@ def ask(ctx, prompt, cwd, allow_tools, deny_tools, add_dirs, model, conversation
 
     if prompt is None:
         prompt = sys.stdin.read()
-    options = ChatOptions(prompt=prompt, cwd=cwd, allow_tools=list(allow_tools), deny_tools=list(deny_tools),
-                          add_dirs=list(add_dirs), model=model, conversation_id=conversation_id)
+    options = ChatOptions(
+        prompt=prompt,
+        cwd=cwd,
+        allow_tools=list(allow_tools),
+        deny_tools=list(deny_tools),
+        add_dirs=list(add_dirs),
+        model=model,
+        conversation_id=conversation_id,
+    )
 
     async def run() -> dict:
         service = _service(ctx)
@@ -129,7 +142,9 @@ def history(ctx, conversation_id: str | None, limit: int) -> None:
     with _history(ctx) as db:
         if conversation_id is None:
             for conv in db.conversations(limit):
-                click.echo(f"{conv['conversation_id']}  {_when(conv['last_at'])}  {conv['messages']:>3} msg  {conv['title']}")
+                click.echo(
+                    f"{conv['conversation_id']}  {_when(conv['last_at'])}  {conv['messages']:>3} msg  {conv['title']}"
+                )
             return
         for entry in reversed(db.entries(conversation_id, limit)):
             when = datetime.datetime.fromtimestamp(entry.started_at).strftime("%Y-%m-%d %H:%M:%S")
@@ -203,7 +218,11 @@ def trash_restore(ctx, entry_id: int | None, batch: str | None) -> None:
 def trash_empty(ctx, older_than: float | None, yes: bool) -> None:
     """Delete trashed entries for good (all, or those older than --older-than days)."""
     if not yes:
-        what = "every entry in the Copilot trash" if older_than is None else f"Copilot trash entries older than {older_than:g} days"
+        what = (
+            "every entry in the Copilot trash"
+            if older_than is None
+            else f"Copilot trash entries older than {older_than:g} days"
+        )
         click.confirm(f"Delete {what} for good?", abort=True)
     with _history(ctx) as db:
         purged = db.empty_trash(None if older_than is None else older_than * 86400)

@@ -144,11 +144,15 @@ def check_permissions(options: ChatOptions, policy: Policy) -> None:
             split_pattern(pattern)
     if policy.permit_allow_all:
         return
-    asked = [flag for flag, on in (
-        ("allow_all_tools", options.allow_all_tools),
-        ("allow_all_paths", options.allow_all_paths),
-        ("allow_all_urls", options.allow_all_urls),
-    ) if on]
+    asked = [
+        flag
+        for flag, on in (
+            ("allow_all_tools", options.allow_all_tools),
+            ("allow_all_paths", options.allow_all_paths),
+            ("allow_all_urls", options.allow_all_urls),
+        )
+        if on
+    ]
     asked += [f"allow_tools {p!r}" for p in options.allow_tools if is_unbounded(p)]
     if asked:
         raise PermissionRefused(

@@ -36,7 +36,9 @@ class CliInfo:
         }
 
 
-def find_cli(explicit: str | None = None, manifest_env: Path | None = None, state_dir: Path | None = None) -> str | None:
+def find_cli(
+    explicit: str | None = None, manifest_env: Path | None = None, state_dir: Path | None = None
+) -> str | None:
     """The CLI to run, first found of: ``explicit``, ``$LORAPILOT_COPILOT_CLI``, the manifest's
     ``<env>/bin/copilot`` (Nix), PATH, and ``apps/copilot/node_modules/.bin/copilot``
     (an ``npm ci`` of ``components/copilot`` into the workspace).

@@ -15,14 +15,14 @@ import httpx
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from lorapilot.stack.context import Context
+from lorapilot.kit.errors import LorapilotError
 from lorapilot.stack.apideps import get_ctx
+from lorapilot.stack.context import Context
+from lorapilot.stack.workspace.secrets import delete_secret, read_secrets, set_secret
 from lorapilot.tools.copilot import api_models as m
 from lorapilot.tools.copilot.command import TOKEN_SECRET_KEY
 from lorapilot.tools.copilot.discovery import INSTALL_HINT
 from lorapilot.tools.copilot.guard import secret_headers
-from lorapilot.kit.errors import LorapilotError
-from lorapilot.stack.workspace.secrets import delete_secret, read_secrets, set_secret
 
 COMPONENT = "copilot"
 _TOKEN_RE = re.compile(r"^[\x21-\x7e]{8,4096}$")
@@ -63,10 +63,13 @@ def describe(status: dict) -> tuple[str, str]:
     """(state, message) for a sidecar ``/status`` answer."""
     cli, token = status.get("cli") or {}, status.get("token") or {}
     if not cli.get("installed"):
-        return "cli_not_installed", f"The GitHub Copilot CLI is not installed ({cli.get('error')}). Install it: {INSTALL_HINT}."
+        return (
+            "cli_not_installed",
+            f"The GitHub Copilot CLI is not installed ({cli.get('error')}). Install it: {INSTALL_HINT}.",
+        )
     if not token.get("configured"):
         return "no_token", (
-            "No GitHub token is configured. Add a fine-grained token with the \"Copilot Requests\" permission "
+            'No GitHub token is configured. Add a fine-grained token with the "Copilot Requests" permission '
             "in the Copilot settings (stored in config/secrets.env as COPILOT_GITHUB_TOKEN)."
         )
     if status.get("busy"):
@@ -79,8 +82,12 @@ async def copilot_status(ctx: Context = Depends(get_ctx)) -> m.CopilotStatus:
     """The sidecar's status and one clear ``state`` for the drawer."""
     comp = ctx.registry.get(COMPONENT)
     if not comp.enabled:
-        return {"state": "disabled", "message": "The copilot component is disabled in config/lorapilot.toml.",
-                "sidecar": {"url": sidecar_url(ctx), "running": False}, "token": _token_state(ctx)}
+        return {
+            "state": "disabled",
+            "message": "The copilot component is disabled in config/lorapilot.toml.",
+            "sidecar": {"url": sidecar_url(ctx), "running": False},
+            "token": _token_state(ctx),
+        }
     try:
         async with httpx.AsyncClient(timeout=httpx.Timeout(30, connect=2)) as client:
             resp = await client.get(f"{sidecar_url(ctx)}/status", headers=secret_headers(ctx.workspace.secrets_file))
@@ -122,8 +129,11 @@ async def _forward(request: Request, ctx: Context, path: str) -> Response:
     headers = {k: v for k, v in request.headers.items() if k.lower() in _FORWARD_HEADERS}
     headers.update(secret_headers(ctx.workspace.secrets_file))
     upstream = client.build_request(
-        request.method, f"{sidecar_url(ctx)}{path}", params=request.query_params,
-        content=await request.body(), headers=headers,
+        request.method,
+        f"{sidecar_url(ctx)}{path}",
+        params=request.query_params,
+        content=await request.body(),
+        headers=headers,
     )
     try:
         resp = await client.send(upstream, stream=True)
@@ -143,8 +153,12 @@ async def _forward(request: Request, ctx: Context, path: str) -> Response:
                 await resp.aclose()
                 await client.aclose()
 
-        return StreamingResponse(relay(), status_code=resp.status_code, media_type="text/event-stream",
-                                 headers={**out_headers, "X-Accel-Buffering": "no"})
+        return StreamingResponse(
+            relay(),
+            status_code=resp.status_code,
+            media_type="text/event-stream",
+            headers={**out_headers, "X-Accel-Buffering": "no"},
+        )
     try:
         content = await resp.aread()
     finally:

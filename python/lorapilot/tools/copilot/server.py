@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from lorapilot.tools.copilot import api_models as m
-from lorapilot.tools.copilot.guard import load_secret, refusal
-from lorapilot.tools.copilot.command import MAX_PATTERNS, MAX_PROMPT_CHARS, ChatOptions, PermissionRefused
-from lorapilot.tools.copilot.service import ChatBusy, ChatService, CliMissing
 from lorapilot.kit.errors import ConflictError, LorapilotError, NotFoundError
 from lorapilot.kit.netaddr import is_loopback
+from lorapilot.tools.copilot import api_models as m
+from lorapilot.tools.copilot.command import MAX_PATTERNS, MAX_PROMPT_CHARS, ChatOptions, PermissionRefused
+from lorapilot.tools.copilot.guard import load_secret, refusal
+from lorapilot.tools.copilot.service import ChatBusy, ChatService, CliMissing
 
 
 class BindRefused(LorapilotError):
@@ -51,8 +51,11 @@ class ChatRequest(BaseModel):
 
     prompt: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
     cwd: str | None = Field(default=None, description="working directory, relative to the workspace")
-    allow_tools: list[str] = Field(default_factory=list, max_length=MAX_PATTERNS,
-                                   description="--allow-tool patterns, e.g. 'write' or 'shell(git:*)'")
+    allow_tools: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_PATTERNS,
+        description="--allow-tool patterns, e.g. 'write' or 'shell(git:*)'",
+    )
     deny_tools: list[str] = Field(default_factory=list, max_length=MAX_PATTERNS)
     allow_all_tools: bool = False
     allow_all_paths: bool = False
@@ -84,7 +87,7 @@ class EmptyTrashRequest(BaseModel):
 
 def sse_event(kind: str, data: dict) -> bytes:
     """One Server-Sent Event with a JSON payload."""
-    return f"event: {kind}\ndata: {json.dumps(data)}\n\n".encode("utf-8")
+    return f"event: {kind}\ndata: {json.dumps(data)}\n\n".encode()
 
 
 def _wants_stream(request: Request, body: ChatRequest) -> bool:
@@ -117,8 +120,9 @@ def create_sidecar_app(service: ChatService) -> FastAPI:
         yield
         await service.shutdown()
 
-    app = FastAPI(title="LoRA Pilot Copilot sidecar", lifespan=lifespan, openapi_url=None, docs_url=None,
-                  redoc_url=None)
+    app = FastAPI(
+        title="LoRA Pilot Copilot sidecar", lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None
+    )
     app.state.service = service
     app.state.loop = None
     secret = load_secret(service.workspace.secrets_file)
@@ -128,8 +132,9 @@ def create_sidecar_app(service: ChatService) -> FastAPI:
     @app.exception_handler(LorapilotError)
     async def _user_error(request: Request, exc: LorapilotError) -> JSONResponse:
         if isinstance(exc, ChatBusy):
-            return JSONResponse({"detail": str(exc), "running": exc.running}, status_code=429,
-                                headers={"Retry-After": "5"})
+            return JSONResponse(
+                {"detail": str(exc), "running": exc.running}, status_code=429, headers={"Retry-After": "5"}
+            )
         status = 400
         if isinstance(exc, NotFoundError):
             status = 404
@@ -143,8 +148,9 @@ def create_sidecar_app(service: ChatService) -> FastAPI:
 
     @app.exception_handler(OverflowError)
     async def _number_too_large(request: Request, exc: OverflowError) -> JSONResponse:
-        return JSONResponse({"detail": f"a number in the request is out of range (at most {2**63 - 1})"},
-                            status_code=400)
+        return JSONResponse(
+            {"detail": f"a number in the request is out of range (at most {2**63 - 1})"}, status_code=400
+        )
 
     @app.get("/health")
     def health() -> dict:
@@ -164,8 +170,9 @@ def create_sidecar_app(service: ChatService) -> FastAPI:
             async for kind, data in run.follow():
                 yield sse_event(kind, data)
 
-        return StreamingResponse(events(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        return StreamingResponse(
+            events(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+        )
 
     @app.post("/chat/cancel")
     def cancel() -> m.ChatCancelled:
@@ -173,8 +180,9 @@ def create_sidecar_app(service: ChatService) -> FastAPI:
         return {"cancelled": running is not None, "running": running}
 
     @app.get("/history")
-    def history(conversation_id: str | None = None, limit: int = Query(50, ge=1, le=500),
-                before: int | None = None) -> m.ChatEntries:
+    def history(
+        conversation_id: str | None = None, limit: int = Query(50, ge=1, le=500), before: int | None = None
+    ) -> m.ChatEntries:
         entries = service.history.entries(conversation_id, limit, before)
         return {"entries": [e.to_dict() for e in entries]}
 
@@ -233,6 +241,7 @@ def serve(service: ChatService, host: str, port: int) -> None:
                 loop.call_soon_threadsafe(service.cancel)
             super().handle_exit(sig, frame)
 
-    config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False, timeout_graceful_shutdown=15,
-                            proxy_headers=False)
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="info", access_log=False, timeout_graceful_shutdown=15, proxy_headers=False
+    )
     SidecarServer(config).run()

@@ -14,20 +14,20 @@ import json
 import os
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import AsyncIterator
 
 from lorapilot import __version__
-from lorapilot.tools.copilot.cli_process import RunResult, kill_marked, run_cli
-from lorapilot.tools.copilot.command import ChatOptions, Policy, build_env, default_dir, inherited_env, prepare
-from lorapilot.tools.copilot.discovery import CliInfo, INSTALL_HINT, cli_info, find_cli, token_status
-from lorapilot.tools.copilot.chat_history import ChatHistory
 from lorapilot.kit.errors import LorapilotError
 from lorapilot.kit.fsutil import atomic_write_text
 from lorapilot.kit.safepath import relative_to_root
 from lorapilot.stack.workspace.layout import Workspace
 from lorapilot.stack.workspace.secrets import read_secrets
+from lorapilot.tools.copilot.chat_history import ChatHistory
+from lorapilot.tools.copilot.cli_process import RunResult, kill_marked, run_cli
+from lorapilot.tools.copilot.command import ChatOptions, Policy, build_env, default_dir, inherited_env, prepare
+from lorapilot.tools.copilot.discovery import INSTALL_HINT, CliInfo, cli_info, find_cli, token_status
 
 COMPONENT = "copilot"
 DEFAULT_TIMEOUT_S = 600.0
@@ -216,7 +216,9 @@ class ChatService:
         env = build_env(self._base_env, self._secrets(), self.state_dir / "home")
         command = prepare(info.path, self.root, options, self.policy, env)
         if self.current is not None:
-            raise ChatBusy("a chat is already running in this workspace; wait for it or cancel it", self.current.summary())
+            raise ChatBusy(
+                "a chat is already running in this workspace; wait for it or cancel it", self.current.summary()
+            )
         if not self._lock.acquire():
             raise ChatBusy("a chat is already running in this workspace (another process holds apps/copilot/chat.lock)")
         try:
@@ -250,15 +252,23 @@ class ChatService:
         result: RunResult | None = None
         error: str | None = None
         try:
-            result = await run_cli(command.argv, prompt, command.cwd, command.env, timeout, on_output, run.cancel,
-                                   marker=marker)
+            result = await run_cli(
+                command.argv, prompt, command.cwd, command.env, timeout, on_output, run.cancel, marker=marker
+            )
         except OSError as exc:  # the CLI vanished between the check and the spawn
             error = f"could not start {command.argv[0]}: {exc}"
         finally:
             if result is None:
-                result = RunResult(stdout="", stderr=error or "the run was interrupted", exit_code=None,
-                                   duration_s=round(time.time() - run.started_at, 3), status="error")
-            self.history.finish(run.id, result.stdout, result.stderr, result.exit_code, result.status, result.duration_s)
+                result = RunResult(
+                    stdout="",
+                    stderr=error or "the run was interrupted",
+                    exit_code=None,
+                    duration_s=round(time.time() - run.started_at, 3),
+                    status="error",
+                )
+            self.history.finish(
+                run.id, result.stdout, result.stderr, result.exit_code, result.status, result.duration_s
+            )
             run.result = {
                 **run.summary(),
                 "stdout": result.stdout,

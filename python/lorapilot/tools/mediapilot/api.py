@@ -11,18 +11,38 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 
-from lorapilot.stack.context import Context
-from lorapilot.stack.apideps import events_of, get_ctx, get_tasks
 from lorapilot.kit.errors import LorapilotError, NotFoundError
+from lorapilot.kit.tasks import TaskManager
+from lorapilot.stack.apideps import events_of, get_ctx, get_tasks
 from lorapilot.stack.apimodels import TaskRef
+from lorapilot.stack.context import Context
 from lorapilot.tools.mediapilot import organise
 from lorapilot.tools.mediapilot.api_models import (
-    BatchResultView, ChangedCount, ComfyQueued, ComfyWorkflow, CompareResult, EmptyTrashBody, MediaEmptyTrashResult,
-    FavouriteBody, Ids, MediaDetail, MediaPage, MediaRoot, MediaStats, MediaTagCount, MediaTrash, RootAdded, RootBody,
-    RootRemoved, SendBody, SuggestValue, TagBody, TransferBody, ZipLink,
+    BatchResultView,
+    ChangedCount,
+    ComfyQueued,
+    ComfyWorkflow,
+    CompareResult,
+    EmptyTrashBody,
+    FavouriteBody,
+    Ids,
+    MediaDetail,
+    MediaEmptyTrashResult,
+    MediaPage,
+    MediaRoot,
+    MediaStats,
+    MediaTagCount,
+    MediaTrash,
+    RootAdded,
+    RootBody,
+    RootRemoved,
+    SendBody,
+    SuggestValue,
+    TagBody,
+    TransferBody,
+    ZipLink,
 )
 from lorapilot.tools.mediapilot.library import MediaLibrary
-from lorapilot.kit.tasks import TaskManager
 
 THUMB_CACHE = "public, max-age=31536000, immutable"
 _lock = threading.Lock()
@@ -77,9 +97,15 @@ def _item(row, roots: dict) -> dict:
 
 
 @router.get("/search")
-def search(q: str = "", sort: Literal["date", "name", "size"] = "date", order: Literal["asc", "desc"] = "desc",
-           cursor: str | None = None, limit: int = Query(100, ge=1, le=1000), total: bool = False,
-           lib: MediaLibrary = Depends(get_library)) -> MediaPage:
+def search(
+    q: str = "",
+    sort: Literal["date", "name", "size"] = "date",
+    order: Literal["asc", "desc"] = "desc",
+    cursor: str | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    total: bool = False,
+    lib: MediaLibrary = Depends(get_library),
+) -> MediaPage:
     """One page of results for a search in the query language."""
     from lorapilot.tools.mediapilot.query import search as run_search
 
@@ -91,28 +117,44 @@ def search(q: str = "", sort: Literal["date", "name", "size"] = "date", order: L
 @router.get("/stats")
 def stats(lib: MediaLibrary = Depends(get_library)) -> MediaStats:
     conn = lib.index.read()
-    counts = conn.execute("SELECT count(*), sum(trash_id IS NOT NULL), sum(error IS NOT NULL AND trash_id IS NULL), "
-                          "sum(fav AND trash_id IS NULL) FROM media").fetchone()
-    return {"total": (counts[0] or 0) - (counts[1] or 0), "trashed": counts[1] or 0, "flagged": counts[2] or 0,
-            "favourites": counts[3] or 0,
-            "roots": [{"id": r.id, "label": r.label, "path": str(r.path), "present": r.path.is_dir()} for r in lib.roots()]}
+    counts = conn.execute(
+        "SELECT count(*), sum(trash_id IS NOT NULL), sum(error IS NOT NULL AND trash_id IS NULL), "
+        "sum(fav AND trash_id IS NULL) FROM media"
+    ).fetchone()
+    return {
+        "total": (counts[0] or 0) - (counts[1] or 0),
+        "trashed": counts[1] or 0,
+        "flagged": counts[2] or 0,
+        "favourites": counts[3] or 0,
+        "roots": [{"id": r.id, "label": r.label, "path": str(r.path), "present": r.path.is_dir()} for r in lib.roots()],
+    }
 
 
 @router.get("/suggest")
-def suggest(field: Literal["model", "lora", "sampler", "scheduler", "tag", "source"], prefix: str = "",
-            limit: int = Query(20, ge=1, le=200), lib: MediaLibrary = Depends(get_library)) -> list[SuggestValue]:
+def suggest(
+    field: Literal["model", "lora", "sampler", "scheduler", "tag", "source"],
+    prefix: str = "",
+    limit: int = Query(20, ge=1, le=200),
+    lib: MediaLibrary = Depends(get_library),
+) -> list[SuggestValue]:
     """Values of a field with their counts, for the search box's autocomplete."""
     conn = lib.index.read()
     like = organise_like(prefix)
     if field == "lora":
-        sql = ("SELECT l.name, count(*) FROM media_lora l JOIN media m ON m.id = l.media_id WHERE m.trash_id IS NULL "
-               "AND l.name LIKE ? ESCAPE '\\' GROUP BY l.name ORDER BY count(*) DESC LIMIT ?")
+        sql = (
+            "SELECT l.name, count(*) FROM media_lora l JOIN media m ON m.id = l.media_id WHERE m.trash_id IS NULL "
+            "AND l.name LIKE ? ESCAPE '\\' GROUP BY l.name ORDER BY count(*) DESC LIMIT ?"
+        )
     elif field == "tag":
-        sql = ("SELECT g.tag, count(*) FROM media_tag g JOIN media m ON m.id = g.media_id WHERE m.trash_id IS NULL "
-               "AND g.tag LIKE ? ESCAPE '\\' GROUP BY g.tag ORDER BY count(*) DESC LIMIT ?")
+        sql = (
+            "SELECT g.tag, count(*) FROM media_tag g JOIN media m ON m.id = g.media_id WHERE m.trash_id IS NULL "
+            "AND g.tag LIKE ? ESCAPE '\\' GROUP BY g.tag ORDER BY count(*) DESC LIMIT ?"
+        )
     else:
-        sql = (f"SELECT {field}, count(*) FROM media WHERE trash_id IS NULL AND {field} LIKE ? ESCAPE '\\' "
-               f"GROUP BY {field} ORDER BY count(*) DESC LIMIT ?")
+        sql = (
+            f"SELECT {field}, count(*) FROM media WHERE trash_id IS NULL AND {field} LIKE ? ESCAPE '\\' "
+            f"GROUP BY {field} ORDER BY count(*) DESC LIMIT ?"
+        )
     return [{"value": r[0], "count": r[1]} for r in conn.execute(sql, (like, limit))]
 
 
@@ -181,11 +223,14 @@ def _parse_ids(text: str) -> list[int]:
 def _zip_response(lib: MediaLibrary, ids: list[int]) -> StreamingResponse:
     stream = organise.zip_stream(lib, ids)
     first = next(stream)  # fail before the headers go out when the selection is bad
+
     def body():
         yield first
         yield from stream
-    return StreamingResponse(body(), media_type="application/zip",
-                             headers={"Content-Disposition": 'attachment; filename="mediapilot.zip"'})
+
+    return StreamingResponse(
+        body(), media_type="application/zip", headers={"Content-Disposition": 'attachment; filename="mediapilot.zip"'}
+    )
 
 
 @router.get("/zip", response_class=StreamingResponse)
@@ -239,8 +284,9 @@ def zip_post(body: Ids, lib: MediaLibrary = Depends(get_library)) -> StreamingRe
 
 
 @router.post("/scan")
-def scan(ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks),
-         lib: MediaLibrary = Depends(get_library)) -> TaskRef:
+def scan(
+    ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks), lib: MediaLibrary = Depends(get_library)
+) -> TaskRef:
     """A full rescan as a background task (progress over /api/tasks)."""
     return _scan_task(tasks, lib, "Scan media")
 
@@ -260,7 +306,9 @@ def roots_list(lib: MediaLibrary = Depends(get_library)) -> list[MediaRoot]:
 
 
 @router.post("/roots")
-def roots_add(body: RootBody, tasks: TaskManager = Depends(get_tasks), lib: MediaLibrary = Depends(get_library)) -> RootAdded:
+def roots_add(
+    body: RootBody, tasks: TaskManager = Depends(get_tasks), lib: MediaLibrary = Depends(get_library)
+) -> RootAdded:
     """Add an extra root (written to config/lorapilot.toml) and scan it as a task with progress."""
     from lorapilot.tools.mediapilot.roots import add_root
 
@@ -295,7 +343,9 @@ def workflow(media_id: int, lib: MediaLibrary = Depends(get_library)) -> JSONRes
     from lorapilot.tools.mediapilot.comfy_send import stored_workflow
 
     graph, ui = stored_workflow(lib, media_id)
-    return JSONResponse(ui or graph, headers={"Content-Disposition": f'attachment; filename="workflow-{media_id}.json"'})
+    return JSONResponse(
+        ui or graph, headers={"Content-Disposition": f'attachment; filename="workflow-{media_id}.json"'}
+    )
 
 
 @router.get("/{media_id}/file", response_class=FileResponse)
@@ -304,13 +354,20 @@ def file(media_id: int, lib: MediaLibrary = Depends(get_library)) -> FileRespons
     row = lib.row(media_id)
     if row["trash_id"]:
         raise LorapilotError(f"media item {media_id} is in the trash")
-    media_type = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "mp4": "video/mp4",
-                  "webm": "video/webm"}.get(row["format"] or "", "application/octet-stream")
+    media_type = {
+        "png": "image/png",
+        "jpeg": "image/jpeg",
+        "webp": "image/webp",
+        "mp4": "video/mp4",
+        "webm": "video/webm",
+    }.get(row["format"] or "", "application/octet-stream")
     return FileResponse(lib.path_of(row), media_type=media_type, headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/{media_id}/thumb", response_class=FileResponse)
-def thumb(media_id: int, size: int = Query(256, ge=16, le=2048), lib: MediaLibrary = Depends(get_library)) -> FileResponse:
+def thumb(
+    media_id: int, size: int = Query(256, ge=16, le=2048), lib: MediaLibrary = Depends(get_library)
+) -> FileResponse:
     """A WebP thumbnail; URLs carry ``?v=<version>`` so they can be cached for a year."""
     from lorapilot.tools.mediapilot.thumbs import thumbnail
 
@@ -319,8 +376,10 @@ def thumb(media_id: int, size: int = Query(256, ge=16, le=2048), lib: MediaLibra
 
 
 @router.post("/{media_id}/send-to-comfy")
-def send_to_comfy(media_id: int, body: SendBody, ctx: Context = Depends(get_ctx),
-                  lib: MediaLibrary = Depends(get_library)) -> ComfyQueued:
-    from lorapilot.tools.mediapilot.comfy_send import comfy_url, send_to_comfy as send
+def send_to_comfy(
+    media_id: int, body: SendBody, ctx: Context = Depends(get_ctx), lib: MediaLibrary = Depends(get_library)
+) -> ComfyQueued:
+    from lorapilot.tools.mediapilot.comfy_send import comfy_url
+    from lorapilot.tools.mediapilot.comfy_send import send_to_comfy as send
 
     return send(lib, media_id, body.url or comfy_url(ctx))

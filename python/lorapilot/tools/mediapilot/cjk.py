@@ -18,7 +18,8 @@ import re
 # Han (with extensions A-G and compatibility ideographs), kana, Hangul syllables and jamo, iteration marks.
 CJK_RUN = re.compile(
     "[\u1100-\u11ff\u3005-\u3007\u3021-\u3029\u3031-\u3035\u3040-\u30ff\u3130-\u318f\u31f0-\u31ff"
-    "\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f]+")
+    "\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f]+"
+)
 
 
 def cjk_tokens(text: str) -> str:
@@ -27,7 +28,7 @@ def cjk_tokens(text: str) -> str:
         return ""
     out = []
     for run in CJK_RUN.findall(text):
-        out.extend(run[i:i + 2] for i in range(len(run) - 1))
+        out.extend(run[i : i + 2] for i in range(len(run) - 1))
         out.append(run[-1])
     return " ".join(out)
 
@@ -43,4 +44,4 @@ def cjk_match(run: str) -> str:
     """The FTS5 query (over ``media_cjk``) for a CJK run: the phrase of its bigrams, or a prefix."""
     if len(run) == 1:
         return f'"{run}" *'
-    return '"' + " ".join(run[i:i + 2] for i in range(len(run) - 1)) + '"'
+    return '"' + " ".join(run[i : i + 2] for i in range(len(run) - 1)) + '"'

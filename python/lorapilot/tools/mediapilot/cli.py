@@ -45,9 +45,11 @@ def _scan(lib) -> None:
 
     with cli_progress("Scanning media") as progress:
         report = lib.scan(progress)
-    click.echo(f"{report.seen} files: {report.added} added, {report.updated} updated, {report.moved} moved, "
-               f"{report.removed} removed, {report.unchanged} unchanged, {report.flagged} flagged "
-               f"({report.seconds:.2f} s)")
+    click.echo(
+        f"{report.seen} files: {report.added} added, {report.updated} updated, {report.moved} moved, "
+        f"{report.removed} removed, {report.unchanged} unchanged, {report.flagged} flagged "
+        f"({report.seconds:.2f} s)"
+    )
     for error in report.errors:
         click.echo(f"warning: {error}", err=True)
 
@@ -72,8 +74,10 @@ def search_cmd(ctx, query, sort, asc, limit, as_json) -> None:
             continue
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(row["mtime_ns"] / 1e9))
         flag = " !" if row["error"] else ""
-        click.echo(f"{row['id']:>7}  {when}  {roots[row['root_id']][1]}/{row['rel']}  "
-                   f"{row['source'] or '-'}  seed={row['seed'] or '-'}{flag}")
+        click.echo(
+            f"{row['id']:>7}  {when}  {roots[row['root_id']][1]}/{row['rel']}  "
+            f"{row['source'] or '-'}  seed={row['seed'] or '-'}{flag}"
+        )
     if not as_json:
         click.echo(f"{page.total} match(es)" + (f", showing {len(page.rows)}" if page.total > len(page.rows) else ""))
 
@@ -97,9 +101,19 @@ def show_cmd(ctx, media_id, raw, as_json) -> None:
 
 
 # What a person reads in `media show`, in order; --json has every stored column.
-_SHOWN = (("prompt", "positive"), ("negative", "negative"), ("model", "model"), ("seed", "seed"), ("steps", "steps"),
-          ("cfg", "cfg"), ("sampler", "sampler"), ("scheduler", "scheduler"), ("denoise", "denoise"), ("source", "source"),
-          ("error", "error"))
+_SHOWN = (
+    ("prompt", "positive"),
+    ("negative", "negative"),
+    ("model", "model"),
+    ("seed", "seed"),
+    ("steps", "steps"),
+    ("cfg", "cfg"),
+    ("sampler", "sampler"),
+    ("scheduler", "scheduler"),
+    ("denoise", "denoise"),
+    ("source", "source"),
+    ("error", "error"),
+)
 
 
 def describe(data: dict) -> list[str]:
@@ -222,8 +236,11 @@ def empty_trash_cmd(ctx, everything, older_than, yes) -> None:
     from lorapilot.tools.mediapilot.organise import empty_trash
 
     lib = _open(ctx)
-    what = "every trashed media item" if everything else \
-        f"trashed media older than {older_than if older_than is not None else lib.settings.trash_keep_days:g} days"
+    what = (
+        "every trashed media item"
+        if everything
+        else f"trashed media older than {older_than if older_than is not None else lib.settings.trash_keep_days:g} days"
+    )
     if not yes:
         click.confirm(f"Delete {what} for good?", abort=True)
     result = empty_trash(lib, everything=everything, older_than_days=older_than)
@@ -259,7 +276,9 @@ def send_cmd(ctx, media_id, url) -> None:
 
 
 @media_group.group("roots", invoke_without_command=True)
-@click.option("--workspace", "-w", type=click.Path(), envvar="LORAPILOT_WORKSPACE", help="Workspace root (for the list).")
+@click.option(
+    "--workspace", "-w", type=click.Path(), envvar="LORAPILOT_WORKSPACE", help="Workspace root (for the list)."
+)
 @click.pass_context
 def roots_group(click_ctx, workspace) -> None:
     """The folders indexed: outputs/ plus [mediapilot] extra_roots (list, add, remove)."""

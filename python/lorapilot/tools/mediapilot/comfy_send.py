@@ -1,4 +1,4 @@
-""""Send to ComfyUI": queue an image's stored API graph on a running ComfyUI through ``POST /prompt``.
+""" "Send to ComfyUI": queue an image's stored API graph on a running ComfyUI through ``POST /prompt``.
 
 The UI workflow rides along as ``extra_data.extra_pnginfo.workflow``, so the
 image ComfyUI makes carries it and opens as the same workflow in its editor.

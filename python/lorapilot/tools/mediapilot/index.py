@@ -151,9 +151,35 @@ SCHEMA = [
 
 # Columns written from a file (everything a re-read may change; user state is not among them).
 FILE_COLUMNS = (
-    "root_id", "rel", "name", "kind", "format", "size", "mtime_ns", "ctime_ns", "inode", "width", "height",
-    "duration", "source", "positive", "negative", "model", "model_hash", "seed", "steps", "cfg", "sampler",
-    "scheduler", "gen_width", "gen_height", "denoise", "has_workflow", "params", "error", "indexed_at",
+    "root_id",
+    "rel",
+    "name",
+    "kind",
+    "format",
+    "size",
+    "mtime_ns",
+    "ctime_ns",
+    "inode",
+    "width",
+    "height",
+    "duration",
+    "source",
+    "positive",
+    "negative",
+    "model",
+    "model_hash",
+    "seed",
+    "steps",
+    "cfg",
+    "sampler",
+    "scheduler",
+    "gen_width",
+    "gen_height",
+    "denoise",
+    "has_workflow",
+    "params",
+    "error",
+    "indexed_at",
 )
 _INSERT = f"INSERT INTO media (id, {', '.join(FILE_COLUMNS)}) VALUES (?, {', '.join('?' * len(FILE_COLUMNS))})"
 _UPDATE = f"UPDATE media SET {', '.join(c + ' = ?' for c in FILE_COLUMNS)}, thumb_key = NULL WHERE id = ?"
@@ -192,13 +218,35 @@ def build_row(root_id: int, rel: str, st, probe: Probe, info: GenInfo | None, pr
         errors += [f"metadata: {w}" for w in info.warnings if w.startswith(("cycle", "dangling", "graph"))]
     seed = fields.get("seed")
     values = (
-        root_id, rel, rel.rsplit("/", 1)[-1], probe.kind, probe.format, st.st_size, st.st_mtime_ns,
-        st.st_ctime_ns, st.st_ino, probe.width, probe.height, probe.duration,
-        fields.get("source"), fields.get("positive") or "", fields.get("negative") or "",
-        fields.get("model"), fields.get("model_hash"), None if seed is None else str(seed),
-        fields.get("steps"), fields.get("cfg"), fields.get("sampler"), fields.get("scheduler"),
-        fields.get("width"), fields.get("height"), fields.get("denoise"), int(bool(fields.get("has_workflow"))),
-        params, "; ".join(errors)[:2000] or None, time.time(),
+        root_id,
+        rel,
+        rel.rsplit("/", 1)[-1],
+        probe.kind,
+        probe.format,
+        st.st_size,
+        st.st_mtime_ns,
+        st.st_ctime_ns,
+        st.st_ino,
+        probe.width,
+        probe.height,
+        probe.duration,
+        fields.get("source"),
+        fields.get("positive") or "",
+        fields.get("negative") or "",
+        fields.get("model"),
+        fields.get("model_hash"),
+        None if seed is None else str(seed),
+        fields.get("steps"),
+        fields.get("cfg"),
+        fields.get("sampler"),
+        fields.get("scheduler"),
+        fields.get("width"),
+        fields.get("height"),
+        fields.get("denoise"),
+        int(bool(fields.get("has_workflow"))),
+        params,
+        "; ".join(errors)[:2000] or None,
+        time.time(),
     )
     loras = [(l.name, l.weight) for l in info.loras] if info is not None else []
     cjk = None
@@ -216,8 +264,10 @@ def _live_ids(conn: sqlite3.Connection, rows: list[FileRow]) -> dict[tuple[int, 
     live = {}
     for root_id, rels in rels_by_root.items():
         for media_id, rel in conn.execute(
-                "SELECT id, rel FROM media WHERE root_id = ? AND trash_id IS NULL "
-                "AND rel IN (SELECT value FROM json_each(?))", (root_id, json.dumps(rels))):
+            "SELECT id, rel FROM media WHERE root_id = ? AND trash_id IS NULL "
+            "AND rel IN (SELECT value FROM json_each(?))",
+            (root_id, json.dumps(rels)),
+        ):
             live[(root_id, rel)] = media_id
     return live
 
@@ -248,9 +298,15 @@ class MediaIndex:
             pending = {r[0] for r in conn.execute("SELECT name FROM media_backfill")}
             if "cjk" in pending:
                 rows = conn.execute("SELECT id, positive, negative FROM media").fetchall()
-                conn.executemany("INSERT INTO media_cjk (rowid, positive, negative) VALUES (?, ?, ?)",
-                                 [(i, *tokens) for i, pos, neg in rows if not (pos.isascii() and neg.isascii())
-                                  if any(tokens := (cjk_tokens(pos), cjk_tokens(neg)))])
+                conn.executemany(
+                    "INSERT INTO media_cjk (rowid, positive, negative) VALUES (?, ?, ?)",
+                    [
+                        (i, *tokens)
+                        for i, pos, neg in rows
+                        if not (pos.isascii() and neg.isascii())
+                        if any(tokens := (cjk_tokens(pos), cjk_tokens(neg)))
+                    ],
+                )
             conn.execute("DELETE FROM media_backfill")
             conn.execute("COMMIT")
         except BaseException:
@@ -309,9 +365,10 @@ class MediaIndex:
                     "INSERT OR REPLACE INTO media_kept (root_id, rel, fav, tags) "
                     "SELECT m.root_id, m.rel, m.fav, coalesce((SELECT json_group_array(tag) FROM media_tag "
                     "WHERE media_id = m.id), '[]') FROM media m WHERE m.root_id = ? AND m.trash_id IS NULL "
-                    "AND (m.fav OR EXISTS (SELECT 1 FROM media_tag WHERE media_id = m.id))", (root_id,))
-                removed = conn.execute("DELETE FROM media WHERE root_id = ? AND trash_id IS NULL",
-                                       (root_id,)).rowcount
+                    "AND (m.fav OR EXISTS (SELECT 1 FROM media_tag WHERE media_id = m.id))",
+                    (root_id,),
+                )
+                removed = conn.execute("DELETE FROM media WHERE root_id = ? AND trash_id IS NULL", (root_id,)).rowcount
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -328,12 +385,16 @@ class MediaIndex:
             try:
                 matched = conn.execute(
                     "SELECT m.id, k.rel, k.fav, k.tags FROM media_kept k JOIN media m ON m.root_id = k.root_id "
-                    "AND m.rel = k.rel AND m.trash_id IS NULL WHERE k.root_id = ?", (root_id,)).fetchall()
+                    "AND m.rel = k.rel AND m.trash_id IS NULL WHERE k.root_id = ?",
+                    (root_id,),
+                ).fetchall()
                 for media_id, rel, fav, tags in matched:
                     if fav:
                         conn.execute("UPDATE media SET fav = 1 WHERE id = ?", (media_id,))
-                    conn.executemany("INSERT OR IGNORE INTO media_tag (media_id, tag) VALUES (?, ?)",
-                                     [(media_id, tag) for tag in json.loads(tags)])
+                    conn.executemany(
+                        "INSERT OR IGNORE INTO media_tag (media_id, tag) VALUES (?, ?)",
+                        [(media_id, tag) for tag in json.loads(tags)],
+                    )
                     conn.execute("DELETE FROM media_kept WHERE root_id = ? AND rel = ?", (root_id, rel))
                 conn.execute("COMMIT")
             except BaseException:
@@ -351,8 +412,13 @@ class MediaIndex:
         )
         return {r[0]: (r[1], r[2], r[3], r[4], r[5]) for r in rows}
 
-    def write(self, inserts: list[FileRow], updates: list[tuple[int, FileRow]], deletes: list[int],
-              moves: list[tuple[int, int, str, tuple]] = ()) -> None:
+    def write(
+        self,
+        inserts: list[FileRow],
+        updates: list[tuple[int, FileRow]],
+        deletes: list[int],
+        moves: list[tuple[int, int, str, tuple]] = (),
+    ) -> None:
         """Apply one batch in one transaction. ``moves``: (id, root_id, rel, stat) for renamed files."""
         if not (inserts or updates or deletes or moves):
             return
@@ -380,9 +446,11 @@ class MediaIndex:
                 ids = list(range(next_id, next_id + len(fresh)))
                 if fresh:
                     conn.executemany(_INSERT, [(i, *row.values) for i, row in zip(ids, fresh)])
-                    conn.execute("INSERT INTO media_fts (rowid, positive, negative) "
-                                 "SELECT id, positive, negative FROM media WHERE id >= ? AND id <= ?",
-                                 (ids[0], ids[-1]))
+                    conn.execute(
+                        "INSERT INTO media_fts (rowid, positive, negative) "
+                        "SELECT id, positive, negative FROM media WHERE id >= ? AND id <= ?",
+                        (ids[0], ids[-1]),
+                    )
                 pairs = list(zip(ids, fresh))
                 for media_id, row in updates:
                     if conn.execute(_UPDATE, (*row.values, media_id)).rowcount == 0:
@@ -391,10 +459,14 @@ class MediaIndex:
                     conn.execute("DELETE FROM media_raw WHERE media_id = ?", (media_id,))
                     conn.execute("DELETE FROM media_cjk WHERE rowid = ?", (media_id,))
                     pairs.append((media_id, row))
-                conn.executemany("INSERT OR IGNORE INTO media_raw (media_id, key, text) VALUES (?, ?, ?)",
-                                 [(i, key, text) for i, row in pairs for key, text in row.raw])
-                conn.executemany("INSERT OR IGNORE INTO media_lora (media_id, name, weight) VALUES (?, ?, ?)",
-                                 [(i, name, weight) for i, row in pairs for name, weight in row.loras])
+                conn.executemany(
+                    "INSERT OR IGNORE INTO media_raw (media_id, key, text) VALUES (?, ?, ?)",
+                    [(i, key, text) for i, row in pairs for key, text in row.raw],
+                )
+                conn.executemany(
+                    "INSERT OR IGNORE INTO media_lora (media_id, name, weight) VALUES (?, ?, ?)",
+                    [(i, name, weight) for i, row in pairs for name, weight in row.loras],
+                )
                 cjk = [(i, *row.cjk) for i, row in pairs if row.cjk is not None]
                 if cjk:
                     conn.executemany("INSERT INTO media_cjk (rowid, positive, negative) VALUES (?, ?, ?)", cjk)

@@ -13,13 +13,13 @@ import threading
 from pathlib import Path
 
 from lorapilot.kit.errors import LorapilotError, NotFoundError
-from lorapilot.tools.mediapilot.index import MediaIndex
-from lorapilot.tools.mediapilot.scan import Root, ScanReport, reindex_paths, scan_roots
 from lorapilot.kit.progress import Progress, no_progress
 from lorapilot.kit.safepath import resolve_inside
-from lorapilot.stack.settings import MediaSettings, load_settings
 from lorapilot.kit.trash import Trash
+from lorapilot.stack.settings import MediaSettings, load_settings
 from lorapilot.stack.workspace.layout import Workspace
+from lorapilot.tools.mediapilot.index import MediaIndex
+from lorapilot.tools.mediapilot.scan import Root, ScanReport, reindex_paths, scan_roots
 
 OUTPUTS_LABEL = "outputs"
 log = logging.getLogger(__name__)
@@ -36,8 +36,13 @@ def _signature(path: Path) -> tuple[int, int, int] | None:
 class MediaLibrary:
     """Index + roots + trash of one workspace."""
 
-    def __init__(self, workspace: Workspace, settings: MediaSettings | None = None, db_path: Path | None = None,
-                 settings_file: Path | None = None):
+    def __init__(
+        self,
+        workspace: Workspace,
+        settings: MediaSettings | None = None,
+        db_path: Path | None = None,
+        settings_file: Path | None = None,
+    ):
         self.ws = workspace
         self.settings = settings or MediaSettings()
         # Opened from a context: the roots follow config/lorapilot.toml as it changes (a root added from the
@@ -49,7 +54,7 @@ class MediaLibrary:
         self.scan_lock = threading.Lock()
 
     @classmethod
-    def open(cls, ctx) -> "MediaLibrary":
+    def open(cls, ctx) -> MediaLibrary:
         """The library of a :class:`lorapilot.stack.context.Context`."""
         return cls(ctx.workspace, ctx.settings.mediapilot, settings_file=ctx.workspace.settings_file)
 
@@ -151,14 +156,18 @@ class MediaLibrary:
         data["params"] = json.loads(row["params"]) if row["params"] else None
         data["root"] = self.root(row["root_id"]).label
         data["loras"] = (data["params"] or {}).get("loras", [])
-        data["tags"] = [r[0] for r in conn.execute("SELECT tag FROM media_tag WHERE media_id = ? ORDER BY tag",
-                                                   (media_id,))]
-        data["raw_keys"] = [r[0] for r in conn.execute(
-            "SELECT key FROM media_raw WHERE media_id = ? ORDER BY key", (media_id,))]
+        data["tags"] = [
+            r[0] for r in conn.execute("SELECT tag FROM media_tag WHERE media_id = ? ORDER BY tag", (media_id,))
+        ]
+        data["raw_keys"] = [
+            r[0] for r in conn.execute("SELECT key FROM media_raw WHERE media_id = ? ORDER BY key", (media_id,))
+        ]
         return data
 
     def raw_chunks(self, media_id: int, conn=None) -> dict[str, str]:
         conn = conn or self.index.read()
         self.row(media_id, conn)
-        return {r[0]: r[1] for r in conn.execute(
-            "SELECT key, text FROM media_raw WHERE media_id = ? ORDER BY rowid", (media_id,))}
+        return {
+            r[0]: r[1]
+            for r in conn.execute("SELECT key, text FROM media_raw WHERE media_id = ? ORDER BY rowid", (media_id,))
+        }

@@ -13,14 +13,14 @@ import shutil
 import tempfile
 import time
 import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from lorapilot.kit.errors import ConflictError, LorapilotError, NotFoundError
-from lorapilot.tools.mediapilot.library import MediaLibrary
 from lorapilot.kit.safepath import relative_to_root, resolve_inside
 from lorapilot.kit.trash import TrashError
+from lorapilot.tools.mediapilot.library import MediaLibrary
 
 MAX_TAG_CHARS = 64
 MAX_BATCH = 10_000
@@ -56,7 +56,9 @@ def _check_exists(lib: MediaLibrary, ids: list[int]) -> None:
     found = {r[0] for r in lib.index.read().execute(f"SELECT id FROM media WHERE id IN ({marks})", ids)}
     missing = [i for i in ids if i not in found]
     if missing:
-        raise NotFoundError(f"no media item {missing[0]}" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+        raise NotFoundError(
+            f"no media item {missing[0]}" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+        )
 
 
 # -- favourites and tags -----------------------------------------------------------------------
@@ -88,9 +90,12 @@ def tag(lib: MediaLibrary, ids: Iterable[int], add: Iterable[str] = (), remove: 
     with lib.index.write_lock:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.executemany("INSERT OR IGNORE INTO media_tag (media_id, tag) VALUES (?, ?)",
-                             [(i, t) for i in ids for t in add])
-            conn.executemany("DELETE FROM media_tag WHERE media_id = ? AND tag = ?", [(i, t) for i in ids for t in remove])
+            conn.executemany(
+                "INSERT OR IGNORE INTO media_tag (media_id, tag) VALUES (?, ?)", [(i, t) for i in ids for t in add]
+            )
+            conn.executemany(
+                "DELETE FROM media_tag WHERE media_id = ? AND tag = ?", [(i, t) for i in ids for t in remove]
+            )
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -100,9 +105,13 @@ def tag(lib: MediaLibrary, ids: Iterable[int], add: Iterable[str] = (), remove: 
 
 def all_tags(lib: MediaLibrary, conn=None) -> list[tuple[str, int]]:
     conn = conn or lib.index.read()
-    return [(r[0], r[1]) for r in conn.execute(
-        "SELECT g.tag, count(*) FROM media_tag g JOIN media m ON m.id = g.media_id WHERE m.trash_id IS NULL "
-        "GROUP BY g.tag COLLATE NOCASE ORDER BY count(*) DESC, g.tag")]
+    return [
+        (r[0], r[1])
+        for r in conn.execute(
+            "SELECT g.tag, count(*) FROM media_tag g JOIN media m ON m.id = g.media_id WHERE m.trash_id IS NULL "
+            "GROUP BY g.tag COLLATE NOCASE ORDER BY count(*) DESC, g.tag"
+        )
+    ]
 
 
 # -- move and copy -----------------------------------------------------------------------------
@@ -155,20 +164,28 @@ def _transfer(lib: MediaLibrary, ids: Iterable[int], dest: str, copy: bool) -> B
             if copy:
                 _copy_file(src, target)
                 lib.reindex([str(target)])
-                new = lib.index.read().execute("SELECT id FROM media WHERE root_id = ? AND rel = ? AND trash_id IS NULL",
-                                   (root.id, rel)).fetchone()
+                new = (
+                    lib.index.read()
+                    .execute("SELECT id FROM media WHERE root_id = ? AND rel = ? AND trash_id IS NULL", (root.id, rel))
+                    .fetchone()
+                )
                 if new:
                     with lib.index.write_lock:
                         lib.index.execute("UPDATE media SET fav = ? WHERE id = ?", (row["fav"], new[0]))
-                        lib.index.execute("INSERT OR IGNORE INTO media_tag (media_id, tag) SELECT ?, tag FROM media_tag "
-                                     "WHERE media_id = ?", (new[0], media_id))
+                        lib.index.execute(
+                            "INSERT OR IGNORE INTO media_tag (media_id, tag) SELECT ?, tag FROM media_tag "
+                            "WHERE media_id = ?",
+                            (new[0], media_id),
+                        )
             else:
                 _move_file(src, target)
                 st = os.stat(target, follow_symlinks=False)
                 with lib.index.write_lock:
-                    lib.index.execute("UPDATE media SET root_id = ?, rel = ?, name = ?, mtime_ns = ?, ctime_ns = ?, inode = ? "
-                                 "WHERE id = ?", (root.id, rel, target.name, st.st_mtime_ns, st.st_ctime_ns, st.st_ino,
-                                                  media_id))
+                    lib.index.execute(
+                        "UPDATE media SET root_id = ?, rel = ?, name = ?, mtime_ns = ?, ctime_ns = ?, inode = ? "
+                        "WHERE id = ?",
+                        (root.id, rel, target.name, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, media_id),
+                    )
             result.done.append(media_id)
         except (LorapilotError, OSError) as exc:
             result.failed[media_id] = str(exc) if isinstance(exc, LorapilotError) else (exc.strerror or str(exc))
@@ -251,7 +268,8 @@ def restore(lib: MediaLibrary, ids: Iterable[int]) -> BatchResult:
             with lib.index.write_lock:
                 lib.index.conn.execute(
                     "UPDATE media SET trash_id = NULL, mtime_ns = ?, ctime_ns = ?, inode = ?, size = ? WHERE id = ?",
-                    (st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_size, media_id))
+                    (st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_size, media_id),
+                )
             result.done.append(media_id)
         except (LorapilotError, OSError) as exc:
             result.failed[media_id] = str(exc)
@@ -261,15 +279,25 @@ def restore(lib: MediaLibrary, ids: Iterable[int]) -> BatchResult:
 def trash_list(lib: MediaLibrary) -> list[dict]:
     """Trashed items with when they were deleted; rows whose trash item is gone are forgotten."""
     out, gone = [], []
-    for row in lib.index.read().execute("SELECT id, root_id, rel, name, size, kind, trash_id FROM media "
-                                      "WHERE trash_id IS NOT NULL ORDER BY id DESC"):
+    for row in lib.index.read().execute(
+        "SELECT id, root_id, rel, name, size, kind, trash_id FROM media WHERE trash_id IS NOT NULL ORDER BY id DESC"
+    ):
         try:
             item = lib.trash_for(lib.root(row["root_id"])).get(row["trash_id"])
         except (TrashError, NotFoundError):
             gone.append(row["id"])
             continue
-        out.append({"id": row["id"], "name": row["name"], "rel": row["rel"], "size": row["size"], "kind": row["kind"],
-                    "trash_id": row["trash_id"], "deleted_at": item.deleted_at})
+        out.append(
+            {
+                "id": row["id"],
+                "name": row["name"],
+                "rel": row["rel"],
+                "size": row["size"],
+                "kind": row["kind"],
+                "trash_id": row["trash_id"],
+                "deleted_at": item.deleted_at,
+            }
+        )
     if gone:  # emptied by another tool: nothing left to restore
         lib.index.write([], [], gone)
     return sorted(out, key=lambda i: i["deleted_at"], reverse=True)
@@ -343,8 +371,12 @@ def zip_stream(lib: MediaLibrary, ids: Iterable[int], chunk_size: int = 1024 * 1
                 src = open(path, "rb")
             except OSError:
                 continue  # vanished since it was selected
-            with src, archive.open(zipfile.ZipInfo(name, time.localtime(row["mtime_ns"] / 1e9)[:6]), "w",
-                                   force_zip64=True) as dst:
+            with (
+                src,
+                archive.open(
+                    zipfile.ZipInfo(name, time.localtime(row["mtime_ns"] / 1e9)[:6]), "w", force_zip64=True
+                ) as dst,
+            ):
                 while block := src.read(chunk_size):
                     dst.write(block)
                     yield sink.drain()
@@ -354,8 +386,20 @@ def zip_stream(lib: MediaLibrary, ids: Iterable[int], chunk_size: int = 1024 * 1
 
 # -- compare ---------------------------------------------------------------------------------------
 
-COMPARE_FIELDS = ("source", "model", "seed", "steps", "cfg", "sampler", "scheduler", "denoise", "gen_width",
-                  "gen_height", "width", "height")
+COMPARE_FIELDS = (
+    "source",
+    "model",
+    "seed",
+    "steps",
+    "cfg",
+    "sampler",
+    "scheduler",
+    "denoise",
+    "gen_width",
+    "gen_height",
+    "width",
+    "height",
+)
 
 
 def compare(lib: MediaLibrary, ids: Iterable[int], conn=None) -> dict:
@@ -370,13 +414,22 @@ def compare(lib: MediaLibrary, ids: Iterable[int], conn=None) -> dict:
         fields.append({"field": name, "values": values, "same": len({str(v) for v in values}) == 1})
     lora_sets = [{l["name"]: l.get("weight") for l in item["loras"]} for item in items]
     lora_names = sorted(set().union(*lora_sets))
-    loras = [{"name": n, "values": [s.get(n) for s in lora_sets], "same": len({str(s.get(n)) for s in lora_sets}) == 1}
-             for n in lora_names]
+    loras = [
+        {"name": n, "values": [s.get(n) for s in lora_sets], "same": len({str(s.get(n)) for s in lora_sets}) == 1}
+        for n in lora_names
+    ]
     prompts = {}
     for which in ("positive", "negative"):
         term_lists = [[t.strip() for t in item[which].replace("\n", ",").split(",") if t.strip()] for item in items]
         common = set(term_lists[0]).intersection(*term_lists[1:])
-        prompts[which] = {"common": [t for t in term_lists[0] if t in common],
-                          "only": [[t for t in terms if t not in common] for terms in term_lists]}
-    return {"ids": ids, "items": [{"id": i["id"], "name": i["name"]} for i in items], "fields": fields,
-            "loras": loras, "prompts": prompts}
+        prompts[which] = {
+            "common": [t for t in term_lists[0] if t in common],
+            "only": [[t for t in terms if t not in common] for terms in term_lists],
+        }
+    return {
+        "ids": ids,
+        "items": [{"id": i["id"], "name": i["name"]} for i in items],
+        "fields": fields,
+        "loras": loras,
+        "prompts": prompts,
+    }

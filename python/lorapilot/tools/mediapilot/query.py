@@ -31,7 +31,8 @@ class QueryError(LorapilotError):
     """A search that cannot be understood; the message names the term."""
 
 
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     \s*(?:
       (?P<lp>\() | (?P<rp>\)) |
       (?P<neg>-)?(?:
@@ -39,19 +40,50 @@ _TOKEN = re.compile(r"""
         (?P<quoted>"(?:[^"\\]|\\.)*"?) |
         (?P<word>[^\s()"]+)
       )
-    )""", re.VERBOSE)
+    )""",
+    re.VERBOSE,
+)
 
-TEXT_FIELDS = {"model": "m.model", "sampler": "m.sampler", "scheduler": "m.scheduler", "name": "m.name",
-               "path": "m.rel", "format": "m.format", "hash": "m.model_hash"}
+TEXT_FIELDS = {
+    "model": "m.model",
+    "sampler": "m.sampler",
+    "scheduler": "m.scheduler",
+    "name": "m.name",
+    "path": "m.rel",
+    "format": "m.format",
+    "hash": "m.model_hash",
+}
 # width/height: the file's pixels; genwidth/genheight: the size the generator worked at (gen:WxH for both).
-NUMBER_FIELDS = {"steps": "m.steps", "cfg": "m.cfg", "width": "m.width", "height": "m.height", "size": "m.size",
-                 "duration": "m.duration", "denoise": "m.denoise", "genwidth": "m.gen_width",
-                 "genheight": "m.gen_height"}
-SOURCES = {"a1111": "a1111", "automatic1111": "a1111", "webui": "a1111", "forge": "forge", "comfyui": "comfyui",
-           "comfy": "comfyui", "invokeai": "invokeai", "invoke": "invokeai", "novelai": "novelai", "nai": "novelai",
-           "trainpilot": "trainpilot", "training": "trainpilot"}
-FIELDS = set(TEXT_FIELDS) | set(NUMBER_FIELDS) | {"lora", "seed", "source", "tag", "fav", "date", "neg", "prompt",
-                                                  "type", "kind", "has", "error", "in", "gen"}
+NUMBER_FIELDS = {
+    "steps": "m.steps",
+    "cfg": "m.cfg",
+    "width": "m.width",
+    "height": "m.height",
+    "size": "m.size",
+    "duration": "m.duration",
+    "denoise": "m.denoise",
+    "genwidth": "m.gen_width",
+    "genheight": "m.gen_height",
+}
+SOURCES = {
+    "a1111": "a1111",
+    "automatic1111": "a1111",
+    "webui": "a1111",
+    "forge": "forge",
+    "comfyui": "comfyui",
+    "comfy": "comfyui",
+    "invokeai": "invokeai",
+    "invoke": "invokeai",
+    "novelai": "novelai",
+    "nai": "novelai",
+    "trainpilot": "trainpilot",
+    "training": "trainpilot",
+}
+FIELDS = (
+    set(TEXT_FIELDS)
+    | set(NUMBER_FIELDS)
+    | {"lora", "seed", "source", "tag", "fav", "date", "neg", "prompt", "type", "kind", "has", "error", "in", "gen"}
+)
 # A stored LoRA name without its folder (either slash): what follows the last one. rtrim() strips the
 # trailing characters that are not a slash, leaving the folder part, whose length is skipped.
 _LORA_PATH = "replace(l.name, '\\', '/')"
@@ -59,8 +91,19 @@ _LORA_BASENAME = f"substr({_LORA_PATH}, length(rtrim({_LORA_PATH}, replace({_LOR
 _OPS = {":": "=", "=": "=", "!=": "!=", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
 _YES = {"yes", "true", "1", "y", "on"}
 _NO = {"no", "false", "0", "n", "off"}
-_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024**2, "mb": 1024**2, "mib": 1024**2,
-               "g": 1024**3, "gb": 1024**3, "gib": 1024**3}
+_SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1024,
+    "kb": 1024,
+    "kib": 1024,
+    "m": 1024**2,
+    "mb": 1024**2,
+    "mib": 1024**2,
+    "g": 1024**3,
+    "gb": 1024**3,
+    "gib": 1024**3,
+}
 
 
 @dataclass
@@ -74,7 +117,7 @@ class Term:
 def _unquote(text: str) -> str:
     if text.startswith('"'):
         body = text[1:-1] if len(text) > 1 and text.endswith('"') else text[1:]
-        return re.sub(r'\\(.)', r"\1", body)
+        return re.sub(r"\\(.)", r"\1", body)
     return text
 
 
@@ -85,20 +128,33 @@ def tokenize(query: str) -> list:
         if not match or match.end() == pos:
             if query[pos:].strip() == "":
                 break
-            raise QueryError(f"cannot read the search at {query[pos:pos + 20]!r}")
+            raise QueryError(f"cannot read the search at {query[pos : pos + 20]!r}")
         pos = match.end()
         if match.group("lp"):
             tokens.append("(")
         elif match.group("rp"):
             tokens.append(")")
         elif match.group("field") and match.group("field").lower() in FIELDS:
-            tokens.append(Term(match.group("field").lower(), match.group("op"), _unquote(match.group("val")),
-                               bool(match.group("neg"))))
+            tokens.append(
+                Term(
+                    match.group("field").lower(),
+                    match.group("op"),
+                    _unquote(match.group("val")),
+                    bool(match.group("neg")),
+                )
+            )
         elif match.group("field"):  # "word:1.2" is prompt text, not an unknown field
             text = match.group(0).strip().lstrip("-")
             tokens.append(Term(None, ":", text, bool(match.group("neg"))))
         elif match.group("quoted") is not None:
-            tokens.append(Term(None, ":", _unquote(match.group("quoted")), bool(match.group("neg")), ))
+            tokens.append(
+                Term(
+                    None,
+                    ":",
+                    _unquote(match.group("quoted")),
+                    bool(match.group("neg")),
+                )
+            )
         elif match.group("word") in ("AND", "OR", "NOT"):
             tokens.append(match.group("word"))
         elif match.group("word"):
@@ -196,12 +252,15 @@ class _Compiler:
         prefix = text.endswith("*")
         runs, words = split_cjk(text.rstrip("*"))
         # CJK runs search the bigram index (any substring); the rest of the term, the word index.
-        parts = [f"m.id IN (SELECT rowid FROM media_cjk WHERE media_cjk MATCH {self.bind(f'{column} : {cjk_match(run)}')})"
-                 for run in runs]
+        parts = [
+            f"m.id IN (SELECT rowid FROM media_cjk WHERE media_cjk MATCH {self.bind(f'{column} : {cjk_match(run)}')})"
+            for run in runs
+        ]
         if re.search(r"\w", words):
             phrase = '"' + words.strip().replace('"', '""') + '"' + (" *" if prefix and not runs else "")
             parts.append(
-                f"m.id IN (SELECT rowid FROM media_fts WHERE media_fts MATCH {self.bind(f'{column} : {phrase}')})")
+                f"m.id IN (SELECT rowid FROM media_fts WHERE media_fts MATCH {self.bind(f'{column} : {phrase}')})"
+            )
         if not parts:
             return "1"
         return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
@@ -215,8 +274,10 @@ class _Compiler:
             names = [stem, *(stem + ext for ext in MODEL_EXTENSIONS)]
             # The LIKE on the stem first: the folder/extension expression is costly, so only names holding
             # the stem get to it (the query then costs about what lora: does).
-            cond = (f"(l.name = {self.bind(t.value)} COLLATE NOCASE OR (l.name LIKE {self.bind(_like(stem))} "
-                    f"ESCAPE '\\' AND lower({_LORA_BASENAME}) IN ({', '.join(self.bind(n) for n in names)})))")
+            cond = (
+                f"(l.name = {self.bind(t.value)} COLLATE NOCASE OR (l.name LIKE {self.bind(_like(stem))} "
+                f"ESCAPE '\\' AND lower({_LORA_BASENAME}) IN ({', '.join(self.bind(n) for n in names)})))"
+            )
         exists = f"EXISTS (SELECT 1 FROM media_lora l WHERE l.media_id = m.id AND {cond})"
         return f"NOT {exists}" if op == "!=" else exists
 
@@ -224,8 +285,9 @@ class _Compiler:
         self.need(t, ("=", "!="))
         match = re.fullmatch(r"\s*(\d+)\s*[x×]\s*(\d+)\s*", t.value.lower())
         if not match:
-            raise QueryError(f"gen needs a size like 1024x1024, got {t.value!r} (genwidth>=N, genheight<N compare "
-                             f"one side)")
+            raise QueryError(
+                f"gen needs a size like 1024x1024, got {t.value!r} (genwidth>=N, genheight<N compare one side)"
+            )
         same = f"(m.gen_width = {self.bind(int(match.group(1)))} AND m.gen_height = {self.bind(int(match.group(2)))})"
         return same if op == "=" else f"NOT coalesce({same}, 0)"
 
@@ -243,7 +305,9 @@ class _Compiler:
         if value in ("none", "unknown", ""):
             return "m.source IS NULL" if op == "=" else "m.source IS NOT NULL"
         if value not in SOURCES:
-            raise QueryError(f"source must be one of {', '.join(sorted(set(SOURCES.values())))} or none, got {t.value!r}")
+            raise QueryError(
+                f"source must be one of {', '.join(sorted(set(SOURCES.values())))} or none, got {t.value!r}"
+            )
         return f"coalesce(m.source, '') {op} {self.bind(SOURCES[value])}"
 
     def field_tag(self, t: Term, op: str) -> str:
@@ -280,10 +344,15 @@ class _Compiler:
 
     def field_has(self, t: Term, op: str) -> str:
         self.need(t, ("=", "!="))
-        checks = {"workflow": "m.has_workflow = 1", "error": "m.error IS NOT NULL", "metadata": "m.source IS NOT NULL",
-                  "lora": "EXISTS (SELECT 1 FROM media_lora l WHERE l.media_id = m.id)",
-                  "tag": "EXISTS (SELECT 1 FROM media_tag g WHERE g.media_id = m.id)",
-                  "seed": "m.seed IS NOT NULL", "negative": "m.negative != ''"}
+        checks = {
+            "workflow": "m.has_workflow = 1",
+            "error": "m.error IS NOT NULL",
+            "metadata": "m.source IS NOT NULL",
+            "lora": "EXISTS (SELECT 1 FROM media_lora l WHERE l.media_id = m.id)",
+            "tag": "EXISTS (SELECT 1 FROM media_tag g WHERE g.media_id = m.id)",
+            "seed": "m.seed IS NOT NULL",
+            "negative": "m.negative != ''",
+        }
         value = t.value.strip().lower().rstrip("s")
         if value not in checks:
             raise QueryError(f"has: takes one of {', '.join(checks)}, got {t.value!r}")
@@ -374,13 +443,22 @@ class Page:
     total: int | None
 
 
-LIST_COLUMNS = ("m.id, m.root_id, m.rel, m.name, m.kind, m.format, m.size, m.mtime_ns, m.ctime_ns, m.width, "
-                "m.height, m.duration, m.source, m.model, m.seed, m.steps, m.cfg, m.sampler, m.fav, m.error, "
-                "m.has_workflow, m.trash_id")
+LIST_COLUMNS = (
+    "m.id, m.root_id, m.rel, m.name, m.kind, m.format, m.size, m.mtime_ns, m.ctime_ns, m.width, "
+    "m.height, m.duration, m.source, m.model, m.seed, m.steps, m.cfg, m.sampler, m.fav, m.error, "
+    "m.has_workflow, m.trash_id"
+)
 
 
-def search(conn: sqlite3.Connection, query: str = "", sort: str = "date", order: str = "desc",
-           cursor: str | None = None, limit: int = 100, with_total: bool = False) -> Page:
+def search(
+    conn: sqlite3.Connection,
+    query: str = "",
+    sort: str = "date",
+    order: str = "desc",
+    cursor: str | None = None,
+    limit: int = 100,
+    with_total: bool = False,
+) -> Page:
     """One page of results; pass ``next_cursor`` back for the next page."""
     if sort not in SORTS:
         raise QueryError(f"sort must be one of {', '.join(SORTS)}, got {sort!r}")

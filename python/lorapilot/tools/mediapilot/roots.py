@@ -15,10 +15,10 @@ from pathlib import Path
 
 from lorapilot.kit.errors import ConflictError, LorapilotError, NotFoundError
 from lorapilot.kit.safepath import PathEscapeError, check_path_text, within
-from lorapilot.tools.mediapilot.library import OUTPUTS_LABEL, MediaLibrary
-from lorapilot.tools.mediapilot.tomledit import set_string_array
 from lorapilot.kit.tomlconfig import read_toml
 from lorapilot.stack.settings import load_settings
+from lorapilot.tools.mediapilot.library import OUTPUTS_LABEL, MediaLibrary
+from lorapilot.tools.mediapilot.tomledit import set_string_array
 
 
 def _real(path: Path) -> Path:
@@ -89,19 +89,24 @@ def check_new_root(lib: MediaLibrary, value: str, trusted: bool = True) -> Path:
     if ".trash" in real.parts:
         raise LorapilotError(f"media root {value!r}: is a trash folder")
     ws_root = _real(lib.ws.root)
-    for name, forbidden in (("the workspace's config/", lib.ws.config), ("the workspace's .trash/", lib.ws.trash),
-                            ("the workspace's cache/", lib.ws.cache)):
+    for name, forbidden in (
+        ("the workspace's config/", lib.ws.config),
+        ("the workspace's .trash/", lib.ws.trash),
+        ("the workspace's cache/", lib.ws.cache),
+    ):
         if _within(real, _real(forbidden)):
             raise LorapilotError(f"media root {value!r}: is inside {name} ({forbidden})")
     for root_path, label in lib.root_paths():
         if real == root_path:
             raise ConflictError(f"media root {value!r}: already indexed as root {label!r}")
         if _within(real, root_path):
-            raise ConflictError(f"media root {value!r}: is inside the root {label!r} ({root_path}), "
-                                f"which indexes it already")
+            raise ConflictError(
+                f"media root {value!r}: is inside the root {label!r} ({root_path}), which indexes it already"
+            )
         if _within(root_path, real):
-            raise ConflictError(f"media root {value!r}: contains the root {label!r} ({root_path}); "
-                                f"a file must belong to one root")
+            raise ConflictError(
+                f"media root {value!r}: contains the root {label!r} ({root_path}); a file must belong to one root"
+            )
     if real == ws_root:
         raise LorapilotError(f"media root {value!r}: is the workspace itself")
     return path
@@ -156,11 +161,22 @@ def remove_root(lib: MediaLibrary, value: str) -> dict:
 
 def list_roots(lib: MediaLibrary) -> list[dict]:
     """Every root with its indexed file count and whether it is reachable now."""
-    counts = dict(lib.index.read().execute(
-        "SELECT root_id, count(*) FROM media WHERE trash_id IS NULL GROUP BY root_id").fetchall())
+    counts = dict(
+        lib.index.read()
+        .execute("SELECT root_id, count(*) FROM media WHERE trash_id IS NULL GROUP BY root_id")
+        .fetchall()
+    )
     out = []
     for root in lib.roots():
         reachable = root.path.is_dir() and os.access(root.path, os.R_OK | os.X_OK)
-        out.append({"id": root.id, "label": root.label, "path": str(root.path), "files": counts.get(root.id, 0),
-                    "reachable": reachable, "removable": root.label != OUTPUTS_LABEL})
+        out.append(
+            {
+                "id": root.id,
+                "label": root.label,
+                "path": str(root.path),
+                "files": counts.get(root.id, 0),
+                "reachable": reachable,
+                "removable": root.label != OUTPUTS_LABEL,
+            }
+        )
     return out

@@ -18,10 +18,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lorapilot.kit.progress import Progress, check_cancel, no_progress
 from lorapilot.tools.mediapilot.index import FileRow, MediaIndex, build_row
 from lorapilot.tools.mediapilot.meta import extract
 from lorapilot.tools.mediapilot.probe import MEDIA_EXTENSIONS, probe_file
-from lorapilot.kit.progress import Progress, check_cancel, no_progress
 
 BATCH = 1000  # files per write transaction: fewer commits and FTS5 segments; ~4 MB of rows in memory
 NOMEDIA = ".nomedia"  # a folder holding this file is not media
@@ -139,8 +139,13 @@ def read_file(root: Root, rel: str, st) -> FileRow | None:
     return build_row(root.id, rel, st, probe, info, problems)
 
 
-def scan_roots(index: MediaIndex, roots: list[Root], progress: Progress = no_progress,
-               cancel: threading.Event | None = None, keep_root_ids: set[int] = frozenset()) -> ScanReport:
+def scan_roots(
+    index: MediaIndex,
+    roots: list[Root],
+    progress: Progress = no_progress,
+    cancel: threading.Event | None = None,
+    keep_root_ids: set[int] = frozenset(),
+) -> ScanReport:
     """Bring the index in line with the files under ``roots``.
 
     Rows of roots in ``keep_root_ids`` (configured but unmounted) are left alone;
@@ -153,8 +158,14 @@ def scan_roots(index: MediaIndex, roots: list[Root], progress: Progress = no_pro
         known_roots.add(root.id)
         _scan_root(index, root, report, progress, cancel)
     # Trash rows stay restorable whatever their root.
-    stale = [r[0] for r in index.read().execute("SELECT id FROM media WHERE trash_id IS NULL AND root_id NOT IN "
-                                               f"({','.join('?' * len(known_roots)) or 'NULL'})", tuple(known_roots))]
+    stale = [
+        r[0]
+        for r in index.read().execute(
+            "SELECT id FROM media WHERE trash_id IS NULL AND root_id NOT IN "
+            f"({','.join('?' * len(known_roots)) or 'NULL'})",
+            tuple(known_roots),
+        )
+    ]
     if stale:
         index.write([], [], stale)
         report.removed += len(stale)
@@ -162,8 +173,9 @@ def scan_roots(index: MediaIndex, roots: list[Root], progress: Progress = no_pro
     return report
 
 
-def _scan_root(index: MediaIndex, root: Root, report: ScanReport, progress: Progress,
-               cancel: threading.Event | None) -> None:
+def _scan_root(
+    index: MediaIndex, root: Root, report: ScanReport, progress: Progress, cancel: threading.Event | None
+) -> None:
     known = index.signatures(root.id)
     todo: list[tuple[str, object, int | None]] = []  # (rel, stat, id of the row to update or None)
     listed: set[str] = set()
@@ -197,7 +209,7 @@ def _scan_root(index: MediaIndex, root: Root, report: ScanReport, progress: Prog
     for batch, rows in _read_batches(root, remaining):
         check_cancel(cancel)
         inserts, updates, deletes = [], [], []
-        for (rel, st, row_id), row in zip(batch, rows):
+        for (_rel, _st, row_id), row in zip(batch, rows):
             if row is None:  # vanished mid-scan: forget it
                 report.vanished += 1
                 if row_id is not None:
@@ -231,7 +243,7 @@ def _read_batches(root: Root, todo: list):
     server is fragile.
     """
     for i in range(0, len(todo), BATCH):
-        batch = todo[i:i + BATCH]
+        batch = todo[i : i + BATCH]
         yield batch, _read_batch(root, batch)
 
 
@@ -239,7 +251,8 @@ def _indexed_under(index: MediaIndex, root: Root, rel: str) -> list[str]:
     prefix = rel + "/" if rel else ""
     rows = index.read().execute(
         "SELECT rel FROM media WHERE root_id = ? AND trash_id IS NULL AND substr(rel, 1, ?) = ?",
-        (root.id, len(prefix), prefix))
+        (root.id, len(prefix), prefix),
+    )
     return [r[0] for r in rows]
 
 
@@ -289,15 +302,20 @@ def reindex_paths(index: MediaIndex, roots: list[Root], paths: list[str]) -> Sca
         if any(part.startswith(".") for part in rel.split("/")) or in_thumbnail_cache(path) or not storable_name(rel):
             continue
         expanded = _expand(index, root, path, rel)
-        for item in ([rel] if expanded is None else expanded):
+        for item in [rel] if expanded is None else expanded:
             if os.path.splitext(item)[1].lower() in MEDIA_EXTENSIONS:
                 todo[(root.id, item)] = root
     muted: dict[str, bool] = {}
     for (root_id, rel), root in todo.items():
         path = os.path.join(root.path, rel)
-        existing = index.read().execute(
-            "SELECT id, size, mtime_ns, ctime_ns, inode FROM media WHERE root_id = ? AND rel = ? AND trash_id IS NULL",
-            (root_id, rel)).fetchone()
+        existing = (
+            index.read()
+            .execute(
+                "SELECT id, size, mtime_ns, ctime_ns, inode FROM media WHERE root_id = ? AND rel = ? AND trash_id IS NULL",
+                (root_id, rel),
+            )
+            .fetchone()
+        )
         try:
             st = os.stat(path, follow_symlinks=False)
             if _muted(root, rel, muted):

@@ -101,10 +101,28 @@ def video_frame(path: Path, size: int) -> bytes | None:
     for seek in ("1", "0"):
         try:
             proc = subprocess.run(
-                [ffmpeg, "-v", "error", "-ss", seek, "-i", str(path), "-frames:v", "1",
-                 "-vf", f"scale={size}:{size}:force_original_aspect_ratio=decrease", "-f", "image2pipe",
-                 "-vcodec", "png", "-"],
-                capture_output=True, timeout=FFMPEG_TIMEOUT_S, stdin=subprocess.DEVNULL)
+                [
+                    ffmpeg,
+                    "-v",
+                    "error",
+                    "-ss",
+                    seek,
+                    "-i",
+                    str(path),
+                    "-frames:v",
+                    "1",
+                    "-vf",
+                    f"scale={size}:{size}:force_original_aspect_ratio=decrease",
+                    "-f",
+                    "image2pipe",
+                    "-vcodec",
+                    "png",
+                    "-",
+                ],
+                capture_output=True,
+                timeout=FFMPEG_TIMEOUT_S,
+                stdin=subprocess.DEVNULL,
+            )
         except (subprocess.TimeoutExpired, OSError):
             return None
         if proc.returncode == 0 and proc.stdout:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from lorapilot.tools.mediapilot.library import MediaLibrary
 from lorapilot.tools.mediapilot.scan import ScanReport
@@ -37,8 +37,14 @@ class _StopOrRootsChanged:
         return _present_roots(self.lib) != self.watching
 
 
-def watch(lib: MediaLibrary, stop: threading.Event, on_batch: Callable[[ScanReport], None] | None = None,
-          debounce_ms: int = 400, initial_scan: bool = True, roots_check_s: float = ROOTS_CHECK_S) -> None:
+def watch(
+    lib: MediaLibrary,
+    stop: threading.Event,
+    on_batch: Callable[[ScanReport], None] | None = None,
+    debounce_ms: int = 400,
+    initial_scan: bool = True,
+    roots_check_s: float = ROOTS_CHECK_S,
+) -> None:
     """Block until ``stop`` is set, re-indexing changed files in batches.
 
     A full scan runs first (files may have changed while nothing watched), and again whenever a root
@@ -60,9 +66,15 @@ def watch(lib: MediaLibrary, stop: threading.Event, on_batch: Callable[[ScanRepo
             while not signal.is_set():
                 stop.wait(roots_check_s / 4)
             continue
-        for changes in watch_paths(*paths, stop_event=_StopOrRootsChanged(lib, stop, paths, roots_check_s),
-                                   debounce=debounce_ms, step=50, rust_timeout=min(1000, int(roots_check_s * 250)),
-                                   yield_on_timeout=False, raise_interrupt=False):
+        for changes in watch_paths(
+            *paths,
+            stop_event=_StopOrRootsChanged(lib, stop, paths, roots_check_s),
+            debounce=debounce_ms,
+            step=50,
+            rust_timeout=min(1000, int(roots_check_s * 250)),
+            yield_on_timeout=False,
+            raise_interrupt=False,
+        ):
             try:
                 report = lib.reindex([path for _, path in changes])
             except Exception:  # noqa: BLE001 - one bad batch must not stop the watcher
@@ -75,8 +87,12 @@ def watch(lib: MediaLibrary, stop: threading.Event, on_batch: Callable[[ScanRepo
 class Watcher:
     """The watcher as a daemon thread (ControlPilot starts one per app)."""
 
-    def __init__(self, lib: MediaLibrary, on_batch: Callable[[ScanReport], None] | None = None,
-                 roots_check_s: float = ROOTS_CHECK_S):
+    def __init__(
+        self,
+        lib: MediaLibrary,
+        on_batch: Callable[[ScanReport], None] | None = None,
+        roots_check_s: float = ROOTS_CHECK_S,
+    ):
         self.lib = lib
         self.on_batch = on_batch
         self.roots_check_s = roots_check_s
@@ -91,7 +107,7 @@ class Watcher:
             self.error = f"{type(exc).__name__}: {exc}"
             log.exception("media watcher stopped")
 
-    def start(self) -> "Watcher":
+    def start(self) -> Watcher:
         self.thread.start()
         return self
 

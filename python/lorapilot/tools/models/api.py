@@ -11,18 +11,29 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
 
-from lorapilot.stack.context import Context
-from lorapilot.stack.apideps import get_ctx, get_tasks
 from lorapilot.kit.errors import LorapilotError, NotFoundError
+from lorapilot.kit.tasks import TaskManager
+from lorapilot.stack.apideps import get_ctx, get_tasks
+from lorapilot.stack.apimodels import TaskView
+from lorapilot.stack.context import Context
+from lorapilot.stack.workspace.layout import MODEL_FOLDERS
 from lorapilot.tools.models.api_models import (
-    HashRequest, ManifestView, ModelInspection, ModelList, ModelPath, ModelsTrashed, ModelTasks, ModelTrash,
-    ModelTypes, MoveRequest, PathRequest, PullRequest, ModelRenameRequest,
+    HashRequest,
+    ManifestView,
+    ModelInspection,
+    ModelList,
+    ModelPath,
+    ModelRenameRequest,
+    ModelsTrashed,
+    ModelTasks,
+    ModelTrash,
+    ModelTypes,
+    MoveRequest,
+    PathRequest,
+    PullRequest,
 )
 from lorapilot.tools.models.detect import FAMILIES, KINDS
-from lorapilot.stack.apimodels import TaskView
 from lorapilot.tools.models.store import ModelStore, training_card
-from lorapilot.kit.tasks import TaskManager
-from lorapilot.stack.workspace.layout import MODEL_FOLDERS
 
 router = APIRouter(prefix="/api/models", tags=["models"])
 TASK_KINDS = ("models.pull", "models.hash", "models.sync-invokeai", "models.updates")
@@ -142,7 +153,9 @@ def pull(body: PullRequest, ctx: Context = Depends(get_ctx), tasks: TaskManager 
 
 
 @router.post("/hash", status_code=202)
-def hash_models(body: HashRequest, ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks)) -> TaskView:
+def hash_models(
+    body: HashRequest, ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks)
+) -> TaskView:
     """Start hashing (sha256 / AutoV2 / addnet) the given models, or every unhashed one."""
     store = _store(ctx)
     wanted = None

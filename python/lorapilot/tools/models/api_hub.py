@@ -72,7 +72,16 @@ def search_hub(
     from lorapilot.tools.models.browse import search
 
     store = _store(ctx)
-    spec = SearchQuery(site=site, query=query, type=type or None, family=family or None, sort=sort, nsfw=nsfw, limit=limit, cursor=cursor)
+    spec = SearchQuery(
+        site=site,
+        query=query,
+        type=type or None,
+        family=family or None,
+        sort=sort,
+        nsfw=nsfw,
+        limit=limit,
+        cursor=cursor,
+    )
     with sources.use_endpoints(store.civitai_url, store.hf_url):
         return search(spec, _tokens(ctx))
 

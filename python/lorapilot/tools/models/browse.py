@@ -25,7 +25,9 @@ Site = Literal["civitai", "hf"]
 Sort = Literal["downloads", "newest", "rating"]
 
 # Store folder -> CivitAI model types / the Hub's tag.
-CIVITAI_TYPES_OF = {folder: [t for t, f in CIVITAI_TYPES.items() if f == folder] for folder in set(CIVITAI_TYPES.values())}
+CIVITAI_TYPES_OF = {
+    folder: [t for t, f in CIVITAI_TYPES.items() if f == folder] for folder in set(CIVITAI_TYPES.values())
+}
 HF_TAG_OF = {"loras": "lora", "controlnet": "controlnet", "checkpoints": "diffusers", "embeddings": "textual_inversion"}
 # Base family (detect.FAMILIES) -> CivitAI baseModel values / the Hub's base repo.
 CIVITAI_BASES = {
@@ -117,7 +119,9 @@ class SearchQuery(BaseModel):
 def search(query: SearchQuery, tokens: dict[str, str], client: httpx.Client | None = None) -> SearchPage:
     """Search ``query.site``; unknown filters fail with a message naming the value."""
     if query.type is not None and query.type not in CIVITAI_TYPES_OF and query.type not in HF_TAG_OF:
-        raise SourceError(f"type {query.type!r}: searchable types are {', '.join(sorted(set(CIVITAI_TYPES_OF) | set(HF_TAG_OF)))}")
+        raise SourceError(
+            f"type {query.type!r}: searchable types are {', '.join(sorted(set(CIVITAI_TYPES_OF) | set(HF_TAG_OF)))}"
+        )
     if query.family is not None and query.family not in CIVITAI_BASES:
         raise SourceError(f"family {query.family!r}: known families are {', '.join(CIVITAI_BASES)}")
     if query.site == "civitai":
@@ -150,7 +154,9 @@ def _search_civitai(query: SearchQuery, token: str | None, client: httpx.Client 
     if not isinstance(items, list):
         raise SourceError("CivitAI answered the search without an items list")
     next_cursor = (body.get("metadata") or {}).get("nextCursor")
-    return SearchPage(items=[civitai_model(item, query.nsfw) for item in items], next=str(next_cursor) if next_cursor else None)
+    return SearchPage(
+        items=[civitai_model(item, query.nsfw) for item in items], next=str(next_cursor) if next_cursor else None
+    )
 
 
 def civitai_model(item: dict, nsfw: bool = False) -> HubModel:
@@ -228,7 +234,11 @@ def _search_hf(query: SearchQuery, token: str | None) -> SearchPage:
     api = _hf_api(token)
     found = _hf_call(
         "the search",
-        lambda: list(api.list_models(search=query.query or None, filter=tags or None, sort=_HF_SORT[query.sort], limit=query.limit)),
+        lambda: list(
+            api.list_models(
+                search=query.query or None, filter=tags or None, sort=_HF_SORT[query.sort], limit=query.limit
+            )
+        ),
     )
     items = [
         HubModel(
@@ -304,7 +314,9 @@ def hf_details(repo_id: str, tokens: dict[str, str], revision: str = "main") -> 
     )
 
 
-def civitai_details(model_id: int, tokens: dict[str, str], nsfw: bool = False, client: httpx.Client | None = None) -> HubModel:
+def civitai_details(
+    model_id: int, tokens: dict[str, str], nsfw: bool = False, client: httpx.Client | None = None
+) -> HubModel:
     """One CivitAI model with all its versions (``/api/v1/models/{id}``)."""
     token = tokens.get("CIVITAI_TOKEN")
     headers = {"Authorization": f"Bearer {token}"} if token else {}

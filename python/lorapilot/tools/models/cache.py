@@ -86,7 +86,11 @@ class ModelCache:
         """Set ``values``; the other cached columns survive only if size and mtime are unchanged."""
         same = "model_files.size = excluded.size AND model_files.mtime_ns = excluded.mtime_ns"
         sets = [f"{c} = excluded.{c}" for c in values]
-        sets += [f"{c} = CASE WHEN {same} THEN model_files.{c} ELSE NULL END" for c in ("info", "sha256", "addnet") if c not in values]
+        sets += [
+            f"{c} = CASE WHEN {same} THEN model_files.{c} ELSE NULL END"
+            for c in ("info", "sha256", "addnet")
+            if c not in values
+        ]
         sets += ["size = excluded.size", "mtime_ns = excluded.mtime_ns", "updated_at = excluded.updated_at"]
         columns = ", ".join(values)
         placeholders = ", ".join("?" for _ in values)

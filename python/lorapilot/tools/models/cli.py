@@ -23,8 +23,13 @@ def models_group() -> None:
 
 @models_group.command("list")
 @click.option("--type", "folder", type=click.Choice(MODEL_FOLDERS), help="Only this store folder.")
-@click.option("--family", help="Only this base family (sd1, sd2, sdxl, sdxl_refiner, sd3, flux1, chroma, wan, lumina2, hidream, hunyuan_video, ltxv).")
-@click.option("--hash/--no-hash", "with_hashes", default=True, show_default=True, help="Compute missing hashes (cached).")
+@click.option(
+    "--family",
+    help="Only this base family (sd1, sd2, sdxl, sdxl_refiner, sd3, flux1, chroma, wan, lumina2, hidream, hunyuan_video, ltxv).",
+)
+@click.option(
+    "--hash/--no-hash", "with_hashes", default=True, show_default=True, help="Compute missing hashes (cached)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @workspace_option
 def list_cmd(ctx, folder, family, with_hashes, as_json) -> None:
@@ -33,7 +38,9 @@ def list_cmd(ctx, folder, family, with_hashes, as_json) -> None:
 
     store = _store(ctx)
     for root in store.unreachable_roots():
-        click.echo(f"warning: extra root {root} is not reachable (unmounted volume?): its models are not listed", err=True)
+        click.echo(
+            f"warning: extra root {root} is not reachable (unmounted volume?): its models are not listed", err=True
+        )
     entries = store.list(folder=folder, family=family)
     if with_hashes and any(e.sha256 is None and e.format != "diffusers" for e in entries):
         with cli_progress("hashing", unit="bytes") as progress:
@@ -78,7 +85,7 @@ def _model_file(ctx, file: str):
 
 
 def _short(text: str, width: int) -> str:
-    return text if len(text) <= width else "…" + text[-(width - 1):]
+    return text if len(text) <= width else "…" + text[-(width - 1) :]
 
 
 @models_group.command("inspect")
@@ -91,8 +98,8 @@ def inspect_cmd(ctx, file, no_hash, as_json) -> None:
 
     FILE is a path from the current folder or, when there is none, from the store (loras/x.safetensors).
     """
-    from lorapilot.tools.models.inspect import inspect_file
     from lorapilot.kit.progress import cli_progress
+    from lorapilot.tools.models.inspect import inspect_file
 
     file = str(_model_file(ctx, file))
     report = inspect_file(file)
@@ -208,7 +215,9 @@ def restore_cmd(ctx, item_id) -> None:
 
 @models_group.command("pull")
 @click.argument("source", required=False)
-@click.option("--type", "folder", type=click.Choice(MODEL_FOLDERS), help="Store folder (default: from the source, else detected).")
+@click.option(
+    "--type", "folder", type=click.Choice(MODEL_FOLDERS), help="Store folder (default: from the source, else detected)."
+)
 @click.option("--manifest", "manifest_name", help="Pull a named entry of config/models.toml (and what it requires).")
 @workspace_option
 def pull_cmd(ctx, source, folder, manifest_name) -> None:
@@ -219,8 +228,8 @@ def pull_cmd(ctx, source, folder, manifest_name) -> None:
     / `CIVITAI_TOKEN`.
     """
     from lorapilot.kit.errors import LorapilotError
-    from lorapilot.tools.models.pull import pull, pull_manifest
     from lorapilot.kit.progress import cli_progress
+    from lorapilot.tools.models.pull import pull, pull_manifest
 
     if bool(source) == bool(manifest_name):
         raise LorapilotError("give either SOURCE or --manifest NAME (see `lorapilot models manifest`)")
@@ -277,13 +286,15 @@ def manifest_cmd(ctx) -> None:
 
 @models_group.command("sync-invokeai")
 @click.option("--url", help="InvokeAI's address (default: http://127.0.0.1:<its port>).")
-@click.option("--wait", "wait_s", type=float, default=0, show_default=True, help="Seconds to wait for InvokeAI to answer.")
+@click.option(
+    "--wait", "wait_s", type=float, default=0, show_default=True, help="Seconds to wait for InvokeAI to answer."
+)
 @click.option("--retry-failed", is_flag=True, help="Try again the files InvokeAI rejected before.")
 @workspace_option
 def sync_invokeai_cmd(ctx, url, wait_s, retry_failed) -> None:
     """Register store models with InvokeAI in place (skips installed ones; runs after each InvokeAI start)."""
-    from lorapilot.tools.models.invokeai import sync_for_context
     from lorapilot.kit.progress import cli_progress
+    from lorapilot.tools.models.invokeai import sync_for_context
 
     # InvokeAI probes and hashes each model it registers: a big store takes minutes.
     with cli_progress("registering with InvokeAI") as progress:

@@ -42,7 +42,9 @@ def search_cmd(ctx, query, site, folder, family, sort, nsfw, limit, cursor, as_j
     from lorapilot.tools.models.browse import SearchQuery, search
 
     store = _store(ctx)
-    spec = SearchQuery(site=site, query=query, type=folder, family=family, sort=sort, nsfw=nsfw, limit=limit, cursor=cursor)
+    spec = SearchQuery(
+        site=site, query=query, type=folder, family=family, sort=sort, nsfw=nsfw, limit=limit, cursor=cursor
+    )
     with sources.use_endpoints(store.civitai_url, store.hf_url):
         page = search(spec, _tokens(ctx))
     if as_json:
@@ -149,7 +151,9 @@ def push_cmd(ctx, lora, target, public, message) -> None:
     path = _model_file(ctx, lora)
     click.echo(f"uploading {path.name} to {target} ({'public' if public else 'private'})...")
     with sources.use_endpoints(store.civitai_url, store.hf_url):
-        result = push_lora(path, target, _tokens(ctx).get("HF_TOKEN", ""), ctx.workspace.root, private=not public, message=message)
+        result = push_lora(
+            path, target, _tokens(ctx).get("HF_TOKEN", ""), ctx.workspace.root, private=not public, message=message
+        )
     for name in result.files:
         click.echo(f"  {name}")
     click.echo(f"pushed to {result.url} (commit {result.commit[:12]}, {'private' if result.private else 'public'})")

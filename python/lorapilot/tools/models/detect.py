@@ -181,8 +181,15 @@ def _dtype_and_params(header: SafetensorsHeader) -> tuple[str | None, int, int]:
 def _module_name(key: str) -> str:
     """``lora_unet_x.lora_down.weight`` -> ``lora_unet_x`` (the adapted module)."""
     for suffix in (
-        ".lora_down.weight", ".lora_up.weight", ".lora_A.weight", ".lora_B.weight", ".lora.down.weight",
-        ".lora.up.weight", ".alpha", ".dora_scale", ".lora_mid.weight",
+        ".lora_down.weight",
+        ".lora_up.weight",
+        ".lora_A.weight",
+        ".lora_B.weight",
+        ".lora.down.weight",
+        ".lora.up.weight",
+        ".alpha",
+        ".dora_scale",
+        ".lora_mid.weight",
     ):
         if key.endswith(suffix):
             return key[: -len(suffix)]
@@ -198,8 +205,11 @@ def _detect_adapter(keys: _Keys) -> Detection | None:
         if last in _LYCORIS_MARKERS:
             marker_algo = _LYCORIS_MARKERS[last]
             break
-    full_diff = not lora_down and not marker_algo and any(n.endswith(".diff") for n in keys.names) and keys.any_prefix(
-        "lora_unet_", "lora_te"
+    full_diff = (
+        not lora_down
+        and not marker_algo
+        and any(n.endswith(".diff") for n in keys.names)
+        and keys.any_prefix("lora_unet_", "lora_te")
     )
     if not lora_down and not marker_algo and not full_diff:
         return None
@@ -275,8 +285,11 @@ def _adapter_family(keys: _Keys) -> tuple[str | None, str]:
     found = dit_adapter_family(keys)  # first: their block names overlap FLUX.1's and SD's attn2
     if found:
         return found
-    hit = keys.first(lambda n: n.startswith(("lora_unet_double_blocks_", "lora_unet_single_blocks_"))
-                     or _FLUX_DOTTED.match(n) is not None)
+    hit = keys.first(
+        lambda n: (
+            n.startswith(("lora_unet_double_blocks_", "lora_unet_single_blocks_")) or _FLUX_DOTTED.match(n) is not None
+        )
+    )
     if hit:
         return "flux1", f"key {hit}"
     hit = keys.first(lambda n: ".single_transformer_blocks." in n or n.startswith("single_transformer_blocks."))
@@ -305,7 +318,9 @@ def _adapter_family(keys: _Keys) -> tuple[str | None, str]:
     hit = keys.first(lambda n: n.startswith(("lora_te1_", "lora_te2_", "text_encoder_2.")))
     if hit:
         return "sdxl", f"key {hit}"
-    hit = keys.first(lambda n: n.startswith(("lora_unet_input_blocks_", "lora_unet_output_blocks_", "lora_unet_middle_block_")))
+    hit = keys.first(
+        lambda n: n.startswith(("lora_unet_input_blocks_", "lora_unet_output_blocks_", "lora_unet_middle_block_"))
+    )
     if hit:
         return "sdxl", f"key {hit} (LDM block names are used by SDXL LoRAs)"
     return None, ""
@@ -354,10 +369,15 @@ def _detect_controlnet(keys: _Keys) -> Detection | None:
         lambda n: n.endswith("input_hint_block.0.weight") or n == "controlnet_cond_embedding.conv_in.weight"
     )
     if hint is None:
-        if keys.has("controlnet_x_embedder.weight") or keys.any_prefix("controlnet_blocks.", "controlnet_single_blocks."):
-            family = "flux1" if keys.any_prefix("controlnet_single_blocks.", "single_transformer_blocks.") or keys.has(
-                "controlnet_x_embedder.weight"
-            ) else None
+        if keys.has("controlnet_x_embedder.weight") or keys.any_prefix(
+            "controlnet_blocks.", "controlnet_single_blocks."
+        ):
+            family = (
+                "flux1"
+                if keys.any_prefix("controlnet_single_blocks.", "single_transformer_blocks.")
+                or keys.has("controlnet_x_embedder.weight")
+                else None
+            )
             return Detection(kind="controlnet", family=family, evidence="key controlnet_x_embedder / controlnet_blocks")
         return None
     width = _context_width(
@@ -372,11 +392,17 @@ def _detect_controlnet(keys: _Keys) -> Detection | None:
     family = _CONTEXT_DIM_FAMILY.get(width) if width else None
     if family is None and (keys.has("add_embedding.linear_1.weight") or keys.any_contains("label_emb.0.0.weight")):
         family = "sdxl"
-    return Detection(kind="controlnet", family=family, evidence=f"key {hint}" + (f", context width {width}" if width else ""))
+    return Detection(
+        kind="controlnet", family=family, evidence=f"key {hint}" + (f", context width {width}" if width else "")
+    )
 
 
 _EXTRA_COMPONENT_PREFIXES = (
-    "first_stage_model.", "cond_stage_model.", "conditioner.", "text_encoders.", "vae.",
+    "first_stage_model.",
+    "cond_stage_model.",
+    "conditioner.",
+    "text_encoders.",
+    "vae.",
 )
 
 
@@ -394,14 +420,23 @@ def _detect_diffusion(keys: _Keys) -> Detection | None:
         return Detection(kind=kind, family=family, variant=variant, evidence=evidence)
     if keys.has(k("double_blocks.0.img_attn.qkv.weight")):
         variant = "dev" if keys.has(k("guidance_in.in_layer.weight")) else "schnell"
-        return Detection(kind=kind, family="flux1", variant=variant, evidence=f"key {k('double_blocks.0.img_attn.qkv.weight')}")
+        return Detection(
+            kind=kind, family="flux1", variant=variant, evidence=f"key {k('double_blocks.0.img_attn.qkv.weight')}"
+        )
     if keys.has("single_transformer_blocks.0.attn.to_q.weight") and keys.has("transformer_blocks.0.attn.to_q.weight"):
         variant = "dev" if keys.any_prefix("time_text_embed.guidance_embedder.") else "schnell"
-        return Detection(kind="diffusion_model", family="flux1", variant=variant, evidence="diffusers FLUX transformer keys")
+        return Detection(
+            kind="diffusion_model", family="flux1", variant=variant, evidence="diffusers FLUX transformer keys"
+        )
     if keys.has(k("joint_blocks.0.context_block.attn.qkv.weight")):
         width = (keys.shape(k("x_embedder.proj.weight")) or (None,))[0]
         variant = {1536: "medium", 2432: "large"}.get(width)
-        return Detection(kind=kind, family="sd3", variant=variant, evidence=f"key {k('joint_blocks.0.context_block.attn.qkv.weight')}")
+        return Detection(
+            kind=kind,
+            family="sd3",
+            variant=variant,
+            evidence=f"key {k('joint_blocks.0.context_block.attn.qkv.weight')}",
+        )
 
     if keys.has(k("input_blocks.0.0.weight")):
         in_channels = (keys.shape(k("input_blocks.0.0.weight")) or (0, 4))[1]
@@ -409,7 +444,9 @@ def _detect_diffusion(keys: _Keys) -> Detection | None:
         label = keys.shape(k("label_emb.0.0.weight"))
         if label:
             family = "sdxl_refiner" if label[1] == 2560 else "sdxl"
-            return Detection(kind=kind, family=family, variant=variant, evidence=f"{k('label_emb.0.0.weight')} has {label[1]} inputs")
+            return Detection(
+                kind=kind, family=family, variant=variant, evidence=f"{k('label_emb.0.0.weight')} has {label[1]} inputs"
+            )
         width = _context_width(
             keys,
             k("input_blocks.1.1.transformer_blocks.0.attn2.to_k.weight"),
@@ -432,7 +469,11 @@ def _detect_diffusion(keys: _Keys) -> Detection | None:
             "down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k.weight",
         )
         if width is not None:
-            return Detection(kind="diffusion_model", family=_CONTEXT_DIM_FAMILY.get(width), evidence=f"diffusers UNet, attn2.to_k has {width} inputs")
+            return Detection(
+                kind="diffusion_model",
+                family=_CONTEXT_DIM_FAMILY.get(width),
+                evidence=f"diffusers UNet, attn2.to_k has {width} inputs",
+            )
     return None
 
 
@@ -459,8 +500,14 @@ def _detect_text_encoder(keys: _Keys) -> Detection | None:
         if token and keys.any_prefix(prefix + "text_model.encoder.layers."):
             width = token[1]
             variant = {768: "CLIP-L", 1024: "OpenCLIP-H", 1280: "CLIP-G"}.get(width, f"CLIP ({width} wide)")
-            return Detection(kind="text_encoder", variant=variant, evidence=f"key {prefix}text_model.embeddings.token_embedding.weight")
-    if keys.any_prefix("transformer.resblocks.", "resblocks.") and (keys.has("token_embedding.weight") or keys.has("transformer.token_embedding.weight")):
+            return Detection(
+                kind="text_encoder",
+                variant=variant,
+                evidence=f"key {prefix}text_model.embeddings.token_embedding.weight",
+            )
+    if keys.any_prefix("transformer.resblocks.", "resblocks.") and (
+        keys.has("token_embedding.weight") or keys.has("transformer.token_embedding.weight")
+    ):
         width = (keys.shape("token_embedding.weight") or keys.shape("transformer.token_embedding.weight") or (0, 0))[1]
         variant = {1024: "OpenCLIP-H", 1280: "OpenCLIP-bigG"}.get(width, f"OpenCLIP ({width} wide)")
         return Detection(kind="text_encoder", variant=variant, evidence="OpenCLIP resblocks")

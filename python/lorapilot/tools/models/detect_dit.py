@@ -28,7 +28,14 @@ import re
 
 # LoRA key prefixes in front of the model's own module names: ComfyUI / Diffusion Pipe, diffusers, PEFT,
 # kohya / musubi-tuner, SimpleTuner LyCORIS, OneTrainer.
-_ADAPTER_PREFIXES = ("diffusion_model.", "transformer.", "base_model.model.", "lora_unet_", "lycoris_", "lora_transformer_")
+_ADAPTER_PREFIXES = (
+    "diffusion_model.",
+    "transformer.",
+    "base_model.model.",
+    "lora_unet_",
+    "lycoris_",
+    "lora_transformer_",
+)
 _DOWN_SUFFIXES = (".lora_down.weight", ".lora_A.weight", ".hada_w1_b")
 
 
@@ -60,8 +67,10 @@ def dit_model_family(keys, prefix: str) -> tuple[str | None, str | None, str] | 
         return "wan", _wan_variant(keys, prefix), f"keys {patch_key} and head.modulation / condition_embedder"
     if keys.has(k("adaln_single.emb.timestep_embedder.linear_1.bias")) and not keys.has(k("pos_embed.proj.bias")):
         return "ltxv", None, f"key {k('adaln_single.emb.timestep_embedder.linear_1.bias')} (no PixArt pos_embed)"
-    if keys.has("time_embed.emb.timestep_embedder.linear_1.bias") and keys.has("proj_in.weight") and keys.has(
-        "transformer_blocks.0.attn2.to_k.weight"
+    if (
+        keys.has("time_embed.emb.timestep_embedder.linear_1.bias")
+        and keys.has("proj_in.weight")
+        and keys.has("transformer_blocks.0.attn2.to_k.weight")
     ):
         return "ltxv", None, "diffusers LTX-Video keys time_embed / proj_in / attn2"
     return None
@@ -80,7 +89,7 @@ def _strip_prefix(name: str) -> tuple[str, bool]:
     """The model's own module name, and whether it was written with underscores (kohya style)."""
     for prefix in _ADAPTER_PREFIXES:
         if name.startswith(prefix):
-            return name[len(prefix):], not prefix.endswith(".")
+            return name[len(prefix) :], not prefix.endswith(".")
     return name, False
 
 
@@ -96,12 +105,18 @@ def _width(keys, names: list[str], module: re.Pattern) -> int | None:
 
 _HIDREAM = re.compile(r"^(double|single)_stream_blocks[._]\d+[._]")
 _WAN = re.compile(r"^blocks[._]\d+[._](self_attn|cross_attn|ffn|attn1|attn2)[._]")
-_LUMINA = re.compile(r"^(noise_refiner|context_refiner|layers)[._]\d+[._](attention[._]qkv|attention[._]out|feed_forward|adaLN_modulation|attn[._]to_)")
+_LUMINA = re.compile(
+    r"^(noise_refiner|context_refiner|layers)[._]\d+[._](attention[._]qkv|attention[._]out|feed_forward|adaLN_modulation|attn[._]to_)"
+)
 _LUMINA_QKV = re.compile(r"(attention[._]qkv|attn[._]to_q)")
 _LTX = re.compile(r"^transformer_blocks[._]\d+[._]attn[12][._]to_")
 _LTX_Q = re.compile(r"attn1[._]to_q")
-_HUNYUAN_DOTTED = re.compile(r"^(double_blocks\.\d+\.(img|txt)_(attn_qkv|attn_proj|mlp\.fc[12]|mod\.linear)|single_blocks\.\d+\.modulation\.linear)")
-_HUNYUAN_KOHYA = re.compile(r"^(double_blocks_\d+_(img|txt)_(mlp_fc[12]|mod_linear)|single_blocks_\d+_modulation_linear)")
+_HUNYUAN_DOTTED = re.compile(
+    r"^(double_blocks\.\d+\.(img|txt)_(attn_qkv|attn_proj|mlp\.fc[12]|mod\.linear)|single_blocks\.\d+\.modulation\.linear)"
+)
+_HUNYUAN_KOHYA = re.compile(
+    r"^(double_blocks_\d+_(img|txt)_(mlp_fc[12]|mod_linear)|single_blocks_\d+_modulation_linear)"
+)
 
 
 def dit_adapter_family(keys) -> tuple[str, str] | None:
@@ -130,9 +145,16 @@ def dit_adapter_family(keys) -> tuple[str, str] | None:
 
 def dit_family_from_metadata(text: str) -> str | None:
     """A family named in ``modelspec.architecture`` / ``ss_base_model_version`` (sd-scripts, musubi-tuner)."""
-    for marker, family in (("chroma", "chroma"), ("hunyuan-video", "hunyuan_video"), ("hunyuan_video", "hunyuan_video"),
-                           ("hyvideo", "hunyuan_video"), ("lumina", "lumina2"), ("hidream", "hidream"),
-                           ("ltx", "ltxv"), ("wan", "wan")):
+    for marker, family in (
+        ("chroma", "chroma"),
+        ("hunyuan-video", "hunyuan_video"),
+        ("hunyuan_video", "hunyuan_video"),
+        ("hyvideo", "hunyuan_video"),
+        ("lumina", "lumina2"),
+        ("hidream", "hidream"),
+        ("ltx", "ltxv"),
+        ("wan", "wan"),
+    ):
         if marker in text:
             return family
     return None

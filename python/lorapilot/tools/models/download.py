@@ -27,8 +27,8 @@ import httpx
 
 from lorapilot.kit.errors import LorapilotError
 from lorapilot.kit.fsutil import atomic_write_text
-from lorapilot.tools.models.hashing import StreamingSha256
 from lorapilot.kit.progress import Progress, check_cancel, no_progress
+from lorapilot.tools.models.hashing import StreamingSha256
 
 RETRIES = 5
 _HTML_PREFIXES = (b"<!doctype html", b"<html", b"<head", b"<!--")
@@ -132,7 +132,18 @@ def download_file(
     client = client or httpx.Client(follow_redirects=True, timeout=httpx.Timeout(30.0, read=60.0))
     try:
         with _exclusive(part):
-            return _download(url, part, dict(headers or {}), expected_size, expected_sha256, progress, cancel, retries, auth_hint, client)
+            return _download(
+                url,
+                part,
+                dict(headers or {}),
+                expected_size,
+                expected_sha256,
+                progress,
+                cancel,
+                retries,
+                auth_hint,
+                client,
+            )
     finally:
         if own_client:
             client.close()
@@ -172,7 +183,9 @@ def _exclusive(part: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _download(url, part, headers, expected_size, expected_sha256, progress, cancel, retries, auth_hint, client) -> DownloadResult:
+def _download(
+    url, part, headers, expected_size, expected_sha256, progress, cancel, retries, auth_hint, client
+) -> DownloadResult:
     expected_sha256 = expected_sha256.lower() if expected_sha256 else None
     meta = _read_meta(part)
     first_offset = part.stat().st_size if part.exists() else 0
@@ -211,7 +224,9 @@ def _download(url, part, headers, expected_size, expected_sha256, progress, canc
     size = part.stat().st_size
     if expected_size is not None and size != expected_size:
         discard_part(part)
-        raise ChecksumError(f"{redact_url(url)}: got {size} bytes, the source says {expected_size}; the download was removed")
+        raise ChecksumError(
+            f"{redact_url(url)}: got {size} bytes, the source says {expected_size}; the download was removed"
+        )
     if running.digest is not None and running.length == size:
         sha = running.digest.hexdigest()  # hashed as it was written: no second read of a big file
     else:  # complete before this call (an earlier run got every byte but stopped before checking them)
@@ -293,7 +308,11 @@ def _fetch_once(url, part, headers, offset, meta, progress, cancel, auth_hint, c
         if total is not None:
             check_free_space(part.parent, total - offset, part.name[: -len(".part")])
         validator = response.headers.get("etag") or response.headers.get("last-modified")
-        new_meta = {"total": total, "validator": validator, "filename": _filename_from(response) or meta.get("filename")}
+        new_meta = {
+            "total": total,
+            "validator": validator,
+            "filename": _filename_from(response) or meta.get("filename"),
+        }
         atomic_write_text(_meta_path(part), json.dumps(new_meta))
 
         # Chunks as they arrive: a dropped connection loses nothing already received.

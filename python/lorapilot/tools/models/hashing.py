@@ -71,7 +71,7 @@ def hash_file(
                 if done >= addnet_offset:
                     tail.update(chunk)
                 elif done + n > addnet_offset:
-                    tail.update(chunk[addnet_offset - done:])
+                    tail.update(chunk[addnet_offset - done :])
             done += n
             progress(done, size)
     return Hashes(sha256=full.hexdigest(), addnet=tail.hexdigest() if tail is not None else None)

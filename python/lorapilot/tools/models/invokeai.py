@@ -28,8 +28,19 @@ from lorapilot.kit.progress import Progress, check_cancel, no_progress
 
 # Store folders whose contents InvokeAI can register.
 INVOKEAI_FOLDERS = (
-    "checkpoints", "diffusion_models", "unet", "diffusers", "loras", "vae", "text_encoders", "clip",
-    "clip_vision", "controlnet", "t2i_adapter", "embeddings", "upscale_models",
+    "checkpoints",
+    "diffusion_models",
+    "unet",
+    "diffusers",
+    "loras",
+    "vae",
+    "text_encoders",
+    "clip",
+    "clip_vision",
+    "controlnet",
+    "t2i_adapter",
+    "embeddings",
+    "upscale_models",
 )
 _DONE = {"completed", "error", "cancelled"}
 
@@ -117,7 +128,9 @@ def _sync(base, roots, state_file, retry_failed, job_timeout, progress, cancel, 
                 continue
             response = _call(client, "GET", f"{base}/api/v2/models/scan_folder", params={"scan_path": str(directory)})
             if response.status_code != 200:
-                raise InvokeAIError(f"InvokeAI could not scan {directory} (HTTP {response.status_code}: {_detail(response)})")
+                raise InvokeAIError(
+                    f"InvokeAI could not scan {directory} (HTTP {response.status_code}: {_detail(response)})"
+                )
             found += [(item["path"], bool(item.get("is_installed"))) for item in response.json()]
     todo = []
     for path, installed in found:
@@ -163,7 +176,9 @@ def _detail(response: httpx.Response) -> str:
 
 def _install(client, base, path, job_timeout, cancel) -> str | None:
     """None when installed, "already" when InvokeAI has it, else the error."""
-    response = _call(client, "POST", f"{base}/api/v2/models/install", params={"source": path, "inplace": "true"}, json={})
+    response = _call(
+        client, "POST", f"{base}/api/v2/models/install", params={"source": path, "inplace": "true"}, json={}
+    )
     if response.status_code == 409:  # InvokeAI's answer to a ValueError while queueing, e.g. a duplicate source
         return "already"
     if response.status_code == 415:
@@ -211,8 +226,13 @@ def sync_for_context(
         if wait_s:
             wait_until_up(url, wait_s, client, cancel)
         return sync_invokeai(
-            url, ModelStore.for_context(ctx).roots, state_file_for(ctx.workspace),
-            retry_failed=retry_failed, progress=progress, cancel=cancel, client=client,
+            url,
+            ModelStore.for_context(ctx).roots,
+            state_file_for(ctx.workspace),
+            retry_failed=retry_failed,
+            progress=progress,
+            cancel=cancel,
+            client=client,
         )
 
 

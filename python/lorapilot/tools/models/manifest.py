@@ -53,7 +53,9 @@ class ModelsManifest:
         try:
             return self.models[name]
         except KeyError:
-            raise NotFoundError(f"{self.path}: no model named {name!r}; known: {', '.join(self.models) or 'none'}") from None
+            raise NotFoundError(
+                f"{self.path}: no model named {name!r}; known: {', '.join(self.models) or 'none'}"
+            ) from None
 
     def with_requirements(self, name: str) -> list[str]:
         """``name`` and everything it requires, requirements first, each once."""

@@ -61,8 +61,10 @@ def sample_images(lora: Path, card: dict | None, workspace_root: Path) -> list[P
         samples = Path(trained_from).parent / "samples"
         root = os.path.realpath(workspace_root)
         if samples.is_dir() and os.path.realpath(samples).startswith(root + os.sep):
-            images = sorted(p for p in samples.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp") and p.is_file())
-            found += images[-(MAX_SAMPLES - len(found)):] if len(found) < MAX_SAMPLES else []
+            images = sorted(
+                p for p in samples.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp") and p.is_file()
+            )
+            found += images[-(MAX_SAMPLES - len(found)) :] if len(found) < MAX_SAMPLES else []
     return found[:MAX_SAMPLES]
 
 
@@ -74,7 +76,10 @@ def model_card(lora: Path, card: dict | None, samples: list[str], header: dict |
     trigger = dataset.get("trigger_word") or ""
     family = card.get("base_family") or (header or {}).get("family")
     base = _BASE_REPOS.get(family or "")
-    meta: dict = {"tags": ["lora", "text-to-image", "lorapilot"] + ([family] if family else []), "library_name": "diffusers"}
+    meta: dict = {
+        "tags": ["lora", "text-to-image", "lorapilot"] + ([family] if family else []),
+        "library_name": "diffusers",
+    }
     if base:
         meta["base_model"] = base
     if trigger:
@@ -82,8 +87,10 @@ def model_card(lora: Path, card: dict | None, samples: list[str], header: dict |
     if samples:
         meta["widget"] = [{"text": trigger or lora.stem, "output": {"url": s}} for s in samples]
     lines = ["---", *_yaml(meta), "---", "", f"# {card.get('name') or lora.stem}", ""]
-    lines.append(f"A LoRA for {base or family or 'an unknown base model'}, trained with LoRA Pilot"
-                 + (f" ({card['trainer']})." if card.get("trainer") else "."))
+    lines.append(
+        f"A LoRA for {base or family or 'an unknown base model'}, trained with LoRA Pilot"
+        + (f" ({card['trainer']})." if card.get("trainer") else ".")
+    )
     lines.append("")
     if trigger:
         lines += ["## Trigger words", "", f"Use `{trigger}` in the prompt.", ""]
@@ -99,7 +106,11 @@ def model_card(lora: Path, card: dict | None, samples: list[str], header: dict |
 
 
 def _settings(card: dict, profile: dict) -> list[tuple[str, str]]:
-    network, optim, training = profile.get("network") or {}, profile.get("optim") or profile.get("optimizer") or {}, profile.get("training") or {}
+    network, optim, training = (
+        profile.get("network") or {},
+        profile.get("optim") or profile.get("optimizer") or {},
+        profile.get("training") or {},
+    )
     dataset = profile.get("dataset") or {}
     rows = [
         ("base model file", (profile.get("model") or {}).get("base")),
@@ -134,7 +145,9 @@ def _yaml(meta: dict) -> list[str]:
     return out
 
 
-def push_lora(lora: Path, target: str, token: str, workspace_root: Path, private: bool = True, message: str | None = None) -> PushResult:
+def push_lora(
+    lora: Path, target: str, token: str, workspace_root: Path, private: bool = True, message: str | None = None
+) -> PushResult:
     """Upload ``lora`` with its card and samples to ``target`` (hf:user/repo) in one commit."""
     from huggingface_hub import CommitOperationAdd, HfApi
     from huggingface_hub.errors import HfHubHTTPError
@@ -161,11 +174,15 @@ def push_lora(lora: Path, target: str, token: str, workspace_root: Path, private
     except HfHubHTTPError as exc:
         status = getattr(getattr(exc, "response", None), "status_code", None)
         if status in (401, 403):
-            raise LorapilotError(f"Hugging Face refused the push to {repo} (HTTP {status}): HF_TOKEN needs write access to it") from None
+            raise LorapilotError(
+                f"Hugging Face refused the push to {repo} (HTTP {status}): HF_TOKEN needs write access to it"
+            ) from None
         raise LorapilotError(f"Hugging Face refused the push to {repo}: {exc}") from None
     except sources.network_errors() as exc:
         raise LorapilotError(f"cannot reach Hugging Face ({sources.hf_endpoint()}): {exc}") from None
     finally:
         for handle in handles:
             handle.close()
-    return PushResult(repo=repo, url=str(url), commit=info.oid, private=private, files=["README.md", lora.name, *remote_samples])
+    return PushResult(
+        repo=repo, url=str(url), commit=info.oid, private=private, files=["README.md", lora.name, *remote_samples]
+    )

@@ -16,6 +16,9 @@ from pathlib import Path
 import httpx
 
 from lorapilot.kit.errors import ConflictError, LorapilotError
+from lorapilot.kit.progress import Progress, check_cancel, no_progress
+from lorapilot.kit.safepath import check_name, resolve_inside
+from lorapilot.stack.workspace.secrets import read_secrets
 from lorapilot.tools.models import sources
 from lorapilot.tools.models.detect import detect
 from lorapilot.tools.models.download import check_free_space, discard_part, download_file, part_path, redact_url
@@ -24,9 +27,6 @@ from lorapilot.tools.models.manifest import load_manifest
 from lorapilot.tools.models.safetensors_header import SafetensorsError, read_header
 from lorapilot.tools.models.sidecars import write_sidecars
 from lorapilot.tools.models.store import ModelStore, check_folder
-from lorapilot.kit.progress import Progress, check_cancel, no_progress
-from lorapilot.kit.safepath import check_name, resolve_inside
-from lorapilot.stack.workspace.secrets import read_secrets
 
 INCOMING = ".incoming"
 
@@ -77,7 +77,9 @@ def _pull(store, source, folder, progress, cancel, client) -> PullResult:
     return result
 
 
-def pull_manifest(store: ModelStore, name: str, progress: Progress = no_progress, cancel=None, client=None) -> list[PullResult]:
+def pull_manifest(
+    store: ModelStore, name: str, progress: Progress = no_progress, cancel=None, client=None
+) -> list[PullResult]:
     """Pull a named entry of ``config/models.toml`` and the entries it ``requires``."""
     manifest = load_manifest(store.ws)
     results = []
@@ -95,7 +97,9 @@ def pull_manifest(store: ModelStore, name: str, progress: Progress = no_progress
 def _check_manifest_hash(store: ModelStore, path: Path, name: str, sha256: str) -> None:
     if path.is_file() and store.hash(path)["sha256"] != sha256.lower():
         store.delete(str(path))
-        raise LorapilotError(f"config/models.toml [{name}]: sha256 of {path.name} differs from the manifest; moved it to the trash")
+        raise LorapilotError(
+            f"config/models.toml [{name}]: sha256 of {path.name} differs from the manifest; moved it to the trash"
+        )
 
 
 def _pull_file(store, plan, remote, folder, staging, result, progress, cancel, client) -> None:
@@ -130,7 +134,9 @@ def _pull_file(store, plan, remote, folder, staging, result, progress, cancel, c
         final_name = check_name(downloaded.server_filename, "file name from the server")
     if os.path.splitext(final_name)[1].lower() not in FORMATS:
         discard_part(part)
-        raise LorapilotError(f"{redact_url(remote.url)} did not name a model file (got {final_name!r}); the download was removed")
+        raise LorapilotError(
+            f"{redact_url(remote.url)} did not name a model file (got {final_name!r}); the download was removed"
+        )
     folder = folder or _source_folder(plan.folder, part, final_name) or _detect_folder(part, final_name)
     dest = store.ws.models / folder / final_name
     if dest.exists():
@@ -173,7 +179,9 @@ def _source_folder(source_folder: str | None, part: Path, name: str) -> str | No
 def _detect_folder(part: Path, name: str) -> str:
     """The store folder from the downloaded file's own header."""
     if not name.lower().endswith((".safetensors", ".sft")):
-        raise LorapilotError(f"cannot tell what {name} is without reading a pickle: pass --type (it is kept in {part.parent})")
+        raise LorapilotError(
+            f"cannot tell what {name} is without reading a pickle: pass --type (it is kept in {part.parent})"
+        )
     try:
         detection = detect(read_header(part))
     except SafetensorsError as exc:
@@ -208,7 +216,9 @@ def _pull_bundle(store, plan, folder, staging, result, progress, cancel, client)
             headers=plan.headers,
             expected_size=remote.size,
             expected_sha256=remote.sha256,
-            progress=lambda cur, _t=None, msg="", base=base, name=remote.relpath: progress(base + cur, total or None, name),
+            progress=lambda cur, _t=None, msg="", base=base, name=remote.relpath: progress(
+                base + cur, total or None, name
+            ),
             cancel=cancel,
             auth_hint=plan.auth_hint,
             client=client,
@@ -227,7 +237,11 @@ def partial_downloads(store: ModelStore) -> list[tuple[Path, int]]:
     staging = store.ws.models / INCOMING
     if not staging.is_dir():
         return []
-    return sorted((p, p.stat().st_size) for p in staging.rglob("*") if p.is_file() and not p.name.endswith((".part.json", ".part.lock")))
+    return sorted(
+        (p, p.stat().st_size)
+        for p in staging.rglob("*")
+        if p.is_file() and not p.name.endswith((".part.json", ".part.lock"))
+    )
 
 
 def clear_incoming(store: ModelStore) -> int:

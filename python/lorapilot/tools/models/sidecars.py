@@ -59,7 +59,13 @@ def write_sidecars(model: Path, info: dict, client: httpx.Client | None = None) 
         version = info["version"]
         atomic_write_text(Path(stem + INFO_SUFFIX), json.dumps(version, indent=2) + "\n")
         written.append(Path(stem + INFO_SUFFIX))
-        record = {"source": "civitai", "model_id": version.get("modelId"), "version_id": version.get("id"), "version_name": version.get("name"), "base_model": version.get("baseModel")}
+        record = {
+            "source": "civitai",
+            "model_id": version.get("modelId"),
+            "version_id": version.get("id"),
+            "version_name": version.get("name"),
+            "base_model": version.get("baseModel"),
+        }
         stills = [img for img in version.get("images") or [] if _is_still(img)]
         # A safe preview first: another UI shows it in a list of models.
         stills.sort(key=is_mature)

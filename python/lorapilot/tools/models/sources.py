@@ -173,7 +173,9 @@ def _civitai_ids(text: str) -> tuple[int | None, int | None] | None:
     raise SourceError(f"{text}: a CivitAI URL must name a model (/models/ID) or a download (/api/download/models/VID)")
 
 
-def civitai_get(client: httpx.Client, path: str, headers: dict[str, str], params: dict | None = None, missing_ok: bool = False) -> dict | None:
+def civitai_get(
+    client: httpx.Client, path: str, headers: dict[str, str], params: dict | None = None, missing_ok: bool = False
+) -> dict | None:
     """GET a CivitAI API path (JSON), with errors that say what to do; None for a 404 when ``missing_ok``."""
     url = civitai_endpoint() + path
     try:
@@ -185,7 +187,9 @@ def civitai_get(client: httpx.Client, path: str, headers: dict[str, str], params
     if response.status_code == 404:
         raise SourceError(f"CivitAI has no {path.rsplit('/', 2)[-2].rstrip('s')} {path.rsplit('/', 1)[-1]}")
     if response.status_code in (401, 403):
-        raise SourceError(f"CivitAI refused {url} (HTTP {response.status_code}): set CIVITAI_TOKEN with `lorapilot secrets set CIVITAI_TOKEN`")
+        raise SourceError(
+            f"CivitAI refused {url} (HTTP {response.status_code}): set CIVITAI_TOKEN with `lorapilot secrets set CIVITAI_TOKEN`"
+        )
     if response.status_code >= 400:
         raise SourceError(f"CivitAI answered HTTP {response.status_code} for {url}")
     try:
@@ -218,13 +222,24 @@ def _resolve_civitai(text: str, model_id: int | None, version_id: int | None, to
     model_type = (version.get("model") or {}).get("type")
     size_kb = chosen.get("sizeKB")
     sha = (chosen.get("hashes") or {}).get("SHA256")
-    url = chosen.get("downloadUrl") or version.get("downloadUrl") or f"{civitai_endpoint()}/api/download/models/{version_id}"
+    url = (
+        chosen.get("downloadUrl")
+        or version.get("downloadUrl")
+        or f"{civitai_endpoint()}/api/download/models/{version_id}"
+    )
     name = os.path.basename(chosen.get("name") or "") or None
     title = f"{(version.get('model') or {}).get('name', 'CivitAI model')} / {version.get('name', version_id)}"
     return PullPlan(
         source=text,
         title=title,
-        files=[RemoteFile(url=url, filename=name, size_hint=int(size_kb * 1024) if size_kb else None, sha256=sha.lower() if sha else None)],
+        files=[
+            RemoteFile(
+                url=url,
+                filename=name,
+                size_hint=int(size_kb * 1024) if size_kb else None,
+                sha256=sha.lower() if sha else None,
+            )
+        ],
         folder=CIVITAI_TYPES.get(model_type or ""),
         headers=headers,
         auth_hint="CivitAI needs a token for this file: `lorapilot secrets set CIVITAI_TOKEN`.",
@@ -267,7 +282,9 @@ def _hf_ref(text: str) -> tuple[str, str | None, str] | None:
     return repo, path, revision
 
 
-def hf_list_files(repo_id: str, path: str | None, revision: str, token: str | None) -> list[tuple[str, int, str | None]]:
+def hf_list_files(
+    repo_id: str, path: str | None, revision: str, token: str | None
+) -> list[tuple[str, int, str | None]]:
     """(path, size, sha256 or None) of one file or of a whole repo, via huggingface_hub."""
     from huggingface_hub import HfApi
     from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
@@ -285,7 +302,9 @@ def hf_list_files(repo_id: str, path: str | None, revision: str, token: str | No
     except HfHubHTTPError as exc:
         raise SourceError(f"Hugging Face refused {repo_id}: {exc}") from None
     except network_errors() as exc:
-        raise SourceError(f"cannot reach Hugging Face ({hf_endpoint()}): {exc}; check the network (or HF_ENDPOINT)") from None
+        raise SourceError(
+            f"cannot reach Hugging Face ({hf_endpoint()}): {exc}; check the network (or HF_ENDPOINT)"
+        ) from None
     out = []
     for item in items:
         size = getattr(item, "size", None)
@@ -316,8 +335,14 @@ def hf_commit(repo_id: str, revision: str, token: str | None) -> str | None:
 
 def _resolve_hf(text: str, repo_id: str, path: str | None, revision: str, token: str | None) -> PullPlan:
     plan = _plan_hf(text, repo_id, path, revision, token)
-    file_path = None if plan.bundle else plan.title[len(repo_id) + 1:]
-    plan.info = {"source": "hf", "repo": repo_id, "path": file_path, "revision": revision, "commit": hf_commit(repo_id, revision, token)}
+    file_path = None if plan.bundle else plan.title[len(repo_id) + 1 :]
+    plan.info = {
+        "source": "hf",
+        "repo": repo_id,
+        "path": file_path,
+        "revision": revision,
+        "commit": hf_commit(repo_id, revision, token),
+    }
     return plan
 
 
@@ -331,7 +356,14 @@ def _plan_hf(text: str, repo_id: str, path: str | None, revision: str, token: st
         return PullPlan(
             source=text,
             title=f"{repo_id}/{file_path}",
-            files=[RemoteFile(url=hf_file_url(repo_id, file_path, revision), filename=os.path.basename(file_path), size=size, sha256=sha)],
+            files=[
+                RemoteFile(
+                    url=hf_file_url(repo_id, file_path, revision),
+                    filename=os.path.basename(file_path),
+                    size=size,
+                    sha256=sha,
+                )
+            ],
             headers=headers,
             auth_hint=hint,
         )
@@ -346,7 +378,9 @@ def _plan_hf(text: str, repo_id: str, path: str | None, revision: str, token: st
             source=text,
             title=repo_id,
             files=[
-                RemoteFile(url=hf_file_url(repo_id, p, revision), filename=os.path.basename(p), relpath=p, size=s, sha256=h)
+                RemoteFile(
+                    url=hf_file_url(repo_id, p, revision), filename=os.path.basename(p), relpath=p, size=s, sha256=h
+                )
                 for p, s, h in chosen
             ],
             folder="diffusers",
@@ -360,14 +394,23 @@ def _plan_hf(text: str, repo_id: str, path: str | None, revision: str, token: st
         return PullPlan(
             source=text,
             title=f"{repo_id}/{file_path}",
-            files=[RemoteFile(url=hf_file_url(repo_id, file_path, revision), filename=os.path.basename(file_path), size=size, sha256=sha)],
+            files=[
+                RemoteFile(
+                    url=hf_file_url(repo_id, file_path, revision),
+                    filename=os.path.basename(file_path),
+                    size=size,
+                    sha256=sha,
+                )
+            ],
             headers=headers,
             auth_hint=hint,
         )
     if not weights:
         raise SourceError(f"{repo_id} has no .safetensors file and no model_index.json: name a file, hf:{repo_id}/FILE")
     listing = ", ".join(p for p, _, _ in weights[:8])
-    raise SourceError(f"{repo_id} has {len(weights)} model files ({listing}...): name one, e.g. hf:{repo_id}/{weights[0][0]}")
+    raise SourceError(
+        f"{repo_id} has {len(weights)} model files ({listing}...): name one, e.g. hf:{repo_id}/{weights[0][0]}"
+    )
 
 
 def select_diffusers_files(listed: list[tuple[str, int, str | None]]) -> list[tuple[str, int, str | None]]:

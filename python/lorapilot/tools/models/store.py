@@ -20,16 +20,31 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from lorapilot.kit.errors import ConflictError, LorapilotError, NotFoundError
-from lorapilot.tools.models.cache import ModelCache
-from lorapilot.tools.models.hashing import hash_file
-from lorapilot.tools.models.inspect import FORMATS, family_with_card, file_format, summarize, training_card  # noqa: F401 (re-exported)
 from lorapilot.kit.progress import Progress, check_cancel, no_progress
 from lorapilot.kit.safepath import PathEscapeError, check_name, escapes, resolve_inside, within
 from lorapilot.kit.trash import Trash, TrashItem
 from lorapilot.stack.workspace.layout import MODEL_FOLDERS, Workspace
+from lorapilot.tools.models.cache import ModelCache
+from lorapilot.tools.models.hashing import hash_file
+from lorapilot.tools.models.inspect import FORMATS, family_with_card, file_format, summarize, training_card  # noqa: F401 (re-exported)
 
 # Files that travel with a model when it is moved, renamed or deleted (``.training.json``: TrainPilot's card).
-SIDECAR_SUFFIXES = (".preview.png", ".preview.jpg", ".preview.jpeg", ".preview.webp", ".civitai.info", ".source.json", ".training.json", ".json", ".txt", ".yaml", ".png", ".jpg", ".jpeg", ".webp")
+SIDECAR_SUFFIXES = (
+    ".preview.png",
+    ".preview.jpg",
+    ".preview.jpeg",
+    ".preview.webp",
+    ".civitai.info",
+    ".source.json",
+    ".training.json",
+    ".json",
+    ".txt",
+    ".yaml",
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".webp",
+)
 TRASH_SOURCE = "models"
 SIDECAR_SOURCE = "models-sidecar:"  # + the trash id of the model it belongs to: restored with it
 
@@ -76,7 +91,7 @@ class ModelStore:
         self.civitai_url = self.hf_url = ""  # [models] civitai_url / hf_url: "" = the environment or the public site
 
     @classmethod
-    def for_context(cls, ctx) -> "ModelStore":
+    def for_context(cls, ctx) -> ModelStore:
         store = cls(ctx.workspace, ctx.settings.models.extra_roots)
         store.civitai_url, store.hf_url = ctx.settings.models.civitai_url, ctx.settings.models.hf_url
         return store
@@ -123,7 +138,9 @@ class ModelStore:
             if must_exist and not os.path.lexists(real):
                 raise NotFoundError(f"no model at {text}")
             return Path(os.path.realpath(root)), real
-        raise PathEscapeError(f"{text!r} is not inside the model store ({', '.join(map(str, candidates))})") from last_error
+        raise PathEscapeError(
+            f"{text!r} is not inside the model store ({', '.join(map(str, candidates))})"
+        ) from last_error
 
     # ------------------------------------------------------------ listing
 
@@ -202,7 +219,9 @@ class ModelStore:
         row = self.cache.get(os.path.abspath(path), st.st_size, st.st_mtime_ns)
         return {"sha256": row.sha256, "autov2": row.sha256[:10], "addnet": row.addnet} if row and row.sha256 else None
 
-    def hash(self, path: str | os.PathLike, progress: Progress = no_progress, cancel: threading.Event | None = None) -> dict:
+    def hash(
+        self, path: str | os.PathLike, progress: Progress = no_progress, cancel: threading.Event | None = None
+    ) -> dict:
         """sha256 / AutoV2 / addnet of one file, from the cache or computed and cached."""
         path = Path(os.path.abspath(path))
         st = path.stat()
@@ -268,13 +287,13 @@ class ModelStore:
             raise ConflictError(f"{dest} already exists; pick another name")
         sidecars = _sidecars(src)
         for side in sidecars:
-            if os.path.lexists(dest.parent / (_stem(dest) + side.name[len(_stem(src)):])):
+            if os.path.lexists(dest.parent / (_stem(dest) + side.name[len(_stem(src)) :])):
                 raise ConflictError(f"{dest.parent / side.name} already exists")
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.rename(src, dest)
         self.cache.rename(str(src), str(dest))
         for side in sidecars:
-            os.rename(side, dest.parent / (_stem(dest) + side.name[len(_stem(src)):]))
+            os.rename(side, dest.parent / (_stem(dest) + side.name[len(_stem(src)) :]))
         return dest
 
     def delete(self, user_path: str) -> list[TrashItem]:
@@ -314,12 +333,18 @@ class ModelStore:
             sidecars: dict[str, list[str]] = {}
             for item in listed:
                 if item.source.startswith(SIDECAR_SOURCE):
-                    sidecars.setdefault(item.source[len(SIDECAR_SOURCE):], []).append(item.name)
+                    sidecars.setdefault(item.source[len(SIDECAR_SOURCE) :], []).append(item.name)
             for item in listed:
                 if item.source == TRASH_SOURCE:
                     original = os.path.relpath(trash.root / item.original, root).replace(os.sep, "/")
-                    items.append({**item.to_dict(), "original": original, "root": str(root),
-                                  "sidecars": sorted(sidecars.get(item.id, []))})
+                    items.append(
+                        {
+                            **item.to_dict(),
+                            "original": original,
+                            "root": str(root),
+                            "sidecars": sorted(sidecars.get(item.id, [])),
+                        }
+                    )
         return sorted(items, key=lambda i: i["deleted_at"], reverse=True)
 
     def restore(self, item_id: str) -> Path:
@@ -428,7 +453,13 @@ def describe_diffusers(path: Path) -> dict:
             pass
     from lorapilot.tools.models.detect import FAMILIES
 
-    return {"format": "diffusers", "kind": "diffusers", "family": family, "family_label": FAMILIES.get(family or ""), "variant": pipeline or None}
+    return {
+        "format": "diffusers",
+        "kind": "diffusers",
+        "family": family,
+        "family_label": FAMILIES.get(family or ""),
+        "variant": pipeline or None,
+    }
 
 
 def _describe(path: Path) -> dict:
@@ -440,8 +471,11 @@ def _entry(root: Path, folder: str, path: Path, st, info: dict) -> ModelEntry:
     family, family_label = family_with_card(path, info)
     warning = info.get("warning")
     expected = info.get("folder")
-    if expected and expected != folder and not (folder in ("unet", "diffusion_models") and expected == "diffusion_models") and not (
-        folder == "clip" and expected == "text_encoders"
+    if (
+        expected
+        and expected != folder
+        and not (folder in ("unet", "diffusion_models") and expected == "diffusion_models")
+        and not (folder == "clip" and expected == "text_encoders")
     ):
         note = f"looks like a {info.get('kind')}: it belongs in {expected}/"
         warning = f"{warning}; {note}" if warning else note

@@ -34,7 +34,14 @@ class UpdateCheck(BaseModel):
     message: str = ""
 
 
-def check_updates(store: ModelStore, tokens: dict[str, str], folder: str | None = None, progress: Progress = no_progress, cancel=None, client: httpx.Client | None = None) -> list[UpdateCheck]:
+def check_updates(
+    store: ModelStore,
+    tokens: dict[str, str],
+    folder: str | None = None,
+    progress: Progress = no_progress,
+    cancel=None,
+    client: httpx.Client | None = None,
+) -> list[UpdateCheck]:
     """Check every model file of the store (or of ``folder``); hashes missing from the cache are computed."""
     entries = [e for e in store.list(folder=folder) if e.format != "diffusers"]
     own = client is None
@@ -75,7 +82,9 @@ def _check_one(store, entry, tokens, client, newest) -> UpdateCheck:
     versions = newest[model_id].get("modelVersions") or []
     current = f"{version.get('name') or version['id']} ({version['id']})"
     if not versions or versions[0]["id"] == version["id"]:
-        return UpdateCheck(path=entry.path, rel=entry.rel, site="civitai", status="current", current=current, latest=current)
+        return UpdateCheck(
+            path=entry.path, rel=entry.rel, site="civitai", status="current", current=current, latest=current
+        )
     latest = versions[0]
     return UpdateCheck(
         path=entry.path,
@@ -98,5 +107,10 @@ def _check_hf(entry, record: dict, token: str | None) -> UpdateCheck:
     if record.get("commit") in (None, now):
         return UpdateCheck(**base, status="current" if record.get("commit") else "unknown", latest=now)
     file = record.get("path") or entry.name
-    return UpdateCheck(**base, status="outdated", latest=now, pull=f"hf:{record['repo']}@{revision}/{file}",
-                       message=f"{record['repo']}@{revision} moved to a new commit")
+    return UpdateCheck(
+        **base,
+        status="outdated",
+        latest=now,
+        pull=f"hf:{record['repo']}@{revision}/{file}",
+        message=f"{record['repo']}@{revision} moved to a new commit",
+    )

@@ -56,8 +56,15 @@ def status(ctx: Context = Depends(get_ctx)) -> SyncStatus:
         last = json.loads((ctx.workspace.cache / LAST_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         last = None
-    return SyncStatus(configured=problem is None, problem=problem, endpoint_url=settings.endpoint_url, bucket=settings.bucket,
-                      prefix=settings.prefix, areas=settings.areas, last=last)
+    return SyncStatus(
+        configured=problem is None,
+        problem=problem,
+        endpoint_url=settings.endpoint_url,
+        bucket=settings.bucket,
+        prefix=settings.prefix,
+        areas=settings.areas,
+        last=last,
+    )
 
 
 def _start(direction: str, ctx: Context, tasks: TaskManager) -> SyncTask:

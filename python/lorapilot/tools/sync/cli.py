@@ -31,7 +31,10 @@ def _run(ctx, direction: str, as_json: bool) -> None:
         return
     for rel in report.transferred:
         resumed = report.resumed.get(rel)
-        click.echo(f"{'sent' if direction == 'push' else 'got '} {rel}" + (f"  (resumed after {format_bytes(resumed)})" if resumed else ""))
+        click.echo(
+            f"{'sent' if direction == 'push' else 'got '} {rel}"
+            + (f"  (resumed after {format_bytes(resumed)})" if resumed else "")
+        )
     for path in report.trashed:
         click.echo(f"replaced {path} (the old file is in the trash: `lorapilot trash`)")
     click.echo(f"{len(report.transferred)} transferred ({format_bytes(report.bytes)}), {report.skipped} unchanged")

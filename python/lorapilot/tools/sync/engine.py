@@ -35,7 +35,15 @@ DB_PATH = "apps/trainpilot/queue.db"
 SECRET_KEYS = ("SYNC_ACCESS_KEY_ID", "SYNC_SECRET_ACCESS_KEY")
 STATE_FILE = "sync-state.json"
 _CHUNK = 1024 * 1024
-_AUTH_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidToken", "ExpiredToken", "403", "401"}
+_AUTH_CODES = {
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "AccessDenied",
+    "InvalidToken",
+    "ExpiredToken",
+    "403",
+    "401",
+}
 
 
 class SyncError(LorapilotError):
@@ -66,9 +74,13 @@ class Syncer:
 
     def __init__(self, ws, settings, creds: dict[str, str]):
         if not settings.bucket:
-            raise SyncError("no bucket: set [sync] bucket (and endpoint_url for a non-AWS store) in config/lorapilot.toml")
+            raise SyncError(
+                "no bucket: set [sync] bucket (and endpoint_url for a non-AWS store) in config/lorapilot.toml"
+            )
         if not (creds.get("SYNC_ACCESS_KEY_ID") and creds.get("SYNC_SECRET_ACCESS_KEY")):
-            raise SyncError("no keys: `lorapilot secrets set SYNC_ACCESS_KEY_ID` and `lorapilot secrets set SYNC_SECRET_ACCESS_KEY`")
+            raise SyncError(
+                "no keys: `lorapilot secrets set SYNC_ACCESS_KEY_ID` and `lorapilot secrets set SYNC_SECRET_ACCESS_KEY`"
+            )
         try:
             import boto3
             from botocore.config import Config
@@ -114,7 +126,9 @@ class Syncer:
             return False
         if self.settings.include and not any(fnmatch.fnmatch(rel, p) for p in self.settings.include):
             return False
-        return not any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(os.path.basename(rel), p) for p in self.settings.exclude)
+        return not any(
+            fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(os.path.basename(rel), p) for p in self.settings.exclude
+        )
 
     def local_files(self) -> dict[str, os.stat_result]:
         root = self.ws.root
@@ -123,7 +137,7 @@ class Syncer:
             base = root / AREA_PATHS.get(area, "")
             if area not in AREA_PATHS or not base.is_dir():
                 continue
-            for folder, dirs, files in os.walk(base):  # never follows a symlinked folder out of the workspace
+            for folder, _dirs, files in os.walk(base):  # never follows a symlinked folder out of the workspace
                 for name in files:
                     path = Path(folder) / name
                     if path.is_symlink():
@@ -152,9 +166,13 @@ class Syncer:
         except ClientError as exc:
             code = str(exc.response.get("Error", {}).get("Code", ""))
             if code in _AUTH_CODES:
-                raise SyncError(f"the bucket refused the keys ({code}): check SYNC_ACCESS_KEY_ID / SYNC_SECRET_ACCESS_KEY in secrets.env") from None
+                raise SyncError(
+                    f"the bucket refused the keys ({code}): check SYNC_ACCESS_KEY_ID / SYNC_SECRET_ACCESS_KEY in secrets.env"
+                ) from None
             if code == "NoSuchBucket":
-                raise SyncError(f"no bucket {self.bucket!r} at {self.settings.endpoint_url or 'AWS S3'}: create it or fix [sync] bucket") from None
+                raise SyncError(
+                    f"no bucket {self.bucket!r} at {self.settings.endpoint_url or 'AWS S3'}: create it or fix [sync] bucket"
+                ) from None
             raise
         except EndpointConnectionError as exc:
             raise SyncError(f"cannot reach {self.settings.endpoint_url or 'AWS S3'}: {exc}") from None
@@ -173,7 +191,11 @@ class Syncer:
             key = self.key(rel)
             known = self.state["objects"].get(key)
             there = remote.get(key)
-            if known and there and (known["size"], known["mtime_ns"], known["etag"]) == (st.st_size, st.st_mtime_ns, there["etag"]):
+            if (
+                known
+                and there
+                and (known["size"], known["mtime_ns"], known["etag"]) == (st.st_size, st.st_mtime_ns, there["etag"])
+            ):
                 report.skipped += 1
             else:
                 todo.append((rel, st))
@@ -182,7 +204,14 @@ class Syncer:
         for rel, st in todo:
             check_cancel(cancel)
             base = done
-            etag = self._upload(rel, self.ws.root / rel, st, report, lambda n, base=base, rel=rel: progress(base + n, total, rel), cancel)
+            etag = self._upload(
+                rel,
+                self.ws.root / rel,
+                st,
+                report,
+                lambda n, base=base, rel=rel: progress(base + n, total, rel),
+                cancel,
+            )
             self.state["objects"][self.key(rel)] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "etag": etag}
             self._save_state()
             report.transferred.append(rel)
@@ -211,13 +240,21 @@ class Syncer:
         if pending and (pending["size"], pending["mtime_ns"]) == (st.st_size, st.st_mtime_ns):
             part_size = pending["part_size"]
             try:
-                pages = self._call(lambda: list(self.s3.get_paginator("list_parts").paginate(Bucket=self.bucket, Key=key, UploadId=pending["upload_id"])))
+                pages = self._call(
+                    lambda: list(
+                        self.s3.get_paginator("list_parts").paginate(
+                            Bucket=self.bucket, Key=key, UploadId=pending["upload_id"]
+                        )
+                    )
+                )
                 done = {p["PartNumber"]: p for page in pages for p in page.get("Parts", [])}
             except ClientError:  # NoSuchUpload: it expired or was aborted; start again
                 pending = None
         else:
             if pending:  # the file changed since: its old parts are worthless
-                self._call(lambda: self.s3.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=pending["upload_id"]))
+                self._call(
+                    lambda: self.s3.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=pending["upload_id"])
+                )
             pending = None
         if pending is None:
             upload_id = self._call(lambda: self.s3.create_multipart_upload(Bucket=self.bucket, Key=key))["UploadId"]
@@ -238,11 +275,19 @@ class Syncer:
                 else:
                     handle.seek((number - 1) * part_size)
                     body = handle.read(length)
-                    answer = self._call(lambda: self.s3.upload_part(Bucket=self.bucket, Key=key, UploadId=pending["upload_id"], PartNumber=number, Body=body))
+                    answer = self._call(
+                        lambda: self.s3.upload_part(
+                            Bucket=self.bucket, Key=key, UploadId=pending["upload_id"], PartNumber=number, Body=body
+                        )
+                    )
                     parts.append({"PartNumber": number, "ETag": answer["ETag"]})
                 sent += length
                 progress(sent)
-        answer = self._call(lambda: self.s3.complete_multipart_upload(Bucket=self.bucket, Key=key, UploadId=pending["upload_id"], MultipartUpload={"Parts": parts}))
+        answer = self._call(
+            lambda: self.s3.complete_multipart_upload(
+                Bucket=self.bucket, Key=key, UploadId=pending["upload_id"], MultipartUpload={"Parts": parts}
+            )
+        )
         del self.state["uploads"][key]
         return answer["ETag"]
 
@@ -275,13 +320,15 @@ class Syncer:
         prefix = self.key("")
         todo = []
         for key, obj in sorted(remote.items()):
-            rel = key[len(prefix):]
+            rel = key[len(prefix) :]
             if rel == DB_PATH or not self.wanted(rel):
                 continue
             try:
                 local = resolve_inside(self.ws.root, rel)  # a key naming ../ never writes outside the workspace
             except PathEscapeError:
-                raise SyncError(f"the bucket holds a key outside the workspace: {key!r}; nothing was written for it") from None
+                raise SyncError(
+                    f"the bucket holds a key outside the workspace: {key!r}; nothing was written for it"
+                ) from None
             known = self.state["objects"].get(key)
             if local.is_file() and known and known["etag"] == obj["etag"]:
                 st = local.stat()
@@ -294,7 +341,9 @@ class Syncer:
         for rel, key, obj, local in todo:
             check_cancel(cancel)
             base = done
-            self._download(rel, key, obj, local, report, lambda n, base=base, rel=rel: progress(base + n, total, rel), cancel)
+            self._download(
+                rel, key, obj, local, report, lambda n, base=base, rel=rel: progress(base + n, total, rel), cancel
+            )
             st = local.stat()
             self.state["objects"][key] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "etag": obj["etag"]}
             self._save_state()

@@ -14,10 +14,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, JSONResponse
 
 from lorapilot.kit.archive import ArchiveLimits, UnsafeArchiveError, check_zip
-from lorapilot.stack.context import Context
-from lorapilot.stack.apideps import get_ctx, get_tasks
 from lorapilot.kit.errors import ConfigError, LorapilotError, NotFoundError
 from lorapilot.kit.safepath import resolve_inside
+from lorapilot.kit.tasks import TaskManager
+from lorapilot.stack.apideps import get_ctx, get_tasks
+from lorapilot.stack.apimodels import TaskView, TrashItemView
+from lorapilot.stack.context import Context
+from lorapilot.stack.workspace.secrets import delete_secret, read_secrets, set_secret
 from lorapilot.tools.tagpilot import api_models as m
 from lorapilot.tools.tagpilot import dataset as datasets
 from lorapilot.tools.tagpilot import edits
@@ -26,9 +29,6 @@ from lorapilot.tools.tagpilot.index import autocomplete, dataset_stats, dataset_
 from lorapilot.tools.tagpilot.metadata import mark_regularization, read_meta
 from lorapilot.tools.tagpilot.query import parse_query
 from lorapilot.tools.tagpilot.tags import make_op
-from lorapilot.kit.tasks import TaskManager
-from lorapilot.stack.apimodels import TaskView, TrashItemView
-from lorapilot.stack.workspace.secrets import delete_secret, read_secrets, set_secret
 
 router = APIRouter(prefix="/api/tagpilot", tags=["tagpilot"])
 PREFIX = "/datasets/{name}"
@@ -51,8 +51,14 @@ def list_datasets(ctx: Context = Depends(get_ctx)) -> list[m.DatasetSummary]:
     out = []
     for ds in datasets.list_datasets(ctx.workspace):
         records = scan(ds, with_sizes=False)
-        out.append({"name": ds.name, "images": len(records), "captioned": sum(1 for r in records if r.captioned),
-                    "regularization": _is_regularization(ds)})
+        out.append(
+            {
+                "name": ds.name,
+                "images": len(records),
+                "captioned": sum(1 for r in records if r.captioned),
+                "regularization": _is_regularization(ds),
+            }
+        )
     return out
 
 
@@ -99,7 +105,9 @@ def delete_dataset(name: str, ctx: Context = Depends(get_ctx)) -> TrashItemView:
 
 
 @router.post(PREFIX + "/import/folder", status_code=202)
-def import_folder(name: str, body: m.ImportFolder, ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks)) -> TaskView:
+def import_folder(
+    name: str, body: m.ImportFolder, ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks)
+) -> TaskView:
     """Import a folder inside the workspace, as a task."""
     from lorapilot.tools.tagpilot.importer import check_import_source
     from lorapilot.tools.tagpilot.importer import import_folder as run
@@ -107,14 +115,17 @@ def import_folder(name: str, body: m.ImportFolder, ctx: Context = Depends(get_ct
     ds = _ds(ctx, name)
     source = check_import_source(ds, resolve_inside(ctx.workspace.root, body.path, must_exist=True))
     task = tasks.submit(
-        "tagpilot.import", f"import {source.name} into {name}",
+        "tagpilot.import",
+        f"import {source.name} into {name}",
         lambda progress, cancel: run(ds, source, body.move, progress, cancel).to_dict(),
     )
     return _task(task)
 
 
 @router.post(PREFIX + "/import/zip", status_code=202)
-async def import_zip(name: str, request: Request, ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks)) -> TaskView:
+async def import_zip(
+    name: str, request: Request, ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks)
+) -> TaskView:
     """Import a zip sent as the raw request body. A hostile zip is refused at once with the reason."""
     from lorapilot.tools.tagpilot.importer import import_zip as run
 
@@ -145,7 +156,9 @@ async def import_zip(name: str, request: Request, ctx: Context = Depends(get_ctx
 
 
 @router.post(PREFIX + "/files/{filename}")
-async def upload_file(name: str, filename: str, request: Request, ctx: Context = Depends(get_ctx)) -> m.ImportReportView:
+async def upload_file(
+    name: str, filename: str, request: Request, ctx: Context = Depends(get_ctx)
+) -> m.ImportReportView:
     """Upload one image or caption file as the raw request body."""
     from starlette.concurrency import run_in_threadpool
 
@@ -169,7 +182,9 @@ async def upload_file(name: str, filename: str, request: Request, ctx: Context =
 
 
 @router.get(PREFIX + "/images")
-def list_images(name: str, q: str | None = None, offset: int = 0, limit: int = 200, ctx: Context = Depends(get_ctx)) -> m.ImagePage:
+def list_images(
+    name: str, q: str | None = None, offset: int = 0, limit: int = 200, ctx: Context = Depends(get_ctx)
+) -> m.ImagePage:
     """Images (with captions and sizes) matching the query ``q``, a page at a time."""
     ds = _ds(ctx, name)
     records = scan(ds)
@@ -196,8 +211,11 @@ def image_thumb(name: str, image: str, size: int = 256, ctx: Context = Depends(g
     return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
 
-@router.put(PREFIX + "/images/{image}/caption", response_model=m.CaptionView,
-            responses={409: {"description": "the caption changed since ``version``: ``current`` is the caption now"}})
+@router.put(
+    PREFIX + "/images/{image}/caption",
+    response_model=m.CaptionView,
+    responses={409: {"description": "the caption changed since ``version``: ``current`` is the caption now"}},
+)
 def put_caption(name: str, image: str, body: m.CaptionEdit, ctx: Context = Depends(get_ctx)):
     """Write a caption based on ``version``; a stale version gets 409 with the current caption."""
     if (body.text is None) == (body.tags is None):
@@ -211,7 +229,9 @@ def put_caption(name: str, image: str, body: m.CaptionEdit, ctx: Context = Depen
 
 
 @router.get(PREFIX + "/tags")
-def tags(name: str, prefix: str | None = None, q: str | None = None, limit: int = 1000, ctx: Context = Depends(get_ctx)) -> m.TagTable:
+def tags(
+    name: str, prefix: str | None = None, q: str | None = None, limit: int = 1000, ctx: Context = Depends(get_ctx)
+) -> m.TagTable:
     """The tag frequency table (of the images matching ``q``), or autocomplete for ``prefix``."""
     ds = _ds(ctx, name)
     if q:
@@ -263,7 +283,9 @@ def redo(name: str, ctx: Context = Depends(get_ctx)) -> m.HistoryEntryView:
 
 
 @router.post(PREFIX + "/caption", status_code=202)
-def caption_job(name: str, body: m.CaptionJob, ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks)) -> TaskView:
+def caption_job(
+    name: str, body: m.CaptionJob, ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks)
+) -> TaskView:
     """Start a captioner run (WD14 tagger or VLM) as a task with progress and cancel."""
     from lorapilot.tools.tagpilot.captioners import make_vlm, make_wd14
     from lorapilot.tools.tagpilot.captioning import run_captioner
@@ -286,14 +308,18 @@ def caption_job(name: str, body: m.CaptionJob, ctx: Context = Depends(get_ctx), 
 
 
 @router.post(PREFIX + "/checks", status_code=202)
-def run_checks(name: str, body: m.ChecksRequest, ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks)) -> TaskView:
+def run_checks(
+    name: str, body: m.ChecksRequest, ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks)
+) -> TaskView:
     """Run the dataset checks as a task; its result lists the findings."""
     from lorapilot.tools.tagpilot.checks import CheckOptions
     from lorapilot.tools.tagpilot.checks import run_checks as run
 
     ds = _ds(ctx, name)
     options = CheckOptions(tuple(body.checks), body.min_side, body.blur_threshold, body.near_threshold)
-    task = tasks.submit("tagpilot.checks", f"check {name}", lambda progress, cancel: run(ds, options, progress, cancel).to_dict())
+    task = tasks.submit(
+        "tagpilot.checks", f"check {name}", lambda progress, cancel: run(ds, options, progress, cancel).to_dict()
+    )
     return _task(task)
 
 
@@ -317,7 +343,9 @@ def include(name: str, body: m.ImagesList, ctx: Context = Depends(get_ctx)) -> m
 
 
 @router.post(PREFIX + "/export", status_code=202)
-def export(name: str, body: m.ExportRequest, ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks)) -> TaskView:
+def export(
+    name: str, body: m.ExportRequest, ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks)
+) -> TaskView:
     """Write the kohya folder + TOML, the AI Toolkit entry, the Diffusion Pipe TOML and the handoff, as a task.
 
     Bad options are refused at once; the task's progress counts the images linked (or copied, when
@@ -329,7 +357,8 @@ def export(name: str, body: m.ExportRequest, ctx: Context = Depends(get_ctx), ta
     options = ExportOptions(**{**body.model_dump(), "formats": tuple(body.formats)})
     check_export(ctx.workspace, ds, options)
     task = tasks.submit(
-        "tagpilot.export", f"export {name}",
+        "tagpilot.export",
+        f"export {name}",
         lambda progress, cancel: export_dataset(ctx.workspace, ds, options, progress, cancel).to_dict(),
     )
     return _task(task)

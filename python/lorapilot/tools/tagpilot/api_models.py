@@ -25,7 +25,9 @@ class RenameDataset(_Body):
 
 
 class MarkRegularization(_Body):
-    regularization: bool = Field(description="true: the dataset is a regularization (class image) set; false: a training set.")
+    regularization: bool = Field(
+        description="true: the dataset is a regularization (class image) set; false: a training set."
+    )
 
 
 class DatasetMetaOut(ResponseModel):
@@ -66,7 +68,8 @@ class OpRequest(_Body):
     images: list[str] | None = None
     limit: int = Field(default=500, ge=0, le=100_000, description="Preview: how many diffs to return.")
     expected: dict[str, str] | None = Field(
-        default=None, description="Apply: image → version from the preview; only those files change, and only if unchanged."
+        default=None,
+        description="Apply: image → version from the preview; only those files change, and only if unchanged.",
     )
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lorapilot.stack.context import Context
 from lorapilot.kit.errors import LorapilotError
 from lorapilot.kit.safepath import resolve_inside
+from lorapilot.stack.context import Context
 from lorapilot.stack.workspace.secrets import read_secrets
 
 
@@ -17,7 +17,9 @@ def wd14_model_dir(ctx: Context, given: str | None, confine: bool) -> Path:
     """
     text = given or ctx.settings.tagpilot.wd14_model_dir
     if not text:
-        raise LorapilotError("no WD14 model folder: pass one, or set [tagpilot] wd14_model_dir in config/lorapilot.toml")
+        raise LorapilotError(
+            "no WD14 model folder: pass one, or set [tagpilot] wd14_model_dir in config/lorapilot.toml"
+        )
     root = ctx.workspace.root
     if confine:
         path = resolve_inside(root, text)

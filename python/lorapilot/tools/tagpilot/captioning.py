@@ -19,8 +19,8 @@ from lorapilot.kit.errors import LorapilotError
 from lorapilot.kit.progress import Cancelled, Progress, check_cancel, no_progress
 from lorapilot.tools.tagpilot.captions import encode_caption, join_tags, read_caption, split_tags
 from lorapilot.tools.tagpilot.dataset import Dataset
-from lorapilot.tools.tagpilot.edits import select
 from lorapilot.tools.tagpilot.edit_history import Change, EditHistory, write_caption_bytes
+from lorapilot.tools.tagpilot.edits import select
 
 Mode = Literal["ignore", "append", "overwrite"]
 MODES = ("ignore", "append", "overwrite")
@@ -93,7 +93,9 @@ def run_captioner(
     report.skipped = len(records) - len(todo)
     with EditHistory(ds) as history:
         with ds.lock():
-            entry_id = history.begin(f"caption with {captioner.name} ({mode})", "captioner", {"captioner": captioner.name, "mode": mode})
+            entry_id = history.begin(
+                f"caption with {captioner.name} ({mode})", "captioner", {"captioner": captioner.name, "mode": mode}
+            )
         report.history_entry = entry_id
         try:
             for index, record in enumerate(todo):
@@ -115,7 +117,15 @@ def run_captioner(
     return report
 
 
-def _write(ds: Dataset, history: EditHistory, entry_id: int, image: str, output: CaptionOutput, mode: Mode, report: CaptionRunReport) -> None:
+def _write(
+    ds: Dataset,
+    history: EditHistory,
+    entry_id: int,
+    image: str,
+    output: CaptionOutput,
+    mode: Mode,
+    report: CaptionRunReport,
+) -> None:
     # Read the caption again under the lock: someone may have edited it while the model ran.
     with ds.lock():
         current = read_caption(ds.caption_path(image), ds.boundary)

@@ -55,7 +55,12 @@ class CheckReport:
         counts: dict[str, int] = {name: 0 for name in CHECKS}
         for finding in self.findings:
             counts[finding.check] += 1
-        return {"images": self.images, "measured": self.measured, "counts": counts, "findings": [f.to_dict() for f in self.findings]}
+        return {
+            "images": self.images,
+            "measured": self.measured,
+            "counts": counts,
+            "findings": [f.to_dict() for f in self.findings],
+        }
 
 
 def _metrics(
@@ -80,8 +85,18 @@ def _metrics(
             conn.execute(
                 "INSERT OR REPLACE INTO images (name, size, mtime_ns, width, height, error, sha256, phash, dhash, blur)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (record.name, record.size, record.mtime_ns, result["width"], result["height"], result["error"],
-                 result["sha256"], result["phash"], result["dhash"], result["blur"]),
+                (
+                    record.name,
+                    record.size,
+                    record.mtime_ns,
+                    result["width"],
+                    result["height"],
+                    result["error"],
+                    result["sha256"],
+                    result["phash"],
+                    result["dhash"],
+                    result["blur"],
+                ),
             )
             done += 1
             if done % 50 == 0 or done == total:
@@ -139,7 +154,11 @@ def run_checks(
         for record in records:
             if record.width and record.height and min(record.width, record.height) < options.min_side:
                 report.findings.append(
-                    Finding("low_resolution", [record.name], f"{record.width}×{record.height}: shorter side below {options.min_side}")
+                    Finding(
+                        "low_resolution",
+                        [record.name],
+                        f"{record.width}×{record.height}: shorter side below {options.min_side}",
+                    )
                 )
     if "blurry" in selected:
         for record in records:
@@ -151,7 +170,11 @@ def run_checks(
     if "uncaptioned" in selected:
         for record in records:
             if not record.captioned:
-                report.findings.append(Finding("uncaptioned", [record.name], "no caption" if not record.caption.exists else "empty caption"))
+                report.findings.append(
+                    Finding(
+                        "uncaptioned", [record.name], "no caption" if not record.caption.exists else "empty caption"
+                    )
+                )
     return report
 
 
@@ -195,6 +218,11 @@ def _near_duplicates(records: list[ImageRecord], metrics: dict[str, dict], thres
         names = [hashed[i] for i in members]
         best = min(closest[i] for i in members)
         findings.append(
-            Finding("near_duplicates", names, f"{len(names)} similar images (pHash distance {best} ≤ {threshold})", keep=names[0])
+            Finding(
+                "near_duplicates",
+                names,
+                f"{len(names)} similar images (pHash distance {best} ≤ {threshold})",
+                keep=names[0],
+            )
         )
     return sorted(findings, key=lambda f: f.images[0])

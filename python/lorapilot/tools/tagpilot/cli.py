@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
-from lorapilot.stack.clickopts import FullHelpGroup, format_bytes, workspace_option
 from lorapilot.kit.errors import LorapilotError
 from lorapilot.kit.progress import cli_progress
+from lorapilot.stack.clickopts import FullHelpGroup, format_bytes, workspace_option
 from lorapilot.tools.tagpilot import dataset as datasets
 from lorapilot.tools.tagpilot import edits
 
@@ -39,7 +39,9 @@ def list_cmd(ctx) -> None:
         records = scan(ds, with_sizes=False)
         captioned = sum(1 for r in records if r.captioned)
         meta = read_meta(ds).regularization
-        click.echo(f"{ds.name:<30} {len(records):>7} images  {captioned:>7} captioned" + ("  [regularization]" if meta else ""))
+        click.echo(
+            f"{ds.name:<30} {len(records):>7} images  {captioned:>7} captioned" + ("  [regularization]" if meta else "")
+        )
 
 
 @dataset_group.command("create")
@@ -94,8 +96,10 @@ def stats_cmd(ctx, name: str, as_json: bool) -> None:
     if as_json:
         _json(stats)
         return
-    click.echo(f"{stats['name']}: {stats['images']} images, {format_bytes(stats['bytes'])}, "
-               f"{stats['captioned']} captioned ({stats['captioned_pct']}%)")
+    click.echo(
+        f"{stats['name']}: {stats['images']} images, {format_bytes(stats['bytes'])}, "
+        f"{stats['captioned']} captioned ({stats['captioned_pct']}%)"
+    )
     for key in ("width", "height"):
         if stats[key]:
             click.echo(f"  {key}: {stats[key]['min']}–{stats[key]['max']} (mean {stats[key]['mean']})")
@@ -138,7 +142,7 @@ def import_cmd(ctx, name: str, source: Path, move: bool, create: bool) -> None:
 
 @dataset_group.command("images")
 @click.argument("name")
-@click.option("-q", "--query", default=None, help='Filter, e.g. \'tag:"white shirt" AND width>=1024\'.')
+@click.option("-q", "--query", default=None, help="Filter, e.g. 'tag:\"white shirt\" AND width>=1024'.")
 @workspace_option
 def images_cmd(ctx, name: str, query: str | None) -> None:
     """List images (with captions) matching a query."""
@@ -188,7 +192,9 @@ def tags_cmd(ctx, name: str, query: str | None, prefix: str | None, limit: int) 
 
 @dataset_group.command("op")
 @click.argument("name")
-@click.argument("kind", type=click.Choice(["add", "remove", "replace", "find_replace", "dedupe", "sort", "consolidate"]))
+@click.argument(
+    "kind", type=click.Choice(["add", "remove", "replace", "find_replace", "dedupe", "sort", "consolidate"])
+)
 @click.option("--tag", help="add/replace: the tag.")
 @click.option("--tags", "tag_list", multiple=True, help="remove: a tag to remove (repeatable; * wildcards).")
 @click.option("--new", help="replace: the new tag ('' removes).")
@@ -202,12 +208,39 @@ def tags_cmd(ctx, name: str, query: str | None, prefix: str | None, limit: int) 
 @click.option("-q", "--query", default=None, help="Only images matching this query.")
 @click.option("--apply", "do_apply", is_flag=True, help="Write the changes (default: preview only).")
 @workspace_option
-def op_cmd(ctx, name, kind, tag, tag_list, new, position, find, replace_with, regex, ignore_case, keep_first, by_frequency, query, do_apply) -> None:
+def op_cmd(
+    ctx,
+    name,
+    kind,
+    tag,
+    tag_list,
+    new,
+    position,
+    find,
+    replace_with,
+    regex,
+    ignore_case,
+    keep_first,
+    by_frequency,
+    query,
+    do_apply,
+) -> None:
     """Preview (default) or --apply a bulk operation; applied operations can be undone."""
     from lorapilot.tools.tagpilot.tags import make_op
 
-    op = make_op(kind, tag=tag, tags=list(tag_list) or None, new=new, position=position, find=find,
-                 replace=replace_with, regex=regex, ignore_case=ignore_case, keep_first=keep_first, by_frequency=by_frequency)
+    op = make_op(
+        kind,
+        tag=tag,
+        tags=list(tag_list) or None,
+        new=new,
+        position=position,
+        find=find,
+        replace=replace_with,
+        regex=regex,
+        ignore_case=ignore_case,
+        keep_first=keep_first,
+        by_frequency=by_frequency,
+    )
     ds = _ds(ctx, name)
     preview = edits.preview_op(ds, op, query)
     _show_preview(preview)
@@ -227,8 +260,10 @@ def op_cmd(ctx, name, kind, tag, tag_list, new, position, find, replace_with, re
             click.echo("nothing left to change", err=True)
             return
         if not (sys.stdin.isatty() and click.confirm("apply this new preview?", default=False)):
-            raise LorapilotError(f"not applied: {len(fresh.diffs)} caption(s) would now change differently than "
-                                 "previewed; run the command again to apply the new preview")
+            raise LorapilotError(
+                f"not applied: {len(fresh.diffs)} caption(s) would now change differently than "
+                "previewed; run the command again to apply the new preview"
+            )
         preview = fresh
 
 
@@ -271,7 +306,7 @@ def history_cmd(ctx, name: str, limit: int) -> None:
         click.echo(f"#{entry['id']:<5} {when}  {entry['state']:<8} {entry['files']:>6} files  {entry['description']}")
 
 
-from lorapilot.tools.tagpilot.cli_jobs import autocaption_cmd, check_cmd, export_cmd, exclude_cmd, include_cmd  # noqa: E402
+from lorapilot.tools.tagpilot.cli_jobs import autocaption_cmd, check_cmd, exclude_cmd, export_cmd, include_cmd  # noqa: E402
 
 for _command in (autocaption_cmd, check_cmd, export_cmd, exclude_cmd, include_cmd):
     dataset_group.add_command(_command)

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import click
 
-from lorapilot.stack.clickopts import workspace_option
 from lorapilot.kit.progress import cli_progress
+from lorapilot.stack.clickopts import workspace_option
 from lorapilot.tools.tagpilot import dataset as datasets
 
 
 @click.command("autocaption")
 @click.argument("name")
 @click.option("--captioner", type=click.Choice(["wd14", "vlm"]), required=True)
-@click.option("--mode", type=click.Choice(["ignore", "append", "overwrite"]), default="ignore", show_default=True,
-              help="What to do with an existing caption.")
+@click.option(
+    "--mode",
+    type=click.Choice(["ignore", "append", "overwrite"]),
+    default="ignore",
+    show_default=True,
+    help="What to do with an existing caption.",
+)
 @click.option("-q", "--query", default=None, help="Only images matching this query.")
-@click.option("--model-dir", help="wd14: folder with model.onnx + selected_tags.csv (default: [tagpilot] wd14_model_dir).")
+@click.option(
+    "--model-dir", help="wd14: folder with model.onnx + selected_tags.csv (default: [tagpilot] wd14_model_dir)."
+)
 @click.option("--general-threshold", type=float, default=0.35, show_default=True)
 @click.option("--character-threshold", type=float, default=0.85, show_default=True)
 @click.option("--mcut", is_flag=True, help="wd14: MCut thresholds for general and character tags.")
@@ -26,23 +33,48 @@ from lorapilot.tools.tagpilot import dataset as datasets
 @click.option("--prompt", help="vlm: prompt template ({name}, {caption}, {trigger}).")
 @click.option("--trigger", help="vlm: value of {trigger} in the prompt.")
 @workspace_option
-def autocaption_cmd(ctx, name, captioner, mode, query, model_dir, general_threshold, character_threshold, mcut, rating,
-                    exclude_tags, base_url, model, prompt, trigger) -> None:
+def autocaption_cmd(
+    ctx,
+    name,
+    captioner,
+    mode,
+    query,
+    model_dir,
+    general_threshold,
+    character_threshold,
+    mcut,
+    rating,
+    exclude_tags,
+    base_url,
+    model,
+    prompt,
+    trigger,
+) -> None:
     """Caption images with the WD14 ONNX tagger or a vision-language model (undoable)."""
     from lorapilot.tools.tagpilot.captioners import make_vlm, make_wd14
     from lorapilot.tools.tagpilot.captioning import run_captioner
 
     ds = datasets.open_dataset(ctx.workspace, name)
     if captioner == "wd14":
-        runner = make_wd14(ctx, model_dir, confine=False, general_threshold=general_threshold,
-                           character_threshold=character_threshold, general_mcut=mcut, character_mcut=mcut,
-                           include_rating=rating, exclude=list(exclude_tags))
+        runner = make_wd14(
+            ctx,
+            model_dir,
+            confine=False,
+            general_threshold=general_threshold,
+            character_threshold=character_threshold,
+            general_mcut=mcut,
+            character_mcut=mcut,
+            include_rating=rating,
+            exclude=list(exclude_tags),
+        )
     else:
         runner = make_vlm(ctx, base_url=base_url, model=model, prompt=prompt, trigger_word=trigger)
     with cli_progress(f"{captioner} {name}") as progress:
         report = run_captioner(ds, runner, mode, query, progress=progress)
-    click.echo(f"{report.written} written, {report.unchanged} unchanged, {report.skipped} skipped, "
-               f"{len(report.errors)} errors" + (" (cancelled)" if report.cancelled else ""))
+    click.echo(
+        f"{report.written} written, {report.unchanged} unchanged, {report.skipped} skipped, "
+        f"{len(report.errors)} errors" + (" (cancelled)" if report.cancelled else "")
+    )
     for error in report.errors:
         click.echo(f"  {error['image']}: {error['error']}")
     if report.history_entry:
@@ -55,7 +87,9 @@ def autocaption_cmd(ctx, name, captioner, mode, query, model_dir, general_thresh
 @click.option("--min-side", type=int, default=512, show_default=True)
 @click.option("--blur-threshold", type=float, default=60.0, show_default=True)
 @click.option("--near-threshold", type=int, default=6, show_default=True, help="pHash bits that may differ.")
-@click.option("--action", type=click.Choice(["exclude", "trash"]), help="Apply to every finding (duplicates: all but the first).")
+@click.option(
+    "--action", type=click.Choice(["exclude", "trash"]), help="Apply to every finding (duplicates: all but the first)."
+)
 @workspace_option
 def check_cmd(ctx, name, checks, min_side, blur_threshold, near_threshold, action) -> None:
     """Find duplicates, near duplicates, small, blurry, corrupt and uncaptioned images."""
@@ -100,8 +134,13 @@ def include_cmd(ctx, name, images) -> None:
 
 @click.command("export")
 @click.argument("name")
-@click.option("--format", "formats", multiple=True, type=click.Choice(["kohya", "ai-toolkit", "diffusion-pipe"]),
-              help="Export only this format (repeatable; default all).")
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    type=click.Choice(["kohya", "ai-toolkit", "diffusion-pipe"]),
+    help="Export only this format (repeatable; default all).",
+)
 @click.option("--repeats", type=int, default=10, show_default=True)
 @click.option("--resolution", type=int, default=1024, show_default=True)
 @click.option("--trigger", help="Trigger word (kohya folder name, AI Toolkit trigger_word, handoff).")

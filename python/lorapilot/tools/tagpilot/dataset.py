@@ -7,9 +7,9 @@ import fcntl
 import os
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from lorapilot.kit.errors import ConfigError, ConflictError, LorapilotError, NotFoundError
 from lorapilot.kit.imagefiles import IMAGE_EXTENSIONS, is_image_name

@@ -151,7 +151,7 @@ class EditHistory:
         db.migrate(self.conn, HISTORY_SCHEMA)
         self._recover()
 
-    def __enter__(self) -> "EditHistory":
+    def __enter__(self) -> EditHistory:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -168,7 +168,9 @@ class EditHistory:
         return [_entry(row) for row in rows]
 
     def changes(self, entry_id: int) -> list[Change]:
-        rows = self.conn.execute("SELECT image, before, after FROM changes WHERE entry_id = ? ORDER BY image", (entry_id,))
+        rows = self.conn.execute(
+            "SELECT image, before, after FROM changes WHERE entry_id = ? ORDER BY image", (entry_id,)
+        )
         return [Change(row["image"], row["before"], row["after"]) for row in rows]
 
     def can_undo(self) -> bool:
@@ -189,7 +191,14 @@ class EditHistory:
             self.conn.execute("DELETE FROM entries WHERE state = 'undone'")
             cur = self.conn.execute(
                 "INSERT INTO entries (created_at, description, source, op, state, owner_pid, files) VALUES (?, ?, ?, ?, 'applying', ?, ?)",
-                (time.time(), description, source, json.dumps(op) if op is not None else None, os.getpid(), len(changes)),
+                (
+                    time.time(),
+                    description,
+                    source,
+                    json.dumps(op) if op is not None else None,
+                    os.getpid(),
+                    len(changes),
+                ),
             )
             entry_id = cur.lastrowid
             self.conn.executemany(
@@ -208,7 +217,10 @@ class EditHistory:
             "INSERT OR REPLACE INTO changes (entry_id, image, before, after) VALUES (?, ?, ?, ?)",
             (entry_id, change.image, change.before, change.after),
         )
-        self.conn.execute("UPDATE entries SET files = (SELECT COUNT(*) FROM changes WHERE entry_id = ?) WHERE id = ?", (entry_id, entry_id))
+        self.conn.execute(
+            "UPDATE entries SET files = (SELECT COUNT(*) FROM changes WHERE entry_id = ?) WHERE id = ?",
+            (entry_id, entry_id),
+        )
 
     def finish(self, entry_id: int) -> Entry:
         """Mark an entry applied (an entry without changes is dropped); prunes old entries."""
@@ -230,7 +242,9 @@ class EditHistory:
             raise
         row = self._one("SELECT * FROM entries WHERE id = ?", (entry_id,))
         if row is None:
-            return Entry(id=entry_id, created_at=time.time(), description="(no change)", source="", state="empty", files=0)
+            return Entry(
+                id=entry_id, created_at=time.time(), description="(no change)", source="", state="empty", files=0
+            )
         return _entry(row)
 
     def record(self, description: str, source: str, op: dict | None, changes: list[Change]) -> Entry:

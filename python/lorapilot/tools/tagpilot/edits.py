@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from lorapilot.kit.errors import ConflictError, LorapilotError
 from lorapilot.tools.tagpilot.captions import Caption, encode_caption, read_caption, split_tags
 from lorapilot.tools.tagpilot.dataset import Dataset, caption_name
-from lorapilot.tools.tagpilot.edit_history import Change, Entry, EditHistory
+from lorapilot.tools.tagpilot.edit_history import Change, EditHistory, Entry
 from lorapilot.tools.tagpilot.index import ImageRecord, dataset_tag_frequency, get_record, scan
 from lorapilot.tools.tagpilot.query import parse_query
 from lorapilot.tools.tagpilot.tags import BulkOp
@@ -178,8 +178,11 @@ def apply_previewed(
 def _op_json(op: BulkOp) -> dict:
     """The operation's non-default fields, for the history list."""
     default = BulkOp(kind=op.kind)
-    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(op).items()
-            if k == "kind" or (k != "frequency" and v != getattr(default, k))}
+    return {
+        k: (list(v) if isinstance(v, tuple) else v)
+        for k, v in asdict(op).items()
+        if k == "kind" or (k != "frequency" and v != getattr(default, k))
+    }
 
 
 def edit_caption(ds: Dataset, image: str, text: str, base_version: str) -> Caption:

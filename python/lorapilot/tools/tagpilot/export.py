@@ -29,7 +29,6 @@ import shutil
 import tempfile
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,15 +36,15 @@ import tomli_w
 import yaml
 
 from lorapilot.kit.errors import LorapilotError
-from lorapilot.stack.handoff import DatasetHandoff
-from lorapilot.stack.handoff import read_handoff as stack_read_handoff
-from lorapilot.stack.handoff import write_handoff as stack_write_handoff
 from lorapilot.kit.fsutil import atomic_write_text
 from lorapilot.kit.progress import Progress, check_cancel, last_cancel_point, no_progress
 from lorapilot.kit.safepath import PathEscapeError, escapes
+from lorapilot.stack.handoff import DatasetHandoff
+from lorapilot.stack.handoff import read_handoff as stack_read_handoff
+from lorapilot.stack.handoff import write_handoff as stack_write_handoff
+from lorapilot.stack.workspace.layout import Workspace
 from lorapilot.tools.tagpilot.dataset import Dataset, caption_name
 from lorapilot.tools.tagpilot.index import scan
-from lorapilot.stack.workspace.layout import Workspace
 
 FORMATS = ("kohya", "ai-toolkit", "diffusion-pipe")
 _MARKER = ".tagpilot-export"
@@ -81,7 +80,9 @@ def _mark_not_media(folder: Path) -> None:
     """MediaPilot skips a folder holding ``.nomedia``: exports are training input, not generated media."""
     marker = folder / ".nomedia"
     if not marker.exists():
-        atomic_write_text(marker, "TagPilot exports: training images, not generated media (MediaPilot skips this folder)\n")
+        atomic_write_text(
+            marker, "TagPilot exports: training images, not generated media (MediaPilot skips this folder)\n"
+        )
 
 
 def _validate(options: ExportOptions) -> None:
@@ -146,8 +147,9 @@ def _remove_stale_staging(root: Path) -> None:
                 shutil.rmtree(leftover)
 
 
-def _kohya(ds: Dataset, images: list[str], root: Path, staging: Path, options: ExportOptions, concept: str,
-           step) -> dict:
+def _kohya(
+    ds: Dataset, images: list[str], root: Path, staging: Path, options: ExportOptions, concept: str, step
+) -> dict:
     folder_name = f"{options.repeats}_{concept}"
     image_dir = staging / "img" / folder_name
     image_dir.mkdir(parents=True)
@@ -181,8 +183,11 @@ def _kohya(ds: Dataset, images: list[str], root: Path, staging: Path, options: E
         ],
     }
     (staging / "dataset.toml").write_text(tomli_w.dumps(config), encoding="utf-8")
-    return {"kohya_train_data_dir": str(root / "kohya" / "img"), "kohya_image_dir": str(final_dir),
-            "kohya_dataset_toml": str(root / "kohya" / "dataset.toml")}
+    return {
+        "kohya_train_data_dir": str(root / "kohya" / "img"),
+        "kohya_image_dir": str(final_dir),
+        "kohya_dataset_toml": str(root / "kohya" / "dataset.toml"),
+    }
 
 
 def _ai_toolkit(ds: Dataset, root: Path, staging: Path, options: ExportOptions) -> dict:

@@ -72,7 +72,15 @@ def measure(path: str) -> dict:
     """
     from PIL import Image
 
-    result: dict = {"sha256": None, "phash": None, "dhash": None, "blur": None, "width": None, "height": None, "error": None}
+    result: dict = {
+        "sha256": None,
+        "phash": None,
+        "dhash": None,
+        "blur": None,
+        "width": None,
+        "height": None,
+        "error": None,
+    }
     try:
         result["sha256"] = file_sha256(Path(path))
     except OSError as exc:

@@ -6,9 +6,10 @@ import os
 import shutil
 import threading
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Iterable
+from typing import BinaryIO
 
 from lorapilot.kit.archive import ArchiveLimits, extract_zip
 from lorapilot.kit.errors import LorapilotError
@@ -172,7 +173,9 @@ def import_zip(
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def import_upload(ds: Dataset, filename: str, stream: BinaryIO | Iterable[bytes], max_bytes: int = MAX_UPLOAD_BYTES) -> ImportReport:
+def import_upload(
+    ds: Dataset, filename: str, stream: BinaryIO | Iterable[bytes], max_bytes: int = MAX_UPLOAD_BYTES
+) -> ImportReport:
     """Store one uploaded image or caption file (streamed; refused beyond ``max_bytes``).
 
     An image whose name is taken gets a ``-N`` suffix; a caption replaces

@@ -108,7 +108,9 @@ def image_size(path: Path) -> tuple[int | None, int | None, str | None]:
         return None, None, f"image too large: {exc}"
 
 
-def _listing(ds: Dataset, stat_images: bool) -> tuple[dict[str, os.stat_result | None], dict[str, tuple[str, os.stat_result]]]:
+def _listing(
+    ds: Dataset, stat_images: bool
+) -> tuple[dict[str, os.stat_result | None], dict[str, tuple[str, os.stat_result]]]:
     """One directory listing: image name → stat (None unless asked), caption name → (path, stat)."""
     images: dict[str, os.stat_result | None] = {}
     captions: dict[str, tuple[str, os.stat_result]] = {}
@@ -185,8 +187,7 @@ def _fill_sizes(ds: Dataset, records: list[ImageRecord]) -> None:
     conn = open_cache(ds)
     try:
         known = {
-            row["name"]: row
-            for row in conn.execute("SELECT name, size, mtime_ns, width, height, error FROM images")
+            row["name"]: row for row in conn.execute("SELECT name, size, mtime_ns, width, height, error FROM images")
         }
         stale = []
         for record in records:
@@ -242,7 +243,17 @@ def autocomplete(frequency: list[tuple[str, int]], prefix: str, limit: int = 20)
     return (starts + words)[:limit]
 
 
-_RATIOS = {"1:1": 1.0, "4:3": 4 / 3, "3:4": 3 / 4, "3:2": 1.5, "2:3": 2 / 3, "16:9": 16 / 9, "9:16": 9 / 16, "2:1": 2.0, "1:2": 0.5}
+_RATIOS = {
+    "1:1": 1.0,
+    "4:3": 4 / 3,
+    "3:4": 3 / 4,
+    "3:2": 1.5,
+    "2:3": 2 / 3,
+    "16:9": 16 / 9,
+    "9:16": 9 / 16,
+    "2:1": 2.0,
+    "1:2": 0.5,
+}
 
 
 def aspect_bucket(width: int, height: int) -> str:

@@ -20,15 +20,22 @@ from __future__ import annotations
 import fnmatch
 import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from lorapilot.kit.errors import LorapilotError
 from lorapilot.tools.tagpilot.index import ImageRecord
 
 Predicate = Callable[[ImageRecord], bool]
 
-_COMPARE = {">=": operator.ge, "<=": operator.le, "!=": operator.ne, ">": operator.gt, "<": operator.lt, "=": operator.eq}
+_COMPARE = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    "!=": operator.ne,
+    ">": operator.gt,
+    "<": operator.lt,
+    "=": operator.eq,
+}
 _NUMERIC_FIELDS = {
     "width": lambda r: r.width,
     "height": lambda r: r.height,
@@ -89,7 +96,7 @@ def tokenize(text: str) -> list[_Token]:
         match = _TERM_RE.match(text, i)
         if match and match.group("field").lower() in (*_TEXT_FIELDS, *_NUMERIC_FIELDS):
             value, end = _read_value(text, match.end())
-            if value == "" and not text[match.end():].startswith('""'):
+            if value == "" and not text[match.end() :].startswith('""'):
                 raise QueryError(f"query: {match.group(0)!r} at position {i + 1} needs a value")
             tokens.append(
                 _Token("TERM", i, match.group("field").lower(), match.group("op"), value, bool(match.group("neg")))
@@ -137,7 +144,9 @@ def _term(token: _Token) -> Predicate:
         try:
             number = float(value)
         except ValueError:
-            raise QueryError(f"query: {field}{op} expects a number, got {value!r} at position {token.pos + 1}") from None
+            raise QueryError(
+                f"query: {field}{op} expects a number, got {value!r} at position {token.pos + 1}"
+            ) from None
         getter, compare = _NUMERIC_FIELDS[field], _COMPARE[op]
         return lambda r: getter(r) is not None and compare(getter(r), number)
     if op != ":":
@@ -175,7 +184,9 @@ class _Parser:
         pred = self.parse_or()
         if self.peek() is not None:
             token = self.peek()
-            raise QueryError(f"query: unexpected {token.kind if token.kind != 'WORD' else repr(token.value)} at position {token.pos + 1}")
+            raise QueryError(
+                f"query: unexpected {token.kind if token.kind != 'WORD' else repr(token.value)} at position {token.pos + 1}"
+            )
         return pred
 
     def parse_or(self) -> Predicate:

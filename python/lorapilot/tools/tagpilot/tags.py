@@ -8,8 +8,9 @@ lists only the files that really change.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Literal
+from typing import Literal
 
 from lorapilot.kit.errors import LorapilotError
 from lorapilot.tools.tagpilot.captions import join_tags, split_tags
@@ -126,7 +127,11 @@ class BulkOp:
         if self.kind == "find_replace":
             return f"replace {self.find!r} with {self.replace!r} in captions"
         if self.kind == "sort":
-            return "sort tags" + (" by frequency" if self.by_frequency else "") + (f" (keep first {self.keep_first})" if self.keep_first else "")
+            return (
+                "sort tags"
+                + (" by frequency" if self.by_frequency else "")
+                + (f" (keep first {self.keep_first})" if self.keep_first else "")
+            )
         if self.kind == "set":
             return "set caption"
         return {"dedupe": "deduplicate tags", "consolidate": "consolidate tags"}[self.kind]

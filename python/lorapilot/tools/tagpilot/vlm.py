@@ -18,9 +18,9 @@ from pathlib import Path
 import httpx
 
 from lorapilot.kit.errors import LorapilotError
+from lorapilot.stack.settings import VLM_DEFAULT_PROMPT as DEFAULT_PROMPT
 from lorapilot.tools.tagpilot.captioning import CaptionOutput, ImageError
 from lorapilot.tools.tagpilot.captions import read_caption
-from lorapilot.stack.settings import VLM_DEFAULT_PROMPT as DEFAULT_PROMPT
 from lorapilot.tools.tagpilot.imageio import decode_error, open_rgb
 
 API_KEY_SECRET = "TAGPILOT_VLM_API_KEY"
@@ -48,7 +48,9 @@ def check_template(prompt: str) -> None:
         raise LorapilotError(f"prompt template: {exc} (write '{{{{' for a literal brace)") from None
     unknown = [f for f in fields if f not in PLACEHOLDERS]
     if unknown:
-        raise LorapilotError(f"prompt template: unknown placeholder {{{unknown[0]}}}; known: {', '.join('{' + p + '}' for p in PLACEHOLDERS)}")
+        raise LorapilotError(
+            f"prompt template: unknown placeholder {{{unknown[0]}}}; known: {', '.join('{' + p + '}' for p in PLACEHOLDERS)}"
+        )
 
 
 def image_data_url(path: Path, max_side: int) -> str:

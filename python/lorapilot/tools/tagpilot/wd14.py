@@ -22,8 +22,25 @@ RATING, GENERAL, CHARACTER = 9, 0, 4
 
 # Tags whose underscores are part of the face, not word separators.
 KAOMOJI = {
-    "0_0", "(o)_(o)", "+_+", "+_-", "._.", "<o>_<o>", "<|>_<|>", "=_=", ">_<", "3_3", "6_9", ">_o", "@_@",
-    "^_^", "o_o", "u_u", "x_x", "|_|", "||_||",
+    "0_0",
+    "(o)_(o)",
+    "+_+",
+    "+_-",
+    "._.",
+    "<o>_<o>",
+    "<|>_<|>",
+    "=_=",
+    ">_<",
+    "3_3",
+    "6_9",
+    ">_o",
+    "@_@",
+    "^_^",
+    "o_o",
+    "u_u",
+    "x_x",
+    "|_|",
+    "||_||",
 }
 
 
@@ -53,7 +70,9 @@ def load_tags(path: Path) -> TagSet:
             reader = csv.DictReader(fh)
             missing = {"name", "category"} - set(reader.fieldnames or [])
             if missing:
-                raise ConfigError(path, f"missing column(s) {', '.join(sorted(missing))} (expected tag_id,name,category,count)")
+                raise ConfigError(
+                    path, f"missing column(s) {', '.join(sorted(missing))} (expected tag_id,name,category,count)"
+                )
             for line, row in enumerate(reader, start=2):
                 try:
                     categories.append(int(row["category"]))
@@ -147,7 +166,9 @@ class WD14Tagger:
         self.input_name = model_input.name
         shape = model_input.shape
         if len(shape) != 4 or shape[3] != 3 or not isinstance(shape[1], int) or shape[1] != shape[2]:
-            raise ConfigError(model_path, f"input {self.input_name!r} has shape {shape}; expected [N, S, S, 3] with a fixed S")
+            raise ConfigError(
+                model_path, f"input {self.input_name!r} has shape {shape}; expected [N, S, S, 3] with a fixed S"
+            )
         self.size = int(shape[1])
         outputs = self.session.get_outputs()[0].shape
         if isinstance(outputs[-1], int) and outputs[-1] != len(self.tags.names):

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lorapilot.stack.context import Context
 from lorapilot.kit.errors import ConflictError
+from lorapilot.kit.logtail import tail_records
 from lorapilot.kit.safepath import resolve_inside
+from lorapilot.stack.context import Context
 
 from .adapters import get_adapter
-from lorapilot.kit.logtail import tail_records
+from .job_processes import cancel_running, spec_for
 from .profiles import Profile, ProfileStore
 from .queue import Job, JobStore
-from .job_processes import cancel_running, spec_for
 from .validate import ensure_valid
 from .worker import worker_running
 
@@ -139,5 +139,8 @@ def queue_status(ctx: Context) -> dict:
         "worker_running": worker_running(ctx),
         "waiting_for": waiting_for(ctx),  # what the first queued job waits for (GPU memory), or None
         "gpus": gpu_slots(ctx),
-        "counts": {state: sum(1 for j in jobs if j.state == state) for state in ("queued", "running", "done", "failed", "cancelled")},
+        "counts": {
+            state: sum(1 for j in jobs if j.state == state)
+            for state in ("queued", "running", "done", "failed", "cancelled")
+        },
     }

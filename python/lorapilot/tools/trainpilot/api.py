@@ -13,18 +13,18 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 
-from lorapilot.stack.context import Context
 from lorapilot.kit.tasks import TaskManager
 from lorapilot.stack.apideps import get_ctx, get_tasks
 from lorapilot.stack.apimodels import TrashItemView
+from lorapilot.stack.context import Context
 
 from . import actions
 from . import api_models as m
-from .training_bases import known_prediction, list_base_models, list_components
 from .datasets import inspect_dataset, list_datasets
 from .grid.schema import GridManifest, GridRequest, GridStarted, GridStatus, GridTask
 from .presets import build_profile, list_presets
 from .profiles import ModelRef, Profile, ProfileStore
+from .training_bases import known_prediction, list_base_models, list_components
 from .validate import ProfileInvalid, trainer_choices, validate_profile
 
 
@@ -53,6 +53,7 @@ def _invalid(exc: ProfileInvalid) -> JSONResponse:
 
 
 # --- pickers ---------------------------------------------------------------------------------------
+
 
 @router.get("/presets")
 def presets() -> list[m.PresetView]:
@@ -90,21 +91,38 @@ def trainers(family: str, base: str | None = None, ctx: Context = Depends(get_ct
 
 
 @router.get("/components/{slot}")
-def components(slot: Literal["vae", "clip_l", "clip_g", "t5xxl", "ae", "llm", "diffusers"], ctx: Context = Depends(get_ctx)) -> list[str]:
+def components(
+    slot: Literal["vae", "clip_l", "clip_g", "t5xxl", "ae", "llm", "diffusers"], ctx: Context = Depends(get_ctx)
+) -> list[str]:
     return list_components(ctx, slot)
 
 
 # --- profiles --------------------------------------------------------------------------------------
+
 
 @router.post("/profiles/draft")
 def draft(body: m.DraftRequest, ctx: Context = Depends(get_ctx)) -> m.ProfileDraft:
     """A profile from a preset, scaled to the dataset (not saved), with its validation issues."""
     info = inspect_dataset(ctx.workspace, body.dataset)
     profile = build_profile(
-        name=body.name, family=body.family, quality=body.quality, vram_gb=body.vram_gb, trainer=body.trainer,
-        model=ModelRef(base=body.base, vae=body.vae, clip_l=body.clip_l, t5xxl=body.t5xxl, ae=body.ae,
-                       diffusers=body.diffusers, llm=body.llm, **known_prediction(ctx, body.base)),
-        dataset_name=body.dataset, dataset=info, trigger_word=body.trigger_word,
+        name=body.name,
+        family=body.family,
+        quality=body.quality,
+        vram_gb=body.vram_gb,
+        trainer=body.trainer,
+        model=ModelRef(
+            base=body.base,
+            vae=body.vae,
+            clip_l=body.clip_l,
+            t5xxl=body.t5xxl,
+            ae=body.ae,
+            diffusers=body.diffusers,
+            llm=body.llm,
+            **known_prediction(ctx, body.base),
+        ),
+        dataset_name=body.dataset,
+        dataset=info,
+        trigger_word=body.trigger_word,
     )
     return {"profile": profile.model_dump(mode="json"), "issues": [i.to_dict() for i in validate_profile(ctx, profile)]}
 
@@ -125,7 +143,9 @@ def get_profile(name: str, ctx: Context = Depends(get_ctx)) -> Profile:
 
 
 @router.put("/profiles/{name}")
-def put_profile(name: str, profile: Profile, overwrite: bool = False, ctx: Context = Depends(get_ctx)) -> m.SavedProfile:
+def put_profile(
+    name: str, profile: Profile, overwrite: bool = False, ctx: Context = Depends(get_ctx)
+) -> m.SavedProfile:
     if profile.name != name:
         profile = profile.model_copy(update={"name": name})
     path = ProfileStore(ctx.workspace).save(profile, overwrite=overwrite)
@@ -138,6 +158,7 @@ def delete_profile(name: str, ctx: Context = Depends(get_ctx)) -> TrashItemView:
 
 
 # --- queue -----------------------------------------------------------------------------------------
+
 
 @router.post("/jobs", responses={400: {"description": "the profile is invalid: ``issues`` says why"}})
 def submit(body: m.SubmitRequest, ctx: Context = Depends(get_ctx)) -> m.SubmittedJob:
@@ -206,13 +227,15 @@ def job_file(job_id: int, path: str, ctx: Context = Depends(get_ctx)):
 
 # --- test grid -------------------------------------------------------------------------------------
 
+
 def _grid_task_title(job_id: int) -> str:
     return f"Test grid for job {job_id}"
 
 
 @router.post("/jobs/{job_id}/grid")
-def start_grid(job_id: int, body: GridRequest, ctx: Context = Depends(get_ctx),
-               tasks: TaskManager = Depends(get_tasks)) -> GridStarted:
+def start_grid(
+    job_id: int, body: GridRequest, ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks)
+) -> GridStarted:
     """Render the job's test grid (checkpoints × weights × prompts) as a background task with live progress."""
     from .grid import parse_weights, plan_for_job, render_job_grid
 
@@ -222,9 +245,12 @@ def start_grid(job_id: int, body: GridRequest, ctx: Context = Depends(get_ctx),
     from .grid.plan import check_size
 
     check_size(plan)
-    task = tasks.submit("trainpilot-grid", _grid_task_title(job_id),
-                        lambda progress, cancel: render_job_grid(ctx, plan, body.renderer, progress, cancel)["grid"],
-                        total=len(plan.cells()))
+    task = tasks.submit(
+        "trainpilot-grid",
+        _grid_task_title(job_id),
+        lambda progress, cancel: render_job_grid(ctx, plan, body.renderer, progress, cancel)["grid"],
+        total=len(plan.cells()),
+    )
     return GridStarted(task_id=task.id, cells=len(plan.cells()))
 
 
@@ -237,7 +263,8 @@ def grid_status(job_id: int, ctx: Context = Depends(get_ctx), tasks: TaskManager
     manifest = read_manifest(folder)
     task = next((t for t in tasks.list("trainpilot-grid") if t.title == _grid_task_title(job_id)), None)
     return GridStatus(
-        manifest=GridManifest.model_validate(manifest) if manifest else None, folder=folder.name,
+        manifest=GridManifest.model_validate(manifest) if manifest else None,
+        folder=folder.name,
         task=GridTask.model_validate(task.to_dict()) if task else None,
     )
 
@@ -281,7 +308,8 @@ def shutdown_status(ctx: Context = Depends(get_ctx)) -> m.StopState:
 @router.post("/shutdown")
 def shutdown_schedule(body: m.ShutdownRequest, ctx: Context = Depends(get_ctx)) -> m.StopState:
     """Arm a machine stop (the command is ``[trainpilot] stop_command`` from the config file, never from here)."""
-    from .autostop import schedule, schedule_in, status as stop_status
+    from .autostop import schedule, schedule_in
+    from .autostop import status as stop_status
 
     if body.mode == "in":
         schedule_in(ctx, body.value)
@@ -293,7 +321,8 @@ def shutdown_schedule(body: m.ShutdownRequest, ctx: Context = Depends(get_ctx)) 
 @router.delete("/shutdown")
 def shutdown_cancel(ctx: Context = Depends(get_ctx)) -> m.StopState:
     """Cancel the scheduled machine stop."""
-    from .autostop import cancel, status as stop_status
+    from .autostop import cancel
+    from .autostop import status as stop_status
 
     cancel(ctx)
     return stop_status(ctx, busy=_queue_busy(ctx))

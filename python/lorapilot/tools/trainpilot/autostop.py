@@ -17,8 +17,9 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Callable, Literal
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -85,9 +86,11 @@ def schedule(ctx: Context, mode: Mode, value: str | None = None, now: float | No
     """Arm a stop: ``at`` (``value`` HH:MM/ISO, or ``in`` a duration via :func:`schedule_in`), ``idle``
     (``value`` a duration) or ``after-queue``. Replaces any earlier schedule."""
     if not ctx.settings.trainpilot.stop_command:
-        raise ConfigError(ctx.registry.settings_path,
-                          "trainpilot.stop_command is empty: set the command that stops this machine first "
-                          '(e.g. stop_command = ["runpodctl", "stop", "pod", "$RUNPOD_POD_ID"])')
+        raise ConfigError(
+            ctx.registry.settings_path,
+            "trainpilot.stop_command is empty: set the command that stops this machine first "
+            '(e.g. stop_command = ["runpodctl", "stop", "pod", "$RUNPOD_POD_ID"])',
+        )
     now = time.time() if now is None else now
     if mode == "at":
         plan = StopPlan(mode="at", at=parse_at(value or "", datetime.fromtimestamp(now)), created=now)
@@ -136,9 +139,17 @@ def status(ctx: Context, busy: bool | None = None, now: float | None = None) -> 
         held = "a training job is running or queued: the stop waits for the queue to empty"
     elif plan.mode == "idle" and plan.idle_since is None:
         held = "not idle (jobs, connections to a service or GPU use)"
-    return {"scheduled": True, "mode": plan.mode, "at": plan.at, "idle_s": plan.idle_s, "idle_since": plan.idle_since,
-            "due_at": due, "seconds_left": None if due is None else max(0.0, due - now), "held_by": held,
-            "stop_command_set": bool(ctx.settings.trainpilot.stop_command)}
+    return {
+        "scheduled": True,
+        "mode": plan.mode,
+        "at": plan.at,
+        "idle_s": plan.idle_s,
+        "idle_since": plan.idle_since,
+        "due_at": due,
+        "seconds_left": None if due is None else max(0.0, due - now),
+        "held_by": held,
+        "stop_command_set": bool(ctx.settings.trainpilot.stop_command),
+    }
 
 
 class AutoStop:
@@ -148,9 +159,14 @@ class AutoStop:
     stop command and ``notify`` sends the warning (both default to the real ones).
     """
 
-    def __init__(self, ctx: Context, activity: Callable[[], str | None] | None = None,
-                 run: Callable[[list[str]], object] | None = None, notify: Callable[[str], object] | None = None,
-                 clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        ctx: Context,
+        activity: Callable[[], str | None] | None = None,
+        run: Callable[[list[str]], object] | None = None,
+        notify: Callable[[str], object] | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
         self.ctx = ctx
         self.settings = ctx.settings.trainpilot
         self.activity = activity or (lambda: machine_activity(ctx))
@@ -178,8 +194,10 @@ class AutoStop:
         if not plan.warned and due - now <= self.settings.stop_warning_s and plan.mode != "after-queue":
             plan.warned = True
             _write(self.ctx, plan)
-            self.notify(f"LoRA Pilot: this machine stops in {max(0, round((due - now) / 60))} min "
-                        f"({plan.mode}); cancel with `lorapilot shutdown cancel` or on the dashboard")
+            self.notify(
+                f"LoRA Pilot: this machine stops in {max(0, round((due - now) / 60))} min "
+                f"({plan.mode}); cancel with `lorapilot shutdown cancel` or on the dashboard"
+            )
         if now < due:
             return False
         cancel(self.ctx)  # first: a stop command that fails is not retried every tick
@@ -225,8 +243,16 @@ def machine_activity(ctx: Context) -> str | None:
 def describe(state: dict) -> str:
     """One line for the CLI."""
     if not state["scheduled"]:
-        return "no machine stop scheduled" + ("" if state["stop_command_set"] else " (and [trainpilot] stop_command is not set)")
+        return "no machine stop scheduled" + (
+            "" if state["stop_command_set"] else " (and [trainpilot] stop_command is not set)"
+        )
     left = state["seconds_left"]
-    when = f"in {int(left // 60)} min {int(left % 60)} s" if left is not None else "when the queue is empty" if state["mode"] == "after-queue" else "after the machine has been idle"
+    when = (
+        f"in {int(left // 60)} min {int(left % 60)} s"
+        if left is not None
+        else "when the queue is empty"
+        if state["mode"] == "after-queue"
+        else "after the machine has been idle"
+    )
     text = f"machine stop ({state['mode']}) {when}"
     return text + (f"; held: {state['held_by']}" if state.get("held_by") else "")

@@ -24,8 +24,12 @@ def _print_issues(issues) -> None:
 
 # --- pickers ---------------------------------------------------------------------------------------
 
+
 @train_group.command("presets")
-@click.option("--family", help="Only this family (sd15, sd2, sdxl, sd3, flux1, chroma, wan21, lumina2, hidream, hunyuanvideo, ltxvideo).")
+@click.option(
+    "--family",
+    help="Only this family (sd15, sd2, sdxl, sd3, flux1, chroma, wan21, lumina2, hidream, hunyuanvideo, ltxvideo).",
+)
 @click.option("--json", "as_json", is_flag=True)
 def presets_cmd(family: str | None, as_json: bool) -> None:
     """Presets: family × quality (quick/regular/high) × VRAM tier (8/12/16/24/48 GB)."""
@@ -63,6 +67,7 @@ def models_cmd(ctx, family: str | None) -> None:
 
 # --- profiles --------------------------------------------------------------------------------------
 
+
 @train_group.group("profile")
 def profile_group() -> None:
     """Saved training profiles (config/trainpilot/profiles/*.toml)."""
@@ -72,32 +77,66 @@ def profile_group() -> None:
 @click.argument("name")
 @click.option("--dataset", required=True, help="A folder name under datasets/.")
 @click.option("--base", required=True, help="Base model, relative to models/ (e.g. checkpoints/sd15.safetensors).")
-@click.option("--preset", "preset", required=True, help="FAMILY-QUALITY-NNgb, e.g. sdxl-regular-24gb (see `train presets`).")
-@click.option("--trainer", type=click.Choice(["kohya", "ai-toolkit", "diffusion-pipe", "native"]), default="kohya", show_default=True)
+@click.option(
+    "--preset", "preset", required=True, help="FAMILY-QUALITY-NNgb, e.g. sdxl-regular-24gb (see `train presets`)."
+)
+@click.option(
+    "--trainer",
+    type=click.Choice(["kohya", "ai-toolkit", "diffusion-pipe", "native"]),
+    default="kohya",
+    show_default=True,
+)
 @click.option("--trigger", help="Trigger word (default: from TagPilot's handoff).")
-@click.option("--clip-l", help="FLUX.1/SD3: CLIP-L text encoder; HunyuanVideo: the clip-vit-large-patch14 folder (relative to models/).")
+@click.option(
+    "--clip-l",
+    help="FLUX.1/SD3: CLIP-L text encoder; HunyuanVideo: the clip-vit-large-patch14 folder (relative to models/).",
+)
 @click.option("--t5xxl", help="FLUX.1/SD3: T5-XXL text encoder, relative to models/.")
 @click.option("--ae", help="FLUX.1: autoencoder, relative to models/.")
 @click.option("--vae", help="A separate VAE (Lumina 2 on Diffusion Pipe: the FLUX VAE), relative to models/.")
-@click.option("--diffusers", help="Chroma on Diffusion Pipe: a FLUX.1 diffusers folder for T5 and the VAE; LTX-Video: its diffusers folder (relative to models/).")
-@click.option("--llm", help="Lumina 2: the Gemma-2 2B text encoder; HiDream: the Llama 3.1 8B Instruct folder; HunyuanVideo: the llava-llama-3-8b folder; Wan 2.1: a UMT5 file instead of the folder's (relative to models/).")
+@click.option(
+    "--diffusers",
+    help="Chroma on Diffusion Pipe: a FLUX.1 diffusers folder for T5 and the VAE; LTX-Video: its diffusers folder (relative to models/).",
+)
+@click.option(
+    "--llm",
+    help="Lumina 2: the Gemma-2 2B text encoder; HiDream: the Llama 3.1 8B Instruct folder; HunyuanVideo: the llava-llama-3-8b folder; Wan 2.1: a UMT5 file instead of the folder's (relative to models/).",
+)
 @click.option("--force", is_flag=True, help="Replace a profile of that name.")
 @workspace_option
-def profile_new_cmd(ctx, name, dataset, base, preset, trainer, trigger, clip_l, t5xxl, ae, vae, diffusers, llm, force) -> None:
+def profile_new_cmd(
+    ctx, name, dataset, base, preset, trainer, trigger, clip_l, t5xxl, ae, vae, diffusers, llm, force
+) -> None:
     """Create a profile from a preset, scaled to the dataset; every field stays editable."""
-    from lorapilot.tools.trainpilot.training_bases import known_prediction
+    from lorapilot.kit.errors import ConflictError, LorapilotError
     from lorapilot.tools.trainpilot.datasets import inspect_dataset
     from lorapilot.tools.trainpilot.presets import build_profile, parse_preset_id
     from lorapilot.tools.trainpilot.profiles import ModelRef, ProfileStore
-    from lorapilot.kit.errors import ConflictError, LorapilotError
+    from lorapilot.tools.trainpilot.training_bases import known_prediction
     from lorapilot.tools.trainpilot.validate import errors_of, validate_profile
 
     family, quality, vram = parse_preset_id(preset)
     info = inspect_dataset(ctx.workspace, dataset)
-    profile = build_profile(name=name, family=family, quality=quality, vram_gb=vram, trainer=trainer,
-                            model=ModelRef(base=base, clip_l=clip_l, t5xxl=t5xxl, ae=ae, vae=vae, diffusers=diffusers, llm=llm,
-                                           **known_prediction(ctx, base)),
-                            dataset_name=dataset, dataset=info, trigger_word=trigger)
+    profile = build_profile(
+        name=name,
+        family=family,
+        quality=quality,
+        vram_gb=vram,
+        trainer=trainer,
+        model=ModelRef(
+            base=base,
+            clip_l=clip_l,
+            t5xxl=t5xxl,
+            ae=ae,
+            vae=vae,
+            diffusers=diffusers,
+            llm=llm,
+            **known_prediction(ctx, base),
+        ),
+        dataset_name=dataset,
+        dataset=info,
+        trigger_word=trigger,
+    )
     store = ProfileStore(ctx.workspace)
     if store.path(name).exists() and not force:
         raise ConflictError(f"profile {name!r} exists ({store.path(name)}); add --force to replace it")
@@ -161,11 +200,15 @@ def profile_delete_cmd(ctx, name) -> None:
 
 # --- queue -----------------------------------------------------------------------------------------
 
+
 def _warn_without_worker(ctx) -> None:
     from lorapilot.tools.trainpilot.worker import worker_running
 
     if not worker_running(ctx):
-        click.echo("note: no queue worker is running; start ControlPilot (`lorapilot up`) or `lorapilot trainpilot worker`", err=True)
+        click.echo(
+            "note: no queue worker is running; start ControlPilot (`lorapilot up`) or `lorapilot trainpilot worker`",
+            err=True,
+        )
 
 
 def _follow(ctx, job_id: int) -> str:
@@ -183,8 +226,11 @@ def _follow(ctx, job_id: int) -> str:
     if not worker_running(ctx):
         driver = QueueWorker(ctx, store)
         if driver.acquire():
-            click.echo("no queue worker is running: this command drives the queue until the job ends "
-                       "(`lorapilot up` or `lorapilot trainpilot worker` drive it in the background)", err=True)
+            click.echo(
+                "no queue worker is running: this command drives the queue until the job ends "
+                "(`lorapilot up` or `lorapilot trainpilot worker` drive it in the background)",
+                err=True,
+            )
         else:
             driver = None  # a worker started meanwhile
     try:
@@ -221,7 +267,12 @@ def _explain_failure(ctx, job_id: int) -> None:
 
 @train_group.command("submit")
 @click.argument("profile", required=False)
-@click.option("--file", "file_", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A profile TOML file instead of a saved one.")
+@click.option(
+    "--file",
+    "file_",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A profile TOML file instead of a saved one.",
+)
 @click.option("--wait", is_flag=True, help="Follow the job with a progress bar until it ends.")
 @workspace_option
 def submit_cmd(ctx, profile, file_, wait) -> None:
@@ -264,7 +315,9 @@ def queue_cmd(ctx, as_json) -> None:
         steps = f"{j.step or 0}/{j.total or j.profile['training']['steps']}"
         loss = f"{j.loss:.4f}" if j.loss is not None else "-"
         rate = f"{j.its:.2f} it/s" if j.its else "-"
-        click.echo(f"{j.id:>4} {j.state:<9} {j.name:<24} {j.trainer:<14} {steps:>11} loss {loss:<8} {rate:<11} ETA {format_duration(j.eta_s)}")
+        click.echo(
+            f"{j.id:>4} {j.state:<9} {j.name:<24} {j.trainer:<14} {steps:>11} loss {loss:<8} {rate:<11} ETA {format_duration(j.eta_s)}"
+        )
     _warn_without_worker(ctx)
 
 
@@ -281,7 +334,9 @@ def status_cmd(ctx, job_id, as_json) -> None:
         click.echo(json.dumps(d, indent=2))
         return
     click.echo(f"job {d['id']} {d['name']}: {d['state']} ({d['trainer']}, {d['family']}, dataset {d['dataset']})")
-    click.echo(f"  step {d['step'] or 0}/{d['total'] or d['profile']['training']['steps']}  loss {d['loss']}  {d['its'] or '-'} it/s  ETA {format_duration(d['eta_s'])}")
+    click.echo(
+        f"  step {d['step'] or 0}/{d['total'] or d['profile']['training']['steps']}  loss {d['loss']}  {d['its'] or '-'} it/s  ETA {format_duration(d['eta_s'])}"
+    )
     for key in ("latest_checkpoint", "latest_sample", "final_lora", "card", "error"):
         if d.get(key):
             click.echo(f"  {key.replace('_', ' ')}: {d[key]}")
@@ -293,7 +348,9 @@ def status_cmd(ctx, job_id, as_json) -> None:
 
 @train_group.command("cancel")
 @click.argument("job_id", type=int)
-@click.option("--save", "mode", flag_value="save", help="Ask the trainer to save a checkpoint and its state, then stop.")
+@click.option(
+    "--save", "mode", flag_value="save", help="Ask the trainer to save a checkpoint and its state, then stop."
+)
 @click.option("--kill", "mode", flag_value="kill", default=True, help="Kill its process group at once (default).")
 @workspace_option
 def cancel_cmd(ctx, job_id, mode) -> None:
@@ -347,8 +404,8 @@ def move_cmd(ctx, job_id, index) -> None:
 @workspace_option
 def logs_cmd(ctx, job_id, lines, follow) -> None:
     """A job's trainer log (progress-bar redraws collapsed to their last state)."""
-    from lorapilot.tools.trainpilot import actions
     from lorapilot.kit.logtail import read_records, tail_records
+    from lorapilot.tools.trainpilot import actions
 
     store = actions.open_store(ctx)
     try:
@@ -390,19 +447,35 @@ def worker_cmd(ctx, once) -> None:
     signal.signal(signal.SIGINT, lambda *a: stop.set())
     if not worker.acquire():
         click.echo("another process drives the queue; waiting on standby to take over", err=True)
-    click.echo(f"queue worker for {ctx.workspace.root} (GPUs: {', '.join(worker.slots)}); jobs keep running if this stops", err=True)
+    click.echo(
+        f"queue worker for {ctx.workspace.root} (GPUs: {', '.join(worker.slots)}); jobs keep running if this stops",
+        err=True,
+    )
     worker.run(stop)
 
 
 @train_group.command("grid")
 @click.argument("job_id", type=int)
 @click.option("--weights", default="0.6,0.8,1.0", show_default=True, help="LoRA strengths, comma-separated.")
-@click.option("--prompts", "prompts_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="A text file, one prompt per line (default: the job's sample prompts).")
-@click.option("--checkpoints", default="all", show_default=True,
-              help="all (every saved step and the final LoRA), last, or N spread evenly.")
-@click.option("--renderer", type=click.Choice(["auto", "comfyui", "native"]), default="auto", show_default=True,
-              help="auto: ComfyUI's API when ComfyUI answers, else diffusers here.")
+@click.option(
+    "--prompts",
+    "prompts_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A text file, one prompt per line (default: the job's sample prompts).",
+)
+@click.option(
+    "--checkpoints",
+    default="all",
+    show_default=True,
+    help="all (every saved step and the final LoRA), last, or N spread evenly.",
+)
+@click.option(
+    "--renderer",
+    type=click.Choice(["auto", "comfyui", "native"]),
+    default="auto",
+    show_default=True,
+    help="auto: ComfyUI's API when ComfyUI answers, else diffusers here.",
+)
 @workspace_option
 def grid_cmd(ctx, job_id, weights, prompts_file, checkpoints, renderer) -> None:
     """Render a test grid for a job: checkpoints × LoRA weights × prompts, fixed seeds, into its grid/ folder."""
@@ -415,8 +488,10 @@ def grid_cmd(ctx, job_id, weights, prompts_file, checkpoints, renderer) -> None:
     with cli_progress(f"grid for job {job_id}", total=len(plan.cells())) as progress:
         manifest = render_job_grid(ctx, plan, renderer, progress=progress)
     folder = grid_dir(actions.get_job(ctx, job_id))
-    click.echo(f"{len(manifest['cells'])} images ({len(manifest['rows'])} rows × {len(manifest['cols'])} prompts) "
-               f"by {manifest['renderer']}: {folder / manifest['grid']}")
+    click.echo(
+        f"{len(manifest['cells'])} images ({len(manifest['rows'])} rows × {len(manifest['cols'])} prompts) "
+        f"by {manifest['renderer']}: {folder / manifest['grid']}"
+    )
 
 
 @train_group.group("export", cls=FullHelpGroup)
@@ -426,8 +501,15 @@ def export_group() -> None:
 
 @export_group.command("k8s")
 @click.argument("job_id", type=int)
-@click.option("--image", default="ghcr.io/YOU/lorapilot:latest", show_default=True, help="Our OCI image, pushed where the cluster pulls from.")
-@click.option("--pvc", default="lorapilot-workspace", show_default=True, help="The PersistentVolumeClaim holding the workspace.")
+@click.option(
+    "--image",
+    default="ghcr.io/YOU/lorapilot:latest",
+    show_default=True,
+    help="Our OCI image, pushed where the cluster pulls from.",
+)
+@click.option(
+    "--pvc", default="lorapilot-workspace", show_default=True, help="The PersistentVolumeClaim holding the workspace."
+)
 @click.option("--namespace", default=None, help="Namespace of the objects (default: kubectl's).")
 @click.option("--run-as-user", default=1000, show_default=True, help="The image's user (0 for the -root variant).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the YAML here instead of printing it.")
@@ -443,7 +525,9 @@ def export_k8s_cmd(ctx, job_id, image, pvc, namespace, run_as_user, output) -> N
     from lorapilot.tools.trainpilot.actions import open_store
     from lorapilot.tools.trainpilot.k8s import K8sOptions, check_exportable, render_job, to_yaml
 
-    options = validate_model(None, K8sOptions, {"image": image, "pvc": pvc, "namespace": namespace, "run_as_user": run_as_user})
+    options = validate_model(
+        None, K8sOptions, {"image": image, "pvc": pvc, "namespace": namespace, "run_as_user": run_as_user}
+    )
     store = open_store(ctx)
     try:
         job = store.get(job_id)

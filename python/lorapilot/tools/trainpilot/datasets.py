@@ -18,7 +18,6 @@ from lorapilot.stack.handoff import read_handoff as stack_read_handoff
 from lorapilot.stack.workspace.layout import Workspace
 
 
-
 @dataclass
 class DatasetInfo:
     name: str

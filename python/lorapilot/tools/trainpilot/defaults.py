@@ -14,9 +14,9 @@ from lorapilot.kit.nvml import largest_gpu_memory_gib
 from lorapilot.stack.context import Context
 
 from .adapters import ADAPTERS
-from .training_bases import list_base_models
 from .families import FAMILIES, vram_tier
 from .runspec import trainer_location
+from .training_bases import list_base_models
 from .validate import install_issues
 
 FALLBACK_FAMILY = "sdxl"
@@ -48,7 +48,9 @@ def flow_defaults(ctx: Context, nvml=None) -> FlowDefaults:
     counts = Counter(m.family for m in models if m.family in FAMILIES)
     if counts:
         family = max(counts, key=lambda f: (counts[f], -list(FAMILIES).index(f)))
-        reasons.append(f"{FAMILIES[family].title}: the family of {counts[family]} of the {len(models)} base models in models/")
+        reasons.append(
+            f"{FAMILIES[family].title}: the family of {counts[family]} of the {len(models)} base models in models/"
+        )
     else:
         family = FALLBACK_FAMILY
         reasons.append(f"{FAMILIES[family].title}: no base model in models/ yet (pull one: lorapilot models pull)")
@@ -62,11 +64,15 @@ def flow_defaults(ctx: Context, nvml=None) -> FlowDefaults:
     installed = [name for name in takes if _installed(ctx, name)]
     if installed:
         trainer = installed[0]
-        reasons.append(f"{ADAPTERS[trainer].title}: installed" + (" and runs on the CPU" if cpu and trainer == "native" else ""))
+        reasons.append(
+            f"{ADAPTERS[trainer].title}: installed" + (" and runs on the CPU" if cpu and trainer == "native" else "")
+        )
     else:
         trainer = takes[0] if takes else "kohya"
         command = "native-trainer" if trainer == "native" else ADAPTERS[trainer].component
-        reasons.append(f"{ADAPTERS[trainer].title}: no trainer for this family is installed yet (lorapilot install {command})")
+        reasons.append(
+            f"{ADAPTERS[trainer].title}: no trainer for this family is installed yet (lorapilot install {command})"
+        )
 
     smallest = FAMILIES[family].min_vram
     if cpu:

@@ -26,12 +26,16 @@ LAUNCHER_FILE = "launcher.json"
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) < 4 or args[0] != "--exit-file" or args[2] != "--":
-        print("usage: python -m lorapilot.tools.trainpilot.exit_recorder --exit-file FILE -- COMMAND...", file=sys.stderr)
+        print(
+            "usage: python -m lorapilot.tools.trainpilot.exit_recorder --exit-file FILE -- COMMAND...", file=sys.stderr
+        )
         return 2
     exit_file, command = Path(args[1]), args[3:]
     received: list[int] = []
     # Who we are, for a queue worker that died before it could record our pid.
-    atomic_write_text(exit_file.with_name(LAUNCHER_FILE), json.dumps({"pid": os.getpid(), "started": psutil.Process().create_time()}))
+    atomic_write_text(
+        exit_file.with_name(LAUNCHER_FILE), json.dumps({"pid": os.getpid(), "started": psutil.Process().create_time()})
+    )
 
     def note(signum, frame):  # a handler (not SIG_IGN) so the trainer starts with default dispositions
         received.append(signum)

@@ -27,92 +27,95 @@ class Family:
         return min(self.max_resolution)
 
 
-FAMILIES: dict[str, Family] = {family.id: family for family in (
-    Family(
-        id="sd15",
-        title="Stable Diffusion 1.5",
-        native_resolution=512,
-        max_resolution={8: 768, 12: 1024, 16: 1024, 24: 1536, 48: 2048},
-    ),
-    Family(
-        id="sd2",
-        title="Stable Diffusion 2.x",
-        native_resolution=768,
-        max_resolution={8: 768, 12: 1024, 16: 1024, 24: 1536, 48: 2048},
-    ),
-    Family(
-        id="sdxl",
-        title="SDXL",
-        native_resolution=1024,
-        max_resolution={8: 1024, 12: 1024, 16: 1280, 24: 1536, 48: 2048},
-    ),
-    Family(
-        id="sd3",
-        title="Stable Diffusion 3.5",
-        native_resolution=1024,
-        max_resolution={12: 768, 16: 1024, 24: 1024, 48: 1536},
-        flow_matching=True,
-    ),
-    Family(
-        id="flux1",
-        title="FLUX.1",
-        native_resolution=1024,
-        # 12 GB needs fp8 weights and block swapping; 8 GB does not fit FLUX.1 training.
-        max_resolution={12: 768, 16: 1024, 24: 1024, 48: 1536},
-        needs_components=("clip_l", "t5xxl", "ae"),
-        flow_matching=True,
-    ),
-    # Chroma: an 8.9B FLUX.1-schnell derivative (one single-file transformer); sized like FLUX.1.
-    Family(
-        id="chroma",
-        title="Chroma",
-        native_resolution=1024,
-        max_resolution={12: 768, 16: 1024, 24: 1024, 48: 1536},
-        flow_matching=True,
-    ),
-    # Wan 2.1 text-to-video, trained here on still images. Tiers are sized for the 14B transformer with fp8
-    # weights and block swapping below 24 GB (the 1.3B model needs far less).
-    Family(
-        id="wan21",
-        title="Wan 2.1 (text-to-video)",
-        native_resolution=768,
-        max_resolution={12: 512, 16: 768, 24: 768, 48: 1024},
-        flow_matching=True,
-    ),
-    # HiDream-I1 Full: a 17B transformer plus a Llama 3.1 8B text encoder that stays loaded (no text caching);
-    # 24 GB with fp8 weights, a 4-bit Llama and block swapping, 48 GB without. Poor below 1024 px.
-    Family(
-        id="hidream",
-        title="HiDream-I1",
-        native_resolution=1024,
-        max_resolution={24: 1024, 48: 1024},
-        flow_matching=True,
-    ),
-    # HunyuanVideo: a 13B video transformer, trained here on still images; fp8 weights up to 24 GB.
-    Family(
-        id="hunyuanvideo",
-        title="HunyuanVideo",
-        native_resolution=768,
-        max_resolution={16: 512, 24: 768, 48: 1024},
-        flow_matching=True,
-    ),
-    # LTX-Video 0.9.x: a 2B video transformer, trained here on still images.
-    Family(
-        id="ltxvideo",
-        title="LTX-Video",
-        native_resolution=768,
-        max_resolution={8: 512, 12: 768, 16: 768, 24: 1024, 48: 1024},
-        flow_matching=True,
-    ),
-    # Lumina Image 2.0: a 2.6B transformer with a Gemma-2 2B text encoder.
-    Family(
-        id="lumina2",
-        title="Lumina Image 2.0",
-        native_resolution=1024,
-        max_resolution={12: 768, 16: 1024, 24: 1024, 48: 1536},
-        flow_matching=True,
-    ),
-)}
+FAMILIES: dict[str, Family] = {
+    family.id: family
+    for family in (
+        Family(
+            id="sd15",
+            title="Stable Diffusion 1.5",
+            native_resolution=512,
+            max_resolution={8: 768, 12: 1024, 16: 1024, 24: 1536, 48: 2048},
+        ),
+        Family(
+            id="sd2",
+            title="Stable Diffusion 2.x",
+            native_resolution=768,
+            max_resolution={8: 768, 12: 1024, 16: 1024, 24: 1536, 48: 2048},
+        ),
+        Family(
+            id="sdxl",
+            title="SDXL",
+            native_resolution=1024,
+            max_resolution={8: 1024, 12: 1024, 16: 1280, 24: 1536, 48: 2048},
+        ),
+        Family(
+            id="sd3",
+            title="Stable Diffusion 3.5",
+            native_resolution=1024,
+            max_resolution={12: 768, 16: 1024, 24: 1024, 48: 1536},
+            flow_matching=True,
+        ),
+        Family(
+            id="flux1",
+            title="FLUX.1",
+            native_resolution=1024,
+            # 12 GB needs fp8 weights and block swapping; 8 GB does not fit FLUX.1 training.
+            max_resolution={12: 768, 16: 1024, 24: 1024, 48: 1536},
+            needs_components=("clip_l", "t5xxl", "ae"),
+            flow_matching=True,
+        ),
+        # Chroma: an 8.9B FLUX.1-schnell derivative (one single-file transformer); sized like FLUX.1.
+        Family(
+            id="chroma",
+            title="Chroma",
+            native_resolution=1024,
+            max_resolution={12: 768, 16: 1024, 24: 1024, 48: 1536},
+            flow_matching=True,
+        ),
+        # Wan 2.1 text-to-video, trained here on still images. Tiers are sized for the 14B transformer with fp8
+        # weights and block swapping below 24 GB (the 1.3B model needs far less).
+        Family(
+            id="wan21",
+            title="Wan 2.1 (text-to-video)",
+            native_resolution=768,
+            max_resolution={12: 512, 16: 768, 24: 768, 48: 1024},
+            flow_matching=True,
+        ),
+        # HiDream-I1 Full: a 17B transformer plus a Llama 3.1 8B text encoder that stays loaded (no text caching);
+        # 24 GB with fp8 weights, a 4-bit Llama and block swapping, 48 GB without. Poor below 1024 px.
+        Family(
+            id="hidream",
+            title="HiDream-I1",
+            native_resolution=1024,
+            max_resolution={24: 1024, 48: 1024},
+            flow_matching=True,
+        ),
+        # HunyuanVideo: a 13B video transformer, trained here on still images; fp8 weights up to 24 GB.
+        Family(
+            id="hunyuanvideo",
+            title="HunyuanVideo",
+            native_resolution=768,
+            max_resolution={16: 512, 24: 768, 48: 1024},
+            flow_matching=True,
+        ),
+        # LTX-Video 0.9.x: a 2B video transformer, trained here on still images.
+        Family(
+            id="ltxvideo",
+            title="LTX-Video",
+            native_resolution=768,
+            max_resolution={8: 512, 12: 768, 16: 768, 24: 1024, 48: 1024},
+            flow_matching=True,
+        ),
+        # Lumina Image 2.0: a 2.6B transformer with a Gemma-2 2B text encoder.
+        Family(
+            id="lumina2",
+            title="Lumina Image 2.0",
+            native_resolution=1024,
+            max_resolution={12: 768, 16: 1024, 24: 1024, 48: 1536},
+            flow_matching=True,
+        ),
+    )
+}
 
 
 def get_family(family_id: str) -> Family:

@@ -10,8 +10,8 @@ from pathlib import Path
 from lorapilot.kit.fsutil import atomic_copy, atomic_write_text
 from lorapilot.stack.workspace.layout import Workspace
 
-from .training_bases import store_family
 from .queue import Job
+from .training_bases import store_family
 
 
 def sha256_file(path: Path) -> str:
@@ -68,8 +68,9 @@ def install_lora(ws: Workspace, job: Job, final: Path) -> tuple[Path, Path]:
 
 
 def _dataset_counts(ws: Workspace, job: Job) -> dict:
-    from .datasets import inspect_dataset
     from lorapilot.kit.errors import LorapilotError
+
+    from .datasets import inspect_dataset
 
     try:
         info = inspect_dataset(ws, job.dataset, job.profile.get("dataset", {}).get("caption_extension"))

@@ -20,8 +20,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Literal
 
 import httpx
 
@@ -65,8 +66,14 @@ class GpuArbiter:
     ``start()``), ``app_urls`` for the apps' addresses (tests); the defaults are the real ones.
     """
 
-    def __init__(self, ctx: Context, nvml=None, services=None, app_urls: dict[str, str] | None = None,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        ctx: Context,
+        nvml=None,
+        services=None,
+        app_urls: dict[str, str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.ctx = ctx
         self.settings = ctx.settings.trainpilot
         self.nvml = nvml
@@ -136,8 +143,10 @@ class GpuArbiter:
 
     def describe(self, memory: GpuMemory, need: int, tier: int, holders) -> str:
         held = ", ".join(f"{who} {_gib(used)}" for who, used in holders) or "no process NVML can see"
-        return (f"GPU {memory.index} has {_gib(memory.free_bytes)} free of {_gib(memory.total_bytes)}; "
-                f"the {tier} GB tier needs {_gib(need)}; held by {held}")
+        return (
+            f"GPU {memory.index} has {_gib(memory.free_bytes)} free of {_gib(memory.total_bytes)}; "
+            f"the {tier} GB tier needs {_gib(need)}; held by {held}"
+        )
 
     # --- the decision ---------------------------------------------------------------------------
     def prepare(self, job_id: int, profile, gpu_ids: list[str]) -> Decision:
@@ -153,8 +162,10 @@ class GpuArbiter:
         services = self.running_services()
         holders = {m.index: self.holders(m, services) for m in short}
         held_by = {who for hs in holders.values() for who, _ in hs}
-        message = "; ".join(self.describe(m, need_bytes(profile.vram_gb, m.total_bytes), profile.vram_gb, holders[m.index])
-                            for m in short)
+        message = "; ".join(
+            self.describe(m, need_bytes(profile.vram_gb, m.total_bytes), profile.vram_gb, holders[m.index])
+            for m in short
+        )
         # Inference apps on these GPUs or running at all (NVML in a container often hides their pids);
         # with no process manager answering, every app that may be listening.
         apps = [name for name in FREE_REQUESTS if name in held_by or name in services.values() or not services]
@@ -162,17 +173,25 @@ class GpuArbiter:
         if asked is None or (policy == "wait" and now - asked >= ASK_AGAIN_S):
             said = self.ask_to_free(apps)
             self._asked[job_id] = now
-            return self._wait(job_id, gpu_ids, f"asked {', '.join(said) or 'no inference app'} to free memory; {message}")
+            return self._wait(
+                job_id, gpu_ids, f"asked {', '.join(said) or 'no inference app'} to free memory; {message}"
+            )
         if now - asked < self.settings.free_timeout_s:
             return self._wait(job_id, gpu_ids, f"waiting for freed memory; {message}")
         if policy == "refuse":
             self._forget(job_id)
-            return Decision("refuse", f"not started: too little free GPU memory after asking the apps to free theirs: {message}")
+            return Decision(
+                "refuse", f"not started: too little free GPU memory after asking the apps to free theirs: {message}"
+            )
         if policy == "stop-apps":
-            to_stop = sorted({name for m in short for name in self._enough_to_stop(m, profile.vram_gb, holders[m.index], services)})
+            to_stop = sorted(
+                {name for m in short for name in self._enough_to_stop(m, profile.vram_gb, holders[m.index], services)}
+            )
             if to_stop and job_id not in self._stopped_at:
                 self._stop(job_id, to_stop)
-                return self._wait(job_id, gpu_ids, f"stopped {', '.join(to_stop)} (started again after the job); {message}")
+                return self._wait(
+                    job_id, gpu_ids, f"stopped {', '.join(to_stop)} (started again after the job); {message}"
+                )
         return self._wait(job_id, gpu_ids, f"waiting for GPU memory; {message}")
 
     @staticmethod
@@ -189,7 +208,9 @@ class GpuArbiter:
         return chosen
 
     def _wait(self, job_id: int, gpu_ids: list[str], message: str) -> Decision:
-        atomic_write_text(self.wait_file, json.dumps({"job": job_id, "gpus": list(gpu_ids), "message": message, "since": time.time()}))
+        atomic_write_text(
+            self.wait_file, json.dumps({"job": job_id, "gpus": list(gpu_ids), "message": message, "since": time.time()})
+        )
         return Decision("wait", message)
 
     def _forget(self, job_id: int) -> None:

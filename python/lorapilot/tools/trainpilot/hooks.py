@@ -15,8 +15,16 @@ def on_down(ctx, keep_training: bool) -> list[str]:
     lines = []
     stopped, driven = stop_running_jobs(ctx)
     if not driven:
-        lines.append("another queue worker (`lorapilot trainpilot worker`) drives the training queue; its jobs keep running")
+        lines.append(
+            "another queue worker (`lorapilot trainpilot worker`) drives the training queue; its jobs keep running"
+        )
     for item in stopped:
-        how = item.job.error if item.saved else "killed (this trainer cannot save on request); resume continues from its last saved state"
-        lines.append(f"training job {item.job.id} ({item.job.name}): {how} (`lorapilot trainpilot resume {item.job.id}`)")
+        how = (
+            item.job.error
+            if item.saved
+            else "killed (this trainer cannot save on request); resume continues from its last saved state"
+        )
+        lines.append(
+            f"training job {item.job.id} ({item.job.name}): {how} (`lorapilot trainpilot resume {item.job.id}`)"
+        )
     return lines

@@ -20,14 +20,14 @@ from pathlib import Path
 
 import psutil
 
-from lorapilot.stack.context import Context
 from lorapilot.kit.errors import ConflictError, LorapilotError
+from lorapilot.kit.logtail import read_records, tail_records
+from lorapilot.stack.context import Context
 
 from .adapters import Progress, RunSpec, get_adapter
 from .adapters.base import signal_group
-from .finish import install_lora
 from .exit_recorder import LAUNCHER_FILE
-from lorapilot.kit.logtail import read_records, tail_records
+from .finish import install_lora
 from .queue import Job, JobStore
 from .runspec import build_spec
 
@@ -57,8 +57,9 @@ def read_exit(run_dir: Path) -> dict | None:
 
 
 def spec_for(ctx: Context, job: Job, gpu_ids: list[str] | None = None) -> RunSpec:
-    return build_spec(ctx, job.profile_model(), job.run_path, resume=job.resume,
-                      gpu_ids=job.gpu_ids if gpu_ids is None else gpu_ids)
+    return build_spec(
+        ctx, job.profile_model(), job.run_path, resume=job.resume, gpu_ids=job.gpu_ids if gpu_ids is None else gpu_ids
+    )
 
 
 class JobRunner:
@@ -79,7 +80,9 @@ class JobRunner:
         if job.resume:
             state = adapter.find_outputs(spec).latest_state
             if state is None:
-                raise LorapilotError(f"job {job.id} has no saved state to resume from in {spec.output_dir}; retry it instead")
+                raise LorapilotError(
+                    f"job {job.id} has no saved state to resume from in {spec.output_dir}; retry it instead"
+                )
             resume_step = state[0]
         adapter.write_config(spec)
         command = adapter.command(spec)
@@ -95,17 +98,31 @@ class JobRunner:
         with open(job.log_path, "ab") as log_file:
             stamp = time.strftime("%Y-%m-%d %H:%M:%S")
             what = "resume" if job.resume else "start"
-            log_file.write(f"\n[trainpilot] attempt {job.attempts + 1}: {what} at {stamp} on {','.join(gpu_ids)}\n"
-                           f"[trainpilot] $ {shlex.join(command.argv)}\n".encode())
+            log_file.write(
+                f"\n[trainpilot] attempt {job.attempts + 1}: {what} at {stamp} on {','.join(gpu_ids)}\n"
+                f"[trainpilot] $ {shlex.join(command.argv)}\n".encode()
+            )
             log_file.flush()
             # Claimed before the process exists: a worker that dies in between leaves a running job
             # whose launcher (if it started) announces itself in launcher.json; it is never started twice.
             self.store.claim(job.id, gpu_ids, log_file.tell(), step=resume_step)
             try:
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "lorapilot.tools.trainpilot.exit_recorder", "--exit-file", str(exit_file), "--", *command.argv],
-                    stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    cwd=str(command.cwd or spec.run_dir), env=env, start_new_session=True,
+                    [
+                        sys.executable,
+                        "-m",
+                        "lorapilot.tools.trainpilot.exit_recorder",
+                        "--exit-file",
+                        str(exit_file),
+                        "--",
+                        *command.argv,
+                    ],
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    cwd=str(command.cwd or spec.run_dir),
+                    env=env,
+                    start_new_session=True,
                 )
             except OSError as exc:  # the worker records the claimed job as failed
                 raise LorapilotError(f"{command.argv[0]}: {exc.strerror or exc}") from None
@@ -196,25 +213,44 @@ class JobRunner:
         if job.cancel_request == "kill":
             done = self.store.finish(job.id, "cancelled", error="killed on request", **common)
         elif exit_info is None:
-            done = self.store.finish(job.id, "failed", log_tail=tail, **common,
-                                     error="the trainer process ended without an exit status (killed outside LoRA Pilot?)")
+            done = self.store.finish(
+                job.id,
+                "failed",
+                log_tail=tail,
+                **common,
+                error="the trainer process ended without an exit status (killed outside LoRA Pilot?)",
+            )
         elif code == 0 and job.cancel_request == "save":
             state = outputs.latest_state
             where = f" at step {state[0]}" if state else ""
-            done = self.store.finish(job.id, "cancelled", error=f"stopped on request after saving{where}; resume continues from there", **common)
+            done = self.store.finish(
+                job.id,
+                "cancelled",
+                error=f"stopped on request after saving{where}; resume continues from there",
+                **common,
+            )
         elif code == 0 and outputs.final is not None:
             try:
                 lora, card = install_lora(self.ctx.workspace, job, outputs.final)
             except OSError as exc:
-                done = self.store.finish(job.id, "failed", error=f"training finished but copying {outputs.final} failed: {exc}", **common)
+                done = self.store.finish(
+                    job.id, "failed", error=f"training finished but copying {outputs.final} failed: {exc}", **common
+                )
             else:
                 done = self.store.finish(job.id, "done", final_lora=str(lora), card=str(card), **common)
         elif code == 0:
-            done = self.store.finish(job.id, "failed", log_tail=tail, **common,
-                                     error=f"{adapter.title} exited without writing the final LoRA")
+            done = self.store.finish(
+                job.id,
+                "failed",
+                log_tail=tail,
+                **common,
+                error=f"{adapter.title} exited without writing the final LoRA",
+            )
         else:
             how = f"signal {exit_info['signal']}" if exit_info.get("signal") else f"code {code}"
-            done = self.store.finish(job.id, "failed", log_tail=tail, error=f"{adapter.title} exited with {how}", **common)
+            done = self.store.finish(
+                job.id, "failed", log_tail=tail, error=f"{adapter.title} exited with {how}", **common
+            )
         if self.on_finish is not None:
             self.on_finish(done)
         return done

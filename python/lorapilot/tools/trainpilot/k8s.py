@@ -88,7 +88,11 @@ def render_job(ctx: Context, job: Job, options: K8sOptions) -> list[dict]:
             {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": f"{options.shm_gib}Gi"}},
         ],
     }
-    labels = {"app.kubernetes.io/name": "lorapilot", "app.kubernetes.io/component": "training", "lorapilot/job": str(job.id)}
+    labels = {
+        "app.kubernetes.io/name": "lorapilot",
+        "app.kubernetes.io/component": "training",
+        "lorapilot/job": str(job.id),
+    }
     job_spec: dict = {"backoffLimit": 0, "template": {"metadata": {"labels": labels}, "spec": pod_spec}}
     if nodes > 1:
         pod_spec["subdomain"] = name  # <name>-<index>.<name> resolves through the headless Service

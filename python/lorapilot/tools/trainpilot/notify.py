@@ -58,9 +58,21 @@ def webhook_request(fmt: str, job: Job) -> dict:
         return {"json": {"content": text[:2000], "username": "LoRA Pilot"}}
     if fmt == "ntfy":
         tags = {"done": "white_check_mark", "failed": "x", "cancelled": "stop_sign"}.get(job.state, "robot")
-        return {"content": text.encode("utf-8"), "headers": {"Title": f"Training {job.state}: {job.name}", "Tags": tags,
-                                                             "Priority": "high" if job.state == "failed" else "default"}}
-    return {"json": {"event": f"job.{job.state}", "text": text, "job": {k: v for k, v in job.to_dict().items() if k != "profile"}}}
+        return {
+            "content": text.encode("utf-8"),
+            "headers": {
+                "Title": f"Training {job.state}: {job.name}",
+                "Tags": tags,
+                "Priority": "high" if job.state == "failed" else "default",
+            },
+        }
+    return {
+        "json": {
+            "event": f"job.{job.state}",
+            "text": text,
+            "job": {k: v for k, v in job.to_dict().items() if k != "profile"},
+        }
+    }
 
 
 def webhook_url(settings: TrainPilotSettings, secrets: dict[str, str]) -> str:

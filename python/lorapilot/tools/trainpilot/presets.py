@@ -29,9 +29,19 @@ from .profiles import (
 _SEEN_PER_IMAGE = {"quick": 40, "regular": 80, "high": 120}
 _STEP_BOUNDS = {"quick": (250, 1500), "regular": (500, 3000), "high": (1000, 6000)}
 # Flow-matching transformers learn a subject in fewer steps.
-_FAMILY_STEP_FACTOR = {"sd15": 1.0, "sd2": 1.0, "sdxl": 1.0, "sd3": 1.0, "flux1": 0.75, "chroma": 0.75, "wan21": 0.75,
-                       "lumina2": 1.0, "hidream": 0.75,
-                       "hunyuanvideo": 0.75, "ltxvideo": 0.75}
+_FAMILY_STEP_FACTOR = {
+    "sd15": 1.0,
+    "sd2": 1.0,
+    "sdxl": 1.0,
+    "sd3": 1.0,
+    "flux1": 0.75,
+    "chroma": 0.75,
+    "wan21": 0.75,
+    "lumina2": 1.0,
+    "hidream": 0.75,
+    "hunyuanvideo": 0.75,
+    "ltxvideo": 0.75,
+}
 _RANK = {"quick": 8, "regular": 16, "high": 32}
 _LR = {
     "sd15": {"quick": 2e-4, "regular": 1e-4, "high": 1e-4},
@@ -46,8 +56,19 @@ _LR = {
     "hunyuanvideo": {"quick": 1e-4, "regular": 5e-5, "high": 2e-5},
     "ltxvideo": {"quick": 1e-4, "regular": 5e-5, "high": 2e-5},
 }
-_SAMPLE_GUIDANCE = {"sd15": 7.0, "sd2": 7.0, "sdxl": 7.0, "sd3": 5.0, "flux1": 3.5, "chroma": 4.0, "wan21": 5.0, "lumina2": 4.0, "hidream": 5.0,
-                    "hunyuanvideo": 6.0, "ltxvideo": 3.0}
+_SAMPLE_GUIDANCE = {
+    "sd15": 7.0,
+    "sd2": 7.0,
+    "sdxl": 7.0,
+    "sd3": 5.0,
+    "flux1": 3.5,
+    "chroma": 4.0,
+    "wan21": 5.0,
+    "lumina2": 4.0,
+    "hidream": 5.0,
+    "hunyuanvideo": 6.0,
+    "ltxvideo": 3.0,
+}
 # Bases that predict v: SD 2.x presets assume the common 768-v model (2.0/2.1 768); the 512 base predicts noise.
 _V_PREDICTION = {"sd2"}
 
@@ -65,8 +86,15 @@ class Preset:
         return preset_id(self.family, self.quality, self.vram_gb)
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "family": self.family, "family_title": FAMILIES[self.family].title,
-                "quality": self.quality, "vram_gb": self.vram_gb, "fits": self.fits, "reason": self.reason}
+        return {
+            "id": self.id,
+            "family": self.family,
+            "family_title": FAMILIES[self.family].title,
+            "quality": self.quality,
+            "vram_gb": self.vram_gb,
+            "fits": self.fits,
+            "reason": self.reason,
+        }
 
 
 def preset_id(family: str, quality: str, vram_gb: int) -> str:

@@ -24,8 +24,9 @@ from .families import FAMILIES, QUALITIES, VRAM_TIERS
 
 NAME_PATTERN = b.NAME_PATTERN
 TrainerName = Literal["kohya", "ai-toolkit", "diffusion-pipe", "native"]
-FamilyName = Literal["sd15", "sd2", "sdxl", "sd3", "flux1", "chroma", "wan21", "lumina2", "hidream",
-                     "hunyuanvideo", "ltxvideo"]
+FamilyName = Literal[
+    "sd15", "sd2", "sdxl", "sd3", "flux1", "chroma", "wan21", "lumina2", "hidream", "hunyuanvideo", "ltxvideo"
+]
 TRAINERS: tuple[str, ...] = ("kohya", "ai-toolkit", "diffusion-pipe", "native")
 assert set(FamilyName.__args__) == set(FAMILIES)  # one list of families
 
@@ -116,11 +117,12 @@ class TrainingSettings(CheckedModel):
     # What to do while inference apps hold the GPU's memory; None: ``[trainpilot] busy_gpu``.
     busy_gpu: Literal["wait", "stop-apps", "refuse"] | None = None
 
-
     @model_validator(mode="after")
-    def _rendezvous_for_several_nodes(self) -> "TrainingSettings":
+    def _rendezvous_for_several_nodes(self) -> TrainingSettings:
         if self.num_nodes > 1 and not self.rendezvous:
-            raise ValueError(f"rendezvous: num_nodes is {self.num_nodes}; set the host:port every machine reaches (the first machine's)")
+            raise ValueError(
+                f"rendezvous: num_nodes is {self.num_nodes}; set the host:port every machine reaches (the first machine's)"
+            )
         return self
 
 
@@ -159,7 +161,7 @@ class Profile(CheckedModel):
     notes: str = ""
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Profile":
+    def _consistent(self) -> Profile:
         if self.vram_gb not in VRAM_TIERS:
             raise ValueError(f"vram_gb must be one of {', '.join(map(str, VRAM_TIERS))} (got {self.vram_gb})")
         if self.dataset.min_bucket > self.dataset.max_bucket:

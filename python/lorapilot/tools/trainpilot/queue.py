@@ -112,7 +112,7 @@ class Job:
     updated_at: float = 0.0
 
     @classmethod
-    def from_row(cls, row) -> "Job":
+    def from_row(cls, row) -> Job:
         data = dict(row)
         data["profile"] = json.loads(data["profile"])
         data["gpu_ids"] = json.loads(data["gpu_ids"] or "[]")
@@ -171,7 +171,13 @@ class JobStore:
         rows = self.conn.execute("SELECT * FROM jobs").fetchall()
         jobs = [Job.from_row(r) for r in rows if states is None or r["state"] in states]
         rank = {"running": 0, "queued": 1}
-        return sorted(jobs, key=lambda j: (rank.get(j.state, 2), j.position if j.state == "queued" else -(j.finished_at or j.created_at)))
+        return sorted(
+            jobs,
+            key=lambda j: (
+                rank.get(j.state, 2),
+                j.position if j.state == "queued" else -(j.finished_at or j.created_at),
+            ),
+        )
 
     def queued(self) -> list[Job]:
         rows = self.conn.execute("SELECT * FROM jobs WHERE state = 'queued' ORDER BY position, id").fetchall()
@@ -182,7 +188,9 @@ class JobStore:
 
     def points(self, job_id: int, limit: int = 2000) -> list[dict]:
         """Loss-curve points of a job, thinned evenly to at most ``limit``."""
-        rows = self.conn.execute("SELECT step, loss, lr, its FROM points WHERE job_id = ? ORDER BY step", (job_id,)).fetchall()
+        rows = self.conn.execute(
+            "SELECT step, loss, lr, its FROM points WHERE job_id = ? ORDER BY step", (job_id,)
+        ).fetchall()
         if len(rows) > limit:
             stride = len(rows) / limit
             rows = [rows[int(i * stride)] for i in range(limit - 1)] + [rows[-1]]
@@ -197,8 +205,18 @@ class JobStore:
             cur = self.conn.execute(
                 "INSERT INTO jobs (name, trainer, family, dataset, profile_name, profile, state, position, run_dir,"
                 " retry_of, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, '', ?, ?, ?)",
-                (profile.name, profile.trainer, profile.family, profile.dataset.name, profile_name,
-                 json.dumps(profile.model_dump(mode="json")), position, retry_of, now, now),
+                (
+                    profile.name,
+                    profile.trainer,
+                    profile.family,
+                    profile.dataset.name,
+                    profile_name,
+                    json.dumps(profile.model_dump(mode="json")),
+                    position,
+                    retry_of,
+                    now,
+                    now,
+                ),
             )
             job_id = cur.lastrowid
             run_dir = self.jobs_root() / f"{job_id:04d}-{profile.name}"
@@ -226,10 +244,14 @@ class JobStore:
     def set_process(self, job_id: int, pid: int, pid_started: float) -> None:
         """Record the started job's process (its launcher: the leader of the job's process group)."""
         with self._tx():
-            self.conn.execute("UPDATE jobs SET pid = ?, pid_started = ?, updated_at = ? WHERE id = ? AND state = 'running'",
-                              (pid, pid_started, time.time(), job_id))
+            self.conn.execute(
+                "UPDATE jobs SET pid = ?, pid_started = ?, updated_at = ? WHERE id = ? AND state = 'running'",
+                (pid, pid_started, time.time(), job_id),
+            )
 
-    def update_progress(self, job_id: int, points: list[tuple[int, float | None, float | None, float | None]], **fields) -> None:
+    def update_progress(
+        self, job_id: int, points: list[tuple[int, float | None, float | None, float | None]], **fields
+    ) -> None:
         """Store the newest progress fields and loss points (one per step) in one transaction."""
         unknown = set(fields) - set(_PROGRESS_FIELDS)
         if unknown:
@@ -238,7 +260,9 @@ class JobStore:
         with self._tx():
             if fields:
                 sets = ", ".join(f"{k} = ?" for k in fields)
-                self.conn.execute(f"UPDATE jobs SET {sets}, updated_at = ? WHERE id = ?", (*fields.values(), now, job_id))
+                self.conn.execute(
+                    f"UPDATE jobs SET {sets}, updated_at = ? WHERE id = ?", (*fields.values(), now, job_id)
+                )
             self.conn.executemany(
                 "INSERT OR REPLACE INTO points (job_id, step, loss, lr, its, t) VALUES (?, ?, ?, ?, ?, ?)",
                 [(job_id, step, loss, lr, its, now) for step, loss, lr, its in points],
@@ -268,7 +292,9 @@ class JobStore:
         if job.state != "running":
             raise ConflictError(f"job {job_id} is {job.state}, not queued or running")
         with self._tx():
-            self.conn.execute("UPDATE jobs SET cancel_request = ?, updated_at = ? WHERE id = ?", (mode, time.time(), job_id))
+            self.conn.execute(
+                "UPDATE jobs SET cancel_request = ?, updated_at = ? WHERE id = ?", (mode, time.time(), job_id)
+            )
         return self.get(job_id)
 
     def requeue(self, job_id: int, resume: bool) -> Job:
@@ -296,7 +322,9 @@ class JobStore:
         ids.insert(max(0, min(index, len(ids))), job_id)
         with self._tx():
             for pos, jid in enumerate(ids, start=1):
-                self.conn.execute("UPDATE jobs SET position = ?, updated_at = ? WHERE id = ?", (float(pos), time.time(), jid))
+                self.conn.execute(
+                    "UPDATE jobs SET position = ?, updated_at = ? WHERE id = ?", (float(pos), time.time(), jid)
+                )
         return self.queued()
 
     def forget(self, job_id: int) -> Job:

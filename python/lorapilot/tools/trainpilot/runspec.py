@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lorapilot.stack.context import Context
 from lorapilot.kit.errors import LorapilotError
+from lorapilot.stack.context import Context
 
 from .adapters import RunSpec, TrainerAdapter, TrainerLocation, get_adapter
 from .datasets import image_dir_of
@@ -48,7 +48,9 @@ def missing_install(adapter: TrainerAdapter, location: TrainerLocation) -> str |
     return None
 
 
-def build_spec(ctx: Context, profile: Profile, run_dir: Path, resume: bool = False, gpu_ids: list[str] | None = None) -> RunSpec:
+def build_spec(
+    ctx: Context, profile: Profile, run_dir: Path, resume: bool = False, gpu_ids: list[str] | None = None
+) -> RunSpec:
     """A :class:`RunSpec` for ``profile`` with outputs under ``run_dir``."""
     adapter = get_adapter(profile.trainer)
     ws = ctx.workspace

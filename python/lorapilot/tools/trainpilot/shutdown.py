@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from lorapilot.stack.context import Context
 
 from .adapters import get_adapter
-from .queue import Job, JobStore
 from .job_processes import cancel_running, process_matches
+from .queue import Job, JobStore
 from .worker import QueueWorker
 
 

@@ -11,16 +11,32 @@ from pathlib import Path
 from lorapilot.stack.context import Context
 
 BASE_FOLDERS = ("checkpoints", "diffusion_models", "unet", "diffusers")
-COMPONENT_FOLDERS = {"vae": ("vae",), "ae": ("vae",), "clip_l": ("text_encoders", "clip"),
-                     "clip_g": ("text_encoders", "clip"), "t5xxl": ("text_encoders", "clip"), "llm": ("text_encoders", "clip"),
-                     "diffusers": ("diffusers",)}
+COMPONENT_FOLDERS = {
+    "vae": ("vae",),
+    "ae": ("vae",),
+    "clip_l": ("text_encoders", "clip"),
+    "clip_g": ("text_encoders", "clip"),
+    "t5xxl": ("text_encoders", "clip"),
+    "llm": ("text_encoders", "clip"),
+    "diffusers": ("diffusers",),
+}
 # Profile fields that name a model file or folder besides model.base (validation checks each exists).
 COMPONENT_SLOTS = ("vae", "clip_l", "clip_g", "t5xxl", "ae", "diffusers", "llm")
 BASE_KINDS = ("checkpoint", "diffusion_model", "diffusers", "unknown")
 # The model store's family names → TrainPilot's (the SDXL refiner is not trained here).
-STORE_FAMILIES = {"sd1": "sd15", "sd2": "sd2", "sdxl": "sdxl", "sd3": "sd3", "flux1": "flux1", "chroma": "chroma",
-                  "wan": "wan21", "lumina2": "lumina2", "hidream": "hidream", "hunyuan_video": "hunyuanvideo",
-                  "ltxv": "ltxvideo"}
+STORE_FAMILIES = {
+    "sd1": "sd15",
+    "sd2": "sd2",
+    "sdxl": "sdxl",
+    "sd3": "sd3",
+    "flux1": "flux1",
+    "chroma": "chroma",
+    "wan": "wan21",
+    "lumina2": "lumina2",
+    "hidream": "hidream",
+    "hunyuan_video": "hunyuanvideo",
+    "ltxv": "ltxvideo",
+}
 
 
 @dataclass
@@ -67,7 +83,9 @@ def list_base_models(ctx: Context, family: str | None = None) -> list[BaseModel]
         fam = _trainpilot_family(e.family)
         if family and fam not in (None, family):
             continue
-        out.append(BaseModel(_profile_path(ctx, e), e.folder, "diffusers" if e.format == "diffusers" else "file", fam, e.size))
+        out.append(
+            BaseModel(_profile_path(ctx, e), e.folder, "diffusers" if e.format == "diffusers" else "file", fam, e.size)
+        )
     return out + [m for m in wan_folders.values() if family in (None, "wan21")]
 
 
@@ -97,8 +115,12 @@ def list_components(ctx: Context, slot: str) -> list[str]:
     folders_wanted = slot == "diffusers"
     store = _store(ctx)
     try:
-        return [_profile_path(ctx, e) for folder in COMPONENT_FOLDERS.get(slot, ()) for e in store.list(folder=folder)
-                if (e.format == "diffusers") == folders_wanted]
+        return [
+            _profile_path(ctx, e)
+            for folder in COMPONENT_FOLDERS.get(slot, ())
+            for e in store.list(folder=folder)
+            if (e.format == "diffusers") == folders_wanted
+        ]
     finally:
         store.close()
 

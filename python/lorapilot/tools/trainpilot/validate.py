@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lorapilot.stack.context import Context
 from lorapilot.kit.errors import LorapilotError, NotFoundError
 from lorapilot.kit.safepath import PathEscapeError
+from lorapilot.stack.context import Context
 
 from .adapters import ADAPTERS, Issue, TrainerAdapter, get_adapter
-from .training_bases import COMPONENT_SLOTS, detect_family, resolve_model
 from .datasets import inspect_dataset
 from .families import FAMILIES, VRAM_TIERS, Family, get_family
 from .profiles import Profile
 from .runspec import build_spec, missing_install
+from .training_bases import COMPONENT_SLOTS, detect_family, resolve_model
 
 
 class ProfileInvalid(LorapilotError):
@@ -28,11 +28,18 @@ def _family_issues(adapter: TrainerAdapter, family: Family) -> list[Issue]:
     if family.id in adapter.families:
         return []
     others = [a.title for a in ADAPTERS.values() if family.id in a.families]
-    return [Issue("trainer", f"{adapter.title} does not train {family.title} LoRAs; use {' or '.join(others) or 'another family'}")]
+    return [
+        Issue(
+            "trainer",
+            f"{adapter.title} does not train {family.title} LoRAs; use {' or '.join(others) or 'another family'}",
+        )
+    ]
 
 
 def _tier_issue(family: Family, vram_gb: int) -> Issue:
-    return Issue("vram_gb", f"{family.title} does not fit the {vram_gb} GB tier; it needs at least {family.min_vram} GB")
+    return Issue(
+        "vram_gb", f"{family.title} does not fit the {vram_gb} GB tier; it needs at least {family.min_vram} GB"
+    )
 
 
 def trainer_choices(ctx: Context, family_id: str, base_rel: str | None = None) -> list[dict]:
@@ -50,9 +57,15 @@ def trainer_choices(ctx: Context, family_id: str, base_rel: str | None = None) -
         issues = _family_issues(adapter, family) + adapter.fit_issues(family.id, base=base)
         tiers = {}
         for vram in VRAM_TIERS:
-            tier_issues = [_tier_issue(family, vram)] if vram not in family.max_resolution else adapter.fit_issues(family.id, vram_gb=vram)
+            tier_issues = (
+                [_tier_issue(family, vram)]
+                if vram not in family.max_resolution
+                else adapter.fit_issues(family.id, vram_gb=vram)
+            )
             tiers[str(vram)] = "; ".join(i.message for i in tier_issues)
-        out.append({"name": adapter.name, "title": adapter.title, "issues": [i.to_dict() for i in issues], "tiers": tiers})
+        out.append(
+            {"name": adapter.name, "title": adapter.title, "issues": [i.to_dict() for i in issues], "tiers": tiers}
+        )
     return out
 
 
@@ -79,15 +92,31 @@ def validate_profile(ctx: Context, profile: Profile, check_install: bool = True)
         issues += adapter.fit_issues(profile.family, vram_gb=profile.vram_gb)
         cap = family.max_resolution[profile.vram_gb]
         if profile.dataset.resolution > cap:
-            issues.append(Issue("dataset.resolution", f"{profile.dataset.resolution} px is too big for {family.title} on the {profile.vram_gb} GB tier (at most {cap} px)"))
+            issues.append(
+                Issue(
+                    "dataset.resolution",
+                    f"{profile.dataset.resolution} px is too big for {family.title} on the {profile.vram_gb} GB tier (at most {cap} px)",
+                )
+            )
         if profile.dataset.max_bucket < profile.dataset.resolution and profile.dataset.buckets:
-            issues.append(Issue("dataset.max_bucket", f"max_bucket {profile.dataset.max_bucket} is below the resolution {profile.dataset.resolution}"))
+            issues.append(
+                Issue(
+                    "dataset.max_bucket",
+                    f"max_bucket {profile.dataset.max_bucket} is below the resolution {profile.dataset.resolution}",
+                )
+            )
 
     base = _model_path(ctx, profile.model.base, "model.base", issues)
     if base is not None:
         detected = detect_family(base)
         if detected and detected != profile.family:
-            issues.append(Issue("model.base", f"models/{profile.model.base} looks like {FAMILIES[detected].title}, not {family.title}", "warning"))
+            issues.append(
+                Issue(
+                    "model.base",
+                    f"models/{profile.model.base} looks like {FAMILIES[detected].title}, not {family.title}",
+                    "warning",
+                )
+            )
         issues += adapter.fit_issues(profile.family, base=base)
     for slot in COMPONENT_SLOTS:
         value = getattr(profile.model, slot)
@@ -102,10 +131,21 @@ def validate_profile(ctx: Context, profile: Profile, check_install: bool = True)
         if info.num_images == 0:
             issues.append(Issue("dataset.name", f"dataset {info.name!r} is empty: no images in {info.image_dir}"))
         elif info.num_captioned == 0:
-            issues.append(Issue("dataset.name", f"dataset {info.name!r} is uncaptioned: none of its {info.num_images} images has a {info.caption_extension} caption"))
+            issues.append(
+                Issue(
+                    "dataset.name",
+                    f"dataset {info.name!r} is uncaptioned: none of its {info.num_images} images has a {info.caption_extension} caption",
+                )
+            )
         elif info.num_captioned < info.num_images:
             missing = info.num_images - info.num_captioned
-            issues.append(Issue("dataset.name", f"{missing} of {info.num_images} images have no caption (e.g. {', '.join(info.missing_captions[:3])})", "warning"))
+            issues.append(
+                Issue(
+                    "dataset.name",
+                    f"{missing} of {info.num_images} images have no caption (e.g. {', '.join(info.missing_captions[:3])})",
+                    "warning",
+                )
+            )
         if info.handoff_error:
             issues.append(Issue("dataset.name", info.handoff_error, "warning"))
 
@@ -115,7 +155,13 @@ def validate_profile(ctx: Context, profile: Profile, check_install: bool = True)
     if not profile.sample.prompts:
         issues.append(Issue("sample.prompts", "no sample prompts: the run shows no sample images", "warning"))
     if profile.save.every_n_steps > profile.training.steps:
-        issues.append(Issue("save.every_n_steps", "saves less often than the run is long: no intermediate checkpoint to resume from", "warning"))
+        issues.append(
+            Issue(
+                "save.every_n_steps",
+                "saves less often than the run is long: no intermediate checkpoint to resume from",
+                "warning",
+            )
+        )
 
     spec = build_spec(ctx, profile, ctx.workspace.outputs / "trainpilot" / ".validate")
     issues += adapter.check(spec)
@@ -135,8 +181,13 @@ def install_issues(adapter: TrainerAdapter, location) -> list[Issue]:
 
         modules = missing_modules(location.python)
         if modules:
-            return [Issue("trainer", f"{adapter.title} cannot run: its environment ({location.python}) lacks "
-                                     f"{', '.join(modules)}; `{command}` installs them")]
+            return [
+                Issue(
+                    "trainer",
+                    f"{adapter.title} cannot run: its environment ({location.python}) lacks "
+                    f"{', '.join(modules)}; `{command}` installs them",
+                )
+            ]
     return []
 
 
@@ -157,13 +208,26 @@ def _regularization_issues(ctx: Context, profile: Profile) -> list[Issue]:
     reg = profile.regularization
     assert reg is not None
     if reg.name == profile.dataset.name:
-        return [Issue("regularization.name", f"the regularization set {reg.name!r} is the training dataset itself: choose a set of class images")]
+        return [
+            Issue(
+                "regularization.name",
+                f"the regularization set {reg.name!r} is the training dataset itself: choose a set of class images",
+            )
+        ]
     try:
         info = inspect_dataset(ctx.workspace, reg.name, profile.dataset.caption_extension)
     except (NotFoundError, PathEscapeError) as exc:
         return [Issue("regularization.name", str(exc))]
     if info.num_images == 0:
-        return [Issue("regularization.name", f"regularization set {info.name!r} is empty: no images in {info.image_dir}")]
+        return [
+            Issue("regularization.name", f"regularization set {info.name!r} is empty: no images in {info.image_dir}")
+        ]
     if info.num_captioned < info.num_images and not reg.class_tokens.strip():
-        return [Issue("regularization.class_tokens", f"{info.num_images - info.num_captioned} regularization image(s) have no caption and no class_tokens are set: they train on an empty caption", "warning")]
+        return [
+            Issue(
+                "regularization.class_tokens",
+                f"{info.num_images - info.num_captioned} regularization image(s) have no caption and no class_tokens are set: they train on an empty caption",
+                "warning",
+            )
+        ]
     return []

@@ -17,16 +17,16 @@ import threading
 import time
 from pathlib import Path
 
-from lorapilot.stack.context import Context
 from lorapilot.kit.errors import LorapilotError
 from lorapilot.kit.nvml import gpu_count
+from lorapilot.stack.context import Context
 from lorapilot.stack.workspace.secrets import read_secrets
 
 from .autostop import AutoStop
 from .gpushare import GpuArbiter
+from .job_processes import JobRunner
 from .notify import notify_async, run_stop_command, webhook_url
 from .queue import Job, JobStore
-from .job_processes import JobRunner
 from .validate import ProfileInvalid, ensure_valid
 
 log = logging.getLogger("lorapilot.tools.trainpilot")
@@ -62,8 +62,13 @@ def gpu_slots(ctx: Context) -> list[str]:
 class QueueWorker:
     """Drives one workspace's queue: call :meth:`tick` repeatedly, or :meth:`start` a thread."""
 
-    def __init__(self, ctx: Context, store: JobStore | None = None, arbiter: GpuArbiter | None = None,
-                 autostop: AutoStop | None = None):
+    def __init__(
+        self,
+        ctx: Context,
+        store: JobStore | None = None,
+        arbiter: GpuArbiter | None = None,
+        autostop: AutoStop | None = None,
+    ):
         self.ctx = ctx
         self.arbiter = arbiter or GpuArbiter(ctx)
         self.autostop = autostop or AutoStop(ctx)
@@ -160,12 +165,18 @@ class QueueWorker:
         url = webhook_url(self.settings, read_secrets(self.ctx.workspace.secrets_file))
         if url and job.state in self.settings.webhook_events:
             notify_async(url, self.settings.webhook_format, job)
-        if job.state == "done":  # InvokeAI keeps its own model list: show it the new LoRA (a thread: never holds up the queue)
+        if (
+            job.state == "done"
+        ):  # InvokeAI keeps its own model list: show it the new LoRA (a thread: never holds up the queue)
             from lorapilot.tools.models import register_new_models
 
-            threading.Thread(target=register_new_models, args=(self.ctx,), name="invokeai-register", daemon=True).start()
+            threading.Thread(
+                target=register_new_models, args=(self.ctx,), name="invokeai-register", daemon=True
+            ).start()
             if self.settings.grid_after_training != "never":  # the test grid: its own thread, like the above
-                self.grid_thread = threading.Thread(target=self._render_grid, args=(job,), name="trainpilot-grid", daemon=True)
+                self.grid_thread = threading.Thread(
+                    target=self._render_grid, args=(job,), name="trainpilot-grid", daemon=True
+                )
                 self.grid_thread.start()
 
     def _render_grid(self, job: Job) -> None:
@@ -214,4 +225,3 @@ class QueueWorker:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
-

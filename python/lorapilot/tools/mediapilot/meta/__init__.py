@@ -21,9 +21,9 @@ def comfy_texts(texts: dict[str, str]) -> tuple[str | None, str | None]:
     for key, value in texts.items():
         if key.startswith("exif:"):
             if prompt is None and value.startswith("prompt:"):
-                prompt = value[len("prompt:"):]
+                prompt = value[len("prompt:") :]
             elif workflow is None and value.startswith("workflow:"):
-                workflow = value[len("workflow:"):]
+                workflow = value[len("workflow:") :]
         elif prompt is None and key in ("comment", "description") and value.startswith("{"):
             try:
                 data = json.loads(value)
@@ -75,14 +75,20 @@ def _from_texts(texts: dict[str, str], file_name: str | None) -> tuple[GenInfo |
     if not texts:
         return None, problems
     if "invokeai_metadata" in texts:
-        info = _attempt(problems, "invokeai_metadata", parse_invoke_metadata, texts["invokeai_metadata"],
-                        "invokeai_workflow" in texts)
+        info = _attempt(
+            problems,
+            "invokeai_metadata",
+            parse_invoke_metadata,
+            texts["invokeai_metadata"],
+            "invokeai_workflow" in texts,
+        )
         if info is not None:
             return info, problems
         problems.append("invokeai_metadata is not a JSON object")
     if "invokeai_graph" in texts:
-        info = _attempt(problems, "invokeai_graph", parse_invoke_graph, texts["invokeai_graph"],
-                        "invokeai_workflow" in texts)
+        info = _attempt(
+            problems, "invokeai_graph", parse_invoke_graph, texts["invokeai_graph"], "invokeai_workflow" in texts
+        )
         if info is not None:
             return info, problems
         problems.append("invokeai_graph is not a graph")
@@ -101,8 +107,11 @@ def _from_texts(texts: dict[str, str], file_name: str | None) -> tuple[GenInfo |
     if prompt is not None:
         known = len(problems)
         graph = _attempt(problems, "ComfyUI prompt", load_graph, prompt)
-        info = None if graph is None else _attempt(problems, "ComfyUI prompt", parse_prompt_graph, graph, file_name,
-                                                    workflow is not None)
+        info = (
+            None
+            if graph is None
+            else _attempt(problems, "ComfyUI prompt", parse_prompt_graph, graph, file_name, workflow is not None)
+        )
         if info is not None:
             if params and looks_like_parameters(params):
                 other = _attempt(problems, "parameters", parse_parameters, params)
@@ -122,8 +131,19 @@ def _from_texts(texts: dict[str, str], file_name: str | None) -> tuple[GenInfo |
 
 def _fill_from(info: GenInfo, other: GenInfo) -> None:
     """Fill fields the graph walk could not find from A1111-style text a custom node also wrote."""
-    for attr in ("positive", "negative", "model", "model_hash", "seed", "steps", "cfg", "sampler", "scheduler",
-                 "width", "height"):
+    for attr in (
+        "positive",
+        "negative",
+        "model",
+        "model_hash",
+        "seed",
+        "steps",
+        "cfg",
+        "sampler",
+        "scheduler",
+        "width",
+        "height",
+    ):
         if getattr(info, attr) in (None, ""):
             setattr(info, attr, getattr(other, attr))
     for lora in other.loras:

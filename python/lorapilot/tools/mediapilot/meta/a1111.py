@@ -76,11 +76,13 @@ def parse_parameters(text: str, source: str | None = None) -> GenInfo:
     for line in lines:
         if not in_negative and line.startswith("Negative prompt:"):
             in_negative = True
-            line = line[len("Negative prompt:"):].strip()
+            line = line[len("Negative prompt:") :].strip()
         (negative if in_negative else prompt).append(line)
 
     version = settings.get("Version", "")
-    info = GenInfo(source=source or ("forge" if _FORGE_VERSION.match(version) or "forge" in version.lower() else "a1111"))
+    info = GenInfo(
+        source=source or ("forge" if _FORGE_VERSION.match(version) or "forge" in version.lower() else "a1111")
+    )
     info.positive = "\n".join(prompt).strip()
     info.negative = "\n".join(negative).strip()
     info.steps = to_int(settings.pop("Steps", None))
@@ -125,8 +127,9 @@ def _addnet_loras(settings: dict[str, str], info: GenInfo) -> None:
     """The additional-networks extension: ``AddNet Module 1: LoRA, AddNet Model 1: name(hash)``."""
     for key, value in list(settings.items()):
         if key.startswith("AddNet Module") and value.lower() == "lora":
-            index = key[len("AddNet Module"):]
+            index = key[len("AddNet Module") :]
             model = settings.get(f"AddNet Model{index}", "")
             name, _, rest = model.partition("(")
-            info.add_lora(name.strip(), to_float(settings.get(f"AddNet Weight A{index}", "1")),
-                          hash=rest.rstrip(")") or None)
+            info.add_lora(
+                name.strip(), to_float(settings.get(f"AddNet Weight A{index}", "1")), hash=rest.rstrip(")") or None
+            )

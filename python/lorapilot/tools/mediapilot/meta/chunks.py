@@ -113,8 +113,10 @@ def _inflate(data: bytes, probe: Probe, what: str) -> bytes | None:
         if not decomp.eof:  # past MAX_INFLATE_BYTES, or the compressed data itself was cut: no true end
             probe.errors.append(f"{what} expands past {MAX_CHUNK_BYTES} bytes, capped at {MAX_CHUNK_BYTES}")
             return out
-        probe.errors.append(f"{what} expands to {total} bytes, capped at {MAX_CHUNK_BYTES}: kept its first "
-                            f"{HEAD_OF_LONG_TEXT} and last {len(tail)}")
+        probe.errors.append(
+            f"{what} expands to {total} bytes, capped at {MAX_CHUNK_BYTES}: kept its first "
+            f"{HEAD_OF_LONG_TEXT} and last {len(tail)}"
+        )
         return head_and_tail(out[:HEAD_OF_LONG_TEXT], tail)
     except zlib.error as exc:
         probe.errors.append(f"{what}: bad compressed data ({exc})")
@@ -174,8 +176,10 @@ def _text_chunk(blob: Blob, ctype: bytes, at: int, length: int, probe: Probe) ->
     compressed = ctype == b"zTXt" or (ctype == b"iTXt" and head.partition(b"\0")[2][:1] == b"\1")
     if compressed:
         return blob.at(at, _cap(probe, f"png {ctype.decode()} chunk", length))
-    probe.errors.append(f"png {ctype.decode()} chunk is {length} bytes, capped at {MAX_CHUNK_BYTES}: kept its "
-                        f"first {len(head)} and last {TAIL_BYTES}")
+    probe.errors.append(
+        f"png {ctype.decode()} chunk is {length} bytes, capped at {MAX_CHUNK_BYTES}: kept its "
+        f"first {len(head)} and last {TAIL_BYTES}"
+    )
     return head_and_tail(head, blob.at(at + length - TAIL_BYTES, TAIL_BYTES))
 
 
@@ -316,7 +320,9 @@ def read_webp(blob: Blob, probe: Probe) -> None:
             data = blob.at(data_at, _cap(probe, "webp EXIF chunk", length))
             read_exif(data[6:] if data.startswith(b"Exif\0") else data, probe)
         elif fourcc == b"XMP ":
-            probe.add_text("xmp", decode_text(blob.at(data_at, _cap(probe, "webp XMP chunk", length)), probe, "webp XMP"))
+            probe.add_text(
+                "xmp", decode_text(blob.at(data_at, _cap(probe, "webp XMP chunk", length)), probe, "webp XMP")
+            )
         offset = data_at + length + (length & 1)
     if probe.width is None:
         probe.errors.append("webp: no image header")

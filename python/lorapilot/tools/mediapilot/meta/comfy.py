@@ -19,8 +19,15 @@ from typing import Any
 from lorapilot.tools.mediapilot.meta.model import GenInfo, to_float, to_int, to_str
 
 SAMPLERS = {"KSampler", "KSamplerAdvanced", "SamplerCustom", "SamplerCustomAdvanced"}
-SAVE_NODES = ("SaveImage", "SaveAnimatedWEBP", "SaveAnimatedPNG", "SaveWEBM", "SaveVideo", "VHS_VideoCombine",
-              "Image Save")
+SAVE_NODES = (
+    "SaveImage",
+    "SaveAnimatedWEBP",
+    "SaveAnimatedPNG",
+    "SaveWEBM",
+    "SaveVideo",
+    "VHS_VideoCombine",
+    "Image Save",
+)
 # Text encoders: the inputs that hold the prompt text, in the order we report them.
 TEXT_ENCODERS = {
     "CLIPTextEncode": ("text",),
@@ -32,8 +39,15 @@ TEXT_ENCODERS = {
 }
 GENERIC_TEXT_INPUTS = ("text", "text_g", "text_l", "t5xxl", "clip_l", "clip_g", "prompt", "wildcard_text")
 # Conditioning nodes pass these through (ConditioningCombine, Concat, Average, FluxGuidance, SetArea, ...).
-CONDITIONING_INPUTS = ("conditioning", "conditioning_1", "conditioning_2", "conditioning_to", "conditioning_from",
-                       "cond1", "cond2")
+CONDITIONING_INPUTS = (
+    "conditioning",
+    "conditioning_1",
+    "conditioning_2",
+    "conditioning_to",
+    "conditioning_from",
+    "cond1",
+    "cond2",
+)
 # What a sampler's image came from: latents, and pixels for hires passes that go through VAEEncode.
 LATENT_INPUTS = ("latent_image", "samples", "latent", "pixels", "image", "images")
 CHECKPOINT_INPUTS = ("ckpt_name", "unet_name", "model_name", "model_path")
@@ -43,8 +57,12 @@ MAX_STEPS = 20_000  # node visits per field of an image: a pathological graph st
 
 def is_link(value: Any) -> bool:
     """``[node_id, output_slot]`` (exact types: a bool is not a slot)."""
-    return (type(value) is list and len(value) == 2 and type(value[1]) is int
-            and (type(value[0]) is str or type(value[0]) is int))
+    return (
+        type(value) is list
+        and len(value) == 2
+        and type(value[1]) is int
+        and (type(value[0]) is str or type(value[0]) is int)
+    )
 
 
 def load_graph(text: str) -> dict | None:
@@ -92,8 +110,9 @@ class _Walker:
         """(input name, node id, slot) of each link among a node's inputs (listed once, then cached)."""
         links = self._links.get(node_id)
         if links is None:
-            links = self._links[node_id] = [(name, str(value[0]), value[1])
-                                            for name, value in self.inputs_of[node_id].items() if is_link(value)]
+            links = self._links[node_id] = [
+                (name, str(value[0]), value[1]) for name, value in self.inputs_of[node_id].items() if is_link(value)
+            ]
         return links
 
     def cls(self, node_id: str) -> str:
@@ -150,8 +169,7 @@ class _Walker:
                 frames.pop()
                 on_path.difference_update(frame_nodes)
                 a, b, delimiter = values
-                result = (delimiter if isinstance(delimiter, str) else "").join(
-                    p for p in (a, b) if isinstance(p, str))
+                result = (delimiter if isinstance(delimiter, str) else "").join(p for p in (a, b) if isinstance(p, str))
             else:
                 return result
 
@@ -203,7 +221,8 @@ class _Walker:
             return True
         keys = self.inputs(node_id).keys()
         return ("positive" in keys and "negative" in keys and ("seed" in keys or "noise_seed" in keys)) or (
-            "guider" in keys and "noise" in keys)
+            "guider" in keys and "noise" in keys
+        )
 
     def nearest_sampler(self, start: str) -> str | None:
         return next((n for n in self.upstream(start) if self.is_sampler(n)), None)
@@ -348,12 +367,19 @@ class _Walker:
             n_inputs = self.inputs(node_id)
             lora = to_str(self.scalar(n_inputs["lora_name"])) if "lora_name" in n_inputs else None
             if lora:
-                loras.append((lora, to_float(self.scalar(n_inputs.get("strength_model"))),
-                              to_float(self.scalar(n_inputs.get("strength_clip")))))
+                loras.append(
+                    (
+                        lora,
+                        to_float(self.scalar(n_inputs.get("strength_model"))),
+                        to_float(self.scalar(n_inputs.get("strength_clip"))),
+                    )
+                )
             for value in n_inputs.values():  # "Power Lora Loader" style: {"on": true, "lora": ..., "strength": ...}
                 if isinstance(value, dict) and isinstance(value.get("lora"), str) and value.get("on", True):
                     if value["lora"] not in ("None", ""):
-                        loras.append((value["lora"], to_float(value.get("strength")), to_float(value.get("strengthTwo"))))
+                        loras.append(
+                            (value["lora"], to_float(value.get("strength")), to_float(value.get("strengthTwo")))
+                        )
             for key in CHECKPOINT_INPUTS:
                 name = to_str(self.scalar(n_inputs[key])) if key in n_inputs else None
                 if name:
@@ -457,8 +483,15 @@ class _Fields:
         self.walker.steps = 0
         try:
             return read()
-        except (RecursionError, ValueError, TypeError, KeyError, AttributeError, ZeroDivisionError,
-                OverflowError) as exc:
+        except (
+            RecursionError,
+            ValueError,
+            TypeError,
+            KeyError,
+            AttributeError,
+            ZeroDivisionError,
+            OverflowError,
+        ) as exc:
             self.info.warnings.append(f"{what} unreadable ({type(exc).__name__})")
             return default
 
@@ -474,8 +507,14 @@ def parse_prompt_graph(graph: dict, file_name: str | None = None, has_workflow: 
             info.warnings.append("no sampler found in the graph")
         return info
     chain = fields.read("sampler chain", lambda: walker.sampler_chain(main), [main])
-    passes = [fields.read("sampler settings", lambda s=s: walker.settings(s), {"seed": None, "steps": None,
-              "cfg": None, "sampler": None, "scheduler": None, "denoise": None}) for s in chain]
+    passes = [
+        fields.read(
+            "sampler settings",
+            lambda s=s: walker.settings(s),
+            {"seed": None, "steps": None, "cfg": None, "sampler": None, "scheduler": None, "denoise": None},
+        )
+        for s in chain
+    ]
     first = passes[0]
     seed_at = fields.read("seed", lambda: next((i for i, s in enumerate(chain) if walker.noise_added(s)), 0), 0)
     info.seed = passes[seed_at]["seed"]
@@ -507,6 +546,7 @@ def parse_prompt_graph(graph: dict, file_name: str | None = None, has_workflow: 
     if guidance is not None:
         info.extra["guidance"] = guidance
     if len(passes) > 1:
-        info.extra["passes"] = [{k: (str(v) if k == "seed" and v is not None else v) for k, v in p.items()}
-                                for p in passes]
+        info.extra["passes"] = [
+            {k: (str(v) if k == "seed" and v is not None else v) for k, v in p.items()} for p in passes
+        ]
     return info.clip()

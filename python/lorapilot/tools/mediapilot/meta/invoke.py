@@ -53,8 +53,16 @@ def _from_core(meta: dict, info: GenInfo) -> None:
         name, hash_ = _model_name(entry.get("model") or entry.get("lora"))
         if name:
             info.add_lora(name, to_float(entry.get("weight")), hash=hash_)
-    for key in ("positive_style_prompt", "negative_style_prompt", "generation_mode", "app_version", "clip_skip",
-                "rand_device", "cfg_rescale_multiplier", "guidance"):
+    for key in (
+        "positive_style_prompt",
+        "negative_style_prompt",
+        "generation_mode",
+        "app_version",
+        "clip_skip",
+        "rand_device",
+        "cfg_rescale_multiplier",
+        "guidance",
+    ):
         if meta.get(key) not in (None, ""):
             info.extra[key] = meta[key]
     vae, _ = _model_name(meta.get("vae"))
@@ -89,8 +97,11 @@ def parse_invoke_graph(text: str, has_workflow: bool = False) -> GenInfo | None:
     edges = [e for e in graph.get("edges") or [] if isinstance(e, dict)]
 
     def feeds(node_id: str) -> set[str]:
-        return {str((e.get("destination") or {}).get("field")) for e in edges
-                if isinstance(e.get("source"), dict) and e["source"].get("node_id") == node_id}
+        return {
+            str((e.get("destination") or {}).get("field"))
+            for e in edges
+            if isinstance(e.get("source"), dict) and e["source"].get("node_id") == node_id
+        }
 
     for node_id, node in nodes.items():
         kind = node.get("type")

@@ -53,8 +53,9 @@ class GenInfo:
     extra: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
-    def add_lora(self, name: str, weight: float | None = None, clip_weight: float | None = None,
-                 hash: str | None = None) -> None:
+    def add_lora(
+        self, name: str, weight: float | None = None, clip_weight: float | None = None, hash: str | None = None
+    ) -> None:
         """Add a LoRA once (first mention wins); bounded by MAX_LORAS."""
         name = name.strip()
         if not name or any(l.name == name for l in self.loras):
@@ -65,7 +66,7 @@ class GenInfo:
             return
         self.loras.append(Lora(name, weight, clip_weight, hash))
 
-    def clip(self) -> "GenInfo":
+    def clip(self) -> GenInfo:
         """Bound the prompt sizes."""
         for attr in ("positive", "negative"):
             text = getattr(self, attr) or ""

@@ -88,10 +88,25 @@ def _ilst_item(blob: Blob, at: int, length: int, name: str, probe: Probe) -> Non
 
 _EBML = 0x1A45DFA3
 _SEGMENT, _INFO, _TRACKS, _TRACK_ENTRY, _VIDEO, _TAGS, _TAG, _SIMPLE_TAG = (
-    0x18538067, 0x1549A966, 0x1654AE6B, 0xAE, 0xE0, 0x1254C367, 0x7373, 0x67C8)
+    0x18538067,
+    0x1549A966,
+    0x1654AE6B,
+    0xAE,
+    0xE0,
+    0x1254C367,
+    0x7373,
+    0x67C8,
+)
 _CLUSTER = 0x1F43B675
 _DOCTYPE, _TIMECODE_SCALE, _DURATION, _PIXEL_W, _PIXEL_H, _TAG_NAME, _TAG_STRING = (
-    0x4282, 0x2AD7B1, 0x4489, 0xB0, 0xBA, 0x45A3, 0x4487)
+    0x4282,
+    0x2AD7B1,
+    0x4489,
+    0xB0,
+    0xBA,
+    0x45A3,
+    0x4487,
+)
 _EBML_CONTAINERS = {_SEGMENT, _INFO, _TRACKS, _TRACK_ENTRY, _VIDEO, _TAGS, _TAG, _SIMPLE_TAG}
 
 

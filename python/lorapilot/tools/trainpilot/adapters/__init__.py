@@ -22,4 +22,14 @@ def get_adapter(name: str) -> TrainerAdapter:
         raise LorapilotError(f"unknown trainer {name!r}; known: {', '.join(ADAPTERS)}") from None
 
 
-__all__ = ["ADAPTERS", "Command", "Issue", "Outputs", "Progress", "RunSpec", "TrainerAdapter", "TrainerLocation", "get_adapter"]
+__all__ = [
+    "ADAPTERS",
+    "Command",
+    "Issue",
+    "Outputs",
+    "Progress",
+    "RunSpec",
+    "TrainerAdapter",
+    "TrainerLocation",
+    "get_adapter",
+]

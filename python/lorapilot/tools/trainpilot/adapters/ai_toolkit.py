@@ -15,8 +15,17 @@ from ..families import FAMILIES
 from .base import Command, Issue, Outputs, Progress, RunSpec, TrainerAdapter, clean_record, numbered
 from .tqdm import parse_tqdm, postfix_value
 
-ARCH = {"sd15": "sd1", "sd2": "sd2", "sdxl": "sdxl", "sd3": "sd3", "flux1": "flux", "chroma": "chroma", "wan21": "wan21",
-        "lumina2": "lumina2", "hidream": "hidream"}
+ARCH = {
+    "sd15": "sd1",
+    "sd2": "sd2",
+    "sdxl": "sdxl",
+    "sd3": "sd3",
+    "flux1": "flux",
+    "chroma": "chroma",
+    "wan21": "wan21",
+    "lumina2": "lumina2",
+    "hidream": "hidream",
+}
 # Families AI Toolkit loads from a diffusers folder (Chroma, like SD1/2/XL, from one file).
 DIFFUSERS_ONLY = ("flux1", "sd3", "wan21", "lumina2", "hidream")
 OPTIMIZERS = {"adamw": "adamw", "adamw8bit": "adamw8bit", "prodigy": "prodigy", "adafactor": "adafactor"}
@@ -47,20 +56,57 @@ class AIToolkitAdapter(TrainerAdapter):
         base = spec.model_file(p.model.base)
         issues = []
         if p.family in DIFFUSERS_ONLY and base is not None and not base.is_dir():
-            issues.append(Issue("model.base", f"AI Toolkit loads {p.family} from a diffusers folder (models/diffusers/...), not a single file"))
+            issues.append(
+                Issue(
+                    "model.base",
+                    f"AI Toolkit loads {p.family} from a diffusers folder (models/diffusers/...), not a single file",
+                )
+            )
         if p.family == "chroma" and base is not None and base.is_dir():
-            issues.append(Issue("model.base", "AI Toolkit loads Chroma from its single .safetensors file (chroma-unlocked-v*.safetensors), not a folder"))
+            issues.append(
+                Issue(
+                    "model.base",
+                    "AI Toolkit loads Chroma from its single .safetensors file (chroma-unlocked-v*.safetensors), not a folder",
+                )
+            )
         if p.family == "wan21" and base is not None and _pipeline_class(base) == "WanImageToVideoPipeline":
-            issues.append(Issue("model.base", f"models/{p.model.base} is a Wan image-to-video model: AI Toolkit trains it (wan21_i2v) on videos only, and TrainPilot trains Wan on images; choose a text-to-video (T2V) -Diffusers folder"))
+            issues.append(
+                Issue(
+                    "model.base",
+                    f"models/{p.model.base} is a Wan image-to-video model: AI Toolkit trains it (wan21_i2v) on videos only, and TrainPilot trains Wan on images; choose a text-to-video (T2V) -Diffusers folder",
+                )
+            )
         if p.family == "hidream" and not p.model.llm:
-            issues.append(Issue("model.llm", "no Llama 3.1 8B Instruct folder set: AI Toolkit fetches unsloth/Meta-Llama-3.1-8B-Instruct from Hugging Face", "warning"))
+            issues.append(
+                Issue(
+                    "model.llm",
+                    "no Llama 3.1 8B Instruct folder set: AI Toolkit fetches unsloth/Meta-Llama-3.1-8B-Instruct from Hugging Face",
+                    "warning",
+                )
+            )
         if p.family == "chroma":
             # ChromaModel.load_model takes T5 and the VAE from the Hugging Face repo ostris/Flex.1-alpha, whatever the config says.
-            issues.append(Issue("model.base", "AI Toolkit fetches Chroma's T5 and VAE from Hugging Face (ostris/Flex.1-alpha) on first use: the pod needs Hugging Face access or that repo in its cache", "warning"))
+            issues.append(
+                Issue(
+                    "model.base",
+                    "AI Toolkit fetches Chroma's T5 and VAE from Hugging Face (ostris/Flex.1-alpha) on first use: the pod needs Hugging Face access or that repo in its cache",
+                    "warning",
+                )
+            )
         if p.training.num_gpus > 1:
-            issues.append(Issue("training.num_gpus", "AI Toolkit's run.py trains on one GPU; use Kohya, Diffusion Pipe or the native trainer for several"))
+            issues.append(
+                Issue(
+                    "training.num_gpus",
+                    "AI Toolkit's run.py trains on one GPU; use Kohya, Diffusion Pipe or the native trainer for several",
+                )
+            )
         if p.training.num_nodes > 1:
-            issues.append(Issue("training.num_nodes", "AI Toolkit's run.py trains on one machine; use Kohya, Diffusion Pipe or the native trainer across several"))
+            issues.append(
+                Issue(
+                    "training.num_nodes",
+                    "AI Toolkit's run.py trains on one machine; use Kohya, Diffusion Pipe or the native trainer across several",
+                )
+            )
         return issues
 
     def render(self, spec: RunSpec) -> dict[str, str]:
@@ -88,7 +134,9 @@ class AIToolkitAdapter(TrainerAdapter):
         reg = p.regularization
         if reg is not None and spec.reg_image_dir is not None:
             # DatasetConfig.is_reg: its images' loss is scaled by TrainConfig.reg_weight.
-            datasets.append({**dataset, "folder_path": str(spec.reg_image_dir), "num_repeats": reg.repeats, "is_reg": True})
+            datasets.append(
+                {**dataset, "folder_path": str(spec.reg_image_dir), "num_repeats": reg.repeats, "is_reg": True}
+            )
         train = {
             "batch_size": t.batch_size,
             "steps": t.steps,
@@ -163,7 +211,11 @@ class AIToolkitAdapter(TrainerAdapter):
             }
         else:
             train["disable_sampling"] = True
-        return {"job": "extension", "config": {"name": p.name, "process": [process]}, "meta": {"name": "[name]", "version": "1.0"}}
+        return {
+            "job": "extension",
+            "config": {"name": p.name, "process": [process]},
+            "meta": {"name": "[name]", "version": "1.0"},
+        }
 
     def command(self, spec: RunSpec) -> Command:
         src = spec.location.src
@@ -187,7 +239,11 @@ class AIToolkitAdapter(TrainerAdapter):
         files = [f for f in root.iterdir() if f.is_file()] if root.is_dir() else []
         checkpoints = numbered(files, re.compile(rf"^{name}_(\d{{9}})\.safetensors$"))
         sample_dir = root / "samples"
-        samples = numbered(sample_dir.iterdir() if sample_dir.is_dir() else [], re.compile(r"__(\d{9})_\d+\.(?:jpg|png|webp)$"))
+        samples = numbered(
+            sample_dir.iterdir() if sample_dir.is_dir() else [], re.compile(r"__(\d{9})_\d+\.(?:jpg|png|webp)$")
+        )
         final = root / f"{spec.name}.safetensors"
         # AI Toolkit resumes from its newest step file: those double as its resumable state.
-        return Outputs(checkpoints=checkpoints, samples=samples, states=list(checkpoints), final=final if final.is_file() else None)
+        return Outputs(
+            checkpoints=checkpoints, samples=samples, states=list(checkpoints), final=final if final.is_file() else None
+        )

@@ -51,7 +51,9 @@ class TrainerLocation:
             return None
         probe = "import importlib.util, sys; sys.exit(0 if importlib.util.find_spec(sys.argv[1]) else 1)"
         try:
-            return subprocess.run([str(self.python), "-c", probe, module], capture_output=True, timeout=60).returncode == 0
+            return (
+                subprocess.run([str(self.python), "-c", probe, module], capture_output=True, timeout=60).returncode == 0
+            )
         except (OSError, subprocess.TimeoutExpired):
             return None
 

@@ -17,40 +17,78 @@ import tomli_w
 
 from lorapilot.kit.errors import ConflictError
 
-from ..training_bases import wan_model_type
 from ..families import FAMILIES
+from ..training_bases import wan_model_type
 from .base import Command, Issue, Outputs, Progress, RunSpec, TrainerAdapter, clean_record, numbered
 from .multinode import deepspeed_node_args
 
-MODEL_TYPES = {"sdxl": "sdxl", "flux1": "flux", "sd3": "sd3", "chroma": "chroma", "wan21": "wan", "lumina2": "lumina_2",
-               "hidream": "hidream", "hunyuanvideo": "hunyuan-video", "ltxvideo": "ltx-video"}
+MODEL_TYPES = {
+    "sdxl": "sdxl",
+    "flux1": "flux",
+    "sd3": "sd3",
+    "chroma": "chroma",
+    "wan21": "wan",
+    "lumina2": "lumina_2",
+    "hidream": "hidream",
+    "hunyuanvideo": "hunyuan-video",
+    "ltxvideo": "ltx-video",
+}
 # What each family's base model must be for Diffusion Pipe's loader (models/<type>.py).
 _BASE_SHAPE = {
     "sdxl": ("file", "a single-file checkpoint (checkpoint_path)"),
     "flux1": ("diffusers", "a diffusers folder (diffusers_path)"),
     "sd3": ("diffusers", "a diffusers folder (diffusers_path)"),
     "chroma": ("file", "the Chroma .safetensors transformer (transformer_path)"),
-    "wan21": ("wan", "the official Wan 2.1 checkpoint folder, e.g. Wan2.1-T2V-1.3B, with config.json (ckpt_path); not the -Diffusers one"),
-    "lumina2": ("file", "the Lumina 2 transformer .safetensors, e.g. lumina_2_model_bf16.safetensors (transformer_path)"),
+    "wan21": (
+        "wan",
+        "the official Wan 2.1 checkpoint folder, e.g. Wan2.1-T2V-1.3B, with config.json (ckpt_path); not the -Diffusers one",
+    ),
+    "lumina2": (
+        "file",
+        "the Lumina 2 transformer .safetensors, e.g. lumina_2_model_bf16.safetensors (transformer_path)",
+    ),
     "hidream": ("diffusers", "the HiDream-I1-Full diffusers folder (diffusers_path)"),
-    "hunyuanvideo": ("file", "the HunyuanVideo transformer .safetensors, e.g. hunyuan_video_720_cfgdistill_fp8_e4m3fn.safetensors (transformer_path)"),
+    "hunyuanvideo": (
+        "file",
+        "the HunyuanVideo transformer .safetensors, e.g. hunyuan_video_720_cfgdistill_fp8_e4m3fn.safetensors (transformer_path)",
+    ),
     "ltxvideo": ("file", "an LTX-Video checkpoint file, e.g. ltx-video-2b-v0.9.1.safetensors (single_file_path)"),
 }
 # The [model] key that names the base model, per family.
-_BASE_KEY = {"sdxl": "checkpoint_path", "flux1": "diffusers_path", "sd3": "diffusers_path", "wan21": "ckpt_path",
-             "chroma": "transformer_path", "lumina2": "transformer_path", "hidream": "diffusers_path",
-             "hunyuanvideo": "transformer_path", "ltxvideo": "single_file_path"}
+_BASE_KEY = {
+    "sdxl": "checkpoint_path",
+    "flux1": "diffusers_path",
+    "sd3": "diffusers_path",
+    "wan21": "ckpt_path",
+    "chroma": "transformer_path",
+    "lumina2": "transformer_path",
+    "hidream": "diffusers_path",
+    "hunyuanvideo": "transformer_path",
+    "ltxvideo": "single_file_path",
+}
 # Further files: ([model] key, profile slot, what it must hold; None: optional).
 _EXTRA_FILES = {
     "wan21": [("llm_path", "llm", None)],  # overrides the UMT5 file in the Wan folder
-    "chroma": [("diffusers_path", "diffusers", "a FLUX.1 diffusers folder (dev or schnell) for the T5 text encoder and VAE (diffusers_path)")],
-    "lumina2": [("llm_path", "llm", "the Gemma-2 2B text encoder .safetensors, e.g. gemma_2_2b_fp16.safetensors (llm_path)"),
-                ("vae_path", "vae", "the FLUX.1 VAE .safetensors, e.g. flux_vae.safetensors (vae_path)")],
+    "chroma": [
+        (
+            "diffusers_path",
+            "diffusers",
+            "a FLUX.1 diffusers folder (dev or schnell) for the T5 text encoder and VAE (diffusers_path)",
+        )
+    ],
+    "lumina2": [
+        ("llm_path", "llm", "the Gemma-2 2B text encoder .safetensors, e.g. gemma_2_2b_fp16.safetensors (llm_path)"),
+        ("vae_path", "vae", "the FLUX.1 VAE .safetensors, e.g. flux_vae.safetensors (vae_path)"),
+    ],
     "hidream": [("llama3_path", "llm", "the Meta-Llama-3.1-8B-Instruct folder (llama3_path)")],
-    "hunyuanvideo": [("vae_path", "vae", "the HunyuanVideo VAE .safetensors, e.g. hunyuan_video_vae_bf16.safetensors (vae_path)"),
-                     ("llm_path", "llm", "the llava-llama-3-8b-text-encoder-tokenizer folder (llm_path)"),
-                     ("clip_path", "clip_l", "the clip-vit-large-patch14 folder (clip_path)")],
-    "ltxvideo": [("diffusers_path", "diffusers", "the LTX-Video diffusers folder, for its T5 text encoder (diffusers_path)")],
+    "hunyuanvideo": [
+        ("vae_path", "vae", "the HunyuanVideo VAE .safetensors, e.g. hunyuan_video_vae_bf16.safetensors (vae_path)"),
+        ("llm_path", "llm", "the llava-llama-3-8b-text-encoder-tokenizer folder (llm_path)"),
+        ("clip_path", "clip_l", "the clip-vit-large-patch14 folder (clip_path)"),
+    ],
+    "ltxvideo": [
+        ("diffusers_path", "diffusers", "the LTX-Video diffusers folder, for its T5 text encoder (diffusers_path)")
+    ],
 }
 # Families whose Diffusion Pipe model loads the transformer in fp8 (transformer_dtype).
 FP8 = frozenset(MODEL_TYPES) - {"sdxl", "lumina2"}
@@ -91,38 +129,101 @@ class DiffusionPipeAdapter(TrainerAdapter):
         p = spec.profile
         issues = []
         if p.regularization is not None:
-            issues.append(Issue("regularization.name", "Diffusion Pipe has no regularization images (no prior-preservation loss): use Kohya, AI Toolkit or the native trainer, or remove the regularization set"))
+            issues.append(
+                Issue(
+                    "regularization.name",
+                    "Diffusion Pipe has no regularization images (no prior-preservation loss): use Kohya, AI Toolkit or the native trainer, or remove the regularization set",
+                )
+            )
         base = spec.model_file(p.model.base)
         if p.family in _BASE_SHAPE and base is not None and base.exists() and not _base_fits(p.family, base):
-            issues.append(Issue("model.base", f"Diffusion Pipe loads {FAMILIES[p.family].title} from {_BASE_SHAPE[p.family][1]}; models/{p.model.base} is not that"))
+            issues.append(
+                Issue(
+                    "model.base",
+                    f"Diffusion Pipe loads {FAMILIES[p.family].title} from {_BASE_SHAPE[p.family][1]}; models/{p.model.base} is not that",
+                )
+            )
         if p.family == "wan21" and base is not None and base.is_dir():
             kind = wan_model_type(base)
             if kind in ("i2v", "flf2v"):
-                issues.append(Issue("model.base", f"models/{p.model.base} is a Wan {kind} checkpoint: Diffusion Pipe trains it on videos only, and TrainPilot trains Wan on images; choose a text-to-video (T2V) checkpoint"))
+                issues.append(
+                    Issue(
+                        "model.base",
+                        f"models/{p.model.base} is a Wan {kind} checkpoint: Diffusion Pipe trains it on videos only, and TrainPilot trains Wan on images; choose a text-to-video (T2V) checkpoint",
+                    )
+                )
             elif kind == "ti2v":
-                issues.append(Issue("model.base", f"models/{p.model.base} is a Wan 2.2 TI2V checkpoint, not Wan 2.1; choose a Wan 2.1 text-to-video (T2V) checkpoint"))
+                issues.append(
+                    Issue(
+                        "model.base",
+                        f"models/{p.model.base} is a Wan 2.2 TI2V checkpoint, not Wan 2.1; choose a Wan 2.1 text-to-video (T2V) checkpoint",
+                    )
+                )
         for _, slot, what in _EXTRA_FILES.get(p.family, []):
             if what and not getattr(p.model, slot):
-                issues.append(Issue(f"model.{slot}", f"Diffusion Pipe trains {FAMILIES[p.family].title} with {what}: set model.{slot}"))
+                issues.append(
+                    Issue(
+                        f"model.{slot}",
+                        f"Diffusion Pipe trains {FAMILIES[p.family].title} with {what}: set model.{slot}",
+                    )
+                )
         if p.model.v_prediction and p.family != "sdxl":
-            issues.append(Issue("model.v_prediction", f"Diffusion Pipe has no v-prediction switch for {FAMILIES[p.family].title}; it is ignored", "warning"))
+            issues.append(
+                Issue(
+                    "model.v_prediction",
+                    f"Diffusion Pipe has no v-prediction switch for {FAMILIES[p.family].title}; it is ignored",
+                    "warning",
+                )
+            )
         if p.training.blocks_to_swap and p.family not in BLOCK_SWAP:
-            issues.append(Issue("training.blocks_to_swap", f"Diffusion Pipe cannot swap blocks for {FAMILIES[p.family].title}; it is left out (set 0, or use fp8_base to save memory)", "warning"))
+            issues.append(
+                Issue(
+                    "training.blocks_to_swap",
+                    f"Diffusion Pipe cannot swap blocks for {FAMILIES[p.family].title}; it is left out (set 0, or use fp8_base to save memory)",
+                    "warning",
+                )
+            )
         if p.training.fp8_base and p.family not in FP8:
-            issues.append(Issue("training.fp8_base", f"Diffusion Pipe has no fp8 transformer for {FAMILIES[p.family].title}; it is left out", "warning"))
+            issues.append(
+                Issue(
+                    "training.fp8_base",
+                    f"Diffusion Pipe has no fp8 transformer for {FAMILIES[p.family].title}; it is left out",
+                    "warning",
+                )
+            )
         if p.optim.optimizer not in OPTIMIZERS:
-            issues.append(Issue("optim.optimizer", f"Diffusion Pipe has no {p.optim.optimizer!r}; use one of {', '.join(OPTIMIZERS)}"))
+            issues.append(
+                Issue(
+                    "optim.optimizer",
+                    f"Diffusion Pipe has no {p.optim.optimizer!r}; use one of {', '.join(OPTIMIZERS)}",
+                )
+            )
         if p.dataset.caption_extension != ".txt":
             issues.append(Issue("dataset.caption_extension", "Diffusion Pipe reads .txt captions only"))
         if p.network.alpha != p.network.rank:
-            issues.append(Issue("network.alpha", f"Diffusion Pipe always trains with alpha = rank ({p.network.rank}); alpha {p.network.alpha:g} is ignored", "warning"))
+            issues.append(
+                Issue(
+                    "network.alpha",
+                    f"Diffusion Pipe always trains with alpha = rank ({p.network.rank}); alpha {p.network.alpha:g} is ignored",
+                    "warning",
+                )
+            )
         if p.dataset.caption_dropout > 0 or p.dataset.keep_tokens > 0:
-            issues.append(Issue("dataset.caption_dropout", "Diffusion Pipe has no caption dropout or keep_tokens; they are ignored", "warning"))
+            issues.append(
+                Issue(
+                    "dataset.caption_dropout",
+                    "Diffusion Pipe has no caption dropout or keep_tokens; they are ignored",
+                    "warning",
+                )
+            )
         return issues
 
     # --- render ------------------------------------------------------------------------------
     def render(self, spec: RunSpec) -> dict[str, str]:
-        return {"dataset.toml": tomli_w.dumps(self.dataset_config(spec)), "main.toml": tomli_w.dumps(self.main_config(spec))}
+        return {
+            "dataset.toml": tomli_w.dumps(self.dataset_config(spec)),
+            "main.toml": tomli_w.dumps(self.main_config(spec)),
+        }
 
     def dataset_config(self, spec: RunSpec) -> dict:
         d = spec.profile.dataset
@@ -144,7 +245,9 @@ class DiffusionPipeAdapter(TrainerAdapter):
         from ..datasets import list_images
 
         t, d = spec.profile.training, spec.profile.dataset
-        per_epoch = max(1, len(list_images(spec.image_dir)) * d.repeats // (t.batch_size * t.gradient_accumulation * t.num_gpus))
+        per_epoch = max(
+            1, len(list_images(spec.image_dir)) * d.repeats // (t.batch_size * t.gradient_accumulation * t.num_gpus)
+        )
         return math.ceil(t.steps / per_epoch) + 1
 
     def main_config(self, spec: RunSpec) -> dict:
@@ -218,8 +321,14 @@ class DiffusionPipeAdapter(TrainerAdapter):
             argv.append(f"--num_gpus={spec.profile.training.num_gpus}")
         if t.num_nodes == 1:
             argv.append(f"--master_port={port}")
-        argv += [str(src / "train.py") if src else "train.py", "--deepspeed",
-                 "--config", str(spec.run_dir / "main.toml"), "--master_port", str(port)]
+        argv += [
+            str(src / "train.py") if src else "train.py",
+            "--deepspeed",
+            "--config",
+            str(spec.run_dir / "main.toml"),
+            "--master_port",
+            str(port),
+        ]
         if spec.resume:
             argv.append("--resume_from_checkpoint")  # no value: the most recent run folder
         return Command(argv=argv, cwd=src)
@@ -248,13 +357,19 @@ class DiffusionPipeAdapter(TrainerAdapter):
         if run is None:
             return Outputs()
         dirs = [p for p in run.iterdir() if p.is_dir()]
-        checkpoints = [(n, d / "adapter_model.safetensors") for n, d in numbered(dirs, re.compile(r"^step(\d+)$"))
-                       if (d / "adapter_model.safetensors").is_file()]
+        checkpoints = [
+            (n, d / "adapter_model.safetensors")
+            for n, d in numbered(dirs, re.compile(r"^step(\d+)$"))
+            if (d / "adapter_model.safetensors").is_file()
+        ]
         states = numbered(dirs, re.compile(r"^global_step(\d+)$"))
         final = run / f"step{spec.profile.training.steps}" / "adapter_model.safetensors"
         if not final.is_file():
-            epochs = [(n, d / "adapter_model.safetensors") for n, d in numbered(dirs, re.compile(r"^epoch(\d+)$"))
-                      if (d / "adapter_model.safetensors").is_file()]
+            epochs = [
+                (n, d / "adapter_model.safetensors")
+                for n, d in numbered(dirs, re.compile(r"^epoch(\d+)$"))
+                if (d / "adapter_model.safetensors").is_file()
+            ]
             final = epochs[-1][1] if epochs else None
         return Outputs(checkpoints=checkpoints, states=states, final=final)
 

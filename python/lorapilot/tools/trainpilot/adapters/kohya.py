@@ -25,7 +25,13 @@ SCRIPTS = {
     "flux1": "flux_train_network.py",
     "sd3": "sd3_train_network.py",
 }
-NETWORK_MODULES = {"sd15": "networks.lora", "sd2": "networks.lora", "sdxl": "networks.lora", "flux1": "networks.lora_flux", "sd3": "networks.lora_sd3"}
+NETWORK_MODULES = {
+    "sd15": "networks.lora",
+    "sd2": "networks.lora",
+    "sdxl": "networks.lora",
+    "flux1": "networks.lora_flux",
+    "sd3": "networks.lora_sd3",
+}
 OPTIMIZERS = {"adamw": "AdamW", "adamw8bit": "AdamW8bit", "prodigy": "Prodigy", "adafactor": "Adafactor"}
 OPTIMIZER_ARGS = {
     "prodigy": ["decouple=True", "use_bias_correction=True", "safeguard_warmup=True"],
@@ -81,13 +87,26 @@ class KohyaAdapter(TrainerAdapter):
         if p.family == "flux1":
             for slot in ("clip_l", "t5xxl", "ae"):
                 if not getattr(p.model, slot):
-                    issues.append(Issue(f"model.{slot}", f"sd-scripts trains FLUX.1 from separate files: set model.{slot}"))
+                    issues.append(
+                        Issue(f"model.{slot}", f"sd-scripts trains FLUX.1 from separate files: set model.{slot}")
+                    )
         multiple = BUCKET_STEP_MULTIPLE.get(p.family)  # an unsupported family is reported by validation
         if multiple and p.dataset.bucket_step % multiple:
-            issues.append(Issue("dataset.bucket_step", f"sd-scripts' {SCRIPTS[p.family]} needs bucket steps in multiples of {multiple} px "
-                                                       f"(got {p.dataset.bucket_step}); it stops before training otherwise"))
+            issues.append(
+                Issue(
+                    "dataset.bucket_step",
+                    f"sd-scripts' {SCRIPTS[p.family]} needs bucket steps in multiples of {multiple} px "
+                    f"(got {p.dataset.bucket_step}); it stops before training otherwise",
+                )
+            )
         if p.family == "sd2" and not p.model.v_prediction:
-            issues.append(Issue("model.v_prediction", "SD 2.x trains without v-parameterization: right for the 512 base, wrong for a 768-v base (SD 2.0/2.1 768), which needs true", "warning"))
+            issues.append(
+                Issue(
+                    "model.v_prediction",
+                    "SD 2.x trains without v-parameterization: right for the 512 base, wrong for a 768-v base (SD 2.0/2.1 768), which needs true",
+                    "warning",
+                )
+            )
         return issues
 
     def fit_issues(self, family: str, vram_gb: int | None = None, base: Path | None = None) -> list[Issue]:
@@ -237,7 +256,9 @@ class KohyaAdapter(TrainerAdapter):
             training["blocks_to_swap"] = t.blocks_to_swap
         if fam == "flux1":
             # sd-scripts' recommended FLUX.1 LoRA settings (README "FLUX.1 LoRA training").
-            training.update(timestep_sampling="shift", discrete_flow_shift=3.1582, model_prediction_type="raw", guidance_scale=1.0)
+            training.update(
+                timestep_sampling="shift", discrete_flow_shift=3.1582, model_prediction_type="raw", guidance_scale=1.0
+            )
         saving = {
             "save_every_n_steps": s.every_n_steps,
             "save_model_as": "safetensors",
@@ -277,15 +298,30 @@ class KohyaAdapter(TrainerAdapter):
             # torchrun's c10d rendezvous, as accelerate launch would start it; sd-scripts' Accelerator
             # takes the ranks from torchrun and these from the environment.
             env = {"ACCELERATE_MIXED_PRECISION": t.mixed_precision, "ACCELERATE_DYNAMO_BACKEND": "NO"}
-            argv = [str(spec.location.python), *torchrun_args(t.num_nodes, t.num_gpus, t.rendezvous, rendezvous_id(spec.name)),
-                    str(script), "--config_file", str(spec.run_dir / "run.toml")]
+            argv = [
+                str(spec.location.python),
+                *torchrun_args(t.num_nodes, t.num_gpus, t.rendezvous, rendezvous_id(spec.name)),
+                str(script),
+                "--config_file",
+                str(spec.run_dir / "run.toml"),
+            ]
             return Command(argv=argv, cwd=self.scripts_dir(spec), env=env)
         argv = [
-            str(spec.location.python), "-m", "accelerate.commands.launch",
-            "--num_processes", str(t.num_gpus), "--num_machines", "1",
-            "--mixed_precision", t.mixed_precision, "--dynamo_backend", "no",
+            str(spec.location.python),
+            "-m",
+            "accelerate.commands.launch",
+            "--num_processes",
+            str(t.num_gpus),
+            "--num_machines",
+            "1",
+            "--mixed_precision",
+            t.mixed_precision,
+            "--dynamo_backend",
+            "no",
             *(["--multi_gpu"] if t.num_gpus > 1 else []),
-            str(script), "--config_file", str(spec.run_dir / "run.toml"),
+            str(script),
+            "--config_file",
+            str(spec.run_dir / "run.toml"),
         ]
         return Command(argv=argv, cwd=self.scripts_dir(spec))
 
@@ -304,16 +340,25 @@ class KohyaAdapter(TrainerAdapter):
         # Ordered by write time, not by the number in the name: after a resume with
         # skip_until_initial_step, sd-scripts (3e6935a) restarts its global_step inside the epoch,
         # so later files can carry smaller numbers. The newest state is the one to resume from.
-        checkpoints = _by_mtime(numbered([f for f in files if f.is_file()], re.compile(rf"^{name}-step(\d{{8}})\.safetensors$")))
+        checkpoints = _by_mtime(
+            numbered([f for f in files if f.is_file()], re.compile(rf"^{name}-step(\d{{8}})\.safetensors$"))
+        )
         states = numbered([f for f in files if f.is_dir()], re.compile(rf"^{name}-step(\d{{8}})-state$"))
         end_state = out_dir / f"{spec.name}-state"
         if end_state.is_dir():
             states.append((_state_step(end_state, spec.profile.training.steps), end_state))
         sample_dir = out_dir / "sample"
-        samples = numbered(sample_dir.iterdir() if sample_dir.is_dir() else [], re.compile(rf"^{name}_(\d{{6}})_\d{{2}}_\d{{14}}.*\.png$"))
+        samples = numbered(
+            sample_dir.iterdir() if sample_dir.is_dir() else [],
+            re.compile(rf"^{name}_(\d{{6}})_\d{{2}}_\d{{14}}.*\.png$"),
+        )
         final = out_dir / f"{spec.name}.safetensors"
-        return Outputs(checkpoints=checkpoints, samples=_by_mtime(samples), states=_by_mtime(states),
-                       final=final if final.is_file() else None)
+        return Outputs(
+            checkpoints=checkpoints,
+            samples=_by_mtime(samples),
+            states=_by_mtime(states),
+            final=final if final.is_file() else None,
+        )
 
 
 def _by_mtime(items: list[tuple[int, Path]]) -> list[tuple[int, Path]]:

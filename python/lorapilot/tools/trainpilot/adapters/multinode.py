@@ -32,5 +32,11 @@ def deepspeed_node_args(num_nodes: int, gpus_per_node: int, endpoint: str, rank:
     ``rank`` defaults to ``$LORAPILOT_NODE_RANK``, else 0."""
     host, _, port = endpoint.rpartition(":")
     rank = rank if rank is not None else os.environ.get(NODE_RANK_ENV, "0")
-    return [f"--num_nodes={num_nodes}", f"--num_gpus={gpus_per_node}", "--no_ssh", f"--node_rank={rank}",
-            f"--master_addr={host}", f"--master_port={port}"]
+    return [
+        f"--num_nodes={num_nodes}",
+        f"--num_gpus={gpus_per_node}",
+        "--no_ssh",
+        f"--node_rank={rank}",
+        f"--master_addr={host}",
+        f"--master_port={port}",
+    ]

@@ -15,8 +15,8 @@ import tomli_w
 
 from lorapilot.kit.tomlconfig import validate_model
 
-from ..training_bases import scheduler_prediction
 from ..native import SUPPORTED_FAMILIES
+from ..training_bases import scheduler_prediction
 from .base import Command, Issue, Outputs, Progress, RunSpec, TrainerAdapter, clean_record, numbered
 from .multinode import rendezvous_id, torchrun_args
 
@@ -52,7 +52,11 @@ def flux_targets(base: Path | None) -> list[str]:
         singles = int(config["num_single_layers"])
     except (TypeError, OSError, ValueError, KeyError):
         singles = FLUX1_SINGLE_BLOCKS
-    return [*FLUX_DOUBLE_TARGETS, *FLUX_SINGLE_TARGETS, *(f"single_transformer_blocks.{i}.proj_out" for i in range(singles))]
+    return [
+        *FLUX_DOUBLE_TARGETS,
+        *FLUX_SINGLE_TARGETS,
+        *(f"single_transformer_blocks.{i}.proj_out" for i in range(singles)),
+    ]
 
 
 def _native_families() -> frozenset[str]:
@@ -75,10 +79,20 @@ class NativeAdapter(TrainerAdapter):
             return []
         issues = []
         if vram_gb is not None and vram_gb < FLUX_MIN_VRAM:
-            issues.append(Issue("vram_gb", f"the native trainer holds FLUX.1 in bf16 without fp8 or block swapping (the transformer alone is about 24 GB), so it needs the {FLUX_MIN_VRAM}+ GB tier, not {vram_gb} GB; on a smaller card train FLUX.1 with Kohya sd-scripts or AI Toolkit"))
+            issues.append(
+                Issue(
+                    "vram_gb",
+                    f"the native trainer holds FLUX.1 in bf16 without fp8 or block swapping (the transformer alone is about 24 GB), so it needs the {FLUX_MIN_VRAM}+ GB tier, not {vram_gb} GB; on a smaller card train FLUX.1 with Kohya sd-scripts or AI Toolkit",
+                )
+            )
         if base is not None and base.exists() and not is_diffusers_folder(base):
             what = "a folder without model_index.json" if base.is_dir() else "a single-file checkpoint"
-            issues.append(Issue("model.base", f"the native trainer loads FLUX.1 only from a diffusers folder (with model_index.json); {base.name} is {what}: choose a FLUX.1 diffusers folder under models/diffusers/, or train this file with Kohya sd-scripts"))
+            issues.append(
+                Issue(
+                    "model.base",
+                    f"the native trainer loads FLUX.1 only from a diffusers folder (with model_index.json); {base.name} is {what}: choose a FLUX.1 diffusers folder under models/diffusers/, or train this file with Kohya sd-scripts",
+                )
+            )
         return issues
 
     def check(self, spec: RunSpec) -> list[Issue]:
@@ -86,28 +100,73 @@ class NativeAdapter(TrainerAdapter):
         issues = []  # fit_issues (family, tier, base model) are asked by validation for every trainer
         package = OPTIMIZER_PACKAGES.get(p.optim.optimizer)
         if package and spec.location.can_import(package) is False:
-            issues.append(Issue("optim.optimizer", f"{p.optim.optimizer} needs the {package} package, which the native trainer's "
-                                f"environment ({spec.location.python}) does not have: choose adamw, or install {package} there"))
+            issues.append(
+                Issue(
+                    "optim.optimizer",
+                    f"{p.optim.optimizer} needs the {package} package, which the native trainer's "
+                    f"environment ({spec.location.python}) does not have: choose adamw, or install {package} there",
+                )
+            )
         elif p.optim.optimizer == "adamw8bit" and not spec.gpu_ids:
-            issues.append(Issue("optim.optimizer", "adamw8bit needs bitsandbytes on a GPU; on CPU the native trainer needs adamw", "warning"))
+            issues.append(
+                Issue(
+                    "optim.optimizer",
+                    "adamw8bit needs bitsandbytes on a GPU; on CPU the native trainer needs adamw",
+                    "warning",
+                )
+            )
         predicts = scheduler_prediction(spec.model_file(p.model.base))
         if predicts and (predicts == "v_prediction") != p.model.v_prediction:
-            issues.append(Issue("model.v_prediction", f"the native trainer follows the base's scheduler, which predicts {predicts}: "
-                                f"model.v_prediction = {str(p.model.v_prediction).lower()} is ignored", "warning"))
+            issues.append(
+                Issue(
+                    "model.v_prediction",
+                    f"the native trainer follows the base's scheduler, which predicts {predicts}: "
+                    f"model.v_prediction = {str(p.model.v_prediction).lower()} is ignored",
+                    "warning",
+                )
+            )
         if p.training.fp8_base:
-            issues.append(Issue("training.fp8_base", "the native trainer has no fp8 base weights: set false (Kohya sd-scripts and AI Toolkit have them)"))
+            issues.append(
+                Issue(
+                    "training.fp8_base",
+                    "the native trainer has no fp8 base weights: set false (Kohya sd-scripts and AI Toolkit have them)",
+                )
+            )
         if p.training.blocks_to_swap:
-            issues.append(Issue("training.blocks_to_swap", "the native trainer does not swap blocks to the CPU: set 0 (Kohya sd-scripts does)"))
+            issues.append(
+                Issue(
+                    "training.blocks_to_swap",
+                    "the native trainer does not swap blocks to the CPU: set 0 (Kohya sd-scripts does)",
+                )
+            )
         if p.family == "flux1":
             if p.training.mixed_precision != "bf16":
-                issues.append(Issue("training.mixed_precision", f"the native trainer trains FLUX.1 in bf16 only (FLUX.1 overflows in fp16; float32 weights need about 48 GB): set bf16, not {p.training.mixed_precision!r}"))
+                issues.append(
+                    Issue(
+                        "training.mixed_precision",
+                        f"the native trainer trains FLUX.1 in bf16 only (FLUX.1 overflows in fp16; float32 weights need about 48 GB): set bf16, not {p.training.mixed_precision!r}",
+                    )
+                )
             if p.network.train_text_encoder:
-                issues.append(Issue("network.train_text_encoder", "the native trainer keeps FLUX.1's CLIP and T5 encoders frozen: set false"))
+                issues.append(
+                    Issue(
+                        "network.train_text_encoder",
+                        "the native trainer keeps FLUX.1's CLIP and T5 encoders frozen: set false",
+                    )
+                )
             if p.optim.min_snr_gamma:
-                issues.append(Issue("optim.min_snr_gamma", "not used for FLUX.1 (rectified flow has no SNR weighting)", "warning"))
+                issues.append(
+                    Issue("optim.min_snr_gamma", "not used for FLUX.1 (rectified flow has no SNR weighting)", "warning")
+                )
             for slot in ("clip_l", "t5xxl", "ae", "vae"):
                 if getattr(p.model, slot):
-                    issues.append(Issue(f"model.{slot}", "not used: the native trainer reads FLUX.1's text encoders and autoencoder from the diffusers folder in model.base", "warning"))
+                    issues.append(
+                        Issue(
+                            f"model.{slot}",
+                            "not used: the native trainer reads FLUX.1's text encoders and autoencoder from the diffusers folder in model.base",
+                            "warning",
+                        )
+                    )
         return issues
 
     def native_config(self, spec: RunSpec):
@@ -170,7 +229,11 @@ class NativeAdapter(TrainerAdapter):
                 "gradient_checkpointing": t.gradient_checkpointing,
                 "seed": t.seed,
             },
-            "save": {"every_n_steps": p.save.every_n_steps, "state_every_n_steps": p.save.every_n_steps, "keep_last": p.save.keep_last},
+            "save": {
+                "every_n_steps": p.save.every_n_steps,
+                "state_every_n_steps": p.save.every_n_steps,
+                "keep_last": p.save.keep_last,
+            },
             "sample": {
                 "prompts": list(s.prompts),
                 "every_n_steps": s.every_n_steps,
@@ -206,11 +269,23 @@ class NativeAdapter(TrainerAdapter):
         t = spec.profile.training
         gpus = t.num_gpus
         if t.num_nodes > 1:  # every machine runs this; torchrun's rendezvous assigns the ranks
-            argv = [python, *torchrun_args(t.num_nodes, gpus, t.rendezvous, rendezvous_id(spec.name)),
-                    "-m", "lorapilot.tools.trainpilot.native"]
+            argv = [
+                python,
+                *torchrun_args(t.num_nodes, gpus, t.rendezvous, rendezvous_id(spec.name)),
+                "-m",
+                "lorapilot.tools.trainpilot.native",
+            ]
         elif gpus > 1:
-            argv = [python, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(gpus),
-                    "-m", "lorapilot.tools.trainpilot.native"]
+            argv = [
+                python,
+                "-m",
+                "accelerate.commands.launch",
+                "--multi_gpu",
+                "--num_processes",
+                str(gpus),
+                "-m",
+                "lorapilot.tools.trainpilot.native",
+            ]
         else:
             argv = [python, "-m", "lorapilot.tools.trainpilot.native"]
         argv += ["--config", str(spec.run_dir / "run.toml")]
@@ -223,7 +298,7 @@ class NativeAdapter(TrainerAdapter):
         at = text.find(_PREFIX)
         if at < 0:
             return None
-        rest = text[at + len(_PREFIX):].strip()
+        rest = text[at + len(_PREFIX) :].strip()
         event = None
         head = rest.split(" ", 1)[0]
         if head and "=" not in head:  # an event: sample, checkpoint, state, stopped, done, ...
@@ -242,8 +317,15 @@ class NativeAdapter(TrainerAdapter):
 
         if event is None and num("step", int) is None:
             return None
-        return Progress(step=num("step", int), total=num("total", int), loss=num("loss"), lr=num("lr"), its=num("its"),
-                        event=event, path=path)
+        return Progress(
+            step=num("step", int),
+            total=num("total", int),
+            loss=num("loss"),
+            lr=num("lr"),
+            its=num("its"),
+            event=event,
+            path=path,
+        )
 
     def find_outputs(self, spec: RunSpec) -> Outputs:
         out, name = spec.output_dir, re.escape(spec.name)
@@ -253,7 +335,9 @@ class NativeAdapter(TrainerAdapter):
         sample_dir = out / "samples"
         samples = numbered(sample_dir.iterdir() if sample_dir.is_dir() else [], re.compile(r"^(\d{6})_\d+\.png$"))
         final = out / f"{spec.name}.safetensors"
-        return Outputs(checkpoints=checkpoints, samples=samples, states=states, final=final if final.is_file() else None)
+        return Outputs(
+            checkpoints=checkpoints, samples=samples, states=states, final=final if final.is_file() else None
+        )
 
     def request_save_stop(self, spec: RunSpec, pgid: int) -> None:
         spec.output_dir.mkdir(parents=True, exist_ok=True)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_BAR = re.compile(
-    r"^(?P<desc>.*?):\s*(?P<pct>\d+)%\|[^|]*\|\s*(?P<n>\d+)/(?P<total>\d+)\s*\[(?P<inside>[^\]]*)\]"
-)
+_BAR = re.compile(r"^(?P<desc>.*?):\s*(?P<pct>\d+)%\|[^|]*\|\s*(?P<n>\d+)/(?P<total>\d+)\s*\[(?P<inside>[^\]]*)\]")
 _RATE = re.compile(r"(?P<value>\d+(?:\.\d+)?|\?)\s*(?P<unit>it/s|s/it)")
 
 
@@ -36,8 +34,10 @@ def parse_tqdm(record: str) -> TqdmLine | None:
                 its = value
             elif value > 0:
                 its = 1.0 / value
-        postfix = inside[rate.end():].lstrip(", ").strip()
-    return TqdmLine(desc=m.group("desc").strip(), n=int(m.group("n")), total=int(m.group("total")), its=its, postfix=postfix)
+        postfix = inside[rate.end() :].lstrip(", ").strip()
+    return TqdmLine(
+        desc=m.group("desc").strip(), n=int(m.group("n")), total=int(m.group("total")), its=its, postfix=postfix
+    )
 
 
 _NUMBER = r"([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|nan|inf)"

@@ -5,6 +5,16 @@ from .plan import DEFAULT_WEIGHTS, GridPlan, parse_weights, read_prompts, select
 from .render import read_manifest, render_grid
 
 __all__ = [
-    "DEFAULT_WEIGHTS", "GridPlan", "auto_grid_after_training", "choose_renderer", "grid_dir", "parse_weights",
-    "plan_for_job", "read_manifest", "read_prompts", "render_grid", "render_job_grid", "select_checkpoints",
+    "DEFAULT_WEIGHTS",
+    "GridPlan",
+    "auto_grid_after_training",
+    "choose_renderer",
+    "grid_dir",
+    "parse_weights",
+    "plan_for_job",
+    "read_manifest",
+    "read_prompts",
+    "render_grid",
+    "render_job_grid",
+    "select_checkpoints",
 ]

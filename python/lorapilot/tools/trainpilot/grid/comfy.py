@@ -27,7 +27,10 @@ def model_loaders(plan: GridPlan, models_root: Path) -> dict:
             raise LorapilotError(f"a FLUX.1 grid through ComfyUI needs the profile's {', '.join(missing)}")
         return {
             "1": {"class_type": "UNETLoader", "inputs": {"unet_name": _strip(relative), "weight_dtype": "default"}},
-            "1c": {"class_type": "DualCLIPLoader", "inputs": {"clip_name1": names["clip_l"], "clip_name2": names["t5xxl"], "type": "flux"}},
+            "1c": {
+                "class_type": "DualCLIPLoader",
+                "inputs": {"clip_name1": names["clip_l"], "clip_name2": names["t5xxl"], "type": "flux"},
+            },
             "1v": {"class_type": "VAELoader", "inputs": {"vae_name": names["ae"]}},
         }
     if base.is_dir():  # a diffusers folder: ComfyUI's DiffusersLoader takes it relative to models/diffusers
@@ -54,19 +57,43 @@ def cell_graph(plan: GridPlan, models_root: Path, lora: str, weight: float, prom
     flux = plan.render_family == "flux1"
     clip_src = ["1c", 0] if flux else ["1", 1]
     vae_src = ["1v", 0] if flux else ["1", 2]
-    graph.update({
-        "2": {"class_type": "LoraLoader", "inputs": {"model": ["1", 0], "clip": clip_src, "lora_name": lora,
-                                                       "strength_model": weight, "strength_clip": weight}},
-        "3": {"class_type": "CLIPTextEncode", "inputs": {"clip": ["2", 1], "text": plan.prompts[prompt]}},
-        "4": {"class_type": "CLIPTextEncode", "inputs": {"clip": ["2", 1], "text": "" if flux else plan.negative}},
-        "5": {"class_type": "EmptyLatentImage", "inputs": {"width": plan.width, "height": plan.height, "batch_size": 1}},
-        "6": {"class_type": "KSampler", "inputs": {
-            "model": ["2", 0], "positive": ["3", 0], "negative": ["4", 0], "latent_image": ["5", 0],
-            "seed": plan.seed_of(prompt), "steps": plan.steps, "cfg": 1.0 if flux else plan.guidance,
-            "sampler_name": "euler", "scheduler": "normal", "denoise": 1.0}},
-        "7": {"class_type": "VAEDecode", "inputs": {"samples": ["6", 0], "vae": vae_src}},
-        "8": {"class_type": "SaveImage", "inputs": {"images": ["7", 0], "filename_prefix": prefix}},
-    })
+    graph.update(
+        {
+            "2": {
+                "class_type": "LoraLoader",
+                "inputs": {
+                    "model": ["1", 0],
+                    "clip": clip_src,
+                    "lora_name": lora,
+                    "strength_model": weight,
+                    "strength_clip": weight,
+                },
+            },
+            "3": {"class_type": "CLIPTextEncode", "inputs": {"clip": ["2", 1], "text": plan.prompts[prompt]}},
+            "4": {"class_type": "CLIPTextEncode", "inputs": {"clip": ["2", 1], "text": "" if flux else plan.negative}},
+            "5": {
+                "class_type": "EmptyLatentImage",
+                "inputs": {"width": plan.width, "height": plan.height, "batch_size": 1},
+            },
+            "6": {
+                "class_type": "KSampler",
+                "inputs": {
+                    "model": ["2", 0],
+                    "positive": ["3", 0],
+                    "negative": ["4", 0],
+                    "latent_image": ["5", 0],
+                    "seed": plan.seed_of(prompt),
+                    "steps": plan.steps,
+                    "cfg": 1.0 if flux else plan.guidance,
+                    "sampler_name": "euler",
+                    "scheduler": "normal",
+                    "denoise": 1.0,
+                },
+            },
+            "7": {"class_type": "VAEDecode", "inputs": {"samples": ["6", 0], "vae": vae_src}},
+            "8": {"class_type": "SaveImage", "inputs": {"images": ["7", 0], "filename_prefix": prefix}},
+        }
+    )
     if flux:  # FLUX.1 dev takes its distilled guidance as conditioning
         graph["3g"] = {"class_type": "FluxGuidance", "inputs": {"conditioning": ["3", 0], "guidance": plan.guidance}}
         graph["6"]["inputs"]["positive"] = ["3g", 0]
@@ -109,8 +136,14 @@ class ComfyRenderer:
         from PIL import Image
 
         plan = self.plan
-        graph = cell_graph(plan, self.models_root, self._stage(checkpoint), plan.weights[weight], prompt,
-                           prefix=f"trainpilot-grid/{plan.name}")
+        graph = cell_graph(
+            plan,
+            self.models_root,
+            self._stage(checkpoint),
+            plan.weights[weight],
+            prompt,
+            prefix=f"trainpilot-grid/{plan.name}",
+        )
         prompt_id = self._queue(graph)
         image_ref = self._wait(prompt_id)
         data = self._get("/view", params=image_ref).content
@@ -157,8 +190,11 @@ class ComfyRenderer:
                     raise ServiceError(f"ComfyUI failed the grid cell: {_error_text(status)}")
                 for output in (entry.get("outputs") or {}).values():
                     for image in output.get("images") or []:
-                        return {"filename": image["filename"], "subfolder": image.get("subfolder", ""),
-                                "type": image.get("type", "output")}
+                        return {
+                            "filename": image["filename"],
+                            "subfolder": image.get("subfolder", ""),
+                            "type": image.get("type", "output"),
+                        }
                 if status.get("completed"):
                     raise ServiceError("ComfyUI finished the grid cell without an image")
             time.sleep(self.poll_s)

@@ -16,8 +16,9 @@ def _font(size: int):
         return ImageFont.load_default()
 
 
-def compose_grid(cells: dict[tuple[int, int], object], row_labels: list[str], col_labels: list[str],
-                 cell_size: tuple[int, int]):
+def compose_grid(
+    cells: dict[tuple[int, int], object], row_labels: list[str], col_labels: list[str], cell_size: tuple[int, int]
+):
     """A labelled grid (PIL image) from ``cells[(row, col)]`` images, each scaled to ``cell_size``."""
     from PIL import Image, ImageDraw
 

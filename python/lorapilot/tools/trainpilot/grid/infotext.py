@@ -28,9 +28,15 @@ def cell_infotext(plan: GridPlan, checkpoint: int, weight: int, prompt: int) -> 
     if plan.negative and plan.render_family != "flux1":
         lines.append(f"Negative prompt: {plan.negative}")
     pairs = {
-        "Steps": plan.steps, "Sampler": "Euler", "CFG scale": plan.guidance, "Seed": plan.seed_of(prompt),
-        "Size": f"{plan.width}x{plan.height}", "Model": plan.base.name, "LoRA": plan.name,
-        "Training step": ckpt.step if ckpt.step is not None else "final", "Grid": f"{ckpt.label} @ {strength:g}",
+        "Steps": plan.steps,
+        "Sampler": "Euler",
+        "CFG scale": plan.guidance,
+        "Seed": plan.seed_of(prompt),
+        "Size": f"{plan.width}x{plan.height}",
+        "Model": plan.base.name,
+        "LoRA": plan.name,
+        "Training step": ckpt.step if ckpt.step is not None else "final",
+        "Grid": f"{ckpt.label} @ {strength:g}",
     }
     lines.append(", ".join(f"{key}: {_quoted(value)}" for key, value in pairs.items()))
     return "\n".join(lines)

@@ -21,13 +21,18 @@ def grid_dir(job) -> Path:
     return job.run_path / GRID_FOLDER
 
 
-def plan_for_job(ctx: Context, job_id: int, weights: list[float] | None = None, prompts: list[str] | None = None,
-                 checkpoints: str = "all") -> GridPlan:
+def plan_for_job(
+    ctx: Context,
+    job_id: int,
+    weights: list[float] | None = None,
+    prompts: list[str] | None = None,
+    checkpoints: str = "all",
+) -> GridPlan:
     """The grid of job ``job_id``: which checkpoints, weights and prompts (the profile's sample prompts by default)."""
     from ..actions import get_job
     from ..adapters import get_adapter
-    from ..training_bases import resolve_model
     from ..job_processes import spec_for
+    from ..training_bases import resolve_model
 
     job = get_job(ctx, job_id)
     outputs = get_adapter(job.trainer).find_outputs(spec_for(ctx, job))
@@ -44,11 +49,20 @@ def plan_for_job(ctx: Context, job_id: int, weights: list[float] | None = None, 
     size = sample.get("width") or dataset.get("resolution") or 512
     extras = {slot: str(resolve_model(ctx, model[slot])) for slot in ("clip_l", "t5xxl", "ae") if model.get(slot)}
     return GridPlan(
-        job_id=job.id, name=job.name, family=job.family, base=base,
+        job_id=job.id,
+        name=job.name,
+        family=job.family,
+        base=base,
         checkpoints=select_checkpoints(outputs.checkpoints, outputs.final, checkpoints),
-        weights=list(weights or DEFAULT_WEIGHTS), prompts=prompts, negative=sample.get("negative", ""),
-        seed=sample.get("seed", 1234), steps=sample.get("steps", 20), guidance=sample.get("guidance", 7.0),
-        width=size, height=sample.get("height") or size, extras=extras,
+        weights=list(weights or DEFAULT_WEIGHTS),
+        prompts=prompts,
+        negative=sample.get("negative", ""),
+        seed=sample.get("seed", 1234),
+        steps=sample.get("steps", 20),
+        guidance=sample.get("guidance", 7.0),
+        width=size,
+        height=sample.get("height") or size,
+        extras=extras,
     )
 
 
@@ -68,7 +82,9 @@ def choose_renderer(ctx: Context, plan: GridPlan, which: str = "auto"):
         if url and comfy_running(url):
             return ComfyRenderer(plan, url, ctx.workspace.models)
         if which == "comfyui":
-            raise LorapilotError(f"ComfyUI does not answer at {url}; start it (`lorapilot up`) or use the native renderer")
+            raise LorapilotError(
+                f"ComfyUI does not answer at {url}; start it (`lorapilot up`) or use the native renderer"
+            )
     from .native import NativeRenderer
 
     return NativeRenderer(plan)
@@ -81,8 +97,14 @@ def render_job_grid(ctx: Context, plan: GridPlan, renderer: str = "auto", progre
     job = get_job(ctx, plan.job_id)
     engine = choose_renderer(ctx, plan, renderer)
     try:
-        return render_grid(plan, grid_dir(job), engine, progress=progress, cancel=cancel,
-                           discard=lambda old: Trash(ctx.workspace.root).move(old, source="trainpilot"))
+        return render_grid(
+            plan,
+            grid_dir(job),
+            engine,
+            progress=progress,
+            cancel=cancel,
+            discard=lambda old: Trash(ctx.workspace.root).move(old, source="trainpilot"),
+        )
     finally:
         engine.close()
 
@@ -99,7 +121,11 @@ def auto_grid_after_training(ctx: Context, job) -> dict | None:
         return None
     cells = len(plan.cells())
     if settings.grid_after_training == "auto" and cells > settings.grid_auto_max_cells:
-        log.info("no automatic test grid for job %s: %d images > grid_auto_max_cells (%d)", job.id, cells,
-                 settings.grid_auto_max_cells)
+        log.info(
+            "no automatic test grid for job %s: %d images > grid_auto_max_cells (%d)",
+            job.id,
+            cells,
+            settings.grid_auto_max_cells,
+        )
         return None
     return render_job_grid(ctx, plan, settings.grid_renderer)

@@ -63,13 +63,15 @@ class PatchedLora:
     def __init__(self, targets: dict[str, torch.nn.Module], lora: dict, strength: float, source: str = "LoRA"):
         unknown = sorted(set(lora) - set(targets))
         if unknown:
-            raise LorapilotError(f"{source}: {len(unknown)} LoRA modules match nothing in the base model "
-                                 f"(e.g. {unknown[0]}); is it for another model family?")
+            raise LorapilotError(
+                f"{source}: {len(unknown)} LoRA modules match nothing in the base model "
+                f"(e.g. {unknown[0]}); is it for another model family?"
+            )
         self.targets, self.lora, self.strength = targets, lora, strength
         self._saved: dict[str, torch.Tensor] = {}
 
     @torch.no_grad()
-    def __enter__(self) -> "PatchedLora":
+    def __enter__(self) -> PatchedLora:
         for name, (down, up, scale) in self.lora.items():
             weight = self.targets[name].weight
             self._saved[name] = weight.detach().clone()

@@ -19,7 +19,9 @@ def load_pipeline(base: Path, family: str):
     from diffusers import EulerDiscreteScheduler, StableDiffusionPipeline, StableDiffusionXLPipeline
 
     if family not in TEXT_PREFIXES:
-        raise LorapilotError(f"the native grid renderer handles SD1, SD2 and SDXL; render {family} grids through ComfyUI")
+        raise LorapilotError(
+            f"the native grid renderer handles SD1, SD2 and SDXL; render {family} grids through ComfyUI"
+        )
     cls = StableDiffusionXLPipeline if family == "sdxl" else StableDiffusionPipeline
     extra = {} if family == "sdxl" else {"safety_checker": None, "requires_safety_checker": False}
     try:
@@ -76,9 +78,13 @@ class NativeRenderer:
         source = str(plan.checkpoints[checkpoint].path)
         with PatchedLora(self.targets, self._lora(checkpoint), plan.weights[weight], source), torch.no_grad():
             image = self.pipe(
-                prompt=plan.prompts[prompt], num_inference_steps=plan.steps, guidance_scale=plan.guidance,
-                width=plan.width, height=plan.height,
-                generator=torch.Generator("cpu").manual_seed(plan.seed_of(prompt)), **kwargs,
+                prompt=plan.prompts[prompt],
+                num_inference_steps=plan.steps,
+                guidance_scale=plan.guidance,
+                width=plan.width,
+                height=plan.height,
+                generator=torch.Generator("cpu").manual_seed(plan.seed_of(prompt)),
+                **kwargs,
             ).images[0]
         return image, {}
 

@@ -44,7 +44,9 @@ class GridPlan:
         try:
             return RENDER_FAMILY[self.family]
         except KeyError:
-            raise LorapilotError(f"a test grid cannot render family {self.family!r} yet (sd15, sd2, sdxl, flux1)") from None
+            raise LorapilotError(
+                f"a test grid cannot render family {self.family!r} yet (sd15, sd2, sdxl, flux1)"
+            ) from None
 
     def seed_of(self, prompt_index: int) -> int:
         """Prompt ``i`` always uses ``seed + i``: the same noise in every row, so rows compare."""
@@ -52,8 +54,12 @@ class GridPlan:
 
     def cells(self) -> list[tuple[int, int, int]]:
         """(checkpoint index, weight index, prompt index) in render order (one checkpoint loaded at a time)."""
-        return [(c, w, p) for c in range(len(self.checkpoints)) for w in range(len(self.weights))
-                for p in range(len(self.prompts))]
+        return [
+            (c, w, p)
+            for c in range(len(self.checkpoints))
+            for w in range(len(self.weights))
+            for p in range(len(self.prompts))
+        ]
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -112,7 +118,11 @@ def select_checkpoints(saved: list[tuple[int, Path]], final: Path | None, which:
         raise ConfigError(None, f"--checkpoints: {count} must be at least 1")
     if count >= len(items):
         return items
-    picks = sorted({round(i * (len(items) - 1) / max(count - 1, 1)) for i in range(count)}) if count > 1 else [len(items) - 1]
+    picks = (
+        sorted({round(i * (len(items) - 1) / max(count - 1, 1)) for i in range(count)})
+        if count > 1
+        else [len(items) - 1]
+    )
     return [items[i] for i in picks]
 
 
@@ -121,4 +131,7 @@ def check_size(plan: GridPlan) -> None:
     if not cells:
         raise ConfigError(None, "the grid is empty: it needs a checkpoint, a weight and a prompt")
     if cells > MAX_CELLS:
-        raise ConfigError(None, f"the grid would have {cells} images (more than {MAX_CELLS}); pick fewer checkpoints, weights or prompts")
+        raise ConfigError(
+            None,
+            f"the grid would have {cells} images (more than {MAX_CELLS}); pick fewer checkpoints, weights or prompts",
+        )

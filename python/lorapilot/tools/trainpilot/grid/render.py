@@ -27,8 +27,14 @@ def row_label(plan: GridPlan, checkpoint: int, weight: int) -> str:
     return f"{plan.checkpoints[checkpoint].label} × {plan.weights[weight]:g}"
 
 
-def render_grid(plan: GridPlan, out_dir: Path, renderer, progress: Progress | None = None, cancel=None,
-                discard: Callable[[Path], None] | None = None) -> dict:
+def render_grid(
+    plan: GridPlan,
+    out_dir: Path,
+    renderer,
+    progress: Progress | None = None,
+    cancel=None,
+    discard: Callable[[Path], None] | None = None,
+) -> dict:
     """Render every cell of ``plan`` with ``renderer`` into ``out_dir``; returns the manifest.
 
     Cells land as ``cells/c{checkpoint}_w{weight}_p{prompt}.png``. The grid is built in a sibling
@@ -55,16 +61,32 @@ def render_grid(plan: GridPlan, out_dir: Path, renderer, progress: Progress | No
         atomic_write_bytes(cells_dir / name, png_bytes(image, texts), mode=0o644)
         row = c * len(plan.weights) + w
         images[(row, p)] = image
-        manifest_cells.append({"row": row, "col": p, "file": f"cells/{name}", "checkpoint": plan.checkpoints[c].label,
-                               "step": plan.checkpoints[c].step, "weight": plan.weights[w], "prompt": plan.prompts[p],
-                               "seed": plan.seed_of(p)})
+        manifest_cells.append(
+            {
+                "row": row,
+                "col": p,
+                "file": f"cells/{name}",
+                "checkpoint": plan.checkpoints[c].label,
+                "step": plan.checkpoints[c].step,
+                "weight": plan.weights[w],
+                "prompt": plan.prompts[p],
+                "seed": plan.seed_of(p),
+            }
+        )
     rows = [row_label(plan, c, w) for c in range(len(plan.checkpoints)) for w in range(len(plan.weights))]
     grid = compose_grid(images, rows, plan.prompts, (plan.width, plan.height))
     atomic_write_bytes(out_dir / GRID_IMAGE, png_bytes(grid, {}), mode=0o644)
     manifest = {
-        "job_id": plan.job_id, "name": plan.name, "renderer": renderer.name, "rows": rows, "cols": plan.prompts,
-        "cells": manifest_cells, "grid": GRID_IMAGE, "plan": plan.to_dict(),
-        "started_at": started, "finished_at": time.time(),
+        "job_id": plan.job_id,
+        "name": plan.name,
+        "renderer": renderer.name,
+        "rows": rows,
+        "cols": plan.prompts,
+        "cells": manifest_cells,
+        "grid": GRID_IMAGE,
+        "plan": plan.to_dict(),
+        "started_at": started,
+        "finished_at": time.time(),
     }
     atomic_write_text(out_dir / MANIFEST, json.dumps(manifest, indent=2) + "\n")
     if final_dir.exists():

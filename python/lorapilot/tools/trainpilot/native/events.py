@@ -37,9 +37,7 @@ class Reporter:
 
     def step(self, step: int, loss: float, lr: float) -> None:
         self._times.append(time.perf_counter())
-        self._emit(
-            f"step={step} total={self.total} loss={loss:.6f} lr={lr:.3e} its={self.steps_per_second():.2f}"
-        )
+        self._emit(f"step={step} total={self.total} loss={loss:.6f} lr={lr:.3e} its={self.steps_per_second():.2f}")
 
     def sample(self, step: int, path: Path) -> None:
         self._emit(f"sample step={step} path={path}")

@@ -16,7 +16,6 @@ from .config import DatasetSettings
 log = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True)
 class TrainImage:
     path: Path
@@ -50,8 +49,7 @@ def scan_images(settings: DatasetSettings) -> list[TrainImage]:
     if not folder.is_dir():
         raise ConfigError(None, f"dataset.image_dir: {folder} is not a folder")
     # Links that lead out of the folder are not training images (TrainPilot exports real files).
-    paths = sorted(Path(e.path) for e in confined_entries(folder, folder)
-                   if is_image_name(e.name) and e.is_file())
+    paths = sorted(Path(e.path) for e in confined_entries(folder, folder) if is_image_name(e.name) and e.is_file())
     if not paths:
         raise ConfigError(None, f"dataset.image_dir: {folder} holds no images ({', '.join(IMAGE_EXTENSIONS)})")
     buckets = bucket_sizes(settings)
@@ -70,7 +68,9 @@ def scan_images(settings: DatasetSettings) -> list[TrainImage]:
             raise ConfigError(path, f"cannot read image: {exc}") from None
         images.append(TrainImage(path=path, caption=caption, size=size, placement=place_image(size, buckets)))
     if uncaptioned:
-        log.warning("%d of %d images in %s have no %s caption", uncaptioned, len(paths), folder, settings.caption_extension)
+        log.warning(
+            "%d of %d images in %s have no %s caption", uncaptioned, len(paths), folder, settings.caption_extension
+        )
     return images
 
 

@@ -62,7 +62,9 @@ def sgm_unet_namer(unet_config) -> Callable[[str], str]:
         if m := re.fullmatch(r"down_blocks\.(\d+)\.(attentions|resnets)\.(\d+)\.(.+)", path):
             block, kind, layer, rest = int(m[1]), m[2], int(m[3]), m[4]
             index = 1 + block * (per_block + 1) + layer
-            return f"input_blocks.{index}.1.{rest}" if kind == "attentions" else f"input_blocks.{index}.0.{_resnet(rest)}"
+            return (
+                f"input_blocks.{index}.1.{rest}" if kind == "attentions" else f"input_blocks.{index}.0.{_resnet(rest)}"
+            )
         if m := re.fullmatch(r"down_blocks\.(\d+)\.downsamplers\.0\.conv(.*)", path):
             return f"input_blocks.{(int(m[1]) + 1) * (per_block + 1)}.0.op{m[2]}"
         if m := re.fullmatch(r"mid_block\.attentions\.0\.(.+)", path):
@@ -72,7 +74,11 @@ def sgm_unet_namer(unet_config) -> Callable[[str], str]:
         if m := re.fullmatch(r"up_blocks\.(\d+)\.(attentions|resnets)\.(\d+)\.(.+)", path):
             block, kind, layer, rest = int(m[1]), m[2], int(m[3]), m[4]
             index = block * (per_block + 1) + layer
-            return f"output_blocks.{index}.1.{rest}" if kind == "attentions" else f"output_blocks.{index}.0.{_resnet(rest)}"
+            return (
+                f"output_blocks.{index}.1.{rest}"
+                if kind == "attentions"
+                else f"output_blocks.{index}.0.{_resnet(rest)}"
+            )
         if m := re.fullmatch(r"up_blocks\.(\d+)\.upsamplers\.0\.conv(.*)", path):
             block = int(m[1])
             inner = 2 if up_has_attention[block] else 1

@@ -90,7 +90,9 @@ def build_metadata(config: NativeTrainConfig, images: list[TrainImage], facts: R
         "ss_keep_tokens": data.keep_tokens,
         "ss_caption_dropout_rate": data.caption_dropout,
         "ss_tag_frequency": json.dumps({f"{data.repeats}_{folder}": tag_counts}),
-        "ss_dataset_dirs": json.dumps({f"{data.repeats}_{folder}": {"n_repeats": data.repeats, "img_count": len(images)}}),
+        "ss_dataset_dirs": json.dumps(
+            {f"{data.repeats}_{folder}": {"n_repeats": data.repeats, "img_count": len(images)}}
+        ),
         "ss_training_comment": f"LoRA Pilot native trainer (attention: {facts.attention})",
         "modelspec.sai_model_spec": "1.0.1",
         "modelspec.architecture": f"{architecture}/lora",
@@ -98,7 +100,7 @@ def build_metadata(config: NativeTrainConfig, images: list[TrainImage], facts: R
         "modelspec.title": config.name,
         "modelspec.resolution": f"{data.resolution}x{data.resolution}",
         "modelspec.trigger_phrase": data.trigger_word or None,
-        "modelspec.date": dt.datetime.fromtimestamp(facts.started_at, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
+        "modelspec.date": dt.datetime.fromtimestamp(facts.started_at, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S"),
         "modelspec.prediction_type": None if family == "flux1" else ("v" if facts.v_prediction else "epsilon"),
     }
     return {key: _text(value) for key, value in values.items() if value is not None}

@@ -64,7 +64,9 @@ def load_base_model(config: NativeTrainConfig, dtype=None) -> BaseModel:
         elif path.is_file():
             parts = _load_single_file(path, settings.family, dtype)
         else:
-            raise ConfigError(None, f"model.pretrained: {path} is neither a diffusers folder (model_index.json) nor a file")
+            raise ConfigError(
+                None, f"model.pretrained: {path} is neither a diffusers folder (model_index.json) nor a file"
+            )
     except (OSError, ValueError, KeyError) as exc:
         raise ConfigError(None, f"model.pretrained: cannot load {path} as {settings.family}: {exc}") from exc
     if settings.vae is not None:
@@ -114,7 +116,9 @@ def _load_diffusers_folder(path: Path, family: str, dtype) -> dict:
     if family == "sdxl":
         from transformers import CLIPTextModelWithProjection
 
-        parts["text_encoders"].append(CLIPTextModelWithProjection.from_pretrained(path, subfolder="text_encoder_2", **te))
+        parts["text_encoders"].append(
+            CLIPTextModelWithProjection.from_pretrained(path, subfolder="text_encoder_2", **te)
+        )
         parts["tokenizers"].append(CLIPTokenizer.from_pretrained(path, subfolder="tokenizer_2"))
     # Training always uses the DDPM forward process, whatever sampler the folder ships with.
     parts["noise_scheduler"] = DDPMScheduler.from_pretrained(path, subfolder="scheduler")
@@ -159,7 +163,9 @@ def choose_attention(model: BaseModel, requested: str, device_type: str) -> str:
     """
     have_xformers = importlib.util.find_spec("xformers") is not None
     if requested == "xformers" and not have_xformers:
-        raise ConfigError(None, "training.attention: xformers is not installed in this environment (use 'auto' or 'sdpa')")
+        raise ConfigError(
+            None, "training.attention: xformers is not installed in this environment (use 'auto' or 'sdpa')"
+        )
     if requested == "xformers" and device_type != "cuda":
         raise ConfigError(None, "training.attention: xformers needs a CUDA GPU (use 'auto' or 'sdpa')")
     use_xformers = requested == "xformers" or (requested == "auto" and have_xformers and device_type == "cuda")

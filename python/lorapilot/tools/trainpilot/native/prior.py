@@ -40,7 +40,9 @@ def scan_regularization(config: NativeTrainConfig) -> list[TrainImage]:
 class PriorBatches:
     """Yields (latents, conditioning) of the class batch that goes with one micro-batch."""
 
-    def __init__(self, config: NativeTrainConfig, images: list[TrainImage], maker: BatchMaker, *, rank: int, world: int):
+    def __init__(
+        self, config: NativeTrainConfig, images: list[TrainImage], maker: BatchMaker, *, rank: int, world: int
+    ):
         reg = config.regularization
         assert reg is not None
         self.weight = reg.prior_loss_weight

@@ -96,8 +96,15 @@ def infotext(config: NativeTrainConfig, family: str, index: int, step: int, widt
         pairs.update({"CFG scale": 1, "Distilled CFG Scale": settings.guidance})
     else:
         pairs["CFG scale"] = settings.guidance
-    pairs.update({"Seed": settings.seed + index, "Size": f"{width}x{height}", "Model": config.model.pretrained.name,
-                  "LoRA": config.name, "Training step": step})
+    pairs.update(
+        {
+            "Seed": settings.seed + index,
+            "Size": f"{width}x{height}",
+            "Model": config.model.pretrained.name,
+            "LoRA": config.name,
+            "Training step": step,
+        }
+    )
     lines.append(", ".join(f"{key}: {_quoted(value)}" for key, value in pairs.items()))
     return "\n".join(lines)
 

@@ -187,7 +187,9 @@ class Trainer:
 
     def _build_optimizer(self) -> None:
         config, model = self.config, self.model
-        groups = [{"params": [p for p in model.denoiser.parameters() if p.requires_grad], "lr": config.optim.learning_rate}]
+        groups = [
+            {"params": [p for p in model.denoiser.parameters() if p.requires_grad], "lr": config.optim.learning_rate}
+        ]
         te_lr = config.network.text_encoder_lr or config.optim.learning_rate
         for module in self.trainable[1:]:
             groups.append({"params": [p for p in module.parameters() if p.requires_grad], "lr": te_lr})
@@ -283,7 +285,9 @@ class Trainer:
         acc.save_state(str(partial))
         if acc.is_main_process:
             for label, module in self.adapter_parts().items():
-                tensors = {k: v.detach().float().cpu().contiguous() for k, v in get_peft_model_state_dict(module).items()}
+                tensors = {
+                    k: v.detach().float().cpu().contiguous() for k, v in get_peft_model_state_dict(module).items()
+                }
                 save_file(tensors, str(partial / f"lora_{label}.safetensors"))
         acc.wait_for_everyone()
         if acc.is_main_process:
