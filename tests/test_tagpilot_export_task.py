@@ -119,10 +119,10 @@ def test_a_copying_export_reports_progress_and_a_cancel_keeps_the_previous_expor
 def test_an_error_mid_export_leaves_no_half_written_export(ctx, dataset, monkeypatch):
     real = export_module._link_or_copy
 
-    def failing(source, target):
+    def failing(source, target, roots):
         if source.name == "3.png":
             raise OSError(28, "No space left on device", str(target))
-        real(source, target)
+        real(source, target, roots)
 
     monkeypatch.setattr(export_module, "_link_or_copy", failing)
     with pytest.raises(OSError, match="No space left"):
@@ -222,8 +222,8 @@ def test_cli_ctrl_c_cancels_and_keeps_the_previous_export(ctx, dataset, other_fs
     real = export_module._link_or_copy
     copies = []
 
-    def interrupted(source, target):
-        real(source, target)
+    def interrupted(source, target, roots):
+        real(source, target, roots)
         copies.append(source.name)
         if len(copies) == 5:  # Ctrl-C while the third image is being copied
             signal.raise_signal(signal.SIGINT)

@@ -202,10 +202,10 @@ class CopyGate:
         self.copied = 0
         monkeypatch.setattr(export, "_link_or_copy", self._copy)
 
-    def _copy(self, source: Path, target: Path) -> None:
+    def _copy(self, source: Path, target: Path, roots) -> None:
         if not self._permits.acquire(timeout=60):
             raise AssertionError(f"the test never let {source.name} through")
-        self._real(source, target)
+        self._real(source, target, roots)
         self.copied += 1
 
     def allow(self, files: int) -> None:
