@@ -3,6 +3,8 @@ from ../shared/vendor/) on CPU, offline: 4 steps at 64 px on an SD1-shaped rando
 
 The queue shows progress and loss parsed from sd-scripts' own log, the LoRA lands in models/loras/
 with sd-scripts' ``ss_*`` metadata, and diffusers loads it (kohya key names) onto the same model.
+The journey's last step: the real ComfyUI (pinned archive, --cpu, under `lorapilot up`) started on the
+same workspace lists the LoRA Kohya made, for its LoraLoader too.
 Environment: Python 3.11 + torch 2.13.0 + sd-scripts' requirements.txt, built once under
 .cache/upstream/kohya (tests/upstream/_trainers.py)."""
 
@@ -11,13 +13,17 @@ from __future__ import annotations
 import json
 import time
 
+import httpx
 import pytest
+from test_comfyui_upstream import COMFY_REQUIREMENTS
+from upstream_envs import wait_ready
 
 from lorapilot.tools.trainpilot import actions
 from lorapilot.tools.trainpilot.datasets import inspect_dataset
 from lorapilot.tools.trainpilot.presets import build_profile
 from lorapilot.tools.trainpilot.profiles import ModelRef
 from support import tiny_sd
+from support.running import lorapilot, running
 from support.trainpilot import run_queue_to_the_end
 from support.workspaces import make_workspace
 from upstream import _trainers
@@ -31,6 +37,12 @@ def sd_scripts():
     """(environment, source tree) of the pinned sd-scripts."""
     src = _trainers.extract("kohya-sd-scripts")
     return _trainers.build_env("kohya", _trainers.requirements_of(src)), src
+
+
+@pytest.fixture(scope="module")
+def comfyui(vendor_archive, upstream_env):
+    """(the pinned ComfyUI archive, its cached environment)."""
+    return vendor_archive("comfyui-"), upstream_env("comfyui", COMFY_REQUIREMENTS)
 
 
 def _kohya_profile(ctx):
@@ -52,16 +64,21 @@ def _kohya_profile(ctx):
     return profile
 
 
-def test_kohya_job_trains_with_the_real_sd_scripts(tmp_path, sd_scripts, monkeypatch):
+def test_kohya_job_trains_with_the_real_sd_scripts_and_comfyui_lists_the_lora(
+    tmp_path, sd_scripts, comfyui, monkeypatch
+):
     env, src = sd_scripts
+    comfy_archive, comfy_env = comfyui
     # An air-gapped pod: sd-scripts must find its tokenizer without the hub.
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
     ctx = make_workspace(
         tmp_path / "ws",
-        enabled={"controlpilot"},
-        manifest={"kohya": {"env": str(env), "src": str(src)}},
-        settings={"trainpilot": {"poll_interval_s": 0.2}},
+        enabled={"comfyui"},
+        manifest={"kohya": {"env": str(env), "src": str(src)}, "comfyui": {"env": str(comfy_env)}},
+        settings={
+            "trainpilot": {"poll_interval_s": 0.2, "grid_after_training": "never"}
+        },  # no grid thread racing our diffusers import
     )
     root = ctx.workspace.root
     model = _trainers.sd1_full_width_model(root / "models" / "diffusers" / "sd1-full-width")
@@ -103,6 +120,18 @@ def test_kohya_job_trains_with_the_real_sd_scripts(tmp_path, sd_scripts, monkeyp
     assert down and not any(k.startswith("lora_te_") for k in keys)  # network_train_unet_only
 
     _assert_diffusers_applies(model, lora, len(down))
+    _assert_comfyui_lists(ctx, comfy_archive, lora.name)
+
+
+def _assert_comfyui_lists(ctx, archive, lora_name: str) -> None:
+    """The real ComfyUI on this workspace sees the LoRA in the shared store (extra_model_paths.yaml)."""
+    lorapilot(ctx, "install", "comfyui", "--source-only", "--from", str(archive), timeout=300)
+    with running(ctx):
+        wait_ready(ctx, "comfyui", timeout=300)
+        base = f"http://127.0.0.1:{ctx.registry.get('comfyui').port}"
+        assert lora_name in httpx.get(f"{base}/models/loras", timeout=30).json()
+        info = httpx.get(f"{base}/object_info/LoraLoader", timeout=30).json()
+        assert lora_name in info["LoraLoader"]["input"]["required"]["lora_name"][0]
 
 
 def _assert_diffusers_applies(model, lora, modules: int) -> None:
