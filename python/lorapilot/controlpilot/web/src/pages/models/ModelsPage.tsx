@@ -46,11 +46,16 @@ export default function ModelsPage() {
     const timer = setInterval(() => get<{ tasks: Task[] }>("/api/models/tasks").then((d) => setPolled(d.tasks)).catch(() => {}), 1000);
     return () => clearInterval(timer);
   }, [events]);
-  const wasRunning = useRef(false);
+  // Reload when a task we have not seen end ends: a quick task (an update check against a fast
+  // server) may start and finish between two task events, so "was running, now idle" can miss it.
+  const ended = useRef<Set<string> | null>(null);
+  const endedKey = tasks.filter((t) => t.state !== "running" && t.state !== "queued").map((t) => t.id).join(",");
   useEffect(() => {
-    if (wasRunning.current && !running) { list.reload(); trash.reload(); updates.reload(); }
-    wasRunning.current = running;
-  }, [running]); // eslint-disable-line react-hooks/exhaustive-deps
+    const now = new Set(endedKey ? endedKey.split(",") : []);
+    const before = ended.current;
+    ended.current = now;
+    if (before && [...now].some((id) => !before.has(id))) { list.reload(); trash.reload(); updates.reload(); }
+  }, [endedKey]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const shown = useMemo(
     () => (list.data?.models ?? []).filter((m) =>
