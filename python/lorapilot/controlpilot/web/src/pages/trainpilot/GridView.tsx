@@ -18,7 +18,7 @@ function compareLink(job: JobDetail, folder: string, cell: GridCell): string {
   const cells = `path:"trainpilot/${job.run_dir.split("/").pop()}/${folder}/cells/"`;
   const file = cell.file.split("/").pop() ?? "";
   const sameWeightAndPrompt = file.replace(/^c\d+/, "").replace(/\.png$/, ""); // "_w01_p00"
-  return `/media?q=${encodeURIComponent(cells)}&compare=${encodeURIComponent(`${cells} name:"${sameWeightAndPrompt}"`)}`;
+  return `/mediapilot?q=${encodeURIComponent(cells)}&compare=${encodeURIComponent(`${cells} name:"${sameWeightAndPrompt}"`)}`;
 }
 
 export function GridView({ job }: { job: JobDetail }) {
