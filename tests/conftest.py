@@ -1,6 +1,7 @@
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,11 @@ def output_dir(request):
     path = root / request.node.name
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Let automatic test grids still rendering end before the interpreter does: a daemon thread inside
+    torch at interpreter exit aborts the process ("terminate called without an active exception")."""
+    for thread in threading.enumerate():
+        if thread.name == "trainpilot-grid":
+            thread.join(timeout=600)

@@ -20,8 +20,9 @@ SECTIONS = [
     (profiles.SampleSettings, native.SampleSettings),
     (profiles.Profile, native.NativeTrainConfig),
 ]
-# Settings whose allowed values differ on purpose: the native trainer alone has "sgd".
-DIFFERENT_ON_PURPOSE = {("OptimSettings", "optimizer")}
+# Settings whose allowed values differ on purpose: the native trainer alone has "sgd"; a profile names its
+# regularization dataset, the native run file gets that dataset's resolved folder.
+DIFFERENT_ON_PURPOSE = {("OptimSettings", "optimizer"), ("Profile", "regularization")}
 
 
 def _shared_fields():

@@ -129,5 +129,9 @@ def run_queue_to_the_end(ctx: Context, timeout: float = 600):
             worker.tick()
             time.sleep(0.2)
     finally:
+        # The automatic test grid renders in its own daemon thread: let it end inside this test, so it
+        # neither competes with the next tests nor is still running torch when the interpreter exits.
+        if worker.grid_thread is not None:
+            worker.grid_thread.join(timeout=600)
         worker.release()
     return current
