@@ -17,7 +17,7 @@ def trained_job(
     root, settings: dict | None = None, enabled=("controlpilot",), prompts=("tok, red, square", "tok, blue, stripe")
 ):
     """(ctx, job, worker) after a 4-step native run saving at step 2 (checkpoints: step 2, final)."""
-    trainpilot = {"poll_interval_s": 0.2, **(settings or {})}
+    trainpilot = {"poll_interval_s": 0.2, "grid_after_training": "auto", **(settings or {})}
     ctx = make_workspace(root, enabled=set(enabled), settings={"trainpilot": trainpilot})
     ws = ctx.workspace.root
     tiny_sd.build_tiny_sd1(ws / "models" / "diffusers" / "tiny-sd1")

@@ -19,11 +19,17 @@ REFERENCE_DIR = REPO_ROOT.parent / "shared" / "reference"
 VENV = Path(sys.prefix)
 
 
-def free_port() -> int:
-    """A TCP port that is free on loopback right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def free_port(taken: set[int] | None = None) -> int:
+    """A TCP port that is free on loopback right now (and not in ``taken``, which it joins)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if taken is None:
+            return port
+        if port not in taken:  # the kernel may hand a just-closed port out again
+            taken.add(port)
+            return port
 
 
 def make_workspace(
@@ -40,9 +46,17 @@ def make_workspace(
     root.mkdir(parents=True, exist_ok=True)
     (root / "config").mkdir(exist_ok=True)
     names = load_registry().names()
-    data: dict = {"host": "127.0.0.1", "manager": {"port": free_port()}, "components": {}}
+    taken: set[int] = set()  # two components given one port made a rare "collides" failure
+    data: dict = {
+        "host": "127.0.0.1",
+        "manager": {"port": free_port(taken)},
+        "components": {},
+        # No automatic test grid unless a test asks: its thread loads pipelines while the test goes on, and
+        # diffusers' empty-weights loading patches torch globally (a model built meanwhile came out on "meta").
+        "trainpilot": {"grid_after_training": "never"},
+    }
     for name in names:
-        entry: dict = {"port": free_port()}
+        entry: dict = {"port": free_port(taken)}
         if enabled is not None and name not in enabled:
             entry["enabled"] = False
         data["components"][name] = entry
