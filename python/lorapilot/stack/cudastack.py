@@ -7,11 +7,11 @@ older driver (the services would start and then fail on their first CUDA call).
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lorapilot.kit.nvml import driver_version
 from lorapilot.kit.tomlconfig import load_toml_model
 from lorapilot.stack.components.registry import default_components_dir
 
@@ -48,22 +48,7 @@ def driver_is_older(driver: str, needed: str) -> bool:
 
 def read_driver_version(nvml=None) -> str | None:
     """The host's NVIDIA driver version through NVML, or None without NVML/driver."""
-    try:
-        if nvml is None:
-            nvml = importlib.import_module("pynvml")
-        nvml.nvmlInit()
-    except Exception:  # noqa: BLE001 - ImportError, NVMLError: no driver to judge
-        return None
-    try:
-        version = nvml.nvmlSystemGetDriverVersion()
-        return version.decode() if isinstance(version, bytes) else str(version)
-    except Exception:  # noqa: BLE001
-        return None
-    finally:
-        try:
-            nvml.nvmlShutdown()
-        except Exception:  # noqa: BLE001
-            pass
+    return driver_version(nvml)
 
 
 def driver_warning(driver: str | None, stack: CudaStack) -> str | None:

@@ -14,8 +14,12 @@ from collections.abc import Callable
 import psutil
 from pydantic import BaseModel
 
-from lorapilot.kit.gpu import owner_of  # noqa: F401 - re-exported: the queue maps GPU processes the same way
-from lorapilot.kit.nvml import NvmlUnavailable, explain, open_nvml
+from lorapilot.kit.nvml import (
+    NvmlUnavailable,
+    explain,
+    open_nvml,
+    owner_of,  # noqa: F401 - re-exported: the queue maps GPU processes the same way
+)
 from lorapilot.stack.cudastack import CudaStack, driver_warning, load_cuda_stack
 
 _RETRY_INIT_S = 60.0  # a driver may appear later (e.g. a container started before it)

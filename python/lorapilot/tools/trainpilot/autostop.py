@@ -225,7 +225,7 @@ def machine_activity(ctx: Context) -> str | None:
     """What keeps the machine from being idle besides jobs (a connection, GPU use), or None."""
     import psutil
 
-    from lorapilot.kit.gpu import gpu_utilization
+    from lorapilot.kit.nvml import gpu_utilization
 
     ports = {c.port: c.name for c in ctx.registry.enabled() if c.name != "controlpilot"}
     try:

@@ -27,7 +27,7 @@ from typing import Literal
 import httpx
 
 from lorapilot.kit.fsutil import atomic_write_text
-from lorapilot.kit.gpu import GpuMemory, gpu_memory, owner_of
+from lorapilot.kit.nvml import GpuMemory, gpu_memory, owner_of
 from lorapilot.stack.context import Context
 
 log = logging.getLogger("lorapilot.tools.trainpilot")
