@@ -54,8 +54,8 @@ def output_dir(request):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """Let automatic test grids still rendering end before the interpreter does: a daemon thread inside
-    torch at interpreter exit aborts the process ("terminate called without an active exception")."""
+    """Let automatic test grids still rendering (a thread waiting on its child process) end with the run,
+    so no grid process outlives the suite."""
     for thread in threading.enumerate():
         if thread.name == "trainpilot-grid":
             thread.join(timeout=600)

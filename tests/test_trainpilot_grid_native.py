@@ -36,6 +36,8 @@ def test_grid_after_training_then_on_demand(trained, tmp_path):
     from lorapilot.tools.trainpilot.grid import grid_dir, plan_for_job, read_manifest, render_job_grid
 
     ctx, job = trained  # the automatic grid: 2 checkpoints × 2 weights × 2 prompts = 8 ≤ 24
+    # It was rendered by a child process (diffusers' loading never runs inside the queue worker): its log.
+    assert (job.run_path / "grid.log").is_file()
     manifest = read_manifest(grid_dir(job))
     assert manifest is not None and manifest["renderer"] == "native"
     assert manifest["rows"] == ["step 2 × 0", "step 2 × 1", "final × 0", "final × 1"]

@@ -51,8 +51,8 @@ def make_workspace(
         "host": "127.0.0.1",
         "manager": {"port": free_port(taken)},
         "components": {},
-        # No automatic test grid unless a test asks: its thread loads pipelines while the test goes on, and
-        # diffusers' empty-weights loading patches torch globally (a model built meanwhile came out on "meta").
+        # No automatic test grid unless a test asks: rendering one after every tiny training run costs the
+        # suite minutes of CPU for nothing the test looks at.
         "trainpilot": {"grid_after_training": "never"},
     }
     for name in names:

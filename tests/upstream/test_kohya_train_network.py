@@ -76,9 +76,7 @@ def test_kohya_job_trains_with_the_real_sd_scripts_and_comfyui_lists_the_lora(
         tmp_path / "ws",
         enabled={"comfyui"},
         manifest={"kohya": {"env": str(env), "src": str(src)}, "comfyui": {"env": str(comfy_env)}},
-        settings={
-            "trainpilot": {"poll_interval_s": 0.2, "grid_after_training": "never"}
-        },  # no grid thread racing our diffusers import
+        settings={"trainpilot": {"poll_interval_s": 0.2}},
     )
     root = ctx.workspace.root
     model = _trainers.sd1_full_width_model(root / "models" / "diffusers" / "sd1-full-width")

@@ -13,12 +13,15 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 from lorapilot.kit.errors import LorapilotError
 from lorapilot.kit.nvml import gpu_count
+from lorapilot.stack.component_paths import MANIFEST_ENV
 from lorapilot.stack.context import Context
 from lorapilot.stack.workspace.secrets import read_secrets
 
@@ -173,19 +176,28 @@ class QueueWorker:
             threading.Thread(
                 target=register_new_models, args=(self.ctx,), name="invokeai-register", daemon=True
             ).start()
-            if self.settings.grid_after_training != "never":  # the test grid: its own thread, like the above
+            if self.settings.grid_after_training != "never":  # the test grid: a thread that waits on its child
                 self.grid_thread = threading.Thread(
                     target=self._render_grid, args=(job,), name="trainpilot-grid", daemon=True
                 )
                 self.grid_thread.start()
 
     def _render_grid(self, job: Job) -> None:
-        from .grid import auto_grid_after_training
-
+        """The automatic test grid, in a child process (see ``grid/__main__.py`` for why); its output goes
+        to ``grid.log`` beside the job's ``train.log``."""
+        env = dict(os.environ)
+        if self.ctx.manifest.path is not None:
+            env[MANIFEST_ENV] = str(self.ctx.manifest.path)
+        command = [sys.executable, "-m", "lorapilot.tools.trainpilot.grid", str(job.id)]
+        command += ["--workspace", str(self.ctx.workspace.root)]
         try:
-            auto_grid_after_training(self.ctx, job)
-        except Exception:  # noqa: BLE001 - a failed grid must not touch the queue
-            log.exception("test grid for job %s failed", job.id)
+            with open(job.run_path / "grid.log", "ab") as out:
+                code = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env=env).returncode
+        except OSError as exc:
+            log.error("test grid for job %s could not start: %s", job.id, exc)
+            return
+        if code != 0:
+            log.warning("test grid for job %s failed (exit %s); see %s", job.id, code, job.run_path / "grid.log")
 
     def _maybe_stop_machine(self) -> None:
         busy = bool(self.store.running() or self.store.queued())
