@@ -48,17 +48,15 @@ ALIASES = {alias for each in TOOLS for alias in each.cli_aliases}
 
 
 # name -> the command's one-line summary, so `lorapilot --help` lists every command without importing
-# any (tests/test_cli_help_fast.py checks each against the command's own docstring).
+# any (tests/test_cli_help_fast.py checks each against the command's own docstring); the tools' come
+# from TOOLS, below.
 SUMMARIES: dict[str, str] = {
     "components": "List the components, their ports and whether they are installed.",
     "controlpilot": "The ControlPilot dashboard (port 7878).",
-    "copilot": "The Copilot sidecar: GitHub Copilot CLI confined to the workspace (port 7879, loopback only).",
     "down": "Stop every service and the process manager, and stop (and save) running training jobs.",
     "init": "Create or update the workspace (idempotent; never overwrites your files).",
     "install": "Install components from their pins, without Nix.",
     "logs": "Print a service's log.",
-    "mediapilot": "MediaPilot: index, search and organise everything generated (outputs/ + extra roots).",
-    "models": "The shared model store: list, inspect, pull, move, rename, delete, restore.",
     "render": "Print the process-manager configuration rendered from the registry.",
     "restart": "Restart one service.",
     "secrets": "Show or set values in config/secrets.env (mode 0600).",
@@ -66,13 +64,11 @@ SUMMARIES: dict[str, str] = {
     "start": "Start one service.",
     "status": "Show each service: state, readiness, restarts, uptime, memory.",
     "stop": "Stop one service.",
-    "sync": "Sync LoRAs, datasets, outputs and the TrainPilot database with S3-compatible storage.",
-    "tagpilot": "TagPilot: import, caption, tag, check and export datasets (datasets/<name>/).",
-    "trainpilot": "TrainPilot: train LoRAs with Kohya, AI Toolkit, Diffusion Pipe or the native trainer, one queue.",
     "trash": "List, restore or empty the workspace trash (.trash/).",
     "up": "Initialise the workspace, render the configuration and start every service.",
     "urls": "Print the URL of every service.",
 }
+SUMMARIES.update({each.name: each.summary for each in TOOLS})
 
 
 class LazyGroup(click.Group):

@@ -23,6 +23,7 @@ class Tool:
     title: str
     cli: str  # its click group
     router: str  # its FastAPI APIRouter (mounted behind login)
+    summary: str = ""  # the group's one-line help, so `lorapilot --help` lists it without importing it
     hooks: str | None = None  # module with optional on_init(ctx) and on_down(ctx, keep_training)
     cli_aliases: tuple[str, ...] = field(default=())  # old command names, kept working for one release
     # (old URL prefix, new URL prefix) pairs: ControlPilot serves the old ones for one release
@@ -49,6 +50,7 @@ TOOLS: tuple[Tool, ...] = (
         "Models",
         "lorapilot.tools.models.cli:models_group",
         "lorapilot.tools.models.api:router",
+        summary="The shared model store: list, inspect, pull, move, rename, delete, restore.",
         hooks="lorapilot.tools.models.hooks",
     ),
     Tool(
@@ -56,6 +58,7 @@ TOOLS: tuple[Tool, ...] = (
         "TagPilot",
         "lorapilot.tools.tagpilot.cli:dataset_group",
         "lorapilot.tools.tagpilot.api:router",
+        summary="TagPilot: import, caption, tag, check and export datasets (datasets/<name>/).",
         cli_aliases=("dataset",),
         url_aliases=(("/api/datasets", "/api/tagpilot/datasets"),),
     ),
@@ -64,6 +67,7 @@ TOOLS: tuple[Tool, ...] = (
         "TrainPilot",
         "lorapilot.tools.trainpilot.cli:train_group",
         "lorapilot.tools.trainpilot.api:router",
+        summary="TrainPilot: train LoRAs with Kohya, AI Toolkit, Diffusion Pipe or the native trainer, one queue.",
         hooks="lorapilot.tools.trainpilot.hooks",
         cli_aliases=("train",),
         url_aliases=(("/api/train", "/api/trainpilot"),),
@@ -73,11 +77,24 @@ TOOLS: tuple[Tool, ...] = (
         "MediaPilot",
         "lorapilot.tools.mediapilot.cli:media_group",
         "lorapilot.tools.mediapilot.api:router",
+        summary="MediaPilot: index, search and organise everything generated (outputs/ + extra roots).",
         cli_aliases=("media",),
         url_aliases=(("/api/media", "/api/mediapilot"),),
     ),
-    Tool("copilot", "Copilot", "lorapilot.tools.copilot.cli:copilot_group", "lorapilot.tools.copilot.proxy:router"),
-    Tool("sync", "Sync", "lorapilot.tools.sync.cli:sync_group", "lorapilot.tools.sync.api:router"),
+    Tool(
+        "copilot",
+        "Copilot",
+        "lorapilot.tools.copilot.cli:copilot_group",
+        "lorapilot.tools.copilot.proxy:router",
+        summary="The Copilot sidecar: GitHub Copilot CLI confined to the workspace (port 7879, loopback only).",
+    ),
+    Tool(
+        "sync",
+        "Sync",
+        "lorapilot.tools.sync.cli:sync_group",
+        "lorapilot.tools.sync.api:router",
+        summary="Sync LoRAs, datasets, outputs and the TrainPilot database with S3-compatible storage.",
+    ),
 )
 
 
