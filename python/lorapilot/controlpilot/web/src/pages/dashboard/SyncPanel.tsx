@@ -1,14 +1,15 @@
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useState } from "react";
 import { get, post } from "../../api/client";
 import { useLatestEvent } from "../../api/events";
+import type { Task } from "../../api/types";
 import { formatBytes } from "../../components/format";
 import { useAction, useApi } from "../../hooks/useApi";
+import { useTaskEnds } from "../../hooks/useTaskEnds";
 
 interface SyncStatus {
   configured: boolean; problem: string | null; endpoint_url: string; bucket: string; prefix: string; areas: string[];
   last: { direction: string; transferred: string[]; skipped: number; bytes: number; finished_at: number } | null;
 }
-interface Task { id: string; kind: string; state: string; current: number; total: number | null; message: string; error: string | null }
 
 /** Push or pull the workspace to S3-compatible storage (`lorapilot sync`), with live progress. */
 export function SyncPanel() {
@@ -24,11 +25,7 @@ export function SyncPanel() {
     const timer = setInterval(() => get<Task>(`/api/tasks/${taskId}`).then(setPolled).catch(() => {}), 1000);
     return () => clearInterval(timer);
   }, [taskId, events]);
-  const wasRunning = useRef(false);
-  useEffect(() => {
-    if (wasRunning.current && !running) status.reload();
-    wasRunning.current = running;
-  }, [running]); // eslint-disable-line react-hooks/exhaustive-deps
+  useTaskEnds(task ? [task] : [], status.reload);
 
   const start = (direction: "push" | "pull") =>
     action.run(async () => setTaskId((await post<Task>(`/api/sync/${direction}`)).id));

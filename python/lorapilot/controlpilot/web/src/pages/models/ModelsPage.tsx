@@ -1,9 +1,11 @@
-import { useEffect, useMemo, useRef, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { get, post, withQuery } from "../../api/client";
 import { useLatestEvent } from "../../api/events";
+import type { Task } from "../../api/types";
 import { ErrorBanner } from "../../components/ErrorBanner";
 import { formatBytes } from "../../components/format";
 import { useAction, useApi } from "../../hooks/useApi";
+import { useTaskEnds } from "../../hooks/useTaskEnds";
 import { useLocation } from "../../router";
 import { InspectPanel, type Inspection } from "./InspectPanel";
 import { SearchPanel } from "./SearchPanel";
@@ -12,7 +14,6 @@ export interface Model {
   path: string; rel: string; name: string; folder: string; kind: string; family: string | null;
   family_label: string | null; size: number; rank: number | null; autov2: string | null; warning: string | null; error: string | null;
 }
-interface Task { id: string; kind: string; title: string; state: string; current: number; total: number | null; message: string; error: string | null }
 interface Types { folders: string[]; families: Record<string, string> }
 interface TrashItem { id: string; name: string; original: string; size: number; sidecars: string[] }
 interface UpdateCheck { path: string; status: "outdated" | "current" | "unknown" | "error"; latest: string | null; pull: string | null; message: string }
@@ -46,16 +47,7 @@ export default function ModelsPage() {
     const timer = setInterval(() => get<{ tasks: Task[] }>("/api/models/tasks").then((d) => setPolled(d.tasks)).catch(() => {}), 1000);
     return () => clearInterval(timer);
   }, [events]);
-  // Reload when a task we have not seen end ends: a quick task (an update check against a fast
-  // server) may start and finish between two task events, so "was running, now idle" can miss it.
-  const ended = useRef<Set<string> | null>(null);
-  const endedKey = tasks.filter((t) => t.state !== "running" && t.state !== "queued").map((t) => t.id).join(",");
-  useEffect(() => {
-    const now = new Set(endedKey ? endedKey.split(",") : []);
-    const before = ended.current;
-    ended.current = now;
-    if (before && [...now].some((id) => !before.has(id))) { list.reload(); trash.reload(); updates.reload(); }
-  }, [endedKey]); // eslint-disable-line react-hooks/exhaustive-deps
+  useTaskEnds(tasks, () => { list.reload(); trash.reload(); updates.reload(); });
 
   const shown = useMemo(
     () => (list.data?.models ?? []).filter((m) =>
