@@ -292,3 +292,39 @@ def kohya_gui_tree() -> Path:
             nested.rmdir()  # the empty submodule folder
         nested.symlink_to(extract("kohya-sd-scripts"))
     return src
+
+
+def tiny_trainer_job(
+    tmp_path: Path, trainer: str, env: Path, src: Path, *, name: str, family: str, vram_gb: int, base: str
+):
+    """(ctx, profile): a workspace that runs ``trainer`` from ``env``/``src``, the tiny diffusers model
+    ``base`` (``tiny-sd1`` or ``tiny-flux``) and the shapes dataset, and a 4-step adamw profile for them."""
+    from lorapilot.tools.trainpilot.datasets import inspect_dataset
+    from lorapilot.tools.trainpilot.presets import build_profile
+    from lorapilot.tools.trainpilot.profiles import ModelRef
+    from support import tiny_sd
+    from support.workspaces import make_workspace
+
+    ctx = make_workspace(
+        tmp_path / "ws",
+        enabled={"controlpilot"},
+        manifest={trainer: {"env": str(env), "src": str(src)}},
+        settings={"trainpilot": {"poll_interval_s": 0.2}},
+    )
+    root = ctx.workspace.root
+    build = {"tiny-sd1": tiny_sd.build_tiny_sd1, "tiny-flux": tiny_sd.build_tiny_flux}[base]
+    build(root / "models" / "diffusers" / base)
+    tiny_sd.make_dataset(root / "datasets" / "shapes")
+    profile = build_profile(
+        name=name,
+        family=family,
+        quality="quick",
+        vram_gb=vram_gb,
+        trainer=trainer,
+        model=ModelRef(base=f"diffusers/{base}"),
+        dataset_name="shapes",
+        dataset=inspect_dataset(ctx.workspace, "shapes"),
+    )
+    tiny_sd.shrink_profile(profile, steps=4, save_every=2, sample_every=4, sample_steps=2)
+    profile.optim.optimizer, profile.optim.lr_scheduler = "adamw", "constant"
+    return ctx, profile

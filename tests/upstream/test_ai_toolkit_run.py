@@ -18,12 +18,7 @@ import textwrap
 import pytest
 
 from lorapilot.tools.trainpilot import actions
-from lorapilot.tools.trainpilot.datasets import inspect_dataset
-from lorapilot.tools.trainpilot.presets import build_profile
-from lorapilot.tools.trainpilot.profiles import ModelRef
-from support import tiny_sd
 from support.trainpilot import run_queue_to_the_end
-from support.workspaces import make_workspace
 from upstream import _trainers
 
 pytestmark = [pytest.mark.upstream, pytest.mark.slow, pytest.mark.e2e, pytest.mark.timeout(1200)]
@@ -41,27 +36,10 @@ def ai_toolkit():
 def job_ctx(tmp_path, ai_toolkit, monkeypatch):
     env, src = ai_toolkit
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    ctx = make_workspace(
-        tmp_path / "ws",
-        enabled={"controlpilot"},
-        manifest={"ai-toolkit": {"env": str(env), "src": str(src)}},
-        settings={"trainpilot": {"poll_interval_s": 0.2}},
+    ctx, profile = _trainers.tiny_trainer_job(
+        tmp_path, "ai-toolkit", env, src, name="ait-shapes", family="sd15", vram_gb=8, base="tiny-sd1"
     )
-    root = ctx.workspace.root
-    tiny_sd.build_tiny_sd1(root / "models" / "diffusers" / "tiny-sd1")
-    tiny_sd.make_dataset(root / "datasets" / "shapes")
-    profile = build_profile(
-        name="ait-shapes",
-        family="sd15",
-        quality="quick",
-        vram_gb=8,
-        trainer="ai-toolkit",
-        model=ModelRef(base="diffusers/tiny-sd1"),
-        dataset_name="shapes",
-        dataset=inspect_dataset(ctx.workspace, "shapes"),
-    )
-    tiny_sd.shrink_profile(profile, steps=4, save_every=2, sample_every=4, sample_steps=2)
-    profile.optim.optimizer, profile.optim.lr_scheduler, profile.optim.min_snr_gamma = "adamw", "constant", None
+    profile.optim.min_snr_gamma = None
     profile.training.mixed_precision, profile.training.gradient_checkpointing = "no", False
     return ctx, profile
 

@@ -14,12 +14,7 @@ from __future__ import annotations
 import pytest
 
 from lorapilot.tools.trainpilot import actions
-from lorapilot.tools.trainpilot.datasets import inspect_dataset
-from lorapilot.tools.trainpilot.presets import build_profile
-from lorapilot.tools.trainpilot.profiles import ModelRef
-from support import tiny_sd
 from support.trainpilot import run_queue_to_the_end
-from support.workspaces import make_workspace
 from upstream import _trainers
 
 pytestmark = [pytest.mark.upstream, pytest.mark.slow, pytest.mark.e2e, pytest.mark.timeout(1200)]
@@ -35,27 +30,9 @@ def diffusion_pipe():
 def test_train_py_starts_under_deepspeed_and_stops_at_its_cuda_only_import(tmp_path, diffusion_pipe, monkeypatch):
     env, src = diffusion_pipe
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    ctx = make_workspace(
-        tmp_path / "ws",
-        enabled={"controlpilot"},
-        manifest={"diffusion-pipe": {"env": str(env), "src": str(src)}},
-        settings={"trainpilot": {"poll_interval_s": 0.2}},
+    ctx, profile = _trainers.tiny_trainer_job(
+        tmp_path, "diffusion-pipe", env, src, name="dp-shapes", family="flux1", vram_gb=24, base="tiny-flux"
     )
-    root = ctx.workspace.root
-    tiny_sd.build_tiny_flux(root / "models" / "diffusers" / "tiny-flux")
-    tiny_sd.make_dataset(root / "datasets" / "shapes")
-    profile = build_profile(
-        name="dp-shapes",
-        family="flux1",
-        quality="quick",
-        vram_gb=24,
-        trainer="diffusion-pipe",
-        model=ModelRef(base="diffusers/tiny-flux"),
-        dataset_name="shapes",
-        dataset=inspect_dataset(ctx.workspace, "shapes"),
-    )
-    tiny_sd.shrink_profile(profile, steps=4, save_every=2, sample_every=4, sample_steps=2)
-    profile.optim.optimizer, profile.optim.lr_scheduler = "adamw", "constant"
     _job, warnings = actions.submit(ctx, profile)
     assert [w.to_dict() for w in warnings if w.level == "error"] == []
 
