@@ -91,10 +91,17 @@ export function NewTraining() {
   const choice = choices.data?.find((c) => c.name === trainer);
   const tierProblem = choice ? choice.tiers[String(vram)] : preset && !preset.fits ? preset.reason : "";
 
+  // Move off a trainer that cannot take this model. A functional update: a choice the user makes between
+  // this render and the effect must win over the switch computed from the render before it.
   useEffect(() => {
-    const first = choices.data?.find(usable);
-    if (choice && !usable(choice) && first) setTrainer(first.name);
-  }, [choices.data, choice]);
+    const list = choices.data;
+    const first = list?.find(usable);
+    if (!list || !first) return;
+    setTrainer((current) => {
+      const c = list.find((x) => x.name === current);
+      return c && !usable(c) ? first.name : current;
+    });
+  }, [choices.data]);
 
   useEffect(() => {
     if (dataset && !nameEdited) setName(`${dataset}-${family}`.replace(/[^A-Za-z0-9._-]/g, "-"));
