@@ -15,15 +15,18 @@ from __future__ import annotations
 import os
 import threading
 import time
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lorapilot.kit.progress import Progress, check_cancel, no_progress
 from lorapilot.tools.mediapilot.index import FileRow, MediaIndex, build_row
 from lorapilot.tools.mediapilot.meta import extract
+from lorapilot.tools.mediapilot.parse_pool import parse_in_workers, worker_count
 from lorapilot.tools.mediapilot.probe import MEDIA_EXTENSIONS, probe_file
 
 BATCH = 1000  # files per write transaction: fewer commits and FTS5 segments; ~4 MB of rows in memory
+PARALLEL_MIN_FILES = 3 * BATCH  # fewer files parse here: starting the worker processes costs ~0.3 s
 NOMEDIA = ".nomedia"  # a folder holding this file is not media
 # Generators' own thumbnail caches: copies of images indexed already (InvokeAI: images/thumbnails/NAME.webp).
 _THUMBNAIL_CACHE = f"{os.sep}images{os.sep}thumbnails{os.sep}"
@@ -206,29 +209,30 @@ def _scan_root(
     total = len(remaining)
     progress(0, total, f"{root.label}: reading {total} files")
     done = 0
-    for batch, rows in _read_batches(root, remaining):
-        check_cancel(cancel)
-        inserts, updates, deletes = [], [], []
-        for (_rel, _st, row_id), row in zip(batch, rows):
-            if row is None:  # vanished mid-scan: forget it
-                report.vanished += 1
-                if row_id is not None:
-                    deletes.append(row_id)
-                continue
-            if row.values[-2] is not None:  # the error column
-                report.flagged += 1
-            if row_id is None:
-                inserts.append(row)
-            else:
-                updates.append((row_id, row))
-        # Written here, not on a writer thread: the GIL gave the two threads no real overlap and
-        # cost ~15% more CPU than writing in line (measured with bench/mediapilot_bench.py).
-        index.write(inserts, updates, deletes)
-        report.added += len(inserts)
-        report.updated += len(updates)
-        report.removed += len(deletes)
-        done += len(batch)
-        progress(done, total, f"{root.label}: {done}/{total}")
+    with closing(_read_batches(root, remaining)) as reading:  # a cancel stops the parse workers at once
+        for batch, rows in reading:
+            check_cancel(cancel)
+            inserts, updates, deletes = [], [], []
+            for (_rel, _st, row_id), row in zip(batch, rows):
+                if row is None:  # vanished mid-scan: forget it
+                    report.vanished += 1
+                    if row_id is not None:
+                        deletes.append(row_id)
+                    continue
+                if row.values[-2] is not None:  # the error column
+                    report.flagged += 1
+                if row_id is None:
+                    inserts.append(row)
+                else:
+                    updates.append((row_id, row))
+            # Written here, not on a writer thread: the GIL gave the two threads no real overlap and
+            # cost ~15% more CPU than writing in line (measured with bench/mediapilot_bench.py).
+            index.write(inserts, updates, deletes)
+            report.added += len(inserts)
+            report.updated += len(updates)
+            report.removed += len(deletes)
+            done += len(batch)
+            progress(done, total, f"{root.label}: {done}/{total}")
 
 
 def _read_batch(root: Root, batch: list) -> list[FileRow | None]:
@@ -238,13 +242,22 @@ def _read_batch(root: Root, batch: list) -> list[FileRow | None]:
 def _read_batches(root: Root, todo: list):
     """Yield (batch, rows) in order.
 
-    Parsing stays in this process: on two cores, worker processes cost as much in
-    pickling the rows back as they save (measured), and spawning from a threaded
-    server is fragile.
+    A large first index parses in worker processes, one per core, while this process walks and writes
+    (see ``parse_pool``); a small one parses here, where starting the workers would cost more than it saves.
     """
-    for i in range(0, len(todo), BATCH):
-        batch = todo[i : i + BATCH]
-        yield batch, _read_batch(root, batch)
+    batches = [todo[i : i + BATCH] for i in range(0, len(todo), BATCH)]
+    workers = min(len(batches), worker_count()) if len(todo) >= PARALLEL_MIN_FILES else 1
+    if workers < 2:
+        for batch in batches:
+            yield batch, _read_batch(root, batch)
+        return
+    jobs = [[(rel, st) for rel, st, _ in batch] for batch in batches]
+    for batch, rows in zip(batches, parse_in_workers(root, jobs, workers, _read_job)):
+        yield batch, rows
+
+
+def _read_job(root: Root, job: list) -> list[FileRow | None]:
+    return [read_file(root, rel, st) for rel, st in job]
 
 
 def _indexed_under(index: MediaIndex, root: Root, rel: str) -> list[str]:
