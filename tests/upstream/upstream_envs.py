@@ -139,6 +139,15 @@ def component_requirements(name: str, drop: set[str] = frozenset(), add: list[st
     return [*kept, *add]
 
 
+# ComfyUI's environment in this tier. torchaudio is left out: PyPI's wheels are CUDA builds that need CUDA torch
+# (ComfyUI then logs "torchaudio missing, ACE model will be broken"). requests:
+# ComfyUI's app/frontend_management.py imports it, but its requirements.txt
+# does not list it (other packages used to bring it).
+COMFY_REQUIREMENTS = component_requirements(
+    "comfyui", drop={"torch", "torchvision", "torchaudio"}, add=[TORCHVISION_PIN, "requests"]
+)
+
+
 def python_of(env: Path) -> Path:
     return env / "bin" / "python"
 
