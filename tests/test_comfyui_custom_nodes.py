@@ -3,7 +3,8 @@ refused, naming the package), and the workspace folders for a user's own nodes w
 (extra_model_paths.yaml's custom_nodes, PYTHONPATH to the overlay). A small node written here is placed in
 the workspace folder and imported the way ComfyUI does, with its package from the overlay.
 
-Not here: the real ComfyUI loading the node (needs the upstream test tier), Nix placing pinned nodes."""
+The real ComfyUI loading such a node: tests/upstream/test_comfyui_custom_node_upstream.py; the CLI that adds
+one: tests/test_comfyui_nodes_cli.py."""
 
 from __future__ import annotations
 
