@@ -5,7 +5,8 @@ lacks (a wheel built here). `lorapilot comfyui nodes add` puts the node in apps/
 package in the per-workspace overlay (offline, from the wheel's folder); `lorapilot up` launches ComfyUI the
 way it always does (rendered command, PYTHONPATH to the overlay, extra_model_paths.yaml's custom_nodes). The
 node shows in /object_info, a /prompt graph using it runs and its output is in /history; the pinned
-environment never received the package.
+environment never received the package. The node also reports ComfyUI's first custom_nodes folder (where
+ComfyUI-Manager installs nodes): the workspace's.
 """
 
 from __future__ import annotations
@@ -41,8 +42,11 @@ class LPShout:
         return {"required": {"text": ("STRING", {"default": "hi"})}}
 
     def run(self, text):
+        import folder_paths  # ComfyUI's; ComfyUI-Manager installs new nodes into the first custom_nodes path
+
         shouted = lp_shout_pkg.shout(text)
-        return {"ui": {"text": [shouted]}, "result": (shouted,)}
+        first = folder_paths.get_folder_paths("custom_nodes")[0]
+        return {"ui": {"text": [shouted], "custom_nodes_first": [first]}, "result": (shouted,)}
 
 
 NODE_CLASS_MAPPINGS = {"LPShout": LPShout}
@@ -110,3 +114,5 @@ def test_the_real_comfyui_loads_a_workspace_node_with_its_package_from_the_overl
         entry = wait_for(finished, timeout=120, what="ComfyUI running the LPShout graph")
         assert entry["status"]["status_str"] == "success", entry["status"]
         assert entry["outputs"]["1"]["text"] == ["INK WHALE!"]
+        # The workspace folder comes first, where ComfyUI-Manager puts the nodes it installs.
+        assert entry["outputs"]["1"]["custom_nodes_first"] == [str(user_nodes_dir(state))]
