@@ -34,10 +34,22 @@ def comfy(tmp_path, monkeypatch):
     wheels = tmp_path / "wheels"
     make_wheel(wheels, "tinydep", "1.0", "VALUE = 42\n")
     make_wheel(wheels, "newpkg", "0.3", "from tinydep import VALUE\n", requires=("tinydep>=1",))
+    make_wheel(wheels, "tinydep", "2.0", "VALUE = 2\n")
+    make_wheel(wheels, "deeppkg", "1.0", "", requires=("tinydep>=2",))
     env = tmp_path / "comfy-env"
     subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(env)], check=True)
     subprocess.run(
-        [uv, "pip", "install", "-q", "--python", str(env / "bin" / "python"), "--find-links", str(wheels), "tinydep"],
+        [
+            uv,
+            "pip",
+            "install",
+            "-q",
+            "--python",
+            str(env / "bin" / "python"),
+            "--find-links",
+            str(wheels),
+            "tinydep==1.0",
+        ],
         check=True,
     )
     ctx = make_workspace(tmp_path / "ws", enabled={"comfyui"}, manifest={"comfyui": {"env": str(env)}})
@@ -114,6 +126,13 @@ def test_a_node_conflicting_with_the_lock_or_the_pinned_env_is_refused_naming_th
     refused = lorapilot(ctx, "comfyui", "nodes", "add", str(newer), "--find-links", str(wheels), check=False)
     assert refused.returncode != 0
     assert "conflicts with ComfyUI's pinned environment: tinydep>=2 (locked: tinydep 1.0)" in refused.stderr
+    # Further down: deeppkg needs tinydep>=2, the pinned env has 1.0 (uv's explanation names both).
+    deep = tmp_path / "DeepNode"
+    make_repo(deep, [{"__init__.py": NODE, "requirements.txt": "deeppkg\n"}])
+    refused = lorapilot(ctx, "comfyui", "nodes", "add", str(deep), "--find-links", str(wheels), check=False)
+    assert refused.returncode != 0
+    assert "resolving deeppkg on top of ComfyUI's pinned environment failed" in refused.stderr
+    assert "deeppkg depend on tinydep>=2 and tinydep==1.0" in refused.stderr
     # Nothing half-placed: no node folder, no staging left, no package in the overlay.
     assert not any(user_nodes_dir(state).glob("*")) and not any(overlay_dir(state).glob("*"))
     assert not list(state.glob(".node-*"))
