@@ -93,6 +93,7 @@ def test_add_a_git_node_at_a_rev_installs_only_what_the_pinned_env_lacks(comfy, 
 
     listed = lorapilot(ctx, "comfyui", "nodes", "list").stdout
     assert "ShoutNode" in listed and first[:12] in listed and "newpkg==0.3" in listed
+    assert "overlay (" in listed and listed.rstrip().endswith("): newpkg==0.3")
 
     again = lorapilot(ctx, "comfyui", "nodes", "add", str(repo), check=False)
     assert again.returncode != 0 and "exists" in again.stderr and "nodes remove ShoutNode" in again.stderr

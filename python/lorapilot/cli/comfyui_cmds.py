@@ -37,7 +37,9 @@ def _comfy(ctx):
 @nodes_group.command("list")
 @workspace_option
 def list_cmd(ctx) -> None:
-    """The nodes in apps/comfyui/custom_nodes/ and where each came from."""
+    """The nodes in apps/comfyui/custom_nodes/, where each came from, and the overlay's packages."""
+    from lorapilot.stack.components.custom_nodes import overlay_dir
+    from lorapilot.stack.install.overlay import overlay_packages
     from lorapilot.stack.install.user_nodes import list_user_nodes
 
     state, _, _ = _comfy(ctx)
@@ -48,6 +50,9 @@ def list_cmd(ctx) -> None:
         origin = f"{node.origin} @ {node.rev[:12]}" if node.origin and node.rev else "(a folder)"
         needs = f"  needs: {', '.join(node.requirements)}" if node.requirements else ""
         click.echo(f"{node.name:<32} {origin}{needs}")
+    packages = overlay_packages(overlay_dir(state))
+    if packages:
+        click.echo(f"overlay ({overlay_dir(state)}): " + ", ".join(f"{n}=={v}" for n, v in sorted(packages.items())))
 
 
 @nodes_group.command("add")
