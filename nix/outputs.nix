@@ -16,6 +16,8 @@ in
     # Pinned git sources: { component = { input, url, rev, submodules = { path = { input, url, rev } } } }.
     pins = pins.gitSources;
     ports = pins.ports;
+    # Custom nodes placed in a component's tree: { comfyui = [ { name, owner, repo, rev, hash } ] }.
+    customNodes = pins.customNodes;
     pythonEnvs = mapAttrs (_: env: { inherit (env) python systems; }) pins.pythonEnvs;
     # Disagreements between component pins and flake.lock; [ ] when they agree.
     pinProblems = pins.pinProblems;

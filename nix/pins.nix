@@ -46,6 +46,20 @@ let
       };
     } ]) (attrNames specs));
 
+  # components/<name>/custom-nodes.toml: custom nodes placed in the component's tree (ComfyUI's custom_nodes/),
+  # fetched from GitHub by the recorded NAR hash. { component = [ { name, owner, repo, rev, hash } ] }.
+  customNodes = listToAttrs (concatMap (name:
+    let
+      file = componentsDir + "/${name}/custom-nodes.toml";
+      github = node:
+        let m = match "https://github\\.com/([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+)" node.repository; in
+        if m == null then
+          throw "components/${name}/custom-nodes.toml: node ${node.name}: Nix fetches only https://github.com/OWNER/REPO repositories, got ${node.repository}"
+        else { inherit (node) name rev hash; owner = head m; repo = builtins.elemAt m 1; };
+    in
+    if pathExists file then [ { inherit name; value = map github ((fromTOML (readFile file)).node or [ ]); } ] else [ ]
+  ) dirNames);
+
   trim = s: let m = match "[[:space:]]*([^[:space:]]*)[[:space:]]*" s; in if m == null then s else head m;
 
   # Every components/<name>/ with pyproject.toml + uv.lock is one isolated environment.
@@ -92,7 +106,7 @@ let
   filterAttrs' = pred: set: listToAttrs (concatMap (name: if pred name set.${name} then [ { inherit name; value = set.${name}; } ] else [ ]) (attrNames set));
 in
 {
-  inherit specs gitSources pythonEnvs pinProblems ports submoduleInput;
+  inherit specs gitSources customNodes pythonEnvs pinProblems ports submoduleInput;
   services = filterAttrs' (_: spec: spec.kind == "service") specs;
   environments = filterAttrs' (_: spec: spec.kind == "environment") specs;
 }

@@ -3,7 +3,8 @@ refused, naming the package), and the workspace folders for a user's own nodes w
 (extra_model_paths.yaml's custom_nodes, PYTHONPATH to the overlay). A small node written here is placed in
 the workspace folder and imported the way ComfyUI does, with its package from the overlay.
 
-Not here: the real ComfyUI loading the node (needs the upstream test tier), Nix placing pinned nodes."""
+The real ComfyUI loading such a node: tests/upstream/test_comfyui_custom_node_upstream.py; the CLI that adds
+one: tests/test_comfyui_nodes_cli.py."""
 
 from __future__ import annotations
 
@@ -34,6 +35,15 @@ def test_the_pinned_list_starts_with_comfyui_manager():
     assert len(nodes[0].rev) == 40 and nodes[0].hash.startswith("sha256-")
 
 
+def test_every_pinned_node_records_requirements_the_lock_holds():
+    """ComfyUI-Manager's requirements (recorded at its rev) are all in ComfyUI's uv.lock: none missing."""
+    locked = locked_versions(COMFY / "uv.lock")
+    for node in load_custom_nodes(COMFY / "custom-nodes.toml"):
+        assert node.requirements is not None, f"{node.name}: record its requirements.txt"
+        check = check_requirements(node.requirements, locked, node.name)
+        assert check.conflicts == [] and check.missing == [], (node.name, check)
+
+
 def test_a_bad_entry_is_named(tmp_path):
     bad = tmp_path / "custom-nodes.toml"
     bad.write_text(
@@ -49,10 +59,12 @@ def test_requirements_against_the_comfyui_lock(tmp_path):
     locked = locked_versions(COMFY / "uv.lock")
     torch = locked["torch"]
     result = check_requirements(
-        ["# comment", "torch>=2.0", "einops", "GitPython>=3", "pywin32; sys_platform == 'win32'"], locked
+        ["# comment", "torch>=2.0", "einops", "lp-not-locked>=3", "pywin32; sys_platform == 'win32'"], locked
     )
     assert (
-        result.satisfied == ["torch>=2.0", "einops"] and result.missing == ["GitPython>=3"] and result.conflicts == []
+        result.satisfied == ["torch>=2.0", "einops"]
+        and result.missing == ["lp-not-locked>=3"]
+        and result.conflicts == []
     )
     node = tmp_path / "ComfyUI-Old"
     node.mkdir()
@@ -119,7 +131,7 @@ def test_workspace_nodes_and_overlay_are_wired_into_the_launch(tmp_path):
     assert out.stdout.strip() == "HI!", out.stderr
 
 
-def _component_with_nodes(tmp_path, node_requirements: dict[str, str]):
+def _component_with_nodes(tmp_path, node_requirements: dict[str, str], recorded: dict[str, list[str]] | None = None):
     """A ComfyUI-like component (local git upstreams, a uv.lock with tinydep 1.0) pinning the given nodes."""
     import os
 
@@ -177,6 +189,7 @@ def _component_with_nodes(tmp_path, node_requirements: dict[str, str]):
                 "repository": (repos / name).as_uri(),
                 "rev": rev,
                 "hash": "sha256-FV/JblUjWIN3oBRM+TR+OCNFNx22chw7XyHfGgtKFuE=",
+                **({"requirements": recorded[name]} if recorded and name in recorded else {}),
             }
         )
     (comp / "custom-nodes.toml").write_text(tomli_w.dumps({"node": entries}))
@@ -213,3 +226,15 @@ def test_install_refuses_a_conflicting_node_naming_the_package(tmp_path, offline
         install(ctx, "comfyish")
     custom = ctx.workspace.state_dir("comfyish") / "src" / "custom_nodes"
     assert sorted(p.name for p in custom.iterdir()) == ["example_node.py.example"]  # nothing half-placed
+
+
+def test_install_refuses_a_node_whose_requirements_differ_from_the_recorded_ones(tmp_path, offline_uv):
+    from lorapilot.stack.install import install
+
+    ctx = _component_with_nodes(tmp_path, {"MovedNode": "tinydep>=1.0\nnewer-dep\n"}, {"MovedNode": ["tinydep>=1.0"]})
+    with pytest.raises(
+        ConfigError, match=r"MovedNode: requirements = \['tinydep>=1.0'\] but .* says \['tinydep>=1.0', 'newer-dep'\]"
+    ):
+        install(ctx, "comfyish")
+    custom = ctx.workspace.state_dir("comfyish") / "src" / "custom_nodes"
+    assert sorted(p.name for p in custom.iterdir()) == ["example_node.py.example"]

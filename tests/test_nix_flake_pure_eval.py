@@ -67,3 +67,22 @@ def test_a_pin_mismatch_is_reported_by_file(tmp_path):
     assert len(problems) == 1
     assert problems[0].startswith("components/comfyui/component.toml: rev 0000")
     assert "a125cd84b054a57729b5eecab930ca9408719832" in problems[0]
+
+
+def test_custom_nodes_come_from_custom_nodes_toml(flake):
+    """What Nix fetches (fetchFromGitHub by NAR hash) is what `lorapilot install` checks out."""
+    from lorapilot.stack.components.custom_nodes import load_custom_nodes
+
+    nodes = load_custom_nodes(REPO_ROOT / "components" / "comfyui" / "custom-nodes.toml")
+    expected = [
+        {
+            "name": n.name,
+            "owner": n.repository.split("/")[3],
+            "repo": n.repository.split("/")[4],
+            "rev": n.rev,
+            "hash": n.hash,
+        }
+        for n in nodes
+    ]
+    assert flake.eval_json("lib.customNodes") == {"comfyui": expected}
+    assert expected[0]["owner"] == "Comfy-Org" and expected[0]["repo"] == "ComfyUI-Manager"

@@ -17,6 +17,7 @@ import yaml
 
 from lorapilot.stack.component_paths import load_manifest
 from lorapilot.stack.components import load_registry
+from lorapilot.stack.components.custom_nodes import load_custom_nodes
 from support.nixflake import Flake, copy_tree, nix_available
 from support.workspaces import REPO_ROOT
 
@@ -80,6 +81,11 @@ def test_every_component_environment_is_wired_into_the_manifest(stubbed):
     )
     # Sources: each git component's own input, submodules in place.
     assert (manifest.location("comfyui").src / "STUB_SOURCE").read_text() == "comfyui"
+    # ComfyUI's pinned custom nodes (custom-nodes.toml), fetched by their hash into custom_nodes/<name>.
+    for node in load_custom_nodes(REPO_ROOT / "components" / "comfyui" / "custom-nodes.toml"):
+        fetched = manifest.location("comfyui").src / "custom_nodes" / node.name / "STUB_FETCH"
+        owner_repo = node.repository.removeprefix("https://github.com/")
+        assert fetched.read_text() == f"{owner_repo}@{node.rev} {node.hash}"
     kohya = manifest.location("kohya").src
     assert (kohya / "STUB_SOURCE").read_text() == "kohya"
     assert (kohya / "sd-scripts" / "STUB_SOURCE").read_text() == "kohya-sd-scripts"

@@ -50,12 +50,13 @@ def make_repo(path: Path, commits: list[dict[str, str]]) -> list[str]:
     return revs
 
 
-def make_wheel(dest: Path, name: str, version: str, module_text: str) -> Path:
-    """A minimal pure-Python wheel (PEP 427) with one module ``name``."""
+def make_wheel(dest: Path, name: str, version: str, module_text: str, requires: tuple[str, ...] = ()) -> Path:
+    """A minimal pure-Python wheel (PEP 427) with one module ``name`` (depending on ``requires``)."""
     dist = f"{name}-{version}"
+    depends = "".join(f"Requires-Dist: {each}\n" for each in requires)
     files = {
         f"{name}.py": module_text.encode(),
-        f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
+        f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n{depends}".encode(),
         f"{dist}.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
     }
     record = []

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from upstream_envs import CACHE_DIR, TORCHVISION_PIN, component_requirements, python_of, wait_ready
+from upstream_envs import CACHE_DIR, COMFY_REQUIREMENTS, python_of, wait_ready
 
 from lorapilot.stack.workspace.layout import ensure_layout
 from lorapilot.tools.mediapilot.comfy_send import send_to_comfy
@@ -28,14 +28,6 @@ from support.running import lorapilot, running, wait_for
 from support.workspaces import make_workspace
 
 pytestmark = [pytest.mark.upstream, pytest.mark.e2e, pytest.mark.timeout(1800)]
-
-# torchaudio is left out: PyPI's wheels are CUDA builds that need CUDA torch
-# (ComfyUI then logs "torchaudio missing, ACE model will be broken"). requests:
-# ComfyUI's app/frontend_management.py imports it, but its requirements.txt
-# does not list it (other packages used to bring it).
-COMFY_REQUIREMENTS = component_requirements(
-    "comfyui", drop={"torch", "torchvision", "torchaudio"}, add=[TORCHVISION_PIN, "requests"]
-)
 
 
 def _graph(ckpt: str, lora: str) -> dict:

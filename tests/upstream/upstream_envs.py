@@ -139,6 +139,22 @@ def component_requirements(name: str, drop: set[str] = frozenset(), add: list[st
     return [*kept, *add]
 
 
+# ComfyUI's environment in this tier. torchaudio is left out: PyPI's wheels are CUDA builds that need CUDA torch
+# (ComfyUI then logs "torchaudio missing, ACE model will be broken"). requests:
+# ComfyUI's app/frontend_management.py imports it, but its requirements.txt
+# does not list it (other packages used to bring it). ComfyUI-Manager's requirements (the pinned node, which this
+# tier does not place) are left out too: the cached env is shared by every checkout on the machine.
+COMFY_MANAGER_REQUIREMENTS = {
+    "gitpython", "pygithub", "matrix-nio", "huggingface-hub", "typer", "rich", "typing-extensions", "toml", "uv",
+    "chardet",
+}  # fmt: skip
+COMFY_REQUIREMENTS = component_requirements(
+    "comfyui",
+    drop={"torch", "torchvision", "torchaudio", *COMFY_MANAGER_REQUIREMENTS},
+    add=[TORCHVISION_PIN, "requests"],
+)
+
+
 def python_of(env: Path) -> Path:
     return env / "bin" / "python"
 

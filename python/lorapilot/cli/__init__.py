@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "urls": "lorapilot.cli.service_cmds:urls_cmd",
     "trash": "lorapilot.cli.trash_cmds:trash_group",
     "components": "lorapilot.cli.render_cmds:components_cmd",
+    "comfyui": "lorapilot.cli.comfyui_cmds:comfyui_group",
     "controlpilot": "lorapilot.controlpilot.cli:controlpilot_group",
     "install": "lorapilot.cli.install_cmds:install_cmd",
     "shutdown": "lorapilot.cli.shutdown_cmds:shutdown_group",
@@ -51,6 +52,7 @@ ALIASES = {alias for each in TOOLS for alias in each.cli_aliases}
 # any (tests/test_cli_help_fast.py checks each against the command's own docstring); the tools' come
 # from TOOLS, below.
 SUMMARIES: dict[str, str] = {
+    "comfyui": "ComfyUI's custom nodes: list, add or remove your own (apps/comfyui/custom_nodes/).",
     "components": "List the components, their ports and whether they are installed.",
     "controlpilot": "The ControlPilot dashboard (port 7878).",
     "down": "Stop every service and the process manager, and stop (and save) running training jobs.",

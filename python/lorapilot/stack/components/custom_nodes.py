@@ -25,6 +25,9 @@ class CustomNode(BaseModel, extra="forbid"):
     repository: str = Field(pattern=r"^(https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+|file:///\S+)$")
     rev: str = Field(pattern=r"^[0-9a-f]{40}$")
     hash: str = Field(pattern=r"^sha256-[A-Za-z0-9+/]{43}=$")
+    # The node's requirements.txt at rev, recorded so the lock can be checked against it offline (tests);
+    # `lorapilot install` refuses a checkout whose requirements.txt says otherwise.
+    requirements: list[str] | None = None
 
 
 def load_custom_nodes(path: Path) -> list[CustomNode]:
@@ -99,6 +102,15 @@ def check_requirements(lines: list[str], locked: dict[str, str], source: str = "
             fits = False
         (satisfied if fits else conflicts).append(str(req) if fits else f"{req} (locked: {req.name} {version})")
     return RequirementCheck(conflicts, satisfied, missing)
+
+
+def requirement_lines(node_dir: Path) -> list[str]:
+    """The requirement lines of ``node_dir/requirements.txt`` (comments and blanks left out)."""
+    req_file = node_dir / "requirements.txt"
+    if not req_file.is_file():
+        return []
+    lines = (line.split(" #", 1)[0].strip() for line in req_file.read_text(encoding="utf-8").splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
 
 
 def ensure_fits(node_dir: Path, locked: dict[str, str], name: str | None = None) -> RequirementCheck:

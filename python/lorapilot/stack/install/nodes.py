@@ -9,7 +9,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from lorapilot.stack.components.custom_nodes import ensure_fits, load_custom_nodes, locked_versions
+from lorapilot.kit.errors import ConfigError
+from lorapilot.stack.components.custom_nodes import ensure_fits, load_custom_nodes, locked_versions, requirement_lines
 
 from .git import fetch_commit, head_of
 
@@ -43,6 +44,13 @@ def place_pinned_nodes(
         staging = Path(tempfile.mkdtemp(prefix=f".{node.name}-", dir=custom_nodes))
         try:
             fetch_commit(git, node.repository, node.rev, staging, on_line, cancel)
+            found = requirement_lines(staging)
+            if node.requirements is not None and found != node.requirements:
+                raise ConfigError(
+                    nodes_file,
+                    f"{node.name}: requirements = {node.requirements} but its requirements.txt at "
+                    f"{node.rev[:12]} says {found}; record what the node needs (and lock it)",
+                )
             check = ensure_fits(staging, locked, node.name)
             if dest.exists():
                 shutil.rmtree(dest)  # a pinned node at another rev: ours, replaced by the new pin
