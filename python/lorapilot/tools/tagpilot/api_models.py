@@ -92,13 +92,27 @@ class VLMParams(_Body):
     trigger_word: str | None = None
 
 
+class LocalCaptionerParams(_Body):
+    """Florence-2 / JoyCaption / Qwen2.5-VL; ``prompt`` is Florence-2's task or the others' instruction."""
+
+    model_dir: str | None = Field(default=None, description="Default: [tagpilot] local_models_dir/<captioner>.")
+    prompt: str | None = None
+    caption_type: Literal["descriptive", "casual", "stable-diffusion", "midjourney"] = "descriptive"
+    caption_length: Literal["any", "very short", "short", "medium-length", "long", "very long"] = "long"
+    max_new_tokens: int = Field(default=256, ge=1, le=4096)
+    temperature: float = Field(default=0.0, ge=0, le=2)
+    top_p: float = Field(default=0.9, gt=0, le=1)
+    max_side: int = Field(default=1024, ge=64, le=4096)
+
+
 class CaptionJob(_Body):
-    captioner: Literal["wd14", "vlm"]
+    captioner: Literal["wd14", "vlm", "florence2", "joycaption", "qwen25vl"]
     mode: Literal["ignore", "append", "overwrite"] = "ignore"
     query: str | None = None
     images: list[str] | None = None
     wd14: WD14Params = WD14Params()
     vlm: VLMParams = VLMParams()
+    local: LocalCaptionerParams = LocalCaptionerParams()
 
 
 class ChecksRequest(_Body):
@@ -303,6 +317,8 @@ class TagPilotConfig(ResponseModel):
     vlm: VLMSettings
     vlm_api_key_set: bool
     onnxruntime_installed: bool
+    local_models_dir: str
+    local_captioners: dict[str, str] = Field(description="Each local captioner and the Hugging Face repo it runs.")
 
 
 class VlmKeyState(ResponseModel):
