@@ -170,3 +170,28 @@ def test_cpu_runs_in_float32_without_a_gpu():
         assert pick_device()[0] == "cuda"
     else:
         assert pick_device() == ("cpu", torch.float32)
+
+
+@pytest.mark.browser
+def test_web_auto_caption_with_a_local_florence2(ctx, tiny_models, output_dir):
+    from support.browser import browser_page, live_controlpilot, login
+
+    install(ctx, tiny_models, "florence2")
+    ds = dataset_with_images(ctx, 2)
+    with live_controlpilot(ctx) as server, browser_page() as page:
+        login(page, server, "/tagpilot/set")
+        page.get_by_role("tab", name="Auto-caption").click()
+        job = page.get_by_role("region", name="Auto-caption")
+        job.get_by_label("Captioner").select_option("florence2")
+        job.get_by_text("florence-community/Florence-2-large").wait_for()  # what to put in the folder
+        assert job.get_by_label("Model folder").get_attribute("placeholder") == "models/captioners/florence2"
+        job.get_by_label("Task").select_option("<CAPTION>")
+        job.get_by_label("Max new tokens").fill("4")
+        job.get_by_role("button", name="Start captioning").click()
+        job.get_by_role("status", name="caption set with florence2: done").wait_for()
+        job.get_by_test_id("caption-report").get_by_text("2 written, 0 unchanged, 0 skipped, 0 errors").wait_for()
+        page.screenshot(path=output_dir / "local-captioner-job.png", full_page=True)
+    for name in ("00.txt", "01.txt"):
+        text = (ds.path / name).read_text()
+        assert_model_words(text)
+        assert len(text.split()) <= 4
