@@ -69,7 +69,7 @@ class Florence2Captioner(LocalCaptioner):
 
         self.processor = AutoProcessor.from_pretrained(self.model_dir, local_files_only=True)
         self.model = Florence2ForConditionalGeneration.from_pretrained(
-            self.model_dir, local_files_only=True, dtype=dtype
+            self.model_dir, local_files_only=True, dtype=dtype, device_map=device
         )
 
     def inputs(self, image):
@@ -106,7 +106,9 @@ class JoyCaptionCaptioner(LocalCaptioner):
         from transformers import AutoProcessor, LlavaForConditionalGeneration
 
         self.processor = AutoProcessor.from_pretrained(self.model_dir, local_files_only=True)
-        self.model = LlavaForConditionalGeneration.from_pretrained(self.model_dir, local_files_only=True, dtype=dtype)
+        self.model = LlavaForConditionalGeneration.from_pretrained(
+            self.model_dir, local_files_only=True, dtype=dtype, device_map=device
+        )
 
     def inputs(self, image):
         processor = self.processor
@@ -138,7 +140,7 @@ class Qwen25VLCaptioner(LocalCaptioner):
         self.chat_template = chat_template(self.model_dir, self.processor)
         self.image_token_id = self.processor.convert_tokens_to_ids(self.image_token)
         self.model = Qwen2_5_VLForConditionalGeneration.from_pretrained(
-            self.model_dir, local_files_only=True, dtype=dtype
+            self.model_dir, local_files_only=True, dtype=dtype, device_map=device
         )
 
     def inputs(self, image):
