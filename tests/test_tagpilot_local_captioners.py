@@ -89,7 +89,7 @@ def test_api_job_runs_joycaption_with_progress_and_undo(ctx, tiny_models):
     assert not list((ctx.workspace.datasets / "set").glob("*.txt"))
 
 
-def test_cancel_stops_between_images_and_keeps_what_was_written(ctx, tiny_models):
+def test_cancel_stops_the_run_and_keeps_what_was_written(ctx, tiny_models):
     import threading
 
     install(ctx, tiny_models, "qwen25vl")
@@ -102,17 +102,35 @@ def test_cancel_stops_between_images_and_keeps_what_was_written(ctx, tiny_models
     def progress(current, total=None, message=""):
         events.append((current, total, message))
         if current == 1:
-            cancel.set()  # the user presses Cancel while the second image is being captioned
+            cancel.set()  # the user presses Cancel as the second image starts: its generation stops at once
 
     report = run_captioner(ds, captioner, "ignore", progress=progress, cancel=cancel)
-    assert report.cancelled and report.written == 2
+    assert report.cancelled and report.written == 1
     assert events == [(0, 6, "00.png"), (1, 6, "01.png")]  # the third image never started
-    assert sorted(p.name for p in ds.path.glob("*.txt")) == ["00.txt", "01.txt"]
+    assert sorted(p.name for p in ds.path.glob("*.txt")) == ["00.txt"]
     # a second run (same loaded model) picks up where the first stopped; a bad image is reported, not fatal
     report = run_captioner(ds, captioner, "ignore")
-    assert (report.written, report.skipped) == (3, 2)
+    assert (report.written, report.skipped) == (4, 1)
     assert report.errors[0]["image"] == "broken.png" and "cannot decode" in report.errors[0]["error"]
     captioner.close()
+
+
+def test_cancel_stops_inside_a_long_generation_and_writes_nothing_for_that_image(ctx, tiny_models):
+    import threading
+    import time
+
+    install(ctx, tiny_models, "joycaption")
+    ds = dataset_with_images(ctx, 2)
+    captioner = make_local(ctx, "joycaption", max_new_tokens=100_000)
+    captioner.ensure_loaded()
+    generation = captioner.model.generation_config
+    generation.suppress_tokens = [*generation.suppress_tokens, generation.eos_token_id]  # it never stops by itself
+    cancel = threading.Event()
+    threading.Timer(1.0, cancel.set).start()
+    started = time.monotonic()
+    report = run_captioner(ds, captioner, "overwrite", cancel=cancel)
+    assert time.monotonic() - started < 30  # 100,000 tokens would take many minutes
+    assert report.cancelled and report.written == 0 and not list(ds.path.glob("*.txt"))
 
 
 def test_florence2_tasks_and_the_generation_options(ctx, tiny_models):

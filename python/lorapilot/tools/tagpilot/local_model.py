@@ -15,10 +15,12 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from lorapilot.kit.errors import ConfigError, LorapilotError
+from lorapilot.kit.progress import check_cancel
 from lorapilot.tools.tagpilot.captioning import CaptionOutput, ImageError
 from lorapilot.tools.tagpilot.imageio import decode_error, open_rgb
 
@@ -74,6 +76,11 @@ class LocalCaptioner:
         self.check_options()
         self.model = None
         self.processor = None
+        self.cancel: threading.Event | None = None
+
+    def watch_cancel(self, cancel: threading.Event | None) -> None:
+        """Stop generating when ``cancel`` is set (a caption on the CPU can take minutes)."""
+        self.cancel = cancel
 
     def check_folder(self) -> None:
         """Refuse a missing folder or one with another model, naming what to put there."""
@@ -112,7 +119,7 @@ class LocalCaptioner:
 
     def decode(self, ids) -> str:
         """Decoded new text, special tokens removed."""
-        return self.tokenizer.decode(ids, skip_special_tokens=True)
+        return self.tokenizer.decode(ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)
 
     @property
     def tokenizer(self):
@@ -165,8 +172,19 @@ class LocalCaptioner:
         sampling = {"do_sample": options.temperature > 0}
         if options.temperature > 0:
             sampling.update(temperature=options.temperature, top_p=options.top_p)
+        cancel = self.cancel
+        if cancel is not None:
+            from transformers import StoppingCriteria, StoppingCriteriaList
+
+            class UntilCancelled(StoppingCriteria):
+                def __call__(self, input_ids, scores, **kwargs):
+                    return torch.full((input_ids.shape[0],), cancel.is_set(), dtype=torch.bool, device=input_ids.device)
+
+            sampling["stopping_criteria"] = StoppingCriteriaList([UntilCancelled()])
         with torch.inference_mode():
-            return self.model.generate(**moved, max_new_tokens=options.max_new_tokens, **sampling)
+            ids = self.model.generate(**moved, max_new_tokens=options.max_new_tokens, **sampling)
+        check_cancel(cancel)  # a caption cut short by Cancel is not written
+        return ids
 
     def caption(self, path: Path) -> CaptionOutput:
         image = self.load_image(path)
