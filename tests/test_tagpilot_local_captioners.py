@@ -174,6 +174,28 @@ def test_a_missing_or_wrong_model_folder_says_what_to_put_there(ctx, tiny_models
     assert outside.status_code == 400
 
 
+def test_joycaption_puts_the_image_in_when_the_chat_template_leaves_it_out(ctx, tiny_models):
+    install(ctx, tiny_models, "joycaption")
+    folder = ctx.workspace.models / "captioners" / "joycaption"
+    template = folder / "chat_template.jinja"
+    assert "<image>" in template.read_text()
+    template.write_text(template.read_text().replace("<image>", ""))
+    ds = dataset_with_images(ctx, 1)
+    captioner = make_local(ctx, "joycaption", prompt="Describe it.", max_new_tokens=4)
+    captioner.ensure_loaded()
+    inputs, prompt_length = captioner.inputs(captioner.load_image(ds.path / "00.png"))
+    ids = inputs["input_ids"][0].tolist()
+    image_id = captioner.processor.tokenizer.convert_tokens_to_ids("<image>")
+    assert ids.count(image_id) == 16 and prompt_length == len(ids)  # 32 px / patch 8 = 16 image tokens
+    assert_model_words(captioner.caption(ds.path / "00.png").text)
+
+
+def test_the_cli_and_api_list_every_local_captioner():
+    from lorapilot.tools.tagpilot.local_captioners import LOCAL_CAPTIONERS, LOCAL_NAMES
+
+    assert tuple(LOCAL_CAPTIONERS) == LOCAL_NAMES
+
+
 def test_clean_caption_removes_an_echoed_prompt_quotes_and_extra_whitespace():
     prompt = "Write a long detailed description for this image."
     assert clean_caption(f"{prompt}  A red\n square.", prompt) == "A red square."

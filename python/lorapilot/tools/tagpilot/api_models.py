@@ -10,6 +10,7 @@ from lorapilot.stack.apimodels import ResponseModel, TrashItemView
 from lorapilot.stack.settings import VLMSettings
 from lorapilot.tools.tagpilot.checks import CHECKS
 from lorapilot.tools.tagpilot.export import FORMATS
+from lorapilot.tools.tagpilot.local_captioners import JOY_CAPTION_TYPES, JOY_LENGTHS, LOCAL_NAMES
 
 
 class _Body(BaseModel):
@@ -97,8 +98,8 @@ class LocalCaptionerParams(_Body):
 
     model_dir: str | None = Field(default=None, description="Default: [tagpilot] local_models_dir/<captioner>.")
     prompt: str | None = None
-    caption_type: Literal["descriptive", "casual", "stable-diffusion", "midjourney"] = "descriptive"
-    caption_length: Literal["any", "very short", "short", "medium-length", "long", "very long"] = "long"
+    caption_type: Literal[tuple(JOY_CAPTION_TYPES)] = "descriptive"  # type: ignore[valid-type]
+    caption_length: Literal[JOY_LENGTHS] = "long"  # type: ignore[valid-type]
     max_new_tokens: int = Field(default=256, ge=1, le=4096)
     temperature: float = Field(default=0.0, ge=0, le=2)
     top_p: float = Field(default=0.9, gt=0, le=1)
@@ -106,7 +107,7 @@ class LocalCaptionerParams(_Body):
 
 
 class CaptionJob(_Body):
-    captioner: Literal["wd14", "vlm", "florence2", "joycaption", "qwen25vl"]
+    captioner: Literal[("wd14", "vlm", *LOCAL_NAMES)]  # type: ignore[valid-type]
     mode: Literal["ignore", "append", "overwrite"] = "ignore"
     query: str | None = None
     images: list[str] | None = None

@@ -7,11 +7,12 @@ import click
 from lorapilot.kit.progress import cli_progress
 from lorapilot.stack.clickopts import workspace_option
 from lorapilot.tools.tagpilot import dataset as datasets
+from lorapilot.tools.tagpilot.local_captioners import JOY_CAPTION_TYPES, JOY_LENGTHS, LOCAL_NAMES
 
 
 @click.command("autocaption")
 @click.argument("name")
-@click.option("--captioner", type=click.Choice(["wd14", "vlm", "florence2", "joycaption", "qwen25vl"]), required=True)
+@click.option("--captioner", type=click.Choice(["wd14", "vlm", *LOCAL_NAMES]), required=True)
 @click.option(
     "--mode",
     type=click.Choice(["ignore", "append", "overwrite"]),
@@ -40,14 +41,14 @@ from lorapilot.tools.tagpilot import dataset as datasets
 @click.option("--trigger", help="vlm: value of {trigger} in the prompt.")
 @click.option(
     "--caption-type",
-    type=click.Choice(["descriptive", "casual", "stable-diffusion", "midjourney"]),
+    type=click.Choice(list(JOY_CAPTION_TYPES)),
     default="descriptive",
     show_default=True,
     help="joycaption: the kind of caption (unless --prompt).",
 )
 @click.option(
     "--caption-length",
-    type=click.Choice(["any", "very short", "short", "medium-length", "long", "very long"]),
+    type=click.Choice(list(JOY_LENGTHS)),
     default="long",
     show_default=True,
     help="joycaption: how long (unless --prompt).",

@@ -45,6 +45,7 @@ JOY_CAPTION_TYPES = {
     ),
 }
 JOY_LENGTHS = ("any", "very short", "short", "medium-length", "long", "very long")
+LOCAL_NAMES = ("florence2", "joycaption", "qwen25vl")
 JOY_SYSTEM = "You are a helpful image captioner."
 
 
