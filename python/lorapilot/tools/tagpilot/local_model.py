@@ -88,7 +88,7 @@ class LocalCaptioner:
         if not folder.is_dir():
             raise LorapilotError(
                 f"{self.title} model folder {folder} does not exist: put the Hugging Face repo {self.hf_repo} "
-                f"there (`huggingface-cli download {self.hf_repo} --local-dir {folder}`)"
+                f"there (`hf download {self.hf_repo} --local-dir {folder}`)"
             )
         config_path = folder / "config.json"
         try:
