@@ -227,6 +227,8 @@ class TagPilotSettings(StrictModel):
     # The WD14 model folder (model.onnx + selected_tags.csv), absolute or relative to the workspace.
     wd14_model_dir: str = ""
     vlm: VLMSettings = VLMSettings()
+    # The folder of the local captioners' models (florence2/, joycaption/, qwen25vl/), absolute or workspace-relative.
+    local_models_dir: str = "models/captioners"
 
 
 # Sections renamed to their tool's name: old name -> new name. The old name is still read for one

@@ -286,16 +286,18 @@ def redo(name: str, ctx: Context = Depends(get_ctx)) -> m.HistoryEntryView:
 def caption_job(
     name: str, body: m.CaptionJob, ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks)
 ) -> TaskView:
-    """Start a captioner run (WD14 tagger or VLM) as a task with progress and cancel."""
-    from lorapilot.tools.tagpilot.captioners import make_vlm, make_wd14
+    """Start a captioner run (WD14 tagger, VLM server or a local model) as a task with progress and cancel."""
+    from lorapilot.tools.tagpilot.captioners import make_local, make_vlm, make_wd14
     from lorapilot.tools.tagpilot.captioning import run_captioner
 
     ds = _ds(ctx, name)
     parse_query(body.query)  # a bad query fails now, not inside the task
     if body.captioner == "wd14":
         captioner = make_wd14(ctx, confine=True, **body.wd14.model_dump())
-    else:
+    elif body.captioner == "vlm":
         captioner = make_vlm(ctx, **body.vlm.model_dump())
+    else:
+        captioner = make_local(ctx, body.captioner, confine=True, **body.local.model_dump())
 
     def work(progress, cancel):
         try:
@@ -396,6 +398,7 @@ def post_handoff(name: str, body: m.HandoffRequest, ctx: Context = Depends(get_c
 @router.get("/config")
 def config(ctx: Context = Depends(get_ctx)) -> m.TagPilotConfig:
     """Captioner defaults from config/lorapilot.toml; for the API key only whether it is set."""
+    from lorapilot.tools.tagpilot.local_captioners import LOCAL_CAPTIONERS
     from lorapilot.tools.tagpilot.vlm import API_KEY_SECRET
 
     settings = ctx.settings.tagpilot
@@ -404,6 +407,8 @@ def config(ctx: Context = Depends(get_ctx)) -> m.TagPilotConfig:
         "vlm": settings.vlm.model_dump(),
         "vlm_api_key_set": bool(read_secrets(ctx.workspace.secrets_file).get(API_KEY_SECRET)),
         "onnxruntime_installed": importlib.util.find_spec("onnxruntime") is not None,
+        "local_models_dir": settings.local_models_dir,
+        "local_captioners": {name: c.hf_repo for name, c in LOCAL_CAPTIONERS.items()},
     }
 
 

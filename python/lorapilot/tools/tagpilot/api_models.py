@@ -10,6 +10,7 @@ from lorapilot.stack.apimodels import ResponseModel, TrashItemView
 from lorapilot.stack.settings import VLMSettings
 from lorapilot.tools.tagpilot.checks import CHECKS
 from lorapilot.tools.tagpilot.export import FORMATS
+from lorapilot.tools.tagpilot.local_captioners import JOY_CAPTION_TYPES, JOY_LENGTHS, LOCAL_NAMES
 
 
 class _Body(BaseModel):
@@ -92,13 +93,27 @@ class VLMParams(_Body):
     trigger_word: str | None = None
 
 
+class LocalCaptionerParams(_Body):
+    """Florence-2 / JoyCaption / Qwen2.5-VL; ``prompt`` is Florence-2's task or the others' instruction."""
+
+    model_dir: str | None = Field(default=None, description="Default: [tagpilot] local_models_dir/<captioner>.")
+    prompt: str | None = None
+    caption_type: Literal[tuple(JOY_CAPTION_TYPES)] = "descriptive"  # type: ignore[valid-type]
+    caption_length: Literal[JOY_LENGTHS] = "long"  # type: ignore[valid-type]
+    max_new_tokens: int = Field(default=256, ge=1, le=4096)
+    temperature: float = Field(default=0.0, ge=0, le=2)
+    top_p: float = Field(default=0.9, gt=0, le=1)
+    max_side: int = Field(default=1024, ge=64, le=4096)
+
+
 class CaptionJob(_Body):
-    captioner: Literal["wd14", "vlm"]
+    captioner: Literal[("wd14", "vlm", *LOCAL_NAMES)]  # type: ignore[valid-type]
     mode: Literal["ignore", "append", "overwrite"] = "ignore"
     query: str | None = None
     images: list[str] | None = None
     wd14: WD14Params = WD14Params()
     vlm: VLMParams = VLMParams()
+    local: LocalCaptionerParams = LocalCaptionerParams()
 
 
 class ChecksRequest(_Body):
@@ -303,6 +318,8 @@ class TagPilotConfig(ResponseModel):
     vlm: VLMSettings
     vlm_api_key_set: bool
     onnxruntime_installed: bool
+    local_models_dir: str
+    local_captioners: dict[str, str] = Field(description="Each local captioner and the Hugging Face repo it runs.")
 
 
 class VlmKeyState(ResponseModel):

@@ -46,3 +46,27 @@ def make_vlm(ctx: Context, **overrides):
     values.update({k: v for k, v in overrides.items() if v is not None})
     values["api_key"] = read_secrets(ctx.workspace.secrets_file).get(API_KEY_SECRET) or None
     return VLMCaptioner(VLMOptions(**values))
+
+
+def local_model_dir(ctx: Context, name: str, given: str | None, confine: bool) -> Path:
+    """A local captioner's folder: given, else ``[tagpilot] local_models_dir``/``name``; workspace-relative.
+
+    ``confine`` (the API) keeps it inside the workspace. Whether it exists the captioner checks,
+    so its error can say what to put there.
+    """
+    text = given or str(Path(ctx.settings.tagpilot.local_models_dir) / name)
+    root = ctx.workspace.root
+    if confine:
+        return resolve_inside(root, text)
+    path = Path(text).expanduser()
+    return path if path.is_absolute() else root / path
+
+
+def make_local(ctx: Context, name: str, model_dir: str | None = None, confine: bool = True, **options):
+    """Florence-2, JoyCaption or Qwen2.5-VL (``name``); ``options`` are :class:`local_model.LocalOptions` fields
+    (None values are ignored)."""
+    from lorapilot.tools.tagpilot.local_captioners import make_local_captioner
+    from lorapilot.tools.tagpilot.local_model import LocalOptions
+
+    values = LocalOptions(**{k: v for k, v in options.items() if v is not None})
+    return make_local_captioner(name, local_model_dir(ctx, name, model_dir, confine), values)

@@ -91,6 +91,8 @@ def run_captioner(
     report = CaptionRunReport(captioner=captioner.name, mode=mode, selected=len(records))
     todo = [r for r in records if not (mode == "ignore" and r.captioned)]
     report.skipped = len(records) - len(todo)
+    if hasattr(captioner, "watch_cancel"):  # local models can stop inside one image's generation
+        captioner.watch_cancel(cancel)
     with EditHistory(ds) as history:
         with ds.lock():
             entry_id = history.begin(

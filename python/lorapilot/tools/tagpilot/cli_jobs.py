@@ -7,11 +7,12 @@ import click
 from lorapilot.kit.progress import cli_progress
 from lorapilot.stack.clickopts import workspace_option
 from lorapilot.tools.tagpilot import dataset as datasets
+from lorapilot.tools.tagpilot.local_captioners import JOY_CAPTION_TYPES, JOY_LENGTHS, LOCAL_NAMES
 
 
 @click.command("autocaption")
 @click.argument("name")
-@click.option("--captioner", type=click.Choice(["wd14", "vlm"]), required=True)
+@click.option("--captioner", type=click.Choice(["wd14", "vlm", *LOCAL_NAMES]), required=True)
 @click.option(
     "--mode",
     type=click.Choice(["ignore", "append", "overwrite"]),
@@ -21,7 +22,9 @@ from lorapilot.tools.tagpilot import dataset as datasets
 )
 @click.option("-q", "--query", default=None, help="Only images matching this query.")
 @click.option(
-    "--model-dir", help="wd14: folder with model.onnx + selected_tags.csv (default: [tagpilot] wd14_model_dir)."
+    "--model-dir",
+    help="wd14: folder with model.onnx + selected_tags.csv (default: [tagpilot] wd14_model_dir); "
+    "florence2/joycaption/qwen25vl: the model's folder (default: [tagpilot] local_models_dir/CAPTIONER).",
 )
 @click.option("--general-threshold", type=float, default=0.35, show_default=True)
 @click.option("--character-threshold", type=float, default=0.85, show_default=True)
@@ -30,8 +33,30 @@ from lorapilot.tools.tagpilot import dataset as datasets
 @click.option("--exclude", "exclude_tags", multiple=True, help="wd14: never write this tag (repeatable).")
 @click.option("--base-url", help="vlm: OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1.")
 @click.option("--model", help="vlm: model name.")
-@click.option("--prompt", help="vlm: prompt template ({name}, {caption}, {trigger}).")
+@click.option(
+    "--prompt",
+    help="vlm: prompt template ({name}, {caption}, {trigger}); florence2: the task (<CAPTION>, <DETAILED_CAPTION>, "
+    "<MORE_DETAILED_CAPTION>); joycaption, qwen25vl: the instruction.",
+)
 @click.option("--trigger", help="vlm: value of {trigger} in the prompt.")
+@click.option(
+    "--caption-type",
+    type=click.Choice(list(JOY_CAPTION_TYPES)),
+    default="descriptive",
+    show_default=True,
+    help="joycaption: the kind of caption (unless --prompt).",
+)
+@click.option(
+    "--caption-length",
+    type=click.Choice(list(JOY_LENGTHS)),
+    default="long",
+    show_default=True,
+    help="joycaption: how long (unless --prompt).",
+)
+@click.option("--max-new-tokens", type=int, default=256, show_default=True, help="Local captioners: longest caption.")
+@click.option(
+    "--temperature", type=float, default=0.0, show_default=True, help="Local captioners: 0 = greedy, else sampling."
+)
 @workspace_option
 def autocaption_cmd(
     ctx,
@@ -49,9 +74,14 @@ def autocaption_cmd(
     model,
     prompt,
     trigger,
+    caption_type,
+    caption_length,
+    max_new_tokens,
+    temperature,
 ) -> None:
-    """Caption images with the WD14 ONNX tagger or a vision-language model (undoable)."""
-    from lorapilot.tools.tagpilot.captioners import make_vlm, make_wd14
+    """Caption images with the WD14 ONNX tagger, a vision-language model server, or a local
+    Florence-2 / JoyCaption / Qwen2.5-VL model (GPU when present). Undoable."""
+    from lorapilot.tools.tagpilot.captioners import make_local, make_vlm, make_wd14
     from lorapilot.tools.tagpilot.captioning import run_captioner
 
     ds = datasets.open_dataset(ctx.workspace, name)
@@ -67,10 +97,26 @@ def autocaption_cmd(
             include_rating=rating,
             exclude=list(exclude_tags),
         )
-    else:
+    elif captioner == "vlm":
         runner = make_vlm(ctx, base_url=base_url, model=model, prompt=prompt, trigger_word=trigger)
-    with cli_progress(f"{captioner} {name}") as progress:
-        report = run_captioner(ds, runner, mode, query, progress=progress)
+    else:
+        runner = make_local(
+            ctx,
+            captioner,
+            model_dir,
+            confine=False,
+            prompt=prompt,
+            caption_type=caption_type,
+            caption_length=caption_length,
+            max_new_tokens=max_new_tokens,
+            temperature=temperature,
+        )
+    try:
+        with cli_progress(f"{captioner} {name}") as progress:
+            report = run_captioner(ds, runner, mode, query, progress=progress)
+    finally:
+        if hasattr(runner, "close"):
+            runner.close()
     click.echo(
         f"{report.written} written, {report.unchanged} unchanged, {report.skipped} skipped, "
         f"{len(report.errors)} errors" + (" (cancelled)" if report.cancelled else "")

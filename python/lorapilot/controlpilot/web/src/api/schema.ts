@@ -1646,7 +1646,7 @@ export interface paths {
         put?: never;
         /**
          * Caption Job
-         * @description Start a captioner run (WD14 tagger or VLM) as a task with progress and cancel.
+         * @description Start a captioner run (WD14 tagger, VLM server or a local model) as a task with progress and cancel.
          */
         post: operations["caption_job_api_tagpilot_datasets__name__caption_post"];
         delete?: never;
@@ -2640,9 +2640,20 @@ export interface components {
              * Captioner
              * @enum {string}
              */
-            captioner: "wd14" | "vlm";
+            captioner: "wd14" | "vlm" | "florence2" | "joycaption" | "qwen25vl";
             /** Images */
             images?: string[] | null;
+            /**
+             * @default {
+             *       "caption_length": "long",
+             *       "caption_type": "descriptive",
+             *       "max_new_tokens": 256,
+             *       "max_side": 1024,
+             *       "temperature": 0,
+             *       "top_p": 0.9
+             *     }
+             */
+            local: components["schemas"]["LocalCaptionerParams"];
             /**
              * Mode
              * @default ignore
@@ -4122,6 +4133,51 @@ export interface components {
             /** Truncated */
             truncated: boolean;
         };
+        /**
+         * LocalCaptionerParams
+         * @description Florence-2 / JoyCaption / Qwen2.5-VL; ``prompt`` is Florence-2's task or the others' instruction.
+         */
+        LocalCaptionerParams: {
+            /**
+             * Caption Length
+             * @default long
+             * @enum {string}
+             */
+            caption_length: "any" | "very short" | "short" | "medium-length" | "long" | "very long";
+            /**
+             * Caption Type
+             * @default descriptive
+             * @enum {string}
+             */
+            caption_type: "descriptive" | "casual" | "stable-diffusion" | "midjourney";
+            /**
+             * Max New Tokens
+             * @default 256
+             */
+            max_new_tokens: number;
+            /**
+             * Max Side
+             * @default 1024
+             */
+            max_side: number;
+            /**
+             * Model Dir
+             * @description Default: [tagpilot] local_models_dir/<captioner>.
+             */
+            model_dir?: string | null;
+            /** Prompt */
+            prompt?: string | null;
+            /**
+             * Temperature
+             * @default 0
+             */
+            temperature: number;
+            /**
+             * Top P
+             * @default 0.9
+             */
+            top_p: number;
+        };
         /** LoginRequest */
         LoginRequest: {
             /** Password */
@@ -5485,6 +5541,15 @@ export interface components {
          * @description Captioner defaults from config/lorapilot.toml; for the API key only whether it is set.
          */
         TagPilotConfig: {
+            /**
+             * Local Captioners
+             * @description Each local captioner and the Hugging Face repo it runs.
+             */
+            local_captioners: {
+                [key: string]: string;
+            };
+            /** Local Models Dir */
+            local_models_dir: string;
             /** Onnxruntime Installed */
             onnxruntime_installed: boolean;
             vlm: components["schemas"]["VLMSettings"];
