@@ -184,3 +184,18 @@ def test_bulk_crop_uses_each_focus_and_reports_failures(ds):
 def test_check_box_names_the_box_and_image_size():
     with pytest.raises(LorapilotError, match=r"box -1,0,10,10 is outside the image \(20×20\)"):
         check_box((-1, 0, 10, 10), 20, 20)
+
+
+def test_export_and_the_trainers_folder_see_the_crop_never_the_original(ws, ds):
+    from lorapilot.tools.tagpilot.export import ExportOptions, export_dataset
+
+    crop_image(ds, "wide.png", "1:1")
+    export_dataset(ws, ds, ExportOptions(formats=("kohya",), repeats=2))
+    image_dir = ws.outputs / "tagpilot" / "set" / "kohya" / "img" / "2_set"
+    assert sorted(p.name for p in image_dir.iterdir() if p.suffix == ".png") == ["tall.png", "wide.png"]
+    with Image.open(image_dir / "wide.png") as img:
+        assert img.size == (400, 400)
+    # the dataset folder the trainers and the handoff point at: the crop on top, the original only under .tagpilot/
+    assert ds.image_names() == ["tall.png", "wide.png"]
+    found = sorted(p.relative_to(ds.path).as_posix() for p in ds.path.rglob("wide.png"))
+    assert found == [".tagpilot/originals/wide.png", "wide.png"]
