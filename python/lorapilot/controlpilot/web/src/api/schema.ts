@@ -3376,6 +3376,8 @@ export interface components {
              * @enum {string}
              */
             quality: "quick" | "regular" | "high";
+            /** @description A regularization (class image) set: a dataset TagPilot marked as one. */
+            regularization?: components["schemas"]["RegularizationRef"] | null;
             /** T5Xxl */
             t5xxl?: string | null;
             /**
