@@ -199,3 +199,23 @@ def test_export_and_the_trainers_folder_see_the_crop_never_the_original(ws, ds):
     assert ds.image_names() == ["tall.png", "wide.png"]
     found = sorted(p.relative_to(ds.path).as_posix() for p in ds.path.rglob("wide.png"))
     assert found == [".tagpilot/originals/wide.png", "wide.png"]
+
+
+def test_a_crop_whose_write_fails_leaves_the_original_in_place_and_can_be_redone(ds, monkeypatch):
+    from lorapilot.tools.tagpilot import crop as crop_module
+
+    original = (ds.path / "wide.png").read_bytes()
+
+    def disk_full(path, data, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(crop_module, "atomic_write_bytes", disk_full)
+        with pytest.raises(OSError, match="No space left"):
+            crop_image(ds, "wide.png", "1:1")
+    assert (ds.path / "wide.png").read_bytes() == original
+    assert not crop_state(ds, "wide.png").cropped  # the row was written first, but the file says otherwise
+    assert crop_image(ds, "wide.png", "1:1").box == (100, 0, 400, 400)
+    assert (originals_dir(ds) / "wide.png").read_bytes() == original
+    assert reset_crop(ds, "wide.png").cropped is False
+    assert (ds.path / "wide.png").read_bytes() == original

@@ -152,6 +152,8 @@ def _recorded(ds: Dataset, image: str):
 def crop_state(ds: Dataset, image: str) -> CropState:
     """How ``image`` is cropped now (``cropped=False`` when it is its own original)."""
     row = _recorded(ds, image)
+    if row is not None and _sha256(ds.image_path(image)) != row["output_sha256"]:
+        row = None  # the original is in place: a crop whose write failed, never seen by anyone
     if row is None:
         width, height = _image_size(ds.image_path(image), image)
         return CropState(image=image, cropped=False, original_width=width, original_height=height)
@@ -293,6 +295,8 @@ def _keep_original(ds: Dataset, image: str, path: Path) -> None:
     store = originals_dir(ds)
     store.mkdir(parents=True, exist_ok=True)
     target = _original_path(ds, image)
+    if target.exists() and os.path.samefile(target, path):
+        return  # already kept (a crop that stopped before recording itself)
     if target.exists() and ds.root is not None:
         Trash(ds.root).move(target, source="tagpilot")  # the original of an image replaced since
     tmp = store / f".{image}.{os.getpid()}.keep"
