@@ -219,3 +219,20 @@ def test_a_crop_whose_write_fails_leaves_the_original_in_place_and_can_be_redone
     assert (originals_dir(ds) / "wide.png").read_bytes() == original
     assert reset_crop(ds, "wide.png").cropped is False
     assert (ds.path / "wide.png").read_bytes() == original
+
+
+def test_trashing_a_cropped_image_takes_its_original_along_and_restoring_both_brings_the_crop_back(ws, ds):
+    original = (ds.path / "wide.png").read_bytes()
+    crop_image(ds, "wide.png", "1:1")
+    items = datasets.delete_images(ws, ds, ["wide.png"])
+    assert sorted(item.original for item in items) == [
+        "datasets/set/.tagpilot/originals/wide.png",
+        "datasets/set/wide.png",
+    ]
+    assert not (originals_dir(ds) / "wide.png").exists()
+    for item in items:
+        Trash(ws.root).restore(item.id)
+    state = crop_state(ds, "wide.png")
+    assert state.cropped and state.box == (100, 0, 400, 400)
+    reset_crop(ds, "wide.png")
+    assert (ds.path / "wide.png").read_bytes() == original

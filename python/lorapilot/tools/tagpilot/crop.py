@@ -36,7 +36,6 @@ from lorapilot.tools.tagpilot.cropgeom import (
 from lorapilot.tools.tagpilot.dataset import Dataset
 from lorapilot.tools.tagpilot.imageio import decode_error
 
-ORIGINALS_DIR = "originals"
 CROPS_DB = "crops.db"
 
 _SCHEMA = [
@@ -92,7 +91,7 @@ class CropReport:
 
 
 def originals_dir(ds: Dataset) -> Path:
-    return ds.state_dir / ORIGINALS_DIR
+    return ds.originals_dir
 
 
 def _original_path(ds: Dataset, image: str) -> Path:
