@@ -82,6 +82,21 @@ def test_crop_with_a_focus_point_then_drag_and_reset(ctx, ds, output_dir):
             assert img.getpixel((10, 200)) == GREEN and img.getpixel((390, 200)) == BLUE
         page.screenshot(path=output_dir / "crop-dragged.png", full_page=True)
 
+        # the corner handle resizes, keeping 1:1 and the box's top-left corner
+        handle = crop.locator(".tp-crop-handle").bounding_box()
+        corner = (handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2)
+        page.mouse.move(*corner)
+        page.mouse.down()
+        page.mouse.move(corner[0] - box["width"] * 0.25, corner[1] - box["height"] * 0.25, steps=8)
+        page.mouse.up()
+        with page.expect_response(lambda r: r.url.endswith("/a.png/crop") and r.request.method == "PUT") as saved:
+            crop.get_by_role("button", name="Save crop").click()
+        assert saved.value.ok
+        x, y, w, h = crop_state(ds, "a.png").box
+        assert (x, y) == (200, 0) and w == h and 200 < w < 400
+        with Image.open(ds.path / "a.png") as img:
+            assert img.size == (w, h)
+
         crop.get_by_role("button", name="Reset to original").click()
         crop.get_by_test_id("crop-size").get_by_text("600×400 of 600×400").wait_for()
         page.locator('[data-image="a.png"]').get_by_text("a.png · 600×400").wait_for()
