@@ -428,3 +428,10 @@ def delete_vlm_key(ctx: Context = Depends(get_ctx)) -> m.VlmKeyState:
 
     delete_secret(ctx.workspace.secrets_file, API_KEY_SECRET)
     return {"vlm_api_key_set": False}
+
+
+# -- crop (its routes and models live in crop_api.py) ----------------------------------------------
+
+from lorapilot.tools.tagpilot.crop_api import router as _crop_router  # noqa: E402
+
+router.include_router(_crop_router)

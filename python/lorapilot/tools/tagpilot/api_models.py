@@ -213,6 +213,9 @@ class ImageRecordView(ResponseModel):
 
     name: str
     size: int | None = None
+    mtime_ns: int | None = Field(
+        None, description="The image file's mtime: changes when it is cropped (thumbnail URLs carry it)."
+    )
     width: int | None = None
     height: int | None = None
     error: str | None = None

@@ -310,3 +310,7 @@ from lorapilot.tools.tagpilot.cli_jobs import autocaption_cmd, check_cmd, exclud
 
 for _command in (autocaption_cmd, check_cmd, export_cmd, exclude_cmd, include_cmd):
     dataset_group.add_command(_command)
+
+from lorapilot.tools.tagpilot.cli_crop import crop_cmd  # noqa: E402
+
+dataset_group.add_command(crop_cmd)

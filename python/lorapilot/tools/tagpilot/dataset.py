@@ -71,6 +71,11 @@ class Dataset:
         return self.state_dir / "excluded"
 
     @property
+    def originals_dir(self) -> Path:
+        """Where crop.py keeps the originals of cropped images (hidden from trainers)."""
+        return self.state_dir / "originals"
+
+    @property
     def handoff_file(self) -> Path:
         return self.path / HANDOFF_FILE
 
@@ -197,6 +202,9 @@ def delete_images(ws: Workspace, ds: Dataset, images: list[str]) -> list[TrashIt
             caption = ds.caption_path(image)
             if caption.exists():
                 items.append(trash.move(caption, source="tagpilot"))
+            kept = ds.originals_dir / image  # a cropped image's original (crop.py) goes with it
+            if kept.is_file():
+                items.append(trash.move(kept, source="tagpilot"))
     return items
 
 

@@ -66,6 +66,7 @@ class ImageRecord:
         return {
             "name": self.name,
             "size": self.size,
+            "mtime_ns": self.mtime_ns,
             "width": self.width,
             "height": self.height,
             "error": self.error,

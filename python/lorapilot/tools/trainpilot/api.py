@@ -124,6 +124,8 @@ def draft(body: m.DraftRequest, ctx: Context = Depends(get_ctx)) -> m.ProfileDra
         dataset=info,
         trigger_word=body.trigger_word,
     )
+    if body.regularization is not None:  # checked by validation below (exists, has images, not the dataset)
+        profile = profile.model_copy(update={"regularization": body.regularization})
     return {"profile": profile.model_dump(mode="json"), "issues": [i.to_dict() for i in validate_profile(ctx, profile)]}
 
 

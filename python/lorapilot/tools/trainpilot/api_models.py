@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from lorapilot.stack.apimodels import ResponseModel
 
-from .profiles import Profile
+from .profiles import Profile, RegularizationRef
 
 # -- requests ------------------------------------------------------------------------------------
 
@@ -35,6 +35,9 @@ class DraftRequest(BaseModel):
     vae: str | None = None
     diffusers: str | None = None  # Chroma on Diffusion Pipe: a FLUX.1 diffusers folder
     llm: str | None = None  # Lumina 2's Gemma-2 2B, or a UMT5 file for Wan
+    regularization: RegularizationRef | None = Field(
+        default=None, description="A regularization (class image) set: a dataset TagPilot marked as one."
+    )
 
 
 class SubmitRequest(BaseModel):

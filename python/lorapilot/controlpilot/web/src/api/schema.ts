@@ -1590,6 +1590,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tagpilot/crop-aspects": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Crop Aspects
+         * @description The aspect presets the crop accepts, in the order the editor lists them.
+         */
+        get: operations["crop_aspects_api_tagpilot_crop_aspects_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tagpilot/datasets": {
         parameters: {
             query?: never;
@@ -1689,6 +1709,26 @@ export interface paths {
          * @description Exclude the images (reversible) or move them to the trash (restorable).
          */
         post: operations["check_action_api_tagpilot_datasets__name__checks_action_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tagpilot/datasets/{name}/crop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Bulk Crop
+         * @description Crop the images to one aspect as a task (``tagpilot.crop``) with progress and cancel.
+         */
+        post: operations["bulk_crop_api_tagpilot_datasets__name__crop_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1904,6 +1944,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tagpilot/datasets/{name}/images/{image}/crop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Crop
+         * @description How the image is cropped now (and the original's size, which crop boxes are measured in).
+         */
+        get: operations["get_crop_api_tagpilot_datasets__name__images__image__crop_get"];
+        /**
+         * Put Crop
+         * @description Crop the image from its kept original; the dataset's file becomes the crop.
+         */
+        put: operations["put_crop_api_tagpilot_datasets__name__images__image__crop_put"];
+        post?: never;
+        /**
+         * Delete Crop
+         * @description Reset: put the original back byte for byte.
+         */
+        delete: operations["delete_crop_api_tagpilot_datasets__name__images__image__crop_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tagpilot/datasets/{name}/images/{image}/file": {
         parameters: {
             query?: never;
@@ -1913,6 +1981,26 @@ export interface paths {
         };
         /** Image File */
         get: operations["image_file_api_tagpilot_datasets__name__images__image__file_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tagpilot/datasets/{name}/images/{image}/original": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Original
+         * @description The uncropped original (the image itself when it is not cropped): what the crop editor draws on.
+         */
+        get: operations["original_api_tagpilot_datasets__name__images__image__original_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2575,6 +2663,27 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AspectPreset */
+        AspectPreset: {
+            /** Height */
+            height: number;
+            /** Name */
+            name: string;
+            /**
+             * Width
+             * @description The ratio's width part (0 for 'free').
+             */
+            width: number;
+        } & {
+            [key: string]: unknown;
+        };
+        /** AspectPresets */
+        AspectPresets: {
+            /** Aspects */
+            aspects: components["schemas"]["AspectPreset"][];
+        } & {
+            [key: string]: unknown;
+        };
         /**
          * BaseModelChoice
          * @description A base model to train on: ``path`` is what a profile's ``model.base`` holds.
@@ -2609,6 +2718,19 @@ export interface components {
             };
         } & {
             [key: string]: unknown;
+        };
+        /**
+         * BulkCropRequest
+         * @description Crop these images to one aspect, each around its own focus point (default the centre).
+         */
+        BulkCropRequest: {
+            /**
+             * Aspect
+             * @description One of: 1:1, 4:3, 3:4, 3:2, 2:3, 16:9, 9:16, 5:4, 4:5, 1152x896, 896x1152, 1216x832, 832x1216, 1344x768, 768x1344, 1536x640, 640x1536.
+             */
+            aspect: string;
+            /** Images */
+            images: string[];
         };
         /** CancelRequest */
         CancelRequest: {
@@ -3030,6 +3152,64 @@ export interface components {
             /** Name */
             name: string;
         };
+        /** CropBox */
+        CropBox: {
+            /** Height */
+            height: number;
+            /** Width */
+            width: number;
+            /** X */
+            x: number;
+            /** Y */
+            y: number;
+        };
+        /** CropFocus */
+        CropFocus: {
+            /**
+             * X
+             * @description Fraction of the width (0 = left edge, 1 = right edge).
+             */
+            x: number;
+            /**
+             * Y
+             * @description Fraction of the height (0 = top, 1 = bottom).
+             */
+            y: number;
+        };
+        /**
+         * CropRequest
+         * @description A crop: ``box`` exactly, or the largest ``aspect`` box around ``focus`` (last focus, else the centre).
+         */
+        CropRequest: {
+            /**
+             * Aspect
+             * @description One of: free, 1:1, 4:3, 3:4, 3:2, 2:3, 16:9, 9:16, 5:4, 4:5, 1152x896, 896x1152, 1216x832, 832x1216, 1344x768, 768x1344, 1536x640, 640x1536.
+             * @default free
+             */
+            aspect: string;
+            box?: components["schemas"]["CropBox"] | null;
+            focus?: components["schemas"]["CropFocus"] | null;
+        };
+        /**
+         * CropStateView
+         * @description An image's crop; ``box`` is in the original's pixels, null when the image is not cropped.
+         */
+        CropStateView: {
+            /** Aspect */
+            aspect: string;
+            box: components["schemas"]["CropBox"] | null;
+            /** Cropped */
+            cropped: boolean;
+            focus: components["schemas"]["CropFocus"];
+            /** Image */
+            image: string;
+            /** Original Height */
+            original_height: number;
+            /** Original Width */
+            original_width: number;
+        } & {
+            [key: string]: unknown;
+        };
         /**
          * DatasetMetaOut
          * @description A dataset's own settings (``.tagpilot/dataset.json``).
@@ -3207,6 +3387,8 @@ export interface components {
              * @enum {string}
              */
             quality: "quick" | "regular" | "high";
+            /** @description A regularization (class image) set: a dataset TagPilot marked as one. */
+            regularization?: components["schemas"]["RegularizationRef"] | null;
             /** T5Xxl */
             t5xxl?: string | null;
             /**
@@ -3742,6 +3924,11 @@ export interface components {
             has_caption: boolean;
             /** Height */
             height: number | null;
+            /**
+             * Mtime Ns
+             * @description The image file's mtime: changes when it is cropped (thumbnail URLs carry it).
+             */
+            mtime_ns: number | null;
             /** Name */
             name: string;
             /** Non Utf8 */
@@ -8561,6 +8748,26 @@ export interface operations {
             };
         };
     };
+    crop_aspects_api_tagpilot_crop_aspects_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AspectPresets"];
+                };
+            };
+        };
+    };
     list_datasets_api_tagpilot_datasets_get: {
         parameters: {
             query?: never;
@@ -8768,6 +8975,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ChecksActionResult"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    bulk_crop_api_tagpilot_datasets__name__crop_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkCropRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskView"];
                 };
             };
             /** @description Validation Error */
@@ -9185,7 +9427,137 @@ export interface operations {
             };
         };
     };
+    get_crop_api_tagpilot_datasets__name__images__image__crop_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                image: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CropStateView"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    put_crop_api_tagpilot_datasets__name__images__image__crop_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                image: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CropRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CropStateView"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_crop_api_tagpilot_datasets__name__images__image__crop_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                image: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CropStateView"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     image_file_api_tagpilot_datasets__name__images__image__file_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                image: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    original_api_tagpilot_datasets__name__images__image__original_get: {
         parameters: {
             query?: never;
             header?: never;

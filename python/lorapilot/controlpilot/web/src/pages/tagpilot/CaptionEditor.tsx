@@ -3,6 +3,7 @@ import { ApiError, get } from "../../api/client";
 import { ErrorBanner } from "../../components/ErrorBanner";
 import { useAction } from "../../hooks/useApi";
 import { base, imageUrl, saveCaption, type Caption, type ImageRecord } from "./api";
+import CropEditor from "./CropEditor";
 import TagInput from "./TagInput";
 
 /** Edit one caption as text or as a comma list of tags. A stale save (409) shows the current text. */
@@ -15,12 +16,14 @@ export default function CaptionEditor({ name, image, onSaved, onClose }: {
   const [text, setText] = useState(image?.caption ?? "");
   const [version, setVersion] = useState(image?.version ?? "");
   const [conflict, setConflict] = useState<Caption | null>(null);
+  const [cropping, setCropping] = useState(false);
   const save = useAction();
   useEffect(() => {
     setText(image?.caption ?? "");
     setVersion(image?.version ?? "");
     setConflict(null);
   }, [image?.name, image?.version, image?.caption]);
+  useEffect(() => setCropping(false), [image?.name]);
   if (!image) return null;
 
   const submit = () =>
@@ -48,10 +51,12 @@ export default function CaptionEditor({ name, image, onSaved, onClose }: {
         <h3>{image.name}</h3>
         {image.non_utf8 && <span className="badge">non-UTF-8: saving writes UTF-8</span>}
         <span className="tp-spacer" />
+        {!cropping && <button onClick={() => setCropping(true)} title="Crop to an aspect around a focus point; the original is kept">Crop…</button>}
         <button className="link" onClick={onClose} aria-label="Close editor">✕</button>
       </header>
       <div className="tp-editor-body">
-        <img src={imageUrl(name, image.name, "thumb", 512)} alt={image.name} />
+        {cropping ? <CropEditor name={name} image={image.name} onSaved={onSaved} onClose={() => setCropping(false)} />
+          : <img src={imageUrl(name, image.name, "thumb", 512, image.mtime_ns)} alt={image.name} />}
         <div className="tp-editor-fields">
           <label>
             Caption

@@ -4,6 +4,7 @@ import { ErrorBanner } from "../../components/ErrorBanner";
 import { useAction, useApi } from "../../hooks/useApi";
 import { Link, navigate } from "../../router";
 import { base, type DatasetStats, type HistoryState, type ImagesPage, type Target } from "./api";
+import BulkCrop from "./BulkCrop";
 import BulkPanel from "./BulkPanel";
 import CaptionEditor from "./CaptionEditor";
 import CaptionJob from "./CaptionJob";
@@ -106,6 +107,7 @@ export default function DatasetView({ name }: { name: string }) {
           {tab === "images" && (
             <>
               <BulkPanel name={name} target={target} targetLabel={targetLabel} onApplied={refresh} />
+              <BulkCrop name={name} images={[...selected]} onFinished={refresh} />
               <div className={`tp-work${focused ? " has-editor" : ""}`}>
                 <ImageGrid name={name} images={images.data?.images ?? []} selected={selected} onSelect={setSelected}
                   focused={focused} onFocus={setFocused} />

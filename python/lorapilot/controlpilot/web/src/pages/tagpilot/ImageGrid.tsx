@@ -82,7 +82,7 @@ export default function ImageGrid({ name, images, selected, onSelect, focused, o
           <input type="checkbox" className="tp-check" aria-label={`select ${img.name}`} checked={selected.has(img.name)}
             onClick={(e) => e.stopPropagation()} onChange={() => toggle(img.name)} />
           {img.error ? <div className="tp-broken" title={img.error}>undecodable</div> :
-            <img src={imageUrl(name, img.name, "thumb")} alt={img.name} loading="lazy" />}
+            <img src={imageUrl(name, img.name, "thumb", 256, img.mtime_ns)} alt={img.name} loading="lazy" />}
           <div className="tp-caption" data-testid={`caption-${img.name}`}>
             {img.has_caption ? img.caption : <em className="muted">no caption</em>}
             {img.non_utf8 && <span className="badge" title="read with replacement characters">non-UTF-8</span>}

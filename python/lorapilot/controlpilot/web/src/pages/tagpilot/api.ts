@@ -44,8 +44,10 @@ export interface CheckReport { images: number; measured: number; counts: Record<
 export type Caption = Schemas["CaptionView"];
 
 export const base = (name: string) => `/api/tagpilot/datasets/${encodeURIComponent(name)}`;
-export const imageUrl = (name: string, image: string, what: "file" | "thumb", size = 256) =>
-  `${base(name)}/images/${encodeURIComponent(image)}/${what}` + (what === "thumb" ? `?size=${size}` : "");
+/** `version` (the file's mtime) makes a new URL once the image changes (a crop), past the browser's cache. */
+export const imageUrl = (name: string, image: string, what: "file" | "thumb", size = 256, version?: number | null) =>
+  `${base(name)}/images/${encodeURIComponent(image)}/${what}` + (what === "thumb" ? `?size=${size}` : "") +
+  (version ? `${what === "thumb" ? "&" : "?"}v=${version}` : "");
 
 /** The target of a bulk operation: the selected images, else everything the filter matches. */
 export interface Target { query?: string; images?: string[] }

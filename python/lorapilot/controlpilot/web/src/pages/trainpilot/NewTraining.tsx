@@ -6,6 +6,7 @@ import { useAction, useApi } from "../../hooks/useApi";
 import { navigate, useLocation } from "../../router";
 import { FAMILIES, type BaseModel, type DatasetInfo, type FlowDefaults, type Issue, type Job, type Preset, type Profile, type TrainerChoice } from "./api";
 import { ProfileEditor } from "./ProfileEditor";
+import { RegularizationPicker, type Regularization } from "./RegularizationPicker";
 
 const STEPS = ["Dataset", "Base model", "Preset", "Review"] as const;
 const QUALITIES = ["quick", "regular", "high"] as const;
@@ -58,6 +59,7 @@ export function NewTraining() {
   const [name, setName] = useState("");
   const [nameEdited, setNameEdited] = useState(false);
   const [trigger, setTrigger] = useState<string | null>(null); // null: the dataset's (TagPilot handoff)
+  const [regularization, setRegularization] = useState<Regularization | null>(null);
   const [profile, setProfile] = useState<Profile | null>(null);
   const [issues, setIssues] = useState<Issue[]>([]);
   const [savedAs, setSavedAs] = useState<{ name: string; path: string } | null>(null);
@@ -109,7 +111,7 @@ export function NewTraining() {
 
   const draft = () =>
     action.run(async () => {
-      const body = { name, dataset, base, family, quality, vram_gb: vram, trainer, trigger_word: triggerWord.trim(), ...parts };
+      const body = { name, dataset, base, family, quality, vram_gb: vram, trainer, trigger_word: triggerWord.trim(), ...parts, regularization };
       const result = await post<{ profile: Profile; issues: Issue[] }>("/api/trainpilot/profiles/draft", body);
       setProfile(result.profile);
       setIssues(result.issues);
@@ -235,6 +237,7 @@ export function NewTraining() {
             LoRA name
             <input value={name} onChange={(e) => { setName(e.target.value); setNameEdited(true); }} />
           </label>
+          <RegularizationPicker dataset={dataset} value={regularization} onChange={setRegularization} />
           <ErrorBanner message={tierProblem && `vram_gb: ${tierProblem}`} />
           <button type="button" className="primary" disabled={action.busy || !name || !choice || !usable(choice) || !!tierProblem} onClick={draft}>
             Review
