@@ -25,7 +25,21 @@ from .families import FAMILIES, QUALITIES, VRAM_TIERS
 NAME_PATTERN = b.NAME_PATTERN
 TrainerName = Literal["kohya", "ai-toolkit", "diffusion-pipe", "native"]
 FamilyName = Literal[
-    "sd15", "sd2", "sdxl", "sd3", "flux1", "chroma", "wan21", "lumina2", "hidream", "hunyuanvideo", "ltxvideo"
+    "sd15",
+    "sd2",
+    "sdxl",
+    "sd3",
+    "flux1",
+    "chroma",
+    "wan21",
+    "lumina2",
+    "hidream",
+    "hunyuanvideo",
+    "ltxvideo",
+    "qwenimage",
+    "wan22",
+    "flux2",
+    "zimage",
 ]
 TRAINERS: tuple[str, ...] = ("kohya", "ai-toolkit", "diffusion-pipe", "native")
 assert set(FamilyName.__args__) == set(FAMILIES)  # one list of families
