@@ -4927,7 +4927,7 @@ export interface components {
              * Family
              * @enum {string}
              */
-            family: "sd15" | "sd2" | "sdxl" | "sd3" | "flux1" | "chroma" | "wan21" | "lumina2" | "hidream" | "hunyuanvideo" | "ltxvideo";
+            family: "sd15" | "sd2" | "sdxl" | "sd3" | "flux1" | "chroma" | "wan21" | "lumina2" | "hidream" | "hunyuanvideo" | "ltxvideo" | "qwenimage" | "wan22" | "flux2" | "zimage";
             model: components["schemas"]["ModelRef"];
             /** Name */
             name: string;
