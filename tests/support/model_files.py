@@ -330,9 +330,9 @@ def lumina2_transformer(diffusers: bool = False) -> dict:
 def qwen_image_transformer() -> dict:
     """Qwen-Image (ComfyUI and diffusers share the names): txt_norm, img_in, transformer_blocks.N.img_mod.1."""
     return {
-        "txt_norm.weight": ((3584,),),
+        "txt_norm.weight": ((8,),),
         "img_in.weight": ((3072, 64),),
-        "txt_in.weight": ((3072, 3584),),
+        "txt_in.weight": ((3072, 8),),
         "transformer_blocks.0.img_mod.1.weight": ((8, 8),),
         "transformer_blocks.0.attn.to_q.weight": ((8, 8),),
     }
@@ -359,7 +359,7 @@ def flux2_transformer(width: int = 6144, diffusers: bool = False) -> dict:
 def zimage_transformer() -> dict:
     """Z-Image: Lumina 2's NextDiT layout, 3840 wide, with x_pad_token / cap_pad_token."""
     return {
-        "cap_embedder.1.weight": ((3840, 2560),),
+        "cap_embedder.1.weight": ((3840, 8),),
         "x_pad_token": ((1, 3840),),
         "cap_pad_token": ((1, 3840),),
         "layers.0.attention.qkv.weight": ((24, 8),),
