@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from lorapilot.tools.models.detect import FAMILIES as STORE_FAMILY_LABELS
 from lorapilot.tools.trainpilot.adapters import ADAPTERS, RunSpec, TrainerLocation
 from lorapilot.tools.trainpilot.datasets import inspect_dataset
 from lorapilot.tools.trainpilot.families import FAMILIES
 from lorapilot.tools.trainpilot.presets import build_profile
 from lorapilot.tools.trainpilot.profiles import ModelRef
-from lorapilot.tools.trainpilot.training_bases import detect_family, list_base_models
+from lorapilot.tools.trainpilot.training_bases import detect_family, list_base_models, store_family
 from lorapilot.tools.trainpilot.validate import trainer_choices, validate_profile
 from support import model_files as mf
 from support.trainer_schemas import ai_toolkit_problems, diffusion_pipe_problems
@@ -74,6 +75,14 @@ def test_the_new_families_are_offered_with_ai_toolkit_and_diffusion_pipe_only():
         offering = {name for name, adapter in ADAPTERS.items() if family in adapter.families}
         assert offering == {"ai-toolkit", "diffusion-pipe"}, family
     assert {f: FAMILIES[f].min_vram for f in NEW} == {"qwenimage": 24, "wan22": 16, "flux2": 24, "zimage": 12}
+    # a finished LoRA's card names the model store's family, which lists it
+    assert {f: store_family(f) for f in NEW} == {
+        "qwenimage": "qwen_image",
+        "wan22": "wan",
+        "flux2": "flux2",
+        "zimage": "zimage",
+    }
+    assert {store_family(f) for f in NEW} <= set(STORE_FAMILY_LABELS)
 
 
 @pytest.mark.parametrize("trainer", ["kohya", "native"])
