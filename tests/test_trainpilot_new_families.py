@@ -215,6 +215,7 @@ def test_ai_toolkit_qwen_image_and_zimage_read_diffusers_folders(tmp_path):
         proc = _job(spec)
         assert proc["model"]["arch"] == arch and proc["train"]["noise_scheduler"] == "flowmatch"
         assert proc["model"].get("quantize_te", False) is (family == "qwenimage")
+        assert proc["model"].get("low_vram", False) is (family == "qwenimage")  # as its 24 GB example
         file = spec.models_dir / "single.safetensors"
         file.parent.mkdir(parents=True, exist_ok=True)
         file.write_bytes(b"x")

@@ -80,7 +80,7 @@ class AIToolkitAdapter(TrainerAdapter):
             issues.append(
                 Issue(
                     "model.base",
-                    f"AI Toolkit loads {p.family} from a diffusers folder (models/diffusers/...), not a single file",
+                    f"AI Toolkit loads {FAMILIES[p.family].title} from a diffusers folder (models/diffusers/...), not a single file",
                 )
             )
         if p.family == "chroma" and base is not None and base.is_dir():
@@ -251,7 +251,9 @@ class AIToolkitAdapter(TrainerAdapter):
             model["quantize_te"] = True
             if p.model.llm:
                 model["model_kwargs"] = {"llama_model_path": str(spec.model_file(p.model.llm))}
-        if p.vram_gb <= 16 and big:
+        # low_vram keeps the transformer on the CPU while it is quantized: the 24 GB examples of Qwen-Image and
+        # Wan 2.2 A14B (config/examples/train_lora_*_24gb.yaml) set it, and FLUX.2 is bigger still.
+        if big and (p.vram_gb <= 16 or (p.family in ("qwenimage", "wan22", "flux2") and p.vram_gb <= 24)):
             model["low_vram"] = True
         process = {
             "type": "sd_trainer",
