@@ -356,3 +356,30 @@ def test_a_zimage_file_on_a_lumina2_profile_is_warned_about(tmp_path):
         (i.field, i.message) for i in validate_profile(ctx, profile, check_install=False) if i.level == "warning"
     }
     assert ("model.base", f"models/{rel} looks like Z-Image, not Lumina Image 2.0") in warnings
+
+
+def test_a_wan_14b_file_is_not_called_wan_21_on_a_wan_22_profile(tmp_path):
+    """A14B's expert files share Wan 2.1 14B's layout; an official 2.2 folder on a 2.1 profile is told apart."""
+    ctx = make_train_workspace(tmp_path)
+    rel = "diffusion_models/wan2.2_t2v_low_noise_14B_fp16.safetensors"
+    mf.write_model(ctx.workspace.models / rel, mf.wan_transformer(dim=5120))
+    _wan_official(ctx.workspace.models / "diffusion_models" / "Wan2.2-T2V-A14B")
+
+    def looks_like(family: str, base: str) -> list[str]:
+        profile = build_profile(
+            name="x",
+            family=family,
+            quality="regular",
+            vram_gb=24,
+            model=ModelRef(base=base),
+            dataset_name="cats",
+            dataset=inspect_dataset(ctx.workspace, "cats"),
+            trainer="diffusion-pipe",
+        )
+        issues = validate_profile(ctx, profile, check_install=False)
+        return [i.message for i in issues if i.field == "model.base" and "looks like" in i.message]
+
+    assert looks_like("wan22", rel) == []
+    assert looks_like("wan21", "diffusion_models/Wan2.2-T2V-A14B") == [
+        "models/diffusion_models/Wan2.2-T2V-A14B looks like Wan 2.2 (text-to-video), not Wan 2.1 (text-to-video)"
+    ]

@@ -127,27 +127,28 @@ def wan_version(folder: Path) -> str | None:
     return "2.2" if wan_model_type(folder / "low_noise_model") else None
 
 
-def wan_diffusers_version(folder: Path) -> str | None:
-    """``2.1`` or ``2.2`` for a Wan -Diffusers folder, from model_index.json: Wan 2.2 A14B names a second
-    transformer (``transformer_2``, the low-noise expert), TI2V 5B sets ``expand_timesteps``; None: not Wan."""
+def _model_index(folder: Path) -> dict:
     try:
         index = json.loads((folder / "model_index.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None
-    if not isinstance(index, dict) or not str(index.get("_class_name", "")).startswith("Wan"):
-        return None
-    second = index.get("transformer_2")
-    two_experts = isinstance(second, list) and any(second)
-    return "2.2" if two_experts or index.get("expand_timesteps") is True else "2.1"
+        return {}
+    return index if isinstance(index, dict) else {}
 
 
 def wan_two_experts(folder: Path) -> bool:
-    """Whether a Wan 2.2 -Diffusers folder holds the A14B pair (AI Toolkit's wan22_14b) rather than TI2V 5B."""
-    try:
-        second = json.loads((folder / "model_index.json").read_text(encoding="utf-8")).get("transformer_2")
-    except (OSError, ValueError, AttributeError):
-        return False
+    """Whether a Wan 2.2 -Diffusers folder holds the A14B pair (AI Toolkit's wan22_14b): its model_index.json
+    names a second transformer (``transformer_2``, the low-noise expert; ``[null, null]`` when there is none)."""
+    second = _model_index(folder).get("transformer_2")
     return isinstance(second, list) and any(second)
+
+
+def wan_diffusers_version(folder: Path) -> str | None:
+    """``2.1`` or ``2.2`` for a Wan -Diffusers folder (diffusers' WanPipeline config): Wan 2.2 A14B has a second
+    transformer, TI2V 5B sets ``expand_timesteps``; None: not Wan."""
+    index = _model_index(folder)
+    if not str(index.get("_class_name", "")).startswith("Wan"):
+        return None
+    return "2.2" if wan_two_experts(folder) or index.get("expand_timesteps") is True else "2.1"
 
 
 def flux2_variant(path: Path | None) -> str | None:
