@@ -383,3 +383,34 @@ def test_a_wan_14b_file_is_not_called_wan_21_on_a_wan_22_profile(tmp_path):
     assert looks_like("wan21", "diffusion_models/Wan2.2-T2V-A14B") == [
         "models/diffusion_models/Wan2.2-T2V-A14B looks like Wan 2.2 (text-to-video), not Wan 2.1 (text-to-video)"
     ]
+
+
+@pytest.mark.parametrize("trainer", ["ai-toolkit", "diffusion-pipe"])
+def test_zimage_turbo_trains_with_its_training_adapter_merged_in(tmp_path, trainer):
+    model = (
+        ModelRef(base="diffusers/Z-Image-Turbo")
+        if trainer == "ai-toolkit"
+        else ModelRef(
+            base="diffusion_models/z_image_turbo_bf16.safetensors",
+            vae="vae/ae.safetensors",
+            llm="text_encoders/qwen_3_4b.safetensors",
+        )
+    )
+    spec = _spec(tmp_path, trainer, "zimage", model)
+    adapter = ADAPTERS[trainer]
+    warned = [i.message for i in adapter.check(spec) if i.field == "model.adapter"]
+    assert len(warned) == 1 and "looks like Z-Image-Turbo" in warned[0] and adapter.title in warned[0]
+    spec.profile.model.adapter = "loras/zimage_turbo_training_adapter_v1.safetensors"
+    assert [i for i in adapter.check(spec) if i.field == "model.adapter"] == []
+    path = str(tmp_path / "models" / "loras" / "zimage_turbo_training_adapter_v1.safetensors")
+    if trainer == "ai-toolkit":
+        assert _job(spec)["model"]["assistant_lora_path"] == path
+    else:
+        files = adapter.render(spec)
+        main = tomllib.loads(files["main.toml"])
+        assert diffusion_pipe_problems(main, tomllib.loads(files["dataset.toml"])) == []
+        assert main["model"]["merge_adapters"] == [path]
+    other = _spec(
+        tmp_path / "q", trainer, "qwenimage", ModelRef(base="diffusers/qwenimage", adapter="loras/x.safetensors")
+    )
+    assert [i.level for i in adapter.check(other) if i.field == "model.adapter"] == ["warning"]

@@ -21,6 +21,8 @@ def test_zimage_on_diffusion_pipe_through_the_flow(tmp_path, output_dir):
     mf.write_model(models / "diffusion_models" / "lumina_2.safetensors", mf.lumina2_transformer())
     mf.write_model(models / "vae" / "ae.safetensors", mf.vae(16))
     mf.write_model(models / "text_encoders" / "qwen_3_4b.safetensors", mf.t5xxl())
+    adapter = "loras/zimage_turbo_training_adapter_v1.safetensors"
+    mf.write_model(models / adapter, mf.peft_lora({"layers.0.attention.to_k": 3840}))
     with live_controlpilot(ctx) as server, browser_page() as page:
         login(page, server, "/trainpilot/new?dataset=cats")
         base = page.get_by_label("Choose a base model")
@@ -38,7 +40,11 @@ def test_zimage_on_diffusion_pipe_through_the_flow(tmp_path, output_dir):
         pick.wait_for()
         assert base.get_by_role("button", name=re.compile(r"lumina_2\.safetensors")).count() == 0
         pick.click()
-        for slot, value in (("vae", "vae/ae.safetensors"), ("llm", "text_encoders/qwen_3_4b.safetensors")):
+        for slot, value in (
+            ("vae", "vae/ae.safetensors"),
+            ("llm", "text_encoders/qwen_3_4b.safetensors"),
+            ("adapter", adapter),
+        ):
             select = base.get_by_label(slot)
             select.locator("option", has_text=value).wait_for(state="attached")
             select.select_option(value)

@@ -27,7 +27,7 @@ PROBE = textwrap.dedent("""
     m = ModelConfig(**yaml.safe_load(open(sys.argv[1]))["config"]["process"][0]["model"])
     print(json.dumps({"arch": m.arch, "name_or_path": m.name_or_path, "quantize": m.quantize,
                       "quantize_te": m.quantize_te, "low_vram": m.low_vram, "vae_path": m.vae_path,
-                      "extras_name_or_path": m.extras_name_or_path}))
+                      "extras_name_or_path": m.extras_name_or_path, "assistant_lora_path": m.assistant_lora_path}))
 """)
 
 
@@ -64,7 +64,7 @@ CASES = [
     (
         "zimage",
         24,
-        ModelRef(base="diffusers/Z-Image-Turbo"),
+        ModelRef(base="diffusers/Z-Image-Turbo", adapter="loras/zimage_turbo_training_adapter_v1.safetensors"),
         {"arch": "zimage", "quantize_te": False, "low_vram": False},
     ),
     (
@@ -115,5 +115,6 @@ def test_ai_toolkit_model_config_reads_the_new_families(tmp_path, ai_toolkit, fa
         "quantize": profile.training.fp8_base,
         "vae_path": str(models / model.vae) if model.vae else None,
         "extras_name_or_path": base,  # Qwen-Image / Z-Image take text encoder and VAE from the same folder
+        "assistant_lora_path": str(models / model.adapter) if model.adapter else None,
     }
     assert yaml.safe_load(job.read_text())["config"]["process"][0]["model"]["arch"] == expected["arch"]

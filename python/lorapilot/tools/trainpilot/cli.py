@@ -105,10 +105,14 @@ def profile_group() -> None:
     "--llm",
     help="Lumina 2: the Gemma-2 2B text encoder; HiDream: the Llama 3.1 8B Instruct folder; HunyuanVideo: the llava-llama-3-8b folder; Wan 2.1/2.2: a UMT5 file instead of the folder's; FLUX.2 / Z-Image on Diffusion Pipe: the text encoder file (relative to models/).",
 )
+@click.option(
+    "--adapter",
+    help="Z-Image-Turbo: its training adapter LoRA (zimage_turbo_training_adapter_v1.safetensors), relative to models/.",
+)
 @click.option("--force", is_flag=True, help="Replace a profile of that name.")
 @workspace_option
 def profile_new_cmd(
-    ctx, name, dataset, base, preset, trainer, trigger, clip_l, t5xxl, ae, vae, diffusers, llm, force
+    ctx, name, dataset, base, preset, trainer, trigger, clip_l, t5xxl, ae, vae, diffusers, llm, adapter, force
 ) -> None:
     """Create a profile from a preset, scaled to the dataset; every field stays editable."""
     from lorapilot.kit.errors import ConflictError, LorapilotError
@@ -134,6 +138,7 @@ def profile_new_cmd(
             vae=vae,
             diffusers=diffusers,
             llm=llm,
+            adapter=adapter,
             **known_prediction(ctx, base),
         ),
         dataset_name=dataset,

@@ -60,6 +60,10 @@ class ModelRef(CheckedModel):
     # Llama 3.1 8B Instruct folder).
     diffusers: str | None = None
     llm: str | None = None
+    # A training adapter LoRA merged into a step-distilled base while training, and taken out for samples
+    # (Z-Image-Turbo: ostris' zimage_turbo_training_adapter): AI Toolkit's assistant_lora_path, Diffusion Pipe's
+    # merge_adapters.
+    adapter: str | None = None
     # The base predicts v, not noise (SD 2.x 768-v, v-pred SDXL finetunes): trainers must be told.
     v_prediction: bool = False
 

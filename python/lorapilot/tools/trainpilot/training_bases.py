@@ -19,9 +19,10 @@ COMPONENT_FOLDERS = {
     "t5xxl": ("text_encoders", "clip"),
     "llm": ("text_encoders", "clip"),
     "diffusers": ("diffusers",),
+    "adapter": ("loras",),
 }
 # Profile fields that name a model file or folder besides model.base (validation checks each exists).
-COMPONENT_SLOTS = ("vae", "clip_l", "clip_g", "t5xxl", "ae", "diffusers", "llm")
+COMPONENT_SLOTS = ("vae", "clip_l", "clip_g", "t5xxl", "ae", "diffusers", "llm", "adapter")
 BASE_KINDS = ("checkpoint", "diffusion_model", "diffusers", "unknown")
 # The model store's family names → TrainPilot's (the SDXL refiner is not trained here).
 STORE_FAMILIES = {
@@ -173,8 +174,8 @@ def store_family(trainpilot_family: str | None) -> str | None:
 
 
 def list_components(ctx: Context, slot: str) -> list[str]:
-    """Files that can fill a component slot (``clip_l``, ``t5xxl``, ``ae``, ``vae``, ``clip_g``, ``llm``), or the
-    diffusers folders for the ``diffusers`` slot."""
+    """Files that can fill a component slot (``clip_l``, ``t5xxl``, ``ae``, ``vae``, ``clip_g``, ``llm``, ``adapter``:
+    the LoRAs), or the diffusers folders for the ``diffusers`` slot."""
     folders_wanted = slot == "diffusers"
     store = _store(ctx)
     try:

@@ -15,6 +15,7 @@ from ..families import FAMILIES
 from ..training_bases import flux2_variant, wan_diffusers_version, wan_two_experts
 from .base import Command, Issue, Outputs, Progress, RunSpec, TrainerAdapter, clean_record, numbered
 from .tqdm import parse_tqdm, postfix_value
+from .zimage_turbo import turbo_issues
 
 ARCH = {
     "sd15": "sd1",
@@ -134,7 +135,7 @@ class AIToolkitAdapter(TrainerAdapter):
     def _new_family_issues(self, spec: RunSpec, base) -> list[Issue]:
         """Qwen-Image, Wan 2.2, FLUX.2, Z-Image: the base's shape and what AI Toolkit fetches from Hugging Face."""
         p = spec.profile
-        issues = []
+        issues = turbo_issues(self.title, p)
         if p.family == "wan22" and base is not None and base.is_dir():
             if wan_diffusers_version(base) == "2.1":
                 issues.append(
@@ -240,6 +241,9 @@ class AIToolkitAdapter(TrainerAdapter):
         model = {"name_or_path": str(base), "arch": model_arch(p.family, base), "quantize": t.fp8_base}
         if p.model.vae and (not big or p.family == "flux2"):  # Flux2Model.load_model reads model_config.vae_path
             model["vae_path"] = str(spec.model_file(p.model.vae))
+        if p.family == "zimage" and p.model.adapter:
+            # ZImageModel.load_training_adapter merges it for training and inverts it for samples.
+            model["assistant_lora_path"] = str(spec.model_file(p.model.adapter))
         if p.family in ("qwenimage", "wan22", "flux2") and p.vram_gb <= 24:
             model["quantize_te"] = True  # 7B-24B text encoders
         if p.model.v_prediction and not big:

@@ -21,6 +21,7 @@ from ..families import FAMILIES
 from ..training_bases import WAN_EXPERTS, wan_model_type, wan_version
 from .base import Command, Issue, Outputs, Progress, RunSpec, TrainerAdapter, clean_record, numbered
 from .multinode import deepspeed_node_args
+from .zimage_turbo import turbo_issues
 
 MODEL_TYPES = {
     "sdxl": "sdxl",
@@ -207,6 +208,7 @@ class DiffusionPipeAdapter(TrainerAdapter):
                         f"models/{p.model.base} is a Wan 2.2 image-to-video checkpoint: Diffusion Pipe trains it on videos only, and TrainPilot trains Wan on images; choose Wan2.2-T2V-A14B or Wan2.2-TI2V-5B",
                     )
                 )
+        issues += turbo_issues(self.title, p)
         if p.family in _TEXT_ENCODERS and not p.model.llm:
             issues.append(
                 Issue(
@@ -315,6 +317,9 @@ class DiffusionPipeAdapter(TrainerAdapter):
                 model[key] = str(spec.model_file(getattr(p.model, slot)))
         if p.family in _TEXT_ENCODERS and p.model.llm:
             model["text_encoders"] = [{"path": str(spec.model_file(p.model.llm)), "type": _TEXT_ENCODERS[p.family][0]}]
+        if p.family == "zimage" and p.model.adapter:
+            # ComfyPipeline.load_diffusion_model merges each merge_adapters LoRA into the weights before training.
+            model["merge_adapters"] = [str(spec.model_file(p.model.adapter))]
         if t.fp8_base and p.family in FP8:
             model[_FP8_KEY.get(p.family, "transformer_dtype")] = "float8"
         if p.family == "sdxl":

@@ -3174,6 +3174,8 @@ export interface components {
         };
         /** DraftRequest */
         DraftRequest: {
+            /** Adapter */
+            adapter?: string | null;
             /** Ae */
             ae?: string | null;
             /** Base */
@@ -4626,6 +4628,8 @@ export interface components {
          * @description Base model files, as paths relative to ``models/`` (e.g. ``checkpoints/sd15.safetensors``).
          */
         ModelRef: {
+            /** Adapter */
+            adapter?: string | null;
             /** Ae */
             ae?: string | null;
             /** Base */
@@ -9574,7 +9578,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                slot: "vae" | "clip_l" | "clip_g" | "t5xxl" | "ae" | "llm" | "diffusers";
+                slot: "vae" | "clip_l" | "clip_g" | "t5xxl" | "ae" | "llm" | "diffusers" | "adapter";
             };
             cookie?: never;
         };

@@ -49,8 +49,8 @@ const FAMILY_PARTS: Record<string, { slots: string[]; hint: string }> = {
     hint: "FLUX.2 from ComfyUI's files: the transformer (base, dev or a Klein base) and its VAE; Diffusion Pipe also needs the text encoder file (llm: Mistral Small 3 for dev, Qwen3 for Klein). AI Toolkit fetches the text encoder from Hugging Face.",
   },
   zimage: {
-    slots: ["vae", "llm"],
-    hint: "Diffusion Pipe trains Z-Image from ComfyUI's files: the transformer (base), the FLUX.1 VAE (vae) and Qwen3 4B (llm). AI Toolkit reads the Z-Image diffusers folder instead.",
+    slots: ["vae", "llm", "adapter"],
+    hint: "Diffusion Pipe trains Z-Image from ComfyUI's files: the transformer (base), the FLUX.1 VAE (vae) and Qwen3 4B (llm). AI Toolkit reads the Z-Image diffusers folder instead. Z-Image-Turbo trains with its training adapter LoRA merged in (adapter), in both.",
   },
   qwenimage: {
     slots: [],
