@@ -22,7 +22,17 @@ DIFFUSION_PIPE_REV = "a7e7decf4325c1f03e4b88b7de93640029abd011"
 OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "trainpilot" / "upstream"
 
 
+def _is_tree(repo: Path) -> bool:
+    """An extracted source tree (the vendor archives), not a git repository."""
+    return not (repo / "objects").is_dir() and not (repo / ".git").exists()
+
+
 def show(repo: Path, rev: str, path: str) -> str:
+    if _is_tree(repo):  # the archive holds the tree at ``rev`` (see the vendor README)
+        try:
+            return (repo / path).read_text(encoding="utf-8")
+        except FileNotFoundError as exc:
+            raise subprocess.CalledProcessError(128, ["read", str(repo / path)]) from exc
     return subprocess.run(["git", "-C", str(repo), "show", f"{rev}:{path}"], check=True, capture_output=True, text=True).stdout
 
 
@@ -198,6 +208,12 @@ def _keys_read(node, receivers: set[str], methods=("get", "setdefault", "pop")) 
 
 
 def _ai_toolkit_model_files(repo: Path) -> list[str]:
+    if _is_tree(repo):
+        return sorted(
+            p.relative_to(repo).as_posix()
+            for folder in ("toolkit/models", "extensions_built_in/diffusion_models")
+            for p in (repo / folder).rglob("*.py")
+        )
     listing = subprocess.run(["git", "-C", str(repo), "ls-tree", "-r", "--name-only", AI_TOOLKIT_REV, "toolkit/models",
                               "extensions_built_in/diffusion_models"], check=True, capture_output=True, text=True).stdout
     return [p for p in listing.split() if p.endswith(".py")]
@@ -248,7 +264,9 @@ def ai_toolkit(repo: Path) -> dict:
                 for item in node.body:
                     if isinstance(item, ast.Assign) and getattr(item.targets[0], "id", "") == "arch" and isinstance(literal(item.value), str):
                         model_archs.add(literal(item.value))
-                        model_kwargs[literal(item.value)] = sorted(_keys_read(node, {"self.model_config.model_kwargs"}))
+                        model_kwargs[literal(item.value)] = sorted(
+                            _keys_read(node, {"self.model_config.model_kwargs", "model_config.model_kwargs"})
+                        )
     optimizers = set()
     for c in ast.walk(ast.parse(show(repo, AI_TOOLKIT_REV, "toolkit/optimizer.py"))):
         if isinstance(c, ast.Compare) and ast.unparse(c.left) == "lower_type" and isinstance(c.comparators[0], ast.Constant):
@@ -279,7 +297,8 @@ def ai_toolkit(repo: Path) -> dict:
 # The [model] type → the module that reads its table (the families TrainPilot renders).
 DP_MODEL_FILES = {"sdxl": "models/sdxl.py", "flux": "models/flux.py", "sd3": "models/sd3.py",
                   "wan": "models/wan/wan.py", "chroma": "models/chroma.py", "lumina_2": "models/lumina_2.py",
-                  "hidream": "models/hidream.py", "hunyuan-video": "models/hunyuan_video.py", "ltx-video": "models/ltx_video.py"}
+                  "hidream": "models/hidream.py", "hunyuan-video": "models/hunyuan_video.py", "ltx-video": "models/ltx_video.py",
+                  "qwen_image": "models/qwen_image.py", "flux2": "models/flux2.py", "z_image": "models/z_image.py"}
 
 
 def diffusion_pipe(repo: Path) -> dict:
@@ -296,6 +315,8 @@ def diffusion_pipe(repo: Path) -> dict:
         tree = ast.parse(show(repo, DIFFUSION_PIPE_REV, path))
         if any(isinstance(n, ast.FunctionDef) and n.name == "enable_block_swap" for n in ast.walk(tree)):
             block_swap.append(name)
+    # ComfyPipeline (flux2, z_image, ...): each [[model.text_encoders]] entry
+    text_encoder_entry = keys("models/base.py", {"te_config"})
     adapter = keys("train.py", {"adapter_config"}) | keys("models/base.py", {"adapter_config"})
     optimizer = keys("train.py", {"optim_config"})
     dataset_tree = ast.parse(show(repo, DIFFUSION_PIPE_REV, "utils/dataset.py"))
@@ -325,6 +346,7 @@ def diffusion_pipe(repo: Path) -> dict:
         "model": sorted(model),
         "model_by_type": per_model,
         "block_swap_types": sorted(block_swap),
+        "text_encoder_entry": sorted(text_encoder_entry),
         "adapter": sorted(adapter),
         "optimizer": sorted(optimizer),
         "dataset": sorted(dataset),

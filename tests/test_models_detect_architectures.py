@@ -58,6 +58,12 @@ CASES = [
     (mf.hunyuan_video_diffusers_transformer, "diffusion_model", "hunyuan_video", "t2v", None),
     (mf.ltxv_transformer, "diffusion_model", "ltxv", None, None),
     (lambda: mf.ltxv_transformer(diffusers=True), "diffusion_model", "ltxv", None, None),
+    (mf.qwen_image_transformer, "diffusion_model", "qwen_image", None, None),
+    (lambda: mf.as_checkpoint(mf.qwen_image_transformer()), "checkpoint", "qwen_image", None, None),
+    (mf.flux2_transformer, "diffusion_model", "flux2", "dev", None),
+    (lambda: mf.flux2_transformer(width=3072), "diffusion_model", "flux2", "klein 4B", None),
+    (lambda: mf.flux2_transformer(width=4096, diffusers=True), "diffusion_model", "flux2", "klein 9B", None),
+    (mf.zimage_transformer, "diffusion_model", "zimage", None, None),
     # ... and their LoRAs: Diffusion Pipe (diffusion_model. + PEFT), diffusers (transformer.), kohya / musubi-tuner.
     (
         lambda: mf.peft_lora(
@@ -124,6 +130,29 @@ CASES = [
         lambda: mf.peft_lora({"transformer_blocks.0.attn1.to_q": 2048, "transformer_blocks.0.attn2.to_k": 4096}),
         "lora",
         "ltxv",
+        None,
+        ("lora", 4, None),
+    ),
+    (
+        lambda: mf.peft_lora({"transformer_blocks.0.attn.to_q": 3072, "transformer_blocks.0.img_mlp.net.0.proj": 3072}),
+        "lora",
+        "qwen_image",
+        None,
+        ("lora", 4, None),
+    ),
+    (lambda: mf.kohya_lora({"transformer_blocks.0.txt_mod.1": 3072}), "lora", "qwen_image", None, ("lora", 4, 4.0)),
+    (lambda: mf.peft_lora({"double_blocks.0.img_attn.qkv": 6144}), "lora", "flux2", None, ("lora", 4, None)),
+    (
+        lambda: mf.peft_lora({"layers.0.attention.qkv": 3840, "noise_refiner.0.feed_forward.w1": 3840}),
+        "lora",
+        "zimage",
+        None,
+        ("lora", 4, None),
+    ),
+    (
+        lambda: mf.peft_lora({"layers.0.attention.to_q": 3840}, prefix="diffusion_model."),
+        "lora",
+        "zimage",
         None,
         ("lora", 4, None),
     ),

@@ -34,6 +34,20 @@ COMBOS = [
 
 
 def _model_ref(trainer: str, family: str) -> ModelRef:
+    if family == "qwenimage":
+        return ModelRef(base="diffusers/qwenimage")
+    if family == "wan22":  # AI Toolkit reads the -Diffusers folder, Diffusion Pipe the official one
+        return ModelRef(base="diffusers/wan22" if trainer == "ai-toolkit" else "wan/Wan2.2-T2V-A14B")
+    if family in ("flux2", "zimage") and trainer == "diffusion-pipe":
+        return ModelRef(
+            base=f"diffusion_models/{'flux2-dev' if family == 'flux2' else 'z_image_turbo_bf16'}.safetensors",
+            vae=f"vae/{'flux2-vae' if family == 'flux2' else 'ae'}.safetensors",
+            llm=f"text_encoders/{'mistral_3_small_flux2_fp8' if family == 'flux2' else 'qwen_3_4b'}.safetensors",
+        )
+    if family == "flux2":
+        return ModelRef(base="diffusion_models/flux2-dev.safetensors", vae="vae/flux2-vae.safetensors")
+    if family == "zimage":
+        return ModelRef(base="diffusers/zimage")
     if family == "chroma":
         return ModelRef(
             base="diffusion_models/chroma-unlocked-v50.safetensors",
@@ -112,6 +126,10 @@ def test_every_supported_combination_is_covered():
         "wan21",
         "lumina2",
         "hidream",
+        "qwenimage",
+        "wan22",
+        "flux2",
+        "zimage",
     }
     assert {c[1] for c in COMBOS if c[0] == "diffusion-pipe"} == {
         "sdxl",
@@ -123,8 +141,13 @@ def test_every_supported_combination_is_covered():
         "hidream",
         "hunyuanvideo",
         "ltxvideo",
+        "qwenimage",
+        "wan22",
+        "flux2",
+        "zimage",
     }
     assert {c[3] for c in COMBOS if c[1] == "hidream"} == {24, 48}
+    assert {c[3] for c in COMBOS if c[1] in ("qwenimage", "flux2")} == {24, 48}
     assert {c[1] for c in COMBOS if c[0] == "native"} == {"sd15", "sd2", "sdxl", "flux1"}
     assert {c[3] for c in COMBOS if c[:2] == ("native", "flux1")} == {48}  # bf16, no fp8: 48+ GB only
     assert len(COMBOS) > 150
@@ -172,10 +195,20 @@ def test_key_facts_were_extracted_from_real_sources():
     assert {"wan", "chroma", "lumina_2"} <= set(dp["model_types"]) and dp["block_swap_types"] == [
         "chroma",
         "flux",
+        "flux2",
         "hidream",
         "hunyuan-video",
+        "qwen_image",
         "wan",
+        "z_image",
     ]
+    assert {"qwen_image", "flux2", "z_image"} <= set(dp["model_types"])
+    assert {"diffusers_path", "transformer_dtype"} <= set(dp["model_by_type"]["qwen_image"])
+    assert {"diffusion_model", "diffusion_model_dtype", "vae", "text_encoders"} <= set(dp["model"])
+    assert dp["text_encoder_entry"] == ["path", "paths", "type"]
+    assert {"qwen_image", "wan22_14b", "wan22_5b", "flux2", "flux2_klein_4b", "zimage"} <= set(
+        aitk["model_class_archs"]
+    )
     assert "ckpt_path" in dp["model_by_type"]["wan"] and {"llm_path", "vae_path"} <= set(
         dp["model_by_type"]["lumina_2"]
     )

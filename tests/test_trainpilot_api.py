@@ -42,7 +42,7 @@ def test_pickers_list_presets_datasets_and_base_models(tmp_path):
     client = make_client(ctx)
     presets = client.get("/api/trainpilot/presets").json()
     by_id = {p["id"]: p for p in presets}
-    assert len(presets) == 165 and by_id["sdxl-regular-24gb"]["fits"] and not by_id["flux1-quick-8gb"]["fits"]
+    assert len(presets) == 225 and by_id["sdxl-regular-24gb"]["fits"] and not by_id["flux1-quick-8gb"]["fits"]
     datasets = {d["name"]: d for d in client.get("/api/trainpilot/datasets").json()}
     assert datasets["cats"]["num_images"] == 4 and datasets["dogs"]["trigger_word"] == "ohwxdog"
     models = {m["path"]: m for m in client.get("/api/trainpilot/models").json()}

@@ -30,8 +30,9 @@ def _profile(ctx, **kw):
 
 def test_preset_grid_covers_every_family_quality_and_tier():
     presets = list_presets()
-    assert len(presets) == 11 * 3 * 5
+    assert len(presets) == 15 * 3 * 5
     ids = {p.id for p in presets}
+    assert {"qwenimage-regular-24gb", "wan22-quick-16gb", "flux2-high-48gb", "zimage-regular-12gb"} <= ids
     assert {"sd2-regular-8gb", "chroma-high-24gb", "wan21-quick-12gb", "lumina2-regular-16gb"} <= ids
     assert {"sd15-quick-8gb", "sdxl-regular-24gb", "flux1-high-48gb"} <= ids
     flux8 = next(p for p in presets if p.id == "flux1-quick-8gb")

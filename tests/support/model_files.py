@@ -327,6 +327,46 @@ def lumina2_transformer(diffusers: bool = False) -> dict:
     }
 
 
+def qwen_image_transformer() -> dict:
+    """Qwen-Image (ComfyUI and diffusers share the names): txt_norm, img_in, transformer_blocks.N.img_mod.1."""
+    return {
+        "txt_norm.weight": ((8,),),
+        "img_in.weight": ((3072, 64),),
+        "txt_in.weight": ((3072, 8),),
+        "transformer_blocks.0.img_mod.1.weight": ((8, 8),),
+        "transformer_blocks.0.attn.to_q.weight": ((8, 8),),
+    }
+
+
+def flux2_transformer(width: int = 6144, diffusers: bool = False) -> dict:
+    """FLUX.2: FLUX's double/single blocks with one shared modulation per stream; ``width`` names the model."""
+    if diffusers:
+        return {
+            "x_embedder.weight": ((width, 128),),
+            "double_stream_modulation_img.linear.weight": ((8, 8),),
+            "transformer_blocks.0.attn.to_q.weight": ((8, 8),),
+            "single_transformer_blocks.0.attn.to_qkv_mlp_proj.weight": ((8, 8),),
+        }
+    return {
+        "img_in.weight": ((width, 128),),
+        "double_blocks.0.img_attn.qkv.weight": ((24, 8),),
+        "single_blocks.0.linear1.weight": ((8, 8),),
+        "double_stream_modulation_img.lin.weight": ((8, 8),),
+        "single_stream_modulation.lin.weight": ((8, 8),),
+    }
+
+
+def zimage_transformer() -> dict:
+    """Z-Image: Lumina 2's NextDiT layout, 3840 wide, with x_pad_token / cap_pad_token."""
+    return {
+        "cap_embedder.1.weight": ((3840, 8),),
+        "x_pad_token": ((1, 3840),),
+        "cap_pad_token": ((1, 3840),),
+        "layers.0.attention.qkv.weight": ((24, 8),),
+        "noise_refiner.0.attention.qkv.weight": ((24, 8),),
+    }
+
+
 def hidream_transformer() -> dict:
     return {
         "caption_projection.0.linear.weight": ((8, 4096),),

@@ -164,6 +164,10 @@ def diffusion_pipe_problems(main: dict, dataset: dict) -> list[str]:
         problems.append(f"blocks_to_swap: {model.get('type')!r} has no enable_block_swap (NotImplementedError)")
     allowed = set(facts["model"]) | set(facts["model_by_type"].get(model.get("type"), [])) | {"type"}
     problems += [f"model.{k}: not read" for k in set(model) - allowed]
+    for i, entry in enumerate(model.get("text_encoders", [])):
+        problems += [f"model.text_encoders[{i}].{k}: not read" for k in set(entry) - set(facts["text_encoder_entry"])]
+        if not ({"path", "paths"} & set(entry)) or "type" not in entry:
+            problems.append(f"model.text_encoders[{i}]: needs path (or paths) and type")
     adapter = main.get("adapter", {})
     problems += [f"adapter.{k}: not read" for k in set(adapter) - set(facts["adapter"])]
     if adapter and adapter.get("type") not in facts["adapter_types"]:

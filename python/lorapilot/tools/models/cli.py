@@ -25,7 +25,7 @@ def models_group() -> None:
 @click.option("--type", "folder", type=click.Choice(MODEL_FOLDERS), help="Only this store folder.")
 @click.option(
     "--family",
-    help="Only this base family (sd1, sd2, sdxl, sdxl_refiner, sd3, flux1, chroma, wan, lumina2, hidream, hunyuan_video, ltxv).",
+    help="Only this base family (sd1, sd2, sdxl, sdxl_refiner, sd3, flux1, chroma, wan, lumina2, hidream, hunyuan_video, ltxv, qwen_image, flux2, zimage).",
 )
 @click.option(
     "--hash/--no-hash", "with_hashes", default=True, show_default=True, help="Compute missing hashes (cached)."

@@ -5,7 +5,7 @@ LoRA's scalar ``alpha`` when the metadata does not give it) and answers: the
 kind (full checkpoint, diffusion model, LoRA, LyCORIS, VAE, text encoder,
 ControlNet, embedding, ...), the base family (SD1.x, SD2.x, SDXL base or
 refiner, SD3, FLUX.1, and the DiT families of :mod:`lorapilot.tools.models.detect_dit`: Chroma, Wan 2.x,
-Lumina 2, HiDream-I1, HunyuanVideo, LTX-Video), and for adapters their rank and alpha.
+Lumina 2, HiDream-I1, HunyuanVideo, LTX-Video, Qwen-Image, FLUX.2, Z-Image), and for adapters their rank and alpha.
 
 Key patterns (original LDM/A1111 layout unless noted):
 
@@ -43,6 +43,9 @@ FAMILIES: dict[str, str] = {
     "hidream": "HiDream-I1",
     "hunyuan_video": "HunyuanVideo",
     "ltxv": "LTX-Video",
+    "qwen_image": "Qwen-Image",
+    "flux2": "FLUX.2",
+    "zimage": "Z-Image",
 }
 
 KINDS: dict[str, str] = {

@@ -1,5 +1,5 @@
 """Newer diffusion transformers, told apart by their tensor names: Chroma, Wan 2.x, Lumina Image 2.0,
-HiDream-I1, HunyuanVideo and LTX-Video (full models and their LoRAs).
+HiDream-I1, HunyuanVideo, LTX-Video, Qwen-Image, FLUX.2 and Z-Image (full models and their LoRAs).
 
 The markers, checked against the model code ComfyUI and Diffusion Pipe load (original / ComfyUI layout,
 then the diffusers one):
@@ -20,6 +20,17 @@ then the diffusers one):
 - LTX-Video: ``adaln_single.emb.timestep_embedder.*`` without PixArt's ``pos_embed.proj``; diffusers
   ``time_embed.emb.timestep_embedder.*`` with ``proj_in``. LoRA modules ``transformer_blocks.N.attn1.to_q``
   at the top level, 2048 (2B) or 4096 (13B) wide.
+- Qwen-Image: ``txt_norm.weight`` (ComfyUI's model_detection.py: "Qwen Image"; diffusers'
+  QwenImageTransformer2DModel uses the same names). LoRA modules ``transformer_blocks.N.img_mlp`` /
+  ``txt_mlp`` / ``img_mod`` / ``txt_mod`` (FLUX.1's diffusers blocks call them ff / ff_context / norm1).
+- FLUX.2: ``double_stream_modulation_img.*`` (one modulation shared by all blocks: AI Toolkit's
+  flux2/src/model.py, Diffusion Pipe's models/flux2.py, diffusers' Flux2Transformer2DModel). The width of
+  ``img_in.weight`` (diffusers ``x_embedder.weight``) names the model, as Diffusion Pipe reads it: 6144 dev,
+  4096 Klein 9B, 3072 Klein 4B. Its LoRAs share FLUX.1's ``double_blocks.N.img_attn.qkv`` names: one that
+  is 6144 or 4096 wide is FLUX.2 (FLUX.1 is 3072 wide).
+- Z-Image: Lumina 2's NextDiT layout (``cap_embedder.1.weight``, ``layers.N.attention``) plus
+  ``x_pad_token`` / ``cap_pad_token`` (Diffusion Pipe's models/z_image.py, diffusers'
+  ZImageTransformer2DModel), 3840 wide. LoRA modules as Lumina 2's (or ``attention.to_q``), 3840 wide.
 """
 
 from __future__ import annotations
@@ -37,6 +48,8 @@ _ADAPTER_PREFIXES = (
     "lora_transformer_",
 )
 _DOWN_SUFFIXES = (".lora_down.weight", ".lora_A.weight", ".hada_w1_b")
+# FLUX.2's hidden width per model (Diffusion Pipe's models/flux2.py reads img_in.weight's rows the same way).
+FLUX2_WIDTHS = {6144: "dev", 4096: "klein 9B", 3072: "klein 4B"}
 
 
 def dit_model_family(keys, prefix: str) -> tuple[str | None, str | None, str] | None:
@@ -59,6 +72,19 @@ def dit_model_family(keys, prefix: str) -> tuple[str | None, str | None, str] | 
         return "chroma", variant, f"key {k('distilled_guidance_layer.')}*"
     if keys.has(k("caption_projection.0.linear.weight")) and keys.any_prefix(k("double_stream_blocks.")):
         return "hidream", None, f"keys {k('caption_projection.0.linear.weight')} and double_stream_blocks"
+    if keys.has(k("x_pad_token")) and keys.has(k("cap_pad_token")):
+        return "zimage", None, f"keys {k('x_pad_token')} and cap_pad_token"
+    if keys.has(k("txt_norm.weight")) and keys.has(k("img_in.weight")):
+        return "qwen_image", None, f"key {k('txt_norm.weight')}"
+    # BFL / ComfyUI layout names the image embedding img_in, diffusers x_embedder.
+    for modulation, embed in (
+        (k("double_stream_modulation_img."), k("img_in.weight")),
+        ("double_stream_modulation_img.", "x_embedder.weight"),
+    ):
+        if keys.any_prefix(modulation) and keys.has(embed):
+            width = (keys.shape(embed) or (0,))[0]
+            variant = FLUX2_WIDTHS.get(width)
+            return "flux2", variant, f"key {modulation}* ({embed} {width} wide)"
     for name in (k("cap_embedder.1.weight"), "time_caption_embed.caption_embedder.1.weight"):
         if keys.has(name):
             return "lumina2", None, f"key {name}"
@@ -108,7 +134,12 @@ _WAN = re.compile(r"^blocks[._]\d+[._](self_attn|cross_attn|ffn|attn1|attn2)[._]
 _LUMINA = re.compile(
     r"^(noise_refiner|context_refiner|layers)[._]\d+[._](attention[._]qkv|attention[._]out|feed_forward|adaLN_modulation|attn[._]to_)"
 )
-_LUMINA_QKV = re.compile(r"(attention[._]qkv|attn[._]to_q)")
+_LUMINA_QKV = re.compile(r"(attention[._]qkv|attn[._]to_q|attention[._]to_q)")
+_ZIMAGE = re.compile(
+    r"^(noise_refiner|context_refiner|layers)[._]\d+[._](attention[._](qkv|to_[qkv]|out|to_out)|feed_forward)"
+)
+_QWEN = re.compile(r"^transformer_blocks[._]\d+[._](img_mlp|txt_mlp|img_mod|txt_mod)[._]")
+_FLUX_QKV = re.compile(r"^double_blocks[._]\d+[._]img_attn[._]qkv$")
 _LTX = re.compile(r"^transformer_blocks[._]\d+[._]attn[12][._]to_")
 _LTX_Q = re.compile(r"attn1[._]to_q")
 _HUNYUAN_DOTTED = re.compile(
@@ -133,7 +164,18 @@ def dit_adapter_family(keys) -> tuple[str, str] | None:
             return "hidream", f"key {name}"
         if _WAN.search(module):
             return "wan", f"key {name}"
+        if _QWEN.search(module):
+            return "qwen_image", f"key {name} (Qwen-Image module name)"
     names = keys.names
+    for name, module, _ in stripped:
+        base = module.rsplit(".lora", 1)[0] if ".lora" in module else module
+        if name.endswith(_DOWN_SUFFIXES) and _FLUX_QKV.search(base):
+            width = (keys.shape(name) or (0, 0))[1]
+            if width in (6144, 4096):
+                return "flux2", f"{name} has {width} inputs (FLUX.1 has 3072)"
+    zimage = next((name for name, module, _ in stripped if _ZIMAGE.search(module)), None)
+    if zimage and _width(keys, names, _LUMINA_QKV) == 3840:
+        return "zimage", f"key {zimage} (3840 wide)"
     lumina = next((name for name, module, _ in stripped if _LUMINA.search(module)), None)
     if lumina and _width(keys, names, _LUMINA_QKV) in (None, 2304):
         return "lumina2", f"key {lumina}"
@@ -153,6 +195,14 @@ def dit_family_from_metadata(text: str) -> str | None:
         ("lumina", "lumina2"),
         ("hidream", "hidream"),
         ("ltx", "ltxv"),
+        ("qwen-image", "qwen_image"),
+        ("qwen_image", "qwen_image"),
+        ("flux.2", "flux2"),
+        ("flux-2", "flux2"),
+        ("flux2", "flux2"),
+        ("z-image", "zimage"),
+        ("zimage", "zimage"),
+        ("z_image", "zimage"),
         ("wan", "wan"),
     ):
         if marker in text:

@@ -433,6 +433,10 @@ _DIFFUSERS_PIPELINES = {
     "LTXPipeline": "ltxv",
     "LTXImageToVideoPipeline": "ltxv",
     "LTXConditionPipeline": "ltxv",
+    "QwenImagePipeline": "qwen_image",
+    "Flux2Pipeline": "flux2",
+    "Flux2KleinPipeline": "flux2",
+    "ZImagePipeline": "zimage",
 }
 
 

@@ -92,7 +92,8 @@ def trainers(family: str, base: str | None = None, ctx: Context = Depends(get_ct
 
 @router.get("/components/{slot}")
 def components(
-    slot: Literal["vae", "clip_l", "clip_g", "t5xxl", "ae", "llm", "diffusers"], ctx: Context = Depends(get_ctx)
+    slot: Literal["vae", "clip_l", "clip_g", "t5xxl", "ae", "llm", "diffusers", "adapter"],
+    ctx: Context = Depends(get_ctx),
 ) -> list[str]:
     return list_components(ctx, slot)
 
@@ -118,6 +119,7 @@ def draft(body: m.DraftRequest, ctx: Context = Depends(get_ctx)) -> m.ProfileDra
             ae=body.ae,
             diffusers=body.diffusers,
             llm=body.llm,
+            adapter=body.adapter,
             **known_prediction(ctx, body.base),
         ),
         dataset_name=body.dataset,

@@ -35,6 +35,7 @@ class DraftRequest(BaseModel):
     vae: str | None = None
     diffusers: str | None = None  # Chroma on Diffusion Pipe: a FLUX.1 diffusers folder
     llm: str | None = None  # Lumina 2's Gemma-2 2B, or a UMT5 file for Wan
+    adapter: str | None = None  # Z-Image-Turbo's training adapter LoRA
     regularization: RegularizationRef | None = Field(
         default=None, description="A regularization (class image) set: a dataset TagPilot marked as one."
     )

@@ -28,7 +28,7 @@ def _print_issues(issues) -> None:
 @train_group.command("presets")
 @click.option(
     "--family",
-    help="Only this family (sd15, sd2, sdxl, sd3, flux1, chroma, wan21, lumina2, hidream, hunyuanvideo, ltxvideo).",
+    help="Only this family (sd15, sd2, sdxl, sd3, flux1, chroma, wan21, lumina2, hidream, hunyuanvideo, ltxvideo, qwenimage, wan22, flux2, zimage).",
 )
 @click.option("--json", "as_json", is_flag=True)
 def presets_cmd(family: str | None, as_json: bool) -> None:
@@ -93,19 +93,26 @@ def profile_group() -> None:
 )
 @click.option("--t5xxl", help="FLUX.1/SD3: T5-XXL text encoder, relative to models/.")
 @click.option("--ae", help="FLUX.1: autoencoder, relative to models/.")
-@click.option("--vae", help="A separate VAE (Lumina 2 on Diffusion Pipe: the FLUX VAE), relative to models/.")
+@click.option(
+    "--vae",
+    help="A separate VAE (Lumina 2 and Z-Image on Diffusion Pipe: the FLUX.1 VAE; FLUX.2: its VAE), relative to models/.",
+)
 @click.option(
     "--diffusers",
     help="Chroma on Diffusion Pipe: a FLUX.1 diffusers folder for T5 and the VAE; LTX-Video: its diffusers folder (relative to models/).",
 )
 @click.option(
     "--llm",
-    help="Lumina 2: the Gemma-2 2B text encoder; HiDream: the Llama 3.1 8B Instruct folder; HunyuanVideo: the llava-llama-3-8b folder; Wan 2.1: a UMT5 file instead of the folder's (relative to models/).",
+    help="Lumina 2: the Gemma-2 2B text encoder; HiDream: the Llama 3.1 8B Instruct folder; HunyuanVideo: the llava-llama-3-8b folder; Wan 2.1/2.2: a UMT5 file instead of the folder's; FLUX.2 / Z-Image on Diffusion Pipe: the text encoder file (relative to models/).",
+)
+@click.option(
+    "--adapter",
+    help="Z-Image-Turbo: its training adapter LoRA (zimage_turbo_training_adapter_v1.safetensors), relative to models/.",
 )
 @click.option("--force", is_flag=True, help="Replace a profile of that name.")
 @workspace_option
 def profile_new_cmd(
-    ctx, name, dataset, base, preset, trainer, trigger, clip_l, t5xxl, ae, vae, diffusers, llm, force
+    ctx, name, dataset, base, preset, trainer, trigger, clip_l, t5xxl, ae, vae, diffusers, llm, adapter, force
 ) -> None:
     """Create a profile from a preset, scaled to the dataset; every field stays editable."""
     from lorapilot.kit.errors import ConflictError, LorapilotError
@@ -131,6 +138,7 @@ def profile_new_cmd(
             vae=vae,
             diffusers=diffusers,
             llm=llm,
+            adapter=adapter,
             **known_prediction(ctx, base),
         ),
         dataset_name=dataset,

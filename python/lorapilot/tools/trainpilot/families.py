@@ -114,6 +114,44 @@ FAMILIES: dict[str, Family] = {
             max_resolution={12: 768, 16: 1024, 24: 1024, 48: 1536},
             flow_matching=True,
         ),
+        # The families below train with AI Toolkit and Diffusion Pipe only: the pinned sd-scripts has no script
+        # for them and the native trainer knows SD and FLUX.1. Tiers are estimates, not measured on a GPU.
+        # Qwen-Image: a 20B MMDiT with a Qwen2.5-VL 7B text encoder. Diffusion Pipe trains it on 24 GB with fp8
+        # weights and block swapping at 640 px (its docs/supported_models.md, examples/qwen_image_24gb_vram.toml).
+        Family(
+            id="qwenimage",
+            title="Qwen-Image",
+            native_resolution=1024,
+            max_resolution={24: 640, 48: 1024},
+            flow_matching=True,
+        ),
+        # Wan 2.2 text-to-video, trained here on still images: the A14B pair of experts (AI Toolkit trains both,
+        # Diffusion Pipe the low-noise one) or the TI2V 5B; sized for A14B with fp8 weights and block swapping.
+        Family(
+            id="wan22",
+            title="Wan 2.2 (text-to-video)",
+            native_resolution=768,
+            max_resolution={16: 512, 24: 768, 48: 1024},
+            flow_matching=True,
+        ),
+        # FLUX.2 dev: a 32B transformer with a Mistral Small 3 24B text encoder; fp8 weights on every tier (bf16
+        # alone is 64 GB) and block swapping on 24 GB ("without block swapping, Dev needs at least 48GB":
+        # Diffusion Pipe's docs). The smaller Klein 4B / 9B bases fit the same tiers comfortably.
+        Family(
+            id="flux2",
+            title="FLUX.2",
+            native_resolution=1024,
+            max_resolution={24: 768, 48: 1024},
+            flow_matching=True,
+        ),
+        # Z-Image: a 6B single-stream DiT (Lumina 2's layout, 3840 wide) with a Qwen3 4B text encoder.
+        Family(
+            id="zimage",
+            title="Z-Image",
+            native_resolution=1024,
+            max_resolution={12: 768, 16: 1024, 24: 1024, 48: 1024},
+            flow_matching=True,
+        ),
     )
 }
 

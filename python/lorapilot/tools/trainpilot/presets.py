@@ -41,6 +41,10 @@ _FAMILY_STEP_FACTOR = {
     "hidream": 0.75,
     "hunyuanvideo": 0.75,
     "ltxvideo": 0.75,
+    "qwenimage": 0.75,
+    "wan22": 0.75,
+    "flux2": 0.75,
+    "zimage": 0.75,
 }
 _RANK = {"quick": 8, "regular": 16, "high": 32}
 _LR = {
@@ -55,6 +59,10 @@ _LR = {
     "hidream": {"quick": 2e-4, "regular": 1e-4, "high": 1e-4},
     "hunyuanvideo": {"quick": 1e-4, "regular": 5e-5, "high": 2e-5},
     "ltxvideo": {"quick": 1e-4, "regular": 5e-5, "high": 2e-5},
+    "qwenimage": {"quick": 2e-4, "regular": 1e-4, "high": 1e-4},
+    "wan22": {"quick": 1e-4, "regular": 5e-5, "high": 2e-5},
+    "flux2": {"quick": 2e-4, "regular": 1e-4, "high": 1e-4},
+    "zimage": {"quick": 2e-4, "regular": 1e-4, "high": 1e-4},
 }
 _SAMPLE_GUIDANCE = {
     "sd15": 7.0,
@@ -68,6 +76,10 @@ _SAMPLE_GUIDANCE = {
     "hidream": 5.0,
     "hunyuanvideo": 6.0,
     "ltxvideo": 3.0,
+    "qwenimage": 4.0,
+    "wan22": 5.0,
+    "flux2": 4.0,
+    "zimage": 4.0,
 }
 # Bases that predict v: SD 2.x presets assume the common 768-v model (2.0/2.1 768); the 512 base predicts noise.
 _V_PREDICTION = {"sd2"}
@@ -141,7 +153,7 @@ def _resolution(family: Family, quality: str, vram: int, wanted: int | None) -> 
         return min(int(wanted) // 64 * 64 or 64, cap)
     if family.id == "sd15":
         res = 768 if quality == "high" else 512
-    elif family.id in ("flux1", "chroma", "wan21") and quality == "quick":
+    elif family.id in ("flux1", "chroma", "wan21", "wan22") and quality == "quick":
         res = 512
     else:
         res = family.native_resolution
@@ -154,6 +166,12 @@ def _blocks_to_swap(family: str, vram_gb: int, native_flux: bool) -> int:
         return 0
     if family in ("flux1", "chroma", "wan21"):
         return {12: 18, 16: 8}.get(vram_gb, 0)
+    if family == "wan22":  # 40 blocks (A14B)
+        return {16: 20, 24: 8}.get(vram_gb, 0)
+    if family == "qwenimage":  # 60 blocks; Diffusion Pipe's 24 GB example swaps 8 with fp8 weights at 640 px
+        return 8 if vram_gb <= 24 else 0
+    if family == "flux2":  # 8 double + 48 single blocks; 32B in fp8 is ~32 GB
+        return 24 if vram_gb <= 24 else 0
     if family == "hidream":  # 16 double + 32 single blocks; Diffusion Pipe: "enough block swapping" fits 24 GB
         return 24 if vram_gb <= 24 else 0
     if family == "hunyuanvideo":  # 20 double + 40 single blocks
@@ -161,6 +179,16 @@ def _blocks_to_swap(family: str, vram_gb: int, native_flux: bool) -> int:
     if family == "ltxvideo":  # small enough; Diffusion Pipe cannot swap its blocks
         return 0
     return 8 if FAMILIES[family].flow_matching and vram_gb <= 12 else 0
+
+
+def _fp8_base(family: str, vram_gb: int) -> bool:
+    """fp8 transformer weights: the flow-matching families on the small tiers, the big ones up to 24 GB, and
+    FLUX.2 (32B: 64 GB in bf16) on every tier."""
+    if not FAMILIES[family].flow_matching:
+        return False
+    if family == "flux2":
+        return True
+    return vram_gb <= 16 or (family in ("hidream", "hunyuanvideo", "qwenimage", "wan22") and vram_gb <= 24)
 
 
 def _sample_prompts(trigger: str, dataset: DatasetInfo | None) -> list[str]:
@@ -239,7 +267,7 @@ def build_profile(
         gradient_checkpointing=not (family == "sd15" and vram_gb >= 48),
         cache_latents=True,
         cache_text=not train_te,
-        fp8_base=big and (vram_gb <= 16 or family in ("hidream", "hunyuanvideo") and vram_gb <= 24) and not native_flux,
+        fp8_base=_fp8_base(family, vram_gb) and not native_flux,
         blocks_to_swap=_blocks_to_swap(family, vram_gb, native_flux),
     )
     data = DatasetRef(

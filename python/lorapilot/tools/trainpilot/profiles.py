@@ -25,7 +25,21 @@ from .families import FAMILIES, QUALITIES, VRAM_TIERS
 NAME_PATTERN = b.NAME_PATTERN
 TrainerName = Literal["kohya", "ai-toolkit", "diffusion-pipe", "native"]
 FamilyName = Literal[
-    "sd15", "sd2", "sdxl", "sd3", "flux1", "chroma", "wan21", "lumina2", "hidream", "hunyuanvideo", "ltxvideo"
+    "sd15",
+    "sd2",
+    "sdxl",
+    "sd3",
+    "flux1",
+    "chroma",
+    "wan21",
+    "lumina2",
+    "hidream",
+    "hunyuanvideo",
+    "ltxvideo",
+    "qwenimage",
+    "wan22",
+    "flux2",
+    "zimage",
 ]
 TRAINERS: tuple[str, ...] = ("kohya", "ai-toolkit", "diffusion-pipe", "native")
 assert set(FamilyName.__args__) == set(FAMILIES)  # one list of families
@@ -46,6 +60,10 @@ class ModelRef(CheckedModel):
     # Llama 3.1 8B Instruct folder).
     diffusers: str | None = None
     llm: str | None = None
+    # A training adapter LoRA merged into a step-distilled base while training, and taken out for samples
+    # (Z-Image-Turbo: ostris' zimage_turbo_training_adapter): AI Toolkit's assistant_lora_path, Diffusion Pipe's
+    # merge_adapters.
+    adapter: str | None = None
     # The base predicts v, not noise (SD 2.x 768-v, v-pred SDXL finetunes): trainers must be told.
     v_prediction: bool = False
 

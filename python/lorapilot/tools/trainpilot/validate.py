@@ -109,6 +109,8 @@ def validate_profile(ctx: Context, profile: Profile, check_install: bool = True)
     base = _model_path(ctx, profile.model.base, "model.base", issues)
     if base is not None:
         detected = detect_family(base)
+        if detected == "wan21" and profile.family == "wan22" and base.is_file():
+            detected = None  # Wan 2.2 A14B's expert files have Wan 2.1 14B's layout: the keys cannot tell
         if detected and detected != profile.family:
             issues.append(
                 Issue(

@@ -12,8 +12,10 @@ import re
 import yaml
 
 from ..families import FAMILIES
+from ..training_bases import flux2_variant, wan_diffusers_version, wan_two_experts
 from .base import Command, Issue, Outputs, Progress, RunSpec, TrainerAdapter, clean_record, numbered
 from .tqdm import parse_tqdm, postfix_value
+from .zimage_turbo import turbo_issues
 
 ARCH = {
     "sd15": "sd1",
@@ -25,12 +27,32 @@ ARCH = {
     "wan21": "wan21",
     "lumina2": "lumina2",
     "hidream": "hidream",
+    # extensions_built_in/diffusion_models/: qwen_image/qwen_image.py (QwenImageModel.arch), wan22/
+    # wan22_14b_model.py and wan22_5b_model.py (picked from the base folder), flux2/flux2_model.py (and
+    # flux2_klein_model.py, picked from the base file's width), z_image/z_image.py.
+    "qwenimage": "qwen_image",
+    "wan22": "wan22_14b",
+    "flux2": "flux2",
+    "zimage": "zimage",
 }
-# Families AI Toolkit loads from a diffusers folder (Chroma, like SD1/2/XL, from one file).
-DIFFUSERS_ONLY = ("flux1", "sd3", "wan21", "lumina2", "hidream")
+# Families AI Toolkit loads from a diffusers folder (Chroma, like SD1/2/XL, from one file). Qwen-Image and
+# Z-Image would take one file too, but then fetch the rest from Hugging Face (Qwen/Qwen-Image, ...).
+DIFFUSERS_ONLY = ("flux1", "sd3", "wan21", "lumina2", "hidream", "qwenimage", "wan22", "zimage")
+# FLUX.2's model class by hidden width (detect_dit.FLUX2_WIDTHS): flux2_model.py / flux2_klein_model.py.
+FLUX2_ARCH = {"dev": "flux2", "klein 9B": "flux2_klein_9b", "klein 4B": "flux2_klein_4b"}
 OPTIMIZERS = {"adamw": "adamw", "adamw8bit": "adamw8bit", "prodigy": "prodigy", "adafactor": "adafactor"}
 SAVE_DTYPE = {"bf16": "bf16", "fp16": "float16", "no": "float32"}
 TRAIN_DTYPE = {"bf16": "bf16", "fp16": "fp16", "no": "fp32"}
+
+
+def model_arch(family: str, base) -> str:
+    """The ``model.arch`` AI Toolkit loads ``base`` with: Wan 2.2's and FLUX.2's model class depends on the base."""
+    if family == "wan22" and base is not None and base.is_dir():
+        if wan_diffusers_version(base) == "2.2" and not wan_two_experts(base):
+            return "wan22_5b"
+    if family == "flux2":
+        return FLUX2_ARCH.get(flux2_variant(base) or "dev", "flux2")
+    return ARCH[family]
 
 
 def _pipeline_class(folder) -> str | None:
@@ -59,7 +81,7 @@ class AIToolkitAdapter(TrainerAdapter):
             issues.append(
                 Issue(
                     "model.base",
-                    f"AI Toolkit loads {p.family} from a diffusers folder (models/diffusers/...), not a single file",
+                    f"AI Toolkit loads {FAMILIES[p.family].title} from a diffusers folder (models/diffusers/...), not a single file",
                 )
             )
         if p.family == "chroma" and base is not None and base.is_dir():
@@ -69,13 +91,14 @@ class AIToolkitAdapter(TrainerAdapter):
                     "AI Toolkit loads Chroma from its single .safetensors file (chroma-unlocked-v*.safetensors), not a folder",
                 )
             )
-        if p.family == "wan21" and base is not None and _pipeline_class(base) == "WanImageToVideoPipeline":
+        if p.family in ("wan21", "wan22") and base is not None and _pipeline_class(base) == "WanImageToVideoPipeline":
             issues.append(
                 Issue(
                     "model.base",
-                    f"models/{p.model.base} is a Wan image-to-video model: AI Toolkit trains it (wan21_i2v) on videos only, and TrainPilot trains Wan on images; choose a text-to-video (T2V) -Diffusers folder",
+                    f"models/{p.model.base} is a Wan image-to-video model: AI Toolkit trains it (wan21_i2v / wan22_14b_i2v) on videos only, and TrainPilot trains Wan on images; choose a text-to-video (T2V) -Diffusers folder",
                 )
             )
+        issues += self._new_family_issues(spec, base)
         if p.family == "hidream" and not p.model.llm:
             issues.append(
                 Issue(
@@ -105,6 +128,56 @@ class AIToolkitAdapter(TrainerAdapter):
                 Issue(
                     "training.num_nodes",
                     "AI Toolkit's run.py trains on one machine; use Kohya, Diffusion Pipe or the native trainer across several",
+                )
+            )
+        return issues
+
+    def _new_family_issues(self, spec: RunSpec, base) -> list[Issue]:
+        """Qwen-Image, Wan 2.2, FLUX.2, Z-Image: the base's shape and what AI Toolkit fetches from Hugging Face."""
+        p = spec.profile
+        issues = turbo_issues(self.title, p)
+        if p.family == "wan22" and base is not None and base.is_dir():
+            if wan_diffusers_version(base) == "2.1":
+                issues.append(
+                    Issue(
+                        "model.base",
+                        f"models/{p.model.base} is a Wan 2.1 -Diffusers folder, not Wan 2.2 (no transformer_2, no expand_timesteps in model_index.json)",
+                    )
+                )
+            elif model_arch("wan22", base) == "wan22_14b":
+                # Wan2214bModel._wan_vae_path = "ai-toolkit/wan2.1-vae": its VAE never comes from the folder.
+                issues.append(
+                    Issue(
+                        "model.base",
+                        "AI Toolkit fetches Wan 2.2 A14B's VAE from Hugging Face (ai-toolkit/wan2.1-vae) on first use: the pod needs Hugging Face access or that repo in its cache",
+                        "warning",
+                    )
+                )
+        if p.family == "flux2":
+            if base is not None and base.is_dir():
+                issues.append(
+                    Issue(
+                        "model.base",
+                        "TrainPilot gives AI Toolkit FLUX.2 as its single transformer file (flux2-dev.safetensors or a Klein base), not a folder",
+                    )
+                )
+            elif base is not None and base.is_file() and flux2_variant(base) is None:
+                issues.append(Issue("model.base", f"models/{p.model.base} is not a FLUX.2 transformer file"))
+            if not p.model.vae:
+                issues.append(
+                    Issue(
+                        "model.vae",
+                        "no FLUX.2 VAE set (ae.safetensors): AI Toolkit fetches it from Hugging Face (black-forest-labs/FLUX.2-dev, gated)",
+                        "warning",
+                    )
+                )
+            # Flux2Model.load_te reads MISTRAL_PATH (mistralai/Mistral-Small-3.1-24B-Instruct-2503); Klein its
+            # class's flux2_klein_te_path (Qwen3): neither comes from the config.
+            issues.append(
+                Issue(
+                    "model.base",
+                    "AI Toolkit fetches FLUX.2's text encoder from Hugging Face (Mistral Small 3.1 for dev, Qwen3 for Klein) on first use: the pod needs Hugging Face access or that repo in its cache",
+                    "warning",
                 )
             )
         return issues
@@ -164,9 +237,15 @@ class AIToolkitAdapter(TrainerAdapter):
             train["noise_offset"] = float(o.noise_offset)
         if t.cache_text and not train["train_text_encoder"]:
             train["cache_text_embeddings"] = True
-        model = {"name_or_path": str(spec.model_file(p.model.base)), "arch": ARCH[p.family], "quantize": t.fp8_base}
-        if p.model.vae and not big:
+        base = spec.model_file(p.model.base)
+        model = {"name_or_path": str(base), "arch": model_arch(p.family, base), "quantize": t.fp8_base}
+        if p.model.vae and (not big or p.family == "flux2"):  # Flux2Model.load_model reads model_config.vae_path
             model["vae_path"] = str(spec.model_file(p.model.vae))
+        if p.family == "zimage" and p.model.adapter:
+            # ZImageModel.load_training_adapter merges it for training and inverts it for samples.
+            model["assistant_lora_path"] = str(spec.model_file(p.model.adapter))
+        if p.family in ("qwenimage", "wan22", "flux2") and p.vram_gb <= 24:
+            model["quantize_te"] = True  # 7B-24B text encoders
         if p.model.v_prediction and not big:
             model["is_v_pred"] = True
         if p.family == "hidream":
@@ -176,7 +255,9 @@ class AIToolkitAdapter(TrainerAdapter):
             model["quantize_te"] = True
             if p.model.llm:
                 model["model_kwargs"] = {"llama_model_path": str(spec.model_file(p.model.llm))}
-        if p.vram_gb <= 16 and big:
+        # low_vram keeps the transformer on the CPU while it is quantized: the 24 GB examples of Qwen-Image and
+        # Wan 2.2 A14B (config/examples/train_lora_*_24gb.yaml) set it, and FLUX.2 is bigger still.
+        if big and (p.vram_gb <= 16 or (p.family in ("qwenimage", "wan22", "flux2") and p.vram_gb <= 24)):
             model["low_vram"] = True
         process = {
             "type": "sd_trainer",

@@ -18,9 +18,10 @@ import tomli_w
 from lorapilot.kit.errors import ConflictError
 
 from ..families import FAMILIES
-from ..training_bases import wan_model_type
+from ..training_bases import WAN_EXPERTS, wan_model_type, wan_version
 from .base import Command, Issue, Outputs, Progress, RunSpec, TrainerAdapter, clean_record, numbered
 from .multinode import deepspeed_node_args
+from .zimage_turbo import turbo_issues
 
 MODEL_TYPES = {
     "sdxl": "sdxl",
@@ -32,6 +33,12 @@ MODEL_TYPES = {
     "hidream": "hidream",
     "hunyuanvideo": "hunyuan-video",
     "ltxvideo": "ltx-video",
+    # train.py: qwen_image → models/qwen_image.py, wan → models/wan/wan.py (Wan 2.1 and 2.2 alike), flux2 →
+    # models/flux2.py, z_image → models/z_image.py (the last two are ComfyPipelines: ComfyUI-layout files).
+    "qwenimage": "qwen_image",
+    "wan22": "wan",
+    "flux2": "flux2",
+    "zimage": "z_image",
 }
 # What each family's base model must be for Diffusion Pipe's loader (models/<type>.py).
 _BASE_SHAPE = {
@@ -53,6 +60,19 @@ _BASE_SHAPE = {
         "the HunyuanVideo transformer .safetensors, e.g. hunyuan_video_720_cfgdistill_fp8_e4m3fn.safetensors (transformer_path)",
     ),
     "ltxvideo": ("file", "an LTX-Video checkpoint file, e.g. ltx-video-2b-v0.9.1.safetensors (single_file_path)"),
+    "qwenimage": ("diffusers", "the Qwen-Image diffusers folder (diffusers_path)"),
+    "wan22": (
+        "wan22",
+        "the official Wan 2.2 checkpoint folder, Wan2.2-T2V-A14B (with low_noise_model/) or Wan2.2-TI2V-5B (ckpt_path); not the -Diffusers one",
+    ),
+    "flux2": (
+        "file",
+        "the FLUX.2 transformer .safetensors in ComfyUI's layout, e.g. flux2-dev.safetensors (diffusion_model)",
+    ),
+    "zimage": (
+        "file",
+        "the Z-Image transformer .safetensors in ComfyUI's layout, e.g. z_image_turbo_bf16.safetensors (diffusion_model)",
+    ),
 }
 # The [model] key that names the base model, per family.
 _BASE_KEY = {
@@ -65,6 +85,10 @@ _BASE_KEY = {
     "hidream": "diffusers_path",
     "hunyuanvideo": "transformer_path",
     "ltxvideo": "single_file_path",
+    "qwenimage": "diffusers_path",
+    "wan22": "ckpt_path",
+    "flux2": "diffusion_model",  # ComfyPipeline: diffusion_model, vae, text_encoders (models/base.py)
+    "zimage": "diffusion_model",
 }
 # Further files: ([model] key, profile slot, what it must hold; None: optional).
 _EXTRA_FILES = {
@@ -89,11 +113,25 @@ _EXTRA_FILES = {
     "ltxvideo": [
         ("diffusers_path", "diffusers", "the LTX-Video diffusers folder, for its T5 text encoder (diffusers_path)")
     ],
+    "wan22": [("llm_path", "llm", None)],
+    "flux2": [("vae", "vae", "the FLUX.2 VAE .safetensors, e.g. flux2-vae.safetensors (vae)")],
+    "zimage": [("vae", "vae", "the FLUX.1 VAE .safetensors, e.g. ae.safetensors (vae)")],
 }
+# ComfyPipeline text encoders: one [[model.text_encoders]] entry {path, type} from the llm slot; the type is
+# ComfyUI's CLIPType name, as Diffusion Pipe's docs/supported_models.md configures each model.
+_TEXT_ENCODERS = {
+    "flux2": (
+        "flux2",
+        "the FLUX.2 text encoder .safetensors (Mistral Small 3 for dev, Qwen3 for Klein), e.g. mistral_3_small_flux2_fp8.safetensors",
+    ),
+    "zimage": ("lumina2", "the Qwen3 4B text encoder .safetensors, e.g. qwen_3_4b.safetensors"),
+}
+# The [model] key that casts the transformer to fp8: ComfyPipelines read diffusion_model_dtype.
+_FP8_KEY = {"flux2": "diffusion_model_dtype", "zimage": "diffusion_model_dtype"}
 # Families whose Diffusion Pipe model loads the transformer in fp8 (transformer_dtype).
 FP8 = frozenset(MODEL_TYPES) - {"sdxl", "lumina2"}
 # Families whose Diffusion Pipe model implements enable_block_swap (for the others train.py raises NotImplementedError).
-BLOCK_SWAP = frozenset({"flux1", "chroma", "wan21", "hidream", "hunyuanvideo"})
+BLOCK_SWAP = frozenset({"flux1", "chroma", "wan21", "hidream", "hunyuanvideo", "qwenimage", "wan22", "flux2", "zimage"})
 OPTIMIZERS = {"adamw": "adamw_optimi", "adamw8bit": "AdamW8bitKahan", "prodigy": "Prodigy"}
 SAVE_DTYPE = {"bf16": "bfloat16", "fp16": "float16", "no": "float32"}
 _RUN_DIR = re.compile(r"^\d{8}_\d{2}-\d{2}-\d{2}$")
@@ -108,6 +146,8 @@ def _base_fits(family: str, base: Path) -> bool:
         return base.is_file()
     if shape == "diffusers":
         return base.is_dir()
+    if shape == "wan22":
+        return wan_version(base) == "2.2"
     return wan_model_type(base) is not None
 
 
@@ -159,6 +199,23 @@ class DiffusionPipeAdapter(TrainerAdapter):
                         f"models/{p.model.base} is a Wan 2.2 TI2V checkpoint, not Wan 2.1; choose a Wan 2.1 text-to-video (T2V) checkpoint",
                     )
                 )
+        if p.family == "wan22" and base is not None and base.is_dir():
+            kind = wan_model_type(base) or wan_model_type(base / "low_noise_model")
+            if kind in ("i2v", "flf2v"):
+                issues.append(
+                    Issue(
+                        "model.base",
+                        f"models/{p.model.base} is a Wan 2.2 image-to-video checkpoint: Diffusion Pipe trains it on videos only, and TrainPilot trains Wan on images; choose Wan2.2-T2V-A14B or Wan2.2-TI2V-5B",
+                    )
+                )
+        issues += turbo_issues(self.title, p)
+        if p.family in _TEXT_ENCODERS and not p.model.llm:
+            issues.append(
+                Issue(
+                    "model.llm",
+                    f"Diffusion Pipe trains {FAMILIES[p.family].title} with {_TEXT_ENCODERS[p.family][1]}: set model.llm",
+                )
+            )
         for _, slot, what in _EXTRA_FILES.get(p.family, []):
             if what and not getattr(p.model, slot):
                 issues.append(
@@ -258,8 +315,13 @@ class DiffusionPipeAdapter(TrainerAdapter):
         for key, slot, _ in _EXTRA_FILES.get(p.family, []):
             if getattr(p.model, slot):
                 model[key] = str(spec.model_file(getattr(p.model, slot)))
+        if p.family in _TEXT_ENCODERS and p.model.llm:
+            model["text_encoders"] = [{"path": str(spec.model_file(p.model.llm)), "type": _TEXT_ENCODERS[p.family][0]}]
+        if p.family == "zimage" and p.model.adapter:
+            # ComfyPipeline.load_diffusion_model merges each merge_adapters LoRA into the weights before training.
+            model["merge_adapters"] = [str(spec.model_file(p.model.adapter))]
         if t.fp8_base and p.family in FP8:
-            model["transformer_dtype"] = "float8"
+            model[_FP8_KEY.get(p.family, "transformer_dtype")] = "float8"
         if p.family == "sdxl":
             if o.min_snr_gamma is not None:
                 model["min_snr_gamma"] = float(o.min_snr_gamma)
@@ -267,6 +329,19 @@ class DiffusionPipeAdapter(TrainerAdapter):
                 model["v_pred"] = True
         elif p.family == "flux1":
             model["timestep_sample_method"] = "logit_normal"
+        elif p.family == "wan22":
+            base = spec.model_file(p.model.base)
+            expert = base / WAN_EXPERTS[0] if base is not None else None
+            if expert is not None and expert.is_dir():
+                # A14B: the low-noise expert, over the whole timestep range (Diffusion Pipe's docs: it "can be used
+                # entirely on its own ... just like you would do with Wan2.1"); the folder supplies VAE and T5.
+                model["transformer_path"] = str(expert)
+        elif p.family in ("qwenimage", "flux2"):
+            # Diffusion Pipe's Qwen-Image and FLUX.2 examples sample timesteps logit-normally; FLUX.2's VAE has more
+            # channels, so its docs shift timesteps ("3 seems to work well").
+            model["timestep_sample_method"] = "logit_normal"
+            if p.family == "flux2":
+                model["shift"] = 3.0
         elif p.family == "hidream":
             # Llama stays loaded through training (its embeddings are not cached): 4-bit below 48 GB.
             model["llama3_4bit"] = p.vram_gb < 48

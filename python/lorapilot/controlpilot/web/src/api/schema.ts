@@ -3365,6 +3365,8 @@ export interface components {
         };
         /** DraftRequest */
         DraftRequest: {
+            /** Adapter */
+            adapter?: string | null;
             /** Ae */
             ae?: string | null;
             /** Base */
@@ -4869,6 +4871,8 @@ export interface components {
          * @description Base model files, as paths relative to ``models/`` (e.g. ``checkpoints/sd15.safetensors``).
          */
         ModelRef: {
+            /** Adapter */
+            adapter?: string | null;
             /** Ae */
             ae?: string | null;
             /** Base */
@@ -5170,7 +5174,7 @@ export interface components {
              * Family
              * @enum {string}
              */
-            family: "sd15" | "sd2" | "sdxl" | "sd3" | "flux1" | "chroma" | "wan21" | "lumina2" | "hidream" | "hunyuanvideo" | "ltxvideo";
+            family: "sd15" | "sd2" | "sdxl" | "sd3" | "flux1" | "chroma" | "wan21" | "lumina2" | "hidream" | "hunyuanvideo" | "ltxvideo" | "qwenimage" | "wan22" | "flux2" | "zimage";
             model: components["schemas"]["ModelRef"];
             /** Name */
             name: string;
@@ -10011,7 +10015,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                slot: "vae" | "clip_l" | "clip_g" | "t5xxl" | "ae" | "llm" | "diffusers";
+                slot: "vae" | "clip_l" | "clip_g" | "t5xxl" | "ae" | "llm" | "diffusers" | "adapter";
             };
             cookie?: never;
         };

@@ -41,6 +41,22 @@ const FAMILY_PARTS: Record<string, { slots: string[]; hint: string }> = {
     slots: ["llm"],
     hint: "Optional, Diffusion Pipe: a UMT5 .safetensors instead of the one in the official Wan 2.1 folder (AI Toolkit reads the -Diffusers folder).",
   },
+  wan22: {
+    slots: ["llm"],
+    hint: "Diffusion Pipe reads the official Wan 2.2 folder (Wan2.2-T2V-A14B, training its low-noise expert, or Wan2.2-TI2V-5B); optional: a UMT5 .safetensors instead of the folder's. AI Toolkit reads the -Diffusers folder (both A14B experts, or TI2V 5B).",
+  },
+  flux2: {
+    slots: ["vae", "llm"],
+    hint: "FLUX.2 from ComfyUI's files: the transformer (base, dev or a Klein base) and its VAE; Diffusion Pipe also needs the text encoder file (llm: Mistral Small 3 for dev, Qwen3 for Klein). AI Toolkit fetches the text encoder from Hugging Face.",
+  },
+  zimage: {
+    slots: ["vae", "llm", "adapter"],
+    hint: "Diffusion Pipe trains Z-Image from ComfyUI's files: the transformer (base), the FLUX.1 VAE (vae) and Qwen3 4B (llm). AI Toolkit reads the Z-Image diffusers folder instead. Z-Image-Turbo trains with its training adapter LoRA merged in (adapter), in both.",
+  },
+  qwenimage: {
+    slots: [],
+    hint: "Qwen-Image trains from its diffusers folder (transformer, Qwen2.5-VL text encoder and VAE together), with AI Toolkit or Diffusion Pipe; 24 GB cards train at 640 px.",
+  },
 };
 
 /** The guided flow: dataset → base model → preset → review; accepts ?dataset=<name>, or ?profile=<name>

@@ -120,6 +120,10 @@ export const FAMILIES: Record<string, string> = {
   hidream: "HiDream-I1",
   hunyuanvideo: "HunyuanVideo",
   ltxvideo: "LTX-Video",
+  qwenimage: "Qwen-Image",
+  wan22: "Wan 2.2 (text-to-video)",
+  flux2: "FLUX.2",
+  zimage: "Z-Image",
 };
 
 export const TRAINERS: Record<string, string> = {
