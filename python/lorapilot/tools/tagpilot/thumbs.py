@@ -1,4 +1,4 @@
-"""Thumbnails for the dataset grid, cached in ``cache/thumbs/tagpilot/`` by path, size and mtime."""
+"""Thumbnails for the dataset grid (a clip's is its first frame), cached in ``cache/thumbs/tagpilot/`` by path, size and mtime."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 from lorapilot.kit.errors import LorapilotError
 from lorapilot.kit.fsutil import atomic_write_bytes
+from lorapilot.kit.videofiles import ClipError, clip_frame_png, is_clip_name
 from lorapilot.tools.tagpilot.imageio import open_rgb
 
 THUMB_SIZES = (128, 256, 512)
@@ -26,7 +27,12 @@ def thumbnail(cache_root: Path, image: Path, size: int = 256) -> Path:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        rgb = open_rgb(image, draft=(size, size))
+        if is_clip_name(image.name):  # a clip's thumbnail is its first frame
+            rgb = Image.open(io.BytesIO(clip_frame_png(image))).convert("RGB")
+        else:
+            rgb = open_rgb(image, draft=(size, size))
+    except ClipError:
+        raise
     except Exception as exc:  # noqa: BLE001 - an undecodable image has no thumbnail
         raise LorapilotError(f"cannot decode {image.name}: {exc}") from None
     rgb.thumbnail((size, size), Image.Resampling.LANCZOS)
