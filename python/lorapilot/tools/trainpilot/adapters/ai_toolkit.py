@@ -47,6 +47,12 @@ class AIToolkitAdapter(TrainerAdapter):
     families = frozenset(ARCH)
     supports_save_stop = False
     stop_hint = "its sd_trainer stops on SIGINT without saving; it resumes from the last periodic save."
+    # Its pinned data_loader reads clips only in a dataset entry with num_frames > 1, and such an entry then
+    # skips every image of the folder; TrainPilot renders image entries only.
+    no_clips_reason = (
+        "reads clips only in a separate num_frames > 1 dataset entry (which skips images); TrainPilot renders "
+        "its image entry only"
+    )
 
     def save_root(self, spec: RunSpec):
         return spec.output_dir / spec.name  # training_folder / name

@@ -5720,6 +5720,11 @@ export interface components {
         TrainingDataset: {
             /** Caption Extension */
             caption_extension: string;
+            /**
+             * Clips
+             * @description the first few clip names
+             */
+            clips: string[];
             /** Handoff */
             handoff: {
                 [key: string]: unknown;
@@ -5730,13 +5735,22 @@ export interface components {
             image_dir: string;
             /**
              * Missing Captions
-             * @description the first few images without a caption
+             * @description the first few images (or clips) without a caption
              */
             missing_captions: string[];
             /** Name */
             name: string;
-            /** Num Captioned */
+            /**
+             * Num Captioned
+             * @description images and clips with a caption
+             */
             num_captioned: number;
+            /**
+             * Num Clips
+             * @description video clips (mp4/webm/mov); only Diffusion Pipe trains on them (Wan, HunyuanVideo, LTX-Video)
+             * @default 0
+             */
+            num_clips: number;
             /** Num Images */
             num_images: number;
             /** Path */
