@@ -51,7 +51,9 @@ export default function CaptionEditor({ name, image, onSaved, onClose }: {
         <button className="link" onClick={onClose} aria-label="Close editor">✕</button>
       </header>
       <div className="tp-editor-body">
-        <img src={imageUrl(name, image.name, "thumb", 512)} alt={image.name} />
+        {image.kind === "clip" && !image.error
+          ? <video src={imageUrl(name, image.name, "file")} poster={imageUrl(name, image.name, "thumb", 512)} controls loop muted aria-label={image.name} />
+          : <img src={imageUrl(name, image.name, "thumb", 512)} alt={image.name} />}
         <div className="tp-editor-fields">
           <label>
             Caption
