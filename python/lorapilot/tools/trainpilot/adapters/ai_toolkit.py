@@ -79,7 +79,7 @@ class AIToolkitAdapter(TrainerAdapter):
             issues.append(
                 Issue(
                     "model.base",
-                    f"models/{p.model.base} is a Wan image-to-video model: AI Toolkit trains it (wan21_i2v) on videos only, and TrainPilot trains Wan on images; choose a text-to-video (T2V) -Diffusers folder",
+                    f"models/{p.model.base} is a Wan image-to-video model: AI Toolkit trains it (wan21_i2v) on videos only, and TrainPilot renders AI Toolkit image datasets only; choose a text-to-video (T2V) -Diffusers folder",
                 )
             )
         if p.family == "hidream" and not p.model.llm:

@@ -156,7 +156,7 @@ class DiffusionPipeAdapter(TrainerAdapter):
                 issues.append(
                     Issue(
                         "model.base",
-                        f"models/{p.model.base} is a Wan {kind} checkpoint: Diffusion Pipe trains it on videos only, and TrainPilot trains Wan on images; choose a text-to-video (T2V) checkpoint",
+                        f"models/{p.model.base} is a Wan {kind} checkpoint: Diffusion Pipe trains it on a dataset of videos only (first-frame conditioning), which TrainPilot does not set up; choose a text-to-video (T2V) checkpoint",
                     )
                 )
             elif kind == "ti2v":
