@@ -5,6 +5,7 @@ Every clip is a real one made by ffmpeg in the test (lavfi testsrc then testsrc2
 
 import io
 import tomllib
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from lorapilot.tools.tagpilot.index import dataset_stats, scan
 from lorapilot.tools.tagpilot.thumbs import thumbnail
 from support.api import make_client
 from support.clips import make_clip
-from support.tagpilot import write_image
+from support.tagpilot import wait_task, write_image
 
 
 @pytest.fixture
@@ -146,3 +147,26 @@ def test_cli_import_lists_clips_with_their_facts(ctx, tmp_path):
     assert "imported 1 images, 1 clips, 1 captions" in imported.output
     listed = runner.invoke(cli, ["tagpilot", "images", "vids", "-w", root]).output.splitlines()
     assert listed == ["still.png\t64x64\t", "walk.mp4\tclip 2.0 s · 16 frames · 8 fps · 64×48\twalking"]
+
+
+def test_http_zip_import_brings_clips_and_names_an_unreadable_one(client, ctx, tmp_path):
+    client.post("/api/tagpilot/datasets", json={"name": "zipped"})
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.write(make_clip(tmp_path / "walk.mp4"), "clips/walk.mp4")
+        archive.writestr("clips/walk.txt", "walking")
+        archive.writestr("clips/broken.webm", b"junk")
+    response = client.post("/api/tagpilot/datasets/zipped/import/zip", content=buffer.getvalue())
+    assert response.status_code == 202
+    task = wait_task(client, response.json())
+    assert task["state"] == "done", task
+    assert sorted(task["result"]["imported"]) == ["broken.webm", "walk.mp4"] and task["result"]["captions"] == 1
+    assert task["result"]["warnings"] == [
+        {
+            "file": "broken.webm",
+            "reason": "cannot read clip broken.webm: ffprobe: Invalid data found when processing input",
+        }
+    ]
+    records = {r["name"]: r for r in client.get("/api/tagpilot/datasets/zipped/images").json()["images"]}
+    assert records["walk.mp4"]["caption"] == "walking" and records["walk.mp4"]["clip"]["duration"] == 2.0
+    assert records["broken.webm"]["clip"] is None and "broken.webm" in records["broken.webm"]["error"]
