@@ -8,12 +8,13 @@ import tomllib
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
 
 from lorapilot.cli import cli
-from lorapilot.kit.videofiles import ClipError, frame_buckets, probe_clip
+from lorapilot.kit.videofiles import ClipError, clip_frame_png, frame_buckets, probe_clip
 from lorapilot.tools.tagpilot import dataset as datasets
 from lorapilot.tools.tagpilot.edits import edit_caption
 from lorapilot.tools.tagpilot.export import ExportOptions, export_dataset
@@ -67,7 +68,7 @@ def test_import_folder_brings_clips_with_captions_facts_and_thumbnails(ctx, tmp_
     assert (stats["images"], stats["clips"], stats["undecodable"]) == (5, 4, 1)
 
     thumb = thumbnail(ctx.workspace.cache, ds.image_path("turn.mov"), 128)
-    assert Image.open(thumb).size == (48, 64)  # the first frame, kept at the clip's own size (under 128)
+    assert Image.open(thumb).size == (48, 64)  # kept at the clip's own size (under 128)
     with pytest.raises(ClipError, match="broken.mov"):
         thumbnail(ctx.workspace.cache, ds.image_path("broken.mov"), 128)
 
@@ -170,3 +171,18 @@ def test_http_zip_import_brings_clips_and_names_an_unreadable_one(client, ctx, t
     records = {r["name"]: r for r in client.get("/api/tagpilot/datasets/zipped/images").json()["images"]}
     assert records["walk.mp4"]["caption"] == "walking" and records["walk.mp4"]["clip"]["duration"] == 2.0
     assert records["broken.webm"]["clip"] is None and "broken.webm" in records["broken.webm"]["error"]
+
+
+def test_a_clip_thumbnail_is_its_frame_at_one_second_or_the_first_of_a_shorter_clip(ctx, tmp_path):
+    def pixels(data) -> np.ndarray:
+        return np.asarray(Image.open(data).convert("RGB"), dtype=np.int16)
+
+    long_clip = make_clip(tmp_path / "walk.mp4")  # testsrc for 1 s, then testsrc2
+    short_clip = make_clip(tmp_path / "blink.mp4", seconds=0.5, scene_cut=False)
+    thumb = pixels(thumbnail(ctx.workspace.cache, long_clip, 128))
+    at_one = pixels(io.BytesIO(clip_frame_png(long_clip, 1.0)))
+    first = pixels(io.BytesIO(clip_frame_png(long_clip)))
+    # Past the cut (testsrc2), not the first frame (testsrc); JPEG blurs a 64×48 test pattern a little.
+    assert np.abs(thumb - at_one).mean() * 3 < np.abs(thumb - first).mean()
+    short_thumb = pixels(thumbnail(ctx.workspace.cache, short_clip, 128))  # no frame at 1 s: the first one
+    assert np.abs(short_thumb - pixels(io.BytesIO(clip_frame_png(short_clip)))).mean() < 20

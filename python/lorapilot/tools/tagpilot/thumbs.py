@@ -1,4 +1,4 @@
-"""Thumbnails for the dataset grid (a clip's is its first frame), cached in ``cache/thumbs/tagpilot/`` by path, size and mtime."""
+"""Thumbnails for the dataset grid (a clip's is its frame at one second, as MediaPilot's), cached in ``cache/thumbs/tagpilot/`` by path, size and mtime."""
 
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ def thumbnail(cache_root: Path, image: Path, size: int = 256) -> Path:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        if is_clip_name(image.name):  # a clip's thumbnail is its first frame
-            rgb = Image.open(io.BytesIO(clip_frame_png(image))).convert("RGB")
+        if is_clip_name(image.name):
+            rgb = Image.open(io.BytesIO(_clip_frame(image))).convert("RGB")
         else:
             rgb = open_rgb(image, draft=(size, size))
     except ClipError:
@@ -40,3 +40,11 @@ def thumbnail(cache_root: Path, image: Path, size: int = 256) -> Path:
     rgb.save(buffer, format="JPEG", quality=85)
     atomic_write_bytes(target, buffer.getvalue())
     return target
+
+
+def _clip_frame(clip: Path) -> bytes:
+    """The frame at one second (past a fade-in from black), or the first frame of a shorter clip."""
+    try:
+        return clip_frame_png(clip, at_seconds=1.0)
+    except ClipError:
+        return clip_frame_png(clip)

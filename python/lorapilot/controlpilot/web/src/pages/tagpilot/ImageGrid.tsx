@@ -10,7 +10,7 @@ interface Props {
   onFocus: (image: string | null) => void;
 }
 
-/** Thumbnails with captions (a video clip: its first frame, a video badge and its length, frames and fps). Click: open; Ctrl/⌘-click or Space: toggle selection; Shift-click: range.
+/** Thumbnails with captions (a video clip: its frame at one second, a video badge and its length, frames and fps). Click: open; Ctrl/⌘-click or Space: toggle selection; Shift-click: range.
  *  Arrow keys move between images, Enter opens the caption editor, Escape clears the selection. */
 export default function ImageGrid({ name, images, selected, onSelect, focused, onFocus }: Props) {
   const grid = useRef<HTMLDivElement>(null);
@@ -83,7 +83,7 @@ export default function ImageGrid({ name, images, selected, onSelect, focused, o
             onClick={(e) => e.stopPropagation()} onChange={() => toggle(img.name)} />
           {img.error ? <div className="tp-broken" title={img.error}>{img.kind === "clip" ? "unreadable clip" : "undecodable"}</div> :
             <img src={imageUrl(name, img.name, "thumb")} alt={img.name} loading="lazy" />}
-          {img.kind === "clip" && <span className="badge tp-video" title="video clip: its first frame is shown">▶ video</span>}
+          {img.kind === "clip" && <span className="badge tp-video" title="video clip: its frame at one second is shown">▶ video</span>}
           <div className="tp-caption" data-testid={`caption-${img.name}`}>
             {img.has_caption ? img.caption : <em className="muted">no caption</em>}
             {img.non_utf8 && <span className="badge" title="read with replacement characters">non-UTF-8</span>}
