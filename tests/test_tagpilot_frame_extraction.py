@@ -135,3 +135,13 @@ def test_http_frames_task_reports_progress_and_result(ctx, clips):
         ("walk-0002.png", "a person walking, outdoors", "image"),
         ("wave-0001.png", "", "image"),
     ]
+
+
+def test_clips_sharing_a_stem_keep_all_their_frames(ctx, clips):
+    make_clip(clips.path / "walk.mov", scene_cut=False)
+    report = extract_dataset_frames(ctx.workspace, clips, "stills", every=8, clips=["walk.mp4", "walk.mov"])
+    assert report.frames == {"walk.mov": 1, "walk.mp4": 2} and report.errors == []
+    stills = datasets.open_dataset(ctx.workspace, "stills")
+    assert stills.image_names() == ["walk-0001-1.png", "walk-0001.png", "walk-0002.png"]
+    # Both clips read the one walk.txt sidecar (imports never make such a pair; a hand-copied file can).
+    assert sorted(p.name for p in stills.path.glob("*.txt")) == ["walk-0001-1.txt", "walk-0001.txt", "walk-0002.txt"]

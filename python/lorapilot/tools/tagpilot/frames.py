@@ -93,14 +93,16 @@ def extract_dataset_frames(
     staging.mkdir(parents=True)
     try:
         done = 0.0
-        for name, info in infos.items():
+        for index, (name, info) in enumerate(infos.items()):
             check_cancel(cancel)
             stem = os.path.splitext(name)[0]
+            # A folder per clip: walk.mp4 and walk.webm both make walk-0001.png (the import renames one).
+            folder = staging / f"{index:05d}"
             offset = done
             try:
                 written = extract_frames(
                     ds.path / name,
-                    staging,
+                    folder,
                     stem,
                     select,
                     info.duration,
@@ -109,11 +111,12 @@ def extract_dataset_frames(
                 )
             except ClipError as exc:
                 report.errors.append({"clip": name, "error": str(exc)})
+                shutil.rmtree(folder, ignore_errors=True)  # no half a clip's frames
                 continue
             caption = ds.caption_path(name)
             if caption.is_file():
                 for frame in written:
-                    shutil.copyfile(caption, staging / caption_name(frame.name))
+                    shutil.copyfile(caption, folder / caption_name(frame.name))
             report.frames[name] = len(written)
             done += info.duration
             progress(done, total, name)
