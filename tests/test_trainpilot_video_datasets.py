@@ -123,6 +123,7 @@ def test_validation_refuses_clips_for_trainers_that_read_stills_only(tmp_path):
     assert "Native (diffusers + peft) trains on still images only" in native
     (ai_toolkit,) = _clip_errors(ctx, "ai-toolkit", "wan21", ModelRef(base="diffusers/wan21"))
     assert "AI Toolkit reads clips only in a separate num_frames > 1 dataset entry" in ai_toolkit
+    assert "its pinned Wan 2.1 example says it does not support video datasets" in ai_toolkit
     assert "train with Diffusion Pipe, or extract frames" in ai_toolkit
     (dp_sdxl,) = _clip_errors(ctx, "diffusion-pipe", "sdxl", ModelRef(base="checkpoints/sdxl.safetensors"))
     assert "Diffusion Pipe trains SDXL on still images only" in dp_sdxl
@@ -162,3 +163,5 @@ def test_frame_rates_and_clip_suffixes_match_the_pinned_sources():
         "elif self.is_video:\n                # only look for videos\n                extensions = video_extensions"
         in loader
     )
+    wan21_example = _vendor_source("ai-toolkit-*.tar.gz", "config/examples/train_lora_wan21_14b_24gb.yaml")
+    assert "AI-Toolkit does not currently support video datasets, we will train on 1 frame at a time" in wan21_example

@@ -47,11 +47,12 @@ class AIToolkitAdapter(TrainerAdapter):
     families = frozenset(ARCH)
     supports_save_stop = False
     stop_hint = "its sd_trainer stops on SIGINT without saving; it resumes from the last periodic save."
-    # Its pinned data_loader reads clips only in a dataset entry with num_frames > 1, and such an entry then
-    # skips every image of the folder; TrainPilot renders image entries only.
+    # The pinned tree's own Wan 2.1 example (config/examples/train_lora_wan21_14b_24gb.yaml) says it does not
+    # support video datasets and trains one frame at a time; its data_loader reads clips only in an entry with
+    # num_frames > 1, which then skips every image of the folder. TrainPilot renders image entries only.
     no_clips_reason = (
-        "reads clips only in a separate num_frames > 1 dataset entry (which skips images); TrainPilot renders "
-        "its image entry only"
+        "reads clips only in a separate num_frames > 1 dataset entry (which skips images), and its pinned Wan 2.1 "
+        "example says it does not support video datasets; TrainPilot renders its image entry only"
     )
 
     def save_root(self, spec: RunSpec):
