@@ -59,4 +59,13 @@ def test_clips_in_the_grid_and_frames_into_a_still_dataset(ctx, output_dir):
         page.get_by_test_id("caption-walk-0002.png").get_by_text("a person walking, outdoors").wait_for()
         assert page.get_by_role("option", name="walk-0001.png").get_by_text("▶ video").count() == 0
         page.screenshot(path=output_dir / "stills-grid.png", full_page=True)
+
+        # TrainPilot's dataset step says which datasets hold clips, and who trains on them.
+        page.goto(server.url + "/trainpilot/new")
+        choice = page.get_by_role("region", name="Choose a dataset").get_by_role("button", name="moves", exact=False)
+        choice.first.wait_for()
+        texts = {b.locator("strong").inner_text(): b.inner_text() for b in choice.all()}
+        assert "1 images · 3 video clips (Diffusion Pipe: Wan, HunyuanVideo, LTX-Video)" in texts["moves"]
+        assert "video clips" not in texts["moves-stills"]
+        page.screenshot(path=output_dir / "trainpilot-datasets.png", full_page=True)
         assert page.console_errors == []
