@@ -144,7 +144,8 @@ def extract_frames(
     ffmpeg and raises :class:`~lorapilot.kit.progress.Cancelled`.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    argv = [_tool("ffmpeg"), "-v", "error", "-nostdin", "-i", str(clip), "-vf", select, "-vsync", "vfr"]
+    # -fps_mode (ffmpeg 5.1+; -vsync is deprecated): one file per kept frame, none duplicated to fill gaps.
+    argv = [_tool("ffmpeg"), "-v", "error", "-nostdin", "-i", str(clip), "-vf", select, "-fps_mode", "vfr"]
     argv += ["-progress", "pipe:1", "-nostats", str(out_dir / f"{prefix}-%04d.png")]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     stderr: list[str] = []
