@@ -186,3 +186,17 @@ def test_a_clip_thumbnail_is_its_frame_at_one_second_or_the_first_of_a_shorter_c
     assert np.abs(thumb - at_one).mean() * 3 < np.abs(thumb - first).mean()
     short_thumb = pixels(thumbnail(ctx.workspace.cache, short_clip, 128))  # no frame at 1 s: the first one
     assert np.abs(short_thumb - pixels(io.BytesIO(clip_frame_png(short_clip)))).mean() < 20
+
+
+def test_without_ffmpeg_clips_list_with_the_reason_and_are_read_once_it_is_installed(ctx, tmp_path, monkeypatch):
+    ds = datasets.create_dataset(ctx.workspace, "vids")
+    make_clip(ds.path / "walk.mp4")
+    write_image(ds.path / "still.png")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    records = {r.name: r for r in scan(ds)}
+    assert records["walk.mp4"].error == (
+        "cannot read clip walk.mp4: ffprobe not found on PATH: install ffmpeg (Debian: apt-get install ffmpeg)"
+    )
+    assert records["still.png"].width == 64  # images still list
+    monkeypatch.undo()
+    assert scan(ds)[1].clip is not None and scan(ds)[1].clip.frames == 16  # the missing tool was not cached

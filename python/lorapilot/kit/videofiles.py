@@ -44,10 +44,16 @@ class ClipInfo:
         return asdict(self)
 
 
-def _tool(name: str) -> str:
+class FfmpegMissing(ClipError):
+    """ffmpeg or ffprobe is not installed: nothing about the clip itself (so not worth caching)."""
+
+
+def _tool(name: str, clip: Path) -> str:
     found = shutil.which(name)
     if found is None:
-        raise LorapilotError(f"{name} not found on PATH: install ffmpeg (Debian: apt-get install ffmpeg)")
+        raise FfmpegMissing(
+            f"cannot read clip {clip.name}: {name} not found on PATH: install ffmpeg (Debian: apt-get install ffmpeg)"
+        )
     return found
 
 
@@ -67,7 +73,7 @@ def _stderr_line(stderr: str) -> str:
 def probe_clip(path: Path) -> ClipInfo:
     """Size, frame rate, frame count and duration of ``path``; :class:`ClipError` naming the file otherwise."""
     argv = [
-        _tool("ffprobe"),
+        _tool("ffprobe", path),
         "-v",
         "error",
         "-select_streams",
@@ -101,7 +107,7 @@ def probe_clip(path: Path) -> ClipInfo:
 
 def clip_frame_png(path: Path, at_seconds: float = 0.0) -> bytes:
     """One frame of ``path`` (at ``at_seconds``, default the first) as PNG bytes."""
-    argv = [_tool("ffmpeg"), "-v", "error", "-nostdin", "-ss", f"{max(0.0, at_seconds):.3f}", "-i", str(path)]
+    argv = [_tool("ffmpeg", path), "-v", "error", "-nostdin", "-ss", f"{max(0.0, at_seconds):.3f}", "-i", str(path)]
     argv += ["-frames:v", "1", "-f", "image2pipe", "-c:v", "png", "-"]
     try:
         done = subprocess.run(argv, capture_output=True, timeout=_PROBE_TIMEOUT_S, check=False)
@@ -145,7 +151,7 @@ def extract_frames(
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     # -fps_mode (ffmpeg 5.1+; -vsync is deprecated): one file per kept frame, none duplicated to fill gaps.
-    argv = [_tool("ffmpeg"), "-v", "error", "-nostdin", "-i", str(clip), "-vf", select, "-fps_mode", "vfr"]
+    argv = [_tool("ffmpeg", clip), "-v", "error", "-nostdin", "-i", str(clip), "-vf", select, "-fps_mode", "vfr"]
     argv += ["-progress", "pipe:1", "-nostats", str(out_dir / f"{prefix}-%04d.png")]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     stderr: list[str] = []

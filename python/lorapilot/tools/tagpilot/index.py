@@ -17,7 +17,7 @@ from pathlib import Path
 
 from lorapilot.kit import db
 from lorapilot.kit.safepath import confined_entries
-from lorapilot.kit.videofiles import ClipError, ClipInfo, is_clip_name, probe_clip
+from lorapilot.kit.videofiles import ClipError, ClipInfo, FfmpegMissing, is_clip_name, probe_clip
 from lorapilot.tools.tagpilot.captions import MISSING, Caption, decode_caption, read_raw
 from lorapilot.tools.tagpilot.dataset import CAPTION_EXTENSION, Dataset, caption_name, excluded_images, is_media_name
 from lorapilot.tools.tagpilot.imageio import decode_error
@@ -225,13 +225,16 @@ def _fill_clips(conn, ds: Dataset, records: list[ImageRecord]) -> None:
     for record in records:
         row = known.get(record.name)
         if row is None or row["size"] != record.size or row["mtime_ns"] != record.mtime_ns:
+            unread = {"width": None, "height": None, "fps": None, "frames": None, "duration": None}
             try:
-                info = probe_clip(ds.path / record.name)
-                row = {**info.to_dict(), "error": None}
+                row = {**probe_clip(ds.path / record.name).to_dict(), "error": None}
+            except FfmpegMissing as exc:  # no fact about the clip: not cached, read again once installed
+                row = {**unread, "error": str(exc)}
             except ClipError as exc:
-                row = {"width": None, "height": None, "fps": None, "frames": None, "duration": None}
-                row["error"] = str(exc)
-            stale.append((record, row))
+                row = {**unread, "error": str(exc)}
+                stale.append((record, row))
+            else:
+                stale.append((record, row))
         record.width, record.height, record.error = row["width"], row["height"], row["error"]
         if row["error"] is None:
             record.clip = ClipInfo(row["width"], row["height"], row["fps"], row["frames"], row["duration"])
