@@ -52,7 +52,8 @@ let
   };
   manifest = pkgs.writeText "lorapilot-manifest.json" (builtins.toJSON manifestData);
 
-  runtimePath = [ pkgs.process-compose pkgs.nodejs pkgs.git pkgs.coreutils pkgs.bash ];
+  # ffmpeg-headless: ffprobe/ffmpeg for TagPilot's video clips (facts, thumbnails, frame extraction).
+  runtimePath = [ pkgs.process-compose pkgs.nodejs pkgs.git pkgs.coreutils pkgs.bash pkgs.ffmpeg-headless ];
   environment = ''
     export LORAPILOT_MANIFEST=''${LORAPILOT_MANIFEST:-${manifest}}
     export LORAPILOT_COMPONENTS=''${LORAPILOT_COMPONENTS:-${componentsDir}}

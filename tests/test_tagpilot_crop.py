@@ -236,3 +236,14 @@ def test_trashing_a_cropped_image_takes_its_original_along_and_restoring_both_br
     assert state.cropped and state.box == (100, 0, 400, 400)
     reset_crop(ds, "wide.png")
     assert (ds.path / "wide.png").read_bytes() == original
+
+
+def test_a_video_clip_is_refused_naming_it_and_left_as_it_was(ds):
+    from support.clips import make_clip
+
+    clip = make_clip(ds.path / "walk.mp4")
+    before = sha(clip)
+    with pytest.raises(LorapilotError, match=r"walk\.mp4: a video clip is not cropped here; extract its frames"):
+        crop_image(ds, "walk.mp4", "1:1")
+    assert sha(clip) == before
+    assert not (originals_dir(ds) / "walk.mp4").exists()

@@ -88,7 +88,7 @@ def test_import_folder_recursive_with_captions_renames_clashes_and_reports(ws, t
     assert sorted(report.imported) == ["a-1.png", "a.png", "b.jpg", "bad.png"]
     assert report.captions == 2
     assert report.renamed == {"nested/a.png": "a-1.png"}
-    assert ("readme.md", "not an image (png, jpg, jpeg, webp, bmp)") in report.skipped
+    assert ("readme.md", "not an image or clip (png, jpg, jpeg, webp, bmp, mp4, webm, mov)") in report.skipped
     assert [w[0] for w in report.warnings] == ["bad.png"]  # undecodable: reported, not fatal
     assert report.warnings[0][1] == "cannot read image: cannot identify image file 'bad.png'"  # no server path
     assert (ds.path / "a-1.txt").read_text() == "nested one"

@@ -159,7 +159,7 @@ async def import_zip(
 async def upload_file(
     name: str, filename: str, request: Request, ctx: Context = Depends(get_ctx)
 ) -> m.ImportReportView:
-    """Upload one image or caption file as the raw request body."""
+    """Upload one image, video clip (read by ffprobe; refused when unreadable) or caption file as the raw request body."""
     from starlette.concurrency import run_in_threadpool
 
     from lorapilot.tools.tagpilot.importer import MAX_UPLOAD_BYTES, import_upload
@@ -307,6 +307,26 @@ def caption_job(
                 captioner.close()
 
     return _task(tasks.submit("tagpilot.caption", f"caption {name} with {body.captioner}", work))
+
+
+@router.post(PREFIX + "/frames", status_code=202)
+def frames_job(
+    name: str, body: m.FramesRequest, ctx: Context = Depends(get_ctx), tasks: TaskManager = Depends(get_tasks)
+) -> TaskView:
+    """Extract frames of the clips (every N frames or at scene changes) into a still dataset, as a task."""
+    from lorapilot.tools.tagpilot.frames import check_frames_request, extract_dataset_frames
+
+    ds = _ds(ctx, name)
+    check_frames_request(
+        ctx.workspace, ds, body.into, body.every, body.scene, body.clips
+    )  # a 400 now, not a failed task
+
+    def work(progress, cancel):
+        return extract_dataset_frames(
+            ctx.workspace, ds, body.into, body.every, body.scene, body.clips, progress, cancel
+        ).to_dict()
+
+    return _task(tasks.submit("tagpilot.frames", f"frames of {name} into {body.into}", work))
 
 
 @router.post(PREFIX + "/checks", status_code=202)

@@ -116,6 +116,15 @@ class CaptionJob(_Body):
     local: LocalCaptionerParams = LocalCaptionerParams()
 
 
+class FramesRequest(_Body):
+    """Extract still frames of the dataset's clips into another dataset: exactly one of ``every`` or ``scene``."""
+
+    into: str = Field(description="dataset the frames go into (created when missing)")
+    every: int | None = Field(None, ge=1, description="keep every N-th frame")
+    scene: float | None = Field(None, gt=0, lt=1, description="keep the first frame and scene changes above this score")
+    clips: list[str] | None = Field(None, description="only these clips (default: all)")
+
+
 class ChecksRequest(_Body):
     checks: list[Literal[CHECKS]] = Field(default_factory=lambda: list(CHECKS))  # type: ignore[valid-type]
     min_side: int = Field(default=512, ge=1)
@@ -175,7 +184,8 @@ class DatasetStats(ResponseModel):
 
     name: str
     path: str
-    images: int
+    images: int = Field(description="images and clips")
+    clips: int = Field(0, description="video clips among them (mp4/webm/mov)")
     bytes: int
     captioned: int
     captioned_pct: float
@@ -208,6 +218,16 @@ class ImportReportView(ResponseModel):
     warnings: list[FileIssue]
 
 
+class ClipFacts(ResponseModel):
+    """A video clip's first video stream, as ffprobe reads it."""
+
+    width: int
+    height: int
+    fps: float
+    frames: int
+    duration: float = Field(description="seconds")
+
+
 class ImageRecordView(ResponseModel):
     """One image with its caption (``version`` is what an edit must be based on)."""
 
@@ -224,6 +244,10 @@ class ImageRecordView(ResponseModel):
     has_caption: bool
     non_utf8: bool
     tags: list[str]
+    kind: Literal["image", "clip"] = "image"
+    clip: ClipFacts | None = Field(
+        None, description="a clip's facts from ffprobe; null for images or an unreadable clip"
+    )
 
 
 class ImagePage(ResponseModel):

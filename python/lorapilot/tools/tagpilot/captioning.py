@@ -89,7 +89,8 @@ def run_captioner(
         raise LorapilotError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     records = select(ds, query, images)
     report = CaptionRunReport(captioner=captioner.name, mode=mode, selected=len(records))
-    todo = [r for r in records if not (mode == "ignore" and r.captioned)]
+    # The captioners read still images; a clip keeps its caption (write it, or caption its extracted frames).
+    todo = [r for r in records if not r.is_clip and not (mode == "ignore" and r.captioned)]
     report.skipped = len(records) - len(todo)
     if hasattr(captioner, "watch_cancel"):  # local models can stop inside one image's generation
         captioner.watch_cancel(cancel)

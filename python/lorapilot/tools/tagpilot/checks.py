@@ -136,7 +136,7 @@ def run_checks(
     unknown = set(options.checks) - set(CHECKS)
     if unknown:
         raise LorapilotError(f"unknown check {sorted(unknown)[0]!r}; known: {', '.join(CHECKS)}")
-    records = scan(ds)
+    records = [r for r in scan(ds) if not r.is_clip]  # the checks measure pixels; a clip is read on import
     needs_metrics = set(options.checks) - {"uncaptioned", "low_resolution"}
     metrics, measured = _metrics(ds, records, options.workers, progress, cancel) if needs_metrics else ({}, 0)
     report = CheckReport(images=len(records), measured=measured)

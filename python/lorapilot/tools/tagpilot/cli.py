@@ -10,6 +10,7 @@ import click
 
 from lorapilot.kit.errors import LorapilotError
 from lorapilot.kit.progress import cli_progress
+from lorapilot.kit.videofiles import is_clip_name
 from lorapilot.stack.clickopts import FullHelpGroup, format_bytes, workspace_option
 from lorapilot.tools.tagpilot import dataset as datasets
 from lorapilot.tools.tagpilot import edits
@@ -117,7 +118,7 @@ def stats_cmd(ctx, name: str, as_json: bool) -> None:
 @click.option("--create", is_flag=True, help="Create the dataset if it does not exist.")
 @workspace_option
 def import_cmd(ctx, name: str, source: Path, move: bool, create: bool) -> None:
-    """Import images (+ .txt captions) from a folder or a .zip file."""
+    """Import images and video clips (mp4/webm/mov) with their .txt captions, from a folder or a .zip file."""
     from lorapilot.tools.tagpilot.importer import import_folder, import_zip
 
     try:
@@ -131,7 +132,9 @@ def import_cmd(ctx, name: str, source: Path, move: bool, create: bool) -> None:
             report = import_folder(ds, source, move=move, progress=progress)
         else:
             report = import_zip(ds, source, progress=progress)
-    click.echo(f"imported {len(report.imported)} images, {report.captions} captions")
+    clips = sum(1 for n in report.imported if is_clip_name(n))
+    clip_part = f", {clips} clips" if clips else ""
+    click.echo(f"imported {len(report.imported) - clips} images{clip_part}, {report.captions} captions")
     for old, new in report.renamed.items():
         click.echo(f"  renamed {old} -> {new}")
     for file, reason in report.skipped:
@@ -145,11 +148,16 @@ def import_cmd(ctx, name: str, source: Path, move: bool, create: bool) -> None:
 @click.option("-q", "--query", default=None, help="Filter, e.g. 'tag:\"white shirt\" AND width>=1024'.")
 @workspace_option
 def images_cmd(ctx, name: str, query: str | None) -> None:
-    """List images (with captions) matching a query."""
-    from lorapilot.tools.tagpilot.edits import select
+    """List images and clips (with sizes, clip facts and captions) matching a query."""
+    from lorapilot.kit.videofiles import clip_facts_text
+    from lorapilot.tools.tagpilot.index import scan
+    from lorapilot.tools.tagpilot.query import parse_query
 
-    for record in select(_ds(ctx, name), query):
-        size = f"{record.width}x{record.height}" if record.width else "undecodable"
+    for record in parse_query(query).filter(scan(_ds(ctx, name))):
+        if record.clip is not None:
+            size = f"clip {clip_facts_text(record.clip)}"
+        else:
+            size = f"{record.width}x{record.height}" if record.width else "undecodable"
         flag = " [non-UTF-8]" if record.caption.non_utf8 else ""
         click.echo(f"{record.name}\t{size}\t{record.caption.text}{flag}")
 
@@ -306,9 +314,10 @@ def history_cmd(ctx, name: str, limit: int) -> None:
         click.echo(f"#{entry['id']:<5} {when}  {entry['state']:<8} {entry['files']:>6} files  {entry['description']}")
 
 
+from lorapilot.tools.tagpilot.cli_frames import frames_cmd  # noqa: E402
 from lorapilot.tools.tagpilot.cli_jobs import autocaption_cmd, check_cmd, exclude_cmd, export_cmd, include_cmd  # noqa: E402
 
-for _command in (autocaption_cmd, check_cmd, export_cmd, exclude_cmd, include_cmd):
+for _command in (autocaption_cmd, check_cmd, export_cmd, exclude_cmd, include_cmd, frames_cmd):
     dataset_group.add_command(_command)
 
 from lorapilot.tools.tagpilot.cli_crop import crop_cmd  # noqa: E402

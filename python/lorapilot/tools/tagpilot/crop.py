@@ -23,6 +23,7 @@ from lorapilot.kit.errors import ConflictError, LorapilotError, NotFoundError
 from lorapilot.kit.fsutil import atomic_copy, atomic_write_bytes
 from lorapilot.kit.progress import check_cancel, no_progress
 from lorapilot.kit.trash import Trash
+from lorapilot.kit.videofiles import is_clip_name
 from lorapilot.tools.tagpilot.cropgeom import (
     CENTRE,
     FREE,
@@ -184,6 +185,8 @@ def crop_image(
     Without ``focus`` the last crop's focus point is kept (else the centre). The first crop moves the
     original into the hidden store; the cropped file replaces the dataset's file atomically.
     """
+    if is_clip_name(image):
+        raise LorapilotError(f"{image}: a video clip is not cropped here; extract its frames to a still dataset first")
     check_aspect(aspect)
     if focus is not None:
         focus = check_focus(focus)

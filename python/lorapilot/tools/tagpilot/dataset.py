@@ -1,4 +1,8 @@
-"""Datasets on disk: create, list, rename, delete (to the trash), and their images."""
+"""Datasets on disk: create, list, rename, delete (to the trash), and their images and clips.
+
+A dataset's media are its images and its video clips (mp4/webm/mov); both have a ``.txt`` caption
+sidecar, and every caption, exclude and delete path treats them alike.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from lorapilot.kit.errors import ConfigError, ConflictError, LorapilotError, Not
 from lorapilot.kit.imagefiles import IMAGE_EXTENSIONS, is_image_name
 from lorapilot.kit.safepath import PathEscapeError, check_name, confined_entries, escapes, resolve_inside
 from lorapilot.kit.trash import Trash, TrashItem
+from lorapilot.kit.videofiles import CLIP_EXTENSIONS, is_clip_name
 from lorapilot.stack.handoff import HANDOFF_FILE, read_handoff, write_handoff
 from lorapilot.stack.workspace.layout import Workspace
 
@@ -23,6 +28,14 @@ STATE_DIR = ".tagpilot"
 
 # Dataset names become folder names and kohya "N_name" folders: keep them plain.
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._+-]{0,99}$")
+
+
+MEDIA_KINDS = ", ".join(suffix.lstrip(".") for suffix in IMAGE_EXTENSIONS + CLIP_EXTENSIONS)
+
+
+def is_media_name(name: str) -> bool:
+    """An image or a video clip: what a dataset holds besides captions."""
+    return is_image_name(name) or is_clip_name(name)
 
 
 def caption_name(image: str) -> str:
@@ -80,15 +93,15 @@ class Dataset:
         return self.path / HANDOFF_FILE
 
     def image_names(self) -> list[str]:
-        """The dataset's image file names, sorted."""
+        """The dataset's image and clip file names, sorted."""
         entries = confined_entries(self.path, self.boundary)
-        return sorted(e.name for e in entries if is_image_name(e.name) and e.is_file())
+        return sorted(e.name for e in entries if is_media_name(e.name) and e.is_file())
 
     def image_path(self, image: str, must_exist: bool = True) -> Path:
-        """The path of image ``image`` (a plain file name), checked."""
+        """The path of image (or clip) ``image`` (a plain file name), checked."""
         check_name(image, "image name")
-        if not is_image_name(image):
-            raise LorapilotError(f"{image!r} is not an image name ({', '.join(IMAGE_EXTENSIONS)})")
+        if not is_media_name(image):
+            raise LorapilotError(f"{image!r} is not an image or clip name ({MEDIA_KINDS})")
         path = self.path / image
         if escapes(path, self.boundary):
             raise PathEscapeError(f"image {image!r} of dataset {self.name!r} links outside the workspace")
@@ -228,7 +241,7 @@ def exclude_images(ds: Dataset, images: list[str]) -> list[str]:
 def excluded_images(ds: Dataset) -> list[str]:
     if not ds.excluded_dir.is_dir():
         return []
-    return sorted(p.name for p in ds.excluded_dir.iterdir() if is_image_name(p.name))
+    return sorted(p.name for p in ds.excluded_dir.iterdir() if is_media_name(p.name))
 
 
 def include_images(ds: Dataset, images: list[str]) -> list[str]:

@@ -11,7 +11,9 @@ Formats (key names checked against the upstream sources, see docs):
 - AI Toolkit: one entry of a job's ``datasets:`` list (folder_path,
   caption_ext, resolution, num_repeats, trigger_word, ...), as YAML.
 - Diffusion Pipe: a dataset TOML (resolutions, enable_ar_bucket, ...,
-  ``[[directory]]`` path + num_repeats).
+  ``[[directory]]`` path + num_repeats). Its layout is the dataset folder itself: images and video clips
+  (mp4/webm/mov), each beside its ``.txt`` caption; ``frame_buckets`` fit the clips. Kohya's folder
+  leaves clips out (sd-scripts reads images only).
 
 AI Toolkit and Diffusion Pipe read the dataset folder itself (both skip
 ``.tagpilot/``); only kohya's folder convention needs the linked copy. Each
@@ -39,6 +41,7 @@ from lorapilot.kit.errors import LorapilotError
 from lorapilot.kit.fsutil import atomic_write_text
 from lorapilot.kit.progress import Progress, check_cancel, last_cancel_point, no_progress
 from lorapilot.kit.safepath import PathEscapeError, escapes
+from lorapilot.kit.videofiles import frame_buckets
 from lorapilot.stack.handoff import DatasetHandoff
 from lorapilot.stack.handoff import read_handoff as stack_read_handoff
 from lorapilot.stack.handoff import write_handoff as stack_write_handoff
@@ -47,6 +50,7 @@ from lorapilot.tools.tagpilot.dataset import Dataset, caption_name
 from lorapilot.tools.tagpilot.index import scan
 
 FORMATS = ("kohya", "ai-toolkit", "diffusion-pipe")
+EXPORT_FRAMERATE = 16  # the lowest frame rate of Diffusion Pipe's video models (Wan): its buckets fit all
 _MARKER = ".tagpilot-export"
 
 
@@ -210,14 +214,16 @@ def _ai_toolkit(ds: Dataset, root: Path, staging: Path, options: ExportOptions) 
     return {"ai_toolkit_dataset_yaml": str(root / "ai-toolkit" / "dataset.yaml")}
 
 
-def _diffusion_pipe(ds: Dataset, root: Path, staging: Path, options: ExportOptions) -> dict:
+def _diffusion_pipe(ds: Dataset, root: Path, staging: Path, options: ExportOptions, clips: list) -> dict:
+    # The model is not known here: buckets counted at the lowest video frame rate (Wan's 16) fit every model.
+    durations = [r.clip.duration for r in clips if r.clip is not None]
     config = {
         "resolutions": [options.resolution],
         "enable_ar_bucket": True,
         "min_ar": 0.5,
         "max_ar": 2.0,
         "num_ar_buckets": 7,
-        "frame_buckets": [1],
+        "frame_buckets": frame_buckets(durations, EXPORT_FRAMERATE),
         "directory": [{"path": str(ds.path), "num_repeats": options.repeats}],
     }
     (staging / "dataset.toml").write_text(tomli_w.dumps(config), encoding="utf-8")
@@ -259,7 +265,8 @@ def export_dataset(
     _remove_stale_staging(root)
     formats = [f for f in FORMATS if f in options.formats]
     concept = (options.concept or options.trigger_word or ds.name).strip().replace(" ", "_")
-    images = [r.name for r in records]
+    clips = [r for r in scan(ds) if r.is_clip] if any(r.is_clip for r in records) else []
+    images = [r.name for r in records if not r.is_clip]  # kohya reads still images only
     total = (len(images) if "kohya" in formats else 0) + len(formats)
     done = 0
 
@@ -285,7 +292,7 @@ def export_dataset(
                 result.files.update(_ai_toolkit(ds, root, folder, options))
             else:
                 step("diffusion-pipe: dataset.toml")
-                result.files.update(_diffusion_pipe(ds, root, folder, options))
+                result.files.update(_diffusion_pipe(ds, root, folder, options, clips))
         last_cancel_point(cancel)
         # Past the last cancel point: a few renames, under the dataset's lock (across processes), so two
         # exports of one dataset never swap at the same time.
@@ -297,6 +304,16 @@ def export_dataset(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     progress(total, total, "done")
+    if clips:
+        result.warnings.append(
+            f"{len(clips)} video clip(s): only Diffusion Pipe's export trains on them (Wan, HunyuanVideo, LTX-Video); "
+            "kohya's folder leaves them out and AI Toolkit's image entry skips them"
+        )
+        unread = [r.name for r in clips if r.clip is None]
+        if unread:
+            result.warnings.append(
+                f"ffprobe cannot read {len(unread)} clip(s), e.g. {unread[0]}: Diffusion Pipe skips them"
+            )
     uncaptioned = sum(1 for r in records if not r.captioned)
     if uncaptioned:
         result.warnings.append(f"{uncaptioned} image(s) have no caption")

@@ -1,4 +1,4 @@
-"""Bring images (and their caption sidecars) into a dataset: from a folder, uploads, or a zip."""
+"""Bring images and video clips (and their caption sidecars) into a dataset: from a folder, uploads, or a zip."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ from typing import BinaryIO
 
 from lorapilot.kit.archive import ArchiveLimits, extract_zip
 from lorapilot.kit.errors import LorapilotError
-from lorapilot.kit.imagefiles import IMAGE_EXTENSIONS, is_image_name
 from lorapilot.kit.progress import Progress, check_cancel, no_progress
 from lorapilot.kit.safepath import check_name
-from lorapilot.tools.tagpilot.dataset import CAPTION_EXTENSION, Dataset, caption_name
-from lorapilot.tools.tagpilot.index import image_size
+from lorapilot.kit.videofiles import ClipError, is_clip_name
+from lorapilot.tools.tagpilot.dataset import CAPTION_EXTENSION, MEDIA_KINDS, Dataset, caption_name, is_media_name
+from lorapilot.tools.tagpilot.index import media_error
 
-_KINDS = ", ".join(suffix.lstrip(".") for suffix in IMAGE_EXTENSIONS)
+_KINDS = MEDIA_KINDS
 
 MAX_UPLOAD_BYTES = 512 * 1024**2
 _CHUNK = 1 << 20
@@ -53,7 +53,7 @@ def _taken_stems(ds: Dataset, captions_count: bool = True) -> set[str]:
     stems = set()
     with os.scandir(ds.path) as entries:
         for entry in entries:
-            if entry.name.startswith(".") or (not captions_count and not is_image_name(entry.name)):
+            if entry.name.startswith(".") or (not captions_count and not is_media_name(entry.name)):
                 continue
             stems.add(os.path.splitext(entry.name)[0].lower())
     return stems
@@ -101,11 +101,11 @@ def _collect(source: Path, report: ImportReport) -> list[tuple[Path, Path | None
                 continue
             if path.is_symlink():
                 report.skipped.append((str(path.relative_to(source)), "symbolic link"))
-            elif is_image_name(name):
+            elif is_media_name(name):
                 sidecar = caption_name(name)
                 pairs.append((path, Path(dirpath) / sidecar if sidecar in present else None))
             elif not name.endswith(CAPTION_EXTENSION):
-                report.skipped.append((str(path.relative_to(source)), f"not an image ({_KINDS})"))
+                report.skipped.append((str(path.relative_to(source)), f"not an image or clip ({_KINDS})"))
     return pairs
 
 
@@ -127,10 +127,10 @@ def import_folder(
     progress: Progress = no_progress,
     cancel: threading.Event | None = None,
 ) -> ImportReport:
-    """Import every image under ``source`` (recursively, flattened) with its ``.txt`` sidecar.
+    """Import every image and clip under ``source`` (recursively, flattened) with its ``.txt`` sidecar.
 
-    A name already in the dataset gets a ``-N`` suffix; undecodable images are
-    imported and reported (the checks tab offers to remove them).
+    A name already in the dataset gets a ``-N`` suffix; undecodable images and clips ffprobe cannot
+    read are imported and reported by name (the checks tab offers to remove images).
     """
     source = check_import_source(ds, source)
     report = ImportReport()
@@ -146,7 +146,7 @@ def import_folder(
             if caption is not None:
                 _copy_into(caption, ds.path / caption_name(name), move)
                 report.captions += 1
-            error = image_size(ds.path / name)[2]
+            error = media_error(ds.path / name)
             if error:
                 report.warnings.append((name, error))
             report.imported.append(name)
@@ -187,8 +187,8 @@ def import_upload(
     if filename.startswith("."):
         raise LorapilotError(f"file name {filename!r} must not start with '.'")
     is_caption = filename.endswith(CAPTION_EXTENSION)
-    if not is_caption and not is_image_name(filename):
-        raise LorapilotError(f"{filename!r} is not an image ({_KINDS}) or a .txt caption")
+    if not is_caption and not is_media_name(filename):
+        raise LorapilotError(f"{filename!r} is not an image or clip ({_KINDS}) or a .txt caption")
     report = ImportReport()
     tmp = ds.path / f".{uuid.uuid4().hex}.upload"
     try:
@@ -203,8 +203,10 @@ def import_upload(
             name = _free_name(filename, _taken_stems(ds, captions_count=False))
             if name != filename:
                 report.renamed[filename] = name
+            error = media_error(tmp, name)
+            if error and is_clip_name(name):
+                raise ClipError(error)  # refused: a clip is only of use once ffprobe reads it
             os.rename(tmp, ds.path / name)
-            error = image_size(ds.path / name)[2]
             if error:
                 report.warnings.append((name, error))
             report.imported.append(name)

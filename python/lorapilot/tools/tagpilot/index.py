@@ -17,8 +17,9 @@ from pathlib import Path
 
 from lorapilot.kit import db
 from lorapilot.kit.safepath import confined_entries
+from lorapilot.kit.videofiles import ClipError, ClipInfo, FfmpegMissing, is_clip_name, probe_clip
 from lorapilot.tools.tagpilot.captions import MISSING, Caption, decode_caption, read_raw
-from lorapilot.tools.tagpilot.dataset import CAPTION_EXTENSION, Dataset, caption_name, excluded_images, is_image_name
+from lorapilot.tools.tagpilot.dataset import CAPTION_EXTENSION, Dataset, caption_name, excluded_images, is_media_name
 from lorapilot.tools.tagpilot.imageio import decode_error
 
 CACHE_SCHEMA = [
@@ -36,6 +37,21 @@ CACHE_SCHEMA = [
         blur REAL
     );
     """,
+    # Clip facts from ffprobe (duration, frame rate, frame count), kept apart from the image metrics
+    # the checks rewrite.
+    """
+    CREATE TABLE clips (
+        name TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        width INTEGER,
+        height INTEGER,
+        fps REAL,
+        frames INTEGER,
+        duration REAL,
+        error TEXT
+    );
+    """,
 ]
 
 # path -> ((inode, size, mtime_ns), Caption). Plain dict operations are atomic under the GIL.
@@ -51,8 +67,13 @@ class ImageRecord:
     mtime_ns: int | None
     width: int | None = None
     height: int | None = None
-    error: str | None = None  # the image could not be decoded
+    error: str | None = None  # the image could not be decoded (the clip not read)
     caption: Caption = field(default=MISSING)
+    clip: ClipInfo | None = None  # a video clip's facts (None for images, and before sizes are read)
+
+    @property
+    def is_clip(self) -> bool:
+        return is_clip_name(self.name)
 
     @property
     def tags(self) -> list[str]:
@@ -75,6 +96,8 @@ class ImageRecord:
             "has_caption": self.caption.exists,
             "non_utf8": self.caption.non_utf8,
             "tags": self.tags,
+            "kind": "clip" if self.is_clip else "image",
+            "clip": self.clip.to_dict() if self.clip else None,
         }
 
 
@@ -109,6 +132,18 @@ def image_size(path: Path) -> tuple[int | None, int | None, str | None]:
         return None, None, f"image too large: {exc}"
 
 
+def media_error(path: Path, name: str | None = None) -> str | None:
+    """Why an image cannot be decoded, or a clip not read by ffprobe (naming it); None when it is fine."""
+    name = name or path.name
+    if is_clip_name(name):
+        try:
+            probe_clip(path)
+        except ClipError as exc:
+            return str(exc).replace(path.name, name)
+        return None
+    return image_size(path)[2]
+
+
 def _listing(
     ds: Dataset, stat_images: bool
 ) -> tuple[dict[str, os.stat_result | None], dict[str, tuple[str, os.stat_result]]]:
@@ -121,7 +156,7 @@ def _listing(
             continue
         if name.endswith(CAPTION_EXTENSION):
             captions[name] = (entry.path, entry.stat())
-        elif is_image_name(name) and entry.is_file():
+        elif is_media_name(name) and entry.is_file():
             images[name] = entry.stat() if stat_images else None
     return images, captions
 
@@ -184,9 +219,44 @@ def dataset_tag_frequency(ds: Dataset) -> list[tuple[str, int]]:
         return sorted(((t, c) for t, c in tally.counts.items() if c > 0), key=lambda item: (-item[1], item[0]))
 
 
-def _fill_sizes(ds: Dataset, records: list[ImageRecord]) -> None:
+def _fill_clips(conn, ds: Dataset, records: list[ImageRecord]) -> None:
+    """Clip facts from the cache, ffprobe for new or changed clips."""
+    known = {row["name"]: row for row in conn.execute("SELECT * FROM clips")}
+    stale = []
+    for record in records:
+        row = known.get(record.name)
+        if row is None or row["size"] != record.size or row["mtime_ns"] != record.mtime_ns:
+            unread = {"width": None, "height": None, "fps": None, "frames": None, "duration": None}
+            try:
+                row = {**probe_clip(ds.path / record.name).to_dict(), "error": None}
+            except FfmpegMissing as exc:  # no fact about the clip: not cached, read again once installed
+                row = {**unread, "error": str(exc)}
+            except ClipError as exc:
+                row = {**unread, "error": str(exc)}
+                stale.append((record, row))
+            else:
+                stale.append((record, row))
+        record.width, record.height, record.error = row["width"], row["height"], row["error"]
+        if row["error"] is None:
+            record.clip = ClipInfo(row["width"], row["height"], row["fps"], row["frames"], row["duration"])
+    if stale:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(
+            "INSERT OR REPLACE INTO clips (name, size, mtime_ns, width, height, fps, frames, duration, error)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (r.name, r.size, r.mtime_ns, d["width"], d["height"], d["fps"], d["frames"], d["duration"], d["error"])
+                for r, d in stale
+            ],
+        )
+        conn.execute("COMMIT")
+
+
+def _fill_sizes(ds: Dataset, all_records: list[ImageRecord]) -> None:
     conn = open_cache(ds)
     try:
+        _fill_clips(conn, ds, [r for r in all_records if r.is_clip])
+        records = [r for r in all_records if not r.is_clip]
         known = {
             row["name"]: row for row in conn.execute("SELECT name, size, mtime_ns, width, height, error FROM images")
         }
@@ -276,6 +346,7 @@ def dataset_stats(ds: Dataset, records: list[ImageRecord] | None = None) -> dict
         "name": ds.name,
         "path": str(ds.path),
         "images": len(records),
+        "clips": sum(1 for r in records if r.is_clip),
         "bytes": sum(r.size or 0 for r in records),
         "captioned": captioned,
         "captioned_pct": round(100.0 * captioned / len(records), 1) if records else 0.0,

@@ -1,4 +1,4 @@
-"""Thumbnails for the dataset grid, cached in ``cache/thumbs/tagpilot/`` by path, size and mtime."""
+"""Thumbnails for the dataset grid (a clip's is its frame at one second, as MediaPilot's), cached in ``cache/thumbs/tagpilot/`` by path, size and mtime."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 from lorapilot.kit.errors import LorapilotError
 from lorapilot.kit.fsutil import atomic_write_bytes
+from lorapilot.kit.videofiles import ClipError, clip_frame_png, is_clip_name
 from lorapilot.tools.tagpilot.imageio import open_rgb
 
 THUMB_SIZES = (128, 256, 512)
@@ -26,7 +27,12 @@ def thumbnail(cache_root: Path, image: Path, size: int = 256) -> Path:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        rgb = open_rgb(image, draft=(size, size))
+        if is_clip_name(image.name):
+            rgb = Image.open(io.BytesIO(_clip_frame(image))).convert("RGB")
+        else:
+            rgb = open_rgb(image, draft=(size, size))
+    except ClipError:
+        raise
     except Exception as exc:  # noqa: BLE001 - an undecodable image has no thumbnail
         raise LorapilotError(f"cannot decode {image.name}: {exc}") from None
     rgb.thumbnail((size, size), Image.Resampling.LANCZOS)
@@ -34,3 +40,11 @@ def thumbnail(cache_root: Path, image: Path, size: int = 256) -> Path:
     rgb.save(buffer, format="JPEG", quality=85)
     atomic_write_bytes(target, buffer.getvalue())
     return target
+
+
+def _clip_frame(clip: Path) -> bytes:
+    """The frame at one second (past a fade-in from black), or the first frame of a shorter clip."""
+    try:
+        return clip_frame_png(clip, at_seconds=1.0)
+    except ClipError:
+        return clip_frame_png(clip)

@@ -83,8 +83,12 @@ class TrainingDataset(ResponseModel):
     image_dir: str
     caption_extension: str
     num_images: int
-    num_captioned: int
-    missing_captions: list[str] = Field(description="the first few images without a caption")
+    num_captioned: int = Field(description="images and clips with a caption")
+    missing_captions: list[str] = Field(description="the first few images (or clips) without a caption")
+    num_clips: int = Field(
+        0, description="video clips (mp4/webm/mov); only Diffusion Pipe trains on them (Wan, HunyuanVideo, LTX-Video)"
+    )
+    clips: list[str] = Field(default_factory=list, description="the first few clip names")
     sample_captions: list[str]
     handoff: dict[str, Any] | None = None
     handoff_error: str | None = None

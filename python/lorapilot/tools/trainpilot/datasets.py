@@ -1,4 +1,4 @@
-"""Datasets as TrainPilot sees them: ``datasets/<name>/`` folders of images with caption sidecars.
+"""Datasets as TrainPilot sees them: ``datasets/<name>/`` folders of images (and video clips) with caption sidecars.
 
 When TagPilot has prepared a dataset ("train this") it leaves ``.tagpilot/handoff.json`` with
 ``{dataset, image_dir, caption_extension, num_images, captioned, trigger_word, repeats, resolution}``;
@@ -14,6 +14,7 @@ from pathlib import Path
 from lorapilot.kit.errors import ConfigError, NotFoundError
 from lorapilot.kit.imagefiles import is_image_name
 from lorapilot.kit.safepath import PathEscapeError, check_name, confined_entries, escapes, open_confined, resolve_inside
+from lorapilot.kit.videofiles import is_clip_name
 from lorapilot.stack.handoff import read_handoff as stack_read_handoff
 from lorapilot.stack.workspace.layout import Workspace
 
@@ -25,11 +26,13 @@ class DatasetInfo:
     image_dir: Path
     caption_extension: str
     num_images: int
-    num_captioned: int
-    missing_captions: list[str] = field(default_factory=list)  # first few images without a caption
+    num_captioned: int  # images and clips with a caption
+    missing_captions: list[str] = field(default_factory=list)  # first few images (or clips) without a caption
     sample_captions: list[str] = field(default_factory=list)
     handoff: dict | None = None
     handoff_error: str | None = None
+    num_clips: int = 0  # video clips (mp4/webm/mov): only trainers that take video read them
+    clips: list[str] = field(default_factory=list)  # the first few clip names
 
     @property
     def trigger_word(self) -> str:
@@ -98,6 +101,15 @@ def list_images(image_dir: Path, roots=None) -> list[Path]:
     return sorted(Path(e.path) for e in entries if e.is_file() and is_image_name(e.name))
 
 
+def list_clips(image_dir: Path, roots=None) -> list[Path]:
+    """Video clips directly in ``image_dir`` (what Diffusion Pipe reads beside the images), sorted by name."""
+    try:
+        entries = confined_entries(image_dir, roots if roots is not None else image_dir)
+    except FileNotFoundError:
+        return []
+    return sorted(Path(e.path) for e in entries if e.is_file() and is_clip_name(e.name))
+
+
 def inspect_dataset(ws: Workspace, name: str, caption_extension: str | None = None) -> DatasetInfo:
     """Count images and captions of ``datasets/<name>``; NotFoundError when the folder is missing."""
     path = _dataset_dir(ws, name)
@@ -109,8 +121,9 @@ def inspect_dataset(ws: Workspace, name: str, caption_extension: str | None = No
         ext = "." + ext
     image_dir = _image_dir(ws, path, handoff)
     images = list_images(image_dir, _roots(ws))
+    clips = list_clips(image_dir, _roots(ws))
     captioned, missing, samples = 0, [], []
-    for image in images:
+    for image in images + clips:
         caption = image.with_suffix(ext)
         try:
             with open_confined(caption, _roots(ws)) as fh:
@@ -134,6 +147,8 @@ def inspect_dataset(ws: Workspace, name: str, caption_extension: str | None = No
         sample_captions=samples,
         handoff=handoff,
         handoff_error=handoff_error,
+        num_clips=len(clips),
+        clips=[c.name for c in clips[:10]],
     )
 
 

@@ -72,7 +72,7 @@ FAMILIES: dict[str, Family] = {
             max_resolution={12: 768, 16: 1024, 24: 1024, 48: 1536},
             flow_matching=True,
         ),
-        # Wan 2.1 text-to-video, trained here on still images. Tiers are sized for the 14B transformer with fp8
+        # Wan 2.1 text-to-video, trained on still images (and on clips with Diffusion Pipe). Tiers are sized for the 14B transformer with fp8
         # weights and block swapping below 24 GB (the 1.3B model needs far less).
         Family(
             id="wan21",
@@ -90,7 +90,7 @@ FAMILIES: dict[str, Family] = {
             max_resolution={24: 1024, 48: 1024},
             flow_matching=True,
         ),
-        # HunyuanVideo: a 13B video transformer, trained here on still images; fp8 weights up to 24 GB.
+        # HunyuanVideo: a 13B video transformer, trained on still images (and clips with Diffusion Pipe); fp8 weights up to 24 GB.
         Family(
             id="hunyuanvideo",
             title="HunyuanVideo",
@@ -98,7 +98,7 @@ FAMILIES: dict[str, Family] = {
             max_resolution={16: 512, 24: 768, 48: 1024},
             flow_matching=True,
         ),
-        # LTX-Video 0.9.x: a 2B video transformer, trained here on still images.
+        # LTX-Video 0.9.x: a 2B video transformer, trained on still images (and clips with Diffusion Pipe).
         Family(
             id="ltxvideo",
             title="LTX-Video",

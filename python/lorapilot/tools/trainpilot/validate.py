@@ -9,6 +9,7 @@ from lorapilot.kit.safepath import PathEscapeError
 from lorapilot.stack.context import Context
 
 from .adapters import ADAPTERS, Issue, TrainerAdapter, get_adapter
+from .clips import clip_issues
 from .datasets import inspect_dataset
 from .families import FAMILIES, VRAM_TIERS, Family, get_family
 from .profiles import Profile
@@ -130,24 +131,27 @@ def validate_profile(ctx: Context, profile: Profile, check_install: bool = True)
     except (NotFoundError, PathEscapeError) as exc:
         issues.append(Issue("dataset.name", str(exc)))
     else:
-        if info.num_images == 0:
+        media = info.num_images + info.num_clips
+        what = "images" if not info.num_clips else "images and clips"
+        if media == 0:
             issues.append(Issue("dataset.name", f"dataset {info.name!r} is empty: no images in {info.image_dir}"))
         elif info.num_captioned == 0:
             issues.append(
                 Issue(
                     "dataset.name",
-                    f"dataset {info.name!r} is uncaptioned: none of its {info.num_images} images has a {info.caption_extension} caption",
+                    f"dataset {info.name!r} is uncaptioned: none of its {media} {what} has a {info.caption_extension} caption",
                 )
             )
-        elif info.num_captioned < info.num_images:
-            missing = info.num_images - info.num_captioned
+        elif info.num_captioned < media:
+            missing = media - info.num_captioned
             issues.append(
                 Issue(
                     "dataset.name",
-                    f"{missing} of {info.num_images} images have no caption (e.g. {', '.join(info.missing_captions[:3])})",
+                    f"{missing} of {media} {what} have no caption (e.g. {', '.join(info.missing_captions[:3])})",
                     "warning",
                 )
             )
+        issues += clip_issues(adapter, family, info)
         if info.handoff_error:
             issues.append(Issue("dataset.name", info.handoff_error, "warning"))
 

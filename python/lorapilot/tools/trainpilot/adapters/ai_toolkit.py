@@ -69,6 +69,13 @@ class AIToolkitAdapter(TrainerAdapter):
     families = frozenset(ARCH)
     supports_save_stop = False
     stop_hint = "its sd_trainer stops on SIGINT without saving; it resumes from the last periodic save."
+    # The pinned tree's own Wan 2.1 example (config/examples/train_lora_wan21_14b_24gb.yaml) says it does not
+    # support video datasets and trains one frame at a time; its data_loader reads clips only in an entry with
+    # num_frames > 1, which then skips every image of the folder. TrainPilot renders image entries only.
+    no_clips_reason = (
+        "reads clips only in a separate num_frames > 1 dataset entry (which skips images), and its pinned Wan 2.1 "
+        "example says it does not support video datasets; TrainPilot renders its image entry only"
+    )
 
     def save_root(self, spec: RunSpec):
         return spec.output_dir / spec.name  # training_folder / name
@@ -95,7 +102,7 @@ class AIToolkitAdapter(TrainerAdapter):
             issues.append(
                 Issue(
                     "model.base",
-                    f"models/{p.model.base} is a Wan image-to-video model: AI Toolkit trains it (wan21_i2v / wan22_14b_i2v) on videos only, and TrainPilot trains Wan on images; choose a text-to-video (T2V) -Diffusers folder",
+                    f"models/{p.model.base} is a Wan image-to-video model: AI Toolkit trains it (wan21_i2v / wan22_14b_i2v) on videos only, and TrainPilot renders AI Toolkit image datasets only; choose a text-to-video (T2V) -Diffusers folder",
                 )
             )
         issues += self._new_family_issues(spec, base)

@@ -153,6 +153,8 @@ class TrainerAdapter(ABC):
     families: frozenset[str]
     supports_save_stop: bool = False  # can it save a checkpoint + state on request, then exit?
     selects_gpus: bool = False  # True: the command names its GPUs itself (no CUDA_VISIBLE_DEVICES from the queue)
+    clip_families: frozenset[str] = frozenset()  # families it trains on video clips as well as images
+    no_clips_reason: str = "trains on still images only"  # why it refuses a dataset holding clips
     stop_hint: str = ""
 
     def check(self, spec: RunSpec) -> list[Issue]:

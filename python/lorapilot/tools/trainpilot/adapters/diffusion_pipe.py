@@ -1,5 +1,7 @@
 """Diffusion Pipe: a main TOML plus a dataset TOML, run with ``deepspeed --num_gpus=N train.py --deepspeed --config``.
 
+A dataset holding video clips (Wan, HunyuanVideo, LTX-Video) gets ``frame_buckets`` fitted to its clips.
+
 ``max_steps`` is always set so the total is known; DeepSpeed prints
 ``steps: N loss: X iter time (s): T samples/sec: S``. Each run writes into a timestamped folder
 under ``output_dir`` (``stepN/adapter_model.safetensors``, DeepSpeed ``global_stepN`` states);
@@ -20,6 +22,7 @@ from lorapilot.kit.errors import ConflictError
 from ..families import FAMILIES
 from ..training_bases import WAN_EXPERTS, wan_model_type, wan_version
 from .base import Command, Issue, Outputs, Progress, RunSpec, TrainerAdapter, clean_record, numbered
+from .diffusion_pipe_clips import clip_check_issues, dataset_frame_buckets
 from .multinode import deepspeed_node_args
 from .zimage_turbo import turbo_issues
 
@@ -128,6 +131,11 @@ _TEXT_ENCODERS = {
 }
 # The [model] key that casts the transformer to fp8: ComfyPipelines read diffusion_model_dtype.
 _FP8_KEY = {"flux2": "diffusion_model_dtype", "zimage": "diffusion_model_dtype"}
+# Video families: Diffusion Pipe reads clips beside images (frame_buckets), counting a clip's frames as the
+# model's frame rate × its duration (models/wan/wan.py, hunyuan_video.py, ltx_video.py: framerate). Wan 2.2's
+# TI2V 5B reads at 24 fps (wan.py, model_type 'ti2v'): its clips get buckets counted at 16, shorter than they are,
+# which Diffusion Pipe accepts (a clip goes to the largest bucket it fills).
+FRAMERATE = {"wan21": 16, "wan22": 16, "hunyuanvideo": 24, "ltxvideo": 25}
 # Families whose Diffusion Pipe model loads the transformer in fp8 (transformer_dtype).
 FP8 = frozenset(MODEL_TYPES) - {"sdxl", "lumina2"}
 # Families whose Diffusion Pipe model implements enable_block_swap (for the others train.py raises NotImplementedError).
@@ -164,6 +172,7 @@ class DiffusionPipeAdapter(TrainerAdapter):
     families = frozenset(MODEL_TYPES)
     supports_save_stop = True
     selects_gpus = True  # DeepSpeed picks GPUs from --include; CUDA_VISIBLE_DEVICES would renumber them
+    clip_families = frozenset(FRAMERATE)
 
     def check(self, spec: RunSpec) -> list[Issue]:
         p = spec.profile
@@ -189,7 +198,7 @@ class DiffusionPipeAdapter(TrainerAdapter):
                 issues.append(
                     Issue(
                         "model.base",
-                        f"models/{p.model.base} is a Wan {kind} checkpoint: Diffusion Pipe trains it on videos only, and TrainPilot trains Wan on images; choose a text-to-video (T2V) checkpoint",
+                        f"models/{p.model.base} is a Wan {kind} checkpoint: Diffusion Pipe trains it on a dataset of videos only (first-frame conditioning), which TrainPilot does not set up; choose a text-to-video (T2V) checkpoint",
                     )
                 )
             elif kind == "ti2v":
@@ -255,6 +264,7 @@ class DiffusionPipeAdapter(TrainerAdapter):
                     f"Diffusion Pipe has no {p.optim.optimizer!r}; use one of {', '.join(OPTIMIZERS)}",
                 )
             )
+        issues += clip_check_issues(spec, FRAMERATE.get(p.family))
         if p.dataset.caption_extension != ".txt":
             issues.append(Issue("dataset.caption_extension", "Diffusion Pipe reads .txt captions only"))
         if p.network.alpha != p.network.rank:
@@ -290,7 +300,7 @@ class DiffusionPipeAdapter(TrainerAdapter):
             "min_ar": 0.5,
             "max_ar": 2.0,
             "num_ar_buckets": 7,
-            "frame_buckets": [1],
+            "frame_buckets": dataset_frame_buckets(spec, FRAMERATE.get(spec.profile.family)),
         }
         if d.shuffle_tags:
             config.update(cache_shuffle_num=10, cache_shuffle_delimiter=", ")
@@ -299,12 +309,11 @@ class DiffusionPipeAdapter(TrainerAdapter):
 
     def _epochs(self, spec: RunSpec) -> int:
         """Enough epochs that ``max_steps`` ends the run (and schedules span the whole run)."""
-        from ..datasets import list_images
+        from ..datasets import list_clips, list_images
 
         t, d = spec.profile.training, spec.profile.dataset
-        per_epoch = max(
-            1, len(list_images(spec.image_dir)) * d.repeats // (t.batch_size * t.gradient_accumulation * t.num_gpus)
-        )
+        media = len(list_images(spec.image_dir)) + len(list_clips(spec.image_dir))
+        per_epoch = max(1, media * d.repeats // (t.batch_size * t.gradient_accumulation * t.num_gpus))
         return math.ceil(t.steps / per_epoch) + 1
 
     def main_config(self, spec: RunSpec) -> dict:

@@ -1803,9 +1803,29 @@ export interface paths {
         put?: never;
         /**
          * Upload File
-         * @description Upload one image or caption file as the raw request body.
+         * @description Upload one image, video clip (read by ffprobe; refused when unreadable) or caption file as the raw request body.
          */
         post: operations["upload_file_api_tagpilot_datasets__name__files__filename__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tagpilot/datasets/{name}/frames": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Frames Job
+         * @description Extract frames of the clips (every N frames or at scene changes) into a still dataset, as a task.
+         */
+        post: operations["frames_job_api_tagpilot_datasets__name__frames_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2975,6 +2995,27 @@ export interface components {
             near_threshold: number;
         };
         /**
+         * ClipFacts
+         * @description A video clip's first video stream, as ffprobe reads it.
+         */
+        ClipFacts: {
+            /**
+             * Duration
+             * @description seconds
+             */
+            duration: number;
+            /** Fps */
+            fps: number;
+            /** Frames */
+            frames: number;
+            /** Height */
+            height: number;
+            /** Width */
+            width: number;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
          * ComfyQueued
          * @description ComfyUI's answer to the queued prompt.
          */
@@ -3307,10 +3348,19 @@ export interface components {
             captioned: number;
             /** Captioned Pct */
             captioned_pct: number;
+            /**
+             * Clips
+             * @description video clips among them (mp4/webm/mov)
+             * @default 0
+             */
+            clips: number;
             /** Excluded */
             excluded: number;
             height: components["schemas"]["SideRange"] | null;
-            /** Images */
+            /**
+             * Images
+             * @description images and clips
+             */
             images: number;
             /** Name */
             name: string;
@@ -3551,6 +3601,32 @@ export interface components {
             vram_gb: number;
         } & {
             [key: string]: unknown;
+        };
+        /**
+         * FramesRequest
+         * @description Extract still frames of the dataset's clips into another dataset: exactly one of ``every`` or ``scene``.
+         */
+        FramesRequest: {
+            /**
+             * Clips
+             * @description only these clips (default: all)
+             */
+            clips?: string[] | null;
+            /**
+             * Every
+             * @description keep every N-th frame
+             */
+            every?: number | null;
+            /**
+             * Into
+             * @description dataset the frames go into (created when missing)
+             */
+            into: string;
+            /**
+             * Scene
+             * @description keep the first frame and scene changes above this score
+             */
+            scene?: number | null;
         };
         /** GpuInfo */
         GpuInfo: {
@@ -3920,12 +3996,20 @@ export interface components {
         ImageRecordView: {
             /** Caption */
             caption: string;
+            /** @description a clip's facts from ffprobe; null for images or an unreadable clip */
+            clip: components["schemas"]["ClipFacts"] | null;
             /** Error */
             error: string | null;
             /** Has Caption */
             has_caption: boolean;
             /** Height */
             height: number | null;
+            /**
+             * Kind
+             * @default image
+             * @enum {string}
+             */
+            kind: "image" | "clip";
             /**
              * Mtime Ns
              * @description The image file's mtime: changes when it is cropped (thumbnail URLs carry it).
@@ -5892,6 +5976,11 @@ export interface components {
         TrainingDataset: {
             /** Caption Extension */
             caption_extension: string;
+            /**
+             * Clips
+             * @description the first few clip names
+             */
+            clips: string[];
             /** Handoff */
             handoff: {
                 [key: string]: unknown;
@@ -5902,13 +5991,22 @@ export interface components {
             image_dir: string;
             /**
              * Missing Captions
-             * @description the first few images without a caption
+             * @description the first few images (or clips) without a caption
              */
             missing_captions: string[];
             /** Name */
             name: string;
-            /** Num Captioned */
+            /**
+             * Num Captioned
+             * @description images and clips with a caption
+             */
             num_captioned: number;
+            /**
+             * Num Clips
+             * @description video clips (mp4/webm/mov); only Diffusion Pipe trains on them (Wan, HunyuanVideo, LTX-Video)
+             * @default 0
+             */
+            num_clips: number;
             /** Num Images */
             num_images: number;
             /** Path */
@@ -9147,6 +9245,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ImportReportView"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    frames_job_api_tagpilot_datasets__name__frames_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FramesRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskView"];
                 };
             };
             /** @description Validation Error */

@@ -51,11 +51,13 @@ export default function CaptionEditor({ name, image, onSaved, onClose }: {
         <h3>{image.name}</h3>
         {image.non_utf8 && <span className="badge">non-UTF-8: saving writes UTF-8</span>}
         <span className="tp-spacer" />
-        {!cropping && <button onClick={() => setCropping(true)} title="Crop to an aspect around a focus point; the original is kept">Crop…</button>}
+        {!cropping && image.kind !== "clip" && <button onClick={() => setCropping(true)} title="Crop to an aspect around a focus point; the original is kept">Crop…</button>}
         <button className="link" onClick={onClose} aria-label="Close editor">✕</button>
       </header>
       <div className="tp-editor-body">
         {cropping ? <CropEditor name={name} image={image.name} onSaved={onSaved} onClose={() => setCropping(false)} />
+          : image.kind === "clip" && !image.error
+          ? <video src={imageUrl(name, image.name, "file")} poster={imageUrl(name, image.name, "thumb", 512, image.mtime_ns)} controls loop muted aria-label={image.name} />
           : <img src={imageUrl(name, image.name, "thumb", 512, image.mtime_ns)} alt={image.name} />}
         <div className="tp-editor-fields">
           <label>

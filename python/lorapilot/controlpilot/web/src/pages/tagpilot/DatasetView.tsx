@@ -10,6 +10,7 @@ import CaptionEditor from "./CaptionEditor";
 import CaptionJob from "./CaptionJob";
 import ChecksTab from "./ChecksTab";
 import ExportTab from "./ExportTab";
+import FramesJob from "./FramesJob";
 import ImageGrid from "./ImageGrid";
 import ImportBar from "./ImportBar";
 import StatsPanel from "./StatsPanel";
@@ -26,6 +27,7 @@ export default function DatasetView({ name }: { name: string }) {
   const [tab, setTab] = useState<Tab>("images");
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [focused, setFocused] = useState<string | null>(null);
+  const [framesOpen, setFramesOpen] = useState(false);
   const stats = useApi<DatasetStats>(base(name));
   const [shown, setShown] = useState(PAGE);
   const images = useApi<ImagesPage>(withQuery(`${base(name)}/images`, { q: applied || undefined, limit: shown }));
@@ -72,11 +74,15 @@ export default function DatasetView({ name }: { name: string }) {
           title={history.data?.entries.find((e) => e.state === "applied")?.description}>Undo</button>
         <button disabled={!history.data?.can_redo || action.busy} onClick={() => void undoRedo("redo")}>Redo</button>
         <ImportBar name={name} onImported={refresh} />
+        {(stats.data?.clips ?? 0) > 0 && (
+          <button className="ghost" aria-expanded={framesOpen} onClick={() => setFramesOpen((o) => !o)}>Extract frames…</button>
+        )}
         <Link className="button primary" to={trainUrl} onClick={(e) => { e.preventDefault(); void trainThis(); }}>
           Train this
         </Link>
       </div>
       <ErrorBanner message={stats.error ?? images.error ?? action.error} onClose={action.clearError} />
+      {framesOpen && stats.data && <FramesJob name={name} clips={stats.data.clips} onFinished={refresh} />}
       <nav className="tp-tabs" role="tablist">
         {TABS.map(([id, label]) => (
           <button key={id} role="tab" aria-selected={tab === id} className={tab === id ? "active" : ""} onClick={() => setTab(id)}>

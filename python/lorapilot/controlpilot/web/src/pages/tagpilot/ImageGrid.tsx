@@ -1,5 +1,5 @@
 import { useEffect, useRef, type KeyboardEvent, type MouseEvent } from "react";
-import { imageUrl, type ImageRecord } from "./api";
+import { clipFacts, imageUrl, type ImageRecord } from "./api";
 
 interface Props {
   name: string;
@@ -10,7 +10,7 @@ interface Props {
   onFocus: (image: string | null) => void;
 }
 
-/** Thumbnails with captions. Click: open; Ctrl/⌘-click or Space: toggle selection; Shift-click: range.
+/** Thumbnails with captions (a video clip: its frame at one second, a video badge and its length, frames and fps). Click: open; Ctrl/⌘-click or Space: toggle selection; Shift-click: range.
  *  Arrow keys move between images, Enter opens the caption editor, Escape clears the selection. */
 export default function ImageGrid({ name, images, selected, onSelect, focused, onFocus }: Props) {
   const grid = useRef<HTMLDivElement>(null);
@@ -81,13 +81,15 @@ export default function ImageGrid({ name, images, selected, onSelect, focused, o
           onClick={(e) => click(e, i)}>
           <input type="checkbox" className="tp-check" aria-label={`select ${img.name}`} checked={selected.has(img.name)}
             onClick={(e) => e.stopPropagation()} onChange={() => toggle(img.name)} />
-          {img.error ? <div className="tp-broken" title={img.error}>undecodable</div> :
+          {img.error ? <div className="tp-broken" title={img.error}>{img.kind === "clip" ? "unreadable clip" : "undecodable"}</div> :
             <img src={imageUrl(name, img.name, "thumb", 256, img.mtime_ns)} alt={img.name} loading="lazy" />}
+          {img.kind === "clip" && <span className="badge tp-video" title="video clip: its frame at one second is shown">▶ video</span>}
           <div className="tp-caption" data-testid={`caption-${img.name}`}>
             {img.has_caption ? img.caption : <em className="muted">no caption</em>}
             {img.non_utf8 && <span className="badge" title="read with replacement characters">non-UTF-8</span>}
           </div>
-          <div className="tp-name muted">{img.name}{img.width ? ` · ${img.width}×${img.height}` : ""}</div>
+          <div className="tp-name muted">{img.name}{!img.clip && img.width ? ` · ${img.width}×${img.height}` : ""}</div>
+          {img.clip && <div className="tp-name muted" title={clipFacts(img.clip)}>{clipFacts(img.clip)}</div>}
         </div>
       ))}
       {images.length === 0 && <p className="muted">No images match.</p>}

@@ -15,7 +15,9 @@ interface ImportReport {
   warnings: { file: string; reason: string }[];
 }
 
-/** Add images: uploads (images, .txt captions, zips) or a folder inside the workspace. Zip and folder
+const clipCount = (names: string[]) => names.filter((n) => /\.(mp4|webm|mov)$/i.test(n)).length;
+
+/** Add images and video clips: uploads (images, mp4/webm/mov clips, .txt captions, zips) or a folder inside the workspace. Zip and folder
  *  imports run as tasks: live progress, cancel, and what was imported, renamed, skipped or undecodable. */
 export default function ImportBar({ name, onImported }: { name: string; onImported: () => void }) {
   const [folderOpen, setFolderOpen] = useState(false);
@@ -52,7 +54,7 @@ export default function ImportBar({ name, onImported }: { name: string; onImport
     <>
       <label className="button ghost tp-file">
         Add images…
-        <input type="file" multiple accept="image/png,image/jpeg,image/webp,image/bmp,.txt,.zip" hidden
+        <input type="file" multiple accept="image/png,image/jpeg,image/webp,image/bmp,video/mp4,video/webm,video/quicktime,.mov,.txt,.zip" hidden
           onChange={(e) => { void addFiles(e.target.files); e.target.value = ""; }} />
       </label>
       <button className="ghost" onClick={() => setFolderOpen((o) => !o)}>Import folder…</button>
@@ -71,7 +73,9 @@ export default function ImportBar({ name, onImported }: { name: string; onImport
           {report && (
             <div data-testid="import-report">
               <p>
-                {report.imported.length} images and {report.captions} captions imported
+                {clipCount(report.imported) > 0
+                  ? `${report.imported.length - clipCount(report.imported)} images, ${clipCount(report.imported)} clips`
+                  : `${report.imported.length} images`} and {report.captions} captions imported
                 {Object.keys(report.renamed).length > 0 && `, ${Object.keys(report.renamed).length} renamed to avoid a clash`}
                 {report.skipped.length > 0 && `, ${report.skipped.length} skipped`}
               </p>

@@ -9,7 +9,7 @@ export default function StatsPanel({ stats }: { stats: DatasetStats }) {
   return (
     <details className="tp-stats" aria-label="Dataset stats">
       <summary data-testid="dataset-stats">
-        {stats.images} images · {stats.captioned_pct}% captioned
+        {stats.clips > 0 ? `${stats.images - stats.clips} images, ${stats.clips} video clips` : `${stats.images} images`} · {stats.captioned_pct}% captioned
         {stats.undecodable > 0 && ` · ${stats.undecodable} undecodable`}
         {stats.non_utf8_captions > 0 && ` · ${stats.non_utf8_captions} non-UTF-8 captions`}
         {stats.excluded > 0 && ` · ${stats.excluded} excluded`}

@@ -11,7 +11,11 @@ import "./tagpilot.css";
 
 /** /datasets: the list of datasets; /datasets/<name>: one dataset. */
 export default function TagPilotPage({ subpath }: PageProps) {
-  if (subpath) return <DatasetView name={decodeURIComponent(subpath.split("/")[0])} />;
+  if (subpath) {
+    const name = decodeURIComponent(subpath.split("/")[0]);
+    // Keyed: a link from one dataset to another (extracted frames) starts afresh, not with the last one's images.
+    return <DatasetView key={name} name={name} />;
+  }
   return <DatasetList />;
 }
 

@@ -15,6 +15,10 @@ export const markRegularization = (name: string, on: boolean) =>
   api<Schemas["DatasetMetaOut"]>("PUT", `${base(name)}/regularization`, { regularization: on });
 export type ImageRecord = Schemas["ImageRecordView"];
 export type ImagesPage = Schemas["ImagePage"];
+export type ClipFacts = Schemas["ClipFacts"];
+
+/** `2.0 s · 16 frames · 8 fps · 64×48`, as the CLI prints a clip. */
+export const clipFacts = (c: ClipFacts) => `${c.duration.toFixed(1)} s · ${c.frames} frames · ${c.fps} fps · ${c.width}×${c.height}`;
 export type TagCount = Schemas["TagCount"];
 
 export type OpKind = "add" | "remove" | "replace" | "find_replace" | "dedupe" | "sort" | "consolidate";

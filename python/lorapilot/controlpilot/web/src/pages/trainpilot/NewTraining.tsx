@@ -179,7 +179,7 @@ export function NewTraining() {
             <button key={d.name} type="button" className={`choice${d.name === dataset ? " selected" : ""}`}
               onClick={() => { setDataset(d.name); setStage(1); }}>
               <strong>{d.name}</strong>
-              <span className="muted">{d.num_images} images · {d.num_captioned} captioned{d.trigger_word && ` · trigger ${d.trigger_word}`}</span>
+              <span className="muted">{d.num_images} images{d.num_clips > 0 && ` · ${d.num_clips} video clips (Diffusion Pipe: Wan, HunyuanVideo, LTX-Video)`} · {d.num_captioned} captioned{d.trigger_word && ` · trigger ${d.trigger_word}`}</span>
             </button>
           ))}
         </section>
@@ -187,7 +187,7 @@ export function NewTraining() {
 
       {stage === 1 && (
         <section aria-label="Choose a base model">
-          <p className="muted">Dataset <strong>{dataset}</strong>{chosen && ` (${chosen.num_images} images)`}</p>
+          <p className="muted">Dataset <strong>{dataset}</strong>{chosen && ` (${chosen.num_images} images${chosen.num_clips > 0 ? `, ${chosen.num_clips} video clips` : ""})`}</p>
           <label>
             Family
             <select value={family} onChange={(e) => { setDefaultsApplied(true); setFamily(e.target.value); setBase(""); setParts({}); }}>

@@ -84,6 +84,7 @@ export interface DatasetInfo {
   name: string;
   num_images: number;
   num_captioned: number;
+  num_clips: number; // video clips: only Diffusion Pipe trains on them (Wan, HunyuanVideo, LTX-Video)
   trigger_word: string;
   sample_captions: string[];
   handoff: Record<string, unknown> | null;
