@@ -24,6 +24,7 @@ from support.trainpilot import make_dataset, make_train_workspace
 
 _VIDEO_MODELS = {
     "wan21": ModelRef(base="wan/Wan2.1-T2V-14B"),
+    "wan22": ModelRef(base="wan/Wan2.2-T2V-A14B"),
     "hunyuanvideo": ModelRef(
         base="diffusion_models/hunyuan_video_720_cfgdistill_fp8_e4m3fn.safetensors",
         vae="vae/hunyuan_video_vae_bf16.safetensors",
@@ -67,17 +68,21 @@ def _dp_spec(tmp_path: Path, family: str, image_dir: Path) -> RunSpec:
 @pytest.mark.parametrize("family", sorted(FRAMERATE))
 def test_diffusion_pipe_renders_frame_buckets_for_clips(tmp_path, family):
     folder = _clip_dataset(tmp_path)
+    if family == "wan22":  # the official A14B folder: Diffusion Pipe trains its low-noise expert
+        expert = tmp_path / "models" / "wan" / "Wan2.2-T2V-A14B" / "low_noise_model"
+        expert.mkdir(parents=True)
+        (expert / "config.json").write_text('{"model_type": "t2v", "dim": 5120}')
     spec = _dp_spec(tmp_path, family, folder)
     rendered = ADAPTERS["diffusion-pipe"].render(spec)
     dataset, main = tomllib.loads(rendered["dataset.toml"]), tomllib.loads(rendered["main.toml"])
     assert diffusion_pipe_problems(main, dataset) == []  # only keys Diffusion Pipe's pinned source reads
     # walk.mp4 lasts 2 s: 32 frames at Wan's 16 fps, 48 at HunyuanVideo's 24, 50 at LTX's 25; the longest
     # ladder bucket it covers is 25 or 33. blink.webm (0.5 s: 8, 12, 12 frames) gets none at 16 fps.
-    expected = {"wan21": [1, 25], "hunyuanvideo": [1, 9, 33], "ltxvideo": [1, 9, 33]}[family]
+    expected = {"wan21": [1, 25], "wan22": [1, 25], "hunyuanvideo": [1, 9, 33], "ltxvideo": [1, 9, 33]}[family]
     assert dataset["frame_buckets"] == expected
     assert dataset["directory"] == [{"path": str(folder), "num_repeats": spec.profile.dataset.repeats}]
     warnings = [i.message for i in ADAPTERS["diffusion-pipe"].check(spec) if i.field == "dataset.name"]
-    if family == "wan21":
+    if family in ("wan21", "wan22"):
         assert warnings == [
             "1 clip(s) are too short for a frame bucket and Diffusion Pipe skips them (e.g. blink.webm: 8 frames at 16 fps)"
         ]
