@@ -34,7 +34,7 @@ def test_clips_in_the_grid_and_frames_into_a_still_dataset(ctx, output_dir):
             " : new Promise((ok) => img.addEventListener('load', () => ok([img.naturalWidth, img.naturalHeight])))"
         )
         assert size == [96, 64]
-        assert "1 images, 3 video clips" in page.get_by_test_id("dataset-stats").inner_text()
+        assert "1 image, 3 video clips" in page.get_by_test_id("dataset-stats").inner_text()
         page.screenshot(path=output_dir / "clips-grid.png", full_page=True)
 
         # The caption editor plays the clip.

@@ -25,3 +25,8 @@ export function formatDuration(seconds: number | null | undefined): string {
 export function formatPercent(value: number | null | undefined): string {
   return value === null || value === undefined ? "–" : `${Math.round(value)}%`;
 }
+
+/** "1 image", "3 images": a count with its noun, plural unless it is one. */
+export function counted(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}

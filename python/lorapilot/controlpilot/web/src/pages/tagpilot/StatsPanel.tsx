@@ -1,4 +1,4 @@
-import { formatBytes } from "../../components/format";
+import { counted, formatBytes } from "../../components/format";
 import type { DatasetStats } from "./api";
 
 const range = (r: DatasetStats["width"]) => (r ? `${r.min}–${r.max} px (mean ${r.mean})` : "–");
@@ -9,7 +9,7 @@ export default function StatsPanel({ stats }: { stats: DatasetStats }) {
   return (
     <details className="tp-stats" aria-label="Dataset stats">
       <summary data-testid="dataset-stats">
-        {stats.clips > 0 ? `${stats.images - stats.clips} images, ${stats.clips} video clips` : `${stats.images} images`} · {stats.captioned_pct}% captioned
+        {stats.clips > 0 ? `${counted(stats.images - stats.clips, "image")}, ${counted(stats.clips, "video clip")}` : counted(stats.images, "image")} · {stats.captioned_pct}% captioned
         {stats.undecodable > 0 && ` · ${stats.undecodable} undecodable`}
         {stats.non_utf8_captions > 0 && ` · ${stats.non_utf8_captions} non-UTF-8 captions`}
         {stats.excluded > 0 && ` · ${stats.excluded} excluded`}
