@@ -60,6 +60,7 @@ def test_app_program_exists_and_runs_lorapilot(stubbed):
     assert "LoRA Pilot" in out.stdout
     script = (package / "bin" / "lorapilot").read_text()
     assert "LORAPILOT_MANIFEST" in script and "process-compose" in script
+    assert "ffmpeg-headless" in script  # TagPilot's clips need ffprobe/ffmpeg on the app's PATH
     assert (package / "bin" / "lorapilot-up").read_text().rstrip().endswith('lorapilot" up "$@"')
 
 

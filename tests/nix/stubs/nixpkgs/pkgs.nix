@@ -111,6 +111,7 @@ let
     };
     ffmpeg = mkTool "ffmpeg" [ "ffmpeg" ] // { version = "7.1.1"; lib = mkDrv { name = "ffmpeg-lib"; }; };
     ffmpeg_7 = mkTool "ffmpeg" [ "ffmpeg" ] // { version = "7.1.1"; lib = mkDrv { name = "ffmpeg-lib"; }; };
+    ffmpeg-headless = mkTool "ffmpeg-headless" [ "ffmpeg" "ffprobe" ];
     xorg.libxcb = mkDrv { name = "libxcb"; };
     rdma-core = mkDrv { name = "rdma-core"; };
     zlib = mkDrv { name = "zlib"; };
