@@ -52,11 +52,19 @@ def test_workers_index_the_same_rows_as_one_process(tmp_path, monkeypatch):
         started.append(self.proc.pid)
 
     monkeypatch.setattr(parse_pool._Worker, "__init__", counting)
-    monkeypatch.setattr(scan, "read_file", _not_here)  # every batch must come back from a worker
+    here = []
+    read_here = scan.read_file
+
+    def counted(root, rel, st):
+        here.append(rel)
+        return read_here(root, rel, st)
+
+    monkeypatch.setattr(scan, "read_file", counted)
     ctx, lib = make_library(tmp_path / "workers")
     _corpus(ctx.workspace.outputs)
     report = lib.scan()
     assert len(started) == 2
+    assert len(here) == 4  # only the first batch, parsed here while the workers start; the rest came back from them
     assert (report.added, report.flagged) == (15, 1)
     assert _rows(lib) == expected
     lib.close()
@@ -74,10 +82,6 @@ def test_a_worker_that_dies_leaves_its_files_to_this_process(tmp_path, monkeypat
     assert (report.added, report.flagged) == (15, 1)
     assert _rows(lib) == expected
     lib.close()
-
-
-def _not_here(root, rel, st):
-    raise AssertionError(f"{rel} was parsed in the test process, not by a worker")
 
 
 def test_a_cancelled_scan_stops_its_workers(tmp_path, monkeypatch):
