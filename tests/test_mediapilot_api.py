@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from PIL import Image
 
+from lorapilot.kit import videofiles
 from lorapilot.tools.mediapilot import thumbs
 from support import media_files as mf
 from support.api import make_client
@@ -182,7 +183,7 @@ def test_video_thumbnail_from_ffmpeg_and_placeholder_without(env, monkeypatch):
     assert frame.size == (256, 144) and response.content != thumbs.placeholder("video", 256)
     ranged = client.get(f"/api/mediapilot/{mp4}/file", headers={"Range": "bytes=0-99"})
     assert ranged.status_code == 206 and ranged.headers["content-type"] == "video/mp4" and len(ranged.content) == 100
-    monkeypatch.setattr(thumbs.shutil, "which", lambda name: None)
+    monkeypatch.setattr(videofiles.shutil, "which", lambda name: None)  # no ffmpeg on PATH
     webm = item_id(client, "format:webm")
     assert client.get(f"/api/mediapilot/{webm}/thumb").content == thumbs.placeholder("video", 256)
 

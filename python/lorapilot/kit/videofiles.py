@@ -105,17 +105,32 @@ def probe_clip(path: Path) -> ClipInfo:
     )
 
 
-def clip_frame_png(path: Path, at_seconds: float = 0.0) -> bytes:
-    """One frame of ``path`` (at ``at_seconds``, default the first) as PNG bytes."""
+def clip_frame_png(path: Path, at_seconds: float = 0.0, max_side: int | None = None) -> bytes:
+    """One frame of ``path`` (at ``at_seconds``, default the first) as PNG bytes, fitted in ``max_side``."""
     argv = [_tool("ffmpeg", path), "-v", "error", "-nostdin", "-ss", f"{max(0.0, at_seconds):.3f}", "-i", str(path)]
-    argv += ["-frames:v", "1", "-f", "image2pipe", "-c:v", "png", "-"]
+    argv += ["-frames:v", "1"]
+    if max_side:
+        argv += ["-vf", f"scale={max_side}:{max_side}:force_original_aspect_ratio=decrease"]
+    argv += ["-f", "image2pipe", "-c:v", "png", "-"]
     try:
         done = subprocess.run(argv, capture_output=True, timeout=_PROBE_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:
         raise ClipError(f"cannot read clip {path.name}: ffmpeg took longer than {_PROBE_TIMEOUT_S}s") from None
+    except OSError as exc:
+        raise ClipError(f"cannot read clip {path.name}: cannot run ffmpeg: {exc}") from None
     if done.returncode != 0 or not done.stdout:
         raise ClipError(f"cannot read clip {path.name}: ffmpeg: {_stderr_line(done.stderr.decode(errors='replace'))}")
     return done.stdout
+
+
+def poster_frame_png(path: Path, max_side: int | None = None) -> bytes:
+    """A clip's thumbnail frame: at one second (past a fade-in from black), or the first of a shorter clip."""
+    try:
+        return clip_frame_png(path, 1.0, max_side)
+    except FfmpegMissing:
+        raise
+    except ClipError:
+        return clip_frame_png(path, 0.0, max_side)
 
 
 def frame_filter(every: int | None = None, scene: float | None = None) -> str:

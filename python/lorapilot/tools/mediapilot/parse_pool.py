@@ -106,7 +106,7 @@ def parse_in_workers(root, batches: list[list], workers: int, read_batch) -> Ite
 
 def _serve() -> None:
     """Worker side: read ``(root, batch)`` jobs from stdin until the end mark, write the rows to stdout."""
-    from lorapilot.tools.mediapilot.scan import read_file
+    from lorapilot.tools.mediapilot.scan import read_batch
 
     jobs, results = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # anything printed by accident must not corrupt the pickle stream
@@ -115,7 +115,7 @@ def _serve() -> None:
         if job is None:
             return
         root, batch = job
-        pickle.dump([read_file(root, rel, st) for rel, st in batch], results, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(read_batch(root, batch), results, protocol=pickle.HIGHEST_PROTOCOL)
         results.flush()
 
 

@@ -235,8 +235,9 @@ def _scan_root(
             progress(done, total, f"{root.label}: {done}/{total}")
 
 
-def _read_batch(root: Root, batch: list) -> list[FileRow | None]:
-    return [read_file(root, rel, st) for rel, st, _ in batch]
+def read_batch(root: Root, pairs: list) -> list[FileRow | None]:
+    """Probe and parse each ``(rel, stat)`` of a batch: in the scan's process or in a parse worker."""
+    return [read_file(root, rel, st) for rel, st in pairs]
 
 
 def _read_batches(root: Root, todo: list):
@@ -246,18 +247,14 @@ def _read_batches(root: Root, todo: list):
     (see ``parse_pool``); a small one parses here, where starting the workers would cost more than it saves.
     """
     batches = [todo[i : i + BATCH] for i in range(0, len(todo), BATCH)]
+    jobs = [[(rel, st) for rel, st, _ in batch] for batch in batches]
     workers = min(len(batches), worker_count()) if len(todo) >= PARALLEL_MIN_FILES else 1
     if workers < 2:
-        for batch in batches:
-            yield batch, _read_batch(root, batch)
-        return
-    jobs = [[(rel, st) for rel, st, _ in batch] for batch in batches]
-    for batch, rows in zip(batches, parse_in_workers(root, jobs, workers, _read_job)):
-        yield batch, rows
-
-
-def _read_job(root: Root, job: list) -> list[FileRow | None]:
-    return [read_file(root, rel, st) for rel, st in job]
+        rows = (read_batch(root, job) for job in jobs)
+    else:
+        rows = parse_in_workers(root, jobs, workers, read_batch)
+    with closing(rows):  # closing this generator (a cancel) stops the workers at once
+        yield from zip(batches, rows)
 
 
 def _indexed_under(index: MediaIndex, root: Root, rel: str) -> list[str]:

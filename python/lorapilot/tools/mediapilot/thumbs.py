@@ -12,16 +12,14 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 from lorapilot.kit.errors import LorapilotError
 from lorapilot.kit.fsutil import atomic_write_bytes
+from lorapilot.kit.videofiles import ClipError, poster_frame_png
 from lorapilot.tools.mediapilot.library import MediaLibrary
 
 SIZES = (256, 512, 1024)
-FFMPEG_TIMEOUT_S = 20
 
 
 def _content_key(path: Path) -> str:
@@ -95,39 +93,10 @@ def _render(path: Path, kind: str, size: int) -> bytes:
 
 def video_frame(path: Path, size: int) -> bytes | None:
     """A PNG frame from about one second in (or the first frame), or None without ffmpeg / on failure."""
-    ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg is None:
+    try:
+        return poster_frame_png(path, size)
+    except ClipError:
         return None
-    for seek in ("1", "0"):
-        try:
-            proc = subprocess.run(
-                [
-                    ffmpeg,
-                    "-v",
-                    "error",
-                    "-ss",
-                    seek,
-                    "-i",
-                    str(path),
-                    "-frames:v",
-                    "1",
-                    "-vf",
-                    f"scale={size}:{size}:force_original_aspect_ratio=decrease",
-                    "-f",
-                    "image2pipe",
-                    "-vcodec",
-                    "png",
-                    "-",
-                ],
-                capture_output=True,
-                timeout=FFMPEG_TIMEOUT_S,
-                stdin=subprocess.DEVNULL,
-            )
-        except (subprocess.TimeoutExpired, OSError):
-            return None
-        if proc.returncode == 0 and proc.stdout:
-            return proc.stdout
-    return None
 
 
 def placeholder(kind: str, size: int) -> bytes:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from lorapilot.kit.errors import LorapilotError
 from lorapilot.kit.fsutil import atomic_write_bytes
-from lorapilot.kit.videofiles import ClipError, clip_frame_png, is_clip_name
+from lorapilot.kit.videofiles import ClipError, is_clip_name, poster_frame_png
 from lorapilot.tools.tagpilot.imageio import open_rgb
 
 THUMB_SIZES = (128, 256, 512)
@@ -28,7 +28,7 @@ def thumbnail(cache_root: Path, image: Path, size: int = 256) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         if is_clip_name(image.name):
-            rgb = Image.open(io.BytesIO(_clip_frame(image))).convert("RGB")
+            rgb = Image.open(io.BytesIO(poster_frame_png(image))).convert("RGB")
         else:
             rgb = open_rgb(image, draft=(size, size))
     except ClipError:
@@ -40,11 +40,3 @@ def thumbnail(cache_root: Path, image: Path, size: int = 256) -> Path:
     rgb.save(buffer, format="JPEG", quality=85)
     atomic_write_bytes(target, buffer.getvalue())
     return target
-
-
-def _clip_frame(clip: Path) -> bytes:
-    """The frame at one second (past a fade-in from black), or the first frame of a shorter clip."""
-    try:
-        return clip_frame_png(clip, at_seconds=1.0)
-    except ClipError:
-        return clip_frame_png(clip)
