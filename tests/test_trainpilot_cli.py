@@ -115,28 +115,18 @@ def test_submit_wait_with_a_headless_worker(tmp_path):
     assert "queue worker for" in out
 
 
+# `profile new` for Lumina 2 on Diffusion Pipe, with its two further parts (llm, vae).
+LUMINA_PROFILE_NEW = (
+    "trainpilot", "profile", "new", "lumi", "--dataset", "cats",
+    "--base", "diffusion_models/lumina_2.safetensors", "--preset", "lumina2-regular-24gb",
+    "--trainer", "diffusion-pipe",
+    "--llm", "text_encoders/gemma_2_2b.safetensors", "--vae", "vae/flux_vae.safetensors",
+)  # fmt: skip
+
+
 def test_profile_new_takes_the_further_families_parts(tmp_path):
     ctx = make_train_workspace(tmp_path)
-    r = _cli(
-        ctx,
-        "trainpilot",
-        "profile",
-        "new",
-        "lumi",
-        "--dataset",
-        "cats",
-        "--base",
-        "diffusion_models/lumina_2.safetensors",
-        "--preset",
-        "lumina2-regular-24gb",
-        "--trainer",
-        "diffusion-pipe",
-        "--llm",
-        "text_encoders/gemma_2_2b.safetensors",
-        "--vae",
-        "vae/flux_vae.safetensors",
-        check=False,
-    )
+    r = _cli(ctx, *LUMINA_PROFILE_NEW, check=False)
     assert r.returncode == 1 and "not saved" in r.stderr
     # none of the three files exists in this workspace: each is named by its field
     parts = (
@@ -147,25 +137,7 @@ def test_profile_new_takes_the_further_families_parts(tmp_path):
     for field, rel in parts:
         assert f"error: {field}: models/{rel} not found" in r.stderr + r.stdout
         write_safetensors(ctx.workspace.models / rel, ["x"])
-    r = _cli(
-        ctx,
-        "trainpilot",
-        "profile",
-        "new",
-        "lumi",
-        "--dataset",
-        "cats",
-        "--base",
-        "diffusion_models/lumina_2.safetensors",
-        "--preset",
-        "lumina2-regular-24gb",
-        "--trainer",
-        "diffusion-pipe",
-        "--llm",
-        "text_encoders/gemma_2_2b.safetensors",
-        "--vae",
-        "vae/flux_vae.safetensors",
-    )
+    r = _cli(ctx, *LUMINA_PROFILE_NEW)
     assert "saved" in r.stdout
     shown = _cli(ctx, "trainpilot", "profile", "show", "lumi").stdout
     assert 'family = "lumina2"' in shown and 'llm = "text_encoders/gemma_2_2b.safetensors"' in shown
